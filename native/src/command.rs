@@ -1,0 +1,97 @@
+//! What a data command sees: its arguments, the keyspace, the reply, the clock and settings.
+//! Each type module lists its commands as `(name, handler)` rows; lib.rs joins the lists into
+//! the table the TypeScript dispatcher indexes by number.
+
+use crate::keyspace::Keyspace;
+use crate::numfmt;
+use crate::reply::Reply;
+use crate::settings::Settings;
+
+/// A Redis error reply, or the signal that a blocking command found nothing to serve.
+#[derive(Debug)]
+pub enum CmdError {
+    Msg(&'static str),
+    Owned(String),
+    /// A blocking command (BLPOP...) found every key empty: the dispatcher blocks the client
+    /// and runs the command again when one of its keys is written.
+    WouldBlock,
+}
+
+pub type CmdResult = Result<(), CmdError>;
+
+pub const WRONGTYPE: CmdError = CmdError::Msg("WRONGTYPE Operation against a key holding the wrong kind of value");
+pub const NOT_INTEGER: CmdError = CmdError::Msg("ERR value is not an integer or out of range");
+pub const NOT_FLOAT: CmdError = CmdError::Msg("ERR value is not a valid float");
+pub const SYNTAX: CmdError = CmdError::Msg("ERR syntax error");
+pub const OVERFLOW: CmdError = CmdError::Msg("ERR increment or decrement would overflow");
+pub const NO_SUCH_KEY: CmdError = CmdError::Msg("ERR no such key");
+pub const OUT_OF_RANGE: CmdError = CmdError::Msg("ERR index out of range");
+
+impl CmdError {
+    pub fn text(&self) -> &str {
+        match self {
+            CmdError::Msg(s) => s,
+            CmdError::Owned(s) => s,
+            CmdError::WouldBlock => "",
+        }
+    }
+}
+
+impl From<String> for CmdError {
+    fn from(s: String) -> Self { CmdError::Owned(s) }
+}
+
+/// The arguments of one command (index 0 is the command name), borrowed from the client's
+/// input Buffer through [start, end) offset pairs: no copies on the way in.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    input: &'a [u8],
+    offsets: &'a [i32],
+}
+
+impl<'a> Args<'a> {
+    /// `offsets` holds start/end pairs; every pair must lie within `input` (checked here once).
+    pub fn new(input: &'a [u8], offsets: &'a [i32]) -> Result<Self, String> {
+        if offsets.len() % 2 != 0 { return Err("odd offsets".into()); }
+        for p in offsets.chunks_exact(2) {
+            if p[0] < 0 || p[1] < p[0] || p[1] as usize > input.len() { return Err("argument offsets out of range".into()); }
+        }
+        Ok(Args { input, offsets })
+    }
+    #[inline] pub fn len(&self) -> usize { self.offsets.len() / 2 }
+    #[inline] pub fn is_empty(&self) -> bool { self.offsets.is_empty() }
+    #[inline]
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        &self.input[self.offsets[2 * i] as usize..self.offsets[2 * i + 1] as usize]
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let Args { input, offsets } = *self;
+        offsets.chunks_exact(2).map(move |p| &input[p[0] as usize..p[1] as usize])
+    }
+    /// Arguments from `from` to the end.
+    pub fn from(&self, from: usize) -> impl Iterator<Item = &'a [u8]> + 'a { self.iter().skip(from) }
+
+    pub fn i64(&self, i: usize) -> Result<i64, CmdError> { numfmt::parse_i64(self.get(i)).ok_or(NOT_INTEGER) }
+    pub fn f64(&self, i: usize) -> Result<f64, CmdError> { numfmt::parse_f64(self.get(i)).ok_or(NOT_FLOAT) }
+    /// Case-insensitive comparison with an ASCII option name (e.g. b"WITHSCORES").
+    pub fn is(&self, i: usize, option: &[u8]) -> bool { self.get(i).eq_ignore_ascii_case(option) }
+}
+
+pub struct Ctx<'a> {
+    pub ks: &'a mut Keyspace,
+    pub db: usize,
+    pub args: Args<'a>,
+    pub reply: &'a mut Reply,
+    /// Milliseconds since the epoch, fixed for the whole command (as Redis caches mstime).
+    pub now_ms: i64,
+    pub settings: &'a Settings,
+    /// False inside MULTI/EXEC and scripts: blocking commands answer at once instead of blocking.
+    pub may_block: bool,
+    /// The calling client's id (for WATCH and CLIENT-scoped state).
+    pub client_id: u64,
+}
+
+pub type Handler = fn(&mut Ctx) -> CmdResult;
+
+/// One row of a type module's command list.
+pub type CommandRow = (&'static str, Handler);

@@ -1,0 +1,348 @@
+//! A byte-keyed chained hash table with Redis's dict properties that std's HashMap lacks:
+//! a stateless SCAN cursor (reverse-binary increment over buckets, which still visits every
+//! element present for the whole scan when the table grows or shrinks between calls) and
+//! a fair-enough random entry (RANDOMKEY, SPOP, SRANDMEMBER) without a full walk.
+
+use std::cell::Cell;
+
+pub struct Node<V> {
+    pub key: Box<[u8]>,
+    pub val: V,
+    next: Option<Box<Node<V>>>,
+}
+
+pub struct Dict<V> {
+    buckets: Vec<Option<Box<Node<V>>>>,
+    len: usize,
+}
+
+const MIN_BUCKETS: usize = 4;
+
+thread_local! {
+    static SEED: Cell<u64> = Cell::new(initial_seed());
+    static RNG: Cell<u64> = Cell::new(initial_seed() | 1);
+}
+
+fn initial_seed() -> u64 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0x9e37_79b9);
+    let addr = &t as *const u64 as u64;
+    mix64(t ^ addr.rotate_left(32) ^ std::process::id() as u64)
+}
+
+#[inline]
+fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A fast seeded hash over bytes: 8 bytes at a time, multiply-mixed. The per-process seed keeps
+/// crafted keys from colliding predictably.
+#[inline]
+pub fn hash_bytes(key: &[u8]) -> u64 {
+    let seed = SEED.with(|s| s.get());
+    let mut h = seed ^ (key.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut chunks = key.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ w).wrapping_mul(0x2127_599b_f432_5c37).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(0x2127_599b_f432_5c37).rotate_left(29);
+    }
+    mix64(h)
+}
+
+/// xorshift64*: the random source for random entries and sampling (not for security).
+pub fn random_u64() -> u64 {
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    })
+}
+
+impl<V> Default for Dict<V> {
+    fn default() -> Self { Self::new() }
+}
+
+impl<V> Dict<V> {
+    pub fn new() -> Self { Dict { buckets: Vec::new(), len: 0 } }
+
+    pub fn with_capacity(n: usize) -> Self {
+        let mut d = Self::new();
+        if n > 0 { d.resize(n.next_power_of_two().max(MIN_BUCKETS)); }
+        d
+    }
+
+    #[inline] pub fn len(&self) -> usize { self.len }
+    #[inline] pub fn is_empty(&self) -> bool { self.len == 0 }
+    pub fn bucket_count(&self) -> usize { self.buckets.len() }
+
+    #[inline]
+    fn slot(&self, key: &[u8]) -> usize { (hash_bytes(key) as usize) & (self.buckets.len() - 1) }
+
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        if self.len == 0 { return None; }
+        let mut cur = self.buckets[self.slot(key)].as_deref();
+        while let Some(n) = cur {
+            if &*n.key == key { return Some(&n.val); }
+            cur = n.next.as_deref();
+        }
+        None
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        if self.len == 0 { return None; }
+        let s = self.slot(key);
+        let mut cur = self.buckets[s].as_deref_mut();
+        while let Some(n) = cur {
+            if &*n.key == key { return Some(&mut n.val); }
+            cur = n.next.as_deref_mut();
+        }
+        None
+    }
+
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&[u8], &V)> {
+        if self.len == 0 { return None; }
+        let mut cur = self.buckets[self.slot(key)].as_deref();
+        while let Some(n) = cur {
+            if &*n.key == key { return Some((&n.key, &n.val)); }
+            cur = n.next.as_deref();
+        }
+        None
+    }
+
+    pub fn contains_key(&self, key: &[u8]) -> bool { self.get(key).is_some() }
+
+    /// Inserts or replaces; returns the previous value.
+    pub fn insert(&mut self, key: &[u8], val: V) -> Option<V> {
+        if let Some(v) = self.get_mut(key) {
+            return Some(std::mem::replace(v, val));
+        }
+        self.insert_new(key.into(), val);
+        None
+    }
+
+    /// Inserts a key known to be absent (the caller checked), taking ownership of its bytes.
+    pub fn insert_new(&mut self, key: Box<[u8]>, val: V) {
+        if self.len >= self.buckets.len() {
+            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
+        }
+        let s = self.slot(&key);
+        let next = self.buckets[s].take();
+        self.buckets[s] = Some(Box::new(Node { key, val, next }));
+        self.len += 1;
+    }
+
+    /// Returns a mutable reference to the value of `key`, inserting `make()` first if absent.
+    pub fn entry_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
+        if !self.contains_key(key) {
+            self.insert_new(key.into(), make());
+        }
+        self.get_mut(key).expect("just inserted")
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+        if self.len == 0 { return None; }
+        let s = self.slot(key);
+        let mut link = &mut self.buckets[s];
+        loop {
+            match link {
+                None => return None,
+                Some(n) if &*n.key == key => {
+                    let mut node = link.take().expect("matched Some");
+                    *link = node.next.take();
+                    self.len -= 1;
+                    let out = (node.key, node.val);
+                    self.maybe_shrink();
+                    return Some(out);
+                }
+                Some(n) => link = &mut n.next,
+            }
+        }
+    }
+
+    fn maybe_shrink(&mut self) {
+        // Like Redis: shrink when under 10% full, so a drained big hash gives its memory back.
+        let n = self.buckets.len();
+        if n > MIN_BUCKETS && self.len * 10 < n {
+            self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
+        }
+    }
+
+    fn resize(&mut self, size: usize) {
+        let old = std::mem::take(&mut self.buckets);
+        self.buckets = Vec::with_capacity(size);
+        self.buckets.resize_with(size, || None);
+        let mask = size - 1;
+        for mut head in old {
+            while let Some(mut node) = head {
+                head = node.next.take();
+                let s = (hash_bytes(&node.key) as usize) & mask;
+                node.next = self.buckets[s].take();
+                self.buckets[s] = Some(node);
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        // Unlink chains iteratively: dropping a long chain recursively could overflow the stack.
+        for b in self.buckets.iter_mut() {
+            let mut cur = b.take();
+            while let Some(mut n) = cur { cur = n.next.take(); }
+        }
+        self.buckets = Vec::new();
+        self.len = 0;
+    }
+
+    pub fn iter(&self) -> Iter<'_, V> {
+        Iter { buckets: &self.buckets, bucket: 0, node: None }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> { self.iter().map(|(k, _)| k) }
+    pub fn values(&self) -> impl Iterator<Item = &V> { self.iter().map(|(_, v)| v) }
+
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&[u8], &mut V)) {
+        for b in self.buckets.iter_mut() {
+            let mut cur = b.as_deref_mut();
+            while let Some(n) = cur {
+                f(&n.key, &mut n.val);
+                cur = n.next.as_deref_mut();
+            }
+        }
+    }
+
+    /// Removes every entry for which `keep` returns false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&[u8], &mut V) -> bool) {
+        for b in self.buckets.iter_mut() {
+            let mut link = b;
+            loop {
+                let drop_it = match link {
+                    None => break,
+                    Some(n) => !keep(&n.key, &mut n.val),
+                };
+                if drop_it {
+                    let mut node = link.take().expect("checked Some");
+                    *link = node.next.take();
+                    self.len -= 1;
+                } else {
+                    link = &mut link.as_mut().expect("checked Some").next;
+                }
+            }
+        }
+        self.maybe_shrink();
+    }
+
+    /// A random entry: a random non-empty bucket, then a random node of its chain.
+    pub fn random(&self) -> Option<(&[u8], &V)> {
+        if self.len == 0 { return None; }
+        let mask = self.buckets.len() - 1;
+        loop {
+            let s = (random_u64() as usize) & mask;
+            if let Some(head) = self.buckets[s].as_deref() {
+                let mut chain = 0usize;
+                let mut cur = Some(head);
+                while let Some(n) = cur { chain += 1; cur = n.next.as_deref(); }
+                let mut pick = (random_u64() as usize) % chain;
+                let mut cur = head;
+                while pick > 0 { cur = cur.next.as_deref().expect("within chain"); pick -= 1; }
+                return Some((&cur.key, &cur.val));
+            }
+        }
+    }
+
+    /// One SCAN step: visits the bucket at `cursor`, calls `f` for each entry in it, and returns
+    /// the next cursor (0 when the scan is complete).
+    pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8], &V)) -> u64 {
+        if self.len == 0 { return 0; }
+        let mask = (self.buckets.len() - 1) as u64;
+        let mut cur = self.buckets[(cursor & mask) as usize].as_deref();
+        while let Some(n) = cur {
+            f(&n.key, &n.val);
+            cur = n.next.as_deref();
+        }
+        // Increment the reversed cursor: set the unmasked high bits, reverse, add one, reverse.
+        let mut v = cursor | !mask;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// Approximate heap bytes used by the table itself (not the values' own heap).
+    pub fn table_bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<Option<Box<Node<V>>>>()
+            + self.len * (std::mem::size_of::<Node<V>>() + 16)
+    }
+}
+
+impl<V> Drop for Dict<V> {
+    fn drop(&mut self) { self.clear(); }
+}
+
+pub struct Iter<'a, V> {
+    buckets: &'a [Option<Box<Node<V>>>],
+    bucket: usize,
+    node: Option<&'a Node<V>>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(n) = self.node {
+                self.node = n.next.as_deref();
+                return Some((&n.key, &n.val));
+            }
+            if self.bucket >= self.buckets.len() { return None; }
+            self.node = self.buckets[self.bucket].as_deref();
+            self.bucket += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_get_remove() {
+        let mut d = Dict::new();
+        for i in 0..1000u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        assert_eq!(d.len(), 1000);
+        for i in 0..1000u32 { assert_eq!(d.get(format!("k{i}").as_bytes()), Some(&i)); }
+        for i in 0..990u32 { assert_eq!(d.remove(format!("k{i}").as_bytes()), Some(i)); }
+        assert_eq!(d.len(), 10);
+        assert!(d.bucket_count() <= 16);
+        assert_eq!(d.iter().count(), 10);
+    }
+
+    #[test]
+    fn scan_visits_everything_across_resizes() {
+        let mut d = Dict::new();
+        for i in 0..500u32 { d.insert(format!("k{i}").as_bytes(), ()); }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut steps = 0;
+        loop {
+            cursor = d.scan_step(cursor, |k, _| { seen.insert(k.to_vec()); });
+            steps += 1;
+            if steps == 50 { for i in 500..3000u32 { d.insert(format!("k{i}").as_bytes(), ()); } }
+            if steps == 200 { for i in 1000..3000u32 { d.remove(format!("k{i}").as_bytes()); } }
+            if cursor == 0 { break; }
+        }
+        for i in 0..500u32 { assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}"); }
+    }
+}

@@ -1,0 +1,77 @@
+//! The active expire cycle: the cron calls it `hz` times a second with a time budget. Like
+//! Redis's activeExpireCycle it walks each database's keys with a scan cursor, samples keys
+//! that carry a TTL, deletes the expired ones, and keeps going in a database while more than
+//! a quarter of the sampled keys were expired and time remains.
+
+use super::{Keyspace, NO_EXPIRE};
+use std::time::Instant;
+
+const KEYS_PER_LOOP: usize = 20;
+const ACCEPTABLE_STALE_PERCENT: usize = 10;
+
+impl Keyspace {
+    /// Returns the number of keys expired. `budget_us` bounds the time spent.
+    pub fn active_expire_cycle(&mut self, now_ms: i64, budget_us: u64) -> usize {
+        if !self.active_expire_enabled { return 0; }
+        let start = Instant::now();
+        let effort = 0; // active-expire-effort 1 (default) adds nothing over the base sample size
+        let per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;
+        let stale_limit = ACCEPTABLE_STALE_PERCENT - effort;
+        let mut total_expired = 0usize;
+        let mut total_sampled = 0usize;
+        let mut timed_out = false;
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].expires == 0 { continue; }
+            loop {
+                let (sampled, expired, ttl_sum, ttl_count) = self.expire_sample(db, now_ms, per_loop);
+                total_expired += expired;
+                total_sampled += sampled;
+                if ttl_count > 0 {
+                    let avg = ttl_sum / ttl_count as i64;
+                    let d = &mut self.dbs[db];
+                    d.avg_ttl = if d.avg_ttl == 0 { avg } else { (d.avg_ttl / 50) * 49 + avg / 50 };
+                }
+                if start.elapsed().as_micros() as u64 >= budget_us {
+                    timed_out = true;
+                    break;
+                }
+                if sampled == 0 || expired * 100 / sampled <= stale_limit { break; }
+            }
+            if timed_out { break; }
+        }
+        if timed_out { self.stats.expired_time_cap_reached_count += 1; }
+        let current = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
+        self.stats.expired_stale_perc = current * 0.05 + self.stats.expired_stale_perc * 0.95;
+        total_expired
+    }
+
+    /// Visits buckets from the db's cursor until `want` keys with a TTL were looked at.
+    fn expire_sample(&mut self, db: usize, now_ms: i64, want: usize) -> (usize, usize, i64, usize) {
+        let mut sampled = 0;
+        let mut to_delete: Vec<Box<[u8]>> = Vec::new();
+        let mut ttl_sum = 0i64;
+        let mut ttl_count = 0usize;
+        let mut buckets_visited = 0;
+        let d = &mut self.dbs[db];
+        let mut cursor = d.expire_cursor;
+        // Bound the walk by buckets too: a big db with few TTLs must not stall the cron.
+        while sampled < want && buckets_visited < want * 20 {
+            cursor = d.dict.scan_step(cursor, |k, e| {
+                if e.expire_at != NO_EXPIRE {
+                    sampled += 1;
+                    if e.expire_at <= now_ms { to_delete.push(k.into()); } else { ttl_sum += e.expire_at - now_ms; ttl_count += 1; }
+                }
+            });
+            buckets_visited += 1;
+            if cursor == 0 { break; }
+        }
+        d.expire_cursor = cursor;
+        let expired = to_delete.len();
+        for k in to_delete {
+            self.remove(db, &k);
+            self.stats.expired_keys += 1;
+            self.signal_modified(db, &k);
+        }
+        (sampled, expired, ttl_sum, ttl_count)
+    }
+}

@@ -1,0 +1,204 @@
+//! The keyspace: N databases of key -> entry, millisecond expiry (lazy on access, plus an
+//! active cycle driven by the server cron), change counting (dirty) and the log of modified
+//! keys that WATCH and blocked clients need (kept only while someone listens).
+
+use crate::dict::Dict;
+use crate::types::Value;
+
+pub mod expire;
+
+pub const NO_EXPIRE: i64 = -1;
+
+pub struct Entry {
+    pub value: Value,
+    /// Absolute unix time in milliseconds, or NO_EXPIRE.
+    pub expire_at: i64,
+    /// LRU clock (seconds resolution, 24 bits like Redis) at the last access, for OBJECT IDLETIME.
+    pub lru: u32,
+}
+
+#[derive(Default)]
+pub struct Db {
+    pub dict: Dict<Entry>,
+    /// How many keys have an expire (INFO keyspace `expires=`).
+    pub expires: usize,
+    /// Running estimate of the average TTL, as Redis keeps it from the active expire samples.
+    pub avg_ttl: i64,
+    pub expire_cursor: u64,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+}
+
+pub struct Keyspace {
+    pub dbs: Vec<Db>,
+    /// Changes since the last successful save (rdb_changes_since_last_save).
+    pub dirty: u64,
+    pub stats: Stats,
+    /// When true, every modified key is appended to `modified` (for WATCH / blocked clients).
+    pub track_modified: bool,
+    pub modified: Vec<(u32, Box<[u8]>)>,
+    /// Set by FLUSHALL/FLUSHDB/SWAPDB: "everything may have changed" for watchers.
+    pub modified_all_dbs: Vec<u32>,
+    /// When false (DEBUG SET-ACTIVE-EXPIRE 0) the cron's active cycle does nothing.
+    pub active_expire_enabled: bool,
+}
+
+pub fn lru_clock_now(now_ms: i64) -> u32 { ((now_ms / 1000) as u64 & ((1 << 24) - 1)) as u32 }
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        let mut dbs = Vec::with_capacity(databases);
+        dbs.resize_with(databases, Db::default);
+        Keyspace {
+            dbs,
+            dirty: 0,
+            stats: Stats::default(),
+            track_modified: false,
+            modified: Vec::new(),
+            modified_all_dbs: Vec::new(),
+            active_expire_enabled: true,
+        }
+    }
+
+    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if self.track_modified { self.modified.push((db as u32, key.into())); }
+    }
+
+    pub fn signal_flushed(&mut self, db: usize) {
+        if self.track_modified { self.modified_all_dbs.push(db as u32); }
+    }
+
+    /// Deletes `key` if its time has passed; true when it did. Counts it as expired.
+    fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        let expired = match self.dbs[db].dict.get(key) {
+            Some(e) => e.expire_at != NO_EXPIRE && e.expire_at <= now_ms,
+            None => false,
+        };
+        if expired {
+            self.remove(db, key);
+            self.stats.expired_keys += 1;
+            self.signal_modified(db, key);
+        }
+        expired
+    }
+
+    /// The live entry of `key` for a write path (no hit/miss accounting), expiring it lazily.
+    pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        let e = self.dbs[db].dict.get_mut(key)?;
+        e.lru = lru_clock_now(now_ms);
+        Some(e)
+    }
+
+    /// The live entry of `key` for a read command: counts keyspace hits and misses.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        match self.dbs[db].dict.get_mut(key) {
+            Some(e) => {
+                self.stats.keyspace_hits += 1;
+                e.lru = lru_clock_now(now_ms);
+                Some(e)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// The entry without touching LRU or stats, for OBJECT and TYPE-like introspection
+    /// (still honours expiry).
+    pub fn peek(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        self.dbs[db].dict.get(key)
+    }
+
+    pub fn exists(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool { self.peek(db, key, now_ms).is_some() }
+
+    /// The live entry of `key`, created with `make()` when absent. The caller type-checks it.
+    pub fn lookup_or_insert(&mut self, db: usize, key: &[u8], now_ms: i64, make: impl FnOnce() -> Value) -> &mut Entry {
+        self.expire_if_needed(db, key, now_ms);
+        let lru = lru_clock_now(now_ms);
+        self.dbs[db].dict.entry_or_insert_with(key, || Entry { value: make(), expire_at: NO_EXPIRE, lru })
+    }
+
+    /// SET semantics: stores `value`, dropping any TTL unless `keep_ttl`.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now_ms: i64) {
+        let lru = lru_clock_now(now_ms);
+        let d = &mut self.dbs[db];
+        match d.dict.get_mut(key) {
+            Some(e) => {
+                e.value = value;
+                e.lru = lru;
+                if !keep_ttl && e.expire_at != NO_EXPIRE {
+                    e.expire_at = NO_EXPIRE;
+                    d.expires -= 1;
+                }
+            }
+            None => d.dict.insert_new(key.into(), Entry { value, expire_at: NO_EXPIRE, lru }),
+        }
+    }
+
+    /// Adds a key known to be absent with an optional expire (RDB loading, RESTORE, COPY).
+    pub fn add(&mut self, db: usize, key: &[u8], value: Value, expire_at: i64, lru: u32) {
+        let d = &mut self.dbs[db];
+        if expire_at != NO_EXPIRE { d.expires += 1; }
+        d.dict.insert_new(key.into(), Entry { value, expire_at, lru });
+    }
+
+    /// Removes a key (no stats, no signal): the primitive under DEL, expiry and overwrites.
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        let d = &mut self.dbs[db];
+        let e = d.dict.remove(key)?;
+        if e.expire_at != NO_EXPIRE { d.expires -= 1; }
+        Some(e)
+    }
+
+    /// DEL of one key: true when a live key was deleted.
+    pub fn delete(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        if self.expire_if_needed(db, key, now_ms) { return false; }
+        if self.remove(db, key).is_some() {
+            self.signal_modified(db, key);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: i64) {
+        let d = &mut self.dbs[db];
+        if let Some(e) = d.dict.get_mut(key) {
+            if e.expire_at == NO_EXPIRE { d.expires += 1; }
+            e.expire_at = at_ms;
+        }
+    }
+
+    /// Removes the TTL; true when there was one.
+    pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
+        let d = &mut self.dbs[db];
+        match d.dict.get_mut(key) {
+            Some(e) if e.expire_at != NO_EXPIRE => {
+                e.expire_at = NO_EXPIRE;
+                d.expires -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn key_count(&self) -> usize { self.dbs.iter().map(|d| d.dict.len()).sum() }
+
+    pub fn flush_db(&mut self, db: usize) -> usize {
+        let n = self.dbs[db].dict.len();
+        self.dbs[db] = Db::default();
+        self.signal_flushed(db);
+        n
+    }
+}

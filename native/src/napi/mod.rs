@@ -1,0 +1,250 @@
+//! Safe helpers over the hand-declared Node-API (sys.rs). Every `unsafe` block of the
+//! boundary lives here; the rest of the crate sees `Env`, `JsArgs` and `JsValue`.
+
+pub mod sys;
+
+use std::ffi::CString;
+use std::os::raw::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use sys::*;
+
+pub type JsValue = napi_value;
+
+/// The most arguments any exported function takes; more are ignored.
+const MAX_ARGS: usize = 12;
+
+/// A native function as the crate writes it: arguments in, a JS value or an error message out.
+/// An `Err` becomes a thrown JS `Error`; a panic is caught and thrown too, never crossing into Node.
+pub type NativeFn = fn(&Env, &JsArgs) -> Result<JsValue, String>;
+
+#[derive(Clone, Copy)]
+pub struct Env(napi_env);
+
+pub struct JsArgs {
+    values: [napi_value; MAX_ARGS],
+    count: usize,
+}
+
+fn check(status: napi_status, what: &str) -> Result<(), String> {
+    if status == NAPI_OK { Ok(()) } else { Err(format!("napi call failed: {what} (status {status})")) }
+}
+
+impl Env {
+    /// Wraps the env N-API passed to module registration.
+    pub fn from_raw(env: napi_env) -> Env { Env(env) }
+
+    pub fn undefined(&self) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: self.0 is the env of the current callback; v is a valid out pointer.
+        unsafe { napi_get_undefined(self.0, &mut v) };
+        v
+    }
+    pub fn null(&self) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe { napi_get_null(self.0, &mut v) };
+        v
+    }
+    pub fn boolean(&self, b: bool) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe { napi_get_boolean(self.0, b, &mut v) };
+        v
+    }
+    pub fn int(&self, n: i64) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe { napi_create_int64(self.0, n, &mut v) };
+        v
+    }
+    pub fn double(&self, n: f64) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe { napi_create_double(self.0, n, &mut v) };
+        v
+    }
+    pub fn string(&self, s: &str) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: s points to s.len() initialised UTF-8 bytes for the duration of the call.
+        unsafe { napi_create_string_utf8(self.0, s.as_ptr() as *const _, s.len(), &mut v) };
+        v
+    }
+    pub fn buffer(&self, bytes: &[u8]) -> JsValue {
+        let mut v = ptr::null_mut();
+        let mut data = ptr::null_mut();
+        // SAFETY: bytes is valid for reads of bytes.len(); N-API copies them into a new Buffer.
+        unsafe { napi_create_buffer_copy(self.0, bytes.len(), bytes.as_ptr() as *const c_void, &mut data, &mut v) };
+        v
+    }
+    pub fn object(&self) -> JsValue {
+        let mut v = ptr::null_mut();
+        // SAFETY: as above.
+        unsafe { napi_create_object(self.0, &mut v) };
+        v
+    }
+    pub fn set(&self, object: JsValue, name: &str, value: JsValue) -> Result<(), String> {
+        let name = CString::new(name).map_err(|_| "property name has a NUL".to_string())?;
+        // SAFETY: object and value are live handles of this callback scope; name is NUL-terminated.
+        check(unsafe { napi_set_named_property(self.0, object, name.as_ptr(), value) }, "set_named_property")
+    }
+    pub fn array(&self, items: &[JsValue]) -> Result<JsValue, String> {
+        let mut arr = ptr::null_mut();
+        // SAFETY: arr is a valid out pointer.
+        check(unsafe { napi_create_array_with_length(self.0, items.len(), &mut arr) }, "create_array")?;
+        for (i, item) in items.iter().enumerate() {
+            // SAFETY: arr and item are live handles of this callback scope.
+            check(unsafe { napi_set_element(self.0, arr, i as u32, *item) }, "set_element")?;
+        }
+        Ok(arr)
+    }
+
+    /// Registers `f` as `exports[name]`.
+    pub fn export(&self, exports: JsValue, name: &str, f: NativeFn) -> Result<(), String> {
+        let mut func = ptr::null_mut();
+        // SAFETY: the fn pointer is smuggled through N-API's `data` and restored by `trampoline`
+        // with the same type; fn pointers and data pointers have the same size on our targets.
+        let status = unsafe {
+            napi_create_function(self.0, name.as_ptr() as *const _, name.len(), Some(trampoline), f as *mut c_void, &mut func)
+        };
+        check(status, "create_function")?;
+        self.set(exports, name, func)
+    }
+
+    fn throw(&self, msg: &str) {
+        let msg = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: msg is NUL-terminated; a null code is allowed.
+        unsafe { napi_throw_error(self.0, ptr::null(), msg.as_ptr()) };
+    }
+}
+
+unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi_value {
+    let mut args = JsArgs { values: [ptr::null_mut(); MAX_ARGS], count: MAX_ARGS };
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: info is the callback info N-API passed us; argv has room for `count` values.
+    let status = unsafe { napi_get_cb_info(env, info, &mut args.count, args.values.as_mut_ptr(), ptr::null_mut(), &mut data) };
+    let env = Env(env);
+    if status != NAPI_OK {
+        env.throw("napi_get_cb_info failed");
+        return ptr::null_mut();
+    }
+    args.count = args.count.min(MAX_ARGS);
+    // SAFETY: `data` was set from a `NativeFn` in `Env::export`.
+    let f: NativeFn = unsafe { std::mem::transmute::<*mut c_void, NativeFn>(data) };
+    match catch_unwind(AssertUnwindSafe(|| f(&env, &args))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(msg)) => {
+            env.throw(&msg);
+            ptr::null_mut()
+        }
+        Err(panic) => {
+            let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            env.throw(&format!("keyfork native panic: {what}"));
+            ptr::null_mut()
+        }
+    }
+}
+
+impl JsArgs {
+    pub fn len(&self) -> usize { self.count }
+    pub fn is_empty(&self) -> bool { self.count == 0 }
+
+    fn get(&self, i: usize) -> Result<napi_value, String> {
+        if i < self.count { Ok(self.values[i]) } else { Err(format!("missing argument {i}")) }
+    }
+
+    pub fn i64(&self, env: &Env, i: usize) -> Result<i64, String> {
+        let mut n = 0i64;
+        // SAFETY: the handle is live for this callback; n is a valid out pointer.
+        check(unsafe { napi_get_value_int64(env.0, self.get(i)?, &mut n) }, "argument is not a number")?;
+        Ok(n)
+    }
+    pub fn f64(&self, env: &Env, i: usize) -> Result<f64, String> {
+        let mut n = 0f64;
+        // SAFETY: as above.
+        check(unsafe { napi_get_value_double(env.0, self.get(i)?, &mut n) }, "argument is not a number")?;
+        Ok(n)
+    }
+    pub fn bool(&self, env: &Env, i: usize) -> Result<bool, String> {
+        let mut b = false;
+        // SAFETY: as above.
+        check(unsafe { napi_get_value_bool(env.0, self.get(i)?, &mut b) }, "argument is not a boolean")?;
+        Ok(b)
+    }
+    pub fn string(&self, env: &Env, i: usize) -> Result<String, String> {
+        let v = self.get(i)?;
+        let mut len = 0usize;
+        // SAFETY: a null buffer asks N-API for the length only.
+        check(unsafe { napi_get_value_string_utf8(env.0, v, ptr::null_mut(), 0, &mut len) }, "argument is not a string")?;
+        let mut buf = vec![0u8; len + 1];
+        // SAFETY: buf has len + 1 bytes of room for the string and its NUL.
+        check(unsafe { napi_get_value_string_utf8(env.0, v, buf.as_mut_ptr() as *mut _, len + 1, &mut len) }, "string")?;
+        buf.truncate(len);
+        String::from_utf8(buf).map_err(|_| "argument is not UTF-8".into())
+    }
+
+    /// The bytes of a Buffer (or any Uint8Array) argument. The slice borrows JS memory: it is valid
+    /// for this callback only, and JS cannot run (so cannot detach it) until the callback returns.
+    pub fn bytes<'a>(&'a self, env: &Env, i: usize) -> Result<&'a [u8], String> {
+        let mut data: *mut c_void = ptr::null_mut();
+        let mut len = 0usize;
+        // SAFETY: the handle is live for this callback; out pointers are valid.
+        check(unsafe { napi_get_buffer_info(env.0, self.get(i)?, &mut data, &mut len) }, "argument is not a Buffer")?;
+        if len == 0 || data.is_null() { return Ok(&[]); }
+        // SAFETY: N-API reports `len` readable bytes at `data`, alive while the callback runs.
+        Ok(unsafe { std::slice::from_raw_parts(data as *const u8, len) })
+    }
+
+    /// A Buffer argument the native side may write into (a caller-supplied output buffer).
+    #[allow(clippy::mut_from_ref)]
+    pub fn bytes_mut<'a>(&'a self, env: &Env, i: usize) -> Result<&'a mut [u8], String> {
+        let mut data: *mut c_void = ptr::null_mut();
+        let mut len = 0usize;
+        // SAFETY: as in `bytes`.
+        check(unsafe { napi_get_buffer_info(env.0, self.get(i)?, &mut data, &mut len) }, "argument is not a Buffer")?;
+        if len == 0 || data.is_null() { return Ok(&mut []); }
+        // SAFETY: the caller passes a Buffer it owns for writing and does not alias it with
+        // another argument of the same call; the memory lives while the callback runs.
+        Ok(unsafe { std::slice::from_raw_parts_mut(data as *mut u8, len) })
+    }
+
+    /// The elements of an Int32Array argument.
+    pub fn i32s<'a>(&'a self, env: &Env, i: usize) -> Result<&'a [i32], String> {
+        let mut kind = 0i32;
+        let mut len = 0usize;
+        let mut data: *mut c_void = ptr::null_mut();
+        let mut ab = ptr::null_mut();
+        let mut offset = 0usize;
+        // SAFETY: the handle is live; out pointers are valid.
+        check(unsafe { napi_get_typedarray_info(env.0, self.get(i)?, &mut kind, &mut len, &mut data, &mut ab, &mut offset) }, "argument is not a typed array")?;
+        const NAPI_INT32_ARRAY: i32 = 5;
+        if kind != NAPI_INT32_ARRAY { return Err("argument is not an Int32Array".into()); }
+        if len == 0 || data.is_null() { return Ok(&[]); }
+        // SAFETY: N-API reports `len` i32 elements at `data` (already offset), aligned by the typed array.
+        Ok(unsafe { std::slice::from_raw_parts(data as *const i32, len) })
+    }
+
+    /// The Buffers of a JS array argument (e.g. keys).
+    pub fn buffers<'a>(&'a self, env: &Env, i: usize) -> Result<Vec<&'a [u8]>, String> {
+        let arr = self.get(i)?;
+        let mut n = 0u32;
+        // SAFETY: the handle is live; n is a valid out pointer.
+        check(unsafe { napi_get_array_length(env.0, arr, &mut n) }, "argument is not an array")?;
+        let mut out = Vec::with_capacity(n as usize);
+        for k in 0..n {
+            let mut item = ptr::null_mut();
+            // SAFETY: arr is an array handle, k < its length.
+            check(unsafe { napi_get_element(env.0, arr, k, &mut item) }, "get_element")?;
+            let mut data: *mut c_void = ptr::null_mut();
+            let mut len = 0usize;
+            // SAFETY: as in `bytes`.
+            check(unsafe { napi_get_buffer_info(env.0, item, &mut data, &mut len) }, "array item is not a Buffer")?;
+            if len == 0 || data.is_null() { out.push(&[][..]); continue; }
+            // SAFETY: as in `bytes`; the array keeps the item alive for the callback.
+            out.push(unsafe { std::slice::from_raw_parts(data as *const u8, len) });
+        }
+        Ok(out)
+    }
+}

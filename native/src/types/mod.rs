@@ -1,0 +1,40 @@
+//! The value types, one file each. `Value` is what an entry holds; each type reports the
+//! encoding Redis 7.0 would use for the same data (OBJECT ENCODING, and the RDB writer).
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod string;
+pub mod zset;
+
+pub enum Value {
+    Str(string::StrVal),
+    List(Box<list::List>),
+    Hash(Box<hash::Hash>),
+    Set(Box<set::Set>),
+    ZSet(Box<zset::ZSet>),
+}
+
+impl Value {
+    /// The TYPE reply.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// The OBJECT ENCODING reply.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+        }
+    }
+}
