@@ -1,0 +1,212 @@
+//! The few libc calls keyfork needs beyond std, declared by hand (no crates): process
+//! creation and reaping for the snapshot child, pipes for its reports, prctl for THP.
+//! Every unsafe block of the crate outside napi/ is in this file.
+
+use std::io;
+use std::os::raw::{c_int, c_long, c_uint, c_ulong, c_void};
+
+pub type Pid = i32;
+
+pub const SIGKILL: c_int = 9;
+pub const SIGTERM: c_int = 15;
+pub const SIGUSR1: c_int = 10;
+const WNOHANG: c_int = 1;
+const O_NONBLOCK: c_int = 0o4000;
+const O_CLOEXEC: c_int = 0o2000000;
+const F_GETFL: c_int = 3;
+const F_SETFL: c_int = 4;
+const PR_SET_THP_DISABLE: c_int = 41;
+const PR_GET_THP_DISABLE: c_int = 42;
+
+extern "C" {
+    fn fork() -> Pid;
+    fn waitpid(pid: Pid, status: *mut c_int, options: c_int) -> Pid;
+    fn kill(pid: Pid, sig: c_int) -> c_int;
+    fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
+    fn close(fd: c_int) -> c_int;
+    fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int;
+    fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> c_int;
+    fn getpid() -> Pid;
+    fn _exit(status: c_int) -> !;
+    fn sysconf(name: c_int) -> c_long;
+}
+
+/// What fork() returned, seen from the side that is running.
+pub enum Forked {
+    Parent(Pid),
+    Child,
+}
+
+/// fork(2) through libc (so glibc's atfork handlers keep malloc usable in the child).
+pub fn fork_process() -> io::Result<Forked> {
+    // SAFETY: fork has no memory-safety preconditions; the caller holds no lock that the child
+    // needs (the JS thread is the only one touching our state) and the child only runs Rust
+    // code that ends in `exit_now`, never returning into V8 or libuv.
+    match unsafe { fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid)),
+    }
+}
+
+/// Ends the process immediately, without running atexit handlers or flushing stdio buffers
+/// inherited from the parent (which would duplicate the parent's output).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { _exit(code) }
+}
+
+pub fn current_pid() -> Pid {
+    // SAFETY: getpid has no preconditions.
+    unsafe { getpid() }
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy)]
+pub enum ChildExit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// Non-blocking waitpid: None while the child runs.
+pub fn try_wait(pid: Pid) -> io::Result<Option<ChildExit>> {
+    let mut status: c_int = 0;
+    // SAFETY: status is a valid out pointer.
+    let r = unsafe { waitpid(pid, &mut status, WNOHANG) };
+    if r < 0 { return Err(io::Error::last_os_error()); }
+    if r == 0 { return Ok(None); }
+    // The W* macros of sys/wait.h, spelled out.
+    let sig = status & 0x7f;
+    Ok(Some(if sig == 0 { ChildExit::Code((status >> 8) & 0xff) } else { ChildExit::Signal(sig) }))
+}
+
+/// Blocking waitpid (used after killing a child we are abandoning).
+pub fn wait_blocking(pid: Pid) -> io::Result<ChildExit> {
+    loop {
+        let mut status: c_int = 0;
+        // SAFETY: status is a valid out pointer.
+        let r = unsafe { waitpid(pid, &mut status, 0) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted { continue; }
+            return Err(e);
+        }
+        let sig = status & 0x7f;
+        return Ok(if sig == 0 { ChildExit::Code((status >> 8) & 0xff) } else { ChildExit::Signal(sig) });
+    }
+}
+
+pub fn send_signal(pid: Pid, sig: i32) -> io::Result<()> {
+    // SAFETY: kill has no memory-safety preconditions.
+    if unsafe { kill(pid, sig) } < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// A pipe whose read end is non-blocking and both ends close-on-exec: (read, write).
+pub fn report_pipe() -> io::Result<(i32, i32)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { pipe2(fds.as_mut_ptr(), O_CLOEXEC) } < 0 { return Err(io::Error::last_os_error()); }
+    set_nonblocking(fds[0])?;
+    Ok((fds[0], fds[1]))
+}
+
+pub fn set_nonblocking(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL take and return plain ints.
+    let flags = unsafe { fcntl(fd, F_GETFL) };
+    if flags < 0 { return Err(io::Error::last_os_error()); }
+    // SAFETY: as above.
+    if unsafe { fcntl(fd, F_SETFL, flags | O_NONBLOCK) } < 0 { return Err(io::Error::last_os_error()); }
+    Ok(())
+}
+
+pub fn close_fd(fd: i32) {
+    // SAFETY: closing a descriptor we own; errors are irrelevant here.
+    unsafe { close(fd) };
+}
+
+/// In the child: closes every inherited descriptor from 3 up except `keep`, so clients see
+/// their connections close when the parent closes them, not when the child exits.
+pub fn close_inherited_except(keep: i32) {
+    // SAFETY: the child owns its descriptor table; nothing in it is used after this call
+    // except `keep` and 0-2.
+    unsafe {
+        if keep > 3 { close_range(3, (keep - 1) as c_uint, 0); }
+        close_range((keep + 1).max(3) as c_uint, c_uint::MAX, 0);
+    }
+}
+
+/// Reads what is available on a non-blocking descriptor (empty when nothing is).
+pub fn read_available(fd: i32, out: &mut Vec<u8>) -> io::Result<bool> {
+    let mut buf = [0u8; 8192];
+    loop {
+        // SAFETY: buf is valid for writes of its length.
+        let n = unsafe { read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
+        if n > 0 {
+            out.extend_from_slice(&buf[..n as usize]);
+            continue;
+        }
+        if n == 0 { return Ok(false); } // writer closed: end of reports
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock => Ok(true),
+            io::ErrorKind::Interrupted => continue,
+            _ => Err(e),
+        };
+    }
+}
+
+/// Writes all of `data` to a blocking descriptor.
+pub fn write_all(fd: i32, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        // SAFETY: data is valid for reads of its length.
+        let n = unsafe { write(fd, data.as_ptr() as *const c_void, data.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted { continue; }
+            return Err(e);
+        }
+        data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+/// `disable-thp`: asks the kernel not to back this process with transparent huge pages,
+/// whose 2 MB copy-on-write faults make a forked save expensive.
+pub fn disable_thp() -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers.
+    if unsafe { prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) } < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+pub fn thp_disabled() -> bool {
+    // SAFETY: as above.
+    unsafe { prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
+}
+
+pub fn page_size() -> usize {
+    const SC_PAGESIZE: c_int = 30;
+    // SAFETY: sysconf takes a plain int.
+    let n = unsafe { sysconf(SC_PAGESIZE) };
+    if n > 0 { n as usize } else { 4096 }
+}
+
+/// This process's Private_Dirty bytes (/proc/self/smaps_rollup): in a forked child, the
+/// memory copied on write so far, as Redis's child reports it.
+pub fn private_dirty_bytes() -> u64 {
+    let text = match std::fs::read_to_string("/proc/self/smaps_rollup") {
+        Ok(t) => t,
+        Err(_) => return 0,
+    };
+    text.lines()
+        .filter(|l| l.starts_with("Private_Dirty:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum::<u64>()
+        * 1024
+}
+
+/// fsync of a directory, so a rename inside it is durable.
+pub fn fsync_dir(path: &std::path::Path) -> io::Result<()> {
+    std::fs::File::open(path)?.sync_all()
+}

@@ -1,0 +1,229 @@
+//! The forked child's mechanics, independent of what it writes: fork, close inherited
+//! descriptors, run the work on the copy-on-write view of memory, report progress, log
+//! lines and copy-on-write size to the parent over a pipe, and `_exit`.
+//!
+//! Pipe records: `[u32 LE payload length][u8 kind][payload]`:
+//! - PROGRESS: keys done u64, bytes written u64, cow bytes u64, child time ms i64
+//! - LOG: child time ms i64, level u8 (0 debug .. 3 warning), UTF-8 text
+//! - DONE: keys u64, bytes u64, cow bytes u64, child time ms i64 (sent just before exit 0)
+
+use crate::napi::{Env, JsArgs, JsValue};
+use crate::os;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+pub const KIND_PROGRESS: u8 = 1;
+pub const KIND_LOG: u8 = 2;
+pub const KIND_DONE: u8 = 3;
+
+pub const LOG_NOTICE: u8 = 2;
+pub const LOG_WARNING: u8 = 3;
+
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+const COW_EVERY: Duration = Duration::from_millis(1000);
+
+/// The child's handle on its report pipe.
+pub struct ChildReporter {
+    fd: i32,
+    last_progress: Instant,
+    last_cow: Instant,
+    cow: u64,
+    pub cow_peak: u64,
+    cow_sum: u64,
+    cow_samples: u64,
+}
+
+impl ChildReporter {
+    fn new(fd: i32) -> Self {
+        let now = Instant::now();
+        ChildReporter { fd, last_progress: now, last_cow: now - COW_EVERY, cow: 0, cow_peak: 0, cow_sum: 0, cow_samples: 0 }
+    }
+
+    fn send(&self, kind: u8, payload: &[u8]) {
+        let mut rec = Vec::with_capacity(5 + payload.len());
+        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        rec.push(kind);
+        rec.extend_from_slice(payload);
+        // A parent that went away cannot be told anything: the work goes on regardless.
+        let _ = os::write_all(self.fd, &rec);
+    }
+
+    fn sample_cow(&mut self) {
+        self.cow = os::private_dirty_bytes();
+        self.cow_peak = self.cow_peak.max(self.cow);
+        self.cow_sum += self.cow;
+        self.cow_samples += 1;
+        self.last_cow = Instant::now();
+    }
+
+    /// Average of the copy-on-write samples taken so far (Redis's "average" in its CoW log line).
+    pub fn cow_average(&self) -> u64 {
+        if self.cow_samples == 0 { 0 } else { self.cow_sum / self.cow_samples }
+    }
+
+    pub fn cow_current(&self) -> u64 { self.cow }
+
+    /// Called often by the work (e.g. per key); sends a record at most every 100 ms.
+    #[inline]
+    pub fn progress(&mut self, keys: u64, bytes: u64) {
+        if self.last_progress.elapsed() < PROGRESS_EVERY { return; }
+        self.force_progress(keys, bytes);
+    }
+
+    fn force_progress(&mut self, keys: u64, bytes: u64) {
+        if self.last_cow.elapsed() >= COW_EVERY { self.sample_cow(); }
+        self.last_progress = Instant::now();
+        let mut p = Vec::with_capacity(32);
+        p.extend_from_slice(&keys.to_le_bytes());
+        p.extend_from_slice(&bytes.to_le_bytes());
+        p.extend_from_slice(&self.cow.to_le_bytes());
+        p.extend_from_slice(&crate::now_ms().to_le_bytes());
+        self.send(KIND_PROGRESS, &p);
+    }
+
+    /// A log line the parent writes on the child's behalf (role C, child pid, child's time).
+    pub fn log(&self, level: u8, text: &str) {
+        let mut p = Vec::with_capacity(9 + text.len());
+        p.extend_from_slice(&crate::now_ms().to_le_bytes());
+        p.push(level);
+        p.extend_from_slice(text.as_bytes());
+        self.send(KIND_LOG, &p);
+    }
+
+    fn done(&mut self, keys: u64, bytes: u64) {
+        self.sample_cow();
+        let mut p = Vec::with_capacity(32);
+        p.extend_from_slice(&keys.to_le_bytes());
+        p.extend_from_slice(&bytes.to_le_bytes());
+        p.extend_from_slice(&self.cow.to_le_bytes());
+        p.extend_from_slice(&crate::now_ms().to_le_bytes());
+        self.send(KIND_DONE, &p);
+    }
+}
+
+/// What the work of a child returns on success: keys and bytes written.
+pub struct WorkDone {
+    pub keys: u64,
+    pub bytes: u64,
+}
+
+pub struct Started {
+    pub pid: os::Pid,
+    pub read_fd: i32,
+    pub fork_usec: u64,
+}
+
+/// Forks a child that runs `work` and exits (0 on success, 1 on failure, with the failure
+/// logged as a warning). The parent gets the pid, the report pipe and the fork's duration.
+pub fn fork_child(work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, String>) -> io::Result<Started> {
+    let (read_fd, write_fd) = os::report_pipe()?;
+    let t0 = Instant::now();
+    match os::fork_process() {
+        Err(e) => {
+            os::close_fd(read_fd);
+            os::close_fd(write_fd);
+            Err(e)
+        }
+        Ok(os::Forked::Parent(pid)) => {
+            let fork_usec = t0.elapsed().as_micros() as u64;
+            os::close_fd(write_fd);
+            Ok(Started { pid, read_fd, fork_usec })
+        }
+        Ok(os::Forked::Child) => {
+            os::close_inherited_except(write_fd);
+            let mut rep = ChildReporter::new(write_fd);
+            let result = catch_unwind(AssertUnwindSafe(|| work(&mut rep)));
+            let code = match result {
+                Ok(Ok(done)) => {
+                    rep.done(done.keys, done.bytes);
+                    0
+                }
+                Ok(Err(msg)) => {
+                    rep.log(LOG_WARNING, &msg);
+                    1
+                }
+                Err(_) => {
+                    rep.log(LOG_WARNING, "The child panicked while saving");
+                    1
+                }
+            };
+            os::exit_now(code)
+        }
+    }
+}
+
+// ---- exports for the parent (TypeScript's children.ts) ----
+
+/// readChildReports(fd): [[kind, ...fields]..., eof] — everything the child sent so far.
+fn read_child_reports(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let mut buf = Vec::new();
+    let open = os::read_available(fd, &mut buf).map_err(|e| e.to_string())?;
+    let mut records = Vec::new();
+    let mut rest = &buf[..];
+    // Records never straddle reads in practice (each is written whole and is far below
+    // PIPE_BUF), but a partial tail is dropped rather than misread.
+    while rest.len() >= 5 {
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if rest.len() < 5 + len { break; }
+        let kind = rest[4];
+        let p = &rest[5..5 + len];
+        let u64_at = |i: usize| p.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0);
+        let rec = match kind {
+            KIND_PROGRESS | KIND_DONE => env.array(&[
+                env.int(kind as i64),
+                env.double(u64_at(0) as f64),
+                env.double(u64_at(8) as f64),
+                env.double(u64_at(16) as f64),
+                env.double(u64_at(24) as f64),
+            ])?,
+            KIND_LOG if p.len() >= 9 => env.array(&[
+                env.int(kind as i64),
+                env.double(u64_at(0) as f64),
+                env.int(p[8] as i64),
+                env.string(&String::from_utf8_lossy(&p[9..])),
+            ])?,
+            _ => env.array(&[env.int(kind as i64)])?,
+        };
+        records.push(rec);
+        rest = &rest[5 + len..];
+    }
+    records.push(env.boolean(!open));
+    env.array(&records)
+}
+
+/// waitChild(pid): null while running, else [exitCode, signal].
+fn wait_child(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let pid = a.i64(env, 0)? as os::Pid;
+    match os::try_wait(pid).map_err(|e| e.to_string())? {
+        None => Ok(env.null()),
+        Some(os::ChildExit::Code(c)) => env.array(&[env.int(c as i64), env.int(0)]),
+        Some(os::ChildExit::Signal(s)) => env.array(&[env.int(-1), env.int(s as i64)]),
+    }
+}
+
+fn kill_child(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let pid = a.i64(env, 0)? as os::Pid;
+    let sig = a.i64(env, 1)? as i32;
+    os::send_signal(pid, sig).map_err(|e| e.to_string())?;
+    Ok(env.undefined())
+}
+
+fn close_fd(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    os::close_fd(a.i64(env, 0)? as i32);
+    Ok(env.undefined())
+}
+
+fn disable_thp(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    Ok(env.boolean(os::disable_thp().is_ok() && os::thp_disabled()))
+}
+
+pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
+    env.export(exports, "readChildReports", read_child_reports)?;
+    env.export(exports, "waitChild", wait_child)?;
+    env.export(exports, "killChild", kill_child)?;
+    env.export(exports, "closeFd", close_fd)?;
+    env.export(exports, "disableThp", disable_thp)?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+// Blocking commands (BLPOP, BLMOVE, BZPOPMIN, BLMPOP...). The native handler returns
+// WOULD_BLOCK when every key is empty; the client is parked on its keys here, and when one
+// of them is modified the very same command runs again for the clients blocked on it, in
+// the order they blocked, until one finds nothing left. A timeout answers the null array.
+import type { BlockedState, Client } from './client';
+import { keyPositions } from './commands/table';
+import { arg, argStr, copyRequest, type Ctx } from './commands/types';
+import { ReplyWriter } from './protocol/reply';
+import type { Server } from './server';
+
+const keyId = (db: number, key: Buffer) => `${db}:${key.toString('latin1')}`;
+
+/** Commands whose timeout is their first argument rather than their last. */
+const TIMEOUT_FIRST = new Set(['blmpop', 'bzmpop']);
+
+export class Blocking {
+  private byKey = new Map<string, Client[]>();
+  private blockedClients = new Set<Client>();
+  private ready = new Set<string>();
+  private seq = 0;
+  /** The client being retried: block() must keep its place in line instead of re-queueing. */
+  private retrying: Client | null = null;
+
+  constructor(private server: Server) {}
+
+  get count(): number {
+    return this.blockedClients.size;
+  }
+
+  /** Called by the native handler when its command found nothing to serve. */
+  block(ctx: Ctx): void {
+    const { client, req, name } = ctx;
+    if (this.retrying === client) return;
+    const spec = this.server.commands.get(name)?.spec;
+    const positions = spec ? keyPositions(spec, req.argc, (i) => argStr(req, i)) : [];
+    // Only source keys wake a client (BLMOVE's destination does not).
+    const sources = name === 'blmove' || name === 'brpoplpush' ? positions.slice(0, 1) : positions;
+    const timeoutArg = TIMEOUT_FIRST.has(name) ? 1 : req.argc - 1;
+    const seconds = Number(argStr(req, timeoutArg));
+    const state: BlockedState = {
+      req: copyRequest(req),
+      name,
+      db: client.db,
+      keys: sources.map((i) => Buffer.from(arg(req, i))),
+      deadline: seconds > 0 ? Date.now() + seconds * 1000 : 0,
+      seq: this.seq++,
+    };
+    client.blocked = state;
+    this.blockedClients.add(client);
+    for (const key of state.keys) {
+      const id = keyId(state.db, key);
+      const list = this.byKey.get(id);
+      if (list) list.push(client);
+      else this.byKey.set(id, [client]);
+    }
+    if (state.deadline > 0) {
+      state.timer = setTimeout(() => this.timeout(client), Math.max(0, state.deadline - Date.now()));
+    }
+    this.server.updateTracking();
+  }
+
+  /** Forgets a client's blocked state without replying (disconnects, or after being served). */
+  remove(client: Client): void {
+    const state = client.blocked;
+    if (!state) return;
+    if (state.timer) clearTimeout(state.timer);
+    for (const key of state.keys) {
+      const id = keyId(state.db, key);
+      const list = this.byKey.get(id);
+      if (!list) continue;
+      const i = list.indexOf(client);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.byKey.delete(id);
+    }
+    client.blocked = null;
+    this.blockedClients.delete(client);
+    this.server.updateTracking();
+  }
+
+  /** The keyspace's [db, key | null, ...] log: remember which blocked-on keys changed. */
+  keysModified(mods: (number | Buffer | null)[]): void {
+    if (this.byKey.size === 0) return;
+    for (let i = 0; i < mods.length; i += 2) {
+      const db = mods[i] as number;
+      const key = mods[i + 1] as Buffer | null;
+      if (key === null) {
+        for (const id of this.byKey.keys()) if (id.startsWith(`${db}:`)) this.ready.add(id);
+      } else {
+        const id = keyId(db, key);
+        if (this.byKey.has(id)) this.ready.add(id);
+      }
+    }
+  }
+
+  get hasReady(): boolean {
+    return this.ready.size > 0;
+  }
+
+  /** Serves clients blocked on keys that changed; runs after each top-level command. */
+  serveReady(): void {
+    // Serving can modify more keys (BLMOVE pushes to its destination), which may wake more.
+    for (let round = 0; this.ready.size > 0 && round < 1000; round++) {
+      const ids = [...this.ready];
+      this.ready.clear();
+      for (const id of ids) {
+        const waiting = this.byKey.get(id);
+        if (!waiting) continue;
+        for (const client of [...waiting].sort((a, b) => a.blocked!.seq - b.blocked!.seq)) {
+          if (!this.retry(client)) break;
+        }
+      }
+    }
+  }
+
+  /** Runs the blocked command again; true when the client was served. */
+  private retry(client: Client): boolean {
+    const state = client.blocked;
+    if (!state) return true;
+    const server = this.server;
+    const cmd = server.commands.get(state.name);
+    if (!cmd) return false;
+    const savedOut = server.out;
+    const savedCurrent = server.current;
+    const savedDb = client.db;
+    const w = new ReplyWriter(1024);
+    w.resp3 = client.resp === 3;
+    server.out = w;
+    server.current = client;
+    client.db = state.db;
+    this.retrying = client;
+    try {
+      server.dispatcher.call(client, cmd, state.req);
+    } finally {
+      this.retrying = null;
+      server.out = savedOut;
+      server.current = savedCurrent;
+      client.db = savedDb;
+    }
+    if (w.len === 0) return false; // still nothing to pop: stays blocked, in place
+    // A key that now holds another type does not serve this client (Redis checks the type first).
+    if (w.buf.latin1Slice(0, 10) === '-WRONGTYPE') return false;
+    this.remove(client);
+    const data = w.take();
+    server.stats.netOutputBytes += data.length;
+    client.socket.write(data);
+    this.resume(client);
+    return true;
+  }
+
+  /** Answers a timed-out client with the null array and lets it go on. */
+  private timeout(client: Client): void {
+    if (!client.blocked) return;
+    this.remove(client);
+    this.server.sendTo(client, (out) => out.nullArray());
+    this.resume(client);
+  }
+
+  /** CLIENT UNBLOCK: false when the client was not blocked. */
+  unblock(client: Client, withError: boolean): boolean {
+    if (!client.blocked) return false;
+    this.remove(client);
+    this.server.sendTo(client, (out) => {
+      if (withError) out.error('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+      else out.nullArray();
+    });
+    this.resume(client);
+    return true;
+  }
+
+  /** Commands the client pipelined behind its blocking command run now. */
+  private resume(client: Client): void {
+    if (client.closed || client.parser.pending() === 0) return;
+    setImmediate(() => this.server.resumeClient(client));
+  }
+}

@@ -1,0 +1,86 @@
+// One connection: its socket, request parser, selected database, protocol version and the
+// per-client state of transactions, pub/sub and blocking.
+import type { Socket } from 'node:net';
+import { RequestParser } from './protocol/parse';
+import type { Request } from './commands/types';
+
+let nextClientId = 1;
+
+export interface QueuedCommand {
+  name: string;
+  req: Request;
+}
+
+export interface BlockedState {
+  /** The command to run again when a key is written. */
+  req: Request;
+  name: string;
+  db: number;
+  keys: Buffer[];
+  /** Absolute ms, or 0 for no timeout. */
+  deadline: number;
+  timer?: NodeJS.Timeout;
+  /** Sequence number: clients blocked earlier are served first. */
+  seq: number;
+}
+
+export class Client {
+  readonly id = nextClientId++;
+  readonly parser: RequestParser;
+  db = 0;
+  resp = 2;
+  name = '';
+  authenticated: boolean;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  lastCommand = 'NULL';
+  /** Set by QUIT / protocol errors / CLIENT KILL: close once the pending replies are written. */
+  closeAfterReply = false;
+  closed = false;
+  /** CLIENT NO-EVICT */
+  noEvict = false;
+  libName = '';
+  libVer = '';
+
+  // MULTI/EXEC
+  inMulti = false;
+  multiQueue: QueuedCommand[] = [];
+  multiError = false;
+  /** WATCHed keys as "db:key(hex)" -> 1; `watchDirty` is set when one of them changes. */
+  watching = new Map<string, { db: number; key: Buffer; expiredAtWatch: boolean }>();
+  watchDirty = false;
+
+  // Pub/Sub
+  channels = new Set<string>();
+  patterns = new Set<string>();
+
+  // Blocking
+  blocked: BlockedState | null = null;
+
+  readonly addr: string;
+  readonly laddr: string;
+  readonly fd: number;
+
+  constructor(readonly socket: Socket, maxBulkLen: () => number, requirePass: boolean) {
+    this.parser = new RequestParser(maxBulkLen);
+    this.authenticated = !requirePass;
+    this.addr = formatAddr(socket.remoteAddress, socket.remotePort);
+    this.laddr = formatAddr(socket.localAddress, socket.localPort);
+    this.fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  }
+
+  get subscriptionCount(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT and RESET. */
+  get inPubSubContext(): boolean {
+    return this.resp === 2 && this.subscriptionCount > 0;
+  }
+}
+
+function formatAddr(host: string | undefined, port: number | undefined): string {
+  if (!host) return '?:0';
+  const h = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return `${h}:${port ?? 0}`;
+}

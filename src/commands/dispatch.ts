@@ -1,0 +1,137 @@
+// processCommand as Redis 7.0 orders it: lookup, arity, auth, MULTI queueing, MISCONF,
+// the pub/sub context, then the call with its statistics. Native commands are one exec()
+// that writes its reply straight into the shared reply Buffer.
+import type { Client } from '../client';
+import { EXEC_MAY_BLOCK, EXEC_RESP3, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
+import type { Server } from '../server';
+import type { Command } from './table';
+import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
+
+/** Commands that run immediately inside MULTI instead of being queued. */
+const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+/** Commands a RESP2 client may run while subscribed. */
+const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
+
+const MISCONF_ERROR =
+  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/** The handler of a native data command: one exec() per call. */
+export function nativeHandler(index: number): Handler {
+  return (ctx: Ctx) => {
+    const { out, client, req } = ctx;
+    out.ensure(16 * 1024);
+    let flags = out.resp3 ? EXEC_RESP3 : 0;
+    if (!client.inMulti && !ctx.server.execDepth) flags |= EXEC_MAY_BLOCK;
+    const n = native.exec(index, client.db, req.input, req.offsets, req.argc, out.buf, out.len, flags, client.id);
+    if (n >= 0) out.len += n;
+    else if (n === REPLY_PENDING) out.raw(native.takeReply());
+    else if (n === WOULD_BLOCK) ctx.server.blocking.block(ctx);
+  };
+}
+
+/** "ERR unknown command 'foo', with args beginning with: 'a' 'b' " exactly as Redis builds it. */
+function unknownCommandError(req: Request): string {
+  let args = '';
+  for (let i = 1; i < req.argc && args.length < 128; i++) {
+    args += `'${argStr(req, i).slice(0, 128 - args.length)}' `;
+  }
+  return `ERR unknown command '${argStr(req, 0).slice(0, 128)}', with args beginning with: ${args}`;
+}
+
+export class Dispatcher {
+  constructor(private server: Server) {}
+
+  /** Finds the command (resolving a container's subcommand) or writes the rejection. */
+  lookup(client: Client, req: Request): Command | string {
+    const name = argStr(req, 0).toLowerCase();
+    const cmd = this.server.commands.get(name);
+    if (!cmd) return unknownCommandError(req);
+    if (!cmd.subcommands) return cmd;
+    if (req.argc < 2) return wrongArity(cmd.name);
+    const sub = cmd.subcommands.get(argStr(req, 1).toLowerCase());
+    if (!sub) {
+      return `ERR unknown subcommand '${argStr(req, 1).slice(0, 128)}'. Try ${name.toUpperCase()} HELP.`;
+    }
+    return sub;
+  }
+
+  run(client: Client, req: Request): void {
+    const server = this.server;
+    const out = server.out;
+    client.lastInteraction = server.clock;
+    const found = this.lookup(client, req);
+    if (typeof found === 'string') {
+      const cmd = server.commands.get(argStr(req, 0).toLowerCase());
+      if (cmd) cmd.stats.rejected++;
+      return this.reject(client, found);
+    }
+    const cmd = found;
+    if ((cmd.arity > 0 && req.argc !== cmd.arity) || req.argc < -cmd.arity) {
+      cmd.stats.rejected++;
+      return this.reject(client, wrongArity(cmd.name));
+    }
+    if (!client.authenticated && !cmd.flags.has('no_auth')) {
+      cmd.stats.rejected++;
+      return this.reject(client, 'NOAUTH Authentication required.');
+    }
+    if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
+      client.multiQueue.push({ name: cmd.name, req: copyRequest(req) });
+      out.simple('QUEUED');
+      return;
+    }
+    if ((cmd.isWrite || cmd.name === 'ping') && server.persistence.writesRefused()) {
+      cmd.stats.rejected++;
+      return this.reject(client, MISCONF_ERROR);
+    }
+    if (client.inPubSubContext && !PUBSUB_ALLOWED.has(cmd.name)) {
+      cmd.stats.rejected++;
+      return this.reject(
+        client,
+        `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+      );
+    }
+    if (server.loading && !cmd.flags.has('loading')) {
+      cmd.stats.rejected++;
+      return this.reject(client, 'LOADING Redis is loading the dataset in memory');
+    }
+    this.call(client, cmd, req);
+    if (server.blocking.hasReady) server.blocking.serveReady();
+  }
+
+  private reject(client: Client, error: string): void {
+    if (client.inMulti) client.multiError = true;
+    this.server.stats.rejectedCalls++;
+    this.server.out.error(error);
+    this.server.stats.countError(error);
+  }
+
+  /** Runs a resolved command and accounts for it (also used by EXEC for queued commands). */
+  call(client: Client, cmd: Command, req: Request): void {
+    const server = this.server;
+    const out = server.out;
+    const start = out.len;
+    const t0 = performance.now();
+    const ctx: Ctx = { server, client, out, req, name: cmd.name };
+    try {
+      cmd.handler(ctx);
+    } catch (err) {
+      out.len = start;
+      if (err instanceof ReplyError) {
+        out.error(err.message);
+      } else {
+        server.log.warning(`Internal error running '${cmd.name}': ${(err as Error)?.stack ?? String(err)}`);
+        out.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
+    const usec = Math.round((performance.now() - t0) * 1000);
+    cmd.stats.calls++;
+    cmd.stats.usec += usec;
+    server.stats.commandsProcessed++;
+    client.lastCommand = cmd.name;
+    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
+      cmd.stats.failed++;
+      server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
+    }
+    if (server.tracking) server.afterWrite();
+  }
+}

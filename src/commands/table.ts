@@ -1,0 +1,185 @@
+// The command table: Redis 7.0.15's own metadata (spec.json: arity, flags, key specs, ACL
+// categories, docs) joined with keyfork's handlers. A command exists only if it has a
+// handler, TypeScript or native; COMMAND, COMMAND INFO/DOCS/COUNT/GETKEYS are built from it.
+import specJson from './spec.json';
+import type { Handler } from './types';
+
+export interface KeySpec {
+  notes?: string;
+  flags: string[];
+  begin_search: { type: string; spec: Record<string, unknown> };
+  find_keys: { type: string; spec: Record<string, unknown> };
+}
+
+export interface CommandSpec {
+  name: string;
+  arity: number;
+  flags: string[];
+  first_key: number;
+  last_key: number;
+  step: number;
+  acl_categories: string[];
+  tips: string[];
+  key_specs: KeySpec[];
+  docs: Record<string, unknown>;
+  subcommands?: Record<string, CommandSpec>;
+}
+
+export interface CommandStats {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+}
+
+export interface Command {
+  /** Full lower-case name: `get`, `config|get`. */
+  name: string;
+  arity: number;
+  spec: CommandSpec;
+  flags: Set<string>;
+  isWrite: boolean;
+  handler: Handler;
+  /** Index into the native command list, or -1 for a TypeScript handler. */
+  nativeIndex: number;
+  parent?: Command;
+  subcommands?: Map<string, Command>;
+  stats: CommandStats;
+}
+
+const SPECS = (specJson as unknown as { commands: Record<string, CommandSpec> }).commands;
+
+export function specFor(name: string): CommandSpec | undefined {
+  const [top, sub] = name.split('|');
+  const spec = SPECS[top];
+  if (!sub) return spec;
+  return spec?.subcommands?.[name];
+}
+
+function newStats(): CommandStats {
+  return { calls: 0, usec: 0, rejected: 0, failed: 0 };
+}
+
+export class CommandTable {
+  private commands = new Map<string, Command>();
+
+  /**
+   * @param tsHandlers handlers written in TypeScript, by full name
+   * @param nativeNames the addon's command list (index = exec number)
+   * @param nativeHandler builds the handler that runs native command `index`
+   */
+  constructor(tsHandlers: Map<string, Handler>, nativeNames: string[], nativeHandler: (index: number) => Handler) {
+    const handlers = new Map<string, { handler: Handler; nativeIndex: number }>();
+    nativeNames.forEach((name, index) => handlers.set(name, { handler: nativeHandler(index), nativeIndex: index }));
+    // A TypeScript handler wins over a native row of the same name: it wraps the native call
+    // with server-side work (FLUSHALL's save, blocking, SELECT...).
+    for (const [name, handler] of tsHandlers) handlers.set(name, { handler, nativeIndex: -1 });
+
+    for (const [name, entry] of handlers) {
+      const spec = specFor(name);
+      if (!spec) continue; // e.g. "debug|digest": reached through its container's own handler
+      const [top, sub] = name.split('|');
+      if (!sub) {
+        this.commands.set(name, this.make(spec, entry.handler, entry.nativeIndex));
+        continue;
+      }
+      let parent = this.commands.get(top);
+      if (!parent) {
+        const topSpec = SPECS[top];
+        parent = this.make(topSpec, containerHandler, -1);
+        parent.subcommands = new Map();
+        this.commands.set(top, parent);
+      }
+      if (!parent.subcommands) parent.subcommands = new Map();
+      const child = this.make(spec, entry.handler, entry.nativeIndex);
+      child.parent = parent;
+      parent.subcommands.set(sub, child);
+    }
+    this.nativeIndexes = new Map(nativeNames.map((n, i) => [n, i]));
+  }
+
+  private nativeIndexes: Map<string, number>;
+
+  private make(spec: CommandSpec, handler: Handler, nativeIndex: number): Command {
+    const flags = new Set(spec.flags);
+    return { name: spec.name, arity: spec.arity, spec, flags, isWrite: flags.has('write'), handler, nativeIndex, stats: newStats() };
+  }
+
+  get(name: string): Command | undefined {
+    return this.commands.get(name);
+  }
+
+  /** The native index of a row that has no spec of its own (e.g. "debug|digest"). */
+  nativeIndex(name: string): number {
+    return this.nativeIndexes.get(name) ?? -1;
+  }
+
+  /** Every implemented top-level command. */
+  all(): Command[] {
+    return [...this.commands.values()];
+  }
+
+  /** Top-level commands and their subcommands. */
+  *everything(): Generator<Command> {
+    for (const c of this.commands.values()) {
+      yield c;
+      if (c.subcommands) yield* c.subcommands.values();
+    }
+  }
+}
+
+/** Containers are resolved to a subcommand by the dispatcher and never run themselves. */
+const containerHandler: Handler = () => {
+  throw new Error('container command reached its own handler');
+};
+
+/**
+ * The key positions of a request, from the command's key specs (COMMAND GETKEYS, WATCH,
+ * blocking, MISCONF accounting). Follows Redis's getKeysUsingKeySpecs.
+ */
+export function keyPositions(spec: CommandSpec, argc: number, argAt: (i: number) => string): number[] {
+  const out: number[] = [];
+  for (const ks of spec.key_specs) {
+    let first: number;
+    const bs = ks.begin_search;
+    if (bs.type === 'index') {
+      first = Number(bs.spec.index);
+    } else if (bs.type === 'keyword') {
+      const keyword = String(bs.spec.keyword).toLowerCase();
+      const startFrom = Number(bs.spec.startfrom);
+      first = -1;
+      if (startFrom >= 0) {
+        for (let i = startFrom; i < argc; i++) if (argAt(i).toLowerCase() === keyword) { first = i + 1; break; }
+      } else {
+        for (let i = argc + startFrom; i > 0; i--) if (argAt(i).toLowerCase() === keyword) { first = i + 1; break; }
+      }
+      if (first < 0) continue;
+    } else {
+      continue;
+    }
+    if (first >= argc) continue;
+    const fk = ks.find_keys;
+    let last: number;
+    let step: number;
+    if (fk.type === 'range') {
+      const lastkey = Number(fk.spec.lastkey);
+      step = Number(fk.spec.keystep);
+      const limit = Number(fk.spec.limit);
+      if (lastkey >= 0) last = first + lastkey;
+      else if (limit <= 1) last = argc + lastkey;
+      else last = first + Math.floor((argc - first) / limit) + lastkey;
+    } else if (fk.type === 'keynum') {
+      const keynumIdx = first + Number(fk.spec.keynumidx);
+      if (keynumIdx >= argc) continue;
+      const n = Number(argAt(keynumIdx));
+      if (!Number.isInteger(n) || n < 0) continue;
+      first = first + Number(fk.spec.firstkey);
+      step = Number(fk.spec.keystep);
+      last = first + (n - 1) * step;
+    } else {
+      continue;
+    }
+    for (let i = first; i <= last && i < argc; i += step) out.push(i);
+  }
+  return out;
+}

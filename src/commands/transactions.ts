@@ -1,0 +1,95 @@
+// MULTI, EXEC, DISCARD, WATCH, UNWATCH with Redis 7.0's semantics: queueing errors abort
+// EXEC (EXECABORT), runtime errors inside EXEC do not stop the rest, a modified WATCHed key
+// makes EXEC answer the null array.
+import { native } from '../native';
+import { arg, ReplyError, type Ctx, type Handler } from './types';
+
+function multi(ctx: Ctx): void {
+  if (ctx.client.inMulti) throw new ReplyError('ERR MULTI calls can not be nested');
+  ctx.client.inMulti = true;
+  ctx.client.multiQueue = [];
+  ctx.client.multiError = false;
+  ctx.out.ok();
+}
+
+function discardState(ctx: Ctx): void {
+  const { client, server } = ctx;
+  client.inMulti = false;
+  client.multiQueue = [];
+  client.multiError = false;
+  server.watches.unwatchAll(client);
+}
+
+function discard(ctx: Ctx): void {
+  if (!ctx.client.inMulti) throw new ReplyError('ERR DISCARD without MULTI');
+  discardState(ctx);
+  ctx.out.ok();
+}
+
+function exec(ctx: Ctx): void {
+  const { client, server, out } = ctx;
+  if (!client.inMulti) throw new ReplyError('ERR EXEC without MULTI');
+  const queue = client.multiQueue;
+  if (client.multiError) {
+    discardState(ctx);
+    throw new ReplyError('EXECABORT Transaction discarded because of previous errors.');
+  }
+  if (client.watchDirty || watchedKeyExpired(ctx)) {
+    discardState(ctx);
+    out.nullArray();
+    return;
+  }
+  const writes = queue.some((q) => server.commands.get(q.name.split('|')[0])?.isWrite);
+  if (writes && server.persistence.writesRefused()) {
+    discardState(ctx);
+    throw new ReplyError(
+      "EXECABORT Transaction discarded because of: MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+    );
+  }
+  client.inMulti = false;
+  client.multiQueue = [];
+  server.watches.unwatchAll(client);
+  out.array(queue.length);
+  server.execDepth++;
+  try {
+    for (const q of queue) {
+      const found = server.dispatcher.lookup(client, q.req);
+      if (typeof found === 'string') out.error(found);
+      else server.dispatcher.call(client, found, q.req);
+    }
+  } finally {
+    server.execDepth--;
+  }
+}
+
+/** A key that existed when WATCHed and has since expired also aborts EXEC (Redis 7.0). */
+function watchedKeyExpired(ctx: Ctx): boolean {
+  for (const w of ctx.client.watching.values()) {
+    if (w.expiredAtWatch) continue;
+    if (native.keyExpired(w.db, w.key)) return true;
+  }
+  return false;
+}
+
+function watch(ctx: Ctx): void {
+  const { client, server, req } = ctx;
+  if (client.inMulti) throw new ReplyError('ERR WATCH inside MULTI is not allowed');
+  for (let i = 1; i < req.argc; i++) {
+    const key = arg(req, i);
+    server.watches.watch(client, client.db, key, native.keyExpired(client.db, key));
+  }
+  ctx.out.ok();
+}
+
+function unwatch(ctx: Ctx): void {
+  ctx.server.watches.unwatchAll(ctx.client);
+  ctx.out.ok();
+}
+
+export const transactionCommands: [string, Handler][] = [
+  ['multi', multi],
+  ['exec', exec],
+  ['discard', discard],
+  ['watch', watch],
+  ['unwatch', unwatch],
+];

@@ -1,0 +1,62 @@
+// Redis's log format: `pid:role dd Mon yyyy hh:mm:ss.mmm <level> message`, where the level
+// mark is . (debug) - (verbose) * (notice) # (warning), and role is M (master), C (child),
+// S (replica) or X (sentinel). Lines are written synchronously, as Redis does, so a crash
+// never loses the line that explains it.
+import * as fs from 'node:fs';
+
+export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
+const LEVELS: Record<LogLevel, number> = { debug: 0, verbose: 1, notice: 2, warning: 3, nothing: 4 };
+const MARKS = ['.', '-', '*', '#'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+export function formatTimestamp(d: Date): string {
+  return `${pad(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export class Logger {
+  private level = LEVELS.notice;
+  private fd = 1;
+  private file = '';
+  role = 'M';
+
+  setLevel(level: string): void {
+    this.level = LEVELS[level as LogLevel] ?? LEVELS.notice;
+  }
+
+  /** An empty path logs to standard output, as Redis's `logfile ""`. */
+  setFile(path: string): void {
+    if (path === this.file) return;
+    const fd = path === '' ? 1 : fs.openSync(path, 'a');
+    if (this.fd !== 1) fs.closeSync(this.fd);
+    this.fd = fd;
+    this.file = path;
+  }
+
+  /** A line as another process (the snapshot child, role C) would have written it. */
+  lineFor(pid: number, role: string, level: Exclude<LogLevel, 'nothing'>, message: string, at = new Date()): string {
+    return `${pid}:${role} ${formatTimestamp(at)} ${MARKS[LEVELS[level]]} ${message}\n`;
+  }
+
+  log(level: Exclude<LogLevel, 'nothing'>, message: string): void {
+    if (LEVELS[level] < this.level) return;
+    this.write(this.lineFor(process.pid, this.role, level, message));
+  }
+
+  /** Raw text (the start-up banner, a child's own lines). */
+  write(text: string): void {
+    try {
+      fs.writeSync(this.fd, text);
+    } catch {
+      // A log that cannot be written (disk full, closed stdout) must not stop the server.
+    }
+  }
+
+  debug(m: string): void { this.log('debug', m); }
+  verbose(m: string): void { this.log('verbose', m); }
+  notice(m: string): void { this.log('notice', m); }
+  warning(m: string): void { this.log('warning', m); }
+}
+
+export const log = new Logger();

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// keyfork-server [/path/to/redis.conf] [--option value ...]: redis-server's command line.
+import { FatalConfigError, loadConfig } from './config';
+import { REDIS_VERSION, KEYFORK_VERSION } from './server';
+import { bringUp } from './start';
+
+function usage(): string {
+  return [
+    'Usage: keyfork-server [/path/to/redis.conf] [options] [-]',
+    '       keyfork-server - (read config from stdin)',
+    '       keyfork-server -v or --version',
+    '       keyfork-server -h or --help',
+    '',
+    'Examples:',
+    '       keyfork-server (run the server with default conf)',
+    '       keyfork-server /etc/redis/6379.conf',
+    '       keyfork-server --port 7777',
+    '       keyfork-server /etc/myredis.conf --loglevel verbose -',
+    '       keyfork-server /etc/myredis.conf --loglevel verbose',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '-v' || argv[0] === '--version') {
+    process.stdout.write(`Redis server v=${REDIS_VERSION} sha=00000000:0 malloc=libc bits=64 build=keyfork-${KEYFORK_VERSION}\n`);
+    return;
+  }
+  if (argv[0] === '-h' || argv[0] === '--help') {
+    process.stderr.write(usage());
+    return;
+  }
+  let loaded;
+  try {
+    loaded = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof FatalConfigError) {
+      process.stderr.write(err.report);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { server } = await bringUp(loaded, loaded.configFile ?? null);
+  const onSignal = (signal: string) => {
+    void server.shutdownOnSignal(signal);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`keyfork: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

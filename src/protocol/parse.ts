@@ -1,0 +1,246 @@
+// Request parsing: RESP multibulk and inline commands, with Redis's protocol errors.
+// A parsed command is a Buffer plus [start, end) offset pairs into it: no per-argument
+// copies, and the same offsets go straight to the native exec().
+
+const CR = 13;
+const LF = 10;
+/** Redis's PROTO_INLINE_MAX_SIZE: an inline request or a count line longer than this is an error. */
+const INLINE_MAX = 64 * 1024;
+/** Redis refuses multibulk counts above this for unauthenticated... and everyone: 1024*1024. */
+const MULTIBULK_MAX = 1024 * 1024;
+
+export const enum Parse {
+  /** A complete command is in `input`/`offsets`/`argc`. */
+  Command,
+  /** More bytes are needed. */
+  Incomplete,
+  /** A protocol error: `error` holds the reply text; the connection must be closed. */
+  Error,
+  /** An empty line or `*0`: nothing to run, keep parsing. */
+  Empty,
+}
+
+export class RequestParser {
+  /** The bytes the current command's offsets point into. */
+  input: Buffer = Buffer.alloc(0);
+  offsets = new Int32Array(64);
+  argc = 0;
+  error = '';
+  /** True when the last command came inline (Redis treats those slightly differently). */
+  inline = false;
+
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Bytes received but not yet joined into `buf` (joined lazily once enough arrived). */
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  /** How many bytes from `pos` the command under parse needs, when known. */
+  private need = 0;
+
+  constructor(private maxBulkLen: () => number) {}
+
+  feed(chunk: Buffer): void {
+    if (this.pos >= this.buf.length && this.chunks.length === 0) {
+      this.buf = chunk;
+      this.pos = 0;
+      return;
+    }
+    this.chunks.push(chunk);
+    this.chunkBytes += chunk.length;
+  }
+
+  /** Bytes buffered and not yet consumed (client-query-buffer accounting, CLIENT LIST qbuf). */
+  pending(): number {
+    return this.buf.length - this.pos + this.chunkBytes;
+  }
+
+  private join(): void {
+    if (this.chunks.length === 0) return;
+    const rest = this.buf.subarray(this.pos);
+    this.buf = Buffer.concat([rest, ...this.chunks], rest.length + this.chunkBytes);
+    this.pos = 0;
+    this.chunks = [];
+    this.chunkBytes = 0;
+  }
+
+  private setArg(i: number, start: number, end: number): void {
+    if (2 * i + 2 > this.offsets.length) {
+      const next = new Int32Array(Math.max(this.offsets.length * 2, 2 * i + 2));
+      next.set(this.offsets);
+      this.offsets = next;
+    }
+    this.offsets[2 * i] = start;
+    this.offsets[2 * i + 1] = end;
+  }
+
+  next(): Parse {
+    if (this.need > 0 && this.buf.length - this.pos + this.chunkBytes < this.need) return Parse.Incomplete;
+    this.join();
+    this.need = 0;
+    if (this.pos >= this.buf.length) return Parse.Incomplete;
+    return this.buf[this.pos] === 0x2a /* '*' */ ? this.multibulk() : this.inlineCommand();
+  }
+
+  /** Reads a CRLF-terminated integer line starting at `at` (after the type byte). */
+  private readLine(at: number): { value: number; next: number; ok: boolean } | null {
+    const buf = this.buf;
+    const cr = buf.indexOf(CR, at);
+    if (cr < 0 || cr + 1 >= buf.length) return null;
+    let ok = cr > at && buf[cr + 1] === LF;
+    let value = 0;
+    let i = at;
+    let neg = false;
+    if (buf[i] === 0x2d) { neg = true; i++; }
+    if (i === cr) ok = false;
+    for (; i < cr; i++) {
+      const c = buf[i] - 48;
+      if (c < 0 || c > 9) { ok = false; break; }
+      value = value * 10 + c;
+    }
+    if (value > Number.MAX_SAFE_INTEGER) ok = false;
+    return { value: neg ? -value : value, next: cr + 2, ok };
+  }
+
+  private protocolError(text: string): Parse {
+    this.error = `ERR Protocol error: ${text}`;
+    return Parse.Error;
+  }
+
+  private multibulk(): Parse {
+    const start = this.pos;
+    const header = this.readLine(start + 1);
+    if (!header) {
+      if (this.buf.length - start > INLINE_MAX) return this.protocolError('too big mbulk count string');
+      return Parse.Incomplete;
+    }
+    if (!header.ok || header.value > MULTIBULK_MAX) return this.protocolError('invalid multibulk length');
+    if (header.value <= 0) {
+      this.pos = header.next;
+      return Parse.Empty;
+    }
+    const argc = header.value;
+    let at = header.next;
+    const maxBulk = this.maxBulkLen();
+    for (let i = 0; i < argc; i++) {
+      if (at >= this.buf.length) return this.incomplete(start, at);
+      if (this.buf[at] !== 0x24 /* '$' */) {
+        return this.protocolError(`expected '$', got '${String.fromCharCode(this.buf[at])}'`);
+      }
+      const len = this.readLine(at + 1);
+      if (!len) {
+        if (this.buf.length - at > INLINE_MAX) return this.protocolError('too big bulk count string');
+        return this.incomplete(start, at);
+      }
+      if (!len.ok || len.value < 0 || len.value > maxBulk) return this.protocolError('invalid bulk length');
+      const dataEnd = len.next + len.value;
+      if (dataEnd + 2 > this.buf.length) {
+        this.need = dataEnd + 2 - start + (argc - i - 1) * 4;
+        this.pos = start;
+        return Parse.Incomplete;
+      }
+      this.setArg(i, len.next, dataEnd);
+      at = dataEnd + 2;
+    }
+    this.input = this.buf;
+    this.argc = argc;
+    this.inline = false;
+    this.pos = at;
+    return Parse.Command;
+  }
+
+  private incomplete(start: number, _at: number): Parse {
+    this.pos = start;
+    return Parse.Incomplete;
+  }
+
+  private inlineCommand(): Parse {
+    const start = this.pos;
+    const lf = this.buf.indexOf(LF, start);
+    if (lf < 0) {
+      if (this.buf.length - start > INLINE_MAX) return this.protocolError('too big inline request');
+      return Parse.Incomplete;
+    }
+    let end = lf;
+    if (end > start && this.buf[end - 1] === CR) end--;
+    this.pos = lf + 1;
+    const args = splitArgs(this.buf.subarray(start, end));
+    if (args === null) return this.protocolError('unbalanced quotes in request');
+    if (args.length === 0) return Parse.Empty;
+    const total = args.reduce((n, a) => n + a.length, 0);
+    const input = Buffer.allocUnsafe(total);
+    let off = 0;
+    args.forEach((a, i) => {
+      a.copy(input, off);
+      this.setArg(i, off, off + a.length);
+      off += a.length;
+    });
+    this.input = input;
+    this.argc = args.length;
+    this.inline = true;
+    return Parse.Command;
+  }
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/**
+ * Redis's sdssplitargs: splits a line into arguments with "double quotes" (escapes \n \r \t
+ * \b \a \\ \" \xHH) and 'single quotes' (only \'). Returns null on unbalanced quotes or a
+ * closing quote not followed by a space. Shared by inline commands and redis.conf parsing.
+ */
+export function splitArgs(line: Buffer): Buffer[] | null {
+  const out: Buffer[] = [];
+  let i = 0;
+  const n = line.length;
+  const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+  while (true) {
+    while (i < n && isSpace(line[i])) i++;
+    if (i >= n) return out;
+    const cur: number[] = [];
+    let inDq = false;
+    let inSq = false;
+    let done = false;
+    while (!done) {
+      if (inDq) {
+        if (i >= n) return null;
+        const c = line[i];
+        if (c === 0x5c && i + 3 < n && line[i + 1] === 0x78 && isHex(line[i + 2]) && isHex(line[i + 3])) {
+          cur.push(parseInt(String.fromCharCode(line[i + 2], line[i + 3]), 16));
+          i += 3;
+        } else if (c === 0x5c && i + 1 < n) {
+          i++;
+          const e = line[i];
+          cur.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
+        } else if (c === 0x22) {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          done = true;
+        } else {
+          cur.push(c);
+        }
+      } else if (inSq) {
+        if (i >= n) return null;
+        const c = line[i];
+        if (c === 0x5c && i + 1 < n && line[i + 1] === 0x27) {
+          i++;
+          cur.push(0x27);
+        } else if (c === 0x27) {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          done = true;
+        } else {
+          cur.push(c);
+        }
+      } else {
+        if (i >= n) { done = true; break; }
+        const c = line[i];
+        if (isSpace(c)) done = true;
+        else if (c === 0x22) inDq = true;
+        else if (c === 0x27) inSq = true;
+        else cur.push(c);
+      }
+      if (i < n) i++;
+    }
+    out.push(Buffer.from(cur));
+  }
+}

@@ -1,0 +1,314 @@
+// The server: listeners, clients, the shared reply writer, the cron (hz) and the pieces
+// that span clients (blocking, WATCH invalidation, pub/sub, persistence).
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { Blocking } from './blocking';
+import { Client } from './client';
+import { Dispatcher, nativeHandler } from './commands/dispatch';
+import { tsHandlers } from './commands/registry';
+import { CommandTable } from './commands/table';
+import type { Config } from './config';
+import { log, type Logger } from './log';
+import { native } from './native';
+import { Parse } from './protocol/parse';
+import { ReplyWriter } from './protocol/reply';
+import { PubSub } from './pubsub';
+import { Persistence } from './persistence/rdb';
+import { ServerStats } from './stats';
+import { Watches } from './watch';
+
+export const REDIS_VERSION = '7.0.15';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const KEYFORK_VERSION: string = require('../package.json').version;
+
+/** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
+const EXPIRE_TIME_PERCENT = 25;
+
+export class Server {
+  readonly log: Logger = log;
+  readonly commands: CommandTable;
+  readonly dispatcher: Dispatcher;
+  out = new ReplyWriter();
+  readonly clients = new Map<number, Client>();
+  readonly stats = new ServerStats();
+  readonly blocking: Blocking;
+  readonly watches: Watches;
+  readonly pubsub: PubSub;
+  readonly persistence: Persistence;
+  readonly startTime = Date.now();
+  /** Cached wall clock in ms, refreshed per event (Redis's server.mstime). */
+  clock = Date.now();
+  loading = false;
+  /** >0 while EXEC runs queued commands (blocking commands must not block then). */
+  execDepth = 0;
+  /** True while any client WATCHes or is blocked: the keyspace logs modified keys for us. */
+  tracking = false;
+  /** The client whose batch is running: replies to it go to `out`, others get direct writes. */
+  current: Client | null = null;
+  private listeners: net.Server[] = [];
+  private cronTimer: NodeJS.Timeout | null = null;
+  private cronLoops = 0;
+  shuttingDown = false;
+
+  constructor(readonly config: Config) {
+    native.init(config.int('databases'));
+    this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
+    this.dispatcher = new Dispatcher(this);
+    this.blocking = new Blocking(this);
+    this.watches = new Watches(this);
+    this.pubsub = new PubSub(this);
+    this.persistence = new Persistence(this);
+    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
+      'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'proto-max-bulk-len', 'active-expire-effort',
+      'rdb-key-save-delay', 'lfu-log-factor', 'lfu-decay-time']) {
+      const push = () => native.setSetting(name, config.int(name));
+      push();
+      config.onChange(name, push);
+    }
+    this.log.setLevel(config.get('loglevel'));
+    this.log.setFile(config.get('logfile'));
+    config.onChange('loglevel', () => this.log.setLevel(config.get('loglevel')));
+    config.onChange('logfile', () => this.log.setFile(config.get('logfile')));
+    config.onChange('hz', () => this.startCron());
+  }
+
+  /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
+  async listen(): Promise<number> {
+    const port = this.config.int('port');
+    const binds = this.config.get('bind').split(/\s+/).filter(Boolean);
+    let bound = port;
+    for (const spec of binds) {
+      const optional = spec.startsWith('-');
+      const host = optional ? spec.slice(1) : spec;
+      const addr = host === '*' ? '0.0.0.0' : host;
+      try {
+        bound = await this.listenOne(addr, bound);
+      } catch (err) {
+        if (optional) continue;
+        throw err;
+      }
+    }
+    this.startCron();
+    return bound;
+  }
+
+  private listenOne(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      srv.once('error', reject);
+      srv.listen({ host, port, backlog: this.config.int('tcp-backlog'), ipv6Only: host.includes(':') }, () => {
+        srv.off('error', reject);
+        this.listeners.push(srv);
+        resolve((srv.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    this.stats.connectionsReceived++;
+    if (this.clients.size >= this.config.int('maxclients')) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const client = new Client(socket, () => this.config.int('proto-max-bulk-len'), this.config.get('requirepass') !== '');
+    this.clients.set(client.id, client);
+    const keepalive = this.config.int('tcp-keepalive');
+    if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+    socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
+    socket.on('error', () => this.freeClient(client));
+    socket.on('close', () => this.freeClient(client));
+  }
+
+  private onData(client: Client, chunk: Buffer): void {
+    if (client.closed) return;
+    this.stats.netInputBytes += chunk.length;
+    client.parser.feed(chunk);
+    this.resumeClient(client);
+  }
+
+  /** Runs what `client` has buffered and flushes its replies (new data, or after unblocking). */
+  resumeClient(client: Client): void {
+    if (client.closed) return;
+    this.clock = Date.now();
+    this.current = client;
+    this.out.resp3 = client.resp === 3;
+    try {
+      this.processInput(client);
+    } finally {
+      this.current = null;
+      this.flush(client);
+    }
+  }
+
+  /** Runs every complete command buffered for `client` (stops while it is blocked). */
+  processInput(client: Client): void {
+    const parser = client.parser;
+    while (!client.closeAfterReply && !client.blocked && !client.closed) {
+      const r = parser.next();
+      if (r === Parse.Command) {
+        this.dispatcher.run(client, parser);
+        this.out.resp3 = client.resp === 3; // HELLO may have switched it
+      } else if (r === Parse.Empty) {
+        continue;
+      } else if (r === Parse.Error) {
+        this.out.error(parser.error);
+        this.stats.countError(parser.error);
+        this.log.verbose(`Protocol error (${parser.error.slice(20)}) from client: id=${client.id} addr=${client.addr}`);
+        client.closeAfterReply = true;
+      } else {
+        const limit = this.config.int('client-query-buffer-limit');
+        if (parser.pending() > limit) {
+          this.log.warning(`Closing client that reached max query buffer length: id=${client.id} addr=${client.addr}`);
+          this.freeClient(client);
+        }
+        break;
+      }
+    }
+  }
+
+  /** Writes what the shared writer holds for `client`, once per read batch. */
+  flush(client: Client): void {
+    if (this.out.len > 0) {
+      const data = this.out.take();
+      if (!client.closed) {
+        this.stats.netOutputBytes += data.length;
+        client.socket.write(data);
+      }
+    }
+    if (client.closeAfterReply && !client.closed) {
+      client.closed = true;
+      client.socket.end();
+      this.freeClient(client);
+    }
+  }
+
+  /**
+   * Sends a reply to a client that is not the one running (pub/sub messages, unblocked
+   * clients). For the running client it goes into the shared writer, keeping reply order.
+   */
+  sendTo(client: Client, write: (out: ReplyWriter) => void): void {
+    if (client.closed) return;
+    if (client === this.current) {
+      write(this.out);
+      return;
+    }
+    const w = new ReplyWriter(256);
+    w.resp3 = client.resp === 3;
+    write(w);
+    const data = w.take();
+    this.stats.netOutputBytes += data.length;
+    client.socket.write(data);
+  }
+
+  freeClient(client: Client): void {
+    if (!this.clients.has(client.id)) return;
+    this.clients.delete(client.id);
+    client.closed = true;
+    this.blocking.remove(client);
+    this.watches.unwatchAll(client);
+    this.pubsub.unsubscribeAll(client, false);
+    if (!client.socket.destroyed) client.socket.destroy();
+  }
+
+  /** Re-evaluates whether the keyspace must log modified keys for WATCH/blocked clients. */
+  updateTracking(): void {
+    const want = this.watches.count > 0 || this.blocking.count > 0;
+    if (want !== this.tracking) {
+      this.tracking = want;
+      native.setTrackModified(want);
+    }
+  }
+
+  /** After a command while tracking: hand the modified keys to WATCH and to blocked clients. */
+  afterWrite(): void {
+    const mods = native.takeModified();
+    if (mods.length === 0) return;
+    this.watches.keysModified(mods);
+    this.blocking.keysModified(mods);
+  }
+
+  private startCron(): void {
+    if (this.cronTimer) clearInterval(this.cronTimer);
+    const hz = Math.min(500, Math.max(1, this.config.int('hz')));
+    this.cronTimer = setInterval(() => this.cron(hz), Math.round(1000 / hz));
+    this.cronTimer.unref?.();
+  }
+
+  private cron(hz: number): void {
+    this.clock = Date.now();
+    this.cronLoops++;
+    const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
+    native.activeExpireCycle(budgetUs);
+    if (this.tracking) this.afterWrite();
+    this.stats.sample(this.clock);
+    this.closeIdleClients();
+    this.persistence.cron();
+  }
+
+  private closeIdleClients(): void {
+    const timeout = this.config.int('timeout');
+    if (timeout <= 0) return;
+    for (const c of this.clients.values()) {
+      if (c.blocked || c.subscriptionCount > 0) continue;
+      if (this.clock - c.lastInteraction > timeout * 1000) {
+        this.log.verbose('Closing idle client');
+        this.freeClient(c);
+      }
+    }
+  }
+
+  /** Stops listening and closes every client (SHUTDOWN, close() of the embedded server). */
+  async close(): Promise<void> {
+    if (this.cronTimer) clearInterval(this.cronTimer);
+    this.cronTimer = null;
+    for (const c of [...this.clients.values()]) this.freeClient(c);
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    this.listeners = [];
+  }
+
+  /**
+   * SHUTDOWN and SIGTERM/SIGINT: optionally a final save (by default when save rules exist),
+   * then the pidfile goes and the process exits. Returns an error text when the save failed
+   * and the shutdown was abandoned (as Redis does unless forced).
+   */
+  shutdown(opts: { save: boolean | null; force?: boolean }): string | null {
+    if (this.shuttingDown) return null;
+    this.log.warning('User requested shutdown...');
+    const save = opts.save ?? this.config.saveRules().length > 0;
+    if (save) {
+      this.log.notice('Saving the final RDB snapshot before exiting.');
+      if (!this.persistence.saveBeforeExit() && !opts.force) {
+        this.log.warning('Error trying to save the DB, can\'t exit.');
+        return 'ERR Errors trying to SHUTDOWN. Check logs.';
+      }
+    }
+    this.shuttingDown = true;
+    const pidfile = this.config.get('pidfile');
+    if (pidfile !== '') {
+      try {
+        fs.unlinkSync(pidfile);
+      } catch {
+        // already gone
+      }
+    }
+    this.log.warning('Redis is now ready to exit, bye bye...');
+    for (const c of this.clients.values()) c.socket.destroy();
+    process.exit(0);
+  }
+
+  async shutdownOnSignal(signal: string): Promise<void> {
+    this.log.write(`${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) Received ${signal} scheduling shutdown...\n`);
+    const err = this.shutdown({ save: null });
+    if (err) this.log.warning('SIGTERM received but errors trying to shut down the server, check the logs for more information');
+  }
+
+  /** INFO replication's role (replication is not implemented: always a master). */
+  replicationRole(): string {
+    return 'master';
+  }
+
+  uptimeSeconds(): number {
+    return Math.floor((Date.now() - this.startTime) / 1000);
+  }
+}

@@ -1,0 +1,49 @@
+// Bringing a server up: banner, configuration, data loading, listeners, signals. Shared by
+// the keyfork-server binary (main.ts) and the programmatic startServer() (index.ts).
+import * as fs from 'node:fs';
+import type { Config } from './config';
+import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
+
+export interface Started {
+  server: Server;
+  port: number;
+}
+
+function writePidfile(config: Config): void {
+  const pidfile = config.get('pidfile');
+  if (pidfile === '') return;
+  try {
+    fs.writeFileSync(pidfile, `${process.pid}\n`);
+  } catch (err) {
+    // Redis only warns when the pidfile cannot be written.
+    void err;
+  }
+}
+
+/** Starts a server on `config`; `configFile` is only for the start-up log line. */
+export async function bringUp(config: Config, configFile: string | null): Promise<Started> {
+  const dir = config.get('dir');
+  if (dir !== '' && dir !== process.cwd()) process.chdir(dir);
+  const server = new Server(config);
+  const log = server.log;
+  log.role = 'C';
+  log.warning('oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo');
+  log.warning(
+    `Redis version=${REDIS_VERSION}, bits=64, commit=00000000, modified=0, pid=${process.pid}, just started (keyfork ${KEYFORK_VERSION}, Node ${process.version})`,
+  );
+  if (configFile === null) {
+    log.warning(
+      'Warning: no config file specified, using the default config. In order to specify a config file use keyfork-server /path/to/redis.conf',
+    );
+  } else {
+    log.warning('Configuration loaded');
+  }
+  log.role = 'M';
+  const port = await server.listen();
+  log.notice(`Running mode=standalone, port=${port}.`);
+  log.warning('Server initialized');
+  writePidfile(config);
+  await server.persistence.loadAtStartup();
+  log.notice('Ready to accept connections');
+  return { server, port };
+}
