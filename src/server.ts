@@ -17,9 +17,7 @@ import { Persistence } from './persistence/rdb';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
 
-export const REDIS_VERSION = '7.0.15';
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-export const KEYFORK_VERSION: string = require('../package.json').version;
+export { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
 /** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
 const EXPIRE_TIME_PERCENT = 25;

@@ -22,8 +22,6 @@ function writePidfile(config: Config): void {
 
 /** Starts a server on `config`; `configFile` is only for the start-up log line. */
 export async function bringUp(config: Config, configFile: string | null): Promise<Started> {
-  const dir = config.get('dir');
-  if (dir !== '' && dir !== process.cwd()) process.chdir(dir);
   const server = new Server(config);
   const log = server.log;
   log.role = 'C';
