@@ -1,6 +1,7 @@
 // Error types of the config module. Their messages are Redis's exact texts.
 
-export const REDIS_VERSION = '7.0.15';
+export { REDIS_VERSION } from '../version';
+import { REDIS_VERSION } from '../version';
 
 /**
  * CONFIG SET / CONFIG REWRITE failure. `message` is the whole error reply without the
