@@ -47,6 +47,8 @@ export class Server {
   private cronTimer: NodeJS.Timeout | null = null;
   private cronLoops = 0;
   shuttingDown = false;
+  /** Configuration read on every request, cached here and refreshed when it changes. */
+  readonly limits = { protoMaxBulkLen: 0, queryBufferLimit: 0 };
 
   constructor(readonly config: Config) {
     native.init(config.int('databases'));
@@ -68,6 +70,13 @@ export class Server {
     config.onChange('loglevel', () => this.log.setLevel(config.get('loglevel')));
     config.onChange('logfile', () => this.log.setFile(config.get('logfile')));
     config.onChange('hz', () => this.startCron());
+    const refreshLimits = () => {
+      this.limits.protoMaxBulkLen = config.int('proto-max-bulk-len');
+      this.limits.queryBufferLimit = config.int('client-query-buffer-limit');
+    };
+    refreshLimits();
+    config.onChange('proto-max-bulk-len', refreshLimits);
+    config.onChange('client-query-buffer-limit', refreshLimits);
   }
 
   /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
@@ -109,7 +118,7 @@ export class Server {
       socket.end('-ERR max number of clients reached\r\n');
       return;
     }
-    const client = new Client(socket, () => this.config.int('proto-max-bulk-len'), this.config.get('requirepass') !== '');
+    const client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.get('requirepass') !== '');
     this.clients.set(client.id, client);
     const keepalive = this.config.int('tcp-keepalive');
     if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
@@ -155,8 +164,7 @@ export class Server {
         this.log.verbose(`Protocol error (${parser.error.slice(20)}) from client: id=${client.id} addr=${client.addr}`);
         client.closeAfterReply = true;
       } else {
-        const limit = this.config.int('client-query-buffer-limit');
-        if (parser.pending() > limit) {
+        if (parser.pending() > this.limits.queryBufferLimit) {
           this.log.warning(`Closing client that reached max query buffer length: id=${client.id} addr=${client.addr}`);
           this.freeClient(client);
         }
