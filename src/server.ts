@@ -70,6 +70,8 @@ export class Server {
     config.onChange('loglevel', () => this.log.setLevel(config.get('loglevel')));
     config.onChange('logfile', () => this.log.setFile(config.get('logfile')));
     config.onChange('hz', () => this.startCron());
+    config.onChange('port', () => void this.rebind());
+    config.onChange('bind', () => void this.rebind());
     const refreshLimits = () => {
       this.limits.protoMaxBulkLen = config.int('proto-max-bulk-len');
       this.limits.queryBufferLimit = config.int('client-query-buffer-limit');
@@ -97,6 +99,24 @@ export class Server {
     }
     this.startCron();
     return bound;
+  }
+
+  /**
+   * CONFIG SET port/bind: listen on the new addresses, then close the old listeners. Node binds
+   * asynchronously, so CONFIG SET has already answered OK; a failure is logged and the old
+   * listeners stay, as Redis keeps them when a change fails.
+   */
+  private async rebind(): Promise<void> {
+    const old = this.listeners;
+    this.listeners = [];
+    try {
+      await this.listen();
+      await Promise.all(old.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    } catch (err) {
+      for (const l of this.listeners) l.close();
+      this.listeners = old;
+      this.log.warning(`Unable to listen on this port: ${(err as Error).message}`);
+    }
   }
 
   private listenOne(host: string, port: number): Promise<number> {
