@@ -1,0 +1,135 @@
+// The raw results each benchmark records (bench/results/latest.json). Every script replaces its
+// own section and re-renders latest.md and latest.svg from the whole file, so running one
+// benchmark alone keeps the others' last results in the report.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { MachineInfo } from './machine';
+
+export type PerServer<T> = { keyfork: T | null; redis: T | null };
+
+export interface SectionMeta {
+  date: string;
+  machine: MachineInfo;
+  /** The exact command lines used (servers, load generators), for reproduction. */
+  commands: string[];
+  /** What was skipped and why ("not supported by this keyfork build yet", ...). */
+  notes: string[];
+  /** How the script was invoked. */
+  invocation: string;
+}
+
+export interface SaveServerResult {
+  loadSeconds: number | null;
+  dbsize: number | null;
+  usedMemory: number | null;
+  rss: number | null;
+  /** Median over the runs: "Background saving started" -> "DB saved on disk" (child's work). */
+  bgsaveChildMs: number | null;
+  /** Median: "started" -> "Background saving terminated with success" (includes reaping). */
+  bgsaveTotalMs: number | null;
+  bgsaveRuns: number[];
+  forkUs: number | null;
+  rdbBytes: number | null;
+  saveMs: number | null;
+  cowBytes: number | null;
+  cowLogPeakMb: number | null;
+  cowWrites: number | null;
+  cowChildMs: number | null;
+  /** Start-up with the reference RDB in the directory: spawn -> "Ready to accept connections". */
+  startupReadyMs: number | null;
+  /** "DB loaded from disk: N seconds" from the server's own log. */
+  startupLoadLogSec: number | null;
+  startupKeys: number | null;
+  notes: string[];
+}
+
+export interface SaveDatasetResult {
+  name: string;
+  describe: string;
+  keys: number;
+  elements: number;
+  /** Which server wrote the RDB file both servers loaded at start-up. */
+  startupRdbFrom: string | null;
+  /** Cross-check: redis-server loading keyfork's RDB (keys loaded), when both exist. */
+  keyforkRdbInRedis: string | null;
+  servers: PerServer<SaveServerResult>;
+}
+
+export interface SaveSection extends SectionMeta {
+  repeats: number;
+  cowWriteRate: number;
+  datasets: SaveDatasetResult[];
+}
+
+export interface ThroughputServerResult {
+  rps: number;
+  p50Ms: number;
+  cpuUsPerRequest: number;
+  userUsPerRequest: number;
+  systemUsPerRequest: number;
+}
+
+export interface ThroughputRow {
+  test: string;
+  pipeline: number;
+  servers: PerServer<ThroughputServerResult>;
+  notes: string[];
+}
+
+export interface ThroughputSection extends SectionMeta {
+  clients: number;
+  /** -n at -P 1 and at deeper pipelines. */
+  requests: number;
+  pipelinedRequests: number;
+  pinned: string | null;
+  rows: ThroughputRow[];
+}
+
+export interface MemoryServerResult {
+  usedMemoryPerElement: number | null;
+  rssPerElement: number | null;
+  encoding: string | null;
+}
+
+export interface MemoryRow {
+  name: string;
+  type: string;
+  elementsPerKey: number;
+  keys: number;
+  elements: number;
+  servers: PerServer<MemoryServerResult>;
+  notes: string[];
+}
+
+export interface MemorySection extends SectionMeta {
+  rows: MemoryRow[];
+}
+
+export interface AllResults {
+  save?: SaveSection;
+  throughput?: ThroughputSection;
+  memory?: MemorySection;
+}
+
+export function readResults(dir: string): AllResults {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'latest.json'), 'utf8')) as AllResults;
+  } catch {
+    return {};
+  }
+}
+
+export function writeSection<K extends keyof AllResults>(dir: string, key: K, section: AllResults[K]): AllResults {
+  fs.mkdirSync(dir, { recursive: true });
+  const all = readResults(dir);
+  all[key] = section;
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(all, null, 2) + '\n');
+  return all;
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}

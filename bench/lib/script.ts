@@ -1,0 +1,67 @@
+// Shared entry point of the bench scripts: flags and --help, cleanup, error reporting, and
+// publishing a section of results (JSON + re-rendered Markdown and SVG).
+import path from 'node:path';
+import { COMMON_FLAGS, type FlagSpec, type ParsedFlags, UsageError, helpText, parseFlags } from './args';
+import { setKeepDirs } from './cleanup';
+import { fromRepo } from './paths';
+import { step } from './progress';
+import { type AllResults, writeSection } from './results';
+import { renderMarkdown } from './markdown';
+import { renderSvg } from './svg';
+import fs from 'node:fs';
+
+export interface Benchmark {
+  /** Script name: dist/bench/<name>.js. */
+  name: string;
+  summary: string;
+  flags: FlagSpec[];
+  run(flags: ParsedFlags): Promise<void>;
+}
+
+export function allFlags(...lists: FlagSpec[][]): FlagSpec[] {
+  const seen = new Map<string, FlagSpec>();
+  for (const list of [...lists, COMMON_FLAGS]) for (const f of list) if (!seen.has(f.name)) seen.set(f.name, f);
+  return [...seen.values()];
+}
+
+/** Parses argv for `bench`, runs it, and exits with a meaningful status. */
+export function runMain(bench: Benchmark): void {
+  const specs = allFlags(bench.flags);
+  let flags: ParsedFlags;
+  try {
+    flags = parseFlags(process.argv.slice(2), specs);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${bench.name}: ${err.message}\n\n${helpText(bench.name, bench.summary, specs)}`);
+    process.exit(2);
+  }
+  if (flags.help) {
+    process.stdout.write(helpText(bench.name, bench.summary, specs));
+    process.exit(0);
+  }
+  setKeepDirs(Boolean(flags['keep-dirs']));
+  bench.run(flags).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`\n${bench.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+export function invocation(): string {
+  return ['node', path.relative(process.cwd(), process.argv[1]) || process.argv[1], ...process.argv.slice(2)].join(' ');
+}
+
+/** Stores a section in latest.json and re-renders latest.md and latest.svg (unless --no-report). */
+export function publish<K extends keyof AllResults>(flags: ParsedFlags, key: K, section: AllResults[K]): void {
+  if (flags['no-report']) {
+    step(`results not written (--no-report)`);
+    return;
+  }
+  const dir = fromRepo(String(flags.out));
+  const all = writeSection(dir, key, section);
+  fs.writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(all));
+  fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(all));
+  step(`results written: ${path.join(dir, 'latest.md')}, latest.svg, latest.json`);
+}

@@ -1,0 +1,364 @@
+// Save throughput against dataset size: BGSAVE (child time from the log), fork time, RDB size,
+// memory per key, copy-on-write under a write load, foreground SAVE, and start-up load time of
+// the same RDB file, for keyfork and redis-server side by side.
+import fs from 'node:fs';
+import path from 'node:path';
+import { type FlagSpec, type ParsedFlags, parseCountList, shortCount } from './lib/args';
+import { CommandBatch, type Dataset, isMixedString, loadDataset, mixedDataset, stringDataset } from './lib/datasets';
+import { NOT_YET, USED_MEMORY_IS_RSS, dbsize, infoNumber, usedMemoryIsRss } from './lib/info';
+import { describeMachine } from './lib/machine';
+import { availableMemory, residentBytes } from './lib/proc';
+import { note, step } from './lib/progress';
+import { renderSaveSection } from './lib/markdown';
+import { type SaveDatasetResult, type SaveSection, type SaveServerResult, median } from './lib/results';
+import { RespClient, RespError, isUnknownCommand, replyText, shortError } from './lib/resp';
+import { type Benchmark, invocation, publish, runMain } from './lib/script';
+import { LogCursor, bgsaveTimeline, keysLoaded, loadSeconds, parseLogLines } from './lib/serverlog';
+import {
+  LABEL, type Server, type ServerKind, type Toolchain, alternate, checkPrerequisites, makeTempDir, serverKinds, sleep, startServer,
+} from './lib/servers';
+import { removeTempDir } from './lib/cleanup';
+
+const QUICK_SIZES = '100k,1M';
+const FULL_SIZES = '100k,1M,4M,10M';
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'sizes', kind: 'list', help: `string dataset sizes (${QUICK_SIZES} by default, ${FULL_SIZES} with --full)` },
+  { name: 'mixed-sizes', kind: 'list', help: 'mixed dataset sizes, or "none" (100k by default, 100k,1M with --full)' },
+  { name: 'full', kind: 'bool', help: 'the full set of sizes; sizes that do not fit in free memory are skipped', default: false },
+  { name: 'repeats', kind: 'int', help: 'BGSAVE runs per server and dataset, alternating servers (median reported)', default: 3 },
+  { name: 'cow-rate', kind: 'int', help: 'writes per second sent during the copy-on-write BGSAVE', default: 20000 },
+  { name: 'loader', kind: 'string', help: 'auto | populate | resp: how string datasets are loaded (auto: DEBUG POPULATE where supported)', default: 'auto' },
+];
+
+/** Rough resident bytes per key of the bigger server, to skip sizes that cannot fit. */
+function estimatedBytes(ds: Dataset, servers: number): number {
+  // Two copies at worst while the RDB is loaded at start-up, plus CoW headroom.
+  return (ds.keys * 250 + ds.elements * 80) * servers * 1.5;
+}
+
+const STRING_WRITE_VALUE = 'X'.repeat(100);
+
+export async function run(flags: ParsedFlags): Promise<void> {
+  const tools = checkPrerequisites(flags);
+  const kinds = serverKinds(tools);
+  const full = Boolean(flags.full);
+  const sizes = parseCountList('sizes', String(flags.sizes ?? (full ? FULL_SIZES : QUICK_SIZES)));
+  const mixedText = String(flags['mixed-sizes'] ?? (full ? '100k,1M' : '100k'));
+  const mixedSizes = mixedText === 'none' ? [] : parseCountList('mixed-sizes', mixedText);
+  const loader = String(flags.loader);
+  if (!['auto', 'populate', 'resp'].includes(loader)) throw new Error(`--loader must be auto, populate or resp (got ${loader})`);
+  const repeats = Number(flags.repeats);
+  const cowRate = Number(flags['cow-rate']);
+
+  const section: SaveSection = {
+    date: new Date().toISOString(), machine: describeMachine(tools.redisServer), commands: [], notes: [...tools.notes],
+    invocation: invocation(), repeats, cowWriteRate: cowRate, datasets: [],
+  };
+  const addCommand = (c: string) => {
+    if (!section.commands.includes(c)) section.commands.push(c);
+  };
+  addCommand('BGSAVE; timed from the log: "Background saving started by pid" -> "DB saved on disk" (child) and -> "Background saving terminated with success"');
+  addCommand('SAVE; timed by the client (send -> +OK)');
+  addCommand(`copy-on-write: BGSAVE while a second connection sends ${cowRate} SET/s (100-byte values) to random existing string keys; INFO persistence rdb_last_cow_size`);
+
+  const datasets = [...sizes.map(stringDataset), ...mixedSizes.map(mixedDataset)];
+  for (const [index, ds] of datasets.entries()) {
+    const need = estimatedBytes(ds, kinds.length);
+    if (need > availableMemory() * 0.8) {
+      const msg = `${ds.name} skipped: needs about ${(need / 2 ** 30).toFixed(1)} GiB, ${(availableMemory() / 2 ** 30).toFixed(1)} GiB available`;
+      note(msg);
+      section.notes.push(msg);
+      continue;
+    }
+    step(`dataset ${index + 1}/${datasets.length}: ${ds.describe}`);
+    section.datasets.push(await measureDataset(tools, kinds, ds, { loader, repeats, cowRate, round: index, addCommand }));
+  }
+  process.stdout.write('\n' + renderSaveSection(section) + '\n');
+  publish(flags, 'save', section);
+}
+
+interface DatasetOptions {
+  loader: string;
+  repeats: number;
+  cowRate: number;
+  round: number;
+  addCommand(c: string): void;
+}
+
+function emptyResult(): SaveServerResult {
+  return {
+    loadSeconds: null, dbsize: null, usedMemory: null, rss: null, bgsaveChildMs: null, bgsaveTotalMs: null, bgsaveRuns: [],
+    forkUs: null, rdbBytes: null, saveMs: null, cowBytes: null, cowLogPeakMb: null, cowWrites: null, cowChildMs: null,
+    startupReadyMs: null, startupLoadLogSec: null, startupKeys: null, notes: [],
+  };
+}
+
+async function measureDataset(tools: Toolchain, kinds: ServerKind[], ds: Dataset, opts: DatasetOptions): Promise<SaveDatasetResult> {
+  const results = new Map<ServerKind, SaveServerResult>(kinds.map((k) => [k, emptyResult()]));
+  const servers = new Map<ServerKind, Server>();
+  const order = alternate(kinds, opts.round);
+  const bgsaveSupported = new Map<ServerKind, boolean>();
+  const totalRuns = new Map<ServerKind, number[]>(kinds.map((k) => [k, []]));
+  const rdbCopies = new Map<ServerKind, string>();
+  const holding = makeTempDir('rdb');
+  try {
+    for (const kind of order) {
+      const server = await startServer(tools, kind);
+      servers.set(kind, server);
+      opts.addCommand(server.commandLine);
+      await loadInto(server, ds, opts, results.get(kind)!);
+    }
+    // Saves run one at a time, alternating servers between runs.
+    for (let r = 0; r < opts.repeats; r++) {
+      for (const kind of alternate(order, r)) {
+        if (bgsaveSupported.get(kind) === false) continue;
+        const res = results.get(kind)!;
+        const outcome = await timedBgsave(servers.get(kind)!, ds, `${LABEL[kind]} BGSAVE ${r + 1}/${opts.repeats}`);
+        if (typeof outcome === 'string') {
+          bgsaveSupported.set(kind, false);
+          res.notes.push(`BGSAVE: ${outcome}`);
+          continue;
+        }
+        bgsaveSupported.set(kind, true);
+        step(`    ${outcome.childMs} ms in the child (${Math.round(ds.keys / (outcome.childMs / 1000)).toLocaleString('en-US')} keys/s), ${outcome.totalMs} ms until reaped`);
+        res.bgsaveRuns.push(outcome.childMs);
+        totalRuns.get(kind)!.push(outcome.totalMs);
+      }
+    }
+    for (const kind of order) {
+      const res = results.get(kind)!;
+      const server = servers.get(kind)!;
+      res.bgsaveChildMs = median(res.bgsaveRuns);
+      res.bgsaveTotalMs = median(totalRuns.get(kind)!);
+      if (bgsaveSupported.get(kind)) {
+        res.forkUs = await infoNumber(server.client, 'stats', 'latest_fork_usec');
+        if (res.forkUs === null) res.notes.push(`fork time: INFO stats latest_fork_usec ${NOT_YET}`);
+        else if (res.forkUs === 0) {
+          // A fork always takes some microseconds; 0 after a successful BGSAVE means "not recorded".
+          res.forkUs = null;
+          res.notes.push('fork time: INFO stats latest_fork_usec is still 0 after a BGSAVE (not recorded by this build)');
+        }
+        const rdb = path.join(server.dir, 'dump.rdb');
+        if (fs.existsSync(rdb)) {
+          res.rdbBytes = fs.statSync(rdb).size;
+          const copy = path.join(holding, `${kind}.rdb`);
+          fs.copyFileSync(rdb, copy);
+          rdbCopies.set(kind, copy);
+        } else res.notes.push('BGSAVE reported success but dump.rdb is missing');
+      }
+    }
+    for (const kind of alternate(order, 1)) await timedSave(servers.get(kind)!, results.get(kind)!);
+    for (const kind of order) {
+      if (bgsaveSupported.get(kind)) await measureCow(servers.get(kind)!, ds, opts.cowRate, results.get(kind)!);
+      else results.get(kind)!.notes.push('copy-on-write: needs BGSAVE');
+    }
+  } finally {
+    for (const s of servers.values()) await s.stop();
+  }
+
+  // Start-up: both servers load the same file, redis-server's when there is one.
+  const reference = rdbCopies.has('redis') ? 'redis' : rdbCopies.has('keyfork') ? 'keyfork' : null;
+  let keyforkRdbInRedis: string | null = null;
+  if (reference) {
+    for (const kind of alternate(order, 1)) await timedStartup(tools, kind, rdbCopies.get(reference)!, ds, results.get(kind)!, LABEL[reference]);
+    if (rdbCopies.has('keyfork') && tools.redisServer) keyforkRdbInRedis = await crossLoad(tools, rdbCopies.get('keyfork')!);
+  } else for (const res of results.values()) res.notes.push('start-up load: no RDB file was produced');
+  removeTempDir(holding);
+
+  return {
+    name: ds.name, describe: ds.describe, keys: ds.keys, elements: ds.elements,
+    startupRdbFrom: reference ? LABEL[reference] : null, keyforkRdbInRedis,
+    servers: { keyfork: results.get('keyfork') ?? null, redis: results.get('redis') ?? null },
+  };
+}
+
+async function loadInto(server: Server, ds: Dataset, opts: DatasetOptions, res: SaveServerResult): Promise<void> {
+  const label = `${LABEL[server.kind]} load`;
+  const usedBefore = await infoNumber(server.client, 'memory', 'used_memory');
+  const rssBefore = residentBytes(server.pid);
+  const t0 = performance.now();
+  let loaded = false;
+  if (ds.name.startsWith('strings-') && opts.loader !== 'resp') {
+    step(`  ${label}: DEBUG POPULATE ${ds.keys} key 100`);
+    const reply = await server.client.call('DEBUG', 'POPULATE', ds.keys, 'key', 100);
+    if (reply === 'OK') {
+      loaded = true;
+      res.loadSeconds = (performance.now() - t0) / 1000;
+      opts.addCommand(`load (${LABEL[server.kind]}): DEBUG POPULATE ${ds.keys} key 100`);
+    } else if (opts.loader === 'populate') {
+      throw new Error(`${LABEL[server.kind]}: DEBUG POPULATE failed (${replyText(reply)}) and --loader populate was given`);
+    } else {
+      note(`${LABEL[server.kind]}: DEBUG POPULATE unavailable (${replyText(reply)}); loading with pipelined SETs`);
+    }
+  }
+  if (!loaded) {
+    const r = await loadDataset(server.client, ds, label);
+    res.loadSeconds = r.seconds;
+    opts.addCommand(`load (${LABEL[server.kind]}): pipelined ${ds.name.startsWith('strings-') ? 'SET' : 'SET/HSET/RPUSH/SADD/ZADD'} commands over one connection, 512 KiB batches, 4 in flight`);
+    if (r.errors > 0) {
+      const unsupported = /unknown command/i.test(r.firstError ?? '');
+      res.notes.push(`load: ${r.errors} of ${r.commands} commands failed (${shortError(r.firstError)})${unsupported ? ` — ${NOT_YET}` : ''}`);
+    }
+  }
+  res.dbsize = await dbsize(server.client);
+  if (res.dbsize === null) res.notes.push(`DBSIZE ${NOT_YET}`);
+  else if (res.dbsize !== ds.keys) res.notes.push(`DBSIZE is ${res.dbsize}, expected ${ds.keys}`);
+  const usedAfter = await infoNumber(server.client, 'memory', 'used_memory');
+  res.usedMemory = usedBefore !== null && usedAfter !== null ? usedAfter - usedBefore : null;
+  if (res.usedMemory === null) res.notes.push(`INFO memory used_memory ${NOT_YET}`);
+  else if (await usedMemoryIsRss(server.client)) res.notes.push(USED_MEMORY_IS_RSS);
+  const rssAfter = residentBytes(server.pid);
+  res.rss = rssBefore !== null && rssAfter !== null ? rssAfter - rssBefore : null;
+}
+
+interface BgsaveOutcome {
+  childMs: number;
+  totalMs: number;
+  cowPeakMb: number | null;
+}
+
+/** Runs one BGSAVE and times it from the log; a string explains why it could not be measured. */
+async function timedBgsave(server: Server, ds: Dataset, label: string, duringSave?: () => Promise<void>): Promise<BgsaveOutcome | string> {
+  const cursor = new LogCursor(server.logFile);
+  step(`  ${label}`);
+  const reply = await server.client.call('BGSAVE');
+  if (isUnknownCommand(reply)) return NOT_YET;
+  if (reply instanceof RespError || reply !== 'Background saving started') return `unexpected reply ${replyText(reply)}`;
+  const timeoutMs = 60_000 + ds.elements * 0.05;
+  const finished = cursor.waitFor(/^Background saving (terminated with success|error)/, timeoutMs);
+  if (duringSave) await duringSave();
+  let lines;
+  try {
+    lines = await finished;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const t = bgsaveTimeline(lines);
+  if (!t) return 'no "Background saving started by pid" line in the log';
+  if (!t.ok) return `the save failed: ${t.errorLine ?? 'Background saving error'}`;
+  if (t.savedAt === null) return 'no "DB saved on disk" line from the child in the log';
+  return { childMs: t.savedAt - t.startedAt, totalMs: (t.terminatedAt ?? t.savedAt) - t.startedAt, cowPeakMb: t.cowPeakMb };
+}
+
+async function timedSave(server: Server, res: SaveServerResult): Promise<void> {
+  step(`  ${LABEL[server.kind]} SAVE`);
+  const t0 = performance.now();
+  const reply = await server.client.call('SAVE');
+  const ms = performance.now() - t0;
+  if (isUnknownCommand(reply)) res.notes.push(`SAVE: ${NOT_YET}`);
+  else if (reply !== 'OK') res.notes.push(`SAVE: unexpected reply ${replyText(reply)}`);
+  else res.saveMs = ms;
+}
+
+/** A deterministic pseudo-random sequence (xorshift32), the same for both servers. */
+function randomSequence(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+async function measureCow(server: Server, ds: Dataset, rate: number, res: SaveServerResult): Promise<void> {
+  const writer = await RespClient.connect(server.port);
+  const next = randomSequence(12345);
+  const isString = ds.name.startsWith('strings-') ? () => true : isMixedString;
+  let stop = false;
+  let writes = 0;
+  let writeErrors = 0;
+  // Writes are paced in 10 ms ticks, so both servers receive the same load over time.
+  const perTick = Math.max(1, Math.round(rate / 100));
+  const load = async () => {
+    const batch = new CommandBatch();
+    let due = performance.now();
+    while (!stop) {
+      for (let n = 0; n < perTick; n++) {
+        let i = next() % ds.keys;
+        while (!isString(i)) i = (i + 1) % ds.keys;
+        batch.add(['SET', `key:${i}`, STRING_WRITE_VALUE]);
+      }
+      const count = batch.count;
+      const r = await writer.sendBatch(batch.take(), count);
+      writes += r.replies - r.errors;
+      writeErrors += r.errors;
+      due += 10;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+  };
+  let loadDone: Promise<void> = Promise.resolve();
+  const outcome = await timedBgsave(server, ds, `${LABEL[server.kind]} BGSAVE with ${rate} writes/s (copy-on-write)`, async () => {
+    loadDone = load();
+  });
+  stop = true;
+  await loadDone;
+  writer.close();
+  if (typeof outcome === 'string') {
+    res.notes.push(`copy-on-write BGSAVE: ${outcome}`);
+    return;
+  }
+  res.cowChildMs = outcome.childMs;
+  res.cowLogPeakMb = outcome.cowPeakMb;
+  res.cowWrites = writes;
+  if (writeErrors > 0) res.notes.push(`copy-on-write: ${writeErrors} writes failed`);
+  res.cowBytes = await infoNumber(server.client, 'persistence', 'rdb_last_cow_size');
+  if (res.cowBytes === null) res.notes.push(`copy-on-write: INFO persistence rdb_last_cow_size ${NOT_YET}`);
+}
+
+async function timedStartup(tools: Toolchain, kind: ServerKind, rdb: string, ds: Dataset, res: SaveServerResult, from: string): Promise<void> {
+  const dir = makeTempDir(`${kind}-startup`);
+  fs.copyFileSync(rdb, path.join(dir, 'dump.rdb'));
+  step(`  ${LABEL[kind]} start-up with ${from}'s RDB`);
+  let server: Server;
+  try {
+    server = await startServer(tools, kind, { dir });
+  } catch (err) {
+    res.notes.push(`start-up load of ${from}'s RDB failed: ${firstLine((err as Error).message)}`);
+    removeTempDir(dir);
+    return;
+  }
+  const lines = parseLogLines(server.startupLog);
+  res.startupReadyMs = server.readyMs;
+  res.startupLoadLogSec = loadSeconds(lines);
+  res.startupKeys = (await dbsize(server.client)) ?? keysLoaded(lines);
+  if (res.startupLoadLogSec === null) res.notes.push('start-up: no "DB loaded from disk" line in the log');
+  if (res.startupKeys !== null && res.startupKeys !== ds.keys) res.notes.push(`start-up: ${res.startupKeys} keys loaded, expected ${ds.keys}`);
+  await server.stop();
+  removeTempDir(dir);
+}
+
+/** Loads keyfork's RDB into redis-server: the format check that matters most to users. */
+async function crossLoad(tools: Toolchain, keyforkRdb: string): Promise<string> {
+  const dir = makeTempDir('crossload');
+  fs.copyFileSync(keyforkRdb, path.join(dir, 'dump.rdb'));
+  step(`  redis-server start-up with keyfork's RDB (format check)`);
+  try {
+    const server = await startServer(tools, 'redis', { dir });
+    const keys = await dbsize(server.client);
+    await server.stop();
+    return `loaded, ${keys} keys`;
+  } catch (err) {
+    return `failed: ${firstLine((err as Error).message)}`;
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
+
+export const benchmark: Benchmark = {
+  name: 'save',
+  summary: 'Save throughput against dataset size, keyfork vs redis-server: BGSAVE time (from the servers\' logs),\n'
+    + 'keys/s, MB/s, fork time, RDB size, memory per key, copy-on-write under writes, SAVE, start-up load time.',
+  flags: FLAGS,
+  run,
+};
+
+if (require.main === module) runMain(benchmark);

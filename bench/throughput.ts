@@ -1,0 +1,180 @@
+// Command throughput: redis-benchmark against keyfork and redis-server, one test at a time,
+// alternating servers, with the server's own CPU time per request read from /proc/PID/stat,
+// so a noisy neighbour or the load generator does not decide the ratio.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { type FlagSpec, type ParsedFlags, UsageError, parseCountList } from './lib/args';
+import { trackChild } from './lib/cleanup';
+import { NOT_YET, knowsCommand } from './lib/info';
+import { describeMachine } from './lib/machine';
+import { renderThroughputSection } from './lib/markdown';
+import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
+import { note, step } from './lib/progress';
+import type { PerServer, ThroughputRow, ThroughputSection, ThroughputServerResult } from './lib/results';
+import { type Benchmark, invocation, publish, runMain } from './lib/script';
+import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, serverKinds, shellLine, startServer } from './lib/servers';
+
+const DEFAULT_TESTS = 'set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange_100';
+
+/** The commands a redis-benchmark test sends (LRANGE_* fills its list with LPUSH first). */
+const TEST_COMMANDS: Record<string, string[]> = {
+  ping_inline: ['PING'], ping_mbulk: ['PING'], set: ['SET'], get: ['GET'], incr: ['INCR'], lpush: ['LPUSH'], rpush: ['RPUSH'],
+  lpop: ['LPOP'], rpop: ['RPOP'], sadd: ['SADD'], hset: ['HSET'], spop: ['SPOP'], zadd: ['ZADD'], zpopmin: ['ZPOPMIN'],
+  lrange_100: ['LPUSH', 'LRANGE'], lrange_300: ['LPUSH', 'LRANGE'], lrange_500: ['LPUSH', 'LRANGE'], lrange_600: ['LPUSH', 'LRANGE'],
+  mset: ['MSET'],
+};
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'tests', kind: 'list', help: `redis-benchmark tests (-t), run one at a time`, default: DEFAULT_TESTS },
+  { name: 'pipelines', kind: 'list', help: 'pipeline depths (-P)', default: '1,16' },
+  { name: 'requests', kind: 'int', help: 'requests per test at -P 1 (-n)', default: 100000 },
+  { name: 'pipelined-requests', kind: 'int', help: 'requests per test at -P above 1 (-n): pipelined requests cost ~1 us, so more are needed for a stable figure', default: 1000000 },
+  { name: 'clients', kind: 'int', help: 'parallel connections (-c)', default: 50 },
+  { name: 'keyspace', kind: 'int', help: 'random keys (-r); without it redis-benchmark uses one key per test' },
+  { name: 'full', kind: 'bool', help: '5 times the default request counts', default: false },
+];
+
+interface CsvRow {
+  test: string;
+  rps: number;
+  p50Ms: number;
+}
+
+function parseCsv(text: string): CsvRow[] {
+  const rows: CsvRow[] = [];
+  for (const line of text.split('\n')) {
+    const cells = line.split('","').map((c) => c.replace(/^"|"$/g, ''));
+    if (cells.length < 5 || cells[0] === 'test') continue;
+    rows.push({ test: cells[0], rps: Number(cells[1]), p50Ms: Number(cells[4]) });
+  }
+  return rows;
+}
+
+/** Runs redis-benchmark to completion; rejects with its stderr when it fails. */
+function runBenchmarkTool(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`redis-benchmark exited with ${code}: ${err.trim() || out.trim()}`))));
+  });
+}
+
+export async function run(flags: ParsedFlags): Promise<void> {
+  const tools = checkPrerequisites(flags, { benchmarkTool: true });
+  if (!tools.redisBenchmark) throw new Error('redis-benchmark not found: apt-get install redis-tools (it comes with redis-server)');
+  const tests = String(flags.tests).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  for (const t of tests) if (!TEST_COMMANDS[t]) throw new UsageError(`--tests: unknown test '${t}' (known: ${Object.keys(TEST_COMMANDS).join(', ')})`);
+  const pipelines = parseCountList('pipelines', String(flags.pipelines));
+  const scale = flags.full ? 5 : 1;
+  const requestsFor = (pipeline: number) => scale * Number(pipeline > 1 ? flags['pipelined-requests'] : flags.requests);
+  const clients = Number(flags.clients);
+  const keyspace = flags.keyspace === undefined ? null : Number(flags.keyspace);
+
+  // Two cores or more: the server gets the last core, redis-benchmark the first, so the
+  // load generator does not steal the server's CPU (the measured per-request CPU is the server's).
+  const cores = os.cpus().length;
+  const pin = tools.taskset !== null && cores >= 2;
+  const serverCpu = pin ? cores - 1 : null;
+  const pinned = pin ? `servers pinned to CPU ${serverCpu}, redis-benchmark to CPU 0 (taskset)` : null;
+  if (!pin && !flags['no-pin']) note('taskset not found or a single core: servers and redis-benchmark are not pinned');
+
+  const kinds = serverKinds(tools);
+  const section: ThroughputSection = {
+    date: new Date().toISOString(), machine: describeMachine(tools.redisServer), commands: [], notes: [...tools.notes],
+    invocation: invocation(), clients, requests: requestsFor(1), pipelinedRequests: requestsFor(16), pinned, rows: [],
+  };
+  const servers = new Map<ServerKind, Server>();
+  try {
+    for (const kind of kinds) {
+      const s = await startServer(tools, kind, { cpu: serverCpu });
+      servers.set(kind, s);
+      section.commands.push(s.commandLine);
+    }
+    const benchArgv = (port: number, test: string, pipeline: number) => [
+      ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
+      '-c', String(clients), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(keyspace ? ['-r', String(keyspace)] : []),
+      '-t', test, '--csv'];
+    for (const p of pipelines) section.commands.push(shellLine(benchArgv(0, '<test>', p)).replace(' -p 0 ', ' -p $PORT '));
+
+    const missing = new Map<ServerKind, Set<string>>();
+    for (const [kind, s] of servers) {
+      const unknown = new Set<string>();
+      for (const cmd of new Set(tests.flatMap((t) => TEST_COMMANDS[t]))) if (!(await knowsCommand(s.client, cmd))) unknown.add(cmd);
+      missing.set(kind, unknown);
+      if (unknown.size > 0) note(`${LABEL[kind]} does not know ${[...unknown].join(', ')}: those tests are skipped for it`);
+    }
+
+    let round = 0;
+    const total = tests.length * pipelines.length;
+    for (const test of tests) {
+      for (const pipeline of pipelines) {
+        step(`test ${round + 1}/${total}: ${test.toUpperCase()} -P ${pipeline}`);
+        const row: ThroughputRow = { test: test.toUpperCase(), pipeline, servers: { keyfork: null, redis: null }, notes: [] };
+        for (const kind of alternate(kinds, round)) {
+          const lacking = TEST_COMMANDS[test].filter((c) => missing.get(kind)!.has(c));
+          if (lacking.length > 0) {
+            row.notes.push(`${LABEL[kind]}: ${lacking.join(', ')} ${NOT_YET}`);
+            continue;
+          }
+          const server = servers.get(kind)!;
+          try {
+            const result = await measureOne(server, benchArgv(server.port, test, pipeline), test, requestsFor(pipeline), section.rows, kind, pipeline);
+            row.servers[kind] = result;
+            step(`  ${LABEL[kind].padEnd(12)} ${Math.round(result.rps).toLocaleString('en-US').padStart(9)} rps, ${result.cpuUsPerRequest.toFixed(2)} us CPU/request`);
+          } catch (err) {
+            row.notes.push(`${LABEL[kind]}: ${(err as Error).message.split('\n')[0]}`);
+            note(`${LABEL[kind]}: ${(err as Error).message.split('\n')[0]}`);
+          }
+        }
+        if (test.startsWith('lrange') && (row.servers.keyfork || row.servers.redis)) row.notes.push('CPU per request excludes the LPUSH requests redis-benchmark sends first to fill the list (estimated from the LPUSH test, or split evenly without one)');
+        section.rows.push(row);
+        round++;
+      }
+    }
+  } finally {
+    for (const s of servers.values()) await s.stop();
+  }
+  process.stdout.write('\n' + renderThroughputSection(section) + '\n');
+  publish(flags, 'throughput', section);
+}
+
+async function measureOne(
+  server: Server, argv: string[], test: string, requests: number, earlier: ThroughputRow[], kind: ServerKind, pipeline: number,
+): Promise<ThroughputServerResult> {
+  const before = processCpu(server.pid);
+  const csv = await runBenchmarkTool(argv);
+  const used = preciseSplit(cpuDelta(before, processCpu(server.pid)));
+  const rows = parseCsv(csv);
+  const main = rows.find((r) => r.test.split(' ')[0] === test.toUpperCase() && !r.test.includes('needed'));
+  if (!main) throw new Error(`no ${test.toUpperCase()} line in redis-benchmark's output: ${csv.trim().slice(0, 200)}`);
+  let userSec = used.userSec;
+  let systemSec = used.systemSec;
+  let counted = requests;
+  if (rows.length > 1) {
+    // LRANGE_*: subtract the preparatory LPUSH requests' CPU, measured by the LPUSH test if it ran.
+    const lpush = earlier.find((r) => r.test === 'LPUSH' && r.pipeline === pipeline)?.servers[kind as keyof PerServer<unknown>];
+    const extra = requests * (rows.length - 1);
+    if (lpush) {
+      userSec = Math.max(0, userSec - (lpush.userUsPerRequest * extra) / 1e6);
+      systemSec = Math.max(0, systemSec - (lpush.systemUsPerRequest * extra) / 1e6);
+    } else counted += extra;
+  }
+  const userUs = (userSec * 1e6) / counted;
+  const systemUs = (systemSec * 1e6) / counted;
+  return { rps: main.rps, p50Ms: main.p50Ms, cpuUsPerRequest: userUs + systemUs, userUsPerRequest: userUs, systemUsPerRequest: systemUs };
+}
+
+export const benchmark: Benchmark = {
+  name: 'throughput',
+  summary: 'Command throughput, keyfork vs redis-server: redis-benchmark -c 50 at -P 1 and -P 16 per test, servers alternating,\n'
+    + 'with the server\'s CPU time per request from /proc/PID/stat.',
+  flags: FLAGS,
+  run,
+};
+
+if (require.main === module) runMain(benchmark);
