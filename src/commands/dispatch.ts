@@ -43,14 +43,13 @@ export class Dispatcher {
 
   /** Finds the command (resolving a container's subcommand) or writes the rejection. */
   lookup(client: Client, req: Request): Command | string {
-    const name = argStr(req, 0).toLowerCase();
-    const cmd = this.server.commands.get(name);
+    const cmd = this.server.commands.find(argStr(req, 0));
     if (!cmd) return unknownCommandError(req);
     if (!cmd.subcommands) return cmd;
     if (req.argc < 2) return wrongArity(cmd.name);
     const sub = cmd.subcommands.get(argStr(req, 1).toLowerCase());
     if (!sub) {
-      return `ERR unknown subcommand '${argStr(req, 1).slice(0, 128)}'. Try ${name.toUpperCase()} HELP.`;
+      return `ERR unknown subcommand '${argStr(req, 1).slice(0, 128)}'. Try ${cmd.name.toUpperCase()} HELP.`;
     }
     return sub;
   }
@@ -61,7 +60,7 @@ export class Dispatcher {
     client.lastInteraction = server.clock;
     const found = this.lookup(client, req);
     if (typeof found === 'string') {
-      const cmd = server.commands.get(argStr(req, 0).toLowerCase());
+      const cmd = server.commands.find(argStr(req, 0));
       if (cmd) cmd.stats.rejected++;
       return this.reject(client, found);
     }

@@ -96,6 +96,7 @@ export class CommandTable {
       parent.subcommands.set(sub, child);
     }
     this.nativeIndexes = new Map(nativeNames.map((n, i) => [n, i]));
+    for (const [name, cmd] of this.commands) this.upper.set(name.toUpperCase(), cmd);
   }
 
   private nativeIndexes: Map<string, number>;
@@ -108,6 +109,16 @@ export class CommandTable {
   get(name: string): Command | undefined {
     return this.commands.get(name);
   }
+
+  /**
+   * Lookup by the name as the client sent it: lower and upper case (what clients send) hit the
+   * map directly; only mixed case pays for a toLowerCase.
+   */
+  find(sent: string): Command | undefined {
+    return this.commands.get(sent) ?? this.upper.get(sent) ?? this.commands.get(sent.toLowerCase());
+  }
+
+  private upper = new Map<string, Command>();
 
   /** The native index of a row that has no spec of its own (e.g. "debug|digest"). */
   nativeIndex(name: string): number {
