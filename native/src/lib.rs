@@ -5,11 +5,17 @@
 pub mod cmd;
 pub mod command;
 pub mod dict;
+pub mod digest;
+pub mod glob;
 pub mod keyspace;
 pub mod napi;
 pub mod numfmt;
+pub mod os;
+pub mod persist;
+pub mod rdb;
 pub mod reply;
 pub mod settings;
+pub mod snapshot;
 pub mod types;
 
 use command::{Args, CmdError, CommandRow, Ctx};
@@ -205,6 +211,17 @@ fn take_modified(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
+/// keyExpired(db, key): the key is still stored but its time has passed (WATCH's check).
+fn key_expired(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let db = a.i64(env, 0)? as usize;
+    let key = a.bytes(env, 1)?;
+    let now = now_ms();
+    let expired = with_state(|st| {
+        st.ks.dbs.get(db).and_then(|d| d.dict.get(key)).map_or(false, |e| e.expire_at != keyspace::NO_EXPIRE && e.expire_at <= now)
+    });
+    Ok(env.boolean(expired))
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsValue) -> JsValue {
     let env = Env::from_raw(env);
@@ -223,9 +240,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, expor
         ("setActiveExpire", set_active_expire),
         ("setTrackModified", set_track_modified),
         ("takeModified", take_modified),
+        ("keyExpired", key_expired),
     ];
     for (name, f) in exported {
         if env.export(exports, name, *f).is_err() { break; }
     }
+    let _ = snapshot::register(&env, exports);
+    let _ = persist::register(&env, exports);
     exports
 }

@@ -76,7 +76,7 @@ impl Keyspace {
     }
 
     /// Deletes `key` if its time has passed; true when it did. Counts it as expired.
-    fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
         let expired = match self.dbs[db].dict.get(key) {
             Some(e) => e.expire_at != NO_EXPIRE && e.expire_at <= now_ms,
             None => false,
@@ -197,8 +197,59 @@ impl Keyspace {
 
     pub fn flush_db(&mut self, db: usize) -> usize {
         let n = self.dbs[db].dict.len();
+        self.signal_each_key(db, db);
         self.dbs[db] = Db::default();
-        self.signal_flushed(db);
         n
     }
+
+    /// Signals every key currently in `from` as modified in database `as_db`. Redis's FLUSH*
+    /// and SWAPDB only touch WATCHed keys that exist (touchAllWatchedKeysInDb), so watchers of
+    /// absent keys must not be dirtied by a whole-database signal.
+    fn signal_each_key(&mut self, from: usize, as_db: usize) {
+        if !self.track_modified { return; }
+        let keys: Vec<Box<[u8]>> = self.dbs[from].dict.keys().map(Box::from).collect();
+        for k in keys { self.modified.push((as_db as u32, k)); }
+    }
+
+    /// The live entry for read commands that must not touch the LRU clock (EXISTS, TYPE, TTL,
+    /// OBJECT: Redis's LOOKUP_NOTOUCH): counts keyspace hits and misses.
+    pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        match self.dbs[db].dict.get(key) {
+            Some(e) => {
+                self.stats.keyspace_hits += 1;
+                Some(e)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Stores a whole entry (value, TTL and LRU) under a key known to be absent: RENAME, MOVE.
+    pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
+        let d = &mut self.dbs[db];
+        if entry.expire_at != NO_EXPIRE { d.expires += 1; }
+        d.dict.insert_new(key.into(), entry);
+    }
+
+    /// SWAPDB: exchanges two databases' contents (expire cursors and TTL stats travel along).
+    /// Every key present in either database is signalled in both (a watcher of db a's key k is
+    /// dirtied when k existed before or exists after; blocked clients find their new keys).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        if a != b {
+            for (from, as_db) in [(a, a), (b, a), (a, b), (b, b)] { self.signal_each_key(from, as_db); }
+            self.dbs.swap(a, b);
+        }
+    }
+
+    /// Empties every database; returns how many keys were removed.
+    pub fn flush_all(&mut self) -> usize {
+        (0..self.dbs.len()).map(|db| self.flush_db(db)).sum()
+    }
 }
+
+/// True when `e` carries a TTL that has passed (for walks that must skip without deleting, as KEYS).
+#[inline]
+pub fn is_expired(e: &Entry, now_ms: i64) -> bool { e.expire_at != NO_EXPIRE && e.expire_at <= now_ms }

@@ -1,0 +1,22 @@
+//! The data commands, one file per family (like Redis's t_string.c, t_list.c...). Each file
+//! exports `COMMANDS`, its `(name, handler)` rows; names use Redis's lower-case spelling and
+//! `container|sub` for subcommands (e.g. "object|encoding").
+
+use crate::command::CommandRow;
+
+pub mod bits;
+pub mod hashes;
+pub mod keys;
+pub mod lists;
+pub mod server;
+pub mod sets;
+pub mod strings;
+pub mod zsets;
+
+pub fn all() -> Vec<CommandRow> {
+    let mut rows = Vec::new();
+    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS] {
+        rows.extend_from_slice(family);
+    }
+    rows
+}

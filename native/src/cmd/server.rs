@@ -1,0 +1,151 @@
+//! The DEBUG subcommands that touch data (Redis's debug.c): DIGEST, DIGEST-VALUE,
+//! SET-ACTIVE-EXPIRE and POPULATE. The TypeScript side owns DEBUG's dispatch and its
+//! enable-debug-command gate and routes these subcommands here as `debug|<sub>`.
+
+use crate::command::{CmdError, CmdResult, CommandRow, Ctx};
+use crate::digest::{to_hex, DatasetDigest, ObjectDigest, ObjectType};
+use crate::keyspace::Entry;
+use crate::types::string::StrVal;
+use crate::types::Value;
+
+pub const COMMANDS: &[CommandRow] = &[
+    ("debug|digest", debug_digest),
+    ("debug|digest-value", debug_digest_value),
+    ("debug|set-active-expire", debug_set_active_expire),
+    ("debug|populate", debug_populate),
+];
+
+fn object_type(v: &Value) -> ObjectType {
+    match v {
+        Value::Str(_) => ObjectType::String,
+        Value::List(_) => ObjectType::List,
+        Value::Set(_) => ObjectType::Set,
+        Value::ZSet(_) => ObjectType::Zset,
+        Value::Hash(_) => ObjectType::Hash,
+    }
+}
+
+/// Redis's xorObjectDigest: the value's elements (in the encoding's order where order
+/// matters) and whether the key has an expire, fed into `d`.
+fn digest_entry(mut d: ObjectDigest, e: &Entry) -> ObjectDigest {
+    match &e.value {
+        Value::Str(s) => s.with_bytes(|b| d.add_ordered(b)),
+        Value::List(l) => l.items.iter().for_each(|item| d.add_ordered(item)),
+        Value::Set(s) => s.iter().for_each(|m| m.with_bytes(|b| d.add_set_member(b))),
+        Value::ZSet(z) => z.iter().for_each(|(m, score)| d.add_zset_member(m, score)),
+        Value::Hash(h) => h.iter().for_each(|(f, v)| d.add_hash_field(f, v)),
+    }
+    if e.expire_at != crate::keyspace::NO_EXPIRE { d.add_expire(); }
+    d
+}
+
+fn unknown_subcommand(name: &str) -> CmdError {
+    CmdError::Owned(format!("ERR unknown subcommand or wrong number of arguments for '{name}'. Try DEBUG HELP."))
+}
+
+/// DEBUG DIGEST: over every database, logically expired keys included (as Redis walks its
+/// dicts directly).
+fn debug_digest(ctx: &mut Ctx) -> CmdResult {
+    if ctx.args.len() != 2 { return Err(unknown_subcommand("digest")); }
+    let mut total = DatasetDigest::new();
+    for (id, db) in ctx.ks.dbs.iter().enumerate() {
+        for (key, e) in db.dict.iter() {
+            let d = digest_entry(ObjectDigest::for_key(key, object_type(&e.value)), e);
+            total.add_key(id as u32, &d.finish());
+        }
+    }
+    ctx.reply.simple(&to_hex(&total.finish()));
+    Ok(())
+}
+
+/// DEBUG DIGEST-VALUE key...: one digest per key, 40 zeros for a missing key; expired keys
+/// are still digested (no lookup, as Redis).
+fn debug_digest_value(ctx: &mut Ctx) -> CmdResult {
+    ctx.reply.array(ctx.args.len() - 2);
+    let dict = &ctx.ks.dbs[ctx.db].dict;
+    for key in ctx.args.from(2) {
+        let digest = match dict.get(key) {
+            Some(e) => digest_entry(ObjectDigest::for_value(object_type(&e.value)), e).finish(),
+            None => [0u8; 20],
+        };
+        ctx.reply.simple(&to_hex(&digest));
+    }
+    Ok(())
+}
+
+/// C's atoi: leading whitespace, an optional sign, then digits up to the first non-digit.
+fn atoi(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) { i += 1; }
+    let negative = i < s.len() && s[i] == b'-';
+    if i < s.len() && (s[i] == b'-' || s[i] == b'+') { i += 1; }
+    let mut v: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        v = v.wrapping_mul(10).wrapping_add((s[i] - b'0') as i64);
+        i += 1;
+    }
+    if negative { v.wrapping_neg() } else { v }
+}
+
+/// DEBUG SET-ACTIVE-EXPIRE 0|1 (atoi: anything but a non-zero number disables it; the int
+/// result is truncated to 32 bits as Redis stores it in an int).
+fn debug_set_active_expire(ctx: &mut Ctx) -> CmdResult {
+    if ctx.args.len() != 3 { return Err(unknown_subcommand("set-active-expire")); }
+    ctx.ks.active_expire_enabled = atoi(ctx.args.get(2)) as i32 != 0;
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// Redis's getPositiveLongFromObjectOrReply: one message for "not a number" and "negative".
+fn positive_arg(ctx: &Ctx, i: usize) -> Result<i64, CmdError> {
+    match ctx.args.i64(i) {
+        Ok(v) if v >= 0 => Ok(v),
+        _ => Err(CmdError::Msg("ERR value is out of range, must be positive")),
+    }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: adds `prefix:N` (default `key:N`) holding `value:N`,
+/// zero-padded or truncated to `size` bytes when given; existing keys are left alone.
+/// The key text is cut at 127 bytes and the prefix at its first NUL, as Redis's snprintf does.
+fn debug_populate(ctx: &mut Ctx) -> CmdResult {
+    let argc = ctx.args.len();
+    if !(3..=5).contains(&argc) { return Err(unknown_subcommand("populate")); }
+    let count = positive_arg(ctx, 2)?;
+    let size = if argc == 5 { positive_arg(ctx, 4)? as usize } else { 0 };
+    let prefix: &[u8] = if argc >= 4 { ctx.args.get(3) } else { b"key" };
+    let prefix = &prefix[..prefix.iter().position(|&c| c == 0).unwrap_or(prefix.len())];
+    let (db, now) = (ctx.db, ctx.now_ms);
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    let mut value = Vec::with_capacity(size.max(26));
+    for n in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        crate::numfmt::push_i64(&mut key, n);
+        key.truncate(127);
+        if ctx.ks.lookup(db, &key, now).is_some() { continue; }
+        value.clear();
+        value.extend_from_slice(b"value:");
+        crate::numfmt::push_i64(&mut value, n);
+        if size > 0 { value.resize(size, 0); }
+        // createStringObject: embstr or raw by length, never int-encoded.
+        ctx.ks.set(db, &key, Value::Str(StrVal::from_text(&value)), false, now);
+        ctx.ks.signal_modified(db, &key);
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::atoi;
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"  -5x"), -5);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"+7"), 7);
+    }
+}

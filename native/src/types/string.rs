@@ -1,0 +1,156 @@
+//! String values with Redis's three encodings: `int` (a canonical decimal i64), `embstr`
+//! (created whole, up to 44 bytes) and `raw` (longer, or modified in place by APPEND/SETRANGE/SETBIT).
+//!
+//! API for the RDB writer / DEBUG DIGEST / DUMP: `encoding()`, `len()`, `with_bytes(|b| ..)`
+//! (the decimal text for `int`), `as_i64()`; constructors `from_bytes` (tryObjectEncoding rules),
+//! `from_i64`, `from_text` (never int), `from_raw` (always raw).
+
+use crate::numfmt;
+
+const EMBSTR_MAX: usize = 44;
+
+/// Integers in [0, SHARED_INTEGERS) are Redis's shared objects (OBJECT REFCOUNT reports INT_MAX).
+pub const SHARED_INTEGERS: i64 = 10000;
+
+#[derive(Clone)]
+pub enum StrVal {
+    Int(i64),
+    Emb(Box<[u8]>),
+    Raw(Vec<u8>),
+}
+
+/// The decimal text of `n` written into `buf`, returned as the used slice (no allocation).
+#[inline]
+pub fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let neg = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 { break; }
+    }
+    if neg {
+        // i64::MIN has 19 digits plus the sign: it still fits the 20-byte buffer.
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+fn decimal_len(n: i64) -> usize {
+    let mut v = n.unsigned_abs();
+    let mut digits = 1;
+    while v >= 10 {
+        v /= 10;
+        digits += 1;
+    }
+    digits + (n < 0) as usize
+}
+
+impl StrVal {
+    /// A string created whole from bytes (SET, MSET...): Redis's tryObjectEncoding.
+    pub fn from_bytes(b: &[u8]) -> StrVal {
+        if b.len() <= 20 {
+            if let Some(n) = numfmt::parse_i64(b) { return StrVal::Int(n); }
+        }
+        Self::from_text(b)
+    }
+
+    /// The result of INCR/DECR: always int-encoded.
+    pub fn from_i64(n: i64) -> StrVal { StrVal::Int(n) }
+
+    /// A string built by a command that produces text (INCRBYFLOAT): never int-encoded by Redis.
+    pub fn from_text(b: &[u8]) -> StrVal {
+        if b.len() <= EMBSTR_MAX { StrVal::Emb(b.into()) } else { StrVal::Raw(b.to_vec()) }
+    }
+
+    /// A string Redis builds as a raw sds (SETRANGE/SETBIT on a new key, BITOP's result).
+    pub fn from_raw(v: Vec<u8>) -> StrVal { StrVal::Raw(v) }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrVal::Int(_) => "int",
+            StrVal::Emb(_) => "embstr",
+            StrVal::Raw(_) => "raw",
+        }
+    }
+
+    /// True for the values Redis stores as a shared integer object (OBJECT REFCOUNT = INT_MAX),
+    /// with the default maxmemory settings.
+    pub fn is_shared_integer(&self) -> bool {
+        matches!(self, StrVal::Int(n) if (0..SHARED_INTEGERS).contains(n))
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            StrVal::Int(n) => decimal_len(*n),
+            StrVal::Emb(b) => b.len(),
+            StrVal::Raw(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool { self.len() == 0 }
+
+    /// Calls `f` with the bytes of the string (an int is formatted on the stack).
+    #[inline]
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            StrVal::Int(n) => {
+                let mut buf = [0u8; 20];
+                f(format_i64(*n, &mut buf))
+            }
+            StrVal::Emb(b) => f(b),
+            StrVal::Raw(v) => f(v),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> { self.with_bytes(|b| b.to_vec()) }
+
+    /// The value as an integer, as INCR reads it.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StrVal::Int(n) => Some(*n),
+            other => other.with_bytes(numfmt::parse_i64),
+        }
+    }
+
+    /// Turns the value into a raw, growable byte vector (APPEND, SETRANGE, SETBIT).
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, StrVal::Raw(_)) {
+            let bytes = self.to_vec();
+            *self = StrVal::Raw(bytes);
+        }
+        match self {
+            StrVal::Raw(v) => v,
+            // make_raw just stored a Raw value above.
+            _ => unreachable!("just made raw"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_text_and_len() {
+        for n in [0i64, 7, -7, 10, 9999, -10000, i64::MAX, i64::MIN] {
+            let v = StrVal::from_i64(n);
+            assert_eq!(v.len(), n.to_string().len());
+            assert_eq!(v.to_vec(), n.to_string().into_bytes());
+        }
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(StrVal::from_bytes(b"123").encoding(), "int");
+        assert_eq!(StrVal::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(StrVal::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(StrVal::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        assert!(StrVal::from_bytes(b"9999").is_shared_integer());
+        assert!(!StrVal::from_bytes(b"10000").is_shared_integer());
+        assert!(!StrVal::from_bytes(b"-1").is_shared_integer());
+    }
+}
