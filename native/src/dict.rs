@@ -288,6 +288,15 @@ impl<V> Dict<V> {
     }
 }
 
+impl<V: Clone> Clone for Dict<V> {
+    /// A deep copy (COPY, and values copied between databases).
+    fn clone(&self) -> Self {
+        let mut d = Dict::with_capacity(self.len);
+        for (k, v) in self.iter() { d.insert_new(k.into(), v.clone()); }
+        d
+    }
+}
+
 impl<V> Drop for Dict<V> {
     fn drop(&mut self) { self.clear(); }
 }

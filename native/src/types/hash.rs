@@ -22,10 +22,12 @@
 use crate::dict::{random_u64, Dict};
 use crate::settings::Settings;
 
+#[derive(Clone)]
 pub struct Hash {
     repr: Repr,
 }
 
+#[derive(Clone)]
 enum Repr {
     Listpack(PackedPairs),
     Table(Dict<Box<[u8]>>),
@@ -195,7 +197,7 @@ impl<'a> Iterator for HashIter<'a> {
 /// The listpack stand-in: alternating field and value strings, each stored as a LEB128 length
 /// followed by its bytes, in one buffer kept at its exact size (like Redis's listpack, which is
 /// reallocated on every write). One allocation per small hash instead of two per pair.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct PackedPairs {
     buf: Vec<u8>,
     pairs: usize,

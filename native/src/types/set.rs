@@ -26,10 +26,12 @@ use crate::dict::{random_u64, Dict};
 use crate::numfmt;
 use crate::settings::Settings;
 
+#[derive(Clone)]
 pub struct Set {
     repr: Repr,
 }
 
+#[derive(Clone)]
 enum Repr {
     Ints(IntSet),
     Table(Dict<()>),
@@ -297,7 +299,7 @@ fn width_for(v: i64) -> u8 {
 }
 
 /// Redis's intset: sorted distinct integers, little-endian at one width for all of them.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct IntSet {
     width: u8,
     data: Vec<u8>,
