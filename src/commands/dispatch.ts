@@ -4,11 +4,14 @@
 import type { Client } from '../client';
 import { EXEC_MAY_BLOCK, EXEC_RESP3, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
 import type { Server } from '../server';
+import { debugNotAllowed } from './debug';
 import type { Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
 
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+/** Redis's CMD_PROTECTED (not visible in COMMAND INFO): gated by enable-debug-command. */
+const PROTECTED = new Set(['debug']);
 /** Commands a RESP2 client may run while subscribed. */
 const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
 
@@ -45,8 +48,8 @@ export class Dispatcher {
   lookup(client: Client, req: Request): Command | string {
     const cmd = this.server.commands.find(argStr(req, 0));
     if (!cmd) return unknownCommandError(req);
-    if (!cmd.subcommands) return cmd;
-    if (req.argc < 2) return wrongArity(cmd.name);
+    // A container alone (COMMAND, or CONFIG with no subcommand) is judged by its own arity.
+    if (!cmd.subcommands || req.argc < 2) return cmd;
     const sub = cmd.subcommands.get(argStr(req, 1).toLowerCase());
     if (!sub) {
       return `ERR unknown subcommand '${argStr(req, 1).slice(0, 128)}'. Try ${cmd.name.toUpperCase()} HELP.`;
@@ -60,18 +63,29 @@ export class Dispatcher {
     client.lastInteraction = server.clock;
     const found = this.lookup(client, req);
     if (typeof found === 'string') {
-      const cmd = server.commands.find(argStr(req, 0));
-      if (cmd) cmd.stats.rejected++;
+      client.lastCommand = 'NULL';
       return this.reject(client, found);
     }
     const cmd = found;
+    client.lastCommand = cmd.name;
     if ((cmd.arity > 0 && req.argc !== cmd.arity) || req.argc < -cmd.arity) {
       cmd.stats.rejected++;
       return this.reject(client, wrongArity(cmd.name));
     }
+    if (PROTECTED.has(cmd.name)) {
+      const denied = debugNotAllowed(server, client);
+      if (denied) {
+        cmd.stats.rejected++;
+        return this.reject(client, denied);
+      }
+    }
     if (!client.authenticated && !cmd.flags.has('no_auth')) {
       cmd.stats.rejected++;
       return this.reject(client, 'NOAUTH Authentication required.');
+    }
+    if (client.inMulti && cmd.flags.has('no_multi')) {
+      cmd.stats.rejected++;
+      return this.reject(client, 'ERR Command not allowed inside a transaction');
     }
     if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
       client.multiQueue.push({ name: cmd.name, req: copyRequest(req) });
@@ -126,7 +140,6 @@ export class Dispatcher {
     cmd.stats.calls++;
     cmd.stats.usec += usec;
     server.stats.commandsProcessed++;
-    client.lastCommand = cmd.name;
     if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
       cmd.stats.failed++;
       server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));

@@ -1,10 +1,17 @@
 // Every TypeScript command handler, by full name. Native handlers come from the addon's
 // own list (native.commandNames()); see commands/table.ts for how the two are joined.
+import { clientCommands } from './client-cmd';
+import { commandCommands } from './command-cmd';
+import { configCommands } from './config-cmd';
 import { connectionCommands } from './connection';
+import { debugCommands } from './debug';
+import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
+import { serverCommands } from './server';
 import { transactionCommands } from './transactions';
 import type { Handler } from './types';
 
 export function tsHandlers(): Map<string, Handler> {
-  return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands]);
+  return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
+    ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands]);
 }

@@ -80,7 +80,11 @@ export class CommandTable {
       if (!spec) continue; // e.g. "debug|digest": reached through its container's own handler
       const [top, sub] = name.split('|');
       if (!sub) {
-        this.commands.set(name, this.make(spec, entry.handler, entry.nativeIndex));
+        const cmd = this.make(spec, entry.handler, entry.nativeIndex);
+        // A container with a handler of its own (bare COMMAND) keeps subcommands seen before it.
+        cmd.subcommands = this.commands.get(name)?.subcommands;
+        for (const child of cmd.subcommands?.values() ?? []) child.parent = cmd;
+        this.commands.set(name, cmd);
         continue;
       }
       let parent = this.commands.get(top);

@@ -1,0 +1,334 @@
+// CLIENT: ID, INFO, LIST, KILL, GETNAME, SETNAME, NO-EVICT, UNBLOCK, GETREDIR, TRACKINGINFO,
+// HELP. Left out (each answers "unknown subcommand"): CACHING/TRACKING (no client-side
+// caching), PAUSE/UNPAUSE and REPLY (they need the dispatcher to hold or drop replies).
+import type { Client } from '../client';
+import type { Server } from '../server';
+import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
+import { arg, argStr, ReplyError, type Ctx, type Handler, type Request } from './types';
+
+const SYNTAX_ERROR = 'ERR syntax error';
+
+/** Loopback or unix-socket peers (Redis's islocalClient), for the "local" protected settings. */
+export function isLocalClient(client: Client): boolean {
+  const host = client.socket.remoteAddress;
+  if (host === undefined) return client.socket.remotePort === undefined; // unix socket
+  return host === '127.0.0.1' || host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+type ClientType = 'normal' | 'replica' | 'pubsub' | 'master';
+
+/** getClientTypeByName: null for an unknown name. */
+function clientTypeByName(name: string): ClientType | null {
+  switch (name.toLowerCase()) {
+    case 'normal': return 'normal';
+    case 'slave':
+    case 'replica': return 'replica';
+    case 'pubsub': return 'pubsub';
+    case 'master': return 'master';
+    default: return null;
+  }
+}
+
+/** keyfork has no replication links, so every client is normal or pubsub. */
+function clientType(client: Client): ClientType {
+  return client.subscriptionCount > 0 ? 'pubsub' : 'normal';
+}
+
+/** Redis's flag letters, in its order; N when none applies. */
+function flagLetters(client: Client): string {
+  let flags = '';
+  if (client.subscriptionCount > 0) flags += 'P';
+  if (client.inMulti) flags += 'x';
+  if (client.blocked) flags += 'b';
+  if (client.watchDirty) flags += 'd';
+  if (client.closeAfterReply) flags += 'c';
+  if (client.noEvict) flags += 'e';
+  return flags || 'N';
+}
+
+function argvBytes(req: Request): number {
+  let n = 0;
+  for (let i = 0; i < req.argc; i++) n += req.offsets[2 * i + 1] - req.offsets[2 * i];
+  return n;
+}
+
+/** Bytes of the queued MULTI commands, as Redis counts them (arguments plus a pointer each). */
+function multiBytes(client: Client): number {
+  let n = 0;
+  for (const q of client.multiQueue) n += argvBytes(q.req) + 8 * q.req.argc;
+  return n;
+}
+
+/** What a client's buffers hold: pending input, queued MULTI commands, unsent output. */
+export function clientMemory(client: Client): number {
+  return client.parser.pending() + multiBytes(client) + client.socket.writableLength;
+}
+
+/**
+ * One CLIENT LIST line (catClientInfoString), without the trailing newline. `running` is
+ * the request being executed for `ctx.client`: its arguments are still "in use" like Redis's
+ * argv, and its name is the client's current command.
+ */
+export function clientInfoLine(server: Server, client: Client, running: Ctx | null): string {
+  const now = Date.now();
+  const current = running && running.client === client ? running : null;
+  const argvMem = current ? argvBytes(current.req) : client.blocked ? argvBytes(client.blocked.req) : 0;
+  const multiMem = multiBytes(client);
+  const qbuf = client.parser.pending();
+  const omem = client.socket.writableLength;
+  const fields: [string, string | number][] = [
+    ['id', client.id],
+    ['addr', client.addr],
+    ['laddr', client.laddr],
+    ['fd', client.fd],
+    ['name', client.name],
+    ['age', Math.floor((now - client.createdAt) / 1000)],
+    ['idle', Math.floor((now - client.lastInteraction) / 1000)],
+    ['flags', flagLetters(client)],
+    ['db', client.db],
+    ['sub', client.channels.size],
+    ['psub', client.patterns.size],
+    ['ssub', 0],
+    ['multi', client.inMulti ? client.multiQueue.length : -1],
+    ['qbuf', qbuf],
+    // The parser holds received chunks as they are: there is no preallocated free space.
+    ['qbuf-free', 0],
+    ['argv-mem', argvMem],
+    ['multi-mem', multiMem],
+    // Replies go through one shared writer and then the socket: no per-client reply buffer.
+    ['rbs', 0],
+    ['rbp', 0],
+    ['obl', 0],
+    ['oll', 0],
+    ['omem', omem],
+    ['tot-mem', qbuf + argvMem + multiMem + omem],
+    ['events', omem > 0 ? 'rw' : 'r'],
+    ['cmd', current ? current.name : client.lastCommand],
+    ['user', 'default'],
+    ['redir', -1],
+    ['resp', client.resp],
+  ];
+  return fields.map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+function clientId(ctx: Ctx): void {
+  ctx.out.int(ctx.client.id);
+}
+
+function clientInfo(ctx: Ctx): void {
+  ctx.out.verbatim(`${clientInfoLine(ctx.server, ctx.client, ctx)}\n`);
+}
+
+/** An integer argument as Redis's string2ll reads it, or null. */
+function parseInteger(s: string): number | null {
+  if (!/^-?(0|[1-9][0-9]*)$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+function clientList(ctx: Ctx): void {
+  const { req, server } = ctx;
+  let lines: string[];
+  if (req.argc === 4 && argStr(req, 2).toLowerCase() === 'type') {
+    const type = clientTypeByName(argStr(req, 3));
+    if (type === null) throw new ReplyError(`ERR Unknown client type '${argStr(req, 3)}'`);
+    lines = [...server.clients.values()].filter((c) => clientType(c) === type).map((c) => clientInfoLine(server, c, ctx));
+  } else if (req.argc > 3 && argStr(req, 2).toLowerCase() === 'id') {
+    lines = [];
+    for (let i = 3; i < req.argc; i++) {
+      const id = parseInteger(argStr(req, i));
+      if (id === null) throw new ReplyError('ERR Invalid client ID');
+      const c = server.clients.get(id);
+      if (c) lines.push(clientInfoLine(server, c, ctx));
+    }
+  } else if (req.argc !== 2) {
+    throw new ReplyError(SYNTAX_ERROR);
+  } else {
+    lines = [...server.clients.values()].map((c) => clientInfoLine(server, c, ctx));
+  }
+  ctx.out.verbatim(lines.map((l) => `${l}\n`).join(''));
+}
+
+/** Client names are shown in CLIENT LIST, split on spaces: printable ASCII only. */
+function validClientName(name: Buffer): boolean {
+  for (const b of name) if (b < 0x21 || b > 0x7e) return false;
+  return true;
+}
+
+function clientSetName(ctx: Ctx): void {
+  const name = arg(ctx.req, 2);
+  if (!validClientName(name)) throw new ReplyError('ERR Client names cannot contain spaces, newlines or special characters.');
+  ctx.client.name = name.toString('latin1');
+  ctx.out.ok();
+}
+
+function clientGetName(ctx: Ctx): void {
+  if (ctx.client.name === '') ctx.out.null();
+  else ctx.out.bulk(ctx.client.name);
+}
+
+interface KillFilter {
+  addr?: string;
+  laddr?: string;
+  type?: ClientType;
+  id?: number;
+  skipMe: boolean;
+}
+
+function parseKillFilter(req: Request): KillFilter {
+  if (req.argc === 3) return { addr: argStr(req, 2), skipMe: false }; // old form: may kill itself
+  const filter: KillFilter = { skipMe: true };
+  for (let i = 2; i < req.argc; i += 2) {
+    const opt = argStr(req, i).toLowerCase();
+    if (i + 1 >= req.argc) throw new ReplyError(SYNTAX_ERROR);
+    const value = argStr(req, i + 1);
+    if (opt === 'id') {
+      const id = parseInteger(value);
+      if (id === null || id < 1) throw new ReplyError('ERR client-id should be greater than 0');
+      filter.id = id;
+    } else if (opt === 'type') {
+      const type = clientTypeByName(value);
+      if (type === null) throw new ReplyError(`ERR Unknown client type '${value}'`);
+      filter.type = type;
+    } else if (opt === 'addr') {
+      filter.addr = value;
+    } else if (opt === 'laddr') {
+      filter.laddr = value;
+    } else if (opt === 'user') {
+      // Without ACLs every connection is the default user.
+      if (value !== 'default') throw new ReplyError(`ERR No such user '${value}'`);
+    } else if (opt === 'skipme') {
+      const v = value.toLowerCase();
+      if (v === 'yes') filter.skipMe = true;
+      else if (v === 'no') filter.skipMe = false;
+      else throw new ReplyError(SYNTAX_ERROR);
+    } else {
+      throw new ReplyError(SYNTAX_ERROR);
+    }
+  }
+  return filter;
+}
+
+function clientKill(ctx: Ctx): void {
+  const { req, server, client: self } = ctx;
+  const filter = parseKillFilter(req);
+  let killed = 0;
+  let killSelf = false;
+  for (const c of [...server.clients.values()]) {
+    if (filter.addr !== undefined && c.addr !== filter.addr) continue;
+    if (filter.laddr !== undefined && c.laddr !== filter.laddr) continue;
+    if (filter.type !== undefined && clientType(c) !== filter.type) continue;
+    if (filter.id !== undefined && c.id !== filter.id) continue;
+    if (c === self && filter.skipMe) continue;
+    if (c === self) killSelf = true;
+    else server.freeClient(c);
+    killed++;
+  }
+  if (req.argc === 3) {
+    if (killed === 0) throw new ReplyError('ERR No such client');
+    ctx.out.ok();
+  } else {
+    ctx.out.int(killed);
+  }
+  // The reply still goes out; then the connection closes.
+  if (killSelf) self.closeAfterReply = true;
+}
+
+function clientNoEvict(ctx: Ctx): void {
+  const v = argStr(ctx.req, 2).toLowerCase();
+  if (v === 'on') ctx.client.noEvict = true;
+  else if (v === 'off') ctx.client.noEvict = false;
+  else throw new ReplyError(SYNTAX_ERROR);
+  ctx.out.ok();
+}
+
+function clientUnblock(ctx: Ctx): void {
+  const { req, server } = ctx;
+  if (req.argc > 4) {
+    // clientCommand's fallback (addReplySubcommandSyntaxError): names argv[1] as sent.
+    throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${argStr(req, 1).slice(0, 128)}'. Try ${argStr(req, 0).toUpperCase()} HELP.`);
+  }
+  let withError = false;
+  if (req.argc === 4) {
+    const reason = argStr(req, 3).toLowerCase();
+    if (reason === 'error') withError = true;
+    else if (reason !== 'timeout') throw new ReplyError('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  }
+  const id = parseInteger(argStr(req, 2));
+  if (id === null) throw new ReplyError('ERR value is not an integer or out of range');
+  const target = server.clients.get(id);
+  ctx.out.int(target && server.blocking.unblock(target, withError) ? 1 : 0);
+}
+
+/** Tracking (client-side caching) is not implemented, so it is always off. */
+function clientGetRedir(ctx: Ctx): void {
+  ctx.out.int(-1);
+}
+
+function clientTrackingInfo(ctx: Ctx): void {
+  const { out } = ctx;
+  out.map(3);
+  out.bulk('flags');
+  out.set(1);
+  out.bulk('off');
+  out.bulk('redirect');
+  out.int(-1);
+  out.bulk('prefixes');
+  out.array(0);
+}
+
+const CLIENT_HELP: HelpEntry[] = [
+  ['caching', 'CACHING (YES|NO)', ['Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.']],
+  ['getredir', 'GETREDIR', ['Return the client ID we are redirecting to when tracking is enabled.']],
+  ['getname', 'GETNAME', ['Return the name of the current connection.']],
+  ['id', 'ID', ['Return the ID of the current connection.']],
+  ['info', 'INFO', ['Return information about the current client connection.']],
+  ['kill', 'KILL <ip:port>', ['Kill connection made from <ip:port>.']],
+  ['kill', 'KILL <option> <value> [<option> <value> [...]]', [
+    'Kill connections. Options are:',
+    '* ADDR (<ip:port>|<unixsocket>:0)',
+    '  Kill connections made from the specified address',
+    '* LADDR (<ip:port>|<unixsocket>:0)',
+    '  Kill connections made to specified local address',
+    '* TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+    '  Kill connections by type.',
+    '* USER <username>',
+    '  Kill connections authenticated by <username>.',
+    '* SKIPME (YES|NO)',
+    '  Skip killing current connection (default: yes).',
+  ]],
+  ['list', 'LIST [options ...]', [
+    'Return information about client connections. Options:',
+    '* TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+    '  Return clients of specified type.',
+  ]],
+  ['unpause', 'UNPAUSE', ['Stop the current client pause, resuming traffic.']],
+  ['pause', 'PAUSE <timeout> [WRITE|ALL]', ['Suspend all, or just write, clients for <timeout> milliseconds.']],
+  ['reply', 'REPLY (ON|OFF|SKIP)', ['Control the replies sent to the current connection.']],
+  ['setname', 'SETNAME <name>', ['Assign the name <name> to the current connection.']],
+  ['unblock', 'UNBLOCK <clientid> [TIMEOUT|ERROR]', ['Unblock the specified blocked client.']],
+  ['tracking', 'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]', [
+    '     [OPTIN] [OPTOUT] [NOLOOP]',
+    'Control server assisted client side caching.',
+  ]],
+  ['trackinginfo', 'TRACKINGINFO', ['Report tracking status for the current connection.']],
+  ['no-evict', 'NO-EVICT (ON|OFF)', ['Protect current client connection from eviction.']],
+];
+
+function clientHelp(ctx: Ctx): void {
+  writeHelp(ctx.out, 'CLIENT', CLIENT_HELP, subcommandPresent(ctx.server, 'client'));
+}
+
+export const clientCommands: [string, Handler][] = [
+  ['client|id', clientId],
+  ['client|info', clientInfo],
+  ['client|list', clientList],
+  ['client|kill', clientKill],
+  ['client|setname', clientSetName],
+  ['client|getname', clientGetName],
+  ['client|no-evict', clientNoEvict],
+  ['client|unblock', clientUnblock],
+  ['client|getredir', clientGetRedir],
+  ['client|trackinginfo', clientTrackingInfo],
+  ['client|help', clientHelp],
+];

@@ -1,0 +1,449 @@
+// COMMAND and its subcommands (COUNT, INFO, DOCS, LIST, GETKEYS, GETKEYSANDFLAGS, HELP),
+// answered from the command table: Redis 7.0.15's own metadata (spec.json) restricted to
+// what keyfork implements. A command without a handler is absent everywhere, and a
+// container lists only its implemented subcommands.
+import { stringMatch } from '../config/glob';
+import type { ReplyWriter } from '../protocol/reply';
+import type { Server } from '../server';
+import type { Command, CommandSpec, KeySpec } from './table';
+import { argStr, ReplyError, type Ctx, type Handler, type Request } from './types';
+
+// ---------------------------------------------------------------------------------------------
+// HELP replies (Redis's addReplyHelp)
+
+/** One HELP entry: the subcommand it documents (lower case), its title line, its text lines. */
+export type HelpEntry = [sub: string, title: string, lines: string[]];
+
+/**
+ * `<NAME> <subcommand> ...` header, the entries, then HELP, as status strings. `present`
+ * says which subcommands keyfork implements: the others are left out, so HELP never
+ * advertises a subcommand that would answer "unknown subcommand".
+ */
+export function writeHelp(out: ReplyWriter, name: string, entries: HelpEntry[], present: (sub: string) => boolean): void {
+  const lines = [`${name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`];
+  for (const [sub, title, text] of entries) {
+    if (!present(sub)) continue;
+    lines.push(title, ...text.map((t) => `    ${t}`));
+  }
+  lines.push('HELP', '    Prints this help.');
+  out.array(lines.length);
+  for (const l of lines) out.simple(l);
+}
+
+/** A container's implemented subcommands, for writeHelp. */
+export function subcommandPresent(server: Server, container: string): (sub: string) => boolean {
+  const subs = server.commands.get(container)?.subcommands;
+  return (sub) => subs?.has(sub) ?? false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding spec.json values with the reply types Redis uses (see commands/spec.md).
+
+/** Fields whose value is a set of status strings (`+write`). */
+const SIMPLE_STRING_SET_FIELDS = new Set(['flags', 'acl_categories', 'doc_flags']);
+
+function writeField(out: ReplyWriter, field: string, value: unknown): void {
+  if (SIMPLE_STRING_SET_FIELDS.has(field)) {
+    const items = value as string[];
+    out.set(items.length);
+    for (const s of items) out.simple(s);
+    return;
+  }
+  switch (field) {
+    case 'tips': {
+      const tips = value as string[];
+      out.set(tips.length);
+      for (const t of tips) out.bulk(t);
+      return;
+    }
+    case 'key_specs': {
+      const specs = value as KeySpec[];
+      out.set(specs.length);
+      for (const ks of specs) writeObject(out, ks as unknown as Record<string, unknown>);
+      return;
+    }
+    case 'history': {
+      const history = value as string[][];
+      out.set(history.length);
+      for (const entry of history) out.bulkArray(entry);
+      return;
+    }
+    case 'arguments': {
+      const args = value as Record<string, unknown>[];
+      out.array(args.length);
+      for (const a of args) writeObject(out, a);
+      return;
+    }
+    default:
+      break;
+  }
+  if (typeof value === 'string') out.bulk(value);
+  else if (typeof value === 'number') out.int(value);
+  else writeObject(out, value as Record<string, unknown>);
+}
+
+function writeObject(out: ReplyWriter, obj: Record<string, unknown>): void {
+  const entries = Object.entries(obj);
+  out.map(entries.length);
+  for (const [k, v] of entries) {
+    out.bulk(k);
+    writeField(out, k, v);
+  }
+}
+
+/** One COMMAND INFO entry: a 10-element array; the last is the implemented subcommands. */
+export function writeCommandInfo(out: ReplyWriter, cmd: Command): void {
+  const spec = cmd.spec;
+  out.array(10);
+  out.bulk(spec.name);
+  out.int(spec.arity);
+  writeField(out, 'flags', spec.flags);
+  out.int(spec.first_key);
+  out.int(spec.last_key);
+  out.int(spec.step);
+  writeField(out, 'acl_categories', spec.acl_categories);
+  writeField(out, 'tips', spec.tips);
+  writeField(out, 'key_specs', spec.key_specs);
+  const subs = cmd.subcommands ? [...cmd.subcommands.values()] : [];
+  if (subs.length === 0) {
+    out.set(0);
+    return;
+  }
+  out.array(subs.length);
+  for (const sub of subs) writeCommandInfo(out, sub);
+}
+
+/** One COMMAND DOCS value: the docs map, plus "subcommands" for a container. */
+export function writeCommandDocs(out: ReplyWriter, cmd: Command): void {
+  const docs = Object.entries(cmd.spec.docs);
+  const subs = cmd.subcommands ? [...cmd.subcommands.values()] : [];
+  out.map(docs.length + (subs.length > 0 ? 1 : 0));
+  for (const [k, v] of docs) {
+    out.bulk(k);
+    writeField(out, k, v);
+  }
+  if (subs.length === 0) return;
+  out.bulk('subcommands');
+  out.map(subs.length);
+  for (const sub of subs) {
+    out.bulk(sub.name);
+    writeCommandDocs(out, sub);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Looking commands up the way Redis does.
+
+/**
+ * lookupCommandBySds: "get" or "config|get" (one level of subcommands), case-insensitive.
+ * A container named alone is the container itself.
+ */
+export function lookupByFullName(server: Server, fullName: string): Command | undefined {
+  const parts = fullName.toLowerCase().split('|');
+  if (parts.length > 2) return undefined;
+  const base = server.commands.get(parts[0]);
+  if (!base || parts.length === 1) return base;
+  return base.subcommands?.get(parts[1]);
+}
+
+/** lookupCommand over an argument vector (COMMAND GETKEYS): argv[1] picks a subcommand. */
+function lookupByArgv(server: Server, argv: string[]): Command | undefined {
+  const base = server.commands.get(argv[0].toLowerCase());
+  if (!base || argv.length === 1 || !base.subcommands) return base;
+  return base.subcommands.get(argv[1].toLowerCase());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key extraction (db.c getKeysFromCommandWithSpecs and the getkeys procs it falls back to).
+
+/** Key flags in the order Redis prints them (addReplyFlagsForKeyArgs). */
+const KEY_FLAG_ORDER = ['RO', 'RW', 'OW', 'RM', 'access', 'update', 'insert', 'delete', 'not_key', 'incomplete', 'variable_flags'];
+
+interface KeyRef {
+  pos: number;
+  flags: string[];
+}
+
+/** Redis's getKeysUsingKeySpecs: null when a spec cannot be resolved (the caller falls back). */
+function keysFromSpecs(spec: CommandSpec, argv: string[]): KeyRef[] | null {
+  const argc = argv.length;
+  const keys: KeyRef[] = [];
+  for (const ks of spec.key_specs) {
+    if (ks.flags.includes('not_key')) continue;
+    let first = 0;
+    const bs = ks.begin_search;
+    if (bs.type === 'index') {
+      first = Number(bs.spec.index);
+    } else if (bs.type === 'keyword') {
+      const keyword = String(bs.spec.keyword).toLowerCase();
+      const startFrom = Number(bs.spec.startfrom);
+      const start = startFrom > 0 ? startFrom : argc + startFrom;
+      const end = startFrom > 0 ? argc - 1 : 1;
+      for (let i = start; i !== end; i = start <= end ? i + 1 : i - 1) {
+        if (i >= argc || i < 1) break;
+        if (argv[i].toLowerCase() === keyword) {
+          first = i + 1;
+          break;
+        }
+      }
+      if (!first) continue;
+    } else {
+      return null;
+    }
+
+    let last: number;
+    let step: number;
+    const fk = ks.find_keys;
+    if (fk.type === 'range') {
+      const lastkey = Number(fk.spec.lastkey);
+      const limit = Number(fk.spec.limit);
+      step = Number(fk.spec.keystep);
+      if (lastkey >= 0) last = first + lastkey;
+      else if (!limit) last = argc + lastkey;
+      else last = first + (Math.floor((argc - first) / limit) + lastkey);
+    } else if (fk.type === 'keynum') {
+      const idx = first + Number(fk.spec.keynumidx);
+      if (idx >= argc) return null;
+      const text = argv[idx];
+      if (!/^-?(0|[1-9][0-9]*)$/.test(text)) return null;
+      const numkeys = Number(text);
+      if (numkeys < 0) return null;
+      first += Number(fk.spec.firstkey);
+      last = first + numkeys - 1;
+      step = Number(fk.spec.keystep);
+    } else {
+      return null;
+    }
+
+    if (last >= argc || last < first || first >= argc) return null;
+    for (let i = first; i <= last; i += step) keys.push({ pos: i, flags: ks.flags });
+    if (ks.flags.includes('incomplete')) return null;
+  }
+  return keys;
+}
+
+const RW_ACCESS_UPDATE = ['RW', 'access', 'update'];
+
+/**
+ * The getkeys procs Redis uses when the key specs are not enough (variable flags, "unknown"
+ * or incomplete specs). Only these commands need one; for every other command a failing
+ * spec means the arguments are invalid, which is what the remaining procs conclude too.
+ */
+const GETKEYS_PROCS: Record<string, (argv: string[]) => KeyRef[]> = {
+  // setGetKeys: the GET option makes SET read the old value.
+  set(argv) {
+    const hasGet = argv.slice(3).some((a) => a.toLowerCase() === 'get');
+    return [{ pos: 1, flags: hasGet ? RW_ACCESS_UPDATE : ['OW', 'update'] }];
+  },
+  // bitfieldGetKeys: read-only unless a SET/INCRBY (or anything unparsable) appears.
+  bitfield(argv) {
+    let readonly = true;
+    for (let i = 2; i < argv.length; i++) {
+      const remaining = argv.length - i - 1;
+      const a = argv[i].toLowerCase();
+      if (a === 'get' && remaining >= 2) i += 2;
+      else if ((a === 'set' || a === 'incrby') && remaining >= 3) { readonly = false; break; }
+      else if (a === 'overflow' && remaining >= 1) i += 1;
+      else { readonly = false; break; }
+    }
+    return [{ pos: 1, flags: readonly ? ['RO', 'access'] : RW_ACCESS_UPDATE }];
+  },
+  // sortGetKeys: the sorted key and the last STORE destination.
+  sort(argv) {
+    const keys: KeyRef[] = [{ pos: 1, flags: ['RO', 'access'] }];
+    let store: KeyRef | null = null;
+    const skip: Record<string, number> = { limit: 2, get: 1, by: 1 };
+    for (let i = 2; i < argv.length; i++) {
+      const a = argv[i].toLowerCase();
+      if (a in skip) i += skip[a];
+      else if (a === 'store' && i + 1 < argv.length) store = { pos: i + 1, flags: ['OW', 'update'] };
+    }
+    if (store) keys.push(store);
+    return keys;
+  },
+  sort_ro: () => [{ pos: 1, flags: ['RO', 'access'] }],
+  // migrateGetKeys: one key, or the KEYS list when the key argument is empty.
+  migrate(argv) {
+    let first = 3;
+    let num = 1;
+    const skip: Record<string, number> = { copy: 0, replace: 0, auth: 1, auth2: 2 };
+    for (let i = 6; i < argv.length; i++) {
+      const a = argv[i].toLowerCase();
+      if (a === 'keys') {
+        if (argv[3].length > 0) return [];
+        first = i + 1;
+        num = argv.length - first;
+        break;
+      }
+      if (a in skip) i += skip[a];
+    }
+    const keys: KeyRef[] = [];
+    for (let i = 0; i < num; i++) keys.push({ pos: first + i, flags: ['RW', 'access', 'delete'] });
+    return keys;
+  },
+};
+
+/** doesCommandHaveKeys: a getkeys proc or at least one key spec that is a real key. */
+function hasKeys(cmd: Command): boolean {
+  return cmd.name in GETKEYS_PROCS || cmd.spec.key_specs.some((ks) => !ks.flags.includes('not_key'));
+}
+
+function getKeys(cmd: Command, argv: string[]): KeyRef[] {
+  const specs = cmd.spec.key_specs;
+  const hasRealKeys = specs.some((ks) => !ks.flags.includes('not_key'));
+  const variableFlags = specs.some((ks) => ks.flags.includes('variable_flags'));
+  if (hasRealKeys && !variableFlags) {
+    const keys = keysFromSpecs(cmd.spec, argv);
+    if (keys) return keys;
+  }
+  const proc = GETKEYS_PROCS[cmd.name];
+  return proc ? proc(argv) : [];
+}
+
+function orderedFlags(flags: string[]): string[] {
+  return KEY_FLAG_ORDER.filter((f) => flags.includes(f));
+}
+
+function getKeysCommand(ctx: Ctx, withFlags: boolean): void {
+  const { req, out, server } = ctx;
+  const argv: string[] = [];
+  for (let i = 2; i < req.argc; i++) argv.push(argStr(req, i));
+  const cmd = lookupByArgv(server, argv);
+  if (!cmd) throw new ReplyError('ERR Invalid command specified');
+  if (!hasKeys(cmd)) throw new ReplyError('ERR The command has no key arguments');
+  if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) {
+    throw new ReplyError('ERR Invalid number of arguments specified for command');
+  }
+  const keys = getKeys(cmd, argv);
+  if (keys.length === 0) {
+    if (cmd.flags.has('no_mandatory_keys')) {
+      out.array(0);
+      return;
+    }
+    throw new ReplyError('ERR Invalid arguments specified for command');
+  }
+  out.array(keys.length);
+  for (const k of keys) {
+    const key = req.input.subarray(req.offsets[2 * (k.pos + 2)], req.offsets[2 * (k.pos + 2) + 1]);
+    if (!withFlags) {
+      out.bulk(key);
+      continue;
+    }
+    out.array(2);
+    out.bulk(key);
+    writeField(out, 'flags', orderedFlags(k.flags));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+function commandAll(ctx: Ctx): void {
+  const all = ctx.server.commands.all();
+  ctx.out.array(all.length);
+  for (const cmd of all) writeCommandInfo(ctx.out, cmd);
+}
+
+function commandCount(ctx: Ctx): void {
+  ctx.out.int(ctx.server.commands.all().length);
+}
+
+function commandInfo(ctx: Ctx): void {
+  const { req, out, server } = ctx;
+  if (req.argc === 2) return commandAll(ctx);
+  out.array(req.argc - 2);
+  for (let i = 2; i < req.argc; i++) {
+    const cmd = lookupByFullName(server, argStr(req, i));
+    if (cmd) writeCommandInfo(out, cmd);
+    else out.null();
+  }
+}
+
+function commandDocs(ctx: Ctx): void {
+  const { req, out, server } = ctx;
+  let found: Command[];
+  if (req.argc === 2) {
+    found = server.commands.all();
+  } else {
+    found = [];
+    for (let i = 2; i < req.argc; i++) {
+      const cmd = lookupByFullName(server, argStr(req, i));
+      if (cmd) found.push(cmd);
+    }
+  }
+  out.map(found.length);
+  for (const cmd of found) {
+    out.bulk(cmd.name);
+    writeCommandDocs(out, cmd);
+  }
+}
+
+type ListFilter = (cmd: Command) => boolean;
+
+function parseListFilter(req: Request): ListFilter | null {
+  let filter: ListFilter | null = null;
+  for (let i = 2; i < req.argc; i++) {
+    const more = req.argc - 1 - i;
+    if (argStr(req, i).toLowerCase() !== 'filterby' || more !== 2) throw new ReplyError('ERR syntax error');
+    const type = argStr(req, i + 1).toLowerCase();
+    const value = argStr(req, i + 2);
+    if (type === 'module') {
+      filter = () => false; // keyfork loads no modules
+    } else if (type === 'aclcat') {
+      const category = `@${value.toLowerCase()}`;
+      filter = (cmd) => cmd.spec.acl_categories.some((c) => c.toLowerCase() === category);
+    } else if (type === 'pattern') {
+      filter = (cmd) => stringMatch(value, cmd.name, true);
+    } else {
+      throw new ReplyError('ERR syntax error');
+    }
+    i += 2;
+  }
+  return filter;
+}
+
+function commandList(ctx: Ctx): void {
+  const filter = parseListFilter(ctx.req);
+  const names: string[] = [];
+  for (const cmd of ctx.server.commands.everything()) {
+    if (!filter || filter(cmd)) names.push(cmd.name);
+  }
+  ctx.out.bulkArray(names);
+}
+
+const COMMAND_HELP: HelpEntry[] = [
+  ['', '(no subcommand)', ['Return details about all Redis commands.']],
+  ['count', 'COUNT', ['Return the total number of commands in this Redis server.']],
+  ['list', 'LIST', ['Return a list of all commands in this Redis server.']],
+  ['info', 'INFO [<command-name> ...]', [
+    'Return details about multiple Redis commands.',
+    'If no command names are given, documentation details for all',
+    'commands are returned.',
+  ]],
+  ['docs', 'DOCS [<command-name> ...]', [
+    'Return documentation details about multiple Redis commands.',
+    'If no command names are given, documentation details for all',
+    'commands are returned.',
+  ]],
+  ['getkeys', 'GETKEYS <full-command>', ['Return the keys from a full Redis command.']],
+  ['getkeysandflags', 'GETKEYSANDFLAGS <full-command>', ['Return the keys and the access flags from a full Redis command.']],
+];
+
+function commandHelp(ctx: Ctx): void {
+  const present = subcommandPresent(ctx.server, 'command');
+  // '' is the bare COMMAND, which always exists alongside its subcommands.
+  writeHelp(ctx.out, 'COMMAND', COMMAND_HELP, (sub) => sub === '' || present(sub));
+}
+
+// 'command' must come before its subcommands: the table then keeps its own handler for the
+// bare COMMAND instead of making it a pure container.
+export const commandCommands: [string, Handler][] = [
+  ['command', commandAll],
+  ['command|count', commandCount],
+  ['command|info', commandInfo],
+  ['command|docs', commandDocs],
+  ['command|list', commandList],
+  ['command|getkeys', (ctx) => getKeysCommand(ctx, false)],
+  ['command|getkeysandflags', (ctx) => getKeysCommand(ctx, true)],
+  ['command|help', commandHelp],
+];

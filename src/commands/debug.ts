@@ -1,0 +1,201 @@
+// DEBUG, behind enable-debug-command as in Redis 7.0 (default "no"; "local" admits loopback
+// clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
+// Implemented here: HELP, SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID; routed to the
+// addon when it exports them: DIGEST, DIGEST-VALUE, POPULATE, OBJECT (native rows
+// "debug|<sub>"); RELOAD when the persistence layer provides debugReload().
+import type { Client } from '../client';
+import { changeReplicationId } from '../info';
+import { native } from '../native';
+import type { Server } from '../server';
+import { isLocalClient } from './client-cmd';
+import { writeHelp, type HelpEntry } from './command-cmd';
+import { nativeHandler } from './dispatch';
+import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
+
+const NOT_ALLOWED =
+  'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
+
+/**
+ * The enable-debug-command gate, or null when `client` may run DEBUG. Redis checks it in
+ * processCommand (a rejected call, before MULTI queueing); the dispatcher can call this to
+ * do the same. The DEBUG handler checks it too, so the gate holds either way.
+ */
+export function debugNotAllowed(server: Server, client: Client): string | null {
+  return server.config.protectedActionAllowed('enable-debug-command', isLocalClient(client)) ? null : NOT_ALLOWED;
+}
+
+/** The persistence layer's DEBUG RELOAD, once it exists: writes its own reply. */
+interface ReloadHook {
+  debugReload?(ctx: Ctx): void;
+}
+
+function syntaxError(ctx: Ctx): ReplyError {
+  const sub = argStr(ctx.req, 1).slice(0, 128);
+  return new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${argStr(ctx.req, 0).toUpperCase()} HELP.`);
+}
+
+/** C's strtod on the longest numeric prefix (0 when there is none). */
+function strtod(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))/.exec(s);
+  return m ? Number(m[1]) : 0;
+}
+
+/** C's atoi. */
+function atoi(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
+  return m ? Number(m[1]) | 0 : 0;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** DEBUG SLEEP stops the whole server, like Redis's nanosleep on its only thread. */
+function debugSleep(ctx: Ctx): void {
+  const seconds = strtod(argStr(ctx.req, 2));
+  const ms = Math.trunc(seconds * 1e6) / 1000;
+  if (Number.isFinite(ms) && ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
+  ctx.out.ok();
+}
+
+function debugSetActiveExpire(ctx: Ctx): void {
+  const index = ctx.server.commands.nativeIndex('debug|set-active-expire');
+  if (index >= 0) return nativeHandler(index)(ctx);
+  native.setActiveExpire(atoi(argStr(ctx.req, 2)) !== 0);
+  ctx.out.ok();
+}
+
+function debugLog(ctx: Ctx): void {
+  ctx.server.log.warning(`DEBUG LOG: ${arg(ctx.req, 2).toString()}`);
+  ctx.out.ok();
+}
+
+/** DEBUG ERROR: the argument itself is the error reply (no ERR prefix added). */
+function debugError(ctx: Ctx): void {
+  throw new ReplyError(arg(ctx.req, 2).toString());
+}
+
+function debugChangeReplId(ctx: Ctx): void {
+  changeReplicationId(ctx.server);
+  ctx.out.ok();
+}
+
+function debugReload(ctx: Ctx): void {
+  const hook = ctx.server.persistence as unknown as ReloadHook;
+  if (typeof hook.debugReload !== 'function') throw syntaxError(ctx);
+  hook.debugReload(ctx);
+}
+
+interface DebugSub {
+  /** Argument count check, as debugCommand spells it per subcommand. */
+  argc: (n: number) => boolean;
+  run: Handler;
+  help: [title: string, lines: string[]];
+}
+
+/** Subcommands implemented in TypeScript. */
+const TS_SUBCOMMANDS: Record<string, DebugSub> = {
+  'change-repl-id': {
+    argc: (n) => n === 2,
+    run: debugChangeReplId,
+    help: ['CHANGE-REPL-ID', ['Change the replication IDs of the instance.', 'Dangerous: should be used only for testing the replication subsystem.']],
+  },
+  error: {
+    argc: (n) => n === 3,
+    run: debugError,
+    help: ['ERROR <string>', ['Return a Redis protocol error with <string> as message. Useful for clients', 'unit tests to simulate Redis errors.']],
+  },
+  log: {
+    argc: (n) => n === 3,
+    run: debugLog,
+    help: ['LOG <message>', ['Write <message> to the server log.']],
+  },
+  reload: {
+    argc: () => true,
+    run: debugReload,
+    help: ['RELOAD [option ...]', [
+      'Save the RDB on disk and reload it back to memory. Valid <option> values:',
+      '* MERGE: conflicting keys will be loaded from RDB.',
+      '* NOFLUSH: the existing database will not be removed before load, but',
+      '  conflicting keys will generate an exception and kill the server.',
+      '* NOSAVE: the database will be loaded from an existing RDB file.',
+      'Examples:',
+      '* DEBUG RELOAD: verify that the server is able to persist, flush and reload',
+      '  the database.',
+      '* DEBUG RELOAD NOSAVE: replace the current database with the contents of an',
+      '  existing RDB file.',
+      '* DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB',
+      '  file to the database.',
+    ]],
+  },
+  'set-active-expire': {
+    argc: (n) => n === 3,
+    run: debugSetActiveExpire,
+    help: ['SET-ACTIVE-EXPIRE <0|1>', [
+      'Setting it to 0 disables expiring keys in background when they are not',
+      'accessed (otherwise the Redis behavior). Setting it to 1 reenables back the',
+      'default.',
+    ]],
+  },
+  sleep: {
+    argc: (n) => n === 3,
+    run: debugSleep,
+    help: ['SLEEP <seconds>', ['Stop the server for <seconds>. Decimals allowed.']],
+  },
+};
+
+/**
+ * debugCommand's argument counts for the subcommands the addon may export as "debug|<sub>":
+ * checked here so the error names the subcommand as the client spelled it.
+ */
+const NATIVE_ARGC: Record<string, (n: number) => boolean> = {
+  digest: (n) => n === 2,
+  'digest-value': (n) => n >= 2,
+  object: (n) => n === 3,
+  populate: (n) => n >= 3 && n <= 5,
+};
+
+const NATIVE_HELP: Record<string, [string, string[]]> = {
+  digest: ['DIGEST', ['Output a hex signature representing the current DB content.']],
+  'digest-value': ['DIGEST-VALUE <key> [<key> ...]', ['Output a hex signature of the values of all the specified keys.']],
+  object: ['OBJECT <key>', ['Show low level info about `key` and associated value.']],
+  populate: ['POPULATE <count> [<prefix>] [<size>]', [
+    'Create <count> string keys named key:<num>. If <prefix> is specified then',
+    'it is used instead of the \'key\' prefix. These are not propagated to',
+    'replicas. Cluster slots are not respected so keys not belonging to the',
+    'current node can be created in cluster mode.',
+  ]],
+};
+
+/** Redis's help order (alphabetical-ish, as debug.c lists them). */
+const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'object', 'populate', 'reload', 'set-active-expire', 'sleep'];
+
+function available(server: Server, sub: string): boolean {
+  if (sub === 'reload') return typeof (server.persistence as unknown as ReloadHook).debugReload === 'function';
+  if (sub in TS_SUBCOMMANDS) return true;
+  return sub in NATIVE_HELP && server.commands.nativeIndex(`debug|${sub}`) >= 0;
+}
+
+function debugHelp(ctx: Ctx): void {
+  const entries: HelpEntry[] = HELP_ORDER.map((sub) => {
+    const [title, lines] = TS_SUBCOMMANDS[sub]?.help ?? NATIVE_HELP[sub];
+    return [sub, title, lines];
+  });
+  writeHelp(ctx.out, 'DEBUG', entries, (sub) => available(ctx.server, sub));
+}
+
+function debug(ctx: Ctx): void {
+  const { req, server, client } = ctx;
+  const denied = debugNotAllowed(server, client);
+  if (denied) throw new ReplyError(denied);
+  const sub = argStr(req, 1).toLowerCase();
+  if (sub === 'help' && req.argc === 2) return debugHelp(ctx);
+  const ts = TS_SUBCOMMANDS[sub];
+  if (ts) {
+    if (!ts.argc(req.argc)) throw syntaxError(ctx);
+    return ts.run(ctx);
+  }
+  const index = server.commands.nativeIndex(`debug|${sub}`);
+  if (index < 0 || !(NATIVE_ARGC[sub]?.(req.argc) ?? true)) throw syntaxError(ctx);
+  nativeHandler(index)(ctx);
+}
+
+export const debugCommands: [string, Handler][] = [['debug', debug]];

@@ -1,0 +1,99 @@
+// Server commands answered in TypeScript: INFO, TIME, ROLE, SHUTDOWN, READONLY /
+// READWRITE (cluster-only) and OBJECT HELP. DBSIZE, SWAPDB, FLUSH* and OBJECT's key
+// subcommands are native; LASTSAVE belongs to commands/persistence.ts; MONITOR, LOLWUT
+// and MEMORY are not implemented.
+import { infoString } from '../info';
+import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
+import { argStr, ReplyError, type Ctx, type Handler } from './types';
+
+function info(ctx: Ctx): void {
+  const args: string[] = [];
+  for (let i = 1; i < ctx.req.argc; i++) args.push(argStr(ctx.req, i));
+  ctx.out.verbatim(infoString(ctx.server, args));
+}
+
+function time(ctx: Ctx): void {
+  const usec = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const sec = Math.floor(usec / 1e6);
+  ctx.out.array(2);
+  ctx.out.bulk(String(sec));
+  ctx.out.bulk(String(usec - sec * 1e6));
+}
+
+/** A master without replicas: role, replication offset, no replicas. */
+function role(ctx: Ctx): void {
+  ctx.out.array(3);
+  ctx.out.bulk('master');
+  ctx.out.int(0);
+  ctx.out.array(0);
+}
+
+function clusterDisabled(): void {
+  throw new ReplyError('ERR This instance has cluster support disabled');
+}
+
+/**
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Without replicas there is nothing to wait
+ * for, so a shutdown is never "in progress": it exits or fails at once (NOW changes nothing,
+ * ABORT always finds nothing to abort).
+ */
+function shutdown(ctx: Ctx): void {
+  const { req, server } = ctx;
+  let save: boolean | null = null;
+  let nosave = false;
+  let now = false;
+  let force = false;
+  let abort = false;
+  for (let i = 1; i < req.argc; i++) {
+    const opt = argStr(req, i).toLowerCase();
+    if (opt === 'nosave') nosave = true;
+    else if (opt === 'save') save = true;
+    else if (opt === 'now') now = true;
+    else if (opt === 'force') force = true;
+    else if (opt === 'abort') abort = true;
+    else throw new ReplyError('ERR syntax error');
+  }
+  const anyFlag = nosave || save !== null || now || force;
+  if ((abort && anyFlag) || (nosave && save)) throw new ReplyError('ERR syntax error');
+  if (abort) throw new ReplyError('ERR No shutdown in progress.');
+  // Inside EXEC a client may not block, and SHUTDOWN blocks while it waits for replicas.
+  if (!now && server.execDepth > 0) {
+    throw new ReplyError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
+  }
+  if (nosave) save = false;
+  const error = server.shutdown({ save, force });
+  if (error !== null) throw new ReplyError(error);
+}
+
+const OBJECT_HELP: HelpEntry[] = [
+  ['encoding', 'ENCODING <key>', [
+    'Return the kind of internal representation used in order to store the value',
+    'associated with a <key>.',
+  ]],
+  ['freq', 'FREQ <key>', [
+    'Return the access frequency index of the <key>. The returned integer is',
+    'proportional to the logarithm of the recent access frequency of the key.',
+  ]],
+  ['idletime', 'IDLETIME <key>', [
+    'Return the idle time of the <key>, that is the approximated number of',
+    'seconds elapsed since the last access to the key.',
+  ]],
+  ['refcount', 'REFCOUNT <key>', [
+    'Return the number of references of the value associated with the specified',
+    '<key>.',
+  ]],
+];
+
+function objectHelp(ctx: Ctx): void {
+  writeHelp(ctx.out, 'OBJECT', OBJECT_HELP, subcommandPresent(ctx.server, 'object'));
+}
+
+export const serverCommands: [string, Handler][] = [
+  ['info', info],
+  ['time', time],
+  ['role', role],
+  ['shutdown', shutdown],
+  ['readonly', clusterDisabled],
+  ['readwrite', clusterDisabled],
+  ['object|help', objectHelp],
+];

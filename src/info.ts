@@ -1,0 +1,496 @@
+// INFO: Redis 7.0.15's sections, fields and field order (genRedisInfoString), with keyfork's
+// live values. Where a Redis field measures something keyfork does not have (jemalloc,
+// Lua, replication, AOF, I/O threads) it reports what is true here: zero / off.
+//
+// Memory: the keyspace lives in the Rust addon's heap, which V8 cannot see, so
+// used_memory is the process's resident set size (all memory the server holds, dataset
+// included), and used_memory_peak the kernel's peak RSS. The allocator_* fields describe
+// the same figure: keyfork cannot split the system allocator's view any finer.
+//
+// Latencystats is not produced: it needs a per-call latency histogram in the dispatcher.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { clientMemory } from './commands/client-cmd';
+import type { Command } from './commands/table';
+import { native } from './native';
+import { KEYFORK_VERSION, REDIS_VERSION, type Server } from './server';
+
+type Field = [name: string, value: string | number];
+
+/** What the persistence layer may give INFO; each hook is optional until it exists. */
+interface PersistenceInfo {
+  lastSaveTime: number;
+  lastBgsaveOk: boolean;
+  /** The whole "# Persistence" body, in Redis's field order. */
+  infoFields?(): Field[];
+  /** INFO stats' latest_fork_usec and total_forks. */
+  forkStats?(): { latestForkUsec: number; totalForks: number };
+}
+
+/** Counters server.ts may add to ServerStats (total_reads_processed / total_writes_processed). */
+interface OptionalStats {
+  readsProcessed?: number;
+  writesProcessed?: number;
+}
+
+/** Identity that Redis creates once per start: run_id and the replication id. */
+interface Identity {
+  runId: string;
+  replId: string;
+}
+
+const identities = new WeakMap<Server, Identity>();
+
+function identity(server: Server): Identity {
+  let id = identities.get(server);
+  if (!id) {
+    id = { runId: randomHex40(), replId: randomHex40() };
+    identities.set(server, id);
+  }
+  return id;
+}
+
+function randomHex40(): string {
+  return randomBytes(20).toString('hex');
+}
+
+/** DEBUG CHANGE-REPL-ID. */
+export function changeReplicationId(server: Server): void {
+  identity(server).replId = randomHex40();
+}
+
+/** Memory in use before any client connected (used_memory_startup). */
+const STARTUP_RSS = process.memoryUsage.rss();
+
+// ---------------------------------------------------------------------------------------------
+// Section selection (genInfoSectionDict)
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace'];
+
+export interface SectionSelection {
+  names: Set<string>;
+  all: boolean;
+}
+
+export function selectSections(args: string[]): SectionSelection {
+  if (args.length === 0) return { names: new Set(DEFAULT_SECTIONS), all: false };
+  const names = new Set<string>();
+  let all = false;
+  for (const a of args) {
+    const s = a.toLowerCase();
+    if (s === 'default') DEFAULT_SECTIONS.forEach((d) => names.add(d));
+    // "everything" adds module-generated sections to "all"; keyfork has no modules.
+    else if (s === 'all' || s === 'everything') all = true;
+    else names.add(s);
+  }
+  return { names, all };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting helpers
+
+/** bytesToHuman. */
+export function bytesToHuman(n: number): string {
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  if (n < 1024) return `${n}B`;
+  let d = n;
+  for (const u of units) {
+    d /= 1024;
+    if (d < 1024 || u === 'P') return `${d.toFixed(2)}${u}`;
+  }
+  return `${n}B`;
+}
+
+/** %ld.%06ld of a microsecond count. */
+function seconds6(usec: number): string {
+  const whole = Math.floor(usec / 1e6);
+  return `${whole}.${String(Math.floor(usec - whole * 1e6)).padStart(6, '0')}`;
+}
+
+function ratio(a: number, b: number): string {
+  return b === 0 ? '0.00' : (a / b).toFixed(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+function multiplexingApi(): string {
+  switch (process.platform) {
+    case 'linux': return 'epoll';
+    case 'darwin':
+    case 'freebsd':
+    case 'openbsd': return 'kqueue';
+    case 'sunos': return 'evport';
+    default: return 'select';
+  }
+}
+
+function supervisedMode(server: Server): string {
+  let mode = 'no';
+  try {
+    mode = server.config.get('supervised');
+  } catch {
+    return 'no';
+  }
+  if (mode === 'auto') {
+    if (process.env.UPSTART_JOB) return 'upstart';
+    if (process.env.NOTIFY_SOCKET) return 'systemd';
+    return 'no';
+  }
+  return mode === 'upstart' || mode === 'systemd' ? mode : 'no';
+}
+
+function cronHz(server: Server): number {
+  return Math.min(500, Math.max(1, server.config.int('hz')));
+}
+
+function serverSection(server: Server): Field[] {
+  const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const uptime = server.uptimeSeconds();
+  const main = process.argv[1] ? path.resolve(process.argv[1]) : process.execPath;
+  return [
+    ['redis_version', REDIS_VERSION],
+    ['redis_git_sha1', '00000000'],
+    ['redis_git_dirty', 0],
+    ['redis_build_id', buildId()],
+    ['redis_mode', 'standalone'],
+    ['os', `${os.type()} ${os.release()} ${os.machine()}`],
+    ['arch_bits', process.arch.endsWith('64') ? 64 : 32],
+    ['monotonic_clock', 'POSIX clock_gettime'],
+    ['multiplexing_api', multiplexingApi()],
+    ['atomicvar_api', 'c11-builtin'],
+    ['gcc_version', '0.0.0'],
+    ['process_id', process.pid],
+    ['process_supervised', supervisedMode(server)],
+    ['run_id', identity(server).runId],
+    ['tcp_port', server.config.int('port')],
+    ['server_time_usec', nowUs],
+    ['uptime_in_seconds', uptime],
+    ['uptime_in_days', Math.floor(uptime / 86400)],
+    ['hz', cronHz(server)],
+    ['configured_hz', server.config.int('hz')],
+    ['lru_clock', Math.floor(Date.now() / 1000) & 0xffffff],
+    ['executable', main],
+    ['config_file', server.config.configFile ?? ''],
+    ['io_threads_active', 0],
+    ['keyfork_version', KEYFORK_VERSION],
+  ];
+}
+
+/** A stable id of this build: keyfork's version and the Node.js runtime it runs on. */
+function buildId(): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(`keyfork ${KEYFORK_VERSION} node ${process.version}`)) {
+    h ^= BigInt(b);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16);
+}
+
+function clientsSection(server: Server): Field[] {
+  let maxIn = 0;
+  let maxOut = 0;
+  let inTimeoutTable = 0;
+  for (const c of server.clients.values()) {
+    maxIn = Math.max(maxIn, c.parser.pending());
+    maxOut = Math.max(maxOut, c.socket.writableLength);
+    if (c.blocked && c.blocked.deadline > 0) inTimeoutTable++;
+  }
+  return [
+    ['connected_clients', server.clients.size],
+    ['cluster_connections', 0],
+    ['maxclients', server.config.int('maxclients')],
+    ['client_recent_max_input_buffer', maxIn],
+    ['client_recent_max_output_buffer', maxOut],
+    ['blocked_clients', server.blocking.count],
+    ['tracking_clients', 0],
+    ['clients_in_timeout_table', inTimeoutTable],
+  ];
+}
+
+function memorySection(server: Server): Field[] {
+  const rss = process.memoryUsage.rss();
+  const used = rss;
+  const peak = Math.max(used, process.resourceUsage().maxRSS * 1024);
+  let clientsMem = 0;
+  for (const c of server.clients.values()) clientsMem += clientMemory(c);
+  const startup = STARTUP_RSS;
+  const overhead = startup + clientsMem;
+  const dataset = Math.max(0, used - overhead);
+  const netUsage = used > startup ? used - startup : 1;
+  const maxmemory = server.config.int('maxmemory');
+  const total = os.totalmem();
+  return [
+    ['used_memory', used],
+    ['used_memory_human', bytesToHuman(used)],
+    ['used_memory_rss', rss],
+    ['used_memory_rss_human', bytesToHuman(rss)],
+    ['used_memory_peak', peak],
+    ['used_memory_peak_human', bytesToHuman(peak)],
+    ['used_memory_peak_perc', `${((used * 100) / peak).toFixed(2)}%`],
+    ['used_memory_overhead', overhead],
+    ['used_memory_startup', startup],
+    ['used_memory_dataset', dataset],
+    ['used_memory_dataset_perc', `${((dataset * 100) / netUsage).toFixed(2)}%`],
+    ['allocator_allocated', used],
+    ['allocator_active', used],
+    ['allocator_resident', rss],
+    ['total_system_memory', total],
+    ['total_system_memory_human', bytesToHuman(total)],
+    // No scripting engine: Lua and functions use nothing.
+    ['used_memory_lua', 0],
+    ['used_memory_vm_eval', 0],
+    ['used_memory_lua_human', '0B'],
+    ['used_memory_scripts_eval', 0],
+    ['number_of_cached_scripts', 0],
+    ['number_of_functions', 0],
+    ['number_of_libraries', 0],
+    ['used_memory_vm_functions', 0],
+    ['used_memory_vm_total', 0],
+    ['used_memory_vm_total_human', '0B'],
+    ['used_memory_functions', 0],
+    ['used_memory_scripts', 0],
+    ['used_memory_scripts_human', '0B'],
+    ['maxmemory', maxmemory],
+    ['maxmemory_human', bytesToHuman(maxmemory)],
+    ['maxmemory_policy', server.config.get('maxmemory-policy')],
+    ['allocator_frag_ratio', ratio(used, used)],
+    ['allocator_frag_bytes', 0],
+    ['allocator_rss_ratio', ratio(rss, used)],
+    ['allocator_rss_bytes', rss - used],
+    ['rss_overhead_ratio', ratio(rss, rss)],
+    ['rss_overhead_bytes', 0],
+    ['mem_fragmentation_ratio', ratio(rss, used)],
+    ['mem_fragmentation_bytes', rss - used],
+    ['mem_not_counted_for_evict', 0],
+    ['mem_replication_backlog', 0],
+    ['mem_total_replication_buffers', 0],
+    ['mem_clients_slaves', 0],
+    ['mem_clients_normal', clientsMem],
+    ['mem_cluster_links', 0],
+    ['mem_aof_buffer', 0],
+    ['mem_allocator', 'libc'],
+    ['active_defrag_running', 0],
+    ['lazyfree_pending_objects', 0],
+    ['lazyfreed_objects', 0],
+  ];
+}
+
+function persistenceOf(server: Server): PersistenceInfo {
+  return server.persistence as unknown as PersistenceInfo;
+}
+
+function persistenceSection(server: Server): Field[] {
+  const p = persistenceOf(server);
+  if (typeof p.infoFields === 'function') return p.infoFields();
+  // Until the persistence layer reports itself: Redis's fields of an idle server.
+  return [
+    ['loading', server.loading ? 1 : 0],
+    ['async_loading', 0],
+    ['current_cow_peak', 0],
+    ['current_cow_size', 0],
+    ['current_cow_size_age', 0],
+    ['current_fork_perc', '0.00'],
+    ['current_save_keys_processed', 0],
+    ['current_save_keys_total', 0],
+    ['rdb_changes_since_last_save', native.dirty()],
+    ['rdb_bgsave_in_progress', 0],
+    ['rdb_last_save_time', p.lastSaveTime],
+    ['rdb_last_bgsave_status', p.lastBgsaveOk ? 'ok' : 'err'],
+    ['rdb_last_bgsave_time_sec', -1],
+    ['rdb_current_bgsave_time_sec', -1],
+    ['rdb_saves', 0],
+    ['rdb_last_cow_size', 0],
+    ['rdb_last_load_keys_expired', 0],
+    ['rdb_last_load_keys_loaded', 0],
+    ['aof_enabled', 0],
+    ['aof_rewrite_in_progress', 0],
+    ['aof_rewrite_scheduled', 0],
+    ['aof_last_rewrite_time_sec', -1],
+    ['aof_current_rewrite_time_sec', -1],
+    ['aof_last_bgrewrite_status', 'ok'],
+    ['aof_rewrites', 0],
+    ['aof_rewrites_consecutive_failures', 0],
+    ['aof_last_write_status', 'ok'],
+    ['aof_last_cow_size', 0],
+    ['module_fork_in_progress', 0],
+    ['module_fork_last_cow_size', 0],
+  ];
+}
+
+function statsSection(server: Server): Field[] {
+  const s = server.stats;
+  const extra = s as unknown as OptionalStats;
+  const [expiredKeys, staleFraction, timeCapReached, hits, misses] = native.keyspaceStats();
+  const forks = persistenceOf(server).forkStats?.() ?? { latestForkUsec: 0, totalForks: 0 };
+  return [
+    ['total_connections_received', s.connectionsReceived],
+    ['total_commands_processed', s.commandsProcessed],
+    ['instantaneous_ops_per_sec', Math.floor(s.opsPerSec.value)],
+    ['total_net_input_bytes', s.netInputBytes],
+    ['total_net_output_bytes', s.netOutputBytes],
+    ['total_net_repl_input_bytes', 0],
+    ['total_net_repl_output_bytes', 0],
+    ['instantaneous_input_kbps', s.inputKbps.value.toFixed(2)],
+    ['instantaneous_output_kbps', s.outputKbps.value.toFixed(2)],
+    ['instantaneous_input_repl_kbps', '0.00'],
+    ['instantaneous_output_repl_kbps', '0.00'],
+    ['rejected_connections', s.rejectedConnections],
+    ['sync_full', 0],
+    ['sync_partial_ok', 0],
+    ['sync_partial_err', 0],
+    ['expired_keys', expiredKeys],
+    ['expired_stale_perc', (staleFraction * 100).toFixed(2)],
+    ['expired_time_cap_reached_count', timeCapReached],
+    ['expire_cycle_cpu_milliseconds', 0],
+    ['evicted_keys', 0],
+    ['evicted_clients', 0],
+    ['total_eviction_exceeded_time', 0],
+    ['current_eviction_exceeded_time', 0],
+    ['keyspace_hits', hits],
+    ['keyspace_misses', misses],
+    ['pubsub_channels', server.pubsub.channels.size],
+    ['pubsub_patterns', server.pubsub.patterns.size],
+    ['pubsubshard_channels', 0],
+    ['latest_fork_usec', forks.latestForkUsec],
+    ['total_forks', forks.totalForks],
+    ['migrate_cached_sockets', 0],
+    ['slave_expires_tracked_keys', 0],
+    ['active_defrag_hits', 0],
+    ['active_defrag_misses', 0],
+    ['active_defrag_key_hits', 0],
+    ['active_defrag_key_misses', 0],
+    ['total_active_defrag_time', 0],
+    ['current_active_defrag_time', 0],
+    ['tracking_total_keys', 0],
+    ['tracking_total_items', 0],
+    ['tracking_total_prefixes', 0],
+    ['unexpected_error_replies', 0],
+    ['total_error_replies', s.totalErrorReplies],
+    ['dump_payload_sanitizations', 0],
+    ['total_reads_processed', extra.readsProcessed ?? 0],
+    ['total_writes_processed', extra.writesProcessed ?? 0],
+    ['io_threaded_reads_processed', 0],
+    ['io_threaded_writes_processed', 0],
+    ['reply_buffer_shrinks', 0],
+    ['reply_buffer_expands', 0],
+  ];
+}
+
+function replicationSection(server: Server): Field[] {
+  return [
+    ['role', server.replicationRole()],
+    ['connected_slaves', 0],
+    ['master_failover_state', 'no-failover'],
+    ['master_replid', identity(server).replId],
+    ['master_replid2', '0'.repeat(40)],
+    ['master_repl_offset', 0],
+    ['second_repl_offset', -1],
+    ['repl_backlog_active', 0],
+    ['repl_backlog_size', server.config.int('repl-backlog-size')],
+    ['repl_backlog_first_byte_offset', 0],
+    ['repl_backlog_histlen', 0],
+  ];
+}
+
+/** utime/stime (and cutime/cstime) in microseconds from a /proc stat line, or null. */
+function procStatTimes(file: string): { user: number; sys: number; childUser: number; childSys: number } | null {
+  try {
+    const text = fs.readFileSync(file, 'latin1');
+    // Fields after the parenthesised command name; utime is field 14 of the whole line.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const tick = 1e6 / 100; // USER_HZ is 100 on every Linux ABI Node supports
+    const at = (field: number) => Number(rest[field - 3]) * tick;
+    return { user: at(14), sys: at(15), childUser: at(16), childSys: at(17) };
+  } catch {
+    return null;
+  }
+}
+
+function cpuSection(): Field[] {
+  const usage = process.cpuUsage();
+  const proc = procStatTimes('/proc/self/stat');
+  const mainThread = procStatTimes(`/proc/self/task/${process.pid}/stat`);
+  return [
+    ['used_cpu_sys', seconds6(usage.system)],
+    ['used_cpu_user', seconds6(usage.user)],
+    // Reaped children: the forked snapshot processes.
+    ['used_cpu_sys_children', seconds6(proc?.childSys ?? 0)],
+    ['used_cpu_user_children', seconds6(proc?.childUser ?? 0)],
+    ['used_cpu_sys_main_thread', seconds6(mainThread?.sys ?? usage.system)],
+    ['used_cpu_user_main_thread', seconds6(mainThread?.user ?? usage.user)],
+  ];
+}
+
+function commandStatsLines(commands: Iterable<Command>, out: string[]): void {
+  for (const c of commands) {
+    const s = c.stats;
+    if (s.calls || s.failed || s.rejected) {
+      const perCall = s.calls === 0 ? 0 : s.usec / s.calls;
+      out.push(`cmdstat_${c.name}:calls=${s.calls},usec=${s.usec},usec_per_call=${perCall.toFixed(2)},rejected_calls=${s.rejected},failed_calls=${s.failed}`);
+    }
+    if (c.subcommands) commandStatsLines(c.subcommands.values(), out);
+  }
+}
+
+function errorStatsLines(server: Server): string[] {
+  // Redis keeps them in a radix tree: byte order.
+  const codes = [...server.stats.errors.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return codes.map(([code, count]) => `errorstat_${code}:count=${count}`);
+}
+
+function keyspaceLines(): string[] {
+  const rows = native.keyspaceInfo();
+  const lines: string[] = [];
+  for (let db = 0; db * 3 < rows.length; db++) {
+    const [keys, expires, avgTtl] = rows.slice(db * 3, db * 3 + 3);
+    if (keys > 0) lines.push(`db${db}:keys=${keys},expires=${expires},avg_ttl=${avgTtl}`);
+  }
+  return lines;
+}
+
+const fieldLines = (fields: Field[]): string[] => fields.map(([k, v]) => `${k}:${v}`);
+
+interface Section {
+  title: string;
+  /** The names that select it (besides "all"). */
+  names: string[];
+  lines: (server: Server) => string[];
+}
+
+const SECTIONS: Section[] = [
+  { title: 'Server', names: ['server'], lines: (s) => fieldLines(serverSection(s)) },
+  { title: 'Clients', names: ['clients'], lines: (s) => fieldLines(clientsSection(s)) },
+  { title: 'Memory', names: ['memory'], lines: (s) => fieldLines(memorySection(s)) },
+  { title: 'Persistence', names: ['persistence'], lines: (s) => fieldLines(persistenceSection(s)) },
+  { title: 'Stats', names: ['stats'], lines: (s) => fieldLines(statsSection(s)) },
+  { title: 'Replication', names: ['replication'], lines: (s) => fieldLines(replicationSection(s)) },
+  { title: 'CPU', names: ['cpu'], lines: () => fieldLines(cpuSection()) },
+  { title: 'Modules', names: ['module_list', 'modules'], lines: () => [] },
+  {
+    title: 'Commandstats',
+    names: ['commandstats'],
+    lines: (s) => {
+      const out: string[] = [];
+      commandStatsLines(s.commands.all(), out);
+      return out;
+    },
+  },
+  { title: 'Errorstats', names: ['errorstats'], lines: errorStatsLines },
+  { title: 'Cluster', names: ['cluster'], lines: () => ['cluster_enabled:0'] },
+  { title: 'Keyspace', names: ['keyspace'], lines: keyspaceLines },
+];
+
+/** The INFO text for the given arguments (section names, "default", "all", "everything"). */
+export function infoString(server: Server, args: string[]): string {
+  const selection = selectSections(args);
+  const parts: string[] = [];
+  for (const section of SECTIONS) {
+    if (!selection.all && !section.names.some((n) => selection.names.has(n))) continue;
+    const body = section.lines(server).map((l) => `${l}\r\n`).join('');
+    parts.push(`# ${section.title}\r\n${body}`);
+  }
+  return parts.join('\r\n');
+}
