@@ -150,6 +150,7 @@ export class Server {
   private onData(client: Client, chunk: Buffer): void {
     if (client.closed) return;
     this.stats.netInputBytes += chunk.length;
+    this.stats.readsProcessed++;
     client.parser.feed(chunk);
     this.resumeClient(client);
   }
@@ -199,6 +200,7 @@ export class Server {
       const data = this.out.take();
       if (!client.closed) {
         this.stats.netOutputBytes += data.length;
+        this.stats.writesProcessed++;
         client.socket.write(data);
       }
     }

@@ -36,6 +36,9 @@ export class ServerStats {
   netInputBytes = 0;
   netOutputBytes = 0;
   totalErrorReplies = 0;
+  /** Socket reads and reply writes (total_reads_processed / total_writes_processed). */
+  readsProcessed = 0;
+  writesProcessed = 0;
   /** Error code (the first word of the error reply) -> count, as errorstat_<CODE>. */
   errors = new Map<string, number>();
   readonly opsPerSec = new InstantMetric();
@@ -69,6 +72,8 @@ export class ServerStats {
     this.netInputBytes = 0;
     this.netOutputBytes = 0;
     this.totalErrorReplies = 0;
+    this.readsProcessed = 0;
+    this.writesProcessed = 0;
     this.errors.clear();
   }
 }
