@@ -8,6 +8,25 @@ export const WOULD_BLOCK = -2;
 export const EXEC_RESP3 = 1;
 export const EXEC_MAY_BLOCK = 2;
 
+/** A record of the snapshot child's report pipe: [kind, ...fields] (see persistence/children.ts). */
+export type ChildReport = [number, ...(number | string)[]];
+
+/** What loadRdb found. */
+export interface RdbLoadReport {
+  keysLoaded: number;
+  keysExpired: number;
+  rdbVersion?: number;
+  redisVer?: string | null;
+  ctime?: number | null;
+  usedMem?: number | null;
+  /** The aof-base AUX field (1 in an AOF base file), null when absent. */
+  aofBase?: number | null;
+  /** Empty collections skipped (Redis logs each of the first 10 as a warning). */
+  emptyKeysSkipped?: number;
+  /** Lines Redis logs as warnings during a successful load. */
+  warnings?: string[];
+}
+
 export interface NativeAddon {
   init(databases: number): void;
   /** Names of the data commands the addon implements; exec() takes an index into this list. */
@@ -27,6 +46,26 @@ export interface NativeAddon {
   setTrackModified(on: boolean): void;
   /** [db, key | null, ...]: keys modified since the last call (null: the whole db). */
   takeModified(): (number | Buffer | null)[];
+  // The forked child's pipe and process (native/src/snapshot.rs).
+  /** Everything the child sent since the last call: records, then `true` once its pipe closed. */
+  readChildReports(fd: number): (ChildReport | boolean)[];
+  /** null while the child runs, else [exitCode, signal] (exitCode -1 when a signal ended it). */
+  waitChild(pid: number): [number, number] | null;
+  killChild(pid: number, signal: number): void;
+  closeFd(fd: number): void;
+  /** prctl(PR_SET_THP_DISABLE): true when transparent huge pages are now off for this process. */
+  disableThp(): boolean;
+  // The RDB format (native/src/persist); absent from an addon built before it.
+  /** Forks the child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
+  forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number): [number, number, number, number];
+  /** A save in this process: [keys, bytes]; throws an Error whose message is the reason. */
+  saveRdb?(filename: string, compress: boolean, checksum: boolean): [number, number];
+  /**
+   * Loads an RDB file into the keyspace; throws an Error whose message is the reason (keys loaded
+   * before the error stay). A key already present is an error unless `allowDup` (DEBUG RELOAD
+   * MERGE), which replaces it.
+   */
+  loadRdb?(file: string, allowDup?: boolean): RdbLoadReport;
   /** The key is stored but its time has passed (not yet lazily deleted). */
   keyExpired(db: number, key: Buffer): boolean;
   [more: string]: unknown;

@@ -1,30 +1,552 @@
-// Persistence state the rest of the server consults. The save machinery (fork, save rules,
-// LASTSAVE, INFO persistence) builds on this object.
-import type { Server } from '../server';
+// RDB persistence as Redis 7.0 runs it: SAVE (in the foreground), BGSAVE (a forked child,
+// see children.ts), save rules from the cron, LASTSAVE, the status that drives MISCONF, the
+// start-up load, the final save at shutdown, DEBUG RELOAD, FLUSHALL's save, and the fields
+// of INFO persistence. The file format itself is the addon's (native/src/persist).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import { argStr, makeRequest, ReplyError, type Ctx } from '../commands/types';
+import { native, type RdbLoadReport } from '../native';
+import { Children, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
+
+/** Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed BGSAVE, save rules wait this long. */
+export const BGSAVE_RETRY_DELAY_SEC = 5;
+/**
+ * How long FLUSHALL and SHUTDOWN give a child to die of SIGUSR1 before SIGKILL. Short: they
+ * block the server meanwhile, and a child that inherited the parent's signal handlers may
+ * never act on SIGUSR1.
+ */
+const STOP_GRACE_MS = 100;
+
+// The warnings of Redis 7.0's linuxMemoryWarnings (syscheck.c). The overcommit text is the one
+// a Redis built without jemalloc prints; keyfork uses the system allocator (malloc=libc).
+const OVERCOMMIT_WARNING =
+  "Memory overcommit must be enabled! Without it, a background save or replication may fail under low memory condition. To fix this issue add 'vm.overcommit_memory = 1' to /etc/sysctl.conf and then reboot or run the command 'sysctl vm.overcommit_memory=1' for this to take effect.";
+const THP_WARNING =
+  "You have Transparent Huge Pages (THP) support enabled in your kernel. This will create latency and memory usage issues with Redis. To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, and add it to your /etc/rc.local in order to retain the setting after a reboot. Redis must be restarted after THP is disabled (set to 'madvise' or 'never').";
+
+/** The RDB format half of the addon. */
+export interface RdbEngine {
+  /** Forks a child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
+  forkRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number): [number, number, number, number];
+  /** Saves in this process: [keys, bytes]; throws with the reason as its message. */
+  saveRdb(filename: string, compress: boolean, checksum: boolean): [number, number];
+  /** Loads a file into the keyspace; throws with the reason as its message. */
+  loadRdb(file: string): RdbLoadReport;
+}
+
+/** What Persistence needs from the rest of the process (the addon, by default). */
+export interface PersistenceDeps {
+  system: ChildSystem;
+  /** The format engine; throws when the addon lacks it. */
+  engine(): RdbEngine;
+  dirty(): number;
+  subtractDirty(n: number): void;
+  /** Empties every database (DEBUG RELOAD) without counting the removed keys as changes. */
+  flushAll(): void;
+  /** prctl(PR_SET_THP_DISABLE); true when THP is now off for this process. */
+  disableThp(): boolean;
+  /** First line of a /proc or /sys file, null when it cannot be read. */
+  readSystemFile(file: string): string | null;
+  now(): number;
+}
+
+/** The part of the Server persistence uses. */
+export interface PersistenceHost {
+  readonly config: Config;
+  readonly log: Logger;
+  loading: boolean;
+  /** >0 while EXEC runs queued commands (BGSAVE is scheduled then, as Redis does). */
+  execDepth: number;
+}
+
+function nativeEngine(): RdbEngine {
+  const { forkRdb, saveRdb, loadRdb } = native;
+  if (typeof forkRdb !== 'function' || typeof saveRdb !== 'function' || typeof loadRdb !== 'function') {
+    throw new Error('the native addon has no RDB engine (rebuild it with npm run build:native)');
+  }
+  return native as unknown as RdbEngine;
+}
+
+function nativeFlushAll(): void {
+  const index = native.commandNames().indexOf('flushall');
+  if (index < 0) throw new Error('the native addon has no FLUSHALL');
+  const before = native.dirty();
+  const req = makeRequest(['FLUSHALL']);
+  const out = Buffer.allocUnsafe(64);
+  native.exec(index, 0, req.input, req.offsets, req.argc, out, 0, 0, 0);
+  const added = native.dirty() - before;
+  if (added > 0) native.subtractDirty(added);
+}
+
+function readFirstLine(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'latin1').split('\n')[0];
+  } catch {
+    return null;
+  }
+}
+
+export function nativeDeps(): PersistenceDeps {
+  return {
+    system: native,
+    engine: nativeEngine,
+    dirty: () => native.dirty(),
+    subtractDirty: (n) => native.subtractDirty(n),
+    flushAll: nativeFlushAll,
+    disableThp: () => native.disableThp(),
+    readSystemFile: readFirstLine,
+    now: Date.now,
+  };
+}
+
+/** Instances that forked at least once, for the process exit hook (one listener for all). */
+const withChildren = new Set<Persistence>();
+let exitHookInstalled = false;
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class Persistence {
+  readonly children: Children;
   /** Status of the last background save (rdb_last_bgsave_status). */
   lastBgsaveOk = true;
   /** Unix seconds of the last successful save (LASTSAVE), start-up time until then. */
-  lastSaveTime = Math.floor(Date.now() / 1000);
+  lastSaveTime: number;
+  /** Unix seconds of the last BGSAVE attempt (the retry delay counts from it). */
+  lastBgsaveTry = 0;
+  /** rdb_last_bgsave_time_sec. */
+  lastBgsaveDurationSec = -1;
+  /** Unix seconds the running RDB child started, -1 without one. */
+  rdbSaveTimeStart = -1;
+  /** rdb_saves: SAVE commands and BGSAVE forks since start-up (or CONFIG RESETSTAT). */
+  rdbSaves = 0;
+  /** rdb_last_cow_size: copy-on-write bytes of the last successful BGSAVE. */
+  lastCowBytes = 0;
+  lastLoadKeysLoaded = 0;
+  lastLoadKeysExpired = 0;
+  /** Why the last BGSAVE failed (keyfork_last_bgsave_error), empty after a success. */
+  lastBgsaveError = '';
+  /** THP is [always] in the kernel and could not be disabled for this process. */
+  thpEnabled = false;
+  /** Changes counted when the running BGSAVE forked; forgotten when it succeeds. */
+  private dirtyBeforeBgsave = 0;
+  /** The file on disk was written for replicas only (rdb-del-sync-files). */
+  private rdbGeneratedByReplication = false;
+  /** Replication tells whether a replica still needs the RDB file on disk. */
+  replicasNeedRdbFile: () => boolean = () => false;
+  /** AOF, when it exists, supplies its INFO persistence fields (aof_enabled ... aof_last_cow_size). */
+  aofInfoFields: (() => Array<[string, string]>) | null = null;
+  private readonly bgsaveDoneListeners: Array<(ok: boolean) => void> = [];
 
-  constructor(private server: Server) {}
+  constructor(
+    private readonly server: PersistenceHost,
+    private readonly deps: PersistenceDeps = nativeDeps(),
+  ) {
+    this.lastSaveTime = this.nowSec();
+    this.children = new Children(deps.system, server.log, () => server.config.get('loglevel'), deps.now);
+    this.children.register('rdb', {
+      onExit: (child, exit) => this.backgroundSaveDone(child, exit),
+      startScheduled: () => this.startScheduledBgsave(),
+    });
+  }
+
+  private get config(): Config {
+    return this.server.config;
+  }
+
+  private get log(): Logger {
+    return this.server.log;
+  }
+
+  private nowSec(): number {
+    return Math.floor(this.deps.now() / 1000);
+  }
+
+  private filename(): string {
+    return this.config.get('dbfilename');
+  }
 
   /** MISCONF: a failed background save refuses writes while save rules exist, as Redis does. */
   writesRefused(): boolean {
-    const cfg = this.server.config;
+    const cfg = this.config;
     return !this.lastBgsaveOk && cfg.bool('stop-writes-on-bgsave-error') && cfg.saveRules().length > 0;
   }
 
-  /** Loads dir/dbfilename at start-up (arrives with the RDB loader). */
-  async loadAtStartup(): Promise<void> {}
+  /** A child producing an RDB (to disk or to replicas) runs: Redis's CHILD_TYPE_RDB. */
+  rdbChildRunning(): boolean {
+    const kind = this.children.runningKind();
+    return kind === 'rdb' || kind === 'sync';
+  }
 
-  /** The final save before exiting, when save rules exist; false when it failed. */
-  saveBeforeExit(): boolean {
+  /** Called with the outcome of every BGSAVE to disk (replication waits on these). */
+  onBackgroundSaveDone(listener: (ok: boolean) => void): void {
+    this.bgsaveDoneListeners.push(listener);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Saving
+
+  /**
+   * rdbSaveBackground: forks the child that writes dbfilename. False when a child already
+   * runs or the fork failed (then rdb_last_bgsave_status is err, as in Redis).
+   */
+  startBackgroundSave(opts: { forReplication?: boolean } = {}): boolean {
+    if (this.children.busy()) return false;
+    this.rdbSaves++;
+    this.dirtyBeforeBgsave = this.deps.dirty();
+    this.lastBgsaveTry = this.nowSec();
+    const cfg = this.config;
+    let child: ActiveChild;
+    try {
+      const engine = this.deps.engine();
+      child = this.children.start('rdb', () => {
+        const [pid, readFd, forkUsec, totalKeys] = engine.forkRdb(
+          this.filename(),
+          cfg.bool('rdbcompression'),
+          cfg.bool('rdbchecksum'),
+          cfg.int('rdb-key-save-delay'),
+        );
+        return { pid, readFd, forkUsec, totalKeys };
+      });
+    } catch (err) {
+      // The addon words it as Redis does ("Can't save in background: fork: <strerror>").
+      const text = errorText(err);
+      const line = text.startsWith("Can't save in background") ? text : `Can't save in background: fork: ${text}`;
+      this.lastBgsaveOk = false;
+      this.lastBgsaveError = line;
+      this.log.warning(line);
+      return false;
+    }
+    this.installExitHook();
+    this.log.notice(`Background saving started by pid ${child.pid}`);
+    this.rdbSaveTimeStart = this.nowSec();
+    // Only remembered while the option is on: enabling it later must not delete a file
+    // written before (Redis's RDBGeneratedByReplication).
+    if (opts.forReplication && cfg.bool('rdb-del-sync-files')) this.rdbGeneratedByReplication = true;
     return true;
   }
 
+  private startScheduledBgsave(): boolean {
+    if (!this.retryAllowed()) return false;
+    return this.startBackgroundSave();
+  }
+
+  /** After a failed BGSAVE, automatic saves wait CONFIG_BGSAVE_RETRY_DELAY seconds. */
+  private retryAllowed(): boolean {
+    return this.lastBgsaveOk || this.nowSec() - this.lastBgsaveTry > BGSAVE_RETRY_DELAY_SEC;
+  }
+
+  /** backgroundSaveDoneHandlerDisk. */
+  private backgroundSaveDone(child: ActiveChild, exit: ChildExit): void {
+    const now = this.nowSec();
+    const ok = exit.signal === 0 && exit.code === 0;
+    if (ok) {
+      this.log.notice('Background saving terminated with success');
+      this.deps.subtractDirty(this.dirtyBeforeBgsave);
+      this.lastSaveTime = now;
+      this.lastBgsaveOk = true;
+      this.lastBgsaveError = '';
+      this.lastCowBytes = child.cowBytes;
+    } else if (exit.signal === 0) {
+      this.log.warning('Background saving error');
+      this.lastBgsaveOk = false;
+      this.lastBgsaveError = child.lastWarning || `the child exited with code ${exit.code}`;
+      // The child removes its temp file when it fails; one that crashed could not.
+      this.removeTempFile(child.pid);
+    } else {
+      this.log.warning(`Background saving terminated by signal ${exit.signal}`);
+      this.removeTempFile(child.pid);
+      // SIGUSR1 is how the server itself stops a save (FLUSHALL): not an error.
+      if (exit.signal !== SIGUSR1) {
+        this.lastBgsaveOk = false;
+        this.lastBgsaveError = `the child was terminated by signal ${exit.signal}`;
+      }
+    }
+    this.lastBgsaveDurationSec = this.rdbSaveTimeStart >= 0 ? now - this.rdbSaveTimeStart : 0;
+    this.rdbSaveTimeStart = -1;
+    for (const listener of this.bgsaveDoneListeners) listener(ok);
+  }
+
+  private removeTempFile(pid: number): void {
+    try {
+      fs.unlinkSync(`temp-${pid}.rdb`);
+    } catch {
+      // never created, or already gone
+    }
+  }
+
+  /**
+   * rdbSave: writes dbfilename from this process (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD).
+   * On success the changes are forgotten and LASTSAVE moves; a failure is logged only (it
+   * does not touch rdb_last_bgsave_status, as in Redis).
+   */
+  saveForeground(): boolean {
+    const cfg = this.config;
+    try {
+      this.deps.engine().saveRdb(this.filename(), cfg.bool('rdbcompression'), cfg.bool('rdbchecksum'));
+    } catch (err) {
+      this.log.warning(errorText(err));
+      return false;
+    }
+    this.log.notice('DB saved on disk');
+    this.deps.subtractDirty(this.deps.dirty());
+    this.lastSaveTime = this.nowSec();
+    this.lastBgsaveOk = true;
+    this.lastBgsaveError = '';
+    return true;
+  }
+
+  /** FLUSHALL, after the native flush: stop a running save, then save when save rules exist. */
+  afterFlushAll(): void {
+    if (this.rdbChildRunning()) this.children.stopAndWait(STOP_GRACE_MS);
+    if (this.config.saveRules().length > 0) this.saveForeground();
+  }
+
+  /** The cron: reap the child, apply save rules, drop an RDB kept only for replicas. */
   cron(): void {
-    // Save rules and child reaping arrive with the snapshot machinery.
+    this.children.poll();
+    if (!this.children.busy()) this.applySaveRules();
+    this.removeRdbUsedToSyncReplicas();
+  }
+
+  private applySaveRules(): void {
+    const rules = this.config.saveRules();
+    if (rules.length === 0) return;
+    const now = this.nowSec();
+    const dirty = this.deps.dirty();
+    for (const rule of rules) {
+      if (dirty >= rule.changes && now - this.lastSaveTime > rule.seconds && this.retryAllowed()) {
+        this.log.notice(`${rule.changes} changes in ${rule.seconds} seconds. Saving...`);
+        this.startBackgroundSave();
+        return;
+      }
+    }
+  }
+
+  /** rdb-del-sync-files: an instance without persistence keeps no RDB once replicas have it. */
+  private removeRdbUsedToSyncReplicas(): void {
+    if (!this.config.bool('rdb-del-sync-files')) {
+      this.rdbGeneratedByReplication = false;
+      return;
+    }
+    if (!this.rdbGeneratedByReplication || !this.allPersistenceDisabled() || this.replicasNeedRdbFile()) return;
+    if (this.rdbChildRunning()) return;
+    const file = this.filename();
+    if (!fs.existsSync(file)) return;
+    this.rdbGeneratedByReplication = false;
+    this.log.notice('Removing the RDB file used to feed replicas in a persistence-less instance');
+    try {
+      fs.unlinkSync(file);
+    } catch (err) {
+      this.log.warning(`Error removing ${file}: ${errorText(err)}`);
+    }
+  }
+
+  private allPersistenceDisabled(): boolean {
+    return this.config.saveRules().length === 0 && !this.config.bool('appendonly');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Shutdown
+
+  /**
+   * prepareForShutdown's first step: a running save must not rename its file over the one
+   * the shutdown writes, nor outlive the server.
+   */
+  prepareForShutdown(): void {
+    const child = this.children.active;
+    if (!child || !this.rdbChildRunning()) return;
+    this.log.warning('There is a child saving an .rdb. Killing it!');
+    this.children.stopAndWait(STOP_GRACE_MS, false);
+    this.removeTempFile(child.pid);
+    this.rdbSaveTimeStart = -1;
+  }
+
+  /** The final save before exiting; false when it failed. */
+  saveBeforeExit(): boolean {
+    this.prepareForShutdown();
+    return this.saveForeground();
+  }
+
+  /** Whatever way the process ends, a running save child goes with it. */
+  private installExitHook(): void {
+    withChildren.add(this);
+    if (exitHookInstalled) return;
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const p of withChildren) p.prepareForShutdown();
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Loading
+
+  /** Start-up: Redis's memory warnings, then dir/dbfilename into the keyspace if it exists. */
+  async loadAtStartup(): Promise<void> {
+    this.memoryWarnings();
+    const file = this.filename();
+    if (!fs.existsSync(file)) return; // a first start: nothing to load, as Redis (ENOENT)
+    const t0 = performance.now();
+    try {
+      this.loadFile(file);
+    } catch (err) {
+      // Redis refuses to serve a dataset it could not load completely.
+      this.log.warning(errorText(err));
+      this.log.warning('Terminating server after rdb file reading failure.');
+      throw new Error(`cannot load ${path.resolve(file)}: ${errorText(err)}`);
+    }
+    this.log.notice(`DB loaded from disk: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
+  }
+
+  /** rdbLoad with its log lines; the load's changes do not count as changes to save. */
+  private loadFile(file: string): void {
+    const dirtyBefore = this.deps.dirty();
+    this.server.loading = true;
+    let report: RdbLoadReport;
+    try {
+      report = this.deps.engine().loadRdb(path.resolve(file));
+    } finally {
+      this.server.loading = false;
+      this.restoreDirty(dirtyBefore);
+    }
+    if (report.redisVer) this.log.notice(`Loading RDB produced by version ${report.redisVer}`);
+    if (typeof report.ctime === 'number') {
+      this.log.notice(`RDB age ${Math.max(0, this.nowSec() - report.ctime)} seconds`);
+    }
+    if (typeof report.usedMem === 'number') {
+      this.log.notice(`RDB memory usage when created ${(report.usedMem / 1024 / 1024).toFixed(2)} Mb`);
+    }
+    for (const warning of report.warnings ?? []) this.log.warning(warning);
+    this.lastLoadKeysLoaded = report.keysLoaded;
+    this.lastLoadKeysExpired = report.keysExpired;
+    this.log.notice(`Done loading RDB, keys loaded: ${report.keysLoaded}, keys expired: ${report.keysExpired}.`);
+  }
+
+  private restoreDirty(target: number): void {
+    const extra = this.deps.dirty() - target;
+    if (extra > 0) this.deps.subtractDirty(extra);
+  }
+
+  /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (commands/debug.ts hands the command over). */
+  debugReload(ctx: Ctx): void {
+    const options: string[] = [];
+    for (let i = 2; i < ctx.req.argc; i++) options.push(argStr(ctx.req, i));
+    const error = this.reload(options);
+    if (error !== null) throw new ReplyError(error);
+    ctx.out.ok();
+  }
+
+  /**
+   * Save, empty the keyspace, load the file back, as DEBUG RELOAD does. Returns null on
+   * success, else the error reply text.
+   */
+  reload(options: string[] = []): string | null {
+    let flush = true;
+    let save = true;
+    for (const opt of options) {
+      const o = opt.toLowerCase();
+      if (o === 'merge') continue; // the loader refuses duplicates; MERGE is meaningful with NOFLUSH only
+      if (o === 'noflush') flush = false;
+      else if (o === 'nosave') save = false;
+      else return 'ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.';
+    }
+    if (save && !this.saveForeground()) return 'ERR';
+    const dirty = this.deps.dirty();
+    if (flush) this.deps.flushAll();
+    try {
+      this.loadFile(this.filename());
+    } catch (err) {
+      this.log.warning(`Error loading the RDB dump: ${errorText(err)}`);
+      return 'ERR Error trying to load the RDB dump, check server logs.';
+    } finally {
+      this.restoreDirty(dirty);
+    }
+    this.log.warning('DB reloaded by DEBUG RELOAD');
+    return null;
+  }
+
+  /** Redis 7.0's linuxMemoryWarnings, with disable-thp applied as Redis applies it. */
+  private memoryWarnings(): void {
+    if (process.platform !== 'linux') return;
+    const overcommit = this.deps.readSystemFile('/proc/sys/vm/overcommit_memory');
+    if (overcommit !== null && parseInt(overcommit, 10) !== 1) this.log.warning(`WARNING ${OVERCOMMIT_WARNING}`);
+    const thp = this.deps.readSystemFile('/sys/kernel/mm/transparent_hugepage/enabled');
+    if (thp !== null && thp.includes('[always]')) {
+      this.thpEnabled = !(this.config.bool('disable-thp') && this.deps.disableThp());
+      if (this.thpEnabled) this.log.warning(`WARNING ${THP_WARNING}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // INFO
+
+  /** INFO persistence, every field Redis 7.0 prints in its order, then keyfork's own. */
+  infoFields(): Array<[string, string]> {
+    this.children.drainReports();
+    const now = this.deps.now();
+    const child = this.children.active;
+    const rdbRunning = this.rdbChildRunning();
+    const cowAge = child && child.cowUpdatedAt > 0 ? Math.max(0, Math.floor((now - child.cowUpdatedAt) / 1000)) : 0;
+    const fields: Array<[string, string | number]> = [
+      ['loading', this.server.loading ? 1 : 0],
+      ['async_loading', 0],
+      ['current_cow_peak', child?.cowPeak ?? 0],
+      ['current_cow_size', child?.cowBytes ?? 0],
+      ['current_cow_size_age', cowAge],
+      ['current_fork_perc', (child?.progressPercent() ?? 0).toFixed(2)],
+      ['current_save_keys_processed', child?.keysProcessed ?? 0],
+      ['current_save_keys_total', child?.totalKeys ?? 0],
+      ['rdb_changes_since_last_save', this.deps.dirty()],
+      ['rdb_bgsave_in_progress', rdbRunning ? 1 : 0],
+      ['rdb_last_save_time', this.lastSaveTime],
+      ['rdb_last_bgsave_status', this.lastBgsaveOk ? 'ok' : 'err'],
+      ['rdb_last_bgsave_time_sec', this.lastBgsaveDurationSec],
+      ['rdb_current_bgsave_time_sec', rdbRunning && this.rdbSaveTimeStart >= 0 ? this.nowSec() - this.rdbSaveTimeStart : -1],
+      ['rdb_saves', this.rdbSaves],
+      ['rdb_last_cow_size', this.lastCowBytes],
+      ['rdb_last_load_keys_expired', this.lastLoadKeysExpired],
+      ['rdb_last_load_keys_loaded', this.lastLoadKeysLoaded],
+      ...(this.aofInfoFields?.() ?? this.aofIdleFields()),
+      // No module can fork in keyfork.
+      ['module_fork_in_progress', 0],
+      ['module_fork_last_cow_size', 0],
+      // keyfork: the running save's progress, for the operator waiting on it.
+      ['keyfork_save_progress_perc', (rdbRunning && child ? child.progressPercent() : 0).toFixed(2)],
+      ['keyfork_save_eta_sec', rdbRunning && child ? child.etaSeconds(now) : -1],
+      ['keyfork_save_bytes_written', rdbRunning && child ? child.bytesWritten : 0],
+      ['keyfork_save_elapsed_ms', rdbRunning && child ? Math.max(0, now - child.startedAt) : -1],
+      ['keyfork_save_child_pid', rdbRunning && child ? child.pid : -1],
+      ['keyfork_last_bgsave_error', this.lastBgsaveError],
+    ];
+    return fields.map(([k, v]) => [k, String(v)]);
+  }
+
+  /** The aof_* fields of a server without AOF (aof_enabled:0, nothing ever rewritten). */
+  private aofIdleFields(): Array<[string, string | number]> {
+    const aofRunning = this.children.runningKind() === 'aof';
+    return [
+      ['aof_enabled', 0],
+      ['aof_rewrite_in_progress', aofRunning ? 1 : 0],
+      ['aof_rewrite_scheduled', this.children.isScheduled('aof') ? 1 : 0],
+      ['aof_last_rewrite_time_sec', -1],
+      ['aof_current_rewrite_time_sec', -1],
+      ['aof_last_bgrewrite_status', 'ok'],
+      ['aof_rewrites', 0],
+      ['aof_rewrites_consecutive_failures', 0],
+      ['aof_last_write_status', 'ok'],
+      ['aof_last_cow_size', 0],
+    ];
+  }
+
+  /** INFO stats latest_fork_usec and total_forks. */
+  forkStats(): { latestForkUsec: number; totalForks: number } {
+    return { latestForkUsec: this.children.latestForkUsec, totalForks: this.children.totalForks };
+  }
+
+  /** CONFIG RESETSTAT: fork statistics and rdb_saves start over. */
+  resetStats(): void {
+    this.children.resetStats();
+    this.rdbSaves = 0;
   }
 }

@@ -1,0 +1,334 @@
+// The one-child rule: Redis never runs two forked children at once (an RDB save, an AOF
+// rewrite and a replication sync all fork), because two copy-on-write views of a large
+// dataset can double the memory in use. This module owns the running child: it starts it,
+// reads the reports it sends over its pipe (progress, copy-on-write size, its log lines),
+// reaps it from the cron, and remembers which kinds of work are waiting for their turn.
+//
+// What a given kind of child *means* (status fields, dirty accounting, log lines of the
+// parent) belongs to its owner (rdb.ts for saves); the owner registers handlers here.
+import type { Logger, LogLevel } from '../log';
+
+/** rdb: BGSAVE to disk; sync: an RDB streamed to replicas; aof: an AOF rewrite. */
+export type ChildKind = 'rdb' | 'aof' | 'sync';
+
+/** What a fork returns to the parent. */
+export interface Forked {
+  pid: number;
+  /** Read end of the child's report pipe (non-blocking). */
+  readFd: number;
+  forkUsec: number;
+  /** Keys the child will visit (current_save_keys_total). */
+  totalKeys: number;
+}
+
+/** How the child ended: `signal` is 0 when it exited on its own. */
+export interface ChildExit {
+  code: number;
+  signal: number;
+}
+
+/** Pipe record kinds of native/src/snapshot.rs. */
+const REPORT_PROGRESS = 1;
+const REPORT_LOG = 2;
+const REPORT_DONE = 3;
+
+/** One record as readChildReports returns it: [kind, ...fields]. */
+export type ChildReport = [number, ...(number | string)[]];
+
+/** The addon's process calls this module needs (the native snapshot exports). */
+export interface ChildSystem {
+  readChildReports(fd: number): (ChildReport | boolean)[];
+  /** null while running, else [exitCode, signal] (exitCode -1 when killed by a signal). */
+  waitChild(pid: number): [number, number] | null;
+  killChild(pid: number, signal: number): void;
+  closeFd(fd: number): void;
+}
+
+export const SIGKILL = 9;
+export const SIGUSR1 = 10;
+/** How long a stopped child may take to die after SIGKILL. */
+const KILL_WAIT_MS = 2000;
+
+const LOG_LEVELS: Exclude<LogLevel, 'nothing'>[] = ['debug', 'verbose', 'notice', 'warning'];
+
+/** The running child and what it reported so far. */
+export class ActiveChild {
+  keysProcessed = 0;
+  bytesWritten = 0;
+  /** Copy-on-write bytes at the child's last sample (current_cow_size). */
+  cowBytes = 0;
+  cowPeak = 0;
+  /** ms time of the last copy-on-write sample, 0 before the first (current_cow_size_age). */
+  cowUpdatedAt = 0;
+  /** Set when the child sent its DONE record: the work finished and was renamed into place. */
+  done = false;
+  /** The last warning the child logged (why it failed, when it did). */
+  lastWarning = '';
+  pipeOpen = true;
+  /** The server asked it to stop (FLUSHALL, SHUTDOWN): its death is not a failure. */
+  stopRequested = false;
+
+  constructor(
+    readonly kind: ChildKind,
+    readonly pid: number,
+    readonly readFd: number,
+    readonly totalKeys: number,
+    /** ms wall-clock time of the fork. */
+    readonly startedAt: number,
+  ) {}
+
+  /** current_fork_perc: keys visited over keys at the fork, as a percentage. */
+  progressPercent(): number {
+    return this.totalKeys > 0 ? Math.min(100, (this.keysProcessed / this.totalKeys) * 100) : 0;
+  }
+
+  /**
+   * Seconds left, extrapolating the key rate so far; -1 until there is a rate to go by
+   * (the first progress report arrives after about 100 ms of work).
+   */
+  etaSeconds(now: number): number {
+    const elapsed = now - this.startedAt;
+    if (this.keysProcessed <= 0 || elapsed <= 0 || this.totalKeys <= 0) return -1;
+    const left = Math.max(0, this.totalKeys - this.keysProcessed);
+    return Math.ceil((elapsed * left) / this.keysProcessed / 1000);
+  }
+}
+
+/** What the owner of a kind of child provides. */
+export interface ChildOwner {
+  /** The child was reaped (its final reports already applied). */
+  onExit(child: ActiveChild, exit: ChildExit): void;
+  /** Starts this kind's scheduled work now that no child runs; true when it started. */
+  startScheduled?(): boolean;
+}
+
+/**
+ * Waiting work starts in serverCron's order: a replication sync right after the reap
+ * (replicationStartPendingFork), then a scheduled AOF rewrite, then a scheduled BGSAVE.
+ */
+const SCHEDULE_ORDER: ChildKind[] = ['sync', 'aof', 'rdb'];
+
+export class Children {
+  private current: ActiveChild | null = null;
+  private readonly owners = new Map<ChildKind, ChildOwner>();
+  private readonly scheduled = new Set<ChildKind>();
+  /** INFO stats latest_fork_usec. */
+  latestForkUsec = 0;
+  /** INFO stats total_forks. */
+  totalForks = 0;
+
+  constructor(
+    private readonly sys: ChildSystem,
+    private readonly log: Logger,
+    /** The configured loglevel, for lines written on the child's behalf. */
+    private readonly logLevel: () => string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  register(kind: ChildKind, owner: ChildOwner): void {
+    this.owners.set(kind, owner);
+  }
+
+  /** The running child, if any. */
+  get active(): ActiveChild | null {
+    return this.current;
+  }
+
+  /** hasActiveChildProcess(). */
+  busy(): boolean {
+    return this.current !== null;
+  }
+
+  runningKind(): ChildKind | null {
+    return this.current?.kind ?? null;
+  }
+
+  /**
+   * Forks a child of `kind` through `fork`; throws when one already runs (callers check
+   * busy() first, the rule is enforced here too) or when the fork fails.
+   */
+  start(kind: ChildKind, fork: () => Forked): ActiveChild {
+    if (this.current) throw new Error(`a ${this.current.kind} child (pid ${this.current.pid}) is already running`);
+    const f = fork();
+    this.totalForks++;
+    this.latestForkUsec = f.forkUsec;
+    this.current = new ActiveChild(kind, f.pid, f.readFd, f.totalKeys, this.clock());
+    return this.current;
+  }
+
+  /** Marks `kind` as waiting for the running child to end (BGSAVE SCHEDULE...). */
+  schedule(kind: ChildKind): void {
+    this.scheduled.add(kind);
+  }
+
+  isScheduled(kind: ChildKind): boolean {
+    return this.scheduled.has(kind);
+  }
+
+  unschedule(kind: ChildKind): void {
+    this.scheduled.delete(kind);
+  }
+
+  /** Applies whatever the child sent since the last call (cheap when nothing did). */
+  drainReports(): void {
+    const child = this.current;
+    if (!child || !child.pipeOpen) return;
+    let records: (ChildReport | boolean)[];
+    try {
+      records = this.sys.readChildReports(child.readFd);
+    } catch (err) {
+      this.log.warning(`Error reading the child's reports (pid ${child.pid}): ${(err as Error).message}`);
+      child.pipeOpen = false;
+      return;
+    }
+    for (const rec of records) {
+      if (typeof rec === 'boolean') {
+        if (rec) child.pipeOpen = false;
+        continue;
+      }
+      this.apply(child, rec);
+    }
+  }
+
+  private apply(child: ActiveChild, rec: ChildReport): void {
+    switch (rec[0]) {
+      case REPORT_PROGRESS:
+      case REPORT_DONE: {
+        const [kind, keys, bytes, cow, at] = rec as [number, number, number, number, number];
+        child.keysProcessed = keys;
+        child.bytesWritten = bytes;
+        // The child samples copy-on-write about once a second and repeats the last sample in
+        // between; a new value (or the first report) is a new sample.
+        if (cow !== child.cowBytes || child.cowUpdatedAt === 0) child.cowUpdatedAt = at;
+        child.cowBytes = cow;
+        child.cowPeak = Math.max(child.cowPeak, cow);
+        if (kind === REPORT_DONE) child.done = true;
+        break;
+      }
+      case REPORT_LOG: {
+        const [, at, levelIndex, text] = rec as [number, number, number, string];
+        const level = LOG_LEVELS[Math.max(0, Math.min(3, levelIndex))];
+        if (level === 'warning') child.lastWarning = text;
+        if (this.levelEnabled(level)) this.log.write(this.log.lineFor(child.pid, 'C', level, text, new Date(at)));
+        break;
+      }
+      default:
+        break; // a record kind from a newer child: nothing to apply
+    }
+  }
+
+  private levelEnabled(level: Exclude<LogLevel, 'nothing'>): boolean {
+    const configured = LOG_LEVELS.indexOf(this.logLevel() as Exclude<LogLevel, 'nothing'>);
+    if (configured < 0) return this.logLevel() !== 'nothing' && LOG_LEVELS.indexOf(level) >= 2;
+    return LOG_LEVELS.indexOf(level) >= configured;
+  }
+
+  /**
+   * The cron's checkChildrenDone: reaps the child if it ended and hands it to its owner,
+   * then, with no child left, starts the work that was waiting. Returns the reaped child.
+   */
+  poll(): ActiveChild | null {
+    const reaped = this.reap();
+    if (!this.current) this.startScheduled();
+    return reaped;
+  }
+
+  private reap(): ActiveChild | null {
+    const child = this.current;
+    if (!child) return null;
+    this.drainReports();
+    let status: [number, number] | null;
+    try {
+      status = this.sys.waitChild(child.pid);
+    } catch (err) {
+      // ECHILD: someone else reaped it. Treat it as a failure rather than wait forever.
+      this.log.warning(`waitpid() returned an error: ${(err as Error).message}. child_type: ${child.kind}, child_pid = ${child.pid}`);
+      status = [1, 0];
+    }
+    if (status === null) return null;
+    this.drainReports(); // what the child wrote between the last read and its exit
+    this.forget(child);
+    const [code, signal] = status;
+    // Ended by the server's own stop request: whatever signal did it, it is Redis's SIGUSR1.
+    const exit = signal && child.stopRequested ? { code: -1, signal: SIGUSR1 } : { code: signal ? -1 : code, signal };
+    this.owners.get(child.kind)?.onExit(child, exit);
+    return child;
+  }
+
+  private forget(child: ActiveChild): void {
+    this.sys.closeFd(child.readFd);
+    child.pipeOpen = false;
+    if (this.current === child) this.current = null;
+  }
+
+  private startScheduled(): void {
+    for (const kind of SCHEDULE_ORDER) {
+      if (this.current) return;
+      if (!this.scheduled.has(kind)) continue;
+      const owner = this.owners.get(kind);
+      if (!owner?.startScheduled) continue;
+      if (owner.startScheduled()) this.scheduled.delete(kind);
+    }
+  }
+
+  /** Sends `signal` to the running child; it is reaped (and reported) by a later poll(). */
+  signal(signal: number): void {
+    const child = this.current;
+    if (!child) return;
+    try {
+      this.sys.killChild(child.pid, signal);
+    } catch {
+      // already exited: the next poll() reaps it
+    }
+  }
+
+  /**
+   * The server stops its own child (FLUSHALL, SHUTDOWN) and waits until it is gone, so that
+   * it cannot rename its file over one written after this call. SIGUSR1 first, as Redis; a
+   * child still there after `graceMs` gets SIGKILL. Either way the owner sees the exit as
+   * SIGUSR1, Redis's "stopped by the server, not a failure". `report` false forgets the child
+   * without telling its owner (the server is exiting).
+   */
+  stopAndWait(graceMs: number, report = true): ActiveChild | null {
+    const child = this.current;
+    if (!child) return null;
+    child.stopRequested = true;
+    this.signal(SIGUSR1);
+    if (this.waitGone(child, graceMs, report)) return child;
+    this.signal(SIGKILL);
+    if (this.waitGone(child, KILL_WAIT_MS, report)) return child;
+    this.log.warning(`The child (pid ${child.pid}) did not exit after SIGKILL`);
+    this.forget(child);
+    return child;
+  }
+
+  private waitGone(child: ActiveChild, timeoutMs: number, report: boolean): boolean {
+    // Real time, not the (injectable) wall clock: this loop must end whatever that clock says.
+    const deadline = performance.now() + timeoutMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      if (report) {
+        if (this.reap()) return true;
+      } else {
+        let status: [number, number] | null;
+        try {
+          status = this.sys.waitChild(child.pid);
+        } catch {
+          status = [1, 0];
+        }
+        if (status) {
+          this.forget(child);
+          return true;
+        }
+      }
+      if (performance.now() >= deadline) return false;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  }
+
+  /** CONFIG RESETSTAT. */
+  resetStats(): void {
+    this.latestForkUsec = 0;
+    this.totalForks = 0;
+  }
+}
