@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // keyfork-server [/path/to/redis.conf] [--option value ...]: redis-server's command line.
 import { FatalConfigError, loadConfig } from './config';
+import { StartupAbort } from './errors';
 import { REDIS_VERSION, KEYFORK_VERSION } from './server';
 import { bringUp } from './start';
 
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof StartupAbort) process.exit(1);
   process.stderr.write(`keyfork: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

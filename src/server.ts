@@ -303,6 +303,7 @@ export class Server {
   shutdown(opts: { save: boolean | null; force?: boolean }): string | null {
     if (this.shuttingDown) return null;
     this.log.warning('User requested shutdown...');
+    this.persistence.prepareForShutdown();
     const save = opts.save ?? this.config.saveRules().length > 0;
     if (save) {
       this.log.notice('Saving the final RDB snapshot before exiting.');

@@ -32,6 +32,25 @@ extern "C" {
     fn getpid() -> Pid;
     fn _exit(status: c_int) -> !;
     fn sysconf(name: c_int) -> c_long;
+    fn signal(signum: c_int, handler: usize) -> usize;
+    fn sigprocmask(how: c_int, set: *const [u64; 16], old: *mut [u64; 16]) -> c_int;
+}
+
+pub const SIGINT: c_int = 2;
+const SIG_DFL: usize = 0;
+const SIG_UNBLOCK: c_int = 1;
+
+/// In the child: Node's handlers for SIGTERM, SIGINT and SIGUSR1 were inherited, which would
+/// make the child ignore an operator's `kill`. Back to the default action (terminate), unblocked.
+pub fn default_signals_for_child() {
+    let mut set = [0u64; 16];
+    for sig in [SIGINT, SIGTERM, SIGUSR1] {
+        // SAFETY: installing SIG_DFL has no memory-safety preconditions.
+        unsafe { signal(sig, SIG_DFL) };
+        set[0] |= 1u64 << (sig - 1);
+    }
+    // SAFETY: `set` is a properly sized, initialised sigset_t (glibc: 1024 bits); old may be null.
+    unsafe { sigprocmask(SIG_UNBLOCK, &set, std::ptr::null_mut()) };
 }
 
 /// What fork() returned, seen from the side that is running.

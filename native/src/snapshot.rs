@@ -49,7 +49,8 @@ impl ChildReporter {
         let _ = os::write_all(self.fd, &rec);
     }
 
-    fn sample_cow(&mut self) {
+    /// Takes a copy-on-write sample now (public for the RDB child's final CoW log line). [persist]
+    pub fn sample_cow(&mut self) {
         self.cow = os::private_dirty_bytes();
         self.cow_peak = self.cow_peak.max(self.cow);
         self.cow_sum += self.cow;
@@ -132,6 +133,7 @@ pub fn fork_child(work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, Stri
         }
         Ok(os::Forked::Child) => {
             os::close_inherited_except(write_fd);
+            os::default_signals_for_child();
             let mut rep = ChildReporter::new(write_fd);
             let result = catch_unwind(AssertUnwindSafe(|| work(&mut rep)));
             let code = match result {

@@ -2,6 +2,7 @@
 // see children.ts), save rules from the cron, LASTSAVE, the status that drives MISCONF, the
 // start-up load, the final save at shutdown, DEBUG RELOAD, FLUSHALL's save, and the fields
 // of INFO persistence. The file format itself is the addon's (native/src/persist).
+import { StartupAbort } from '../errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config';
@@ -394,7 +395,7 @@ export class Persistence {
       // Redis refuses to serve a dataset it could not load completely.
       this.log.warning(errorText(err));
       this.log.warning('Terminating server after rdb file reading failure.');
-      throw new Error(`cannot load ${path.resolve(file)}: ${errorText(err)}`);
+      throw new StartupAbort(`cannot load ${path.resolve(file)}: ${errorText(err)}`);
     }
     this.log.notice(`DB loaded from disk: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
   }

@@ -1,0 +1,351 @@
+//! A run of (score, member) entries sorted by score then member bytes, packed into one buffer:
+//! the listpack stand-in for small sorted sets, and the leaf of the large encoding's tree.
+//!
+//! Entry layout: `[len: LEB128][member][tag][score payload][back: reversed LEB128]`. Scores
+//! that are small integers (the common case) take 1, 2 or 4 bytes after the tag, others the
+//! 8 bytes of the double, as a listpack stores integers compactly. `back` is the entry's size
+//! without itself, its bytes in reverse order (the high bit meaning "more bytes to the left"),
+//! so the run can be walked backwards from any entry end, as Redis walks a listpack with its
+//! back-lengths for ZREVRANGE. One allocation per run instead of one per member.
+
+use std::cmp::Ordering;
+
+#[derive(Default, Clone)]
+pub struct Packed {
+    buf: Vec<u8>,
+    len: u32,
+}
+
+/// Total order of entries: score, then member bytes (memcmp, shorter first on a common prefix),
+/// as Redis orders its skiplist. -0.0 and 0.0 compare equal, as C's `<` and `==` do.
+#[inline]
+pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
+    if a_score < b_score {
+        Ordering::Less
+    } else if a_score > b_score {
+        Ordering::Greater
+    } else {
+        a_member.cmp(b_member)
+    }
+}
+
+const TAG_F64: u8 = 0;
+const TAG_I8: u8 = 1;
+const TAG_I16: u8 = 2;
+const TAG_I32: u8 = 3;
+
+/// Appends the tag and payload of a score: the narrowest integer that holds it exactly (never
+/// for -0.0, which only the double keeps), else the double.
+fn push_score(out: &mut Vec<u8>, score: f64) {
+    let as_int = score as i32;
+    if as_int as f64 == score && !(score == 0.0 && score.is_sign_negative()) {
+        if let Ok(v) = i8::try_from(as_int) {
+            out.push(TAG_I8);
+            out.push(v as u8);
+        } else if let Ok(v) = i16::try_from(as_int) {
+            out.push(TAG_I16);
+            out.extend_from_slice(&v.to_le_bytes());
+        } else {
+            out.push(TAG_I32);
+            out.extend_from_slice(&as_int.to_le_bytes());
+        }
+    } else {
+        out.push(TAG_F64);
+        out.extend_from_slice(&score.to_le_bytes());
+    }
+}
+
+/// Reads a score whose tag is at `at`: (score, first byte after the payload).
+#[inline]
+fn read_score(buf: &[u8], at: usize) -> (f64, usize) {
+    let p = at + 1;
+    match buf[at] {
+        TAG_I8 => (buf[p] as i8 as f64, p + 1),
+        TAG_I16 => (i16::from_le_bytes([buf[p], buf[p + 1]]) as f64, p + 2),
+        TAG_I32 => (i32::from_le_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]) as f64, p + 4),
+        _ => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[p..p + 8]);
+            (f64::from_le_bytes(b), p + 8)
+        }
+    }
+}
+
+/// Appends one whole entry.
+fn push_entry(out: &mut Vec<u8>, score: f64, member: &[u8]) {
+    let start = out.len();
+    push_varint(out, member.len());
+    out.extend_from_slice(member);
+    push_score(out, score);
+    let size = out.len() - start;
+    push_rev_varint(out, size);
+}
+
+fn varint_size(mut n: usize) -> usize {
+    let mut size = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        size += 1;
+    }
+    size
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// The LEB128 bytes in reverse order: read from the right, each byte's high bit says a more
+/// significant byte follows to its left.
+fn push_rev_varint(out: &mut Vec<u8>, n: usize) {
+    let start = out.len();
+    push_varint(out, n);
+    out[start..].reverse();
+}
+
+#[inline]
+fn read_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = buf[at];
+        at += 1;
+        n |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 { return (n, at); }
+        shift += 7;
+    }
+}
+
+/// Reads a reversed varint that ends at `end` (exclusive); returns (value, its first byte).
+#[inline]
+fn read_rev_varint(buf: &[u8], end: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut at = end;
+    loop {
+        at -= 1;
+        let b = buf[at];
+        n |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 { return (n, at); }
+        shift += 7;
+    }
+}
+
+
+/// One decoded entry and where it sits.
+#[derive(Clone, Copy)]
+pub struct Entry<'a> {
+    pub score: f64,
+    pub member: &'a [u8],
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Packed {
+    pub fn new() -> Self { Packed { buf: Vec::new(), len: 0 } }
+
+    #[inline] pub fn len(&self) -> usize { self.len as usize }
+    #[inline] pub fn is_empty(&self) -> bool { self.len == 0 }
+    #[inline] pub fn bytes(&self) -> usize { self.buf.len() }
+    pub fn capacity(&self) -> usize { self.buf.capacity() }
+
+    /// The entry starting at byte `at` (which must be an entry boundary below `bytes()`).
+    #[inline]
+    pub fn entry_at(&self, at: usize) -> Entry<'_> {
+        let (mlen, mstart) = read_varint(&self.buf, at);
+        let (score, payload_end) = read_score(&self.buf, mstart + mlen);
+        let end = payload_end + varint_size(payload_end - at);
+        Entry { score, member: &self.buf[mstart..mstart + mlen], start: at, end }
+    }
+
+    /// The entry ending at byte `end` (an entry boundary above 0).
+    #[inline]
+    pub fn entry_before(&self, end: usize) -> Entry<'_> {
+        let (size, back_start) = read_rev_varint(&self.buf, end);
+        self.entry_at(back_start - size)
+    }
+
+    pub fn iter(&self) -> PackedIter<'_> { PackedIter { run: self, front: 0, back: self.buf.len() } }
+
+    /// Byte offset of the entry with index `rank` (or `bytes()` for `rank == len`), walking from
+    /// whichever end is nearer.
+    pub fn offset_of(&self, rank: usize) -> usize {
+        let n = self.len();
+        if rank >= n { return self.buf.len(); }
+        if rank <= n / 2 {
+            let mut at = 0;
+            for _ in 0..rank { at = self.entry_at(at).end; }
+            at
+        } else {
+            let mut end = self.buf.len();
+            for _ in 0..(n - rank) { end = self.entry_before(end).start; }
+            end
+        }
+    }
+
+    pub fn get(&self, rank: usize) -> Option<(f64, &[u8])> {
+        if rank >= self.len() { return None; }
+        let e = self.entry_at(self.offset_of(rank));
+        Some((e.score, e.member))
+    }
+
+    /// Where a member is: (rank, entry). Linear, like a listpack lookup.
+    pub fn find(&self, member: &[u8]) -> Option<(usize, Entry<'_>)> {
+        let mut at = 0;
+        let mut rank = 0;
+        while at < self.buf.len() {
+            let e = self.entry_at(at);
+            if e.member == member { return Some((rank, e)); }
+            at = e.end;
+            rank += 1;
+        }
+        None
+    }
+
+    /// Inserts in order (the member must not be present) and returns its rank.
+    pub fn insert(&mut self, score: f64, member: &[u8]) -> usize {
+        let mut at = 0;
+        let mut rank = 0;
+        while at < self.buf.len() {
+            let e = self.entry_at(at);
+            if cmp_entry(e.score, e.member, score, member) == Ordering::Greater { break; }
+            at = e.end;
+            rank += 1;
+        }
+        self.insert_at(at, score, member);
+        rank
+    }
+
+    /// Inserts an entry at byte offset `at` (the caller keeps the order).
+    pub fn insert_at(&mut self, at: usize, score: f64, member: &[u8]) {
+        // Encode at the end, then rotate it into place: no temporary buffer.
+        let old = self.buf.len();
+        self.push(score, member);
+        let size = self.buf.len() - old;
+        self.buf[at..].rotate_right(size);
+    }
+
+    /// Appends an entry that sorts after every present one.
+    pub fn push(&mut self, score: f64, member: &[u8]) {
+        self.buf.reserve_exact(member.len() + 16);
+        push_entry(&mut self.buf, score, member);
+        self.len += 1;
+    }
+
+    /// Removes the entries in byte range `start..end` holding `count` entries.
+    pub fn remove_bytes(&mut self, start: usize, end: usize, count: usize) {
+        self.buf.drain(start..end);
+        self.len -= count as u32;
+    }
+
+    /// Removes entries with ranks `from..to`.
+    pub fn remove_ranks(&mut self, from: usize, to: usize) {
+        if from >= to { return; }
+        let start = self.offset_of(from);
+        let mut end = start;
+        for _ in from..to { end = self.entry_at(end).end; }
+        self.remove_bytes(start, end, to - from);
+    }
+
+    /// Splits off the entries from rank `at` on into a new run.
+    pub fn split_off(&mut self, at: usize) -> Packed {
+        let off = self.offset_of(at);
+        let tail = self.buf.split_off(off);
+        let moved = self.len - at as u32;
+        self.len = at as u32;
+        self.buf.shrink_to_fit();
+        Packed { buf: tail, len: moved }
+    }
+
+    /// Appends every entry of `other` (which must all sort after ours).
+    pub fn append(&mut self, other: Packed) {
+        self.buf.extend_from_slice(&other.buf);
+        self.len += other.len;
+    }
+
+    /// Gives back spare capacity when it is large (after deletions).
+    pub fn trim(&mut self) {
+        if self.buf.capacity() > self.buf.len() + self.buf.len() / 2 + 32 { self.buf.shrink_to_fit(); }
+    }
+}
+
+/// Walks a run from both ends (a DoubleEndedIterator over (score, member)).
+pub struct PackedIter<'a> {
+    run: &'a Packed,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> PackedIter<'a> {
+    /// Starts the walk at the given byte bounds (entry boundaries).
+    pub fn between(run: &'a Packed, front: usize, back: usize) -> Self { PackedIter { run, front, back } }
+}
+
+impl<'a> Iterator for PackedIter<'a> {
+    type Item = (f64, &'a [u8]);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back { return None; }
+        let e = self.run.entry_at(self.front);
+        self.front = e.end;
+        Some((e.score, e.member))
+    }
+}
+
+impl<'a> DoubleEndedIterator for PackedIter<'a> {
+    #[inline]
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back { return None; }
+        let e = self.run.entry_before(self.back);
+        self.back = e.start;
+        Some((e.score, e.member))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_both_ways_with_long_members() {
+        let mut p = Packed::new();
+        let long = vec![b'x'; 300];
+        assert_eq!(p.insert(2.0, b"b"), 0);
+        assert_eq!(p.insert(1.0, &long), 0);
+        assert_eq!(p.insert(2.0, b"a"), 1);
+        assert_eq!(p.insert(-0.0, b"z"), 0);
+        let fwd: Vec<(f64, Vec<u8>)> = p.iter().map(|(s, m)| (s, m.to_vec())).collect();
+        let mut back: Vec<(f64, Vec<u8>)> = p.iter().rev().map(|(s, m)| (s, m.to_vec())).collect();
+        back.reverse();
+        assert_eq!(fwd, back);
+        assert_eq!(fwd.iter().map(|e| e.1.len()).collect::<Vec<_>>(), vec![1, 300, 1, 1]);
+        assert_eq!(p.get(2).unwrap().1, b"a");
+        assert_eq!(p.find(b"b").unwrap().0, 3);
+        p.remove_ranks(1, 3);
+        assert_eq!(p.iter().map(|(_, m)| m.to_vec()).collect::<Vec<_>>(), vec![b"z".to_vec(), b"b".to_vec()]);
+        let tail = p.split_off(1);
+        assert_eq!((p.len(), tail.len()), (1, 1));
+        p.append(tail);
+        assert_eq!(p.get(1).unwrap(), (2.0, &b"b"[..]));
+    }
+
+    #[test]
+    fn scores_round_trip_in_every_width() {
+        let mut p = Packed::new();
+        let scores = [-0.0, 0.0, 1.0, -128.0, 127.0, 300.0, -40000.0, 2147483647.0, -2147483648.0, 2147483648.0, 0.5, 1e300, f64::INFINITY, f64::NEG_INFINITY, 5e-324];
+        for (i, &s) in scores.iter().enumerate() { p.push(s, format!("m{i:02}").as_bytes()); }
+        let back: Vec<f64> = p.iter().map(|(s, _)| s).collect();
+        for (a, b) in back.iter().zip(scores.iter()) { assert_eq!(a.to_bits(), b.to_bits()); }
+        let rev: Vec<f64> = p.iter().rev().map(|(s, _)| s).collect();
+        assert_eq!(rev.len(), scores.len());
+        assert_eq!(rev[0].to_bits(), 5e-324f64.to_bits());
+        assert!(p.bytes() < scores.len() * 12 + 60, "small integers take a few bytes");
+    }
+}
