@@ -1,0 +1,110 @@
+//! DUMP and RESTORE (Redis's cluster.c), on the payload format of `dump.rs`.
+
+use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX};
+use crate::keyspace::{lru_clock_now, NO_EXPIRE};
+use crate::numfmt;
+
+use super::dump::{dump_payload, payload_value, verify_payload};
+use super::load::lru_after_idle;
+
+pub const COMMANDS: &[CommandRow] = &[("dump", dump), ("restore", restore)];
+
+const BUSYKEY: CmdError = CmdError::Msg("BUSYKEY Target key name already exists.");
+const BAD_TTL: CmdError = CmdError::Msg("ERR Invalid TTL value, must be >= 0");
+const BAD_PAYLOAD: CmdError = CmdError::Msg("ERR DUMP payload version or checksum are wrong");
+const BAD_FORMAT: CmdError = CmdError::Msg("ERR Bad data format");
+const BAD_IDLETIME: CmdError = CmdError::Msg("ERR Invalid IDLETIME value, must be >= 0");
+const BAD_FREQ: CmdError = CmdError::Msg("ERR Invalid FREQ value, must be >= 0 and <= 255");
+
+/// rdbcompression as DUMP applies it. Redis reads its config; keyfork's Settings carry no
+/// such field yet, so DUMP compresses as with the default (`rdbcompression yes`).
+const DUMP_COMPRESSION: bool = true;
+
+/// DUMP key
+fn dump(ctx: &mut Ctx) -> CmdResult {
+    let key = ctx.args.get(1);
+    let payload = match ctx.ks.lookup_read(ctx.db, key, ctx.now_ms) {
+        Some(e) => dump_payload(&e.value, DUMP_COMPRESSION, ctx.settings),
+        None => {
+            ctx.reply.null();
+            return Ok(());
+        }
+    };
+    ctx.reply.bulk(&payload);
+    Ok(())
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+fn restore(ctx: &mut Ctx) -> CmdResult {
+    let args = ctx.args;
+    let mut replace = false;
+    let mut absttl = false;
+    let mut idle: Option<i64> = None;
+    let mut freq: Option<i64> = None;
+    let mut j = 4;
+    while j < args.len() {
+        let more = args.len() - j - 1;
+        if args.is(j, b"REPLACE") {
+            replace = true;
+        } else if args.is(j, b"ABSTTL") {
+            absttl = true;
+        } else if args.is(j, b"IDLETIME") && more >= 1 && freq.is_none() {
+            let v = args.i64(j + 1)?;
+            if v < 0 {
+                return Err(BAD_IDLETIME);
+            }
+            idle = Some(v);
+            j += 1;
+        } else if args.is(j, b"FREQ") && more >= 1 && idle.is_none() {
+            let v = args.i64(j + 1)?;
+            if !(0..=255).contains(&v) {
+                return Err(BAD_FREQ);
+            }
+            freq = Some(v);
+            j += 1;
+        } else {
+            return Err(SYNTAX);
+        }
+        j += 1;
+    }
+    // The LFU counter only matters under an LFU maxmemory policy, which keyfork has not.
+    let _ = freq;
+
+    let (db, key, now) = (ctx.db, args.get(1), ctx.now_ms);
+    if !replace && ctx.ks.lookup(db, key, now).is_some() {
+        return Err(BUSYKEY);
+    }
+    let mut ttl = numfmt::parse_i64(args.get(2)).ok_or(NOT_INTEGER)?;
+    if ttl < 0 {
+        return Err(BAD_TTL);
+    }
+    let payload = args.get(3);
+    if !verify_payload(payload) {
+        return Err(BAD_PAYLOAD);
+    }
+    let value = payload_value(payload, ctx.settings).ok_or(BAD_FORMAT)?;
+
+    let deleted = replace && ctx.ks.remove(db, key).is_some();
+    if ttl != 0 && !absttl {
+        ttl = ttl.saturating_add(now);
+    }
+    if ttl != 0 && ttl <= now {
+        // Already expired: the key is not created (and a replaced one stays deleted).
+        if deleted {
+            ctx.ks.signal_modified(db, key);
+            ctx.ks.dirty += 1;
+        }
+        ctx.reply.ok();
+        return Ok(());
+    }
+    let lru_now = lru_clock_now(now);
+    let lru = match idle {
+        Some(secs) => lru_after_idle(lru_now, secs),
+        None => lru_now,
+    };
+    ctx.ks.add(db, key, value, if ttl != 0 { ttl } else { NO_EXPIRE }, lru);
+    ctx.ks.signal_modified(db, key);
+    ctx.ks.dirty += 1;
+    ctx.reply.ok();
+    Ok(())
+}

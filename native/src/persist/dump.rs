@@ -1,0 +1,51 @@
+//! DUMP payloads (Redis's createDumpPayload / verifyDumpPayload): one RDB-encoded value — its
+//! type byte and body, exactly as in a file — then the RDB version as 2 bytes little-endian and
+//! the CRC64 of everything before, 8 bytes little-endian.
+
+use crate::rdb::{crc64, RDB_VERSION, Reader};
+use crate::settings::Settings;
+use crate::types::Value;
+
+use super::load::{read_object, Loaded};
+use super::save::{type_byte, ValueWriter};
+
+/// Version and CRC64.
+const FOOTER_LEN: usize = 10;
+
+/// The DUMP payload of `value`; `compress` is rdbcompression (LZF for long strings).
+pub fn dump_payload(value: &Value, compress: bool, settings: &Settings) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.push(type_byte(value));
+    ValueWriter::new(compress, settings).value(&mut out, value);
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// verifyDumpPayload: long enough, a version this server reads, a matching CRC64.
+pub fn verify_payload(payload: &[u8]) -> bool {
+    if payload.len() < FOOTER_LEN {
+        return false;
+    }
+    let footer = &payload[payload.len() - FOOTER_LEN..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if version as u32 > RDB_VERSION {
+        return false;
+    }
+    let crc = crc64(0, &payload[..payload.len() - 8]);
+    crc.to_le_bytes() == footer[2..]
+}
+
+/// The value in a verified payload; `None` when it does not decode ("Bad data format"),
+/// including an empty collection, which RESTORE refuses.
+pub fn payload_value(payload: &[u8], settings: &Settings) -> Option<Value> {
+    let body = payload.get(..payload.len().checked_sub(FOOTER_LEN)?)?;
+    let mut r = Reader::new(body);
+    let t = r.read_u8().ok()?;
+    if !crate::rdb::rdb_type::is_loadable(t) {
+        return None;
+    }
+    let loaded: Loaded = read_object(&mut r, t, settings).ok()?;
+    loaded
+}

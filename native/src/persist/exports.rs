@@ -1,0 +1,159 @@
+//! The persistence functions TypeScript calls (declared in src/native.ts):
+//!
+//! - `forkRdb(filename, compress, checksum, keySaveDelayUs): [pid, readFd, forkUsec, totalKeys]`
+//!   forks a child that writes `temp-<childpid>.rdb` in the current directory, fsyncs it,
+//!   renames it over `filename`, fsyncs the directory and logs (through the report pipe, see
+//!   snapshot.rs) `DB saved on disk` and its `Fork CoW for RDB: ...` line; on failure it logs
+//!   Redis's warning text, removes its temp file and exits 1. Throws when fork itself fails.
+//! - `saveRdb(filename, compress, checksum): [keys, bytes]`: the same in the foreground
+//!   (temp-<pid>.rdb); throws Error(reason) after removing the temp file.
+//! - `loadRdb(path, allowDup?)`: loads the file into the live keyspace (the caller empties it
+//!   first when it must; a key already there is an error unless `allowDup`, which replaces it,
+//!   as DEBUG RELOAD MERGE) and returns `{ keysLoaded, keysExpired, emptyKeysSkipped, rdbVersion, redisVer,
+//!   ctime, usedMem, aofBase, warnings }` (redisVer/ctime/usedMem/aofBase are null when the
+//!   file has no such AUX field; `warnings` are lines Redis logs as warnings on a successful
+//!   load). Throws Error(reason) for a missing, unreadable, corrupt, truncated, wrong-version
+//!   or checksum-failing file; the file is never written. Keys loaded before the error stay.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use crate::keyspace::Keyspace;
+use crate::napi::{Env, JsArgs, JsValue};
+use crate::os;
+use crate::settings::Settings;
+use crate::snapshot::{self, ChildReporter, WorkDone, LOG_NOTICE};
+use crate::with_state;
+
+use super::load::{load_rdb, Duplicates};
+use super::save::{write_rdb, AuxFields, SaveOptions};
+
+/// An OS error as strerror prints it (std appends " (os error N)").
+pub fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn cwd_for_log() -> String {
+    std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// rdbSave: writes `tmp`, fsyncs it, renames it over `filename`, fsyncs the directory. Every
+/// failure removes `tmp` and returns Redis's log text.
+pub fn save_to_file(
+    ks: &Keyspace,
+    settings: &Settings,
+    tmp: &str,
+    filename: &str,
+    opts: &SaveOptions,
+    progress: impl FnMut(u64, u64),
+) -> Result<(u64, u64), String> {
+    let mut file = File::create(tmp).map_err(|e| {
+        format!(
+            "Failed opening the temp RDB file {tmp} (in server root dir {}) for saving: {}",
+            cwd_for_log(),
+            strerror(&e)
+        )
+    })?;
+    let written = write_rdb(ks, settings, &mut file, opts, &AuxFields::now(), progress).and_then(|r| {
+        file.sync_all()?;
+        Ok(r)
+    });
+    drop(file);
+    let done = match written {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(tmp);
+            return Err(format!("Write error saving DB on disk: {}", strerror(&e)));
+        }
+    };
+    if let Err(e) = std::fs::rename(tmp, filename) {
+        let _ = std::fs::remove_file(tmp);
+        return Err(format!(
+            "Error moving temp DB file {tmp} on the final destination {filename} (in server root dir {}): {}",
+            cwd_for_log(),
+            strerror(&e)
+        ));
+    }
+    let dir = match Path::new(filename).parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    os::fsync_dir(dir).map_err(|e| format!("Failed to fsync directory while saving DB: {}", strerror(&e)))?;
+    Ok(done)
+}
+
+/// The child's work for BGSAVE.
+fn save_in_child(ks: &Keyspace, settings: &Settings, filename: &str, opts: &SaveOptions, rep: &mut ChildReporter) -> Result<WorkDone, String> {
+    let tmp = format!("temp-{}.rdb", os::current_pid());
+    let (keys, bytes) = save_to_file(ks, settings, &tmp, filename, opts, |k, b| rep.progress(k, b))?;
+    rep.log(LOG_NOTICE, "DB saved on disk");
+    rep.sample_cow();
+    rep.log(
+        LOG_NOTICE,
+        &format!(
+            "Fork CoW for RDB: current {} MB, peak {} MB, average {} MB",
+            rep.cow_current() >> 20,
+            rep.cow_peak >> 20,
+            rep.cow_average() >> 20
+        ),
+    );
+    Ok(WorkDone { keys, bytes })
+}
+
+fn fork_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let filename = a.string(env, 0)?;
+    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)? };
+    let (started, total) = with_state(|st| {
+        let total = st.ks.key_count() as u64;
+        let (ks, settings) = (&st.ks, &st.settings);
+        snapshot::fork_child(|rep| save_in_child(ks, settings, &filename, &opts, rep))
+            .map(|s| (s, total))
+            .map_err(|e| format!("Can't save in background: fork: {}", strerror(&e)))
+    })?;
+    env.array(&[
+        env.int(started.pid as i64),
+        env.int(started.read_fd as i64),
+        env.double(started.fork_usec as f64),
+        env.double(total as f64),
+    ])
+}
+
+fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let filename = a.string(env, 0)?;
+    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: 0 };
+    let tmp = format!("temp-{}.rdb", os::current_pid());
+    let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, |_, _| {}))?;
+    env.array(&[env.double(keys as f64), env.double(bytes as f64)])
+}
+
+fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let path = a.string(env, 0)?;
+    let dups = if a.len() > 1 && a.bool(env, 1).unwrap_or(false) { Duplicates::Replace } else { Duplicates::Refuse };
+    let data = std::fs::read(&path).map_err(|e| format!("Error reading the RDB file {path}: {}", strerror(&e)))?;
+    let report = with_state(|st| load_rdb(&data, &mut st.ks, &st.settings, crate::now_ms(), dups))?;
+    let obj = env.object();
+    let opt_num = |v: Option<i64>| v.map_or_else(|| env.null(), |n| env.double(n as f64));
+    env.set(obj, "keysLoaded", env.double(report.keys_loaded as f64))?;
+    env.set(obj, "keysExpired", env.double(report.keys_expired as f64))?;
+    env.set(obj, "emptyKeysSkipped", env.double(report.empty_keys_skipped as f64))?;
+    env.set(obj, "rdbVersion", env.int(report.rdb_version as i64))?;
+    env.set(obj, "redisVer", report.redis_ver.as_deref().map_or_else(|| env.null(), |s| env.string(s)))?;
+    env.set(obj, "ctime", opt_num(report.ctime))?;
+    env.set(obj, "usedMem", opt_num(report.used_mem))?;
+    env.set(obj, "aofBase", opt_num(report.aof_base))?;
+    let warnings: Vec<JsValue> = report.warnings.iter().map(|w| env.string(w)).collect();
+    env.set(obj, "warnings", env.array(&warnings)?)?;
+    Ok(obj)
+}
+
+pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
+    env.export(exports, "forkRdb", fork_rdb)?;
+    env.export(exports, "saveRdb", save_rdb)?;
+    env.export(exports, "loadRdb", load_rdb_file)?;
+    Ok(())
+}

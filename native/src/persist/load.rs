@@ -1,0 +1,411 @@
+//! The RDB reader: every type and encoding Redis 7.0 writes or still loads (versions 1-10, and
+//! 11 for the types it shares with 7.2), into the encodings Redis's loader would choose under
+//! the current thresholds.
+//!
+//! Every packed blob is validated deeply before use (listpack, ziplist, intset, zipmap
+//! validators of `rdb/`), duplicates in sets, hashes and sorted sets are refused, NaN scores
+//! are refused: a corrupt file gives an error, never a panic or an invalid value. Streams,
+//! modules and functions are refused with an error naming them (keyfork has none of them).
+
+use std::borrow::Cow;
+
+use crate::dict::Dict;
+use crate::keyspace::{lru_clock_now, Keyspace, NO_EXPIRE};
+use crate::rdb::{
+    crc64, intset_values, listpack_entries, opcode, quicklist_container, rdb_type, ziplist_entries, zipmap_entries,
+    Entry, RdbError, RdbResult, Reader, StringValue,
+};
+use crate::settings::Settings;
+use crate::types::hash::Hash;
+use crate::types::set::Set;
+use crate::types::string::StrVal;
+use crate::types::Value;
+
+use super::values;
+
+/// The highest version loaded: 10 is Redis 7.0's; 11 (7.2) is accepted because its only
+/// change that 7.0 data can use, SET_LISTPACK, is understood here.
+pub const MAX_RDB_VERSION: u32 = 11;
+/// RDB 11's listpack-encoded set (Redis 7.2).
+pub const TYPE_SET_LISTPACK: u8 = 20;
+/// RDB 11's stream format (Redis 7.2).
+pub const TYPE_STREAM_LISTPACKS_3: u8 = 21;
+
+/// What a successful load found.
+#[derive(Debug, Default, Clone)]
+pub struct LoadReport {
+    pub keys_loaded: u64,
+    pub keys_expired: u64,
+    pub empty_keys_skipped: u64,
+    pub rdb_version: u32,
+    pub redis_ver: Option<String>,
+    pub ctime: Option<i64>,
+    pub used_mem: Option<i64>,
+    pub aof_base: Option<i64>,
+    /// Lines Redis logs as warnings during a successful load (empty keys skipped, checksum
+    /// disabled), for the caller's log.
+    pub warnings: Vec<String>,
+}
+
+/// A value read from a file or a DUMP payload; `None` for an empty collection, which Redis
+/// skips when loading a file (an old bug could save them) and refuses in RESTORE.
+pub type Loaded = Option<Value>;
+
+fn bad(msg: &'static str) -> RdbError {
+    RdbError::new(msg)
+}
+
+/// How a load treats a key that is already in the keyspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicates {
+    /// An error, as Redis's "Duplicated key found in RDB file".
+    Refuse,
+    /// The loaded key replaces it (RDBFLAGS_ALLOW_DUP: DEBUG RELOAD MERGE).
+    Replace,
+}
+
+/// Loads the whole file image `data` into `ks`. Keys whose TTL has passed are dropped and
+/// counted, as Redis does when loading as a master.
+pub fn load_rdb(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64, dups: Duplicates) -> Result<LoadReport, String> {
+    let mut report = LoadReport::default();
+    let mut r = Reader::new(data);
+    let header = r.read_bytes(9).map_err(|_| "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string())?;
+    if &header[..5] != b"REDIS" {
+        return Err("Wrong signature trying to load DB from file".into());
+    }
+    let version = parse_version(&header[5..]);
+    if !(1..=MAX_RDB_VERSION as i64).contains(&version) {
+        return Err(format!("Can't handle RDB format version {version}"));
+    }
+    report.rdb_version = version as u32;
+
+    let lru_now = lru_clock_now(now_ms);
+    let mut state = ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1 };
+    let mut empty_skipped = 0u64;
+    loop {
+        let at = r.position();
+        let t = r.read_u8().map_err(|e| context(e, at, None))?;
+        if t == opcode::EOF {
+            break;
+        }
+        if is_opcode(t) {
+            read_opcode(t, &mut r, ks, &mut state, &mut report).map_err(|e| context(e, at, None))?;
+            continue;
+        }
+        // A key: its type byte is `t`.
+        let db = state.db;
+        let key = r.read_string().map_err(|e| context(e, at, None))?;
+        let value = read_object(&mut r, t, settings).map_err(|e| context(e, at, Some((&key, db))))?;
+        let expire_at = std::mem::replace(&mut state.expire_at, NO_EXPIRE);
+        let lru_idle = std::mem::replace(&mut state.lru_idle, -1);
+        let Some(value) = value else {
+            empty_skipped += 1;
+            if empty_skipped <= 10 {
+                report.warnings.push(format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
+            }
+            continue;
+        };
+        if expire_at != NO_EXPIRE && expire_at < now_ms {
+            report.keys_expired += 1;
+            continue;
+        }
+        if ks.dbs[db].dict.contains_key(&key) {
+            if dups == Duplicates::Refuse {
+                return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
+            }
+            ks.remove(db, &key);
+        }
+        let lru = if lru_idle >= 0 { lru_after_idle(lru_now, lru_idle) } else { lru_now };
+        ks.add(db, &key, value, expire_at, lru);
+        report.keys_loaded += 1;
+    }
+
+    // The checksum (RDB >= 5) covers everything through the EOF opcode.
+    if report.rdb_version >= 5 {
+        let expected = crc64(0, r.consumed());
+        let stored = r.read_u64_le().map_err(|e| context(e, r.position(), None))?;
+        if stored == 0 {
+            report.warnings.push("RDB file was saved with checksum disabled: no check performed.".into());
+        } else if stored != expected {
+            return Err(format!("Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). Aborting now."));
+        }
+    }
+    report.empty_keys_skipped = empty_skipped;
+    Ok(report)
+}
+
+/// The database being loaded and the attributes that opcodes set for the next key.
+struct ReadState {
+    db: usize,
+    expire_at: i64,
+    lru_idle: i64,
+}
+
+/// One opcode other than EOF (its byte `t` already read).
+fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadState, report: &mut LoadReport) -> RdbResult<()> {
+    match t {
+        opcode::EXPIRETIME => state.expire_at = r.read_s_time()? as i64 * 1000,
+        opcode::EXPIRETIME_MS => state.expire_at = r.read_ms_time()?,
+        opcode::FREQ => {
+            // The LFU counter only matters under an LFU maxmemory policy, which keyfork has not.
+            r.read_u8()?;
+        }
+        opcode::IDLE => state.lru_idle = r.read_len()?.min(i64::MAX as u64) as i64,
+        opcode::SELECTDB => {
+            let id = r.read_len()?;
+            if id >= ks.dbs.len() as u64 {
+                return Err(RdbError::msg(format!(
+                    "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting",
+                    ks.dbs.len()
+                )));
+            }
+            state.db = id as usize;
+        }
+        opcode::RESIZEDB => {
+            let size = r.read_len()?;
+            r.read_len()?;
+            // A sizing hint only, capped by what the rest of the input could hold (3 bytes a key).
+            let d = &mut ks.dbs[state.db];
+            if d.dict.is_empty() {
+                d.dict = Dict::with_capacity(size.min((r.remaining() / 3) as u64) as usize);
+            }
+        }
+        opcode::AUX => {
+            let key = r.read_string()?;
+            let value = r.read_string()?;
+            let int = || std::str::from_utf8(&value).ok().and_then(|s| s.trim().parse::<i64>().ok());
+            match &*key {
+                b"redis-ver" => report.redis_ver = Some(String::from_utf8_lossy(&value).into_owned()),
+                b"ctime" => report.ctime = int(),
+                b"used-mem" => report.used_mem = int(),
+                b"aof-base" => report.aof_base = int(),
+                _ => {} // unknown AUX fields are skipped, by the AUX contract
+            }
+        }
+        opcode::MODULE_AUX => {
+            return Err(bad("The RDB file contains AUX module data, which keyfork cannot load (no modules)"));
+        }
+        opcode::FUNCTION2 | opcode::FUNCTION_PRE_GA => {
+            return Err(bad("The RDB file contains functions (FUNCTION LOAD libraries), which keyfork does not support"));
+        }
+        _ => return Err(RdbError::msg(format!("Unknown RDB opcode {t}"))),
+    }
+    Ok(())
+}
+
+fn is_opcode(t: u8) -> bool {
+    t >= opcode::FUNCTION2
+}
+
+/// atoi of the 4 version digits.
+fn parse_version(digits: &[u8]) -> i64 {
+    let mut v = 0i64;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        v = v * 10 + (c - b'0') as i64;
+    }
+    v
+}
+
+/// Redis's objectSetLRUOrLFU for an idle time in seconds, on its 24-bit seconds clock.
+pub fn lru_after_idle(lru_now: u32, idle_secs: i64) -> u32 {
+    const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
+    let abs = lru_now as i64 - idle_secs;
+    if abs < 0 { ((lru_now as i64 + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX) as u32 } else { abs as u32 }
+}
+
+fn context(e: RdbError, offset: usize, key: Option<(&[u8], usize)>) -> String {
+    match key {
+        Some((k, db)) => format!(
+            "{} (reading key '{}' of DB {} at offset {offset})",
+            e.message(),
+            String::from_utf8_lossy(k),
+            db
+        ),
+        None => format!("{} (at offset {offset})", e.message()),
+    }
+}
+
+/// An element of a packed encoding as bytes.
+fn entry_bytes(e: Entry<'_>) -> Cow<'_, [u8]> {
+    match e {
+        Entry::Bytes(b) => Cow::Borrowed(b),
+        Entry::Int(_) => {
+            let mut v = Vec::with_capacity(20);
+            e.append_to(&mut v);
+            Cow::Owned(v)
+        }
+    }
+}
+
+/// A sorted-set score stored as a packed element (zzlGetScore).
+fn entry_score(e: Entry<'_>) -> RdbResult<f64> {
+    let score = match e {
+        Entry::Int(v) => v as f64,
+        Entry::Bytes(b) => crate::numfmt::parse_f64(b).ok_or_else(|| bad("Zset listpack with an invalid score"))?,
+    };
+    if score.is_nan() {
+        return Err(bad("Zset with NAN score detected"));
+    }
+    Ok(score)
+}
+
+/// rdbLoadObject: the value of type `t` (the type byte already consumed).
+pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<Loaded> {
+    match t {
+        rdb_type::STRING => Ok(Some(Value::Str(match r.read_string_value()? {
+            StringValue::Int(n) => StrVal::from_i64(n),
+            StringValue::Bytes(b) => StrVal::from_bytes(&b),
+        }))),
+        rdb_type::LIST => {
+            let n = r.read_count(1)?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(r.read_string()?.into_owned());
+            }
+            Ok(list(items, settings))
+        }
+        rdb_type::SET => {
+            let n = r.read_count(1)?;
+            let mut members = Vec::with_capacity(n);
+            for _ in 0..n {
+                members.push(r.read_string()?);
+            }
+            set_from(members, settings)
+        }
+        rdb_type::ZSET | rdb_type::ZSET_2 => {
+            let n = r.read_count(if t == rdb_type::ZSET_2 { 9 } else { 2 })?;
+            let mut pairs = Vec::with_capacity(n);
+            for _ in 0..n {
+                let member = r.read_string()?.into_owned();
+                let score = if t == rdb_type::ZSET_2 { r.read_double_binary()? } else { r.read_double_ascii()? };
+                if score.is_nan() {
+                    return Err(bad("Zset with NAN score detected"));
+                }
+                pairs.push((member, score));
+            }
+            zset_from(pairs, false, settings)
+        }
+        rdb_type::HASH => {
+            let n = r.read_count(2)?;
+            let mut pairs = Vec::with_capacity(n);
+            for _ in 0..n {
+                let f = r.read_string()?;
+                let v = r.read_string()?;
+                pairs.push((f, v));
+            }
+            hash_from(pairs, settings, "Duplicate hash fields detected")
+        }
+        rdb_type::HASH_ZIPMAP => {
+            let blob = r.read_string()?;
+            let pairs = zipmap_entries(&blob)?;
+            hash_from(pairs, settings, "Hash zipmap with dup elements, or big length")
+        }
+        rdb_type::LIST_ZIPLIST => {
+            let blob = r.read_string()?;
+            let items = ziplist_entries(&blob)?.into_iter().map(|e| entry_bytes(e).into_owned()).collect();
+            Ok(list(items, settings))
+        }
+        rdb_type::SET_INTSET => {
+            let blob = r.read_string()?;
+            let ints = intset_values(&blob)?;
+            if ints.len() as i64 > settings.set_max_intset_entries {
+                let members: Vec<Vec<u8>> = ints.iter().map(|v| crate::numfmt::i64_to_vec(*v)).collect();
+                return set_from(members, settings);
+            }
+            let width = blob[0];
+            Set::from_intset(width, ints).map(|s| Some(Value::Set(Box::new(s)))).ok_or(bad("Intset integrity check failed."))
+        }
+        rdb_type::ZSET_ZIPLIST | rdb_type::ZSET_LISTPACK => {
+            let blob = r.read_string()?;
+            let entries = if t == rdb_type::ZSET_ZIPLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+            if entries.len() % 2 != 0 {
+                return Err(bad("Zset listpack integrity check failed."));
+            }
+            let mut pairs = Vec::with_capacity(entries.len() / 2);
+            for pair in entries.chunks_exact(2) {
+                pairs.push((entry_bytes(pair[0]).into_owned(), entry_score(pair[1])?));
+            }
+            zset_from(pairs, true, settings)
+        }
+        rdb_type::HASH_ZIPLIST | rdb_type::HASH_LISTPACK => {
+            let blob = r.read_string()?;
+            let entries = if t == rdb_type::HASH_ZIPLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+            if entries.len() % 2 != 0 {
+                return Err(bad("Hash listpack integrity check failed."));
+            }
+            let pairs: Vec<(Cow<[u8]>, Cow<[u8]>)> =
+                entries.chunks_exact(2).map(|p| (entry_bytes(p[0]), entry_bytes(p[1]))).collect();
+            hash_from(pairs, settings, "Hash listpack integrity check failed.")
+        }
+        rdb_type::LIST_QUICKLIST | rdb_type::LIST_QUICKLIST_2 => {
+            let nodes = r.read_count(2)?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                let container = if t == rdb_type::LIST_QUICKLIST_2 { r.read_len()? } else { quicklist_container::PACKED };
+                let blob = r.read_string()?;
+                if blob.is_empty() {
+                    return Err(bad("Quicklist integrity check failed."));
+                }
+                match container {
+                    quicklist_container::PLAIN => items.push(blob.into_owned()),
+                    quicklist_container::PACKED => {
+                        let entries =
+                            if t == rdb_type::LIST_QUICKLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+                        items.extend(entries.into_iter().map(|e| entry_bytes(e).into_owned()));
+                    }
+                    _ => return Err(bad("Quicklist integrity check failed.")),
+                }
+            }
+            Ok(list(items, settings))
+        }
+        TYPE_SET_LISTPACK => {
+            let blob = r.read_string()?;
+            let members: Vec<Cow<[u8]>> = listpack_entries(&blob)?.into_iter().map(entry_bytes).collect();
+            set_from(members, settings)
+        }
+        rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
+            Err(RdbError::msg(format!("The RDB file contains a stream (RDB type {t}), which keyfork does not support")))
+        }
+        rdb_type::MODULE_PRE_GA | rdb_type::MODULE_2 => {
+            Err(RdbError::msg(format!("The RDB file contains a module value (RDB type {t}), which keyfork cannot load")))
+        }
+        _ => Err(RdbError::msg(format!("Unknown RDB encoding type {t}"))),
+    }
+}
+
+fn list(items: Vec<Vec<u8>>, settings: &Settings) -> Loaded {
+    if items.is_empty() {
+        return None;
+    }
+    Some(Value::List(Box::new(values::list_from_items(items, settings))))
+}
+
+fn set_from<M: AsRef<[u8]>>(members: Vec<M>, settings: &Settings) -> RdbResult<Loaded> {
+    if members.is_empty() {
+        return Ok(None);
+    }
+    Set::from_members(members, settings)
+        .map(|s| Some(Value::Set(Box::new(s))))
+        .ok_or(bad("Duplicate set members detected"))
+}
+
+fn hash_from<F: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: Vec<(F, V)>, settings: &Settings, dup: &'static str) -> RdbResult<Loaded> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    Hash::from_pairs(pairs, settings).map(|h| Some(Value::Hash(Box::new(h)))).ok_or(bad(dup))
+}
+
+fn zset_from(pairs: Vec<(Vec<u8>, f64)>, packed: bool, settings: &Settings) -> RdbResult<Loaded> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    match values::zset_from_pairs(pairs, packed, settings) {
+        Ok(z) => Ok(Some(Value::ZSet(Box::new(z)))),
+        Err(_) if packed => Err(bad("Zset listpack integrity check failed.")),
+        Err(_) => Err(bad("Duplicate zset fields detected")),
+    }
+}

@@ -1,0 +1,22 @@
+//! Persistence on top of the RDB codecs (`rdb/`): the keyspace to and from RDB files, DUMP
+//! payloads, and the exports TypeScript's SAVE/BGSAVE/DEBUG RELOAD/start-up load use.
+//!
+//! - `save`: `write_rdb` (the whole file, buffered, CRC64), `ValueWriter` (one value, also
+//!   used by DUMP), `type_byte`;
+//! - `load`: `load_rdb` (a whole file image into the keyspace), `read_object` (one value);
+//! - `dump`: DUMP payload encode / verify / decode;
+//! - `commands`: the DUMP and RESTORE rows;
+//! - `values`: the single place that touches the list and sorted-set types' API;
+//! - `exports`: forkRdb, saveRdb, loadRdb.
+
+pub mod commands;
+pub mod dump;
+pub mod exports;
+pub mod load;
+pub mod save;
+pub mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use exports::register;
