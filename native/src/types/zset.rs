@@ -42,15 +42,18 @@ use tree::{Tree, TreeIter};
 
 pub use packed::cmp_entry;
 
+#[derive(Clone)]
 pub struct ZSet {
     repr: Repr,
 }
 
+#[derive(Clone)]
 enum Repr {
     Listpack(Packed),
     Skiplist(Box<Large>),
 }
 
+#[derive(Clone)]
 struct Large {
     dict: Dict<f64>,
     tree: Tree,

@@ -15,16 +15,19 @@ const LEAF_MAX_ENTRIES: usize = 64;
 const LEAF_MAX_BYTES: usize = 4096;
 const INNER_MAX_CHILDREN: usize = 32;
 
+#[derive(Clone)]
 pub struct Tree {
     root: Node,
     len: usize,
 }
 
+#[derive(Clone)]
 enum Node {
     Leaf(Packed),
     Inner(Box<Inner>),
 }
 
+#[derive(Clone)]
 struct Inner {
     children: Vec<Node>,
     /// Entries under each child.
