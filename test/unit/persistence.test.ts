@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { persistenceCommands } from '../../src/commands/persistence';
 import { makeRequest, ReplyError, type Ctx, type Handler } from '../../src/commands/types';
 import { loadConfig, type Config } from '../../src/config';
@@ -13,6 +13,17 @@ import { Logger } from '../../src/log';
 import { Children, SIGUSR1, type ChildReport, type ChildSystem, type Forked } from '../../src/persistence/children';
 import { BGSAVE_RETRY_DELAY_SEC, Persistence, type PersistenceDeps, type RdbEngine } from '../../src/persistence/rdb';
 import { ReplyWriter } from '../../src/protocol/reply';
+
+/** Temporary directories of this file, removed when it ends. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
@@ -108,7 +119,7 @@ function harness(argv: string[] = ['--save', ''], system: Partial<PersistenceDep
   const engine = new FakeEngine(sys, () => 42);
   const clock = { now: 1_800_000_000_000 };
   const config = loadConfig(['--loglevel', 'notice', ...argv]);
-  const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-unit-')), 'log');
+  const logFile = path.join(tempDir('keyfork-unit-'), 'log');
   const log = new Logger();
   log.setLevel('notice');
   log.setFile(logFile);
@@ -272,7 +283,7 @@ describe('the end of a background save', () => {
 
   it('a child killed by a signal is an error (MISCONF), its temp file is removed', () => {
     const cwd = process.cwd();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-unit-dir-'));
+    const dir = tempDir('keyfork-unit-dir-');
     process.chdir(dir);
     try {
       const pid = startSave();
@@ -462,7 +473,7 @@ describe('Children', () => {
 
   it('drops child log lines below the configured loglevel', () => {
     const sys = new FakeSystem();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-unit-'));
+    const dir = tempDir('keyfork-unit-');
     const log = new Logger();
     log.setFile(path.join(dir, 'log'));
     let level = 'warning';
@@ -487,7 +498,7 @@ describe('start-up warnings and rdb-del-sync-files', () => {
 
   async function startUp(argv: string[], files: Record<string, string>, disableThp: () => boolean): Promise<string> {
     const cwd = process.cwd();
-    process.chdir(fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-unit-start-')));
+    process.chdir(tempDir('keyfork-unit-start-'));
     try {
       const h = harness(argv, { readSystemFile: (f) => files[f] ?? null, disableThp });
       await h.persistence.loadAtStartup();
@@ -518,7 +529,7 @@ describe('start-up warnings and rdb-del-sync-files', () => {
 
   it('an RDB written only for replicas is removed once no replica needs it, without save rules', () => {
     const cwd = process.cwd();
-    process.chdir(fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-unit-sync-')));
+    process.chdir(tempDir('keyfork-unit-sync-'));
     try {
       const h = harness(['--save', '', '--rdb-del-sync-files', 'yes']);
       let replicasWaiting = true;
