@@ -6,9 +6,54 @@
 use std::cell::Cell;
 
 pub struct Node<V> {
-    pub key: Box<[u8]>,
+    key: KeyBuf,
     pub val: V,
     next: Option<Box<Node<V>>>,
+}
+
+/// Keys up to this many bytes live inside the node: no allocation of their own. At 22 the
+/// key takes 24 bytes, which keeps a keyspace node in the same malloc size class as with a
+/// boxed key, so short keys (the common case) cost nothing beyond the node.
+const INLINE_KEY: usize = 22;
+
+enum KeyBuf {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBuf {
+    #[inline]
+    fn new(key: &[u8]) -> KeyBuf {
+        if key.len() <= INLINE_KEY {
+            let mut bytes = [0u8; INLINE_KEY];
+            bytes[..key.len()].copy_from_slice(key);
+            KeyBuf::Inline { len: key.len() as u8, bytes }
+        } else {
+            KeyBuf::Heap(key.into())
+        }
+    }
+
+    fn from_box(key: Box<[u8]>) -> KeyBuf {
+        if key.len() <= INLINE_KEY { KeyBuf::new(&key) } else { KeyBuf::Heap(key) }
+    }
+
+    fn into_box(self) -> Box<[u8]> {
+        match self {
+            KeyBuf::Inline { len, bytes } => bytes[..len as usize].into(),
+            KeyBuf::Heap(b) => b,
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { len, bytes } => &bytes[..*len as usize],
+            KeyBuf::Heap(b) => b,
+        }
+    }
 }
 
 pub struct Dict<V> {
@@ -115,7 +160,7 @@ impl<V> Dict<V> {
         if self.len == 0 { return None; }
         let mut cur = self.buckets[self.slot(key)].as_deref();
         while let Some(n) = cur {
-            if &*n.key == key { return Some((&n.key, &n.val)); }
+            if &*n.key == key { return Some((&*n.key, &n.val)); }
             cur = n.next.as_deref();
         }
         None
@@ -128,12 +173,21 @@ impl<V> Dict<V> {
         if let Some(v) = self.get_mut(key) {
             return Some(std::mem::replace(v, val));
         }
-        self.insert_new(key.into(), val);
+        self.insert_new_copy(key, val);
         None
     }
 
     /// Inserts a key known to be absent (the caller checked), taking ownership of its bytes.
     pub fn insert_new(&mut self, key: Box<[u8]>, val: V) {
+        self.link_new(KeyBuf::from_box(key), val);
+    }
+
+    /// Inserts a key known to be absent, copying its bytes (no allocation for short keys).
+    pub fn insert_new_copy(&mut self, key: &[u8], val: V) {
+        self.link_new(KeyBuf::new(key), val);
+    }
+
+    fn link_new(&mut self, key: KeyBuf, val: V) {
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }
@@ -146,7 +200,7 @@ impl<V> Dict<V> {
     /// Returns a mutable reference to the value of `key`, inserting `make()` first if absent.
     pub fn entry_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
         if !self.contains_key(key) {
-            self.insert_new(key.into(), make());
+            self.insert_new_copy(key, make());
         }
         self.get_mut(key).expect("just inserted")
     }
@@ -166,7 +220,7 @@ impl<V> Dict<V> {
                     let mut node = link.take().expect("matched Some");
                     *link = node.next.take();
                     self.len -= 1;
-                    let out = (node.key, node.val);
+                    let out = (node.key.into_box(), node.val);
                     self.maybe_shrink();
                     return Some(out);
                 }
@@ -259,7 +313,7 @@ impl<V> Dict<V> {
                 let mut pick = (random_u64() as usize) % chain;
                 let mut cur = head;
                 while pick > 0 { cur = cur.next.as_deref().expect("within chain"); pick -= 1; }
-                return Some((&cur.key, &cur.val));
+                return Some((&*cur.key, &cur.val));
             }
         }
     }
@@ -292,7 +346,7 @@ impl<V: Clone> Clone for Dict<V> {
     /// A deep copy (COPY, and values copied between databases).
     fn clone(&self) -> Self {
         let mut d = Dict::with_capacity(self.len);
-        for (k, v) in self.iter() { d.insert_new(k.into(), v.clone()); }
+        for (k, v) in self.iter() { d.insert_new_copy(k, v.clone()); }
         d
     }
 }
@@ -313,7 +367,7 @@ impl<'a, V> Iterator for Iter<'a, V> {
         loop {
             if let Some(n) = self.node {
                 self.node = n.next.as_deref();
-                return Some((&n.key, &n.val));
+                return Some((&*n.key, &n.val));
             }
             if self.bucket >= self.buckets.len() { return None; }
             self.node = self.buckets[self.bucket].as_deref();
@@ -355,3 +409,4 @@ mod tests {
         for i in 0..500u32 { assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}"); }
     }
 }
+

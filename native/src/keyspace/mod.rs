@@ -142,7 +142,7 @@ impl Keyspace {
                     d.expires -= 1;
                 }
             }
-            None => d.dict.insert_new(key.into(), Entry { value, expire_at: NO_EXPIRE, lru }),
+            None => d.dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru }),
         }
     }
 
@@ -150,7 +150,7 @@ impl Keyspace {
     pub fn add(&mut self, db: usize, key: &[u8], value: Value, expire_at: i64, lru: u32) {
         let d = &mut self.dbs[db];
         if expire_at != NO_EXPIRE { d.expires += 1; }
-        d.dict.insert_new(key.into(), Entry { value, expire_at, lru });
+        d.dict.insert_new_copy(key, Entry { value, expire_at, lru });
     }
 
     /// Removes a key (no stats, no signal): the primitive under DEL, expiry and overwrites.
@@ -231,7 +231,7 @@ impl Keyspace {
     pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
         let d = &mut self.dbs[db];
         if entry.expire_at != NO_EXPIRE { d.expires += 1; }
-        d.dict.insert_new(key.into(), entry);
+        d.dict.insert_new_copy(key, entry);
     }
 
     /// SWAPDB: exchanges two databases' contents (expire cursors and TTL stats travel along).

@@ -115,7 +115,7 @@ impl Hash {
                     *v = value.into();
                     false
                 } else {
-                    d.insert_new(field.into(), value.into());
+                    d.insert_new_copy(field, value.into());
                     true
                 }
             }
@@ -173,7 +173,7 @@ impl Hash {
     fn convert_to_table(&mut self) {
         if let Repr::Listpack(p) = &self.repr {
             let mut d = Dict::with_capacity(p.pairs);
-            for (k, v) in p.iter() { d.insert_new(k.into(), v.into()); }
+            for (k, v) in p.iter() { d.insert_new_copy(k, v.into()); }
             self.repr = Repr::Table(d);
         }
     }

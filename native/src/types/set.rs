@@ -155,7 +155,7 @@ impl Set {
         match &mut self.repr {
             Repr::Table(d) => {
                 if d.contains_key(member) { return false; }
-                d.insert_new(member.into(), ());
+                d.insert_new_copy(member, ());
                 true
             }
             Repr::Ints(ints) => match numfmt::parse_i64(member) {
@@ -168,7 +168,7 @@ impl Set {
                 }
                 None => {
                     self.convert_to_table();
-                    if let Repr::Table(d) = &mut self.repr { d.insert_new(member.into(), ()); }
+                    if let Repr::Table(d) = &mut self.repr { d.insert_new_copy(member, ()); }
                     true
                 }
             },

@@ -346,7 +346,7 @@ impl ZSet {
                 p.insert(listpack_score(score), member);
             }
             Repr::Skiplist(l) => {
-                l.dict.insert_new(member.into(), score);
+                l.dict.insert_new_copy(member, score);
                 l.tree.insert(score, member);
             }
         }
@@ -490,7 +490,7 @@ impl ZSet {
         if let Repr::Listpack(p) = &self.repr {
             let mut large = Large { dict: Dict::with_capacity(p.len() + 1), tree: Tree::new() };
             for (s, m) in p.iter() {
-                large.dict.insert_new(m.into(), s);
+                large.dict.insert_new_copy(m, s);
                 large.tree.insert(s, m);
             }
             self.repr = Repr::Skiplist(Box::new(large));

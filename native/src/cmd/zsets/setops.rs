@@ -176,7 +176,7 @@ fn union(sources: &[(Source, f64)], how: Aggregate) -> Vec<(Vec<u8>, f64)> {
             if score.is_nan() { score = 0.0; }
             match acc.get_mut(m) {
                 Some(t) => aggregate(t, score, how),
-                None => { acc.insert_new(m.into(), score); }
+                None => { acc.insert_new_copy(m, score); }
             }
         });
     }
