@@ -30,7 +30,7 @@ fn object_type(v: &Value) -> ObjectType {
 fn digest_entry(mut d: ObjectDigest, e: &Entry) -> ObjectDigest {
     match &e.value {
         Value::Str(s) => s.with_bytes(|b| d.add_ordered(b)),
-        Value::List(l) => l.items.iter().for_each(|item| d.add_ordered(item)),
+        Value::List(l) => l.iter().for_each(|item| d.add_ordered(item)),
         Value::Set(s) => s.iter().for_each(|m| m.with_bytes(|b| d.add_set_member(b))),
         Value::ZSet(z) => z.iter().for_each(|(m, score)| d.add_zset_member(m, score)),
         Value::Hash(h) => h.iter().for_each(|(f, v)| d.add_hash_field(f, v)),

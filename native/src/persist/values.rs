@@ -116,12 +116,12 @@ pub fn listpack_entry_size(s: &[u8]) -> usize {
 
 /// The list's elements head to tail.
 pub fn list_items(l: &List) -> impl Iterator<Item = &[u8]> {
-    l.items.iter().map(|b| &**b)
+    l.iter()
 }
 
 /// A loaded list (elements head to tail; never empty).
 pub fn list_from_items(items: Vec<Vec<u8>>, _settings: &Settings) -> List {
-    List { items: items.into_iter().map(Vec::into_boxed_slice).collect() }
+    List::from_items(items)
 }
 
 // ------------------------------------------------------------ sorted sets ---
