@@ -31,7 +31,9 @@ export interface NativeAddon {
   init(databases: number): void;
   /** Names of the data commands the addon implements; exec() takes an index into this list. */
   commandNames(): string[];
-  exec(cmd: number, db: number, input: Buffer, offsets: Int32Array, argc: number, out: Buffer, outPos: number, flags: number, clientId: number): number;
+  /** Use execNative(): the scalars and offsets travel through the arrays bound by bindExecParams. */
+  exec(cmd: number, input: Buffer, out: Buffer): number;
+  bindExecParams(params: Int32Array, offsets: Int32Array): void;
   takeReply(): Buffer;
   setSetting(name: string, value: number): boolean;
   dirty(): number;
@@ -88,3 +90,36 @@ function load(): NativeAddon {
 }
 
 export const native: NativeAddon = load();
+
+/** exec()'s scalar parameters (db, argc, output position, flags, client id) and argument offsets. */
+const execParams = new Int32Array(5);
+let execOffsets = new Int32Array(1024);
+native.bindExecParams(execParams, execOffsets);
+
+/**
+ * Runs native data command `cmd` on a request, writing its reply into `out` at `outPos`.
+ * Returns the reply length, REPLY_PENDING or WOULD_BLOCK.
+ */
+export function execNative(
+  cmd: number,
+  db: number,
+  req: { input: Buffer; offsets: Int32Array; argc: number },
+  out: Buffer,
+  outPos: number,
+  flags: number,
+  clientId: number,
+): number {
+  const n = req.argc * 2;
+  if (n > execOffsets.length) {
+    execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
+    native.bindExecParams(execParams, execOffsets);
+  }
+  const offsets = req.offsets;
+  for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
+  execParams[0] = db;
+  execParams[1] = req.argc;
+  execParams[2] = outPos;
+  execParams[3] = flags;
+  execParams[4] = clientId;
+  return native.exec(cmd, req.input, out);
+}

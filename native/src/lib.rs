@@ -32,6 +32,9 @@ pub struct State {
     commands: Vec<CommandRow>,
     /// A reply too large for the caller's output Buffer, handed over by `takeReply`.
     pending: Option<Vec<u8>>,
+    /// exec's scalar parameters and argument offsets, shared with TypeScript (see `bindExecParams`).
+    params: Option<napi::SharedI32>,
+    offsets: Option<napi::SharedI32>,
 }
 
 thread_local! {
@@ -41,6 +44,8 @@ thread_local! {
         reply: Reply::new(),
         commands: cmd::all(),
         pending: None,
+        params: None,
+        offsets: None,
     });
 }
 
@@ -60,23 +65,42 @@ const WOULD_BLOCK: i64 = -2;
 const FLAG_RESP3: i64 = 1;
 const FLAG_MAY_BLOCK: i64 = 2;
 
-/// exec(cmd, db, input, offsets, argc, out, outPos, flags, clientId): runs data command number
-/// `cmd` (an index into commandNames()) on arguments given as [start,end) pairs into `input`,
-/// writes the RESP reply into `out` at `outPos` and returns its length; REPLY_PENDING when it
-/// did not fit (then `takeReply`), WOULD_BLOCK when a blocking command must wait.
+/// Indexes into the shared Int32Array of exec's scalar parameters, which TypeScript fills
+/// before each call: passing them as arguments would cost an N-API conversion each.
+const P_DB: usize = 0;
+const P_ARGC: usize = 1;
+const P_OUT_POS: usize = 2;
+const P_FLAGS: usize = 3;
+const P_CLIENT_ID: usize = 4;
+
+/// bindExecParams(params: Int32Array, offsets: Int32Array): the arrays exec reads its scalar
+/// parameters and its arguments' [start, end) offsets from (offsets is bound again when it grows).
+fn bind_exec_params(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let params = napi::SharedI32::new(env, a, 0)?;
+    let offsets = napi::SharedI32::new(env, a, 1)?;
+    with_state(|st| {
+        st.params = Some(params);
+        st.offsets = Some(offsets);
+    });
+    Ok(env.undefined())
+}
+
+/// exec(cmd, input, out): runs data command number `cmd` (an index into
+/// commandNames()) on arguments given as [start,end) pairs into `input`, writes the RESP reply
+/// into `out` and returns its length; REPLY_PENDING when it did not fit (then `takeReply`),
+/// WOULD_BLOCK when a blocking command must wait. db, argc, the output position, flags and the
+/// client id come from the array bound by bindExecParams.
 fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let cmd = a.i64(env, 0)? as usize;
-    let db = a.i64(env, 1)? as usize;
-    let input = a.bytes(env, 2)?;
-    let offsets = a.i32s(env, 3)?;
-    let argc = a.i64(env, 4)? as usize;
-    let out = a.bytes_mut(env, 5)?;
-    let out_pos = a.i64(env, 6)? as usize;
-    let flags = a.i64(env, 7)?;
-    let client_id = a.i64(env, 8)? as u64;
-    if argc * 2 > offsets.len() { return Err("argc exceeds offsets".into()); }
-    let args = Args::new(input, &offsets[..argc * 2])?;
+    let input = a.bytes(env, 1)?;
+    let out = a.bytes_mut(env, 2)?;
     let code = with_state(|st| {
+        let p = st.params.as_ref().ok_or("exec parameters are not bound")?;
+        let (db, argc, out_pos, flags, client_id) =
+            (p.get(P_DB) as usize, p.get(P_ARGC) as usize, p.get(P_OUT_POS) as usize, p.get(P_FLAGS) as i64, p.get(P_CLIENT_ID) as u32 as u64);
+        let offsets = st.offsets.as_ref().ok_or("exec parameters are not bound")?.as_slice();
+        if argc * 2 > offsets.len() { return Err("argc exceeds offsets".to_string()); }
+        let args = Args::new(input, &offsets[..argc * 2])?;
         let handler = st.commands.get(cmd).ok_or("unknown native command")?.1;
         if db >= st.ks.dbs.len() { return Err("db out of range".to_string()); }
         st.reply.buf.clear();
@@ -229,6 +253,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, expor
         ("init", init),
         ("commandNames", command_names),
         ("exec", exec),
+        ("bindExecParams", bind_exec_params),
         ("takeReply", take_reply),
         ("setSetting", set_setting),
         ("dirty", dirty),

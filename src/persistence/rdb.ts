@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { argStr, makeRequest, ReplyError, type Ctx } from '../commands/types';
-import { native, type RdbLoadReport } from '../native';
+import { execNative, native, type RdbLoadReport } from '../native';
 import { Children, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
 
 /** Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed BGSAVE, save rules wait this long. */
@@ -76,7 +76,7 @@ function nativeFlushAll(): void {
   const before = native.dirty();
   const req = makeRequest(['FLUSHALL']);
   const out = Buffer.allocUnsafe(64);
-  native.exec(index, 0, req.input, req.offsets, req.argc, out, 0, 0, 0);
+  execNative(index, 0, req, out, 0, 0, 0);
   const added = native.dirty() - before;
   if (added > 0) native.subtractDirty(added);
 }

@@ -147,6 +147,49 @@ unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi
     }
 }
 
+/// An Int32Array the native side keeps and reads on later calls (call parameters that would
+/// otherwise cost an N-API conversion each). A reference keeps the array alive; V8 never
+/// moves the backing store of a typed array that is not detached, and keyfork never detaches it.
+pub struct SharedI32 {
+    ptr: *const i32,
+    len: usize,
+    keep: napi_ref,
+    env: napi_env,
+}
+
+impl SharedI32 {
+    pub fn new(env: &Env, args: &JsArgs, i: usize) -> Result<SharedI32, String> {
+        let value = args.get(i)?;
+        let slice = args.i32s(env, i)?;
+        let mut keep: napi_ref = ptr::null_mut();
+        // SAFETY: value is a live handle of this callback; keep is a valid out pointer.
+        check(unsafe { napi_create_reference(env.0, value, 1, &mut keep) }, "create_reference")?;
+        Ok(SharedI32 { ptr: slice.as_ptr(), len: slice.len(), keep, env: env.0 })
+    }
+
+    pub fn as_slice(&self) -> &[i32] {
+        // SAFETY: as in `get`: ptr/len describe the live, pinned array for as long as self exists.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// Element `i`, or 0 past the end.
+    #[inline]
+    pub fn get(&self, i: usize) -> i32 {
+        if i >= self.len { return 0; }
+        // SAFETY: i < len; the reference taken in `new` keeps the array's memory alive and in place,
+        // and only the JS thread (which is running this code) writes to it.
+        unsafe { *self.ptr.add(i) }
+    }
+}
+
+impl Drop for SharedI32 {
+    fn drop(&mut self) {
+        // SAFETY: the env is the module's (one isolate, the JS thread, which is the thread
+        // dropping this); the reference was created by it and is deleted once.
+        unsafe { napi_delete_reference(self.env, self.keep) };
+    }
+}
+
 impl JsArgs {
     pub fn len(&self) -> usize { self.count }
     pub fn is_empty(&self) -> bool { self.count == 0 }
