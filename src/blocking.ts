@@ -5,13 +5,12 @@
 import type { BlockedState, Client } from './client';
 import { keyPositions } from './commands/table';
 import { arg, argStr, copyRequest, type Ctx } from './commands/types';
+import { native } from './native';
 import { ReplyWriter } from './protocol/reply';
 import type { Server } from './server';
 
 const keyId = (db: number, key: Buffer) => `${db}:${key.toString('latin1')}`;
-
-/** Commands whose timeout is their first argument rather than their last. */
-const TIMEOUT_FIRST = new Set(['blmpop', 'bzmpop']);
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Blocking {
   private byKey = new Map<string, Client[]>();
@@ -27,6 +26,10 @@ export class Blocking {
     return this.blockedClients.size;
   }
 
+  isRetrying(client: Client): boolean {
+    return this.retrying === client;
+  }
+
   /** Called by the native handler when its command found nothing to serve. */
   block(ctx: Ctx): void {
     const { client, req, name } = ctx;
@@ -35,14 +38,14 @@ export class Blocking {
     const positions = spec ? keyPositions(spec, req.argc, (i) => argStr(req, i)) : [];
     // Only source keys wake a client (BLMOVE's destination does not).
     const sources = name === 'blmove' || name === 'brpoplpush' ? positions.slice(0, 1) : positions;
-    const timeoutArg = TIMEOUT_FIRST.has(name) ? 1 : req.argc - 1;
-    const seconds = Number(argStr(req, timeoutArg));
+    // The native handler parsed the timeout exactly as Redis does (long double, rounded up to ms).
+    const timeoutMs = native.blockTimeoutMs();
     const state: BlockedState = {
       req: copyRequest(req),
       name,
       db: client.db,
       keys: sources.map((i) => Buffer.from(arg(req, i))),
-      deadline: seconds > 0 ? Date.now() + seconds * 1000 : 0,
+      deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0,
       seq: this.seq++,
     };
     client.blocked = state;
@@ -53,10 +56,18 @@ export class Blocking {
       if (list) list.push(client);
       else this.byKey.set(id, [client]);
     }
-    if (state.deadline > 0) {
-      state.timer = setTimeout(() => this.timeout(client), Math.max(0, state.deadline - Date.now()));
-    }
+    this.armTimer(client, state);
     this.server.updateTracking();
+  }
+
+  /** Node timers hold at most 2^31-1 ms (~24.8 days): longer timeouts re-arm until due. */
+  private armTimer(client: Client, state: BlockedState): void {
+    if (state.deadline <= 0) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, state.deadline - Date.now()));
+    state.timer = setTimeout(() => {
+      if (Date.now() < state.deadline) this.armTimer(client, state);
+      else this.timeout(client);
+    }, delay);
   }
 
   /** Forgets a client's blocked state without replying (disconnects, or after being served). */
@@ -137,8 +148,6 @@ export class Blocking {
       client.db = savedDb;
     }
     if (w.len === 0) return false; // still nothing to pop: stays blocked, in place
-    // A key that now holds another type does not serve this client (Redis checks the type first).
-    if (w.buf.latin1Slice(0, 10) === '-WRONGTYPE') return false;
     this.remove(client);
     const data = w.take();
     server.stats.netOutputBytes += data.length;

@@ -7,6 +7,8 @@ export const REPLY_PENDING = -1;
 export const WOULD_BLOCK = -2;
 export const EXEC_RESP3 = 1;
 export const EXEC_MAY_BLOCK = 2;
+/** A blocked client's command run again: keys now of another type are skipped. */
+export const EXEC_RETRY = 4;
 
 /** A record of the snapshot child's report pipe: [kind, ...fields] (see persistence/children.ts). */
 export type ChildReport = [number, ...(number | string)[]];
@@ -35,6 +37,8 @@ export interface NativeAddon {
   exec(cmd: number, input: Buffer, out: Buffer): number;
   bindExecParams(params: Int32Array, offsets: Int32Array): void;
   takeReply(): Buffer;
+  /** The timeout in ms (0: forever) of the command that just answered WOULD_BLOCK. */
+  blockTimeoutMs(): number;
   setSetting(name: string, value: number): boolean;
   dirty(): number;
   subtractDirty(n: number): void;

@@ -13,8 +13,8 @@ pub enum CmdError {
     Msg(&'static str),
     Owned(String),
     /// A blocking command (BLPOP...) found every key empty: the dispatcher blocks the client
-    /// and runs the command again when one of its keys is written.
-    WouldBlock,
+    /// for `timeout_ms` (0: forever) and runs the command again when one of its keys is written.
+    WouldBlock { timeout_ms: i64 },
 }
 
 pub type CmdResult = Result<(), CmdError>;
@@ -32,7 +32,7 @@ impl CmdError {
         match self {
             CmdError::Msg(s) => s,
             CmdError::Owned(s) => s,
-            CmdError::WouldBlock => "",
+            CmdError::WouldBlock { .. } => "",
         }
     }
 }
@@ -89,6 +89,9 @@ pub struct Ctx<'a> {
     pub may_block: bool,
     /// The calling client's id (for WATCH and CLIENT-scoped state).
     pub client_id: u64,
+    /// A blocked client's command run again because one of its keys changed: keys now holding
+    /// another type are skipped instead of failing, as Redis serves only matching keys.
+    pub retrying: bool,
 }
 
 pub type Handler = fn(&mut Ctx) -> CmdResult;

@@ -35,6 +35,8 @@ pub struct State {
     /// exec's scalar parameters and argument offsets, shared with TypeScript (see `bindExecParams`).
     params: Option<napi::SharedI32>,
     offsets: Option<napi::SharedI32>,
+    /// The timeout of the last command that answered WOULD_BLOCK (`blockTimeoutMs`).
+    block_timeout_ms: i64,
 }
 
 thread_local! {
@@ -46,6 +48,7 @@ thread_local! {
         pending: None,
         params: None,
         offsets: None,
+        block_timeout_ms: 0,
     });
 }
 
@@ -64,6 +67,7 @@ const REPLY_PENDING: i64 = -1;
 const WOULD_BLOCK: i64 = -2;
 const FLAG_RESP3: i64 = 1;
 const FLAG_MAY_BLOCK: i64 = 2;
+const FLAG_RETRY: i64 = 4;
 
 /// Indexes into the shared Int32Array of exec's scalar parameters, which TypeScript fills
 /// before each call: passing them as arguments would cost an N-API conversion each.
@@ -114,10 +118,14 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
             settings: &st.settings,
             may_block: flags & FLAG_MAY_BLOCK != 0,
             client_id,
+            retrying: flags & FLAG_RETRY != 0,
         };
         match handler(&mut ctx) {
             Ok(()) => {}
-            Err(CmdError::WouldBlock) => return Ok(WOULD_BLOCK),
+            Err(CmdError::WouldBlock { timeout_ms }) => {
+                st.block_timeout_ms = timeout_ms;
+                return Ok(WOULD_BLOCK);
+            }
             Err(e) => {
                 st.reply.buf.clear();
                 st.reply.error(e.text());
@@ -134,6 +142,11 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         }
     })?;
     Ok(env.int(code))
+}
+
+/// blockTimeoutMs(): the timeout in ms (0: forever) of the command that just answered WOULD_BLOCK.
+fn block_timeout_ms(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    Ok(env.double(with_state(|st| st.block_timeout_ms) as f64))
 }
 
 fn take_reply(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
@@ -255,6 +268,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, expor
         ("exec", exec),
         ("bindExecParams", bind_exec_params),
         ("takeReply", take_reply),
+        ("blockTimeoutMs", block_timeout_ms),
         ("setSetting", set_setting),
         ("dirty", dirty),
         ("subtractDirty", subtract_dirty),

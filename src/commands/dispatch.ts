@@ -2,7 +2,7 @@
 // the pub/sub context, then the call with its statistics. Native commands are one exec()
 // that writes its reply straight into the shared reply Buffer.
 import type { Client } from '../client';
-import { EXEC_MAY_BLOCK, EXEC_RESP3, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
+import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
 import type { Server } from '../server';
 import { debugNotAllowed } from './debug';
 import type { Command } from './table';
@@ -25,6 +25,7 @@ export function nativeHandler(index: number): Handler {
     out.ensure(16 * 1024);
     let flags = out.resp3 ? EXEC_RESP3 : 0;
     if (!client.inMulti && !ctx.server.execDepth) flags |= EXEC_MAY_BLOCK;
+    if (ctx.server.blocking.isRetrying(client)) flags |= EXEC_RETRY;
     const n = execNative(index, client.db, req, out.buf, out.len, flags, client.id);
     if (n >= 0) out.len += n;
     else if (n === REPLY_PENDING) out.raw(native.takeReply());

@@ -200,6 +200,20 @@ describeDifferential('blocking list commands vs redis-server 7.0', () => {
     expect(log).toContain(`w: ${formatReply(arr(bulk('k'), bulk('v')))}`);
   });
 
+  it('a waiter on several keys skips one that became another type and is served by the next', async () => {
+    const log = await differential(2, async ({ log, conns: [admin, w, z] }) => {
+      w.write(encode('BLPOP', 'x', 'y', '0'));
+      z.write(encode('BZPOPMIN', 'zx', 'zy', '0'));
+      await untilBlocked(admin, 2);
+      log.push(`set: ${formatReply(await admin.send('SET', 'x', 'str'))}`, `w: ${await replyOrBlocked(w)}`);
+      log.push(`rpush: ${formatReply(await admin.send('RPUSH', 'y', 'v'))}`, `w: ${await replyOrBlocked(w)}`);
+      log.push(`set: ${formatReply(await admin.send('SET', 'zx', 'str'))}`, `z: ${await replyOrBlocked(z)}`);
+      log.push(`zadd: ${formatReply(await admin.send('ZADD', 'zy', '1', 'm'))}`, `z: ${await replyOrBlocked(z)}`);
+    });
+    expect(log).toContain(`w: ${formatReply(arr(bulk('y'), bulk('v')))}`);
+    expect(log.filter((l) => l === 'z: blocked')).toHaveLength(1);
+  });
+
   it('commands pipelined behind a blocking one run after it is served; RESP3 replies keep their types', async () => {
     const log = await differential(1, async ({ log, conns: [admin, w] }) => {
       w.write(Buffer.concat([encode('BLPOP', 'k', '0'), encode('PING'), encode('LLEN', 'k')]));

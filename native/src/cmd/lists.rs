@@ -13,6 +13,7 @@ use crate::keyspace::Entry;
 use crate::numfmt;
 use crate::types::list::List;
 use crate::types::Value;
+use super::timeout::parse_timeout;
 
 pub const COMMANDS: &[CommandRow] = &[
     ("lpush", lpush),
@@ -47,8 +48,6 @@ const COUNT_NEGATIVE: CmdError = CmdError::Msg("ERR COUNT can't be negative");
 const MAXLEN_NEGATIVE: CmdError = CmdError::Msg("ERR MAXLEN can't be negative");
 const NUMKEYS: CmdError = CmdError::Msg("ERR numkeys should be greater than 0");
 const COUNT_POSITIVE: CmdError = CmdError::Msg("ERR count should be greater than 0");
-const TIMEOUT_NOT_FLOAT: CmdError = CmdError::Msg("ERR timeout is not a float or out of range");
-const TIMEOUT_NEGATIVE: CmdError = CmdError::Msg("ERR timeout is negative");
 
 /// Which end of a list (Redis's LIST_HEAD / LIST_TAIL, LEFT / RIGHT).
 #[derive(Clone, Copy, PartialEq)]
@@ -467,8 +466,13 @@ fn parse_mpop(ctx: &Ctx, numkeys_at: usize) -> Result<MpopArgs, CmdError> {
 fn mpop_serve(ctx: &mut Ctx, m: &MpopArgs) -> Result<bool, CmdError> {
     for k in m.first_key..m.first_key + m.numkeys {
         let key = ctx.args.get(k);
+        let retrying = ctx.retrying;
         let Some(entry) = ctx.ks.lookup(ctx.db, key, ctx.now_ms) else { continue };
-        let list = list_of(entry)?;
+        let list = match list_of(entry) {
+            Ok(l) => l,
+            Err(_) if retrying => continue,
+            Err(e) => return Err(e),
+        };
         if list.is_empty() { continue; }
         ctx.reply.array(2);
         ctx.reply.bulk(key);
@@ -489,164 +493,22 @@ fn lmpop(ctx: &mut Ctx) -> CmdResult {
 // ---------------------------------------------------------------------------------------------
 // Blocking forms
 
-/// Redis's getTimeoutFromObjectOrReply for a timeout in seconds: the value is read as a C
-/// `long double` (strtold syntax: decimal, hex, inf; no surrounding spaces), converted to ms
-/// rounding up, and cast to a 64-bit integer. Returns the relative timeout in ms, 0 meaning
-/// "block forever" (so do tiny negative values such as -0.0001, which round up to 0).
-/// Values too large for an i64 of ms (inf, 1e16) come out of the cast as i64::MIN in Redis,
-/// hence "timeout is negative" for them too.
-pub fn parse_timeout(arg: &[u8]) -> Result<i64, CmdError> {
-    let value = parse_long_double(arg).ok_or(TIMEOUT_NOT_FLOAT)?;
-    let ms = match value {
-        // -0.001 s times 1000 lands just above -1 in long double arithmetic (0.001 rounds down
-        // there), so it rounds up to 0 ms: block forever. In f64 it is exactly -1, hence the
-        // explicit boundary.
-        LongDouble::Finite(v) if v < 0.0 && v * 1000.0 >= -1.0 => 0,
-        LongDouble::Finite(v) => {
-            let ms = (v * 1000.0).ceil();
-            if ms.is_nan() || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&ms) { i64::MIN } else { ms as i64 }
-        }
-        LongDouble::TinyPositive => 1,
-        LongDouble::TinyNegative => 0,
-        LongDouble::Huge => i64::MIN,
-    };
-    if ms < 0 { Err(TIMEOUT_NEGATIVE) } else { Ok(ms) }
-}
-
-/// A strtold result, as far as a timeout cares: values outside f64's range but inside long
-/// double's are either huge (beyond any timeout) or tiny (rounding up to 1 ms or down to 0).
-enum LongDouble { Finite(f64), Huge, TinyPositive, TinyNegative }
-
-/// Redis's string2ld acceptance: strtold must consume the whole string, no leading space,
-/// not NaN, and not overflow/underflow to an out-of-range result. Limits of the x86 80-bit
-/// long double: largest ~1.19e4932, smallest subnormal ~3.65e-4951.
-fn parse_long_double(s: &[u8]) -> Option<LongDouble> {
-    if s.is_empty() || s.len() >= 5 * 1024 { return None; }
-    let (negative, body) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    if lower == b"inf" || lower == b"infinity" { return Some(LongDouble::Huge); }
-    if lower.starts_with(b"0x") { return parse_hex_float(&lower[2..], negative); }
-    // Decimal: digits [. digits] [e [sign] digits], at least one mantissa digit.
-    let mut i = 0;
-    let mut int_digits: i64 = 0;
-    let mut frac_digits: i64 = 0;
-    let mut seen_point = false;
-    // 1-based position of the first non-zero digit, in the integer or the fraction part.
-    let mut first_nonzero_int: Option<i64> = None;
-    let mut first_nonzero_frac: Option<i64> = None;
-    while i < lower.len() {
-        let c = lower[i];
-        if c.is_ascii_digit() {
-            if seen_point { frac_digits += 1 } else { int_digits += 1 }
-            if c != b'0' && first_nonzero_int.is_none() && first_nonzero_frac.is_none() {
-                if seen_point { first_nonzero_frac = Some(frac_digits) } else { first_nonzero_int = Some(int_digits) }
-            }
-        } else if c == b'.' && !seen_point {
-            seen_point = true;
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if int_digits + frac_digits == 0 { return None; }
-    let mut exponent: i64 = 0;
-    if i < lower.len() {
-        if lower[i] != b'e' { return None; }
-        let mut j = i + 1;
-        let exp_negative = match lower.get(j) {
-            Some(b'-') => { j += 1; true }
-            Some(b'+') => { j += 1; false }
-            _ => false,
-        };
-        if j >= lower.len() || !lower[j..].iter().all(u8::is_ascii_digit) { return None; }
-        for &c in &lower[j..] {
-            exponent = (exponent * 10 + (c - b'0') as i64).min(1_000_000);
-        }
-        if exp_negative { exponent = -exponent; }
-    }
-    // The decimal exponent of the leading digit, to tell strtold's range errors apart.
-    let magnitude = match (first_nonzero_int, first_nonzero_frac) {
-        (Some(p), _) => int_digits - p + exponent,
-        (None, Some(q)) => -q + exponent,
-        (None, None) => return Some(LongDouble::Finite(0.0)),
-    };
-    if !(-4951..=4932).contains(&magnitude) { return None; }
-    let text = std::str::from_utf8(s).ok()?;
-    let v: f64 = text.parse().ok()?;
-    Some(if v.is_infinite() {
-        LongDouble::Huge
-    } else if v == 0.0 {
-        if negative { LongDouble::TinyNegative } else { LongDouble::TinyPositive }
-    } else {
-        LongDouble::Finite(v)
-    })
-}
-
-/// The part of a hex float after "0x": hexdigits [. hexdigits] [p [sign] digits].
-fn parse_hex_float(s: &[u8], negative: bool) -> Option<LongDouble> {
-    let mut mantissa = 0f64;
-    let mut scale: i64 = 0;
-    let mut seen_point = false;
-    let mut any_digit = false;
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        if let Some(d) = (c as char).to_digit(16) {
-            any_digit = true;
-            mantissa = mantissa * 16.0 + d as f64;
-            if seen_point { scale -= 4; }
-        } else if c == b'.' && !seen_point {
-            seen_point = true;
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if !any_digit { return None; }
-    let mut exponent: i64 = 0;
-    if i < s.len() {
-        if s[i] != b'p' { return None; }
-        let rest = &s[i + 1..];
-        let (exp_negative, digits) = match rest.first() {
-            Some(b'-') => (true, &rest[1..]),
-            Some(b'+') => (false, &rest[1..]),
-            _ => (false, rest),
-        };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) { return None; }
-        for &c in digits {
-            exponent = (exponent * 10 + (c - b'0') as i64).min(1_000_000);
-        }
-        if exp_negative { exponent = -exponent; }
-    }
-    if mantissa == 0.0 { return Some(LongDouble::Finite(0.0)); }
-    let binary_exponent = exponent + scale + mantissa.log2().floor() as i64;
-    if binary_exponent >= 16384 || binary_exponent < -16445 { return None; }
-    let v = mantissa * 2f64.powi((exponent + scale).clamp(-2000, 2000) as i32);
-    let v = if negative { -v } else { v };
-    Some(if v.is_infinite() {
-        LongDouble::Huge
-    } else if v == 0.0 {
-        if negative { LongDouble::TinyNegative } else { LongDouble::TinyPositive }
-    } else {
-        LongDouble::Finite(v)
-    })
-}
-
 fn blpop(ctx: &mut Ctx) -> CmdResult { blocking_pop(ctx, End::Head) }
 fn brpop(ctx: &mut Ctx) -> CmdResult { blocking_pop(ctx, End::Tail) }
 
 /// B[LR]POP key [key ...] timeout
 fn blocking_pop(ctx: &mut Ctx, end: End) -> CmdResult {
     let last = ctx.args.len() - 1;
-    parse_timeout(ctx.args.get(last))?;
+    let timeout_ms = parse_timeout(ctx.args.get(last))?;
     for k in 1..last {
         let key = ctx.args.get(k);
+        let retrying = ctx.retrying;
         let Some(entry) = ctx.ks.lookup(ctx.db, key, ctx.now_ms) else { continue };
-        let list = list_of(entry)?;
+        let list = match list_of(entry) {
+            Ok(l) => l,
+            Err(_) if retrying => continue,
+            Err(e) => return Err(e),
+        };
         let Some(elem) = (match end { End::Head => list.front(), End::Tail => list.back() }) else { continue };
         ctx.reply.array(2);
         ctx.reply.bulk(key);
@@ -655,7 +517,7 @@ fn blocking_pop(ctx: &mut Ctx, end: End) -> CmdResult {
         after_pop(ctx, key, 1);
         return Ok(());
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock); }
+    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
     ctx.reply.null_array();
     Ok(())
 }
@@ -664,30 +526,37 @@ fn blocking_pop(ctx: &mut Ctx, end: End) -> CmdResult {
 fn blmove(ctx: &mut Ctx) -> CmdResult {
     let from = parse_end(ctx.args.get(3))?;
     let to = parse_end(ctx.args.get(4))?;
-    parse_timeout(ctx.args.get(5))?;
-    blocking_move(ctx, from, to)
+    let timeout_ms = parse_timeout(ctx.args.get(5))?;
+    blocking_move(ctx, from, to, timeout_ms)
 }
 
 /// BRPOPLPUSH source destination timeout
 fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
-    parse_timeout(ctx.args.get(3))?;
-    blocking_move(ctx, End::Tail, End::Head)
+    let timeout_ms = parse_timeout(ctx.args.get(3))?;
+    blocking_move(ctx, End::Tail, End::Head, timeout_ms)
 }
 
-fn blocking_move(ctx: &mut Ctx, from: End, to: End) -> CmdResult {
+fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64) -> CmdResult {
+    if ctx.retrying && source_has_other_type(ctx) { return Err(CmdError::WouldBlock { timeout_ms }); }
     if move_element(ctx, from, to)? { return Ok(()); }
-    if ctx.may_block { return Err(CmdError::WouldBlock); }
+    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
     // Redis answers a null *bulk* here (addReplyNull), though a timeout later is a null array.
     ctx.reply.null();
     Ok(())
 }
 
+/// A retried BLMOVE whose source now holds another type keeps waiting (Redis serves only lists).
+fn source_has_other_type(ctx: &mut Ctx) -> bool {
+    let (db, now, src) = (ctx.db, ctx.now_ms, ctx.args.get(1));
+    matches!(ctx.ks.lookup(db, src, now), Some(e) if !matches!(e.value, Value::List(_)))
+}
+
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 fn blmpop(ctx: &mut Ctx) -> CmdResult {
     let m = parse_mpop(ctx, 2)?;
-    parse_timeout(ctx.args.get(1))?;
+    let timeout_ms = parse_timeout(ctx.args.get(1))?;
     if mpop_serve(ctx, &m)? { return Ok(()); }
-    if ctx.may_block { return Err(CmdError::WouldBlock); }
+    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
     ctx.reply.null_array();
     Ok(())
 }

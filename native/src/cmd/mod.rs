@@ -11,6 +11,7 @@ pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
+pub mod timeout;
 pub mod zsets;
 
 pub fn all() -> Vec<CommandRow> {

@@ -17,8 +17,6 @@ pub struct Scanned {
     pub overflow: bool,
     /// The literal was non-zero but rounds to 0 (strtod's ERANGE with 0).
     pub underflow: bool,
-    /// Rough base-10 exponent of a non-zero finite literal, to judge long double range.
-    pub mag10: i64,
 }
 
 #[inline]
@@ -29,7 +27,7 @@ fn starts_with_ci(s: &[u8], word: &[u8]) -> bool { s.len() >= word.len() && s[..
 /// glibc strtod's syntax: blanks, a sign, then `inf`/`infinity`, `nan[(...)]`, a hex float
 /// (`0x` digits [. digits] [p exp]) or a decimal float (digits [. digits] [e exp]).
 pub fn scan_strtod(s: &[u8]) -> Scanned {
-    let none = Scanned { value: 0.0, len: 0, nan: false, overflow: false, underflow: false, mag10: 0 };
+    let none = Scanned { value: 0.0, len: 0, nan: false, overflow: false, underflow: false };
     let mut i = 0;
     while i < s.len() && is_c_space(s[i]) { i += 1; }
     let neg = i < s.len() && s[i] == b'-';
@@ -98,25 +96,22 @@ fn scan_decimal(s: &[u8]) -> Option<Scanned> {
             i = j;
         }
     }
-    // Normalise to "<digits>e<exp>" for Rust's correctly rounded parser, and locate the first
-    // significant digit for the magnitude estimate.
+    // Normalise to "<digits>e<exp>" for Rust's correctly rounded parser.
     let mut digits: Vec<u8> = Vec::with_capacity(int_digits.len() + frac_digits.len() + 24);
     digits.extend_from_slice(int_digits);
     digits.extend_from_slice(frac_digits);
     let first_nonzero = digits.iter().position(|&c| c != b'0');
     let scale = exp - frac_digits.len() as i64;
-    let (value, mag10) = match first_nonzero {
-        None => (0.0, 0),
+    let value = match first_nonzero {
+        None => 0.0,
         Some(p) => {
-            let significant = digits.len() - p;
-            let mag = scale + significant as i64 - 1;
             // Beyond these the result is certainly inf or 0; clamping keeps the text short.
             let clamped = scale.clamp(-100_000, 100_000);
             let mut text = digits[p..].to_vec();
             text.push(b'e');
             text.extend_from_slice(clamped.to_string().as_bytes());
             let v: f64 = std::str::from_utf8(&text).ok()?.parse().ok()?;
-            (v, mag)
+            v
         }
     };
     let nonzero = first_nonzero.is_some();
@@ -126,7 +121,6 @@ fn scan_decimal(s: &[u8]) -> Option<Scanned> {
         nan: false,
         overflow: value.is_infinite(),
         underflow: nonzero && value == 0.0,
-        mag10,
     })
 }
 
@@ -178,14 +172,12 @@ fn scan_hex(s: &[u8]) -> Option<Scanned> {
         }
     }
     let value = round_binary(mant, sticky, exp2);
-    let mag2 = if mant == 0 { 0 } else { 63 - mant.leading_zeros() as i64 + exp2 };
     Some(Scanned {
         value,
         len: i,
         nan: false,
         overflow: value.is_infinite(),
         underflow: mant != 0 && value == 0.0,
-        mag10: (mag2 as f64 * std::f64::consts::LOG10_2) as i64,
     })
 }
 
@@ -282,29 +274,7 @@ pub fn parse_lex_range<'a>(min: &'a [u8], max: &'a [u8]) -> Result<LexRange<'a>,
     Ok(LexRange { min, max })
 }
 
-/// Long doubles reach about 1.19e4932 and, subnormal, 3.6e-4951.
-const LONG_DOUBLE_MAX_MAG10: i64 = 4932;
-const LONG_DOUBLE_MIN_MAG10: i64 = -4951;
 
-/// Redis 7.0's getTimeoutFromObjectOrReply in seconds: string2ld (strtold over the whole
-/// string, at most 5119 bytes, no leading blank, no NaN, no long double overflow or underflow
-/// to zero), then `(long long)(t * 1000)` must not be negative: x86 turns any value out of the
-/// long long range into LLONG_MIN, so huge timeouts are "negative" too.
-pub fn check_timeout(s: &[u8]) -> Result<(), CmdError> {
-    const NOT_FLOAT: CmdError = CmdError::Msg("ERR timeout is not a float or out of range");
-    const NEGATIVE: CmdError = CmdError::Msg("ERR timeout is negative");
-    if s.is_empty() || s.len() >= 5 * 1024 || is_c_space(s[0]) { return Err(NOT_FLOAT); }
-    let sc = scan_strtod(s);
-    if sc.len != s.len() || sc.nan { return Err(NOT_FLOAT); }
-    let finite_literal = sc.value.is_finite() || sc.overflow;
-    if finite_literal && (sc.overflow || sc.underflow) && (sc.mag10 > LONG_DOUBLE_MAX_MAG10 || sc.mag10 < LONG_DOUBLE_MIN_MAG10) {
-        return Err(NOT_FLOAT);
-    }
-    let ms = sc.value * 1000.0;
-    if !(ms > -9.223_372_036_854_775_808e18 && ms < 9.223_372_036_854_775_808e18) { return Err(NEGATIVE); }
-    if (ms as i64) < 0 { return Err(NEGATIVE); }
-    Ok(())
-}
 
 /// parseScanCursorOrReply: strtoul in base 10 over the whole string (a sign is allowed and
 /// "-1" wraps, "" is 0), no leading blank, no overflow.
@@ -368,15 +338,6 @@ mod tests {
 
     #[test]
     fn timeouts_and_cursors() {
-        assert!(check_timeout(b"0").is_ok());
-        assert!(check_timeout(b"0x10").is_ok());
-        assert!(check_timeout(b"-0.0001").is_ok(), "truncates to 0 ms");
-        assert_eq!(check_timeout(b"-1").unwrap_err().text(), "ERR timeout is negative");
-        assert_eq!(check_timeout(b"1e30").unwrap_err().text(), "ERR timeout is negative");
-        assert_eq!(check_timeout(b"inf").unwrap_err().text(), "ERR timeout is negative");
-        assert_eq!(check_timeout(b"1e400").unwrap_err().text(), "ERR timeout is negative");
-        assert_eq!(check_timeout(b"1e5000").unwrap_err().text(), "ERR timeout is not a float or out of range");
-        assert_eq!(check_timeout(b" 1").unwrap_err().text(), "ERR timeout is not a float or out of range");
         assert_eq!(parse_cursor(b"").unwrap(), 0);
         assert_eq!(parse_cursor(b"-1").unwrap(), u64::MAX);
         assert_eq!(parse_cursor(b"+7").unwrap(), 7);

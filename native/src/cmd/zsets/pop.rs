@@ -3,7 +3,7 @@
 //! `WouldBlock` (the TypeScript side parks the client and runs it again when a key changes),
 //! or, where blocking is not allowed (MULTI, scripts), replies the timeout's null array.
 
-use super::parse::check_timeout;
+use crate::cmd::timeout::parse_timeout;
 use super::{as_zset, as_zset_mut, delete_if_empty};
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX};
 
@@ -101,15 +101,19 @@ fn bzpop(ctx: &mut Ctx, max: bool) -> CmdResult {
 /// Redis's blockingGenericZpopCommand: the timeout is checked first, then the keys in order;
 /// the first non-empty one is popped, a wrong type fails.
 fn blocking_pop(ctx: &mut Ctx, timeout_index: usize, first: usize, n: usize, max: bool, count: Option<i64>, shape: Shape) -> CmdResult {
-    check_timeout(ctx.args.get(timeout_index))?;
-    let (db, now) = (ctx.db, ctx.now_ms);
+    let timeout_ms = parse_timeout(ctx.args.get(timeout_index))?;
+    let (db, now, retrying) = (ctx.db, ctx.now_ms, ctx.retrying);
     for i in first..first + n {
         let key = ctx.args.get(i);
         let Some(e) = ctx.ks.lookup(db, key, now) else { continue };
-        if as_zset(e)?.is_empty() { continue; }
-        return pop_from(ctx, key, max, count, shape);
+        match as_zset(e) {
+            Ok(z) if z.is_empty() => continue,
+            Ok(_) => return pop_from(ctx, key, max, count, shape),
+            Err(_) if retrying => continue,
+            Err(e) => return Err(e),
+        }
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock); }
+    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
     ctx.reply.null_array();
     Ok(())
 }
