@@ -565,43 +565,6 @@ fn blmpop(ctx: &mut Ctx) -> CmdResult {
 mod tests {
     use super::*;
 
-    fn timeout(s: &str) -> Result<i64, String> { parse_timeout(s.as_bytes()).map_err(|e| e.text().to_string()) }
-
-    #[test]
-    fn timeouts_parse_like_redis_7_0() {
-        // Each case checked against redis-server 7.0.15.
-        let not_float = Err(TIMEOUT_NOT_FLOAT.text().to_string());
-        let negative = Err(TIMEOUT_NEGATIVE.text().to_string());
-        assert_eq!(timeout("0"), Ok(0));
-        assert_eq!(timeout("1.5"), Ok(1500));
-        assert_eq!(timeout("+0.01"), Ok(10));
-        assert_eq!(timeout(".01"), Ok(10));
-        assert_eq!(timeout("1."), Ok(1000));
-        assert_eq!(timeout("0.0001"), Ok(1));
-        assert_eq!(timeout("-0.0001"), Ok(0));
-        assert_eq!(timeout("1e15"), Ok(1_000_000_000_000_000_000));
-        assert_eq!(timeout("0x10"), Ok(16_000));
-        assert_eq!(timeout("0x.8"), Ok(500));
-        assert_eq!(timeout("1e-400"), Ok(1));
-        assert_eq!(timeout("1e-4950"), Ok(1));
-        assert_eq!(timeout("-0.001"), Ok(0));
-        assert_eq!(timeout("-1e-3"), Ok(0));
-        assert_eq!(timeout("-0.0011"), negative);
-        assert_eq!(timeout("-0.002"), negative);
-        assert_eq!(timeout("-1"), negative);
-        assert_eq!(timeout("-0x1"), negative);
-        assert_eq!(timeout("inf"), negative);
-        assert_eq!(timeout("-inf"), negative);
-        assert_eq!(timeout("infinity"), negative);
-        assert_eq!(timeout("1e16"), negative);
-        assert_eq!(timeout("1e400"), negative);
-        assert_eq!(timeout("1e4930"), negative);
-        assert_eq!(timeout("9223372036854775807"), negative);
-        for bad in ["abc", "", " 1", "1 ", "nan", "0x", "1e", "1e+", ".", "1e4940", "1e5000", "-1e5000", "1e-5000", "1e-4952", "1..2"] {
-            assert_eq!(timeout(bad), not_float, "{bad:?}");
-        }
-    }
-
     #[test]
     fn ranges_clamp_like_lrange() {
         assert_eq!(clamp_range(0, -1, 5), Some((0, 4)));

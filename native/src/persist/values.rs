@@ -9,15 +9,6 @@ use crate::types::zset::ZSet;
 
 // ------------------------------------------------------------------ lists ---
 
-/// Elements at least this long get a quicklist PLAIN node of their own (Redis 7.0's
-/// packed_threshold default, 1 GB).
-pub const PLAIN_THRESHOLD: usize = 1 << 30;
-
-/// Redis's quicklist SIZE_SAFETY_LIMIT: a node never grows past 8 KB under a count fill.
-const SIZE_SAFETY_LIMIT: usize = 8192;
-/// Node size limits for negative fills -1..-5.
-const OPTIMIZATION_LEVEL: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
-
 /// One quicklist node to write: a PLAIN node with one element, or a PACKED listpack of `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodePlan {
@@ -25,8 +16,8 @@ pub enum NodePlan {
     Packed(usize),
 }
 
-/// Cuts a list into quicklist nodes the way Redis 7.0's quicklistPushTail fills them
-/// (_quicklistNodeAllowInsert), so a list built by pushes saves as Redis would save it.
+/// Cuts a list into the quicklist nodes Redis 7.0 would hold for it (the list type knows
+/// how Redis fills nodes: `List::quicklist_nodes`), so a list saves as Redis would save it.
 pub struct ListNodes {
     fill: i64,
 }
@@ -36,61 +27,12 @@ impl ListNodes {
         ListNodes { fill }
     }
 
-    fn size_meets_optimization(&self, sz: usize) -> bool {
-        if self.fill >= 0 {
-            return false;
-        }
-        let offset = (-self.fill - 1) as usize;
-        offset < OPTIMIZATION_LEVEL.len() && sz <= OPTIMIZATION_LEVEL[offset]
-    }
-
-    /// _quicklistNodeAllowInsert for a packed node of `node_bytes` bytes and `count` elements.
-    fn allow_insert(&self, node_bytes: usize, count: usize, element_len: usize) -> bool {
-        let mut overhead = if element_len < 254 { 1 } else { 5 };
-        overhead += if element_len < 64 { 1 } else if element_len < 16384 { 2 } else { 5 };
-        let new_sz = node_bytes + element_len + overhead;
-        if self.size_meets_optimization(new_sz) {
-            true
-        } else if new_sz > SIZE_SAFETY_LIMIT {
-            false
-        } else {
-            (count as i64) < self.fill
-        }
-    }
-
     pub fn plan(&mut self, l: &List) -> Vec<NodePlan> {
-        let mut plan = Vec::new();
-        // The open packed node: (listpack bytes, element count).
-        let mut open: Option<(usize, usize)> = None;
-        for item in list_items(l) {
-            if item.len() >= PLAIN_THRESHOLD {
-                if let Some((_, n)) = open.take() {
-                    plan.push(NodePlan::Packed(n));
-                }
-                plan.push(NodePlan::Plain);
-                continue;
-            }
-            match open {
-                Some((bytes, n)) if self.allow_insert(bytes, n, item.len()) => {
-                    open = Some((bytes + listpack_entry_size(item), n + 1));
-                }
-                _ => {
-                    if let Some((_, n)) = open.take() {
-                        plan.push(NodePlan::Packed(n));
-                    }
-                    open = Some((LISTPACK_EMPTY_BYTES + listpack_entry_size(item), 1));
-                }
-            }
-        }
-        if let Some((_, n)) = open {
-            plan.push(NodePlan::Packed(n));
-        }
-        plan
+        l.quicklist_nodes(self.fill)
+            .map(|node| if node.plain { NodePlan::Plain } else { NodePlan::Packed(node.elements.len()) })
+            .collect()
     }
 }
-
-/// Header (6) + terminator (1).
-const LISTPACK_EMPTY_BYTES: usize = 7;
 
 /// Bytes one element takes in a listpack (encoding, data and back-length).
 pub fn listpack_entry_size(s: &[u8]) -> usize {
