@@ -123,6 +123,17 @@ describeDifferential('keyspace commands vs redis-server 7.0', () => {
     ]);
   });
 
+  it('COPY of every type, with DB and REPLACE, keeping the TTL', async () => {
+    await check([
+      ['SET', 's', 'v', 'EX', '1000'], ['RPUSH', 'l', 'a', 'b'], ['HSET', 'h', 'f', 'v'], ['SADD', 'st', '1', '2'], ['ZADD', 'z', '1', 'm'],
+      ['COPY', 's', 's2'], ['TTL', 's2'], ['GET', 's2'], ['COPY', 'l', 'l2'], ['LRANGE', 'l2', '0', '-1'], ['RPUSH', 'l2', 'c'], ['LLEN', 'l'],
+      ['COPY', 'h', 'h2'], ['HGETALL', 'h2'], ['COPY', 'st', 'st2'], ['OBJECT', 'ENCODING', 'st2'], ['COPY', 'z', 'z2'], ['ZRANGE', 'z2', '0', '-1', 'WITHSCORES'],
+      ['COPY', 's', 'l'], ['COPY', 's', 'l', 'REPLACE'], ['TYPE', 'l'], ['COPY', 'nokey', 'x'], ['COPY', 's', 's'], ['COPY', 's', 's', 'DB', '1'],
+      ['SELECT', '1'], ['GET', 's'], ['TTL', 's'], ['SELECT', '0'], ['COPY', 's', 'x', 'DB', '16'], ['COPY', 's', 'x', 'DB', 'y'],
+      ['COPY', 's', 'x', 'FOO'], ['COPY', 's', 'x', 'REPLACE', 'REPLACE'], ['INFO', 'persistence'],
+    ]);
+  });
+
   it('FLUSHALL/FLUSHDB/SWAPDB dirty only WATCHed keys that exist', async () => {
     const run = async (port: number) => {
       const [a, b] = await Promise.all([RawConnection.connect(port), RawConnection.connect(port)]);

@@ -17,6 +17,7 @@ pub const COMMANDS: &[CommandRow] = &[
     ("rename", rename),
     ("renamenx", renamenx),
     ("move", move_command),
+    ("copy", copy),
     ("swapdb", swapdb),
     ("dbsize", dbsize),
     ("flushdb", flushdb),
@@ -442,6 +443,46 @@ fn object_freq(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     Err(CmdError::Msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]
+fn copy(ctx: &mut Ctx) -> CmdResult {
+    let (src_db, now) = (ctx.db, ctx.now_ms);
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < ctx.args.len() {
+        if ctx.args.is(i, b"REPLACE") {
+            replace = true;
+        } else if ctx.args.is(i, b"DB") && i + 1 < ctx.args.len() {
+            dst_db = db_arg(ctx, i + 1)?;
+            i += 1;
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 1;
+    }
+    let (src, dst) = (ctx.args.get(1), ctx.args.get(2));
+    if src_db == dst_db && src == dst { return Err(SAME_OBJECT); }
+    let (value, expire_at) = match ctx.ks.lookup_read(src_db, src, now) {
+        None => {
+            ctx.reply.int(0);
+            return Ok(());
+        }
+        Some(e) => (e.value.clone(), e.expire_at),
+    };
+    if ctx.ks.lookup(dst_db, dst, now).is_some() {
+        if !replace {
+            ctx.reply.int(0);
+            return Ok(());
+        }
+        ctx.ks.remove(dst_db, dst);
+    }
+    ctx.ks.insert_entry(dst_db, dst, Entry { value, expire_at, lru: lru_clock_now(now) });
+    ctx.ks.signal_modified(dst_db, dst);
+    ctx.ks.dirty += 1;
+    ctx.reply.int(1);
+    Ok(())
 }
 
 #[cfg(test)]

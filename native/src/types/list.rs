@@ -122,6 +122,7 @@ fn decode_backward(data: &[u8], end: usize) -> (usize, usize, usize) {
 // ---------------------------------------------------------------------------------------------
 // Chunks
 
+#[derive(Clone)]
 struct Chunk {
     /// Entries live in `buf[head..]`; `buf[..head]` is free space for pushes at the front.
     buf: Vec<u8>,
@@ -232,6 +233,7 @@ fn encode_entry(elem: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // The list
 
+#[derive(Clone)]
 pub struct List {
     chunks: VecDeque<Chunk>,
     len: usize,

@@ -7,6 +7,7 @@ pub mod set;
 pub mod string;
 pub mod zset;
 
+#[derive(Clone)]
 pub enum Value {
     Str(string::StrVal),
     List(Box<list::List>),
