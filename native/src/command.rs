@@ -2,7 +2,7 @@
 //! Each type module lists its commands as `(name, handler)` rows; lib.rs joins the lists into
 //! the table the TypeScript dispatcher indexes by number.
 
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Entry, Keyspace};
 use crate::numfmt;
 use crate::reply::Reply;
 use crate::settings::Settings;
@@ -95,6 +95,30 @@ pub struct Ctx<'a> {
 }
 
 pub type Handler = fn(&mut Ctx) -> CmdResult;
+
+/// HDEL, SREM, ZREM: removes each argument from 2 on from the collection at argument 1,
+/// deletes the key when it empties, and replies how many were removed.
+pub fn remove_members<C: ?Sized>(
+    ctx: &mut Ctx,
+    view: fn(&mut Entry) -> Result<&mut C, CmdError>,
+    remove: fn(&mut C, &[u8]) -> bool,
+) -> CmdResult {
+    let (db, now, args) = (ctx.db, ctx.now_ms, ctx.args);
+    let key = args.get(1);
+    let Some(entry) = ctx.ks.lookup(db, key, now) else {
+        ctx.reply.int(0);
+        return Ok(());
+    };
+    let collection = view(entry)?;
+    let removed = args.from(2).filter(|m| remove(collection, m)).count();
+    if removed > 0 {
+        ctx.ks.delete_if_empty(db, key);
+        ctx.ks.signal_modified(db, key);
+        ctx.ks.dirty += removed as u64;
+    }
+    ctx.reply.int(removed as i64);
+    Ok(())
+}
 
 /// One row of a type module's command list.
 pub type CommandRow = (&'static str, Handler);

@@ -1,7 +1,7 @@
 //! Hash commands (Redis 7.0's t_hash.c), plus the HSCAN/SSCAN argument handling the sets
 //! family shares.
 
-use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::dict::random_u64;
 use crate::keyspace::Entry;
 use crate::numfmt;
@@ -128,32 +128,7 @@ fn hmget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn hdel(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let key = args.get(1);
-    let (db, now) = (ctx.db, ctx.now_ms);
-    let Some(e) = ctx.ks.lookup(db, key, now) else {
-        ctx.reply.int(0);
-        return Ok(());
-    };
-    let h = as_hash(e)?;
-    let mut deleted = 0;
-    let mut emptied = false;
-    for field in args.from(2) {
-        if h.remove(field) {
-            deleted += 1;
-            if h.is_empty() {
-                emptied = true;
-                break;
-            }
-        }
-    }
-    if emptied { ctx.ks.remove(db, key); }
-    if deleted > 0 {
-        ctx.ks.signal_modified(db, key);
-        ctx.ks.dirty += deleted as u64;
-    }
-    ctx.reply.int(deleted);
-    Ok(())
+    remove_members(ctx, as_hash, Hash::remove)
 }
 
 fn hlen(ctx: &mut Ctx) -> CmdResult {

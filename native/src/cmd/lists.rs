@@ -73,11 +73,6 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
     usize::try_from(i).ok()
 }
 
-/// Deletes `key` when the list it holds became empty (Redis never keeps empty collections).
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let empty = matches!(ctx.ks.lookup(ctx.db, key, ctx.now_ms), Some(Entry { value: Value::List(l), .. }) if l.is_empty());
-    if empty { ctx.ks.remove(ctx.db, key); }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Pushes
@@ -178,7 +173,7 @@ fn pop_range_reply(list: &mut List, end: End, count: u64, reply: &mut crate::rep
 }
 
 fn after_pop(ctx: &mut Ctx, key: &[u8], popped: usize) {
-    delete_if_empty(ctx, key);
+    ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += popped as u64;
 }
@@ -351,7 +346,7 @@ fn lrem(ctx: &mut Ctx) -> CmdResult {
     };
     let removed = list_of(entry)?.remove_matching(ctx.args.get(3), count);
     if removed > 0 {
-        delete_if_empty(ctx, key);
+        ctx.ks.delete_if_empty(ctx.db, key);
         ctx.ks.signal_modified(ctx.db, key);
         ctx.ks.dirty += removed as u64;
     }
@@ -375,7 +370,7 @@ fn ltrim(ctx: &mut Ctx) -> CmdResult {
         None => list.clear(),
     }
     let removed = before - list.len();
-    delete_if_empty(ctx, key);
+    ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += removed as u64;
     ctx.reply.ok();
@@ -422,7 +417,7 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> Result<bool, CmdError> {
     ctx.reply.bulk(&value);
     // Checked after the push: when source and destination are the same key the list is
     // never left empty.
-    delete_if_empty(ctx, src);
+    ctx.ks.delete_if_empty(ctx.db, src);
     ctx.ks.signal_modified(db, src);
     ctx.ks.dirty += 1;
     Ok(true)

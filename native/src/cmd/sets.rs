@@ -1,7 +1,7 @@
 //! Set commands (Redis 7.0's t_set.c).
 
 use crate::cmd::hashes::{parse_random_count, parse_scan_cursor, parse_scan_options, partial_shuffle, random_reply_too_big, scan_loop, scan_matches, ScanItems};
-use crate::command::{Args, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
+use crate::command::{remove_members, Args, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::keyspace::{Entry, Keyspace};
 use crate::numfmt;
 use crate::reply::Reply;
@@ -70,32 +70,7 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn srem(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let key = args.get(1);
-    let (db, now) = (ctx.db, ctx.now_ms);
-    let Some(e) = ctx.ks.lookup(db, key, now) else {
-        ctx.reply.int(0);
-        return Ok(());
-    };
-    let s = as_set(e)?;
-    let mut removed = 0;
-    let mut emptied = false;
-    for m in args.from(2) {
-        if s.remove(m) {
-            removed += 1;
-            if s.is_empty() {
-                emptied = true;
-                break;
-            }
-        }
-    }
-    if emptied { ctx.ks.remove(db, key); }
-    if removed > 0 {
-        ctx.ks.signal_modified(db, key);
-        ctx.ks.dirty += removed as u64;
-    }
-    ctx.reply.int(removed);
-    Ok(())
+    remove_members(ctx, as_set, |s, m| s.remove(m))
 }
 
 /// SMEMBERS is SINTER of one key in Redis 7.0: a set reply (RESP3 `~`) in set order.

@@ -2,7 +2,7 @@
 //! This file has the table, the shared helpers and the single-key commands; ranges, pops and
 //! the multi-key set operations live in the submodules.
 
-use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::keyspace::Entry;
 use crate::reply::Reply;
 use crate::types::zset::{AddFlags, AddOutcome, ZSet};
@@ -79,12 +79,6 @@ pub fn reply_entries<'a>(reply: &mut Reply, n: usize, withscores: bool, entries:
     }
 }
 
-/// After a write: deletes the key when the command emptied its sorted set (Redis never keeps
-/// an empty collection).
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let empty = matches!(ctx.ks.dbs[ctx.db].dict.get(key), Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty());
-    if empty { ctx.ks.remove(ctx.db, key); }
-}
 
 fn zadd(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, false) }
 fn zincrby(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, true) }
@@ -162,27 +156,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
 
 /// ZREM key member [member ...]
 fn zrem(ctx: &mut Ctx) -> CmdResult {
-    let key = ctx.args.get(1);
-    let (db, now) = (ctx.db, ctx.now_ms);
-    let Some(e) = ctx.ks.lookup(db, key, now) else {
-        ctx.reply.int(0);
-        return Ok(());
-    };
-    let z = as_zset_mut(e)?;
-    let mut deleted = 0;
-    for m in ctx.args.from(2) {
-        if z.remove(m) {
-            deleted += 1;
-            if z.is_empty() { break; }
-        }
-    }
-    if deleted > 0 {
-        delete_if_empty(ctx, key);
-        ctx.ks.signal_modified(db, key);
-        ctx.ks.dirty += deleted;
-    }
-    ctx.reply.int(deleted as i64);
-    Ok(())
+    remove_members(ctx, as_zset_mut, |z, m| z.remove(m))
 }
 
 fn zcard(ctx: &mut Ctx) -> CmdResult {

@@ -172,6 +172,13 @@ impl Keyspace {
         }
     }
 
+    /// Deletes `key` if a command left its collection empty, as Redis does; true when it did.
+    pub fn delete_if_empty(&mut self, db: usize, key: &[u8]) -> bool {
+        let empty = self.dbs[db].dict.get(key).is_some_and(|e| e.value.is_empty_collection());
+        if empty { self.remove(db, key); }
+        empty
+    }
+
     pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: i64) {
         let d = &mut self.dbs[db];
         if let Some(e) = d.dict.get_mut(key) {

@@ -28,6 +28,17 @@ impl Value {
         }
     }
 
+    /// A collection with no elements left (Redis deletes such a key at once).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.len() == 0,
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
     /// The OBJECT ENCODING reply.
     pub fn encoding(&self) -> &'static str {
         match self {

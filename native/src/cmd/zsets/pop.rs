@@ -4,7 +4,7 @@
 //! or, where blocking is not allowed (MULTI, scripts), replies the timeout's null array.
 
 use crate::cmd::timeout::parse_timeout;
-use super::{as_zset, as_zset_mut, delete_if_empty};
+use super::{as_zset, as_zset_mut};
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX};
 
 /// How a pop replies (Redis's emitkey / use_nested_array / reply_nil_when_empty).
@@ -82,7 +82,7 @@ fn pop_from(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<i64>, shape: Sha
         reply.bulk(&m);
         reply.double(s);
     }
-    delete_if_empty(ctx, key);
+    ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += n as u64;
     Ok(())

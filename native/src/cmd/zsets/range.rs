@@ -6,7 +6,7 @@
 //! gives the same answers as Redis's listpack walk even for lex ranges over unequal scores.
 
 use super::parse::{parse_lex_range, parse_score_range};
-use super::{as_zset, as_zset_mut, delete_if_empty, reply_entries};
+use super::{as_zset, as_zset_mut, reply_entries};
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX};
 use crate::types::zset::{RangeSpec, ZSet};
 use crate::types::Value;
@@ -228,7 +228,7 @@ fn remrange_generic(ctx: &mut Ctx, span_of: impl FnOnce(&ZSet) -> Span) -> CmdRe
     let span = span_of(z);
     let deleted = z.remove_ranks(span.from, span.to);
     if deleted > 0 {
-        delete_if_empty(ctx, key);
+        ctx.ks.delete_if_empty(ctx.db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += deleted as u64;
     }
