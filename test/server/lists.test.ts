@@ -7,20 +7,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
 import { RawConnection, type Arg } from '../helpers/resp';
 import { startKeyfork, startRedis } from '../helpers/servers';
+import { pick, rng } from '../helpers/random';
 
-/** mulberry32: a small seeded PRNG so every run generates the same sequences. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const words = (s: string): string[] => s.split(' ');
 
 let servers: BothServers;
