@@ -1,6 +1,6 @@
 // Differential harness: the same command sequence, on one connection each, to keyfork and to the
 // real redis-server; every reply must be identical, wire type included.
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { formatReply, RawConnection, type Arg, type Reply } from './resp';
 import { quoteBytes } from './resp3';
 import { redisAvailable, startKeyfork, startRedis, type RunningServer, type ServerOptions } from './servers';
@@ -181,4 +181,39 @@ export function replyKey(r: Reply): string {
     case 'attr':
       return `attr[${r.attrs.map(([k, v]) => `${replyKey(k)}=>${replyKey(v)}`).join(',')}]${replyKey(r.v)}`;
   }
+}
+
+/** The counters a command moves besides its reply: dirty (changes to save), keyspace hits and misses. */
+export async function keyspaceCounters(port: number): Promise<Record<string, number>> {
+  const conn = await RawConnection.connect(port);
+  try {
+    let all = '';
+    for (const section of ['persistence', 'stats']) {
+      const r = await conn.send('INFO', section);
+      all += r.t === 'bulk' && r.v ? r.v.toString() : '';
+    }
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(all)?.[1] ?? NaN);
+    return { dirty: field('rdb_changes_since_last_save'), hits: field('keyspace_hits'), misses: field('keyspace_misses') };
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * Runs `commands` on both servers from an empty keyspace (after `setup`): every reply must match,
+ * and so must how far dirty and the keyspace hits/misses moved.
+ */
+export async function expectSameRepliesAndCounters(
+  servers: BothServers,
+  commands: Arg[][],
+  opts: Pick<CompareOptions, 'resp3' | 'normalize' | 'unordered'> & { setup?: Arg[][] } = {},
+): Promise<void> {
+  await compareSequences([['FLUSHALL'], ...(opts.setup ?? [])], { servers });
+  const before = await Promise.all([keyspaceCounters(servers.keyfork.port), keyspaceCounters(servers.redis.port)]);
+  const mismatches = await compareSequences(commands, { servers, resp3: opts.resp3, normalize: opts.normalize, unordered: opts.unordered });
+  const after = await Promise.all([keyspaceCounters(servers.keyfork.port), keyspaceCounters(servers.redis.port)]);
+  expect(formatMismatches(mismatches)).toBe('');
+  const delta = (i: number) => Object.fromEntries(Object.keys(before[i]).map((k) => [k, after[i][k] - before[i][k]]));
+  expect(Number.isNaN(delta(1).dirty)).toBe(false);
+  expect(delta(0)).toEqual(delta(1));
 }

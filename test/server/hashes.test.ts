@@ -2,7 +2,7 @@
 // random sequences of valid and invalid commands. Listpack-encoded hashes must match Redis's
 // order exactly (insertion order); replies from hashtable-encoded keys are compared unordered.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
 import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
@@ -43,35 +43,7 @@ function normalize(command: Arg[], reply: Reply): Reply {
 
 let servers: BothServers;
 
-/** The change and keyspace lookup counters Redis keeps (dirty, hits, misses) on one server. */
-async function counters(port: number): Promise<string> {
-  const conn = await RawConnection.connect(port);
-  try {
-    const info = async (section: string) => {
-      const r = await conn.send('INFO', section);
-      return r.t === 'bulk' && r.v ? r.v.toString() : '';
-    };
-    const text = (await info('persistence')) + (await info('stats'));
-    const field = (name: string) => new RegExp(`^${name}:(\\d+)`, 'm').exec(text)?.[1] ?? '?';
-    return `dirty=${field('rdb_changes_since_last_save')} hits=${field('keyspace_hits')} misses=${field('keyspace_misses')}`;
-  } finally {
-    conn.close();
-  }
-}
 
-/** How much each counter moved while `run` ran, on both servers. */
-async function counterDeltas(run: () => Promise<void>): Promise<{ keyfork: string; redis: string }> {
-  const parse = (s: string) => Object.fromEntries(s.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
-  const [k0, r0] = await Promise.all([counters(servers.keyfork.port), counters(servers.redis.port)]);
-  await run();
-  const [k1, r1] = await Promise.all([counters(servers.keyfork.port), counters(servers.redis.port)]);
-  const delta = (a: string, b: string) => {
-    const x = parse(a);
-    const y = parse(b);
-    return Object.keys(x).map((k) => `${k}+${y[k] - x[k]}`).join(' ');
-  };
-  return { keyfork: delta(k0, k1), redis: delta(r0, r1) };
-}
 
 describeDifferential('hashes vs redis-server 7.0', () => {
   beforeAll(async () => {
@@ -84,16 +56,7 @@ describeDifferential('hashes vs redis-server 7.0', () => {
 
   // Replies must match one by one, and so must the changes counted for persistence (dirty)
   // and the keyspace hits/misses the commands caused.
-  const check = async (commands: Arg[][], resp3 = false) => {
-    await compareSequences([['FLUSHALL']], { servers });
-    let mismatches: Awaited<ReturnType<typeof compareSequences>> = [];
-    const deltas = await counterDeltas(async () => {
-      mismatches = await compareSequences(commands, { servers, resp3, normalize });
-    });
-    expect(formatMismatches(mismatches)).toBe('');
-    expect(deltas.redis).toMatch(/^dirty\+\d+ hits\+\d+ misses\+\d+$/);
-    expect(deltas.keyfork).toBe(deltas.redis);
-  };
+  const check = (commands: Arg[][], resp3 = false) => expectSameRepliesAndCounters(servers, commands, { resp3, normalize });
 
   it('basic replies, missing keys and wrong types', async () => {
     await check([

@@ -3,9 +3,9 @@
 // chunks, then seeded random sequences. Besides every reply, the changes counted for persistence
 // (dirty) and the keyspace hits/misses must move exactly as Redis's do. The blocking forms are
 // covered here when they can answer at once; lists-blocking.test.ts parks real clients.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
-import { RawConnection, type Arg } from '../helpers/resp';
+import { afterAll, beforeAll, it } from 'vitest';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
+import { type Arg } from '../helpers/resp';
 import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
@@ -14,20 +14,6 @@ const words = (s: string): string[] => s.split(' ');
 
 let servers: BothServers;
 
-async function counters(port: number): Promise<Record<string, number>> {
-  const conn = await RawConnection.connect(port);
-  try {
-    let all = '';
-    for (const section of ['persistence', 'stats']) {
-      const r = await conn.send('INFO', section);
-      all += r.t === 'bulk' && r.v ? r.v.toString() : '';
-    }
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(all)?.[1] ?? NaN);
-    return { dirty: field('rdb_changes_since_last_save'), hits: field('keyspace_hits'), misses: field('keyspace_misses') };
-  } finally {
-    conn.close();
-  }
-}
 
 describeDifferential('lists vs redis-server 7.0', () => {
   beforeAll(async () => {
@@ -38,17 +24,9 @@ describeDifferential('lists vs redis-server 7.0', () => {
     await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
   });
 
-  /** Runs `commands` on both servers from an empty keyspace; replies and counter moves must match. */
-  const check = async (commands: Arg[][], resp3 = false) => {
-    await compareSequences([['FLUSHALL']], { servers });
-    const before = await Promise.all([counters(servers.keyfork.port), counters(servers.redis.port)]);
-    const mismatches = await compareSequences(commands, { servers, resp3 });
-    const after = await Promise.all([counters(servers.keyfork.port), counters(servers.redis.port)]);
-    expect(formatMismatches(mismatches)).toBe('');
-    const delta = (i: number) => Object.fromEntries(Object.keys(before[i]).map((k) => [k, after[i][k] - before[i][k]]));
-    expect(Number.isNaN(delta(1).dirty)).toBe(false);
-    expect(delta(0)).toEqual(delta(1));
-  };
+  // Replies must match one by one, and so must the changes counted for persistence (dirty)
+  // and the keyspace hits/misses the commands caused.
+  const check = (commands: Arg[][], resp3 = false) => expectSameRepliesAndCounters(servers, commands, { resp3 });
   const bothProtocols = async (commands: Arg[][]) => {
     await check(commands);
     await check(commands, true);

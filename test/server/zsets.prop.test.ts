@@ -16,7 +16,7 @@ const scoreText = (s: number) => (s === Infinity ? '+inf' : s === -Infinity ? '-
 const parseScore = (t: string) => (t === 'inf' ? Infinity : t === '-inf' ? -Infinity : Number(t));
 
 type Bound = { value: number; open: boolean };
-type LexBound = { kind: '-' | '+' } | { kind: '[' | '('; value: string };
+type LexBound = { kind: '-' } | { kind: '+' } | { kind: '[' | '('; value: string };
 
 const boundText = (b: Bound) => `${b.open ? '(' : ''}${scoreText(b.value)}`;
 const lexText = (b: LexBound) => (b.kind === '-' || b.kind === '+' ? b.kind : `${b.kind}${b.value}`);

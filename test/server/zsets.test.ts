@@ -3,7 +3,7 @@
 // Besides every reply, the changes counted for persistence (dirty) and the keyspace hits/misses
 // must move exactly as Redis's do.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
 import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
@@ -14,33 +14,7 @@ const items = (r: Reply): Reply[] => (r.t === 'array' && r.v ? r.v : []);
 
 let servers: BothServers;
 
-async function counters(port: number): Promise<string> {
-  const conn = await RawConnection.connect(port);
-  try {
-    const info = async (section: string) => {
-      const r = await conn.send('INFO', section);
-      return r.t === 'bulk' && r.v ? r.v.toString() : '';
-    };
-    const all = (await info('persistence')) + (await info('stats'));
-    const field = (name: string) => new RegExp(`^${name}:(\\d+)`, 'm').exec(all)?.[1] ?? '?';
-    return `dirty=${field('rdb_changes_since_last_save')} hits=${field('keyspace_hits')} misses=${field('keyspace_misses')}`;
-  } finally {
-    conn.close();
-  }
-}
 
-async function counterDeltas(run: () => Promise<void>): Promise<{ keyfork: string; redis: string }> {
-  const parse = (s: string) => Object.fromEntries(s.split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
-  const [k0, r0] = await Promise.all([counters(servers.keyfork.port), counters(servers.redis.port)]);
-  await run();
-  const [k1, r1] = await Promise.all([counters(servers.keyfork.port), counters(servers.redis.port)]);
-  const delta = (a: string, b: string) => {
-    const x = parse(a);
-    const y = parse(b);
-    return Object.keys(x).map((k) => `${k}+${y[k] - x[k]}`).join(' ');
-  };
-  return { keyfork: delta(k0, k1), redis: delta(r0, r1) };
-}
 
 /** ZSCAN over a skiplist walks hash buckets: compare its element pairs as a multiset. */
 function normalize(command: Arg[], reply: Reply): Reply {
@@ -62,16 +36,9 @@ describeDifferential('sorted sets vs redis-server 7.0', () => {
     await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
   });
 
-  const check = async (commands: Arg[][], resp3 = false) => {
-    await compareSequences([['FLUSHALL'], ['CONFIG', 'SET', 'zset-max-listpack-entries', '128'], ['CONFIG', 'SET', 'zset-max-listpack-value', '64']], { servers });
-    let mismatches: Awaited<ReturnType<typeof compareSequences>> = [];
-    const deltas = await counterDeltas(async () => {
-      mismatches = await compareSequences(commands, { servers, resp3, normalize });
-    });
-    expect(formatMismatches(mismatches)).toBe('');
-    expect(deltas.redis).toMatch(/^dirty\+\d+ hits\+\d+ misses\+\d+$/);
-    expect(deltas.keyfork).toBe(deltas.redis);
-  };
+  // Replies must match one by one, and so must the changes counted for persistence (dirty)
+  // and the keyspace hits/misses the commands caused.
+  const check = (commands: Arg[][], resp3 = false) => expectSameRepliesAndCounters(servers, commands, { resp3, normalize, setup: [['CONFIG', 'SET', 'zset-max-listpack-entries', '128'], ['CONFIG', 'SET', 'zset-max-listpack-value', '64']] });
   const bothProtocols = async (commands: Arg[][]) => {
     await check(commands);
     await check(commands, true);
