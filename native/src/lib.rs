@@ -259,8 +259,9 @@ fn key_expired(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.boolean(expired))
 }
 
+/// Node calls this when it loads the addon. A panic here must not unwind into Node either.
 #[no_mangle]
-pub unsafe extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsValue) -> JsValue {
+pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsValue) -> JsValue {
     let env = Env::from_raw(env);
     let exported: &[(&str, napi::NativeFn)] = &[
         ("init", init),
@@ -281,10 +282,17 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, expor
         ("takeModified", take_modified),
         ("keyExpired", key_expired),
     ];
-    for (name, f) in exported {
-        if env.export(exports, name, *f).is_err() { break; }
+    let registered = std::panic::catch_unwind(|| -> Result<(), String> {
+        for (name, f) in exported {
+            env.export(exports, name, *f)?;
+        }
+        snapshot::register(&env, exports)?;
+        persist::register(&env, exports)
+    });
+    match registered {
+        Ok(Ok(())) => {}
+        Ok(Err(msg)) => env.throw_error(&format!("keyfork: registering native functions failed: {msg}")),
+        Err(_) => env.throw_error("keyfork: registering native functions panicked"),
     }
-    let _ = snapshot::register(&env, exports);
-    let _ = persist::register(&env, exports);
     exports
 }

@@ -111,6 +111,11 @@ impl Env {
         self.set(exports, name, func)
     }
 
+    /// Throws a JS Error (the caller then returns to N-API, which raises it).
+    pub fn throw_error(&self, msg: &str) {
+        self.throw(msg);
+    }
+
     fn throw(&self, msg: &str) {
         let msg = CString::new(msg.replace('\0', " ")).unwrap_or_default();
         // SAFETY: msg is NUL-terminated; a null code is allowed.
