@@ -33,9 +33,11 @@ export interface NativeAddon {
   init(databases: number): void;
   /** Names of the data commands the addon implements; exec() takes an index into this list. */
   commandNames(): string[];
-  /** Use execNative(): the scalars and offsets travel through the arrays bound by bindExecParams. */
-  exec(cmd: number, input: Buffer, out: Buffer): number;
+  /** Use execNative(): everything but the command number travels through bound arrays and Buffers. */
+  exec(cmd: number): number;
   bindExecParams(params: Int32Array, offsets: Int32Array): void;
+  bindExecInput(input: Buffer): void;
+  bindExecOutput(output: Buffer): void;
   takeReply(): Buffer;
   /** The timeout in ms (0: forever) of the command that just answered WOULD_BLOCK. */
   blockTimeoutMs(): number;
@@ -98,6 +100,10 @@ export const native: NativeAddon = load();
 /** exec()'s scalar parameters (db, argc, output position, flags, client id) and argument offsets. */
 const execParams = new Int32Array(5);
 let execOffsets = new Int32Array(1024);
+// The Buffers bound last: a pipelined batch shares one input Buffer and the reply writer keeps
+// its Buffer until it grows, so rebinding is rare.
+let boundInput: Buffer | null = null;
+let boundOutput: Buffer | null = null;
 native.bindExecParams(execParams, execOffsets);
 
 /**
@@ -118,6 +124,14 @@ export function execNative(
     execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
     native.bindExecParams(execParams, execOffsets);
   }
+  if (req.input !== boundInput) {
+    native.bindExecInput(req.input);
+    boundInput = req.input;
+  }
+  if (out !== boundOutput) {
+    native.bindExecOutput(out);
+    boundOutput = out;
+  }
   const offsets = req.offsets;
   for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
   execParams[0] = db;
@@ -125,5 +139,5 @@ export function execNative(
   execParams[2] = outPos;
   execParams[3] = flags;
   execParams[4] = clientId;
-  return native.exec(cmd, req.input, out);
+  return native.exec(cmd);
 }

@@ -37,6 +37,10 @@ export class Server {
   /** Cached wall clock in ms, refreshed per event (Redis's server.mstime). */
   clock = Date.now();
   loading = false;
+  /** The end of the last top-level command call (performance.now() ms), see Dispatcher.call. */
+  callClock = 0;
+  /** Command calls in progress (EXEC nests calls). */
+  callDepth = 0;
   /** >0 while EXEC runs queued commands (blocking commands must not block then). */
   execDepth = 0;
   /** True while any client WATCHes or is blocked: the keyspace logs modified keys for us. */
@@ -159,6 +163,7 @@ export class Server {
   resumeClient(client: Client): void {
     if (client.closed) return;
     this.clock = Date.now();
+    this.callClock = performance.now();
     this.current = client;
     this.out.resp3 = client.resp === 3;
     try {

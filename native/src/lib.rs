@@ -35,6 +35,9 @@ pub struct State {
     /// exec's scalar parameters and argument offsets, shared with TypeScript (see `bindExecParams`).
     params: Option<napi::SharedI32>,
     offsets: Option<napi::SharedI32>,
+    /// exec's request bytes and reply Buffer (see `bindExecInput` / `bindExecOutput`).
+    input: Option<napi::SharedBuf>,
+    output: Option<napi::SharedBuf>,
     /// The timeout of the last command that answered WOULD_BLOCK (`blockTimeoutMs`).
     block_timeout_ms: i64,
 }
@@ -48,6 +51,8 @@ thread_local! {
         pending: None,
         params: None,
         offsets: None,
+        input: None,
+        output: None,
         block_timeout_ms: 0,
     });
 }
@@ -89,16 +94,31 @@ fn bind_exec_params(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// exec(cmd, input, out): runs data command number `cmd` (an index into
-/// commandNames()) on arguments given as [start,end) pairs into `input`, writes the RESP reply
-/// into `out` and returns its length; REPLY_PENDING when it did not fit (then `takeReply`),
-/// WOULD_BLOCK when a blocking command must wait. db, argc, the output position, flags and the
-/// client id come from the array bound by bindExecParams.
+/// bindExecInput(Buffer): the request bytes the following exec calls read their arguments from.
+fn bind_exec_input(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let input = napi::SharedBuf::new(env, a, 0)?;
+    with_state(|st| st.input = Some(input));
+    Ok(env.undefined())
+}
+
+/// bindExecOutput(Buffer): the Buffer the following exec calls write their replies into.
+fn bind_exec_output(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let output = napi::SharedBuf::new(env, a, 0)?;
+    with_state(|st| st.output = Some(output));
+    Ok(env.undefined())
+}
+
+/// exec(cmd): runs data command number `cmd` (an index into commandNames()) on arguments given
+/// as [start,end) pairs into the bound input, writes the RESP reply into the bound output and
+/// returns its length; REPLY_PENDING when it did not fit (then `takeReply`), WOULD_BLOCK when a
+/// blocking command must wait. Only `cmd` crosses as an argument: db, argc, the output position,
+/// flags, the client id and the offsets come from the arrays bound by bindExecParams, and the
+/// Buffers from bindExecInput/bindExecOutput (N-API conversions cost more than the data work).
 fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let cmd = a.i64(env, 0)? as usize;
-    let input = a.bytes(env, 1)?;
-    let out = a.bytes_mut(env, 2)?;
     let code = with_state(|st| {
+        let input = st.input.as_ref().ok_or("exec input is not bound")?.as_slice();
+        let out = st.output.as_mut().ok_or("exec output is not bound")?.as_mut_slice();
         let p = st.params.as_ref().ok_or("exec parameters are not bound")?;
         let (db, argc, out_pos, flags, client_id) =
             (p.get(P_DB) as usize, p.get(P_ARGC) as usize, p.get(P_OUT_POS) as usize, p.get(P_FLAGS) as i64, p.get(P_CLIENT_ID) as u32 as u64);
@@ -268,6 +288,8 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("commandNames", command_names),
         ("exec", exec),
         ("bindExecParams", bind_exec_params),
+        ("bindExecInput", bind_exec_input),
+        ("bindExecOutput", bind_exec_output),
         ("takeReply", take_reply),
         ("blockTimeoutMs", block_timeout_ms),
         ("setSetting", set_setting),

@@ -187,6 +187,51 @@ impl SharedI32 {
     }
 }
 
+/// A Buffer the native side keeps between calls (the request input and the reply output of
+/// exec, bound again only when TypeScript hands over a different Buffer). Same lifetime rules
+/// as SharedI32: a reference pins the Buffer, whose memory V8 never moves.
+pub struct SharedBuf {
+    ptr: *mut u8,
+    len: usize,
+    keep: napi_ref,
+    env: napi_env,
+}
+
+impl SharedBuf {
+    pub fn new(env: &Env, args: &JsArgs, i: usize) -> Result<SharedBuf, String> {
+        let value = args.get(i)?;
+        let mut data: *mut c_void = ptr::null_mut();
+        let mut len = 0usize;
+        // SAFETY: the handle is live for this callback; out pointers are valid.
+        check(unsafe { napi_get_buffer_info(env.0, value, &mut data, &mut len) }, "argument is not a Buffer")?;
+        let mut keep: napi_ref = ptr::null_mut();
+        // SAFETY: as in SharedI32::new.
+        check(unsafe { napi_create_reference(env.0, value, 1, &mut keep) }, "create_reference")?;
+        Ok(SharedBuf { ptr: data as *mut u8, len, keep, env: env.0 })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        if self.len == 0 || self.ptr.is_null() { return &[]; }
+        // SAFETY: ptr/len describe the pinned Buffer, alive while the reference is held.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// The bytes for writing. The caller must not hold another slice of the same Buffer.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.len == 0 || self.ptr.is_null() { return &mut []; }
+        // SAFETY: as above; `&mut self` makes this the only live slice from this handle, and
+        // TypeScript binds different Buffers for input and output.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for SharedBuf {
+    fn drop(&mut self) {
+        // SAFETY: as in SharedI32's Drop.
+        unsafe { napi_delete_reference(self.env, self.keep) };
+    }
+}
+
 impl Drop for SharedI32 {
     fn drop(&mut self) {
         // SAFETY: the env is the module's (one isolate, the JS thread, which is the thread
