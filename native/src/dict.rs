@@ -266,6 +266,14 @@ impl<V> Dict<V> {
         Iter { buckets: &self.buckets, bucket: 0, node: None }
     }
 
+    /// The entries of the buckets in `range` (clamped to the table), in `iter()`'s order:
+    /// disjoint ranges let several threads walk one table (the parallel RDB writer).
+    pub fn iter_buckets(&self, range: std::ops::Range<usize>) -> Iter<'_, V> {
+        let end = range.end.min(self.buckets.len());
+        let start = range.start.min(end);
+        Iter { buckets: &self.buckets[start..end], bucket: 0, node: None }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> { self.iter().map(|(k, _)| k) }
     pub fn values(&self) -> impl Iterator<Item = &V> { self.iter().map(|(_, v)| v) }
 
@@ -390,6 +398,18 @@ mod tests {
         assert_eq!(d.len(), 10);
         assert!(d.bucket_count() <= 16);
         assert_eq!(d.iter().count(), 10);
+    }
+
+    #[test]
+    fn bucket_ranges_cover_the_table_once() {
+        let mut d = Dict::new();
+        for i in 0..3000u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        let n = d.bucket_count();
+        let mut seen: Vec<u32> = (0..n).step_by(100).flat_map(|s| d.iter_buckets(s..s + 100).map(|(_, v)| *v)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..3000).collect::<Vec<_>>());
+        assert_eq!(d.iter_buckets(n..n + 5).count(), 0);
+        assert_eq!(d.iter_buckets(0..usize::MAX).count(), 3000);
     }
 
     #[test]

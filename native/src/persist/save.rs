@@ -7,14 +7,17 @@
 //! checksums are off). Expired keys that were not reclaimed yet are written too, as Redis does;
 //! the loader drops them.
 //!
-//! Values are serialized into a memory buffer (`ValueWriter`) that is handed to the sink in
-//! ~1 MB writes; the CRC is folded over each chunk as it leaves. Serialization of one key never
-//! depends on another, so the keyspace can later be cut into ranges serialized by several
-//! threads into their own buffers and written (and checksummed) in order.
+//! Values are serialized into chunks of ~512 KB (`Chunk`) that carry the CRC64 of their own
+//! bytes; the sink writes them in order and chains the CRCs with `crc64_combine`. Serialization
+//! of one key never depends on another, so a large database is cut into bucket ranges that
+//! several threads serialize into their own chunks (`parallel_save`), written in bucket order:
+//! the file is byte-for-byte the one a single thread writes.
 
 use std::io::{self, Write};
 
+use crate::dict::Dict;
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE};
+use crate::rdb::crc64::crc64_combine;
 use crate::rdb::{
     crc64, opcode, quicklist_container, rdb_type, write_double_binary, write_i64_as_string, write_len, write_ms_time,
     write_string, ListpackBuilder, LzfCompressor, RDB_VERSION,
@@ -28,8 +31,14 @@ use super::values;
 /// The version string written in the `redis-ver` AUX field (what keyfork is compatible with).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-/// Bytes accumulated before one write to the sink.
-const FLUSH_AT: usize = 1 << 20;
+/// Bytes accumulated before one write to the sink (also the unit a parallel worker hands over).
+pub(super) const CHUNK_BYTES: usize = 512 << 10;
+/// The CRC is folded every this many new bytes, while they are still in cache.
+const CRC_STEP: usize = 32 << 10;
+/// Databases smaller than this are written by one thread (starting workers costs more).
+const PARALLEL_MIN_KEYS: usize = 16 << 10;
+/// More serializing threads than this would only queue behind the one writer.
+const MAX_SAVE_THREADS: usize = 8;
 /// Progress is reported every this many keys (the callback throttles further).
 const PROGRESS_EVERY_KEYS: u64 = 128;
 
@@ -74,6 +83,8 @@ pub struct ValueWriter {
     lzf: Option<LzfCompressor>,
     lp: ListpackBuilder,
     blob: Vec<u8>,
+    /// A listpack score's text (reused: no allocation per sorted set).
+    score_text: Vec<u8>,
     /// list-max-listpack-size, deciding where list nodes split (as Redis's quicklist did).
     list_fill: i64,
 }
@@ -84,6 +95,7 @@ impl ValueWriter {
             lzf: compress.then(LzfCompressor::new),
             lp: ListpackBuilder::with_capacity(8192),
             blob: Vec::with_capacity(8192),
+            score_text: Vec::with_capacity(32),
             list_fill: settings.list_max_listpack_size,
         }
     }
@@ -197,12 +209,12 @@ impl ValueWriter {
     fn zset(&mut self, out: &mut Vec<u8>, z: &crate::types::zset::ZSet) {
         if values::zset_is_listpack(z) {
             self.lp.reset();
-            let mut score_text = Vec::with_capacity(32);
+            let (lp, score_text) = (&mut self.lp, &mut self.score_text);
             values::zset_for_each_ascending(z, |member, score| {
-                self.lp.push_bytes(member);
+                lp.push_bytes(member);
                 score_text.clear();
-                push_listpack_score(&mut score_text, score);
-                self.lp.push_bytes(&score_text);
+                push_listpack_score(score_text, score);
+                lp.push_bytes(score_text);
             });
             self.listpack_blob(out);
         } else {
@@ -265,41 +277,149 @@ pub fn debug_delay(us: i64) {
     }
 }
 
-/// A buffer that drains into a sink in large writes, folding each chunk into the CRC64.
-struct ChunkedSink<'a, W: Write> {
-    sink: &'a mut W,
-    buf: Vec<u8>,
-    crc: u64,
-    checksum: bool,
-    written: u64,
+/// Entries read ahead and touched together before they are serialized.
+const READ_AHEAD: usize = 32;
+
+/// The keyspace walk with memory-level parallelism: takes `READ_AHEAD` entries at a time and
+/// loads the first bytes of all their values in one pass before handing them out. Those loads
+/// are independent, so their cache misses overlap instead of stalling the serializer (LZF's
+/// first read of a value otherwise waits a full memory latency per key). Safe Rust has no
+/// prefetch instruction; plain loads whose results are folded into `black_box` do the job.
+pub(super) struct ReadAhead<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> {
+    inner: I,
+    batch: Vec<(&'a [u8], &'a Entry)>,
+    next: usize,
 }
 
-impl<'a, W: Write> ChunkedSink<'a, W> {
-    fn new(sink: &'a mut W, checksum: bool) -> Self {
-        ChunkedSink { sink, buf: Vec::with_capacity(FLUSH_AT + (FLUSH_AT >> 2)), crc: 0, checksum, written: 0 }
+impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> ReadAhead<'a, I> {
+    pub fn new(inner: I) -> Self {
+        ReadAhead { inner, batch: Vec::with_capacity(READ_AHEAD), next: 0 }
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
+    fn refill(&mut self) {
+        self.batch.clear();
+        self.next = 0;
+        self.batch.extend(self.inner.by_ref().take(READ_AHEAD));
+        let mut folded = 0u8;
+        for (_, entry) in &self.batch {
+            folded ^= touch(&entry.value);
         }
-        if self.checksum {
-            self.crc = crc64(self.crc, &self.buf);
+        std::hint::black_box(folded);
+    }
+}
+
+impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> Iterator for ReadAhead<'a, I> {
+    type Item = (&'a [u8], &'a Entry);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next == self.batch.len() {
+            self.refill();
         }
-        self.sink.write_all(&self.buf)?;
-        self.written += self.buf.len() as u64;
-        self.buf.clear();
-        Ok(())
+        let item = self.batch.get(self.next).copied();
+        self.next += 1;
+        item
+    }
+}
+
+/// Loads (and returns a byte of) the memory a value's serialization starts with: a string's
+/// first two cache lines, a collection's header.
+#[inline]
+fn touch(v: &Value) -> u8 {
+    match v {
+        Value::Str(StrVal::Int(n)) => *n as u8,
+        Value::Str(StrVal::Emb(b)) => b.first().copied().unwrap_or(0),
+        Value::Str(StrVal::Raw(b)) => b.first().copied().unwrap_or(0) ^ b.get(64).copied().unwrap_or(0),
+        Value::List(l) => l.len() as u8,
+        Value::Hash(h) => h.len() as u8,
+        Value::Set(s) => s.len() as u8,
+        Value::ZSet(z) => values::zset_len(z) as u8,
+    }
+}
+
+/// A piece of the file being built, with the CRC64 of its bytes folded as they are appended
+/// (every CRC_STEP bytes, while they are still in cache), so whoever writes it to the file
+/// never reads it again: the file's CRC is chained from the pieces' (crc64_combine).
+pub(super) struct Chunk {
+    pub bytes: Vec<u8>,
+    crc: u64,
+    crc_done: usize,
+    checksum: bool,
+    /// Keys whose bytes are in this chunk.
+    pub keys: u64,
+    /// Set on a parallel worker's last chunk of a bucket range.
+    pub ends_unit: bool,
+}
+
+impl Chunk {
+    /// A chunk that appends to `bytes` after clearing it (recycled buffers keep their capacity).
+    pub fn new(mut bytes: Vec<u8>, checksum: bool) -> Self {
+        bytes.clear();
+        Chunk { bytes, crc: 0, crc_done: 0, checksum, keys: 0, ends_unit: false }
+    }
+
+    /// A buffer with room for a full chunk and the key that overflows it.
+    pub fn fresh_buffer() -> Vec<u8> {
+        Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2))
+    }
+
+    /// Call after each key's bytes were appended.
+    #[inline]
+    pub fn key_done(&mut self) {
+        self.keys += 1;
+        if self.bytes.len() - self.crc_done >= CRC_STEP {
+            self.fold_crc();
+        }
     }
 
     #[inline]
-    fn maybe_flush(&mut self) -> io::Result<()> {
-        if self.buf.len() >= FLUSH_AT { self.flush() } else { Ok(()) }
+    pub fn is_full(&self) -> bool {
+        self.bytes.len() >= CHUNK_BYTES
     }
 
-    /// Bytes produced so far, flushed or not.
-    fn position(&self) -> u64 {
-        self.written + self.buf.len() as u64
+    /// Folds the bytes appended since the last fold into the CRC.
+    pub fn fold_crc(&mut self) {
+        if self.checksum {
+            self.crc = crc64(self.crc, &self.bytes[self.crc_done..]);
+        }
+        self.crc_done = self.bytes.len();
+    }
+
+    fn reset(&mut self) {
+        self.bytes.clear();
+        self.crc = 0;
+        self.crc_done = 0;
+        self.keys = 0;
+        self.ends_unit = false;
+    }
+}
+
+/// The destination file: takes chunks in file order, chains their CRCs, counts keys and bytes.
+pub(super) struct RdbSink<'a, W: Write> {
+    sink: &'a mut W,
+    crc: u64,
+    /// Bytes written to the sink.
+    pub written: u64,
+    /// Keys in the chunks written.
+    pub keys: u64,
+}
+
+impl<'a, W: Write> RdbSink<'a, W> {
+    fn new(sink: &'a mut W) -> Self {
+        RdbSink { sink, crc: 0, written: 0, keys: 0 }
+    }
+
+    /// Writes the chunk and empties it for reuse.
+    pub fn put(&mut self, chunk: &mut Chunk) -> io::Result<()> {
+        chunk.fold_crc();
+        if !chunk.bytes.is_empty() {
+            self.sink.write_all(&chunk.bytes)?;
+        }
+        self.crc = crc64_combine(self.crc, chunk.crc, chunk.bytes.len() as u64);
+        self.written += chunk.bytes.len() as u64;
+        self.keys += chunk.keys;
+        chunk.reset();
+        Ok(())
     }
 }
 
@@ -315,6 +435,11 @@ fn aux_int(out: &mut Vec<u8>, key: &str, value: i64) {
     aux(out, key, &text);
 }
 
+/// Threads that serialize keys in a save: one per core the process may run on.
+pub fn default_save_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_SAVE_THREADS)
+}
+
 /// The whole RDB file into `sink`. `progress(keys_done, bytes_done)` is called every few keys.
 /// Returns (keys written, bytes written).
 pub fn write_rdb<W: Write>(
@@ -323,45 +448,86 @@ pub fn write_rdb<W: Write>(
     sink: &mut W,
     opts: &SaveOptions,
     aux_fields: &AuxFields,
+    progress: impl FnMut(u64, u64),
+) -> io::Result<(u64, u64)> {
+    write_rdb_with_threads(ks, settings, sink, opts, aux_fields, default_save_threads(), progress)
+}
+
+/// `write_rdb` with an explicit number of serializing threads. Large databases are cut into
+/// bucket ranges encoded by `threads` workers and written in bucket order, so the file is the
+/// same bytes whatever the thread count. A single thread is used when `threads` is 1, when
+/// `rdb-key-save-delay` is set (a test aid that wants keys written one by one), and for small
+/// databases.
+pub fn write_rdb_with_threads<W: Write>(
+    ks: &Keyspace,
+    settings: &Settings,
+    sink: &mut W,
+    opts: &SaveOptions,
+    aux_fields: &AuxFields,
+    threads: usize,
     mut progress: impl FnMut(u64, u64),
 ) -> io::Result<(u64, u64)> {
-    let mut out = ChunkedSink::new(sink, opts.checksum);
-    out.buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    aux(&mut out.buf, "redis-ver", REDIS_VERSION.as_bytes());
-    aux_int(&mut out.buf, "redis-bits", 64);
-    aux_int(&mut out.buf, "ctime", aux_fields.ctime);
-    aux_int(&mut out.buf, "used-mem", aux_fields.used_mem as i64);
-    aux_int(&mut out.buf, "aof-base", 0);
+    let mut out = RdbSink::new(sink);
+    let mut chunk = Chunk::new(Chunk::fresh_buffer(), opts.checksum);
+    chunk.bytes.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    aux(&mut chunk.bytes, "redis-ver", REDIS_VERSION.as_bytes());
+    aux_int(&mut chunk.bytes, "redis-bits", 64);
+    aux_int(&mut chunk.bytes, "ctime", aux_fields.ctime);
+    aux_int(&mut chunk.bytes, "used-mem", aux_fields.used_mem as i64);
+    aux_int(&mut chunk.bytes, "aof-base", 0);
 
     let mut writer = ValueWriter::new(opts.compress, settings);
-    let mut keys: u64 = 0;
     for (db_id, db) in ks.dbs.iter().enumerate() {
         if db.dict.is_empty() {
             continue;
         }
-        out.buf.push(opcode::SELECTDB);
-        write_len(&mut out.buf, db_id as u64);
-        out.buf.push(opcode::RESIZEDB);
-        write_len(&mut out.buf, db.dict.len() as u64);
-        write_len(&mut out.buf, db.expires as u64);
-        for (key, entry) in db.dict.iter() {
-            writer.key_value(&mut out.buf, key, entry);
-            out.maybe_flush()?;
-            keys += 1;
-            if opts.key_save_delay_us != 0 {
-                debug_delay(opts.key_save_delay_us);
-            }
-            // Every key when saves are slowed down for tests, so progress shows at once.
-            if keys % PROGRESS_EVERY_KEYS == 0 || opts.key_save_delay_us != 0 {
-                progress(keys, out.position());
+        chunk.bytes.push(opcode::SELECTDB);
+        write_len(&mut chunk.bytes, db_id as u64);
+        chunk.bytes.push(opcode::RESIZEDB);
+        write_len(&mut chunk.bytes, db.dict.len() as u64);
+        write_len(&mut chunk.bytes, db.expires as u64);
+        if threads > 1 && opts.key_save_delay_us == 0 && db.dict.len() >= PARALLEL_MIN_KEYS {
+            // The header and SELECTDB go first; the workers' chunks follow in order.
+            out.put(&mut chunk)?;
+            let job = super::parallel_save::DbJob { dict: &db.dict, settings, opts, threads };
+            if super::parallel_save::write_db(&job, &mut out, &mut progress)? {
+                continue;
             }
         }
+        write_db_serial(&db.dict, &mut writer, opts, &mut chunk, &mut out, &mut progress)?;
     }
-    out.buf.push(opcode::EOF);
-    out.flush()?;
+    chunk.bytes.push(opcode::EOF);
+    out.put(&mut chunk)?;
     let crc = if opts.checksum { out.crc } else { 0 };
-    out.buf.extend_from_slice(&crc.to_le_bytes());
-    out.flush()?;
-    progress(keys, out.written);
-    Ok((keys, out.written))
+    chunk.bytes.extend_from_slice(&crc.to_le_bytes());
+    out.put(&mut chunk)?;
+    progress(out.keys, out.written);
+    Ok((out.keys, out.written))
+}
+
+/// One database's keys by the calling thread, appended to `chunk`.
+fn write_db_serial<W: Write>(
+    dict: &Dict<Entry>,
+    writer: &mut ValueWriter,
+    opts: &SaveOptions,
+    chunk: &mut Chunk,
+    out: &mut RdbSink<'_, W>,
+    progress: &mut impl FnMut(u64, u64),
+) -> io::Result<()> {
+    for (key, entry) in ReadAhead::new(dict.iter()) {
+        writer.key_value(&mut chunk.bytes, key, entry);
+        chunk.key_done();
+        if chunk.is_full() {
+            out.put(chunk)?;
+        }
+        if opts.key_save_delay_us != 0 {
+            debug_delay(opts.key_save_delay_us);
+        }
+        let keys = out.keys + chunk.keys;
+        // Every key when saves are slowed down for tests, so progress shows at once.
+        if keys % PROGRESS_EVERY_KEYS == 0 || opts.key_save_delay_us != 0 {
+            progress(keys, out.written + chunk.bytes.len() as u64);
+        }
+    }
+    Ok(())
 }
