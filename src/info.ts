@@ -429,7 +429,7 @@ function commandStatsLines(commands: Iterable<Command>, out: string[]): void {
     const s = c.stats;
     if (s.calls || s.failed || s.rejected) {
       const perCall = s.calls === 0 ? 0 : s.usec / s.calls;
-      out.push(`cmdstat_${c.name}:calls=${s.calls},usec=${s.usec},usec_per_call=${perCall.toFixed(2)},rejected_calls=${s.rejected},failed_calls=${s.failed}`);
+      out.push(`cmdstat_${c.name}:calls=${s.calls},usec=${Math.round(s.usec)},usec_per_call=${perCall.toFixed(2)},rejected_calls=${s.rejected},failed_calls=${s.failed}`);
     }
     if (c.subcommands) commandStatsLines(c.subcommands.values(), out);
   }

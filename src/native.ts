@@ -38,6 +38,10 @@ export interface NativeAddon {
   bindExecParams(params: Int32Array, offsets: Int32Array): void;
   bindExecInput(input: Buffer): void;
   bindExecOutput(output: Buffer): void;
+  /** Registers a native command for the batch fast path (see native/src/batch.rs). */
+  setFastCommand(name: string, index: number, arity: number, isWrite: boolean): void;
+  bindBatchLog(log: Int32Array): void;
+  execBatch(input: Buffer): void;
   takeReply(): Buffer;
   /** The timeout in ms (0: forever) of the command that just answered WOULD_BLOCK. */
   blockTimeoutMs(): number;
@@ -97,14 +101,71 @@ function load(): NativeAddon {
 
 export const native: NativeAddon = load();
 
-/** exec()'s scalar parameters (db, argc, output position, flags, client id) and argument offsets. */
-const execParams = new Int32Array(5);
+/**
+ * exec()'s scalar parameters (db, argc, output position, flags, client id) and argument
+ * offsets; execBatch's extra inputs and its results share the same array (lib.rs: P_ and R_).
+ */
+const execParams = new Int32Array(13);
 let execOffsets = new Int32Array(1024);
 // The Buffers bound last: a pipelined batch shares one input Buffer and the reply writer keeps
 // its Buffer until it grows, so rebinding is rare.
 let boundInput: Buffer | null = null;
 let boundOutput: Buffer | null = null;
 native.bindExecParams(execParams, execOffsets);
+
+function bindBuffers(input: Buffer, out: Buffer): void {
+  if (input !== boundInput) {
+    native.bindExecInput(input);
+    boundInput = input;
+  }
+  if (out !== boundOutput) {
+    native.bindExecOutput(out);
+    boundOutput = out;
+  }
+}
+
+/** What execBatch ran: `batchLog` holds (native index, reply position or -1) per command. */
+export const MAX_BATCH = 1024;
+export const batchLog = new Int32Array(2 * MAX_BATCH);
+native.bindBatchLog(batchLog);
+
+export interface BatchResult {
+  consumed: number;
+  outPos: number;
+  executed: number;
+  pending: boolean;
+}
+
+/**
+ * The fast path: runs the plain data commands of `input` from `pos` in one native call, until
+ * one needs TypeScript (see native/src/batch.rs). Replies are written into `out` at `outPos`.
+ */
+export function execBatchNative(
+  db: number,
+  input: Buffer,
+  pos: number,
+  out: Buffer,
+  outPos: number,
+  flags: number,
+  clientId: number,
+  maxBulk: number,
+  writesRefused: boolean,
+): BatchResult {
+  if (out !== boundOutput) {
+    native.bindExecOutput(out);
+    boundOutput = out;
+  }
+  execParams[0] = db;
+  execParams[2] = outPos;
+  execParams[3] = flags;
+  execParams[4] = clientId;
+  execParams[5] = pos;
+  execParams[6] = Math.min(maxBulk, 0x7fffffff);
+  execParams[7] = MAX_BATCH;
+  execParams[8] = writesRefused ? 1 : 0;
+  native.execBatch(input);
+  return { consumed: execParams[9], outPos: execParams[10], executed: execParams[11], pending: execParams[12] !== 0 };
+}
 
 /**
  * Runs native data command `cmd` on a request, writing its reply into `out` at `outPos`.
@@ -124,14 +185,7 @@ export function execNative(
     execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
     native.bindExecParams(execParams, execOffsets);
   }
-  if (req.input !== boundInput) {
-    native.bindExecInput(req.input);
-    boundInput = req.input;
-  }
-  if (out !== boundOutput) {
-    native.bindExecOutput(out);
-    boundOutput = out;
-  }
+  bindBuffers(req.input, out);
   const offsets = req.offsets;
   for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
   execParams[0] = db;

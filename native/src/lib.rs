@@ -2,6 +2,7 @@
 //! child. This file is the module's front door: the functions TypeScript calls (src/native.ts
 //! is the other side) and the one piece of global state they share.
 
+pub mod batch;
 pub mod cmd;
 pub mod command;
 pub mod dict;
@@ -40,6 +41,10 @@ pub struct State {
     output: Option<napi::SharedBuf>,
     /// The timeout of the last command that answered WOULD_BLOCK (`blockTimeoutMs`).
     block_timeout_ms: i64,
+    /// The batch fast path: eligible commands, its framing scratch, and its log of what ran.
+    fast: batch::FastTable,
+    scratch: Vec<i32>,
+    batch_log: Option<napi::SharedI32>,
 }
 
 thread_local! {
@@ -54,6 +59,9 @@ thread_local! {
         input: None,
         output: None,
         block_timeout_ms: 0,
+        fast: batch::FastTable::default(),
+        scratch: Vec::with_capacity(64),
+        batch_log: None,
     });
 }
 
@@ -81,6 +89,15 @@ const P_ARGC: usize = 1;
 const P_OUT_POS: usize = 2;
 const P_FLAGS: usize = 3;
 const P_CLIENT_ID: usize = 4;
+// execBatch's inputs and results (same array).
+const P_POS: usize = 5;
+const P_MAX_BULK: usize = 6;
+const P_MAX_COMMANDS: usize = 7;
+const P_WRITES_REFUSED: usize = 8;
+const R_CONSUMED: usize = 9;
+const R_OUT_POS: usize = 10;
+const R_EXECUTED: usize = 11;
+const R_PENDING: usize = 12;
 
 /// bindExecParams(params: Int32Array, offsets: Int32Array): the arrays exec reads its scalar
 /// parameters and its arguments' [start, end) offsets from (offsets is bound again when it grows).
@@ -127,41 +144,143 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         let args = Args::new(input, &offsets[..argc * 2])?;
         let handler = st.commands.get(cmd).ok_or("unknown native command")?.1;
         if db >= st.ks.dbs.len() { return Err("db out of range".to_string()); }
-        st.reply.buf.clear();
-        st.reply.resp3 = flags & FLAG_RESP3 != 0;
-        let mut ctx = Ctx {
-            ks: &mut st.ks,
-            db,
-            args,
-            reply: &mut st.reply,
-            now_ms: now_ms(),
-            settings: &st.settings,
-            may_block: flags & FLAG_MAY_BLOCK != 0,
-            client_id,
-            retrying: flags & FLAG_RETRY != 0,
-        };
-        match handler(&mut ctx) {
-            Ok(()) => {}
-            Err(CmdError::WouldBlock { timeout_ms }) => {
+        let ran = run_command(&mut st.ks, &st.settings, &mut st.reply, &mut st.pending, handler, Call { db, args, flags, client_id }, out, out_pos);
+        Ok(match ran {
+            Ran::Written(n) => n as i64,
+            Ran::Pending => REPLY_PENDING,
+            Ran::WouldBlock(timeout_ms) => {
                 st.block_timeout_ms = timeout_ms;
-                return Ok(WOULD_BLOCK);
+                WOULD_BLOCK
             }
-            Err(e) => {
-                st.reply.buf.clear();
-                st.reply.error(e.text());
-            }
-        }
-        let n = st.reply.buf.len();
-        if out_pos <= out.len() && n <= out.len() - out_pos {
-            out[out_pos..out_pos + n].copy_from_slice(&st.reply.buf);
-            Ok(n as i64)
-        } else {
-            st.pending = Some(std::mem::take(&mut st.reply.buf));
-            st.reply.buf = Vec::with_capacity(64 * 1024);
-            Ok(REPLY_PENDING)
-        }
+        })
     })?;
     Ok(env.int(code))
+}
+
+/// setFastCommand(name, index, arity, isWrite): registers a native command for the batch fast
+/// path (TypeScript decides which are eligible: see batch.rs).
+fn set_fast_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let name = a.string(env, 0)?;
+    let index = a.i64(env, 1)? as usize;
+    let arity = a.i64(env, 2)? as i32;
+    let is_write = a.bool(env, 3)?;
+    with_state(|st| {
+        if index >= st.commands.len() { return Err("no such native command".to_string()); }
+        st.fast.add(&name, index, arity, is_write);
+        Ok(())
+    })?;
+    Ok(env.undefined())
+}
+
+/// bindBatchLog(Int32Array): where execBatch logs each command it ran (index, reply position).
+fn bind_batch_log(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let log = napi::SharedI32::new(env, a, 0)?;
+    with_state(|st| st.batch_log = Some(log));
+    Ok(env.undefined())
+}
+
+/// execBatch(input): runs the eligible commands of `input` from params[P_POS] on, as many as
+/// the output room and the log allow, stopping at the first one TypeScript must handle.
+/// Results go to the params array (consumed bytes, output position, commands run, pending).
+/// The input is an argument, not bound: it changes with every read, and reading a Buffer
+/// argument costs less than pinning one.
+fn exec_batch(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let input = a.bytes(env, 0)?;
+    with_state(|st| {
+        let out = st.output.as_mut().ok_or("exec output is not bound")?.as_mut_slice();
+        let p = st.params.as_mut().ok_or("exec parameters are not bound")?;
+        let log = st.batch_log.as_mut().ok_or("batch log is not bound")?;
+        let db = p.get(P_DB) as usize;
+        if db >= st.ks.dbs.len() { return Err("db out of range".to_string()); }
+        let limits = batch::BatchLimits {
+            db,
+            flags: p.get(P_FLAGS) as i64,
+            client_id: p.get(P_CLIENT_ID) as u32 as u64,
+            max_bulk: p.get(P_MAX_BULK).max(0) as usize,
+            max_commands: (p.get(P_MAX_COMMANDS).max(0) as usize).min(log.len() / 2),
+            writes_refused: p.get(P_WRITES_REFUSED) != 0,
+        };
+        let pos = p.get(P_POS).max(0) as usize;
+        let out_pos = p.get(P_OUT_POS).max(0) as usize;
+        if pos > input.len() || out_pos > out.len() { return Err("batch positions out of range".to_string()); }
+        let mut logged = 0usize;
+        let result = batch::run(
+            &mut st.fast, &st.commands, &mut st.ks, &st.settings, &mut st.reply, &mut st.pending, &mut st.scratch,
+            input, pos, out, out_pos, &limits,
+            |index, reply_at| {
+                log.set(2 * logged, index as i32);
+                log.set(2 * logged + 1, reply_at);
+                logged += 1;
+            },
+        );
+        p.set(R_CONSUMED, result.consumed as i32);
+        p.set(R_OUT_POS, result.out_pos as i32);
+        p.set(R_EXECUTED, logged as i32);
+        p.set(R_PENDING, result.pending as i32);
+        Ok(())
+    })?;
+    Ok(env.undefined())
+}
+
+/// One command to run: where, with what, for whom.
+pub struct Call<'a> {
+    pub db: usize,
+    pub args: Args<'a>,
+    pub flags: i64,
+    pub client_id: u64,
+}
+
+/// How a command's reply was delivered.
+pub enum Ran {
+    /// Copied into the output at the given position: its length.
+    Written(usize),
+    /// Too large for the output: kept for `takeReply`.
+    Pending,
+    /// A blocking command found nothing to serve (nothing was written).
+    WouldBlock(i64),
+}
+
+/// Runs one data command and delivers its reply (an error reply when the handler fails) into
+/// `out` at `out_pos`. Shared by exec (one command) and the batch fast path.
+pub fn run_command(
+    ks: &mut Keyspace,
+    settings: &Settings,
+    reply: &mut Reply,
+    pending: &mut Option<Vec<u8>>,
+    handler: command::Handler,
+    call: Call,
+    out: &mut [u8],
+    out_pos: usize,
+) -> Ran {
+    reply.buf.clear();
+    reply.resp3 = call.flags & FLAG_RESP3 != 0;
+    let mut ctx = Ctx {
+        ks,
+        db: call.db,
+        args: call.args,
+        reply,
+        now_ms: now_ms(),
+        settings,
+        may_block: call.flags & FLAG_MAY_BLOCK != 0,
+        client_id: call.client_id,
+        retrying: call.flags & FLAG_RETRY != 0,
+    };
+    match handler(&mut ctx) {
+        Ok(()) => {}
+        Err(CmdError::WouldBlock { timeout_ms }) => return Ran::WouldBlock(timeout_ms),
+        Err(e) => {
+            reply.buf.clear();
+            reply.error(e.text());
+        }
+    }
+    let n = reply.buf.len();
+    if out_pos <= out.len() && n <= out.len() - out_pos {
+        out[out_pos..out_pos + n].copy_from_slice(&reply.buf);
+        Ran::Written(n)
+    } else {
+        *pending = Some(std::mem::replace(&mut reply.buf, Vec::with_capacity(64 * 1024)));
+        Ran::Pending
+    }
 }
 
 /// blockTimeoutMs(): the timeout in ms (0: forever) of the command that just answered WOULD_BLOCK.
@@ -290,6 +409,9 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("bindExecParams", bind_exec_params),
         ("bindExecInput", bind_exec_input),
         ("bindExecOutput", bind_exec_output),
+        ("setFastCommand", set_fast_command),
+        ("bindBatchLog", bind_batch_log),
+        ("execBatch", exec_batch),
         ("takeReply", take_reply),
         ("blockTimeoutMs", block_timeout_ms),
         ("setSetting", set_setting),

@@ -101,6 +101,7 @@ export class CommandTable {
     }
     this.nativeIndexes = new Map(nativeNames.map((n, i) => [n, i]));
     for (const [name, cmd] of this.commands) this.upper.set(name.toUpperCase(), cmd);
+    for (const cmd of this.everything()) if (cmd.nativeIndex >= 0) this.nativeCommands[cmd.nativeIndex] = cmd;
   }
 
   private nativeIndexes: Map<string, number>;
@@ -123,6 +124,24 @@ export class CommandTable {
   }
 
   private upper = new Map<string, Command>();
+
+  /** The command run by native row `index` (for statistics of the batch fast path). */
+  byNativeIndex(index: number): Command | undefined {
+    return this.nativeCommands[index];
+  }
+
+  private nativeCommands: (Command | undefined)[] = [];
+
+  /**
+   * Offers the native fast path every top-level command that is purely native and never
+   * blocks: it may then run them without TypeScript (see native/src/batch.rs).
+   */
+  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean) => void): void {
+    for (const cmd of this.commands.values()) {
+      if (cmd.nativeIndex < 0 || cmd.subcommands || cmd.flags.has('blocking')) continue;
+      register(cmd.name, cmd.nativeIndex, cmd.arity, cmd.isWrite);
+    }
+  }
 
   /** The native index of a row that has no spec of its own (e.g. "debug|digest"). */
   nativeIndex(name: string): number {

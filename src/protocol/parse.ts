@@ -73,6 +73,18 @@ export class RequestParser {
     this.offsets[2 * i + 1] = end;
   }
 
+  /** The unparsed bytes, joined into one Buffer: for the native batch fast path. */
+  contiguous(): { buf: Buffer; pos: number } {
+    this.join();
+    return { buf: this.buf, pos: this.pos };
+  }
+
+  /** Consumes `n` bytes that the fast path ran as whole commands. */
+  advance(n: number): void {
+    this.pos += n;
+    this.need = 0;
+  }
+
   next(): Parse {
     if (this.need > 0 && this.buf.length - this.pos + this.chunkBytes < this.need) return Parse.Incomplete;
     this.join();
@@ -92,6 +104,8 @@ export class RequestParser {
     let neg = false;
     if (buf[i] === 0x2d) { neg = true; i++; }
     if (i === cr) ok = false;
+    // string2ll: no leading zeros, and no "-0".
+    if (buf[i] === 0x30 && (i + 1 < cr || neg)) ok = false;
     for (; i < cr; i++) {
       const c = buf[i] - 48;
       if (c < 0 || c > 9) { ok = false; break; }

@@ -50,6 +50,9 @@ describe('multibulk requests', () => {
     ['*1\r\n+foo\r\n', "ERR Protocol error: expected '$', got '+'"],
     ['*1\r\n$-5\r\n', 'ERR Protocol error: invalid bulk length'],
     ['*1\r\n$x\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*1\r\n$04\r\nPING\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*01\r\n$4\r\nPING\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*1\r\n$+4\r\nPING\r\n', 'ERR Protocol error: invalid bulk length'],
   ])('rejects %j', (wire, error) => {
     expect(parseAll([wire]).at(-1)).toBe(error);
   });
