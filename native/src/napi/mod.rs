@@ -156,7 +156,7 @@ unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi
 /// otherwise cost an N-API conversion each). A reference keeps the array alive; V8 never
 /// moves the backing store of a typed array that is not detached, and keyfork never detaches it.
 pub struct SharedI32 {
-    ptr: *const i32,
+    ptr: *mut i32,
     len: usize,
     keep: napi_ref,
     env: napi_env,
@@ -169,7 +169,7 @@ impl SharedI32 {
         let mut keep: napi_ref = ptr::null_mut();
         // SAFETY: value is a live handle of this callback; keep is a valid out pointer.
         check(unsafe { napi_create_reference(env.0, value, 1, &mut keep) }, "create_reference")?;
-        Ok(SharedI32 { ptr: slice.as_ptr(), len: slice.len(), keep, env: env.0 })
+        Ok(SharedI32 { ptr: slice.as_ptr() as *mut i32, len: slice.len(), keep, env: env.0 })
     }
 
     pub fn as_slice(&self) -> &[i32] {
@@ -185,6 +185,17 @@ impl SharedI32 {
         // and only the JS thread (which is running this code) writes to it.
         unsafe { *self.ptr.add(i) }
     }
+
+    /// Writes element `i` (results handed back to TypeScript); ignored past the end.
+    #[inline]
+    pub fn set(&mut self, i: usize, v: i32) {
+        if i >= self.len { return; }
+        // SAFETY: as in `get`; TypeScript reads the array only after this call returns.
+        unsafe { *self.ptr.add(i) = v }
+    }
+
+    pub fn len(&self) -> usize { self.len }
+    pub fn is_empty(&self) -> bool { self.len == 0 }
 }
 
 /// A Buffer the native side keeps between calls (the request input and the reply output of
