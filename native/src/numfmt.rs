@@ -72,12 +72,19 @@ pub fn i64_to_vec(n: i64) -> Vec<u8> {
 }
 
 /// printf("%.17g") as Redis uses for doubles in replies (ZSCORE and friends), with "inf",
-/// "-inf" and "nan" spelled as Redis spells them.
+/// "-inf" and "nan" spelled as Redis spells them. The one %.17g implementation is
+/// `rdb::numeric::format_double_g17` (no allocation); only NaN's sign is dropped here.
 pub fn push_double(out: &mut Vec<u8>, d: f64) {
-    push_g(out, d, 17);
+    if d.is_nan() {
+        out.extend_from_slice(b"nan");
+        return;
+    }
+    let mut buf = [0u8; crate::rdb::numeric::G17_BUF_LEN];
+    let n = crate::rdb::numeric::format_double_g17(d, &mut buf);
+    out.extend_from_slice(&buf[..n]);
 }
 
-/// printf("%.{precision}g").
+/// printf("%.{precision}g") for any precision (allocates; `push_double` is the fast %.17g).
 pub fn push_g(out: &mut Vec<u8>, d: f64, precision: usize) {
     if d.is_nan() { out.extend_from_slice(b"nan"); return; }
     if d.is_infinite() { out.extend_from_slice(if d > 0.0 { b"inf" } else { b"-inf" }); return; }

@@ -18,6 +18,7 @@ use std::io::{self, Write};
 use crate::dict::Dict;
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE};
 use crate::rdb::crc64::crc64_combine;
+use crate::rdb::numeric::{format_double_g17, G17_BUF_LEN};
 use crate::rdb::{
     crc64, opcode, quicklist_container, rdb_type, write_double_binary, write_i64_as_string, write_len, write_ms_time,
     write_string, ListpackBuilder, LzfCompressor, RDB_VERSION,
@@ -83,10 +84,10 @@ pub struct ValueWriter {
     lzf: Option<LzfCompressor>,
     lp: ListpackBuilder,
     blob: Vec<u8>,
-    /// A listpack score's text (reused: no allocation per sorted set).
-    score_text: Vec<u8>,
+    /// Where the list being written splits into quicklist nodes (reused for every list).
+    list_plan: Vec<values::NodePlan>,
     /// list-max-listpack-size, deciding where list nodes split (as Redis's quicklist did).
-    list_fill: i64,
+    list_nodes: values::ListNodes,
 }
 
 impl ValueWriter {
@@ -95,8 +96,8 @@ impl ValueWriter {
             lzf: compress.then(LzfCompressor::new),
             lp: ListpackBuilder::with_capacity(8192),
             blob: Vec::with_capacity(8192),
-            score_text: Vec::with_capacity(32),
-            list_fill: settings.list_max_listpack_size,
+            list_plan: Vec::with_capacity(16),
+            list_nodes: values::ListNodes::new(settings.list_max_listpack_size),
         }
     }
 
@@ -144,12 +145,13 @@ impl ValueWriter {
     }
 
     fn list(&mut self, out: &mut Vec<u8>, l: &crate::types::list::List) {
-        let mut nodes = values::ListNodes::new(self.list_fill);
-        // Node boundaries are computed first (the node count precedes the nodes).
-        let plan = nodes.plan(l);
+        // Node boundaries are computed first (the node count precedes the nodes), into a
+        // buffer kept across lists so a save allocates nothing per list.
+        let mut plan = std::mem::take(&mut self.list_plan);
+        self.list_nodes.plan_into(l, &mut plan);
         write_len(out, plan.len() as u64);
         let mut items = values::list_items(l);
-        for node in plan {
+        for &node in &plan {
             match node {
                 values::NodePlan::Plain => {
                     write_len(out, quicklist_container::PLAIN);
@@ -167,6 +169,7 @@ impl ValueWriter {
                 }
             }
         }
+        self.list_plan = plan;
     }
 
     fn set(&mut self, out: &mut Vec<u8>, s: &crate::types::set::Set) {
@@ -209,12 +212,10 @@ impl ValueWriter {
     fn zset(&mut self, out: &mut Vec<u8>, z: &crate::types::zset::ZSet) {
         if values::zset_is_listpack(z) {
             self.lp.reset();
-            let (lp, score_text) = (&mut self.lp, &mut self.score_text);
+            let lp = &mut self.lp;
             values::zset_for_each_ascending(z, |member, score| {
                 lp.push_bytes(member);
-                score_text.clear();
-                push_listpack_score(score_text, score);
-                lp.push_bytes(score_text);
+                push_listpack_score_entry(lp, score);
             });
             self.listpack_blob(out);
         } else {
@@ -255,16 +256,39 @@ fn encode_intset_with_width(out: &mut Vec<u8>, width: u8, count: usize, values: 
     }
 }
 
+/// The integer Redis 7.0's d2string prints a score as (integral values within ±2^52, never
+/// negative zero), or None when it prints `%.17g` (or "-0", "inf", "-inf").
+#[inline]
+fn listpack_score_as_int(score: f64) -> Option<i64> {
+    const LIMIT: f64 = 4503599627370496.0; // 2^52
+    let integral = score > -LIMIT + 1.0 && score < LIMIT && score == (score as i64) as f64;
+    (integral && !(score == 0.0 && score.is_sign_negative())).then_some(score as i64)
+}
+
 /// A score as Redis 7.0's zzlInsertAt stores it (d2string): integral values within ±2^52 as
 /// integers, others as `%.17g`, "-0" for negative zero, "inf"/"-inf".
 pub fn push_listpack_score(out: &mut Vec<u8>, score: f64) {
-    const LIMIT: f64 = 4503599627370496.0; // 2^52
-    if score == 0.0 {
-        out.extend_from_slice(if score.is_sign_negative() { b"-0" } else { b"0" });
-    } else if score.is_finite() && score > -LIMIT + 1.0 && score < LIMIT && score == (score as i64) as f64 {
-        crate::rdb::push_i64(out, score as i64);
-    } else {
-        crate::numfmt::push_double(out, score);
+    match listpack_score_as_int(score) {
+        Some(v) => crate::rdb::push_i64(out, v),
+        None => {
+            let mut text = [0u8; G17_BUF_LEN];
+            let n = format_double_g17(score, &mut text);
+            out.extend_from_slice(&text[..n]);
+        }
+    }
+}
+
+/// Appends a score's listpack entry: what `push_listpack_score`'s text becomes once the
+/// listpack has tried it as an integer, without the text round trip for integral scores.
+#[inline]
+fn push_listpack_score_entry(lp: &mut ListpackBuilder, score: f64) {
+    match listpack_score_as_int(score) {
+        Some(v) => lp.push_int(v),
+        None => {
+            let mut text = [0u8; G17_BUF_LEN];
+            let n = format_double_g17(score, &mut text);
+            lp.push_bytes(&text[..n]);
+        }
     }
 }
 

@@ -638,6 +638,29 @@ fn listpack_scores_are_written_like_d2string() {
 }
 
 #[test]
+fn listpack_zset_blob_holds_the_d2string_texts() {
+    // The writer pushes integral scores as integers and formats the others itself: the blob
+    // must be the one built from d2string's text, as Redis's zzlInsertAt builds it.
+    let settings = redis_settings();
+    let scores = [0.0, 1.0, -3.0, 91.9, -0.5, 1e-7, 4503599627370495.0, 4503599627370496.0, 1e300, 2.5e15 + 0.25, f64::INFINITY, f64::NEG_INFINITY];
+    let pairs: Vec<(Vec<u8>, f64)> = scores.iter().enumerate().map(|(i, &s)| (format!("m{i}").into_bytes(), s)).collect();
+    let z = values::zset_from_pairs(pairs, true, &settings).unwrap();
+    assert!(values::zset_is_listpack(&z));
+    let mut lp = ListpackBuilder::new();
+    values::zset_for_each_ascending(&z, |member, score| {
+        lp.push_bytes(member);
+        let mut text = Vec::new();
+        super::save::push_listpack_score(&mut text, score);
+        lp.push_bytes(&text);
+    });
+    let mut want = Vec::new();
+    write_string(&mut want, lp.finish(), None);
+    let mut got = Vec::new();
+    super::save::ValueWriter::new(false, &settings).value(&mut got, &Value::ZSet(Box::new(z)));
+    assert_eq!(got, want);
+}
+
+#[test]
 fn quicklist_nodes_split_like_redis() {
     let settings = redis_settings();
     // -2: 8 KB nodes. 200 short elements fit in one node (Redis's lbig payload has one).

@@ -28,9 +28,18 @@ impl ListNodes {
     }
 
     pub fn plan(&mut self, l: &List) -> Vec<NodePlan> {
-        l.quicklist_nodes(self.fill)
-            .map(|node| if node.plain { NodePlan::Plain } else { NodePlan::Packed(node.elements.len()) })
-            .collect()
+        let mut plan = Vec::new();
+        self.plan_into(l, &mut plan);
+        plan
+    }
+
+    /// `plan` into a caller's buffer (cleared first), so a save reuses one buffer for every list.
+    pub fn plan_into(&self, l: &List, plan: &mut Vec<NodePlan>) {
+        plan.clear();
+        plan.extend(
+            l.quicklist_node_shapes(self.fill)
+                .map(|node| if node.plain { NodePlan::Plain } else { NodePlan::Packed(node.count) }),
+        );
     }
 }
 
@@ -77,18 +86,14 @@ pub fn zset_is_listpack(z: &ZSet) -> bool {
     z.is_listpack()
 }
 
-/// Members in Redis's order: ascending score, then member bytes.
-pub fn zset_for_each_ascending(z: &ZSet, mut f: impl FnMut(&[u8], f64)) {
-    for (m, s) in z.iter() {
-        f(m, s);
-    }
+/// Members in Redis's order: ascending score, then member bytes. Allocates nothing.
+pub fn zset_for_each_ascending(z: &ZSet, f: impl FnMut(&[u8], f64)) {
+    z.for_each(false, f);
 }
 
-/// Members from the greatest to the smallest (Redis's skiplist tail to head).
-pub fn zset_for_each_descending(z: &ZSet, mut f: impl FnMut(&[u8], f64)) {
-    for (m, s) in z.iter_rev() {
-        f(m, s);
-    }
+/// Members from the greatest to the smallest (Redis's skiplist tail to head). Allocates nothing.
+pub fn zset_for_each_descending(z: &ZSet, f: impl FnMut(&[u8], f64)) {
+    z.for_each(true, f);
 }
 
 /// A loaded sorted set with the encoding Redis's loader ends up with. `packed`: the file held

@@ -93,8 +93,8 @@ impl std::fmt::Write for StackWriter<'_> {
 /// C's `printf("%.17g", value)` as glibc prints it: 17 significant digits,
 /// trailing zeros removed, exponent form ("1e+20", "2.9802322387695312e-08")
 /// when the decimal exponent is < -4 or >= 17; "inf", "-inf", "nan", "-0".
-/// Redis 7.0 uses this for zset scores in DEBUG DIGEST and for double replies.
-/// Returns the number of bytes written into `buf`.
+/// Redis 7.0 uses this for zset scores in DEBUG DIGEST, in listpacks and in
+/// double replies. Returns the number of bytes written into `buf`. No allocation.
 pub fn format_double_g17(value: f64, buf: &mut [u8; G17_BUF_LEN]) -> usize {
     if value.is_nan() {
         let text: &[u8] = if value.is_sign_negative() { b"-nan" } else { b"nan" };
@@ -106,39 +106,126 @@ pub fn format_double_g17(value: f64, buf: &mut [u8; G17_BUF_LEN]) -> usize {
         buf[..text.len()].copy_from_slice(text);
         return text.len();
     }
-    // Rust's `{:e}` with a precision rounds exactly (ties to even), like glibc,
-    // so one rounding to 17 significant digits serves both %g layouts.
+    let magnitude = value.abs();
+    let mut len = 0;
+    if value.is_sign_negative() {
+        buf[0] = b'-';
+        len = 1;
+    }
+    // Integers below 2^53 have at most 16 digits: %.17g prints them exactly, as integers.
+    if magnitude < TWO_POW_53 && magnitude == (magnitude as u64) as f64 {
+        let mut text = [0u8; MAX_I64_DIGITS];
+        let digits = format_i64(magnitude as i64, &mut text);
+        buf[len..len + digits.len()].copy_from_slice(digits);
+        return len + digits.len();
+    }
+    let (significand, exponent) = g17_digits_exact(magnitude).unwrap_or_else(|| g17_digits_by_fmt(magnitude));
+    let mut digits = [0u8; 17];
+    let mut rest = significand;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    len + layout_g17(&digits, exponent, &mut buf[len..])
+}
+
+const TWO_POW_53: f64 = 9007199254740992.0;
+const TEN_POW_16: u128 = 10_000_000_000_000_000;
+const TEN_POW_17: u128 = 100_000_000_000_000_000;
+
+/// 10^k for k in 0..=22, the range where `m * 10^k` (m < 2^53) fits in a u128.
+const POW10: [u128; 23] = {
+    let mut table = [1u128; 23];
+    let mut k = 1;
+    while k < 23 {
+        table[k] = table[k - 1] * 10;
+        k += 1;
+    }
+    table
+};
+
+/// The 17 significant digits of `magnitude` (finite, > 0) rounded to nearest, ties to even
+/// (as glibc rounds an exact decimal tie), as an integer in [10^16, 10^17), and the decimal
+/// exponent of its first digit. Exact integer arithmetic: the double is `m * 2^e2`, so
+/// `m * 10^k / 2^-e2` is computed in a u128 and rounded on the bits shifted out. Covers
+/// magnitudes whose decimal exponent is in -6..=16 (`k` = 16 - exponent in 0..=22), which
+/// holds every score a user is likely to type; `None` for the others.
+fn g17_digits_exact(magnitude: f64) -> Option<(u64, i32)> {
+    let bits = magnitude.to_bits();
+    let biased = (bits >> 52) as i32;
+    if biased == 0 {
+        return None; // subnormal: far below the covered range
+    }
+    let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    let e2 = biased - 1075;
+    // floor(log10(magnitude)) is floor((e2 + 52) * log10(2)) or one more (78913 / 2^18 is
+    // log10(2) to well within the precision needed for these exponents).
+    let mut exponent = ((e2 + 52) * 78913) >> 18;
+    for _ in 0..2 {
+        let k = 16 - exponent;
+        if !(0..=22).contains(&k) {
+            return None;
+        }
+        let scaled = mantissa as u128 * POW10[k as usize];
+        let (mut quotient, remainder, half) = if e2 >= 0 {
+            // magnitude < 10^17 < 2^57 here, so e2 is at most 4.
+            (scaled << e2, 0, 1)
+        } else {
+            let shift = -e2 as u32;
+            if shift >= 127 {
+                return None;
+            }
+            (scaled >> shift, scaled & ((1u128 << shift) - 1), 1u128 << (shift - 1))
+        };
+        if quotient >= TEN_POW_17 {
+            exponent += 1; // the estimate was one low
+            continue;
+        }
+        if quotient < TEN_POW_16 {
+            return None; // cannot happen with a correct estimate; let the slow path decide
+        }
+        if remainder > half || (remainder == half && e2 < 0 && quotient & 1 == 1) {
+            quotient += 1;
+        }
+        if quotient == TEN_POW_17 {
+            return Some((TEN_POW_16 as u64, exponent + 1));
+        }
+        return Some((quotient as u64, exponent));
+    }
+    None
+}
+
+/// Same contract as `g17_digits_exact`, for any finite magnitude > 0, through Rust's exact
+/// `{:.16e}` formatting (correctly rounded, ties to even, like glibc).
+fn g17_digits_by_fmt(magnitude: f64) -> (u64, i32) {
     let mut sci = [0u8; G17_BUF_LEN];
     let mut writer = StackWriter { buf: &mut sci, len: 0 };
-    if write!(writer, "{:.16e}", value.abs()).is_err() {
-        return 0; // unreachable: 17 digits, point and exponent fit
+    if write!(writer, "{:.16e}", magnitude).is_err() {
+        return (TEN_POW_16 as u64, 0); // unreachable: 17 digits, point and exponent fit
     }
     let sci_len = writer.len;
     let sci = &sci[..sci_len];
     // sci is "D.DDDDDDDDDDDDDDDDe<exp>"
-    let e_pos = match sci.iter().position(|&c| c == b'e') {
-        Some(p) => p,
-        None => return 0,
-    };
-    let mut digits = [0u8; 17];
-    digits[0] = sci[0];
-    digits[1..].copy_from_slice(&sci[2..e_pos]);
-    let exponent = parse_small_exponent(&sci[e_pos + 1..]);
+    let e_pos = sci.iter().position(|&c| c == b'e').unwrap_or(sci_len);
+    let significand = sci[..e_pos].iter().filter(|c| c.is_ascii_digit()).fold(0u64, |acc, &c| acc * 10 + (c - b'0') as u64);
+    let exponent = parse_small_exponent(sci.get(e_pos + 1..).unwrap_or(b"0"));
+    (significand, exponent)
+}
+
+/// %g's layout of 17 significant digits whose first has decimal exponent `exponent`: trailing
+/// zeros removed, exponent form when the exponent is below -4 or at least 17. Returns the
+/// bytes written (at most 24 for a positive value).
+fn layout_g17(digits: &[u8; 17], exponent: i32, buf: &mut [u8]) -> usize {
     // Significant digits after removing trailing zeros (at least one).
     let mut ndigits = 17;
     while ndigits > 1 && digits[ndigits - 1] == b'0' {
         ndigits -= 1;
     }
-
     let mut len = 0;
     let mut put = |byte: u8, len: &mut usize| {
         buf[*len] = byte;
         *len += 1;
     };
-    if value.is_sign_negative() {
-        put(b'-', &mut len);
-    }
-    // %g's rule: exponent form when the exponent is below -4 or at least the precision.
     if !(-4..17).contains(&exponent) {
         put(digits[0], &mut len);
         if ndigits > 1 {
@@ -226,6 +313,67 @@ mod tests {
             assert_eq!(text, v.to_string().as_bytes());
             assert_eq!(parse_canonical_i64(text), Some(v));
         }
+    }
+
+    /// xorshift64*: deterministic inputs without crates.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    /// The integer arithmetic path against Rust's exact formatting, wherever it applies.
+    fn check_exact_path(v: f64) {
+        if let Some(fast) = g17_digits_exact(v) {
+            assert_eq!(fast, g17_digits_by_fmt(v), "value {v:e} ({:#x})", v.to_bits());
+        }
+    }
+
+    #[test]
+    fn integer_digit_path_agrees_with_exact_formatting() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut covered = 0;
+        for _ in 0..300_000 {
+            // Any bit pattern whose magnitude is near the covered decimal exponents -6..=16.
+            let exp = 1023 - 22 + (rng.next() % 82) as u64;
+            let v = f64::from_bits((exp << 52) | (rng.next() >> 12));
+            covered += g17_digits_exact(v).is_some() as u32;
+            check_exact_path(v);
+            // Short decimals, as typed scores are (91.9, 0.25, 1e-6...).
+            let n = (rng.next() % 2_000_000) as f64;
+            for scale in [10.0, 100.0, 1000.0, 1e6, 1e9, 1e12] {
+                check_exact_path(n / scale);
+            }
+            // Exact decimal ties at the 18th digit (x.25 and x.75 with 16 integer digits).
+            let big = ((1u64 << 50) + rng.next() % (1u64 << 50)) as f64;
+            check_exact_path(big + 0.25);
+            check_exact_path(big + 0.75);
+        }
+        assert!(covered > 250_000, "only {covered} values took the integer path");
+        // Powers of ten and their neighbours, where the exponent estimate is one low.
+        for e in -7..=17 {
+            let p = 10f64.powi(e);
+            for v in [p, f64::from_bits(p.to_bits() - 1), f64::from_bits(p.to_bits() + 1)] {
+                check_exact_path(v);
+            }
+        }
+    }
+
+    #[test]
+    fn g17_ties_and_integers() {
+        assert_eq!(g17(1234567890123456.25), "1234567890123456.2");
+        assert_eq!(g17(1234567890123456.75), "1234567890123456.8");
+        assert_eq!(g17(-91.9), "-91.900000000000006");
+        assert_eq!(g17(9007199254740991.0), "9007199254740991");
+        assert_eq!(g17(9007199254740992.0), "9007199254740992");
+        assert_eq!(g17(9007199254740994.0), "9007199254740994");
+        assert_eq!(g17(99999999999999999.0), "1e+17");
+        assert_eq!(g17(0.000001), "9.9999999999999995e-07");
+        assert_eq!(g17(-1e-300), "-1e-300");
     }
 
     #[test]

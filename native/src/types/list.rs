@@ -14,7 +14,9 @@
 //!   build by pushing them one by one at the tail under `list-max-listpack-size = fill`: each
 //!   node says whether it is PLAIN (one element of at least `PACKED_THRESHOLD` bytes, written
 //!   as a raw string) or PACKED (a listpack), and lists its elements. Write them as
-//!   RDB_TYPE_LIST_QUICKLIST_2. `listpack_bytes(node)` gives the size Redis would report for
+//!   RDB_TYPE_LIST_QUICKLIST_2. `quicklist_node_shapes(fill)` gives the same split as
+//!   `NodeShape { plain, count }` without collecting elements (the RDB writer's allocation-free
+//!   path: it walks `iter()` alongside). `listpack_bytes(node)` gives the size Redis would report for
 //!   the node's listpack (DEBUG OBJECT's ql_uncompressed_size adds these up).
 //!
 //! Storage: elements are packed into chunks of about `CHUNK_BYTES` bytes. Each element is
@@ -601,7 +603,13 @@ impl List {
     /// The quicklist nodes Redis 7.0 would hold for these elements had they been pushed one by
     /// one at the tail with `list-max-listpack-size = fill` (see the module comment).
     pub fn quicklist_nodes(&self, fill: i64) -> QuicklistNodes<'_> {
-        QuicklistNodes { elements: self.iter().peekable(), fill: fill.clamp(-5, FILL_MAX) }
+        QuicklistNodes { shapes: self.quicklist_node_shapes(fill), elements: self.iter() }
+    }
+
+    /// The same nodes as `quicklist_nodes`, as (plain, count) shapes only: nothing allocated,
+    /// for the RDB writer, which walks `iter()` alongside.
+    pub fn quicklist_node_shapes(&self, fill: i64) -> QuicklistNodeShapes<'_> {
+        QuicklistNodeShapes { elements: self.iter().peekable(), fill: fill.clamp(-5, FILL_MAX) }
     }
 }
 
@@ -681,30 +689,54 @@ pub struct QuicklistNode<'a> {
     pub elements: Vec<&'a [u8]>,
 }
 
-pub struct QuicklistNodes<'a> {
+/// A quicklist node's kind and element count, without its elements (no allocation): walk
+/// `List::iter` alongside to get them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeShape {
+    pub plain: bool,
+    pub count: usize,
+}
+
+/// The node shapes of `List::quicklist_node_shapes`: where Redis's quicklist nodes split.
+pub struct QuicklistNodeShapes<'a> {
     elements: std::iter::Peekable<Iter<'a>>,
     fill: i64,
+}
+
+impl Iterator for QuicklistNodeShapes<'_> {
+    type Item = NodeShape;
+
+    fn next(&mut self) -> Option<NodeShape> {
+        let first = self.elements.next()?;
+        if first.len() >= PACKED_THRESHOLD {
+            return Some(NodeShape { plain: true, count: 1 });
+        }
+        let mut node_bytes = LISTPACK_EMPTY_BYTES + listpack_entry_bytes(first);
+        let mut count = 1;
+        while let Some(&next) = self.elements.peek() {
+            if next.len() >= PACKED_THRESHOLD || !node_allows_insert(node_bytes, count, self.fill, next.len()) {
+                break;
+            }
+            node_bytes += listpack_entry_bytes(next);
+            count += 1;
+            self.elements.next();
+        }
+        Some(NodeShape { plain: false, count })
+    }
+}
+
+/// The nodes of `List::quicklist_nodes`, each with its elements.
+pub struct QuicklistNodes<'a> {
+    shapes: QuicklistNodeShapes<'a>,
+    elements: Iter<'a>,
 }
 
 impl<'a> Iterator for QuicklistNodes<'a> {
     type Item = QuicklistNode<'a>;
 
     fn next(&mut self) -> Option<QuicklistNode<'a>> {
-        let first = self.elements.next()?;
-        if first.len() >= PACKED_THRESHOLD {
-            return Some(QuicklistNode { plain: true, elements: vec![first] });
-        }
-        let mut node_bytes = LISTPACK_EMPTY_BYTES + listpack_entry_bytes(first);
-        let mut elements = vec![first];
-        while let Some(&next) = self.elements.peek() {
-            if next.len() >= PACKED_THRESHOLD || !node_allows_insert(node_bytes, elements.len(), self.fill, next.len()) {
-                break;
-            }
-            node_bytes += listpack_entry_bytes(next);
-            elements.push(next);
-            self.elements.next();
-        }
-        Some(QuicklistNode { plain: false, elements })
+        let shape = self.shapes.next()?;
+        Some(QuicklistNode { plain: shape.plain, elements: self.elements.by_ref().take(shape.count).collect() })
     }
 }
 
@@ -958,6 +990,15 @@ mod tests {
         assert_eq!(nodes[0].elements.len(), 414);
         assert_eq!(nodes[1].elements.len(), 408);
         assert_eq!(nodes.iter().map(listpack_bytes).sum::<usize>(), 40932);
+        for (list, fill) in [(&l, -2), (&l, 100), (&big, 1000), (&big, -2), (&numbered, -2), (&numbered, -5), (&numbered, 7)] {
+            // The nodes cover the list in order, each holding what its shape says.
+            let shapes: Vec<NodeShape> = list.quicklist_node_shapes(fill).collect();
+            let nodes: Vec<QuicklistNode> = list.quicklist_nodes(fill).collect();
+            assert_eq!(shapes.len(), nodes.len(), "fill {fill}");
+            assert!(shapes.iter().zip(&nodes).all(|(s, n)| s.count == n.elements.len() && s.plain == n.plain && s.count > 0));
+            let joined: Vec<&[u8]> = nodes.iter().flat_map(|n| n.elements.iter().copied()).collect();
+            assert_eq!(joined, list.iter().collect::<Vec<_>>(), "fill {fill}");
+        }
         assert_eq!(listpack_entry_bytes(b"12"), 2);
         assert_eq!(listpack_entry_bytes(b"-1"), 3);
         assert_eq!(listpack_entry_bytes(b"012"), 5);

@@ -24,7 +24,8 @@
 //!   [`ZSet::heap_bytes`].
 //! - Iteration in score order: [`ZSet::iter`] yields `(member, score)` ascending,
 //!   [`ZSet::iter_rev`] descending (Redis's RDB writer saves a skiplist from the highest score
-//!   down), [`ZSet::range`] for a rank range in either direction.
+//!   down), [`ZSet::range`] for a rank range in either direction; [`ZSet::for_each`]`(rev, f)`
+//!   walks every entry either way without allocating (the RDB writer's path).
 //! - Lookups and updates: [`ZSet::score`], [`ZSet::rank`], [`ZSet::get`], [`ZSet::add`] (ZADD's
 //!   flags), [`ZSet::insert`], [`ZSet::remove`], [`ZSet::remove_ranks`], [`ZSet::pop`],
 //!   [`ZSet::scan_step`], [`ZSet::random_rank`].
@@ -306,6 +307,16 @@ impl ZSet {
     /// Every (member, score), descending.
     pub fn iter_rev(&self) -> ZIter<'_> { self.range(0, usize::MAX, true) }
 
+    /// Calls `f(member, score)` for every entry, ascending or, when `rev`, descending, without
+    /// allocating (`iter` on a skiplist keeps its tree path in a Vec): the RDB writer's walk.
+    pub fn for_each<'a>(&'a self, rev: bool, mut f: impl FnMut(&'a [u8], f64)) {
+        match &self.repr {
+            Repr::Listpack(p) if rev => p.iter().rev().for_each(|(s, m)| f(m, s)),
+            Repr::Listpack(p) => p.iter().for_each(|(s, m)| f(m, s)),
+            Repr::Skiplist(l) => l.tree.for_each(rev, &mut |s, m| f(m, s)),
+        }
+    }
+
     /// Redis's zsetAdd: adds or updates `member` under ZADD's flags, converting a listpack to a
     /// skiplist first when a new member would pass either limit.
     pub fn add(&mut self, score: f64, member: &[u8], flags: AddFlags, settings: &Settings) -> AddOutcome {
@@ -566,6 +577,23 @@ mod tests {
         let mut z = ZSet::new();
         z.insert(1.0, b"123456789", &st);
         assert_eq!(z.encoding(), "skiplist", "a member longer than the limit");
+    }
+
+    #[test]
+    fn for_each_walks_like_iter_in_both_encodings() {
+        let st = settings(128, 64);
+        for n in [0usize, 1, 10, 128, 129, 3000] {
+            let mut z = ZSet::new();
+            for i in 0..n { z.insert(((i * 7919) % 1000) as f64 / 10.0, format!("member:{i}").as_bytes(), &st); }
+            assert_eq!(z.encoding(), if n <= 128 { "listpack" } else { "skiplist" });
+            let mut up: Vec<(Vec<u8>, f64)> = Vec::new();
+            z.for_each(false, |m, s| up.push((m.to_vec(), s)));
+            assert_eq!(up, z.iter().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>());
+            let mut down: Vec<(Vec<u8>, f64)> = Vec::new();
+            z.for_each(true, |m, s| down.push((m.to_vec(), s)));
+            assert_eq!(down, z.iter_rev().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>());
+            assert_eq!(up.len(), n);
+        }
     }
 
     #[test]

@@ -184,6 +184,20 @@ impl Tree {
         }
     }
 
+    /// Calls `f(score, member)` for every entry, ascending or, when `rev`, descending. A
+    /// recursive walk: unlike `range`, it keeps its path on the stack and allocates nothing.
+    pub fn for_each<'a>(&'a self, rev: bool, f: &mut impl FnMut(f64, &'a [u8])) {
+        fn walk<'a>(node: &'a Node, rev: bool, f: &mut impl FnMut(f64, &'a [u8])) {
+            match node {
+                Node::Leaf(p) if rev => p.iter().rev().for_each(|(s, m)| f(s, m)),
+                Node::Leaf(p) => p.iter().for_each(|(s, m)| f(s, m)),
+                Node::Inner(inner) if rev => inner.children.iter().rev().for_each(|c| walk(c, rev, f)),
+                Node::Inner(inner) => inner.children.iter().for_each(|c| walk(c, rev, f)),
+            }
+        }
+        walk(&self.root, rev, f);
+    }
+
     /// Every entry in order.
     #[cfg(test)]
     pub fn iter(&self) -> TreeIter<'_> { self.range(0, self.len, false) }
@@ -449,6 +463,13 @@ mod tests {
                 if step % 500 == 0 || step == 5999 {
                     tree.check();
                     let all: Vec<(f64, Vec<u8>)> = tree.iter().map(|(s, m)| (s, m.to_vec())).collect();
+                    let mut walked: Vec<(f64, Vec<u8>)> = Vec::new();
+                    tree.for_each(false, &mut |s, m| walked.push((s, m.to_vec())));
+                    assert_eq!(walked, all);
+                    walked.clear();
+                    tree.for_each(true, &mut |s, m| walked.push((s, m.to_vec())));
+                    walked.reverse();
+                    assert_eq!(walked, all);
                     assert_eq!(all, model);
                     let n = model.len();
                     for _ in 0..20 {
