@@ -85,7 +85,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
     section.rows.push(row);
   }
   section.commands.push('load: pipelined SET / RPUSH / HSET / SADD / ZADD, one command per key, 512 KiB batches, into a freshly started server');
-  section.commands.push('measure: INFO memory used_memory and /proc/PID/status VmRSS before and after the load (after 200 ms), OBJECT ENCODING of the first key');
+  section.commands.push('measure: INFO memory used_memory and /proc/PID/status VmRSS before and after the load (2.5 s after it), OBJECT ENCODING of the first key');
   process.stdout.write('\n' + renderMemorySection(section) + '\n');
   publish(flags, 'memory', section);
 }
@@ -105,8 +105,9 @@ async function measureCase(tools: Toolchain, kind: ServerKind, c: MemoryCase, ke
     }
     const count = await dbsize(server.client);
     if (count !== null && count !== keys) row.notes.push(`${LABEL[kind]}: DBSIZE ${count}, expected ${keys}`);
-    // Give the allocator and any background work a moment before reading RSS.
-    await sleep(200);
+    // Let both servers' allocators settle: jemalloc purges dirty pages on a decay timer, and
+    // keyfork's cron (once a second) collects dead request Buffers and trims the C heap.
+    await sleep(2500);
     const usedAfter = await infoNumber(server.client, 'memory', 'used_memory');
     const rssAfter = residentBytes(server.pid);
     const enc = await server.client.call('OBJECT', 'ENCODING', firstKey(c));

@@ -2,10 +2,9 @@
 // live values. Where a Redis field measures something keyfork does not have (jemalloc,
 // Lua, replication, AOF, I/O threads) it reports what is true here: zero / off.
 //
-// Memory: the keyspace lives in the Rust addon's heap, which V8 cannot see, so
-// used_memory is the process's resident set size (all memory the server holds, dataset
-// included), and used_memory_peak the kernel's peak RSS. The allocator_* fields describe
-// the same figure: keyfork cannot split the system allocator's view any finer.
+// Memory: used_memory is what the allocators hand out, as Redis's is: the C heap in use (the
+// keyspace lives in the Rust addon's malloc'd memory; Buffers' memory is there too) plus V8's
+// used heap. used_memory_rss is the process's resident set; their ratio is the fragmentation.
 //
 // Latencystats is not produced: it needs a per-call latency histogram in the dispatcher.
 import { randomBytes } from 'node:crypto';
@@ -15,7 +14,8 @@ import * as path from 'node:path';
 import { clientMemory } from './commands/client-cmd';
 import type { Command } from './commands/table';
 import { native } from './native';
-import { KEYFORK_VERSION, REDIS_VERSION, type Server } from './server';
+import type { Server } from './server';
+import { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
 type Field = [name: string, value: string | number];
 
@@ -61,8 +61,21 @@ export function changeReplicationId(server: Server): void {
   identity(server).replId = randomHex40();
 }
 
+/** Bytes the allocators hand out: C heap in use + V8 heap in use (Redis's zmalloc_used_memory). */
+export function allocatedMemory(): { used: number; free: number } {
+  const [cUsed, cFree] = native.heapUsage();
+  const v8 = process.memoryUsage();
+  return { used: cUsed + v8.heapUsed, free: cFree + (v8.heapTotal - v8.heapUsed) };
+}
+
 /** Memory in use before any client connected (used_memory_startup). */
-const STARTUP_RSS = process.memoryUsage.rss();
+const STARTUP_USED = allocatedMemory().used;
+/** used_memory's peak, as seen by INFO and the cron. */
+let peakUsed = STARTUP_USED;
+
+export function notePeakMemory(used = allocatedMemory().used): void {
+  if (used > peakUsed) peakUsed = used;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Section selection (genInfoSectionDict)
@@ -212,11 +225,12 @@ function clientsSection(server: Server): Field[] {
 
 function memorySection(server: Server): Field[] {
   const rss = process.memoryUsage.rss();
-  const used = rss;
-  const peak = Math.max(used, process.resourceUsage().maxRSS * 1024);
+  const { used, free } = allocatedMemory();
+  notePeakMemory(used);
+  const peak = peakUsed;
   let clientsMem = 0;
   for (const c of server.clients.values()) clientsMem += clientMemory(c);
-  const startup = STARTUP_RSS;
+  const startup = STARTUP_USED;
   const overhead = startup + clientsMem;
   const dataset = Math.max(0, used - overhead);
   const netUsage = used > startup ? used - startup : 1;
@@ -235,7 +249,7 @@ function memorySection(server: Server): Field[] {
     ['used_memory_dataset', dataset],
     ['used_memory_dataset_perc', `${((dataset * 100) / netUsage).toFixed(2)}%`],
     ['allocator_allocated', used],
-    ['allocator_active', used],
+    ['allocator_active', used + free],
     ['allocator_resident', rss],
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
@@ -256,10 +270,10 @@ function memorySection(server: Server): Field[] {
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', server.config.get('maxmemory-policy')],
-    ['allocator_frag_ratio', ratio(used, used)],
-    ['allocator_frag_bytes', 0],
-    ['allocator_rss_ratio', ratio(rss, used)],
-    ['allocator_rss_bytes', rss - used],
+    ['allocator_frag_ratio', ratio(used + free, used)],
+    ['allocator_frag_bytes', free],
+    ['allocator_rss_ratio', ratio(rss, used + free)],
+    ['allocator_rss_bytes', rss - used - free],
     ['rss_overhead_ratio', ratio(rss, rss)],
     ['rss_overhead_bytes', 0],
     ['mem_fragmentation_ratio', ratio(rss, used)],

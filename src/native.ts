@@ -80,6 +80,10 @@ export interface NativeAddon {
   loadRdb?(file: string, allowDup?: boolean): RdbLoadReport;
   /** The key is stored but its time has passed (not yet lazily deleted). */
   keyExpired(db: number, key: Buffer): boolean;
+  /** glibc malloc_trim(0): returns free heap pages to the kernel. */
+  trimMemory(): boolean;
+  /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2). */
+  heapUsage(): [number, number];
   [more: string]: unknown;
 }
 

@@ -8,6 +8,8 @@ import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
 import type { Config } from './config';
+import { MemoryHousekeeping } from './memory';
+import { notePeakMemory } from './info';
 import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
 import { Parse } from './protocol/parse';
@@ -34,6 +36,7 @@ export class Server {
   readonly pubsub: PubSub;
   readonly persistence: Persistence;
   readonly startTime = Date.now();
+  private readonly memory = new MemoryHousekeeping();
   /** Cached wall clock in ms, refreshed per event (Redis's server.mstime). */
   clock = Date.now();
   loading = false;
@@ -322,7 +325,12 @@ export class Server {
     this.stats.sample(this.clock);
     this.closeIdleClients();
     this.persistence.cron();
+    if (this.cronLoops % hz === 0) {
+      this.memory.run();
+      notePeakMemory();
+    }
   }
+
 
   private closeIdleClients(): void {
     const timeout = this.config.int('timeout');

@@ -387,6 +387,17 @@ fn take_modified(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
+/// heapUsage(): [C heap bytes in use, free bytes held in the allocator's arenas].
+fn heap_usage(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let (used, free) = os::heap_usage();
+    env.array(&[env.double(used as f64), env.double(free as f64)])
+}
+
+/// trimMemory(): hands free heap pages back to the kernel; true when some were released.
+fn trim_memory(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    Ok(env.boolean(os::trim_heap()))
+}
+
 /// keyExpired(db, key): the key is still stored but its time has passed (WATCH's check).
 fn key_expired(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let db = a.i64(env, 0)? as usize;
@@ -425,6 +436,8 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("setTrackModified", set_track_modified),
         ("takeModified", take_modified),
         ("keyExpired", key_expired),
+        ("trimMemory", trim_memory),
+        ("heapUsage", heap_usage),
     ];
     let registered = std::panic::catch_unwind(|| -> Result<(), String> {
         for (name, f) in exported {

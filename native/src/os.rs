@@ -33,6 +33,8 @@ extern "C" {
     fn _exit(status: c_int) -> !;
     fn sysconf(name: c_int) -> c_long;
     fn signal(signum: c_int, handler: usize) -> usize;
+    fn malloc_trim(pad: usize) -> c_int;
+    fn mallinfo2() -> MallInfo2;
     fn sigprocmask(how: c_int, set: *const [u64; 16], old: *mut [u64; 16]) -> c_int;
 }
 
@@ -190,6 +192,38 @@ pub fn write_all(fd: i32, mut data: &[u8]) -> io::Result<()> {
         data = &data[n as usize..];
     }
     Ok(())
+}
+
+/// Returns free heap memory to the kernel (glibc's malloc_trim: the top of the heap and whole
+/// free pages inside it). Short-lived request buffers interleave with long-lived keys, so after
+/// a burst of input the heap holds free pages that glibc would otherwise keep; Redis's jemalloc
+/// purges such pages on its own.
+pub fn trim_heap() -> bool {
+    // SAFETY: malloc_trim takes a plain size and only manipulates the allocator's own state.
+    unsafe { malloc_trim(0) == 1 }
+}
+
+/// glibc's struct mallinfo2 (all fields size_t).
+#[repr(C)]
+struct MallInfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+
+/// The C heap as the allocator sees it: (bytes in use, free bytes it holds in its arenas).
+/// In use covers the keyspace and everything else the process malloc'd (Buffers' memory too).
+pub fn heap_usage() -> (u64, u64) {
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct by value.
+    let m = unsafe { mallinfo2() };
+    ((m.uordblks + m.hblkhd) as u64, m.fordblks as u64)
 }
 
 /// `disable-thp`: asks the kernel not to back this process with transparent huge pages,

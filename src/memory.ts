@@ -1,0 +1,37 @@
+// Memory housekeeping, once a second from the cron: the purge that Redis's jemalloc does on
+// its own. Each socket read arrives in a fresh Buffer whose C memory is released only when V8
+// collects the Buffer object, and V8 decides when to collect from its own (small) heap, not
+// from that external memory: after a burst of input, tens of MB of dead request Buffers can
+// wait for a collection that never comes while the server idles. And glibc keeps the pages
+// they leave free among long-lived keys. So: a young-generation collection once dead
+// ArrayBuffer memory passes a threshold, and malloc_trim once the C heap holds much free memory.
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { native } from './native';
+
+const ARRAY_BUFFERS_THRESHOLD = 8 * 1024 * 1024;
+const FREE_HEAP_BEFORE_TRIM = 16 * 1024 * 1024;
+
+type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
+
+/** V8's gc(), made reachable without starting node with --expose-gc. */
+function exposeGc(): GcFunction | null {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as GcFunction;
+  } catch {
+    return null;
+  }
+}
+
+export class MemoryHousekeeping {
+  private readonly gc = exposeGc();
+
+  /** Called once a second. */
+  run(): void {
+    if (this.gc && process.memoryUsage().arrayBuffers > ARRAY_BUFFERS_THRESHOLD) this.gc({ type: 'minor' });
+    // Buffers freed by a collection may be released a moment later: the next tick trims them.
+    const [, free] = native.heapUsage();
+    if (free > FREE_HEAP_BEFORE_TRIM) native.trimMemory();
+  }
+}
