@@ -6,52 +6,55 @@
 use std::cell::Cell;
 
 pub struct Node<V> {
-    key: KeyBuf,
+    key: SmallBytes,
     pub val: V,
     next: Option<Box<Node<V>>>,
 }
 
-/// Keys up to this many bytes live inside the node: no allocation of their own. At 22 the
-/// key takes 24 bytes, which keeps a keyspace node in the same malloc size class as with a
-/// boxed key, so short keys (the common case) cost nothing beyond the node.
+/// Byte strings up to this long live inline: no allocation of their own. At 22 the whole
+/// thing takes 24 bytes, which keeps a keyspace node in the same malloc size class as with a
+/// boxed key, so short keys (the common case) cost nothing beyond the node. Hash values in
+/// hashtable-encoded hashes use it too.
 const INLINE_KEY: usize = 22;
 
-enum KeyBuf {
+/// A byte string stored inline when short, boxed otherwise.
+#[derive(Clone)]
+pub enum SmallBytes {
     Inline { len: u8, bytes: [u8; INLINE_KEY] },
     Heap(Box<[u8]>),
 }
 
-impl KeyBuf {
+impl SmallBytes {
     #[inline]
-    fn new(key: &[u8]) -> KeyBuf {
+    pub fn new(key: &[u8]) -> SmallBytes {
         if key.len() <= INLINE_KEY {
             let mut bytes = [0u8; INLINE_KEY];
             bytes[..key.len()].copy_from_slice(key);
-            KeyBuf::Inline { len: key.len() as u8, bytes }
+            SmallBytes::Inline { len: key.len() as u8, bytes }
         } else {
-            KeyBuf::Heap(key.into())
+            SmallBytes::Heap(key.into())
         }
     }
 
-    fn from_box(key: Box<[u8]>) -> KeyBuf {
-        if key.len() <= INLINE_KEY { KeyBuf::new(&key) } else { KeyBuf::Heap(key) }
+    fn from_box(key: Box<[u8]>) -> SmallBytes {
+        if key.len() <= INLINE_KEY { SmallBytes::new(&key) } else { SmallBytes::Heap(key) }
     }
 
     fn into_box(self) -> Box<[u8]> {
         match self {
-            KeyBuf::Inline { len, bytes } => bytes[..len as usize].into(),
-            KeyBuf::Heap(b) => b,
+            SmallBytes::Inline { len, bytes } => bytes[..len as usize].into(),
+            SmallBytes::Heap(b) => b,
         }
     }
 }
 
-impl std::ops::Deref for KeyBuf {
+impl std::ops::Deref for SmallBytes {
     type Target = [u8];
     #[inline]
     fn deref(&self) -> &[u8] {
         match self {
-            KeyBuf::Inline { len, bytes } => &bytes[..*len as usize],
-            KeyBuf::Heap(b) => b,
+            SmallBytes::Inline { len, bytes } => &bytes[..*len as usize],
+            SmallBytes::Heap(b) => b,
         }
     }
 }
@@ -179,15 +182,15 @@ impl<V> Dict<V> {
 
     /// Inserts a key known to be absent (the caller checked), taking ownership of its bytes.
     pub fn insert_new(&mut self, key: Box<[u8]>, val: V) {
-        self.link_new(KeyBuf::from_box(key), val);
+        self.link_new(SmallBytes::from_box(key), val);
     }
 
     /// Inserts a key known to be absent, copying its bytes (no allocation for short keys).
     pub fn insert_new_copy(&mut self, key: &[u8], val: V) {
-        self.link_new(KeyBuf::new(key), val);
+        self.link_new(SmallBytes::new(key), val);
     }
 
-    fn link_new(&mut self, key: KeyBuf, val: V) {
+    fn link_new(&mut self, key: SmallBytes, val: V) {
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }

@@ -19,7 +19,7 @@
 //! - [`Hash::get`], [`Hash::contains`], [`Hash::set`], [`Hash::remove`],
 //!   [`Hash::convert_if_any_too_long`], [`Hash::random_pair`], [`Hash::scan_step`].
 
-use crate::dict::{random_u64, Dict};
+use crate::dict::{random_u64, Dict, SmallBytes};
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -30,7 +30,7 @@ pub struct Hash {
 #[derive(Clone)]
 enum Repr {
     Listpack(PackedPairs),
-    Table(Dict<Box<[u8]>>),
+    Table(Dict<SmallBytes>),
 }
 
 impl Default for Hash {
@@ -112,10 +112,10 @@ impl Hash {
             }
             Repr::Table(d) => {
                 if let Some(v) = d.get_mut(field) {
-                    *v = value.into();
+                    *v = SmallBytes::new(value);
                     false
                 } else {
-                    d.insert_new_copy(field, value.into());
+                    d.insert_new_copy(field, SmallBytes::new(value));
                     true
                 }
             }
@@ -173,7 +173,7 @@ impl Hash {
     fn convert_to_table(&mut self) {
         if let Repr::Listpack(p) = &self.repr {
             let mut d = Dict::with_capacity(p.pairs);
-            for (k, v) in p.iter() { d.insert_new_copy(k, v.into()); }
+            for (k, v) in p.iter() { d.insert_new_copy(k, SmallBytes::new(v)); }
             self.repr = Repr::Table(d);
         }
     }
@@ -181,7 +181,7 @@ impl Hash {
 
 pub enum HashIter<'a> {
     Listpack(PackedIter<'a>),
-    Table(crate::dict::Iter<'a, Box<[u8]>>),
+    Table(crate::dict::Iter<'a, SmallBytes>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
