@@ -73,6 +73,9 @@ export class Server {
       push();
       config.onChange(name, push);
     }
+    const pushCompression = () => native.setSetting('rdbcompression', config.bool('rdbcompression') ? 1 : 0);
+    pushCompression();
+    config.onChange('rdbcompression', pushCompression);
     this.log.setLevel(config.get('loglevel'));
     this.log.setFile(config.get('logfile'));
     config.onChange('loglevel', () => this.log.setLevel(config.get('loglevel')));

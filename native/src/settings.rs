@@ -14,6 +14,8 @@ pub struct Settings {
     pub rdb_key_save_delay: i64,
     pub lfu_log_factor: i64,
     pub lfu_decay_time: i64,
+    /// rdbcompression (1 yes, 0 no): LZF in DUMP payloads and DEBUG OBJECT's serializedlength.
+    pub rdb_compression: i64,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             rdb_key_save_delay: 0,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            rdb_compression: 1,
         }
     }
 }
@@ -51,6 +54,7 @@ impl Settings {
             "rdb-key-save-delay" => &mut self.rdb_key_save_delay,
             "lfu-log-factor" => &mut self.lfu_log_factor,
             "lfu-decay-time" => &mut self.lfu_decay_time,
+            "rdbcompression" => &mut self.rdb_compression,
             _ => return false,
         };
         *slot = value;

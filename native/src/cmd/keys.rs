@@ -3,7 +3,7 @@
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, SYNTAX};
 use crate::glob::glob_match;
-use crate::keyspace::{is_expired, lru_clock_now, Entry, NO_EXPIRE};
+use crate::keyspace::{is_expired, lru_clock_now, lru_idle_seconds, Entry, NO_EXPIRE};
 use crate::types::Value;
 
 pub const COMMANDS: &[CommandRow] = &[
@@ -41,8 +41,7 @@ pub const COMMANDS: &[CommandRow] = &[
 const SAME_OBJECT: CmdError = CmdError::Msg("ERR source and destination objects are the same");
 const DB_OUT_OF_RANGE: CmdError = CmdError::Msg("ERR DB index is out of range");
 /// OBJECT REFCOUNT of a shared object (Redis's OBJ_SHARED_REFCOUNT, INT_MAX).
-const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+pub const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 
 /// Redis's getIntFromObjectOrReply: an i64 that must also fit an i32. `msg` replaces both
 /// errors when given (SWAPDB's "invalid first DB index").
@@ -422,7 +421,7 @@ fn object_refcount(ctx: &mut Ctx) -> CmdResult {
 /// Seconds since the last access, from the 24-bit LRU clock (wrapping as Redis's does).
 /// Under an LFU maxmemory policy the TypeScript side answers Redis's error instead.
 fn object_idletime(ctx: &mut Ctx) -> CmdResult {
-    let now_clock = lru_clock_now(ctx.now_ms);
+    let now = ctx.now_ms;
     let lru = match object_lookup(ctx) {
         None => {
             ctx.reply.null();
@@ -430,8 +429,7 @@ fn object_idletime(ctx: &mut Ctx) -> CmdResult {
         }
         Some(e) => e.lru,
     };
-    let idle = if now_clock >= lru { now_clock - lru } else { now_clock + (LRU_CLOCK_MAX - lru) };
-    ctx.reply.int(idle as i64);
+    ctx.reply.int(lru_idle_seconds(lru, now) as i64);
     Ok(())
 }
 

@@ -2,7 +2,11 @@
 //! SET-ACTIVE-EXPIRE and POPULATE. The TypeScript side owns DEBUG's dispatch and its
 //! enable-debug-command gate and routes these subcommands here as `debug|<sub>`.
 
-use crate::command::{CmdError, CmdResult, CommandRow, Ctx};
+use crate::cmd::keys::SHARED_REFCOUNT;
+use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY};
+use crate::keyspace::lru_idle_seconds;
+use crate::persist::save::ValueWriter;
+use crate::types::list::listpack_bytes;
 use crate::digest::{to_hex, DatasetDigest, ObjectDigest, ObjectType};
 use crate::keyspace::Entry;
 use crate::types::string::StrVal;
@@ -13,7 +17,41 @@ pub const COMMANDS: &[CommandRow] = &[
     ("debug|digest-value", debug_digest_value),
     ("debug|set-active-expire", debug_set_active_expire),
     ("debug|populate", debug_populate),
+    ("debug|object", debug_object),
 ];
+
+/// DEBUG OBJECT key: Redis's one-line description of a value. serializedlength is the size of
+/// the value's RDB body as a save would write it now; the address is where the value lives.
+fn debug_object(ctx: &mut Ctx) -> CmdResult {
+    let key = ctx.args.get(2);
+    let (db, now, settings) = (ctx.db, ctx.now_ms, ctx.settings);
+    let Some(e) = ctx.ks.peek(db, key, now) else { return Err(NO_SUCH_KEY) };
+    let mut body = Vec::new();
+    ValueWriter::new(settings.rdb_compression != 0, settings).value(&mut body, &e.value);
+    let shared = matches!(&e.value, Value::Str(s) if s.is_shared_integer());
+    let mut text = format!(
+        "Value at:{:#x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+        &e.value as *const Value as usize,
+        if shared { SHARED_REFCOUNT } else { 1 },
+        e.value.encoding(),
+        body.len(),
+        e.lru,
+        lru_idle_seconds(e.lru, now),
+    );
+    if let Value::List(l) = &e.value {
+        let fill = settings.list_max_listpack_size;
+        let (mut nodes, mut bytes) = (0usize, 0usize);
+        for node in l.quicklist_nodes(fill) {
+            nodes += 1;
+            bytes += listpack_bytes(&node);
+        }
+        let avg = if nodes == 0 { 0.0 } else { l.len() as f64 / nodes as f64 };
+        let compressed = (settings.list_compress_depth != 0) as i32;
+        text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:{compressed} ql_uncompressed_size:{bytes}"));
+    }
+    ctx.reply.simple(&text);
+    Ok(())
+}
 
 fn object_type(v: &Value) -> ObjectType {
     match v {

@@ -50,7 +50,15 @@ pub struct Keyspace {
     pub active_expire_enabled: bool,
 }
 
-pub fn lru_clock_now(now_ms: i64) -> u32 { ((now_ms / 1000) as u64 & ((1 << 24) - 1)) as u32 }
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+pub fn lru_clock_now(now_ms: i64) -> u32 { ((now_ms / 1000) as u64 & LRU_CLOCK_MAX as u64) as u32 }
+
+/// Seconds since an entry's last access, from the 24-bit LRU clock (wrapping as Redis's does).
+pub fn lru_idle_seconds(lru: u32, now_ms: i64) -> u32 {
+    let now_clock = lru_clock_now(now_ms);
+    if now_clock >= lru { now_clock - lru } else { now_clock + (LRU_CLOCK_MAX - lru) }
+}
 
 impl Keyspace {
     pub fn new(databases: usize) -> Self {

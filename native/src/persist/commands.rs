@@ -16,15 +16,12 @@ const BAD_FORMAT: CmdError = CmdError::Msg("ERR Bad data format");
 const BAD_IDLETIME: CmdError = CmdError::Msg("ERR Invalid IDLETIME value, must be >= 0");
 const BAD_FREQ: CmdError = CmdError::Msg("ERR Invalid FREQ value, must be >= 0 and <= 255");
 
-/// rdbcompression as DUMP applies it. Redis reads its config; keyfork's Settings carry no
-/// such field yet, so DUMP compresses as with the default (`rdbcompression yes`).
-const DUMP_COMPRESSION: bool = true;
 
 /// DUMP key
 fn dump(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.args.get(1);
     let payload = match ctx.ks.lookup_read(ctx.db, key, ctx.now_ms) {
-        Some(e) => dump_payload(&e.value, DUMP_COMPRESSION, ctx.settings),
+        Some(e) => dump_payload(&e.value, ctx.settings.rdb_compression != 0, ctx.settings),
         None => {
             ctx.reply.null();
             return Ok(());
