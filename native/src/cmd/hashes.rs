@@ -1,7 +1,8 @@
 //! Hash commands (Redis 7.0's t_hash.c), plus the HSCAN/SSCAN argument handling the sets
 //! family shares.
 
-use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::cmd::scan::{parse_scan_cursor, parse_scan_options, scan_loop, scan_matches, ScanItems};
+use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::dict::random_u64;
 use crate::keyspace::Entry;
 use crate::numfmt;
@@ -341,116 +342,6 @@ pub fn partial_shuffle<T>(items: &mut [T], k: usize) {
     for i in 0..k.min(n) {
         let j = i + (random_u64() % (n - i) as u64) as usize;
         items.swap(i, j);
-    }
-}
-
-// ---------------------------------------------------------------------------------- SCAN ---
-
-/// Redis's parseScanCursorOrReply: strtoul rules (optional sign, base 10, "-1" wraps to
-/// u64::MAX, "" is 0), but no leading space, no trailing junk and no overflow.
-pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    const INVALID: CmdError = CmdError::Msg("ERR invalid cursor");
-    // strtoul stops at a NUL byte, as C sees the end of the string there.
-    let s = match arg.iter().position(|&b| b == 0) {
-        Some(nul) => &arg[..nul],
-        None => arg,
-    };
-    if s.is_empty() { return Ok(0); }
-    if matches!(s[0], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') { return Err(INVALID); }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) { return Err(INVALID); }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10).and_then(|v| v.checked_add((d - b'0') as u64)).ok_or(INVALID)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
-/// HSCAN/SSCAN options (parsed only once the key is known to exist, as Redis does).
-pub struct ScanOptions<'a> {
-    pub count: u64,
-    pub pattern: Option<&'a [u8]>,
-}
-
-pub fn parse_scan_options<'a>(ctx: &Ctx<'a>, from: usize) -> Result<ScanOptions<'a>, CmdError> {
-    let args = ctx.args;
-    let mut opts = ScanOptions { count: 10, pattern: None };
-    let mut i = from;
-    while i < args.len() {
-        let has_value = args.len() - i >= 2;
-        if args.is(i, b"COUNT") && has_value {
-            let n = numfmt::parse_i64(args.get(i + 1)).ok_or(NOT_INTEGER)?;
-            if n < 1 { return Err(SYNTAX); }
-            opts.count = n as u64;
-        } else if args.is(i, b"MATCH") && has_value {
-            let p = args.get(i + 1);
-            opts.pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
-    Ok(opts)
-}
-
-/// Redis's scanGenericCommand loop over a dict-like structure: steps until the cursor wraps,
-/// `count` items were gathered, or 10*count steps were spent. `step` returns the next cursor
-/// and the number of reply items it added.
-pub fn scan_loop(mut cursor: u64, count: u64, mut step: impl FnMut(u64) -> (u64, u64)) -> u64 {
-    let mut gathered = 0u64;
-    let mut budget = count.saturating_mul(10);
-    loop {
-        let (next, added) = step(cursor);
-        cursor = next;
-        gathered += added;
-        if cursor == 0 || budget == 0 || gathered >= count { return cursor; }
-        budget -= 1;
-    }
-}
-
-pub fn scan_matches(pattern: Option<&[u8]>, s: &[u8]) -> bool {
-    match pattern {
-        None => true,
-        Some(p) => crate::glob::glob_match(p, s, false),
-    }
-}
-
-/// Collects a scan's items as bulk strings in a side buffer (the reply starts with the cursor,
-/// known only at the end), then writes `[cursor, [items...]]`.
-pub struct ScanItems {
-    encoded: Reply,
-    count: usize,
-}
-
-impl Default for ScanItems {
-    fn default() -> Self { Self::new() }
-}
-
-impl ScanItems {
-    pub fn new() -> Self { ScanItems { encoded: Reply { buf: Vec::new(), resp3: false }, count: 0 } }
-
-    pub fn push(&mut self, item: &[u8]) {
-        self.encoded.bulk(item);
-        self.count += 1;
-    }
-
-    pub fn write(self, reply: &mut Reply, cursor: u64) {
-        reply.array(2);
-        let mut text = Vec::with_capacity(20);
-        let mut c = cursor;
-        loop {
-            text.push(b'0' + (c % 10) as u8);
-            c /= 10;
-            if c == 0 { break; }
-        }
-        text.reverse();
-        reply.bulk(&text);
-        reply.array(self.count);
-        reply.buf.extend_from_slice(&self.encoded.buf);
     }
 }
 

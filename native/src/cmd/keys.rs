@@ -1,6 +1,7 @@
 //! Keyspace commands (Redis's db.c, expire.c and object.c's OBJECT): DEL, EXISTS, TYPE, KEYS,
 //! SCAN, RANDOMKEY, RENAME, MOVE, COPY, SWAPDB, FLUSH*, the EXPIRE family, TTL and friends.
 
+use crate::cmd::scan::parse_scan_cursor;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, SYNTAX};
 use crate::glob::glob_match;
 use crate::keyspace::{is_expired, lru_clock_now, lru_idle_seconds, Entry, NO_EXPIRE};
@@ -107,30 +108,10 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Redis's parseScanCursorOrReply: strtoul in base 10, so a leading '+' or '-' is accepted
-/// (a negative cursor wraps), an empty string is cursor 0, and a leading space or any
-/// trailing byte is an error. The sds terminator ends the text at an embedded NUL.
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = CmdError::Msg("ERR invalid cursor");
-    let text = &arg[..arg.iter().position(|&c| c == 0).unwrap_or(arg.len())];
-    if text.is_empty() { return Ok(0); }
-    if text[0].is_ascii_whitespace() || text[0] == 0x0b { return Err(invalid); }
-    let (negative, digits) = match text[0] {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) { return Err(invalid); }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10).and_then(|v| v.checked_add((d - b'0') as u64)).ok_or(CmdError::Msg("ERR invalid cursor"))?;
-    }
-    Ok(if negative { v.wrapping_neg() } else { v })
-}
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 fn scan(ctx: &mut Ctx) -> CmdResult {
-    let mut cursor = parse_cursor(ctx.args.get(1))?;
+    let mut cursor = parse_scan_cursor(ctx.args.get(1))?;
     let args = ctx.args;
     let mut count: i64 = 10;
     let mut pattern: Option<&[u8]> = None;
@@ -485,19 +466,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_cursor;
 
     #[test]
     fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b"0").ok(), Some(0));
-        assert_eq!(parse_cursor(b"").ok(), Some(0));
-        assert_eq!(parse_cursor(b"+5").ok(), Some(5));
-        assert_eq!(parse_cursor(b"-1").ok(), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615").ok(), Some(u64::MAX));
-        assert!(parse_cursor(b"18446744073709551616").is_err());
-        assert!(parse_cursor(b" 1").is_err());
-        assert!(parse_cursor(b"1 ").is_err());
-        assert!(parse_cursor(b"+").is_err());
-        assert!(parse_cursor(b"0x10").is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod server;
+pub mod scan;
 pub mod sets;
 pub mod strings;
 pub mod timeout;

@@ -1,6 +1,7 @@
 //! Set commands (Redis 7.0's t_set.c).
 
-use crate::cmd::hashes::{parse_random_count, parse_scan_cursor, parse_scan_options, partial_shuffle, random_reply_too_big, scan_loop, scan_matches, ScanItems};
+use crate::cmd::hashes::{parse_random_count, partial_shuffle, random_reply_too_big};
+use crate::cmd::scan::{parse_scan_cursor, parse_scan_options, scan_loop, scan_matches, ScanItems};
 use crate::command::{remove_members, Args, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::keyspace::{Entry, Keyspace};
 use crate::numfmt;

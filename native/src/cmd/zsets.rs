@@ -2,7 +2,7 @@
 //! This file has the table, the shared helpers and the single-key commands; ranges, pops and
 //! the multi-key set operations live in the submodules.
 
-use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE};
 use crate::keyspace::Entry;
 use crate::reply::Reply;
 use crate::types::zset::{AddFlags, AddOutcome, ZSet};
@@ -13,7 +13,8 @@ mod pop;
 mod range;
 mod setops;
 
-use parse::{parse_cursor, parse_double_arg};
+use parse::parse_double_arg;
+use super::scan::{parse_scan_cursor, parse_scan_options, ScanItems, ScanOptions};
 
 pub const COMMANDS: &[CommandRow] = &[
     ("zadd", zadd),
@@ -292,31 +293,23 @@ fn distinct_random_ranks(size: usize, count: usize) -> Vec<usize> {
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 fn zscan(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let cursor = parse_cursor(args.get(2))?;
-    let reply = &mut *ctx.reply;
-    let Some(e) = ctx.ks.lookup_read(ctx.db, args.get(1), ctx.now_ms) else {
-        reply.array(2);
-        reply.bulk(b"0");
-        reply.array(0);
-        return Ok(());
-    };
-    let z = as_zset(e)?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i >= 2;
-        if args.is(i, b"count") && more {
-            count = args.i64(i + 1).map_err(|_| NOT_INTEGER)?;
-            if count < 1 { return Err(SYNTAX); }
-        } else if args.is(i, b"match") && more {
-            let p = args.get(i + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(SYNTAX);
+    let cursor = parse_scan_cursor(args.get(2))?;
+    let (db, now) = (ctx.db, ctx.now_ms);
+    // Redis checks the key's type before it parses the options.
+    match ctx.ks.lookup_read(db, args.get(1), now) {
+        None => {
+            ScanItems::new().write(ctx.reply, 0);
+            return Ok(());
         }
-        i += 2;
+        Some(e) => { as_zset(e)?; }
     }
+    let ScanOptions { count, pattern } = parse_scan_options(ctx, 3)?;
+    let count = count as i64;
+    let reply = &mut *ctx.reply;
+    let z = match ctx.ks.dbs[db].dict.get(args.get(1)).map(|e| &e.value) {
+        Some(Value::ZSet(z)) => z,
+        _ => return Err(WRONGTYPE),
+    };
     let mut found: Vec<(Vec<u8>, f64)> = Vec::new();
     let mut next = cursor;
     if z.is_listpack() {

@@ -276,28 +276,6 @@ pub fn parse_lex_range<'a>(min: &'a [u8], max: &'a [u8]) -> Result<LexRange<'a>,
 
 
 
-/// parseScanCursorOrReply: strtoul in base 10 over the whole string (a sign is allowed and
-/// "-1" wraps, "" is 0), no leading blank, no overflow.
-pub fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
-    const INVALID: CmdError = CmdError::Msg("ERR invalid cursor");
-    if s.first().is_some_and(|&c| is_c_space(c)) { return Err(INVALID); }
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        // No digits: strtoul converts nothing and points at the start.
-        return if s.is_empty() { Ok(0) } else { Err(INVALID) };
-    }
-    let mut v: u64 = 0;
-    for (i, &c) in digits.iter().enumerate() {
-        if c == 0 && i > 0 { break; }
-        if !c.is_ascii_digit() { return Err(INVALID); }
-        v = v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)).ok_or(INVALID)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
 
 #[cfg(test)]
 mod tests {
@@ -338,11 +316,5 @@ mod tests {
 
     #[test]
     fn timeouts_and_cursors() {
-        assert_eq!(parse_cursor(b"").unwrap(), 0);
-        assert_eq!(parse_cursor(b"-1").unwrap(), u64::MAX);
-        assert_eq!(parse_cursor(b"+7").unwrap(), 7);
-        assert!(parse_cursor(b" 0").is_err());
-        assert!(parse_cursor(b"18446744073709551616").is_err());
-        assert!(parse_cursor(b"1x").is_err());
     }
 }
