@@ -9,6 +9,7 @@ pub mod dict;
 pub mod digest;
 pub mod glob;
 pub mod keyspace;
+pub mod long_double;
 pub mod napi;
 pub mod numfmt;
 pub mod os;

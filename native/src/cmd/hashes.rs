@@ -10,8 +10,7 @@ use crate::reply::Reply;
 use crate::types::hash::Hash;
 use crate::types::Value;
 
-mod long_double;
-pub use long_double::LongDouble;
+use crate::long_double::LongDouble;
 
 pub const COMMANDS: &[CommandRow] = &[
     ("hset", hset),

@@ -1,6 +1,6 @@
 //! String commands (Redis's t_string.c). The bit commands are in bits.rs.
 
-use super::hashes::LongDouble;
+use crate::long_double::LongDouble;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
 use crate::keyspace::Entry;
 use crate::reply::Reply;
@@ -447,7 +447,7 @@ fn decrby(ctx: &mut Ctx) -> CmdResult {
     incr_decr(ctx, negated)
 }
 
-/// INCRBYFLOAT in Redis's x87 long double arithmetic (see hashes' LongDouble), stored as
+/// INCRBYFLOAT in Redis's x87 long double arithmetic (crate::long_double), stored as
 /// text (never int-encoded) and kept with its TTL.
 fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.args.get(1);
