@@ -3,7 +3,7 @@
 // of them is modified the very same command runs again for the clients blocked on it, in
 // the order they blocked, until one finds nothing left. A timeout answers the null array.
 import type { BlockedState, Client } from './client';
-import { keyPositions } from './commands/table';
+import { getKeys } from './commands/keys-of';
 import { arg, argStr, copyRequest, type Ctx } from './commands/types';
 import { native } from './native';
 import { ReplyWriter } from './protocol/reply';
@@ -34,8 +34,9 @@ export class Blocking {
   block(ctx: Ctx): void {
     const { client, req, name } = ctx;
     if (this.retrying === client) return;
-    const spec = this.server.commands.get(name)?.spec;
-    const positions = spec ? keyPositions(spec, req.argc, (i) => argStr(req, i)) : [];
+    const cmd = this.server.commands.get(name);
+    const argv = Array.from({ length: req.argc }, (_, i) => argStr(req, i));
+    const positions = cmd ? getKeys(cmd, argv).map((k) => k.pos) : [];
     // Only source keys wake a client (BLMOVE's destination does not).
     const sources = name === 'blmove' || name === 'brpoplpush' ? positions.slice(0, 1) : positions;
     // The native handler parsed the timeout exactly as Redis does (long double, rounded up to ms).
