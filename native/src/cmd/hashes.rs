@@ -1,7 +1,7 @@
 //! Hash commands (Redis 7.0's t_hash.c), plus the HSCAN/SSCAN argument handling the sets
 //! family shares.
 
-use crate::cmd::scan::{parse_scan_cursor, parse_scan_options, scan_loop, scan_matches, ScanItems};
+use crate::cmd::scan::{scan_loop, scan_matches, scan_prelude, ScanItems};
 use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::dict::random_u64;
 use crate::keyspace::Entry;
@@ -346,17 +346,8 @@ pub fn partial_shuffle<T>(items: &mut [T], k: usize) {
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 fn hscan(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let cursor = parse_scan_cursor(args.get(2))?;
-    let (db, now) = (ctx.db, ctx.now_ms);
-    match ctx.ks.lookup_read(db, args.get(1), now) {
-        None => {
-            ScanItems::new().write(ctx.reply, 0);
-            return Ok(());
-        }
-        Some(e) => { as_hash(e)?; }
-    }
-    let opts = parse_scan_options(ctx, 3)?;
+    let Some((cursor, opts)) = scan_prelude(ctx, |e| as_hash(e).map(|_| ()))? else { return Ok(()) };
+    let (args, db) = (ctx.args, ctx.db);
     let Ctx { ks, reply, .. } = ctx;
     let h = match ks.dbs[db].dict.get(args.get(1)).map(|e| &e.value) {
         Some(Value::Hash(h)) => h,
@@ -385,31 +376,6 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_follows_strtoul() {
-        assert_eq!(parse_scan_cursor(b"").unwrap(), 0);
-        assert_eq!(parse_scan_cursor(b"007").unwrap(), 7);
-        assert_eq!(parse_scan_cursor(b"+5").unwrap(), 5);
-        assert_eq!(parse_scan_cursor(b"-1").unwrap(), u64::MAX);
-        assert_eq!(parse_scan_cursor(b"18446744073709551615").unwrap(), u64::MAX);
-        assert_eq!(parse_scan_cursor(b"3\0junk").unwrap(), 3);
-        for bad in [&b" 1"[..], b"18446744073709551616", b"x", b"1x", b"+", b"-", b"1 "] {
-            assert!(parse_scan_cursor(bad).is_err(), "{:?}", bad);
-        }
-    }
-
-    #[test]
-    fn scan_loop_stops_on_count_budget_or_wrap() {
-        // Each step adds 1 item; cursor advances by 1 and wraps at 100.
-        let end = scan_loop(0, 5, |c| ((c + 1) % 100, 1));
-        assert_eq!(end, 5);
-        // Steps that add nothing stop after 10*count+1 steps.
-        let mut steps = 0;
-        scan_loop(0, 2, |c| { steps += 1; (c + 1, 0) });
-        assert_eq!(steps, 21);
-        assert_eq!(scan_loop(0, 1000, |c| ((c + 1) % 3, 1)), 0);
-    }
 
     #[test]
     fn partial_shuffle_is_a_permutation() {

@@ -2,6 +2,7 @@
 //! its bounded stepping loop, MATCH filtering and the two-element reply.
 
 use crate::command::{CmdError, Ctx, NOT_INTEGER, SYNTAX};
+use crate::keyspace::Entry;
 use crate::numfmt;
 use crate::reply::Reply;
 
@@ -114,8 +115,28 @@ impl ScanItems {
 }
 
 
+/// The first half of HSCAN, SSCAN and ZSCAN: the cursor, then the key's type (Redis checks it
+/// before the options), then the options. None when the key does not exist: the empty reply has
+/// been written.
+pub fn scan_prelude<'a>(
+    ctx: &mut Ctx<'a>,
+    check_type: fn(&mut Entry) -> Result<(), CmdError>,
+) -> Result<Option<(u64, ScanOptions<'a>)>, CmdError> {
+    let args = ctx.args;
+    let cursor = parse_scan_cursor(args.get(2))?;
+    match ctx.ks.lookup_read(ctx.db, args.get(1), ctx.now_ms) {
+        None => {
+            ScanItems::new().write(ctx.reply, 0);
+            return Ok(None);
+        }
+        Some(e) => check_type(e)?,
+    }
+    Ok(Some((cursor, parse_scan_options(ctx, 3)?)))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
     use super::parse_scan_cursor as parse_cursor;
 
     #[test]
@@ -131,5 +152,30 @@ mod tests {
         assert!(parse_cursor(b"+").is_err());
         assert!(parse_cursor(b"0x10").is_err());
         assert!(parse_cursor(b"1x").is_err());
+    }
+
+    #[test]
+    fn cursor_follows_strtoul() {
+        assert_eq!(parse_scan_cursor(b"").unwrap(), 0);
+        assert_eq!(parse_scan_cursor(b"007").unwrap(), 7);
+        assert_eq!(parse_scan_cursor(b"+5").unwrap(), 5);
+        assert_eq!(parse_scan_cursor(b"-1").unwrap(), u64::MAX);
+        assert_eq!(parse_scan_cursor(b"18446744073709551615").unwrap(), u64::MAX);
+        assert_eq!(parse_scan_cursor(b"3\0junk").unwrap(), 3);
+        for bad in [&b" 1"[..], b"18446744073709551616", b"x", b"1x", b"+", b"-", b"1 "] {
+            assert!(parse_scan_cursor(bad).is_err(), "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn scan_loop_stops_on_count_budget_or_wrap() {
+        // Each step adds 1 item; cursor advances by 1 and wraps at 100.
+        let end = scan_loop(0, 5, |c| ((c + 1) % 100, 1));
+        assert_eq!(end, 5);
+        // Steps that add nothing stop after 10*count+1 steps.
+        let mut steps = 0;
+        scan_loop(0, 2, |c| { steps += 1; (c + 1, 0) });
+        assert_eq!(steps, 21);
+        assert_eq!(scan_loop(0, 1000, |c| ((c + 1) % 3, 1)), 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Set commands (Redis 7.0's t_set.c).
 
 use crate::cmd::hashes::{parse_random_count, partial_shuffle, random_reply_too_big};
-use crate::cmd::scan::{parse_scan_cursor, parse_scan_options, scan_loop, scan_matches, ScanItems};
+use crate::cmd::scan::{scan_loop, scan_matches, scan_prelude, ScanItems};
 use crate::command::{remove_members, Args, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::keyspace::{Entry, Keyspace};
 use crate::numfmt;
@@ -442,17 +442,8 @@ fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set) -> C
 
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 fn sscan(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let cursor = parse_scan_cursor(args.get(2))?;
-    let (db, now) = (ctx.db, ctx.now_ms);
-    match ctx.ks.lookup_read(db, args.get(1), now) {
-        None => {
-            ScanItems::new().write(ctx.reply, 0);
-            return Ok(());
-        }
-        Some(e) => { as_set(e)?; }
-    }
-    let opts = parse_scan_options(ctx, 3)?;
+    let Some((cursor, opts)) = scan_prelude(ctx, |e| as_set(e).map(|_| ()))? else { return Ok(()) };
+    let (args, db) = (ctx.args, ctx.db);
     let Ctx { ks, reply, .. } = ctx;
     let s = match ks.dbs[db].dict.get(args.get(1)).map(|e| &e.value) {
         Some(Value::Set(s)) => s,

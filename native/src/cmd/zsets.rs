@@ -14,7 +14,7 @@ mod range;
 mod setops;
 
 use parse::parse_double_arg;
-use super::scan::{parse_scan_cursor, parse_scan_options, ScanItems, ScanOptions};
+use super::scan::{scan_prelude, ScanOptions};
 
 pub const COMMANDS: &[CommandRow] = &[
     ("zadd", zadd),
@@ -292,18 +292,8 @@ fn distinct_random_ranks(size: usize, count: usize) -> Vec<usize> {
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 fn zscan(ctx: &mut Ctx) -> CmdResult {
-    let args = ctx.args;
-    let cursor = parse_scan_cursor(args.get(2))?;
-    let (db, now) = (ctx.db, ctx.now_ms);
-    // Redis checks the key's type before it parses the options.
-    match ctx.ks.lookup_read(db, args.get(1), now) {
-        None => {
-            ScanItems::new().write(ctx.reply, 0);
-            return Ok(());
-        }
-        Some(e) => { as_zset(e)?; }
-    }
-    let ScanOptions { count, pattern } = parse_scan_options(ctx, 3)?;
+    let Some((cursor, ScanOptions { count, pattern })) = scan_prelude(ctx, |e| as_zset(e).map(|_| ()))? else { return Ok(()) };
+    let (args, db) = (ctx.args, ctx.db);
     let count = count as i64;
     let reply = &mut *ctx.reply;
     let z = match ctx.ks.dbs[db].dict.get(args.get(1)).map(|e| &e.value) {
