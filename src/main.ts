@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const { server } = await bringUp(loaded, loaded.configFile ?? null);
   const onSignal = (signal: string) => {
-    void server.shutdownOnSignal(signal);
+    server.shutdownOnSignal(signal);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));

@@ -387,10 +387,10 @@ export class Server {
     process.exit(0);
   }
 
-  async shutdownOnSignal(signal: string): Promise<void> {
+  shutdownOnSignal(signal: string): void {
     this.log.write(`${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) Received ${signal} scheduling shutdown...\n`);
     const err = this.shutdown({ save: null });
-    if (err) this.log.warning('SIGTERM received but errors trying to shut down the server, check the logs for more information');
+    if (err) this.log.warning(`${signal} received but errors trying to shut down the server, check the logs for more information`);
   }
 
   /** INFO replication's role (replication is not implemented: always a master). */

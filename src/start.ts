@@ -9,14 +9,14 @@ export interface Started {
   port: number;
 }
 
-function writePidfile(config: Config): void {
+/** Redis only warns when the pidfile cannot be written. */
+function writePidfile(config: Config, log: Server['log']): void {
   const pidfile = config.get('pidfile');
   if (pidfile === '') return;
   try {
     fs.writeFileSync(pidfile, `${process.pid}\n`);
   } catch (err) {
-    // Redis only warns when the pidfile cannot be written.
-    void err;
+    log.warning(`Failed to write PID file: ${(err as Error).message}`);
   }
 }
 
@@ -40,7 +40,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   const port = await server.listen();
   log.notice(`Running mode=standalone, port=${port}.`);
   log.warning('Server initialized');
-  writePidfile(config);
+  writePidfile(config, server.log);
   await server.persistence.loadAtStartup();
   log.notice('Ready to accept connections');
   return { server, port };
