@@ -21,6 +21,7 @@
 
 use crate::dict::{random_u64, Dict, SmallBytes};
 use crate::settings::Settings;
+use super::varint;
 
 #[derive(Clone)]
 pub struct Hash {
@@ -211,29 +212,7 @@ struct PairAt {
     end: usize,
 }
 
-fn read_len(buf: &[u8], mut at: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = buf[at];
-        at += 1;
-        n |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 { return (n, at); }
-        shift += 7;
-    }
-}
 
-fn push_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
 
 fn encoded_len(s: &[u8]) -> usize {
     let mut header = 1;
@@ -253,8 +232,8 @@ impl PackedPairs {
         let mut at = 0;
         while at < buf.len() {
             let start = at;
-            let (flen, fstart) = read_len(buf, at);
-            let (vlen, vstart) = read_len(buf, fstart + flen);
+            let (flen, fstart) = varint::read(buf, at);
+            let (vlen, vstart) = varint::read(buf, fstart + flen);
             let end = vstart + vlen;
             if &buf[fstart..fstart + flen] == field {
                 return Some(PairAt { start, value_start: vstart, end });
@@ -271,10 +250,10 @@ impl PackedPairs {
         match self.find(field) {
             Some(at) => {
                 // The value's header sits just before its bytes: rewrite header and bytes.
-                let (_, fstart) = read_len(&self.buf, at.start);
+                let (_, fstart) = varint::read(&self.buf, at.start);
                 let value_header = fstart + field.len();
                 let mut encoded = Vec::with_capacity(encoded_len(value));
-                push_len(&mut encoded, value.len());
+                varint::push(&mut encoded, value.len());
                 encoded.extend_from_slice(value);
                 self.buf.splice(value_header..at.end, encoded);
                 self.buf.shrink_to_fit();
@@ -282,9 +261,9 @@ impl PackedPairs {
             }
             None => {
                 self.buf.reserve_exact(encoded_len(field) + encoded_len(value));
-                push_len(&mut self.buf, field.len());
+                varint::push(&mut self.buf, field.len());
                 self.buf.extend_from_slice(field);
-                push_len(&mut self.buf, value.len());
+                varint::push(&mut self.buf, value.len());
                 self.buf.extend_from_slice(value);
                 self.pairs += 1;
                 true
@@ -314,8 +293,8 @@ impl<'a> Iterator for PackedIter<'a> {
     type Item = (&'a [u8], &'a [u8]);
     fn next(&mut self) -> Option<Self::Item> {
         if self.at >= self.buf.len() { return None; }
-        let (flen, fstart) = read_len(self.buf, self.at);
-        let (vlen, vstart) = read_len(self.buf, fstart + flen);
+        let (flen, fstart) = varint::read(self.buf, self.at);
+        let (vlen, vstart) = varint::read(self.buf, fstart + flen);
         self.at = vstart + vlen;
         Some((&self.buf[fstart..fstart + flen], &self.buf[vstart..vstart + vlen]))
     }

@@ -30,6 +30,7 @@
 //! Elements larger than a chunk live alone in their own chunk.
 
 use crate::numfmt;
+use super::varint;
 use std::collections::VecDeque;
 
 /// Target data size of one chunk. Small enough that inserting or deleting in the middle of a
@@ -51,37 +52,18 @@ const LISTPACK_EMPTY_BYTES: usize = 7;
 // ---------------------------------------------------------------------------------------------
 // Entry encoding
 
-fn varint_len(mut n: usize) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
 
 /// Bytes one element takes inside a chunk.
 #[inline]
-fn entry_size(elem_len: usize) -> usize { 2 * varint_len(elem_len) + elem_len }
+fn entry_size(elem_len: usize) -> usize { 2 * varint::size(elem_len) + elem_len }
 
-/// Writes `len` as LEB128 (7 bits per byte, low first, high bit = more follows).
-fn write_varint(out: &mut [u8], mut n: usize) -> usize {
-    let mut i = 0;
-    while n >= 0x80 {
-        out[i] = (n as u8 & 0x7f) | 0x80;
-        n >>= 7;
-        i += 1;
-    }
-    out[i] = n as u8;
-    i + 1
-}
 
 /// Writes the whole entry for `elem` into `out` (exactly `entry_size(elem.len())` bytes).
 fn write_entry(out: &mut [u8], elem: &[u8]) {
-    let n = write_varint(out, elem.len());
+    let n = varint::write(out, elem.len());
     out[n..n + elem.len()].copy_from_slice(elem);
     let tail = &mut out[n + elem.len()..n + elem.len() + n];
-    write_varint(tail, elem.len());
+    varint::write(tail, elem.len());
     tail.reverse();
 }
 

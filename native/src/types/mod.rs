@@ -5,6 +5,7 @@ pub mod hash;
 pub mod list;
 pub mod set;
 pub mod string;
+pub mod varint;
 pub mod zset;
 
 #[derive(Clone)]

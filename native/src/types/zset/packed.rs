@@ -8,6 +8,7 @@
 //! so the run can be walked backwards from any entry end, as Redis walks a listpack with its
 //! back-lengths for ZREVRANGE. One allocation per run instead of one per member.
 
+use crate::types::varint;
 use std::cmp::Ordering;
 
 #[derive(Default, Clone)]
@@ -74,54 +75,23 @@ fn read_score(buf: &[u8], at: usize) -> (f64, usize) {
 /// Appends one whole entry.
 fn push_entry(out: &mut Vec<u8>, score: f64, member: &[u8]) {
     let start = out.len();
-    push_varint(out, member.len());
+    varint::push(out, member.len());
     out.extend_from_slice(member);
     push_score(out, score);
     let size = out.len() - start;
     push_rev_varint(out, size);
 }
 
-fn varint_size(mut n: usize) -> usize {
-    let mut size = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        size += 1;
-    }
-    size
-}
 
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
 
 /// The LEB128 bytes in reverse order: read from the right, each byte's high bit says a more
 /// significant byte follows to its left.
 fn push_rev_varint(out: &mut Vec<u8>, n: usize) {
     let start = out.len();
-    push_varint(out, n);
+    varint::push(out, n);
     out[start..].reverse();
 }
 
-#[inline]
-fn read_varint(buf: &[u8], mut at: usize) -> (usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = buf[at];
-        at += 1;
-        n |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 { return (n, at); }
-        shift += 7;
-    }
-}
 
 /// Reads a reversed varint that ends at `end` (exclusive); returns (value, its first byte).
 #[inline]
@@ -159,9 +129,9 @@ impl Packed {
     /// The entry starting at byte `at` (which must be an entry boundary below `bytes()`).
     #[inline]
     pub fn entry_at(&self, at: usize) -> Entry<'_> {
-        let (mlen, mstart) = read_varint(&self.buf, at);
+        let (mlen, mstart) = varint::read(&self.buf, at);
         let (score, payload_end) = read_score(&self.buf, mstart + mlen);
-        let end = payload_end + varint_size(payload_end - at);
+        let end = payload_end + varint::size(payload_end - at);
         Entry { score, member: &self.buf[mstart..mstart + mlen], start: at, end }
     }
 
