@@ -1,6 +1,6 @@
 // Differential harness: the same command sequence, on one connection each, to keyfork and to the
 // real redis-server; every reply must be identical, wire type included.
-import { describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { formatReply, RawConnection, type Arg, type Reply } from './resp';
 import { quoteBytes } from './resp3';
 import { redisAvailable, startKeyfork, startRedis, type RunningServer, type ServerOptions } from './servers';
@@ -216,4 +216,20 @@ export async function expectSameRepliesAndCounters(
   const delta = (i: number) => Object.fromEntries(Object.keys(before[i]).map((k) => [k, after[i][k] - before[i][k]]));
   expect(Number.isNaN(delta(1).dirty)).toBe(false);
   expect(delta(0)).toEqual(delta(1));
+}
+
+/**
+ * Starts keyfork and redis-server before the enclosing suite's tests and stops both after
+ * them; `assign` receives the pair (suites keep it in a variable of their own).
+ */
+export function useBothServers(assign: (servers: BothServers) => void, opts: { keyfork?: ServerOptions; redis?: ServerOptions } = {}): void {
+  let started: BothServers | undefined;
+  beforeAll(async () => {
+    const [keyfork, redis] = await Promise.all([startKeyfork(opts.keyfork), startRedis(opts.redis)]);
+    started = { keyfork, redis };
+    assign(started);
+  });
+  afterAll(async () => {
+    await Promise.all([started?.keyfork.stop(), started?.redis.stop()]);
+  });
 }

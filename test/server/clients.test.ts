@@ -1,10 +1,9 @@
 // CLIENT subcommands, differentially against the real redis-server 7.0. Replies that carry
 // per-connection values (ids, addresses, ages, buffer sizes) are compared field by field on
 // the same scenario run against both servers; errors and fixed replies byte for byte.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
 import { formatReply, RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 
 let servers: BothServers;
 
@@ -51,13 +50,7 @@ async function closed(conn: RawConnection): Promise<boolean> {
 }
 
 describeDifferential('CLIENT vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   const check = async (commands: Arg[][], resp3 = false) => {
     const mismatches = await compareSequences(commands, { servers, resp3 });

@@ -2,10 +2,9 @@
 // COMMAND INFO / DOCS entry keyfork sends must be the real server's entry for that command,
 // with a container's subcommands restricted to the implemented ones; commands keyfork does not
 // implement must be absent; GETKEYS / GETKEYSANDFLAGS / LIST / HELP replies and errors must match.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, replyKey, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { compareSequences, describeDifferential, formatMismatches, replyKey, type BothServers, useBothServers } from '../helpers/diff';
 import { formatReply, RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 
 let servers: BothServers;
 
@@ -95,13 +94,7 @@ function checkDocs(k: Reply, r: Reply, where: string): void {
 }
 
 describeDifferential('COMMAND vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   const check = async (commands: Arg[][], opts: { resp3?: boolean; unordered?: string[] } = {}) => {
     const mismatches = await compareSequences(commands, {

@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import IORedis from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, withBothServers, type BothServers } from '../helpers/diff';
+import { compareSequences, describeDifferential, formatMismatches, withBothServers, type BothServers, useBothServers } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
+import { redisServerPath, startKeyfork, type RunningServer } from '../helpers/servers';
 
 const run = promisify(execFile);
 
@@ -70,13 +70,7 @@ describe('client libraries and redis-cli against keyfork', () => {
 let servers: BothServers;
 
 describeDifferential('server commands vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   const check = async (commands: Arg[][], resp3 = false) => {
     const mismatches = await compareSequences(commands, { servers, resp3 });

@@ -1,10 +1,9 @@
 // Hash commands, differentially against the real redis-server 7.0: fixed edge cases, then seeded
 // random sequences of valid and invalid commands. Listpack-encoded hashes must match Redis's
 // order exactly (insertion order); replies from hashtable-encoded keys are compared unordered.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters, useBothServers } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
 
@@ -46,13 +45,7 @@ let servers: BothServers;
 
 
 describeDifferential('hashes vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   // Replies must match one by one, and so must the changes counted for persistence (dirty)
   // and the keyspace hits/misses the commands caused.

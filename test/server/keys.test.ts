@@ -2,10 +2,9 @@
 // SCAN (hash order differs, so their key lists are compared sorted), RENAME/MOVE/SWAPDB/FLUSH*,
 // the EXPIRE family's options and errors, TTL/EXPIRETIME, OBJECT, glob patterns, and seeded
 // random sequences of valid and invalid commands.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
 
@@ -31,14 +30,8 @@ function normalize(command: Arg[], reply: Reply): Reply {
 let servers: BothServers;
 
 describeDifferential('keyspace commands vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    // Same save config on both: a FLUSHALL with save points configured also saves.
-    const [keyfork, redis] = await Promise.all([startKeyfork({ args: ['--save', ''] }), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  // Same save config on both: a FLUSHALL with save points configured also saves.
+  useBothServers((s) => (servers = s), { keyfork: { args: ['--save', ''] } });
 
   const check = async (commands: Arg[][], resp3 = false) => {
     const mismatches = await compareSequences([['FLUSHALL'], ...commands], { servers, resp3, normalize });

@@ -2,10 +2,9 @@
 // keyfork and redis-server 7.0, records what every client received (and whether it was still
 // blocked at checkpoints), and the two transcripts must be identical. Scenarios also assert the
 // expected outcome on Redis itself, so a scenario that stops exercising what it claims fails.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDifferential, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
 import { encodeCommand, formatReply, RawConnection, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 
 let servers: BothServers;
 
@@ -68,13 +67,7 @@ async function differential(waiters: number, body: (s: Scenario) => Promise<void
 }
 
 describeDifferential('blocking list commands vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   it('a timeout answers the null array, for every blocking list command and both protocols', async () => {
     for (const resp3 of [false, true]) {

@@ -3,10 +3,9 @@
 // chunks, then seeded random sequences. Besides every reply, the changes counted for persistence
 // (dirty) and the keyspace hits/misses must move exactly as Redis's do. The blocking forms are
 // covered here when they can answer at once; lists-blocking.test.ts parks real clients.
-import { afterAll, beforeAll, it } from 'vitest';
-import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
+import { it } from 'vitest';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters, useBothServers } from '../helpers/diff';
 import { type Arg } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
 
@@ -16,13 +15,7 @@ let servers: BothServers;
 
 
 describeDifferential('lists vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   // Replies must match one by one, and so must the changes counted for persistence (dirty)
   // and the keyspace hits/misses the commands caused.

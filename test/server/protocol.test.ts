@@ -1,19 +1,13 @@
 // The wire protocol against the real redis-server: pipelining, inline commands, protocol
 // errors (which close the connection), unknown commands and arity errors.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
 import { startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
 describeDifferential('protocol: same replies as redis-server', () => {
   let servers: BothServers;
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   it('answers unknown commands, wrong arity and unknown subcommands exactly', async () => {
     const mismatches = await compareSequences(

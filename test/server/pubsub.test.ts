@@ -1,19 +1,12 @@
 // Pub/Sub against the real redis-server: subscription replies, message delivery in RESP2
 // and RESP3 (push), the RESP2 subscribed-context restrictions, PUBSUB introspection.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDifferential, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 
 describeDifferential('pub/sub', () => {
   let servers: BothServers;
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   async function scenario(port: number, resp3: boolean) {
     const sub = await RawConnection.connect(port, { resp3 });

@@ -2,10 +2,9 @@
 // random sequences of valid and invalid commands. Replies that come from intset-encoded sets
 // must match Redis's ascending order exactly; those involving hashtable sets are compared
 // unordered.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters, useBothServers } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
 
@@ -37,13 +36,7 @@ let servers: BothServers;
 
 
 describeDifferential('sets vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   // Replies must match one by one, and so must the changes counted for persistence (dirty)
   // and the keyspace hits/misses the commands caused.

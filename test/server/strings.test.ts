@@ -1,10 +1,9 @@
 // String and bit commands, differentially against the real redis-server 7.0: fixed edge cases
 // (errors, overflow, ranges, encodings, dirty counting), then seeded random sequences mixing
 // valid and invalid arguments over a handful of keys (including a hash, for WRONGTYPE).
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
 import { type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
 
@@ -20,14 +19,8 @@ function normalize(command: Arg[], reply: Reply): Reply {
 let servers: BothServers;
 
 describeDifferential('strings and bits vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    // Same save config on both: a FLUSHALL with save points configured also saves.
-    const [keyfork, redis] = await Promise.all([startKeyfork({ args: ['--save', ''] }), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  // Same save config on both: a FLUSHALL with save points configured also saves.
+  useBothServers((s) => (servers = s), { keyfork: { args: ['--save', ''] } });
 
   const check = async (commands: Arg[][], resp3 = false) => {
     const mismatches = await compareSequences([['FLUSHALL'], ...commands], { servers, resp3, normalize });

@@ -1,19 +1,12 @@
 // MULTI/EXEC/WATCH against the real redis-server, and the cross-client cases a single
 // sequence cannot show (another client's write invalidating a WATCH).
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compareSequences, describeDifferential, formatMismatches, type BothServers } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 
 describeDifferential('transactions', () => {
   let servers: BothServers;
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   it('queues, executes, and reports runtime errors without aborting', async () => {
     const m = await compareSequences(

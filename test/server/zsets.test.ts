@@ -2,10 +2,9 @@
 // and invalid arguments, RESP2 and RESP3 reply shapes, encodings), then seeded random sequences.
 // Besides every reply, the changes counted for persistence (dirty) and the keyspace hits/misses
 // must move exactly as Redis's do.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDifferential, type BothServers, expectSameRepliesAndCounters } from '../helpers/diff';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, expectSameRepliesAndCounters, useBothServers } from '../helpers/diff';
 import { RawConnection, type Arg, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
 import { pick, rng } from '../helpers/random';
 
 
@@ -28,13 +27,7 @@ function normalize(command: Arg[], reply: Reply): Reply {
 }
 
 describeDifferential('sorted sets vs redis-server 7.0', () => {
-  beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork(), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s));
 
   // Replies must match one by one, and so must the changes counted for persistence (dirty)
   // and the keyspace hits/misses the commands caused.
