@@ -19,22 +19,6 @@ import { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
 type Field = [name: string, value: string | number];
 
-/** What the persistence layer may give INFO; each hook is optional until it exists. */
-interface PersistenceInfo {
-  lastSaveTime: number;
-  lastBgsaveOk: boolean;
-  /** The whole "# Persistence" body, in Redis's field order. */
-  infoFields?(): Field[];
-  /** INFO stats' latest_fork_usec and total_forks. */
-  forkStats?(): { latestForkUsec: number; totalForks: number };
-}
-
-/** Counters server.ts may add to ServerStats (total_reads_processed / total_writes_processed). */
-interface OptionalStats {
-  readsProcessed?: number;
-  writesProcessed?: number;
-}
-
 /** Identity that Redis creates once per start: run_id and the replication id. */
 interface Identity {
   runId: string;
@@ -292,53 +276,14 @@ function memorySection(server: Server): Field[] {
   ];
 }
 
-function persistenceOf(server: Server): PersistenceInfo {
-  return server.persistence as unknown as PersistenceInfo;
-}
-
 function persistenceSection(server: Server): Field[] {
-  const p = persistenceOf(server);
-  if (typeof p.infoFields === 'function') return p.infoFields();
-  // Until the persistence layer reports itself: Redis's fields of an idle server.
-  return [
-    ['loading', server.loading ? 1 : 0],
-    ['async_loading', 0],
-    ['current_cow_peak', 0],
-    ['current_cow_size', 0],
-    ['current_cow_size_age', 0],
-    ['current_fork_perc', '0.00'],
-    ['current_save_keys_processed', 0],
-    ['current_save_keys_total', 0],
-    ['rdb_changes_since_last_save', native.dirty()],
-    ['rdb_bgsave_in_progress', 0],
-    ['rdb_last_save_time', p.lastSaveTime],
-    ['rdb_last_bgsave_status', p.lastBgsaveOk ? 'ok' : 'err'],
-    ['rdb_last_bgsave_time_sec', -1],
-    ['rdb_current_bgsave_time_sec', -1],
-    ['rdb_saves', 0],
-    ['rdb_last_cow_size', 0],
-    ['rdb_last_load_keys_expired', 0],
-    ['rdb_last_load_keys_loaded', 0],
-    ['aof_enabled', 0],
-    ['aof_rewrite_in_progress', 0],
-    ['aof_rewrite_scheduled', 0],
-    ['aof_last_rewrite_time_sec', -1],
-    ['aof_current_rewrite_time_sec', -1],
-    ['aof_last_bgrewrite_status', 'ok'],
-    ['aof_rewrites', 0],
-    ['aof_rewrites_consecutive_failures', 0],
-    ['aof_last_write_status', 'ok'],
-    ['aof_last_cow_size', 0],
-    ['module_fork_in_progress', 0],
-    ['module_fork_last_cow_size', 0],
-  ];
+  return server.persistence.infoFields();
 }
 
 function statsSection(server: Server): Field[] {
   const s = server.stats;
-  const extra = s as unknown as OptionalStats;
   const [expiredKeys, staleFraction, timeCapReached, hits, misses] = native.keyspaceStats();
-  const forks = persistenceOf(server).forkStats?.() ?? { latestForkUsec: 0, totalForks: 0 };
+  const forks = server.persistence.forkStats();
   return [
     ['total_connections_received', s.connectionsReceived],
     ['total_commands_processed', s.commandsProcessed],
@@ -384,8 +329,8 @@ function statsSection(server: Server): Field[] {
     ['unexpected_error_replies', 0],
     ['total_error_replies', s.totalErrorReplies],
     ['dump_payload_sanitizations', 0],
-    ['total_reads_processed', extra.readsProcessed ?? 0],
-    ['total_writes_processed', extra.writesProcessed ?? 0],
+    ['total_reads_processed', s.readsProcessed],
+    ['total_writes_processed', s.writesProcessed],
     ['io_threaded_reads_processed', 0],
     ['io_threaded_writes_processed', 0],
     ['reply_buffer_shrinks', 0],

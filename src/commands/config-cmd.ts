@@ -48,9 +48,8 @@ export function resetStats(server: Server): void {
     cmd.stats.failed = 0;
   }
   native.resetStats();
-  // The persistence layer keeps rdb_saves / total_forks / latest_fork_usec, if it counts them.
-  const persistence = server.persistence as unknown as { resetStats?: () => void };
-  persistence.resetStats?.();
+  // rdb_saves, total_forks and latest_fork_usec live with the persistence layer.
+  server.persistence.resetStats();
 }
 
 function configResetStat(ctx: Ctx): void {

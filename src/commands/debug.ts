@@ -24,11 +24,6 @@ export function debugNotAllowed(server: Server, client: Client): string | null {
   return server.config.protectedActionAllowed('enable-debug-command', isLocalClient(client)) ? null : NOT_ALLOWED;
 }
 
-/** The persistence layer's DEBUG RELOAD, once it exists: writes its own reply. */
-interface ReloadHook {
-  debugReload?(ctx: Ctx): void;
-}
-
 function syntaxError(ctx: Ctx): ReplyError {
   const sub = argStr(ctx.req, 1).slice(0, 128);
   return new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${argStr(ctx.req, 0).toUpperCase()} HELP.`);
@@ -79,9 +74,7 @@ function debugChangeReplId(ctx: Ctx): void {
 }
 
 function debugReload(ctx: Ctx): void {
-  const hook = ctx.server.persistence as unknown as ReloadHook;
-  if (typeof hook.debugReload !== 'function') throw syntaxError(ctx);
-  hook.debugReload(ctx);
+  ctx.server.persistence.debugReload(ctx);
 }
 
 interface DebugSub {
@@ -169,7 +162,6 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'object', 'populate', 'reload', 'set-active-expire', 'sleep'];
 
 function available(server: Server, sub: string): boolean {
-  if (sub === 'reload') return typeof (server.persistence as unknown as ReloadHook).debugReload === 'function';
   if (sub in TS_SUBCOMMANDS) return true;
   return sub in NATIVE_HELP && server.commands.nativeIndex(`debug|${sub}`) >= 0;
 }
