@@ -150,9 +150,7 @@ export class Blocking {
     }
     if (w.len === 0) return false; // still nothing to pop: stays blocked, in place
     this.remove(client);
-    const data = w.take();
-    server.stats.netOutputBytes += data.length;
-    client.socket.write(data);
+    server.send(client, w.take());
     this.resume(client);
     return true;
   }

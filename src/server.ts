@@ -252,14 +252,7 @@ export class Server {
 
   /** Writes what the shared writer holds for `client`, once per read batch. */
   flush(client: Client): void {
-    if (this.out.len > 0) {
-      const data = this.out.take();
-      if (!client.closed) {
-        this.stats.netOutputBytes += data.length;
-        this.stats.writesProcessed++;
-        client.socket.write(data);
-      }
-    }
+    if (this.out.len > 0) this.send(client, this.out.take());
     if (client.closeAfterReply && !client.closed) {
       client.closed = true;
       client.socket.end();
@@ -280,8 +273,19 @@ export class Server {
     const w = new ReplyWriter(256);
     w.resp3 = client.resp === 3;
     write(w);
-    const data = w.take();
+    this.send(client, w.take());
+  }
+
+  /**
+   * The one way bytes reach a client's socket. Every reply path (a batch's flush, pub/sub
+   * messages, unblocked clients, and MONITOR, tracking, replica links as they come) writes
+   * through here, so that reply order, output accounting and output-buffer limits live in
+   * one place, and the socket layer can change under it.
+   */
+  send(client: Client, data: Buffer): void {
+    if (client.closed || data.length === 0) return;
     this.stats.netOutputBytes += data.length;
+    this.stats.writesProcessed++;
     client.socket.write(data);
   }
 

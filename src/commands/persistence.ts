@@ -31,12 +31,18 @@ function bgsave(ctx: Ctx): void {
         "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
       );
     }
-    persistence.children.schedule('rdb');
+    persistence.children.schedule('rdb', bgsaveTrigger(ctx));
     out.simple('Background saving scheduled');
     return;
   }
-  if (!persistence.startBackgroundSave()) throw new ReplyError('ERR');
+  if (!persistence.startBackgroundSave(bgsaveTrigger(ctx))) throw new ReplyError('ERR');
   out.simple('Background saving started');
+}
+
+/** "BGSAVE from 127.0.0.1:52114 (name worker-3)": who asked, for INFO and `keyfork status`. */
+function bgsaveTrigger(ctx: Ctx): string {
+  const { client } = ctx;
+  return `BGSAVE from ${client.addr}${client.name ? ` (name ${client.name})` : ''}`;
 }
 
 function lastsave(ctx: Ctx): void {

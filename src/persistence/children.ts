@@ -70,6 +70,8 @@ export class ActiveChild {
 
   constructor(
     readonly kind: ChildKind,
+    /** What asked for this child, in words for an operator ("BGSAVE from 127.0.0.1:52114"). */
+    readonly trigger: string,
     readonly pid: number,
     readonly readFd: number,
     readonly totalKeys: number,
@@ -99,7 +101,7 @@ export interface ChildOwner {
   /** The child was reaped (its final reports already applied). */
   onExit(child: ActiveChild, exit: ChildExit): void;
   /** Starts this kind's scheduled work now that no child runs; true when it started. */
-  startScheduled?(): boolean;
+  startScheduled?(trigger: string): boolean;
 }
 
 /**
@@ -111,7 +113,8 @@ const SCHEDULE_ORDER: ChildKind[] = ['sync', 'aof', 'rdb'];
 export class Children {
   private current: ActiveChild | null = null;
   private readonly owners = new Map<ChildKind, ChildOwner>();
-  private readonly scheduled = new Set<ChildKind>();
+  /** Kinds of work waiting for the running child to end, with what asked for each. */
+  private readonly scheduled = new Map<ChildKind, string>();
   /** INFO stats latest_fork_usec. */
   latestForkUsec = 0;
   /** INFO stats total_forks. */
@@ -147,18 +150,23 @@ export class Children {
    * Forks a child of `kind` through `fork`; throws when one already runs (callers check
    * busy() first, the rule is enforced here too) or when the fork fails.
    */
-  start(kind: ChildKind, fork: () => Forked): ActiveChild {
+  start(kind: ChildKind, trigger: string, fork: () => Forked): ActiveChild {
     if (this.current) throw new Error(`a ${this.current.kind} child (pid ${this.current.pid}) is already running`);
     const f = fork();
     this.totalForks++;
     this.latestForkUsec = f.forkUsec;
-    this.current = new ActiveChild(kind, f.pid, f.readFd, f.totalKeys, this.clock());
+    this.current = new ActiveChild(kind, trigger, f.pid, f.readFd, f.totalKeys, this.clock());
     return this.current;
   }
 
   /** Marks `kind` as waiting for the running child to end (BGSAVE SCHEDULE...). */
-  schedule(kind: ChildKind): void {
-    this.scheduled.add(kind);
+  schedule(kind: ChildKind, trigger: string): void {
+    if (!this.scheduled.has(kind)) this.scheduled.set(kind, trigger);
+  }
+
+  /** What asked for the scheduled work of `kind` (undefined when none waits). */
+  scheduledTrigger(kind: ChildKind): string | undefined {
+    return this.scheduled.get(kind);
   }
 
   isScheduled(kind: ChildKind): boolean {
@@ -267,7 +275,7 @@ export class Children {
       if (!this.scheduled.has(kind)) continue;
       const owner = this.owners.get(kind);
       if (!owner?.startScheduled) continue;
-      if (owner.startScheduled()) this.scheduled.delete(kind);
+      if (owner.startScheduled(this.scheduled.get(kind) ?? 'scheduled')) this.scheduled.delete(kind);
     }
   }
 

@@ -148,7 +148,7 @@ export class Persistence {
     this.children = new Children(deps.system, server.log, () => server.config.get('loglevel'), deps.now);
     this.children.register('rdb', {
       onExit: (child, exit) => this.backgroundSaveDone(child, exit),
-      startScheduled: () => this.startScheduledBgsave(),
+      startScheduled: (trigger) => this.startScheduledBgsave(trigger),
     });
   }
 
@@ -192,7 +192,7 @@ export class Persistence {
    * rdbSaveBackground: forks the child that writes dbfilename. False when a child already
    * runs or the fork failed (then rdb_last_bgsave_status is err, as in Redis).
    */
-  startBackgroundSave(opts: { forReplication?: boolean } = {}): boolean {
+  startBackgroundSave(trigger: string, opts: { forReplication?: boolean } = {}): boolean {
     if (this.children.busy()) return false;
     this.rdbSaves++;
     this.dirtyBeforeBgsave = this.deps.dirty();
@@ -201,7 +201,7 @@ export class Persistence {
     let child: ActiveChild;
     try {
       const engine = this.deps.engine();
-      child = this.children.start('rdb', () => {
+      child = this.children.start('rdb', trigger, () => {
         const [pid, readFd, forkUsec, totalKeys] = engine.forkRdb(
           this.filename(),
           cfg.bool('rdbcompression'),
@@ -228,9 +228,9 @@ export class Persistence {
     return true;
   }
 
-  private startScheduledBgsave(): boolean {
+  private startScheduledBgsave(trigger: string): boolean {
     if (!this.retryAllowed()) return false;
-    return this.startBackgroundSave();
+    return this.startBackgroundSave(trigger);
   }
 
   /** After a failed BGSAVE, automatic saves wait CONFIG_BGSAVE_RETRY_DELAY seconds. */
@@ -319,7 +319,7 @@ export class Persistence {
     for (const rule of rules) {
       if (dirty >= rule.changes && now - this.lastSaveTime > rule.seconds && this.retryAllowed()) {
         this.log.notice(`${rule.changes} changes in ${rule.seconds} seconds. Saving...`);
-        this.startBackgroundSave();
+        this.startBackgroundSave(`save rule "${rule.seconds} ${rule.changes}": ${dirty} changes in ${now - this.lastSaveTime} seconds`);
         return;
       }
     }

@@ -188,7 +188,7 @@ describe('BGSAVE / SAVE / LASTSAVE replies', () => {
   it('refuses BGSAVE while another kind of child runs, and schedules BGSAVE SCHEDULE after it', () => {
     const aofEnded: number[] = [];
     h.persistence.children.register('aof', { onExit: (c) => aofEnded.push(c.pid) });
-    const aof = h.persistence.children.start('aof', () => h.sys.fork(0));
+    const aof = h.persistence.children.start('aof', 'test', () => h.sys.fork(0));
     expect(h.run('BGSAVE')).toBe(ANOTHER_CHILD);
     expect(h.run('BGSAVE', 'SCHEDULE')).toBe('+Background saving scheduled');
     expect(h.persistence.infoFields()).toContainEqual(['aof_rewrite_in_progress', '1']);
@@ -463,8 +463,8 @@ describe('Children', () => {
     const log = new Logger();
     log.setFile('/dev/null');
     const children = new Children(sys, log, () => 'notice');
-    children.start('aof', () => sys.fork(3));
-    expect(() => children.start('rdb', () => sys.fork(3))).toThrow(/already running/);
+    children.start('aof', 'test', () => sys.fork(3));
+    expect(() => children.start('rdb', 'test', () => sys.fork(3))).toThrow(/already running/);
     expect(children.totalForks).toBe(1);
     expect(children.latestForkUsec).toBe(1234);
     children.resetStats();
@@ -478,7 +478,7 @@ describe('Children', () => {
     log.setFile(path.join(dir, 'log'));
     let level = 'warning';
     const children = new Children(sys, log, () => level);
-    const child = children.start('rdb', () => sys.fork(3));
+    const child = children.start('rdb', 'test', () => sys.fork(3));
     sys.child(child.pid).reports.push(logRecord(2, 'DB saved on disk', Date.now()), logRecord(3, 'boom', Date.now()));
     children.drainReports();
     level = 'notice';
@@ -534,7 +534,7 @@ describe('start-up warnings and rdb-del-sync-files', () => {
       const h = harness(['--save', '', '--rdb-del-sync-files', 'yes']);
       let replicasWaiting = true;
       h.persistence.replicasNeedRdbFile = () => replicasWaiting;
-      expect(h.persistence.startBackgroundSave({ forReplication: true })).toBe(true);
+      expect(h.persistence.startBackgroundSave('test', { forReplication: true })).toBe(true);
       const pid = h.persistence.children.active!.pid;
       fs.writeFileSync('dump.rdb', 'for replicas');
       h.sys.child(pid).exit = [0, 0];
