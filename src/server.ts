@@ -365,14 +365,14 @@ export class Server {
    * then the pidfile goes and the process exits. Returns an error text when the save failed
    * and the shutdown was abandoned (as Redis does unless forced).
    */
-  shutdown(opts: { save: boolean | null; force?: boolean }): string | null {
+  shutdown(opts: { save: boolean | null; force?: boolean; trigger: string }): string | null {
     if (this.shuttingDown) return null;
     this.log.warning('User requested shutdown...');
-    this.persistence.prepareForShutdown();
+    this.persistence.prepareForShutdown(opts.trigger);
     const save = opts.save ?? this.config.saveRules().length > 0;
     if (save) {
       this.log.notice('Saving the final RDB snapshot before exiting.');
-      if (!this.persistence.saveBeforeExit() && !opts.force) {
+      if (!this.persistence.saveBeforeExit(opts.trigger) && !opts.force) {
         this.log.warning('Error trying to save the DB, can\'t exit.');
         return 'ERR Errors trying to SHUTDOWN. Check logs.';
       }
@@ -393,7 +393,7 @@ export class Server {
 
   shutdownOnSignal(signal: string): void {
     this.log.write(`${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) Received ${signal} scheduling shutdown...\n`);
-    const err = this.shutdown({ save: null });
+    const err = this.shutdown({ save: null, trigger: signal });
     if (err) this.log.warning(`${signal} received but errors trying to shut down the server, check the logs for more information`);
   }
 

@@ -1,6 +1,7 @@
 // Persistence commands: SAVE, BGSAVE [SCHEDULE], LASTSAVE, and FLUSHALL's save (the flush
 // itself is the addon's; this wraps it with what Redis does around it).
 import { native } from '../native';
+import { commandTrigger } from '../persistence/triggers';
 import { nativeHandler } from './dispatch';
 import { argStr, ReplyError, type Ctx, type Handler } from './types';
 
@@ -10,7 +11,7 @@ function save(ctx: Ctx): void {
   const persistence = ctx.server.persistence;
   if (persistence.rdbChildRunning()) throw new ReplyError(SAVE_IN_PROGRESS);
   persistence.rdbSaves++;
-  if (!persistence.saveForeground()) throw new ReplyError('ERR');
+  if (!persistence.saveForeground(commandTrigger('SAVE', ctx.client))) throw new ReplyError('ERR');
   ctx.out.ok();
 }
 
@@ -31,18 +32,12 @@ function bgsave(ctx: Ctx): void {
         "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
       );
     }
-    persistence.children.schedule('rdb', bgsaveTrigger(ctx));
+    persistence.children.schedule('rdb', commandTrigger(schedule ? 'BGSAVE SCHEDULE' : 'BGSAVE', ctx.client));
     out.simple('Background saving scheduled');
     return;
   }
-  if (!persistence.startBackgroundSave(bgsaveTrigger(ctx))) throw new ReplyError('ERR');
+  if (!persistence.startBackgroundSave(commandTrigger('BGSAVE', ctx.client))) throw new ReplyError('ERR');
   out.simple('Background saving started');
-}
-
-/** "BGSAVE from 127.0.0.1:52114 (name worker-3)": who asked, for INFO and `keyfork status`. */
-function bgsaveTrigger(ctx: Ctx): string {
-  const { client } = ctx;
-  return `BGSAVE from ${client.addr}${client.name ? ` (name ${client.name})` : ''}`;
 }
 
 function lastsave(ctx: Ctx): void {
@@ -54,7 +49,7 @@ function flushall(ctx: Ctx): void {
   const start = ctx.out.len;
   nativeHandler(ctx.server.commands.nativeIndex('flushall'))(ctx);
   const failed = ctx.out.len > start && ctx.out.buf[start] === 0x2d; /* '-': bad arguments */
-  if (!failed) ctx.server.persistence.afterFlushAll();
+  if (!failed) ctx.server.persistence.afterFlushAll(commandTrigger('FLUSHALL', ctx.client));
 }
 
 export function persistenceCommands(): [string, Handler][] {

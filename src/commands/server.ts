@@ -3,6 +3,7 @@
 // subcommands are native; LASTSAVE belongs to commands/persistence.ts; MONITOR, LOLWUT
 // and MEMORY are not implemented.
 import { infoString } from '../info';
+import { commandTrigger } from '../persistence/triggers';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
 import { argStr, ReplyError, type Ctx, type Handler } from './types';
 
@@ -61,7 +62,7 @@ function shutdown(ctx: Ctx): void {
     throw new ReplyError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
   }
   if (nosave) save = false;
-  const error = server.shutdown({ save, force });
+  const error = server.shutdown({ save, force, trigger: commandTrigger('SHUTDOWN', ctx.client) });
   if (error !== null) throw new ReplyError(error);
 }
 

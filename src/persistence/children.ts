@@ -11,6 +11,9 @@ import type { Logger, LogLevel } from '../log';
 /** rdb: BGSAVE to disk; sync: an RDB streamed to replicas; aof: an AOF rewrite. */
 export type ChildKind = 'rdb' | 'aof' | 'sync';
 
+/** INFO's keyfork_child_type for each kind (and `none`). */
+export const CHILD_TYPE_NAMES: Record<ChildKind, string> = { rdb: 'rdb', aof: 'aof-rewrite', sync: 'sync' };
+
 /** What a fork returns to the parent. */
 export interface Forked {
   pid: number;
@@ -67,6 +70,8 @@ export class ActiveChild {
   pipeOpen = true;
   /** The server asked it to stop (FLUSHALL, SHUTDOWN): its death is not a failure. */
   stopRequested = false;
+  /** Who asked the server to stop it, in triggers.ts's words ("FLUSHALL from 127.0.0.1:5100"). */
+  stoppedBy = '';
 
   constructor(
     readonly kind: ChildKind,
@@ -110,11 +115,19 @@ export interface ChildOwner {
  */
 const SCHEDULE_ORDER: ChildKind[] = ['sync', 'aof', 'rdb'];
 
+/** What is remembered of the last child of a kind once it was reaped. */
+export interface EndedChild {
+  trigger: string;
+  /** Empty unless the server stopped it (FLUSHALL, SHUTDOWN...): who asked. */
+  stoppedBy: string;
+}
+
 export class Children {
   private current: ActiveChild | null = null;
   private readonly owners = new Map<ChildKind, ChildOwner>();
   /** Kinds of work waiting for the running child to end, with what asked for each. */
   private readonly scheduled = new Map<ChildKind, string>();
+  private readonly lastEnded = new Map<ChildKind, EndedChild>();
   /** INFO stats latest_fork_usec. */
   latestForkUsec = 0;
   /** INFO stats total_forks. */
@@ -159,9 +172,12 @@ export class Children {
     return this.current;
   }
 
-  /** Marks `kind` as waiting for the running child to end (BGSAVE SCHEDULE...). */
-  schedule(kind: ChildKind, trigger: string): void {
-    if (!this.scheduled.has(kind)) this.scheduled.set(kind, trigger);
+  /**
+   * Marks `kind` as waiting for the running child to end (BGSAVE SCHEDULE...). The first
+   * asker's words are kept; `replace` updates them (the replicas waiting for the next sync).
+   */
+  schedule(kind: ChildKind, trigger: string, replace = false): void {
+    if (replace || !this.scheduled.has(kind)) this.scheduled.set(kind, trigger);
   }
 
   /** What asked for the scheduled work of `kind` (undefined when none waits). */
@@ -175,6 +191,33 @@ export class Children {
 
   unschedule(kind: ChildKind): void {
     this.scheduled.delete(kind);
+  }
+
+  /** The last reaped child of `kind`, undefined before the first. */
+  lastOf(kind: ChildKind): EndedChild | undefined {
+    return this.lastEnded.get(kind);
+  }
+
+  /**
+   * INFO persistence's keyfork_child_* and keyfork_scheduled_* fields: the running child of
+   * any kind (what triggered it, its progress) and the work waiting its turn.
+   */
+  infoFields(now: number): Array<[string, string]> {
+    const c = this.current;
+    const fields: Array<[string, string | number]> = [
+      ['keyfork_child_type', c ? CHILD_TYPE_NAMES[c.kind] : 'none'],
+      ['keyfork_child_trigger', c?.trigger ?? ''],
+      ['keyfork_child_pid', c?.pid ?? -1],
+      ['keyfork_child_start_time', c ? Math.floor(c.startedAt / 1000) : -1],
+      ['keyfork_child_elapsed_ms', c ? Math.max(0, now - c.startedAt) : -1],
+      ['keyfork_child_progress_perc', (c?.progressPercent() ?? 0).toFixed(2)],
+      ['keyfork_child_eta_sec', c ? c.etaSeconds(now) : -1],
+      ['keyfork_child_bytes_written', c?.bytesWritten ?? 0],
+      ['keyfork_scheduled_rdb', this.scheduled.get('rdb') ?? ''],
+      ['keyfork_scheduled_aof_rewrite', this.scheduled.get('aof') ?? ''],
+      ['keyfork_scheduled_sync', this.scheduled.get('sync') ?? ''],
+    ];
+    return fields.map(([k, v]) => [k, oneLine(String(v))]);
   }
 
   /** Applies whatever the child sent since the last call (cheap when nothing did). */
@@ -267,6 +310,7 @@ export class Children {
     this.sys.closeFd(child.readFd);
     child.pipeOpen = false;
     if (this.current === child) this.current = null;
+    this.lastEnded.set(child.kind, { trigger: child.trigger, stoppedBy: child.stoppedBy });
   }
 
   private startScheduled(): void {
@@ -295,12 +339,13 @@ export class Children {
    * it cannot rename its file over one written after this call. SIGUSR1 first, as Redis; a
    * child still there after `graceMs` gets SIGKILL. Either way the owner sees the exit as
    * SIGUSR1, Redis's "stopped by the server, not a failure". `report` false forgets the child
-   * without telling its owner (the server is exiting).
+   * without telling its owner (the server is exiting). `by` says who asked (triggers.ts).
    */
-  stopAndWait(graceMs: number, report = true): ActiveChild | null {
+  stopAndWait(graceMs: number, report = true, by = ''): ActiveChild | null {
     const child = this.current;
     if (!child) return null;
     child.stopRequested = true;
+    child.stoppedBy = by;
     this.signal(SIGUSR1);
     if (this.waitGone(child, graceMs, report)) return child;
     this.signal(SIGKILL);
@@ -339,4 +384,9 @@ export class Children {
     this.latestForkUsec = 0;
     this.totalForks = 0;
   }
+}
+
+/** INFO values are single lines: a client name or address cannot break the format. */
+export function oneLine(text: string): string {
+  return /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
 }

@@ -9,7 +9,8 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import { argStr, makeRequest, ReplyError, type Ctx } from '../commands/types';
 import { execNative, native, type RdbLoadReport } from '../native';
-import { Children, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
+import { Children, oneLine, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
+import { commandTrigger, saveRuleTrigger } from './triggers';
 
 /** Redis's CONFIG_BGSAVE_RETRY_DELAY: after a failed BGSAVE, save rules wait this long. */
 export const BGSAVE_RETRY_DELAY_SEC = 5;
@@ -50,6 +51,10 @@ export interface PersistenceDeps {
   disableThp(): boolean;
   /** First line of a /proc or /sys file, null when it cannot be read. */
   readSystemFile(file: string): string | null;
+  /** Bytes an unprivileged process may still write in directory `dir`, -1 when unknown. */
+  freeBytes(dir: string): number;
+  /** Size of `file`, -1 when it does not exist. */
+  fileBytes(file: string): number;
   now(): number;
 }
 
@@ -98,6 +103,21 @@ export function nativeDeps(): PersistenceDeps {
     flushAll: nativeFlushAll,
     disableThp: () => native.disableThp(),
     readSystemFile: readFirstLine,
+    freeBytes: (dir) => {
+      try {
+        const st = fs.statfsSync(dir);
+        return st.bavail * st.bsize;
+      } catch {
+        return -1;
+      }
+    },
+    fileBytes: (file) => {
+      try {
+        return fs.statSync(file).size;
+      } catch {
+        return -1;
+      }
+    },
     now: Date.now,
   };
 }
@@ -128,6 +148,8 @@ export class Persistence {
   lastLoadKeysExpired = 0;
   /** Why the last BGSAVE failed (keyfork_last_bgsave_error), empty after a success. */
   lastBgsaveError = '';
+  /** What asked for the last successful save, background or foreground (keyfork_last_save_trigger). */
+  lastSaveTrigger = '';
   /** THP is [always] in the kernel and could not be disabled for this process. */
   thpEnabled = false;
   /** Changes counted when the running BGSAVE forked; forgotten when it succeeds. */
@@ -246,6 +268,7 @@ export class Persistence {
       this.log.notice('Background saving terminated with success');
       this.deps.subtractDirty(this.dirtyBeforeBgsave);
       this.lastSaveTime = now;
+      this.lastSaveTrigger = child.trigger;
       this.lastBgsaveOk = true;
       this.lastBgsaveError = '';
       this.lastCowBytes = child.cowBytes;
@@ -278,11 +301,11 @@ export class Persistence {
   }
 
   /**
-   * rdbSave: writes dbfilename from this process (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD).
-   * On success the changes are forgotten and LASTSAVE moves; a failure is logged only (it
-   * does not touch rdb_last_bgsave_status, as in Redis).
+   * rdbSave: writes dbfilename from this process (SAVE, SHUTDOWN, FLUSHALL, DEBUG RELOAD;
+   * `trigger` in triggers.ts's words). On success the changes are forgotten and LASTSAVE
+   * moves; a failure is logged only (it does not touch rdb_last_bgsave_status, as in Redis).
    */
-  saveForeground(): boolean {
+  saveForeground(trigger: string): boolean {
     const cfg = this.config;
     try {
       this.deps.engine().saveRdb(this.filename(), cfg.bool('rdbcompression'), cfg.bool('rdbchecksum'));
@@ -293,15 +316,19 @@ export class Persistence {
     this.log.notice('DB saved on disk');
     this.deps.subtractDirty(this.deps.dirty());
     this.lastSaveTime = this.nowSec();
+    this.lastSaveTrigger = trigger;
     this.lastBgsaveOk = true;
     this.lastBgsaveError = '';
     return true;
   }
 
-  /** FLUSHALL, after the native flush: stop a running save, then save when save rules exist. */
-  afterFlushAll(): void {
-    if (this.rdbChildRunning()) this.children.stopAndWait(STOP_GRACE_MS);
-    if (this.config.saveRules().length > 0) this.saveForeground();
+  /**
+   * FLUSHALL, after the native flush: stop a running save, then save when save rules exist.
+   * `trigger` is the FLUSHALL in triggers.ts's words.
+   */
+  afterFlushAll(trigger: string): void {
+    if (this.rdbChildRunning()) this.children.stopAndWait(STOP_GRACE_MS, true, trigger);
+    if (this.config.saveRules().length > 0) this.saveForeground(trigger);
   }
 
   /** The cron: reap the child, apply save rules, drop an RDB kept only for replicas. */
@@ -319,7 +346,7 @@ export class Persistence {
     for (const rule of rules) {
       if (dirty >= rule.changes && now - this.lastSaveTime > rule.seconds && this.retryAllowed()) {
         this.log.notice(`${rule.changes} changes in ${rule.seconds} seconds. Saving...`);
-        this.startBackgroundSave(`save rule "${rule.seconds} ${rule.changes}": ${dirty} changes in ${now - this.lastSaveTime} seconds`);
+        this.startBackgroundSave(saveRuleTrigger(rule.seconds, rule.changes, dirty, now - this.lastSaveTime));
         return;
       }
     }
@@ -353,21 +380,21 @@ export class Persistence {
 
   /**
    * prepareForShutdown's first step: a running save must not rename its file over the one
-   * the shutdown writes, nor outlive the server.
+   * the shutdown writes, nor outlive the server. `trigger`: what asked for the shutdown.
    */
-  prepareForShutdown(): void {
+  prepareForShutdown(trigger: string): void {
     const child = this.children.active;
     if (!child || !this.rdbChildRunning()) return;
     this.log.warning('There is a child saving an .rdb. Killing it!');
-    this.children.stopAndWait(STOP_GRACE_MS, false);
+    this.children.stopAndWait(STOP_GRACE_MS, false, trigger);
     this.removeTempFile(child.pid);
     this.rdbSaveTimeStart = -1;
   }
 
   /** The final save before exiting; false when it failed. */
-  saveBeforeExit(): boolean {
-    this.prepareForShutdown();
-    return this.saveForeground();
+  saveBeforeExit(trigger: string): boolean {
+    this.prepareForShutdown(trigger);
+    return this.saveForeground(trigger);
   }
 
   /** Whatever way the process ends, a running save child goes with it. */
@@ -376,7 +403,7 @@ export class Persistence {
     if (exitHookInstalled) return;
     exitHookInstalled = true;
     process.once('exit', () => {
-      for (const p of withChildren) p.prepareForShutdown();
+      for (const p of withChildren) p.prepareForShutdown('the server process exiting');
     });
   }
 
@@ -433,7 +460,7 @@ export class Persistence {
   debugReload(ctx: Ctx): void {
     const options: string[] = [];
     for (let i = 2; i < ctx.req.argc; i++) options.push(argStr(ctx.req, i));
-    const error = this.reload(options);
+    const error = this.reload(options, commandTrigger('DEBUG RELOAD', ctx.client));
     if (error !== null) throw new ReplyError(error);
     ctx.out.ok();
   }
@@ -442,7 +469,7 @@ export class Persistence {
    * Save, empty the keyspace, load the file back, as DEBUG RELOAD does. Returns null on
    * success, else the error reply text.
    */
-  reload(options: string[] = []): string | null {
+  reload(options: string[] = [], trigger = 'DEBUG RELOAD'): string | null {
     let flush = true;
     let save = true;
     for (const opt of options) {
@@ -452,7 +479,7 @@ export class Persistence {
       else if (o === 'nosave') save = false;
       else return 'ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.';
     }
-    if (save && !this.saveForeground()) return 'ERR';
+    if (save && !this.saveForeground(trigger)) return 'ERR';
     const dirty = this.deps.dirty();
     if (flush) this.deps.flushAll();
     try {
@@ -519,8 +546,14 @@ export class Persistence {
       ['keyfork_save_elapsed_ms', rdbRunning && child ? Math.max(0, now - child.startedAt) : -1],
       ['keyfork_save_child_pid', rdbRunning && child ? child.pid : -1],
       ['keyfork_last_bgsave_error', this.lastBgsaveError],
+      // What triggered saves, and the room on disk for the next one.
+      ['keyfork_last_save_trigger', this.lastSaveTrigger],
+      ['keyfork_last_bgsave_trigger', this.children.lastOf('rdb')?.trigger ?? ''],
+      ['keyfork_last_bgsave_stopped_by', this.children.lastOf('rdb')?.stoppedBy ?? ''],
+      ['keyfork_rdb_file_bytes', this.deps.fileBytes(this.filename())],
+      ['keyfork_dir_free_bytes', this.deps.freeBytes('.')],
     ];
-    return fields.map(([k, v]) => [k, String(v)]);
+    return [...fields.map(([k, v]): [string, string] => [k, oneLine(String(v))]), ...this.children.infoFields(now)];
   }
 
   /** The aof_* fields of a server without AOF (aof_enabled:0, nothing ever rewritten). */

@@ -207,6 +207,7 @@ describe('persistence on keyfork', () => {
     await conn.send('DEBUG', 'POPULATE', '3000');
     await conn.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000');
     try {
+      await conn.send('CLIENT', 'SETNAME', 'nightly-backup');
       expect(show(await conn.send('BGSAVE'))).toBe('+Background saving started');
       const mid = await waitFor(async () => {
         const i = await infoSection(conn);
@@ -221,7 +222,16 @@ describe('persistence on keyfork', () => {
       expect(Number(mid.get('keyfork_save_elapsed_ms'))).toBeGreaterThan(0);
       expect(Number(mid.get('keyfork_save_child_pid'))).toBeGreaterThan(0);
       expect(Number(mid.get('rdb_current_bgsave_time_sec'))).toBeGreaterThanOrEqual(0);
+      // What triggered it: this client, by address and name.
+      expect(mid.get('keyfork_child_type')).toBe('rdb');
+      expect(mid.get('keyfork_child_trigger')).toMatch(/^BGSAVE from 127\.0\.0\.1:\d+ \(name nightly-backup\)$/);
+      expect(mid.get('keyfork_child_pid')).toBe(mid.get('keyfork_save_child_pid'));
+      expect(Number(mid.get('keyfork_dir_free_bytes'))).toBeGreaterThan(0);
       const done = await waitSaveEnded(conn);
+      expect(done.get('keyfork_child_type')).toBe('none');
+      expect(done.get('keyfork_last_bgsave_trigger')).toBe(mid.get('keyfork_child_trigger'));
+      expect(done.get('keyfork_last_save_trigger')).toBe(mid.get('keyfork_child_trigger'));
+      expect(Number(done.get('keyfork_rdb_file_bytes'))).toBe(fs.statSync(dumpPath(server)).size);
       expect(done.get('rdb_last_bgsave_status')).toBe('ok');
       expect(done.get('keyfork_save_eta_sec')).toBe('-1');
       expect(done.get('current_save_keys_total')).toBe('0');

@@ -134,6 +134,8 @@ function harness(argv: string[] = ['--save', ''], system: Partial<PersistenceDep
     flushAll: () => {},
     disableThp: () => true,
     readSystemFile: () => null,
+    freeBytes: () => 5_000_000,
+    fileBytes: () => -1,
     now: () => clock.now,
     ...system,
   };
@@ -142,7 +144,7 @@ function harness(argv: string[] = ['--save', ''], system: Partial<PersistenceDep
   const server = { persistence, get execDepth() { return host.execDepth; }, config, log };
   const run = (...args: string[]): string => {
     const out = new ReplyWriter(256);
-    const ctx = { server, client: {}, out, req: makeRequest(args), name: args[0].toLowerCase() } as unknown as Ctx;
+    const ctx = { server, client: { addr: '127.0.0.1:5000', name: '' }, out, req: makeRequest(args), name: args[0].toLowerCase() } as unknown as Ctx;
     const handler = commands.get(args[0].toLowerCase());
     if (!handler) throw new Error(`no handler for ${args[0]}`);
     try {
@@ -191,6 +193,9 @@ describe('BGSAVE / SAVE / LASTSAVE replies', () => {
     const aof = h.persistence.children.start('aof', 'test', () => h.sys.fork(0));
     expect(h.run('BGSAVE')).toBe(ANOTHER_CHILD);
     expect(h.run('BGSAVE', 'SCHEDULE')).toBe('+Background saving scheduled');
+    expect(info(h.persistence).get('keyfork_child_type')).toBe('aof-rewrite');
+    expect(info(h.persistence).get('keyfork_child_trigger')).toBe('test');
+    expect(info(h.persistence).get('keyfork_scheduled_rdb')).toBe('BGSAVE SCHEDULE from 127.0.0.1:5000');
     expect(h.persistence.infoFields()).toContainEqual(['aof_rewrite_in_progress', '1']);
     expect(h.persistence.infoFields()).toContainEqual(['rdb_bgsave_in_progress', '0']);
     // SAVE is only refused by an RDB child, as in Redis.
@@ -201,6 +206,8 @@ describe('BGSAVE / SAVE / LASTSAVE replies', () => {
     h.persistence.cron();
     expect(aofEnded).toEqual([aof.pid]);
     expect(h.persistence.children.active?.kind).toBe('rdb');
+    expect(h.persistence.children.active?.trigger).toBe('BGSAVE SCHEDULE from 127.0.0.1:5000');
+    expect(info(h.persistence).get('keyfork_scheduled_rdb')).toBe('');
     expect(h.persistence.children.isScheduled('rdb')).toBe(false);
     expect(h.logText()).toMatch(/Background saving started by pid \d+/);
   });
@@ -220,6 +227,15 @@ describe('BGSAVE / SAVE / LASTSAVE replies', () => {
     expect(info(h.persistence).get('rdb_last_bgsave_status')).toBe('err');
     expect(info(h.persistence).get('rdb_saves')).toBe('1');
     expect(h.logText()).toContain("# Can't save in background: fork: Cannot allocate memory\n");
+  });
+
+  it('names what triggered the last save, background or foreground', () => {
+    expect(info(h.persistence).get('keyfork_last_save_trigger')).toBe('');
+    expect(info(h.persistence).get('keyfork_child_type')).toBe('none');
+    expect(h.run('SAVE')).toBe('+OK');
+    expect(info(h.persistence).get('keyfork_last_save_trigger')).toBe('SAVE from 127.0.0.1:5000');
+    expect(h.persistence.reload([], 'DEBUG RELOAD from 127.0.0.1:5002')).toBe(null);
+    expect(info(h.persistence).get('keyfork_last_save_trigger')).toBe('DEBUG RELOAD from 127.0.0.1:5002');
   });
 
   it('SAVE saves in the foreground, counts in rdb_saves, resets dirty and moves LASTSAVE', () => {
@@ -343,6 +359,16 @@ describe('the end of a background save', () => {
     expect(i.get('keyfork_save_bytes_written')).toBe('5000');
     expect(i.get('keyfork_save_elapsed_ms')).toBe('2000');
     expect(i.get('keyfork_save_child_pid')).toBe(String(pid));
+    expect(i.get('keyfork_child_type')).toBe('rdb');
+    expect(i.get('keyfork_child_trigger')).toBe('BGSAVE from 127.0.0.1:5000');
+    expect(i.get('keyfork_child_pid')).toBe(String(pid));
+    expect(i.get('keyfork_child_start_time')).toBe(String(Math.floor(t0 / 1000)));
+    expect(i.get('keyfork_child_elapsed_ms')).toBe('2000');
+    expect(i.get('keyfork_child_progress_perc')).toBe('50.00');
+    expect(i.get('keyfork_child_eta_sec')).toBe('2');
+    expect(i.get('keyfork_child_bytes_written')).toBe('5000');
+    expect(i.get('keyfork_dir_free_bytes')).toBe('5000000');
+    expect(i.get('keyfork_rdb_file_bytes')).toBe('-1');
     h.sys.child(pid).reports.push(progress(40, 9000, 4096, t0 + 2000));
     i = info(h.persistence);
     expect(i.get('current_cow_size')).toBe('4096');
@@ -360,7 +386,11 @@ describe('the end of a background save', () => {
       'aof_rewrites', 'aof_rewrites_consecutive_failures', 'aof_last_write_status', 'aof_last_cow_size',
       'module_fork_in_progress', 'module_fork_last_cow_size',
       'keyfork_save_progress_perc', 'keyfork_save_eta_sec', 'keyfork_save_bytes_written', 'keyfork_save_elapsed_ms',
-      'keyfork_save_child_pid', 'keyfork_last_bgsave_error',
+      'keyfork_save_child_pid', 'keyfork_last_bgsave_error', 'keyfork_last_save_trigger', 'keyfork_last_bgsave_trigger',
+      'keyfork_last_bgsave_stopped_by', 'keyfork_rdb_file_bytes', 'keyfork_dir_free_bytes',
+      'keyfork_child_type', 'keyfork_child_trigger', 'keyfork_child_pid', 'keyfork_child_start_time', 'keyfork_child_elapsed_ms',
+      'keyfork_child_progress_perc', 'keyfork_child_eta_sec', 'keyfork_child_bytes_written',
+      'keyfork_scheduled_rdb', 'keyfork_scheduled_aof_rewrite', 'keyfork_scheduled_sync',
     ]);
   });
 });
@@ -375,6 +405,7 @@ describe('save rules', () => {
     h.persistence.cron();
     expect(h.persistence.children.active?.kind).toBe('rdb');
     expect(h.logText()).toMatch(/\* 10000 changes in 60 seconds\. Saving\.\.\.\n.*\* Background saving started by pid \d+\n/s);
+    expect(info(h.persistence).get('keyfork_child_trigger')).toBe('save rule "60 10000": 10000 changes in 61 seconds');
   });
 
   it('wait CONFIG_BGSAVE_RETRY_DELAY after a failed save, but a manual BGSAVE goes at once', () => {
@@ -417,13 +448,16 @@ describe('FLUSHALL and SHUTDOWN around a running save', () => {
     expect(h.run('BGSAVE')).toBe('+Background saving started');
     const pid = h.persistence.children.active!.pid;
     h.dirty.value = 4;
-    h.persistence.afterFlushAll();
+    h.persistence.afterFlushAll('FLUSHALL from 127.0.0.1:5001');
     expect(h.sys.child(pid).signals).toEqual([SIGUSR1]);
     expect(h.persistence.children.busy()).toBe(false);
     expect(h.engine.saves).toBe(1);
     expect(h.dirty.value).toBe(0);
     expect(info(h.persistence).get('rdb_last_bgsave_status')).toBe('ok');
     expect(info(h.persistence).get('rdb_saves')).toBe('1'); // FLUSHALL's save is not counted
+    expect(info(h.persistence).get('keyfork_last_bgsave_trigger')).toBe('BGSAVE from 127.0.0.1:5000');
+    expect(info(h.persistence).get('keyfork_last_bgsave_stopped_by')).toBe('FLUSHALL from 127.0.0.1:5001');
+    expect(info(h.persistence).get('keyfork_last_save_trigger')).toBe('FLUSHALL from 127.0.0.1:5001');
   });
 
   it('a stopped child that needed SIGKILL still counts as stopped by the server, not failed', () => {
@@ -431,7 +465,7 @@ describe('FLUSHALL and SHUTDOWN around a running save', () => {
     h.run('BGSAVE');
     const pid = h.persistence.children.active!.pid;
     h.sys.killEndsChild = false; // inherited handlers swallow SIGUSR1
-    h.persistence.afterFlushAll();
+    h.persistence.afterFlushAll('FLUSHALL');
     expect(h.sys.child(pid).signals).toEqual([SIGUSR1, 9]);
     expect(info(h.persistence).get('rdb_last_bgsave_status')).toBe('ok');
     expect(h.logText()).toContain('# Background saving terminated by signal 10\n');
@@ -440,7 +474,7 @@ describe('FLUSHALL and SHUTDOWN around a running save', () => {
   it('FLUSHALL without save rules does not save', () => {
     const h = harness(['--save', '']);
     h.dirty.value = 4;
-    h.persistence.afterFlushAll();
+    h.persistence.afterFlushAll('FLUSHALL');
     expect(h.engine.saves).toBe(0);
     expect(h.dirty.value).toBe(4);
   });
@@ -450,7 +484,7 @@ describe('FLUSHALL and SHUTDOWN around a running save', () => {
     h.run('BGSAVE');
     const pid = h.persistence.children.active!.pid;
     h.sys.killEndsChild = false;
-    expect(h.persistence.saveBeforeExit()).toBe(true);
+    expect(h.persistence.saveBeforeExit('SIGTERM')).toBe(true);
     expect(h.sys.child(pid).signals).toEqual([SIGUSR1, 9]);
     expect(h.logText()).toContain('# There is a child saving an .rdb. Killing it!\n');
     expect(h.persistence.children.busy()).toBe(false);
