@@ -1,8 +1,9 @@
 // Memory housekeeping, once a second from the cron: the purge that Redis's jemalloc does on
-// its own. Each socket read arrives in a fresh Buffer whose C memory is released only when V8
-// collects the Buffer object, and V8 decides when to collect from its own (small) heap, not
-// from that external memory: after a burst of input, tens of MB of dead request Buffers can
-// wait for a collection that never comes while the server idles. And glibc keeps the pages
+// its own. Socket reads land in one static Buffer, but reply Buffers, partial requests and big
+// values still leave Buffers whose C memory is released only when V8 collects the Buffer
+// object, and V8 decides when to collect from its own (small) heap, not from that external
+// memory: after a burst, tens of MB of dead Buffers can wait for a collection that never comes
+// while the server idles. And glibc keeps the pages
 // they leave free among long-lived keys. So: a young-generation collection once dead
 // ArrayBuffer memory passes a threshold, and malloc_trim once the C heap holds much free memory.
 import * as v8 from 'node:v8';

@@ -109,7 +109,7 @@ export const native: NativeAddon = load();
  * exec()'s scalar parameters (db, argc, output position, flags, client id) and argument
  * offsets; execBatch's extra inputs and its results share the same array (lib.rs: P_ and R_).
  */
-const execParams = new Int32Array(13);
+const execParams = new Int32Array(14);
 let execOffsets = new Int32Array(1024);
 // The Buffers bound last: a pipelined batch shares one input Buffer and the reply writer keeps
 // its Buffer until it grows, so rebinding is rare.
@@ -141,13 +141,14 @@ export interface BatchResult {
 }
 
 /**
- * The fast path: runs the plain data commands of `input` from `pos` in one native call, until
+ * The fast path: runs the plain data commands of `input[pos, end)` in one native call, until
  * one needs TypeScript (see native/src/batch.rs). Replies are written into `out` at `outPos`.
  */
 export function execBatchNative(
   db: number,
   input: Buffer,
   pos: number,
+  end: number,
   out: Buffer,
   outPos: number,
   flags: number,
@@ -167,6 +168,7 @@ export function execBatchNative(
   execParams[6] = Math.min(maxBulk, 0x7fffffff);
   execParams[7] = MAX_BATCH;
   execParams[8] = writesRefused ? 1 : 0;
+  execParams[13] = end;
   native.execBatch(input);
   return { consumed: execParams[9], outPos: execParams[10], executed: execParams[11], pending: execParams[12] !== 0 };
 }

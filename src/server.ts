@@ -21,6 +21,14 @@ import { Watches } from './watch';
 
 export { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
+/** Every client socket is read into one static Buffer of this size (Node's own read size). */
+const READ_BUFFER_SIZE = 64 * 1024;
+
+/** The parts of a node:net handle the server takes over from an accepted socket. */
+interface AcceptedSocket {
+  _handle: unknown;
+}
+
 /** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
 const EXPIRE_TIME_PERCENT = 25;
 
@@ -37,6 +45,11 @@ export class Server {
   readonly persistence: Persistence;
   readonly startTime = Date.now();
   private readonly memory = new MemoryHousekeeping();
+  /**
+   * Where every client socket's reads land: a read is processed before the next one, and the
+   * parser copies out only what is left unparsed, so a read allocates nothing.
+   */
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   /** Cached wall clock in ms, refreshed per event (Redis's server.mstime). */
   clock = Date.now();
   loading = false;
@@ -132,7 +145,7 @@ export class Server {
 
   private listenOne(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       srv.once('error', reject);
       srv.listen({ host, port, backlog: this.config.int('tcp-backlog'), ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
@@ -142,27 +155,42 @@ export class Server {
     });
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(accepted: net.Socket): void {
     this.stats.connectionsReceived++;
     if (this.clients.size >= this.config.int('maxclients')) {
       this.stats.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
+      accepted.end('-ERR max number of clients reached\r\n');
       return;
     }
-    const client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.get('requirepass') !== '');
+    // Node 20's net.Server does not pass `onread` (read into a caller's Buffer) to the sockets
+    // it accepts, so they are accepted paused and their handle moves to a socket that has it.
+    // The accepted socket is detached first: destroying it closes nothing and takes it off the
+    // listener's connection count, as its close would have.
+    const handle = (accepted as unknown as AcceptedSocket)._handle;
+    (accepted as unknown as AcceptedSocket)._handle = null;
+    accepted.destroy();
+    let client: Client | null = null;
+    const socket = new net.Socket({
+      handle,
+      readable: true,
+      writable: true,
+      noDelay: true,
+      onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
+    } as net.SocketConstructorOpts);
+    client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.get('requirepass') !== '');
     this.clients.set(client.id, client);
     const keepalive = this.config.int('tcp-keepalive');
     if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
-    socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
-    socket.on('error', () => this.freeClient(client));
-    socket.on('close', () => this.freeClient(client));
+    const owner = client;
+    socket.on('error', () => this.freeClient(owner));
+    socket.on('close', () => this.freeClient(owner));
   }
 
-  private onData(client: Client, chunk: Buffer): void {
+  private onRead(client: Client, n: number): void {
     if (client.closed) return;
-    this.stats.netInputBytes += chunk.length;
+    this.stats.netInputBytes += n;
     this.stats.readsProcessed++;
-    client.parser.feed(chunk);
+    client.parser.feed(this.readBuffer, n);
     this.resumeClient(client);
   }
 
@@ -177,6 +205,7 @@ export class Server {
       this.processInput(client);
     } finally {
       this.current = null;
+      client.parser.release();
       this.flush(client);
     }
   }
@@ -218,12 +247,12 @@ export class Server {
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
   private runBatch(client: Client): void {
-    const { buf, pos } = client.parser.contiguous();
-    if (pos >= buf.length || buf[pos] !== 0x2a /* '*' */) return;
+    const { buf, pos, end } = client.parser.contiguous();
+    if (pos >= end || buf[pos] !== 0x2a /* '*' */) return;
     const out = this.out;
     out.ensure(64 * 1024);
     const flags = out.resp3 ? EXEC_RESP3 : 0;
-    const result = execBatchNative(client.db, buf, pos, out.buf, out.len, flags, client.id, this.limits.protoMaxBulkLen, this.persistence.writesRefused());
+    const result = execBatchNative(client.db, buf, pos, end, out.buf, out.len, flags, client.id, this.limits.protoMaxBulkLen, this.persistence.writesRefused());
     if (result.executed === 0) return;
     client.lastInteraction = this.clock;
     client.parser.advance(result.consumed);

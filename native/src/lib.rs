@@ -99,6 +99,8 @@ const R_CONSUMED: usize = 9;
 const R_OUT_POS: usize = 10;
 const R_EXECUTED: usize = 11;
 const R_PENDING: usize = 12;
+/// The end of the batch's input (the Buffer may be a larger static read buffer).
+const P_END: usize = 13;
 
 /// bindExecParams(params: Int32Array, offsets: Int32Array): the arrays exec reads its scalar
 /// parameters and its arguments' [start, end) offsets from (offsets is bound again when it grows).
@@ -202,8 +204,10 @@ fn exec_batch(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
             writes_refused: p.get(P_WRITES_REFUSED) != 0,
         };
         let pos = p.get(P_POS).max(0) as usize;
+        let end = p.get(P_END).max(0) as usize;
         let out_pos = p.get(P_OUT_POS).max(0) as usize;
-        if pos > input.len() || out_pos > out.len() { return Err("batch positions out of range".to_string()); }
+        if pos > end || end > input.len() || out_pos > out.len() { return Err("batch positions out of range".to_string()); }
+        let input = &input[..end];
         let mut logged = 0usize;
         let result = batch::run(
             &mut st.fast, &st.commands, &mut st.ks, &st.settings, &mut st.reply, &mut st.pending, &mut st.scratch,

@@ -8,6 +8,11 @@ const LF = 10;
 const INLINE_MAX = 64 * 1024;
 /** Redis refuses multibulk counts above this for unauthenticated... and everyone: 1024*1024. */
 const MULTIBULK_MAX = 1024 * 1024;
+/** A partial request is kept in a Buffer of at least this size, reused while it stays small. */
+const OWN_MIN = 16 * 1024;
+/** An emptied Buffer of our own larger than this is dropped (a big value went through). */
+const KEEP_MAX = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export const enum Parse {
   /** A complete command is in `input`/`offsets`/`argc`. */
@@ -21,46 +26,83 @@ export const enum Parse {
 }
 
 export class RequestParser {
-  /** The bytes the current command's offsets point into. */
-  input: Buffer = Buffer.alloc(0);
+  /** The bytes the current command's offsets point into (valid until the next read). */
+  input: Buffer = EMPTY;
   offsets = new Int32Array(64);
   argc = 0;
   error = '';
   /** True when the last command came inline (Redis treats those slightly differently). */
   inline = false;
 
-  private buf: Buffer = Buffer.alloc(0);
+  /**
+   * The bytes under parse are buf[pos, end). buf is either `own` or, while `borrowed`, the
+   * caller's read buffer (the server reads every socket into one static Buffer), which is only
+   * valid until the read is processed: `release()` then copies what is left into `own`.
+   */
+  private buf: Buffer = EMPTY;
   private pos = 0;
-  /** Bytes received but not yet joined into `buf` (joined lazily once enough arrived). */
-  private chunks: Buffer[] = [];
-  private chunkBytes = 0;
+  private end = 0;
+  private borrowed = false;
+  /** Our Buffer for partial requests, kept for reuse while it stays small. */
+  private own: Buffer = EMPTY;
   /** How many bytes from `pos` the command under parse needs, when known. */
   private need = 0;
 
   constructor(private maxBulkLen: () => number) {}
 
-  feed(chunk: Buffer): void {
-    if (this.pos >= this.buf.length && this.chunks.length === 0) {
+  /** Adds `chunk[0, n)`; the parser reads it in place until `release()`. */
+  feed(chunk: Buffer, n = chunk.length): void {
+    if (n === 0) return;
+    if (this.pos >= this.end) {
       this.buf = chunk;
       this.pos = 0;
+      this.end = n;
+      this.borrowed = true;
       return;
     }
-    this.chunks.push(chunk);
-    this.chunkBytes += chunk.length;
+    if (this.borrowed) this.release();
+    this.reserve(n);
+    chunk.copy(this.buf, this.end, 0, n);
+    this.end += n;
+  }
+
+  /**
+   * Stops reading the caller's buffer: copies the unconsumed bytes (a partial request, or
+   * commands left for later while the client is blocked) into our own. Called once a read
+   * has been processed.
+   */
+  release(): void {
+    const rest = this.end - this.pos;
+    if (this.borrowed) {
+      this.borrowed = false;
+      if (rest > this.own.length) this.own = Buffer.allocUnsafe(Math.max(rest, this.need, OWN_MIN));
+      if (rest > 0) this.buf.copy(this.own, 0, this.pos, this.end);
+      this.buf = this.own;
+      this.pos = 0;
+      this.end = rest;
+    }
+    if (rest === 0 && this.own.length > KEEP_MAX) this.own = this.buf = EMPTY;
+  }
+
+  /** Makes room for `n` more bytes in our own Buffer after `end`. */
+  private reserve(n: number): void {
+    const rest = this.end - this.pos;
+    if (this.end + n <= this.own.length) return;
+    if (rest + n <= this.own.length) {
+      this.own.copyWithin(0, this.pos, this.end);
+    } else {
+      const next = Buffer.allocUnsafe(Math.max(2 * (rest + n), this.need, OWN_MIN));
+      this.own.copy(next, 0, this.pos, this.end);
+      this.own = next;
+    }
+    this.buf = this.own;
+    this.pos = 0;
+    this.end = rest;
   }
 
   /** Bytes buffered and not yet consumed (client-query-buffer accounting, CLIENT LIST qbuf). */
   pending(): number {
-    return this.buf.length - this.pos + this.chunkBytes;
-  }
-
-  private join(): void {
-    if (this.chunks.length === 0) return;
-    const rest = this.buf.subarray(this.pos);
-    this.buf = Buffer.concat([rest, ...this.chunks], rest.length + this.chunkBytes);
-    this.pos = 0;
-    this.chunks = [];
-    this.chunkBytes = 0;
+    return this.end - this.pos;
   }
 
   private setArg(i: number, start: number, end: number): void {
@@ -73,10 +115,9 @@ export class RequestParser {
     this.offsets[2 * i + 1] = end;
   }
 
-  /** The unparsed bytes, joined into one Buffer: for the native batch fast path. */
-  contiguous(): { buf: Buffer; pos: number } {
-    this.join();
-    return { buf: this.buf, pos: this.pos };
+  /** The unparsed bytes, buf[pos, end): for the native batch fast path. */
+  contiguous(): { buf: Buffer; pos: number; end: number } {
+    return { buf: this.buf, pos: this.pos, end: this.end };
   }
 
   /** Consumes `n` bytes that the fast path ran as whole commands. */
@@ -86,18 +127,19 @@ export class RequestParser {
   }
 
   next(): Parse {
-    if (this.need > 0 && this.buf.length - this.pos + this.chunkBytes < this.need) return Parse.Incomplete;
-    this.join();
+    if (this.need > 0 && this.end - this.pos < this.need) return Parse.Incomplete;
     this.need = 0;
-    if (this.pos >= this.buf.length) return Parse.Incomplete;
+    if (this.pos >= this.end) return Parse.Incomplete;
     return this.buf[this.pos] === 0x2a /* '*' */ ? this.multibulk() : this.inlineCommand();
   }
 
   /** Reads a CRLF-terminated integer line starting at `at` (after the type byte). */
   private readLine(at: number): { value: number; next: number; ok: boolean } | null {
     const buf = this.buf;
-    const cr = buf.indexOf(CR, at);
-    if (cr < 0 || cr + 1 >= buf.length) return null;
+    const end = this.end;
+    let cr = at;
+    while (cr < end && buf[cr] !== CR) cr++;
+    if (cr + 1 >= end) return null;
     let ok = cr > at && buf[cr + 1] === LF;
     let value = 0;
     let i = at;
@@ -124,7 +166,7 @@ export class RequestParser {
     const start = this.pos;
     const header = this.readLine(start + 1);
     if (!header) {
-      if (this.buf.length - start > INLINE_MAX) return this.protocolError('too big mbulk count string');
+      if (this.end - start > INLINE_MAX) return this.protocolError('too big mbulk count string');
       return Parse.Incomplete;
     }
     if (!header.ok || header.value > MULTIBULK_MAX) return this.protocolError('invalid multibulk length');
@@ -136,18 +178,18 @@ export class RequestParser {
     let at = header.next;
     const maxBulk = this.maxBulkLen();
     for (let i = 0; i < argc; i++) {
-      if (at >= this.buf.length) return this.incomplete(start, at);
+      if (at >= this.end) return this.incomplete(start, at);
       if (this.buf[at] !== 0x24 /* '$' */) {
         return this.protocolError(`expected '$', got '${String.fromCharCode(this.buf[at])}'`);
       }
       const len = this.readLine(at + 1);
       if (!len) {
-        if (this.buf.length - at > INLINE_MAX) return this.protocolError('too big bulk count string');
+        if (this.end - at > INLINE_MAX) return this.protocolError('too big bulk count string');
         return this.incomplete(start, at);
       }
       if (!len.ok || len.value < 0 || len.value > maxBulk) return this.protocolError('invalid bulk length');
       const dataEnd = len.next + len.value;
-      if (dataEnd + 2 > this.buf.length) {
+      if (dataEnd + 2 > this.end) {
         this.need = dataEnd + 2 - start + (argc - i - 1) * 4;
         this.pos = start;
         return Parse.Incomplete;
@@ -169,9 +211,10 @@ export class RequestParser {
 
   private inlineCommand(): Parse {
     const start = this.pos;
-    const lf = this.buf.indexOf(LF, start);
+    let lf = this.buf.indexOf(LF, start);
+    if (lf >= this.end) lf = -1;
     if (lf < 0) {
-      if (this.buf.length - start > INLINE_MAX) return this.protocolError('too big inline request');
+      if (this.end - start > INLINE_MAX) return this.protocolError('too big inline request');
       return Parse.Incomplete;
     }
     let end = lf;

@@ -10,14 +10,22 @@ function args(p: RequestParser): string[] {
 function parseAll(chunks: (string | Buffer)[], maxBulk = 512 * 1024 * 1024): (string[] | string)[] {
   const p = new RequestParser(() => maxBulk);
   const seen: (string[] | string)[] = [];
+  // As the server does: every read lands in one reused buffer, longer than the read and full of
+  // stale bytes past it, and is released (the tail copied out) before the next read overwrites it.
+  const readBuffer = Buffer.alloc(64 * 1024, '\r\n*1\r\n$1\r\n');
   for (const c of chunks) {
-    p.feed(typeof c === 'string' ? Buffer.from(c, 'latin1') : c);
+    const chunk = typeof c === 'string' ? Buffer.from(c, 'latin1') : c;
+    const into = chunk.length <= readBuffer.length ? readBuffer : Buffer.alloc(chunk.length + 16, 0x0d);
+    chunk.copy(into);
+    p.feed(into, chunk.length);
     for (;;) {
       const r = p.next();
       if (r === Parse.Command) seen.push(args(p));
       else if (r === Parse.Error) { seen.push(p.error); return seen; }
       else if (r === Parse.Incomplete) break;
     }
+    p.release();
+    into.fill('\r\n*1\r\n$1\r\n');
   }
   return seen;
 }
@@ -30,6 +38,17 @@ describe('multibulk requests', () => {
   it('reassembles commands split at every byte', () => {
     const wire = '*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n';
     expect(parseAll(wire.split(''))).toEqual([['SET', 'key', 'va\r\nl']]);
+  });
+
+  it('keeps a large value fed in many reads of a reused buffer', () => {
+    const value = Buffer.alloc(300_000, 'v');
+    const wire = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from('\r\n*1\r\n$4\r\nPING\r\n')]);
+    const reads: Buffer[] = [];
+    for (let at = 0; at < wire.length; at += 10_000) reads.push(wire.subarray(at, at + 10_000));
+    const seen = parseAll(reads);
+    expect(seen.length).toBe(2);
+    expect((seen[0] as string[])[2]).toBe(value.toString('latin1'));
+    expect(seen[1]).toEqual(['PING']);
   });
 
   it('keeps binary data intact', () => {
