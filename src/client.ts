@@ -60,6 +60,12 @@ export class Client {
   readonly addr: string;
   readonly laddr: string;
   readonly fd: number;
+  /**
+   * The descriptor Server.send may write to directly (bypassing node:net's stream while nothing
+   * is queued in it), or -1. Only a plain TCP or unix stream socket the server accepted itself
+   * qualifies: a TLS socket's bytes must go through its TLS layer.
+   */
+  writeFd = -1;
 
   constructor(readonly socket: Socket, maxBulkLen: () => number, requirePass: boolean) {
     this.parser = new RequestParser(maxBulkLen);

@@ -65,6 +65,12 @@ export interface NativeAddon {
   waitChild(pid: number): [number, number] | null;
   killChild(pid: number, signal: number): void;
   closeFd(fd: number): void;
+  /** Calls `onReadable` whenever `fd` is readable (uv_poll on Node's loop); returns a watch id. */
+  watchFd(fd: number, onReadable: () => void): number;
+  /** Stops a watchFd; call it before closing the descriptor. */
+  unwatchFd(id: number): void;
+  /** A non-blocking send(2) of buffer[0, length) to a socket: bytes written (0: full) or -errno. */
+  sendSocket(fd: number, buffer: Buffer, length: number): number;
   /** prctl(PR_SET_THP_DISABLE): true when transparent huge pages are now off for this process. */
   disableThp(): boolean;
   // The RDB format (native/src/persist); absent from an addon built before it.

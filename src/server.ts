@@ -178,6 +178,7 @@ export class Server {
       onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
     } as net.SocketConstructorOpts);
     client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.get('requirepass') !== '');
+    client.writeFd = client.fd;
     this.clients.set(client.id, client);
     const keepalive = this.config.int('tcp-keepalive');
     if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
@@ -281,7 +282,10 @@ export class Server {
 
   /** Writes what the shared writer holds for `client`, once per read batch. */
   flush(client: Client): void {
-    if (this.out.len > 0) this.send(client, this.out.take());
+    if (this.out.len > 0) {
+      this.send(client, this.out.buf, this.out.len);
+      this.out.len = 0;
+    }
     if (client.closeAfterReply && !client.closed) {
       client.closed = true;
       client.socket.end();
@@ -302,7 +306,7 @@ export class Server {
     const w = new ReplyWriter(256);
     w.resp3 = client.resp === 3;
     write(w);
-    this.send(client, w.take());
+    this.send(client, w.buf, w.len);
   }
 
   /**
@@ -310,12 +314,25 @@ export class Server {
    * messages, unblocked clients, and MONITOR, tracking, replica links as they come) writes
    * through here, so that reply order, output accounting and output-buffer limits live in
    * one place, and the socket layer can change under it.
+   *
+   * Writes `data[0, length)`; the caller may reuse `data` as soon as this returns (what the
+   * socket cannot take now is copied). When nothing is queued before it, the bytes go to the
+   * socket in one non-blocking send(2) from the addon: no Buffer and no stream request per
+   * reply. The rest, and every write while something is queued, goes through node:net, which
+   * keeps the order and reports errors ('error' -> freeClient).
    */
-  send(client: Client, data: Buffer): void {
-    if (client.closed || data.length === 0) return;
-    this.stats.netOutputBytes += data.length;
+  send(client: Client, data: Buffer, length = data.length): void {
+    if (client.closed || length === 0) return;
+    this.stats.netOutputBytes += length;
     this.stats.writesProcessed++;
-    client.socket.write(data);
+    const socket = client.socket;
+    let sent = 0;
+    if (client.writeFd >= 0 && socket.writable && socket.writableLength === 0) {
+      sent = native.sendSocket(client.writeFd, data, length);
+      if (sent === length) return;
+      if (sent < 0) sent = 0;
+    }
+    socket.write(Buffer.from(data.subarray(sent, length)));
   }
 
   freeClient(client: Client): void {

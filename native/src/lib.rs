@@ -227,6 +227,19 @@ fn exec_batch(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// sendSocket(fd, buffer, length): writes buffer[0, length) to a client socket without
+/// blocking; returns the bytes written (0 when the socket's send buffer is full) or -errno.
+/// The reply writer's fast path: no Buffer, no stream request per reply (src/server.ts).
+fn send_socket(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let data = a.bytes(env, 1)?;
+    let len = (a.i64(env, 2)?.max(0) as usize).min(data.len());
+    Ok(match os::send_nonblocking(fd, &data[..len]) {
+        Ok(n) => env.int(n as i64),
+        Err(e) => env.int(-(e.raw_os_error().unwrap_or(5) as i64)),
+    })
+}
+
 /// One command to run: where, with what, for whom.
 pub struct Call<'a> {
     pub db: usize,
@@ -420,6 +433,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
     let env = Env::from_raw(env);
     let exported: &[(&str, napi::NativeFn)] = &[
         ("init", init),
+        ("sendSocket", send_socket),
         ("commandNames", command_names),
         ("exec", exec),
         ("bindExecParams", bind_exec_params),

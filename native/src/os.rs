@@ -15,6 +15,8 @@ const O_NONBLOCK: c_int = 0o4000;
 const O_CLOEXEC: c_int = 0o2000000;
 const F_GETFL: c_int = 3;
 const F_SETFL: c_int = 4;
+const MSG_DONTWAIT: c_int = 0x40;
+const MSG_NOSIGNAL: c_int = 0x4000;
 const PR_SET_THP_DISABLE: c_int = 41;
 const PR_GET_THP_DISABLE: c_int = 42;
 
@@ -27,6 +29,7 @@ extern "C" {
     fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int;
     fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
     fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize;
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> c_int;
     fn getpid() -> Pid;
@@ -176,6 +179,22 @@ pub fn read_available(fd: i32, out: &mut Vec<u8>) -> io::Result<bool> {
             io::ErrorKind::Interrupted => continue,
             _ => Err(e),
         };
+    }
+}
+
+/// Writes what a socket accepts now, without blocking and without SIGPIPE: the bytes written,
+/// 0 when its send buffer is full.
+pub fn send_nonblocking(fd: i32, data: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: data is valid for reads of its length.
+        let n = unsafe { send(fd, data.as_ptr() as *const c_void, data.len(), MSG_DONTWAIT | MSG_NOSIGNAL) };
+        if n >= 0 { return Ok(n as usize); }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::WouldBlock => return Ok(0),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(e),
+        }
     }
 }
 

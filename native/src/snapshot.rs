@@ -217,6 +217,19 @@ fn close_fd(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// watchFd(fd, callback): calls `callback()` whenever `fd` is readable; returns a watch id.
+fn watch_fd(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let id = crate::napi::uv::watch_fd(env, fd, a.value(1)?)?;
+    Ok(env.int(id as i64))
+}
+
+/// unwatchFd(id): stops a watchFd (before its descriptor is closed).
+fn unwatch_fd(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    crate::napi::uv::unwatch_fd(a.i64(env, 0)? as u32);
+    Ok(env.undefined())
+}
+
 fn disable_thp(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.boolean(os::disable_thp().is_ok() && os::thp_disabled()))
 }
@@ -226,6 +239,8 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "waitChild", wait_child)?;
     env.export(exports, "killChild", kill_child)?;
     env.export(exports, "closeFd", close_fd)?;
+    env.export(exports, "watchFd", watch_fd)?;
+    env.export(exports, "unwatchFd", unwatch_fd)?;
     env.export(exports, "disableThp", disable_thp)?;
     Ok(())
 }

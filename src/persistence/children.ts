@@ -45,12 +45,20 @@ export interface ChildSystem {
   waitChild(pid: number): [number, number] | null;
   killChild(pid: number, signal: number): void;
   closeFd(fd: number): void;
+  /** Calls `onReadable` whenever `fd` is readable (on the event loop); returns an id for unwatchFd. */
+  watchFd?(fd: number, onReadable: () => void): number;
+  unwatchFd?(id: number): void;
 }
 
 export const SIGKILL = 9;
 export const SIGUSR1 = 10;
 /** How long a stopped child may take to die after SIGKILL. */
 const KILL_WAIT_MS = 2000;
+/**
+ * Once its pipe closed, a child is normally reapable within a millisecond (it closes the pipe
+ * by exiting); it is polled every millisecond for this long, then left to the cron.
+ */
+const REAP_RETRY_MS = 200;
 
 const LOG_LEVELS: Exclude<LogLevel, 'nothing'>[] = ['debug', 'verbose', 'notice', 'warning'];
 
@@ -72,6 +80,8 @@ export class ActiveChild {
   stopRequested = false;
   /** Who asked the server to stop it, in triggers.ts's words ("FLUSHALL from 127.0.0.1:5100"). */
   stoppedBy = '';
+  /** The watch on the report pipe (0: none; reports are then read by the cron). */
+  watchId = 0;
 
   constructor(
     readonly kind: ChildKind,
@@ -125,6 +135,8 @@ export interface EndedChild {
 export class Children {
   private current: ActiveChild | null = null;
   private readonly owners = new Map<ChildKind, ChildOwner>();
+  /** Children that reported DONE and were handed to their owner, until their exit is reaped. */
+  private readonly exiting = new Set<number>();
   /** Kinds of work waiting for the running child to end, with what asked for each. */
   private readonly scheduled = new Map<ChildKind, string>();
   private readonly lastEnded = new Map<ChildKind, EndedChild>();
@@ -168,8 +180,65 @@ export class Children {
     const f = fork();
     this.totalForks++;
     this.latestForkUsec = f.forkUsec;
-    this.current = new ActiveChild(kind, trigger, f.pid, f.readFd, f.totalKeys, this.clock());
-    return this.current;
+    const child = new ActiveChild(kind, trigger, f.pid, f.readFd, f.totalKeys, this.clock());
+    this.current = child;
+    if (this.sys.watchFd) {
+      try {
+        child.watchId = this.sys.watchFd(f.readFd, () => this.onReports(child));
+      } catch (err) {
+        this.log.warning(`Cannot watch the child's report pipe, the cron will read it: ${(err as Error).message}`);
+      }
+    }
+    return child;
+  }
+
+  /**
+   * The child wrote to its pipe: its reports apply at once, and its DONE record (sent after
+   * its file was renamed into place and just before it exits 0) ends it for the server: the
+   * owner hears of the success now, within a few ms of the child's last write, rather than
+   * when the exit completes (unmapping a large copy-on-write address space takes a while) and
+   * the cron reaps it. The exiting process is reaped later. A child whose pipe closed without
+   * DONE (a failure) is reaped as soon as its exit status is there.
+   */
+  private onReports(child: ActiveChild): void {
+    if (this.current !== child) return;
+    this.drainReports();
+    if (child.done) {
+      this.forget(child);
+      this.exiting.add(child.pid);
+      this.owners.get(child.kind)?.onExit(child, { code: 0, signal: 0 });
+      this.reapExiting();
+      if (!this.current) this.startScheduled();
+      return;
+    }
+    if (child.pipeOpen) return;
+    this.unwatch(child);
+    const deadline = performance.now() + REAP_RETRY_MS;
+    const tryReap = () => {
+      if (this.current !== child) return;
+      this.poll();
+      if (this.current === child && performance.now() < deadline) setTimeout(tryReap, 1).unref?.();
+    };
+    tryReap();
+  }
+
+  /** Collects the exit status of children that already reported DONE (no zombies stay). */
+  private reapExiting(): void {
+    for (const pid of this.exiting) {
+      let status: [number, number] | null;
+      try {
+        status = this.sys.waitChild(pid);
+      } catch {
+        status = [1, 0]; // already reaped elsewhere
+      }
+      if (status) this.exiting.delete(pid);
+    }
+  }
+
+  private unwatch(child: ActiveChild): void {
+    if (child.watchId === 0) return;
+    this.sys.unwatchFd?.(child.watchId);
+    child.watchId = 0;
   }
 
   /**
@@ -279,6 +348,7 @@ export class Children {
    * then, with no child left, starts the work that was waiting. Returns the reaped child.
    */
   poll(): ActiveChild | null {
+    if (this.exiting.size > 0) this.reapExiting();
     const reaped = this.reap();
     if (!this.current) this.startScheduled();
     return reaped;
@@ -307,6 +377,7 @@ export class Children {
   }
 
   private forget(child: ActiveChild): void {
+    this.unwatch(child);
     this.sys.closeFd(child.readFd);
     child.pipeOpen = false;
     if (this.current === child) this.current = null;

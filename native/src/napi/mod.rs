@@ -2,6 +2,7 @@
 //! boundary lives here; the rest of the crate sees `Env`, `JsArgs` and `JsValue`.
 
 pub mod sys;
+pub mod uv;
 
 use std::ffi::CString;
 use std::os::raw::c_void;
@@ -33,6 +34,8 @@ fn check(status: napi_status, what: &str) -> Result<(), String> {
 impl Env {
     /// Wraps the env N-API passed to module registration.
     pub fn from_raw(env: napi_env) -> Env { Env(env) }
+
+    pub fn raw(&self) -> napi_env { self.0 }
 
     pub fn undefined(&self) -> JsValue {
         let mut v = ptr::null_mut();
@@ -254,6 +257,11 @@ impl Drop for SharedI32 {
 impl JsArgs {
     pub fn len(&self) -> usize { self.count }
     pub fn is_empty(&self) -> bool { self.count == 0 }
+
+    /// The raw argument (a function to keep, for example).
+    pub fn value(&self, i: usize) -> Result<napi_value, String> {
+        self.get(i)
+    }
 
     fn get(&self, i: usize) -> Result<napi_value, String> {
         if i < self.count { Ok(self.values[i]) } else { Err(format!("missing argument {i}")) }

@@ -9,6 +9,8 @@ pub type napi_value = *mut c_void;
 pub type napi_callback_info = *mut c_void;
 pub type napi_ref = *mut c_void;
 pub type napi_status = i32;
+pub type napi_handle_scope = *mut c_void;
+pub type napi_async_context = *mut c_void;
 pub type napi_callback = Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
 
 pub const NAPI_OK: napi_status = 0;
@@ -54,4 +56,16 @@ extern "C" {
 
     pub fn napi_throw_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
+    pub fn napi_get_and_clear_last_exception(env: napi_env, result: *mut napi_value) -> napi_status;
+    pub fn napi_fatal_exception(env: napi_env, err: napi_value) -> napi_status;
+
+    // Calling JS from a libuv callback (napi/uv.rs).
+    pub fn napi_open_handle_scope(env: napi_env, result: *mut napi_handle_scope) -> napi_status;
+    pub fn napi_close_handle_scope(env: napi_env, scope: napi_handle_scope) -> napi_status;
+    pub fn napi_get_reference_value(env: napi_env, reference: napi_ref, result: *mut napi_value) -> napi_status;
+    pub fn napi_get_global(env: napi_env, result: *mut napi_value) -> napi_status;
+    pub fn napi_async_init(env: napi_env, resource: napi_value, name: napi_value, result: *mut napi_async_context) -> napi_status;
+    pub fn napi_async_destroy(env: napi_env, context: napi_async_context) -> napi_status;
+    pub fn napi_make_callback(env: napi_env, context: napi_async_context, recv: napi_value, func: napi_value, argc: usize, argv: *const napi_value, result: *mut napi_value) -> napi_status;
+    pub fn napi_get_uv_event_loop(env: napi_env, result: *mut *mut c_void) -> napi_status;
 }

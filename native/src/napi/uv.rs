@@ -1,0 +1,158 @@
+//! Watching a file descriptor on Node's own event loop: libuv's `uv_poll`, which the node
+//! binary exports, declared here by hand. When the descriptor becomes readable a JS function is
+//! called (through `napi_make_callback`, so promises and nextTicks run after it as after any
+//! I/O callback). The snapshot child's report pipe is read this way, the moment the child
+//! writes, instead of at the next cron tick.
+
+use super::sys::*;
+use super::{Env, JsValue};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::raw::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+/// uv_poll_t is 160 bytes in libuv 1.46 (Node 20); the space reserved here is larger, so that a
+/// newer libuv with a few more fields still fits. libuv only writes inside its own struct.
+const POLL_HANDLE_BYTES: usize = 256;
+const UV_READABLE: c_int = 1;
+
+#[repr(C, align(16))]
+struct PollHandle([u8; POLL_HANDLE_BYTES]);
+
+type PollCb = unsafe extern "C" fn(handle: *mut PollHandle, status: c_int, events: c_int);
+type CloseCb = unsafe extern "C" fn(handle: *mut PollHandle);
+
+extern "C" {
+    fn uv_poll_init(event_loop: *mut c_void, handle: *mut PollHandle, fd: c_int) -> c_int;
+    fn uv_poll_start(handle: *mut PollHandle, events: c_int, cb: PollCb) -> c_int;
+    fn uv_poll_stop(handle: *mut PollHandle) -> c_int;
+    fn uv_close(handle: *mut PollHandle, cb: CloseCb);
+}
+
+/// One watched descriptor. `handle` comes first, so libuv's handle pointer is the Watch's.
+#[repr(C)]
+struct Watch {
+    handle: PollHandle,
+    env: napi_env,
+    func: napi_ref,
+    context: napi_async_context,
+}
+
+thread_local! {
+    static WATCHES: RefCell<HashMap<u32, *mut Watch>> = RefCell::new(HashMap::new());
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+/// Calls `func` (no arguments) each time `fd` is readable, until `unwatch_fd(id)`. Returns `id`.
+pub fn watch_fd(env: &Env, fd: i32, func: JsValue) -> Result<u32, String> {
+    let raw = env.raw();
+    let mut event_loop: *mut c_void = ptr::null_mut();
+    let mut func_ref: napi_ref = ptr::null_mut();
+    let mut context: napi_async_context = ptr::null_mut();
+    let resource = env.object();
+    let name = env.string("keyfork:fd");
+    // SAFETY: raw is the env of the current call; every out pointer is valid; `func` is a value
+    // of this call, kept alive past it by the reference.
+    unsafe {
+        if napi_get_uv_event_loop(raw, &mut event_loop) != NAPI_OK || event_loop.is_null() {
+            return Err("no libuv loop".into());
+        }
+        if napi_create_reference(raw, func, 1, &mut func_ref) != NAPI_OK {
+            return Err("napi_create_reference failed".into());
+        }
+        if napi_async_init(raw, resource, name, &mut context) != NAPI_OK {
+            napi_delete_reference(raw, func_ref);
+            return Err("napi_async_init failed".into());
+        }
+    }
+    let watch = Box::into_raw(Box::new(Watch { handle: PollHandle([0; POLL_HANDLE_BYTES]), env: raw, func: func_ref, context }));
+    let handle = watch as *mut PollHandle;
+    // SAFETY: `watch` is a live heap allocation that stays put until it is freed below or by
+    // the close callback; its first field is the handle libuv initialises and owns until then.
+    unsafe {
+        let rc = uv_poll_init(event_loop, handle, fd);
+        if rc != 0 {
+            // Not registered with the loop: ours to free.
+            release_js(&*watch);
+            drop(Box::from_raw(watch));
+            return Err(format!("uv_poll_init on fd {fd} failed ({rc})"));
+        }
+        let rc = uv_poll_start(handle, UV_READABLE, on_readable);
+        if rc != 0 {
+            release_js(&*watch);
+            uv_close(handle, on_closed);
+            return Err(format!("uv_poll_start on fd {fd} failed ({rc})"));
+        }
+    }
+    let id = NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    });
+    WATCHES.with(|w| w.borrow_mut().insert(id, watch));
+    Ok(id)
+}
+
+/// Stops watching; the descriptor may be closed right after. Unknown ids are ignored.
+pub fn unwatch_fd(id: u32) {
+    let Some(watch) = WATCHES.with(|w| w.borrow_mut().remove(&id)) else { return };
+    // SAFETY: `watch` came from watch_fd and is still live (only this function, once per id,
+    // hands it to uv_close, whose callback frees it after libuv is done with the handle).
+    unsafe {
+        uv_poll_stop(watch as *mut PollHandle);
+        release_js(&*watch);
+        uv_close(watch as *mut PollHandle, on_closed);
+    }
+}
+
+/// Drops the JS function and async context of a watch (on the JS thread, in a JS call).
+unsafe fn release_js(watch: &Watch) {
+    // SAFETY: the reference and context were created for this env and are released once.
+    unsafe {
+        napi_delete_reference(watch.env, watch.func);
+        napi_async_destroy(watch.env, watch.context);
+    }
+}
+
+unsafe extern "C" fn on_closed(handle: *mut PollHandle) {
+    // SAFETY: the handle is the first field of a Watch boxed in watch_fd; libuv is done with it.
+    drop(unsafe { Box::from_raw(handle as *mut Watch) });
+}
+
+unsafe extern "C" fn on_readable(handle: *mut PollHandle, _status: c_int, _events: c_int) {
+    // An error status (the fd went bad) is reported as readable too: the JS side reads, gets
+    // the error and stops watching.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: libuv passes the handle of a live Watch (it is only freed after uv_close,
+        // and a closing handle gets no more callbacks). The fields are copied out first: the
+        // JS function may unwatch, which schedules the free after this callback returns.
+        let (env, func_ref, context) = unsafe {
+            let w = &*(handle as *const Watch);
+            (w.env, w.func, w.context)
+        };
+        // SAFETY: we are on the JS thread, called by the loop outside any JS frame: a handle
+        // scope is opened for the values created here, and napi_make_callback runs the
+        // function as Node runs any I/O callback.
+        unsafe {
+            let mut scope: napi_handle_scope = ptr::null_mut();
+            if napi_open_handle_scope(env, &mut scope) != NAPI_OK { return; }
+            let mut func: napi_value = ptr::null_mut();
+            let mut global: napi_value = ptr::null_mut();
+            let mut result: napi_value = ptr::null_mut();
+            if napi_get_reference_value(env, func_ref, &mut func) == NAPI_OK && !func.is_null()
+                && napi_get_global(env, &mut global) == NAPI_OK
+                && napi_make_callback(env, context, global, func, 0, ptr::null(), &mut result) != NAPI_OK
+            {
+                let mut pending = false;
+                napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut error: napi_value = ptr::null_mut();
+                    napi_get_and_clear_last_exception(env, &mut error);
+                    napi_fatal_exception(env, error);
+                }
+            }
+            napi_close_handle_scope(env, scope);
+        }
+    }));
+}
