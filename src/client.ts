@@ -6,6 +6,9 @@ import type { Request } from './commands/types';
 
 let nextClientId = 1;
 
+/** Redis's client types (getClientType): what CLIENT LIST TYPE / CLIENT KILL TYPE select and what output-buffer class applies. */
+export type ClientType = 'normal' | 'replica' | 'pubsub' | 'master';
+
 export interface QueuedCommand {
   name: string;
   req: Request;
@@ -41,6 +44,14 @@ export class Client {
   noEvict = false;
   libName = '';
   libVer = '';
+  /** A replica's link (set by replication): the replica output-buffer class. */
+  isReplica = false;
+  /** The link to our master (set by replication): never limited, never evicted. */
+  isMaster = false;
+  /** MONITOR: a replica-like link that still counts as a normal client, as in Redis. */
+  isMonitor = false;
+  /** When the output first went over the soft limit (ms), 0 while under it (obuf_soft_limit_reached_time). */
+  softLimitSince = 0;
 
   // MULTI/EXEC
   inMulti = false;
@@ -77,6 +88,23 @@ export class Client {
 
   get subscriptionCount(): number {
     return this.channels.size + this.patterns.size;
+  }
+
+  /** getClientType: master, replica (not MONITOR), pubsub (any subscription), else normal. */
+  get type(): ClientType {
+    if (this.isMaster) return 'master';
+    if (this.isReplica && !this.isMonitor) return 'replica';
+    if (this.subscriptionCount > 0) return 'pubsub';
+    return 'normal';
+  }
+
+  /**
+   * Reply bytes handed to the socket layer and not yet written to the kernel: CLIENT LIST
+   * omem, the output-buffer limits, INFO's client memory. The one place that knows how the
+   * socket layer queues output.
+   */
+  outputBytes(): number {
+    return this.socket.writableLength;
   }
 
   /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT and RESET. */

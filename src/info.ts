@@ -187,20 +187,17 @@ function buildId(): string {
 }
 
 function clientsSection(server: Server): Field[] {
-  let maxIn = 0;
-  let maxOut = 0;
   let inTimeoutTable = 0;
   for (const c of server.clients.values()) {
-    maxIn = Math.max(maxIn, c.parser.pending());
-    maxOut = Math.max(maxOut, c.socket.writableLength);
     if (c.blocked && c.blocked.deadline > 0) inTimeoutTable++;
   }
+  const peaks = server.clientLimits.recentPeaks(server.clients.values());
   return [
     ['connected_clients', server.clients.size],
     ['cluster_connections', 0],
     ['maxclients', server.config.int('maxclients')],
-    ['client_recent_max_input_buffer', maxIn],
-    ['client_recent_max_output_buffer', maxOut],
+    ['client_recent_max_input_buffer', peaks.input],
+    ['client_recent_max_output_buffer', peaks.output],
     ['blocked_clients', server.blocking.count],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', inTimeoutTable],
@@ -213,9 +210,13 @@ function memorySection(server: Server): Field[] {
   notePeakMemory(used);
   const peak = peakUsed;
   let clientsMem = 0;
-  for (const c of server.clients.values()) clientsMem += clientMemory(c);
+  let replicasMem = 0;
+  for (const c of server.clients.values()) {
+    if (c.type === 'replica') replicasMem += clientMemory(c);
+    else clientsMem += clientMemory(c);
+  }
   const startup = STARTUP_USED;
-  const overhead = startup + clientsMem;
+  const overhead = startup + clientsMem + replicasMem;
   const dataset = Math.max(0, used - overhead);
   const netUsage = used > startup ? used - startup : 1;
   const maxmemory = server.config.int('maxmemory');
@@ -265,7 +266,7 @@ function memorySection(server: Server): Field[] {
     ['mem_not_counted_for_evict', 0],
     ['mem_replication_backlog', 0],
     ['mem_total_replication_buffers', 0],
-    ['mem_clients_slaves', 0],
+    ['mem_clients_slaves', replicasMem],
     ['mem_clients_normal', clientsMem],
     ['mem_cluster_links', 0],
     ['mem_aof_buffer', 0],

@@ -5,7 +5,9 @@
 // memory: after a burst, tens of MB of dead Buffers can wait for a collection that never comes
 // while the server idles. And glibc keeps the pages
 // they leave free among long-lived keys. So: a young-generation collection once dead
-// ArrayBuffer memory passes a threshold, and malloc_trim once the C heap holds much free memory.
+// ArrayBuffer memory passes a threshold (a full collection when that was not enough: Buffers
+// that lived long enough to be promoted, such as a dropped client's queued output), and
+// malloc_trim once the C heap holds much free memory.
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { native } from './native';
@@ -27,10 +29,24 @@ function exposeGc(): GcFunction | null {
 
 export class MemoryHousekeeping {
   private readonly gc = exposeGc();
+  /** The last run found dead Buffers and tried a young-generation collection. */
+  private triedMinor = false;
 
-  /** Called once a second. */
-  run(): void {
-    if (this.gc && process.memoryUsage().arrayBuffers > ARRAY_BUFFERS_THRESHOLD) this.gc({ type: 'minor' });
+  /**
+   * Called once a second. `liveBytes`: what the clients' buffers legitimately hold (pending
+   * input and output), which no collection can free.
+   */
+  run(liveBytes: number): void {
+    const dead = process.memoryUsage().arrayBuffers - liveBytes;
+    if (this.gc && dead > ARRAY_BUFFERS_THRESHOLD) {
+      // A plain gc() is V8's forced full collection, which also runs the weak callbacks that
+      // release a closed socket's queued writes; gc({ type: 'major' }) does not.
+      if (this.triedMinor) this.gc();
+      else this.gc({ type: 'minor' });
+      this.triedMinor = !this.triedMinor;
+    } else {
+      this.triedMinor = false;
+    }
     // Buffers freed by a collection may be released a moment later: the next tick trims them.
     const [, free] = native.heapUsage();
     if (free > FREE_HEAP_BEFORE_TRIM) native.trimMemory();

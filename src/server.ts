@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Blocking } from './blocking';
 import { Client } from './client';
+import { ClientLimits } from './client-limits';
+import { clientInfoLine } from './commands/client-cmd';
 import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
@@ -16,6 +18,7 @@ import { Parse } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
 import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
+import { quoteRepr } from './config/splitargs';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
 
@@ -43,6 +46,7 @@ export class Server {
   readonly watches: Watches;
   readonly pubsub: PubSub;
   readonly persistence: Persistence;
+  readonly clientLimits: ClientLimits;
   readonly startTime = Date.now();
   private readonly memory = new MemoryHousekeeping();
   /**
@@ -79,6 +83,7 @@ export class Server {
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);
     this.persistence = new Persistence(this);
+    this.clientLimits = new ClientLimits(config);
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
       'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'proto-max-bulk-len', 'active-expire-effort',
       'rdb-key-save-delay', 'lfu-log-factor', 'lfu-decay-time']) {
@@ -229,7 +234,9 @@ export class Server {
         client.closeAfterReply = true;
       } else {
         if (parser.pending() > this.limits.queryBufferLimit) {
-          this.log.warning(`Closing client that reached max query buffer length: id=${client.id} addr=${client.addr}`);
+          const { buf, pos } = parser.contiguous();
+          const head = quoteRepr(buf.latin1Slice(pos, pos + Math.min(64, parser.pending())));
+          this.log.warning(`Closing client that reached max query buffer length: ${clientInfoLine(this, client, null)} (qbuf initial bytes: ${head})`);
           this.freeClient(client);
         }
         break;
@@ -333,6 +340,20 @@ export class Server {
       if (sent < 0) sent = 0;
     }
     socket.write(Buffer.from(data.subarray(sent, length)));
+    if (this.clientLimits.outputExceeded(client)) {
+      this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+      this.freeClientAsync(client);
+    }
+  }
+
+  /**
+   * Closes `client` on the next turn of the event loop, dropping its pending output (Redis's
+   * freeClientAsync): safe from inside loops over clients, such as PUBLISH's.
+   */
+  freeClientAsync(client: Client): void {
+    if (client.closed) return;
+    client.closed = true;
+    setImmediate(() => this.freeClient(client));
   }
 
   freeClient(client: Client): void {
@@ -376,10 +397,13 @@ export class Server {
     native.activeExpireCycle(budgetUs);
     if (this.tracking) this.afterWrite();
     this.stats.sample(this.clock);
+    this.clientLimits.trackPeaks(this.clients.values(), this.clock);
     this.closeIdleClients();
     this.persistence.cron();
     if (this.cronLoops % hz === 0) {
-      this.memory.run();
+      let liveBytes = 0;
+      for (const c of this.clients.values()) liveBytes += c.parser.pending() + c.outputBytes();
+      this.memory.run(liveBytes);
       notePeakMemory();
     }
   }

@@ -1,7 +1,7 @@
 // CLIENT: ID, INFO, LIST, KILL, GETNAME, SETNAME, NO-EVICT, UNBLOCK, GETREDIR, TRACKINGINFO,
 // HELP. Left out (each answers "unknown subcommand"): CACHING/TRACKING (no client-side
 // caching), PAUSE/UNPAUSE and REPLY (they need the dispatcher to hold or drop replies).
-import type { Client } from '../client';
+import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
 import { arg, argStr, ReplyError, type Ctx, type Handler, type Request } from './types';
@@ -15,8 +15,6 @@ export function isLocalClient(client: Client): boolean {
   return host === '127.0.0.1' || host === '::1' || host === '::ffff:127.0.0.1';
 }
 
-type ClientType = 'normal' | 'replica' | 'pubsub' | 'master';
-
 /** getClientTypeByName: null for an unknown name. */
 function clientTypeByName(name: string): ClientType | null {
   switch (name.toLowerCase()) {
@@ -27,11 +25,6 @@ function clientTypeByName(name: string): ClientType | null {
     case 'master': return 'master';
     default: return null;
   }
-}
-
-/** keyfork has no replication links, so every client is normal or pubsub. */
-function clientType(client: Client): ClientType {
-  return client.subscriptionCount > 0 ? 'pubsub' : 'normal';
 }
 
 /** Redis's flag letters, in its order; N when none applies. */
@@ -61,7 +54,7 @@ function multiBytes(client: Client): number {
 
 /** What a client's buffers hold: pending input, queued MULTI commands, unsent output. */
 export function clientMemory(client: Client): number {
-  return client.parser.pending() + multiBytes(client) + client.socket.writableLength;
+  return client.parser.pending() + multiBytes(client) + client.outputBytes();
 }
 
 /**
@@ -75,7 +68,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
   const argvMem = current ? argvBytes(current.req) : client.blocked ? argvBytes(client.blocked.req) : 0;
   const multiMem = multiBytes(client);
   const qbuf = client.parser.pending();
-  const omem = client.socket.writableLength;
+  const omem = client.outputBytes();
   const fields: [string, string | number][] = [
     ['id', client.id],
     ['addr', client.addr],
@@ -132,7 +125,7 @@ function clientList(ctx: Ctx): void {
   if (req.argc === 4 && argStr(req, 2).toLowerCase() === 'type') {
     const type = clientTypeByName(argStr(req, 3));
     if (type === null) throw new ReplyError(`ERR Unknown client type '${argStr(req, 3)}'`);
-    lines = [...server.clients.values()].filter((c) => clientType(c) === type).map((c) => clientInfoLine(server, c, ctx));
+    lines = [...server.clients.values()].filter((c) => c.type === type).map((c) => clientInfoLine(server, c, ctx));
   } else if (req.argc > 3 && argStr(req, 2).toLowerCase() === 'id') {
     lines = [];
     for (let i = 3; i < req.argc; i++) {
@@ -217,7 +210,7 @@ function clientKill(ctx: Ctx): void {
   for (const c of [...server.clients.values()]) {
     if (filter.addr !== undefined && c.addr !== filter.addr) continue;
     if (filter.laddr !== undefined && c.laddr !== filter.laddr) continue;
-    if (filter.type !== undefined && clientType(c) !== filter.type) continue;
+    if (filter.type !== undefined && c.type !== filter.type) continue;
     if (filter.id !== undefined && c.id !== filter.id) continue;
     if (c === self && filter.skipMe) continue;
     if (c === self) killSelf = true;

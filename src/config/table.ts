@@ -84,6 +84,7 @@ export const APPLIED_CONFIGS: ReadonlySet<string> = new Set([
   'maxclients',
   'proto-max-bulk-len',
   'client-query-buffer-limit',
+  'client-output-buffer-limit',
   'enable-protected-configs',
   'enable-debug-command',
 ]);

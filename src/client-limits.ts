@@ -1,0 +1,110 @@
+// Per-client memory limits and the figures INFO clients reports about them:
+// - client-output-buffer-limit (Redis's checkClientOutputBufferLimits): per class (normal,
+//   replica, pubsub) a hard limit that closes the client as soon as its pending output reaches
+//   it, and a soft limit that closes it once the output stayed at or over it for more than the
+//   soft seconds. Server.send consults it after every write, so every reply path is covered.
+// - client_recent_max_input_buffer / client_recent_max_output_buffer: the largest query and
+//   output buffers of the last few seconds (Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS, one per second).
+import type { Client, ClientType } from './client';
+import type { Config } from './config';
+
+interface ClassLimit {
+  hard: number;
+  soft: number;
+  softSeconds: number;
+}
+
+const NO_LIMIT: ClassLimit = { hard: 0, soft: 0, softSeconds: 0 };
+
+/** Redis keeps the peaks of the last 8 seconds. */
+const PEAK_SLOTS = 8;
+
+export class ClientLimits {
+  private normal = NO_LIMIT;
+  private replica = NO_LIMIT;
+  private pubsub = NO_LIMIT;
+  private readonly inputPeaks = new Array<number>(PEAK_SLOTS).fill(0);
+  private readonly outputPeaks = new Array<number>(PEAK_SLOTS).fill(0);
+  private lastSecond = -1;
+
+  constructor(config: Config) {
+    const refresh = () => {
+      const limits = config.outputBufferLimits();
+      const toNumbers = (l: { hardBytes: bigint; softBytes: bigint; softSeconds: bigint }): ClassLimit => ({
+        hard: Number(l.hardBytes),
+        soft: Number(l.softBytes),
+        softSeconds: Number(l.softSeconds),
+      });
+      this.normal = toNumbers(limits.normal);
+      this.replica = toNumbers(limits.replica);
+      this.pubsub = toNumbers(limits.pubsub);
+    };
+    refresh();
+    config.onChange('client-output-buffer-limit', refresh);
+  }
+
+  private classLimit(type: ClientType): ClassLimit {
+    switch (type) {
+      case 'pubsub': return this.pubsub;
+      case 'replica': return this.replica;
+      // Redis applies the normal class to its master link too.
+      default: return this.normal;
+    }
+  }
+
+  /**
+   * True when `client`'s pending output breaks its class's limit and it must be closed.
+   * Records when the soft limit was first reached and forgets it once the output is back under.
+   */
+  outputExceeded(client: Client): boolean {
+    const used = client.outputBytes();
+    if (used === 0 && client.type !== 'replica') return false;
+    const limit = this.classLimit(client.type);
+    if (limit.hard === 0 && limit.soft === 0) return false;
+    if (limit.hard !== 0 && used >= limit.hard) return true;
+    if (limit.soft === 0 || used < limit.soft) {
+      client.softLimitSince = 0;
+      return false;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (client.softLimitSince === 0) {
+      client.softLimitSince = now;
+      return false;
+    }
+    return now - client.softLimitSince > limit.softSeconds;
+  }
+
+  /** The cron, once per tick: records this second's largest buffers among `clients`. */
+  trackPeaks(clients: Iterable<Client>, nowMs: number): void {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.lastSecond) {
+      // The slots of the seconds that passed since the last run start again from zero.
+      const passed = this.lastSecond < 0 ? PEAK_SLOTS : Math.min(PEAK_SLOTS, second - this.lastSecond);
+      for (let i = 0; i < passed; i++) {
+        const s = (second - i) % PEAK_SLOTS;
+        this.inputPeaks[s] = 0;
+        this.outputPeaks[s] = 0;
+      }
+      this.lastSecond = second;
+    }
+    const slot = second % PEAK_SLOTS;
+    for (const c of clients) {
+      const input = c.parser.pending();
+      const output = c.outputBytes();
+      if (input > this.inputPeaks[slot]) this.inputPeaks[slot] = input;
+      if (output > this.outputPeaks[slot]) this.outputPeaks[slot] = output;
+    }
+  }
+
+  /** client_recent_max_input_buffer and client_recent_max_output_buffer. */
+  recentPeaks(clients: Iterable<Client>): { input: number; output: number } {
+    let input = Math.max(...this.inputPeaks);
+    let output = Math.max(...this.outputPeaks);
+    // What is there right now counts too, before the cron has seen it.
+    for (const c of clients) {
+      input = Math.max(input, c.parser.pending());
+      output = Math.max(output, c.outputBytes());
+    }
+    return { input, output };
+  }
+}

@@ -1,0 +1,185 @@
+// Client memory limits, side by side with redis-server 7.0: client-output-buffer-limit for the
+// pubsub and normal classes (hard and soft), a pipelining client that does not read, maxclients
+// and the INFO clients figures that report them.
+import net from 'node:net';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
+import { encodeCommand, formatReply, RawConnection, type Reply } from '../helpers/resp';
+import type { RunningServer } from '../helpers/servers';
+
+let servers: BothServers;
+const both = () => [servers.keyfork, servers.redis];
+
+const text = (r: Reply): string => {
+  if ((r.t === 'bulk' || r.t === 'verbatim' || r.t === 'simple') && r.v !== null) return r.v.toString('latin1');
+  throw new Error(`not a string reply: ${formatReply(r)}`);
+};
+
+/** A connection that subscribes, reads the confirmation and then stops reading. */
+async function stalledSubscriber(port: number, name: string, channel: string): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {});
+  socket.write(Buffer.concat([encodeCommand(['CLIENT', 'SETNAME', name]), encodeCommand(['SUBSCRIBE', channel])]));
+  await new Promise<void>((resolve) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString('latin1');
+      if (seen.includes('subscribe')) {
+        socket.off('data', onData);
+        socket.pause();
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+  });
+  return socket;
+}
+
+/** CLIENT LIST fields of the client named `name`, or null when it is gone. */
+async function clientFields(conn: RawConnection, name: string): Promise<Map<string, string> | null> {
+  const list = text(await conn.send('CLIENT', 'LIST'));
+  const line = list.split('\n').find((l) => l.includes(` name=${name} `));
+  if (!line) return null;
+  return new Map(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+async function infoField(conn: RawConnection, section: string, field: string): Promise<number> {
+  const info = text(await conn.send('INFO', section));
+  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(info);
+  if (!m) throw new Error(`no ${field} in INFO ${section}`);
+  return Number(m[1]);
+}
+
+const DROP_LINE = /Client id=\d+ addr=\S+ .*name=(\S+) .* scheduled to be closed ASAP for overcoming of output buffer limits\./;
+
+/** The names of the clients the server logged as dropped for their output buffers. */
+const droppedNames = (server: RunningServer) => [...server.output().matchAll(new RegExp(DROP_LINE, 'g'))].map((m) => m[1]);
+
+/** Publishes `count` messages of `size` bytes, in pipelined groups of 16. */
+async function publish(conn: RawConnection, channel: string, size: number, count: number): Promise<void> {
+  const payload = Buffer.alloc(size, 'x');
+  for (let sent = 0; sent < count; sent += 16) {
+    const n = Math.min(16, count - sent);
+    await conn.pipeline(Array.from({ length: n }, () => ['PUBLISH', channel, payload]));
+  }
+}
+
+describeDifferential('client limits vs redis-server 7.0', () => {
+  useBothServers((s) => (servers = s));
+
+  it('a pub/sub subscriber that stops reading is dropped at the default hard limit (32mb), with Redis\'s log line', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      const usedBefore = await infoField(admin, 'memory', 'used_memory');
+      const sub = await stalledSubscriber(server.port, 'slowsub', 'news');
+      try {
+        // 1 MB messages: the kernel's socket buffers take a few MB, the rest queues in the server.
+        await publish(admin, 'news', 1024 * 1024, 64);
+        expect(await waitFor(async () => (await clientFields(admin, 'slowsub')) === null, 5000), server.proc.spawnfile).toBe(true);
+        expect(await waitFor(async () => droppedNames(server).includes('slowsub'), 5000), server.output()).toBe(true);
+        // The subscriber is gone: PUBLISH reaches nobody.
+        expect(await admin.send('PUBLISH', 'news', 'x')).toEqual({ t: 'int', v: 0 });
+        // And the memory its output held is given back.
+        const returned = await waitFor(async () => (await infoField(admin, 'memory', 'used_memory')) < usedBefore + 4 * 1024 * 1024, 8000);
+        expect(returned, `used_memory ${await infoField(admin, 'memory', 'used_memory')} vs ${usedBefore} before`).toBe(true);
+      } finally {
+        sub.destroy();
+        admin.close();
+      }
+    }
+  });
+
+  it('the soft limit drops a subscriber that stays over it for longer than its seconds', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      expect(text(await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 0 4mb 1'))).toBe('OK');
+      const sub = await stalledSubscriber(server.port, 'softsub', 'soft');
+      try {
+        await publish(admin, 'soft', 1024 * 1024, 24);
+        // Over the soft limit, but not yet for more than a second: still connected.
+        expect(await clientFields(admin, 'softsub')).not.toBeNull();
+        await new Promise((r) => setTimeout(r, 2200));
+        // Redis checks the limit when output is added: one more message closes it.
+        await admin.send('PUBLISH', 'soft', 'y');
+        expect(await waitFor(async () => (await clientFields(admin, 'softsub')) === null, 5000)).toBe(true);
+      } finally {
+        sub.destroy();
+        await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60');
+        admin.close();
+      }
+    }
+  });
+
+  it('a normal client that pipelines without reading is not dropped (no limit by default) and shows its output in CLIENT LIST', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      await admin.send('SET', 'big', Buffer.alloc(512 * 1024, 'v'));
+      const reader = net.connect(server.port, '127.0.0.1');
+      await new Promise<void>((resolve) => reader.once('connect', () => resolve()));
+      reader.on('error', () => {});
+      reader.pause();
+      try {
+        reader.write(encodeCommand(['CLIENT', 'SETNAME', 'piper']));
+        reader.write(Buffer.concat(Array.from({ length: 80 }, () => encodeCommand(['GET', 'big']))));
+        // 40 MB of replies: far beyond what the kernel buffers hold.
+        const grew = await waitFor(async () => {
+          const f = await clientFields(admin, 'piper');
+          return f !== null && Number(f.get('omem')) > 8 * 1024 * 1024;
+        }, 5000);
+        expect(grew, server.proc.spawnfile).toBe(true);
+        const f = await clientFields(admin, 'piper');
+        expect(Number(f?.get('tot-mem'))).toBeGreaterThanOrEqual(Number(f?.get('omem')));
+        expect(await infoField(admin, 'clients', 'client_recent_max_output_buffer')).toBeGreaterThan(8 * 1024 * 1024);
+        // Still connected once it reads again: every reply arrives.
+        let received = 0;
+        const done = new Promise<void>((resolve) => {
+          reader.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received >= 80 * (512 * 1024 + 11) + 5) resolve();
+          });
+        });
+        reader.resume();
+        await done;
+        expect(await clientFields(admin, 'piper')).not.toBeNull();
+      } finally {
+        reader.destroy();
+        admin.close();
+      }
+    }
+  });
+
+  it('the normal class can be limited too', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      await admin.send('SET', 'big', Buffer.alloc(512 * 1024, 'v'));
+      await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 2mb 0 0');
+      const reader = net.connect(server.port, '127.0.0.1');
+      await new Promise<void>((resolve) => reader.once('connect', () => resolve()));
+      reader.on('error', () => {});
+      reader.pause();
+      try {
+        reader.write(encodeCommand(['CLIENT', 'SETNAME', 'limited']));
+        reader.write(Buffer.concat(Array.from({ length: 80 }, () => encodeCommand(['GET', 'big']))));
+        expect(await waitFor(async () => (await clientFields(admin, 'limited')) === null, 5000)).toBe(true);
+        expect(await waitFor(async () => droppedNames(server).includes('limited'), 5000), server.output()).toBe(true);
+      } finally {
+        await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 0 0 0');
+        reader.destroy();
+        admin.close();
+      }
+    }
+  });
+});
