@@ -86,7 +86,7 @@ export class Server {
     this.clientLimits = new ClientLimits(config);
     for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
       'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'proto-max-bulk-len', 'active-expire-effort',
-      'rdb-key-save-delay', 'lfu-log-factor', 'lfu-decay-time']) {
+      'rdb-key-save-delay', 'key-load-delay', 'lfu-log-factor', 'lfu-decay-time']) {
       const push = () => native.setSetting(name, config.int(name));
       push();
       config.onChange(name, push);
@@ -392,6 +392,9 @@ export class Server {
 
   private cron(hz: number): void {
     this.clock = Date.now();
+    // While the start-up load runs in slices, Redis runs no serverCron work (expiry, saves,
+    // client timeouts) on the half-loaded dataset.
+    if (this.loading) return;
     this.cronLoops++;
     const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
     native.activeExpireCycle(budgetUs);

@@ -12,6 +12,8 @@ pub struct Settings {
     pub proto_max_bulk_len: i64,
     pub active_expire_effort: i64,
     pub rdb_key_save_delay: i64,
+    /// key-load-delay: a pause per key loaded (tests watch a load in progress with it).
+    pub key_load_delay: i64,
     pub lfu_log_factor: i64,
     pub lfu_decay_time: i64,
     /// rdbcompression (1 yes, 0 no): LZF in DUMP payloads and DEBUG OBJECT's serializedlength.
@@ -31,6 +33,7 @@ impl Default for Settings {
             proto_max_bulk_len: 512 * 1024 * 1024,
             active_expire_effort: 1,
             rdb_key_save_delay: 0,
+            key_load_delay: 0,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             rdb_compression: 1,
@@ -52,6 +55,7 @@ impl Settings {
             "proto-max-bulk-len" => &mut self.proto_max_bulk_len,
             "active-expire-effort" => &mut self.active_expire_effort,
             "rdb-key-save-delay" => &mut self.rdb_key_save_delay,
+            "key-load-delay" => &mut self.key_load_delay,
             "lfu-log-factor" => &mut self.lfu_log_factor,
             "lfu-decay-time" => &mut self.lfu_decay_time,
             "rdbcompression" => &mut self.rdb_compression,

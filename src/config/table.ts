@@ -72,6 +72,8 @@ export const APPLIED_CONFIGS: ReadonlySet<string> = new Set([
   'rdbcompression',
   'rdbchecksum',
   'rdb-key-save-delay',
+  'key-load-delay',
+  'loading-process-events-interval-bytes',
   'stop-writes-on-bgsave-error',
   'appendonly',
   'appendfilename',

@@ -36,6 +36,21 @@ export interface RdbEngine {
   saveRdb(filename: string, compress: boolean, checksum: boolean): [number, number];
   /** Loads a file into the keyspace; throws with the reason as its message. */
   loadRdb(file: string): RdbLoadReport;
+  /** The same load in slices: begin returns the file size, step the bytes loaded (-1: done). */
+  loadRdbBegin?(file: string): number;
+  loadRdbStep?(bytes: number): number;
+  loadRdbReport?(): RdbLoadReport;
+  loadRdbEnd?(): void;
+}
+
+/** The start-up load in progress, for INFO's loading_* fields. */
+interface LoadingProgress {
+  /** Unix seconds. */
+  startTime: number;
+  totalBytes: number;
+  loadedBytes: number;
+  /** The file's used-mem AUX field, 0 when absent. */
+  rdbUsedMem: number;
 }
 
 /** What Persistence needs from the rest of the process (the addon, by default). */
@@ -145,6 +160,8 @@ export class Persistence {
   /** rdb_last_cow_size: copy-on-write bytes of the last successful BGSAVE. */
   lastCowBytes = 0;
   lastLoadKeysLoaded = 0;
+  /** The start-up load in progress (INFO loading_*), null otherwise. */
+  private loadingProgress: LoadingProgress | null = null;
   lastLoadKeysExpired = 0;
   /** Why the last BGSAVE failed (keyfork_last_bgsave_error), empty after a success. */
   lastBgsaveError = '';
@@ -417,7 +434,7 @@ export class Persistence {
     if (!fs.existsSync(file)) return; // a first start: nothing to load, as Redis (ENOENT)
     const t0 = performance.now();
     try {
-      this.loadFile(file);
+      await this.loadFileInSlices(file);
     } catch (err) {
       // Redis refuses to serve a dataset it could not load completely.
       this.log.warning(errorText(err));
@@ -438,6 +455,53 @@ export class Persistence {
       this.server.loading = false;
       this.restoreDirty(dirtyBefore);
     }
+    this.logAuxFields(report);
+    this.loaded(report);
+  }
+
+  /**
+   * The start-up load: the file in slices with a turn of the event loop between them, so that
+   * clients connecting meanwhile get LOADING errors and INFO shows the progress (the cron does
+   * nothing while loading). Falls back to one call with an addon that cannot slice.
+   */
+  private async loadFileInSlices(file: string): Promise<void> {
+    const engine = this.deps.engine();
+    const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = engine;
+    if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file);
+    const dirtyBefore = this.deps.dirty();
+    const progress: LoadingProgress = { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
+    this.server.loading = true;
+    this.loadingProgress = progress;
+    let report: RdbLoadReport;
+    try {
+      progress.totalBytes = loadRdbBegin.call(engine, path.resolve(file));
+      let auxLogged = false;
+      for (;;) {
+        // Clients get a turn every loading-process-events-interval-bytes of the file (2 MB).
+        const loaded = loadRdbStep.call(engine, this.config.int('loading-process-events-interval-bytes'));
+        if (!auxLogged) {
+          // The AUX fields open the file: Redis logs them as it reads them.
+          const head = loadRdbReport.call(engine);
+          this.logAuxFields(head);
+          progress.rdbUsedMem = head.usedMem ?? 0;
+          auxLogged = true;
+        }
+        if (loaded < 0) break;
+        progress.loadedBytes = loaded;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      progress.loadedBytes = progress.totalBytes;
+      report = loadRdbReport.call(engine);
+    } finally {
+      loadRdbEnd.call(engine);
+      this.server.loading = false;
+      this.loadingProgress = null;
+      this.restoreDirty(dirtyBefore);
+    }
+    this.loaded(report);
+  }
+
+  private logAuxFields(report: RdbLoadReport): void {
     if (report.redisVer) this.log.notice(`Loading RDB produced by version ${report.redisVer}`);
     if (typeof report.ctime === 'number') {
       this.log.notice(`RDB age ${Math.max(0, this.nowSec() - report.ctime)} seconds`);
@@ -445,6 +509,10 @@ export class Persistence {
     if (typeof report.usedMem === 'number') {
       this.log.notice(`RDB memory usage when created ${(report.usedMem / 1024 / 1024).toFixed(2)} Mb`);
     }
+  }
+
+  /** A load's outcome: its warnings, the rdb_last_load_* fields and Redis's closing line. */
+  private loaded(report: RdbLoadReport): void {
     for (const warning of report.warnings ?? []) this.log.warning(warning);
     this.lastLoadKeysLoaded = report.keysLoaded;
     this.lastLoadKeysExpired = report.keysExpired;
@@ -470,6 +538,7 @@ export class Persistence {
    * success, else the error reply text.
    */
   reload(options: string[] = [], trigger = 'DEBUG RELOAD'): string | null {
+    if (this.loadingProgress) return 'LOADING Redis is loading the dataset in memory';
     let flush = true;
     let save = true;
     for (const opt of options) {
@@ -539,6 +608,7 @@ export class Persistence {
       // No module can fork in keyfork.
       ['module_fork_in_progress', 0],
       ['module_fork_last_cow_size', 0],
+      ...this.loadingFields(),
       // keyfork: the running save's progress, for the operator waiting on it.
       ['keyfork_save_progress_perc', (rdbRunning && child ? child.progressPercent() : 0).toFixed(2)],
       ['keyfork_save_eta_sec', rdbRunning && child ? child.etaSeconds(now) : -1],
@@ -554,6 +624,31 @@ export class Persistence {
       ['keyfork_dir_free_bytes', this.deps.freeBytes('.')],
     ];
     return [...fields.map(([k, v]): [string, string] => [k, oneLine(String(v))]), ...this.children.infoFields(now)];
+  }
+
+  /** Redis's loading_* fields, present while the start-up load runs. */
+  private loadingFields(): Array<[string, string | number]> {
+    const p = this.loadingProgress;
+    if (!p) return [];
+    let perc = 0;
+    let remaining = 1;
+    if (p.totalBytes > 0) {
+      perc = (p.loadedBytes / p.totalBytes) * 100;
+      remaining = p.totalBytes - p.loadedBytes;
+    } else if (p.rdbUsedMem > 0) {
+      perc = Math.min(99.99, (p.loadedBytes / p.rdbUsedMem) * 100);
+      remaining = Math.max(1, p.rdbUsedMem - p.loadedBytes);
+    }
+    const elapsed = this.nowSec() - p.startTime;
+    const eta = elapsed === 0 ? 1 : Math.floor((elapsed * remaining) / (p.loadedBytes + 1));
+    return [
+      ['loading_start_time', p.startTime],
+      ['loading_total_bytes', p.totalBytes],
+      ['loading_rdb_used_mem', p.rdbUsedMem],
+      ['loading_loaded_bytes', p.loadedBytes],
+      ['loading_loaded_perc', perc.toFixed(2)],
+      ['loading_eta_seconds', eta],
+    ];
   }
 
   /** The aof_* fields of a server without AOF (aof_enabled:0, nothing ever rewritten). */

@@ -14,6 +14,9 @@
 //!   file has no such AUX field; `warnings` are lines Redis logs as warnings on a successful
 //!   load). Throws Error(reason) for a missing, unreadable, corrupt, truncated, wrong-version
 //!   or checksum-failing file; the file is never written. Keys loaded before the error stay.
+//! - `loadRdbBegin(path, allowDup?)` -> file size, `loadRdbStep(bytes)` -> bytes loaded (-1 when
+//!   done), `loadRdbReport()`, `loadRdbEnd()`: the same load in slices, for a start-up that
+//!   answers clients while it loads.
 
 use std::fs::File;
 use std::io;
@@ -26,7 +29,9 @@ use crate::settings::Settings;
 use crate::snapshot::{self, ChildReporter, WorkDone, LOG_NOTICE};
 use crate::with_state;
 
-use super::load::{load_rdb, Duplicates};
+use super::load::{load_rdb, Duplicates, LoadReport, Loader};
+use std::borrow::Cow;
+use std::cell::RefCell;
 use super::save::{write_rdb, AuxFields, SaveOptions};
 
 /// An OS error as strerror prints it (std appends " (os error N)").
@@ -131,11 +136,23 @@ fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     env.array(&[env.double(keys as f64), env.double(bytes as f64)])
 }
 
+fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("Error reading the RDB file {path}: {}", strerror(&e)))
+}
+
+fn duplicates(env: &Env, a: &JsArgs, i: usize) -> Duplicates {
+    if a.len() > i && a.bool(env, i).unwrap_or(false) { Duplicates::Replace } else { Duplicates::Refuse }
+}
+
+/// loadRdb(path, allowDup?): the whole file in one call.
 fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
-    let dups = if a.len() > 1 && a.bool(env, 1).unwrap_or(false) { Duplicates::Replace } else { Duplicates::Refuse };
-    let data = std::fs::read(&path).map_err(|e| format!("Error reading the RDB file {path}: {}", strerror(&e)))?;
-    let report = with_state(|st| load_rdb(&data, &mut st.ks, &st.settings, crate::now_ms(), dups))?;
+    let data = read_file(&path)?;
+    let report = with_state(|st| load_rdb(&data, &mut st.ks, &st.settings, crate::now_ms(), duplicates(env, a, 1)))?;
+    report_object(env, &report)
+}
+
+fn report_object(env: &Env, report: &LoadReport) -> Result<JsValue, String> {
     let obj = env.object();
     let opt_num = |v: Option<i64>| v.map_or_else(|| env.null(), |n| env.double(n as f64));
     env.set(obj, "keysLoaded", env.double(report.keys_loaded as f64))?;
@@ -151,9 +168,53 @@ fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(obj)
 }
 
+thread_local! {
+    /// The start-up load in progress (loadRdbBegin .. loadRdbEnd).
+    static LOADING: RefCell<Option<Loader<'static>>> = const { RefCell::new(None) };
+}
+
+/// loadRdbBegin(path, allowDup?): reads the file and checks its header; returns its size.
+fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let path = a.string(env, 0)?;
+    let loader = Loader::begin(Cow::Owned(read_file(&path)?), crate::now_ms(), duplicates(env, a, 1))?;
+    let total = loader.total_bytes();
+    LOADING.with(|l| *l.borrow_mut() = Some(loader));
+    Ok(env.double(total as f64))
+}
+
+/// loadRdbStep(bytes): loads about that many more bytes of the file; returns the bytes loaded
+/// so far, or -1 once the whole file is in (checksum verified). Throws the load's error.
+fn load_rdb_step(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let budget = a.f64(env, 0)?.max(1.0) as usize;
+    LOADING.with(|l| {
+        let mut slot = l.borrow_mut();
+        let loader = slot.as_mut().ok_or("no load in progress")?;
+        with_state(|st| loader.step(&mut st.ks, &st.settings, budget))?;
+        Ok(env.double(if loader.finished() { -1.0 } else { loader.loaded_bytes() as f64 }))
+    })
+}
+
+/// loadRdbReport(): what the load in progress found so far (AUX fields come first).
+fn load_rdb_report(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    LOADING.with(|l| match l.borrow().as_ref() {
+        Some(loader) => report_object(env, loader.report()),
+        None => Err("no load in progress".into()),
+    })
+}
+
+/// loadRdbEnd(): forgets the load in progress (its file image is freed).
+fn load_rdb_end(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    LOADING.with(|l| *l.borrow_mut() = None);
+    Ok(env.undefined())
+}
+
 pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "forkRdb", fork_rdb)?;
     env.export(exports, "saveRdb", save_rdb)?;
     env.export(exports, "loadRdb", load_rdb_file)?;
+    env.export(exports, "loadRdbBegin", load_rdb_begin)?;
+    env.export(exports, "loadRdbStep", load_rdb_step)?;
+    env.export(exports, "loadRdbReport", load_rdb_report)?;
+    env.export(exports, "loadRdbEnd", load_rdb_end)?;
     Ok(())
 }

@@ -67,71 +67,151 @@ pub enum Duplicates {
 /// Loads the whole file image `data` into `ks`. Keys whose TTL has passed are dropped and
 /// counted, as Redis does when loading as a master.
 pub fn load_rdb(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64, dups: Duplicates) -> Result<LoadReport, String> {
-    let mut report = LoadReport::default();
-    let mut r = Reader::new(data);
-    let header = r.read_bytes(9).map_err(|_| "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string())?;
-    if &header[..5] != b"REDIS" {
-        return Err("Wrong signature trying to load DB from file".into());
-    }
-    let version = parse_version(&header[5..]);
-    if !(1..=MAX_RDB_VERSION as i64).contains(&version) {
-        return Err(format!("Can't handle RDB format version {version}"));
-    }
-    report.rdb_version = version as u32;
+    let mut loader = Loader::begin(Cow::Borrowed(data), now_ms, dups)?;
+    loader.step(ks, settings, usize::MAX)?;
+    Ok(loader.into_report())
+}
 
-    let lru_now = lru_clock_now(now_ms);
-    let mut state = ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1 };
-    let mut empty_skipped = 0u64;
-    loop {
-        let at = r.position();
-        let t = r.read_u8().map_err(|e| context(e, at, None))?;
-        if t == opcode::EOF {
-            break;
+/// A load in progress: the file image and where the reader stands. A start-up load runs in
+/// slices (`step`) between which the server answers clients (LOADING errors, INFO's
+/// loading_* fields), as Redis processes events while it loads.
+pub struct Loader<'a> {
+    data: Cow<'a, [u8]>,
+    pos: usize,
+    state: ReadState,
+    report: LoadReport,
+    lru_now: u32,
+    now_ms: i64,
+    dups: Duplicates,
+    finished: bool,
+}
+
+impl<'a> Loader<'a> {
+    /// Checks the header; nothing is loaded yet.
+    pub fn begin(data: Cow<'a, [u8]>, now_ms: i64, dups: Duplicates) -> Result<Loader<'a>, String> {
+        let mut report = LoadReport::default();
+        let mut r = Reader::new(&data);
+        let header = r.read_bytes(9).map_err(|_| "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string())?;
+        if &header[..5] != b"REDIS" {
+            return Err("Wrong signature trying to load DB from file".into());
         }
-        if is_opcode(t) {
-            read_opcode(t, &mut r, ks, &mut state, &mut report).map_err(|e| context(e, at, None))?;
-            continue;
+        let version = parse_version(&header[5..]);
+        if !(1..=MAX_RDB_VERSION as i64).contains(&version) {
+            return Err(format!("Can't handle RDB format version {version}"));
         }
-        // A key: its type byte is `t`.
-        let db = state.db;
-        let key = r.read_string().map_err(|e| context(e, at, None))?;
-        let value = read_object(&mut r, t, settings).map_err(|e| context(e, at, Some((&key, db))))?;
-        let expire_at = std::mem::replace(&mut state.expire_at, NO_EXPIRE);
-        let lru_idle = std::mem::replace(&mut state.lru_idle, -1);
-        let Some(value) = value else {
-            empty_skipped += 1;
-            if empty_skipped <= 10 {
-                report.warnings.push(format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
-            }
-            continue;
-        };
-        if expire_at != NO_EXPIRE && expire_at < now_ms {
-            report.keys_expired += 1;
-            continue;
-        }
-        if ks.dbs[db].dict.contains_key(&key) {
-            if dups == Duplicates::Refuse {
-                return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
-            }
-            ks.remove(db, &key);
-        }
-        let lru = if lru_idle >= 0 { lru_after_idle(lru_now, lru_idle) } else { lru_now };
-        ks.add(db, &key, value, expire_at, lru);
-        report.keys_loaded += 1;
+        report.rdb_version = version as u32;
+        Ok(Loader {
+            data,
+            pos: 9,
+            state: ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1 },
+            report,
+            lru_now: lru_clock_now(now_ms),
+            now_ms,
+            dups,
+            finished: false,
+        })
     }
 
-    // The checksum (RDB >= 5) covers everything through the EOF opcode.
-    if report.rdb_version >= 5 {
-        let expected = crc64(0, r.consumed());
-        let stored = r.read_u64_le().map_err(|e| context(e, r.position(), None))?;
-        if stored == 0 {
-            report.warnings.push("RDB file was saved with checksum disabled: no check performed.".into());
-        } else if stored != expected {
-            return Err(format!("Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). Aborting now."));
-        }
+    pub fn total_bytes(&self) -> usize {
+        self.data.len()
     }
-    report.empty_keys_skipped = empty_skipped;
-    Ok(report)
+
+    pub fn loaded_bytes(&self) -> usize {
+        self.pos
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// What was found so far (the AUX fields come first in a file).
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    pub fn into_report(self) -> LoadReport {
+        self.report
+    }
+
+    /// Loads keys until about `budget` more bytes were read or the file ended (then the
+    /// checksum is verified and `finished()` is true). An error leaves the keys loaded so far.
+    pub fn step(&mut self, ks: &mut Keyspace, settings: &Settings, budget: usize) -> Result<(), String> {
+        if self.finished {
+            return Ok(());
+        }
+        let data: &[u8] = &self.data;
+        let mut r = Reader::at(data, self.pos);
+        let stop_at = self.pos.saturating_add(budget);
+        let report = &mut self.report;
+        let state = &mut self.state;
+        loop {
+            let at = r.position();
+            if at >= stop_at {
+                self.pos = at;
+                return Ok(());
+            }
+            let t = r.read_u8().map_err(|e| context(e, at, None))?;
+            if t == opcode::EOF {
+                break;
+            }
+            if is_opcode(t) {
+                read_opcode(t, &mut r, ks, state, report).map_err(|e| context(e, at, None))?;
+                continue;
+            }
+            // A key: its type byte is `t`.
+            let db = state.db;
+            let key = r.read_string().map_err(|e| context(e, at, None))?;
+            let value = read_object(&mut r, t, settings).map_err(|e| context(e, at, Some((&key, db))))?;
+            let expire_at = std::mem::replace(&mut state.expire_at, NO_EXPIRE);
+            let lru_idle = std::mem::replace(&mut state.lru_idle, -1);
+            let Some(value) = value else {
+                report.empty_keys_skipped += 1;
+                if report.empty_keys_skipped <= 10 {
+                    report.warnings.push(format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
+                }
+                continue;
+            };
+            if expire_at != NO_EXPIRE && expire_at < self.now_ms {
+                report.keys_expired += 1;
+                continue;
+            }
+            if ks.dbs[db].dict.contains_key(&key) {
+                if self.dups == Duplicates::Refuse {
+                    return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
+                }
+                ks.remove(db, &key);
+            }
+            let lru = if lru_idle >= 0 { lru_after_idle(self.lru_now, lru_idle) } else { self.lru_now };
+            ks.add(db, &key, value, expire_at, lru);
+            report.keys_loaded += 1;
+            if settings.key_load_delay != 0 {
+                debug_delay(settings.key_load_delay, report.keys_loaded);
+            }
+        }
+
+        // The checksum (RDB >= 5) covers everything through the EOF opcode.
+        if report.rdb_version >= 5 {
+            let expected = crc64(0, r.consumed());
+            let stored = r.read_u64_le().map_err(|e| context(e, r.position(), None))?;
+            if stored == 0 {
+                report.warnings.push("RDB file was saved with checksum disabled: no check performed.".into());
+            } else if stored != expected {
+                return Err(format!("Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). Aborting now."));
+            }
+        }
+        self.pos = r.position();
+        self.finished = true;
+        Ok(())
+    }
+}
+
+/// Redis's debugDelay: `usec` > 0 sleeps that long; < 0 sleeps 1 us once every -usec calls
+/// (Redis picks those at random; every n-th call gives the same average).
+fn debug_delay(usec: i64, call: u64) {
+    let sleep = if usec > 0 { usec as u64 } else if call % usec.unsigned_abs() == 0 { 1 } else { 0 };
+    if sleep > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(sleep));
+    }
 }
 
 /// The database being loaded and the attributes that opcodes set for the next key.

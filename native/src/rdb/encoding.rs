@@ -232,6 +232,11 @@ impl<'a> Reader<'a> {
         Reader { data, pos: 0 }
     }
 
+    /// A reader resuming at `pos` (an incremental load's next slice).
+    pub fn at(data: &'a [u8], pos: usize) -> Self {
+        Reader { data, pos: pos.min(data.len()) }
+    }
+
     pub fn position(&self) -> usize {
         self.pos
     }
