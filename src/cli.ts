@@ -2,6 +2,7 @@
 // keyfork: the operator's command line.
 //
 //   keyfork bgsave [--wait] [--host 127.0.0.1] [--port 6379] [--user name] [--password secret]
+//   keyfork status [--host 127.0.0.1] [--port 6379] [--user name] [--password secret]
 //
 // `bgsave --wait` starts a background save (or joins the one already running), draws its
 // progress from INFO persistence every 200 ms, and exits 0 when the save succeeded, 1 with
@@ -16,10 +17,13 @@ const EXIT_USAGE = 2;
 const EXIT_CONNECTION = 3;
 
 const USAGE = `Usage: keyfork bgsave [--wait] [--host <host>] [--port <port>] [--user <name>] [--password <password>]
+       keyfork status [--host <host>] [--port <port>] [--user <name>] [--password <password>]
 
   bgsave          start a background save (BGSAVE)
     --wait        start it or join the running one, show its progress, and exit when it
                   ends: 0 on success, 1 with the reason on failure
+  status          the server at a glance: version, uptime, clients, keys, memory, the last
+                  save, and the directives set that keyfork does not act on yet
   --host <host>   server address (default 127.0.0.1)
   --port <port>   server port (default 6379)
   --user <name>   ACL user for AUTH (default: the default user)
@@ -151,8 +155,8 @@ function num(info: Info, field: string, fallback = -1): number {
   return Number.isFinite(n) ? n : fallback;
 }
 
-async function readInfo(client: RespClient): Promise<Info> {
-  const reply = await client.call('INFO', 'persistence');
+async function readInfo(client: RespClient, section = 'persistence'): Promise<Info> {
+  const reply = await client.call('INFO', section);
   if (reply instanceof Error) throw reply;
   if (typeof reply !== 'string') throw new ProtocolError('INFO did not return a bulk string');
   return parseInfo(reply);
@@ -407,6 +411,39 @@ async function bgsave(opts: Options): Promise<number> {
   }
 }
 
+/** `keyfork status`: a few INFO fields an operator looks at first, and what is not supported. */
+async function status(opts: Options): Promise<number> {
+  const client = await RespClient.connect(opts.host, opts.port);
+  try {
+    await authenticate(client, opts);
+    const info = await readInfo(client, 'everything');
+    const field = (name: string): string => info.get(name) ?? '?';
+    const keys = [...info.entries()]
+      .filter(([name]) => /^db\d+$/.test(name))
+      .reduce((sum, [, v]) => sum + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
+    const version = info.has('keyfork_version') ? `keyfork ${field('keyfork_version')} (Redis ${field('redis_version')})` : `Redis ${field('redis_version')}`;
+    const lines = [
+      `server:       ${version}, pid ${field('process_id')}, port ${field('tcp_port')}, up ${field('uptime_in_seconds')} s`,
+      `clients:      ${field('connected_clients')} connected, ${field('blocked_clients')} blocked`,
+      `keys:         ${keys}`,
+      `memory:       ${field('used_memory_human')} used, peak ${field('used_memory_peak_human')}`,
+      `last save:    ${field('rdb_last_bgsave_status')}, ${field('rdb_changes_since_last_save')} changes since`,
+    ];
+    if (info.has('keyfork_unsupported_configs_set')) {
+      const names = field('keyfork_unsupported_configs_set');
+      lines.push(
+        names === ''
+          ? 'unsupported:  none (every directive set is one keyfork acts on)'
+          : `unsupported:  ${names.split(',').join(', ')} (set, but keyfork does not act on them yet: see the server log)`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return EXIT_OK;
+  } finally {
+    client.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let opts: Options;
   try {
@@ -419,12 +456,12 @@ export async function main(argv: string[]): Promise<number> {
     (opts.command === 'help' ? process.stdout : process.stderr).write(USAGE);
     return opts.command === 'help' ? EXIT_OK : EXIT_USAGE;
   }
-  if (opts.command !== 'bgsave') {
+  if (opts.command !== 'bgsave' && opts.command !== 'status') {
     process.stderr.write(`keyfork: unknown command '${opts.command}'\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   try {
-    return await bgsave(opts);
+    return opts.command === 'status' ? await status(opts) : await bgsave(opts);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const where = `${opts.host}:${opts.port}`;

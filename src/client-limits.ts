@@ -7,6 +7,9 @@
 //   output buffers of the last few seconds (Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS, one per second).
 import type { Client, ClientType } from './client';
 import type { Config } from './config';
+import { consume } from './config/consumers';
+
+const CLIENT_OUTPUT_BUFFER_LIMIT = consume('client-output-buffer-limit', 'test/server/client-limits.test.ts');
 
 interface ClassLimit {
   hard: number;
@@ -29,7 +32,7 @@ export class ClientLimits {
 
   constructor(config: Config) {
     const refresh = () => {
-      const limits = config.outputBufferLimits();
+      const limits = config.outputBufferLimits(CLIENT_OUTPUT_BUFFER_LIMIT);
       const toNumbers = (l: { hardBytes: bigint; softBytes: bigint; softSeconds: bigint }): ClassLimit => ({
         hard: Number(l.hardBytes),
         soft: Number(l.softBytes),
@@ -40,7 +43,7 @@ export class ClientLimits {
       this.pubsub = toNumbers(limits.pubsub);
     };
     refresh();
-    config.onChange('client-output-buffer-limit', refresh);
+    config.onChange(CLIENT_OUTPUT_BUFFER_LIMIT, refresh);
   }
 
   private classLimit(type: ClientType): ClassLimit {

@@ -39,7 +39,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const defaults: Record<string, string | number | boolean> = { bind: '127.0.0.1', loglevel: 'warning', save: '' };
   const merged = { ...defaults, ...(opts.config ?? {}), port: opts.port ?? 0 };
   const argv = [...(opts.configFile ? [opts.configFile] : []), ...directiveArgs(merged)];
-  const config = loadConfig(argv);
+  const config = loadConfig(argv, { loudUnsupported: true });
   const { server, port } = await bringUp(config, opts.configFile ?? null);
   running = server;
   return {

@@ -140,7 +140,7 @@ function supervisedMode(server: Server): string {
 }
 
 function cronHz(server: Server): number {
-  return Math.min(500, Math.max(1, server.config.int('hz')));
+  return Math.min(500, Math.max(1, Number(server.config.get('hz'))));
 }
 
 function serverSection(server: Server): Field[] {
@@ -162,17 +162,19 @@ function serverSection(server: Server): Field[] {
     ['process_id', process.pid],
     ['process_supervised', supervisedMode(server)],
     ['run_id', identity(server).runId],
-    ['tcp_port', server.config.int('port')],
+    ['tcp_port', Number(server.config.get('port'))],
     ['server_time_usec', nowUs],
     ['uptime_in_seconds', uptime],
     ['uptime_in_days', Math.floor(uptime / 86400)],
     ['hz', cronHz(server)],
-    ['configured_hz', server.config.int('hz')],
+    ['configured_hz', Number(server.config.get('hz'))],
     ['lru_clock', Math.floor(Date.now() / 1000) & 0xffffff],
     ['executable', main],
     ['config_file', server.config.configFile ?? ''],
     ['io_threads_active', 0],
     ['keyfork_version', KEYFORK_VERSION],
+    // Directives set to a value keyfork does not act on yet (see src/config/consumers.ts).
+    ['keyfork_unsupported_configs_set', server.config.unsupportedSet().join(',')],
   ];
 }
 
@@ -195,7 +197,7 @@ function clientsSection(server: Server): Field[] {
   return [
     ['connected_clients', server.clients.size],
     ['cluster_connections', 0],
-    ['maxclients', server.config.int('maxclients')],
+    ['maxclients', Number(server.config.get('maxclients'))],
     ['client_recent_max_input_buffer', peaks.input],
     ['client_recent_max_output_buffer', peaks.output],
     ['blocked_clients', server.blocking.count],
@@ -219,7 +221,7 @@ function memorySection(server: Server): Field[] {
   const overhead = startup + clientsMem + replicasMem;
   const dataset = Math.max(0, used - overhead);
   const netUsage = used > startup ? used - startup : 1;
-  const maxmemory = server.config.int('maxmemory');
+  const maxmemory = Number(server.config.get('maxmemory'));
   const total = os.totalmem();
   return [
     ['used_memory', used],
@@ -349,7 +351,7 @@ function replicationSection(server: Server): Field[] {
     ['master_repl_offset', 0],
     ['second_repl_offset', -1],
     ['repl_backlog_active', 0],
-    ['repl_backlog_size', server.config.int('repl-backlog-size')],
+    ['repl_backlog_size', Number(server.config.get('repl-backlog-size'))],
     ['repl_backlog_first_byte_offset', 0],
     ['repl_backlog_histlen', 0],
   ];

@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
   }
   let loaded;
   try {
-    loaded = loadConfig(argv);
+    loaded = loadConfig(argv, { loudUnsupported: true });
   } catch (err) {
     if (err instanceof FatalConfigError) {
       process.stderr.write(err.report);

@@ -88,6 +88,8 @@ export interface NativeAddon {
   keyExpired(db: number, key: Buffer): boolean;
   /** glibc malloc_trim(0): returns free heap pages to the kernel. */
   trimMemory(): boolean;
+  /** tcp-keepalive on a socket's fd as Redis's anetKeepAlive sets it (idle, interval/3, 3 probes). */
+  setTcpKeepalive(fd: number, seconds: number): void;
   /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2). */
   heapUsage(): [number, number];
   [more: string]: unknown;

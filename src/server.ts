@@ -10,6 +10,7 @@ import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
 import type { Config } from './config';
+import { consume } from './config/consumers';
 import { MemoryHousekeeping } from './memory';
 import { notePeakMemory } from './info';
 import { log, type Logger } from './log';
@@ -34,6 +35,36 @@ interface AcceptedSocket {
 
 /** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
 const EXPIRE_TIME_PERCENT = 25;
+
+const PROOF = 'test/server/directives.test.ts';
+const DATABASES = consume('databases', PROOF);
+const PORT = consume('port', PROOF);
+const BIND = consume('bind', PROOF);
+const TCP_BACKLOG = consume('tcp-backlog', PROOF);
+const TCP_KEEPALIVE = consume('tcp-keepalive', PROOF);
+const MAXCLIENTS = consume('maxclients', PROOF);
+const REQUIREPASS = consume('requirepass', PROOF);
+const TIMEOUT = consume('timeout', PROOF);
+const HZ = consume('hz', PROOF);
+const LOGLEVEL = consume('loglevel', PROOF);
+const LOGFILE = consume('logfile', PROOF);
+const PIDFILE = consume('pidfile', PROOF);
+const SAVE = consume('save', 'test/server/persistence.test.ts');
+const CLIENT_QUERY_BUFFER_LIMIT = consume('client-query-buffer-limit', PROOF);
+const PROTO_MAX_BULK_LEN = consume('proto-max-bulk-len', 'test/server/strings.test.ts');
+const RDBCOMPRESSION = consume('rdbcompression', 'test/server/debug-object.test.ts');
+const RDBCHECKSUM = consume('rdbchecksum', PROOF);
+/** Pushed to the addon, which reads them where Redis does (encodings, DEBUG OBJECT, DUMP). */
+const NATIVE_SETTINGS = [
+  consume('hash-max-listpack-entries', 'test/server/hashes.test.ts'),
+  consume('hash-max-listpack-value', 'test/server/hashes.test.ts'),
+  consume('set-max-intset-entries', 'test/server/sets.test.ts'),
+  consume('zset-max-listpack-entries', 'test/server/zsets.test.ts'),
+  consume('zset-max-listpack-value', 'test/server/zsets.test.ts'),
+  consume('list-max-listpack-size', 'test/server/lists.test.ts'),
+  consume('key-load-delay', 'test/server/loading.test.ts'),
+  PROTO_MAX_BULK_LEN,
+];
 
 export class Server {
   readonly log: Logger = log;
@@ -75,7 +106,7 @@ export class Server {
   readonly limits = { protoMaxBulkLen: 0, queryBufferLimit: 0 };
 
   constructor(readonly config: Config) {
-    native.init(config.int('databases'));
+    native.init(config.int(DATABASES));
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
     this.dispatcher = new Dispatcher(this);
     this.commands.registerFastPath((name, index, arity, isWrite) => native.setFastCommand(name, index, arity, isWrite));
@@ -84,36 +115,39 @@ export class Server {
     this.pubsub = new PubSub(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
-    for (const name of ['hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
-      'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'proto-max-bulk-len', 'active-expire-effort',
-      'rdb-key-save-delay', 'key-load-delay', 'lfu-log-factor', 'lfu-decay-time']) {
-      const push = () => native.setSetting(name, config.int(name));
+    config.setLog((level, message) => this.log.log(level, message));
+    for (const setting of NATIVE_SETTINGS) {
+      const push = () => {
+        if (!native.setSetting(setting.name, config.int(setting))) throw new Error(`the addon does not read ${setting.name}`);
+      };
       push();
-      config.onChange(name, push);
+      config.onChange(setting, push);
     }
-    const pushCompression = () => native.setSetting('rdbcompression', config.bool('rdbcompression') ? 1 : 0);
-    pushCompression();
-    config.onChange('rdbcompression', pushCompression);
-    this.log.setLevel(config.get('loglevel'));
-    this.log.setFile(config.get('logfile'));
-    config.onChange('loglevel', () => this.log.setLevel(config.get('loglevel')));
-    config.onChange('logfile', () => this.log.setFile(config.get('logfile')));
-    config.onChange('hz', () => this.startCron());
-    config.onChange('port', () => void this.rebind());
-    config.onChange('bind', () => void this.rebind());
+    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM]) {
+      const push = () => native.setSetting(flag.name, config.bool(flag) ? 1 : 0);
+      push();
+      config.onChange(flag, push);
+    }
+    this.log.setLevel(config.str(LOGLEVEL));
+    this.log.setFile(config.str(LOGFILE));
+    config.onChange(LOGLEVEL, () => this.log.setLevel(config.str(LOGLEVEL)));
+    config.onChange(LOGFILE, () => this.log.setFile(config.str(LOGFILE)));
+    config.onChange(HZ, () => this.startCron());
+    config.onChange(PORT, () => void this.rebind());
+    config.onChange(BIND, () => void this.rebind());
     const refreshLimits = () => {
-      this.limits.protoMaxBulkLen = config.int('proto-max-bulk-len');
-      this.limits.queryBufferLimit = config.int('client-query-buffer-limit');
+      this.limits.protoMaxBulkLen = config.int(PROTO_MAX_BULK_LEN);
+      this.limits.queryBufferLimit = config.int(CLIENT_QUERY_BUFFER_LIMIT);
     };
     refreshLimits();
-    config.onChange('proto-max-bulk-len', refreshLimits);
-    config.onChange('client-query-buffer-limit', refreshLimits);
+    config.onChange(PROTO_MAX_BULK_LEN, refreshLimits);
+    config.onChange(CLIENT_QUERY_BUFFER_LIMIT, refreshLimits);
   }
 
   /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
   async listen(): Promise<number> {
-    const port = this.config.int('port');
-    const binds = this.config.get('bind').split(/\s+/).filter(Boolean);
+    const port = this.config.int(PORT);
+    const binds = this.config.bindAddresses(BIND);
     let bound = port;
     for (const spec of binds) {
       const optional = spec.startsWith('-');
@@ -152,7 +186,7 @@ export class Server {
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       srv.once('error', reject);
-      srv.listen({ host, port, backlog: this.config.int('tcp-backlog'), ipv6Only: host.includes(':') }, () => {
+      srv.listen({ host, port, backlog: this.config.int(TCP_BACKLOG), ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
         this.listeners.push(srv);
         resolve((srv.address() as net.AddressInfo).port);
@@ -162,7 +196,7 @@ export class Server {
 
   private accept(accepted: net.Socket): void {
     this.stats.connectionsReceived++;
-    if (this.clients.size >= this.config.int('maxclients')) {
+    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
       this.stats.rejectedConnections++;
       accepted.end('-ERR max number of clients reached\r\n');
       return;
@@ -182,11 +216,12 @@ export class Server {
       noDelay: true,
       onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
     } as net.SocketConstructorOpts);
-    client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.get('requirepass') !== '');
+    client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.optionalStr(REQUIREPASS) !== null);
     client.writeFd = client.fd;
     this.clients.set(client.id, client);
-    const keepalive = this.config.int('tcp-keepalive');
-    if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+    const keepalive = this.config.int(TCP_KEEPALIVE);
+    // Node's setKeepAlive probes every second, ten times; Redis every interval/3, three times.
+    if (keepalive > 0) native.setTcpKeepalive(client.fd, keepalive);
     const owner = client;
     socket.on('error', () => this.freeClient(owner));
     socket.on('close', () => this.freeClient(owner));
@@ -385,7 +420,7 @@ export class Server {
 
   private startCron(): void {
     if (this.cronTimer) clearInterval(this.cronTimer);
-    const hz = Math.min(500, Math.max(1, this.config.int('hz')));
+    const hz = Math.min(500, Math.max(1, this.config.int(HZ)));
     this.cronTimer = setInterval(() => this.cron(hz), Math.round(1000 / hz));
     this.cronTimer.unref?.();
   }
@@ -413,7 +448,7 @@ export class Server {
 
 
   private closeIdleClients(): void {
-    const timeout = this.config.int('timeout');
+    const timeout = this.config.int(TIMEOUT);
     if (timeout <= 0) return;
     for (const c of this.clients.values()) {
       if (c.blocked || c.subscriptionCount > 0) continue;
@@ -442,7 +477,7 @@ export class Server {
     if (this.shuttingDown) return null;
     this.log.warning('User requested shutdown...');
     this.persistence.prepareForShutdown(opts.trigger);
-    const save = opts.save ?? this.config.saveRules().length > 0;
+    const save = opts.save ?? this.config.saveRules(SAVE).length > 0;
     if (save) {
       this.log.notice('Saving the final RDB snapshot before exiting.');
       if (!this.persistence.saveBeforeExit(opts.trigger) && !opts.force) {
@@ -451,8 +486,8 @@ export class Server {
       }
     }
     this.shuttingDown = true;
-    const pidfile = this.config.get('pidfile');
-    if (pidfile !== '') {
+    const pidfile = this.config.optionalStr(PIDFILE);
+    if (pidfile !== null) {
       try {
         fs.unlinkSync(pidfile);
       } catch {

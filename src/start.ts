@@ -2,7 +2,15 @@
 // the keyfork-server binary (main.ts) and the programmatic startServer() (index.ts).
 import * as fs from 'node:fs';
 import type { Config } from './config';
+// config.ts consumes `dir` and `enable-protected-configs` itself: load it before the set is complete.
+import './config/config';
+import { allConsumersLoaded, consume } from './config/consumers';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
+
+const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
+// Everything that consumes a directive is loaded by now (server.ts imports it all): the
+// applied set is complete (see config/consumers.ts).
+allConsumersLoaded();
 
 export interface Started {
   server: Server;
@@ -11,8 +19,8 @@ export interface Started {
 
 /** Redis only warns when the pidfile cannot be written. */
 function writePidfile(config: Config, log: Server['log']): void {
-  const pidfile = config.get('pidfile');
-  if (pidfile === '') return;
+  const pidfile = config.optionalStr(PIDFILE);
+  if (pidfile === null) return;
   try {
     fs.writeFileSync(pidfile, `${process.pid}\n`);
   } catch (err) {
@@ -36,6 +44,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   } else {
     log.warning('Configuration loaded');
   }
+  for (const line of config.unsupportedWarnings()) log.warning(line);
   log.role = 'M';
   const port = await server.listen();
   log.notice(`Running mode=standalone, port=${port}.`);

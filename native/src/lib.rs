@@ -427,6 +427,14 @@ fn key_expired(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.boolean(expired))
 }
 
+/// setTcpKeepalive(fd, seconds): `tcp-keepalive` on an accepted socket, as Redis sets it.
+fn set_tcp_keepalive(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let interval = a.i64(env, 1)? as i32;
+    os::set_tcp_keepalive(fd, interval).map_err(|e| e.to_string())?;
+    Ok(env.undefined())
+}
+
 /// Node calls this when it loads the addon. A panic here must not unwind into Node either.
 #[no_mangle]
 pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsValue) -> JsValue {
@@ -457,6 +465,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("keyExpired", key_expired),
         ("trimMemory", trim_memory),
         ("heapUsage", heap_usage),
+        ("setTcpKeepalive", set_tcp_keepalive),
     ];
     let registered = std::panic::catch_unwind(|| -> Result<(), String> {
         for (name, f) in exported {

@@ -39,6 +39,9 @@ extern "C" {
     fn malloc_trim(pad: usize) -> c_int;
     fn mallinfo2() -> MallInfo2;
     fn sigprocmask(how: c_int, set: *const [u64; 16], old: *mut [u64; 16]) -> c_int;
+    fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: u32) -> c_int;
+    #[cfg(test)]
+    fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut u32) -> c_int;
 }
 
 pub const SIGINT: c_int = 2;
@@ -245,6 +248,48 @@ pub fn heap_usage() -> (u64, u64) {
     ((m.uordblks + m.hblkhd) as u64, m.fordblks as u64)
 }
 
+const SOL_SOCKET: c_int = 1;
+const SO_KEEPALIVE: c_int = 9;
+const IPPROTO_TCP: c_int = 6;
+const TCP_KEEPIDLE: c_int = 4;
+const TCP_KEEPINTVL: c_int = 5;
+const TCP_KEEPCNT: c_int = 6;
+
+fn set_int_option(fd: i32, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+    // SAFETY: `value` is a live c_int and the length passed is its size.
+    let rc = unsafe { setsockopt(fd, level, name, &value as *const c_int as *const c_void, std::mem::size_of::<c_int>() as u32) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+#[cfg(test)]
+fn int_option(fd: i32, level: c_int, name: c_int) -> io::Result<c_int> {
+    let mut value: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>() as u32;
+    // SAFETY: `value` and `len` are live and `len` holds the size of `value`.
+    let rc = unsafe { getsockopt(fd, level, name, &mut value as *mut c_int as *mut c_void, &mut len) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(value) }
+}
+
+/// `tcp-keepalive` as Redis's anetKeepAlive sets it: the first probe after `interval` idle
+/// seconds, then one every interval/3 seconds (at least 1), the peer dead after 3 unanswered.
+pub fn set_tcp_keepalive(fd: i32, interval: i32) -> io::Result<()> {
+    set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1)?;
+    set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, interval)?;
+    set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, (interval / 3).max(1))?;
+    set_int_option(fd, IPPROTO_TCP, TCP_KEEPCNT, 3)
+}
+
+/// [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT] of a socket.
+#[cfg(test)]
+pub fn tcp_keepalive(fd: i32) -> io::Result<[i32; 4]> {
+    Ok([
+        int_option(fd, SOL_SOCKET, SO_KEEPALIVE)?,
+        int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE)?,
+        int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL)?,
+        int_option(fd, IPPROTO_TCP, TCP_KEEPCNT)?,
+    ])
+}
+
 /// `disable-thp`: asks the kernel not to back this process with transparent huge pages,
 /// whose 2 MB copy-on-write faults make a forked save expensive.
 pub fn disable_thp() -> io::Result<()> {
@@ -281,4 +326,21 @@ pub fn private_dirty_bytes() -> u64 {
 /// fsync of a directory, so a rename inside it is durable.
 pub fn fsync_dir(path: &std::path::Path) -> io::Result<()> {
     std::fs::File::open(path)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_keepalive_is_set_as_redis_sets_it() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        use std::os::unix::io::AsRawFd;
+        let fd = stream.as_raw_fd();
+        set_tcp_keepalive(fd, 300).unwrap();
+        assert_eq!(tcp_keepalive(fd).unwrap(), [1, 300, 100, 3]);
+        set_tcp_keepalive(fd, 2).unwrap();
+        assert_eq!(tcp_keepalive(fd).unwrap(), [1, 2, 1, 3]);
+    }
 }

@@ -1,6 +1,7 @@
 // Connection commands: PING, ECHO, SELECT, QUIT, RESET, HELLO, AUTH.
 import { REDIS_VERSION } from '../server';
 import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
+import { consume } from '../config/consumers';
 
 const NOT_INTEGER = 'ERR value is not an integer or out of range';
 
@@ -17,6 +18,9 @@ function ping(ctx: Ctx): void {
   else out.simple('PONG');
 }
 
+const DATABASES = consume('databases', 'test/server/directives.test.ts');
+const REQUIREPASS = consume('requirepass', 'test/server/directives.test.ts');
+
 function parseInteger(s: string): number | null {
   if (!/^-?(0|[1-9][0-9]*)$/.test(s)) return null;
   const n = Number(s);
@@ -26,7 +30,7 @@ function parseInteger(s: string): number | null {
 function select(ctx: Ctx): void {
   const n = parseInteger(argStr(ctx.req, 1));
   if (n === null) throw new ReplyError(NOT_INTEGER);
-  if (n < 0 || n >= ctx.server.config.int('databases')) throw new ReplyError('ERR DB index is out of range');
+  if (n < 0 || n >= ctx.server.config.int(DATABASES)) throw new ReplyError('ERR DB index is out of range');
   ctx.client.db = n;
   ctx.out.ok();
 }
@@ -38,15 +42,15 @@ function quit(ctx: Ctx): void {
 
 /** The default user's password check (requirepass; without one the user is "nopass"). */
 function checkPassword(ctx: Ctx, username: string, password: Buffer): string | null {
-  const required = ctx.server.config.get('requirepass');
-  const ok = username.toLowerCase() === 'default' && (required === '' || password.toString() === required);
+  const required = ctx.server.config.optionalStr(REQUIREPASS);
+  const ok = username.toLowerCase() === 'default' && (required === null || password.toString() === required);
   return ok ? null : 'WRONGPASS invalid username-password pair or user is disabled.';
 }
 
 function auth(ctx: Ctx): void {
   const { req, server, client } = ctx;
   if (req.argc > 3) throw new ReplyError('ERR syntax error');
-  if (req.argc === 2 && server.config.get('requirepass') === '') {
+  if (req.argc === 2 && server.config.optionalStr(REQUIREPASS) === null) {
     throw new ReplyError(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
@@ -123,7 +127,7 @@ function reset(ctx: Ctx): void {
   ctx.out.resp3 = false;
   client.name = '';
   client.noEvict = false;
-  client.authenticated = server.config.get('requirepass') === '';
+  client.authenticated = server.config.optionalStr(REQUIREPASS) === null;
   ctx.out.simple('RESET');
 }
 

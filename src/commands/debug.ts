@@ -11,6 +11,9 @@ import { isLocalClient } from './client-cmd';
 import { writeHelp, type HelpEntry } from './command-cmd';
 import { nativeHandler } from './dispatch';
 import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
+import { consume } from '../config/consumers';
+
+const ENABLE_DEBUG_COMMAND = consume('enable-debug-command', 'test/server/config.test.ts');
 
 const NOT_ALLOWED =
   'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
@@ -21,7 +24,7 @@ const NOT_ALLOWED =
  * do the same. The DEBUG handler checks it too, so the gate holds either way.
  */
 export function debugNotAllowed(server: Server, client: Client): string | null {
-  return server.config.protectedActionAllowed('enable-debug-command', isLocalClient(client)) ? null : NOT_ALLOWED;
+  return server.config.protectedActionAllowed(ENABLE_DEBUG_COMMAND, isLocalClient(client)) ? null : NOT_ALLOWED;
 }
 
 function syntaxError(ctx: Ctx): ReplyError {

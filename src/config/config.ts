@@ -7,6 +7,7 @@ import { hasGlobChars, stringMatch } from './glob';
 import { rewriteConfigFile } from './rewrite';
 import { OutputBufferLimits, ReplicaOf, SaveRule } from './specials';
 import { splitArgs, splitOnSpaces } from './splitargs';
+import { consume, Directive, directiveStatus } from './consumers';
 import { CONFIG_TABLE, ConfigRow, findConfigRow } from './table';
 
 /** Called after a CONFIG SET changed `name`. Values are in CONFIG GET form. */
@@ -26,7 +27,16 @@ export interface ConfigOptions {
   chdir?: (path: string) => void;
   /** Where warnings go (failed rollbacks); defaults to nowhere. */
   log?: (level: 'warning' | 'notice' | 'verbose' | 'debug', message: string) => void;
+  /**
+   * Unsupported directives are loud (the server's configuration): a non-default value that
+   * promises what keyfork lacks is refused, any other is accepted with a warning. Needs every
+   * consumer loaded (src/start.ts). Off for a bare Config, e.g. in unit tests of the parser.
+   */
+  loudUnsupported?: boolean;
 }
+
+/** Log level + line, as Config hands warnings to the server's log. */
+export type ConfigLog = NonNullable<ConfigOptions['log']>;
 
 export interface ConfigSetOptions {
   /** The client is on a loopback/unix connection (for enable-protected-configs local). */
@@ -52,6 +62,11 @@ interface PreparedSet {
   rawValue: string;
 }
 
+// Config itself acts on these: it changes the working directory for `dir`, and guards
+// protected configs.
+const DIR = consume('dir', 'test/server/directives.test.ts');
+const ENABLE_PROTECTED_CONFIGS = consume('enable-protected-configs', 'test/server/directives.test.ts');
+
 export class Config {
   /** Absolute path of the config file, or null (CONFIG REWRITE needs one). */
   configFile: string | null = null;
@@ -68,7 +83,8 @@ export class Config {
   private readonly applyHooks = new Map<string, ApplyHook>();
   private readonly cwdFn: () => string;
   private readonly chdirFn: (path: string) => void;
-  private readonly log: NonNullable<ConfigOptions['log']>;
+  private log: ConfigLog;
+  private readonly loudUnsupported: boolean;
 
   /**
    * True while a config file is being read. Redis's `save` lines accumulate then (the
@@ -82,6 +98,7 @@ export class Config {
     this.cwdFn = opts.cwd ?? (() => process.cwd());
     this.chdirFn = opts.chdir ?? ((p) => process.chdir(p));
     this.log = opts.log ?? (() => undefined);
+    this.loudUnsupported = opts.loudUnsupported ?? false;
     for (const row of CONFIG_TABLE) {
       const value = this.parseDefault(row);
       this.defaultValues.set(row.name, value);
@@ -95,7 +112,7 @@ export class Config {
   }
 
   private parseDefault(row: ConfigRow): unknown {
-    if (row.name === 'dir') return this.cwdFn();
+    if (row.name === DIR.name) return this.cwdFn();
     if (row.name === 'replicaof') return null;
     const args = row.multiArg ? (splitArgs(row.default) ?? []) : [row.default];
     const parsed = row.codec.parse(args.length ? args : [''], undefined as never, this.view);
@@ -129,12 +146,19 @@ export class Config {
     return row;
   }
 
-  /** The internal value (bigint for numbers, boolean, string|null, enum number, objects for specials). */
+  /**
+   * The internal value (bigint for numbers, boolean, string|null, enum number, objects for
+   * specials), for codecs and reports. Code that acts on a value reads it through a handle.
+   */
   value(name: string): unknown {
     return this.values.get(this.requireRow(name).name);
   }
 
-  /** The value as CONFIG GET prints it. Aliases resolve. */
+  /**
+   * The value as CONFIG GET prints it (aliases resolve): for CONFIG GET, INFO and other
+   * reports. Code that acts on a value reads it with the typed getters below, which take the
+   * handle consume() gave it: that is what makes the directive "applied".
+   */
   get(name: string): string {
     const row = this.requireRow(name);
     return row.codec.format(this.values.get(row.name), this.viewWithFile());
@@ -147,65 +171,110 @@ export class Config {
   }
 
   /** A numeric config as a JS number, as its C type sees it (maxmemory never negative). */
-  int(name: string): number {
-    return Number(this.bigint(name));
+  int(d: Directive): number {
+    return Number(this.bigint(d));
   }
 
-  bigint(name: string): bigint {
-    const row = this.requireRow(name);
+  bigint(d: Directive): bigint {
+    const row = this.requireRow(d.name);
     if (!row.numericKind) throw new TypeError(`config '${row.name}' is not numeric`);
     return numericAsCType(row.numericKind, this.values.get(row.name) as bigint);
   }
 
-  bool(name: string): boolean {
-    const row = this.requireRow(name);
+  bool(d: Directive): boolean {
+    const row = this.requireRow(d.name);
     if (row.type !== 'bool') throw new TypeError(`config '${row.name}' is not yes/no`);
     return this.values.get(row.name) as boolean;
   }
 
   /** Strings ('' when unset) and enums (the canonical name); other types in CONFIG GET form. */
-  str(name: string): string {
-    return this.get(name);
+  str(d: Directive): string {
+    return this.get(d.name);
   }
 
   /** A string config that may be unset (pidfile, unixsocket, requirepass...). */
-  optionalStr(name: string): string | null {
-    const row = this.requireRow(name);
+  optionalStr(d: Directive): string | null {
+    const row = this.requireRow(d.name);
     if (row.type !== 'string') throw new TypeError(`config '${row.name}' is not a string`);
     return this.values.get(row.name) as string | null;
   }
 
-  saveRules(): Array<{ seconds: number; changes: number }> {
+  saveRules(_: Directive<'save'>): Array<{ seconds: number; changes: number }> {
     return (this.values.get('save') as SaveRule[]).map((r) => ({
       seconds: Number(r.seconds),
       changes: Number(r.changes),
     }));
   }
 
-  bindAddresses(): string[] {
+  bindAddresses(_: Directive<'bind'>): string[] {
     return [...(this.values.get('bind') as string[])];
   }
 
-  outputBufferLimits(): OutputBufferLimits {
+  outputBufferLimits(_: Directive<'client-output-buffer-limit'>): OutputBufferLimits {
     return this.values.get('client-output-buffer-limit') as OutputBufferLimits;
   }
 
   /** notify-keyspace-events as bit flags (see NOTIFY_FLAGS). */
-  keyspaceEvents(): number {
+  keyspaceEvents(_: Directive<'notify-keyspace-events'>): number {
     return this.values.get('notify-keyspace-events') as number;
   }
 
-  replicaOf(): ReplicaOf | null {
+  replicaOf(_: Directive<'replicaof'>): ReplicaOf | null {
     return this.values.get('replicaof') as ReplicaOf | null;
   }
 
   /** enable-protected-configs / enable-debug-command / enable-module-command: yes, or local for local clients. */
   protectedActionAllowed(
-    setting: 'enable-protected-configs' | 'enable-debug-command' | 'enable-module-command',
+    setting: Directive<'enable-protected-configs' | 'enable-debug-command' | 'enable-module-command'>,
     isLocalClient: boolean,
   ): boolean {
-    const mode = this.get(setting);
+    return this.actionAllowed(setting.name, isLocalClient);
+  }
+
+  private actionAllowed(name: string, isLocalClient: boolean): boolean {
+    const mode = this.get(name);
     return mode === 'yes' || (mode === 'local' && isLocalClient);
+  }
+
+  /** Where warnings go from now on (the server's log once it exists). */
+  setLog(log: ConfigLog): void {
+    this.log = log;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Unsupported directives
+
+  /** Unsupported directives whose value is not Redis's default (INFO, keyfork status). */
+  unsupportedSet(): string[] {
+    return CONFIG_TABLE.filter((row) => directiveStatus(row) === 'unsupported' && !this.isDefault(row.name)).map(
+      (row) => row.name,
+    );
+  }
+
+  /** One warning line per unsupported directive set to a non-default value, for the start-up log. */
+  unsupportedWarnings(): string[] {
+    const lines: string[] = [];
+    for (const row of CONFIG_TABLE) {
+      const unsupported = this.unsupportedValue(row);
+      if (unsupported && !unsupported.refuse) lines.push(unsupported.text);
+    }
+    return lines;
+  }
+
+  /**
+   * After `row` took a new value: null when nothing needs saying, else whether the value must
+   * be refused, and the words for it. `setting` is the name and value as the user wrote them.
+   */
+  private unsupportedValue(row: ConfigRow, setting?: string): { refuse: boolean; text: string } | null {
+    if (!this.loudUnsupported || directiveStatus(row) !== 'unsupported' || this.isDefault(row.name)) return null;
+    const value = this.get(row.name);
+    const refuse = row.promises(value);
+    setting ??= value === '' ? `${row.name} ""` : `${row.name} ${value}`;
+    const missing = `${row.missing ?? 'what it configures'} is not implemented`;
+    const text = refuse
+      ? `keyfork does not support '${setting}' yet: ${missing}`
+      : `keyfork does not support '${setting}' yet: ${missing}; the value is kept and changes nothing`;
+    return { refuse, text };
   }
 
   private viewWithFile(): ConfigView {
@@ -228,17 +297,19 @@ export class Config {
     if (row.multiArg && args.length === 1 && args[0] !== '') list = splitArgs(args[0]) ?? [];
     const error = this.assign(row, list);
     if (error !== null) throw new ConfigDirectiveError(error);
+    const unsupported = this.unsupportedValue(row, [name, ...args].join(' '));
+    if (unsupported?.refuse) throw new ConfigDirectiveError(unsupported.text);
   }
 
   /** Parses and stores one value; returns Redis's error text or null. */
   private assign(row: ConfigRow, args: readonly string[]): string | null {
-    if (row.name === 'dir') {
+    if (row.name === DIR.name) {
       try {
         this.chdirFn(args[0]);
       } catch (err) {
         return strerror(err);
       }
-      this.values.set('dir', this.cwdFn());
+      this.values.set(DIR.name, this.cwdFn());
       return null;
     }
     const previous = this.values.get(row.name);
@@ -303,8 +374,8 @@ export class Config {
   // ---------------------------------------------------------------------------------------
   // CONFIG SET
 
-  onChange(name: string, listener: ChangeListener): () => void {
-    const row = this.requireRow(name);
+  onChange(d: Directive, listener: ChangeListener): () => void {
+    const row = this.requireRow(d.name);
     let set = this.listeners.get(row.name);
     if (!set) this.listeners.set(row.name, (set = new Set()));
     set.add(listener);
@@ -315,8 +386,8 @@ export class Config {
    * Registers the hook that applies a change of `name` to the running server (one per
    * config; registering the same function for several configs runs it once per CONFIG SET).
    */
-  onApply(name: string, hook: ApplyHook): () => void {
-    const row = this.requireRow(name);
+  onApply(d: Directive, hook: ApplyHook): () => void {
+    const row = this.requireRow(d.name);
     this.applyHooks.set(row.name, hook);
     return () => {
       if (this.applyHooks.get(row.name) === hook) this.applyHooks.delete(row.name);
@@ -336,7 +407,7 @@ export class Config {
     for (let i = 0; i < prepared.length; i++) {
       const { row, reportName, rawValue } = prepared[i];
       const args = row.multiArg ? splitOnSpaces(rawValue) : [rawValue];
-      const error = this.assign(row, args);
+      const error = this.assign(row, args) ?? this.refusedAsUnsupported(row, `${reportName} ${rawValue}`);
       if (error !== null) {
         this.restore(prepared, oldValues, i);
         throw setFailed(reportName, error);
@@ -373,9 +444,18 @@ export class Config {
     }
 
     for (const c of changed) {
+      const unsupported = this.unsupportedValue(c.row, `${c.reportName} ${c.rawValue}`);
+      if (unsupported) this.log('warning', unsupported.text);
+    }
+    for (const c of changed) {
       const newText = this.get(c.row.name);
       for (const listener of this.listeners.get(c.row.name) ?? []) listener(newText, c.oldText, c.row.name);
     }
+  }
+
+  private refusedAsUnsupported(row: ConfigRow, setting: string): string | null {
+    const unsupported = this.unsupportedValue(row, setting);
+    return unsupported?.refuse ? unsupported.text : null;
   }
 
   /** The lookup loop of configSetCommand: unknown, immutable, protected, loading, duplicates. */
@@ -395,7 +475,7 @@ export class Config {
         continue;
       }
       if (unknownName !== null || failure !== null || denyLoading) continue;
-      const allowProtected = this.protectedActionAllowed('enable-protected-configs', opts.isLocalClient ?? false);
+      const allowProtected = this.protectedActionAllowed(ENABLE_PROTECTED_CONFIGS, opts.isLocalClient ?? false);
       if (!row.mutable || (row.protected && !allowProtected)) {
         failure = { name, reason: row.mutable ? "can't set protected config" : "can't set immutable config" };
         continue;
@@ -422,7 +502,7 @@ export class Config {
   private restore(prepared: PreparedSet[], oldValues: unknown[], last: number): void {
     for (let i = 0; i <= last; i++) {
       const name = prepared[i].row.name;
-      if (name === 'dir') {
+      if (name === DIR.name) {
         const previousDir = oldValues[i] as string;
         if (this.cwdFn() !== previousDir) {
           try {

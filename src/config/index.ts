@@ -3,7 +3,6 @@
 export { Config } from './config';
 export type { ApplyHook, ChangeListener, ConfigOptions, ConfigSetOptions, ExtraDirectives } from './config';
 export {
-  APPLIED_CONFIGS,
   CONFIG_TABLE,
   SHUTDOWN_FLAGS,
   configRows,
@@ -11,6 +10,8 @@ export {
   findConfigRow,
 } from './table';
 export type { ConfigRow, ConfigType } from './table';
+export { appliedDirectives, consume, directiveStatus } from './consumers';
+export type { Directive, DirectiveStatus } from './consumers';
 export {
   NOTIFY_ALL,
   NOTIFY_FLAGS,

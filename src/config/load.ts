@@ -96,23 +96,29 @@ class ConfigLoader {
       return null;
     }
     if (name === 'rename-command' && argv.length === 3) {
-      const error = this.opts.renameCommand?.(args[0], args[1]) ?? null;
+      const error = this.opts.renameCommand
+        ? this.opts.renameCommand(args[0], args[1])
+        : this.unsupportedExtra('rename-command', 'renaming commands');
       if (error !== null) return error;
       extra.renameCommands.push({ from: args[0], to: args[1] });
       return null;
     }
     if (name === 'user' && argv.length >= 2) {
-      const error = this.opts.user?.(args) ?? null;
+      const error = this.opts.user ? this.opts.user(args) : this.unsupportedExtra('user', 'ACL');
       if (error !== null) return error;
       extra.users.push(args);
       return null;
     }
     if (name === 'loadmodule' && argv.length >= 2) {
+      const refused = this.unsupportedExtra('loadmodule', 'loading modules');
+      if (refused !== null) return refused;
       extra.loadModules.push({ path: args[0], args: args.slice(1) });
       return null;
     }
     if (name.includes('.')) {
       if (argv.length !== 2) return 'Module config specified without value';
+      const refused = this.unsupportedExtra(name, 'loading modules');
+      if (refused !== null) return refused;
       extra.moduleConfigs.set(name, args[0]);
       return null;
     }
@@ -121,6 +127,15 @@ class ConfigLoader {
       return argv.length === 1 ? null : 'sentinel directive while not in sentinel mode';
     }
     return 'Bad directive or wrong number of arguments';
+  }
+
+  /**
+   * A directive that is not a config row and that keyfork cannot act on yet: refused for the
+   * server (loudUnsupported), recorded in config.extra otherwise (unit tests of the parser).
+   */
+  private unsupportedExtra(directive: string, missing: string): string | null {
+    if (!this.opts.loudUnsupported) return null;
+    return `keyfork does not support '${directive}' yet: ${missing} is not implemented`;
   }
 
   /** The checks at the end of loadServerConfigFromString (no line number in their report). */
@@ -134,7 +149,8 @@ class ConfigLoader {
         throw FatalConfigError.block(`Can't open the log file: ${strerror(err)}`);
       }
     }
-    if (this.config.bool('cluster-enabled') && this.config.replicaOf() !== null) {
+    // Validation as Redis does it; neither value is acted on here.
+    if (this.config.get('cluster-enabled') === 'yes' && this.config.get('replicaof') !== '') {
       throw FatalConfigError.block('replicaof directive not allowed in cluster mode');
     }
   }

@@ -47,8 +47,24 @@ export interface ConfigRow {
   readonly denyLoading: boolean;
   /** Takes several arguments (save 900 1 300 10). */
   readonly multiArg: boolean;
-  /** Whether keyfork acts on the value (all configs are accepted and reported either way). */
-  readonly applied: boolean;
+  /**
+   * Why the value changes nothing a user could observe in keyfork (allocator tuning that does
+   * not apply...). Such a directive is "inert"; see consumers.ts for "applied".
+   */
+  readonly inert?: string;
+  /**
+   * For a directive keyfork does not act on yet: the Redis feature it would need, as the
+   * refusal or warning names it ("AOF persistence").
+   */
+  readonly missing?: string;
+  /**
+   * For an unsupported directive: true when this non-default value (CONFIG GET form) promises
+   * durability, data safety, security, limits or topology keyfork does not provide, so that
+   * start-up stops and CONFIG SET is refused; otherwise setting it only logs a warning.
+   */
+  readonly promises: (value: string) => boolean;
+  /** Which values `promises` refuses, in words for the README; null when none. */
+  readonly refusedValues: string | null;
   readonly min?: bigint;
   readonly max?: bigint;
   readonly enumValues?: readonly string[];
@@ -57,40 +73,6 @@ export interface ConfigRow {
   readonly codec: Codec<unknown>;
 }
 
-/**
- * The configs keyfork honours. Everything else is accepted, stored and reported the way
- * Redis does, but has no effect yet. Keep this list truthful: the README is built from it.
- */
-export const APPLIED_CONFIGS: ReadonlySet<string> = new Set([
-  'bind',
-  'port',
-  'requirepass',
-  'databases',
-  'dir',
-  'dbfilename',
-  'save',
-  'rdbcompression',
-  'rdbchecksum',
-  'rdb-key-save-delay',
-  'key-load-delay',
-  'loading-process-events-interval-bytes',
-  'stop-writes-on-bgsave-error',
-  'appendonly',
-  'appendfilename',
-  'appenddirname',
-  'appendfsync',
-  'hz',
-  'loglevel',
-  'logfile',
-  'pidfile',
-  'maxclients',
-  'proto-max-bulk-len',
-  'client-query-buffer-limit',
-  'client-output-buffer-limit',
-  'enable-protected-configs',
-  'enable-debug-command',
-]);
-
 interface RowOptions {
   alias?: string;
   mutable?: boolean; // default true
@@ -98,6 +80,10 @@ interface RowOptions {
   hidden?: boolean;
   sensitive?: boolean;
   denyLoading?: boolean;
+  inert?: string;
+  missing?: string;
+  /** Which non-default values refuse (true: all of them); see ConfigRow.promises. */
+  promises?: true | { when: (value: string) => boolean; values: string };
 }
 
 function row(
@@ -119,7 +105,10 @@ function row(
     sensitive: opts.sensitive ?? false,
     denyLoading: opts.denyLoading ?? false,
     multiArg: codec.multiArg,
-    applied: APPLIED_CONFIGS.has(name),
+    inert: opts.inert,
+    missing: opts.missing,
+    promises: opts.promises === true ? () => true : (opts.promises?.when ?? (() => false)),
+    refusedValues: opts.promises === true ? 'any non-default value' : (opts.promises?.values ?? null),
     codec,
     ...extra,
   };
@@ -343,197 +332,221 @@ const validProcTitleTemplate = (v: string, view: ConfigView): string | null => {
 // hz is a hint: out-of-range values are accepted and clamped (CONFIG_MIN_HZ..CONFIG_MAX_HZ).
 const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 
+// --- what keyfork does with each directive ------------------------------------------------
+// A directive is applied because code consumes it (consumers.ts): that is never written here.
+// Every other row says why it is inert, or which feature it waits for (then setting it to a
+// non-default value warns, or refuses where `promises` says the value promises something).
+
+const AOF = 'AOF persistence';
+const REPLICATION = 'replication';
+const CLUSTER = 'cluster mode';
+const TLS = 'TLS';
+const ACL = 'ACL';
+const EVICTION = 'maxmemory (a memory limit with eviction)';
+const LATENCY = 'latency tracking (LATENCY, INFO latencystats)';
+const CRASH_REPORT = "Redis's crash report";
+const SYSLOG = 'logging to syslog';
+const CPU_AFFINITY = 'CPU affinity';
+const PROC_TITLE = 'setting the process title';
+const OOM_SCORE = 'OOM score adjustment';
+const UNIX_SOCKET = 'listening on a Unix socket';
+const DEFRAG = 'active defragmentation';
+
+const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
+const inert = (reason: string): RowOptions => ({ inert: reason });
+const fixed = (opts: RowOptions): RowOptions => ({ ...IMMUTABLE, ...opts });
+
 // --- the table -----------------------------------------------------------------------------
 
 export const CONFIG_TABLE: readonly ConfigRow[] = [
   // bool
   bool('rdbchecksum', true, IMMUTABLE),
-  bool('daemonize', false, IMMUTABLE),
-  bool('io-threads-do-reads', false, IMMUTABLE),
-  bool('always-show-logo', false, IMMUTABLE),
-  bool('protected-mode', true),
+  bool('daemonize', false, fixed(needs('running in the background (daemonize)'))),
+  bool('io-threads-do-reads', false, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
+  bool('always-show-logo', false, fixed(needs('showing the ASCII-art logo'))),
+  bool('protected-mode', true, needs('protected mode')),
   bool('rdbcompression', true),
   bool('rdb-del-sync-files', false),
-  bool('activerehashing', true),
+  bool('activerehashing', true, inert('keyfork has no cron rehashing step; in Redis it only trades CPU time for memory')),
   bool('stop-writes-on-bgsave-error', true),
-  bool('set-proc-title', true, IMMUTABLE),
-  bool('dynamic-hz', true),
-  bool('lazyfree-lazy-eviction', false),
-  bool('lazyfree-lazy-expire', false),
-  bool('lazyfree-lazy-server-del', false),
-  bool('lazyfree-lazy-user-del', false),
-  bool('lazyfree-lazy-user-flush', false),
-  bool('repl-disable-tcp-nodelay', false),
-  bool('repl-diskless-sync', true),
-  bool('aof-rewrite-incremental-fsync', true),
-  bool('no-appendfsync-on-rewrite', false),
-  bool('cluster-require-full-coverage', true),
-  bool('rdb-save-incremental-fsync', true),
-  bool('aof-load-truncated', true),
-  bool('aof-use-rdb-preamble', true),
-  bool('aof-timestamp-enabled', false),
-  bool('cluster-replica-no-failover', false, { alias: 'cluster-slave-no-failover' }),
-  bool('replica-lazy-flush', false, { alias: 'slave-lazy-flush' }),
-  bool('replica-serve-stale-data', true, { alias: 'slave-serve-stale-data' }),
-  bool('replica-read-only', true, { alias: 'slave-read-only' }),
-  bool('replica-ignore-maxmemory', true, { alias: 'slave-ignore-maxmemory' }),
-  bool('jemalloc-bg-thread', true),
-  bool('activedefrag', false),
-  bool('syslog-enabled', false, IMMUTABLE),
-  bool('cluster-enabled', false, IMMUTABLE),
-  bool('appendonly', false, { denyLoading: true }),
-  bool('cluster-allow-reads-when-down', false),
-  bool('cluster-allow-pubsubshard-when-down', true),
-  bool('crash-log-enabled', true),
-  bool('crash-memcheck-enabled', true),
-  bool('use-exit-on-panic', false, { hidden: true }),
+  bool('set-proc-title', true, fixed(needs(PROC_TITLE))),
+  bool('dynamic-hz', true, needs('raising hz with the number of clients (dynamic hz)')),
+  bool('lazyfree-lazy-eviction', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-expire', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-server-del', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-user-del', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-user-flush', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('repl-disable-tcp-nodelay', false, needs(REPLICATION)),
+  bool('repl-diskless-sync', true, needs(REPLICATION)),
+  bool('aof-rewrite-incremental-fsync', true, needs(AOF)),
+  bool('no-appendfsync-on-rewrite', false, needs(AOF)),
+  bool('cluster-require-full-coverage', true, needs(CLUSTER)),
+  bool('rdb-save-incremental-fsync', true, inert('the save child fsyncs the file once before renaming it; incremental fsync only smooths disk writes')),
+  bool('aof-load-truncated', true, needs(AOF)),
+  bool('aof-use-rdb-preamble', true, needs(AOF)),
+  bool('aof-timestamp-enabled', false, needs(AOF)),
+  bool('cluster-replica-no-failover', false, { alias: 'cluster-slave-no-failover', ...needs(CLUSTER) }),
+  bool('replica-lazy-flush', false, { alias: 'slave-lazy-flush', ...needs(REPLICATION) }),
+  bool('replica-serve-stale-data', true, { alias: 'slave-serve-stale-data', ...needs(REPLICATION) }),
+  bool('replica-read-only', true, { alias: 'slave-read-only', ...needs(REPLICATION) }),
+  bool('replica-ignore-maxmemory', true, { alias: 'slave-ignore-maxmemory', ...needs(REPLICATION) }),
+  bool('jemalloc-bg-thread', true, inert('keyfork does not use jemalloc')),
+  bool('activedefrag', false, needs(DEFRAG)),
+  bool('syslog-enabled', false, fixed(needs(SYSLOG))),
+  bool('cluster-enabled', false, fixed(needs(CLUSTER, true))),
+  bool('appendonly', false, { denyLoading: true, ...needs(AOF, true) }),
+  bool('cluster-allow-reads-when-down', false, needs(CLUSTER)),
+  bool('cluster-allow-pubsubshard-when-down', true, needs(CLUSTER)),
+  bool('crash-log-enabled', true, needs(CRASH_REPORT)),
+  bool('crash-memcheck-enabled', true, needs(CRASH_REPORT)),
+  bool('use-exit-on-panic', false, { hidden: true, ...needs(CRASH_REPORT) }),
   bool('disable-thp', true, IMMUTABLE),
-  bool('cluster-allow-replica-migration', true),
-  bool('replica-announced', true),
-  bool('latency-tracking', true),
-  bool('aof-disable-auto-gc', false),
-  bool('replica-ignore-disk-write-errors', false),
-  bool('tls-cluster', false),
-  bool('tls-replication', false),
-  bool('tls-prefer-server-ciphers', false),
-  bool('tls-session-caching', true),
+  bool('cluster-allow-replica-migration', true, needs(CLUSTER)),
+  bool('replica-announced', true, needs(REPLICATION)),
+  bool('latency-tracking', true, needs(LATENCY)),
+  bool('aof-disable-auto-gc', false, needs(AOF)),
+  bool('replica-ignore-disk-write-errors', false, needs(REPLICATION)),
+  bool('tls-cluster', false, needs(TLS)),
+  bool('tls-replication', false, needs(TLS)),
+  bool('tls-prefer-server-ciphers', false, needs(TLS)),
+  bool('tls-session-caching', true, needs(TLS)),
 
   // string (third argument: EMPTY_STRING_IS_NULL)
-  str('aclfile', '', false, IMMUTABLE),
-  str('unixsocket', null, true, IMMUTABLE),
+  str('aclfile', '', false, fixed(needs(ACL, true))),
+  str('unixsocket', null, true, fixed(needs(UNIX_SOCKET, true))),
   str('pidfile', null, true, IMMUTABLE),
-  str('replica-announce-ip', null, true, { alias: 'slave-announce-ip' }),
-  str('masteruser', null, true, { sensitive: true }),
-  str('cluster-announce-ip', null, true),
-  str('cluster-config-file', 'nodes.conf', false, IMMUTABLE),
-  str('cluster-announce-hostname', null, true, {}, validAnnouncedHostname),
-  str('syslog-ident', 'redis', false, IMMUTABLE),
+  str('replica-announce-ip', null, true, { alias: 'slave-announce-ip', ...needs(REPLICATION) }),
+  str('masteruser', null, true, { sensitive: true, ...needs(REPLICATION) }),
+  str('cluster-announce-ip', null, true, needs(CLUSTER)),
+  str('cluster-config-file', 'nodes.conf', false, fixed(needs(CLUSTER))),
+  str('cluster-announce-hostname', null, true, needs(CLUSTER), validAnnouncedHostname),
+  str('syslog-ident', 'redis', false, fixed(needs(SYSLOG))),
   str('dbfilename', 'dump.rdb', false, { protected: true }, validDbFilename),
-  str('appendfilename', 'appendonly.aof', false, IMMUTABLE, validAofFilename),
-  str('appenddirname', 'appendonlydir', false, IMMUTABLE, validAofDirname),
-  str('server_cpulist', null, true, IMMUTABLE),
-  str('bio_cpulist', null, true, IMMUTABLE),
-  str('aof_rewrite_cpulist', null, true, IMMUTABLE),
-  str('bgsave_cpulist', null, true, IMMUTABLE),
-  str('ignore-warnings', '', false),
-  str('proc-title-template', '{title} {listen-addr} {server-mode}', false, {}, validProcTitleTemplate),
-  str('bind-source-addr', null, true),
+  str('appendfilename', 'appendonly.aof', false, fixed(needs(AOF)), validAofFilename),
+  str('appenddirname', 'appendonlydir', false, fixed(needs(AOF)), validAofDirname),
+  str('server_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
+  str('bio_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
+  str('aof_rewrite_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
+  str('bgsave_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
+  str('ignore-warnings', '', false, inert('keyfork runs none of the start-up checks it silences (ARM64-COW-BUG)')),
+  str('proc-title-template', '{title} {listen-addr} {server-mode}', false, needs(PROC_TITLE), validProcTitleTemplate),
+  str('bind-source-addr', null, true, needs(REPLICATION)),
   str('logfile', '', false, IMMUTABLE),
-  str('masterauth', null, true, { sensitive: true }),
+  str('masterauth', null, true, { sensitive: true, ...needs(REPLICATION) }),
   str('requirepass', null, true, { sensitive: true }),
-  str('tls-cert-file', null, true),
-  str('tls-key-file', null, true),
-  str('tls-key-file-pass', null, true),
-  str('tls-client-cert-file', null, true),
-  str('tls-client-key-file', null, true),
-  str('tls-client-key-file-pass', null, true),
-  str('tls-dh-params-file', null, true),
-  str('tls-ca-cert-file', null, true),
-  str('tls-ca-cert-dir', null, true),
-  str('tls-protocols', null, true),
-  str('tls-ciphers', null, true),
-  str('tls-ciphersuites', null, true),
+  str('tls-cert-file', null, true, needs(TLS)),
+  str('tls-key-file', null, true, needs(TLS)),
+  str('tls-key-file-pass', null, true, needs(TLS)),
+  str('tls-client-cert-file', null, true, needs(TLS)),
+  str('tls-client-key-file', null, true, needs(TLS)),
+  str('tls-client-key-file-pass', null, true, needs(TLS)),
+  str('tls-dh-params-file', null, true, needs(TLS)),
+  str('tls-ca-cert-file', null, true, needs(TLS)),
+  str('tls-ca-cert-dir', null, true, needs(TLS)),
+  str('tls-protocols', null, true, needs(TLS)),
+  str('tls-ciphers', null, true, needs(TLS)),
+  str('tls-ciphersuites', null, true, needs(TLS)),
 
   // enum
-  enumeration('supervised', SUPERVISED, 'no', IMMUTABLE),
-  enumeration('syslog-facility', SYSLOG_FACILITY, 'local0', IMMUTABLE),
-  enumeration('repl-diskless-load', REPL_DISKLESS_LOAD, 'disabled', { denyLoading: true }),
+  enumeration('supervised', SUPERVISED, 'no', fixed(needs('notifying upstart or systemd'))),
+  enumeration('syslog-facility', SYSLOG_FACILITY, 'local0', fixed(needs(SYSLOG))),
+  enumeration('repl-diskless-load', REPL_DISKLESS_LOAD, 'disabled', { denyLoading: true, ...needs(REPLICATION) }),
   enumeration('loglevel', LOGLEVEL, 'notice'),
-  enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction'),
-  enumeration('appendfsync', APPENDFSYNC, 'everysec'),
-  enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no'),
-  enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels'),
-  enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no'),
+  enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction', needs(EVICTION)),
+  enumeration('appendfsync', APPENDFSYNC, 'everysec', needs(AOF, { when: (v) => v === 'always', values: '`always`' })),
+  enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no', needs(OOM_SCORE)),
+  enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels', needs(ACL)),
+  enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no', inert('keyfork always checks RESTORE payloads and RDB files in full, as with "yes"')),
   enumeration('enable-protected-configs', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('enable-debug-command', PROTECTED_ACTION, 'no', IMMUTABLE),
-  enumeration('enable-module-command', PROTECTED_ACTION, 'no', IMMUTABLE),
-  enumeration('cluster-preferred-endpoint-type', CLUSTER_ENDPOINT_TYPE, 'ip'),
-  enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore'),
-  enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', {}, { bitflags: true, validate: validShutdownFlags }),
-  enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', {}, { bitflags: true, validate: validShutdownFlags }),
-  enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes'),
+  enumeration('enable-module-command', PROTECTED_ACTION, 'no', fixed(needs('loading modules'))),
+  enumeration('cluster-preferred-endpoint-type', CLUSTER_ENDPOINT_TYPE, 'ip', needs(CLUSTER)),
+  enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore', needs(REPLICATION)),
+  enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
+  enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
+  enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes', needs(TLS)),
 
   // int
   num('databases', 'int', 1n, INT_MAX, 16n, IMMUTABLE),
   num('port', 'int', 0n, 65535n, 6379n),
-  num('io-threads', 'int', 1n, 128n, 1n, IMMUTABLE),
-  num('auto-aof-rewrite-percentage', 'int', 0n, INT_MAX, 100n),
-  num('cluster-replica-validity-factor', 'int', 0n, INT_MAX, 10n, { alias: 'cluster-slave-validity-factor' }),
+  num('io-threads', 'int', 1n, 128n, 1n, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
+  num('auto-aof-rewrite-percentage', 'int', 0n, INT_MAX, 100n, needs(AOF)),
+  num('cluster-replica-validity-factor', 'int', 0n, INT_MAX, 10n, { alias: 'cluster-slave-validity-factor', ...needs(CLUSTER) }),
   num('list-max-listpack-size', 'int', INT_MIN, INT_MAX, -2n, { alias: 'list-max-ziplist-size' }),
   num('tcp-keepalive', 'int', 0n, INT_MAX, 300n),
-  num('cluster-migration-barrier', 'int', 0n, INT_MAX, 1n),
-  num('active-defrag-cycle-min', 'int', 1n, 99n, 1n),
-  num('active-defrag-cycle-max', 'int', 1n, 99n, 25n),
-  num('active-defrag-threshold-lower', 'int', 0n, 1000n, 10n),
-  num('active-defrag-threshold-upper', 'int', 0n, 1000n, 100n),
-  num('lfu-log-factor', 'int', 0n, INT_MAX, 10n),
-  num('lfu-decay-time', 'int', 0n, INT_MAX, 1n),
-  num('replica-priority', 'int', 0n, INT_MAX, 100n, { alias: 'slave-priority' }),
-  num('repl-diskless-sync-delay', 'int', 0n, INT_MAX, 5n),
-  num('maxmemory-samples', 'int', 1n, INT_MAX, 5n),
-  num('maxmemory-eviction-tenacity', 'int', 0n, 100n, 10n),
+  num('cluster-migration-barrier', 'int', 0n, INT_MAX, 1n, needs(CLUSTER)),
+  num('active-defrag-cycle-min', 'int', 1n, 99n, 1n, needs(DEFRAG)),
+  num('active-defrag-cycle-max', 'int', 1n, 99n, 25n, needs(DEFRAG)),
+  num('active-defrag-threshold-lower', 'int', 0n, 1000n, 10n, needs(DEFRAG)),
+  num('active-defrag-threshold-upper', 'int', 0n, 1000n, 100n, needs(DEFRAG)),
+  num('lfu-log-factor', 'int', 0n, INT_MAX, 10n, needs(EVICTION)),
+  num('lfu-decay-time', 'int', 0n, INT_MAX, 1n, needs(EVICTION)),
+  num('replica-priority', 'int', 0n, INT_MAX, 100n, { alias: 'slave-priority', ...needs(REPLICATION) }),
+  num('repl-diskless-sync-delay', 'int', 0n, INT_MAX, 5n, needs(REPLICATION)),
+  num('maxmemory-samples', 'int', 1n, INT_MAX, 5n, needs(EVICTION)),
+  num('maxmemory-eviction-tenacity', 'int', 0n, 100n, 10n, needs(EVICTION)),
   num('timeout', 'int', 0n, INT_MAX, 0n),
-  num('replica-announce-port', 'int', 0n, 65535n, 0n, { alias: 'slave-announce-port' }),
+  num('replica-announce-port', 'int', 0n, 65535n, 0n, { alias: 'slave-announce-port', ...needs(REPLICATION) }),
   num('tcp-backlog', 'int', 0n, INT_MAX, 511n, IMMUTABLE),
-  num('cluster-port', 'int', 0n, 65535n, 0n, IMMUTABLE),
-  num('cluster-announce-bus-port', 'int', 0n, 65535n, 0n),
-  num('cluster-announce-port', 'int', 0n, 65535n, 0n),
-  num('cluster-announce-tls-port', 'int', 0n, 65535n, 0n),
-  num('repl-timeout', 'int', 1n, INT_MAX, 60n),
-  num('repl-ping-replica-period', 'int', 1n, INT_MAX, 10n, { alias: 'repl-ping-slave-period' }),
-  num('list-compress-depth', 'int', 0n, INT_MAX, 0n),
+  num('cluster-port', 'int', 0n, 65535n, 0n, fixed(needs(CLUSTER))),
+  num('cluster-announce-bus-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
+  num('cluster-announce-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
+  num('cluster-announce-tls-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
+  num('repl-timeout', 'int', 1n, INT_MAX, 60n, needs(REPLICATION)),
+  num('repl-ping-replica-period', 'int', 1n, INT_MAX, 10n, { alias: 'repl-ping-slave-period', ...needs(REPLICATION) }),
+  num('list-compress-depth', 'int', 0n, INT_MAX, 0n, needs('compressing list nodes')),
   num('rdb-key-save-delay', 'int', INT_MIN, INT_MAX, 0n, { hidden: true }),
   num('key-load-delay', 'int', INT_MIN, INT_MAX, 0n, { hidden: true }),
-  num('active-expire-effort', 'int', 1n, 10n, 1n),
+  num('active-expire-effort', 'int', 1n, 10n, 1n, needs('tuning the active expire effort')),
   num('hz', 'int', 0n, INT_MAX, 10n, { normalize: clampHz }),
-  num('min-replicas-to-write', 'int', 0n, INT_MAX, 0n, { alias: 'min-slaves-to-write' }),
-  num('min-replicas-max-lag', 'int', 0n, INT_MAX, 10n, { alias: 'min-slaves-max-lag' }),
-  num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true }),
-  num('shutdown-timeout', 'int', 0n, INT_MAX, 10n),
-  num('repl-diskless-sync-max-replicas', 'int', 0n, INT_MAX, 0n),
-  num('tls-port', 'int', 0n, 65535n, 0n),
-  num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n),
-  num('tls-session-cache-timeout', 'int', 0n, INT_MAX, 300n),
+  num('min-replicas-to-write', 'int', 0n, INT_MAX, 0n, { alias: 'min-slaves-to-write', ...needs(REPLICATION, true) }),
+  num('min-replicas-max-lag', 'int', 0n, INT_MAX, 10n, { alias: 'min-slaves-max-lag', ...needs(REPLICATION) }),
+  num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true, ...needs('the software watchdog') }),
+  num('shutdown-timeout', 'int', 0n, INT_MAX, 10n, needs(REPLICATION)),
+  num('repl-diskless-sync-max-replicas', 'int', 0n, INT_MAX, 0n, needs(REPLICATION)),
+  num('tls-port', 'int', 0n, 65535n, 0n, needs(TLS, true)),
+  num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n, needs(TLS)),
+  num('tls-session-cache-timeout', 'int', 0n, INT_MAX, 300n, needs(TLS)),
 
   // unsigned int
   num('maxclients', 'uint', 1n, UINT_MAX, 10000n),
-  num('unixsocketperm', 'uint', 0n, 0o777n, 0n, { ...IMMUTABLE, octal: true }),
-  num('socket-mark-id', 'uint', 0n, UINT_MAX, 0n, IMMUTABLE),
+  num('unixsocketperm', 'uint', 0n, 0o777n, 0n, { ...fixed(needs(UNIX_SOCKET)), octal: true }),
+  num('socket-mark-id', 'uint', 0n, UINT_MAX, 0n, fixed(needs('marking sockets'))),
 
   // unsigned long
-  num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n),
-  num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n),
-  num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n),
+  num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, needs(DEFRAG)),
+  num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs('the slow log')),
+  num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs(ACL)),
 
   // long long
-  num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
-  num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n),
-  num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n),
-  num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n),
+  num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit', ...needs('scripting') }),
+  num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n, needs(CLUSTER)),
+  num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n, needs('the slow log')),
+  num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n, needs(LATENCY)),
   num('proto-max-bulk-len', 'longlong', MB, LONG_MAX, 512n * MB, { memory: true }),
-  num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n),
-  num('repl-backlog-size', 'longlong', 1n, LLONG_MAX, MB, { memory: true }),
+  num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n, needs('the stream type')),
+  num('repl-backlog-size', 'longlong', 1n, LLONG_MAX, MB, { memory: true, ...needs(REPLICATION) }),
 
   // unsigned long long
-  num('maxmemory', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true }),
-  num('cluster-link-sendbuf-limit', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true }),
+  num('maxmemory', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true, ...needs(EVICTION, true) }),
+  num('cluster-link-sendbuf-limit', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true, ...needs(CLUSTER) }),
 
   // size_t / ssize_t
   num('hash-max-listpack-entries', 'size_t', 0n, LONG_MAX, 512n, { alias: 'hash-max-ziplist-entries' }),
   num('set-max-intset-entries', 'size_t', 0n, LONG_MAX, 512n),
   num('zset-max-listpack-entries', 'size_t', 0n, LONG_MAX, 128n, { alias: 'zset-max-ziplist-entries' }),
-  num('active-defrag-ignore-bytes', 'size_t', 1n, LLONG_MAX, 100n * MB, { memory: true }),
+  num('active-defrag-ignore-bytes', 'size_t', 1n, LLONG_MAX, 100n * MB, { memory: true, ...needs(DEFRAG) }),
   num('hash-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'hash-max-ziplist-value' }),
-  num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true }),
+  num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true, ...needs('the stream type') }),
   num('zset-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'zset-max-ziplist-value' }),
-  num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true }),
-  num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n),
+  num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true, ...needs('the HyperLogLog type') }),
+  num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n, needs('client-side caching')),
   num('client-query-buffer-limit', 'size_t', MB, LONG_MAX, GB, { memory: true }),
-  num('maxmemory-clients', 'ssize_t', -100n, SSIZE_MAX, 0n, { memory: true, percent: true }),
+  num('maxmemory-clients', 'ssize_t', -100n, SSIZE_MAX, 0n, { memory: true, percent: true, ...needs('client eviction', true) }),
 
   // time_t / off_t
-  num('repl-backlog-ttl', 'time_t', 0n, LONG_MAX, 3600n),
-  num('auto-aof-rewrite-min-size', 'off_t', 0n, LLONG_MAX, 64n * MB, { memory: true }),
+  num('repl-backlog-ttl', 'time_t', 0n, LONG_MAX, 3600n, needs(REPLICATION)),
+  num('auto-aof-rewrite-min-size', 'off_t', 0n, LLONG_MAX, 64n * MB, { memory: true, ...needs(AOF) }),
   num('loading-process-events-interval-bytes', 'off_t', 1024n, INT_MAX, 2n * MB, { hidden: true }),
 
   // special
@@ -544,11 +557,11 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
     'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60',
     clientOutputBufferLimitCodec as Codec<unknown>,
   ),
-  special('oom-score-adj-values', '0 200 800', oomScoreAdjValuesCodec as Codec<unknown>),
-  special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>),
+  special('oom-score-adj-values', '0 200 800', oomScoreAdjValuesCodec as Codec<unknown>, needs(OOM_SCORE)),
+  special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>, needs('publishing keyspace notifications')),
   special('bind', '* -::*', bindCodec as Codec<unknown>),
-  special('replicaof', '', replicaOfCodec as Codec<unknown>, { alias: 'slaveof', mutable: false }),
-  special('latency-tracking-info-percentiles', '50 99 99.9', latencyPercentilesCodec as Codec<unknown>),
+  special('replicaof', '', replicaOfCodec as Codec<unknown>, { alias: 'slaveof', mutable: false, ...needs(REPLICATION, true) }),
+  special('latency-tracking-info-percentiles', '50 99 99.9', latencyPercentilesCodec as Codec<unknown>, needs(LATENCY)),
 ];
 
 /** Lower-cased name or alias -> row. */

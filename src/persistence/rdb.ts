@@ -6,6 +6,7 @@ import { StartupAbort } from '../errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config';
+import { consume } from '../config/consumers';
 import type { Logger } from '../log';
 import { argStr, makeRequest, ReplyError, type Ctx } from '../commands/types';
 import { execNative, native, type RdbLoadReport } from '../native';
@@ -27,6 +28,17 @@ const OVERCOMMIT_WARNING =
   "Memory overcommit must be enabled! Without it, a background save or replication may fail under low memory condition. To fix this issue add 'vm.overcommit_memory = 1' to /etc/sysctl.conf and then reboot or run the command 'sysctl vm.overcommit_memory=1' for this to take effect.";
 const THP_WARNING =
   "You have Transparent Huge Pages (THP) support enabled in your kernel. This will create latency and memory usage issues with Redis. To fix this issue run the command 'echo madvise > /sys/kernel/mm/transparent_hugepage/enabled' as root, and add it to your /etc/rc.local in order to retain the setting after a reboot. Redis must be restarted after THP is disabled (set to 'madvise' or 'never').";
+
+const DBFILENAME = consume('dbfilename', 'test/server/directives.test.ts');
+const SAVE = consume('save', 'test/server/persistence.test.ts', 'test/unit/persistence.test.ts');
+const STOP_WRITES_ON_BGSAVE_ERROR = consume('stop-writes-on-bgsave-error', 'test/unit/persistence.test.ts');
+const RDBCOMPRESSION = consume('rdbcompression', 'test/server/directives.test.ts', 'test/server/debug-object.test.ts');
+const RDBCHECKSUM = consume('rdbchecksum', 'test/server/directives.test.ts');
+const RDB_KEY_SAVE_DELAY = consume('rdb-key-save-delay', 'test/server/persistence.test.ts');
+const RDB_DEL_SYNC_FILES = consume('rdb-del-sync-files', 'test/unit/persistence.test.ts');
+const LOGLEVEL = consume('loglevel', 'test/unit/persistence.test.ts');
+const LOADING_PROCESS_EVENTS_INTERVAL_BYTES = consume('loading-process-events-interval-bytes', 'test/server/loading.test.ts');
+const DISABLE_THP = consume('disable-thp', 'test/unit/persistence.test.ts');
 
 /** The RDB format half of the addon. */
 export interface RdbEngine {
@@ -184,7 +196,7 @@ export class Persistence {
     private readonly deps: PersistenceDeps = nativeDeps(),
   ) {
     this.lastSaveTime = this.nowSec();
-    this.children = new Children(deps.system, server.log, () => server.config.get('loglevel'), deps.now);
+    this.children = new Children(deps.system, server.log, () => server.config.str(LOGLEVEL), deps.now);
     this.children.register('rdb', {
       onExit: (child, exit) => this.backgroundSaveDone(child, exit),
       startScheduled: (trigger) => this.startScheduledBgsave(trigger),
@@ -204,13 +216,13 @@ export class Persistence {
   }
 
   private filename(): string {
-    return this.config.get('dbfilename');
+    return this.config.str(DBFILENAME);
   }
 
   /** MISCONF: a failed background save refuses writes while save rules exist, as Redis does. */
   writesRefused(): boolean {
     const cfg = this.config;
-    return !this.lastBgsaveOk && cfg.bool('stop-writes-on-bgsave-error') && cfg.saveRules().length > 0;
+    return !this.lastBgsaveOk && cfg.bool(STOP_WRITES_ON_BGSAVE_ERROR) && cfg.saveRules(SAVE).length > 0;
   }
 
   /** A child producing an RDB (to disk or to replicas) runs: Redis's CHILD_TYPE_RDB. */
@@ -243,9 +255,9 @@ export class Persistence {
       child = this.children.start('rdb', trigger, () => {
         const [pid, readFd, forkUsec, totalKeys] = engine.forkRdb(
           this.filename(),
-          cfg.bool('rdbcompression'),
-          cfg.bool('rdbchecksum'),
-          cfg.int('rdb-key-save-delay'),
+          cfg.bool(RDBCOMPRESSION),
+          cfg.bool(RDBCHECKSUM),
+          cfg.int(RDB_KEY_SAVE_DELAY),
         );
         return { pid, readFd, forkUsec, totalKeys };
       });
@@ -263,7 +275,7 @@ export class Persistence {
     this.rdbSaveTimeStart = this.nowSec();
     // Only remembered while the option is on: enabling it later must not delete a file
     // written before (Redis's RDBGeneratedByReplication).
-    if (opts.forReplication && cfg.bool('rdb-del-sync-files')) this.rdbGeneratedByReplication = true;
+    if (opts.forReplication && cfg.bool(RDB_DEL_SYNC_FILES)) this.rdbGeneratedByReplication = true;
     return true;
   }
 
@@ -325,7 +337,7 @@ export class Persistence {
   saveForeground(trigger: string): boolean {
     const cfg = this.config;
     try {
-      this.deps.engine().saveRdb(this.filename(), cfg.bool('rdbcompression'), cfg.bool('rdbchecksum'));
+      this.deps.engine().saveRdb(this.filename(), cfg.bool(RDBCOMPRESSION), cfg.bool(RDBCHECKSUM));
     } catch (err) {
       this.log.warning(errorText(err));
       return false;
@@ -345,7 +357,7 @@ export class Persistence {
    */
   afterFlushAll(trigger: string): void {
     if (this.rdbChildRunning()) this.children.stopAndWait(STOP_GRACE_MS, true, trigger);
-    if (this.config.saveRules().length > 0) this.saveForeground(trigger);
+    if (this.config.saveRules(SAVE).length > 0) this.saveForeground(trigger);
   }
 
   /** The cron: reap the child, apply save rules, drop an RDB kept only for replicas. */
@@ -356,7 +368,7 @@ export class Persistence {
   }
 
   private applySaveRules(): void {
-    const rules = this.config.saveRules();
+    const rules = this.config.saveRules(SAVE);
     if (rules.length === 0) return;
     const now = this.nowSec();
     const dirty = this.deps.dirty();
@@ -371,7 +383,7 @@ export class Persistence {
 
   /** rdb-del-sync-files: an instance without persistence keeps no RDB once replicas have it. */
   private removeRdbUsedToSyncReplicas(): void {
-    if (!this.config.bool('rdb-del-sync-files')) {
+    if (!this.config.bool(RDB_DEL_SYNC_FILES)) {
       this.rdbGeneratedByReplication = false;
       return;
     }
@@ -389,7 +401,9 @@ export class Persistence {
   }
 
   private allPersistenceDisabled(): boolean {
-    return this.config.saveRules().length === 0 && !this.config.bool('appendonly');
+    // appendonly cannot be set until AOF exists (it is refused as unsupported): whoever builds
+    // AOF reads it through its own consume('appendonly') handle.
+    return this.config.saveRules(SAVE).length === 0 && this.config.get('appendonly') === 'no';
   }
 
   // ---------------------------------------------------------------------------------------
@@ -478,7 +492,7 @@ export class Persistence {
       let auxLogged = false;
       for (;;) {
         // Clients get a turn every loading-process-events-interval-bytes of the file (2 MB).
-        const loaded = loadRdbStep.call(engine, this.config.int('loading-process-events-interval-bytes'));
+        const loaded = loadRdbStep.call(engine, this.config.int(LOADING_PROCESS_EVENTS_INTERVAL_BYTES));
         if (!auxLogged) {
           // The AUX fields open the file: Redis logs them as it reads them.
           const head = loadRdbReport.call(engine);
@@ -570,7 +584,7 @@ export class Persistence {
     if (overcommit !== null && parseInt(overcommit, 10) !== 1) this.log.warning(`WARNING ${OVERCOMMIT_WARNING}`);
     const thp = this.deps.readSystemFile('/sys/kernel/mm/transparent_hugepage/enabled');
     if (thp !== null && thp.includes('[always]')) {
-      this.thpEnabled = !(this.config.bool('disable-thp') && this.deps.disableThp());
+      this.thpEnabled = !(this.config.bool(DISABLE_THP) && this.deps.disableThp());
       if (this.thpEnabled) this.log.warning(`WARNING ${THP_WARNING}`);
     }
   }

@@ -53,9 +53,9 @@ describeDifferential('CONFIG and DEBUG vs redis-server 7.0', () => {
 
   it('CONFIG SET: values, several pairs, errors, and the value CONFIG GET then shows', async () => {
     await check([
-      ['CONFIG', 'SET', 'maxmemory', '10mb'], ['CONFIG', 'GET', 'maxmemory'],
+      ['CONFIG', 'SET', 'proto-max-bulk-len', '10mb'], ['CONFIG', 'GET', 'proto-max-bulk-len'],
       ['CONFIG', 'SET', 'hz', '20', 'maxmemory-policy', 'allkeys-lru'], ['CONFIG', 'GET', 'hz', 'maxmemory-policy'],
-      ['CONFIG', 'SET', 'MaxMemory', '0'], ['CONFIG', 'SET', 'hz', 'abc'], ['CONFIG', 'SET', 'nosuch', '1'],
+      ['CONFIG', 'SET', 'MaxMemory', '0'], ['CONFIG', 'SET', 'Proto-Max-Bulk-Len', '512mb'], ['CONFIG', 'SET', 'hz', 'abc'], ['CONFIG', 'SET', 'nosuch', '1'],
       ['CONFIG', 'SET', 'daemonize', 'yes'], ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'SET', 'hz', '10', 'hz', '11'],
       ['CONFIG', 'SET', 'hz'], ['CONFIG', 'SET', 'hz', '10', 'maxmemory'], ['CONFIG', 'SET', 'maxmemory-policy', 'bogus'],
       ['CONFIG', 'SET', 'hz', '10', 'maxmemory-policy', 'noeviction'], ['CONFIG', 'GET', 'hz', 'maxmemory-policy'],

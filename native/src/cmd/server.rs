@@ -46,8 +46,8 @@ fn debug_object(ctx: &mut Ctx) -> CmdResult {
             bytes += listpack_bytes(&node);
         }
         let avg = if nodes == 0 { 0.0 } else { l.len() as f64 / nodes as f64 };
-        let compressed = (settings.list_compress_depth != 0) as i32;
-        text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:{compressed} ql_uncompressed_size:{bytes}"));
+        // keyfork never compresses list nodes (list-compress-depth is not supported yet).
+        text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:0 ql_uncompressed_size:{bytes}"));
     }
     ctx.reply.simple(&text);
     Ok(())

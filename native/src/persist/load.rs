@@ -193,10 +193,13 @@ impl<'a> Loader<'a> {
         if report.rdb_version >= 5 {
             let expected = crc64(0, r.consumed());
             let stored = r.read_u64_le().map_err(|e| context(e, r.position(), None))?;
-            if stored == 0 {
-                report.warnings.push("RDB file was saved with checksum disabled: no check performed.".into());
-            } else if stored != expected {
-                return Err(format!("Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). Aborting now."));
+            // Verified only under rdbchecksum yes, as in Redis.
+            if settings.rdb_checksum != 0 {
+                if stored == 0 {
+                    report.warnings.push("RDB file was saved with checksum disabled: no check performed.".into());
+                } else if stored != expected {
+                    return Err(format!("Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). Aborting now."));
+                }
             }
         }
         self.pos = r.position();
