@@ -1,6 +1,6 @@
 // The typed surface of the Rust addon (native/src/lib.rs). Everything that crosses the
 // boundary is declared here; keys and values travel as Buffers, never as JS strings.
-import * as path from 'node:path';
+import { addonPath, availablePlatforms, missingAddonMessage, packageRoot, platformName } from './native-platform';
 
 /** exec() return codes besides a reply length. */
 export const REPLY_PENDING = -1;
@@ -95,20 +95,16 @@ export interface NativeAddon {
   [more: string]: unknown;
 }
 
+/** The prebuilt or locally built binary for this platform (see native-platform.ts). */
 function load(): NativeAddon {
-  const candidates = [
-    path.resolve(__dirname, '../../native/keyfork.node'), // dist/src -> repo root
-    path.resolve(__dirname, '../native/keyfork.node'), // src (ts-node / vitest)
-  ];
-  let lastError: unknown;
-  for (const file of candidates) {
-    try {
-      return require(file) as NativeAddon;
-    } catch (err) {
-      lastError = err;
-    }
+  const root = packageRoot();
+  const name = platformName();
+  const file = addonPath(root, name);
+  try {
+    return require(file) as NativeAddon;
+  } catch (err) {
+    throw new Error(missingAddonMessage(file, name, availablePlatforms(root), err));
   }
-  throw new Error(`keyfork: cannot load the native addon (run "npm run build:native"): ${String(lastError)}`);
 }
 
 export const native: NativeAddon = load();

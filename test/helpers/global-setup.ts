@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonPath } from '../../src/native-platform';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REQUIRED = [
   ['dist/src/main.js', 'the compiled TypeScript (npm run build:ts)'],
-  ['native/keyfork.node', 'the Rust addon (npm run build:native)'],
+  [path.relative(REPO_ROOT, addonPath(REPO_ROOT)), 'the Rust addon (npm run build:native)'],
 ] as const;
 
 export default function setup(): void {
