@@ -1,474 +1,255 @@
 #!/usr/bin/env node
-// keyfork: the operator's command line.
+// keyfork: the operator's command line (argument parsing by commander).
 //
-//   keyfork bgsave [--wait] [--host 127.0.0.1] [--port 6379] [--user name] [--password secret]
-//   keyfork status [--host 127.0.0.1] [--port 6379] [--user name] [--password secret]
+//   keyfork status [--watch] [--json]        the persistence dashboard: the running child and
+//                                            what triggered it, what waits, the last save and
+//                                            rewrite, save rules, AOF, replicas, disk
+//   keyfork bgsave [--wait] [--schedule]     start a save; a refusal explains what runs
+//   keyfork bgrewriteaof [--wait]            start an AOF rewrite
 //
-// `bgsave --wait` starts a background save (or joins the one already running), draws its
-// progress from INFO persistence every 200 ms, and exits 0 when the save succeeded, 1 with
-// the reason when it failed. It speaks plain RESP and works against Redis too (progress then
-// comes from current_save_keys_*, refreshed by Redis once a second).
-import * as net from 'node:net';
+// Every command speaks plain RESP and works against Redis too; what only keyfork's INFO
+// fields tell is then marked "needs keyfork".
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AOF_REWRITE, describeOutcome, explainRefusal, Follower, RDB_SAVE, type WorkKind } from './cli/follow';
+import { renderStatus } from './cli/render';
+import { RespClient, type ConnectionOptions } from './cli/resp-client';
+import { fetchStatus, num } from './cli/status';
+import { watchStatus } from './cli/watch';
 
-const POLL_MS = 200;
 const EXIT_OK = 0;
-const EXIT_SAVE_FAILED = 1;
+const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_CONNECTION = 3;
 
-const USAGE = `Usage: keyfork bgsave [--wait] [--host <host>] [--port <port>] [--user <name>] [--password <password>]
-       keyfork status [--host <host>] [--port <port>] [--user <name>] [--password <password>]
-
-  bgsave          start a background save (BGSAVE)
-    --wait        start it or join the running one, show its progress, and exit when it
-                  ends: 0 on success, 1 with the reason on failure
-  status          the server at a glance: version, uptime, clients, keys, memory, the last
-                  save, and the directives set that keyfork does not act on yet
-  --host <host>   server address (default 127.0.0.1)
-  --port <port>   server port (default 6379)
-  --user <name>   ACL user for AUTH (default: the default user)
-  --password <p>  password for AUTH (default: $REDISCLI_AUTH when set)
-`;
-
-// -------------------------------------------------------------------------------------------
-// A minimal RESP2 client: one request at a time is all this tool needs.
-
-type Reply = string | number | null | Error | Reply[];
-
-class ProtocolError extends Error {}
-
-/** Parses one reply at `pos`; returns it and the next position, or null when incomplete. */
-function parseReply(buf: Buffer, pos: number): { reply: Reply; next: number } | null {
-  const eol = buf.indexOf('\r\n', pos);
-  if (eol < 0) return null;
-  const type = String.fromCharCode(buf[pos]);
-  const line = buf.toString('utf8', pos + 1, eol);
-  switch (type) {
-    case '+':
-      return { reply: line, next: eol + 2 };
-    case '-':
-      return { reply: new Error(line), next: eol + 2 };
-    case ':':
-      return { reply: Number(line), next: eol + 2 };
-    case '$': {
-      const len = Number(line);
-      if (len < 0) return { reply: null, next: eol + 2 };
-      if (buf.length < eol + 2 + len + 2) return null;
-      return { reply: buf.toString('utf8', eol + 2, eol + 2 + len), next: eol + 2 + len + 2 };
-    }
-    case '*': {
-      const n = Number(line);
-      if (n < 0) return { reply: null, next: eol + 2 };
-      const items: Reply[] = [];
-      let next = eol + 2;
-      for (let i = 0; i < n; i++) {
-        const item = parseReply(buf, next);
-        if (!item) return null;
-        items.push(item.reply);
-        next = item.next;
-      }
-      return { reply: items, next };
-    }
-    default:
-      throw new ProtocolError(`unexpected reply type byte ${JSON.stringify(type)}`);
-  }
-}
-
-class RespClient {
-  private pending: Buffer = Buffer.alloc(0);
-  private waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
-  private failure: Error | null = null;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('the server closed the connection')));
-  }
-
-  static connect(host: string, port: number): Promise<RespClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        socket.setNoDelay(true);
-        resolve(new RespClient(socket));
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  call(...args: string[]): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
-    let req = `*${args.length}\r\n`;
-    for (const a of args) req += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    this.socket.write(req);
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private onData(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    let pos = 0;
-    try {
-      for (;;) {
-        const parsed = parseReply(this.pending, pos);
-        if (!parsed) break;
-        pos = parsed.next;
-        this.waiting.shift()?.resolve(parsed.reply);
-      }
-    } catch (err) {
-      this.fail(err as Error);
-      this.socket.destroy();
-      return;
-    }
-    this.pending = this.pending.subarray(pos);
-  }
-
-  private fail(err: Error): void {
-    if (!this.failure) this.failure = err;
-    for (const w of this.waiting.splice(0)) w.reject(this.failure);
-  }
-}
-
-// -------------------------------------------------------------------------------------------
-// INFO persistence as numbers and strings
-
-type Info = Map<string, string>;
-
-function parseInfo(text: string): Info {
-  const info = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    if (line === '' || line.startsWith('#')) continue;
-    const colon = line.indexOf(':');
-    if (colon > 0) info.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  return info;
-}
-
-function num(info: Info, field: string, fallback = -1): number {
-  const v = info.get(field);
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : fallback;
-}
-
-async function readInfo(client: RespClient, section = 'persistence'): Promise<Info> {
-  const reply = await client.call('INFO', section);
-  if (reply instanceof Error) throw reply;
-  if (typeof reply !== 'string') throw new ProtocolError('INFO did not return a bulk string');
-  return parseInfo(reply);
-}
-
-// -------------------------------------------------------------------------------------------
-// Progress display
-
-export interface ProgressView {
-  keysDone: number;
-  keysTotal: number;
-  /** Bytes written so far, -1 when the server does not say (Redis). */
-  bytes: number;
-  elapsedMs: number;
-  /** Seconds, -1 when unknown. */
-  etaSec: number;
-}
-
-const BAR_WIDTH = 24;
-
-function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function formatMB(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  const mm = String(m).padStart(h > 0 ? 2 : 1, '0');
-  const ss = String(sec).padStart(2, '0');
-  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
-
-export function renderProgress(v: ProgressView): string {
-  const frac = v.keysTotal > 0 ? Math.min(1, v.keysDone / v.keysTotal) : 0;
-  const filled = Math.round(frac * BAR_WIDTH);
-  const bar = '#'.repeat(filled) + '.'.repeat(BAR_WIDTH - filled);
-  const perc = (frac * 100).toFixed(1).padStart(5);
-  const written = v.bytes >= 0 ? `  ${formatMB(v.bytes)}` : '';
-  const eta = v.etaSec >= 0 ? formatDuration(v.etaSec * 1000) : '--:--';
-  return `[${bar}] ${perc}%  ${formatCount(v.keysDone)}/${formatCount(v.keysTotal)} keys${written}  elapsed ${formatDuration(v.elapsedMs)}  ETA ${eta}`;
-}
-
-/** The progress of the running save as INFO describes it (keyfork's fields when present). */
-function progressFrom(info: Info, localElapsedMs: number): ProgressView {
-  const keysDone = Math.max(0, num(info, 'current_save_keys_processed', 0));
-  const keysTotal = Math.max(0, num(info, 'current_save_keys_total', 0));
-  const bytes = num(info, 'keyfork_save_bytes_written', -1);
-  const serverElapsed = num(info, 'keyfork_save_elapsed_ms', -1);
-  const elapsedMs = serverElapsed >= 0 ? serverElapsed : Math.max(localElapsedMs, num(info, 'rdb_current_bgsave_time_sec', 0) * 1000);
-  let etaSec = num(info, 'keyfork_save_eta_sec', -1);
-  if (!info.has('keyfork_save_eta_sec') && keysDone > 0 && keysTotal > 0) {
-    etaSec = Math.ceil((elapsedMs * Math.max(0, keysTotal - keysDone)) / keysDone / 1000);
-  }
-  return { keysDone, keysTotal, bytes, elapsedMs, etaSec };
-}
-
-class ProgressLine {
-  private lastPrint = 0;
-  private shown = false;
-
-  constructor(private readonly tty: boolean) {}
-
-  update(view: ProgressView): void {
-    const line = renderProgress(view);
-    if (this.tty) {
-      process.stdout.write(`\r${line}\x1b[K`);
-      this.shown = true;
-      return;
-    }
-    // A log file or a pipe gets a line a second instead of a redrawn bar.
-    const now = Date.now();
-    if (now - this.lastPrint >= 1000) {
-      this.lastPrint = now;
-      process.stdout.write(`${line}\n`);
-    }
-  }
-
-  end(): void {
-    if (this.tty && this.shown) process.stdout.write('\n');
-    this.shown = false;
-  }
-}
-
-// -------------------------------------------------------------------------------------------
-// bgsave
-
-interface Options {
-  command: string | null;
-  wait: boolean;
+interface ConnectionFlags {
   host: string;
   port: number;
-  user: string | null;
-  password: string | null;
+  user?: string;
+  password?: string;
+  tls?: boolean;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  sni?: string;
+  insecure?: boolean;
 }
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {
-    command: null,
-    wait: false,
-    host: '127.0.0.1',
-    port: 6379,
-    user: null,
-    password: process.env.REDISCLI_AUTH || null,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    switch (a) {
-      case '--wait':
-        opts.wait = true;
-        break;
-      case '--host':
-      case '-h':
-        opts.host = value();
-        break;
-      case '--port':
-      case '-p': {
-        const v = value();
-        const port = Number(v);
-        if (!/^\d+$/.test(v) || port < 1 || port > 65535) throw new UsageError(`invalid port: ${v}`);
-        opts.port = port;
-        break;
-      }
-      case '--user':
-        opts.user = value();
-        break;
-      case '--password':
-      case '-a':
-        opts.password = value();
-        break;
-      case '--help':
-        opts.command = 'help';
-        break;
-      default:
-        if (a.startsWith('-') || opts.command !== null) throw new UsageError(`unknown argument: ${a}`);
-        opts.command = a.toLowerCase();
-    }
-  }
-  return opts;
+function parsePort(v: string): number {
+  const port = Number(v);
+  if (!/^\d+$/.test(v) || port < 1 || port > 65535) throw new InvalidArgumentError(`invalid port: ${v}`);
+  return port;
 }
 
-/** Outcome of waiting for a save: null on success, else the reason it failed. */
-type SaveOutcome = { ok: true; view: ProgressView } | { ok: false; reason: string };
-
-class BgsaveWaiter {
-  private readonly started = Date.now();
-  private lastView: ProgressView = { keysDone: 0, keysTotal: 0, bytes: -1, elapsedMs: 0, etaSec: -1 };
-
-  constructor(
-    private readonly client: RespClient,
-    private readonly progress: ProgressLine,
-    private readonly say: (line: string) => void,
-  ) {}
-
-  /** Starts a save or finds the running one; returns the rdb_saves number of the save to wait for. */
-  async begin(): Promise<number> {
-    const before = await readInfo(this.client);
-    if (num(before, 'rdb_bgsave_in_progress', 0) === 1) {
-      const pid = num(before, 'keyfork_save_child_pid', -1);
-      this.say(`A background save is already running${pid > 0 ? ` (pid ${pid})` : ''}: waiting for it.`);
-      return num(before, 'rdb_saves', 0);
-    }
-    let reply = await this.client.call('BGSAVE');
-    if (reply instanceof Error && reply.message.startsWith('ERR Another child process is active')) {
-      // An AOF rewrite or a replication sync holds the fork: queue behind it.
-      reply = await this.client.call('BGSAVE', 'SCHEDULE');
-    }
-    if (reply instanceof Error) {
-      if (reply.message.includes('already in progress')) {
-        this.say('A background save started meanwhile: waiting for it.');
-        return num(await readInfo(this.client), 'rdb_saves', 0);
-      }
-      throw reply;
-    }
-    this.say(String(reply));
-    return num(before, 'rdb_saves', 0) + 1;
-  }
-
-  /** Polls INFO persistence until save number `target` has ended. */
-  async wait(target: number): Promise<SaveOutcome> {
-    for (;;) {
-      const info = await readInfo(this.client);
-      const saves = num(info, 'rdb_saves', 0);
-      const running = num(info, 'rdb_bgsave_in_progress', 0) === 1;
-      if (saves === target && running) {
-        this.lastView = progressFrom(info, Date.now() - this.started);
-        this.progress.update(this.lastView);
-      }
-      // Ours ended when the counter reached it and nothing runs, or a later save started.
-      if ((saves === target && !running) || saves > target) {
-        this.progress.end();
-        if (info.get('rdb_last_bgsave_status') === 'ok') {
-          const view = { ...this.lastView, keysDone: this.lastView.keysTotal, etaSec: 0 };
-          view.elapsedMs = Math.max(view.elapsedMs, num(info, 'rdb_last_bgsave_time_sec', 0) * 1000);
-          return { ok: true, view };
-        }
-        const detail = info.get('keyfork_last_bgsave_error');
-        return { ok: false, reason: detail ? detail : 'rdb_last_bgsave_status:err (see the server log)' };
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  }
+function parseSeconds(v: string): number {
+  const s = Number(v);
+  if (!Number.isFinite(s) || s <= 0) throw new InvalidArgumentError(`not a positive number of seconds: ${v}`);
+  return s;
 }
 
-async function authenticate(client: RespClient, opts: Options): Promise<void> {
-  if (opts.password === null) return;
-  const reply = opts.user === null ? await client.call('AUTH', opts.password) : await client.call('AUTH', opts.user, opts.password);
-  if (reply instanceof Error) throw reply;
+/** redis-cli's connection options (-h is the host, as in redis-cli; --help is help). */
+function withConnection(cmd: Command): Command {
+  return cmd
+    .helpOption('--help', 'display help for this command')
+    .option('-h, --host <host>', 'server address', '127.0.0.1')
+    .option('-p, --port <port>', 'server port', parsePort, 6379)
+    .option('--user <name>', 'ACL user for AUTH')
+    .addOption(new Option('-a, --password <password>', 'password for AUTH').env('REDISCLI_AUTH'))
+    .option('--tls', 'connect with TLS')
+    .option('--cacert <file>', 'CA certificate to verify the server with')
+    .option('--cert <file>', 'client certificate')
+    .option('--key <file>', 'client private key')
+    .option('--sni <name>', 'server name for TLS SNI')
+    .option('--insecure', 'do not verify the server certificate');
 }
 
-async function bgsave(opts: Options): Promise<number> {
-  const client = await RespClient.connect(opts.host, opts.port);
+function connection(flags: ConnectionFlags): { conn: ConnectionOptions; addr: string } {
+  return { conn: { ...flags, tls: flags.tls || !!(flags.cacert || flags.cert) }, addr: `${flags.host}:${flags.port}` };
+}
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function complain(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function status(flags: ConnectionFlags & { watch?: boolean; json?: boolean; color: boolean; interval: number; count?: number }): Promise<number> {
+  const { conn, addr } = connection(flags);
+  const color = flags.color && process.stdout.isTTY === true && !process.env.NO_COLOR;
+  if (flags.watch) return watchStatus(conn, addr, { intervalMs: flags.interval * 1000, json: !!flags.json, color, count: flags.count ?? 0 });
+  const client = await RespClient.open(conn);
   try {
-    await authenticate(client, opts);
-    if (!opts.wait) {
-      const reply = await client.call('BGSAVE');
-      if (reply instanceof Error) {
-        process.stderr.write(`(error) ${reply.message}\n`);
-        return EXIT_SAVE_FAILED;
-      }
-      process.stdout.write(`${String(reply)}\n`);
-      return EXIT_OK;
-    }
-    const progress = new ProgressLine(process.stdout.isTTY === true);
-    const waiter = new BgsaveWaiter(client, progress, (line) => process.stdout.write(`${line}\n`));
-    const target = await waiter.begin();
-    const outcome = await waiter.wait(target);
-    if (outcome.ok) {
-      const v = outcome.view;
-      const written = v.bytes >= 0 ? `, ${formatMB(v.bytes)}` : '';
-      process.stdout.write(
-        `Background saving terminated with success in ${(v.elapsedMs / 1000).toFixed(1)} s (${formatCount(v.keysTotal)} keys${written})\n`,
-      );
-      return EXIT_OK;
-    }
-    process.stderr.write(`Background saving failed: ${outcome.reason}\n`);
-    return EXIT_SAVE_FAILED;
-  } finally {
-    client.close();
-  }
-}
-
-/** `keyfork status`: a few INFO fields an operator looks at first, and what is not supported. */
-async function status(opts: Options): Promise<number> {
-  const client = await RespClient.connect(opts.host, opts.port);
-  try {
-    await authenticate(client, opts);
-    const info = await readInfo(client, 'everything');
-    const field = (name: string): string => info.get(name) ?? '?';
-    const keys = [...info.entries()]
-      .filter(([name]) => /^db\d+$/.test(name))
-      .reduce((sum, [, v]) => sum + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
-    const version = info.has('keyfork_version') ? `keyfork ${field('keyfork_version')} (Redis ${field('redis_version')})` : `Redis ${field('redis_version')}`;
-    const lines = [
-      `server:       ${version}, pid ${field('process_id')}, port ${field('tcp_port')}, up ${field('uptime_in_seconds')} s`,
-      `clients:      ${field('connected_clients')} connected, ${field('blocked_clients')} blocked`,
-      `keys:         ${keys}`,
-      `memory:       ${field('used_memory_human')} used, peak ${field('used_memory_peak_human')}`,
-      `last save:    ${field('rdb_last_bgsave_status')}, ${field('rdb_changes_since_last_save')} changes since`,
-    ];
-    if (info.has('keyfork_unsupported_configs_set')) {
-      const names = field('keyfork_unsupported_configs_set');
-      lines.push(
-        names === ''
-          ? 'unsupported:  none (every directive set is one keyfork acts on)'
-          : `unsupported:  ${names.split(',').join(', ')} (set, but keyfork does not act on them yet: see the server log)`,
-      );
-    }
-    process.stdout.write(`${lines.join('\n')}\n`);
+    const model = await fetchStatus(client, addr);
+    if (flags.json) say(JSON.stringify(model, null, 2));
+    else say(renderStatus(model, { color, width: process.stdout.isTTY ? process.stdout.columns || 100 : 1000, unicode: process.stdout.isTTY === true }).join('\n'));
     return EXIT_OK;
   } finally {
     client.close();
   }
 }
 
+/** Follows run `target` of `kind` to its end and reports it. */
+async function followToEnd(follower: Follower, kind: WorkKind, target: number): Promise<number> {
+  const outcome = await follower.follow(target);
+  if (outcome.ok) {
+    say(describeOutcome(kind, outcome));
+    return EXIT_OK;
+  }
+  complain(describeOutcome(kind, outcome));
+  return EXIT_FAILED;
+}
+
+const SAVE_RUNNING = 'ERR Background save already in progress';
+const ANOTHER_CHILD = 'ERR Another child process is active';
+
+async function bgsave(flags: ConnectionFlags & { wait?: boolean; schedule?: boolean }): Promise<number> {
+  const { conn, addr } = connection(flags);
+  const client = await RespClient.open(conn);
+  const follower = new Follower(client, RDB_SAVE, addr, process.stdout.isTTY === true);
+  try {
+    // A save already running: join it (--wait), queue behind it (--schedule), or explain.
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const { info, model } = await follower.status();
+      const before = num(info, 'rdb_saves', 0);
+      const running = RDB_SAVE.running(info) && model.child ? model.child : null;
+      if (running) {
+        if (flags.schedule) {
+          say(`${explainRefusal(model, 'a new save starts when it ends.')}`);
+          await follower.follow(before);
+          continue;
+        }
+        if (flags.wait) {
+          say(`${explainRefusal(model, 'waiting for it.')}`);
+          return await followToEnd(follower, RDB_SAVE, before);
+        }
+        complain(`(error) ${SAVE_RUNNING}`);
+        complain(explainRefusal(model, 'use --wait to follow it or --schedule to run after it.'));
+        return EXIT_FAILED;
+      }
+      let reply = await client.call('BGSAVE');
+      if (reply instanceof Error && reply.message.startsWith(ANOTHER_CHILD)) {
+        const other = (await follower.status()).model;
+        if (!flags.schedule && !flags.wait) {
+          complain(`(error) ${reply.message}`);
+          complain(explainRefusal(other, 'use --schedule to save when it ends (BGSAVE SCHEDULE), with --wait to follow it.'));
+          return EXIT_FAILED;
+        }
+        reply = await client.call('BGSAVE', 'SCHEDULE');
+        if (!(reply instanceof Error) && other.child) say(explainRefusal(other, 'the save starts when it ends.'));
+      }
+      if (reply instanceof Error) {
+        if (reply.message === SAVE_RUNNING) continue; // a save started meanwhile: look again
+        complain(`(error) ${reply.message}`);
+        return EXIT_FAILED;
+      }
+      say(String(reply));
+      return flags.wait ? await followToEnd(follower, RDB_SAVE, before + 1) : EXIT_OK;
+    }
+    complain('keyfork: saves kept starting before ours could; giving up');
+    return EXIT_FAILED;
+  } finally {
+    client.close();
+  }
+}
+
+const REWRITE_RUNNING = 'ERR Background append only file rewriting already in progress';
+
+async function bgrewriteaof(flags: ConnectionFlags & { wait?: boolean }): Promise<number> {
+  const { conn, addr } = connection(flags);
+  const client = await RespClient.open(conn);
+  const follower = new Follower(client, AOF_REWRITE, addr, process.stdout.isTTY === true);
+  try {
+    const { info, model } = await follower.status();
+    const before = num(info, 'aof_rewrites', 0);
+    if (num(info, 'aof_rewrite_in_progress', 0) === 1) {
+      if (!flags.wait) {
+        complain(`(error) ${REWRITE_RUNNING}`);
+        complain(explainRefusal(model, 'use --wait to follow it.'));
+        return EXIT_FAILED;
+      }
+      say(explainRefusal(model, 'waiting for it.'));
+      return await followToEnd(follower, AOF_REWRITE, before);
+    }
+    const reply = await client.call('BGREWRITEAOF');
+    if (reply instanceof Error) {
+      complain(`(error) ${reply.message}`);
+      return EXIT_FAILED;
+    }
+    say(String(reply));
+    // "scheduled": another child runs; say which, then follow the rewrite once it starts.
+    if (String(reply).includes('scheduled') && model.child) say(explainRefusal(model, 'the rewrite starts when it ends.'));
+    return flags.wait ? await followToEnd(follower, AOF_REWRITE, before + 1) : EXIT_OK;
+  } finally {
+    client.close();
+  }
+}
+
+function program(): Command {
+  const root = new Command('keyfork')
+    .description("keyfork's operator tools: watch persistence, start and follow saves and rewrites")
+    .helpOption('--help', 'display help')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError();
+  withConnection(root.command('status'))
+    .description('one screen: the running child and what triggered it, what waits, last save and rewrite, save rules, AOF, replicas, disk')
+    .option('-w, --watch', 'redraw in place like top (q to quit)')
+    .option('--json', 'print the status as JSON (with --watch: one object per line)')
+    .option('-i, --interval <seconds>', 'seconds between redraws with --watch', parseSeconds, 1)
+    .option('--count <n>', 'with --watch: stop after n screens', (v) => parseInt(v, 10))
+    .option('--no-color', 'no colours')
+    .action(async (flags) => {
+      exitCode = await status(flags);
+    });
+  withConnection(root.command('bgsave'))
+    .description('start a background save (BGSAVE); a refusal says what runs and how far it is')
+    .option('--wait', 'start it or join the running one, show its progress, exit 0 on success, 1 with the reason on failure')
+    .option('--schedule', 'if a save or another child runs, save after it instead of failing')
+    .action(async (flags) => {
+      exitCode = await bgsave(flags);
+    });
+  withConnection(root.command('bgrewriteaof'))
+    .description('start an AOF rewrite (BGREWRITEAOF)')
+    .option('--wait', 'start it or join the running one, show its progress, exit with its outcome')
+    .action(async (flags) => {
+      exitCode = await bgrewriteaof(flags);
+    });
+  for (const cmd of root.commands) cmd.exitOverride();
+  return root;
+}
+
+let exitCode = EXIT_OK;
+
 export async function main(argv: string[]): Promise<number> {
-  let opts: Options;
-  try {
-    opts = parseArgs(argv);
-  } catch (err) {
-    process.stderr.write(`keyfork: ${(err as Error).message}\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  if (opts.command === null || opts.command === 'help') {
-    (opts.command === 'help' ? process.stdout : process.stderr).write(USAGE);
-    return opts.command === 'help' ? EXIT_OK : EXIT_USAGE;
-  }
-  if (opts.command !== 'bgsave' && opts.command !== 'status') {
-    process.stderr.write(`keyfork: unknown command '${opts.command}'\n\n${USAGE}`);
+  exitCode = EXIT_OK;
+  const cli = program();
+  if (argv.length === 0) {
+    process.stderr.write(cli.helpInformation());
     return EXIT_USAGE;
   }
   try {
-    return opts.command === 'status' ? await status(opts) : await bgsave(opts);
+    await cli.parseAsync(argv, { from: 'user' });
+    return exitCode;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const where = `${opts.host}:${opts.port}`;
+    const e = err as NodeJS.ErrnoException & { exitCode?: number; code?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    const where = flagsAddr(argv);
     if (e.code === 'ECONNREFUSED') process.stderr.write(`keyfork: could not connect to ${where}: connection refused\n`);
     else process.stderr.write(`keyfork: ${where}: ${e.message}\n`);
     return EXIT_CONNECTION;
   }
+}
+
+/** host:port from the arguments, for an error before any command could say it. */
+function flagsAddr(argv: string[]): string {
+  const value = (names: string[], fallback: string) => {
+    const i = argv.findIndex((a) => names.includes(a));
+    return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+  };
+  return `${value(['-h', '--host'], '127.0.0.1')}:${value(['-p', '--port'], '6379')}`;
 }
 
 if (typeof require !== 'undefined' && require.main === module) {

@@ -1,14 +1,13 @@
-// `keyfork bgsave --wait`: starts or joins a save, shows its progress, and exits with the
-// save's outcome; against keyfork and, since it speaks plain RESP, against redis-server.
+// `keyfork bgsave` / `bgrewriteaof` / `status` as an operator runs them: real processes against
+// a real keyfork and, since they speak plain RESP, against redis-server.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderProgress } from '../../src/cli';
 import { describeDifferential } from '../helpers/diff';
 import { freePort } from '../helpers/ports';
 import { RawConnection } from '../helpers/resp';
-import { REPO_ROOT, startKeyfork, startRedis } from '../helpers/servers';
+import { REPO_ROOT, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 import { checkRdb, dumpPath, infoSection, show, waitFor } from './persistence-support';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli.js');
@@ -20,7 +19,7 @@ interface CliRun {
   stderr: string;
 }
 
-function runCli(args: string[], onStdout?: (soFar: string) => void): Promise<CliRun> {
+export function runCli(args: string[], onStdout?: (soFar: string) => void): Promise<CliRun> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} does not exist: run npm run build first`);
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
@@ -38,24 +37,32 @@ function runCli(args: string[], onStdout?: (soFar: string) => void): Promise<Cli
   });
 }
 
-const PROGRESS_LINE = /\[[#.]{24}\]\s+\d+\.\d%  [\d,]+\/[\d,]+ keys/;
+/** cli-progress's line when stdout is not a terminal: a line a second. */
+const PROGRESS_LINE = /^[#.]{24} \d+% \| [\d,]+\/[\d,]+ keys/;
+const RUNNING_SAVE = /A save started by BGSAVE from 127\.0\.0\.1:\d+ at \d\d:\d\d:\d\d is \d+% done(, about [\w ]+ left)?/;
+
+/** A keyfork with `keys` keys whose BGSAVE takes about keys/1000 s. */
+async function slowSaver(keys: number, args: string[] = []): Promise<{ server: RunningServer; c: RawConnection }> {
+  const server = await startKeyfork({ args: ['--save', '', ...DEBUG, ...args] });
+  const c = await RawConnection.connect(server.port);
+  await c.send('DEBUG', 'POPULATE', String(keys));
+  await c.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000');
+  return { server, c };
+}
 
 describe('keyfork bgsave', () => {
   it('--wait starts a save, draws progress lines and exits 0 when it succeeded', async () => {
-    const server = await startKeyfork({ args: ['--save', '', ...DEBUG] });
+    const { server, c } = await slowSaver(2500);
     try {
-      const c = await RawConnection.connect(server.port);
-      await c.send('DEBUG', 'POPULATE', '2500');
-      await c.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000'); // about 3 s
       const run = await runCli(['bgsave', '--wait', '--port', String(server.port)]);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       const lines = run.stdout.split('\n');
       expect(lines[0]).toBe('Background saving started');
       const progress = lines.filter((l) => PROGRESS_LINE.test(l));
-      expect(progress.length).toBeGreaterThanOrEqual(2); // one a second when not on a terminal
-      expect(progress.some((l) => / MB  elapsed \d+:\d\d  ETA (\d+:\d\d|--:--)$/.test(l))).toBe(true);
-      expect(run.stdout).toMatch(/\nBackground saving terminated with success in \d+\.\d s \(2,500 keys, \d+\.\d MB\)\n$/);
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      expect(progress.some((l) => / \| [\d.]+ KB \| elapsed \d+:\d\d \| ETA (\d+:\d\d|--:--)$/.test(l))).toBe(true);
+      expect(run.stdout).toMatch(/\nBackground saving terminated with success in \d+\.\d s \(2,500 keys, [\d.]+ KB\)\n$/);
       expect(checkRdb(dumpPath(server)).ok).toBe(true);
       expect((await infoSection(c)).get('rdb_saves')).toBe('1');
       c.close();
@@ -64,17 +71,13 @@ describe('keyfork bgsave', () => {
     }
   }, 30_000);
 
-  it('--wait joins a save already running instead of failing', async () => {
-    const server = await startKeyfork({ args: ['--save', '', ...DEBUG] });
+  it('--wait joins a save already running, saying what triggered it', async () => {
+    const { server, c } = await slowSaver(1500);
     try {
-      const c = await RawConnection.connect(server.port);
-      await c.send('DEBUG', 'POPULATE', '1500');
-      await c.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000');
       expect(show(await c.send('BGSAVE'))).toBe('+Background saving started');
-      const pid = (await infoSection(c)).get('keyfork_save_child_pid');
       const run = await runCli(['bgsave', '--wait', '--port', String(server.port)]);
       expect(run.code).toBe(0);
-      expect(run.stdout.split('\n')[0]).toBe(`A background save is already running (pid ${pid}): waiting for it.`);
+      expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^${RUNNING_SAVE.source}; waiting for it\\.$`));
       expect((await infoSection(c)).get('rdb_saves')).toBe('1'); // joined, not a second save
       c.close();
     } finally {
@@ -82,17 +85,38 @@ describe('keyfork bgsave', () => {
     }
   }, 30_000);
 
-  it('--wait exits 1 with the reason when the save fails', async () => {
-    const server = await startKeyfork({ args: ['--save', '', ...DEBUG] });
+  it('a refused BGSAVE explains itself; --schedule saves after the running one', async () => {
+    const { server, c } = await slowSaver(1500);
     try {
-      const c = await RawConnection.connect(server.port);
-      await c.send('DEBUG', 'POPULATE', '2000');
-      await c.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000');
+      await c.send('CLIENT', 'SETNAME', 'nightly');
+      expect(show(await c.send('BGSAVE'))).toBe('+Background saving started');
+      const refused = await runCli(['bgsave', '--port', String(server.port)]);
+      expect(refused.code).toBe(1);
+      const [error, why] = refused.stderr.split('\n');
+      expect(error).toBe('(error) ERR Background save already in progress');
+      expect(why).toMatch(/^A save started by BGSAVE from 127\.0\.0\.1:\d+ \(name nightly\) at \d\d:\d\d:\d\d is \d+% done/);
+      expect(why).toMatch(/; use --wait to follow it or --schedule to run after it\.$/);
+      const scheduled = await runCli(['bgsave', '--schedule', '--port', String(server.port)]);
+      expect(scheduled.code).toBe(0);
+      expect(scheduled.stdout).toMatch(/ \(name nightly\) at .*; a new save starts when it ends\.\n/);
+      expect(scheduled.stdout).toMatch(/\nBackground saving started\n$/);
+      const info = await infoSection(c);
+      expect(info.get('rdb_saves')).toBe('2');
+      expect(info.get('keyfork_child_trigger')).toMatch(/^BGSAVE from 127\.0\.0\.1:\d+$/);
+      c.close();
+    } finally {
+      await server.stop();
+    }
+  }, 40_000);
+
+  it('--wait exits 1 with the reason when the save fails', async () => {
+    const { server, c } = await slowSaver(2000);
+    try {
       let killed = false;
       const run = await runCli(['bgsave', '--wait', '--port', String(server.port)], (out) => {
         if (killed || !out.includes('Background saving started')) return;
         killed = true;
-        void infoSection(c).then((i) => process.kill(Number(i.get('keyfork_save_child_pid')), 'SIGKILL'));
+        void infoSection(c).then((i) => process.kill(Number(i.get('keyfork_child_pid')), 'SIGKILL'));
       });
       expect(killed).toBe(true);
       expect(run.code).toBe(1);
@@ -108,7 +132,7 @@ describe('keyfork bgsave', () => {
     try {
       const ok = await runCli(['bgsave', '--wait', '--port', String(server.port), '--password', 's3cret']);
       expect(ok.code).toBe(0);
-      const bad = await runCli(['bgsave', '--port', String(server.port), '--password', 'nope']);
+      const bad = await runCli(['bgsave', '-p', String(server.port), '-a', 'nope']);
       expect(bad.code).toBe(3);
       expect(bad.stderr).toMatch(/WRONGPASS invalid username-password pair/);
       const none = await runCli(['bgsave', '--wait', '--port', String(server.port)]);
@@ -122,7 +146,7 @@ describe('keyfork bgsave', () => {
   it('without --wait only starts the save; usage and connection errors have their own exit codes', async () => {
     const server = await startKeyfork({ args: ['--save', ''] });
     try {
-      const run = await runCli(['bgsave', '--port', String(server.port)]);
+      const run = await runCli(['bgsave', '-h', '127.0.0.1', '-p', String(server.port)]);
       expect(run).toMatchObject({ code: 0, stdout: 'Background saving started\n' });
       const c = await RawConnection.connect(server.port);
       await waitFor(async () => (await infoSection(c)).get('rdb_bgsave_in_progress') === '0', 'save end');
@@ -134,25 +158,85 @@ describe('keyfork bgsave', () => {
     const refused = await runCli(['bgsave', '--wait', '--port', String(port)]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toBe(`keyfork: could not connect to 127.0.0.1:${port}: connection refused\n`);
-    expect((await runCli(['bgsave', '--port', 'x'])).code).toBe(2);
+    const badPort = await runCli(['bgsave', '--port', 'x']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/invalid port: x/);
     expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli([])).code).toBe(2);
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: keyfork bgsave \[--wait\]/);
-  });
-
-  it('renders the bar, counts, megabytes, elapsed time and ETA', () => {
-    expect(renderProgress({ keysDone: 500_000, keysTotal: 1_000_000, bytes: 52_428_800, elapsedMs: 3_200, etaSec: 4 })).toBe(
-      '[############............]  50.0%  500,000/1,000,000 keys  50.0 MB  elapsed 0:03  ETA 0:04',
-    );
-    expect(renderProgress({ keysDone: 0, keysTotal: 0, bytes: -1, elapsedMs: 3_725_000, etaSec: -1 })).toBe(
-      '[........................]   0.0%  0/0 keys  elapsed 1:02:05  ETA --:--',
-    );
+    expect(help.stdout).toMatch(/^Usage: keyfork \[options\] \[command\]/);
+    expect(help.stdout).toMatch(/status \[options\]/);
+    expect(help.stdout).toMatch(/bgrewriteaof \[options\]/);
+    const statusHelp = await runCli(['status', '--help']);
+    expect(statusHelp.stdout).toMatch(/-h, --host <host>/);
+    expect(statusHelp.stdout).toMatch(/-w, --watch/);
   });
 });
 
-describeDifferential('keyfork bgsave against redis-server', () => {
-  it('--wait works with Redis too (progress from current_save_keys_*)', async () => {
+describe('keyfork status', () => {
+  it('shows the running child, its trigger and progress, the save rules and the disk (text and --json)', async () => {
+    const { server, c } = await slowSaver(3000, ['--save', '3600 1 300 100']);
+    try {
+      await c.send('SET', 'a', '1');
+      await c.send('CLIENT', 'SETNAME', 'backup');
+      expect(show(await c.send('BGSAVE'))).toBe('+Background saving started');
+      await waitFor(async () => Number((await infoSection(c)).get('current_save_keys_processed')) > 100, 'progress');
+      const json = await runCli(['status', '--json', '-p', String(server.port)]);
+      expect(json.code).toBe(0);
+      const m = JSON.parse(json.stdout);
+      expect(m.server).toMatchObject({ software: 'keyfork', redisVersion: '7.0.15', keys: 3001 });
+      expect(m.child).toMatchObject({ type: 'rdb', keysTotal: 3001 });
+      expect(m.child.trigger).toMatch(/^BGSAVE from 127\.0\.0\.1:\d+ \(name backup\)$/);
+      expect(m.child.pid).toBeGreaterThan(0);
+      expect(m.child.bytesWritten).toBeGreaterThan(0);
+      expect(m.saveRules).toEqual([
+        { seconds: 3600, changes: 1, state: 'time', firesInSec: expect.any(Number), changesMissing: 0 },
+        { seconds: 300, changes: 100, state: 'changes', firesInSec: null, changesMissing: 99 },
+      ]);
+      expect(m.disk.dir).toBe(server.dir);
+      expect(m.disk.freeBytes).toBeGreaterThan(0);
+      expect(m.needsKeyfork).toEqual([]);
+
+      const text = await runCli(['status', '-p', String(server.port)]);
+      expect(text.code).toBe(0);
+      const lines = text.stdout.split('\n');
+      expect(lines[0]).toMatch(/^keyfork [\d.]+ \(Redis 7\.0\.15\) 127\.0\.0\.1:\d+ · master · up \d+ s · 3,001 keys/);
+      expect(text.stdout).toMatch(/Running +RDB save, pid \d+, forked in [\d.]+ ms\n +triggered by BGSAVE from 127\.0\.0\.1:\d+ \(name backup\)\n/);
+      expect(text.stdout).toMatch(/\n +[#.]{24} +[\d.]+%  [\d,]+\/3,001 keys  [\d.]+ KB written\n/);
+      expect(text.stdout).toMatch(/\n +save 3600 1 +fires in /);
+      expect(text.stdout).toMatch(/\n +save 300 100 +needs 99 more changes\n/);
+      expect(text.stdout).toMatch(/\nDisk +\S+: [\d.]+ [KMGT]B free/);
+      expect(text.stdout).not.toMatch(/\x1b\[/); // no colours when not on a terminal
+      c.close();
+    } finally {
+      await server.stop();
+    }
+  }, 40_000);
+
+  it('bgrewriteaof: follows a rewrite where the server has one, else reports the server error', async () => {
+    const server = await startKeyfork({ args: ['--save', ''] });
+    try {
+      const c = await RawConnection.connect(server.port);
+      const docs = await c.send('COMMAND', 'INFO', 'BGREWRITEAOF');
+      const known = Array.isArray(docs) && docs[0] !== null;
+      const run = await runCli(['bgrewriteaof', '--wait', '-p', String(server.port)]);
+      if (known) {
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(/Background AOF rewrite terminated with success/);
+      } else {
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/^\(error\) ERR unknown command 'BGREWRITEAOF'/);
+      }
+      c.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describeDifferential('keyfork bgsave, bgrewriteaof and status against redis-server', () => {
+  it('bgsave --wait works with Redis too (progress from current_save_keys_*)', async () => {
     const redis = await startRedis();
     try {
       const c = await RawConnection.connect(redis.port);
@@ -162,6 +246,46 @@ describeDifferential('keyfork bgsave against redis-server', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Background saving started\n/);
       expect(run.stdout).toMatch(/Background saving terminated with success in \d+\.\d s \(2,000 keys\)\n$/);
+      c.close();
+    } finally {
+      await redis.stop();
+    }
+  }, 30_000);
+
+  it('bgrewriteaof --wait follows a Redis rewrite to its end', async () => {
+    const redis = await startRedis();
+    try {
+      const c = await RawConnection.connect(redis.port);
+      await c.send('DEBUG', 'POPULATE', '2000');
+      const run = await runCli(['bgrewriteaof', '--wait', '--port', String(redis.port)]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Background append only file rewriting started\n/);
+      expect(run.stdout).toMatch(/Background AOF rewrite terminated with success in \d+\.\d s/);
+      expect((await infoSection(c)).get('aof_rewrites')).toBe('1');
+      c.close();
+    } finally {
+      await redis.stop();
+    }
+  }, 30_000);
+
+  it('status shows what Redis exposes and says which fields need keyfork', async () => {
+    const redis = await startRedis();
+    try {
+      const c = await RawConnection.connect(redis.port);
+      await c.send('DEBUG', 'POPULATE', '3000');
+      await c.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000');
+      await c.send('BGSAVE');
+      await waitFor(async () => Number((await infoSection(c)).get('current_save_keys_processed')) > 0, 'redis progress', 10_000);
+      const json = JSON.parse((await runCli(['status', '--json', '-p', String(redis.port)])).stdout);
+      expect(json.server.software).toBe('redis');
+      expect(json.child).toMatchObject({ type: 'rdb', trigger: null, pid: null, bytesWritten: null, keysTotal: 3000 });
+      expect(json.disk.freeBytes).toBe(null);
+      expect(json.needsKeyfork).toContain('what triggered the child');
+      const text = (await runCli(['status', '-p', String(redis.port)])).stdout;
+      expect(text).toMatch(/^Redis 7\.0\.15 127\.0\.0\.1:\d+/);
+      expect(text).toMatch(/triggered by \(trigger: needs keyfork\)/);
+      expect(text).toMatch(/Redis does not expose what triggered the child, .*: those need keyfork\./);
       c.close();
     } finally {
       await redis.stop();
