@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // keyfork-server [/path/to/redis.conf] [--option value ...]: redis-server's command line.
+import * as fs from 'node:fs';
 import { FatalConfigError, loadConfig } from './config';
 import { StartupAbort } from './errors';
-import { REDIS_VERSION, KEYFORK_VERSION } from './server';
-import { bringUp } from './start';
+import { REDIS_VERSION, KEYFORK_VERSION, type Server } from './server';
+import { bringUp, STARTED_BY_ENV, TEMP_DIR_ENV } from './start';
 
 function usage(): string {
   return [
@@ -41,12 +42,25 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const { server } = await bringUp(loaded, loaded.configFile ?? null);
+  const { server, port } = await bringUp(loaded, loaded.configFile ?? null);
   const onSignal = (signal: string) => {
     server.shutdownOnSignal(signal);
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  if (process.send && process.env[STARTED_BY_ENV] === 'startServer') reportToStartServer(server, port);
+}
+
+/**
+ * Started by startServer() (index.ts): tell it the port over the IPC channel, and stop (without
+ * a final save, as SHUTDOWN NOSAVE) when the channel closes: its close(), or the test process
+ * ending however it ends. A temporary data directory goes with the server.
+ */
+function reportToStartServer(server: Server, port: number): void {
+  const tempDir = process.env[TEMP_DIR_ENV];
+  if (tempDir) process.once('exit', () => fs.rmSync(tempDir, { recursive: true, force: true }));
+  process.once('disconnect', () => server.shutdown({ save: false, trigger: 'startServer() closing' }));
+  process.send?.({ keyforkReady: port });
 }
 
 main(process.argv.slice(2)).catch((err) => {

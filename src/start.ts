@@ -12,6 +12,11 @@ const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
 // applied set is complete (see config/consumers.ts).
 allConsumersLoaded();
 
+/** startServer() (index.ts) starts keyfork-server (main.ts) with these in its environment. */
+export const STARTED_BY_ENV = 'KEYFORK_STARTED_BY';
+/** A data directory the server removes when it exits (startServer() made it). */
+export const TEMP_DIR_ENV = 'KEYFORK_TEMP_DIR';
+
 export interface Started {
   server: Server;
   port: number;
