@@ -21,18 +21,8 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_CONNECTION = 3;
 
-interface ConnectionFlags {
-  host: string;
-  port: number;
-  user?: string;
-  password?: string;
-  tls?: boolean;
-  cacert?: string;
-  cert?: string;
-  key?: string;
-  sni?: string;
-  insecure?: boolean;
-}
+/** The connection options as commander hands them over: redis-cli's names. */
+type ConnectionFlags = ConnectionOptions;
 
 function parsePort(v: string): number {
   const port = Number(v);
