@@ -1,7 +1,8 @@
 // `keyfork bgsave` / `bgrewriteaof` / `status` as an operator runs them: real processes against
 // a real keyfork and, since they speak plain RESP, against redis-server.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
@@ -266,6 +267,28 @@ describeDifferential('keyfork bgsave, bgrewriteaof and status against redis-serv
       c.close();
     } finally {
       await redis.stop();
+    }
+  }, 30_000);
+
+  it('connects over TLS (--tls --cacert), and refuses a certificate it cannot verify', async () => {
+    const certs = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem',
+      '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: certs });
+    expect(made.status, 'openssl is needed for this test (.ci/run installs it)').toBe(0);
+    const tlsPort = await freePort();
+    const redis = await startRedis({ args: ['--port', '0', '--tls-port', String(tlsPort), '--tls-cert-file', path.join(certs, 'cert.pem'),
+      '--tls-key-file', path.join(certs, 'key.pem'), '--tls-ca-cert-file', path.join(certs, 'cert.pem'), '--tls-auth-clients', 'no'] });
+    try {
+      const ok = await runCli(['status', '--json', '-p', String(tlsPort), '--tls', '--cacert', path.join(certs, 'cert.pem')]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).server.software).toBe('redis');
+      const unverified = await runCli(['status', '-p', String(tlsPort), '--tls']);
+      expect(unverified.code).toBe(3);
+      expect(unverified.stderr).toMatch(/self-signed certificate/);
+      expect((await runCli(['status', '--json', '-p', String(tlsPort), '--tls', '--insecure'])).code).toBe(0);
+    } finally {
+      await redis.stop();
+      fs.rmSync(certs, { recursive: true, force: true });
     }
   }, 30_000);
 
