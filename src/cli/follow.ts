@@ -69,7 +69,8 @@ export class Follower {
       if (count === target && running && child?.type === this.kind.child) this.draw(child.keysDone, child.keysTotal, child.bytesWritten, child.elapsedMs, child.etaSec);
       if ((count === target && !running) || count > target) {
         const ok = info.get(this.kind.status) === 'ok';
-        if (ok) this.bar?.update(this.lastKeys);
+        // Done: every key counted at the fork was visited.
+        if (ok) this.bar?.update(this.lastKeys, { keys: `${formatCount(this.lastKeys)}/${formatCount(this.lastKeys)} keys`, left: '0:00' });
         this.stopBar();
         if (ok) {
           return { ok: true, keys: this.lastKeys, bytes: this.lastBytes, elapsedMs: Math.max(this.lastElapsedMs, Date.now() - this.started) };
