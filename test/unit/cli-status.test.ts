@@ -57,6 +57,9 @@ keyfork_child_bytes_written:671088640\r
 keyfork_scheduled_rdb:\r
 keyfork_scheduled_aof_rewrite:BGREWRITEAOF from 127.0.0.1:6000\r
 keyfork_scheduled_sync:\r
+keyfork_unsupported_configs_set:lazyfree-lazy-eviction,io-threads\r
+connected_clients:12\r
+blocked_clients:2\r
 `;
 
 const CONFIG = { save: '3600 1 300 100 60 10000', dir: '/var/lib/redis', dbfilename: 'dump.rdb' };
@@ -133,6 +136,8 @@ describe('the status screen', () => {
     expect(text).toMatch(/Replicas     1 connected\n +10\.0\.0\.2:6380 +online · lag 1 s · 500 B behind/);
     expect(text).toContain('Disk         /var/lib/redis: 512.0 MB free · dump.rdb 1.0 GB · next save needs about 1000.0 MB: NOT ENOUGH ROOM');
     expect(text).not.toContain('needs keyfork');
+    expect(text).toContain('Clients      12 connected (2 blocked)');
+    expect(text).toContain('Directives   lazyfree-lazy-eviction, io-threads set, but keyfork does not act on them yet (see the server log)');
   });
 
   it('against Redis marks the fields that need keyfork', () => {
