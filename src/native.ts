@@ -86,6 +86,27 @@ export interface NativeAddon {
   loadRdb?(file: string, allowDup?: boolean): RdbLoadReport;
   /** The key is stored but its time has passed (not yet lazily deleted). */
   keyExpired(db: number, key: Buffer): boolean;
+  // Scripting (native/src/script): EVAL and FUNCTION on the dlopen'd liblua5.1.
+  /** [true, library file] or [false, why scripting is unavailable]. Builds the interpreters. */
+  scriptingStatus(): [boolean, string];
+  /** The JS function scripts call back: TypeScript commands, log lines, the busy pump. */
+  bindScriptHost(host: (op: number, a?: unknown, b?: unknown, c?: unknown) => unknown): void;
+  /** scriptRun's scalar parameters and results, and its per-command statistics log. */
+  bindScriptParams(params: Int32Array, log: Int32Array): void;
+  /** A command redis.call may run: name ("get", "config|get"), native index or -1, arity, flags. */
+  setScriptCommand(name: string, nativeIndex: number, arity: number, flags: number): void;
+  /** Flags of what EVAL (kind 0/2: body), EVALSHA (1/3: sha) or FCALL (4/5: name) would run; -1 unknown. */
+  scriptFlags(kind: number, what: Buffer): number;
+  /** [vm eval, scripts eval, cached scripts, vm functions, functions, functions count, libraries]. */
+  scriptMemory(): number[];
+  /** Use runScriptNative(). */
+  scriptRun(kind: number, input: Buffer, out: Buffer): number;
+  /** Error codes of the commands that failed in the last run. */
+  takeScriptErrors(): string[];
+  /** Statistics the log could not hold: [index, calls, usec, failed, ...]. */
+  takeScriptStats(): number[];
+  /** Drops every function library (DEBUG RELOAD empties them with the data). */
+  functionsFlush(): void;
   /** glibc malloc_trim(0): returns free heap pages to the kernel. */
   trimMemory(): boolean;
   /** tcp-keepalive on a socket's fd as Redis's anetKeepAlive sets it (idle, interval/3, 3 probes). */
@@ -204,4 +225,58 @@ export function execNative(
   execParams[3] = flags;
   execParams[4] = clientId;
   return native.exec(cmd);
+}
+
+/** scriptRun kinds. */
+export const SCRIPT_EVAL = 0;
+export const SCRIPT_EVALSHA = 1;
+export const SCRIPT_EVAL_RO = 2;
+export const SCRIPT_EVALSHA_RO = 3;
+export const SCRIPT_FCALL = 4;
+export const SCRIPT_FCALL_RO = 5;
+
+/** scriptParams: inputs (db, argc, output position, flags, client id, busy ms) and results. */
+export const scriptParams = new Int32Array(10);
+/** Per-command statistics of a run: [native index, calls, usec, failed] each. */
+export const scriptLog = new Int32Array(4 * 64);
+native.bindScriptParams(scriptParams, scriptLog);
+
+export const SCRIPT_RESP3 = 1;
+export const SCRIPT_IN_MULTI = 2;
+export const SCRIPT_WRITES_REFUSED = 4;
+export const SCRIPT_OOM = 8;
+export const SCRIPT_CALLS_VIA_TS = 16;
+/** Result flags. */
+export const SCRIPT_WROTE = 1;
+export const SCRIPT_ERROR_COUNTED = 2;
+export const SCRIPT_TIMED_OUT = 4;
+
+/**
+ * Runs EVAL/EVALSHA/FCALL (`kind`) on a request; the reply goes into `out` at `outPos`.
+ * Returns its length or REPLY_PENDING. Results are in scriptParams[6..9] and scriptLog.
+ */
+export function runScriptNative(
+  kind: number,
+  db: number,
+  req: { input: Buffer; offsets: Int32Array; argc: number },
+  out: Buffer,
+  outPos: number,
+  flags: number,
+  clientId: number,
+  busyMs: number,
+): number {
+  const n = req.argc * 2;
+  if (n > execOffsets.length) {
+    execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
+    native.bindExecParams(execParams, execOffsets);
+  }
+  const offsets = req.offsets;
+  for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
+  scriptParams[0] = db;
+  scriptParams[1] = req.argc;
+  scriptParams[2] = outPos;
+  scriptParams[3] = flags;
+  scriptParams[4] = clientId;
+  scriptParams[5] = Math.max(0, Math.min(busyMs, 0x7fffffff));
+  return native.scriptRun(kind, req.input, out);
 }

@@ -20,6 +20,7 @@ import { ReplyWriter } from './protocol/reply';
 import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
 import { quoteRepr } from './config/splitargs';
+import { Scripting } from './scripting';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
 
@@ -78,6 +79,7 @@ export class Server {
   readonly pubsub: PubSub;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
+  readonly scripting: Scripting;
   readonly startTime = Date.now();
   private readonly memory = new MemoryHousekeeping();
   /**
@@ -115,6 +117,7 @@ export class Server {
     this.pubsub = new PubSub(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
+    this.scripting = new Scripting(this);
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -235,6 +238,26 @@ export class Server {
     this.resumeClient(client);
   }
 
+  /**
+   * Bytes a client sent while a script is past busy-reply-threshold (read by the script's event
+   * pump, see scripting.ts): dispatched as usual, replies through their own writer, the
+   * running script's client and writer untouched.
+   */
+  serveWhileBusy(client: Client, chunk: Buffer): void {
+    const savedOut = this.out;
+    const savedCurrent = this.current;
+    this.out = new ReplyWriter(4096);
+    try {
+      this.stats.netInputBytes += chunk.length;
+      this.stats.readsProcessed++;
+      client.parser.feed(chunk, chunk.length);
+      this.resumeClient(client);
+    } finally {
+      this.out = savedOut;
+      this.current = savedCurrent;
+    }
+  }
+
   /** Runs what `client` has buffered and flushes its replies (new data, or after unblocking). */
   resumeClient(client: Client): void {
     if (client.closed) return;
@@ -285,7 +308,7 @@ export class Server {
    * served right after the command that feeds it, before the next one runs).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0;
+    return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy;
   }
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */

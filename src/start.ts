@@ -54,6 +54,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   const port = await server.listen();
   log.notice(`Running mode=standalone, port=${port}.`);
   log.warning('Server initialized');
+  if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
   writePidfile(config, server.log);
   await server.persistence.loadAtStartup();
   log.notice('Ready to accept connections');

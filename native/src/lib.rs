@@ -16,6 +16,7 @@ pub mod os;
 pub mod persist;
 pub mod rdb;
 pub mod reply;
+pub mod script;
 pub mod settings;
 pub mod snapshot;
 pub mod types;
@@ -77,7 +78,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// exec's return codes besides a byte count.
-const REPLY_PENDING: i64 = -1;
+pub const REPLY_PENDING: i64 = -1;
 const WOULD_BLOCK: i64 = -2;
 const FLAG_RESP3: i64 = 1;
 const FLAG_MAY_BLOCK: i64 = 2;
@@ -260,6 +261,7 @@ pub enum Ran {
 
 /// Runs one data command and delivers its reply (an error reply when the handler fails) into
 /// `out` at `out_pos`. Shared by exec (one command) and the batch fast path.
+#[allow(clippy::too_many_arguments)]
 pub fn run_command(
     ks: &mut Keyspace,
     settings: &Settings,
@@ -270,26 +272,8 @@ pub fn run_command(
     out: &mut [u8],
     out_pos: usize,
 ) -> Ran {
-    reply.buf.clear();
-    reply.resp3 = call.flags & FLAG_RESP3 != 0;
-    let mut ctx = Ctx {
-        ks,
-        db: call.db,
-        args: call.args,
-        reply,
-        now_ms: now_ms(),
-        settings,
-        may_block: call.flags & FLAG_MAY_BLOCK != 0,
-        client_id: call.client_id,
-        retrying: call.flags & FLAG_RETRY != 0,
-    };
-    match handler(&mut ctx) {
-        Ok(()) => {}
-        Err(CmdError::WouldBlock { timeout_ms }) => return Ran::WouldBlock(timeout_ms),
-        Err(e) => {
-            reply.buf.clear();
-            reply.error(e.text());
-        }
+    if let Err(timeout_ms) = run_handler(ks, settings, reply, handler, call, now_ms()) {
+        return Ran::WouldBlock(timeout_ms);
     }
     let n = reply.buf.len();
     if out_pos <= out.len() && n <= out.len() - out_pos {
@@ -301,9 +285,71 @@ pub fn run_command(
     }
 }
 
+/// Runs a handler with the clock at `now_ms`, leaving its reply (or its error reply) in
+/// `reply`; Err(timeout) when a blocking command found nothing to serve.
+pub fn run_handler(ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, handler: command::Handler, call: Call, now_ms: i64) -> Result<(), i64> {
+    reply.buf.clear();
+    reply.resp3 = call.flags & FLAG_RESP3 != 0;
+    let mut ctx = Ctx {
+        ks,
+        db: call.db,
+        args: call.args,
+        reply,
+        now_ms,
+        settings,
+        may_block: call.flags & FLAG_MAY_BLOCK != 0,
+        client_id: call.client_id,
+        retrying: call.flags & FLAG_RETRY != 0,
+    };
+    match handler(&mut ctx) {
+        Ok(()) => Ok(()),
+        Err(CmdError::WouldBlock { timeout_ms }) => Err(timeout_ms),
+        Err(e) => {
+            reply.buf.clear();
+            reply.error(e.text());
+            Ok(())
+        }
+    }
+}
+
+/// Runs native command `index` for a script (redis.call): never blocks, sees the script's
+/// frozen clock, leaves the reply in `reply`.
+pub fn run_for_script(index: usize, db: usize, args: Args, reply: &mut Reply, now_ms: i64, client_id: u64) -> Result<(), String> {
+    let flags = if reply.resp3 { FLAG_RESP3 } else { 0 };
+    with_state(|st| {
+        let handler = st.commands.get(index).ok_or("unknown native command")?.1;
+        if db >= st.ks.dbs.len() {
+            return Err("db out of range".to_string());
+        }
+        if run_handler(&mut st.ks, &st.settings, reply, handler, Call { db, args, flags, client_id }, now_ms).is_err() {
+            // Blocking commands never block in scripts; one that asked to anyway answers null.
+            reply.buf.clear();
+            reply.null();
+        }
+        Ok(())
+    })
+}
+
 /// blockTimeoutMs(): the timeout in ms (0: forever) of the command that just answered WOULD_BLOCK.
 fn block_timeout_ms(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.double(with_state(|st| st.block_timeout_ms) as f64))
+}
+
+/// The first `argc` argument offset pairs bound for exec (copied: the script runner reads
+/// them before running anything that could rebind them).
+pub fn exec_offsets(argc: usize) -> Result<Vec<i32>, String> {
+    with_state(|st| {
+        let offsets = st.offsets.as_ref().ok_or("exec parameters are not bound")?.as_slice();
+        if argc * 2 > offsets.len() {
+            return Err("argc exceeds offsets".to_string());
+        }
+        Ok(offsets[..argc * 2].to_vec())
+    })
+}
+
+/// A reply too large for the caller's output Buffer, for `takeReply`.
+pub fn set_pending(reply: Vec<u8>) {
+    with_state(|st| st.pending = Some(reply));
 }
 
 fn take_reply(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
@@ -472,6 +518,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
             env.export(exports, name, *f)?;
         }
         snapshot::register(&env, exports)?;
+        script::exports::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

@@ -54,6 +54,45 @@ pub fn push_double(out: &mut Vec<u8>, d: f64) {
     out.extend_from_slice(&buf[..n]);
 }
 
+/// printf("%.<precision>g", d) as glibc prints it (precision 1..=17): the shorter of the
+/// fixed and exponent forms by C's rule, trailing zeros dropped, "inf"/"-inf"/"nan"/"-nan".
+pub fn push_g(out: &mut Vec<u8>, d: f64, precision: usize) {
+    if d.is_nan() {
+        out.extend_from_slice(if d.is_sign_negative() { b"-nan" } else { b"nan" });
+        return;
+    }
+    if d.is_infinite() {
+        out.extend_from_slice(if d < 0.0 { b"-inf" } else { b"inf" });
+        return;
+    }
+    let p = precision.clamp(1, 17);
+    // The exponent style tells the decimal exponent after rounding to p digits.
+    let e_form = format!("{:.*e}", p - 1, d);
+    let (mantissa, exp) = e_form.split_once('e').unwrap_or((&e_form, "0"));
+    let x: i32 = exp.parse().unwrap_or(0);
+    if x < -4 || x >= p as i32 {
+        out.extend_from_slice(trim_fraction(mantissa).as_bytes());
+        out.push(b'e');
+        out.push(if x < 0 { b'-' } else { b'+' });
+        let digits = x.unsigned_abs().to_string();
+        if digits.len() < 2 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(digits.as_bytes());
+    } else {
+        let fixed = format!("{:.*}", (p as i32 - 1 - x).max(0) as usize, d);
+        out.extend_from_slice(trim_fraction(&fixed).as_bytes());
+    }
+}
+
+/// "1.500" -> "1.5", "2.000" -> "2", "10" -> "10".
+fn trim_fraction(s: &str) -> &str {
+    if !s.contains('.') {
+        return s;
+    }
+    s.trim_end_matches('0').trim_end_matches('.')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +105,25 @@ mod tests {
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"9223372036854775808"), None);
         for bad in [&b"01"[..], b"+1", b" 1", b"1 ", b"-0", b"", b"-", b"1.0"] { assert_eq!(parse_i64(bad), None, "{:?}", bad); }
+    }
+
+    fn gp(d: f64, p: usize) -> String { let mut v = Vec::new(); push_g(&mut v, d, p); String::from_utf8(v).unwrap() }
+
+    #[test]
+    fn percent_g_with_precision() {
+        assert_eq!(gp(0.1, 14), "0.1");
+        assert_eq!(gp(1e15, 14), "1e+15");
+        assert_eq!(gp(123456789012345.0, 14), "1.2345678901234e+14");
+        assert_eq!(gp(100000000000000.0, 14), "1e+14");
+        assert_eq!(gp(12345678901234.0, 14), "12345678901234");
+        assert_eq!(gp(0.0001, 14), "0.0001");
+        assert_eq!(gp(0.00001, 14), "1e-05");
+        assert_eq!(gp(-0.0, 14), "-0");
+        assert_eq!(gp(3.14159, 3), "3.14");
+        assert_eq!(gp(1.0 / 3.0, 14), "0.33333333333333");
+        assert_eq!(gp(f64::INFINITY, 14), "inf");
+        assert_eq!(gp(2.5, 1), "2");
+        assert_eq!(gp(9.99999, 3), "10");
     }
 
     #[test]

@@ -42,6 +42,51 @@ extern "C" {
     fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: u32) -> c_int;
     #[cfg(test)]
     fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut u32) -> c_int;
+    fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+}
+
+#[repr(C)]
+struct PollFd {
+    fd: c_int,
+    events: i16,
+    revents: i16,
+}
+
+const POLLIN: i16 = 0x1;
+
+/// The descriptors among `fds` with something to read (data, end of stream or an error), without
+/// waiting.
+pub fn readable_now(fds: &[i32]) -> Vec<i32> {
+    let mut set: Vec<PollFd> = fds.iter().map(|&fd| PollFd { fd, events: POLLIN, revents: 0 }).collect();
+    // SAFETY: set holds set.len() initialised pollfd structs; timeout 0 never blocks.
+    let n = unsafe { poll(set.as_mut_ptr(), set.len() as c_ulong, 0) };
+    if n <= 0 {
+        return Vec::new();
+    }
+    set.iter().filter(|p| p.revents != 0).map(|p| p.fd).collect()
+}
+
+/// One read of at most `max` bytes from a non-blocking descriptor: Ok(None) at end of stream,
+/// Ok(Some(empty)) when nothing is available.
+pub fn read_some(fd: i32, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; max];
+    loop {
+        // SAFETY: buf is valid for writes of its length.
+        let n = unsafe { read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
+        if n > 0 {
+            buf.truncate(n as usize);
+            return Ok(Some(buf));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::WouldBlock => return Ok(Some(Vec::new())),
+            io::ErrorKind::Interrupted => continue,
+            _ => return Err(e),
+        }
+    }
 }
 
 pub const SIGINT: c_int = 2;

@@ -121,12 +121,18 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, 'ERR Command not allowed inside a transaction');
     }
+    // A script past busy-reply-threshold: only the allow-busy commands run (Redis checks this
+    // before queueing, so a transaction sees the refusal).
+    if (server.scripting.busy && !cmd.flags.has('allow_busy')) {
+      cmd.stats.rejected++;
+      return this.reject(client, server.scripting.busyError());
+    }
     if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
       client.multiQueue.push({ name: cmd.name, req: copyRequest(req) });
       out.simple('QUEUED');
       return;
     }
-    if ((cmd.isWrite || cmd.name === 'ping') && server.persistence.writesRefused()) {
+    if (server.persistence.writesRefused() && (cmd.isWrite || cmd.name === 'ping' || server.scripting.declaresWrites(cmd, req))) {
       cmd.stats.rejected++;
       return this.reject(client, MISCONF_ERROR);
     }
@@ -181,7 +187,7 @@ export class Dispatcher {
     cmd.stats.calls++;
     cmd.stats.usec += usec;
     server.stats.commandsProcessed++;
-    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
+    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked && !ctx.errorCounted) {
       cmd.stats.failed++;
       server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
     }

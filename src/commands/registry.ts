@@ -7,11 +7,12 @@ import { connectionCommands } from './connection';
 import { debugCommands } from './debug';
 import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
+import { scriptingCommands } from '../scripting';
 import { serverCommands } from './server';
 import { transactionCommands } from './transactions';
 import type { Handler } from './types';
 
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
-    ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands]);
+    ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands]);
 }

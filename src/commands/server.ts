@@ -61,6 +61,9 @@ function shutdown(ctx: Ctx): void {
   if (!now && server.execDepth > 0) {
     throw new ReplyError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
   }
+  // While a script is busy, only SHUTDOWN NOSAVE may end the server (a save would store the
+  // script's partial writes).
+  if (server.scripting.busy && !nosave) throw new ReplyError(server.scripting.busyError());
   if (nosave) save = false;
   const error = server.shutdown({ save, force, trigger: commandTrigger('SHUTDOWN', ctx.client) });
   if (error !== null) throw new ReplyError(error);

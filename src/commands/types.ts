@@ -53,6 +53,11 @@ export interface Ctx {
   req: Request;
   /** The command being run (for subcommand names and error texts). */
   name: string;
+  /**
+   * The handler's error reply was already counted in the error statistics (a script returning
+   * the error of a command it called): the dispatcher does not count it again.
+   */
+  errorCounted?: boolean;
 }
 
 export type Handler = (ctx: Ctx) => void;

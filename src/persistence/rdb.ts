@@ -72,7 +72,10 @@ export interface PersistenceDeps {
   engine(): RdbEngine;
   dirty(): number;
   subtractDirty(n: number): void;
-  /** Empties every database (DEBUG RELOAD) without counting the removed keys as changes. */
+  /**
+   * Empties every database and the function libraries (DEBUG RELOAD, as Redis's emptyData) without
+   * counting the removed keys as changes.
+   */
   flushAll(): void;
   /** prctl(PR_SET_THP_DISABLE); true when THP is now off for this process. */
   disableThp(): boolean;
@@ -111,6 +114,7 @@ function nativeFlushAll(): void {
   execNative(index, 0, req, out, 0, 0, 0);
   const added = native.dirty() - before;
   if (added > 0) native.subtractDirty(added);
+  native.functionsFlush();
 }
 
 function readFirstLine(file: string): string | null {

@@ -17,7 +17,7 @@ pub mod zsets;
 
 pub fn all() -> Vec<CommandRow> {
     let mut rows = Vec::new();
-    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS] {
+    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS] {
         rows.extend_from_slice(family);
     }
     rows

@@ -114,6 +114,97 @@ impl Env {
         self.set(exports, name, func)
     }
 
+    /// Keeps a JS value alive across calls (a function the native side calls back).
+    pub fn keep(&self, value: JsValue) -> Result<Kept, String> {
+        let mut r: napi_ref = ptr::null_mut();
+        // SAFETY: value is a live handle of this callback; r is a valid out pointer.
+        check(unsafe { napi_create_reference(self.0, value, 1, &mut r) }, "create_reference")?;
+        Ok(Kept { r, env: self.0 })
+    }
+
+    /// Calls the kept function with arguments made by `args`, and reads its result with `read`,
+    /// all inside a handle scope (a script may call back thousands of times in one native
+    /// call). A JS exception is cleared and returned as Err with its text.
+    pub fn call_kept<R>(&self, f: &Kept, args: impl FnOnce(&Env) -> Vec<JsValue>, read: impl FnOnce(&Env, JsValue) -> Result<R, String>) -> Result<R, String> {
+        let mut scope: napi_handle_scope = ptr::null_mut();
+        // SAFETY: the env is the current callback's (callers run inside one native call).
+        check(unsafe { napi_open_handle_scope(self.0, &mut scope) }, "open_handle_scope")?;
+        let result = (|| {
+            let mut func = ptr::null_mut();
+            // SAFETY: f.r is a live reference created on this env.
+            check(unsafe { napi_get_reference_value(self.0, f.r, &mut func) }, "get_reference_value")?;
+            let mut global = ptr::null_mut();
+            // SAFETY: global is a valid out pointer.
+            check(unsafe { napi_get_global(self.0, &mut global) }, "get_global")?;
+            let argv = args(self);
+            let mut out = ptr::null_mut();
+            // SAFETY: func and argv's handles live in this scope; argv.len() values are readable.
+            let status = unsafe { napi_call_function(self.0, global, func, argv.len(), argv.as_ptr(), &mut out) };
+            if status != NAPI_OK {
+                return Err(self.take_exception().unwrap_or_else(|| format!("calling back into JavaScript failed (status {status})")));
+            }
+            read(self, out)
+        })();
+        // SAFETY: scope was opened above on this env and is closed once.
+        unsafe { napi_close_handle_scope(self.0, scope) };
+        result
+    }
+
+    /// Clears a pending JS exception; its text if there was one.
+    fn take_exception(&self) -> Option<String> {
+        let mut pending = false;
+        // SAFETY: valid out pointer.
+        unsafe { napi_is_exception_pending(self.0, &mut pending) };
+        if !pending { return None; }
+        let mut e = ptr::null_mut();
+        // SAFETY: an exception is pending; e is a valid out pointer.
+        unsafe { napi_get_and_clear_last_exception(self.0, &mut e) };
+        let mut len = 0usize;
+        let mut buf = [0u8; 512];
+        // SAFETY: buf has room for 512 bytes including the NUL. A non-string gives an error status.
+        let ok = unsafe { napi_get_value_string_utf8(self.0, e, buf.as_mut_ptr() as *mut _, buf.len(), &mut len) } == NAPI_OK;
+        Some(if ok { String::from_utf8_lossy(&buf[..len]).into_owned() } else { "JavaScript exception".into() })
+    }
+
+    /// The bytes of a Buffer value (valid until the handle scope closes).
+    pub fn buffer_bytes(&self, v: JsValue) -> Result<&[u8], String> {
+        let mut data: *mut c_void = ptr::null_mut();
+        let mut len = 0usize;
+        // SAFETY: v is a live handle; out pointers are valid.
+        check(unsafe { napi_get_buffer_info(self.0, v, &mut data, &mut len) }, "value is not a Buffer")?;
+        if len == 0 || data.is_null() { return Ok(&[]); }
+        // SAFETY: N-API reports len readable bytes at data, alive while the handle is.
+        Ok(unsafe { std::slice::from_raw_parts(data as *const u8, len) })
+    }
+
+    pub fn value_i64(&self, v: JsValue) -> Result<i64, String> {
+        let mut n = 0i64;
+        // SAFETY: v is a live handle; n is a valid out pointer.
+        check(unsafe { napi_get_value_int64(self.0, v, &mut n) }, "value is not a number")?;
+        Ok(n)
+    }
+
+    pub fn element(&self, arr: JsValue, i: u32) -> Result<JsValue, String> {
+        let mut item = ptr::null_mut();
+        // SAFETY: arr is a live handle; item is a valid out pointer.
+        check(unsafe { napi_get_element(self.0, arr, i, &mut item) }, "get_element")?;
+        Ok(item)
+    }
+
+    pub fn array_len(&self, arr: JsValue) -> Result<u32, String> {
+        let mut n = 0u32;
+        // SAFETY: arr is a live handle; n is a valid out pointer.
+        check(unsafe { napi_get_array_length(self.0, arr, &mut n) }, "value is not an array")?;
+        Ok(n)
+    }
+
+    pub fn is_nullish(&self, v: JsValue) -> bool {
+        let mut t = 0i32;
+        // SAFETY: v is a live handle; t is a valid out pointer.
+        unsafe { napi_typeof(self.0, v, &mut t) };
+        t == NAPI_UNDEFINED || t == NAPI_NULL
+    }
+
     /// Throws a JS Error (the caller then returns to N-API, which raises it).
     pub fn throw_error(&self, msg: &str) {
         self.throw(msg);
@@ -152,6 +243,27 @@ unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi
             env.throw(&format!("keyfork native panic: {what}"));
             ptr::null_mut()
         }
+    }
+}
+
+/// A JS value kept alive by a reference (released on drop).
+pub struct Kept {
+    r: napi_ref,
+    env: napi_env,
+}
+
+impl Kept {
+    /// The env the value was kept on: the addon's one env on the JS thread, valid for calls made
+    /// while that thread is inside a native call (the only time keyfork calls back).
+    pub fn env(&self) -> Env {
+        Env(self.env)
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        // SAFETY: as in SharedI32's Drop: the module's env, the JS thread, deleted once.
+        unsafe { napi_delete_reference(self.env, self.r) };
     }
 }
 
@@ -265,6 +377,11 @@ impl JsArgs {
 
     fn get(&self, i: usize) -> Result<napi_value, String> {
         if i < self.count { Ok(self.values[i]) } else { Err(format!("missing argument {i}")) }
+    }
+
+    /// The raw handle of argument `i` (to pass back to JS or read later in the same call).
+    pub fn value(&self, i: usize) -> Result<JsValue, String> {
+        self.get(i)
     }
 
     pub fn i64(&self, env: &Env, i: usize) -> Result<i64, String> {

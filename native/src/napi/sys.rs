@@ -68,4 +68,6 @@ extern "C" {
     pub fn napi_async_destroy(env: napi_env, context: napi_async_context) -> napi_status;
     pub fn napi_make_callback(env: napi_env, context: napi_async_context, recv: napi_value, func: napi_value, argc: usize, argv: *const napi_value, result: *mut napi_value) -> napi_status;
     pub fn napi_get_uv_event_loop(env: napi_env, result: *mut *mut c_void) -> napi_status;
+    pub fn napi_call_function(env: napi_env, recv: napi_value, func: napi_value, argc: usize, argv: *const napi_value, result: *mut napi_value) -> napi_status;
 }
+

@@ -37,6 +37,42 @@ pub fn verify_payload(payload: &[u8]) -> bool {
     crc.to_le_bytes() == footer[2..]
 }
 
+/// FUNCTION DUMP's payload: each library's code as a FUNCTION2 opcode and a string, then the
+/// version and CRC64 footer.
+pub fn functions_payload(codes: &[Vec<u8>], compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut lzf = compress.then(crate::rdb::LzfCompressor::new);
+    for code in codes {
+        out.push(crate::rdb::opcode::FUNCTION2);
+        crate::rdb::write_string(&mut out, code, lzf.as_mut());
+    }
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The library codes of a FUNCTION RESTORE payload, or FUNCTION RESTORE's error text.
+pub fn payload_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    if !verify_payload(payload) {
+        return Err("DUMP payload version or checksum are wrong".into());
+    }
+    let body = &payload[..payload.len() - FOOTER_LEN];
+    let mut r = Reader::new(body);
+    let mut codes = Vec::new();
+    while r.remaining() > 0 {
+        let t = r.read_u8().map_err(|_| "can not read data type".to_string())?;
+        if t == crate::rdb::opcode::FUNCTION_PRE_GA {
+            return Err("Pre-GA function format not supported".into());
+        }
+        if t != crate::rdb::opcode::FUNCTION2 {
+            return Err("given type is not a function".into());
+        }
+        codes.push(r.read_string().map_err(|_| "Failed loading library payload".to_string())?.into_owned());
+    }
+    Ok(codes)
+}
+
 /// The value in a verified payload; `None` when it does not decode ("Bad data format"),
 /// including an empty collection, which RESTORE refuses.
 pub fn payload_value(payload: &[u8], settings: &Settings) -> Option<Value> {

@@ -148,8 +148,22 @@ fn duplicates(env: &Env, a: &JsArgs, i: usize) -> Duplicates {
 fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
     let data = read_file(&path)?;
-    let report = with_state(|st| load_rdb(&data, &mut st.ks, &st.settings, crate::now_ms(), duplicates(env, a, 1)))?;
+    let dups = duplicates(env, a, 1);
+    let mut report = with_state(|st| load_rdb(&data, &mut st.ks, &st.settings, crate::now_ms(), dups))?;
+    load_functions(std::mem::take(&mut report.functions), dups)?;
     report_object(env, &report)
+}
+
+/// Hands the file's function libraries to the scripting engine (a failure fails the load, as
+/// in Redis).
+fn load_functions(codes: Vec<Vec<u8>>, dups: Duplicates) -> Result<(), String> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    if let Some(why) = crate::script::unavailable() {
+        return Err(format!("Failed loading library: the RDB file holds function libraries but {why}"));
+    }
+    crate::script::functions::restore(&codes, false, dups == Duplicates::Replace).map_err(|e| format!("Failed loading library, {e}"))
 }
 
 fn report_object(env: &Env, report: &LoadReport) -> Result<JsValue, String> {
@@ -190,6 +204,9 @@ fn load_rdb_step(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         let mut slot = l.borrow_mut();
         let loader = slot.as_mut().ok_or("no load in progress")?;
         with_state(|st| loader.step(&mut st.ks, &st.settings, budget))?;
+        if loader.finished() {
+            load_functions(loader.take_functions(), loader.duplicates())?;
+        }
         Ok(env.double(if loader.finished() { -1.0 } else { loader.loaded_bytes() as f64 }))
     })
 }

@@ -4,8 +4,9 @@
 //!
 //! Every packed blob is validated deeply before use (listpack, ziplist, intset, zipmap
 //! validators of `rdb/`), duplicates in sets, hashes and sorted sets are refused, NaN scores
-//! are refused: a corrupt file gives an error, never a panic or an invalid value. Streams,
-//! modules and functions are refused with an error naming them (keyfork has none of them).
+//! are refused: a corrupt file gives an error, never a panic or an invalid value. Streams and
+//! modules are refused with an error naming them; function libraries are handed to the
+//! scripting engine (LoadReport::functions).
 
 use std::borrow::Cow;
 
@@ -45,6 +46,8 @@ pub struct LoadReport {
     /// Lines Redis logs as warnings during a successful load (empty keys skipped, checksum
     /// disabled), for the caller's log.
     pub warnings: Vec<String>,
+    /// The function libraries' codes (FUNCTION2 opcodes), for the scripting engine to load.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// A value read from a file or a DUMP payload; `None` for an empty collection, which Redis
@@ -127,6 +130,15 @@ impl<'a> Loader<'a> {
     /// What was found so far (the AUX fields come first in a file).
     pub fn report(&self) -> &LoadReport {
         &self.report
+    }
+
+    /// The function libraries read so far, handed over once (to the scripting engine).
+    pub fn take_functions(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.report.functions)
+    }
+
+    pub fn duplicates(&self) -> Duplicates {
+        self.dups
     }
 
     pub fn into_report(self) -> LoadReport {
@@ -268,9 +280,8 @@ fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadSta
         opcode::MODULE_AUX => {
             return Err(bad("The RDB file contains AUX module data, which keyfork cannot load (no modules)"));
         }
-        opcode::FUNCTION2 | opcode::FUNCTION_PRE_GA => {
-            return Err(bad("The RDB file contains functions (FUNCTION LOAD libraries), which keyfork does not support"));
-        }
+        opcode::FUNCTION2 => report.functions.push(r.read_string()?.into_owned()),
+        opcode::FUNCTION_PRE_GA => return Err(bad("Pre-release function format not supported.")),
         _ => return Err(RdbError::msg(format!("Unknown RDB opcode {t}"))),
     }
     Ok(())

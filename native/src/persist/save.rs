@@ -499,6 +499,12 @@ pub fn write_rdb_with_threads<W: Write>(
     aux_int(&mut chunk.bytes, "ctime", aux_fields.ctime);
     aux_int(&mut chunk.bytes, "used-mem", aux_fields.used_mem as i64);
     aux_int(&mut chunk.bytes, "aof-base", 0);
+    // Function libraries come after the AUX fields, before the databases (rdbSaveFunctions).
+    let mut lzf = opts.compress.then(LzfCompressor::new);
+    for code in crate::script::functions::library_codes() {
+        chunk.bytes.push(opcode::FUNCTION2);
+        write_string(&mut chunk.bytes, &code, lzf.as_mut());
+    }
 
     let mut writer = ValueWriter::new(opts.compress, settings);
     for (db_id, db) in ks.dbs.iter().enumerate() {

@@ -1,0 +1,219 @@
+//! redis.call and redis.pcall: the checks Redis applies to a script's command (scriptCall:
+//! lookup and arity, `noscript`, writes in a read-only script or while writes are refused, the
+//! OOM rule, ACL), then the command itself: a native one runs right here on the keyspace, a
+//! TypeScript one through the host. The reply comes back as Lua values (convert.rs).
+
+use super::convert::{push_error_table, push_reply};
+use super::lua::{Lua, Raise, Type};
+use super::{host, with_run, CallStat};
+use crate::command::Args;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::time::Instant;
+
+/// Command flags the checks need (TypeScript registers them from the command table).
+pub const CMD_WRITE: u32 = 1;
+pub const CMD_DENYOOM: u32 = 2;
+pub const CMD_NOSCRIPT: u32 = 4;
+pub const CMD_CONTAINER: u32 = 8;
+
+#[derive(Clone, Copy)]
+pub struct CommandInfo {
+    /// Index of the native handler, or None for a TypeScript command.
+    pub native: Option<usize>,
+    pub arity: i32,
+    pub flags: u32,
+}
+
+thread_local! {
+    static TABLE: RefCell<HashMap<Box<[u8]>, CommandInfo>> = RefCell::new(HashMap::new());
+}
+
+/// Registers a command ("get", "config|get") for scripts.
+pub fn register(name: &str, native: i32, arity: i32, flags: u32) {
+    let info = CommandInfo { native: usize::try_from(native).ok(), arity, flags };
+    TABLE.with(|t| t.borrow_mut().insert(name.as_bytes().into(), info));
+}
+
+/// lookupCommand: a container with arguments resolves to its subcommand.
+pub fn lookup(argv0: &[u8], argv1: Option<&[u8]>) -> Option<CommandInfo> {
+    if argv0.len() > 64 {
+        return None;
+    }
+    let name = argv0.to_ascii_lowercase();
+    TABLE.with(|t| {
+        let t = t.borrow();
+        let base = *t.get(name.as_slice())?;
+        match argv1 {
+            Some(sub) if base.flags & CMD_CONTAINER != 0 => {
+                let mut full = name;
+                full.push(b'|');
+                full.extend(sub.iter().map(|c| c.to_ascii_lowercase()));
+                t.get(full.as_slice()).copied()
+            }
+            _ => Some(base),
+        }
+    })
+}
+
+const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+pub fn call(lua: Lua) -> Result<c_int, Raise> {
+    generic(lua, true)
+}
+
+pub fn pcall(lua: Lua) -> Result<c_int, Raise> {
+    generic(lua, false)
+}
+
+/// Pushes {err=...} and raises it for redis.call, returns it for redis.pcall.
+fn fail(lua: Lua, raise: bool, msg: &[u8], counted: bool) -> Result<c_int, Raise> {
+    push_error_table(lua, msg);
+    if counted {
+        lua.push_bool(true);
+        lua.raw_set_field(-2, "ignore_error_stats_update");
+    }
+    if raise { Err(Raise) } else { Ok(1) }
+}
+
+fn generic(lua: Lua, raise: bool) -> Result<c_int, Raise> {
+    if !super::is_running() {
+        push_error_table(lua, b"redis.call/pcall can only be called inside a script invocation");
+        return Err(Raise);
+    }
+    let argc = lua.top();
+    if argc == 0 {
+        return fail(lua, raise, b"Please specify at least one argument for this redis lib call", false);
+    }
+    let converted = with_run(|r| {
+        r.scratch.clear();
+        r.offsets.clear();
+        for j in 1..=argc {
+            let start = r.scratch.len() as i32;
+            match lua.type_of(j) {
+                // lua_tolstring would format with %.14g and lose precision.
+                Type::Number => {
+                    let mut buf = [0u8; crate::rdb::numeric::G17_BUF_LEN];
+                    let n = crate::rdb::numeric::format_double_g17(lua.to_number(j), &mut buf);
+                    r.scratch.extend_from_slice(&buf[..n]);
+                }
+                Type::String => r.scratch.extend_from_slice(lua.to_bytes(j).unwrap_or_default()),
+                _ => return false,
+            }
+            r.offsets.push(start);
+            r.offsets.push(r.scratch.len() as i32);
+        }
+        true
+    })
+    .unwrap_or(false);
+    lua.pop(argc);
+    if !converted {
+        return fail(lua, raise, b"Lua redis lib command arguments must be strings or integers", false);
+    }
+    match execute() {
+        Err(msg) => fail(lua, raise, msg.as_bytes(), true),
+        Ok(()) => {
+            let is_error = with_run(|r| {
+                push_reply(lua, &r.reply.buf);
+                r.reply.buf.first() == Some(&b'-')
+            })
+            .unwrap_or(false);
+            if raise && is_error { Err(Raise) } else { Ok(1) }
+        }
+    }
+}
+
+/// Checks and runs the command in the run's scratch; its reply is left in the run's reply.
+fn execute() -> Result<(), String> {
+    enum Route {
+        Native(usize),
+        TypeScript(Vec<Vec<u8>>),
+    }
+    let route = with_run(|r| -> Result<Route, String> {
+        let args = Args::new(&r.scratch, &r.offsets)?;
+        let argc = args.len();
+        let info = lookup(args.get(0), if argc > 1 { Some(args.get(1)) } else { None });
+        let Some(info) = info else { return Err("Unknown Redis command called from script".into()) };
+        if (info.arity > 0 && argc as i32 != info.arity) || (argc as i32) < -info.arity {
+            return Err("Wrong number of args calling Redis command from script".into());
+        }
+        if info.flags & CMD_NOSCRIPT != 0 {
+            return Err("This Redis command is not allowed from script".into());
+        }
+        acl_check(&args)?;
+        let write = info.flags & CMD_WRITE != 0;
+        if write {
+            if r.read_only {
+                return Err("Write commands are not allowed from read-only scripts.".into());
+            }
+            if r.caller.writes_refused {
+                return Err(MISCONF.into());
+            }
+        }
+        if !r.allow_oom && r.caller.oom && !r.write_dirty && info.flags & CMD_DENYOOM != 0 {
+            return Err("-OOM command not allowed when used memory > 'maxmemory'.".into());
+        }
+        if write {
+            r.write_dirty = true;
+        }
+        Ok(match info.native {
+            Some(index) if !r.caller.calls_via_ts => Route::Native(index),
+            _ => Route::TypeScript(args.iter().map(|a| a.to_vec()).collect()),
+        })
+    })
+    .ok_or_else(|| "redis.call/pcall can only be called inside a script invocation".to_string())??;
+    match route {
+        Route::Native(index) => with_run(|r| {
+            let args = Args::new(&r.scratch, &r.offsets)?;
+            r.reply.resp3 = r.resp3;
+            let t0 = Instant::now();
+            crate::run_for_script(index, r.db, args, &mut r.reply, r.snapshot_ms, r.caller.client_id)?;
+            let usec = t0.elapsed().as_micros() as u64;
+            let failed = r.reply.buf.first() == Some(&b'-');
+            if failed {
+                let code = error_code(&r.reply.buf);
+                r.error_codes.push(code);
+            }
+            record(&mut r.stats, index, usec, failed);
+            Ok(())
+        })
+        .unwrap_or_else(|| Err("no script is running".into())),
+        Route::TypeScript(argv) => {
+            let (db, resp3) = with_run(|r| (r.db, r.resp3)).ok_or("no script is running")?;
+            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            let (reply, db) = host::run_ts_command(&refs, db, resp3)?;
+            with_run(|r| {
+                r.db = db;
+                r.reply.buf = reply;
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The ACL hook: a user with restrictions makes TypeScript route every call through its own
+/// dispatch (`calls_via_ts`), where the ACL checks live; the default user passes here.
+fn acl_check(_args: &Args) -> Result<(), String> {
+    Ok(())
+}
+
+/// The error code of an error reply ("-WRONGTYPE ..." -> "WRONGTYPE").
+fn error_code(reply: &[u8]) -> String {
+    let body = &reply[1..];
+    let end = body.iter().position(|&c| c == b' ' || c == b'\r').unwrap_or(body.len());
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}
+
+fn record(stats: &mut Vec<CallStat>, index: usize, usec: u64, failed: bool) {
+    let s = match stats.iter_mut().find(|s| s.index == index) {
+        Some(s) => s,
+        None => {
+            stats.push(CallStat { index, ..Default::default() });
+            stats.last_mut().expect("just pushed")
+        }
+    };
+    s.calls += 1;
+    s.usec += usec;
+    s.failed += failed as u32;
+}

@@ -1,0 +1,310 @@
+//! The scripting functions TypeScript calls (src/native.ts declares them; src/scripting/ uses
+//! them). EVAL, EVALSHA and FCALL run through `scriptRun`, outside the keyspace borrow, so a
+//! script's redis.call can take it for each command.
+
+use super::lua::{Lua, GLOBALS};
+use super::{eval, functions, Caller, Invocation, Outcome};
+use crate::command::Args;
+use crate::napi::{self, Env, JsArgs, JsValue};
+use crate::reply::Reply;
+use std::cell::RefCell;
+
+/// Kinds of scriptRun calls.
+const EVAL: i64 = 0;
+const EVALSHA: i64 = 1;
+const EVAL_RO: i64 = 2;
+const EVALSHA_RO: i64 = 3;
+const FCALL: i64 = 4;
+const FCALL_RO: i64 = 5;
+
+/// scriptParams indexes: inputs...
+const P_DB: usize = 0;
+const P_ARGC: usize = 1;
+const P_OUT_POS: usize = 2;
+const P_FLAGS: usize = 3;
+const P_CLIENT_ID: usize = 4;
+const P_BUSY_MS: usize = 5;
+// ...and results.
+const R_FLAGS: usize = 6;
+const R_STATS: usize = 7;
+const R_ERRORS: usize = 8;
+const R_REPL: usize = 9;
+
+/// P_FLAGS bits.
+const F_RESP3: i32 = 1;
+const F_IN_MULTI: i32 = 2;
+const F_WRITES_REFUSED: i32 = 4;
+const F_OOM: i32 = 8;
+const F_CALLS_VIA_TS: i32 = 16;
+
+/// R_FLAGS bits.
+const R_WRITE_DIRTY: i32 = 1;
+const R_ERROR_COUNTED: i32 = 2;
+const R_TIMED_OUT: i32 = 4;
+
+/// Entries of the statistics log: [native index, calls, usec, failed] each.
+const STAT_FIELDS: usize = 4;
+
+struct Bound {
+    params: napi::SharedI32,
+    log: napi::SharedI32,
+}
+
+thread_local! {
+    static BOUND: RefCell<Option<Bound>> = const { RefCell::new(None) };
+    /// What a run could not fit in the log, and the error codes of failed commands.
+    static LEFT: RefCell<(Vec<super::CallStat>, Vec<String>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// The reply buffer runs write into (reused).
+    static REPLY: RefCell<Reply> = RefCell::new(Reply::new());
+}
+
+/// Registers cjson, cmsgpack, struct and bit as globals.
+pub fn open_redis_libraries(lua: Lua) {
+    super::cjson::open(lua);
+    lua.raw_set_field(GLOBALS, "cjson");
+    super::lstruct::open(lua);
+    lua.raw_set_field(GLOBALS, "struct");
+    super::cmsgpack::open(lua);
+    lua.raw_set_field(GLOBALS, "cmsgpack");
+    super::bit::open(lua);
+    lua.raw_set_field(GLOBALS, "bit");
+}
+
+/// scriptingStatus(): [true, library file] or [false, why scripting is unavailable].
+fn scripting_status(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    match super::lua::library() {
+        Ok(_) => {
+            // Build both interpreters now, as Redis does at start-up (and fail early if the
+            // library is unusable).
+            eval::with_engine(|_| Ok(()))?;
+            functions::with_engine(|_| Ok(()))?;
+            env.array(&[env.boolean(true), env.string(super::lua::library_name().unwrap_or("?"))])
+        }
+        Err(e) => env.array(&[env.boolean(false), env.string(&format!("{e}; {}", super::lua::PACKAGE_HINT))]),
+    }
+}
+
+fn bind_script_host(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    super::host::bind(env, a.value(0)?)?;
+    Ok(env.undefined())
+}
+
+/// bindScriptParams(params: Int32Array, log: Int32Array).
+fn bind_script_params(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let params = napi::SharedI32::new(env, a, 0)?;
+    let log = napi::SharedI32::new(env, a, 1)?;
+    BOUND.with(|b| *b.borrow_mut() = Some(Bound { params, log }));
+    Ok(env.undefined())
+}
+
+/// setScriptCommand(name, nativeIndex, arity, flags): a command redis.call can run.
+fn set_script_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let name = a.string(env, 0)?;
+    super::call::register(&name, a.i64(env, 1)? as i32, a.i64(env, 2)? as i32, a.i64(env, 3)? as u32);
+    Ok(env.undefined())
+}
+
+/// scriptFlags(kind, bodyOrShaOrName): the flags of what the command would run, -1 when
+/// unknown (the dispatcher's view of whether an EVAL writes).
+fn script_flags(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    if super::lua::library().is_err() {
+        return Ok(env.int(-1));
+    }
+    let kind = a.i64(env, 0)?;
+    let what = a.bytes(env, 1)?;
+    let flags = match kind {
+        EVAL | EVAL_RO => eval::flags_of(what, false),
+        EVALSHA | EVALSHA_RO => eval::flags_of(what, true),
+        _ => functions::with_engine(|e| Ok(e.find_function(what).map(|(_, f)| f.flags))).ok().flatten(),
+    };
+    Ok(env.int(flags.map_or(-1, |f| f as i64)))
+}
+
+/// scriptMemory(): used_memory_vm_eval, used_memory_scripts_eval, number_of_cached_scripts,
+/// used_memory_vm_functions, used_memory_functions, number_of_functions, number_of_libraries.
+fn script_memory(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let (vm_eval, scripts_eval, cached) = eval::memory_info();
+    let (vm_functions, functions_mem, nfunctions, nlibraries) = functions::memory_info();
+    let values: Vec<JsValue> = [vm_eval, scripts_eval, cached, vm_functions, functions_mem, nfunctions, nlibraries].iter().map(|v| env.double(*v as f64)).collect();
+    env.array(&values)
+}
+
+/// takeScriptErrors(): the error codes of commands that failed in the last run.
+fn take_script_errors(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let codes = LEFT.with(|l| std::mem::take(&mut l.borrow_mut().1));
+    let values: Vec<JsValue> = codes.iter().map(|c| env.string(c)).collect();
+    env.array(&values)
+}
+
+/// takeScriptStats(): what did not fit in the statistics log, flattened like it.
+fn take_script_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let stats = LEFT.with(|l| std::mem::take(&mut l.borrow_mut().0));
+    let values: Vec<JsValue> = stats.iter().flat_map(|s| [s.index as f64, s.calls as f64, s.usec as f64, s.failed as f64]).map(|v| env.double(v)).collect();
+    env.array(&values)
+}
+
+/// functionsFlush(): drops every library (DEBUG RELOAD empties them before reloading).
+fn functions_flush(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    if super::lua::library().is_ok() {
+        functions::flush()?;
+    }
+    Ok(env.undefined())
+}
+
+/// scriptRun(kind, input, out): EVAL/EVALSHA/_RO or FCALL/_RO on the request whose arguments
+/// are the exec offsets into `input`; the reply goes into `out` at params[P_OUT_POS] (its
+/// length is returned) or waits for takeReply (REPLY_PENDING). Scalars come from the bound
+/// params array; results go back there.
+fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let kind = a.i64(env, 0)?;
+    let input = a.bytes(env, 1)?;
+    let p = BOUND.with(|b| {
+        b.borrow().as_ref().map(|b| [P_DB, P_ARGC, P_OUT_POS, P_FLAGS, P_CLIENT_ID, P_BUSY_MS].map(|i| b.params.get(i)))
+    });
+    let Some([db, argc, out_pos, flags, client_id, busy_ms]) = p else { return Err("script parameters are not bound".into()) };
+    let argc = argc.max(0) as usize;
+    let offsets = crate::exec_offsets(argc)?;
+    let args = Args::new(input, &offsets)?;
+    let argv: Vec<Vec<u8>> = args.iter().map(|x| x.to_vec()).collect();
+    let caller = Caller {
+        db: db.max(0) as usize,
+        resp3: flags & F_RESP3 != 0,
+        in_multi: flags & F_IN_MULTI != 0,
+        client_id: client_id as u32 as u64,
+        writes_refused: flags & F_WRITES_REFUSED != 0,
+        oom: flags & F_OOM != 0,
+        calls_via_ts: flags & F_CALLS_VIA_TS != 0,
+        busy_ms: busy_ms as i64,
+        argv,
+    };
+    let outcome = REPLY.with(|reply| {
+        let mut reply = reply.borrow_mut();
+        reply.buf.clear();
+        reply.resp3 = caller.resp3;
+        let outcome = match prepare(kind, &caller.argv) {
+            Ok(inv) => super::run(inv, caller, &mut reply),
+            Err(e) => {
+                reply.error(&e);
+                Outcome::default()
+            }
+        };
+        let out = a.bytes_mut(env, 2)?;
+        let out_pos = out_pos.max(0) as usize;
+        let n = reply.buf.len();
+        let written = if out_pos <= out.len() && n <= out.len() - out_pos {
+            out[out_pos..out_pos + n].copy_from_slice(&reply.buf);
+            n as i64
+        } else {
+            crate::set_pending(std::mem::replace(&mut reply.buf, Vec::with_capacity(64 * 1024)));
+            crate::REPLY_PENDING
+        };
+        Ok::<_, String>((outcome, written))
+    })?;
+    let (outcome, written) = outcome;
+    report(outcome);
+    Ok(env.int(written))
+}
+
+/// Results into the params array and the statistics log.
+fn report(outcome: Outcome) {
+    BOUND.with(|b| {
+        let mut b = b.borrow_mut();
+        let Some(b) = b.as_mut() else { return };
+        let mut flags = 0;
+        if outcome.write_dirty { flags |= R_WRITE_DIRTY; }
+        if outcome.error_counted { flags |= R_ERROR_COUNTED; }
+        if outcome.timed_out { flags |= R_TIMED_OUT; }
+        b.params.set(R_FLAGS, flags);
+        b.params.set(R_REPL, outcome.repl as i32);
+        let room = b.log.len() / STAT_FIELDS;
+        let shown = outcome.stats.len().min(room);
+        for (i, s) in outcome.stats.iter().take(shown).enumerate() {
+            b.log.set(i * STAT_FIELDS, s.index as i32);
+            b.log.set(i * STAT_FIELDS + 1, s.calls as i32);
+            b.log.set(i * STAT_FIELDS + 2, s.usec.min(i32::MAX as u64) as i32);
+            b.log.set(i * STAT_FIELDS + 3, s.failed as i32);
+        }
+        // More distinct commands than the log holds: the rest waits for takeScriptStats
+        // (its count is signalled as a negative number of entries).
+        let overflow = outcome.stats.len() > shown;
+        b.params.set(R_STATS, if overflow { -(shown as i32) - 1 } else { shown as i32 });
+        b.params.set(R_ERRORS, outcome.error_codes.len() as i32);
+        LEFT.with(|l| {
+            let mut l = l.borrow_mut();
+            l.0 = outcome.stats[shown..].to_vec();
+            l.1 = outcome.error_codes;
+        });
+    });
+}
+
+/// Parses numkeys ("value is not an integer" for EVAL, "Bad number of keys" for FCALL).
+fn split_keys(argv: &[Vec<u8>], bad: &str) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), String> {
+    let numkeys = crate::numfmt::parse_i64(&argv[2]).ok_or_else(|| bad.to_string())?;
+    if numkeys > argv.len() as i64 - 3 {
+        return Err("ERR Number of keys can't be greater than number of args".into());
+    }
+    if numkeys < 0 {
+        return Err("ERR Number of keys can't be negative".into());
+    }
+    let k = 3 + numkeys as usize;
+    Ok((argv[3..k].to_vec(), argv[k..].to_vec()))
+}
+
+const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+/// Finds (or, for EVAL, compiles) what to run.
+fn prepare(kind: i64, argv: &[Vec<u8>]) -> Result<Invocation, String> {
+    if let Some(e) = super::unavailable() {
+        return Err(e);
+    }
+    if argv.len() < 3 {
+        return Err("ERR wrong number of arguments".into());
+    }
+    let ro = matches!(kind, EVAL_RO | EVALSHA_RO | FCALL_RO);
+    match kind {
+        EVAL | EVAL_RO => {
+            let (keys, args) = split_keys(argv, "ERR value is not an integer or out of range")?;
+            eval::with_engine(|e| {
+                let sha = e.create(&argv[1]).map_err(|m| format!("ERR {}", m.trim_end_matches(['\r', '\n'])))?;
+                Ok(e.invocation(&sha, ro, keys, args))
+            })?
+            .ok_or_else(|| NOSCRIPT.to_string())
+        }
+        EVALSHA | EVALSHA_RO => {
+            if argv[1].len() != 40 {
+                return Err(NOSCRIPT.into());
+            }
+            let (keys, args) = split_keys(argv, "ERR value is not an integer or out of range")?;
+            let sha: [u8; 40] = argv[1].to_ascii_lowercase().try_into().map_err(|_| NOSCRIPT.to_string())?;
+            eval::with_engine(|e| Ok(e.invocation(&sha, ro, keys, args)))?.ok_or_else(|| NOSCRIPT.to_string())
+        }
+        FCALL | FCALL_RO => {
+            let found = functions::with_engine(|e| Ok(e.find_function(&argv[1]).is_some()))?;
+            if !found {
+                return Err("ERR Function not found".into());
+            }
+            let (keys, args) = split_keys(argv, "ERR Bad number of keys provided")?;
+            functions::with_engine(|e| Ok(e.invocation(&argv[1], ro, keys, args)))?.ok_or_else(|| "ERR Function not found".to_string())
+        }
+        _ => Err("ERR unknown script kind".into()),
+    }
+}
+
+pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
+    let exported: &[(&str, napi::NativeFn)] = &[
+        ("scriptingStatus", scripting_status),
+        ("bindScriptHost", bind_script_host),
+        ("bindScriptParams", bind_script_params),
+        ("setScriptCommand", set_script_command),
+        ("scriptFlags", script_flags),
+        ("scriptMemory", script_memory),
+        ("scriptRun", script_run),
+        ("takeScriptErrors", take_script_errors),
+        ("takeScriptStats", take_script_stats),
+        ("functionsFlush", functions_flush),
+    ];
+    for (name, f) in exported {
+        env.export(exports, name, *f)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+// Scripting as the server sees it (the engine is native/src/script): EVAL, EVALSHA and FCALL
+// handlers, the host functions a running script calls back (a TypeScript command, a log line,
+// the event pump of a busy script), the busy state the dispatcher consults, and the
+// statistics of the commands a script ran natively.
+//
+// Busy scripts. Node's event loop cannot run while a script holds the JS thread inside a
+// native call. Once a script passes busy-reply-threshold, its count hook polls the other
+// clients' sockets itself and hands each chunk to `input`, which feeds the client's own
+// parser and dispatches as usual with `busy` set: the dispatcher answers BUSY to everything
+// but the allow-busy commands (SCRIPT KILL, FUNCTION KILL/STATS, SHUTDOWN NOSAVE, MULTI,
+// AUTH...), and replies go out through Server.send. See ARCHITECTURE.md, "Scripts".
+import * as net from 'node:net';
+import { Client } from './client';
+import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
+import type { Command } from './commands/table';
+import { makeRequest, type Ctx, type Handler } from './commands/types';
+import {
+  native,
+  REPLY_PENDING,
+  runScriptNative,
+  SCRIPT_ERROR_COUNTED,
+  SCRIPT_EVAL,
+  SCRIPT_EVAL_RO,
+  SCRIPT_EVALSHA,
+  SCRIPT_EVALSHA_RO,
+  SCRIPT_FCALL,
+  SCRIPT_FCALL_RO,
+  SCRIPT_IN_MULTI,
+  SCRIPT_RESP3,
+  SCRIPT_WRITES_REFUSED,
+  scriptLog,
+  scriptParams,
+} from './native';
+import { ReplyWriter } from './protocol/reply';
+import type { Server } from './server';
+
+const HOST_CALL = 1;
+const HOST_LOG = 2;
+const HOST_BUSY = 3;
+const HOST_INPUT = 4;
+
+export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
+export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+
+/** Command flags redis.call's checks use (native/src/script/call.rs). */
+const CMD_WRITE = 1;
+const CMD_DENYOOM = 2;
+const CMD_NOSCRIPT = 4;
+const CMD_CONTAINER = 8;
+
+/** Script flags (native/src/script/mod.rs). */
+const FLAG_NO_WRITES = 1;
+const FLAG_EVAL_COMPAT = 1 << 31;
+
+const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
+
+interface Running {
+  client: Client;
+  evalMode: boolean;
+}
+
+export class Scripting {
+  /** liblua could be loaded. */
+  readonly available: boolean;
+  /** The library file, or why scripting is unavailable (with the package to install). */
+  readonly status: string;
+  /** The script running now, if any. */
+  private running: Running | null = null;
+  /** The running script passed busy-reply-threshold: other clients get BUSY. */
+  busy: Running | null = null;
+  /** The client TypeScript commands run as when a script calls them (Redis's script client). */
+  private readonly scriptClient: Client;
+
+  constructor(private readonly server: Server) {
+    const [ok, status] = native.scriptingStatus();
+    this.available = ok;
+    this.status = status;
+    native.bindScriptHost((op, a, b, c) => this.host(op, a, b, c));
+    this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen, false);
+    for (const cmd of server.commands.everything()) {
+      let flags = 0;
+      if (cmd.isWrite) flags |= CMD_WRITE;
+      if (cmd.flags.has('denyoom')) flags |= CMD_DENYOOM;
+      if (cmd.flags.has('noscript')) flags |= CMD_NOSCRIPT;
+      if (cmd.subcommands) flags |= CMD_CONTAINER;
+      native.setScriptCommand(cmd.name, cmd.nativeIndex, cmd.arity, flags);
+    }
+  }
+
+  /** The BUSY error for the running script's kind. */
+  busyError(): string {
+    return this.busy?.evalMode === false ? BUSY_FUNCTION : BUSY_EVAL;
+  }
+
+  /**
+   * Whether EVAL/FCALL `req` runs a script declared as writing (a shebang without no-writes),
+   * for the dispatcher's MISCONF check: Redis treats such a script as a write command.
+   */
+  declaresWrites(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean {
+    const kind = SCRIPT_KINDS.get(cmd.name);
+    if (kind === undefined || req.argc < 2) return false;
+    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
+    return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & FLAG_NO_WRITES) === 0;
+  }
+
+  /** Runs a script for `ctx` (EVAL, EVALSHA, FCALL and their _RO forms). */
+  run(ctx: Ctx, kind: number): void {
+    const { server, client, out, req } = ctx;
+    out.ensure(16 * 1024);
+    let flags = out.resp3 ? SCRIPT_RESP3 : 0;
+    if (server.execDepth > 0) flags |= SCRIPT_IN_MULTI;
+    if (server.persistence.writesRefused()) flags |= SCRIPT_WRITES_REFUSED;
+    const busyMs = server.config.int('busy-reply-threshold');
+    this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
+    let n: number;
+    try {
+      n = runScriptNative(kind, client.db, req, out.buf, out.len, flags, client.id, busyMs);
+    } finally {
+      this.running = null;
+      this.busy = null;
+    }
+    if (n >= 0) out.len += n;
+    else if (n === REPLY_PENDING) out.raw(native.takeReply());
+    this.account(ctx);
+  }
+
+  /** Statistics of the commands the script ran natively, and whether its error was counted. */
+  private account(ctx: Ctx): void {
+    const server = this.server;
+    if (scriptParams[6] & SCRIPT_ERROR_COUNTED) ctx.errorCounted = true;
+    let entries = scriptParams[7];
+    const overflow = entries < 0;
+    if (overflow) entries = -entries - 1;
+    for (let i = 0; i < entries; i++) this.count(scriptLog[4 * i], scriptLog[4 * i + 1], scriptLog[4 * i + 2], scriptLog[4 * i + 3]);
+    if (overflow) {
+      const rest = native.takeScriptStats();
+      for (let i = 0; i + 3 < rest.length; i += 4) this.count(rest[i], rest[i + 1], rest[i + 2], rest[i + 3]);
+    }
+    if (scriptParams[8] > 0) for (const code of native.takeScriptErrors()) server.stats.countError(code);
+  }
+
+  private count(index: number, calls: number, usec: number, failed: number): void {
+    const cmd = this.server.commands.byNativeIndex(index);
+    if (!cmd) return;
+    cmd.stats.calls += calls;
+    cmd.stats.usec += usec;
+    cmd.stats.failed += failed;
+    this.server.stats.commandsProcessed += calls;
+  }
+
+  /** INFO memory's scripting fields. */
+  memoryFields(bytesToHuman: (n: number) => string): [string, number | string][] {
+    const [vmEval, scriptsEval, cached, vmFunctions, functions, nFunctions, nLibraries] = native.scriptMemory();
+    return [
+      ['used_memory_lua', vmEval],
+      ['used_memory_vm_eval', vmEval],
+      ['used_memory_lua_human', bytesToHuman(vmEval)],
+      ['used_memory_scripts_eval', scriptsEval],
+      ['number_of_cached_scripts', cached],
+      ['number_of_functions', nFunctions],
+      ['number_of_libraries', nLibraries],
+      ['used_memory_vm_functions', vmFunctions],
+      ['used_memory_vm_total', vmEval + vmFunctions],
+      ['used_memory_vm_total_human', bytesToHuman(vmEval + vmFunctions)],
+      ['used_memory_functions', functions],
+      ['used_memory_scripts', scriptsEval + functions],
+      ['used_memory_scripts_human', bytesToHuman(scriptsEval + functions)],
+    ];
+  }
+
+  /** What a running script asks of TypeScript. Nothing thrown here may reach the native side. */
+  private host(op: number, a: unknown, b: unknown, c: unknown): unknown {
+    try {
+      switch (op) {
+        case HOST_CALL:
+          return this.runTsCommand(a as Buffer[], b as number, c as boolean);
+        case HOST_LOG:
+          this.server.log.log(LOG_LEVELS[Math.max(0, Math.min(3, a as number))], (b as Buffer).toString('latin1'));
+          return undefined;
+        case HOST_BUSY:
+          this.busy = this.running;
+          return this.watchedFds();
+        case HOST_INPUT:
+          return this.input(a as number, b as Buffer | null);
+      }
+    } catch (err) {
+      this.server.log.warning(`Scripting: ${(err as Error)?.stack ?? String(err)}`);
+      if (op === HOST_CALL) return [Buffer.from(`-ERR internal error: ${(err as Error)?.message ?? String(err)}\r\n`), b];
+    }
+    return undefined;
+  }
+
+  /**
+   * A command that lives in TypeScript, for redis.call: run as the script client (the
+   * script's database and protocol, blocking denied) into a writer of its own, so the
+   * caller's pending replies are untouched. Returns [reply, the script client's db].
+   */
+  private runTsCommand(args: Buffer[], db: number, resp3: boolean): [Buffer, number] {
+    const server = this.server;
+    const client = this.scriptClient;
+    client.db = db;
+    client.resp = resp3 ? 3 : 2;
+    const req = makeRequest(args);
+    const writer = new ReplyWriter(1024);
+    writer.resp3 = resp3;
+    const savedOut = server.out;
+    const savedCurrent = server.current;
+    server.out = writer;
+    server.current = client;
+    server.execDepth++;
+    try {
+      const found = server.dispatcher.lookup(client, req);
+      if (typeof found === 'string') writer.error(found);
+      else server.dispatcher.call(client, found, req);
+    } finally {
+      server.execDepth--;
+      server.out = savedOut;
+      server.current = savedCurrent;
+    }
+    return [writer.take(), client.db];
+  }
+
+  /** The sockets the busy pump reads: every client but the script's caller. */
+  private watchedFds(): number[] {
+    const fds: number[] = [];
+    for (const c of this.server.clients.values()) {
+      if (c !== this.busy?.client && !c.closed && c.fd >= 0) fds.push(c.fd);
+    }
+    return fds;
+  }
+
+  /** Bytes (or, as null, the end of the stream) from a client while a script is busy. */
+  private input(fd: number, data: Buffer | null): number[] | null {
+    const server = this.server;
+    let client: Client | undefined;
+    for (const c of server.clients.values()) {
+      if (c.fd === fd && !c.closed) client = c;
+    }
+    if (!client) return this.watchedFds();
+    if (data === null) {
+      server.freeClient(client);
+      return this.watchedFds();
+    }
+    server.serveWhileBusy(client, data);
+    return client.closed ? this.watchedFds() : null;
+  }
+}
+
+const SCRIPT_KINDS = new Map<string, number>([
+  ['eval', SCRIPT_EVAL],
+  ['evalsha', SCRIPT_EVALSHA],
+  ['eval_ro', SCRIPT_EVAL_RO],
+  ['evalsha_ro', SCRIPT_EVALSHA_RO],
+  ['fcall', SCRIPT_FCALL],
+  ['fcall_ro', SCRIPT_FCALL_RO],
+]);
+
+const SCRIPT_HELP: HelpEntry[] = [
+  ['debug', 'DEBUG (YES|SYNC|NO)', ['Set the debug mode for subsequent scripts executed.']],
+  ['exists', 'EXISTS <sha1> [<sha1> ...]', ['Return information about the existence of the scripts in the script cache.']],
+  ['flush', 'FLUSH [ASYNC|SYNC]', [
+    'Flush the Lua scripts cache. Very dangerous on replicas.',
+    'When called without the optional mode argument, the behavior is determined by the',
+    'lazyfree-lazy-user-flush configuration directive. Valid modes are:',
+    '* ASYNC: Asynchronously flush the scripts cache.',
+    '* SYNC: Synchronously flush the scripts cache.',
+  ]],
+  ['kill', 'KILL', ['Kill the currently executing Lua script.']],
+  ['load', 'LOAD <script>', ['Load a script into the scripts cache without executing it.']],
+];
+
+const FUNCTION_HELP: HelpEntry[] = [
+  ['load', 'LOAD [REPLACE] <FUNCTION CODE>', ['Create a new library with the given library name and code.']],
+  ['delete', 'DELETE <LIBRARY NAME>', ['Delete the given library.']],
+  ['list', 'LIST [LIBRARYNAME PATTERN] [WITHCODE]', [
+    'Return general information on all the libraries:',
+    '* Library name',
+    '* The engine used to run the Library',
+    '* Functions list',
+    '* Library code (if WITHCODE is given)',
+    'It also possible to get only function that matches a pattern using LIBRARYNAME argument.',
+  ]],
+  ['stats', 'STATS', [
+    'Return information about the current function running:',
+    '* Function name',
+    '* Command used to run the function',
+    '* Duration in MS that the function is running',
+    'If no function is running, return nil',
+    'In addition, returns a list of available engines.',
+  ]],
+  ['kill', 'KILL', ['Kill the current running function.']],
+  ['flush', 'FLUSH [ASYNC|SYNC]', [
+    'Delete all the libraries.',
+    'When called without the optional mode argument, the behavior is determined by the',
+    'lazyfree-lazy-user-flush configuration directive. Valid modes are:',
+    '* ASYNC: Asynchronously flush the libraries.',
+    '* SYNC: Synchronously flush the libraries.',
+  ]],
+  ['dump', 'DUMP', ['Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command']],
+  ['restore', 'RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]', [
+    'Restore the libraries represented by the given payload, it is possible to give a restore policy to',
+    'control how to handle existing libraries (default APPEND):',
+    '* FLUSH: delete all existing libraries.',
+    '* APPEND: appends the restored libraries to the existing libraries. On collision, abort.',
+    '* REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old',
+    '  libraries with the new libraries (notice that even on this option there is a chance of failure',
+    '  in case of functions name collision with another library).',
+  ]],
+];
+
+function scriptCommand(kind: number): Handler {
+  return (ctx) => ctx.server.scripting.run(ctx, kind);
+}
+
+export const scriptingCommands: [string, Handler][] = [
+  ...[...SCRIPT_KINDS].map(([name, kind]): [string, Handler] => [name, scriptCommand(kind)]),
+  ['script|help', (ctx) => writeHelp(ctx.out, 'SCRIPT', SCRIPT_HELP, subcommandPresent(ctx.server, 'script'))],
+  ['function|help', (ctx) => writeHelp(ctx.out, 'FUNCTION', FUNCTION_HELP, subcommandPresent(ctx.server, 'function'))],
+];
