@@ -93,8 +93,8 @@ export interface NativeAddon {
   bindScriptHost(host: (op: number, a?: unknown, b?: unknown, c?: unknown) => unknown): void;
   /** scriptRun's scalar parameters and results, and its per-command statistics log. */
   bindScriptParams(params: Int32Array, log: Int32Array): void;
-  /** A command redis.call may run: name ("get", "config|get"), native index or -1, arity, flags. */
-  setScriptCommand(name: string, nativeIndex: number, arity: number, flags: number): void;
+  /** A command redis.call may run: name ("get", "config|get"), its id in scriptLog, native index or -1, arity, flags. */
+  setScriptCommand(name: string, id: number, nativeIndex: number, arity: number, flags: number): void;
   /** Flags of what EVAL (kind 0/2: body), EVALSHA (1/3: sha) or FCALL (4/5: name) would run; -1 unknown. */
   scriptFlags(kind: number, what: Buffer): number;
   /** [vm eval, scripts eval, cached scripts, vm functions, functions, functions count, libraries]. */
@@ -103,7 +103,7 @@ export interface NativeAddon {
   scriptRun(kind: number, input: Buffer, out: Buffer): number;
   /** Error codes of the commands that failed in the last run. */
   takeScriptErrors(): string[];
-  /** Statistics the log could not hold: [index, calls, usec, failed, ...]. */
+  /** Statistics the log could not hold: [id, calls, usec, failed, rejected, ...]. */
   takeScriptStats(): number[];
   /** Drops every function library (DEBUG RELOAD empties them with the data). */
   functionsFlush(): void;
@@ -237,8 +237,9 @@ export const SCRIPT_FCALL_RO = 5;
 
 /** scriptParams: inputs (db, argc, output position, flags, client id, busy ms) and results. */
 export const scriptParams = new Int32Array(10);
-/** Per-command statistics of a run: [native index, calls, usec, failed] each. */
-export const scriptLog = new Int32Array(4 * 64);
+/** Per-command statistics of a run: [command id, calls, usec, failed, rejected] each. */
+export const SCRIPT_LOG_FIELDS = 5;
+export const scriptLog = new Int32Array(SCRIPT_LOG_FIELDS * 64);
 native.bindScriptParams(scriptParams, scriptLog);
 
 export const SCRIPT_RESP3 = 1;

@@ -28,6 +28,7 @@ import {
   SCRIPT_IN_MULTI,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
+  SCRIPT_LOG_FIELDS,
   scriptLog,
   scriptParams,
 } from './native';
@@ -38,6 +39,7 @@ const HOST_CALL = 1;
 const HOST_LOG = 2;
 const HOST_BUSY = 3;
 const HOST_INPUT = 4;
+const HOST_ACCEPT = 5;
 
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
@@ -70,6 +72,8 @@ export class Scripting {
   busy: Running | null = null;
   /** The client TypeScript commands run as when a script calls them (Redis's script client). */
   private readonly scriptClient: Client;
+  /** The commands redis.call knows, by the id the statistics log uses. */
+  private readonly byId: Command[] = [];
 
   constructor(private readonly server: Server) {
     const [ok, status] = native.scriptingStatus();
@@ -83,7 +87,8 @@ export class Scripting {
       if (cmd.flags.has('denyoom')) flags |= CMD_DENYOOM;
       if (cmd.flags.has('noscript')) flags |= CMD_NOSCRIPT;
       if (cmd.subcommands) flags |= CMD_CONTAINER;
-      native.setScriptCommand(cmd.name, cmd.nativeIndex, cmd.arity, flags);
+      native.setScriptCommand(cmd.name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
+      this.byId.push(cmd);
     }
   }
 
@@ -131,20 +136,22 @@ export class Scripting {
     let entries = scriptParams[7];
     const overflow = entries < 0;
     if (overflow) entries = -entries - 1;
-    for (let i = 0; i < entries; i++) this.count(scriptLog[4 * i], scriptLog[4 * i + 1], scriptLog[4 * i + 2], scriptLog[4 * i + 3]);
+    const f = SCRIPT_LOG_FIELDS;
+    for (let i = 0; i < entries; i++) this.count(scriptLog[f * i], scriptLog[f * i + 1], scriptLog[f * i + 2], scriptLog[f * i + 3], scriptLog[f * i + 4]);
     if (overflow) {
       const rest = native.takeScriptStats();
-      for (let i = 0; i + 3 < rest.length; i += 4) this.count(rest[i], rest[i + 1], rest[i + 2], rest[i + 3]);
+      for (let i = 0; i + f - 1 < rest.length; i += f) this.count(rest[i], rest[i + 1], rest[i + 2], rest[i + 3], rest[i + 4]);
     }
     if (scriptParams[8] > 0) for (const code of native.takeScriptErrors()) server.stats.countError(code);
   }
 
-  private count(index: number, calls: number, usec: number, failed: number): void {
-    const cmd = this.server.commands.byNativeIndex(index);
+  private count(id: number, calls: number, usec: number, failed: number, rejected: number): void {
+    const cmd = this.byId[id];
     if (!cmd) return;
     cmd.stats.calls += calls;
     cmd.stats.usec += usec;
     cmd.stats.failed += failed;
+    cmd.stats.rejected += rejected;
     this.server.stats.commandsProcessed += calls;
   }
 
@@ -182,6 +189,9 @@ export class Scripting {
           return this.watchedFds();
         case HOST_INPUT:
           return this.input(a as number, b as Buffer | null);
+        case HOST_ACCEPT:
+          this.server.acceptFd(a as number);
+          return this.watchedFds();
       }
     } catch (err) {
       this.server.log.warning(`Scripting: ${(err as Error)?.stack ?? String(err)}`);
@@ -220,12 +230,16 @@ export class Scripting {
     return [writer.take(), client.db];
   }
 
-  /** The sockets the busy pump reads: every client but the script's caller. */
+  /**
+   * The sockets the busy pump reads: every client but the script's caller, and the listeners
+   * (as -fd - 1: the pump accepts on those).
+   */
   private watchedFds(): number[] {
     const fds: number[] = [];
     for (const c of this.server.clients.values()) {
       if (c !== this.busy?.client && !c.closed && c.fd >= 0) fds.push(c.fd);
     }
+    for (const fd of this.server.listenerFds()) fds.push(-fd - 1);
     return fds;
   }
 

@@ -211,14 +211,39 @@ export class Server {
     const handle = (accepted as unknown as AcceptedSocket)._handle;
     (accepted as unknown as AcceptedSocket)._handle = null;
     accepted.destroy();
+    this.addClient({ handle });
+  }
+
+  /**
+   * A connection accepted by a busy script's event pump (scripting.ts), which reads the
+   * listeners itself while Node's loop cannot run: it becomes a client like any other.
+   */
+  acceptFd(fd: number): void {
+    this.stats.connectionsReceived++;
+    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
+      this.stats.rejectedConnections++;
+      new net.Socket({ fd, readable: true, writable: true }).end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    this.addClient({ fd });
+  }
+
+  /** The listening sockets' descriptors. */
+  listenerFds(): number[] {
+    return this.listeners.map((l) => (l as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1).filter((fd) => fd >= 0);
+  }
+
+  /** Wraps an accepted connection (a libuv handle or a descriptor) as a client reading into the shared Buffer. */
+  private addClient(from: { handle?: unknown; fd?: number }): void {
     let client: Client | null = null;
     const socket = new net.Socket({
-      handle,
+      ...from,
       readable: true,
       writable: true,
       noDelay: true,
       onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
     } as net.SocketConstructorOpts);
+    if (from.fd !== undefined) socket.setNoDelay(true);
     client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.optionalStr(REQUIREPASS) !== null);
     client.writeFd = client.fd;
     this.clients.set(client.id, client);

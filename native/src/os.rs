@@ -43,6 +43,18 @@ extern "C" {
     #[cfg(test)]
     fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut u32) -> c_int;
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+    fn accept4(fd: c_int, addr: *mut c_void, len: *mut c_uint, flags: c_int) -> c_int;
+}
+
+const SOCK_NONBLOCK: c_int = 0o4000;
+const SOCK_CLOEXEC: c_int = 0o2000000;
+
+/// A connection waiting on a listening socket, non-blocking and close-on-exec; None when none
+/// waits (or the accept failed).
+pub fn accept_now(listener: i32) -> Option<i32> {
+    // SAFETY: null address and length are allowed (the peer address is not wanted).
+    let fd = unsafe { accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), SOCK_NONBLOCK | SOCK_CLOEXEC) };
+    (fd >= 0).then_some(fd)
 }
 
 #[repr(C)]

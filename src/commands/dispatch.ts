@@ -5,6 +5,7 @@ import type { Client } from '../client';
 import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
 import type { Server } from '../server';
 import { debugNotAllowed } from './debug';
+import { discardTransaction } from './transactions';
 import type { Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
 
@@ -98,34 +99,34 @@ export class Dispatcher {
     const found = this.lookup(client, req);
     if (typeof found === 'string') {
       client.lastCommand = 'NULL';
-      return this.reject(client, found);
+      return this.reject(client, null, found);
     }
     const cmd = found;
     client.lastCommand = cmd.name;
     if ((cmd.arity > 0 && req.argc !== cmd.arity) || req.argc < -cmd.arity) {
       cmd.stats.rejected++;
-      return this.reject(client, wrongArity(cmd.name));
+      return this.reject(client, cmd, wrongArity(cmd.name));
     }
     if (PROTECTED.has(cmd.name)) {
       const denied = debugNotAllowed(server, client);
       if (denied) {
         cmd.stats.rejected++;
-        return this.reject(client, denied);
+        return this.reject(client, cmd, denied);
       }
     }
     if (!client.authenticated && !cmd.flags.has('no_auth')) {
       cmd.stats.rejected++;
-      return this.reject(client, 'NOAUTH Authentication required.');
+      return this.reject(client, cmd, 'NOAUTH Authentication required.');
     }
     if (client.inMulti && cmd.flags.has('no_multi')) {
       cmd.stats.rejected++;
-      return this.reject(client, 'ERR Command not allowed inside a transaction');
+      return this.reject(client, cmd, 'ERR Command not allowed inside a transaction');
     }
     // A script past busy-reply-threshold: only the allow-busy commands run (Redis checks this
     // before queueing, so a transaction sees the refusal).
     if (server.scripting.busy && !cmd.flags.has('allow_busy')) {
       cmd.stats.rejected++;
-      return this.reject(client, server.scripting.busyError());
+      return this.reject(client, cmd, server.scripting.busyError());
     }
     if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
       client.multiQueue.push({ name: cmd.name, req: copyRequest(req) });
@@ -134,25 +135,35 @@ export class Dispatcher {
     }
     if (server.persistence.writesRefused() && (cmd.isWrite || cmd.name === 'ping' || server.scripting.declaresWrites(cmd, req))) {
       cmd.stats.rejected++;
-      return this.reject(client, MISCONF_ERROR);
+      return this.reject(client, cmd, MISCONF_ERROR);
     }
     if (client.inPubSubContext && !PUBSUB_ALLOWED.has(cmd.name)) {
       cmd.stats.rejected++;
       return this.reject(
         client,
+        cmd,
         `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );
     }
     if (server.loading && !cmd.flags.has('loading')) {
       cmd.stats.rejected++;
-      return this.reject(client, 'LOADING Redis is loading the dataset in memory');
+      return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
     }
     this.call(client, cmd, req);
     if (server.blocking.hasReady) server.blocking.serveReady();
   }
 
-  private reject(client: Client, error: string): void {
-    if (client.inMulti) client.multiError = true;
+  /**
+   * Redis's rejectCommand: a rejected EXEC discards the transaction and says why
+   * (execCommandAbort), any other rejection inside MULTI makes EXEC abort.
+   */
+  private reject(client: Client, cmd: Command | null, error: string): void {
+    if (cmd?.name === 'exec') {
+      discardTransaction(this.server, client);
+      error = `EXECABORT Transaction discarded because of: ${error.replace(/^ERR /, '')}`;
+    } else if (client.inMulti) {
+      client.multiError = true;
+    }
     this.server.stats.rejectedCalls++;
     this.server.out.error(error);
     this.server.stats.countError(error);
@@ -187,9 +198,9 @@ export class Dispatcher {
     cmd.stats.calls++;
     cmd.stats.usec += usec;
     server.stats.commandsProcessed++;
-    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked && !ctx.errorCounted) {
+    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
       cmd.stats.failed++;
-      server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
+      if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
     }
     if (server.tracking) server.afterWrite();
   }

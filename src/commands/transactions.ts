@@ -1,7 +1,9 @@
 // MULTI, EXEC, DISCARD, WATCH, UNWATCH with Redis 7.0's semantics: queueing errors abort
 // EXEC (EXECABORT), runtime errors inside EXEC do not stop the rest, a modified WATCHed key
 // makes EXEC answer the null array.
+import type { Client } from '../client';
 import { native } from '../native';
+import type { Server } from '../server';
 import { arg, ReplyError, type Ctx, type Handler } from './types';
 
 function multi(ctx: Ctx): void {
@@ -12,12 +14,16 @@ function multi(ctx: Ctx): void {
   ctx.out.ok();
 }
 
-function discardState(ctx: Ctx): void {
-  const { client, server } = ctx;
+/** Leaves MULTI: the queue, the error flag and the WATCHed keys go (discardTransaction). */
+export function discardTransaction(server: Server, client: Client): void {
   client.inMulti = false;
   client.multiQueue = [];
   client.multiError = false;
   server.watches.unwatchAll(client);
+}
+
+function discardState(ctx: Ctx): void {
+  discardTransaction(ctx.server, ctx.client);
 }
 
 function discard(ctx: Ctx): void {

@@ -30,7 +30,9 @@ describeDifferential('transactions', () => {
 
   it('aborts with EXECABORT after a queueing error', async () => {
     const m = await compareSequences(
-      [['multi'], ['set', 'b', '1'], ['nosuchcommand'], ['get'], ['exec'], ['get', 'b'], ['multi'], ['set', 'b', '2'], ['discard'], ['get', 'b']],
+      [['multi'], ['set', 'b', '1'], ['nosuchcommand'], ['get'], ['exec'], ['get', 'b'], ['multi'], ['set', 'b', '2'], ['discard'], ['get', 'b'],
+        // A rejected EXEC discards the transaction and says why (rejectCommand's execCommandAbort).
+        ['exec', 'x'], ['multi'], ['set', 'b', '3'], ['exec', 'x'], ['exec'], ['get', 'b']],
       { servers },
     );
     expect(m, formatMismatches(m)).toEqual([]);

@@ -379,11 +379,6 @@ impl JsArgs {
         if i < self.count { Ok(self.values[i]) } else { Err(format!("missing argument {i}")) }
     }
 
-    /// The raw handle of argument `i` (to pass back to JS or read later in the same call).
-    pub fn value(&self, i: usize) -> Result<JsValue, String> {
-        self.get(i)
-    }
-
     pub fn i64(&self, env: &Env, i: usize) -> Result<i64, String> {
         let mut n = 0i64;
         // SAFETY: the handle is live for this callback; n is a valid out pointer.

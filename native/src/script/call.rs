@@ -20,6 +20,8 @@ pub const CMD_CONTAINER: u32 = 8;
 
 #[derive(Clone, Copy)]
 pub struct CommandInfo {
+    /// The command's number in registration order: how statistics name it to TypeScript.
+    pub id: usize,
     /// Index of the native handler, or None for a TypeScript command.
     pub native: Option<usize>,
     pub arity: i32,
@@ -30,9 +32,9 @@ thread_local! {
     static TABLE: RefCell<HashMap<Box<[u8]>, CommandInfo>> = RefCell::new(HashMap::new());
 }
 
-/// Registers a command ("get", "config|get") for scripts.
-pub fn register(name: &str, native: i32, arity: i32, flags: u32) {
-    let info = CommandInfo { native: usize::try_from(native).ok(), arity, flags };
+/// Registers a command ("get", "config|get") for scripts; `id` is how statistics name it.
+pub fn register(name: &str, id: usize, native: i32, arity: i32, flags: u32) {
+    let info = CommandInfo { id, native: usize::try_from(native).ok(), arity, flags };
     TABLE.with(|t| t.borrow_mut().insert(name.as_bytes().into(), info));
 }
 
@@ -112,7 +114,17 @@ fn generic(lua: Lua, raise: bool) -> Result<c_int, Raise> {
         return fail(lua, raise, b"Lua redis lib command arguments must be strings or integers", false);
     }
     match execute() {
-        Err(msg) => fail(lua, raise, msg.as_bytes(), true),
+        Err((msg, cmd)) => {
+            // Redis counts a refused call like any error reply, and as a rejected call of the
+            // command when there is one; the error the script then raises is not counted again.
+            with_run(|r| {
+                r.error_codes.push(error_code(&super::convert::error_text(msg.as_bytes())));
+                if let Some(id) = cmd {
+                    stat(&mut r.stats, id).rejected += 1;
+                }
+            });
+            fail(lua, raise, msg.as_bytes(), true)
+        }
         Ok(()) => {
             let is_error = with_run(|r| {
                 push_reply(lua, &r.reply.buf);
@@ -125,64 +137,72 @@ fn generic(lua: Lua, raise: bool) -> Result<c_int, Raise> {
 }
 
 /// Checks and runs the command in the run's scratch; its reply is left in the run's reply.
-fn execute() -> Result<(), String> {
+/// A refusal is the error text and the refused command's id, if it exists.
+fn execute() -> Result<(), (String, Option<usize>)> {
     enum Route {
-        Native(usize),
+        /// The native handler's index, and the command's id.
+        Native(usize, usize),
         TypeScript(Vec<Vec<u8>>),
     }
-    let route = with_run(|r| -> Result<Route, String> {
-        let args = Args::new(&r.scratch, &r.offsets)?;
+    let route = with_run(|r| -> Result<Route, (String, Option<usize>)> {
+        let args = Args::new(&r.scratch, &r.offsets).map_err(|e| (e, None))?;
         let argc = args.len();
         let info = lookup(args.get(0), if argc > 1 { Some(args.get(1)) } else { None });
-        let Some(info) = info else { return Err("Unknown Redis command called from script".into()) };
+        let Some(info) = info else { return Err(("Unknown Redis command called from script".into(), None)) };
+        let refuse = |msg: &str| Err((msg.to_string(), Some(info.id)));
         if (info.arity > 0 && argc as i32 != info.arity) || (argc as i32) < -info.arity {
-            return Err("Wrong number of args calling Redis command from script".into());
+            return refuse("Wrong number of args calling Redis command from script");
         }
         if info.flags & CMD_NOSCRIPT != 0 {
-            return Err("This Redis command is not allowed from script".into());
+            return refuse("This Redis command is not allowed from script");
         }
-        acl_check(&args)?;
+        if let Err(e) = acl_check(&args) {
+            return refuse(&e);
+        }
         let write = info.flags & CMD_WRITE != 0;
         if write {
             if r.read_only {
-                return Err("Write commands are not allowed from read-only scripts.".into());
+                return refuse("Write commands are not allowed from read-only scripts.");
             }
             if r.caller.writes_refused {
-                return Err(MISCONF.into());
+                return refuse(MISCONF);
             }
         }
         if !r.allow_oom && r.caller.oom && !r.write_dirty && info.flags & CMD_DENYOOM != 0 {
-            return Err("-OOM command not allowed when used memory > 'maxmemory'.".into());
+            return refuse("-OOM command not allowed when used memory > 'maxmemory'.");
         }
         if write {
             r.write_dirty = true;
         }
         Ok(match info.native {
-            Some(index) if !r.caller.calls_via_ts => Route::Native(index),
+            Some(index) if !r.caller.calls_via_ts => Route::Native(index, info.id),
             _ => Route::TypeScript(args.iter().map(|a| a.to_vec()).collect()),
         })
     })
-    .ok_or_else(|| "redis.call/pcall can only be called inside a script invocation".to_string())??;
+    .ok_or_else(|| ("redis.call/pcall can only be called inside a script invocation".to_string(), None))??;
     match route {
-        Route::Native(index) => with_run(|r| {
-            let args = Args::new(&r.scratch, &r.offsets)?;
+        Route::Native(index, id) => with_run(|r| {
+            let args = Args::new(&r.scratch, &r.offsets).map_err(|e| (e, None))?;
             r.reply.resp3 = r.resp3;
             let t0 = Instant::now();
-            crate::run_for_script(index, r.db, args, &mut r.reply, r.snapshot_ms, r.caller.client_id)?;
+            crate::run_for_script(index, r.db, args, &mut r.reply, r.snapshot_ms, r.caller.client_id).map_err(|e| (e, None))?;
             let usec = t0.elapsed().as_micros() as u64;
             let failed = r.reply.buf.first() == Some(&b'-');
             if failed {
-                let code = error_code(&r.reply.buf);
+                let code = error_code(&r.reply.buf[1..]);
                 r.error_codes.push(code);
             }
-            record(&mut r.stats, index, usec, failed);
+            let s = stat(&mut r.stats, id);
+            s.calls += 1;
+            s.usec += usec;
+            s.failed += failed as u32;
             Ok(())
         })
-        .unwrap_or_else(|| Err("no script is running".into())),
+        .unwrap_or_else(|| Err(("no script is running".into(), None))),
         Route::TypeScript(argv) => {
-            let (db, resp3) = with_run(|r| (r.db, r.resp3)).ok_or("no script is running")?;
+            let (db, resp3) = with_run(|r| (r.db, r.resp3)).ok_or(("no script is running".to_string(), None))?;
             let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-            let (reply, db) = host::run_ts_command(&refs, db, resp3)?;
+            let (reply, db) = host::run_ts_command(&refs, db, resp3).map_err(|e| (e, None))?;
             with_run(|r| {
                 r.db = db;
                 r.reply.buf = reply;
@@ -198,22 +218,20 @@ fn acl_check(_args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The error code of an error reply ("-WRONGTYPE ..." -> "WRONGTYPE").
-fn error_code(reply: &[u8]) -> String {
-    let body = &reply[1..];
-    let end = body.iter().position(|&c| c == b' ' || c == b'\r').unwrap_or(body.len());
-    String::from_utf8_lossy(&body[..end]).into_owned()
+/// The code of an error ("WRONGTYPE Operation..." -> "WRONGTYPE"); the first word, as the
+/// error statistics name it.
+fn error_code(text: &[u8]) -> String {
+    let end = text.iter().position(|&c| c == b' ' || c == b'\r').unwrap_or(text.len());
+    String::from_utf8_lossy(&text[..end]).into_owned()
 }
 
-fn record(stats: &mut Vec<CallStat>, index: usize, usec: u64, failed: bool) {
-    let s = match stats.iter_mut().find(|s| s.index == index) {
-        Some(s) => s,
+/// The statistics entry of command `id`, created on first use.
+fn stat(stats: &mut Vec<CallStat>, id: usize) -> &mut CallStat {
+    match stats.iter().position(|s| s.id == id) {
+        Some(i) => &mut stats[i],
         None => {
-            stats.push(CallStat { index, ..Default::default() });
+            stats.push(CallStat { id, ..Default::default() });
             stats.last_mut().expect("just pushed")
         }
-    };
-    s.calls += 1;
-    s.usec += usec;
-    s.failed += failed as u32;
+    }
 }

@@ -42,8 +42,8 @@ const R_WRITE_DIRTY: i32 = 1;
 const R_ERROR_COUNTED: i32 = 2;
 const R_TIMED_OUT: i32 = 4;
 
-/// Entries of the statistics log: [native index, calls, usec, failed] each.
-const STAT_FIELDS: usize = 4;
+/// Entries of the statistics log: [command id, calls, usec, failed, rejected] each.
+const STAT_FIELDS: usize = 5;
 
 struct Bound {
     params: napi::SharedI32,
@@ -97,10 +97,11 @@ fn bind_script_params(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// setScriptCommand(name, nativeIndex, arity, flags): a command redis.call can run.
+/// setScriptCommand(name, id, nativeIndex, arity, flags): a command redis.call can run; `id` names
+/// it in the statistics log.
 fn set_script_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let name = a.string(env, 0)?;
-    super::call::register(&name, a.i64(env, 1)? as i32, a.i64(env, 2)? as i32, a.i64(env, 3)? as u32);
+    super::call::register(&name, a.i64(env, 1)?.max(0) as usize, a.i64(env, 2)? as i32, a.i64(env, 3)? as i32, a.i64(env, 4)? as u32);
     Ok(env.undefined())
 }
 
@@ -139,7 +140,7 @@ fn take_script_errors(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 /// takeScriptStats(): what did not fit in the statistics log, flattened like it.
 fn take_script_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let stats = LEFT.with(|l| std::mem::take(&mut l.borrow_mut().0));
-    let values: Vec<JsValue> = stats.iter().flat_map(|s| [s.index as f64, s.calls as f64, s.usec as f64, s.failed as f64]).map(|v| env.double(v)).collect();
+    let values: Vec<JsValue> = stats.iter().flat_map(|s| [s.id as f64, s.calls as f64, s.usec as f64, s.failed as f64, s.rejected as f64]).map(|v| env.double(v)).collect();
     env.array(&values)
 }
 
@@ -219,10 +220,11 @@ fn report(outcome: Outcome) {
         let room = b.log.len() / STAT_FIELDS;
         let shown = outcome.stats.len().min(room);
         for (i, s) in outcome.stats.iter().take(shown).enumerate() {
-            b.log.set(i * STAT_FIELDS, s.index as i32);
+            b.log.set(i * STAT_FIELDS, s.id as i32);
             b.log.set(i * STAT_FIELDS + 1, s.calls as i32);
             b.log.set(i * STAT_FIELDS + 2, s.usec.min(i32::MAX as u64) as i32);
             b.log.set(i * STAT_FIELDS + 3, s.failed as i32);
+            b.log.set(i * STAT_FIELDS + 4, s.rejected as i32);
         }
         // More distinct commands than the log holds: the rest waits for takeScriptStats
         // (its count is signalled as a negative number of entries).

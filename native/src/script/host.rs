@@ -19,6 +19,7 @@ const OP_CALL: i64 = 1;
 const OP_LOG: i64 = 2;
 const OP_BUSY: i64 = 3;
 const OP_INPUT: i64 = 4;
+const OP_ACCEPT: i64 = 5;
 
 /// Most bytes read from one client per pump round.
 const READ_MAX: usize = 64 * 1024;
@@ -88,14 +89,26 @@ fn read_fds(e: &Env, v: JsValue) -> Result<Vec<i32>, String> {
     (0..n).map(|i| e.value_i64(e.element(v, i)?).map(|x| x as i32)).collect()
 }
 
-/// One round of the event pump: delivers what each watched client sent (or its end of
-/// stream) to TypeScript. TypeScript may hand back a new list of descriptors (a client left).
+/// One round of the event pump: accepts connections waiting on the listeners (TypeScript makes
+/// them clients) and delivers what each watched client sent (or its end of stream) to
+/// TypeScript. Listening sockets are in the watched list as `-fd - 1`. TypeScript may hand
+/// back a new list of descriptors (a client left or arrived).
 pub fn pump() {
-    let fds = super::with_run(|r| r.watched.clone()).unwrap_or_default();
-    if fds.is_empty() {
+    let watched = super::with_run(|r| r.watched.clone()).unwrap_or_default();
+    if watched.is_empty() {
         return;
     }
-    for fd in crate::os::readable_now(&fds) {
+    let fds: Vec<i32> = watched.iter().map(|&w| if w < 0 { -w - 1 } else { w }).collect();
+    let ready = crate::os::readable_now(&fds);
+    for listener in watched.iter().filter(|&&w| w < 0).map(|&w| -w - 1).filter(|l| ready.contains(l)) {
+        while let Some(fd) = crate::os::accept_now(listener) {
+            let update = call(OP_ACCEPT, |e| vec![e.int(fd as i64), e.int(listener as i64)], read_fds_if_any);
+            if let Ok(Some(fds)) = update {
+                super::with_run(|r| r.watched = fds);
+            }
+        }
+    }
+    for fd in ready.into_iter().filter(|fd| !watched.contains(&(-fd - 1))) {
         let data = match crate::os::read_some(fd, READ_MAX) {
             Ok(Some(d)) if d.is_empty() => continue,
             Ok(d) => d,

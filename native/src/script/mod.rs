@@ -85,10 +85,12 @@ pub struct Caller {
 /// One command's statistics gathered during a run, for TypeScript's commandstats.
 #[derive(Clone, Copy, Default)]
 pub struct CallStat {
-    pub index: usize,
+    /// The command's id (setScriptCommand's registration number).
+    pub id: usize,
     pub calls: u32,
     pub usec: u64,
     pub failed: u32,
+    pub rejected: u32,
 }
 
 /// The running script's context: what redis.call, the hook and SCRIPT KILL consult.
