@@ -34,13 +34,13 @@ export const FLAGS: FlagSpec[] = [
   { name: 'full', kind: 'bool', help: '5 times the default request counts', default: false },
 ];
 
-interface CsvRow {
+export interface CsvRow {
   test: string;
   rps: number;
   p50Ms: number;
 }
 
-function parseCsv(text: string): CsvRow[] {
+export function parseCsv(text: string): CsvRow[] {
   const rows: CsvRow[] = [];
   for (const line of text.split('\n')) {
     const cells = line.split('","').map((c) => c.replace(/^"|"$/g, ''));
@@ -51,7 +51,7 @@ function parseCsv(text: string): CsvRow[] {
 }
 
 /** Runs redis-benchmark to completion; rejects with its stderr when it fails. */
-function runBenchmarkTool(argv: string[]): Promise<string> {
+export function runBenchmarkTool(argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);

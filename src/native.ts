@@ -198,6 +198,17 @@ export function execBatchNative(
   return { consumed: execParams[9], outPos: execParams[10], executed: execParams[11], pending: execParams[12] !== 0 };
 }
 
+/** The request's argument offsets into the bound offsets array (grown and rebound when needed). */
+function copyOffsets(req: { offsets: Int32Array; argc: number }): void {
+  const n = req.argc * 2;
+  if (n > execOffsets.length) {
+    execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
+    native.bindExecParams(execParams, execOffsets);
+  }
+  const offsets = req.offsets;
+  for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
+}
+
 /**
  * Runs native data command `cmd` on a request, writing its reply into `out` at `outPos`.
  * Returns the reply length, REPLY_PENDING or WOULD_BLOCK.
@@ -211,14 +222,8 @@ export function execNative(
   flags: number,
   clientId: number,
 ): number {
-  const n = req.argc * 2;
-  if (n > execOffsets.length) {
-    execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
-    native.bindExecParams(execParams, execOffsets);
-  }
+  copyOffsets(req);
   bindBuffers(req.input, out);
-  const offsets = req.offsets;
-  for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
   execParams[0] = db;
   execParams[1] = req.argc;
   execParams[2] = outPos;
@@ -266,13 +271,7 @@ export function runScriptNative(
   clientId: number,
   busyMs: number,
 ): number {
-  const n = req.argc * 2;
-  if (n > execOffsets.length) {
-    execOffsets = new Int32Array(Math.max(n, execOffsets.length * 2));
-    native.bindExecParams(execParams, execOffsets);
-  }
-  const offsets = req.offsets;
-  for (let i = 0; i < n; i++) execOffsets[i] = offsets[i];
+  copyOffsets(req);
   scriptParams[0] = db;
   scriptParams[1] = req.argc;
   scriptParams[2] = outPos;

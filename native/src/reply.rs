@@ -106,6 +106,17 @@ impl Reply {
         }
     }
 
+    /// A big number: `(` in RESP3, a bulk string in RESP2 (addReplyBigNum).
+    pub fn big_number(&mut self, digits: &[u8]) {
+        if self.resp3 {
+            self.buf.push(b'(');
+            self.buf.extend_from_slice(digits);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits);
+        }
+    }
+
     /// The length of the reply written so far, for handlers that need to patch or roll back.
     pub fn mark(&self) -> usize { self.buf.len() }
     pub fn truncate(&mut self, mark: usize) { self.buf.truncate(mark); }

@@ -340,13 +340,7 @@ fn write_table(lua: Lua, out: &mut Reply, script_resp3: bool) -> bool {
     lua.raw_get_field(-1, "big_number");
     if lua.type_of(-1) == Type::String {
         let s: Vec<u8> = lua.to_bytes(-1).unwrap_or_default().iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect();
-        if out.resp3 {
-            out.buf.push(b'(');
-            out.buf.extend_from_slice(&s);
-            out.buf.extend_from_slice(b"\r\n");
-        } else {
-            out.bulk(&s);
-        }
+        out.big_number(&s);
         lua.pop(1);
         return false;
     }

@@ -159,25 +159,22 @@ pub fn protect(lua: Lua) {
 
 /// If the value at `idx` is a table with a proxy, pushes the proxy and returns true.
 fn proxy_of(lua: Lua, idx: c_int) -> bool {
-    let idx = lua.absolute(idx);
-    lua.raw_get_field(REGISTRY, TABLE_TO_PROXY);
-    lua.push_value(idx);
-    lua.raw_get(-2);
-    lua.remove(-2);
-    if lua.type_of(-1) == Type::Table {
-        return true;
-    }
-    lua.pop(1);
-    false
+    paired(lua, TABLE_TO_PROXY, idx)
 }
 
 /// If the value at `idx` is a read-only proxy, pushes the real table and returns true.
 pub fn real_table(lua: Lua, idx: c_int) -> bool {
+    paired(lua, PROXY_TO_TABLE, idx)
+}
+
+/// Looks the table at `idx` up in one of the registry's proxy maps: pushes its partner and
+/// returns true when it has one.
+fn paired(lua: Lua, map: &str, idx: c_int) -> bool {
     let idx = lua.absolute(idx);
     if lua.type_of(idx) != Type::Table {
         return false;
     }
-    lua.raw_get_field(REGISTRY, PROXY_TO_TABLE);
+    lua.raw_get_field(REGISTRY, map);
     lua.push_value(idx);
     lua.raw_get(-2);
     lua.remove(-2);

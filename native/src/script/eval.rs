@@ -102,14 +102,7 @@ impl EvalEngine {
 
 /// SCRIPT FLUSH: a new interpreter and an empty cache, as Redis resets the Lua state.
 pub fn flush() -> Result<(), String> {
-    let old = EVAL.with(|e| e.borrow_mut().take());
-    if let Some(old) = old {
-        old.lua.close();
-    }
-    EVAL.with(|e| -> Result<(), String> {
-        *e.borrow_mut() = Some(new_engine()?);
-        Ok(())
-    })
+    super::renew(&EVAL, |e| e.lua, new_engine)
 }
 
 /// The flags of the script EVAL/EVALSHA would run (None: not cached / not parseable), for the

@@ -226,14 +226,7 @@ fn check_header(code: &[u8]) -> Result<shebang::LibraryHeader, String> {
 
 /// FUNCTION FLUSH: a new interpreter without libraries.
 pub fn flush() -> Result<(), String> {
-    let old = ENGINE.with(|e| e.borrow_mut().take());
-    if let Some(old) = old {
-        old.lua.close();
-    }
-    ENGINE.with(|e| -> Result<(), String> {
-        *e.borrow_mut() = Some(new_engine()?);
-        Ok(())
-    })
+    super::renew(&ENGINE, |e| e.lua, new_engine)
 }
 
 /// FUNCTION RESTORE and the RDB loader: loads `codes` all or nothing. `flush` drops the current

@@ -64,6 +64,16 @@ pub fn unavailable() -> Option<String> {
     lua::library().err().map(|e| format!("ERR scripting is unavailable: {e}; {}", lua::PACKAGE_HINT))
 }
 
+/// Replaces an engine with a fresh one (SCRIPT FLUSH, FUNCTION FLUSH), closing the old interpreter.
+pub fn renew<E>(engine: &'static std::thread::LocalKey<RefCell<Option<E>>>, lua_of: fn(&E) -> Lua, make: fn() -> Result<E, String>) -> Result<(), String> {
+    if let Some(old) = engine.with(|e| e.borrow_mut().take()) {
+        lua_of(&old).close();
+    }
+    let fresh = make()?;
+    engine.with(|e| *e.borrow_mut() = Some(fresh));
+    Ok(())
+}
+
 /// What the caller of a script brings (from TypeScript).
 #[derive(Clone)]
 pub struct Caller {
