@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type FlagSpec, type ParsedFlags, parseCountList } from './lib/args';
 import { describeMachine } from './lib/machine';
+import { describeMachineLine } from './lib/markdown';
 import { fromRepo } from './lib/paths';
 import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
 import { note, step } from './lib/progress';
@@ -84,7 +85,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
   const lines = [
     `## Scripting: EVALSHA (one GET and one SET through redis.call)`,
     '',
-    `${new Date().toISOString()}, ${describeMachine(tools.redisServer)}; median of ${rounds} runs; ${os.loadavg()[0].toFixed(2)} load average at the end.`,
+    `${new Date().toISOString()}, ${describeMachineLine(describeMachine(tools.redisServer))}; median of ${rounds} runs; ${os.loadavg()[0].toFixed(2)} load average at the end.`,
     '',
     '| -P | keyfork rps | redis-server rps | rps ratio | keyfork CPU us/req | redis-server CPU us/req | CPU ratio |',
     '|---|---|---|---|---|---|---|',
@@ -103,7 +104,9 @@ export async function run(flags: ParsedFlags): Promise<void> {
   const text = lines.join('\n');
   process.stdout.write(`\n${text}`);
   if (!flags['no-report']) {
-    const file = path.join(fromRepo(String(flags.out)), 'scripting.md');
+    const dir = fromRepo(String(flags.out));
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'scripting.md');
     fs.writeFileSync(file, text);
     step(`written: ${file}`);
   }

@@ -74,12 +74,17 @@ export class Scripting {
   private readonly scriptClient: Client;
   /** The commands redis.call knows, by the id the statistics log uses. */
   private readonly byId: Command[] = [];
+  /** busy-reply-threshold in ms (read per script: cached, refreshed on CONFIG SET). */
+  private busyMs = 0;
 
   constructor(private readonly server: Server) {
     const [ok, status] = native.scriptingStatus();
     this.available = ok;
     this.status = status;
     native.bindScriptHost((op, a, b, c) => this.host(op, a, b, c));
+    const readBusyMs = () => (this.busyMs = server.config.int('busy-reply-threshold'));
+    readBusyMs();
+    server.config.onChange('busy-reply-threshold', readBusyMs);
     this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen, false);
     for (const cmd of server.commands.everything()) {
       let flags = 0;
@@ -115,11 +120,10 @@ export class Scripting {
     let flags = out.resp3 ? SCRIPT_RESP3 : 0;
     if (server.execDepth > 0) flags |= SCRIPT_IN_MULTI;
     if (server.persistence.writesRefused()) flags |= SCRIPT_WRITES_REFUSED;
-    const busyMs = server.config.int('busy-reply-threshold');
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
     let n: number;
     try {
-      n = runScriptNative(kind, client.db, req, out.buf, out.len, flags, client.id, busyMs);
+      n = runScriptNative(kind, client.db, req, out.buf, out.len, flags, client.id, this.busyMs);
     } finally {
       this.running = null;
       this.busy = null;

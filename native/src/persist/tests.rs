@@ -533,16 +533,20 @@ fn header_version_checksum_and_unsupported_types() {
     let expected = crc64(0, &v[..n - 8]);
     let got = u64::from_le_bytes(v[n - 8..].try_into().unwrap());
     assert_eq!(err(load(&v, &settings)), format!("Wrong RDB checksum expected: ({expected:x}) but got ({got:x}). Aborting now."));
-    // Streams, modules, functions.
+    // Streams and modules.
     for (t, what) in [(15u8, "stream"), (19, "stream"), (21, "stream"), (7, "module value")] {
         let mut f = b"REDIS0010".to_vec();
         f.extend_from_slice(&[opcode::SELECTDB, 0, t, 1, b's', 0, 0, 0]);
         let err = err(load(&f, &settings));
         assert!(err.contains(what) && err.contains("key 's'"), "{err}");
     }
+    // Function libraries are handed over to the scripting engine; the pre-GA format is refused.
     let mut f = b"REDIS0010".to_vec();
-    f.extend_from_slice(&[opcode::FUNCTION2, 3, b'a', b'b', b'c']);
-    assert!(err(load(&f, &settings)).contains("functions"));
+    f.extend_from_slice(&[opcode::FUNCTION2, 3, b'a', b'b', b'c', opcode::EOF, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(load(&f, &settings).unwrap().1.functions, vec![b"abc".to_vec()]);
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[opcode::FUNCTION_PRE_GA, 3, b'a', b'b', b'c']);
+    assert!(err(load(&f, &settings)).contains("Pre-release function format not supported."));
     // A database beyond the configured count.
     let mut f = b"REDIS0010".to_vec();
     f.extend_from_slice(&[opcode::SELECTDB, 16, opcode::EOF, 0, 0, 0, 0, 0, 0, 0, 0]);

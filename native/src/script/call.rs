@@ -40,19 +40,29 @@ pub fn register(name: &str, id: usize, native: i32, arity: i32, flags: u32) {
 
 /// lookupCommand: a container with arguments resolves to its subcommand.
 pub fn lookup(argv0: &[u8], argv1: Option<&[u8]>) -> Option<CommandInfo> {
-    if argv0.len() > 64 {
+    const MAX: usize = 64;
+    if argv0.len() > MAX {
         return None;
     }
-    let name = argv0.to_ascii_lowercase();
+    // Lower-cased on the stack: this runs for every redis.call.
+    let mut name = [0u8; 2 * MAX + 1];
+    let n = argv0.len();
+    for (d, s) in name.iter_mut().zip(argv0) {
+        *d = s.to_ascii_lowercase();
+    }
     TABLE.with(|t| {
         let t = t.borrow();
-        let base = *t.get(name.as_slice())?;
+        let base = *t.get(&name[..n])?;
         match argv1 {
             Some(sub) if base.flags & CMD_CONTAINER != 0 => {
-                let mut full = name;
-                full.push(b'|');
-                full.extend(sub.iter().map(|c| c.to_ascii_lowercase()));
-                t.get(full.as_slice()).copied()
+                if sub.len() > MAX {
+                    return None;
+                }
+                name[n] = b'|';
+                for (d, s) in name[n + 1..].iter_mut().zip(sub) {
+                    *d = s.to_ascii_lowercase();
+                }
+                t.get(&name[..n + 1 + sub.len()]).copied()
             }
             _ => Some(base),
         }

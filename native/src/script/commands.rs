@@ -240,7 +240,7 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
 
 fn function_stats(ctx: &mut Ctx) -> CmdResult {
     available()?;
-    let running = with_run(|r| (r.eval_mode, r.name.clone(), r.caller.argv.clone(), r.start.elapsed().as_millis() as i64));
+    let running = with_run(|r| (r.eval_mode, r.name.clone(), r.argv.clone(), r.start.elapsed().as_millis() as i64));
     if let Some((true, ..)) = running {
         return Err(CmdError::Msg(BUSY_EVAL));
     }

@@ -7,6 +7,7 @@ use super::{env, shebang, Invocation};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::c_int;
+use std::ops::Range;
 
 pub struct Script {
     pub body: Vec<u8>,
@@ -80,7 +81,7 @@ impl EvalEngine {
     }
 
     /// What EVAL/EVALSHA run for `sha` (lower case), if cached.
-    pub fn invocation(&self, sha: &[u8; 40], ro: bool, keys: Vec<Vec<u8>>, args: Vec<Vec<u8>>) -> Option<Invocation> {
+    pub fn invocation(&self, sha: &[u8; 40], ro: bool, argv: Vec<Vec<u8>>, keys: Range<usize>, args: Range<usize>) -> Option<Invocation> {
         let s = self.scripts.get(sha)?;
         Some(Invocation {
             lua: self.lua,
@@ -90,6 +91,7 @@ impl EvalEngine {
             name: String::from_utf8_lossy(sha).into_owned(),
             flags: s.flags,
             ro,
+            argv,
             keys,
             args,
         })

@@ -8,6 +8,7 @@ use crate::command::Args;
 use crate::napi::{self, Env, JsArgs, JsValue};
 use crate::reply::Reply;
 use std::cell::RefCell;
+use std::ops::Range;
 
 /// Kinds of scriptRun calls.
 const EVAL: i64 = 0;
@@ -176,13 +177,12 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         oom: flags & F_OOM != 0,
         calls_via_ts: flags & F_CALLS_VIA_TS != 0,
         busy_ms: busy_ms as i64,
-        argv,
     };
     let outcome = REPLY.with(|reply| {
         let mut reply = reply.borrow_mut();
         reply.buf.clear();
         reply.resp3 = caller.resp3;
-        let outcome = match prepare(kind, &caller.argv) {
+        let outcome = match prepare(kind, argv) {
             Ok(inv) => super::run(inv, caller, &mut reply),
             Err(e) => {
                 reply.error(&e);
@@ -239,8 +239,9 @@ fn report(outcome: Outcome) {
     });
 }
 
-/// Parses numkeys ("value is not an integer" for EVAL, "Bad number of keys" for FCALL).
-fn split_keys(argv: &[Vec<u8>], bad: &str) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), String> {
+/// Parses numkeys ("value is not an integer" for EVAL, "Bad number of keys" for FCALL): the
+/// ranges of the keys and of the other arguments.
+fn split_keys(argv: &[Vec<u8>], bad: &str) -> Result<(Range<usize>, Range<usize>), String> {
     let numkeys = crate::numfmt::parse_i64(&argv[2]).ok_or_else(|| bad.to_string())?;
     if numkeys > argv.len() as i64 - 3 {
         return Err("ERR Number of keys can't be greater than number of args".into());
@@ -249,13 +250,13 @@ fn split_keys(argv: &[Vec<u8>], bad: &str) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>
         return Err("ERR Number of keys can't be negative".into());
     }
     let k = 3 + numkeys as usize;
-    Ok((argv[3..k].to_vec(), argv[k..].to_vec()))
+    Ok((3..k, k..argv.len()))
 }
 
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 /// Finds (or, for EVAL, compiles) what to run.
-fn prepare(kind: i64, argv: &[Vec<u8>]) -> Result<Invocation, String> {
+fn prepare(kind: i64, argv: Vec<Vec<u8>>) -> Result<Invocation, String> {
     if let Some(e) = super::unavailable() {
         return Err(e);
     }
@@ -265,10 +266,10 @@ fn prepare(kind: i64, argv: &[Vec<u8>]) -> Result<Invocation, String> {
     let ro = matches!(kind, EVAL_RO | EVALSHA_RO | FCALL_RO);
     match kind {
         EVAL | EVAL_RO => {
-            let (keys, args) = split_keys(argv, "ERR value is not an integer or out of range")?;
+            let (keys, args) = split_keys(&argv, "ERR value is not an integer or out of range")?;
             eval::with_engine(|e| {
                 let sha = e.create(&argv[1]).map_err(|m| format!("ERR {}", m.trim_end_matches(['\r', '\n'])))?;
-                Ok(e.invocation(&sha, ro, keys, args))
+                Ok(e.invocation(&sha, ro, argv, keys, args))
             })?
             .ok_or_else(|| NOSCRIPT.to_string())
         }
@@ -276,17 +277,18 @@ fn prepare(kind: i64, argv: &[Vec<u8>]) -> Result<Invocation, String> {
             if argv[1].len() != 40 {
                 return Err(NOSCRIPT.into());
             }
-            let (keys, args) = split_keys(argv, "ERR value is not an integer or out of range")?;
+            let (keys, args) = split_keys(&argv, "ERR value is not an integer or out of range")?;
             let sha: [u8; 40] = argv[1].to_ascii_lowercase().try_into().map_err(|_| NOSCRIPT.to_string())?;
-            eval::with_engine(|e| Ok(e.invocation(&sha, ro, keys, args)))?.ok_or_else(|| NOSCRIPT.to_string())
+            eval::with_engine(|e| Ok(e.invocation(&sha, ro, argv, keys, args)))?.ok_or_else(|| NOSCRIPT.to_string())
         }
         FCALL | FCALL_RO => {
             let found = functions::with_engine(|e| Ok(e.find_function(&argv[1]).is_some()))?;
             if !found {
                 return Err("ERR Function not found".into());
             }
-            let (keys, args) = split_keys(argv, "ERR Bad number of keys provided")?;
-            functions::with_engine(|e| Ok(e.invocation(&argv[1], ro, keys, args)))?.ok_or_else(|| "ERR Function not found".to_string())
+            let (keys, args) = split_keys(&argv, "ERR Bad number of keys provided")?;
+            let name = argv[1].clone();
+            functions::with_engine(|e| Ok(e.invocation(&name, ro, argv, keys, args)))?.ok_or_else(|| "ERR Function not found".to_string())
         }
         _ => Err("ERR unknown script kind".into()),
     }

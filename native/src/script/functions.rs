@@ -196,7 +196,7 @@ impl FunctionEngine {
         }
     }
 
-    pub fn invocation(&self, name: &[u8], ro: bool, keys: Vec<Vec<u8>>, args: Vec<Vec<u8>>) -> Option<Invocation> {
+    pub fn invocation(&self, name: &[u8], ro: bool, argv: Vec<Vec<u8>>, keys: std::ops::Range<usize>, args: std::ops::Range<usize>) -> Option<Invocation> {
         let (_, f) = self.find_function(name)?;
         Some(Invocation {
             lua: self.lua,
@@ -206,6 +206,7 @@ impl FunctionEngine {
             name: String::from_utf8_lossy(&f.name).into_owned(),
             flags: f.flags,
             ro,
+            argv,
             keys,
             args,
         })

@@ -89,7 +89,6 @@ pub struct Caller {
     pub calls_via_ts: bool,
     /// busy-reply-threshold in ms (0: no timeout handling).
     pub busy_ms: i64,
-    pub argv: Vec<Vec<u8>>,
 }
 
 /// One command's statistics gathered during a run, for TypeScript's commandstats.
@@ -106,6 +105,8 @@ pub struct CallStat {
 /// The running script's context: what redis.call, the hook and SCRIPT KILL consult.
 pub struct Run {
     pub caller: Caller,
+    /// The EVAL/FCALL command that runs the script (FUNCTION STATS shows it).
+    pub argv: Vec<Vec<u8>>,
     /// The script client's database (SELECT inside a script changes it) and protocol.
     pub db: usize,
     pub resp3: bool,
@@ -155,8 +156,10 @@ pub struct Invocation {
     pub name: String,
     pub flags: u32,
     pub ro: bool,
-    pub keys: Vec<Vec<u8>>,
-    pub args: Vec<Vec<u8>>,
+    /// The command's arguments; KEYS and ARGV are the ranges `keys` and `args` of them.
+    pub argv: Vec<Vec<u8>>,
+    pub keys: std::ops::Range<usize>,
+    pub args: std::ops::Range<usize>,
 }
 
 /// What a run left for TypeScript besides its reply.
@@ -190,6 +193,18 @@ fn refusal(inv: &Invocation, caller: &Caller) -> Option<&'static str> {
     None
 }
 
+/// redis.call's working buffers, kept from one run to the next (a script run should not cost a
+/// 64 KB allocation).
+struct Spare {
+    scratch: Vec<u8>,
+    offsets: Vec<i32>,
+    reply: Reply,
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+}
+
 /// Redis runs an incremental GC step every this many scripts (LUA_GC_CYCLE_PERIOD).
 const GC_PERIOD: u32 = 50;
 thread_local! {
@@ -212,7 +227,22 @@ pub fn run(inv: Invocation, caller: Caller, out: &mut Reply) -> Outcome {
     let read_only = inv.ro || (inv.flags & EVAL_COMPAT == 0 && inv.flags & NO_WRITES != 0);
     let allow_oom = inv.flags & EVAL_COMPAT == 0 && inv.flags & ALLOW_OOM != 0;
     let busy_ms = caller.busy_ms;
+    let spare = SPARE.with(|s| s.borrow_mut().take()).unwrap_or_else(|| Spare { scratch: Vec::with_capacity(256), offsets: Vec::with_capacity(16), reply: Reply::new() });
+    lua.raw_geti(REGISTRY, inv.handler);
+    let handler = lua.top();
+    lua.raw_geti(REGISTRY, inv.function);
+    let (keys, args) = (&inv.argv[inv.keys.clone()], &inv.argv[inv.args.clone()]);
+    let nargs = if inv.eval_mode {
+        set_global_array(lua, "KEYS", keys);
+        set_global_array(lua, "ARGV", args);
+        0
+    } else {
+        push_array(lua, keys);
+        push_array(lua, args);
+        2
+    };
     let run = Run {
+        argv: inv.argv,
         db: caller.db,
         resp3: false,
         read_only,
@@ -225,28 +255,15 @@ pub fn run(inv: Invocation, caller: Caller, out: &mut Reply) -> Outcome {
         start: Instant::now(),
         snapshot_ms: crate::now_ms(),
         repl: REPL_AOF | REPL_REPLICA,
-        scratch: Vec::with_capacity(256),
-        offsets: Vec::with_capacity(16),
-        reply: Reply::new(),
+        scratch: spare.scratch,
+        offsets: spare.offsets,
+        reply: spare.reply,
         stats: Vec::new(),
         error_codes: Vec::new(),
         watched: Vec::new(),
         caller,
     };
     RUN.with(|r| *r.borrow_mut() = Some(run));
-
-    lua.raw_geti(REGISTRY, inv.handler);
-    let handler = lua.top();
-    lua.raw_geti(REGISTRY, inv.function);
-    let nargs = if inv.eval_mode {
-        set_global_array(lua, "KEYS", &inv.keys);
-        set_global_array(lua, "ARGV", &inv.args);
-        0
-    } else {
-        push_array(lua, &inv.keys);
-        push_array(lua, &inv.args);
-        2
-    };
     if busy_ms > 0 {
         lua.set_hook(Some(count_hook), lua::MASK_COUNT, 100_000);
     }
@@ -261,7 +278,10 @@ pub fn run(inv: Invocation, caller: Caller, out: &mut Reply) -> Outcome {
             lua.gc_step(GC_PERIOD as c_int);
         }
     });
-    let run = RUN.with(|r| r.borrow_mut().take()).expect("the run context is present until the script ends");
+    let mut run = RUN.with(|r| r.borrow_mut().take()).expect("the run context is present until the script ends");
+    let reply = std::mem::replace(&mut run.reply, Reply { buf: Vec::new(), resp3: false });
+    let spare = Spare { scratch: std::mem::take(&mut run.scratch), offsets: std::mem::take(&mut run.offsets), reply };
+    SPARE.with(|s| *s.borrow_mut() = Some(spare));
     let mut outcome = Outcome {
         write_dirty: run.write_dirty,
         error_counted: false,
