@@ -13,6 +13,7 @@ import * as net from 'node:net';
 import { Client } from './client';
 import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
 import type { Command } from './commands/table';
+import { consume } from './config/consumers';
 import { makeRequest, type Ctx, type Handler } from './commands/types';
 import {
   native,
@@ -56,6 +57,9 @@ const FLAG_EVAL_COMPAT = 1 << 31;
 
 const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
 
+/** When a script starts to answer BUSY to others (alias lua-time-limit); 0 never. */
+const BUSY_REPLY_THRESHOLD = consume('busy-reply-threshold', 'test/server/scripting-busy.test.ts');
+
 interface Running {
   client: Client;
   evalMode: boolean;
@@ -82,9 +86,9 @@ export class Scripting {
     this.available = ok;
     this.status = status;
     native.bindScriptHost((op, a, b, c) => this.host(op, a, b, c));
-    const readBusyMs = () => (this.busyMs = server.config.int('busy-reply-threshold'));
+    const readBusyMs = () => (this.busyMs = server.config.int(BUSY_REPLY_THRESHOLD));
     readBusyMs();
-    server.config.onChange('busy-reply-threshold', readBusyMs);
+    server.config.onChange(BUSY_REPLY_THRESHOLD, readBusyMs);
     this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen, false);
     for (const cmd of server.commands.everything()) {
       let flags = 0;

@@ -519,7 +519,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs(ACL)),
 
   // long long
-  num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit', ...needs('scripting') }),
+  num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
   num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n, needs(CLUSTER)),
   num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n, needs('the slow log')),
   num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n, needs(LATENCY)),
