@@ -357,7 +357,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
             let n = r.read_count(1)?;
             let mut items = Vec::with_capacity(n);
             for _ in 0..n {
-                items.push(r.read_string()?.into_owned());
+                items.push(r.read_string()?);
             }
             Ok(list(items, settings))
         }
@@ -373,7 +373,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
             let n = r.read_count(if t == rdb_type::ZSET_2 { 9 } else { 2 })?;
             let mut pairs = Vec::with_capacity(n);
             for _ in 0..n {
-                let member = r.read_string()?.into_owned();
+                let member = r.read_string()?;
                 let score = if t == rdb_type::ZSET_2 { r.read_double_binary()? } else { r.read_double_ascii()? };
                 if score.is_nan() {
                     return Err(bad("Zset with NAN score detected"));
@@ -399,7 +399,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
         }
         rdb_type::LIST_ZIPLIST => {
             let blob = r.read_string()?;
-            let items = ziplist_entries(&blob)?.into_iter().map(|e| entry_bytes(e).into_owned()).collect();
+            let items: Vec<Cow<[u8]>> = ziplist_entries(&blob)?.into_iter().map(entry_bytes).collect();
             Ok(list(items, settings))
         }
         rdb_type::SET_INTSET => {
@@ -420,7 +420,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
             }
             let mut pairs = Vec::with_capacity(entries.len() / 2);
             for pair in entries.chunks_exact(2) {
-                pairs.push((entry_bytes(pair[0]).into_owned(), entry_score(pair[1])?));
+                pairs.push((entry_bytes(pair[0]), entry_score(pair[1])?));
             }
             zset_from(pairs, true, settings)
         }
@@ -436,22 +436,25 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
         }
         rdb_type::LIST_QUICKLIST | rdb_type::LIST_QUICKLIST_2 => {
             let nodes = r.read_count(2)?;
-            let mut items = Vec::new();
+            // The node blobs stay as read (borrowed from the file image unless compressed) and
+            // the list is built from elements that point into them: no copy per element.
+            let mut blobs = Vec::with_capacity(nodes);
             for _ in 0..nodes {
                 let container = if t == rdb_type::LIST_QUICKLIST_2 { r.read_len()? } else { quicklist_container::PACKED };
                 let blob = r.read_string()?;
-                if blob.is_empty() {
+                if blob.is_empty() || !matches!(container, quicklist_container::PLAIN | quicklist_container::PACKED) {
                     return Err(bad("Quicklist integrity check failed."));
                 }
-                match container {
-                    quicklist_container::PLAIN => items.push(blob.into_owned()),
-                    quicklist_container::PACKED => {
-                        let entries =
-                            if t == rdb_type::LIST_QUICKLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
-                        items.extend(entries.into_iter().map(|e| entry_bytes(e).into_owned()));
-                    }
-                    _ => return Err(bad("Quicklist integrity check failed.")),
+                blobs.push((container, blob));
+            }
+            let mut items: Vec<Cow<[u8]>> = Vec::new();
+            for (container, blob) in &blobs {
+                if *container == quicklist_container::PLAIN {
+                    items.push(Cow::Borrowed(&blob[..]));
+                    continue;
                 }
+                let entries = if t == rdb_type::LIST_QUICKLIST { ziplist_entries(blob)? } else { listpack_entries(blob)? };
+                items.extend(entries.into_iter().map(entry_bytes));
             }
             Ok(list(items, settings))
         }
@@ -470,7 +473,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
     }
 }
 
-fn list(items: Vec<Vec<u8>>, settings: &Settings) -> Loaded {
+fn list<M: AsRef<[u8]>>(items: Vec<M>, settings: &Settings) -> Loaded {
     if items.is_empty() {
         return None;
     }
@@ -493,7 +496,7 @@ fn hash_from<F: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: Vec<(F, V)>, settings: &Sett
     Hash::from_pairs(pairs, settings).map(|h| Some(Value::Hash(Box::new(h)))).ok_or(bad(dup))
 }
 
-fn zset_from(pairs: Vec<(Vec<u8>, f64)>, packed: bool, settings: &Settings) -> RdbResult<Loaded> {
+fn zset_from<M: AsRef<[u8]>>(pairs: Vec<(M, f64)>, packed: bool, settings: &Settings) -> RdbResult<Loaded> {
     if pairs.is_empty() {
         return Ok(None);
     }

@@ -71,7 +71,7 @@ pub fn list_items(l: &List) -> impl Iterator<Item = &[u8]> {
 }
 
 /// A loaded list (elements head to tail; never empty).
-pub fn list_from_items(items: Vec<Vec<u8>>, _settings: &Settings) -> List {
+pub fn list_from_items<M: AsRef<[u8]>>(items: Vec<M>, _settings: &Settings) -> List {
     List::from_items(items)
 }
 
@@ -100,6 +100,6 @@ pub fn zset_for_each_descending(z: &ZSet, f: impl FnMut(&[u8], f64)) {
 /// a listpack/ziplist blob (stays a listpack unless the count exceeds the limit) rather than a
 /// skiplist-type zset (converted to a listpack when both limits allow). `Err` on a repeated
 /// member or a NaN score.
-pub fn zset_from_pairs(pairs: Vec<(Vec<u8>, f64)>, packed: bool, settings: &Settings) -> Result<ZSet, &'static str> {
+pub fn zset_from_pairs<M: AsRef<[u8]>>(pairs: Vec<(M, f64)>, packed: bool, settings: &Settings) -> Result<ZSet, &'static str> {
     if packed { ZSet::from_listpack_pairs(pairs, settings) } else { ZSet::from_pairs(pairs, settings) }
 }

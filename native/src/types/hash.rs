@@ -49,12 +49,27 @@ impl Hash {
         F: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let mut h = Hash::new();
-        for (f, v) in pairs {
-            if h.contains(f.as_ref()) { return None; }
-            h.set(f.as_ref(), v.as_ref(), settings);
+        let pairs: Vec<(F, V)> = pairs.into_iter().collect();
+        let limit = settings.hash_max_listpack_value;
+        let fits = pairs.len() as i64 <= settings.hash_max_listpack_entries
+            && pairs.iter().all(|(f, v)| f.as_ref().len() as i64 <= limit && v.as_ref().len() as i64 <= limit);
+        if fits {
+            // One allocation of the exact size for the packed pairs (set() reallocates per pair).
+            let mut p = PackedPairs { buf: Vec::with_capacity(pairs.iter().map(|(f, v)| encoded_len(f.as_ref()) + encoded_len(v.as_ref())).sum()), pairs: 0 };
+            for (f, v) in &pairs {
+                if p.find(f.as_ref()).is_some() { return None; }
+                p.append(f.as_ref(), v.as_ref());
+            }
+            return Some(Hash { repr: Repr::Listpack(p) });
         }
-        Some(h)
+        // Past a listpack's limits: straight into a table, as Redis's loader creates the dict
+        // up front, instead of filling a listpack first.
+        let mut d = Dict::with_capacity(pairs.len());
+        for (f, v) in &pairs {
+            if d.get(f.as_ref()).is_some() { return None; }
+            d.insert_new_copy(f.as_ref(), SmallBytes::new(v.as_ref()));
+        }
+        Some(Hash { repr: Repr::Table(d) })
     }
 
     pub fn len(&self) -> usize {
@@ -261,14 +276,19 @@ impl PackedPairs {
             }
             None => {
                 self.buf.reserve_exact(encoded_len(field) + encoded_len(value));
-                varint::push(&mut self.buf, field.len());
-                self.buf.extend_from_slice(field);
-                varint::push(&mut self.buf, value.len());
-                self.buf.extend_from_slice(value);
-                self.pairs += 1;
+                self.append(field, value);
                 true
             }
         }
+    }
+
+    /// Adds a pair known to be new at the end.
+    fn append(&mut self, field: &[u8], value: &[u8]) {
+        varint::push(&mut self.buf, field.len());
+        self.buf.extend_from_slice(field);
+        varint::push(&mut self.buf, value.len());
+        self.buf.extend_from_slice(value);
+        self.pairs += 1;
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
