@@ -8,6 +8,7 @@ import { fromRepo } from './lib/paths';
 import { readResults } from './lib/results';
 import { type Benchmark, runMain } from './lib/script';
 import { renderSvg } from './lib/svg';
+import { updateReadme } from './lib/readme';
 
 const report: Benchmark = {
   name: 'report',
@@ -19,6 +20,7 @@ const report: Benchmark = {
     if (!all.save && !all.throughput && !all.memory) throw new Error(`no results in ${path.join(dir, 'latest.json')}`);
     fs.writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(all));
     fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(all));
+    if (updateReadme(fromRepo('README.md'), all)) process.stderr.write('regenerated the README performance summary\n');
     process.stderr.write(`rendered ${path.join(dir, 'latest.md')} and latest.svg\n`);
   },
 };

@@ -19,12 +19,14 @@ import {
 } from './lib/servers';
 import { removeTempDir } from './lib/cleanup';
 
-const QUICK_SIZES = '100k,1M';
-const FULL_SIZES = '100k,1M,4M,10M';
+const QUICK_SIZES = '10k,100k,1M,4M';
+const FULL_SIZES = '10k,100k,1M,4M,10M';
+const QUICK_MIXED_SIZES = '10k,100k,1M';
+const FULL_MIXED_SIZES = '10k,100k,1M,4M,10M';
 
 export const FLAGS: FlagSpec[] = [
   { name: 'sizes', kind: 'list', help: `string dataset sizes (${QUICK_SIZES} by default, ${FULL_SIZES} with --full)` },
-  { name: 'mixed-sizes', kind: 'list', help: 'mixed dataset sizes, or "none" (100k by default, 100k,1M with --full)' },
+  { name: 'mixed-sizes', kind: 'list', help: `mixed dataset sizes, or "none" (${QUICK_MIXED_SIZES} by default, ${FULL_MIXED_SIZES} with --full)` },
   { name: 'full', kind: 'bool', help: 'the full set of sizes; sizes that do not fit in free memory are skipped', default: false },
   { name: 'repeats', kind: 'int', help: 'BGSAVE runs per server and dataset, alternating servers (median reported)', default: 3 },
   { name: 'cow-rate', kind: 'int', help: 'writes per second sent during the copy-on-write BGSAVE', default: 20000 },
@@ -44,7 +46,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
   const kinds = serverKinds(tools);
   const full = Boolean(flags.full);
   const sizes = parseCountList('sizes', String(flags.sizes ?? (full ? FULL_SIZES : QUICK_SIZES)));
-  const mixedText = String(flags['mixed-sizes'] ?? (full ? '100k,1M' : '100k'));
+  const mixedText = String(flags['mixed-sizes'] ?? (full ? FULL_MIXED_SIZES : QUICK_MIXED_SIZES));
   const mixedSizes = mixedText === 'none' ? [] : parseCountList('mixed-sizes', mixedText);
   const loader = String(flags.loader);
   if (!['auto', 'populate', 'resp'].includes(loader)) throw new Error(`--loader must be auto, populate or resp (got ${loader})`);

@@ -14,7 +14,8 @@ import type { PerServer, ThroughputRow, ThroughputSection, ThroughputServerResul
 import { type Benchmark, invocation, publish, runMain } from './lib/script';
 import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, serverKinds, shellLine, startServer } from './lib/servers';
 
-const DEFAULT_TESTS = 'set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange_100';
+/** redis-benchmark's own default test set, in its order. */
+const DEFAULT_TESTS = 'ping_inline,ping_mbulk,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_500,lrange_600,mset';
 
 /** The commands a redis-benchmark test sends (LRANGE_* fills its list with LPUSH first). */
 const TEST_COMMANDS: Record<string, string[]> = {
@@ -30,6 +31,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'requests', kind: 'int', help: 'requests per test at -P 1 (-n)', default: 100000 },
   { name: 'pipelined-requests', kind: 'int', help: 'requests per test at -P above 1 (-n): pipelined requests cost ~1 us, so more are needed for a stable figure', default: 1000000 },
   { name: 'clients', kind: 'int', help: 'parallel connections (-c)', default: 50 },
+  { name: 'scaling-clients', kind: 'int', help: 'then every test again at -P 1 with this many connections (connection scaling)', default: 1000 },
+  { name: 'no-scaling', kind: 'bool', help: 'skip the connection-scaling pass', default: false },
   { name: 'keyspace', kind: 'int', help: 'random keys (-r); without it redis-benchmark uses one key per test' },
   { name: 'full', kind: 'bool', help: '5 times the default request counts', default: false },
 ];
@@ -73,6 +76,10 @@ export async function run(flags: ParsedFlags): Promise<void> {
   const scale = flags.full ? 5 : 1;
   const requestsFor = (pipeline: number) => scale * Number(pipeline > 1 ? flags['pipelined-requests'] : flags.requests);
   const clients = Number(flags.clients);
+  const scalingClients = Number(flags['scaling-clients']);
+  // Each pass: (pipeline, connections).
+  const passes: [number, number][] = pipelines.map((p) => [p, clients]);
+  if (!flags['no-scaling'] && scalingClients !== clients) passes.push([1, scalingClients]);
   const keyspace = flags.keyspace === undefined ? null : Number(flags.keyspace);
 
   // Two cores or more: the server gets the last core, redis-benchmark the first, so the
@@ -95,11 +102,11 @@ export async function run(flags: ParsedFlags): Promise<void> {
       servers.set(kind, s);
       section.commands.push(s.commandLine);
     }
-    const benchArgv = (port: number, test: string, pipeline: number) => [
+    const benchArgv = (port: number, test: string, pipeline: number, conns: number) => [
       ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
-      '-c', String(clients), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(keyspace ? ['-r', String(keyspace)] : []),
+      '-c', String(conns), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(keyspace ? ['-r', String(keyspace)] : []),
       '-t', test, '--csv'];
-    for (const p of pipelines) section.commands.push(shellLine(benchArgv(0, '<test>', p)).replace(' -p 0 ', ' -p $PORT '));
+    for (const [p, conns] of passes) section.commands.push(shellLine(benchArgv(0, '<test>', p, conns)).replace(' -p 0 ', ' -p $PORT '));
 
     const missing = new Map<ServerKind, Set<string>>();
     for (const [kind, s] of servers) {
@@ -110,11 +117,11 @@ export async function run(flags: ParsedFlags): Promise<void> {
     }
 
     let round = 0;
-    const total = tests.length * pipelines.length;
-    for (const test of tests) {
-      for (const pipeline of pipelines) {
-        step(`test ${round + 1}/${total}: ${test.toUpperCase()} -P ${pipeline}`);
-        const row: ThroughputRow = { test: test.toUpperCase(), pipeline, servers: { keyfork: null, redis: null }, notes: [] };
+    const total = tests.length * passes.length;
+    for (const [pipeline, conns] of passes) {
+      for (const test of tests) {
+        step(`test ${round + 1}/${total}: ${test.toUpperCase()} -P ${pipeline} -c ${conns}`);
+        const row: ThroughputRow = { test: test.toUpperCase(), pipeline, clients: conns, servers: { keyfork: null, redis: null }, notes: [] };
         for (const kind of alternate(kinds, round)) {
           const lacking = TEST_COMMANDS[test].filter((c) => missing.get(kind)!.has(c));
           if (lacking.length > 0) {
@@ -123,7 +130,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
           }
           const server = servers.get(kind)!;
           try {
-            const result = await measureOne(server, benchArgv(server.port, test, pipeline), test, requestsFor(pipeline), section.rows, kind, pipeline);
+            const result = await measureOne(server, benchArgv(server.port, test, pipeline, conns), test, requestsFor(pipeline), section.rows, kind, pipeline, conns);
             row.servers[kind] = result;
             step(`  ${LABEL[kind].padEnd(12)} ${Math.round(result.rps).toLocaleString('en-US').padStart(9)} rps, ${result.cpuUsPerRequest.toFixed(2)} us CPU/request`);
           } catch (err) {
@@ -145,6 +152,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
 
 async function measureOne(
   server: Server, argv: string[], test: string, requests: number, earlier: ThroughputRow[], kind: ServerKind, pipeline: number,
+  clients: number,
 ): Promise<ThroughputServerResult> {
   const before = processCpu(server.pid);
   const csv = await runBenchmarkTool(argv);
@@ -157,7 +165,7 @@ async function measureOne(
   let counted = requests;
   if (rows.length > 1) {
     // LRANGE_*: subtract the preparatory LPUSH requests' CPU, measured by the LPUSH test if it ran.
-    const lpush = earlier.find((r) => r.test === 'LPUSH' && r.pipeline === pipeline)?.servers[kind as keyof PerServer<unknown>];
+    const lpush = earlier.find((r) => r.test === 'LPUSH' && r.pipeline === pipeline && (r.clients ?? clients) === clients)?.servers[kind as keyof PerServer<unknown>];
     const extra = requests * (rows.length - 1);
     if (lpush) {
       userSec = Math.max(0, userSec - (lpush.userUsPerRequest * extra) / 1e6);

@@ -52,6 +52,7 @@ const SAVE_METRICS: Array<{ label: string; pick: Pick; digits: number; startup?:
   { label: 'keys/s written by the child', pick: saveKeysPerSec, digits: 0 },
   { label: 'RDB MB/s written by the child', pick: saveMbPerSec, digits: 1 },
   { label: 'fork time, ms (latest_fork_usec)', pick: (r) => (r.forkUs === null ? null : r.forkUs / 1000), digits: 2 },
+  { label: 'fork time per GB of RSS, ms', pick: (r) => (r.forkUs === null || !r.rss ? null : r.forkUs / 1000 / (r.rss / 1e9)), digits: 2 },
   { label: 'RDB size, MB', pick: (r) => (r.rdbBytes === null ? null : r.rdbBytes / MB), digits: 2 },
   { label: 'used_memory per key, bytes', pick: (r, ds) => (r.usedMemory === null ? null : r.usedMemory / ds.keys), digits: 1 },
   { label: 'RSS per key, bytes', pick: (r, ds) => (r.rss === null ? null : r.rss / ds.keys), digits: 1 },
@@ -119,25 +120,26 @@ export function renderSaveSection(s: SaveSection): string {
 
 export function renderThroughputSection(s: ThroughputSection): string {
   const out = ['## Command throughput (redis-benchmark)', '', metaBlock(s), ''];
-  out.push(`redis-benchmark -c ${s.clients}, -n ${fmt(s.requests)} at -P 1 and ${fmt(s.pipelinedRequests)} when pipelined, one test at a time, servers alternating. `
+  const scaling = [...new Set(s.rows.map((r) => r.clients ?? s.clients))].filter((c) => c !== s.clients);
+  out.push(`redis-benchmark -c ${s.clients}${scaling.length ? ` (and -c ${scaling.join(', ')} at -P 1 for connection scaling)` : ''}, -n ${fmt(s.requests)} at -P 1 and ${fmt(s.pipelinedRequests)} when pipelined, one test at a time, servers alternating. `
     + 'Server CPU per request is the server process\'s on-CPU time over the test (sum of its threads\' /proc/PID/task/*/schedstat, '
     + 'split into user (u) and system (s) time in the proportion of utime:stime from /proc/PID/stat), divided by the requests'
     + `${s.pinned ? `; ${s.pinned}` : ''}. Ratios are keyfork / redis-server (rps: higher is better; CPU: lower is better).`, '');
   out.push(table(
-    ['test', '-P', 'keyfork rps', 'redis rps', 'rps ratio', 'keyfork CPU us/req', 'redis CPU us/req', 'CPU ratio', 'keyfork p50 ms', 'redis p50 ms'],
+    ['test', '-P', '-c', 'keyfork rps', 'redis rps', 'rps ratio', 'keyfork CPU us/req', 'redis CPU us/req', 'CPU ratio', 'keyfork p50 ms', 'redis p50 ms'],
     s.rows.map((row) => {
       const [kr, rr] = pair(row.servers, (v) => v.rps);
       const [kc, rc] = pair(row.servers, (v) => v.cpuUsPerRequest);
       const [kp, rp] = pair(row.servers, (v) => v.p50Ms);
       const cpuCell = (v: number | null, p: PerServer<{ userUsPerRequest: number; systemUsPerRequest: number }>['keyfork']) =>
         v === null || !p ? DASH : `${fmt(v, 2)} (${fmt(p.userUsPerRequest, 2)} u + ${fmt(p.systemUsPerRequest, 2)} s)`;
-      return [row.test, String(row.pipeline), fmt(kr), fmt(rr), ratio(kr, rr), cpuCell(kc, row.servers.keyfork),
+      return [row.test, String(row.pipeline), String(row.clients ?? s.clients), fmt(kr), fmt(rr), ratio(kr, rr), cpuCell(kc, row.servers.keyfork),
         cpuCell(rc, row.servers.redis), ratio(kc, rc), fmt(kp, 3), fmt(rp, 3)];
     }),
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ));
   const notes = s.rows.filter((r) => r.notes.length > 0);
-  if (notes.length > 0) out.push('', ...notes.map((r) => `- ${r.test} -P ${r.pipeline}: ${r.notes.join('; ')}`));
+  if (notes.length > 0) out.push('', ...notes.map((r) => `- ${r.test} -P ${r.pipeline} -c ${r.clients ?? s.clients}: ${r.notes.join('; ')}`));
   return out.join('\n');
 }
 

@@ -72,6 +72,8 @@ export interface ThroughputServerResult {
 export interface ThroughputRow {
   test: string;
   pipeline: number;
+  /** Connections (-c); absent in results from before the connection-scaling pass: the section's. */
+  clients?: number;
   servers: PerServer<ThroughputServerResult>;
   notes: string[];
 }

@@ -8,6 +8,7 @@ import { step } from './progress';
 import { type AllResults, writeSection } from './results';
 import { renderMarkdown } from './markdown';
 import { renderSvg } from './svg';
+import { updateReadme } from './readme';
 import fs from 'node:fs';
 
 export interface Benchmark {
@@ -64,4 +65,8 @@ export function publish<K extends keyof AllResults>(flags: ParsedFlags, key: K, 
   fs.writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(all));
   fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(all));
   step(`results written: ${path.join(dir, 'latest.md')}, latest.svg, latest.json`);
+  // The README's summary follows the default results directory only (not a scratch --out).
+  if (path.resolve(dir) === path.resolve(fromRepo('bench/results')) && updateReadme(fromRepo('README.md'), all)) {
+    step('README.md performance summary regenerated');
+  }
 }

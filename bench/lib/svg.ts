@@ -150,18 +150,22 @@ export function renderSvg(all: AllResults): string {
 
   const t = all.throughput;
   const tests = t ? [...new Set(t.rows.map((r) => r.test))] : [];
-  const bySeries = (pipeline: number, pick: 'rps' | 'cpu') => tests.map((test) => {
-    const row = t?.rows.find((r) => r.test === test && r.pipeline === pipeline);
+  const base = t?.clients ?? 0;
+  const passKey = (r: { pipeline: number; clients?: number }) => `${r.pipeline}:${r.clients ?? base}`;
+  const bySeries = (key: string, pick: 'rps' | 'cpu') => tests.map((test) => {
+    const row = t?.rows.find((r) => r.test === test && passKey(r) === key);
     if (!row) return null;
     return pick === 'rps'
       ? ratioOf(row.servers.keyfork?.rps, row.servers.redis?.rps)
       : ratioOf(row.servers.redis?.cpuUsPerRequest, row.servers.keyfork?.cpuUsPerRequest);
   });
-  const pipelines = t ? [...new Set(t.rows.map((r) => r.pipeline))].sort((a, b) => a - b) : [];
+  const passes = t ? [...new Map(t.rows.map((r) => [passKey(r), { pipeline: r.pipeline, clients: r.clients ?? base }])).entries()] : [];
+  const RPS_COLORS = [COLORS.p1, COLORS.p16, '#2f9e44'];
+  const CPU_COLORS = ['#ffd8a8', '#d0bfff', '#b2f2bb'];
   panels.push(ratioBars(y, 'Command throughput: keyfork / redis-server (above 1: keyfork faster)', tests,
-    pipelines.flatMap((p, i) => [
-      { name: `rps, -P ${p}`, color: i === 0 ? COLORS.p1 : COLORS.p16, values: bySeries(p, 'rps') },
-      { name: `CPU efficiency, -P ${p}`, color: i === 0 ? '#ffd8a8' : '#d0bfff', values: bySeries(p, 'cpu') },
+    passes.flatMap(([key, p], i) => [
+      { name: `rps, -P ${p.pipeline} -c ${p.clients}`, color: RPS_COLORS[i % 3], values: bySeries(key, 'rps') },
+      ...(p.clients === base ? [{ name: `CPU efficiency, -P ${p.pipeline}`, color: CPU_COLORS[i % 3], values: bySeries(key, 'cpu') }] : []),
     ]), 'ratio', 'CPU efficiency: redis-server CPU time per request / keyfork CPU time per request (server process, /proc)'));
   y += PANEL_HEIGHT;
 
