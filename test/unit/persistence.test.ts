@@ -10,7 +10,7 @@ import { persistenceCommands } from '../../src/commands/persistence';
 import { makeRequest, ReplyError, type Ctx, type Handler } from '../../src/commands/types';
 import { loadConfig, type Config } from '../../src/config';
 import { Logger } from '../../src/log';
-import { Children, SIGUSR1, type ChildReport, type ChildSystem, type Forked } from '../../src/persistence/children';
+import { Children, SIGUSR1, type ChildExit, type ChildReport, type ChildSystem, type Forked } from '../../src/persistence/children';
 import { BGSAVE_RETRY_DELAY_SEC, Persistence, type PersistenceDeps, type RdbEngine } from '../../src/persistence/rdb';
 import { ReplyWriter } from '../../src/protocol/reply';
 
@@ -72,6 +72,29 @@ class FakeSystem implements ChildSystem {
 
   closeFd(fd: number): void {
     this.closed.push(fd);
+  }
+}
+
+/** A FakeSystem whose report pipes can be "written to": the watch callback runs as uv_poll's would. */
+class WatchingSystem extends FakeSystem {
+  readonly watches = new Map<number, { fd: number; onReadable: () => void }>();
+  private nextWatch = 1;
+
+  watchFd(fd: number, onReadable: () => void): number {
+    const id = this.nextWatch++;
+    this.watches.set(id, { fd, onReadable });
+    return id;
+  }
+
+  unwatchFd(id: number): void {
+    this.watches.delete(id);
+  }
+
+  /** The child writes `reports` to its pipe. */
+  write(pid: number, ...reports: (ChildReport | boolean)[]): void {
+    const c = this.child(pid);
+    c.reports.push(...reports);
+    for (const w of [...this.watches.values()]) if (w.fd === c.fd) w.onReadable();
   }
 }
 
@@ -503,6 +526,53 @@ describe('Children', () => {
     expect(children.latestForkUsec).toBe(1234);
     children.resetStats();
     expect(children.totalForks).toBe(0);
+  });
+
+  it('hands a child to its owner as soon as it reports DONE, and reaps the exiting process later', () => {
+    const sys = new WatchingSystem();
+    const log = new Logger();
+    log.setFile('/dev/null');
+    const children = new Children(sys, log, () => 'notice');
+    const exits: ChildExit[] = [];
+    children.register('rdb', { onExit: (_child, exit) => exits.push(exit) });
+    const child = children.start('rdb', 'test', () => sys.fork(3));
+    expect(sys.watches.size).toBe(1);
+    sys.write(child.pid, [1, 1, 10, 0, Date.now()]);
+    expect(child.keysProcessed).toBe(1); // progress applies as it arrives, not at the next poll
+    expect(exits).toEqual([]);
+    sys.write(child.pid, done(3, 30, 0, Date.now()));
+    // Still running as a process (its exit status is not there yet), but done for the server.
+    expect(exits).toEqual([{ code: 0, signal: 0 }]);
+    expect(children.busy()).toBe(false);
+    expect(sys.watches.size).toBe(0);
+    expect(sys.closed).toContain(child.readFd);
+    // The next poll collects the exit status (no zombie is left), without a second onExit.
+    sys.child(child.pid).exit = [0, 0];
+    const waited: number[] = [];
+    const wait = sys.waitChild.bind(sys);
+    sys.waitChild = (pid: number) => {
+      waited.push(pid);
+      return wait(pid);
+    };
+    children.poll();
+    expect(waited).toEqual([child.pid]);
+    children.poll();
+    expect(waited).toEqual([child.pid]);
+    expect(exits.length).toBe(1);
+  });
+
+  it('reaps a child whose pipe closed without DONE (a failure) as soon as it exited', () => {
+    const sys = new WatchingSystem();
+    const log = new Logger();
+    log.setFile('/dev/null');
+    const children = new Children(sys, log, () => 'notice');
+    const exits: ChildExit[] = [];
+    children.register('rdb', { onExit: (_child, exit) => exits.push(exit) });
+    const child = children.start('rdb', 'test', () => sys.fork(3));
+    sys.child(child.pid).exit = [1, 0];
+    sys.write(child.pid, logRecord(3, 'Write error saving DB on disk', Date.now()), true);
+    expect(exits).toEqual([{ code: 1, signal: 0 }]);
+    expect(children.busy()).toBe(false);
   });
 
   it('drops child log lines below the configured loglevel', () => {
