@@ -75,6 +75,18 @@ class FakeSystem implements ChildSystem {
   }
 }
 
+/** A running rdb child on a WatchingSystem, with the exits its owner was told of. */
+function watchedChild() {
+  const sys = new WatchingSystem();
+  const log = new Logger();
+  log.setFile('/dev/null');
+  const children = new Children(sys, log, () => 'notice');
+  const exits: ChildExit[] = [];
+  children.register('rdb', { onExit: (_child, exit) => exits.push(exit) });
+  const child = children.start('rdb', 'test', () => sys.fork(3));
+  return { sys, children, exits, child };
+}
+
 /** A FakeSystem whose report pipes can be "written to": the watch callback runs as uv_poll's would. */
 class WatchingSystem extends FakeSystem {
   readonly watches = new Map<number, { fd: number; onReadable: () => void }>();
@@ -529,13 +541,7 @@ describe('Children', () => {
   });
 
   it('hands a child to its owner as soon as it reports DONE, and reaps the exiting process later', () => {
-    const sys = new WatchingSystem();
-    const log = new Logger();
-    log.setFile('/dev/null');
-    const children = new Children(sys, log, () => 'notice');
-    const exits: ChildExit[] = [];
-    children.register('rdb', { onExit: (_child, exit) => exits.push(exit) });
-    const child = children.start('rdb', 'test', () => sys.fork(3));
+    const { sys, children, exits, child } = watchedChild();
     expect(sys.watches.size).toBe(1);
     sys.write(child.pid, [1, 1, 10, 0, Date.now()]);
     expect(child.keysProcessed).toBe(1); // progress applies as it arrives, not at the next poll
@@ -562,13 +568,7 @@ describe('Children', () => {
   });
 
   it('reaps a child whose pipe closed without DONE (a failure) as soon as it exited', () => {
-    const sys = new WatchingSystem();
-    const log = new Logger();
-    log.setFile('/dev/null');
-    const children = new Children(sys, log, () => 'notice');
-    const exits: ChildExit[] = [];
-    children.register('rdb', { onExit: (_child, exit) => exits.push(exit) });
-    const child = children.start('rdb', 'test', () => sys.fork(3));
+    const { sys, children, exits, child } = watchedChild();
     sys.child(child.pid).exit = [1, 0];
     sys.write(child.pid, logRecord(3, 'Write error saving DB on disk', Date.now()), true);
     expect(exits).toEqual([{ code: 1, signal: 0 }]);
