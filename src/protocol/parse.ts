@@ -220,6 +220,7 @@ export class RequestParser {
     let end = lf;
     if (end > start && this.buf[end - 1] === CR) end--;
     this.pos = lf + 1;
+    if (this.splitPlain(start, end)) return this.argc === 0 ? Parse.Empty : Parse.Command;
     const args = splitArgs(this.buf.subarray(start, end));
     if (args === null) return this.protocolError('unbalanced quotes in request');
     if (args.length === 0) return Parse.Empty;
@@ -236,6 +237,34 @@ export class RequestParser {
     this.inline = true;
     return Parse.Command;
   }
+
+  /**
+   * The common inline request, words without quotes ("PING", "SET k v"): its arguments are
+   * offsets into the line itself, with no copy. False (nothing set) when the line has quotes,
+   * which need sdssplitargs's unescaping.
+   */
+  private splitPlain(start: number, end: number): boolean {
+    const buf = this.buf;
+    for (let i = start; i < end; i++) if (buf[i] === 0x22 || buf[i] === 0x27) return false;
+    let argc = 0;
+    let i = start;
+    for (;;) {
+      while (i < end && isSpace(buf[i])) i++;
+      if (i >= end) break;
+      const from = i;
+      while (i < end && !isSpace(buf[i])) i++;
+      this.setArg(argc++, from, i);
+    }
+    this.input = buf;
+    this.argc = argc;
+    this.inline = true;
+    return true;
+  }
+}
+
+/** sdssplitargs's separators (C isspace). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
 }
 
 function isHex(c: number): boolean {
@@ -251,7 +280,6 @@ export function splitArgs(line: Buffer): Buffer[] | null {
   const out: Buffer[] = [];
   let i = 0;
   const n = line.length;
-  const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
   while (true) {
     while (i < n && isSpace(line[i])) i++;
     if (i >= n) return out;

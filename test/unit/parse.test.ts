@@ -90,6 +90,10 @@ describe('inline requests', () => {
     expect(parseAll(['set "a b" \'c d\'\r\nping\n'])).toEqual([['set', 'a b', 'c d'], ['ping']]);
   });
 
+  it('splits plain lines on any run of spaces, tabs, vertical tabs and form feeds, as sdssplitargs', () => {
+    expect(parseAll(['  SET\tk \x0b\x0c v  \r\nPING\r\n\r\n   \r\nGET k\n'])).toEqual([['SET', 'k', 'v'], ['PING'], ['GET', 'k']]);
+  });
+
   it('rejects unbalanced quotes', () => {
     expect(parseAll(['set "a b\r\n']).at(-1)).toBe('ERR Protocol error: unbalanced quotes in request');
   });
