@@ -6,7 +6,7 @@ import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDI
 import type { Server } from '../server';
 import { debugNotAllowed } from './debug';
 import { discardTransaction } from './transactions';
-import type { Command } from './table';
+import { refusedByMisconf, type Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
 
 /** Commands that run immediately inside MULTI instead of being queued. */
@@ -133,7 +133,7 @@ export class Dispatcher {
       out.simple('QUEUED');
       return;
     }
-    if (server.persistence.writesRefused() && (cmd.isWrite || cmd.name === 'ping' || server.scripting.declaresWrites(cmd, req))) {
+    if (server.persistence.writesRefused() && (refusedByMisconf(cmd) || server.scripting.declaresWrites(cmd, req))) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, MISCONF_ERROR);
     }

@@ -42,12 +42,29 @@ export interface Command {
   handler: Handler;
   /** Index into the native command list, or -1 for a TypeScript handler. */
   nativeIndex: number;
+  /**
+   * A TypeScript command's native twin, which the batch fast path may run instead (see
+   * BATCH_TWINS), or -1.
+   */
+  batchIndex: number;
   parent?: Command;
   subcommands?: Map<string, Command>;
   stats: CommandStats;
 }
 
 const SPECS = (specJson as unknown as { commands: Record<string, CommandSpec> }).commands;
+
+/**
+ * TypeScript commands with a native row of the same name that replies exactly as they do for
+ * every client the batch fast path serves: PING differs only in a RESP2 pub/sub context, which
+ * closes the gate (Server.fastPathOpen). Dispatch keeps the TypeScript handler.
+ */
+const BATCH_TWINS = new Set(['ping']);
+
+/** Redis refuses these while a failed save stops writes (MISCONF): the writes, and PING. */
+export function refusedByMisconf(cmd: Command): boolean {
+  return cmd.isWrite || cmd.name === 'ping';
+}
 
 export function specFor(name: string): CommandSpec | undefined {
   const [top, sub] = name.split('|');
@@ -74,6 +91,7 @@ export class CommandTable {
     // A TypeScript handler wins over a native row of the same name: it wraps the native call
     // with server-side work (FLUSHALL's save, blocking, SELECT...).
     for (const [name, handler] of tsHandlers) handlers.set(name, { handler, nativeIndex: -1 });
+    const nativeIndexOf = new Map(nativeNames.map((n, i) => [n, i]));
 
     for (const [name, entry] of handlers) {
       const spec = specFor(name);
@@ -81,6 +99,7 @@ export class CommandTable {
       const [top, sub] = name.split('|');
       if (!sub) {
         const cmd = this.make(spec, entry.handler, entry.nativeIndex);
+        if (BATCH_TWINS.has(name)) cmd.batchIndex = nativeIndexOf.get(name) ?? -1;
         // A container with a handler of its own (bare COMMAND) keeps subcommands seen before it.
         cmd.subcommands = this.commands.get(name)?.subcommands;
         for (const child of cmd.subcommands?.values() ?? []) child.parent = cmd;
@@ -101,14 +120,17 @@ export class CommandTable {
     }
     this.nativeIndexes = new Map(nativeNames.map((n, i) => [n, i]));
     for (const [name, cmd] of this.commands) this.upper.set(name.toUpperCase(), cmd);
-    for (const cmd of this.everything()) if (cmd.nativeIndex >= 0) this.nativeCommands[cmd.nativeIndex] = cmd;
+    for (const cmd of this.everything()) {
+      if (cmd.nativeIndex >= 0) this.nativeCommands[cmd.nativeIndex] = cmd;
+      if (cmd.batchIndex >= 0) this.nativeCommands[cmd.batchIndex] = cmd;
+    }
   }
 
   private nativeIndexes: Map<string, number>;
 
   private make(spec: CommandSpec, handler: Handler, nativeIndex: number): Command {
     const flags = new Set(spec.flags);
-    return { name: spec.name, arity: spec.arity, spec, flags, isWrite: flags.has('write'), handler, nativeIndex, stats: newStats() };
+    return { name: spec.name, arity: spec.arity, spec, flags, isWrite: flags.has('write'), handler, nativeIndex, batchIndex: -1, stats: newStats() };
   }
 
   get(name: string): Command | undefined {
@@ -138,8 +160,10 @@ export class CommandTable {
    */
   registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean) => void): void {
     for (const cmd of this.commands.values()) {
-      if (cmd.nativeIndex < 0 || cmd.subcommands || cmd.flags.has('blocking')) continue;
-      register(cmd.name, cmd.nativeIndex, cmd.arity, cmd.isWrite);
+      const index = cmd.nativeIndex >= 0 ? cmd.nativeIndex : cmd.batchIndex;
+      if (index < 0 || cmd.subcommands || cmd.flags.has('blocking')) continue;
+      // The batch stops before a command MISCONF refuses, and TypeScript answers it.
+      register(cmd.name, index, cmd.arity, refusedByMisconf(cmd));
     }
   }
 

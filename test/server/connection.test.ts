@@ -97,6 +97,24 @@ describeDifferential('server commands vs redis-server 7.0', () => {
     }
   });
 
+  it('pipelined PINGs (the batch fast path runs them natively) reply and count as redis-server\'s', async () => {
+    for (const resp3 of [false, true]) {
+      const seen = await Promise.all([servers.keyfork, servers.redis].map(async (server) => {
+        const c = await RawConnection.connect(server.port, { resp3 });
+        try {
+          await c.send('CONFIG', 'RESETSTAT');
+          const replies = await c.pipeline([['PING'], ['SET', 'k', 'v'], ['ping', 'hello'], ['PING', 'a', 'b'], ['GET', 'k'], ['PiNg'], ['PING', '']]);
+          const stats = await c.send('INFO', 'commandstats');
+          const line = (stats.t === 'bulk' || stats.t === 'verbatim' ? String(stats.v) : '').split('\r\n').find((l) => l.startsWith('cmdstat_ping:')) ?? '';
+          return { replies, ping: line.replace(/usec=\d+,usec_per_call=[\d.]+,/, '') };
+        } finally {
+          c.close();
+        }
+      }));
+      expect(seen[0]).toEqual(seen[1]);
+    }
+  });
+
   it('TIME is the wall clock as two bulk strings', async () => {
     const time = async (port: number): Promise<Reply> => {
       const c = await RawConnection.connect(port);

@@ -5,6 +5,7 @@
 use crate::command::CommandRow;
 
 pub mod bits;
+pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -17,7 +18,7 @@ pub mod zsets;
 
 pub fn all() -> Vec<CommandRow> {
     let mut rows = Vec::new();
-    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS] {
+    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS] {
         rows.extend_from_slice(family);
     }
     rows
