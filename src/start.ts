@@ -51,6 +51,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   }
   for (const line of config.unsupportedWarnings()) log.warning(line);
   log.role = 'M';
+  server.persistence.expectStartupLoad();
   const port = await server.listen();
   log.notice(`Running mode=standalone, port=${port}.`);
   log.warning('Server initialized');

@@ -446,10 +446,25 @@ export class Persistence {
   // Loading
 
   /** Start-up: Redis's memory warnings, then dir/dbfilename into the keyspace if it exists. */
+  /**
+   * Called before the listeners open: with a file to load, the server is loading from that
+   * moment, so a client that connects while a second address is still being bound (or before
+   * the first slice) gets LOADING, never the empty keyspace (Redis loads before it serves).
+   */
+  expectStartupLoad(): void {
+    if (!fs.existsSync(this.filename())) return;
+    this.server.loading = true;
+    this.loadingProgress = { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
+  }
+
   async loadAtStartup(): Promise<void> {
     this.memoryWarnings();
     const file = this.filename();
-    if (!fs.existsSync(file)) return; // a first start: nothing to load, as Redis (ENOENT)
+    if (!fs.existsSync(file)) {
+      this.server.loading = false; // a first start: nothing to load, as Redis (ENOENT)
+      this.loadingProgress = null;
+      return;
+    }
     const t0 = performance.now();
     try {
       await this.loadFileInSlices(file);
@@ -458,6 +473,9 @@ export class Persistence {
       this.log.warning(errorText(err));
       this.log.warning('Terminating server after rdb file reading failure.');
       throw new StartupAbort(`cannot load ${path.resolve(file)}: ${errorText(err)}`);
+    } finally {
+      this.server.loading = false;
+      this.loadingProgress = null;
     }
     this.log.notice(`DB loaded from disk: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
   }
@@ -487,7 +505,7 @@ export class Persistence {
     const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = engine;
     if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file);
     const dirtyBefore = this.deps.dirty();
-    const progress: LoadingProgress = { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
+    const progress: LoadingProgress = this.loadingProgress ?? { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
     this.server.loading = true;
     this.loadingProgress = progress;
     let report: RdbLoadReport;
