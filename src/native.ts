@@ -46,6 +46,13 @@ export interface NativeAddon {
   /** The timeout in ms (0: forever) of the command that just answered WOULD_BLOCK. */
   blockTimeoutMs(): number;
   setSetting(name: string, value: number): boolean;
+  // Propagation (native/src/propagate.rs; src/propagate.ts wraps these).
+  bindPropagation(status: Int32Array): void;
+  setPropagation(on: boolean): void;
+  takePropagated(into: Buffer): number;
+  propagateCommand(db: number, target: number, argv: Buffer[]): void;
+  propagationEnter(): void;
+  propagationLeave(): void;
   dirty(): number;
   subtractDirty(n: number): void;
   /** Per database, flattened: keys, expires, avg_ttl. */

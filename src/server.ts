@@ -21,6 +21,8 @@ import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
 import { quoteRepr } from './config/splitargs';
 import { Scripting } from './scripting';
+import { BeforeSleep } from './before-sleep';
+import { Propagation } from './propagate';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
 
@@ -55,6 +57,8 @@ const CLIENT_QUERY_BUFFER_LIMIT = consume('client-query-buffer-limit', PROOF);
 const PROTO_MAX_BULK_LEN = consume('proto-max-bulk-len', 'test/server/strings.test.ts');
 const RDBCOMPRESSION = consume('rdbcompression', 'test/server/debug-object.test.ts');
 const RDBCHECKSUM = consume('rdbchecksum', PROOF);
+/** Expired keys propagate as UNLINK instead of DEL (the memory is freed at once either way). */
+const LAZYFREE_LAZY_EXPIRE = consume('lazyfree-lazy-expire', 'test/server/aof-propagation.test.ts');
 /** Pushed to the addon, which reads them where Redis does (encodings, DEBUG OBJECT, DUMP). */
 const NATIVE_SETTINGS = [
   consume('hash-max-listpack-entries', 'test/server/hashes.test.ts'),
@@ -80,6 +84,10 @@ export class Server {
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
+  /** What executed writes become for the AOF and replicas (seam 3, src/propagate.ts). */
+  readonly propagation: Propagation;
+  /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
+  readonly beforeSleep: BeforeSleep;
   readonly startTime = Date.now();
   private readonly memory = new MemoryHousekeeping();
   /**
@@ -109,6 +117,15 @@ export class Server {
 
   constructor(readonly config: Config) {
     native.init(config.int(DATABASES));
+    this.propagation = new Propagation();
+    this.beforeSleep = new BeforeSleep(
+      (client, data) => {
+        // A client closed meanwhile gets nothing, unless it is closing after these replies.
+        if (!client.socket.destroyed && (!client.closed || client.closeAfterReply)) this.writeNow(client, data, data.length);
+      },
+      (client) => this.closeNow(client),
+    );
+    this.beforeSleep.addTask(() => this.propagation.drain());
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
     this.dispatcher = new Dispatcher(this);
     this.commands.registerFastPath((name, index, arity, isWrite) => native.setFastCommand(name, index, arity, isWrite));
@@ -126,7 +143,7 @@ export class Server {
       push();
       config.onChange(setting, push);
     }
-    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM]) {
+    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM, LAZYFREE_LAZY_EXPIRE]) {
       const push = () => native.setSetting(flag.name, config.bool(flag) ? 1 : 0);
       push();
       config.onChange(flag, push);
@@ -376,11 +393,16 @@ export class Server {
       this.send(client, this.out.buf, this.out.len);
       this.out.len = 0;
     }
+    if (this.propagation.waiting) this.beforeSleep.schedule();
     if (client.closeAfterReply && !client.closed) {
       client.closed = true;
-      client.socket.end();
-      this.freeClient(client);
+      if (!this.beforeSleep.holdClose(client)) this.closeNow(client);
     }
+  }
+
+  private closeNow(client: Client): void {
+    client.socket.end();
+    this.freeClient(client);
   }
 
   /**
@@ -415,6 +437,13 @@ export class Server {
     if (client.closed || length === 0) return;
     this.stats.netOutputBytes += length;
     this.stats.writesProcessed++;
+    // A reply may not overtake the AOF write of what it acknowledges (see before-sleep.ts).
+    if (this.beforeSleep.hold(client, data, length)) return;
+    this.writeNow(client, data, length);
+  }
+
+  /** The socket write under send(), also for replies released by beforeSleep. */
+  private writeNow(client: Client, data: Buffer, length: number): void {
     const socket = client.socket;
     let sent = 0;
     if (client.writeFd >= 0 && socket.writable && socket.writableLength === 0) {
@@ -482,6 +511,7 @@ export class Server {
     const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
     native.activeExpireCycle(budgetUs);
     if (this.tracking) this.afterWrite();
+    if (this.propagation.waiting) this.beforeSleep.schedule();
     this.stats.sample(this.clock);
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
     this.closeIdleClients();

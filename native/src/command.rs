@@ -64,7 +64,7 @@ impl<'a> Args<'a> {
     pub fn get(&self, i: usize) -> &'a [u8] {
         &self.input[self.offsets[2 * i] as usize..self.offsets[2 * i + 1] as usize]
     }
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
         let Args { input, offsets } = *self;
         offsets.chunks_exact(2).map(move |p| &input[p[0] as usize..p[1] as usize])
     }
@@ -95,6 +95,27 @@ pub struct Ctx<'a> {
 }
 
 pub type Handler = fn(&mut Ctx) -> CmdResult;
+
+/// What the command propagates to the AOF and replicas (native/src/propagate.rs), named after
+/// Redis's calls. Free when nothing consumes propagation.
+impl Ctx<'_> {
+    /// rewriteClientCommandVector: propagate `argv` instead of the command as received.
+    pub fn rewrite(&mut self, argv: &[&[u8]]) { self.ks.prop.rewrite(argv); }
+
+    /// alsoPropagate (in this command's db): `argv` joins what this execution unit propagates,
+    /// before the command itself.
+    pub fn also(&mut self, argv: &[&[u8]]) { self.ks.prop.also(self.db, crate::propagate::TARGET_ALL, argv); }
+
+    /// preventCommandPropagation: the command itself propagates nothing.
+    pub fn prevent(&mut self) { self.ks.prop.prevent(); }
+
+    /// forceCommandPropagation: the command propagates even though it changed nothing.
+    pub fn force(&mut self) { self.ks.prop.force(); }
+
+    /// True when something consumes propagation (skip building rewritten arguments otherwise).
+    #[inline]
+    pub fn propagating(&self) -> bool { self.ks.prop.on }
+}
 
 /// HDEL, SREM, ZREM: removes each argument from 2 on from the collection at argument 1,
 /// deletes the key when it empties, and replies how many were removed.

@@ -14,6 +14,7 @@ pub mod napi;
 pub mod numfmt;
 pub mod os;
 pub mod persist;
+pub mod propagate;
 pub mod rdb;
 pub mod reply;
 pub mod script;
@@ -47,6 +48,8 @@ pub struct State {
     fast: batch::FastTable,
     scratch: Vec<i32>,
     batch_log: Option<napi::SharedI32>,
+    /// The propagation status array (the keyspace's propagator writes through its slots).
+    prop_status: Option<napi::SharedI32>,
 }
 
 thread_local! {
@@ -64,6 +67,7 @@ thread_local! {
         fast: batch::FastTable::default(),
         scratch: Vec::with_capacity(64),
         batch_log: None,
+        prop_status: None,
     });
 }
 
@@ -301,7 +305,11 @@ pub fn run_handler(ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, ha
         client_id: call.client_id,
         retrying: call.flags & FLAG_RETRY != 0,
     };
-    match handler(&mut ctx) {
+    let dirty_before = ctx.ks.dirty;
+    if ctx.ks.prop.on { ctx.ks.prop.begin_command(); }
+    let result = handler(&mut ctx);
+    if ctx.ks.prop.on { ctx.ks.prop.command_done(call.db, call.args.iter(), ctx.ks.dirty != dirty_before); }
+    match result {
         Ok(()) => Ok(()),
         Err(CmdError::WouldBlock { timeout_ms }) => Err(timeout_ms),
         Err(e) => {
@@ -360,7 +368,12 @@ fn take_reply(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 fn init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let databases = a.i64(env, 0)?;
     if !(1..=1_000_000).contains(&databases) { return Err("databases out of range".into()); }
-    with_state(|st| st.ks = Keyspace::new(databases as usize));
+    with_state(|st| {
+        // The propagation state (its subscription and TypeScript's status array) outlives a reset.
+        let prop = std::mem::take(&mut st.ks.prop);
+        st.ks = Keyspace::new(databases as usize);
+        st.ks.prop = prop;
+    });
     Ok(env.undefined())
 }
 
@@ -373,7 +386,73 @@ fn command_names(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 fn set_setting(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let name = a.string(env, 0)?;
     let value = a.i64(env, 1)?;
-    Ok(env.boolean(with_state(|st| st.settings.set(&name, value))))
+    Ok(env.boolean(with_state(|st| {
+        if name == "lazyfree-lazy-expire" {
+            st.ks.lazy_expire = value != 0;
+            return true;
+        }
+        st.settings.set(&name, value)
+    })))
+}
+
+// ---- propagation (propagate.rs; src/propagate.ts is the other side) ----
+
+/// Where takePropagated writes each segment: (target, first db, last db, end offset) from here.
+const PROP_SEGMENTS_AT: usize = 4;
+
+/// bindPropagation(status: Int32Array): slots 0 and 1 always hold the bytes and segments
+/// waiting; takePropagated describes the segments from slot 4 on.
+fn bind_propagation(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let status = napi::SharedI32::new(env, a, 0)?;
+    with_state(|st| {
+        st.ks.prop.bind_status(status.slots());
+        st.prop_status = Some(status);
+    });
+    Ok(env.undefined())
+}
+
+/// setPropagation(on): whether anything consumes propagation (the AOF, replicas).
+fn set_propagation(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let on = a.bool(env, 0)?;
+    with_state(|st| st.ks.prop.set_on(on));
+    Ok(env.undefined())
+}
+
+/// takePropagated(into: Buffer): copies the waiting stream into `into` (TypeScript sized it
+/// from the status slots), describes its segments in the bound status array and returns the
+/// byte count.
+fn take_propagated(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let into = a.bytes_mut(env, 0)?;
+    let n = with_state(|st| st.ks.prop.drain(into, PROP_SEGMENTS_AT))?;
+    Ok(env.int(n as i64))
+}
+
+/// propagateCommand(db, target, argv: Buffer[]): alsoPropagate from TypeScript (a write it ran,
+/// EXEC's and scripts' own commands); at top level the command is its own execution unit.
+fn propagate_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let db = a.i64(env, 0)?;
+    let target = a.i64(env, 1)?;
+    let argv = a.buffers(env, 2)?;
+    if argv.is_empty() || !(1..=3).contains(&target) { return Err("propagateCommand: empty argv or bad target".into()); }
+    with_state(|st| {
+        if db < 0 || db as usize >= st.ks.dbs.len() { return Err("db out of range".to_string()); }
+        st.ks.prop.also(db as usize, target as u8, &argv);
+        st.ks.prop.end_unit();
+        Ok(())
+    })?;
+    Ok(env.undefined())
+}
+
+/// propagationEnter() / propagationLeave(): an execution unit TypeScript runs (EXEC, a script);
+/// what it propagates is wrapped in MULTI/EXEC when it is more than one command.
+fn propagation_enter(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    with_state(|st| st.ks.prop.enter());
+    Ok(env.undefined())
+}
+
+fn propagation_leave(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    with_state(|st| st.ks.prop.leave());
+    Ok(env.undefined())
 }
 
 fn dirty(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
@@ -499,6 +578,12 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("takeReply", take_reply),
         ("blockTimeoutMs", block_timeout_ms),
         ("setSetting", set_setting),
+        ("bindPropagation", bind_propagation),
+        ("setPropagation", set_propagation),
+        ("takePropagated", take_propagated),
+        ("propagateCommand", propagate_command),
+        ("propagationEnter", propagation_enter),
+        ("propagationLeave", propagation_leave),
         ("dirty", dirty),
         ("subtractDirty", subtract_dirty),
         ("keyspaceInfo", keyspace_info),

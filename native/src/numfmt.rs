@@ -36,6 +36,26 @@ pub fn push_i64(out: &mut Vec<u8>, n: i64) {
     numeric::push_i64(out, n);
 }
 
+/// The decimal text of an integer on the stack, for building a command's arguments
+/// (propagated rewrites) without allocating.
+pub struct IntText {
+    buf: [u8; numeric::MAX_I64_DIGITS],
+    start: usize,
+}
+
+impl IntText {
+    pub fn new(n: i64) -> Self {
+        let mut buf = [0u8; numeric::MAX_I64_DIGITS];
+        let start = numeric::MAX_I64_DIGITS - numeric::format_i64(n, &mut buf).len();
+        IntText { buf, start }
+    }
+}
+
+impl std::ops::Deref for IntText {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] { &self.buf[self.start..] }
+}
+
 pub fn i64_to_vec(n: i64) -> Vec<u8> {
     let mut v = Vec::with_capacity(20);
     push_i64(&mut v, n);

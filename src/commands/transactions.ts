@@ -57,6 +57,9 @@ function exec(ctx: Ctx): void {
   server.watches.unwatchAll(client);
   out.array(queue.length);
   server.execDepth++;
+  // One execution unit: what the queued commands propagate goes out together, inside
+  // MULTI/EXEC when it is more than one command (src/propagate.ts).
+  server.propagation.enter();
   try {
     for (const q of queue) {
       const found = server.dispatcher.lookup(client, q.req);
@@ -64,6 +67,7 @@ function exec(ctx: Ctx): void {
       else server.dispatcher.call(client, found, q.req);
     }
   } finally {
+    server.propagation.leave();
     server.execDepth--;
   }
 }

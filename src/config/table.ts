@@ -372,7 +372,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('set-proc-title', true, fixed(needs(PROC_TITLE))),
   bool('dynamic-hz', true, needs('raising hz with the number of clients (dynamic hz)')),
   bool('lazyfree-lazy-eviction', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
-  bool('lazyfree-lazy-expire', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-expire', false),
   bool('lazyfree-lazy-server-del', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
   bool('lazyfree-lazy-user-del', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
   bool('lazyfree-lazy-user-flush', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),

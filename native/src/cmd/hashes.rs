@@ -215,6 +215,7 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     h.set(field, &text, settings);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += 1;
+    ctx.rewrite(&[b"HSET", key, field, &text]);
     ctx.reply.bulk(&text);
     Ok(())
 }

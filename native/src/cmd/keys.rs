@@ -3,8 +3,10 @@
 
 use crate::cmd::scan::parse_scan_cursor;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, SYNTAX};
+use crate::cmd::strings::already_expired;
 use crate::glob::glob_match;
 use crate::keyspace::{is_expired, lru_clock_now, lru_idle_seconds, Entry, NO_EXPIRE};
+use crate::numfmt::IntText;
 use crate::types::Value;
 
 pub const COMMANDS: &[CommandRow] = &[
@@ -252,6 +254,8 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     flush_mode(ctx)?;
     let n = ctx.ks.flush_db(ctx.db);
     ctx.ks.dirty += n as u64;
+    // Propagated even when the database was already empty.
+    ctx.force();
     ctx.reply.ok();
     Ok(())
 }
@@ -263,6 +267,7 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     // Redis 7.0 adds the number of keys removed, nothing more (an empty FLUSHALL adds 0).
     let n = ctx.ks.flush_all();
     ctx.ks.dirty += n as u64;
+    ctx.force();
     ctx.reply.ok();
     Ok(())
 }
@@ -309,10 +314,20 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
         ctx.reply.int(0);
         return Ok(());
     }
-    if when <= now {
+    if already_expired(ctx, when) {
         ctx.ks.remove(db, key);
+        let del: &[u8] = if ctx.ks.lazy_expire { b"UNLINK" } else { b"DEL" };
+        ctx.rewrite(&[del, key]);
     } else {
         ctx.ks.set_expire(db, key, when);
+        // As PEXPIREAT with the absolute time; the options follow as given.
+        if base != TimeBase::UnixMillis && ctx.propagating() {
+            let when_text = IntText::new(when);
+            let args = ctx.args;
+            let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", key, &when_text];
+            argv.extend(args.from(3));
+            ctx.rewrite(&argv);
+        }
     }
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;

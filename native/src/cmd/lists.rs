@@ -10,7 +10,7 @@
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, WRONGTYPE};
 use crate::keyspace::Entry;
-use crate::numfmt;
+use crate::numfmt::{self, IntText};
 use crate::types::list::List;
 use crate::types::Value;
 use super::timeout::parse_timeout;
@@ -61,6 +61,14 @@ fn list_of(e: &mut Entry) -> Result<&mut List, CmdError> {
 }
 
 /// LEFT / RIGHT (case-insensitive), anything else a syntax error.
+fn pop_name(end: End) -> &'static [u8] {
+    match end { End::Head => b"LPOP", End::Tail => b"RPOP" }
+}
+
+fn end_name(end: End) -> &'static [u8] {
+    match end { End::Head => b"left", End::Tail => b"right" }
+}
+
 fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     if arg.eq_ignore_ascii_case(b"LEFT") { Ok(End::Head) }
     else if arg.eq_ignore_ascii_case(b"RIGHT") { Ok(End::Tail) }
@@ -473,6 +481,7 @@ fn mpop_serve(ctx: &mut Ctx, m: &MpopArgs) -> Result<bool, CmdError> {
         ctx.reply.bulk(key);
         let popped = pop_range_reply(list, m.end, m.count, ctx.reply);
         after_pop(ctx, key, popped);
+        ctx.rewrite(&[pop_name(m.end), key, &IntText::new(popped as i64)]);
         return Ok(true);
     }
     Ok(false)
@@ -510,6 +519,7 @@ fn blocking_pop(ctx: &mut Ctx, end: End) -> CmdResult {
         ctx.reply.bulk(elem);
         match end { End::Head => list.drop_front(), End::Tail => list.drop_back() };
         after_pop(ctx, key, 1);
+        ctx.rewrite(&[pop_name(end), key]);
         return Ok(());
     }
     if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
@@ -522,18 +532,31 @@ fn blmove(ctx: &mut Ctx) -> CmdResult {
     let from = parse_end(ctx.args.get(3))?;
     let to = parse_end(ctx.args.get(4))?;
     let timeout_ms = parse_timeout(ctx.args.get(5))?;
-    blocking_move(ctx, from, to, timeout_ms)
+    blocking_move(ctx, from, to, timeout_ms, false)
 }
 
 /// BRPOPLPUSH source destination timeout
 fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
     let timeout_ms = parse_timeout(ctx.args.get(3))?;
-    blocking_move(ctx, End::Tail, End::Head, timeout_ms)
+    blocking_move(ctx, End::Tail, End::Head, timeout_ms, true)
 }
 
-fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64) -> CmdResult {
+fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64, rpoplpush: bool) -> CmdResult {
     if ctx.retrying && source_has_other_type(ctx) { return Err(CmdError::WouldBlock { timeout_ms }); }
-    if move_element(ctx, from, to)? { return Ok(()); }
+    if move_element(ctx, from, to)? {
+        // Propagated as the non-blocking form. A client served after blocking gets Redis's
+        // serveClientBlockedOnList spelling: the positions in lower case.
+        let args = ctx.args;
+        let (src, dst) = (args.get(1), args.get(2));
+        if rpoplpush {
+            ctx.rewrite(&[b"RPOPLPUSH", src, dst]);
+        } else if ctx.retrying {
+            ctx.rewrite(&[b"LMOVE", src, dst, end_name(from), end_name(to)]);
+        } else {
+            ctx.rewrite(&[b"LMOVE", src, dst, args.get(3), args.get(4)]);
+        }
+        return Ok(());
+    }
     if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
     // Redis answers a null *bulk* here (addReplyNull), though a timeout later is a null array.
     ctx.reply.null();

@@ -136,6 +136,7 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         if s.is_empty() { ctx.ks.remove(db, key); }
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += 1;
+        ctx.rewrite(&[b"SREM", key, &m]);
         ctx.reply.bulk(&m);
         return Ok(());
     }
@@ -166,15 +167,19 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         ctx.ks.remove(db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += size;
+        ctx.rewrite(&[b"DEL", key]);
         return Ok(());
     }
     ctx.ks.dirty += count;
     let s = as_set(ctx.ks.lookup(db, key, now).expect("looked up above"))?;
+    let popped: Vec<_> = (0..count).map(|_| s.pop_random().expect("count < len")).collect();
     ctx.reply.set(count as usize);
-    for _ in 0..count {
-        let m = s.pop_random().expect("count < len");
-        ctx.reply.bulk(&m);
+    // One SREM per member (Redis 7.0), in one execution unit, instead of the SPOP.
+    for m in &popped {
+        ctx.reply.bulk(m);
+        ctx.also(&[b"SREM", key, m]);
     }
+    ctx.prevent();
     ctx.ks.signal_modified(db, key);
     Ok(())
 }

@@ -3,6 +3,7 @@
 use crate::long_double::LongDouble;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
 use crate::keyspace::Entry;
+use crate::numfmt::IntText;
 use crate::reply::Reply;
 use crate::types::string::StrVal;
 use crate::types::Value;
@@ -75,6 +76,10 @@ fn get(ctx: &mut Ctx) -> CmdResult { reply_get(ctx, ctx.args.get(1)) }
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum ExpireUnit { Seconds, Millis, UnixSeconds, UnixMillis }
+
+/// Redis's checkAlreadyExpired: an absolute time already past deletes the key instead of
+/// setting a TTL, except while a file loads (the commands after it may still need the key).
+pub fn already_expired(ctx: &Ctx, at_ms: i64) -> bool { at_ms <= ctx.now_ms && !ctx.ks.loading }
 
 /// Converts an EX/PX/EXAT/PXAT argument to an absolute unix time in ms with Redis's checks:
 /// not an integer -> "value is not an integer", <= 0 or overflowing -> "invalid expire time".
@@ -169,9 +174,18 @@ fn set_generic(ctx: &mut Ctx, opts: &StringOptions, value_arg: usize, cmd: &str,
         }
         return Ok(());
     }
-    ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(ctx.args.get(value_arg))), opts.keep_ttl, now);
+    let value = ctx.args.get(value_arg);
+    ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(value)), opts.keep_ttl, now);
     ctx.ks.dirty += 1;
-    if let Some(at) = expire_at { ctx.ks.set_expire(db, key, at); }
+    if let Some(at) = expire_at {
+        ctx.ks.set_expire(db, key, at);
+        // Relative and absolute times alike propagate as an absolute PXAT.
+        ctx.rewrite(&[b"SET", key, value, b"PXAT", &IntText::new(at)]);
+    } else if opts.get && ctx.propagating() {
+        let args = ctx.args;
+        let kept: Vec<&[u8]> = args.iter().enumerate().filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"GET")).map(|(_, a)| a).collect();
+        ctx.rewrite(&kept);
+    }
     ctx.ks.signal_modified(db, key);
     if !opts.get {
         if int_replies { ctx.reply.int(1) } else { ctx.reply.ok() }
@@ -246,9 +260,11 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult { mset_generic(ctx, true, "msetnx") }
 fn getset(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.args.get(1);
     reply_get(ctx, key)?;
-    ctx.ks.set(ctx.db, key, Value::Str(StrVal::from_bytes(ctx.args.get(2))), false, ctx.now_ms);
+    let value = ctx.args.get(2);
+    ctx.ks.set(ctx.db, key, Value::Str(StrVal::from_bytes(value)), false, ctx.now_ms);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += 1;
+    ctx.rewrite(&[b"SET", key, value]);
     Ok(())
 }
 
@@ -258,6 +274,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     if ctx.ks.remove(ctx.db, key).is_some() {
         ctx.ks.signal_modified(ctx.db, key);
         ctx.ks.dirty += 1;
+        ctx.rewrite(&[b"DEL", key]);
     }
     Ok(())
 }
@@ -281,20 +298,24 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
     };
     if let Some(e) = ctx.ks.peek(db, key, now) { reply_str(ctx.reply, as_str(e)?); }
     match expire_at {
-        Some((at, unit)) if matches!(unit, ExpireUnit::UnixSeconds | ExpireUnit::UnixMillis) && at <= now => {
+        Some((at, unit)) if matches!(unit, ExpireUnit::UnixSeconds | ExpireUnit::UnixMillis) && already_expired(ctx, at) => {
             ctx.ks.remove(db, key);
             ctx.ks.signal_modified(db, key);
             ctx.ks.dirty += 1;
+            let del: &[u8] = if ctx.ks.lazy_expire { b"UNLINK" } else { b"DEL" };
+            ctx.rewrite(&[del, key]);
         }
         Some((at, _)) => {
             ctx.ks.set_expire(db, key, at);
             ctx.ks.signal_modified(db, key);
             ctx.ks.dirty += 1;
+            ctx.rewrite(&[b"PEXPIREAT", key, &IntText::new(at)]);
         }
         None if opts.persist => {
             if ctx.ks.persist(db, key) {
                 ctx.ks.signal_modified(db, key);
                 ctx.ks.dirty += 1;
+                ctx.rewrite(&[b"PERSIST", key]);
             }
         }
         None => {}
@@ -469,6 +490,8 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
+    // The result, not the increment: float formatting must not differ where it is replayed.
+    ctx.rewrite(&[b"SET", key, &text, b"KEEPTTL"]);
     ctx.reply.bulk(&text);
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! keys that WATCH and blocked clients need (kept only while someone listens).
 
 use crate::dict::Dict;
+use crate::propagate::{Propagator, TARGET_ALL};
 use crate::types::Value;
 
 pub mod expire;
@@ -48,6 +49,13 @@ pub struct Keyspace {
     pub modified_all_dbs: Vec<u32>,
     /// When false (DEBUG SET-ACTIVE-EXPIRE 0) the cron's active cycle does nothing.
     pub active_expire_enabled: bool,
+    /// While a file loads nothing expires (Redis's keyIsExpired during loading): a command
+    /// replayed from the AOF must find the keys its original found.
+    pub loading: bool,
+    /// lazyfree-lazy-expire: expiry propagates UNLINK instead of DEL.
+    pub lazy_expire: bool,
+    /// What executed writes become for the AOF and replicas (propagate.rs).
+    pub prop: Propagator,
 }
 
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -72,6 +80,9 @@ impl Keyspace {
             modified: Vec::new(),
             modified_all_dbs: Vec::new(),
             active_expire_enabled: true,
+            loading: false,
+            lazy_expire: false,
+            prop: Propagator::default(),
         }
     }
 
@@ -83,18 +94,32 @@ impl Keyspace {
         if self.track_modified { self.modified_all_dbs.push(db as u32); }
     }
 
-    /// Deletes `key` if its time has passed; true when it did. Counts it as expired.
+    /// Deletes `key` if its time has passed; true when it did. Counts it as expired and
+    /// propagates the deletion.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        if self.loading { return false; }
         let expired = match self.dbs[db].dict.get(key) {
             Some(e) => e.expire_at != NO_EXPIRE && e.expire_at <= now_ms,
             None => false,
         };
-        if expired {
-            self.remove(db, key);
-            self.stats.expired_keys += 1;
-            self.signal_modified(db, key);
-        }
+        if expired { self.delete_expired(db, key); }
         expired
+    }
+
+    /// deleteExpiredKeyAndPropagate: an expired key goes, and the AOF and replicas are told.
+    pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        self.remove(db, key);
+        self.stats.expired_keys += 1;
+        self.signal_modified(db, key);
+        self.propagate_deletion(db, key, self.lazy_expire);
+    }
+
+    /// propagateDeletion: a key the server removed on its own (expiry, eviction) is a DEL (or
+    /// UNLINK when that kind of deletion is lazy) in the running execution unit.
+    pub fn propagate_deletion(&mut self, db: usize, key: &[u8], lazy: bool) {
+        if !self.prop.on { return; }
+        let name: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        self.prop.also(db, TARGET_ALL, &[name, key]);
     }
 
     /// The live entry of `key` for a write path (no hit/miss accounting), expiring it lazily.

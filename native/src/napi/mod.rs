@@ -311,6 +311,33 @@ impl SharedI32 {
 
     pub fn len(&self) -> usize { self.len }
     pub fn is_empty(&self) -> bool { self.len == 0 }
+
+    /// A handle for writing results into this array from code that cannot own the reference
+    /// (the keyspace, which unit tests build without N-API). Valid while `self` lives.
+    pub fn slots(&self) -> I32Slots { I32Slots { ptr: self.ptr, len: self.len } }
+}
+
+/// Write access to a SharedI32's elements without its reference: whoever hands one out keeps
+/// the SharedI32 alive for as long as the slots are used, and replaces both together.
+#[derive(Clone, Copy)]
+pub struct I32Slots {
+    ptr: *mut i32,
+    len: usize,
+}
+
+impl I32Slots {
+    pub fn len(&self) -> usize { self.len }
+    pub fn is_empty(&self) -> bool { self.len == 0 }
+
+    /// Writes element `i`; ignored past the end.
+    #[inline]
+    pub fn set(&mut self, i: usize, v: i32) {
+        if i >= self.len { return; }
+        // SAFETY: the SharedI32 these slots came from is alive (its owner's contract), so
+        // ptr/len describe the pinned array; only the JS thread runs this and JS reads the
+        // array only between native calls.
+        unsafe { *self.ptr.add(i) = v }
+    }
 }
 
 /// A Buffer the native side keeps between calls (the request input and the reply output of

@@ -2,7 +2,8 @@
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX};
 use crate::keyspace::{lru_clock_now, NO_EXPIRE};
-use crate::numfmt;
+use crate::cmd::strings::already_expired;
+use crate::numfmt::{self, IntText};
 
 use super::dump::{dump_payload, payload_value, verify_payload};
 use super::load::lru_after_idle;
@@ -85,11 +86,12 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(now);
     }
-    if ttl != 0 && ttl <= now {
+    if ttl != 0 && already_expired(ctx, ttl) {
         // Already expired: the key is not created (and a replaced one stays deleted).
         if deleted {
             ctx.ks.signal_modified(db, key);
             ctx.ks.dirty += 1;
+            ctx.rewrite(&[b"DEL", key]);
         }
         ctx.reply.ok();
         return Ok(());
@@ -102,6 +104,14 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     ctx.ks.add(db, key, value, if ttl != 0 { ttl } else { NO_EXPIRE }, lru);
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
+    if ttl != 0 && !absttl && ctx.propagating() {
+        // The TTL as an absolute time, with ABSTTL added at the end.
+        let ttl_text = IntText::new(ttl);
+        let mut argv: Vec<&[u8]> = args.iter().collect();
+        argv[2] = &ttl_text;
+        argv.push(b"ABSTTL");
+        ctx.rewrite(&argv);
+    }
     ctx.reply.ok();
     Ok(())
 }

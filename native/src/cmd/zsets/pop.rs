@@ -6,6 +6,7 @@
 use crate::cmd::timeout::parse_timeout;
 use super::{as_zset, as_zset_mut};
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX};
+use crate::numfmt::IntText;
 
 /// How a pop replies (Redis's emitkey / use_nested_array / reply_nil_when_empty).
 #[derive(Clone, Copy)]
@@ -16,7 +17,14 @@ struct Shape {
     nested: bool,
     /// A null array rather than an empty one when no key has elements (ZMPOP).
     nil_when_empty: bool,
+    /// How the pop propagates.
+    propagate: Propagate,
 }
+
+/// What a pop propagates: ZPOP* as received; BZPOP* as `ZPOPMIN|ZPOPMAX key`; ZMPOP and
+/// BZMPOP as `ZPOPMIN|ZPOPMAX key <elements popped>`.
+#[derive(Clone, Copy, PartialEq)]
+enum Propagate { Verbatim, Single, Counted }
 
 pub fn zpopmin(ctx: &mut Ctx) -> CmdResult { zpop(ctx, false) }
 pub fn zpopmax(ctx: &mut Ctx) -> CmdResult { zpop(ctx, true) }
@@ -32,7 +40,7 @@ fn zpop(ctx: &mut Ctx, max: bool) -> CmdResult {
         if n < 0 { return Err(POSITIVE); }
         count = Some(n);
     }
-    let shape = Shape { emit_key: false, nested: ctx.reply.resp3 && count.is_some(), nil_when_empty: false };
+    let shape = Shape { emit_key: false, nested: ctx.reply.resp3 && count.is_some(), nil_when_empty: false, propagate: Propagate::Verbatim };
     pop_first_existing(ctx, 1, args.len() - 1, max, count, shape)
 }
 
@@ -85,6 +93,12 @@ fn pop_from(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<i64>, shape: Sha
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += n as u64;
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    match shape.propagate {
+        Propagate::Verbatim => {}
+        Propagate::Single => ctx.rewrite(&[name, key]),
+        Propagate::Counted => ctx.rewrite(&[name, key, &IntText::new(n as i64)]),
+    }
     Ok(())
 }
 
@@ -94,7 +108,7 @@ pub fn bzpopmax(ctx: &mut Ctx) -> CmdResult { bzpop(ctx, true) }
 /// BZPOPMIN|BZPOPMAX key [key ...] timeout
 fn bzpop(ctx: &mut Ctx, max: bool) -> CmdResult {
     let n = ctx.args.len() - 2;
-    let shape = Shape { emit_key: true, nested: false, nil_when_empty: false };
+    let shape = Shape { emit_key: true, nested: false, nil_when_empty: false, propagate: Propagate::Single };
     blocking_pop(ctx, ctx.args.len() - 1, 1, n, max, None, shape)
 }
 
@@ -151,7 +165,7 @@ fn zmpop_generic(ctx: &mut Ctx, numkeys_index: usize, blocking: bool) -> CmdResu
         j += 1;
     }
     let count = Some(count.unwrap_or(1));
-    let shape = Shape { emit_key: true, nested: true, nil_when_empty: true };
+    let shape = Shape { emit_key: true, nested: true, nil_when_empty: true, propagate: Propagate::Counted };
     let (first, n) = (numkeys_index + 1, numkeys as usize);
     if blocking {
         blocking_pop(ctx, 1, first, n, max, count, shape)
