@@ -29,6 +29,27 @@ export interface RdbLoadReport {
   warnings?: string[];
 }
 
+/** aofLoadOpen's result (native/src/aof/mod.rs). */
+export interface AofLoadOpened {
+  status: 'ready' | 'not_exist' | 'open_error' | 'empty' | 'rdb_failed';
+  error?: string;
+  size?: number;
+  /** The report of the RDB part (a base file or an old-style preamble), null without one. */
+  rdb?: RdbLoadReport | null;
+}
+
+/** aofLoadRun's result: where the replay stopped. */
+export interface AofLoadStep {
+  step: 'done' | 'eof_in_multi' | 'truncated' | 'format' | 'read_error' | 'foreign';
+  validUpTo: number;
+  validBeforeMulti: number;
+  commands: number;
+  error?: string;
+  /** 'foreign': the command TypeScript must run, and its db. */
+  db?: number;
+  argv?: Buffer[];
+}
+
 export interface NativeAddon {
   init(databases: number): void;
   /** Names of the data commands the addon implements; exec() takes an index into this list. */
@@ -91,6 +112,14 @@ export interface NativeAddon {
    * MERGE), which replaces it.
    */
   loadRdb?(file: string, allowDup?: boolean): RdbLoadReport;
+  // The append-only file (native/src/aof).
+  /** Forks the rewrite child (temp-rewriteaof-bg-<pid>.aof): [pid, readFd, forkUsec, totalKeys]. */
+  forkAofRewrite(rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean, keySaveDelayUs: number): [number, number, number, number];
+  /** A rewrite in this process into `target`: [keys, bytes]; throws Error(Redis's log text). */
+  rewriteAof(target: string, rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean): [number, number];
+  aofLoadOpen(path: string): AofLoadOpened;
+  aofLoadRun(): AofLoadStep;
+  aofLoadClose(): void;
   /** The key is stored but its time has passed (not yet lazily deleted). */
   keyExpired(db: number, key: Buffer): boolean;
   // Scripting (native/src/script): EVAL and FUNCTION on the dlopen'd liblua5.1.

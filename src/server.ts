@@ -21,6 +21,8 @@ import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
 import { quoteRepr } from './config/splitargs';
 import { Scripting } from './scripting';
+import { Aof, createAofClient } from './persistence/aof';
+import { makeRequest } from './commands/types';
 import { BeforeSleep } from './before-sleep';
 import { Propagation } from './propagate';
 import { ServerStats } from './stats';
@@ -84,6 +86,8 @@ export class Server {
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
+  /** The append-only file (src/persistence/aof.ts). */
+  readonly aof: Aof;
   /** What executed writes become for the AOF and replicas (seam 3, src/propagate.ts). */
   readonly propagation: Propagation;
   /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
@@ -135,6 +139,24 @@ export class Server {
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
     this.scripting = new Scripting(this);
+    this.aof = new Aof(
+      {
+        config,
+        log: this.log,
+        propagation: this.propagation,
+        beforeSleep: this.beforeSleep,
+        setLoading: (on) => {
+          this.loading = on;
+        },
+        inExec: () => this.execDepth > 0,
+        runForeign: (db, argv) => this.runAofCommand(db, argv),
+        logRdbReport: (report) => this.persistence.logRdbReport(report),
+      },
+      this.persistence.children,
+      native,
+      () => this.persistence.installExitHook(),
+    );
+    this.persistence.aof = this.aof;
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -516,6 +538,7 @@ export class Server {
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
     this.closeIdleClients();
     this.persistence.cron();
+    this.aof.cron(this.cronLoops, hz);
     if (this.cronLoops % hz === 0) {
       let liveBytes = 0;
       for (const c of this.clients.values()) liveBytes += c.parser.pending() + c.outputBytes();
@@ -555,6 +578,8 @@ export class Server {
     if (this.shuttingDown) return null;
     this.log.warning('User requested shutdown...');
     this.persistence.prepareForShutdown(opts.trigger);
+    const aofError = this.aof.prepareForShutdown(opts.force ?? false);
+    if (aofError !== null) return aofError;
     const save = opts.save ?? this.config.saveRules(SAVE).length > 0;
     if (save) {
       this.log.notice('Saving the final RDB snapshot before exiting.');
@@ -581,6 +606,27 @@ export class Server {
     this.log.write(`${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) Received ${signal} scheduling shutdown...\n`);
     const err = this.shutdown({ save: null, trigger: signal });
     if (err) this.log.warning(`${signal} received but errors trying to shut down the server, check the logs for more information`);
+  }
+
+  /**
+   * A command of an AOF file the addon does not implement, run by a client of its own whose
+   * replies are discarded; 'unknown' when no such command exists.
+   */
+  private runAofCommand(db: number, argv: Buffer[]): 'ok' | 'unknown' {
+    const req = makeRequest(argv);
+    const found = this.dispatcher.lookup(this.aofClient, req);
+    if (typeof found === 'string') return 'unknown';
+    this.aofClient.db = db;
+    const mark = this.out.len;
+    this.dispatcher.call(this.aofClient, found, req);
+    this.out.len = mark;
+    return 'ok';
+  }
+
+  private aofClientInstance: Client | null = null;
+
+  private get aofClient(): Client {
+    return (this.aofClientInstance ??= createAofClient());
   }
 
   /** INFO replication's role (replication is not implemented: always a master). */

@@ -2,6 +2,7 @@
 //! child. This file is the module's front door: the functions TypeScript calls (src/native.ts
 //! is the other side) and the one piece of global state they share.
 
+pub mod aof;
 pub mod batch;
 pub mod cmd;
 pub mod command;
@@ -50,6 +51,8 @@ pub struct State {
     batch_log: Option<napi::SharedI32>,
     /// The propagation status array (the keyspace's propagator writes through its slots).
     prop_status: Option<napi::SharedI32>,
+    /// The AOF file being replayed (aofLoadOpen .. aofLoadClose).
+    aof_loader: Option<Box<aof::load::Loader>>,
 }
 
 thread_local! {
@@ -68,6 +71,7 @@ thread_local! {
         scratch: Vec::with_capacity(64),
         batch_log: None,
         prop_status: None,
+        aof_loader: None,
     });
 }
 
@@ -604,6 +608,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         }
         snapshot::register(&env, exports)?;
         script::exports::register(&env, exports)?;
+        aof::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

@@ -80,6 +80,12 @@ function debugReload(ctx: Ctx): void {
   ctx.server.persistence.debugReload(ctx);
 }
 
+/** DEBUG LOADAOF: the keyspace reloaded from the AOF files (the changes are not propagated). */
+function debugLoadAof(ctx: Ctx): void {
+  ctx.server.persistence.debugLoadAof();
+  ctx.out.ok();
+}
+
 interface DebugSub {
   /** Argument count check, as debugCommand spells it per subcommand. */
   argc: (n: number) => boolean;
@@ -103,6 +109,11 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
     argc: (n) => n === 3,
     run: debugLog,
     help: ['LOG <message>', ['Write <message> to the server log.']],
+  },
+  loadaof: {
+    argc: (n) => n === 2,
+    run: debugLoadAof,
+    help: ['LOADAOF', ['Flush the AOF buffers on disk and reload the AOF in memory.']],
   },
   reload: {
     argc: () => true,
@@ -162,7 +173,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'object', 'populate', 'reload', 'set-active-expire', 'sleep'];
+const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'populate', 'reload', 'set-active-expire', 'sleep'];
 
 function available(server: Server, sub: string): boolean {
   if (sub in TS_SUBCOMMANDS) return true;

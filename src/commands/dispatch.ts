@@ -16,8 +16,6 @@ const PROTECTED = new Set(['debug']);
 /** Commands a RESP2 client may run while subscribed. */
 const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
 
-const MISCONF_ERROR =
-  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 /** The handler of a native data command: one exec() per call. */
 export function nativeHandler(index: number): Handler {
@@ -133,9 +131,10 @@ export class Dispatcher {
       out.simple('QUEUED');
       return;
     }
-    if (server.persistence.writesRefused() && (refusedByMisconf(cmd) || server.scripting.declaresWrites(cmd, req))) {
+    const refusal = server.persistence.writeRefusal();
+    if (refusal !== null && (refusedByMisconf(cmd) || server.scripting.declaresWrites(cmd, req))) {
       cmd.stats.rejected++;
-      return this.reject(client, cmd, MISCONF_ERROR);
+      return this.reject(client, cmd, refusal);
     }
     if (client.inPubSubContext && !PUBSUB_ALLOWED.has(cmd.name)) {
       cmd.stats.rejected++;

@@ -40,6 +40,13 @@ function bgsave(ctx: Ctx): void {
   out.simple('Background saving started');
 }
 
+/** BGREWRITEAOF: the rewrite, scheduled behind another child, or refused (aof.ts). */
+function bgrewriteaof(ctx: Ctx): void {
+  const result = ctx.server.aof.bgrewriteaof(commandTrigger('BGREWRITEAOF', ctx.client));
+  if (!result.ok) throw new ReplyError(result.text);
+  ctx.out.simple(result.text);
+}
+
 function lastsave(ctx: Ctx): void {
   ctx.out.int(ctx.server.persistence.lastSaveTime);
 }
@@ -56,6 +63,7 @@ export function persistenceCommands(): [string, Handler][] {
   const commands: [string, Handler][] = [
     ['save', save],
     ['bgsave', bgsave],
+    ['bgrewriteaof', bgrewriteaof],
     ['lastsave', lastsave],
   ];
   // The wrapper needs the native flush it wraps (an addon without one has no FLUSHALL at all).

@@ -46,11 +46,10 @@ function exec(ctx: Ctx): void {
     return;
   }
   const writes = queue.some((q) => server.commands.get(q.name.split('|')[0])?.isWrite);
-  if (writes && server.persistence.writesRefused()) {
+  const refusal = writes ? server.persistence.writeRefusal() : null;
+  if (refusal !== null) {
     discardState(ctx);
-    throw new ReplyError(
-      "EXECABORT Transaction discarded because of: MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
-    );
+    throw new ReplyError(`EXECABORT Transaction discarded because of: ${refusal}`);
   }
   client.inMulti = false;
   client.multiQueue = [];

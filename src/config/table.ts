@@ -337,7 +337,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const AOF = 'AOF persistence';
 const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
 const TLS = 'TLS';
@@ -378,13 +377,13 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('lazyfree-lazy-user-flush', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
   bool('repl-disable-tcp-nodelay', false, needs(REPLICATION)),
   bool('repl-diskless-sync', true, needs(REPLICATION)),
-  bool('aof-rewrite-incremental-fsync', true, needs(AOF)),
-  bool('no-appendfsync-on-rewrite', false, needs(AOF)),
+  bool('aof-rewrite-incremental-fsync', true),
+  bool('no-appendfsync-on-rewrite', false),
   bool('cluster-require-full-coverage', true, needs(CLUSTER)),
   bool('rdb-save-incremental-fsync', true, inert('the save child fsyncs the file once before renaming it; incremental fsync only smooths disk writes')),
-  bool('aof-load-truncated', true, needs(AOF)),
-  bool('aof-use-rdb-preamble', true, needs(AOF)),
-  bool('aof-timestamp-enabled', false, needs(AOF)),
+  bool('aof-load-truncated', true),
+  bool('aof-use-rdb-preamble', true),
+  bool('aof-timestamp-enabled', false),
   bool('cluster-replica-no-failover', false, { alias: 'cluster-slave-no-failover', ...needs(CLUSTER) }),
   bool('replica-lazy-flush', false, { alias: 'slave-lazy-flush', ...needs(REPLICATION) }),
   bool('replica-serve-stale-data', true, { alias: 'slave-serve-stale-data', ...needs(REPLICATION) }),
@@ -394,7 +393,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('activedefrag', false, needs(DEFRAG)),
   bool('syslog-enabled', false, fixed(needs(SYSLOG))),
   bool('cluster-enabled', false, fixed(needs(CLUSTER, true))),
-  bool('appendonly', false, { denyLoading: true, ...needs(AOF, true) }),
+  bool('appendonly', false, { denyLoading: true }),
   bool('cluster-allow-reads-when-down', false, needs(CLUSTER)),
   bool('cluster-allow-pubsubshard-when-down', true, needs(CLUSTER)),
   bool('crash-log-enabled', true, needs(CRASH_REPORT)),
@@ -404,7 +403,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('cluster-allow-replica-migration', true, needs(CLUSTER)),
   bool('replica-announced', true, needs(REPLICATION)),
   bool('latency-tracking', true, needs(LATENCY)),
-  bool('aof-disable-auto-gc', false, needs(AOF)),
+  bool('aof-disable-auto-gc', false),
   bool('replica-ignore-disk-write-errors', false, needs(REPLICATION)),
   bool('tls-cluster', false, needs(TLS)),
   bool('tls-replication', false, needs(TLS)),
@@ -422,8 +421,8 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('cluster-announce-hostname', null, true, needs(CLUSTER), validAnnouncedHostname),
   str('syslog-ident', 'redis', false, fixed(needs(SYSLOG))),
   str('dbfilename', 'dump.rdb', false, { protected: true }, validDbFilename),
-  str('appendfilename', 'appendonly.aof', false, fixed(needs(AOF)), validAofFilename),
-  str('appenddirname', 'appendonlydir', false, fixed(needs(AOF)), validAofDirname),
+  str('appendfilename', 'appendonly.aof', false, IMMUTABLE, validAofFilename),
+  str('appenddirname', 'appendonlydir', false, IMMUTABLE, validAofDirname),
   str('server_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
   str('bio_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
   str('aof_rewrite_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
@@ -453,7 +452,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('repl-diskless-load', REPL_DISKLESS_LOAD, 'disabled', { denyLoading: true, ...needs(REPLICATION) }),
   enumeration('loglevel', LOGLEVEL, 'notice'),
   enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction', needs(EVICTION)),
-  enumeration('appendfsync', APPENDFSYNC, 'everysec', needs(AOF, { when: (v) => v === 'always', values: '`always`' })),
+  enumeration('appendfsync', APPENDFSYNC, 'everysec'),
   enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no', needs(OOM_SCORE)),
   enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels', needs(ACL)),
   enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no', inert('keyfork always checks RESTORE payloads and RDB files in full, as with "yes"')),
@@ -470,7 +469,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('databases', 'int', 1n, INT_MAX, 16n, IMMUTABLE),
   num('port', 'int', 0n, 65535n, 6379n),
   num('io-threads', 'int', 1n, 128n, 1n, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
-  num('auto-aof-rewrite-percentage', 'int', 0n, INT_MAX, 100n, needs(AOF)),
+  num('auto-aof-rewrite-percentage', 'int', 0n, INT_MAX, 100n),
   num('cluster-replica-validity-factor', 'int', 0n, INT_MAX, 10n, { alias: 'cluster-slave-validity-factor', ...needs(CLUSTER) }),
   num('list-max-listpack-size', 'int', INT_MIN, INT_MAX, -2n, { alias: 'list-max-ziplist-size' }),
   num('tcp-keepalive', 'int', 0n, INT_MAX, 300n),
@@ -546,7 +545,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // time_t / off_t
   num('repl-backlog-ttl', 'time_t', 0n, LONG_MAX, 3600n, needs(REPLICATION)),
-  num('auto-aof-rewrite-min-size', 'off_t', 0n, LLONG_MAX, 64n * MB, { memory: true, ...needs(AOF) }),
+  num('auto-aof-rewrite-min-size', 'off_t', 0n, LLONG_MAX, 64n * MB, { memory: true }),
   num('loading-process-events-interval-bytes', 'off_t', 1024n, INT_MAX, 2n * MB, { hidden: true }),
 
   // special

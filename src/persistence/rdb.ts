@@ -10,6 +10,7 @@ import { consume } from '../config/consumers';
 import type { Logger } from '../log';
 import { argStr, makeRequest, ReplyError, type Ctx } from '../commands/types';
 import { execNative, native, type RdbLoadReport } from '../native';
+import type { Aof } from './aof';
 import { Children, oneLine, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
 import { commandTrigger, saveRuleTrigger } from './triggers';
 
@@ -39,6 +40,9 @@ const RDB_DEL_SYNC_FILES = consume('rdb-del-sync-files', 'test/unit/persistence.
 const LOGLEVEL = consume('loglevel', 'test/unit/persistence.test.ts');
 const LOADING_PROCESS_EVENTS_INTERVAL_BYTES = consume('loading-process-events-interval-bytes', 'test/server/loading.test.ts');
 const DISABLE_THP = consume('disable-thp', 'test/unit/persistence.test.ts');
+
+const RDB_MISCONF =
+  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 /** The RDB format half of the addon. */
 export interface RdbEngine {
@@ -191,8 +195,8 @@ export class Persistence {
   private rdbGeneratedByReplication = false;
   /** Replication tells whether a replica still needs the RDB file on disk. */
   replicasNeedRdbFile: () => boolean = () => false;
-  /** AOF, when it exists, supplies its INFO persistence fields (aof_enabled ... aof_last_cow_size). */
-  aofInfoFields: (() => Array<[string, string]>) | null = null;
+  /** The append-only file (aof.ts), set by the server: its INFO fields, MISCONF and loading. */
+  aof: Aof | null = null;
   private readonly bgsaveDoneListeners: Array<(ok: boolean) => void> = [];
 
   constructor(
@@ -223,10 +227,20 @@ export class Persistence {
     return this.config.str(DBFILENAME);
   }
 
-  /** MISCONF: a failed background save refuses writes while save rules exist, as Redis does. */
+  /** MISCONF: writes (and PING) are refused while this is true. */
   writesRefused(): boolean {
+    return this.writeRefusal() !== null;
+  }
+
+  /**
+   * writeCommandsDeniedByDiskError with its message: a failed background save while save
+   * rules exist (stop-writes-on-bgsave-error), or an AOF that cannot be written; null when
+   * writes may go on.
+   */
+  writeRefusal(): string | null {
     const cfg = this.config;
-    return !this.lastBgsaveOk && cfg.bool(STOP_WRITES_ON_BGSAVE_ERROR) && cfg.saveRules(SAVE).length > 0;
+    if (!this.lastBgsaveOk && cfg.bool(STOP_WRITES_ON_BGSAVE_ERROR) && cfg.saveRules(SAVE).length > 0) return RDB_MISCONF;
+    return this.aof?.writeError() ?? null;
   }
 
   /** A child producing an RDB (to disk or to replicas) runs: Redis's CHILD_TYPE_RDB. */
@@ -433,32 +447,56 @@ export class Persistence {
   }
 
   /** Whatever way the process ends, a running save child goes with it. */
-  private installExitHook(): void {
+  /** Before a fork: whatever way the process ends, the child goes with it. */
+  installExitHook(): void {
     withChildren.add(this);
     if (exitHookInstalled) return;
     exitHookInstalled = true;
     process.once('exit', () => {
-      for (const p of withChildren) p.prepareForShutdown('the server process exiting');
+      for (const p of withChildren) {
+        p.prepareForShutdown('the server process exiting');
+        if (p.children.active) p.children.stopAndWait(STOP_GRACE_MS, false, 'the server process exiting');
+      }
     });
   }
 
   // ---------------------------------------------------------------------------------------
   // Loading
 
-  /** Start-up: Redis's memory warnings, then dir/dbfilename into the keyspace if it exists. */
   /**
    * Called before the listeners open: with a file to load, the server is loading from that
    * moment, so a client that connects while a second address is still being bound (or before
    * the first slice) gets LOADING, never the empty keyspace (Redis loads before it serves).
    */
   expectStartupLoad(): void {
-    if (!fs.existsSync(this.filename())) return;
+    // Under appendonly yes the AOF is what loads (in one blocking step).
+    if (this.config.bool('appendonly') || !fs.existsSync(this.filename())) return;
     this.server.loading = true;
     this.loadingProgress = { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
   }
 
+  /**
+   * Start-up: Redis's memory warnings, the AOF manifest, then the data: the AOF files under
+   * appendonly yes (never the RDB then, as Redis), else dir/dbfilename if it exists.
+   */
   async loadAtStartup(): Promise<void> {
     this.memoryWarnings();
+    const aof = this.aof;
+    aof?.loadManifest();
+    if (aof && this.config.bool('appendonly')) {
+      const dirtyBefore = this.deps.dirty();
+      try {
+        aof.loadAtStartup();
+      } finally {
+        this.restoreDirty(dirtyBefore);
+      }
+    } else {
+      await this.loadRdbAtStartup();
+    }
+    aof?.openOnServerStart();
+  }
+
+  private async loadRdbAtStartup(): Promise<void> {
     const file = this.filename();
     if (!fs.existsSync(file)) {
       this.server.loading = false; // a first start: nothing to load, as Redis (ENOENT)
@@ -537,6 +575,12 @@ export class Persistence {
     this.loaded(report);
   }
 
+  /** rdbLoad's log lines for what a load found (an RDB file, or the base of an AOF). */
+  logRdbReport(report: RdbLoadReport): void {
+    this.logAuxFields(report);
+    this.loaded(report);
+  }
+
   private logAuxFields(report: RdbLoadReport): void {
     if (report.redisVer) this.log.notice(`Loading RDB produced by version ${report.redisVer}`);
     if (typeof report.ctime === 'number') {
@@ -545,6 +589,7 @@ export class Persistence {
     if (typeof report.usedMem === 'number') {
       this.log.notice(`RDB memory usage when created ${(report.usedMem / 1024 / 1024).toFixed(2)} Mb`);
     }
+    if (report.aofBase) this.log.notice('RDB is base AOF');
   }
 
   /** A load's outcome: its warnings, the rdb_last_load_* fields and Redis's closing line. */
@@ -558,6 +603,12 @@ export class Persistence {
   private restoreDirty(target: number): void {
     const extra = this.deps.dirty() - target;
     if (extra > 0) this.deps.subtractDirty(extra);
+  }
+
+  /** DEBUG LOADAOF: empty, reload from the AOF; the changes count for nothing (server.dirty = 0). */
+  debugLoadAof(): void {
+    this.aof?.debugLoad(() => this.deps.flushAll());
+    this.deps.subtractDirty(this.deps.dirty());
   }
 
   /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (commands/debug.ts hands the command over). */
@@ -640,10 +691,11 @@ export class Persistence {
       ['rdb_last_cow_size', this.lastCowBytes],
       ['rdb_last_load_keys_expired', this.lastLoadKeysExpired],
       ['rdb_last_load_keys_loaded', this.lastLoadKeysLoaded],
-      ...(this.aofInfoFields?.() ?? this.aofIdleFields()),
+      ...(this.aof?.infoFields() ?? this.aofIdleFields()),
       // No module can fork in keyfork.
       ['module_fork_in_progress', 0],
       ['module_fork_last_cow_size', 0],
+      ...(this.aof?.enabledInfoFields() ?? []),
       ...this.loadingFields(),
       // keyfork: the running save's progress, for the operator waiting on it.
       ['keyfork_save_progress_perc', (rdbRunning && child ? child.progressPercent() : 0).toFixed(2)],
@@ -658,6 +710,7 @@ export class Persistence {
       ['keyfork_last_bgsave_stopped_by', this.children.lastOf('rdb')?.stoppedBy ?? ''],
       ['keyfork_rdb_file_bytes', this.deps.fileBytes(this.filename())],
       ['keyfork_dir_free_bytes', this.deps.freeBytes('.')],
+      ...(this.aof?.keyforkInfoFields() ?? []),
     ];
     return [...fields.map(([k, v]): [string, string] => [k, oneLine(String(v))]), ...this.children.infoFields(now)];
   }
@@ -713,5 +766,6 @@ export class Persistence {
   resetStats(): void {
     this.children.resetStats();
     this.rdbSaves = 0;
+    this.aof?.resetStats();
   }
 }

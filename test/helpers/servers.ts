@@ -24,6 +24,11 @@ export interface ServerOptions {
   dir?: string;
   /** Added to the inherited environment. */
   env?: Record<string, string>;
+  /**
+   * Runs the server through this command (e.g. `unshare -m ...`): prefix[0] is executed with
+   * the rest of `prefix`, then the server's own command line as further arguments.
+   */
+  prefix?: string[];
 }
 
 export interface ExitStatus {
@@ -112,7 +117,9 @@ async function startWithFreePort(
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return await spawnServer(label, port, dir, commandLine(port, dir), opts.env);
+      const line = commandLine(port, dir);
+      const cmd = opts.prefix ? { command: opts.prefix[0], argv: [...opts.prefix.slice(1), line.command, ...line.argv] } : line;
+      return await spawnServer(label, port, dir, cmd, opts.env);
     } catch (err) {
       const portTaken = err instanceof StartError && err.output.includes('Address already in use');
       if (!portTaken || attempt >= PORT_ATTEMPTS) throw err;

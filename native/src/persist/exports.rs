@@ -166,7 +166,8 @@ fn load_functions(codes: Vec<Vec<u8>>, dups: Duplicates) -> Result<(), String> {
     crate::script::functions::restore(&codes, false, dups == Duplicates::Replace).map_err(|e| format!("Failed loading library, {e}"))
 }
 
-fn report_object(env: &Env, report: &LoadReport) -> Result<JsValue, String> {
+/// loadRdb's result object (also the RDB part of an AOF file).
+pub fn report_object(env: &Env, report: &LoadReport) -> Result<JsValue, String> {
     let obj = env.object();
     let opt_num = |v: Option<i64>| v.map_or_else(|| env.null(), |n| env.double(n as f64));
     env.set(obj, "keysLoaded", env.double(report.keys_loaded as f64))?;

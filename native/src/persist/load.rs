@@ -48,6 +48,8 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
     /// The function libraries' codes (FUNCTION2 opcodes), for the scripting engine to load.
     pub functions: Vec<Vec<u8>>,
+    /// Bytes of the file the RDB took (load_rdb_with).
+    pub consumed: usize,
 }
 
 /// A value read from a file or a DUMP payload; `None` for an empty collection, which Redis
@@ -70,9 +72,20 @@ pub enum Duplicates {
 /// Loads the whole file image `data` into `ks`. Keys whose TTL has passed are dropped and
 /// counted, as Redis does when loading as a master.
 pub fn load_rdb(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64, dups: Duplicates) -> Result<LoadReport, String> {
+    load_rdb_with(data, ks, settings, now_ms, dups, false)
+}
+
+/// `load_rdb`; `aof_preamble` keeps keys whose TTL has passed (RDBFLAGS_AOF_PREAMBLE: the
+/// commands after an AOF base may still touch them; they expire once loaded). The report's
+/// `consumed` says where the RDB ended (an old-style AOF goes on with commands there).
+pub fn load_rdb_with(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64, dups: Duplicates, aof_preamble: bool) -> Result<LoadReport, String> {
     let mut loader = Loader::begin(Cow::Borrowed(data), now_ms, dups)?;
+    loader.aof_preamble = aof_preamble;
     loader.step(ks, settings, usize::MAX)?;
-    Ok(loader.into_report())
+    let consumed = loader.loaded_bytes();
+    let mut report = loader.into_report();
+    report.consumed = consumed;
+    Ok(report)
 }
 
 /// A load in progress: the file image and where the reader stands. A start-up load runs in
@@ -87,6 +100,8 @@ pub struct Loader<'a> {
     now_ms: i64,
     dups: Duplicates,
     finished: bool,
+    /// Loading an AOF base: keys whose TTL has passed are kept.
+    pub aof_preamble: bool,
 }
 
 impl<'a> Loader<'a> {
@@ -112,6 +127,7 @@ impl<'a> Loader<'a> {
             now_ms,
             dups,
             finished: false,
+            aof_preamble: false,
         })
     }
 
@@ -183,7 +199,7 @@ impl<'a> Loader<'a> {
                 }
                 continue;
             };
-            if expire_at != NO_EXPIRE && expire_at < self.now_ms {
+            if expire_at != NO_EXPIRE && expire_at < self.now_ms && !self.aof_preamble {
                 report.keys_expired += 1;
                 continue;
             }

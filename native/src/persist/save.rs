@@ -59,6 +59,8 @@ pub struct AuxFields {
     /// Unix seconds.
     pub ctime: i64,
     pub used_mem: u64,
+    /// The file is an AOF base (the `aof-base` AUX field is 1, as Redis's RDBFLAGS_AOF_PREAMBLE).
+    pub aof_base: bool,
 }
 
 impl AuxFields {
@@ -66,7 +68,7 @@ impl AuxFields {
     /// Redis's allocator count).
     pub fn now() -> Self {
         let ctime = crate::now_ms() / 1000;
-        AuxFields { ctime, used_mem: resident_bytes() }
+        AuxFields { ctime, used_mem: resident_bytes(), aof_base: false }
     }
 }
 
@@ -498,7 +500,7 @@ pub fn write_rdb_with_threads<W: Write>(
     aux_int(&mut chunk.bytes, "redis-bits", 64);
     aux_int(&mut chunk.bytes, "ctime", aux_fields.ctime);
     aux_int(&mut chunk.bytes, "used-mem", aux_fields.used_mem as i64);
-    aux_int(&mut chunk.bytes, "aof-base", 0);
+    aux_int(&mut chunk.bytes, "aof-base", aux_fields.aof_base as i64);
     // Function libraries come after the AUX fields, before the databases (rdbSaveFunctions).
     let mut lzf = opts.compress.then(LzfCompressor::new);
     for code in crate::script::functions::library_codes() {

@@ -1,0 +1,380 @@
+//! Replaying one AOF file (Redis 7.0's loadSingleAppendOnlyFile): an RDB part first when the
+//! file starts with `REDIS` (a base file, or the preamble of an old single-file AOF), then the
+//! commands, run directly on the keyspace as a fake client does: SELECT, MULTI and EXEC are
+//! handled here, every native command runs through the same handler a client's does, and a
+//! command the addon does not implement is handed to TypeScript (`Step::Foreign`), which runs
+//! it and resumes. The reader follows Redis's parser exactly (fgets of at most 1023 bytes per
+//! line, annotations starting with '#', atoi/strtol numbers, the CRLF after an argument
+//! skipped unchecked) so that a file Redis accepts, truncates or rejects gets the same here.
+//!
+//! Nothing expires while a file loads (`Keyspace::loading`) and nothing is propagated.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::command::{Args, CommandRow};
+use crate::keyspace::Keyspace;
+use crate::persist::exports::strerror;
+use crate::persist::load::{load_rdb_with, Duplicates, LoadReport};
+use crate::reply::Reply;
+use crate::settings::Settings;
+use crate::{run_command, Call};
+
+/// fgets' buffer in Redis's loader (AOF_ANNOTATION_LINE_MAX_LEN): lines are read 1023 bytes at a time.
+const LINE_MAX: usize = 1023;
+const READ_CHUNK: usize = 256 << 10;
+
+/// A file read forward with its offset known (ftello).
+struct Source {
+    file: File,
+    buf: Vec<u8>,
+    at: usize,
+    /// Offset of buf[0] in the file.
+    base: u64,
+    size: u64,
+}
+
+impl Source {
+    fn offset(&self) -> u64 { self.base + self.at as u64 }
+
+    fn remaining(&self) -> u64 { self.size.saturating_sub(self.offset()) }
+
+    /// Makes bytes available; false at end of file.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.at < self.buf.len() { return Ok(true); }
+        self.base += self.buf.len() as u64;
+        self.buf.resize(READ_CHUNK, 0);
+        self.at = 0;
+        loop {
+            match self.file.read(&mut self.buf) {
+                Ok(n) => {
+                    self.buf.truncate(n);
+                    return Ok(n > 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.clear();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// fgets: up to LINE_MAX bytes, through the first '\n'. None at end of file.
+    fn line(&mut self, out: &mut Vec<u8>) -> io::Result<Option<()>> {
+        out.clear();
+        while out.len() < LINE_MAX {
+            if !self.fill()? { break; }
+            let avail = &self.buf[self.at..];
+            let want = (LINE_MAX - out.len()).min(avail.len());
+            match avail[..want].iter().position(|&c| c == b'\n') {
+                Some(i) => {
+                    out.extend_from_slice(&avail[..=i]);
+                    self.at += i + 1;
+                    return Ok(Some(()));
+                }
+                None => {
+                    out.extend_from_slice(&avail[..want]);
+                    self.at += want;
+                }
+            }
+        }
+        Ok(if out.is_empty() { None } else { Some(()) })
+    }
+
+    /// fread of exactly `n` bytes appended to `out`; false when the file ends first.
+    fn exact(&mut self, out: &mut Vec<u8>, mut n: usize) -> io::Result<bool> {
+        while n > 0 {
+            if !self.fill()? { return Ok(false); }
+            let take = n.min(self.buf.len() - self.at);
+            out.extend_from_slice(&self.buf[self.at..self.at + take]);
+            self.at += take;
+            n -= take;
+        }
+        Ok(true)
+    }
+
+    fn skip(&mut self, mut n: usize) -> io::Result<bool> {
+        while n > 0 {
+            if !self.fill()? { return Ok(false); }
+            let take = n.min(self.buf.len() - self.at);
+            self.at += take;
+            n -= take;
+        }
+        Ok(true)
+    }
+}
+
+/// C's atoi / strtol on a line: optional spaces, a sign, digits up to the first non-digit.
+fn c_number(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) { i += 1; }
+    let negative = i < s.len() && s[i] == b'-';
+    if i < s.len() && (s[i] == b'-' || s[i] == b'+') { i += 1; }
+    let mut v: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        v = v.saturating_mul(10).saturating_add((s[i] - b'0') as i64);
+        i += 1;
+    }
+    if negative { -v } else { v }
+}
+
+/// One command read from the file: its arguments' bytes and [start, end) offsets.
+#[derive(Default, Clone)]
+pub struct Command {
+    pub bytes: Vec<u8>,
+    pub offsets: Vec<i32>,
+}
+
+impl Command {
+    fn argc(&self) -> usize { self.offsets.len() / 2 }
+    pub fn arg(&self, i: usize) -> &[u8] { &self.bytes[self.offsets[2 * i] as usize..self.offsets[2 * i + 1] as usize] }
+    pub fn args(&self) -> Vec<&[u8]> { (0..self.argc()).map(|i| self.arg(i)).collect() }
+}
+
+/// Where the replay stopped.
+pub enum Step {
+    /// The end of the file, after a complete command and outside MULTI.
+    Done,
+    /// The end of the file inside MULTI: the transaction is dropped ("Revert incomplete
+    /// MULTI/EXEC transaction"); `valid_up_to` is the offset before its MULTI.
+    EofInMulti,
+    /// The file ends inside a command (a short read).
+    Truncated,
+    /// Not the AOF format ("Bad file format").
+    Format,
+    /// A read error (errno text).
+    ReadError(String),
+    /// A command the addon does not implement: TypeScript runs it in `db`, then resumes.
+    Foreign { db: usize, command: Command },
+}
+
+/// Replay state kept between TypeScript's calls.
+pub struct Loader {
+    src: Source,
+    pub file_size: u64,
+    /// Offset after the last complete command (what aof-load-truncated keeps).
+    pub valid_up_to: u64,
+    /// valid_up_to when the last MULTI was read.
+    pub valid_before_multi: u64,
+    pub db: usize,
+    in_multi: bool,
+    queued: Vec<Command>,
+    /// An EXEC's commands still to run (after a foreign one returned to TypeScript).
+    executing: VecDeque<Command>,
+    pub commands_run: u64,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    pending: Option<Vec<u8>>,
+    by_name: HashMap<Vec<u8>, usize>,
+}
+
+/// How opening went.
+pub enum Opened {
+    NotExist(String),
+    OpenError(String),
+    Empty,
+    /// Ready to replay commands; `rdb` holds the report of an RDB part that was loaded.
+    Ready(Box<Loader>, Option<LoadReport>),
+    /// The RDB part failed to load (its reason).
+    RdbFailed(String),
+}
+
+/// Opens `path` and loads its RDB part, if any, into `ks`.
+pub fn open(path: &str, ks: &mut Keyspace, settings: &Settings, commands: &[CommandRow]) -> Opened {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Opened::NotExist(strerror(&e)),
+        Err(e) => return Opened::OpenError(strerror(&e)),
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return Opened::OpenError(strerror(&e)),
+    };
+    if size == 0 { return Opened::Empty; }
+    let mut sig = [0u8; 5];
+    let is_rdb = file.read_exact(&mut sig).is_ok() && &sig == b"REDIS";
+    let mut start = 0u64;
+    let mut report = None;
+    if is_rdb {
+        let mut data = Vec::with_capacity(size as usize);
+        if let Err(e) = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut data)) {
+            return Opened::RdbFailed(strerror(&e));
+        }
+        let was = ks.loading;
+        ks.loading = true;
+        let loaded = load_rdb_with(&data, ks, settings, crate::now_ms(), Duplicates::Refuse, true);
+        ks.loading = was;
+        match loaded {
+            Ok(r) => {
+                start = r.consumed as u64;
+                report = Some(r);
+            }
+            Err(e) => return Opened::RdbFailed(e),
+        }
+    }
+    if let Err(e) = file.seek(SeekFrom::Start(start)) { return Opened::OpenError(strerror(&e)); }
+    let mut by_name = HashMap::with_capacity(commands.len());
+    for (i, (name, _)) in commands.iter().enumerate() { by_name.insert(name.as_bytes().to_vec(), i); }
+    let loader = Loader {
+        src: Source { file, buf: Vec::new(), at: 0, base: start, size },
+        file_size: size,
+        valid_up_to: start,
+        valid_before_multi: start,
+        db: 0,
+        in_multi: false,
+        queued: Vec::new(),
+        executing: VecDeque::new(),
+        commands_run: 0,
+        line: Vec::with_capacity(LINE_MAX + 1),
+        out: vec![0u8; 64 << 10],
+        pending: None,
+        by_name,
+    };
+    Opened::Ready(Box::new(loader), report)
+}
+
+/// What reading one command found.
+enum ReadResult {
+    Command(Command),
+    Eof,
+    Truncated,
+    Format,
+}
+
+impl Loader {
+    /// Reads the next command (the part of the loop before "Command lookup").
+    fn read_command(&mut self) -> io::Result<ReadResult> {
+        loop {
+            if self.src.line(&mut self.line)?.is_none() { return Ok(ReadResult::Eof); }
+            if self.line[0] == b'#' { continue; }
+            break;
+        }
+        if self.line[0] != b'*' { return Ok(ReadResult::Format); }
+        if self.line.len() == 1 { return Ok(ReadResult::Truncated); }
+        let argc = c_number(&self.line[1..]);
+        if argc < 1 { return Ok(ReadResult::Format); }
+        let mut cmd = Command::default();
+        for _ in 0..argc {
+            if self.src.line(&mut self.line)?.is_none() { return Ok(ReadResult::Truncated); }
+            if self.line[0] != b'$' { return Ok(ReadResult::Format); }
+            // strtol into an unsigned long: a negative length cannot be read either.
+            let len = c_number(&self.line[1..]);
+            if len < 0 || len as u64 > self.src.remaining() { return Ok(ReadResult::Truncated); }
+            let start = cmd.bytes.len();
+            if !self.src.exact(&mut cmd.bytes, len as usize)? { return Ok(ReadResult::Truncated); }
+            cmd.offsets.push(start as i32);
+            cmd.offsets.push(cmd.bytes.len() as i32);
+            if !self.src.skip(2)? { return Ok(ReadResult::Truncated); }
+        }
+        Ok(ReadResult::Command(cmd))
+    }
+
+    /// Replays commands until the file ends or TypeScript must run one.
+    pub fn run(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Step {
+        let was_on = ks.prop.on;
+        ks.prop.on = false;
+        ks.loading = true;
+        let step = self.run_inner(ks, settings, reply, commands);
+        ks.loading = false;
+        ks.prop.on = was_on;
+        step
+    }
+
+    fn run_inner(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Step {
+        // An EXEC interrupted by a foreign command goes on first.
+        if let Some(f) = self.run_queued(ks, settings, reply, commands) { return f; }
+        loop {
+            let read = match self.read_command() {
+                Ok(r) => r,
+                Err(e) => return Step::ReadError(strerror(&e)),
+            };
+            let cmd = match read {
+                ReadResult::Command(c) => c,
+                ReadResult::Eof if self.in_multi => return Step::EofInMulti,
+                ReadResult::Eof => return Step::Done,
+                ReadResult::Truncated => return Step::Truncated,
+                ReadResult::Format => return Step::Format,
+            };
+            let name = cmd.arg(0).to_ascii_lowercase();
+            let foreign = match name.as_slice() {
+                b"multi" => {
+                    self.valid_before_multi = self.valid_up_to;
+                    if self.in_multi {
+                        self.queued.push(cmd);
+                    } else {
+                        self.in_multi = true;
+                        self.queued.clear();
+                    }
+                    None
+                }
+                b"exec" if self.in_multi => {
+                    self.in_multi = false;
+                    self.executing.extend(self.queued.drain(..));
+                    None
+                }
+                b"exec" => None,
+                _ if self.in_multi => {
+                    self.queued.push(cmd);
+                    None
+                }
+                _ => self.execute(cmd, ks, settings, reply, commands),
+            };
+            self.valid_up_to = self.src.offset();
+            if let Some(f) = foreign { return f; }
+            if let Some(f) = self.run_queued(ks, settings, reply, commands) { return f; }
+        }
+    }
+
+    /// An EXEC's commands; MULTI and EXEC among them are errors the fake client ignores.
+    fn run_queued(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Option<Step> {
+        while let Some(cmd) = self.executing.pop_front() {
+            let name = cmd.arg(0);
+            if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") { continue; }
+            if let Some(foreign) = self.execute(cmd, ks, settings, reply, commands) { return Some(foreign); }
+        }
+        None
+    }
+
+    /// Runs one command as the fake client would (outside MULTI, or from an EXEC).
+    fn execute(&mut self, cmd: Command, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Option<Step> {
+        self.commands_run += 1;
+        let name = cmd.arg(0).to_ascii_lowercase();
+        if name == b"select" {
+            // selectCommand: an integer within range, else an error reply (ignored here).
+            if cmd.argc() == 2 {
+                if let Some(db) = crate::numfmt::parse_i64(cmd.arg(1)) {
+                    if db >= 0 && (db as usize) < ks.dbs.len() { self.db = db as usize; }
+                }
+            }
+            return None;
+        }
+        let index = self.by_name.get(&name).copied().or_else(|| {
+            if cmd.argc() < 2 { return None; }
+            let mut sub = name.clone();
+            sub.push(b'|');
+            sub.extend(cmd.arg(1).to_ascii_lowercase());
+            self.by_name.get(&sub).copied()
+        });
+        let Some(index) = index else { return Some(Step::Foreign { db: self.db, command: cmd }) };
+        let Ok(args) = Args::new(&cmd.bytes, &cmd.offsets) else { return None };
+        let call = Call { db: self.db, args, flags: 0, client_id: u64::MAX };
+        let _ = run_command(ks, settings, reply, &mut self.pending, commands[index].1, call, &mut self.out, 0);
+        self.pending = None;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::c_number;
+
+    #[test]
+    fn numbers_parse_like_atoi() {
+        assert_eq!(c_number(b"3\r\n"), 3);
+        assert_eq!(c_number(b" -2x"), -2);
+        assert_eq!(c_number(b"\r\n"), 0);
+        assert_eq!(c_number(b"+12"), 12);
+    }
+}
