@@ -114,9 +114,9 @@ export interface NativeAddon {
   loadRdb?(file: string, allowDup?: boolean): RdbLoadReport;
   // The append-only file (native/src/aof).
   /** Forks the rewrite child (temp-rewriteaof-bg-<pid>.aof): [pid, readFd, forkUsec, totalKeys]. */
-  forkAofRewrite(rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean, keySaveDelayUs: number): [number, number, number, number];
+  forkAofRewrite(rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean, keySaveDelayUs: number, timestamp: boolean): [number, number, number, number];
   /** A rewrite in this process into `target`: [keys, bytes]; throws Error(Redis's log text). */
-  rewriteAof(target: string, rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean): [number, number];
+  rewriteAof(target: string, rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean, keySaveDelayUs: number, timestamp: boolean): [number, number];
   aofLoadOpen(path: string): AofLoadOpened;
   aofLoadRun(): AofLoadStep;
   aofLoadClose(): void;

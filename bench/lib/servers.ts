@@ -76,6 +76,8 @@ export interface StartOptions {
   dir?: string;
   /** Pin the server to this CPU with taskset (the snapshot child inherits it). */
   cpu?: number | null;
+  /** More directives, after the defaults (so they override them: `--appendonly yes`). */
+  args?: string[];
 }
 
 export interface Server {
@@ -136,7 +138,8 @@ export async function startServer(tools: Toolchain, kind: ServerKind, opts: Star
 async function spawnOnce(tools: Toolchain, kind: ServerKind, dir: string, port: number, opts: StartOptions, ownsDir: boolean): Promise<Server> {
   const logFile = path.join(dir, 'server.log');
   const common = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', logFile,
-    '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--enable-debug-command', 'yes'];
+    '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--enable-debug-command', 'yes',
+    ...(opts.args ?? [])];
   let argv: string[];
   if (kind === 'keyfork') argv = [process.execPath, tools.keyforkMain, ...common];
   else {

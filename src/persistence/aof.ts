@@ -622,10 +622,16 @@ export class Aof {
     this.deleteHistoryFiles();
   }
 
+  /** The rewrite's settings: preamble, compression, checksum, incremental fsync, key delay, timestamp. */
+  private rewriteOptions(): [boolean, boolean, boolean, boolean, number, boolean] {
+    const cfg = this.config;
+    return [this.rdbPreamble, cfg.bool('rdbcompression'), cfg.bool('rdbchecksum'), cfg.bool('aof-rewrite-incremental-fsync'),
+      cfg.int('rdb-key-save-delay'), cfg.bool('aof-timestamp-enabled')];
+  }
+
   /** rewriteAppendOnlyFile in this process (the base written at start-up). */
   private rewriteSync(target: string): void {
-    const cfg = this.config;
-    this.addon.rewriteAof(target, this.rdbPreamble, cfg.bool('rdbcompression'), cfg.bool('rdbchecksum'), cfg.bool('aof-rewrite-incremental-fsync'));
+    this.addon.rewriteAof(target, ...this.rewriteOptions());
   }
 
   /** DEBUG LOADAOF: flush, empty the keyspace, load the files again (Redis exits on failure). */
@@ -813,17 +819,10 @@ export class Aof {
     }
     this.rewrites++;
     this.onFork();
-    const cfg = this.config;
     let child: ActiveChild;
     try {
       child = this.children.start('aof', trigger, () => {
-        const [pid, readFd, forkUsec, totalKeys] = this.addon.forkAofRewrite(
-          this.rdbPreamble,
-          cfg.bool('rdbcompression'),
-          cfg.bool('rdbchecksum'),
-          cfg.bool('aof-rewrite-incremental-fsync'),
-          cfg.int('rdb-key-save-delay'),
-        );
+        const [pid, readFd, forkUsec, totalKeys] = this.addon.forkAofRewrite(...this.rewriteOptions());
         return { pid, readFd, forkUsec, totalKeys };
       });
     } catch (err) {

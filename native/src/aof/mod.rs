@@ -4,10 +4,10 @@
 //! the rewrite's lifecycle.
 //!
 //! Exports (declared in src/native.ts):
-//! - `forkAofRewrite(rdbPreamble, compress, checksum, incrementalFsync, keySaveDelayUs)`:
+//! - `forkAofRewrite(rdbPreamble, compress, checksum, incrementalFsync, keySaveDelayUs, timestamp)`:
 //!   `[pid, readFd, forkUsec, totalKeys]`; the child writes `temp-rewriteaof-bg-<pid>.aof` in
 //!   the working directory and logs Redis's lines through its report pipe (snapshot.rs).
-//! - `rewriteAof(target, rdbPreamble, compress, checksum, incrementalFsync)`: `[keys, bytes]`,
+//! - `rewriteAof(target, rdbPreamble, compress, checksum, incrementalFsync, keySaveDelayUs, timestamp)`: `[keys, bytes]`,
 //!   in the foreground; throws Error(Redis's log text).
 //! - `aofLoadOpen(path)`, `aofLoadRun()`, `aofLoadClose()`: see `load`.
 
@@ -28,7 +28,8 @@ fn rewrite_options(env: &Env, a: &JsArgs, from: usize) -> Result<RewriteOptions,
         compress: a.bool(env, from + 1)?,
         checksum: a.bool(env, from + 2)?,
         incremental_fsync: a.bool(env, from + 3)?,
-        key_save_delay_us: if a.len() > from + 4 { a.i64(env, from + 4)? } else { 0 },
+        key_save_delay_us: a.i64(env, from + 4)?,
+        timestamp: a.bool(env, from + 5)?,
     })
 }
 

@@ -38,6 +38,8 @@ pub struct RewriteOptions {
     pub incremental_fsync: bool,
     /// rdb-key-save-delay (µs per key), a test aid Redis applies to rewrites too.
     pub key_save_delay_us: i64,
+    /// aof-timestamp-enabled: a commands-form base starts with a `#TS:<unix time>` annotation.
+    pub timestamp: bool,
 }
 
 /// A file sink that fsyncs every AUTOSYNC_BYTES when asked to (rioSetAutoSync).
@@ -165,7 +167,8 @@ pub fn rewrite_to_file(ks: &Keyspace, settings: &Settings, target: &str, opts: &
             let aux = AuxFields { aof_base: true, ..AuxFields::now() };
             write_rdb(ks, settings, &mut sink, &save, &aux, progress)
         } else {
-            write_commands(ks, &mut sink, opts.key_save_delay_us, progress)
+            let stamp = if opts.timestamp { write!(sink, "#TS:{}\r\n", crate::now_ms() / 1000) } else { Ok(()) };
+            stamp.and_then(|_| write_commands(ks, &mut sink, opts.key_save_delay_us, progress))
         }
     }
     .and_then(|done| {
