@@ -7,15 +7,17 @@
 // the files at start-up and serves INFO's aof_* fields. Log lines and replies are Redis's.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { Client } from '../client';
 import type { Config } from '../config';
 import { strerror } from '../config/errors';
 import type { Logger } from '../log';
-import { type NativeAddon, type RdbLoadReport } from '../native';
+import type { NativeAddon } from '../native';
 import { PROPAGATE_AOF, type Propagation, type PropagationConsumer } from '../propagate';
 import type { BeforeSleep } from '../before-sleep';
-import { AofManifest, ManifestError } from './aof-manifest';
+import { AofFiles } from './aof-files';
+import { AofWriter } from './aof-writer';
+import { AofLoader, type AofLoadHost } from './aof-load';
+import { AofManifest } from './aof-manifest';
 import { oneLine, SIGUSR1, type ActiveChild, type ChildExit, type Children } from './children';
 import { autoAofRewriteTrigger } from './triggers';
 import { StartupAbort } from '../errors';
@@ -26,8 +28,6 @@ export type AofState = 'off' | 'on' | 'wait_rewrite';
 /** AOF_REWRITE_LIMITE_THRESHOLD / _MAX_MINUTES: backing off after repeated rewrite failures. */
 const REWRITE_LIMIT_THRESHOLD = 3;
 const REWRITE_LIMIT_MAX_MINUTES = 60;
-/** AOF_WRITE_LOG_ERROR_RATE: seconds between two logged write errors. */
-const WRITE_ERROR_LOG_RATE = 30;
 /** How long a shutdown or CONFIG SET appendonly no gives the rewrite child to die of SIGUSR1. */
 const STOP_GRACE_MS = 100;
 
@@ -35,50 +35,26 @@ const STOP_GRACE_MS = 100;
 export type AofNative = Pick<NativeAddon, 'forkAofRewrite' | 'rewriteAof' | 'aofLoadOpen' | 'aofLoadRun' | 'aofLoadClose'>;
 
 /** The part of the server the AOF works with. */
-export interface AofHost {
-  readonly config: Config;
-  readonly log: Logger;
+export interface AofHost extends AofLoadHost {
   readonly propagation: Propagation;
   readonly beforeSleep: BeforeSleep;
-  /** The server is loading (clients get LOADING errors). */
-  setLoading(on: boolean): void;
   /** EXEC runs (BGREWRITEAOF and enabling the AOF are deferred then). */
   inExec(): boolean;
-  /** Runs a command the addon does not implement, in `db`, for the replay (a fake client). */
-  runForeign(db: number, argv: Buffer[]): 'ok' | 'unknown';
-  /** The RDB loader's log lines for a report (shared with rdb.ts). */
-  logRdbReport(report: RdbLoadReport): void;
 }
-
-/** loadAppendOnlyFiles' results. */
-type LoadResult = 'ok' | 'not_exist' | 'empty' | 'open_err' | 'failed' | 'truncated';
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 export class Aof {
   state: AofState = 'off';
   manifest: AofManifest;
+  private readonly files: AofFiles;
+  private readonly loader: AofLoader;
   private fd = -1;
   private consumer: PropagationConsumer | null = null;
-  /** aof_buf */
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private bufLen = 0;
-  /** aof_current_size, aof_last_incr_size, aof_rewrite_base_size, aof_fsync_offset */
-  currentSize = 0;
-  private lastIncrSize = 0;
+  /** The buffer, the file being appended to, fsync and write errors. */
+  readonly writer: AofWriter;
+  /** aof_rewrite_base_size */
   rewriteBaseSize = 0;
-  private fsyncOffset = 0;
-  private lastFsync = nowSec();
-  private flushPostponedStart = 0;
-  /** aof_delayed_fsync */
-  delayedFsync = 0;
-  /** Background fsyncs not finished (aof_pending_bio_fsync). */
-  pendingFsyncs = 0;
-  lastWriteOk = true;
-  private lastWriteError = '';
-  private lastWriteErrorLog = 0;
-  /** A background fsync failed (aof_bio_fsync_status): its error text. */
-  private bioFsyncError: string | null = null;
   /** The #TS annotation's last second (aof-timestamp-enabled). */
   private curTimestamp = 0;
   // Rewrites
@@ -100,15 +76,18 @@ export class Aof {
     /** Called before each fork (the process-exit hook that stops children). */
     private readonly onFork: () => void = () => {},
   ) {
+    this.files = new AofFiles(host.config, host.log);
+    this.writer = new AofWriter(host.config, host.log, () => children.busy());
+    this.loader = new AofLoader(host, this.files, addon);
     this.manifest = new AofManifest(this.config.get('appendfilename'));
     children.register('aof', {
       onExit: (child, exit) => this.rewriteDone(child, exit),
       startScheduled: () => this.startScheduledRewrite(),
     });
     host.beforeSleep.addTask(() => {
-      if (this.state !== 'off') this.flush(false);
+      if (this.state !== 'off') this.writer.flush(false);
     });
-    host.beforeSleep.setGate(() => this.state !== 'off' && (this.bufLen > 0 || host.propagation.waiting));
+    host.beforeSleep.setGate(() => this.state !== 'off' && (this.writer.bufLen > 0 || host.propagation.waiting));
     this.config.onApply('appendonly', (value) => {
       if (value === 'yes' && this.state === 'off') {
         if (!this.start()) throw new Error('Unable to turn on AOF. Check server logs.');
@@ -127,11 +106,7 @@ export class Aof {
   }
 
   private get dir(): string {
-    return this.config.get('appenddirname');
-  }
-
-  private filePath(name: string): string {
-    return path.join(this.dir, name);
+    return this.files.dir;
   }
 
   private get rdbPreamble(): boolean {
@@ -148,23 +123,11 @@ export class Aof {
       const now = nowSec();
       if (this.curTimestamp < now) {
         this.curTimestamp = now;
-        this.append(Buffer.from(`#TS:${now}\r\n`), 0, -1);
+        this.writer.append(Buffer.from(`#TS:${now}\r\n`));
       }
     }
-    this.append(data, start, end);
+    this.writer.append(data, start, end);
     this.host.beforeSleep.schedule();
-  }
-
-  private append(data: Buffer, start: number, end: number): void {
-    if (end < 0) end = data.length;
-    const n = end - start;
-    if (this.bufLen + n > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.bufLen + n, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.bufLen);
-      this.buf = bigger;
-    }
-    data.copy(this.buf, this.bufLen, start, end);
-    this.bufLen += n;
   }
 
   private subscribe(): void {
@@ -177,400 +140,13 @@ export class Aof {
     this.consumer = null;
   }
 
-  /** aofWrite: write(2) until everything is written or it fails; the bytes written. */
-  private writeAll(): { written: number; error: NodeJS.ErrnoException | null } {
-    let written = 0;
-    while (written < this.bufLen) {
-      try {
-        written += fs.writeSync(this.fd, this.buf, written, this.bufLen - written);
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EINTR' || e.code === 'EAGAIN') continue;
-        return { written, error: e };
-      }
-    }
-    return { written, error: null };
-  }
-
-  /** aofFsyncInProgress */
-  private fsyncInProgress(): boolean {
-    return this.pendingFsyncs > 0;
-  }
-
-  /** aof_background_fsync: fdatasync on libuv's threadpool, off the event loop. */
-  private backgroundFsync(fd: number, close = false): void {
-    this.pendingFsyncs++;
-    fs.fdatasync(fd, (err) => {
-      this.pendingFsyncs--;
-      if (err) this.bioFsyncError = strerror(err);
-      else if (fd === this.fd) this.bioFsyncError = null;
-      if (close) fs.close(fd, () => {});
-    });
-  }
-
-  /**
-   * flushAppendOnlyFile: writes the buffer (postponed up to 2 s while a background fsync runs
-   * under everysec, unless `force`), then fsyncs per appendfsync.
-   */
-  flush(force: boolean): void {
-    if (this.fd < 0) return;
-    const policy = this.config.get('appendfsync');
-    const now = nowSec();
-    let syncInProgress = false;
-    if (this.bufLen === 0) {
-      // everysec: data written earlier but not yet fsynced still gets its fsync.
-      if (policy === 'everysec' && this.fsyncOffset !== this.currentSize && now > this.lastFsync && !(syncInProgress = this.fsyncInProgress())) {
-        this.fsyncAfterWrite(policy, now, syncInProgress);
-      }
-      return;
-    }
-    if (policy === 'everysec') syncInProgress = this.fsyncInProgress();
-    if (policy === 'everysec' && !force && syncInProgress) {
-      if (this.flushPostponedStart === 0) {
-        this.flushPostponedStart = now;
-        return;
-      }
-      if (now - this.flushPostponedStart < 2) return;
-      this.delayedFsync++;
-      this.log.notice(
-        'Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.',
-      );
-    }
-    let { written, error } = this.writeAll();
-    this.flushPostponedStart = 0;
-    if (written !== this.bufLen) {
-      const canLog = now - this.lastWriteErrorLog > WRITE_ERROR_LOG_RATE;
-      if (canLog) this.lastWriteErrorLog = now;
-      if (written === 0 && error) {
-        if (canLog) this.log.warning(`Error writing to the AOF file: ${strerror(error)}`);
-        this.lastWriteError = strerror(error);
-      } else {
-        if (canLog) this.log.warning(`Short write while writing to the AOF file: (nwritten=${written}, expected=${this.bufLen})`);
-        try {
-          fs.ftruncateSync(this.fd, this.lastIncrSize);
-          written = 0; // nothing partial stays in the file
-        } catch (err) {
-          if (canLog) {
-            this.log.warning(
-              `Could not remove short write from the append-only file.  Redis may refuse to load the AOF the next time it starts.  ftruncate: ${strerror(err)}`,
-            );
-          }
-        }
-        this.lastWriteError = strerror({ code: 'ENOSPC' });
-      }
-      if (policy === 'always') {
-        // The replies are held, but the writes happened: a contract Redis keeps by exiting.
-        this.log.warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
-        process.exit(1);
-      }
-      this.lastWriteOk = false;
-      if (written > 0) {
-        this.currentSize += written;
-        this.lastIncrSize += written;
-        this.buf.copy(this.buf, 0, written, this.bufLen);
-        this.bufLen -= written;
-      }
-      return;
-    }
-    if (!this.lastWriteOk) {
-      this.log.warning('AOF write error looks solved, Redis can write again.');
-      this.lastWriteOk = true;
-    }
-    this.currentSize += written;
-    this.lastIncrSize += written;
-    this.bufLen = 0;
-    if (this.buf.length > 4 << 20) this.buf = Buffer.allocUnsafe(64 * 1024);
-    this.fsyncAfterWrite(policy, now, syncInProgress);
-  }
-
-  private fsyncAfterWrite(policy: string, now: number, syncInProgress: boolean): void {
-    // no-appendfsync-on-rewrite: no fsync while a child does its I/O.
-    if (this.config.bool('no-appendfsync-on-rewrite') && this.children.busy()) return;
-    if (policy === 'always') {
-      try {
-        fs.fdatasyncSync(this.fd);
-      } catch (err) {
-        this.log.warning(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(err)}. Exiting...`);
-        process.exit(1);
-      }
-      this.fsyncOffset = this.currentSize;
-      this.lastFsync = now;
-    } else if (policy === 'everysec' && now > this.lastFsync) {
-      if (!syncInProgress) {
-        this.backgroundFsync(this.fd);
-        this.fsyncOffset = this.currentSize;
-      }
-      this.lastFsync = now;
-    }
-  }
-
   /** writeCommandsDeniedByDiskError's AOF half: the MISCONF text, or null. */
   writeError(): string | null {
-    if (this.state === 'off') return null;
-    if (!this.lastWriteOk) return `MISCONF Errors writing to the AOF file: ${this.lastWriteError}`;
-    if (this.bioFsyncError !== null) return `MISCONF Errors writing to the AOF file: ${this.bioFsyncError}`;
-    return null;
+    return this.state === 'off' ? null : this.writer.writeError();
   }
 
   // ---------------------------------------------------------------------------------------
-  // The manifest on disk
-
-  /** writeAofManifestFile: temp file, fsync, rename, fsync the directory. False on failure (logged). */
-  private persistManifest(m: AofManifest): boolean {
-    const name = AofManifest.manifestName(m.filename);
-    const tmpName = AofManifest.tempManifestName(m.filename);
-    const tmp = this.filePath(tmpName);
-    let fd = -1;
-    try {
-      try {
-        fd = fs.openSync(tmp, 'w', 0o644);
-      } catch (err) {
-        this.log.warning(`Can't open the AOF manifest file ${tmpName}: ${strerror(err)}`);
-        return false;
-      }
-      try {
-        fs.writeSync(fd, m.format());
-      } catch (err) {
-        this.log.warning(`Error trying to write the temporary AOF manifest file ${tmpName}: ${strerror(err)}`);
-        return false;
-      }
-      try {
-        fs.fsyncSync(fd);
-      } catch (err) {
-        this.log.warning(`Fail to fsync the temp AOF file ${tmpName}: ${strerror(err)}.`);
-        return false;
-      }
-      try {
-        fs.renameSync(tmp, this.filePath(name));
-      } catch (err) {
-        this.log.warning(`Error trying to rename the temporary AOF manifest file ${tmpName} into ${name}: ${strerror(err)}`);
-        return false;
-      }
-      if (!fsyncDir(this.dir)) {
-        this.log.warning(`Fail to fsync AOF directory ${this.filePath(name)}.`);
-        return false;
-      }
-      return true;
-    } finally {
-      if (fd >= 0) fs.closeSync(fd);
-    }
-  }
-
-  private createDir(): boolean {
-    try {
-      fs.mkdirSync(this.dir, { recursive: false, mode: 0o755 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        this.log.warning(`Can't open or create append-only dir ${this.dir}: ${strerror(err)}`);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** aofDelHistoryFiles: history files go (in the background), then the manifest says so. */
-  private deleteHistoryFiles(): void {
-    if (this.config.bool('aof-disable-auto-gc') || this.manifest.history.length === 0) return;
-    for (const f of this.manifest.history) {
-      this.log.notice(`Removing the history file ${f.name} in the background`);
-      fs.unlink(this.filePath(f.name), () => {});
-    }
-    this.manifest.history = [];
-    this.persistManifest(this.manifest);
-  }
-
-  /** aofLoadManifestFromDisk: a missing directory or manifest is an empty one; a bad one is fatal. */
-  loadManifest(): void {
-    this.manifest = new AofManifest(this.config.get('appendfilename'));
-    if (!isDir(this.dir)) {
-      this.log.debug(`The AOF directory ${this.dir} doesn't exist`);
-      return;
-    }
-    const name = AofManifest.manifestName(this.manifest.filename);
-    const file = this.filePath(name);
-    if (!fs.existsSync(file)) {
-      this.log.debug(`The AOF manifest file ${name} doesn't exist`);
-      return;
-    }
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'latin1');
-    } catch (err) {
-      this.log.warning(`Fatal error: can't open the AOF manifest file ${file} for reading: ${strerror(err)}`);
-      throw new StartupAbort(`cannot read ${path.resolve(file)}: ${strerror(err)}`);
-    }
-    try {
-      this.manifest = AofManifest.parse(this.manifest.filename, text);
-    } catch (err) {
-      if (!(err instanceof ManifestError)) throw err;
-      this.log.warning('\n*** FATAL AOF MANIFEST FILE ERROR ***\n');
-      if (err.line !== null) {
-        this.log.warning(`Reading the manifest file, at line ${err.lineNumber}\n`);
-        this.log.warning(`>>> '${err.line}'\n`);
-      }
-      this.log.warning(`${err.message}\n`);
-      throw new StartupAbort(`bad AOF manifest ${path.resolve(file)}: ${err.message}`);
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Loading
-
-  private fileSize(name: string): number | null {
-    try {
-      return fs.statSync(this.filePath(name)).size;
-    } catch (err) {
-      this.log.warning(`Unable to obtain the AOF file ${name} length. stat: ${strerror(err)}`);
-      return null;
-    }
-  }
-
-  /** loadAppendOnlyFiles: the base, then each incremental file, into the keyspace. */
-  private loadFiles(): { result: LoadResult; totalSize: number; baseSize: number } {
-    const filename = this.manifest.filename;
-    const m = this.manifest;
-    if (fs.existsSync(filename)) {
-      const upgrade =
-        !isDir(this.dir) ||
-        m.isEmpty ||
-        (m.base !== null && m.incr.length === 0 && m.base.name === filename && !fs.existsSync(this.filePath(filename)));
-      if (upgrade) this.upgradeOldFile();
-    }
-    if (this.manifest.isEmpty) return { result: 'not_exist', totalSize: 0, baseSize: 0 };
-    const files = this.manifest.loadOrder();
-    let totalSize = 0;
-    for (const f of files) {
-      const size = this.fileSize(f.name);
-      if (size === null) return { result: 'failed', totalSize: 0, baseSize: 0 };
-      totalSize += size;
-    }
-    if (totalSize === 0) return { result: 'empty', totalSize: 0, baseSize: 0 };
-    let result: LoadResult = 'ok';
-    let baseSize = 0;
-    this.host.setLoading(true);
-    try {
-      for (let i = 0; i < files.length; i++) {
-        const f = files[i];
-        const last = i === files.length - 1;
-        const isBase = f.type === 'b';
-        if (isBase) baseSize = this.fileSize(f.name) ?? 0;
-        const t0 = performance.now();
-        let r = this.loadSingleFile(f.name);
-        if (r === 'ok' || (r === 'truncated' && last)) {
-          this.log.notice(`DB loaded from ${isBase ? 'base' : 'incr'} file ${f.name}: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
-        }
-        if (r === 'empty' && !isBase) r = 'ok';
-        if (r === 'truncated' && !last) {
-          r = 'failed';
-          this.log.warning('Fatal error: the truncated file is not the last file');
-        }
-        result = r;
-        if (r === 'open_err' || r === 'failed') break;
-      }
-    } finally {
-      this.host.setLoading(false);
-    }
-    return { result, totalSize, baseSize };
-  }
-
-  /** aofUpgradePrepare: the old single file moves into the directory as its base. */
-  private upgradeOldFile(): void {
-    const filename = this.manifest.filename;
-    if (!this.createDir()) throw new StartupAbort(`cannot create ${this.dir}`);
-    const m = AofManifest.upgraded(filename);
-    if (!this.persistManifest(m)) throw new StartupAbort('cannot write the AOF manifest');
-    try {
-      fs.renameSync(filename, this.filePath(filename));
-    } catch (err) {
-      this.log.warning(`Error trying to move the old AOF file ${filename} into dir ${this.dir}: ${strerror(err)}`);
-      throw new StartupAbort(`cannot move ${filename} into ${this.dir}`);
-    }
-    this.manifest = m;
-    this.log.notice(`Successfully migrated an old-style AOF file (${filename}) into the AOF directory (${this.dir}).`);
-  }
-
-  /** loadSingleAppendOnlyFile with Redis's log lines. */
-  private loadSingleFile(name: string): LoadResult {
-    const file = this.filePath(name);
-    const oldStyle = name === this.manifest.filename;
-    const opened = this.addon.aofLoadOpen(file);
-    if (opened.status === 'not_exist') {
-      this.log.warning(`The append log file ${name} doesn't exist: ${opened.error}`);
-      return 'not_exist';
-    }
-    if (opened.status === 'open_error') {
-      this.log.warning(`Fatal error: can't open the append log file ${name} for reading: ${opened.error}`);
-      return 'open_err';
-    }
-    if (opened.status === 'empty') return 'empty';
-    if (opened.status === 'rdb_failed' || opened.rdb) {
-      this.log.notice(oldStyle ? 'Reading RDB preamble from AOF file...' : 'Reading RDB base file on AOF loading...');
-    }
-    if (opened.status === 'rdb_failed') {
-      this.log.warning(opened.error ?? 'RDB loading failed');
-      this.log.warning(
-        oldStyle
-          ? `Error reading the RDB preamble of the AOF file ${name}, AOF loading aborted`
-          : `Error reading the RDB base file ${name}, AOF loading aborted`,
-      );
-      return 'failed';
-    }
-    try {
-      if (opened.rdb) {
-        this.host.logRdbReport(opened.rdb);
-        if (oldStyle) this.log.notice('Reading the remaining AOF tail...');
-      }
-      for (;;) {
-        const step = this.addon.aofLoadRun();
-        switch (step.step) {
-          case 'done':
-            return 'ok';
-          case 'foreign': {
-            const argv = step.argv ?? [];
-            if (this.host.runForeign(step.db ?? 0, argv) === 'unknown') {
-              this.log.warning(`Unknown command '${argv[0]?.toString('latin1') ?? ''}' reading the append only file ${name}`);
-              return 'failed';
-            }
-            continue;
-          }
-          case 'read_error':
-            this.log.warning(`Unrecoverable error reading the append only file ${name}: ${step.error}`);
-            return 'failed';
-          case 'format':
-            this.log.warning(
-              `Bad file format reading the append only file ${name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>`,
-            );
-            return 'failed';
-          case 'eof_in_multi':
-            this.log.warning(`Revert incomplete MULTI/EXEC transaction in AOF file ${name}`);
-            return this.truncated(name, file, step.validBeforeMulti);
-          case 'truncated':
-            return this.truncated(name, file, step.validUpTo);
-        }
-      }
-    } finally {
-      this.addon.aofLoadClose();
-    }
-  }
-
-  /** An unexpected end of file: cut it at the last whole command under aof-load-truncated. */
-  private truncated(name: string, file: string, validUpTo: number): LoadResult {
-    if (this.config.bool('aof-load-truncated')) {
-      this.log.warning(`!!! Warning: short read while loading the AOF file ${name}!!!`);
-      this.log.warning(`!!! Truncating the AOF ${name} at offset ${validUpTo} !!!`);
-      try {
-        fs.truncateSync(file, validUpTo);
-        this.log.warning(`AOF ${name} loaded anyway because aof-load-truncated is enabled`);
-        return 'truncated';
-      } catch (err) {
-        this.log.warning(`Error truncating the AOF file ${name}: ${strerror(err)}`);
-      }
-    }
-    this.log.warning(
-      `Unexpected end of file reading the append only file ${name}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.`,
-    );
-    return 'failed';
-  }
+  // Loading and opening at start-up
 
   /**
    * Start-up with appendonly yes (loadDataFromDisk's AOF branch): the AOF is the only source
@@ -578,27 +154,33 @@ export class Aof {
    */
   loadAtStartup(): void {
     const t0 = performance.now();
-    const { result, totalSize, baseSize } = this.loadFiles();
+    const { result, totalSize, baseSize, manifest } = this.loader.load(this.manifest);
+    this.manifest = manifest;
     if (result === 'failed' || result === 'open_err') throw new StartupAbort('the append only file could not be loaded (see the log)');
     if (result !== 'not_exist') {
       this.log.notice(`DB loaded from append only file: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
-      this.currentSize = totalSize;
+      this.writer.currentSize = totalSize;
+      this.writer.fsyncOffset = totalSize;
       this.rewriteBaseSize = baseSize;
-      this.fsyncOffset = totalSize;
     }
+  }
+
+  /** aofLoadManifestFromDisk (at start-up whatever appendonly says, as Redis). */
+  loadManifest(): void {
+    this.manifest = this.files.loadManifest();
   }
 
   /** aofOpenIfNeededOnServerStart (appendonly yes), then aofDelHistoryFiles. */
   openOnServerStart(): void {
     if (this.config.bool('appendonly')) {
       this.state = 'on';
-      if (!this.createDir()) throw new StartupAbort(`cannot create ${this.dir}`);
+      if (!this.files.createDir()) throw new StartupAbort(`cannot create ${this.dir}`);
       let dirty = false;
       const hadIncr = this.manifest.incr.length > 0;
       if (this.manifest.isEmpty) {
         const base = this.manifest.newBase(this.rdbPreamble);
         try {
-          this.rewriteSync(this.filePath(base));
+          this.rewriteSync(this.files.path(base));
         } catch (err) {
           this.log.warning(errorText(err));
           throw new StartupAbort(`cannot write the AOF base file: ${errorText(err)}`);
@@ -609,17 +191,17 @@ export class Aof {
       const { name, created } = this.manifest.lastIncr();
       dirty ||= created;
       try {
-        this.fd = fs.openSync(this.filePath(name), 'a', 0o644);
+        this.writer.fd = fs.openSync(this.files.path(name), 'a', 0o644);
       } catch (err) {
         this.log.warning(`Can't open the append-only file ${name}: ${strerror(err)}`);
         throw new StartupAbort(`cannot open ${name}`);
       }
-      if (dirty && !this.persistManifest(this.manifest)) throw new StartupAbort('cannot write the AOF manifest');
-      this.lastIncrSize = fs.fstatSync(this.fd).size;
+      if (dirty && !this.files.persistManifest(this.manifest)) throw new StartupAbort('cannot write the AOF manifest');
+      this.writer.lastIncrSize = fs.fstatSync(this.writer.fd).size;
       this.log.notice(`${hadIncr ? 'Opening' : 'Creating'} AOF incr file ${name} on server start`);
       this.subscribe();
     }
-    this.deleteHistoryFiles();
+    this.files.deleteHistory(this.manifest);
   }
 
   /** The rewrite's settings: preamble, compression, checksum, incremental fsync, key delay, timestamp. */
@@ -638,16 +220,14 @@ export class Aof {
   debugLoad(flushAll: () => void): void {
     if (this.state === 'on') {
       this.host.propagation.drain();
-      this.flush(true);
+      this.writer.flush(true);
     }
     flushAll();
     this.loadManifest();
-    this.deleteHistoryFiles();
-    const { result } = this.loadFiles();
-    if (result !== 'ok' && result !== 'empty') {
-      this.log.warning('Error loading the append only file by DEBUG LOADAOF, exiting');
-      process.exit(1);
-    }
+    this.files.deleteHistory(this.manifest);
+    const { result, manifest } = this.loader.load(this.manifest);
+    this.manifest = manifest;
+    if (result !== 'ok' && result !== 'empty') process.exit(1);
     this.log.notice('Append Only File loaded by DEBUG LOADAOF');
   }
 
@@ -677,39 +257,20 @@ export class Aof {
         return false;
       }
     }
-    this.lastFsync = nowSec();
-    if (this.bioFsyncError !== null) {
-      this.log.warning('AOF reopen, just ignore the AOF fsync error in bio job');
-      this.bioFsyncError = null;
-    }
-    if (!this.lastWriteOk) {
-      this.log.warning('AOF reopen, just ignore the last error.');
-      this.lastWriteOk = true;
-    }
+    this.writer.forgetErrors();
     return true;
   }
 
   /** stopAppendOnly */
   private stop(): void {
     this.host.propagation.drain();
-    this.flush(true);
-    if (this.fd >= 0) {
-      try {
-        fs.fdatasyncSync(this.fd);
-        this.fsyncOffset = this.currentSize;
-        this.lastFsync = nowSec();
-      } catch (err) {
-        this.log.warning(`Fail to fsync the AOF file: ${strerror(err)}`);
-      }
-      fs.closeSync(this.fd);
-    }
-    this.fd = -1;
+    this.writer.flush(true);
+    this.writer.syncNow('Fail to fsync the AOF file', true);
     this.unsubscribe();
     this.state = 'off';
     this.children.unschedule('aof');
-    this.lastIncrSize = 0;
     this.killChild();
-    this.bufLen = 0;
+    this.writer.discard();
   }
 
   /** killAppendOnlyChild */
@@ -779,23 +340,17 @@ export class Aof {
     }
     let fd: number;
     try {
-      fd = fs.openSync(this.filePath(name), 'w', 0o644);
+      fd = fs.openSync(this.files.path(name), 'w', 0o644);
     } catch (err) {
       this.log.warning(`Can't open the append-only file ${name}: ${strerror(err)}`);
       return false;
     }
-    if (next && !this.persistManifest(next)) {
+    if (next && !this.files.persistManifest(next)) {
       fs.closeSync(fd);
       return false;
     }
     this.log.notice(`Creating AOF incr file ${name} on background rewrite`);
-    if (this.fd >= 0) {
-      this.backgroundFsync(this.fd, true);
-      this.fsyncOffset = this.currentSize;
-      this.lastFsync = nowSec();
-    }
-    this.fd = fd;
-    this.lastIncrSize = 0;
+    this.writer.switchTo(fd);
     if (next) this.manifest = next;
     return true;
   }
@@ -803,7 +358,7 @@ export class Aof {
   /** rewriteAppendOnlyFileBackground */
   private startRewrite(trigger: string): boolean {
     if (this.children.busy()) return false;
-    if (!this.createDir()) {
+    if (!this.files.createDir()) {
       this.lastBgrewriteOk = false;
       this.lastRewriteError = `can't create ${this.dir}`;
       return false;
@@ -811,7 +366,7 @@ export class Aof {
     this.consumer?.resetSelectedDb();
     // Everything executed before the fork belongs to the old file (the child has it too).
     this.host.propagation.drain();
-    this.flush(true);
+    this.writer.flush(true);
     if (!this.openNewIncr()) {
       this.lastBgrewriteOk = false;
       this.lastRewriteError = 'the new incremental file could not be opened';
@@ -856,10 +411,10 @@ export class Aof {
     this.removeTempFiles(child.pid);
     if (this.state === 'wait_rewrite') {
       // The writes kept for a rewrite that did not make it start over with the next one.
-      this.bufLen = 0;
+      this.writer.discard();
       const temp = AofManifest.tempIncrName(this.manifest.filename);
       this.log.notice(`Removing the temp incr aof file ${temp} in the background`);
-      fs.unlink(this.filePath(temp), () => {});
+      fs.unlink(this.files.path(temp), () => {});
     }
     this.rewriteTimeLast = this.rewriteTimeStart >= 0 ? nowSec() - this.rewriteTimeStart : -1;
     this.rewriteTimeStart = -1;
@@ -877,7 +432,7 @@ export class Aof {
     const tmp = `temp-rewriteaof-bg-${child.pid}.aof`;
     const next = this.manifest.clone();
     const baseName = next.newBase(this.rdbPreamble);
-    const basePath = this.filePath(baseName);
+    const basePath = this.files.path(baseName);
     try {
       fs.renameSync(tmp, basePath);
     } catch (err) {
@@ -890,34 +445,35 @@ export class Aof {
     if (this.state === 'wait_rewrite') {
       const tempIncr = AofManifest.tempIncrName(this.manifest.filename);
       const incrName = next.newIncr();
-      incrPath = this.filePath(incrName);
+      incrPath = this.files.path(incrName);
       try {
-        fs.renameSync(this.filePath(tempIncr), incrPath);
+        fs.renameSync(this.files.path(tempIncr), incrPath);
       } catch (err) {
-        this.log.warning(`Error trying to rename the temporary AOF incr file ${this.filePath(tempIncr)} into ${incrPath}: ${strerror(err)}`);
+        this.log.warning(`Error trying to rename the temporary AOF incr file ${this.files.path(tempIncr)} into ${incrPath}: ${strerror(err)}`);
         fs.unlink(basePath, () => {});
         this.rewriteFailed(`renaming ${tempIncr}: ${strerror(err)}`);
         return;
       }
       this.log.notice(`Successfully renamed the temporary AOF incr file ${tempIncr} into ${incrName}`);
     }
-    next.markRewrittenIncrAsHistory(this.fd >= 0);
-    if (!this.persistManifest(next)) {
+    next.markRewrittenIncrAsHistory(this.writer.fd >= 0);
+    if (!this.files.persistManifest(next)) {
       fs.unlink(basePath, () => {});
       if (incrPath) fs.unlink(incrPath, () => {});
       this.rewriteFailed('the manifest could not be written');
       return;
     }
     this.manifest = next;
-    if (this.fd >= 0) {
+    const w = this.writer;
+    if (w.fd >= 0) {
       this.consumer?.resetSelectedDb();
-      this.currentSize = (this.fileSize(baseName) ?? 0) + this.lastIncrSize;
-      this.rewriteBaseSize = this.currentSize;
-      this.fsyncOffset = this.currentSize;
-      this.lastFsync = nowSec();
+      w.currentSize = (this.files.size(baseName) ?? 0) + w.lastIncrSize;
+      this.rewriteBaseSize = w.currentSize;
+      w.fsyncOffset = w.currentSize;
+      w.lastFsync = nowSec();
     }
     this.lastCowSize = child.cowBytes;
-    this.deleteHistoryFiles();
+    this.files.deleteHistory(this.manifest);
     this.lastBgrewriteOk = true;
     this.consecutiveFailures = 0;
     this.lastRewriteError = '';
@@ -931,16 +487,17 @@ export class Aof {
     // A cron tick is an event-loop iteration too: postponed writes and everysec's fsync of
     // what was written earlier happen here when nothing else runs; after a write error the
     // retry is once a second.
-    if (this.lastWriteOk || loops % hz === 0) this.flush(false);
+    if (this.writer.lastWriteOk || loops % hz === 0) this.writer.flush(false);
     if (this.state !== 'on' || this.children.busy() || this.children.isScheduled('aof')) return;
     const perc = this.config.int('auto-aof-rewrite-percentage');
     const minSize = this.config.int('auto-aof-rewrite-min-size');
-    if (perc && this.currentSize > minSize) {
+    const current = this.writer.currentSize;
+    if (perc && current > minSize) {
       const base = this.rewriteBaseSize || 1;
-      const growth = Math.floor((this.currentSize * 100) / base) - 100;
+      const growth = Math.floor((current * 100) / base) - 100;
       if (growth >= perc && !this.rewriteLimited()) {
         this.log.notice(`Starting automatic rewriting of AOF on ${growth}% growth`);
-        this.startRewrite(autoAofRewriteTrigger(this.rewriteBaseSize, this.currentSize, perc));
+        this.startRewrite(autoAofRewriteTrigger(this.rewriteBaseSize, current, perc));
       }
     }
   }
@@ -964,12 +521,8 @@ export class Aof {
     if (this.state !== 'off') {
       this.log.notice('Calling fsync() on the AOF file.');
       this.host.propagation.drain();
-      this.flush(true);
-      try {
-        if (this.fd >= 0) fs.fdatasyncSync(this.fd);
-      } catch (err) {
-        this.log.warning(`Fail to fsync the AOF file: ${strerror(err)}.`);
-      }
+      this.writer.flush(true);
+      this.writer.syncNow('Fail to fsync the AOF file', false, '.');
     }
     return null;
   }
@@ -989,7 +542,7 @@ export class Aof {
       ['aof_last_bgrewrite_status', this.lastBgrewriteOk ? 'ok' : 'err'],
       ['aof_rewrites', this.rewrites],
       ['aof_rewrites_consecutive_failures', this.consecutiveFailures],
-      ['aof_last_write_status', this.lastWriteOk && this.bioFsyncError === null ? 'ok' : 'err'],
+      ['aof_last_write_status', this.writer.writeError() === null ? 'ok' : 'err'],
       ['aof_last_cow_size', this.lastCowSize],
     ];
   }
@@ -998,12 +551,12 @@ export class Aof {
   enabledInfoFields(): Array<[string, string | number]> {
     if (this.state === 'off') return [];
     return [
-      ['aof_current_size', this.currentSize],
+      ['aof_current_size', this.writer.currentSize],
       ['aof_base_size', this.rewriteBaseSize],
       ['aof_pending_rewrite', this.children.isScheduled('aof') ? 1 : 0],
-      ['aof_buffer_length', this.bufLen],
-      ['aof_pending_bio_fsync', this.pendingFsyncs],
-      ['aof_delayed_fsync', this.delayedFsync],
+      ['aof_buffer_length', this.writer.bufLen],
+      ['aof_pending_bio_fsync', this.writer.pendingFsyncs],
+      ['aof_delayed_fsync', this.writer.delayedFsync],
     ];
   }
 
@@ -1017,35 +570,13 @@ export class Aof {
 
   /** CONFIG RESETSTAT */
   resetStats(): void {
-    this.delayedFsync = 0;
+    this.writer.delayedFsync = 0;
     this.rewrites = 0;
   }
 }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function isDir(dir: string): boolean {
-  try {
-    return fs.statSync(dir).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** fsyncFileDir */
-function fsyncDir(dir: string): boolean {
-  let fd = -1;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-  }
 }
 
 /** A client that runs the AOF's commands: no socket, its replies are discarded. */
