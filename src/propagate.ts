@@ -8,7 +8,7 @@
 //
 // A consumer subscribes with the targets it wants (PROPAGATE_AOF, PROPAGATE_REPL): PUBLISH,
 // for instance, goes to replicas only. While nothing is subscribed the addon records nothing.
-import { native } from './native';
+import { native, type NativeAddon } from './native';
 
 export const PROPAGATE_AOF = 1;
 export const PROPAGATE_REPL = 2;
@@ -23,15 +23,11 @@ export interface PropagationSink {
   write(data: Buffer, start: number, end: number): void;
 }
 
-/** The native half (the addon's exports; a fake in unit tests). */
-export interface PropagationNative {
-  bindPropagation(status: Int32Array): void;
-  setPropagation(on: boolean): void;
-  takePropagated(into: Buffer): number;
-  propagateCommand(db: number, target: number, argv: Buffer[]): void;
-  propagationEnter(): void;
-  propagationLeave(): void;
-}
+/** The native half (the addon's exports). */
+export type PropagationNative = Pick<
+  NativeAddon,
+  'bindPropagation' | 'setPropagation' | 'takePropagated' | 'propagateCommand' | 'propagationEnter' | 'propagationLeave'
+>;
 
 /** Slots of the status array the addon keeps current (propagate.rs, lib.rs). */
 const STATUS_BYTES = 0;

@@ -36,6 +36,20 @@ pub fn push_i64(out: &mut Vec<u8>, n: i64) {
     numeric::push_i64(out, n);
 }
 
+/// C's atoi: leading whitespace, an optional sign, then digits up to the first non-digit.
+pub fn atoi(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) { i += 1; }
+    let negative = i < s.len() && s[i] == b'-';
+    if i < s.len() && (s[i] == b'-' || s[i] == b'+') { i += 1; }
+    let mut v: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        v = v.wrapping_mul(10).wrapping_add((s[i] - b'0') as i64);
+        i += 1;
+    }
+    if negative { v.wrapping_neg() } else { v }
+}
+
 /// The decimal text of an integer on the stack, for building a command's arguments
 /// (propagated rewrites) without allocating.
 pub struct IntText {
@@ -116,6 +130,16 @@ fn trim_fraction(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"  -5x"), -5);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"+7"), 7);
+        assert_eq!(atoi(b"3\r\n"), 3);
+    }
     fn g(d: f64) -> String { let mut v = Vec::new(); push_double(&mut v, d); String::from_utf8(v).unwrap() }
 
     #[test]

@@ -155,6 +155,27 @@ pub fn fork_child(work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, Stri
     }
 }
 
+/// A fork export's work in the child: the live keyspace and settings (its copy-on-write view).
+pub type ChildWork<'w> = dyn FnOnce(&crate::keyspace::Keyspace, &crate::settings::Settings, &mut ChildReporter) -> Result<WorkDone, String> + 'w;
+
+/// forkRdb / forkAofRewrite: forks `work` and answers `[pid, readFd, forkUsec, totalKeys]`; a
+/// failed fork is `<what>: fork: <strerror>` (Redis's words).
+pub fn fork_export(env: &Env, what: &str, work: Box<ChildWork<'_>>) -> Result<JsValue, String> {
+    let (started, total) = crate::with_state(|st| {
+        let total = st.ks.key_count() as u64;
+        let (ks, settings) = (&st.ks, &st.settings);
+        fork_child(|rep| work(ks, settings, rep))
+            .map(|s| (s, total))
+            .map_err(|e| format!("{what}: fork: {}", crate::persist::exports::strerror(&e)))
+    })?;
+    env.array(&[
+        env.int(started.pid as i64),
+        env.int(started.read_fd as i64),
+        env.double(started.fork_usec as f64),
+        env.double(total as f64),
+    ])
+}
+
 // ---- exports for the parent (TypeScript's children.ts) ----
 
 /// readChildReports(fd): [[kind, ...fields]..., eof] — everything the child sent so far.

@@ -49,7 +49,6 @@ export class Aof {
   manifest: AofManifest;
   private readonly files: AofFiles;
   private readonly loader: AofLoader;
-  private fd = -1;
   private consumer: PropagationConsumer | null = null;
   /** The buffer, the file being appended to, fsync and write errors. */
   readonly writer: AofWriter;

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeRequest } from '../../src/commands/types';
 import { execNative, native } from '../../src/native';
+import { parseAofCommands } from '../server/aof-support';
 import { Propagation, PROPAGATE_AOF, PROPAGATE_ALL, PROPAGATE_REPL, type PropagationConsumer } from '../../src/propagate';
 
 let names: string[];
@@ -17,25 +18,9 @@ function run(db: number, ...args: string[]): string {
   return out.latin1Slice(0, Math.max(0, n));
 }
 
-/** The commands a consumer received, as words ("SET k v | ..."). */
+/** The commands a consumer received, as words. */
 function commands(bytes: Buffer[]): string[] {
-  const text = Buffer.concat(bytes).toString('latin1');
-  const result: string[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const lineEnd = text.indexOf('\r\n', at);
-    const argc = Number(text.slice(at + 1, lineEnd));
-    at = lineEnd + 2;
-    const argv: string[] = [];
-    for (let i = 0; i < argc; i++) {
-      const lenEnd = text.indexOf('\r\n', at);
-      const len = Number(text.slice(at + 1, lenEnd));
-      argv.push(text.slice(lenEnd + 2, lenEnd + 2 + len));
-      at = lenEnd + 2 + len + 2;
-    }
-    result.push(argv.join(' '));
-  }
-  return result;
+  return parseAofCommands(Buffer.concat(bytes)).map((argv) => argv.join(' '));
 }
 
 function collector(p: Propagation, target: number): { consumer: PropagationConsumer; got: Buffer[] } {

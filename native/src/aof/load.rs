@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::command::{Args, CommandRow};
+use crate::numfmt::atoi;
 use crate::keyspace::Keyspace;
 use crate::persist::exports::strerror;
 use crate::persist::load::{load_rdb_with, Duplicates, LoadReport};
@@ -104,20 +105,6 @@ impl Source {
         }
         Ok(true)
     }
-}
-
-/// C's atoi / strtol on a line: optional spaces, a sign, digits up to the first non-digit.
-fn c_number(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) { i += 1; }
-    let negative = i < s.len() && s[i] == b'-';
-    if i < s.len() && (s[i] == b'-' || s[i] == b'+') { i += 1; }
-    let mut v: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add((s[i] - b'0') as i64);
-        i += 1;
-    }
-    if negative { -v } else { v }
 }
 
 /// One command read from the file: its arguments' bytes and [start, end) offsets.
@@ -253,14 +240,14 @@ impl Loader {
         }
         if self.line[0] != b'*' { return Ok(ReadResult::Format); }
         if self.line.len() == 1 { return Ok(ReadResult::Truncated); }
-        let argc = c_number(&self.line[1..]);
+        let argc = atoi(&self.line[1..]);
         if argc < 1 { return Ok(ReadResult::Format); }
         let mut cmd = Command::default();
         for _ in 0..argc {
             if self.src.line(&mut self.line)?.is_none() { return Ok(ReadResult::Truncated); }
             if self.line[0] != b'$' { return Ok(ReadResult::Format); }
             // strtol into an unsigned long: a negative length cannot be read either.
-            let len = c_number(&self.line[1..]);
+            let len = atoi(&self.line[1..]);
             if len < 0 || len as u64 > self.src.remaining() { return Ok(ReadResult::Truncated); }
             let start = cmd.bytes.len();
             if !self.src.exact(&mut cmd.bytes, len as usize)? { return Ok(ReadResult::Truncated); }
@@ -366,15 +353,3 @@ impl Loader {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::c_number;
-
-    #[test]
-    fn numbers_parse_like_atoi() {
-        assert_eq!(c_number(b"3\r\n"), 3);
-        assert_eq!(c_number(b" -2x"), -2);
-        assert_eq!(c_number(b"\r\n"), 0);
-        assert_eq!(c_number(b"+12"), 12);
-    }
-}

@@ -16,7 +16,7 @@ pub mod rewrite;
 
 use crate::napi::{Env, JsArgs, JsValue};
 use crate::os;
-use crate::persist::exports::{report_object, strerror};
+use crate::persist::exports::report_object;
 use crate::snapshot::{self, ChildReporter, WorkDone, LOG_NOTICE};
 use crate::with_state;
 use load::{Opened, Step};
@@ -53,19 +53,7 @@ fn rewrite_in_child(ks: &crate::keyspace::Keyspace, settings: &crate::settings::
 
 fn fork_aof_rewrite(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let opts = rewrite_options(env, a, 0)?;
-    let (started, total) = with_state(|st| {
-        let total = st.ks.key_count() as u64;
-        let (ks, settings) = (&st.ks, &st.settings);
-        snapshot::fork_child(|rep| rewrite_in_child(ks, settings, &opts, rep))
-            .map(|s| (s, total))
-            .map_err(|e| format!("Can't rewrite append only file in background: fork: {}", strerror(&e)))
-    })?;
-    env.array(&[
-        env.int(started.pid as i64),
-        env.int(started.read_fd as i64),
-        env.double(started.fork_usec as f64),
-        env.double(total as f64),
-    ])
+    snapshot::fork_export(env, "Can't rewrite append only file in background", Box::new(move |ks, settings, rep| rewrite_in_child(ks, settings, &opts, rep)))
 }
 
 fn rewrite_aof(env: &Env, a: &JsArgs) -> Result<JsValue, String> {

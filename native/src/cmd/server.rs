@@ -111,25 +111,12 @@ fn debug_digest_value(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// C's atoi: leading whitespace, an optional sign, then digits up to the first non-digit.
-fn atoi(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) { i += 1; }
-    let negative = i < s.len() && s[i] == b'-';
-    if i < s.len() && (s[i] == b'-' || s[i] == b'+') { i += 1; }
-    let mut v: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        v = v.wrapping_mul(10).wrapping_add((s[i] - b'0') as i64);
-        i += 1;
-    }
-    if negative { v.wrapping_neg() } else { v }
-}
 
 /// DEBUG SET-ACTIVE-EXPIRE 0|1 (atoi: anything but a non-zero number disables it; the int
 /// result is truncated to 32 bits as Redis stores it in an int).
 fn debug_set_active_expire(ctx: &mut Ctx) -> CmdResult {
     if ctx.args.len() != 3 { return Err(unknown_subcommand("set-active-expire")); }
-    ctx.ks.active_expire_enabled = atoi(ctx.args.get(2)) as i32 != 0;
+    ctx.ks.active_expire_enabled = crate::numfmt::atoi(ctx.args.get(2)) as i32 != 0;
     ctx.reply.ok();
     Ok(())
 }
@@ -174,16 +161,3 @@ fn debug_populate(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::atoi;
-
-    #[test]
-    fn atoi_like_c() {
-        assert_eq!(atoi(b"1"), 1);
-        assert_eq!(atoi(b"  -5x"), -5);
-        assert_eq!(atoi(b"abc"), 0);
-        assert_eq!(atoi(b""), 0);
-        assert_eq!(atoi(b"+7"), 7);
-    }
-}

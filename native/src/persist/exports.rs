@@ -113,19 +113,7 @@ fn save_in_child(ks: &Keyspace, settings: &Settings, filename: &str, opts: &Save
 fn fork_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let filename = a.string(env, 0)?;
     let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)? };
-    let (started, total) = with_state(|st| {
-        let total = st.ks.key_count() as u64;
-        let (ks, settings) = (&st.ks, &st.settings);
-        snapshot::fork_child(|rep| save_in_child(ks, settings, &filename, &opts, rep))
-            .map(|s| (s, total))
-            .map_err(|e| format!("Can't save in background: fork: {}", strerror(&e)))
-    })?;
-    env.array(&[
-        env.int(started.pid as i64),
-        env.int(started.read_fd as i64),
-        env.double(started.fork_usec as f64),
-        env.double(total as f64),
-    ])
+    snapshot::fork_export(env, "Can't save in background", Box::new(move |ks, settings, rep| save_in_child(ks, settings, &filename, &opts, rep)))
 }
 
 fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
