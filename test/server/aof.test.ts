@@ -166,6 +166,45 @@ describeDifferential('AOF lifecycle vs redis-server 7.0', () => {
   });
 });
 
+describeDifferential('AOF automatic rewrites and shutdown vs redis-server 7.0', () => {
+  it('auto-aof-rewrite-percentage / -min-size start rewrites from the cron with Redis\'s line', async () => {
+    const args = ['--auto-aof-rewrite-min-size', '1024', '--auto-aof-rewrite-percentage', '100'];
+    const [k, r] = await Promise.all([server('keyfork', args), server('redis', args)]);
+    for (const s of [k, r]) {
+      const c = await RawConnection.connect(s.port);
+      for (let i = 0; i < 40; i++) await c.send('SET', `k${i}`, 'v'.repeat(100));
+      // The base created at start-up is not counted (aof_base_size 0, taken as 1 byte): a
+      // growth of (size - 1) * 100 %, as large as the file is when the cron looks.
+      await waitForLog(s, /Starting automatic rewriting of AOF on \d{5,}% growth/);
+      await waitRewriteEnded(c);
+      const info = await infoSection(c);
+      expect(Number(info.get('aof_rewrites'))).toBeGreaterThanOrEqual(1);
+      expect(Number(info.get('aof_base_size'))).toBeGreaterThan(0);
+      c.close();
+    }
+  });
+
+  it('SHUTDOWN while the first rewrite of CONFIG SET appendonly yes runs is refused (FORCE goes ahead)', async () => {
+    const outcome = async (which: Which) => {
+      const s = await start(which, { args: ['--enable-debug-command', 'yes'] });
+      running.push(s);
+      const c = await RawConnection.connect(s.port);
+      await c.send('DEBUG', 'POPULATE', '2000');
+      await c.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000');
+      await c.send('CONFIG', 'SET', 'appendonly', 'yes');
+      const seen = [show(await c.send('SHUTDOWN'))];
+      await waitForLog(s, /Writing initial AOF, can't exit\./);
+      seen.push(await c.send('SHUTDOWN', 'NOSAVE', 'FORCE').then(show, () => 'closed'));
+      await waitForLog(s, /Writing initial AOF\. Exit anyway\./);
+      await waitForLog(s, /There is a child rewriting the AOF\. Killing it!/);
+      c.close();
+      return seen;
+    };
+    const [k, r] = await Promise.all([outcome('keyfork'), outcome('redis')]);
+    expect(k).toEqual(r);
+  });
+});
+
 describeDifferential('AOF loading vs redis-server 7.0: truncated and bad files', () => {
   /** A data dir holding `files` in appendonlydir (a manifest written for them unless given). */
   function prepared(files: Record<string, string | Buffer>, manifest?: string): string {

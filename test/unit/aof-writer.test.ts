@@ -1,0 +1,74 @@
+// The AOF writer's rules on a real file, with the clock and a slow background fsync simulated:
+// everysec postpones a write for up to 2 s while an fsync runs, then writes anyway with Redis's
+// log line; always fsyncs in place; a write error keeps the buffer, MISCONF until a write works.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { Logger } from '../../src/log';
+import { AofWriter } from '../../src/persistence/aof-writer';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-aof-writer-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.useRealTimers());
+
+function writer(policy: string): { w: AofWriter; file: string; lines: string[] } {
+  const config = loadConfig(['--appendfsync', policy]);
+  const lines: string[] = [];
+  const log = new Logger();
+  log.write = (line: string) => void lines.push(line);
+  const w = new AofWriter(config, log, () => false);
+  const file = path.join(dir, `${policy}-${Math.random().toString(36).slice(2)}.aof`);
+  w.fd = fs.openSync(file, 'a');
+  return { w, file, lines };
+}
+
+describe('AofWriter', () => {
+  it('everysec: a write waits up to 2 s for a running fsync, then goes ahead and says so', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-05T10:00:00Z'));
+    const { w, file, lines } = writer('everysec');
+    w.pendingFsyncs = 1; // a background fsync that does not finish
+    w.append(Buffer.from('*1\r\n$4\r\nPING\r\n'));
+    w.flush(false);
+    expect(fs.statSync(file).size).toBe(0);
+    vi.setSystemTime(new Date('2026-12-05T10:00:01Z'));
+    w.flush(false);
+    expect(fs.statSync(file).size).toBe(0);
+    vi.setSystemTime(new Date('2026-12-05T10:00:02Z'));
+    w.flush(false);
+    expect(fs.statSync(file).size).toBe(14);
+    expect(w.delayedFsync).toBe(1);
+    expect(lines.join('')).toMatch(/\* Asynchronous AOF fsync is taking too long \(disk is busy\?\)\. Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis\.\n$/);
+    // A forced flush (a rewrite starting, a shutdown) never waits.
+    w.append(Buffer.from('x'));
+    w.flush(true);
+    expect(fs.statSync(file).size).toBe(15);
+  });
+
+  it('always: written and fsynced by the flush itself; the buffer is empty after', () => {
+    const { w, file } = writer('always');
+    w.append(Buffer.from('abc'));
+    w.flush(false);
+    expect(fs.readFileSync(file, 'latin1')).toBe('abc');
+    expect(w.bufLen).toBe(0);
+    expect(w.fsyncOffset).toBe(3);
+  });
+
+  it('a failed write keeps the buffer and refuses writes until a write succeeds', () => {
+    const { w, lines } = writer('everysec');
+    const good = w.fd;
+    w.fd = fs.openSync('/dev/full', 'w');
+    w.append(Buffer.from('lost? no'));
+    w.flush(false);
+    expect(w.writeError()).toBe('MISCONF Errors writing to the AOF file: No space left on device');
+    expect(w.bufLen).toBe(8);
+    expect(lines.join('')).toMatch(/# Error writing to the AOF file: No space left on device\n/);
+    fs.closeSync(w.fd);
+    w.fd = good;
+    w.flush(false);
+    expect(w.writeError()).toBeNull();
+    expect(lines.join('')).toMatch(/# AOF write error looks solved, Redis can write again\.\n$/);
+  });
+});
