@@ -8,6 +8,11 @@ import { strerror } from '../config/errors';
 import { StartupAbort } from '../errors';
 import type { Logger } from '../log';
 import { AofManifest, ManifestError } from './aof-manifest';
+import { consume } from '../config/consumers';
+
+const APPENDDIRNAME = consume('appenddirname', 'test/server/aof-options.test.ts');
+const APPENDFILENAME = consume('appendfilename', 'test/server/aof-options.test.ts');
+const AOF_DISABLE_AUTO_GC = consume('aof-disable-auto-gc', 'test/server/aof-options.test.ts');
 
 export class AofFiles {
   constructor(
@@ -17,7 +22,7 @@ export class AofFiles {
 
   /** appenddirname (relative to dir, the working directory). */
   get dir(): string {
-    return this.config.get('appenddirname');
+    return this.config.str(APPENDDIRNAME);
   }
 
   path(name: string): string {
@@ -95,7 +100,7 @@ export class AofFiles {
 
   /** aofLoadManifestFromDisk: a missing directory or manifest is an empty one; a bad one is fatal. */
   loadManifest(): AofManifest {
-    const empty = new AofManifest(this.config.get('appendfilename'));
+    const empty = new AofManifest(this.config.str(APPENDFILENAME));
     if (!isDir(this.dir)) {
       this.log.debug(`The AOF directory ${this.dir} doesn't exist`);
       return empty;
@@ -129,7 +134,7 @@ export class AofFiles {
 
   /** aofDelHistoryFiles: the history files go (in the background), then the manifest says so. */
   deleteHistory(m: AofManifest): void {
-    if (this.config.bool('aof-disable-auto-gc') || m.history.length === 0) return;
+    if (this.config.bool(AOF_DISABLE_AUTO_GC) || m.history.length === 0) return;
     for (const f of m.history) {
       this.log.notice(`Removing the history file ${f.name} in the background`);
       fs.unlink(this.path(f.name), () => {});

@@ -12,6 +12,9 @@ import type { NativeAddon, RdbLoadReport } from '../native';
 import type { AofFiles } from './aof-files';
 import { isDir } from './aof-files';
 import { AofManifest } from './aof-manifest';
+import { consume } from '../config/consumers';
+
+const AOF_LOAD_TRUNCATED = consume('aof-load-truncated', 'test/server/aof.test.ts');
 
 /** loadAppendOnlyFiles' results. */
 export type LoadResult = 'ok' | 'not_exist' | 'empty' | 'open_err' | 'failed' | 'truncated';
@@ -180,7 +183,7 @@ export class AofLoader {
 
   /** An unexpected end of file: cut it at the last whole command under aof-load-truncated. */
   private truncated(name: string, file: string, validUpTo: number): LoadResult {
-    if (this.host.config.bool('aof-load-truncated')) {
+    if (this.host.config.bool(AOF_LOAD_TRUNCATED)) {
       this.log.warning(`!!! Warning: short read while loading the AOF file ${name}!!!`);
       this.log.warning(`!!! Truncating the AOF ${name} at offset ${validUpTo} !!!`);
       try {

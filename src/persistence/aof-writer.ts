@@ -7,6 +7,10 @@ import * as fs from 'node:fs';
 import type { Config } from '../config';
 import { strerror } from '../config/errors';
 import type { Logger } from '../log';
+import { consume } from '../config/consumers';
+
+const APPENDFSYNC = consume('appendfsync', 'test/server/aof-durability.test.ts', 'test/unit/aof-writer.test.ts');
+const NO_APPENDFSYNC_ON_REWRITE = consume('no-appendfsync-on-rewrite', 'test/unit/aof-writer.test.ts');
 
 /** AOF_WRITE_LOG_ERROR_RATE: seconds between two logged write errors. */
 const WRITE_ERROR_LOG_RATE = 30;
@@ -143,7 +147,7 @@ export class AofWriter {
    */
   flush(force: boolean): void {
     if (this.fd < 0) return;
-    const policy = this.config.get('appendfsync');
+    const policy = this.config.str(APPENDFSYNC);
     const now = nowSec();
     let syncInProgress = false;
     if (this.bufLen === 0) {
@@ -214,7 +218,7 @@ export class AofWriter {
 
   private fsyncAfterWrite(policy: string, now: number, syncInProgress: boolean): void {
     // no-appendfsync-on-rewrite: no fsync while a child does its I/O.
-    if (this.config.bool('no-appendfsync-on-rewrite') && this.childRunning()) return;
+    if (this.config.bool(NO_APPENDFSYNC_ON_REWRITE) && this.childRunning()) return;
     if (policy === 'always') {
       try {
         fs.fdatasyncSync(this.fd);

@@ -20,6 +20,18 @@ import { AofLoader, type AofLoadHost } from './aof-load';
 import { AofManifest } from './aof-manifest';
 import { oneLine, SIGUSR1, type ActiveChild, type ChildExit, type Children } from './children';
 import { autoAofRewriteTrigger } from './triggers';
+import { consume } from '../config/consumers';
+
+const APPENDONLY = consume('appendonly', 'test/server/aof.test.ts');
+const APPENDFILENAME = consume('appendfilename', 'test/server/aof-options.test.ts');
+const AOF_USE_RDB_PREAMBLE = consume('aof-use-rdb-preamble', 'test/server/aof-interop.test.ts');
+const AOF_TIMESTAMP_ENABLED = consume('aof-timestamp-enabled', 'test/server/aof-options.test.ts');
+const AOF_REWRITE_INCREMENTAL_FSYNC = consume('aof-rewrite-incremental-fsync', 'native/src/aof/rewrite.rs');
+const AUTO_AOF_REWRITE_PERCENTAGE = consume('auto-aof-rewrite-percentage', 'test/server/aof.test.ts');
+const AUTO_AOF_REWRITE_MIN_SIZE = consume('auto-aof-rewrite-min-size', 'test/server/aof.test.ts');
+const RDBCOMPRESSION = consume('rdbcompression', 'test/server/directives.test.ts');
+const RDBCHECKSUM = consume('rdbchecksum', 'test/server/directives.test.ts');
+const RDB_KEY_SAVE_DELAY = consume('rdb-key-save-delay', 'test/server/aof.test.ts');
 import { StartupAbort } from '../errors';
 
 /** aof_state */
@@ -78,7 +90,7 @@ export class Aof {
     this.files = new AofFiles(host.config, host.log);
     this.writer = new AofWriter(host.config, host.log, () => children.busy());
     this.loader = new AofLoader(host, this.files, addon);
-    this.manifest = new AofManifest(this.config.get('appendfilename'));
+    this.manifest = new AofManifest(this.config.str(APPENDFILENAME));
     children.register('aof', {
       onExit: (child, exit) => this.rewriteDone(child, exit),
       startScheduled: () => this.startScheduledRewrite(),
@@ -87,7 +99,7 @@ export class Aof {
       if (this.state !== 'off') this.writer.flush(false);
     });
     host.beforeSleep.setGate(() => this.state !== 'off' && (this.writer.bufLen > 0 || host.propagation.waiting));
-    this.config.onApply('appendonly', (value) => {
+    this.config.onApply(APPENDONLY, (value) => {
       if (value === 'yes' && this.state === 'off') {
         if (!this.start()) throw new Error('Unable to turn on AOF. Check server logs.');
       } else if (value === 'no' && this.state !== 'off') {
@@ -109,7 +121,7 @@ export class Aof {
   }
 
   private get rdbPreamble(): boolean {
-    return this.config.bool('aof-use-rdb-preamble');
+    return this.config.bool(AOF_USE_RDB_PREAMBLE);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -118,7 +130,7 @@ export class Aof {
   /** feedAppendOnlyFile: what propagation hands the AOF consumer. */
   private feed(data: Buffer, start: number, end: number): void {
     if (!(this.state === 'on' || (this.state === 'wait_rewrite' && this.children.runningKind() === 'aof'))) return;
-    if (this.config.bool('aof-timestamp-enabled')) {
+    if (this.config.bool(AOF_TIMESTAMP_ENABLED)) {
       const now = nowSec();
       if (this.curTimestamp < now) {
         this.curTimestamp = now;
@@ -164,6 +176,16 @@ export class Aof {
     }
   }
 
+  /** appendonly yes in the configuration (what start-up loads from). */
+  configured(): boolean {
+    return this.config.bool(APPENDONLY);
+  }
+
+  /** aof_state != AOF_OFF */
+  enabled(): boolean {
+    return this.state !== 'off';
+  }
+
   /** aofLoadManifestFromDisk (at start-up whatever appendonly says, as Redis). */
   loadManifest(): void {
     this.manifest = this.files.loadManifest();
@@ -171,7 +193,7 @@ export class Aof {
 
   /** aofOpenIfNeededOnServerStart (appendonly yes), then aofDelHistoryFiles. */
   openOnServerStart(): void {
-    if (this.config.bool('appendonly')) {
+    if (this.config.bool(APPENDONLY)) {
       this.state = 'on';
       if (!this.files.createDir()) throw new StartupAbort(`cannot create ${this.dir}`);
       let dirty = false;
@@ -206,8 +228,8 @@ export class Aof {
   /** The rewrite's settings: preamble, compression, checksum, incremental fsync, key delay, timestamp. */
   private rewriteOptions(): [boolean, boolean, boolean, boolean, number, boolean] {
     const cfg = this.config;
-    return [this.rdbPreamble, cfg.bool('rdbcompression'), cfg.bool('rdbchecksum'), cfg.bool('aof-rewrite-incremental-fsync'),
-      cfg.int('rdb-key-save-delay'), cfg.bool('aof-timestamp-enabled')];
+    return [this.rdbPreamble, cfg.bool(RDBCOMPRESSION), cfg.bool(RDBCHECKSUM), cfg.bool(AOF_REWRITE_INCREMENTAL_FSYNC),
+      cfg.int(RDB_KEY_SAVE_DELAY), cfg.bool(AOF_TIMESTAMP_ENABLED)];
   }
 
   /** rewriteAppendOnlyFile in this process (the base written at start-up). */
@@ -488,8 +510,8 @@ export class Aof {
     // retry is once a second.
     if (this.writer.lastWriteOk || loops % hz === 0) this.writer.flush(false);
     if (this.state !== 'on' || this.children.busy() || this.children.isScheduled('aof')) return;
-    const perc = this.config.int('auto-aof-rewrite-percentage');
-    const minSize = this.config.int('auto-aof-rewrite-min-size');
+    const perc = this.config.int(AUTO_AOF_REWRITE_PERCENTAGE);
+    const minSize = this.config.int(AUTO_AOF_REWRITE_MIN_SIZE);
     const current = this.writer.currentSize;
     if (perc && current > minSize) {
       const base = this.rewriteBaseSize || 1;

@@ -419,9 +419,7 @@ export class Persistence {
   }
 
   private allPersistenceDisabled(): boolean {
-    // appendonly cannot be set until AOF exists (it is refused as unsupported): whoever builds
-    // AOF reads it through its own consume('appendonly') handle.
-    return this.config.saveRules(SAVE).length === 0 && this.config.get('appendonly') === 'no';
+    return this.config.saveRules(SAVE).length === 0 && !(this.aof?.enabled() ?? false);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -483,7 +481,7 @@ export class Persistence {
     this.memoryWarnings();
     const aof = this.aof;
     aof?.loadManifest();
-    if (aof && this.config.bool('appendonly')) {
+    if (aof?.configured()) {
       const dirtyBefore = this.deps.dirty();
       try {
         aof.loadAtStartup();

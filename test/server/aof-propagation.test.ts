@@ -164,6 +164,13 @@ describeDifferential('AOF propagation vs redis-server 7.0', () => {
     expectSameAof();
   });
 
+  it('lazyfree-lazy-expire yes: expired keys propagate as UNLINK', async () => {
+    await both(P('CONFIG SET lazyfree-lazy-expire yes'), P('DEBUG SET-ACTIVE-EXPIRE 0'), P('SET u1 v PX 1'), P('SET u2 v PX 1'));
+    await sleep(30);
+    await both(P('GET u1'), P('EXPIRE u2 -1'), P('DEBUG SET-ACTIVE-EXPIRE 1'), P('CONFIG SET lazyfree-lazy-expire no'));
+    expect(expectSameAof().map((c) => c[0])).toContain('UNLINK');
+  });
+
   it('active expiry propagates one DEL per key, never wrapped', async () => {
     await both(P('SET x1 v PX 1'), P('SET x2 v PX 1'), P('SET x3 v PX 1'), P('SELECT 5'), P('SET x4 v PX 1'), P('SELECT 0'));
     const gone = async (conn: RawConnection) => {

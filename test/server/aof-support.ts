@@ -88,12 +88,13 @@ export interface Refused {
  * and output. A server that starts instead is killed after `timeoutMs` (code null).
  */
 export function startupOutcome(which: 'keyfork' | 'redis', dir: string, args: string[], timeoutMs = 10_000): Refused {
-  // No TCP port (a unix socket instead): nothing to collide with, and Redis insists on a listener.
-  const common = ['--port', '0', '--unixsocket', path.join(dir, 'server.sock'), '--dir', dir, '--save', '', '--appendonly', 'yes', ...args];
+  const common = ['--dir', dir, '--save', '', '--appendonly', 'yes', ...args];
+  // keyfork takes port 0 (any free port); Redis insists on a listener: a unix socket, no TCP.
   const r =
     which === 'keyfork'
-      ? spawnSync(process.execPath, [keyforkMainPath(), ...common], { cwd: dir, encoding: 'utf8', timeout: timeoutMs })
-      : spawnSync(redisServerPath() as string, [...common, '--daemonize', 'no'], { cwd: dir, encoding: 'utf8', timeout: timeoutMs });
+      ? spawnSync(process.execPath, [keyforkMainPath(), '--port', '0', ...common], { cwd: dir, encoding: 'utf8', timeout: timeoutMs })
+      : spawnSync(redisServerPath() as string, ['--port', '0', '--unixsocket', path.join(dir, 'server.sock'), ...common, '--daemonize', 'no'],
+        { cwd: dir, encoding: 'utf8', timeout: timeoutMs });
   return { code: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 

@@ -13,12 +13,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-aof-writer-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.useRealTimers());
 
-function writer(policy: string): { w: AofWriter; file: string; lines: string[] } {
-  const config = loadConfig(['--appendfsync', policy]);
+function writer(policy: string, extra: string[] = [], childRunning = false): { w: AofWriter; file: string; lines: string[] } {
+  const config = loadConfig(['--appendfsync', policy, ...extra]);
   const lines: string[] = [];
   const log = new Logger();
   log.write = (line: string) => void lines.push(line);
-  const w = new AofWriter(config, log, () => false);
+  const w = new AofWriter(config, log, () => childRunning);
   const file = path.join(dir, `${policy}-${Math.random().toString(36).slice(2)}.aof`);
   w.fd = fs.openSync(file, 'a');
   return { w, file, lines };
@@ -54,6 +54,18 @@ describe('AofWriter', () => {
     expect(fs.readFileSync(file, 'latin1')).toBe('abc');
     expect(w.bufLen).toBe(0);
     expect(w.fsyncOffset).toBe(3);
+  });
+
+  it('no-appendfsync-on-rewrite yes: written but not fsynced while a child runs', () => {
+    const { w, file } = writer('always', ['--no-appendfsync-on-rewrite', 'yes'], true);
+    w.append(Buffer.from('abc'));
+    w.flush(false);
+    expect(fs.readFileSync(file, 'latin1')).toBe('abc');
+    expect(w.fsyncOffset).toBe(0);
+    const plain = writer('always', ['--no-appendfsync-on-rewrite', 'no'], true).w;
+    plain.append(Buffer.from('abc'));
+    plain.flush(false);
+    expect(plain.fsyncOffset).toBe(3);
   });
 
   it('a failed write keeps the buffer and refuses writes until a write succeeds', () => {

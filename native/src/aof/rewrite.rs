@@ -42,14 +42,24 @@ pub struct RewriteOptions {
     pub timestamp: bool,
 }
 
-/// A file sink that fsyncs every AUTOSYNC_BYTES when asked to (rioSetAutoSync).
-struct AutoSync<'f> {
-    file: &'f mut File,
+/// What can be flushed to disk (a File; a counter in tests).
+trait SyncData: Write {
+    fn sync_data(&mut self) -> io::Result<()>;
+}
+
+impl SyncData for File {
+    fn sync_data(&mut self) -> io::Result<()> { File::sync_data(self) }
+}
+
+/// A file sink that fsyncs every AUTOSYNC_BYTES under aof-rewrite-incremental-fsync
+/// (rioSetAutoSync), so that the final fsync has little left to do.
+struct AutoSync<'f, F: SyncData> {
+    file: &'f mut F,
     every: Option<u64>,
     since_sync: u64,
 }
 
-impl Write for AutoSync<'_> {
+impl<F: SyncData> Write for AutoSync<'_, F> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         if let Some(every) = self.every {
@@ -200,6 +210,32 @@ mod tests {
         let mut out = Vec::new();
         write_commands(ks, &mut out, 0, |_, _| {}).unwrap();
         String::from_utf8(out).unwrap().replace("\r\n", " ")
+    }
+
+    /// Counts fsyncs of a sink that keeps nothing.
+    #[derive(Default)]
+    struct Syncs(u32);
+    impl Write for Syncs {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> { Ok(buf.len()) }
+        fn flush(&mut self) -> io::Result<()> { Ok(()) }
+    }
+    impl SyncData for Syncs {
+        fn sync_data(&mut self) -> io::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn aof_rewrite_incremental_fsync_syncs_every_4_mb() {
+        let mut syncs = Syncs::default();
+        let chunk = vec![0u8; 1 << 20];
+        let mut on = AutoSync { file: &mut syncs, every: Some(AUTOSYNC_BYTES), since_sync: 0 };
+        for _ in 0..9 { on.write_all(&chunk).unwrap(); }
+        assert_eq!(syncs.0, 2);
+        let mut off = AutoSync { file: &mut syncs, every: None, since_sync: 0 };
+        for _ in 0..9 { off.write_all(&chunk).unwrap(); }
+        assert_eq!(syncs.0, 2);
     }
 
     #[test]
