@@ -31,19 +31,23 @@ export interface RdbLoadReport {
 
 /** aofLoadOpen's result (native/src/aof/mod.rs). */
 export interface AofLoadOpened {
-  status: 'ready' | 'not_exist' | 'open_error' | 'empty' | 'rdb_failed';
+  status: 'ready' | 'not_exist' | 'open_error' | 'empty';
   error?: string;
   size?: number;
-  /** The report of the RDB part (a base file or an old-style preamble), null without one. */
-  rdb?: RdbLoadReport | null;
+  /** The file starts with an RDB part (a base file, or an old-style preamble). */
+  rdb?: boolean;
 }
 
 /** aofLoadRun's result: where the replay stopped. */
 export interface AofLoadStep {
-  step: 'done' | 'eof_in_multi' | 'truncated' | 'format' | 'read_error' | 'foreign';
+  step: 'done' | 'yield' | 'rdb_done' | 'rdb_failed' | 'eof_in_multi' | 'truncated' | 'format' | 'read_error' | 'foreign';
+  /** Bytes of the file loaded so far. */
+  loaded: number;
   validUpTo: number;
   validBeforeMulti: number;
   commands: number;
+  /** 'rdb_done': what the RDB part held. */
+  report?: RdbLoadReport;
   error?: string;
   /** 'foreign': the command TypeScript must run, and its db. */
   db?: number;
@@ -118,7 +122,8 @@ export interface NativeAddon {
   /** A rewrite in this process into `target`: [keys, bytes]; throws Error(Redis's log text). */
   rewriteAof(target: string, rdbPreamble: boolean, compress: boolean, checksum: boolean, incrementalFsync: boolean, keySaveDelayUs: number, timestamp: boolean): [number, number];
   aofLoadOpen(path: string): AofLoadOpened;
-  aofLoadRun(): AofLoadStep;
+  /** Loads about `budgetBytes` more; see AofLoadStep. */
+  aofLoadRun(budgetBytes: number): AofLoadStep;
   aofLoadClose(): void;
   /** The key is stored but its time has passed (not yet lazily deleted). */
   keyExpired(db: number, key: Buffer): boolean;

@@ -145,9 +145,7 @@ export class Server {
         log: this.log,
         propagation: this.propagation,
         beforeSleep: this.beforeSleep,
-        setLoading: (on) => {
-          this.loading = on;
-        },
+        loadingProgress: (progress) => this.persistence.setLoadingProgress(progress),
         inExec: () => this.execDepth > 0,
         runForeign: (db, argv) => this.runAofCommand(db, argv),
         logRdbReport: (report) => this.persistence.logRdbReport(report),

@@ -15,6 +15,7 @@ import { AofManifest } from './aof-manifest';
 import { consume } from '../config/consumers';
 
 const AOF_LOAD_TRUNCATED = consume('aof-load-truncated', 'test/server/aof.test.ts');
+const LOADING_PROCESS_EVENTS_INTERVAL_BYTES = consume('loading-process-events-interval-bytes', 'test/server/aof.test.ts');
 
 /** loadAppendOnlyFiles' results. */
 export type LoadResult = 'ok' | 'not_exist' | 'empty' | 'open_err' | 'failed' | 'truncated';
@@ -25,8 +26,11 @@ export type AofLoadNative = Pick<NativeAddon, 'aofLoadOpen' | 'aofLoadRun' | 'ao
 export interface AofLoadHost {
   readonly config: Config;
   readonly log: Logger;
-  /** The server is loading (clients get LOADING errors). */
-  setLoading(on: boolean): void;
+  /**
+   * Loading starts (`totalBytes` >= 0: clients get LOADING, INFO shows loading_* fields), moves
+   * on (`loadedBytes`), or ends (null).
+   */
+  loadingProgress(progress: { totalBytes: number; loadedBytes: number } | null): void;
   /** Runs a command the addon does not implement, in `db`, for the replay (a fake client). */
   runForeign(db: number, argv: Buffer[]): 'ok' | 'unknown';
   /** The RDB loader's log lines for a report (shared with rdb.ts). */
@@ -53,8 +57,30 @@ export class AofLoader {
     return this.host.log;
   }
 
-  /** loadAppendOnlyFiles */
+  /** loadAppendOnlyFiles in one go (DEBUG LOADAOF). */
   load(manifest: AofManifest): Loaded {
+    const steps = this.steps(manifest);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * loadAppendOnlyFiles at start-up: a turn of the event loop every
+   * loading-process-events-interval-bytes, as Redis processes events while it loads.
+   */
+  async loadYielding(manifest: AofManifest): Promise<Loaded> {
+    const steps = this.steps(manifest);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** The load, pausing (yield) after every slice of the files. */
+  private *steps(manifest: AofManifest): Generator<void, Loaded> {
     const filename = manifest.filename;
     if (fs.existsSync(filename)) {
       const upgrade =
@@ -75,7 +101,8 @@ export class AofLoader {
     if (totalSize === 0) return outcome('empty');
     let result: LoadResult = 'ok';
     let baseSize = 0;
-    this.host.setLoading(true);
+    const progress = { totalBytes: totalSize, loadedBytes: 0 };
+    this.host.loadingProgress(progress);
     try {
       for (let i = 0; i < files.length; i++) {
         const f = files[i];
@@ -83,7 +110,12 @@ export class AofLoader {
         const isBase = f.type === 'b';
         if (isBase) baseSize = this.files.size(f.name) ?? 0;
         const t0 = performance.now();
-        let r = this.loadFile(f.name, filename);
+        const before = progress.loadedBytes;
+        let r = yield* this.loadFile(f.name, filename, (loaded) => {
+          progress.loadedBytes = before + loaded;
+          this.host.loadingProgress(progress);
+        });
+        progress.loadedBytes = before + (this.files.size(f.name) ?? 0);
         if (r === 'ok' || (r === 'truncated' && last)) {
           this.log.notice(`DB loaded from ${isBase ? 'base' : 'incr'} file ${f.name}: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
         }
@@ -96,7 +128,7 @@ export class AofLoader {
         if (r === 'open_err' || r === 'failed') break;
       }
     } finally {
-      this.host.setLoading(false);
+      this.host.loadingProgress(null);
     }
     return outcome(result, totalSize, baseSize);
   }
@@ -117,8 +149,8 @@ export class AofLoader {
     return m;
   }
 
-  /** loadSingleAppendOnlyFile */
-  private loadFile(name: string, filename: string): LoadResult {
+  /** loadSingleAppendOnlyFile; pauses (yield) between slices, reporting the bytes loaded. */
+  private *loadFile(name: string, filename: string, loaded: (bytes: number) => void): Generator<void, LoadResult> {
     const file = this.files.path(name);
     const oldStyle = name === filename;
     const opened = this.addon.aofLoadOpen(file);
@@ -131,28 +163,30 @@ export class AofLoader {
       return 'open_err';
     }
     if (opened.status === 'empty') return 'empty';
-    if (opened.status === 'rdb_failed' || opened.rdb) {
-      this.log.notice(oldStyle ? 'Reading RDB preamble from AOF file...' : 'Reading RDB base file on AOF loading...');
-    }
-    if (opened.status === 'rdb_failed') {
-      this.log.warning(opened.error ?? 'RDB loading failed');
-      this.log.warning(
-        oldStyle
-          ? `Error reading the RDB preamble of the AOF file ${name}, AOF loading aborted`
-          : `Error reading the RDB base file ${name}, AOF loading aborted`,
-      );
-      return 'failed';
-    }
+    if (opened.rdb) this.log.notice(oldStyle ? 'Reading RDB preamble from AOF file...' : 'Reading RDB base file on AOF loading...');
+    const slice = this.host.config.int(LOADING_PROCESS_EVENTS_INTERVAL_BYTES);
     try {
-      if (opened.rdb) {
-        this.host.logRdbReport(opened.rdb);
-        if (oldStyle) this.log.notice('Reading the remaining AOF tail...');
-      }
       for (;;) {
-        const step = this.addon.aofLoadRun();
+        const step = this.addon.aofLoadRun(slice);
+        loaded(step.loaded);
         switch (step.step) {
           case 'done':
             return 'ok';
+          case 'yield':
+            yield;
+            continue;
+          case 'rdb_done':
+            if (step.report) this.host.logRdbReport(step.report);
+            if (oldStyle) this.log.notice('Reading the remaining AOF tail...');
+            continue;
+          case 'rdb_failed':
+            this.log.warning(step.error ?? 'RDB loading failed');
+            this.log.warning(
+              oldStyle
+                ? `Error reading the RDB preamble of the AOF file ${name}, AOF loading aborted`
+                : `Error reading the RDB base file ${name}, AOF loading aborted`,
+            );
+            return 'failed';
           case 'foreign': {
             const argv = step.argv ?? [];
             if (this.host.runForeign(step.db ?? 0, argv) === 'unknown') {

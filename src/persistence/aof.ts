@@ -163,9 +163,9 @@ export class Aof {
    * Start-up with appendonly yes (loadDataFromDisk's AOF branch): the AOF is the only source
    * of data, never the RDB file. Throws StartupAbort when Redis would exit.
    */
-  loadAtStartup(): void {
+  async loadAtStartup(): Promise<void> {
     const t0 = performance.now();
-    const { result, totalSize, baseSize, manifest } = this.loader.load(this.manifest);
+    const { result, totalSize, baseSize, manifest } = await this.loader.loadYielding(this.manifest);
     this.manifest = manifest;
     if (result === 'failed' || result === 'open_err') throw new StartupAbort('the append only file could not be loaded (see the log)');
     if (result !== 'not_exist') {

@@ -484,7 +484,7 @@ export class Persistence {
     if (aof?.configured()) {
       const dirtyBefore = this.deps.dirty();
       try {
-        aof.loadAtStartup();
+        await aof.loadAtStartup();
       } finally {
         this.restoreDirty(dirtyBefore);
       }
@@ -577,6 +577,19 @@ export class Persistence {
   logRdbReport(report: RdbLoadReport): void {
     this.logAuxFields(report);
     this.loaded(report);
+  }
+
+  /** An AOF load (aof-load.ts) shows as loading and in INFO's loading_* fields, as an RDB load does. */
+  setLoadingProgress(progress: { totalBytes: number; loadedBytes: number } | null): void {
+    if (progress === null) {
+      this.loadingProgress = null;
+      this.server.loading = false;
+      return;
+    }
+    this.loadingProgress ??= { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
+    this.loadingProgress.totalBytes = progress.totalBytes;
+    this.loadingProgress.loadedBytes = progress.loadedBytes;
+    this.server.loading = true;
   }
 
   private logAuxFields(report: RdbLoadReport): void {

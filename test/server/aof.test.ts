@@ -2,12 +2,14 @@
 // where both can be observed the same way: the directory layout and manifest, BGREWRITEAOF
 // through the one-child rule and its replies, CONFIG SET appendonly, INFO's aof_* fields,
 // loading (truncated files, bad files and manifests, the old single-file layout), DEBUG LOADAOF.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
-import { startKeyfork, startRedis, type RunningServer, type ServerOptions } from '../helpers/servers';
+import { freePort } from '../helpers/ports';
+import { keyforkMainPath, redisServerPath, startKeyfork, startRedis, type RunningServer, type ServerOptions } from '../helpers/servers';
 import {
   AOF_DIR,
   aofDir,
@@ -273,6 +275,40 @@ describeDifferential('AOF loading vs redis-server 7.0: truncated and bad files',
       /Bad file format reading the append only file appendonly\.aof\.1\.incr\.aof: make a backup of your AOF file, then use \.\/redis-check-aof --fix <filename\.manifest>/);
     expectBothRefuse(prepared({ 'appendonly.aof.1.base.aof': base, 'appendonly.aof.1.incr.aof': resp('NOSUCHCOMMAND', 'x') }),
       /Unknown command 'NOSUCHCOMMAND' reading the append only file appendonly\.aof\.1\.incr\.aof/);
+  });
+
+  it('clients get LOADING while the AOF loads, and INFO shows its progress (key-load-delay)', async () => {
+    const sets = Array.from({ length: 2000 }, (_, i) => resp('SET', `key:${i}`, `value:${i}`)).join('');
+    const dir = prepared({ 'appendonly.aof.1.base.aof': resp('SELECT', '0') + sets, 'appendonly.aof.1.incr.aof': incr });
+    const observe = async (which: Which) => {
+      const port = await freePort();
+      const args = ['--port', String(port), '--dir', copyDir(dir), '--save', '', '--appendonly', 'yes', '--key-load-delay', '500',
+        '--loading-process-events-interval-bytes', '1024'];
+      const proc = which === 'keyfork'
+        ? spawn(process.execPath, [keyforkMainPath(), ...args], { stdio: 'ignore' })
+        : spawn(redisServerPath() as string, args, { stdio: 'ignore' });
+      try {
+        const c = await waitFor(async () => RawConnection.connect(port).catch(() => null), 'a listener', 10_000);
+        const during = await infoSection(c);
+        const get = show(await c.send('GET', 'key:1'));
+        await waitFor(async () => (await infoSection(c)).get('loading') === '0', 'the load to end', 30_000);
+        const after = [show(await c.send('DBSIZE')), show(await c.send('GET', 'key:1999'))];
+        c.close();
+        return {
+          get,
+          loading: during.get('loading'),
+          fields: [...during.keys()].filter((k) => k.startsWith('loading_')),
+          total: during.get('loading_total_bytes'),
+          after,
+        };
+      } finally {
+        proc.kill('SIGKILL');
+      }
+    };
+    const [k, r] = await Promise.all([observe('keyfork'), observe('redis')]);
+    expect(k).toEqual(r);
+    expect(k.get).toBe('-LOADING Redis is loading the dataset in memory');
+    expect(k.fields).toContain('loading_loaded_perc');
   });
 
   it('bad manifests and missing files stop start-up with Redis\'s report', () => {

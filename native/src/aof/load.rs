@@ -17,7 +17,8 @@ use crate::command::{Args, CommandRow};
 use crate::numfmt::atoi;
 use crate::keyspace::Keyspace;
 use crate::persist::exports::strerror;
-use crate::persist::load::{load_rdb_with, Duplicates, LoadReport};
+use crate::persist::load::{Duplicates, LoadReport, Loader as RdbLoader};
+use std::borrow::Cow;
 use crate::reply::Reply;
 use crate::settings::Settings;
 use crate::{run_command, Call};
@@ -96,6 +97,15 @@ impl Source {
         Ok(true)
     }
 
+    /// Goes on reading from `offset` (after an RDB part).
+    fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(offset))?;
+        self.buf.clear();
+        self.at = 0;
+        self.base = offset;
+        Ok(())
+    }
+
     fn skip(&mut self, mut n: usize) -> io::Result<bool> {
         while n > 0 {
             if !self.fill()? { return Ok(false); }
@@ -135,11 +145,19 @@ pub enum Step {
     ReadError(String),
     /// A command the addon does not implement: TypeScript runs it in `db`, then resumes.
     Foreign { db: usize, command: Command },
+    /// The budget of bytes for this call was used: TypeScript serves clients, then resumes.
+    Yield,
+    /// The RDB part (a base file, an old-style preamble) is loaded; the commands follow.
+    RdbDone(LoadReport),
+    /// The RDB part failed to load (its reason).
+    RdbFailed(String),
 }
 
 /// Replay state kept between TypeScript's calls.
 pub struct Loader {
     src: Source,
+    /// The RDB part still loading (in slices, as the RDB loader does at start-up).
+    rdb: Option<RdbLoader<'static>>,
     pub file_size: u64,
     /// Offset after the last complete command (what aof-load-truncated keeps).
     pub valid_up_to: u64,
@@ -155,6 +173,8 @@ pub struct Loader {
     out: Vec<u8>,
     pending: Option<Vec<u8>>,
     by_name: HashMap<Vec<u8>, usize>,
+    /// The RDB part's header could not be read (reported by the first run).
+    rdb_error: Option<String>,
 }
 
 /// How opening went.
@@ -162,14 +182,12 @@ pub enum Opened {
     NotExist(String),
     OpenError(String),
     Empty,
-    /// Ready to replay commands; `rdb` holds the report of an RDB part that was loaded.
-    Ready(Box<Loader>, Option<LoadReport>),
-    /// The RDB part failed to load (its reason).
-    RdbFailed(String),
+    /// Ready to load; `has_rdb`: the file starts with an RDB part (run reports RdbDone first).
+    Ready(Box<Loader>, bool),
 }
 
-/// Opens `path` and loads its RDB part, if any, into `ks`.
-pub fn open(path: &str, ks: &mut Keyspace, settings: &Settings, commands: &[CommandRow]) -> Opened {
+/// Opens `path`; an RDB part is read into memory, to be loaded by `run`.
+pub fn open(path: &str, commands: &[CommandRow]) -> Opened {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Opened::NotExist(strerror(&e)),
@@ -182,33 +200,42 @@ pub fn open(path: &str, ks: &mut Keyspace, settings: &Settings, commands: &[Comm
     if size == 0 { return Opened::Empty; }
     let mut sig = [0u8; 5];
     let is_rdb = file.read_exact(&mut sig).is_ok() && &sig == b"REDIS";
-    let mut start = 0u64;
-    let mut report = None;
+    let mut rdb = None;
     if is_rdb {
         let mut data = Vec::with_capacity(size as usize);
         if let Err(e) = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut data)) {
-            return Opened::RdbFailed(strerror(&e));
+            return Opened::OpenError(strerror(&e));
         }
-        let was = ks.loading;
-        ks.loading = true;
-        let loaded = load_rdb_with(&data, ks, settings, crate::now_ms(), Duplicates::Refuse, true);
-        ks.loading = was;
-        match loaded {
-            Ok(r) => {
-                start = r.consumed as u64;
-                report = Some(r);
+        match RdbLoader::begin(Cow::Owned(data), crate::now_ms(), Duplicates::Refuse) {
+            Ok(mut loader) => {
+                // RDBFLAGS_AOF_PREAMBLE: keys past their TTL are loaded, the commands may use them.
+                loader.aof_preamble = true;
+                rdb = Some(loader);
             }
-            Err(e) => return Opened::RdbFailed(e),
+            // The header is wrong: run reports it as the RDB part's failure.
+            Err(e) => return Opened::Ready(Box::new(Loader::new(file, size, commands, Some(Err(e)))), true),
         }
     }
-    if let Err(e) = file.seek(SeekFrom::Start(start)) { return Opened::OpenError(strerror(&e)); }
-    let mut by_name = HashMap::with_capacity(commands.len());
-    for (i, (name, _)) in commands.iter().enumerate() { by_name.insert(name.as_bytes().to_vec(), i); }
-    let loader = Loader {
-        src: Source { file, buf: Vec::new(), at: 0, base: start, size },
+    if let Err(e) = file.seek(SeekFrom::Start(0)) { return Opened::OpenError(strerror(&e)); }
+    Opened::Ready(Box::new(Loader::new(file, size, commands, rdb.map(Ok))), is_rdb)
+}
+
+impl Loader {
+    fn new(file: File, size: u64, commands: &[CommandRow], rdb: Option<Result<RdbLoader<'static>, String>>) -> Loader {
+        let mut by_name = HashMap::with_capacity(commands.len());
+        for (i, (name, _)) in commands.iter().enumerate() { by_name.insert(name.as_bytes().to_vec(), i); }
+        let (rdb, rdb_error) = match rdb {
+            Some(Ok(l)) => (Some(l), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        Loader {
+        src: Source { file, buf: Vec::new(), at: 0, base: 0, size },
+        rdb,
+        rdb_error,
         file_size: size,
-        valid_up_to: start,
-        valid_before_multi: start,
+        valid_up_to: 0,
+        valid_before_multi: 0,
         db: 0,
         in_multi: false,
         queued: Vec::new(),
@@ -218,8 +245,16 @@ pub fn open(path: &str, ks: &mut Keyspace, settings: &Settings, commands: &[Comm
         out: vec![0u8; 64 << 10],
         pending: None,
         by_name,
-    };
-    Opened::Ready(Box::new(loader), report)
+        }
+    }
+
+    /// Bytes of the file loaded so far (INFO's loading_loaded_bytes).
+    pub fn loaded_bytes(&self) -> u64 {
+        match &self.rdb {
+            Some(rdb) => rdb.loaded_bytes() as u64,
+            None => self.src.offset(),
+        }
+    }
 }
 
 /// What reading one command found.
@@ -258,18 +293,42 @@ impl Loader {
         Ok(ReadResult::Command(cmd))
     }
 
-    /// Replays commands until the file ends or TypeScript must run one.
-    pub fn run(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Step {
+    /// Loads about `budget` bytes more of the file: the RDB part first, then commands, until
+    /// the file ends, TypeScript must run a command, or the budget is used.
+    pub fn run(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow], budget: u64) -> Step {
+        if let Some(e) = self.rdb_error.take() { return Step::RdbFailed(e); }
         let was_on = ks.prop.on;
         ks.prop.on = false;
         ks.loading = true;
-        let step = self.run_inner(ks, settings, reply, commands);
+        let step = match self.rdb.as_mut() {
+            Some(rdb) => match rdb.step(ks, settings, budget.min(usize::MAX as u64) as usize) {
+                Err(e) => {
+                    self.rdb = None;
+                    Step::RdbFailed(e)
+                }
+                Ok(()) if !rdb.finished() => Step::Yield,
+                Ok(()) => self.rdb_done(),
+            },
+            None => self.run_commands(ks, settings, reply, commands, budget),
+        };
         ks.loading = false;
         ks.prop.on = was_on;
         step
     }
 
-    fn run_inner(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Step {
+    /// The RDB part ended: the commands after it start where it did.
+    fn rdb_done(&mut self) -> Step {
+        let Some(rdb) = self.rdb.take() else { return Step::Yield };
+        let consumed = rdb.loaded_bytes() as u64;
+        let report = rdb.into_report();
+        if let Err(e) = self.src.seek_to(consumed) { return Step::ReadError(strerror(&e)); }
+        self.valid_up_to = consumed;
+        self.valid_before_multi = consumed;
+        Step::RdbDone(report)
+    }
+
+    fn run_commands(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow], budget: u64) -> Step {
+        let start = self.src.offset();
         // An EXEC interrupted by a foreign command goes on first.
         if let Some(f) = self.run_queued(ks, settings, reply, commands) { return f; }
         loop {
@@ -311,6 +370,7 @@ impl Loader {
             self.valid_up_to = self.src.offset();
             if let Some(f) = foreign { return f; }
             if let Some(f) = self.run_queued(ks, settings, reply, commands) { return f; }
+            if self.src.offset() - start >= budget { return Step::Yield; }
         }
     }
 
@@ -349,6 +409,8 @@ impl Loader {
         let call = Call { db: self.db, args, flags: 0, client_id: u64::MAX };
         let _ = run_command(ks, settings, reply, &mut self.pending, commands[index].1, call, &mut self.out, 0);
         self.pending = None;
+        // key-load-delay: Redis's test knob, a pause after each command replayed.
+        if settings.key_load_delay != 0 { crate::persist::save::debug_delay(settings.key_load_delay); }
         None
     }
 }

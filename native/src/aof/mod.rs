@@ -63,27 +63,22 @@ fn rewrite_aof(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     env.array(&[env.double(keys as f64), env.double(bytes as f64)])
 }
 
-/// aofLoadOpen(path): { status: 'ready' | 'not_exist' | 'open_error' | 'empty' | 'rdb_failed',
-/// error?, size?, rdb: RdbLoadReport | null }. 'ready' keeps the file open for aofLoadRun.
+/// aofLoadOpen(path): { status: 'ready' | 'not_exist' | 'open_error' | 'empty', error?, size?,
+/// rdb?: boolean }. 'ready' keeps the file open for aofLoadRun; `rdb`: it starts with an RDB part.
 fn aof_load_open(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
     let obj = env.object();
     let opened = with_state(|st| {
         st.aof_loader = None;
-        load::open(&path, &mut st.ks, &st.settings, &st.commands)
+        load::open(&path, &st.commands)
     });
     let (status, error) = match opened {
         Opened::NotExist(e) => ("not_exist", Some(e)),
         Opened::OpenError(e) => ("open_error", Some(e)),
         Opened::Empty => ("empty", None),
-        Opened::RdbFailed(e) => ("rdb_failed", Some(e)),
-        Opened::Ready(loader, rdb) => {
+        Opened::Ready(loader, has_rdb) => {
             env.set(obj, "size", env.double(loader.file_size as f64))?;
-            let rdb_js = match &rdb {
-                Some(r) => report_object(env, r)?,
-                None => env.null(),
-            };
-            env.set(obj, "rdb", rdb_js)?;
+            env.set(obj, "rdb", env.boolean(has_rdb))?;
             with_state(|st| st.aof_loader = Some(loader));
             ("ready", None)
         }
@@ -93,24 +88,34 @@ fn aof_load_open(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(obj)
 }
 
-/// aofLoadRun(): replays until the end or a command TypeScript must run. { step: 'done' |
-/// 'eof_in_multi' | 'truncated' | 'format' | 'read_error' | 'foreign', validUpTo,
-/// validBeforeMulti, commands, error?, db?, argv?: Buffer[] }. After 'foreign' TypeScript
-/// runs the command in `db` and calls aofLoadRun again.
-fn aof_load_run(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+/// aofLoadRun(budgetBytes): loads about that many bytes more. { step: 'done' | 'yield' |
+/// 'rdb_done' | 'rdb_failed' | 'eof_in_multi' | 'truncated' | 'format' | 'read_error' |
+/// 'foreign', loaded, validUpTo, validBeforeMulti, commands, report?, error?, db?, argv? }.
+/// After 'yield', 'rdb_done' and 'foreign' (TypeScript runs the command in `db`) call it again.
+fn aof_load_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let budget = a.f64(env, 0)?.max(1.0) as u64;
     let obj = env.object();
-    let (step, valid_up_to, valid_before_multi, commands) = with_state(|st| {
+    let (step, loaded, valid_up_to, valid_before_multi, commands) = with_state(|st| {
         let mut loader = st.aof_loader.take().ok_or("no AOF file is open for loading")?;
-        let step = loader.run(&mut st.ks, &st.settings, &mut st.reply, &st.commands);
-        let facts = (loader.valid_up_to, loader.valid_before_multi, loader.commands_run);
+        let step = loader.run(&mut st.ks, &st.settings, &mut st.reply, &st.commands, budget);
+        let facts = (loader.loaded_bytes(), loader.valid_up_to, loader.valid_before_multi, loader.commands_run);
         st.aof_loader = Some(loader);
-        Ok::<_, String>((step, facts.0, facts.1, facts.2))
+        Ok::<_, String>((step, facts.0, facts.1, facts.2, facts.3))
     })?;
     let name = match step {
         Step::Done => "done",
+        Step::Yield => "yield",
         Step::EofInMulti => "eof_in_multi",
         Step::Truncated => "truncated",
         Step::Format => "format",
+        Step::RdbDone(report) => {
+            env.set(obj, "report", report_object(env, &report)?)?;
+            "rdb_done"
+        }
+        Step::RdbFailed(e) => {
+            env.set(obj, "error", env.string(&e))?;
+            "rdb_failed"
+        }
         Step::ReadError(e) => {
             env.set(obj, "error", env.string(&e))?;
             "read_error"
@@ -123,6 +128,7 @@ fn aof_load_run(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
         }
     };
     env.set(obj, "step", env.string(name))?;
+    env.set(obj, "loaded", env.double(loaded as f64))?;
     env.set(obj, "validUpTo", env.double(valid_up_to as f64))?;
     env.set(obj, "validBeforeMulti", env.double(valid_before_multi as f64))?;
     env.set(obj, "commands", env.double(commands as f64))?;

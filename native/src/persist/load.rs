@@ -48,8 +48,6 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
     /// The function libraries' codes (FUNCTION2 opcodes), for the scripting engine to load.
     pub functions: Vec<Vec<u8>>,
-    /// Bytes of the file the RDB took (load_rdb_with).
-    pub consumed: usize,
 }
 
 /// A value read from a file or a DUMP payload; `None` for an empty collection, which Redis
@@ -72,20 +70,9 @@ pub enum Duplicates {
 /// Loads the whole file image `data` into `ks`. Keys whose TTL has passed are dropped and
 /// counted, as Redis does when loading as a master.
 pub fn load_rdb(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64, dups: Duplicates) -> Result<LoadReport, String> {
-    load_rdb_with(data, ks, settings, now_ms, dups, false)
-}
-
-/// `load_rdb`; `aof_preamble` keeps keys whose TTL has passed (RDBFLAGS_AOF_PREAMBLE: the
-/// commands after an AOF base may still touch them; they expire once loaded). The report's
-/// `consumed` says where the RDB ended (an old-style AOF goes on with commands there).
-pub fn load_rdb_with(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64, dups: Duplicates, aof_preamble: bool) -> Result<LoadReport, String> {
     let mut loader = Loader::begin(Cow::Borrowed(data), now_ms, dups)?;
-    loader.aof_preamble = aof_preamble;
     loader.step(ks, settings, usize::MAX)?;
-    let consumed = loader.loaded_bytes();
-    let mut report = loader.into_report();
-    report.consumed = consumed;
-    Ok(report)
+    Ok(loader.into_report())
 }
 
 /// A load in progress: the file image and where the reader stands. A start-up load runs in
