@@ -65,6 +65,14 @@ impl ChildReporter {
 
     pub fn cow_current(&self) -> u64 { self.cow }
 
+    /// Redis's closing line of a child (sendChildCowInfo): `Fork CoW for <what>: current N MB,
+    /// peak N MB, average N MB`, after a last sample.
+    pub fn log_cow(&mut self, what: &str) {
+        self.sample_cow();
+        let (current, peak, average) = (self.cow_current() >> 20, self.cow_peak >> 20, self.cow_average() >> 20);
+        self.log(LOG_NOTICE, &format!("Fork CoW for {what}: current {current} MB, peak {peak} MB, average {average} MB"));
+    }
+
     /// Called often by the work (e.g. per key); sends a record at most every 100 ms.
     #[inline]
     pub fn progress(&mut self, keys: u64, bytes: u64) {

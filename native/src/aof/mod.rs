@@ -38,16 +38,7 @@ fn rewrite_in_child(ks: &crate::keyspace::Keyspace, settings: &crate::settings::
     let target = format!("temp-rewriteaof-bg-{}.aof", os::current_pid());
     let (keys, bytes) = rewrite_to_file(ks, settings, &target, opts, |k, b| rep.progress(k, b))?;
     rep.log(LOG_NOTICE, &format!("Successfully created the temporary AOF base file {target}"));
-    rep.sample_cow();
-    rep.log(
-        LOG_NOTICE,
-        &format!(
-            "Fork CoW for AOF rewrite: current {} MB, peak {} MB, average {} MB",
-            rep.cow_current() >> 20,
-            rep.cow_peak >> 20,
-            rep.cow_average() >> 20
-        ),
-    );
+    rep.log_cow("AOF rewrite");
     Ok(WorkDone { keys, bytes })
 }
 

@@ -97,16 +97,7 @@ fn save_in_child(ks: &Keyspace, settings: &Settings, filename: &str, opts: &Save
     let tmp = format!("temp-{}.rdb", os::current_pid());
     let (keys, bytes) = save_to_file(ks, settings, &tmp, filename, opts, |k, b| rep.progress(k, b))?;
     rep.log(LOG_NOTICE, "DB saved on disk");
-    rep.sample_cow();
-    rep.log(
-        LOG_NOTICE,
-        &format!(
-            "Fork CoW for RDB: current {} MB, peak {} MB, average {} MB",
-            rep.cow_current() >> 20,
-            rep.cow_peak >> 20,
-            rep.cow_average() >> 20
-        ),
-    );
+    rep.log_cow("RDB");
     Ok(WorkDone { keys, bytes })
 }
 
