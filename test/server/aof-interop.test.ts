@@ -1,5 +1,6 @@
 // AOF interop with a real redis-server 7.0, both ways and for both base formats: a dataset of
-// every type and encoding (and TTLs, several databases) written through one server's AOF
+// every type and encoding (and TTLs, several databases, function libraries, scripts' effects)
+// written through one server's AOF
 // (a rewritten base, then an incremental file) is accepted by redis-check-aof and loads into
 // the other server with the same DEBUG DIGEST.
 import { spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ afterAll(async () => {
 
 const range = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
-/** Every type in its encodings, TTLs, three databases. */
+/** Every type in its encodings, TTLs, three databases, a function library and script writes. */
 function dataset(round: string): Arg[][] {
   const far = String(Date.now() + 3_600_000);
   return [
@@ -35,11 +36,20 @@ function dataset(round: string): Arg[][] {
     ['SET', `ttl:${round}`, 'v', 'PX', '3600000'], ['PEXPIREAT', `list:${round}`, far], ['EXPIRE', `hash:${round}`, '5000'],
     ['SELECT', '3'], ['SET', `db3:${round}`, 'three'], ['LPUSH', `db3list:${round}`, 'x'],
     ['SELECT', '15'], ['ZADD', `db15:${round}`, '1', 'one'], ['SELECT', '0'],
+    ['FUNCTION', 'LOAD', `#!lua name=lib_${round}\nredis.register_function('f_${round}', function(keys, args) return redis.call('INCR', keys[1]) end)`],
+    ['FCALL', `f_${round}`, '1', `fcount:${round}`],
+    ['EVAL', "redis.call('SET', KEYS[1], 'e', 'EX', '1000') redis.call('RPUSH', KEYS[2], 'x')", '2', `ev:${round}`, `evl:${round}`],
   ];
 }
 
 async function run(conn: RawConnection, commands: Arg[][]): Promise<void> {
   for (const c of commands) await conn.send(...c);
+}
+
+/** FUNCTION LIST WITHCODE, in an order that does not depend on the server's dict. */
+async function libraries(conn: RawConnection): Promise<string[]> {
+  const list = (await conn.send('FUNCTION', 'LIST', 'WITHCODE')) as { v: unknown[] };
+  return list.v.map((lib) => JSON.stringify(lib)).sort();
 }
 
 async function rewrite(conn: RawConnection): Promise<void> {
@@ -63,6 +73,8 @@ describeDifferential('AOF interop with redis-server 7.0', () => {
         await run(c, dataset('incr'));
         await run(c, [['SPOP', 'intset:base'], ['LPOP', 'biglist:base', '3'], ['ZPOPMIN', 'bigzset:base'], ['DEL', 'long:base'], ['SET', 'k', 'v', 'EX', '1000']]);
         const expected = text(await c.send('DEBUG', 'DIGEST'));
+        const expectedLibraries = await libraries(c);
+        expect(expectedLibraries).toHaveLength(2);
         c.close();
         await writer.stop();
         const check = spawnSync('redis-check-aof', [path.join(aofDir(writer), MANIFEST)], { encoding: 'utf8' });
@@ -72,6 +84,7 @@ describeDifferential('AOF interop with redis-server 7.0', () => {
         running.push(reader);
         const r = await RawConnection.connect(reader.port);
         expect(text(await r.send('DEBUG', 'DIGEST'))).toBe(expected);
+        expect(await libraries(r)).toEqual(expectedLibraries);
         r.close();
       });
     }

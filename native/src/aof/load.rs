@@ -17,6 +17,7 @@ use crate::command::{Args, CommandRow};
 use crate::numfmt::atoi;
 use crate::keyspace::Keyspace;
 use crate::persist::exports::strerror;
+use crate::persist::exports::load_functions;
 use crate::persist::load::{Duplicates, LoadReport, Loader as RdbLoader};
 use std::borrow::Cow;
 use crate::reply::Reply;
@@ -320,7 +321,11 @@ impl Loader {
     fn rdb_done(&mut self) -> Step {
         let Some(rdb) = self.rdb.take() else { return Step::Yield };
         let consumed = rdb.loaded_bytes() as u64;
-        let report = rdb.into_report();
+        let mut report = rdb.into_report();
+        // The base's function libraries (rdbLoadRio with RDBFLAGS_AOF_PREAMBLE). They replace
+        // libraries of the same name: at start-up there are none, and DEBUG LOADAOF reloads
+        // what is already there (Redis would fail the load and exit).
+        if let Err(e) = load_functions(std::mem::take(&mut report.functions), Duplicates::Replace) { return Step::RdbFailed(e); }
         if let Err(e) = self.src.seek_to(consumed) { return Step::ReadError(strerror(&e)); }
         self.valid_up_to = consumed;
         self.valid_before_multi = consumed;

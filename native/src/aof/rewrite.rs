@@ -1,7 +1,7 @@
 //! An AOF rewrite: a new base file holding the whole keyspace, as Redis 7.0's
 //! rewriteAppendOnlyFile writes it. Under `aof-use-rdb-preamble yes` the base is an RDB file
 //! (the parallel RDB writer, with the `aof-base` AUX field set); otherwise it is the commands
-//! that rebuild every key: per non-empty database a SELECT, then SET / RPUSH / SADD / ZADD /
+//! that rebuild every key: FUNCTION LOAD per function library, per non-empty database a SELECT, then SET / RPUSH / SADD / ZADD /
 //! HMSET (at most 64 elements per command, AOF_REWRITE_ITEMS_PER_CMD) and PEXPIREAT for keys
 //! with a TTL. Expired keys not yet reclaimed are written too, as Redis does.
 //!
@@ -142,6 +142,13 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
 pub fn write_commands<W: Write>(ks: &Keyspace, sink: &mut W, key_save_delay_us: i64, mut progress: impl FnMut(u64, u64)) -> io::Result<(u64, u64)> {
     let mut out = Vec::with_capacity(FLUSH_BYTES + (64 << 10));
     let (mut keys, mut written) = (0u64, 0u64);
+    // rewriteFunctions: every library as FUNCTION LOAD <code>, before the databases.
+    for code in crate::script::functions::library_codes() {
+        array_len(&mut out, 3);
+        bulk(&mut out, b"FUNCTION");
+        bulk(&mut out, b"LOAD");
+        bulk(&mut out, &code);
+    }
     for (id, db) in ks.dbs.iter().enumerate() {
         if db.dict.is_empty() { continue; }
         out.extend_from_slice(b"*2\r\n$6\r\nSELECT\r\n");

@@ -135,7 +135,7 @@ fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 
 /// Hands the file's function libraries to the scripting engine (a failure fails the load, as
 /// in Redis).
-fn load_functions(codes: Vec<Vec<u8>>, dups: Duplicates) -> Result<(), String> {
+pub(crate) fn load_functions(codes: Vec<Vec<u8>>, dups: Duplicates) -> Result<(), String> {
     if codes.is_empty() {
         return Ok(());
     }
