@@ -73,7 +73,8 @@ export interface NativeAddon {
   setSetting(name: string, value: number): boolean;
   // Propagation (native/src/propagate.rs; src/propagate.ts wraps these).
   bindPropagation(status: Int32Array): void;
-  setPropagation(on: boolean): void;
+  /** The targets consumers subscribed to (PROPAGATE_* bits; 0: nothing is recorded). */
+  setPropagation(targets: number): void;
   takePropagated(into: Buffer): number;
   propagateCommand(db: number, target: number, argv: Buffer[]): void;
   propagationEnter(): void;

@@ -92,7 +92,7 @@ export class Propagation {
     // What was recorded before belongs to the consumers that were there.
     this.drain();
     this.consumers.push(consumer);
-    if (this.consumers.length === 1) this.addon.setPropagation(true);
+    this.addon.setPropagation(this.subscribedTargets());
     return consumer;
   }
 
@@ -102,7 +102,7 @@ export class Propagation {
     if (i < 0) return;
     this.drain();
     this.consumers.splice(i, 1);
-    if (this.consumers.length === 0) this.addon.setPropagation(false);
+    this.addon.setPropagation(this.subscribedTargets());
   }
 
   /**
@@ -152,6 +152,13 @@ export class Propagation {
       }
       start = end;
     }
+  }
+
+  /** shouldPropagate: a command for a target nobody consumes is not recorded at all. */
+  private subscribedTargets(): number {
+    let targets = 0;
+    for (const c of this.consumers) targets |= c.target;
+    return targets;
   }
 
   private rebindStatus(segments: number): void {

@@ -325,15 +325,19 @@ pub fn run_handler(ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, ha
 }
 
 /// Runs native command `index` for a script (redis.call): never blocks, sees the script's
-/// frozen clock, leaves the reply in `reply`.
-pub fn run_for_script(index: usize, db: usize, args: Args, reply: &mut Reply, now_ms: i64, client_id: u64) -> Result<(), String> {
+/// frozen clock, leaves the reply in `reply`. What the command propagates of itself goes only
+/// to `propagate_to` (redis.set_repl; propagate::TARGET_*).
+pub fn run_for_script(index: usize, db: usize, args: Args, reply: &mut Reply, now_ms: i64, client_id: u64, propagate_to: u8) -> Result<(), String> {
     let flags = if reply.resp3 { FLAG_RESP3 } else { 0 };
     with_state(|st| {
         let handler = st.commands.get(index).ok_or("unknown native command")?.1;
         if db >= st.ks.dbs.len() {
             return Err("db out of range".to_string());
         }
-        if run_handler(&mut st.ks, &st.settings, reply, handler, Call { db, args, flags, client_id }, now_ms).is_err() {
+        st.ks.prop.own_targets = propagate_to;
+        let ran = run_handler(&mut st.ks, &st.settings, reply, handler, Call { db, args, flags, client_id }, now_ms);
+        st.ks.prop.own_targets = propagate::TARGET_ALL;
+        if ran.is_err() {
             // Blocking commands never block in scripts; one that asked to anyway answers null.
             reply.buf.clear();
             reply.null();
@@ -415,10 +419,11 @@ fn bind_propagation(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// setPropagation(on): whether anything consumes propagation (the AOF, replicas).
+/// setPropagation(targets): the targets consumers subscribed to (1 the AOF, 2 replicas; 0 none).
 fn set_propagation(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
-    let on = a.bool(env, 0)?;
-    with_state(|st| st.ks.prop.set_on(on));
+    let targets = a.i64(env, 0)?;
+    if !(0..=3).contains(&targets) { return Err("setPropagation: bad targets".into()); }
+    with_state(|st| st.ks.prop.set_targets(targets as u8));
     Ok(env.undefined())
 }
 

@@ -56,6 +56,9 @@ enum Own {
 pub struct Propagator {
     /// A consumer is subscribed: without one nothing is recorded.
     pub on: bool,
+    /// The targets some consumer subscribed to (shouldPropagate): a command for no subscribed
+    /// target is not recorded, so it neither appears nor counts towards MULTI/EXEC wrapping.
+    targets: u8,
     /// Execution units opened by TypeScript (EXEC, scripts); commands inside do not end one.
     depth: u32,
     unit: Vec<u8>,
@@ -64,6 +67,9 @@ pub struct Propagator {
     own_buf: Vec<u8>,
     /// forceCommandPropagation: propagate the command even though it moved nothing.
     forced: bool,
+    /// Where commands' own propagation may go: TARGET_ALL, or what a script chose with
+    /// redis.set_repl (call()'s CMD_CALL_PROPAGATE_AOF / _REPL flags).
+    pub own_targets: u8,
     out: Vec<u8>,
     segments: Vec<Segment>,
     /// TypeScript's view of the stream: [bytes waiting, segments waiting], kept current so that
@@ -75,12 +81,14 @@ impl Default for Propagator {
     fn default() -> Self {
         Propagator {
             on: false,
+            targets: 0,
             depth: 0,
             unit: Vec::new(),
             ops: Vec::new(),
             own: Own::Verbatim,
             own_buf: Vec::new(),
             forced: false,
+            own_targets: TARGET_ALL,
             out: Vec::new(),
             segments: Vec::new(),
             status: None,
@@ -104,10 +112,12 @@ pub fn encode_command<'a>(buf: &mut Vec<u8>, argc: usize, argv: impl Iterator<It
 }
 
 impl Propagator {
-    /// Subscribes or unsubscribes; turning it off forgets whatever was not drained.
-    pub fn set_on(&mut self, on: bool) {
-        self.on = on;
-        if !on {
+    /// The targets consumers are subscribed to (TARGET_* bits); none turns recording off and
+    /// forgets whatever was not drained.
+    pub fn set_targets(&mut self, targets: u8) {
+        self.targets = targets & TARGET_ALL;
+        self.on = self.targets != 0;
+        if !self.on {
             self.unit.clear();
             self.ops.clear();
             self.out.clear();
@@ -154,7 +164,8 @@ impl Propagator {
 
     /// alsoPropagate: adds a command to the running execution unit.
     pub fn also(&mut self, db: usize, target: u8, argv: &[&[u8]]) {
-        if !self.on { return; }
+        let target = target & self.targets;
+        if target == 0 { return; }
         let start = self.unit.len();
         encode_command(&mut self.unit, argv.len(), argv.iter().copied());
         self.ops.push(Op { db: db as u32, target, start, end: self.unit.len() });
@@ -163,7 +174,8 @@ impl Propagator {
     /// After a command's handler: its own propagation joins the unit; at top level the unit ends.
     pub fn command_done<'a>(&mut self, db: usize, argv: impl ExactSizeIterator<Item = &'a [u8]>, dirty_moved: bool) {
         if !self.on { return; }
-        if dirty_moved || self.forced {
+        let target = self.own_targets & self.targets;
+        if (dirty_moved || self.forced) && target != 0 {
             let start = self.unit.len();
             match self.own {
                 Own::Prevented => {}
@@ -171,7 +183,7 @@ impl Propagator {
                 Own::Rewritten => self.unit.extend_from_slice(&self.own_buf),
             }
             if self.unit.len() > start {
-                self.ops.push(Op { db: db as u32, target: TARGET_ALL, start, end: self.unit.len() });
+                self.ops.push(Op { db: db as u32, target, start, end: self.unit.len() });
             }
         }
         self.end_unit();
@@ -198,9 +210,10 @@ impl Propagator {
         let ops = std::mem::take(&mut self.ops);
         let unit = std::mem::take(&mut self.unit);
         let wrap = ops.len() > 1;
-        if wrap { self.emit(ops[0].db, TARGET_ALL, b"*1\r\n$5\r\nMULTI\r\n"); }
+        let all = self.targets;
+        if wrap { self.emit(ops[0].db, all, b"*1\r\n$5\r\nMULTI\r\n"); }
         for op in &ops { self.emit(op.db, op.target, &unit[op.start..op.end]); }
-        if wrap { self.emit(ops[ops.len() - 1].db, TARGET_ALL, b"*1\r\n$4\r\nEXEC\r\n"); }
+        if wrap { self.emit(ops[ops.len() - 1].db, all, b"*1\r\n$4\r\nEXEC\r\n"); }
         // Keep the allocations for the next unit.
         self.ops = ops;
         self.ops.clear();
@@ -262,7 +275,7 @@ mod tests {
 
     fn on() -> Propagator {
         let mut p = Propagator::default();
-        p.set_on(true);
+        p.set_targets(TARGET_ALL);
         p
     }
 
@@ -340,6 +353,23 @@ mod tests {
         let ends: Vec<usize> = p.stream().1.iter().map(|s| s.end).collect();
         assert_eq!(ends.last().copied(), Some(p.stream().0.len()));
         assert_eq!(p.pending(), (p.stream().0.len(), 3));
+    }
+
+    #[test]
+    fn commands_for_an_unsubscribed_target_are_not_recorded_nor_wrapped() {
+        // Only the AOF consumes (no replica, no backlog): a replicas-only command (PUBLISH,
+        // redis.set_repl(REPL_REPLICA)) is dropped, so the unit holds one command, unwrapped.
+        let mut p = Propagator::default();
+        p.set_targets(TARGET_AOF);
+        p.enter();
+        p.own_targets = TARGET_REPL;
+        run(&mut p, 0, &[b"SET", b"replicas", b"1"], true);
+        p.own_targets = TARGET_ALL;
+        p.also(0, TARGET_REPL, &[b"PUBLISH", b"c", b"m"]);
+        run(&mut p, 0, &[b"SET", b"shown", b"1"], true);
+        p.leave();
+        assert_eq!(text(&p), "*3 $3 SET $5 shown $1 1 ");
+        assert_eq!(p.stream().1, &[Segment { target: TARGET_AOF, first_db: 0, last_db: 0, end: 31 }]);
     }
 
     #[test]

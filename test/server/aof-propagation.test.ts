@@ -196,4 +196,26 @@ describeDifferential('AOF propagation vs redis-server 7.0', () => {
     expect(shape(k)).toEqual(shape(r));
     expect(shape(k)).toContain('SREM s *');
   });
+  it('scripts propagate their effects: one command bare, several in MULTI/EXEC, with the rewrites and redis.set_repl', async () => {
+    const E = (body: string, ...rest: string[]) => ['EVAL', body, String(rest.length ? 1 : 0), ...rest];
+    await both(
+      E("redis.call('SET', KEYS[1], '1')", 'a'),
+      E("redis.call('SET', 'b', '2') redis.call('INCR', 'n')"),
+      E("return redis.call('GET', 'a')"),
+      E("redis.call('SET', 'c', '3', 'EX', '100') redis.call('INCRBYFLOAT', 'f', '1.5') return redis.call('GETDEL', 'a')"),
+      E("redis.call('SELECT', '2') redis.call('SET', 'z', '1')"),
+      P('SET back 0'),
+      E("redis.set_repl(redis.REPL_NONE) redis.call('SET', 'hidden', '1') redis.set_repl(redis.REPL_REPLICA) redis.call('SET', 'replicas', '1') redis.set_repl(redis.REPL_ALL) redis.call('SET', 'shown', '1')"),
+      E("redis.call('SET', 'p', '1') return redis.call('INCR', 'p2', 'extra')"),
+      E("redis.call('SET', 'p3', 'x') redis.call('INCR', 'p3')"),
+      E("redis.call('PUBLISH', 'ch', 'm')"),
+      P('MULTI'), E("redis.call('SET', 'm1', '1')"), P('SET m2 2'), P('EXEC'),
+      P('SCRIPT LOAD return 1'),
+    );
+    const lib = "#!lua name=lib\nredis.register_function('f', function(keys, args) redis.call('SET', keys[1], args[1]) redis.call('INCR', 'cnt') end)";
+    await both(['FUNCTION', 'LOAD', lib], ['FCALL', 'f', '1', 'fk', 'fv'], ['FUNCTION', 'DELETE', 'lib'], ['FUNCTION', 'FLUSH']);
+    const k = expectSameAof();
+    expect(k.map((c) => c[0])).toContain('MULTI');
+    expect(k.some((c) => c[1] === 'hidden')).toBe(false);
+  });
 });

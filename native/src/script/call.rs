@@ -195,7 +195,7 @@ fn execute() -> Result<(), (String, Option<usize>)> {
             let args = Args::new(&r.scratch, &r.offsets).map_err(|e| (e, None))?;
             r.reply.resp3 = r.resp3;
             let t0 = Instant::now();
-            crate::run_for_script(index, r.db, args, &mut r.reply, r.snapshot_ms, r.caller.client_id).map_err(|e| (e, None))?;
+            crate::run_for_script(index, r.db, args, &mut r.reply, r.snapshot_ms, r.caller.client_id, r.repl as u8).map_err(|e| (e, None))?;
             let usec = t0.elapsed().as_micros() as u64;
             let failed = r.reply.buf.first() == Some(&b'-');
             if failed {

@@ -178,6 +178,9 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         calls_via_ts: flags & F_CALLS_VIA_TS != 0,
         busy_ms: busy_ms as i64,
     };
+    // The script is one execution unit: what its calls propagate is wrapped in MULTI/EXEC
+    // when it is more than one command (Redis 7.0's effects replication).
+    crate::with_state(|st| st.ks.prop.enter());
     let outcome = REPLY.with(|reply| {
         let mut reply = reply.borrow_mut();
         reply.buf.clear();
@@ -200,8 +203,9 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
             crate::REPLY_PENDING
         };
         Ok::<_, String>((outcome, written))
-    })?;
-    let (outcome, written) = outcome;
+    });
+    crate::with_state(|st| st.ks.prop.leave());
+    let (outcome, written) = outcome?;
     report(outcome);
     Ok(env.int(written))
 }
