@@ -187,6 +187,11 @@ export class Aof {
   }
 
   /** aofLoadManifestFromDisk (at start-up whatever appendonly says, as Redis). */
+  /** Start-up will load files: the AOF directory, or an old single-file AOF to upgrade, exists. */
+  hasFilesToLoad(): boolean {
+    return fs.existsSync(this.files.dir) || fs.existsSync(this.config.str(APPENDFILENAME));
+  }
+
   loadManifest(): void {
     this.manifest = this.files.loadManifest();
   }

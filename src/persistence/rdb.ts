@@ -467,8 +467,8 @@ export class Persistence {
    * the first slice) gets LOADING, never the empty keyspace (Redis loads before it serves).
    */
   expectStartupLoad(): void {
-    // Under appendonly yes the AOF is what loads (in one blocking step).
-    if (this.config.bool('appendonly') || !fs.existsSync(this.filename())) return;
+    const aof = this.aof?.configured() ? this.aof : null;
+    if (!(aof ? aof.hasFilesToLoad() : fs.existsSync(this.filename()))) return;
     this.server.loading = true;
     this.loadingProgress = { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
   }
@@ -487,6 +487,7 @@ export class Persistence {
         await aof.loadAtStartup();
       } finally {
         this.restoreDirty(dirtyBefore);
+        this.setLoadingProgress(null); // also when there was nothing to load after all
       }
     } else {
       await this.loadRdbAtStartup();
