@@ -129,6 +129,15 @@ function readFirstLine(file: string): string | null {
   }
 }
 
+/** 0 when the file went away meanwhile: the load that follows reports that. */
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 export function nativeDeps(): PersistenceDeps {
   return {
     system: native,
@@ -470,7 +479,10 @@ export class Persistence {
     const aof = this.aof?.configured() ? this.aof : null;
     if (!(aof ? aof.hasFilesToLoad() : fs.existsSync(this.filename()))) return;
     this.server.loading = true;
-    this.loadingProgress = { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
+    // INFO may be asked before the first slice: it already shows the file's size, as Redis's
+    // startLoadingFile does (the AOF's total is known once its manifest is read).
+    const totalBytes = aof ? 0 : fileSize(this.filename());
+    this.loadingProgress = { startTime: this.nowSec(), totalBytes, loadedBytes: 0, rdbUsedMem: 0 };
   }
 
   /**
