@@ -143,6 +143,8 @@ export interface NativeAddon {
   scriptMemory(): number[];
   /** Use runScriptNative(). */
   scriptRun(kind: number, input: Buffer, out: Buffer): number;
+  /** The AOF's MISCONF text for the next runs whose writes are refused (null: a failed save's). */
+  scriptAofRefusal(text: string | null): void;
   /** Error codes of the commands that failed in the last run. */
   takeScriptErrors(): string[];
   /** Statistics the log could not hold: [id, calls, usec, failed, rejected, ...]. */

@@ -123,7 +123,12 @@ export class Scripting {
     out.ensure(16 * 1024);
     let flags = out.resp3 ? SCRIPT_RESP3 : 0;
     if (server.execDepth > 0) flags |= SCRIPT_IN_MULTI;
-    if (server.persistence.writesRefused()) flags |= SCRIPT_WRITES_REFUSED;
+    const refusal = server.persistence.writeRefusal();
+    if (refusal !== null) {
+      flags |= SCRIPT_WRITES_REFUSED;
+      // Scripts and their calls get the AOF's own text when the AOF is why (Redis 7.0).
+      native.scriptAofRefusal(server.persistence.bgsaveRefusesWrites() ? null : refusal);
+    }
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
     let n: number;
     try {

@@ -247,9 +247,14 @@ export class Persistence {
    * writes may go on.
    */
   writeRefusal(): string | null {
-    const cfg = this.config;
-    if (!this.lastBgsaveOk && cfg.bool(STOP_WRITES_ON_BGSAVE_ERROR) && cfg.saveRules(SAVE).length > 0) return RDB_MISCONF;
+    if (this.bgsaveRefusesWrites()) return RDB_MISCONF;
     return this.aof?.writeError() ?? null;
+  }
+
+  /** DISK_ERROR_TYPE_RDB: the refusal is a failed background save's (it comes before the AOF's). */
+  bgsaveRefusesWrites(): boolean {
+    const cfg = this.config;
+    return !this.lastBgsaveOk && cfg.bool(STOP_WRITES_ON_BGSAVE_ERROR) && cfg.saveRules(SAVE).length > 0;
   }
 
   /** A child producing an RDB (to disk or to replicas) runs: Redis's CHILD_TYPE_RDB. */

@@ -1,8 +1,9 @@
 // Durability of the AOF, proved the hard way: kill -9 during a continuous write load (nothing
 // acknowledged is lost under appendfsync always; at most about a second under everysec), kill -9
 // of the rewrite child at random moments (the AOF stays loadable and complete), and a disk that
-// fills up (writes refused with Redis's MISCONF, reads go on, recovery by itself once there is
-// room), the last one side by side with redis-server. KEYFORK_LONG_TESTS makes the runs longer.
+// fills up (writes, scripts' writes too, refused with Redis's MISCONF, reads go on, recovery by
+// itself once there is room), the last one side by side with redis-server. KEYFORK_LONG_TESTS
+// makes the runs longer.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -197,6 +198,11 @@ fullDisk('a full disk (a 4 MB tmpfs in a private mount namespace), keyfork and r
     }
     await say('SET', 'big', 'x'.repeat(100_000));
     await say('SET', 'refused', '1');
+    // Scripts: a call that writes, a script declared as writing, and read-only ones.
+    await say('EVAL', "return redis.call('SET', 'viascript', '1')", '0');
+    await say('EVAL', "#!lua\nreturn redis.call('SET', 'viascript', '1')", '0');
+    await say('EVAL', "#!lua flags=no-writes\nreturn redis.call('GET', 'before')", '0');
+    await say('EVAL', "return redis.call('GET', 'before')", '0');
     await say('GET', 'before');
     await say('PING');
     const info = await infoSection(c);

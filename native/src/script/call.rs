@@ -175,7 +175,11 @@ fn execute() -> Result<(), (String, Option<usize>)> {
                 return refuse("Write commands are not allowed from read-only scripts.");
             }
             if r.caller.writes_refused {
-                return refuse(MISCONF);
+                // writeCommandsGetDiskErrorMessage: the failed save's text, or the AOF's.
+                return match &r.caller.aof_refusal {
+                    Some(aof) => refuse(&format!("-{aof}")),
+                    None => refuse(MISCONF),
+                };
             }
         }
         if !r.allow_oom && r.caller.oom && !r.write_dirty && info.flags & CMD_DENYOOM != 0 {

@@ -57,6 +57,16 @@ thread_local! {
     static LEFT: RefCell<(Vec<super::CallStat>, Vec<String>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     /// The reply buffer runs write into (reused).
     static REPLY: RefCell<Reply> = RefCell::new(Reply::new());
+    /// scriptAofRefusal's text: writes are refused because the AOF cannot be written.
+    static AOF_REFUSAL: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// scriptAofRefusal(text | null): the MISCONF text of an AOF write error, set by TypeScript
+/// before a run whose writes are refused because of the AOF (null: a failed save's refusal).
+fn script_aof_refusal(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let text = if env.is_nullish(a.value(0)?) { None } else { Some(a.string(env, 0)?) };
+    AOF_REFUSAL.with(|r| *r.borrow_mut() = text);
+    Ok(env.undefined())
 }
 
 /// Registers cjson, cmsgpack, struct and bit as globals.
@@ -174,6 +184,7 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         in_multi: flags & F_IN_MULTI != 0,
         client_id: client_id as u32 as u64,
         writes_refused: flags & F_WRITES_REFUSED != 0,
+        aof_refusal: if flags & F_WRITES_REFUSED != 0 { AOF_REFUSAL.with(|r| r.borrow().clone()) } else { None },
         oom: flags & F_OOM != 0,
         calls_via_ts: flags & F_CALLS_VIA_TS != 0,
         busy_ms: busy_ms as i64,
@@ -307,6 +318,7 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
         ("scriptFlags", script_flags),
         ("scriptMemory", script_memory),
         ("scriptRun", script_run),
+        ("scriptAofRefusal", script_aof_refusal),
         ("takeScriptErrors", take_script_errors),
         ("takeScriptStats", take_script_stats),
         ("functionsFlush", functions_flush),

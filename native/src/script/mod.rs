@@ -32,6 +32,7 @@ pub mod lstruct;
 pub mod lua;
 pub mod shebang;
 
+use std::borrow::Cow;
 use crate::reply::Reply;
 use lua::{Lua, Raise, Type, REGISTRY};
 use std::cell::RefCell;
@@ -81,8 +82,11 @@ pub struct Caller {
     pub resp3: bool,
     pub in_multi: bool,
     pub client_id: u64,
-    /// Writes are refused (MISCONF): the text of the error commands get.
+    /// Writes are refused (MISCONF).
     pub writes_refused: bool,
+    /// The refusal is the AOF's (`MISCONF Errors writing to the AOF file: ...`), not a failed
+    /// background save's: its text, which scripts and their calls get as well.
+    pub aof_refusal: Option<String>,
     /// Used memory is over maxmemory (the memory owner's hook; false until maxmemory exists).
     pub oom: bool,
     /// Every redis.call goes through TypeScript (the ACL hook: a restricted user's checks live there).
@@ -175,19 +179,22 @@ pub struct Outcome {
 }
 
 /// scriptPrepareForRun's refusals, before anything runs.
-fn refusal(inv: &Invocation, caller: &Caller) -> Option<&'static str> {
+fn refusal(inv: &Invocation, caller: &Caller) -> Option<Cow<'static, str>> {
     if inv.flags & EVAL_COMPAT != 0 {
         return None;
     }
     if inv.flags & ALLOW_OOM == 0 && caller.oom {
-        return Some("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+        return Some("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into());
     }
     if inv.flags & NO_WRITES == 0 {
         if caller.writes_refused {
-            return Some("-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
+            return Some(match &caller.aof_refusal {
+                Some(aof) => format!("-{aof}").into(),
+                None => "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into(),
+            });
         }
         if inv.ro {
-            return Some("Can not execute a script with write flag using *_ro command.");
+            return Some("Can not execute a script with write flag using *_ro command.".into());
         }
     }
     None
