@@ -192,6 +192,23 @@ export class Aof {
     return fs.existsSync(this.files.dir) || fs.existsSync(this.config.str(APPENDFILENAME));
   }
 
+  /**
+   * The bytes a start-up load will read, for INFO from the moment the server is loading (Redis
+   * knows them when loading starts); 0 when the manifest cannot be read, which the load reports.
+   */
+  bytesToLoad(): number {
+    const filename = this.config.str(APPENDFILENAME);
+    const sizeOf = (name: string): number => fs.statSync(this.files.path(name)).size;
+    try {
+      const manifestFile = this.files.path(AofManifest.manifestName(filename));
+      if (!fs.existsSync(manifestFile)) return fs.statSync(filename).size; // an old single-file AOF, in dir
+      const manifest = AofManifest.parse(filename, fs.readFileSync(manifestFile, 'latin1'));
+      return manifest.loadOrder().reduce((total, f) => total + sizeOf(f.name), 0);
+    } catch {
+      return 0;
+    }
+  }
+
   loadManifest(): void {
     this.manifest = this.files.loadManifest();
   }

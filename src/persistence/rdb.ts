@@ -484,9 +484,9 @@ export class Persistence {
     const aof = this.aof?.configured() ? this.aof : null;
     if (!(aof ? aof.hasFilesToLoad() : fs.existsSync(this.filename()))) return;
     this.server.loading = true;
-    // INFO may be asked before the first slice: it already shows the file's size, as Redis's
-    // startLoadingFile does (the AOF's total is known once its manifest is read).
-    const totalBytes = aof ? 0 : fileSize(this.filename());
+    // INFO may be asked before the first slice: it already shows what will be read, as Redis's
+    // startLoading does.
+    const totalBytes = aof ? aof.bytesToLoad() : fileSize(this.filename());
     this.loadingProgress = { startTime: this.nowSec(), totalBytes, loadedBytes: 0, rdbUsedMem: 0 };
   }
 
