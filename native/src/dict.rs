@@ -1,7 +1,8 @@
 //! A byte-keyed chained hash table with Redis's dict properties that std's HashMap lacks:
 //! a stateless SCAN cursor (reverse-binary increment over buckets, which still visits every
 //! element present for the whole scan when the table grows or shrinks between calls) and
-//! a fair-enough random entry (RANDOMKEY, SPOP, SRANDMEMBER) without a full walk.
+//! a fair random entry (RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) without a full
+//! walk, and Redis's cheap sample of consecutive entries (dictGetSomeKeys) for eviction.
 
 use std::cell::Cell;
 
@@ -65,6 +66,8 @@ pub struct Dict<V> {
 }
 
 const MIN_BUCKETS: usize = 4;
+/// Redis's GETFAIR_NUM_ENTRIES: how many entries a fair random pick chooses among.
+const FAIR_SAMPLE: usize = 15;
 
 thread_local! {
     static SEED: Cell<u64> = Cell::new(initial_seed());
@@ -311,8 +314,60 @@ impl<V> Dict<V> {
         self.maybe_shrink();
     }
 
-    /// A random entry: a random non-empty bucket, then a random node of its chain.
+    /// A random entry, as Redis's dictGetFairRandomKey picks it: one of up to 15 entries
+    /// gathered from consecutive buckets (so an entry in a long chain is not less likely than
+    /// one alone in its bucket, as it would be with "random bucket, then random chain node").
     pub fn random(&self) -> Option<(&[u8], &V)> {
+        if self.len == 0 { return None; }
+        let mut sample: [Option<(&[u8], &V)>; FAIR_SAMPLE] = [None; FAIR_SAMPLE];
+        let mut n = 0;
+        self.some_entries(FAIR_SAMPLE, |k, v| {
+            sample[n] = Some((k, v));
+            n += 1;
+        });
+        if n == 0 { return self.random_in_random_bucket(); }
+        sample[(random_u64() % n as u64) as usize]
+    }
+
+    /// Up to `count` entries (fewer when the dict is smaller or the walk gives up) from
+    /// consecutive buckets starting at a random one, as Redis's dictGetSomeKeys samples: a
+    /// run of more than `count` (and at least 5) empty buckets jumps to another random one;
+    /// at most count * 10 buckets are visited.
+    pub fn some_entries<'a>(&'a self, count: usize, mut f: impl FnMut(&'a [u8], &'a V)) -> usize {
+        let count = count.min(self.len);
+        if count == 0 { return 0; }
+        let mask = self.buckets.len() - 1;
+        let mut i = (random_u64() as usize) & mask;
+        let (mut stored, mut empty_run, mut steps) = (0usize, 0usize, count * 10);
+        while stored < count && steps > 0 {
+            steps -= 1;
+            match self.buckets[i].as_deref() {
+                None => {
+                    empty_run += 1;
+                    if empty_run >= 5 && empty_run > count {
+                        i = (random_u64() as usize) & mask;
+                        empty_run = 0;
+                        continue;
+                    }
+                }
+                Some(head) => {
+                    empty_run = 0;
+                    let mut cur = Some(head);
+                    while let Some(node) = cur {
+                        f(&node.key, &node.val);
+                        stored += 1;
+                        if stored == count { return stored; }
+                        cur = node.next.as_deref();
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        stored
+    }
+
+    /// Redis's dictGetRandomKey: a random non-empty bucket, then a random node of its chain.
+    fn random_in_random_bucket(&self) -> Option<(&[u8], &V)> {
         if self.len == 0 { return None; }
         let mask = self.buckets.len() - 1;
         loop {
@@ -390,6 +445,42 @@ impl<'a, V> Iterator for Iter<'a, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pearson's chi-square of `counts` against a uniform distribution.
+    fn chi_square(counts: &[u64]) -> f64 {
+        let total: u64 = counts.iter().sum();
+        let expected = total as f64 / counts.len() as f64;
+        counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
+    }
+
+    #[test]
+    fn random_is_fair_when_chains_differ() {
+        // 10 entries in 16 buckets: some share a bucket. A random bucket then a random chain
+        // node would pick those half as often; the fair pick does not (9 degrees of freedom:
+        // 37.7 is the p = 0.00005 bound).
+        for round in 0..5 {
+            let mut d = Dict::new();
+            for i in 0..10u32 { d.insert(format!("member:{round}:{i}").as_bytes(), i); }
+            let mut counts = [0u64; 10];
+            for _ in 0..20_000 { counts[*d.random().unwrap().1 as usize] += 1; }
+            assert!(chi_square(&counts) < 37.7, "round {round}: {counts:?}");
+        }
+    }
+
+    #[test]
+    fn some_entries_samples_consecutive_entries() {
+        let mut d = Dict::new();
+        for i in 0..1000u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        let mut got = Vec::new();
+        assert_eq!(d.some_entries(15, |_, v| got.push(*v)), 15);
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), 15);
+        let small: Dict<u32> = { let mut s = Dict::new(); s.insert(b"only", 7); s };
+        let mut one = Vec::new();
+        assert_eq!(small.some_entries(15, |_, v| one.push(*v)), 1);
+        assert_eq!(one, [7]);
+    }
 
     #[test]
     fn insert_get_remove() {
