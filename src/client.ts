@@ -57,9 +57,6 @@ export class Client {
   inMulti = false;
   multiQueue: QueuedCommand[] = [];
   multiError = false;
-  /** WATCHed keys as "db:key(hex)" -> 1; `watchDirty` is set when one of them changes. */
-  watching = new Map<string, { db: number; key: Buffer; expiredAtWatch: boolean }>();
-  watchDirty = false;
 
   // Pub/Sub
   channels = new Set<string>();

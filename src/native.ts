@@ -126,8 +126,6 @@ export interface NativeAddon {
   /** Loads about `budgetBytes` more; see AofLoadStep. */
   aofLoadRun(budgetBytes: number): AofLoadStep;
   aofLoadClose(): void;
-  /** The key is stored but its time has passed (not yet lazily deleted). */
-  keyExpired(db: number, key: Buffer): boolean;
   // Scripting (native/src/script): EVAL and FUNCTION on the dlopen'd liblua5.1.
   /** [true, library file] or [false, why scripting is unavailable]. Builds the interpreters. */
   scriptingStatus(): [boolean, string];
@@ -151,6 +149,13 @@ export interface NativeAddon {
   takeScriptStats(): number[];
   /** Drops every function library (DEBUG RELOAD empties them with the data). */
   functionsFlush(): void;
+  // WATCH (native/src/keyspace/watch.rs): judged by the keyspace at every modification.
+  /** WATCH of one key by a client (remembers whether the key is already logically expired). */
+  watchKey(client: number, db: number, key: Buffer): void;
+  /** Forgets the client's watched keys; `clearDirty` also resets its failed-transaction flag. */
+  unwatchAll(client: number, clearDirty: boolean): void;
+  /** 0 clean, 1 a watched key was touched (dirty), 2 a key live when watched has expired since. */
+  watchState(client: number): number;
   /** glibc malloc_trim(0): returns free heap pages to the kernel. */
   trimMemory(): boolean;
   /** tcp-keepalive on a socket's fd as Redis's anetKeepAlive sets it (idle, interval/3, 3 probes). */

@@ -498,20 +498,19 @@ export class Server {
     if (!client.socket.destroyed) client.socket.destroy();
   }
 
-  /** Re-evaluates whether the keyspace must log modified keys for WATCH/blocked clients. */
+  /** Re-evaluates whether the keyspace must log modified keys for blocked clients. */
   updateTracking(): void {
-    const want = this.watches.count > 0 || this.blocking.count > 0;
+    const want = this.blocking.count > 0;
     if (want !== this.tracking) {
       this.tracking = want;
       native.setTrackModified(want);
     }
   }
 
-  /** After a command while tracking: hand the modified keys to WATCH and to blocked clients. */
+  /** After a command while tracking: hand the modified keys to blocked clients. */
   afterWrite(): void {
     const mods = native.takeModified();
     if (mods.length === 0) return;
-    this.watches.keysModified(mods);
     this.blocking.keysModified(mods);
   }
 

@@ -1,12 +1,20 @@
-// WATCH: which clients watch which keys, and marking their transactions dirty when the
-// keyspace reports a modified key (or a whole flushed/swapped database).
+// WATCH: the keyspace judges every modification as Redis's touchWatchedKey does (a key that
+// was already expired when watched is not "changed" by its deletion), so the state lives next
+// to it (native/src/keyspace/watch.rs). Here: which clients watch anything, and their verdict.
 import type { Client } from './client';
+import { native } from './native';
 import type { Server } from './server';
 
-const keyId = (db: number, key: Buffer) => `${db}:${key.toString('latin1')}`;
+/** What EXEC finds (native watchState). */
+export const enum WatchVerdict {
+  Clean = 0,
+  /** A watched key was modified (CLIENT LIST's `d` flag). */
+  Touched = 1,
+  /** A key that was live when watched has expired since: EXEC fails too. */
+  Expired = 2,
+}
 
 export class Watches {
-  private byKey = new Map<string, Set<Client>>();
   private watchers = new Set<Client>();
 
   constructor(private server: Server) {}
@@ -15,43 +23,22 @@ export class Watches {
     return this.watchers.size;
   }
 
-  watch(client: Client, db: number, key: Buffer, expiredAtWatch = false): void {
-    const id = keyId(db, key);
-    if (client.watching.has(id)) return;
-    client.watching.set(id, { db, key: Buffer.from(key), expiredAtWatch });
-    let set = this.byKey.get(id);
-    if (!set) this.byKey.set(id, (set = new Set()));
-    set.add(client);
-    this.watchers.add(client);
-    this.server.updateTracking();
+  watch(client: Client, db: number, key: Buffer): void {
+    native.watchKey(client.id, db, key);
+    if (!this.watchers.has(client)) {
+      this.watchers.add(client);
+      this.server.updateTracking();
+    }
   }
 
+  /** UNWATCH, EXEC, DISCARD, RESET and a closed client: no keys, and a clean slate. */
   unwatchAll(client: Client): void {
-    for (const id of client.watching.keys()) {
-      const set = this.byKey.get(id);
-      set?.delete(client);
-      if (set && set.size === 0) this.byKey.delete(id);
-    }
-    client.watching.clear();
-    client.watchDirty = false;
-    this.watchers.delete(client);
+    if (!this.watchers.delete(client)) return;
+    native.unwatchAll(client.id, true);
     this.server.updateTracking();
   }
 
-  /** `mods` is the keyspace's [db, key | null, ...] log. */
-  keysModified(mods: (number | Buffer | null)[]): void {
-    if (this.watchers.size === 0) return;
-    for (let i = 0; i < mods.length; i += 2) {
-      const db = mods[i] as number;
-      const key = mods[i + 1] as Buffer | null;
-      if (key === null) {
-        for (const c of this.watchers) {
-          for (const w of c.watching.values()) if (w.db === db) c.watchDirty = true;
-        }
-      } else {
-        const set = this.byKey.get(keyId(db, key));
-        if (set) for (const c of set) c.watchDirty = true;
-      }
-    }
+  verdict(client: Client): WatchVerdict {
+    return this.watchers.has(client) ? (native.watchState(client.id) as WatchVerdict) : WatchVerdict.Clean;
   }
 }

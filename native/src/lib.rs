@@ -550,15 +550,39 @@ fn trim_memory(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.boolean(os::trim_heap()))
 }
 
-/// keyExpired(db, key): the key is still stored but its time has passed (WATCH's check).
-fn key_expired(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
-    let db = a.i64(env, 0)? as usize;
-    let key = a.bytes(env, 1)?;
+/// watchKey(client, db, key): WATCH of one key (remembers whether it is already expired).
+fn watch_key(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let client = a.i64(env, 0)? as u64;
+    let db = a.i64(env, 1)? as usize;
+    let key = a.bytes(env, 2)?;
     let now = now_ms();
-    let expired = with_state(|st| {
-        st.ks.dbs.get(db).and_then(|d| d.dict.get(key)).map_or(false, |e| e.expire_at != keyspace::NO_EXPIRE && e.expire_at <= now)
+    with_state(|st| {
+        let expired = st.ks.key_is_expired(db, key, now);
+        st.ks.watches.watch(client, db as u32, key, expired);
     });
-    Ok(env.boolean(expired))
+    Ok(env.undefined())
+}
+
+/// unwatchAll(client, clearDirty): forgets the client's watched keys; with clearDirty (UNWATCH,
+/// EXEC, DISCARD, RESET, a closed client) also its failed-transaction flag.
+fn unwatch_all(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let client = a.i64(env, 0)? as u64;
+    let clear = a.bool(env, 1)?;
+    with_state(|st| if clear { st.ks.watches.reset(client) } else { st.ks.watches.unwatch_all(client) });
+    Ok(env.undefined())
+}
+
+/// watchState(client): 0 clean, 1 dirty (a watched key was touched: CLIENT LIST's `d` flag),
+/// 2 clean but a key that was live when watched has expired since (EXEC fails too).
+fn watch_state(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let client = a.i64(env, 0)? as u64;
+    let now = now_ms();
+    let state = with_state(|st| {
+        if st.ks.watches.is_dirty(client) { return 1; }
+        let expired = st.ks.watches.live_at_watch(client).iter().any(|(db, key)| st.ks.key_is_expired(*db as usize, key, now));
+        if expired { 2 } else { 0 }
+    });
+    Ok(env.int(state))
 }
 
 /// setTcpKeepalive(fd, seconds): `tcp-keepalive` on an accepted socket, as Redis sets it.
@@ -602,7 +626,9 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("setActiveExpire", set_active_expire),
         ("setTrackModified", set_track_modified),
         ("takeModified", take_modified),
-        ("keyExpired", key_expired),
+        ("watchKey", watch_key),
+        ("unwatchAll", unwatch_all),
+        ("watchState", watch_state),
         ("trimMemory", trim_memory),
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),

@@ -5,6 +5,7 @@ import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
 import { arg, argStr, ReplyError, type Ctx, type Handler, type Request } from './types';
+import { WatchVerdict } from '../watch';
 
 const SYNTAX_ERROR = 'ERR syntax error';
 
@@ -28,12 +29,12 @@ function clientTypeByName(name: string): ClientType | null {
 }
 
 /** Redis's flag letters, in its order; N when none applies. */
-function flagLetters(client: Client): string {
+function flagLetters(server: Server, client: Client): string {
   let flags = '';
   if (client.subscriptionCount > 0) flags += 'P';
   if (client.inMulti) flags += 'x';
   if (client.blocked) flags += 'b';
-  if (client.watchDirty) flags += 'd';
+  if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
   if (client.closeAfterReply) flags += 'c';
   if (client.noEvict) flags += 'e';
   return flags || 'N';
@@ -77,7 +78,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
     ['name', client.name],
     ['age', Math.floor((now - client.createdAt) / 1000)],
     ['idle', Math.floor((now - client.lastInteraction) / 1000)],
-    ['flags', flagLetters(client)],
+    ['flags', flagLetters(server, client)],
     ['db', client.db],
     ['sub', client.channels.size],
     ['psub', client.patterns.size],

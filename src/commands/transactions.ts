@@ -2,8 +2,8 @@
 // EXEC (EXECABORT), runtime errors inside EXEC do not stop the rest, a modified WATCHed key
 // makes EXEC answer the null array.
 import type { Client } from '../client';
-import { native } from '../native';
 import type { Server } from '../server';
+import { WatchVerdict } from '../watch';
 import { arg, ReplyError, type Ctx, type Handler } from './types';
 
 function multi(ctx: Ctx): void {
@@ -40,7 +40,7 @@ function exec(ctx: Ctx): void {
     discardState(ctx);
     throw new ReplyError('EXECABORT Transaction discarded because of previous errors.');
   }
-  if (client.watchDirty || watchedKeyExpired(ctx)) {
+  if (server.watches.verdict(client) !== WatchVerdict.Clean) {
     discardState(ctx);
     out.nullArray();
     return;
@@ -71,21 +71,12 @@ function exec(ctx: Ctx): void {
   }
 }
 
-/** A key that existed when WATCHed and has since expired also aborts EXEC (Redis 7.0). */
-function watchedKeyExpired(ctx: Ctx): boolean {
-  for (const w of ctx.client.watching.values()) {
-    if (w.expiredAtWatch) continue;
-    if (native.keyExpired(w.db, w.key)) return true;
-  }
-  return false;
-}
-
 function watch(ctx: Ctx): void {
   const { client, server, req } = ctx;
   if (client.inMulti) throw new ReplyError('ERR WATCH inside MULTI is not allowed');
   for (let i = 1; i < req.argc; i++) {
     const key = arg(req, i);
-    server.watches.watch(client, client.db, key, native.keyExpired(client.db, key));
+    server.watches.watch(client, client.db, key);
   }
   ctx.out.ok();
 }

@@ -230,7 +230,7 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
     let b = int_arg(ctx, 2, Some("ERR invalid second DB index"))?;
     let n = ctx.ks.dbs.len() as i64;
     if a < 0 || a >= n || b < 0 || b >= n { return Err(DB_OUT_OF_RANGE); }
-    ctx.ks.swap_dbs(a as usize, b as usize);
+    ctx.ks.swap_dbs(a as usize, b as usize, ctx.now_ms);
     ctx.ks.dirty += 1;
     ctx.reply.ok();
     Ok(())

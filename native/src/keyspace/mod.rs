@@ -7,6 +7,9 @@ use crate::propagate::{Propagator, TARGET_ALL};
 use crate::types::Value;
 
 pub mod expire;
+pub mod watch;
+
+use watch::{Replacement, WatchTable};
 
 pub const NO_EXPIRE: i64 = -1;
 
@@ -56,6 +59,8 @@ pub struct Keyspace {
     pub lazy_expire: bool,
     /// What executed writes become for the AOF and replicas (propagate.rs).
     pub prop: Propagator,
+    /// WATCHed keys, judged at every modification (touchWatchedKey).
+    pub watches: WatchTable,
 }
 
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -83,11 +88,40 @@ impl Keyspace {
             loading: false,
             lazy_expire: false,
             prop: Propagator::default(),
+            watches: WatchTable::default(),
         }
     }
 
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
         if self.track_modified { self.modified.push((db as u32, key.into())); }
+        if !self.watches.is_empty() {
+            let stored = self.dbs[db].dict.contains_key(key);
+            self.watches.touch(db as u32, key, stored);
+        }
+    }
+
+    /// Stored and its time has passed (Redis's keyIsExpired; lazy expiry has not run yet).
+    pub fn key_is_expired(&self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        self.dbs.get(db).and_then(|d| d.dict.get(key)).is_some_and(|e| e.expire_at != NO_EXPIRE && e.expire_at <= now_ms)
+    }
+
+    /// Redis's touchAllWatchedKeysInDb, before database `emptied` is flushed (no replacement)
+    /// or swapped with `replaced_with`.
+    fn touch_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>, now_ms: i64) {
+        if self.watches.is_empty() { return; }
+        for key in self.watches.keys_in_db(emptied as u32) {
+            let in_emptied = self.dbs[emptied].dict.contains_key(&key);
+            let replacement = replaced_with.map(|r| {
+                if !self.dbs[r].dict.contains_key(&key) {
+                    Replacement::Absent
+                } else if self.key_is_expired(r, &key, now_ms) {
+                    Replacement::Expired
+                } else {
+                    Replacement::Live
+                }
+            });
+            self.watches.touch_emptied(emptied as u32, &key, in_emptied, replacement);
+        }
     }
 
     pub fn signal_flushed(&mut self, db: usize) {
@@ -236,6 +270,7 @@ impl Keyspace {
     pub fn key_count(&self) -> usize { self.dbs.iter().map(|d| d.dict.len()).sum() }
 
     pub fn flush_db(&mut self, db: usize) -> usize {
+        self.touch_watched_in_db(db, None, 0);
         let n = self.dbs[db].dict.len();
         self.signal_each_key(db, db);
         self.dbs[db] = Db::default();
@@ -277,8 +312,10 @@ impl Keyspace {
     /// SWAPDB: exchanges two databases' contents (expire cursors and TTL stats travel along).
     /// Every key present in either database is signalled in both (a watcher of db a's key k is
     /// dirtied when k existed before or exists after; blocked clients find their new keys).
-    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+    pub fn swap_dbs(&mut self, a: usize, b: usize, now_ms: i64) {
         if a != b {
+            self.touch_watched_in_db(a, Some(b), now_ms);
+            self.touch_watched_in_db(b, Some(a), now_ms);
             for (from, as_db) in [(a, a), (b, a), (a, b), (b, b)] { self.signal_each_key(from, as_db); }
             self.dbs.swap(a, b);
         }
