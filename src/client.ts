@@ -12,6 +12,10 @@ export type ClientType = 'normal' | 'replica' | 'pubsub' | 'master';
 export interface QueuedCommand {
   name: string;
   req: Request;
+  /** It writes (a script by its declared flags): EXEC of this queue counts as a write. */
+  write: boolean;
+  /** It may run while loading (Redis's CMD_LOADING). */
+  loading: boolean;
 }
 
 export interface BlockedState {

@@ -6,6 +6,7 @@ import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDI
 import type { Server } from '../server';
 import { debugNotAllowed } from './debug';
 import { discardTransaction } from './transactions';
+import { WatchVerdict } from '../watch';
 import { refusedByMisconf, type Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
 
@@ -126,13 +127,14 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, server.scripting.busyError());
     }
-    if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
-      client.multiQueue.push({ name: cmd.name, req: copyRequest(req) });
-      out.simple('QUEUED');
-      return;
-    }
+    // EXEC is judged by what it would run: the flags of its queued commands count as its own
+    // (Redis's mstate.cmd_flags, a script's declared flags included).
+    const queued = cmd.name === 'exec' && client.inMulti ? client.multiQueue : null;
+    const isWrite = cmd.isWrite || server.scripting.declaresWrites(cmd, req) || (queued !== null && queued.some((q) => q.write));
+    // (The maxmemory check belongs here, before MISCONF: a denyoom command, or EXEC of a queue
+    // holding one, and inside MULTI any command but EXEC/DISCARD/QUIT/RESET.)
     const refusal = server.persistence.writeRefusal();
-    if (refusal !== null && (refusedByMisconf(cmd) || server.scripting.declaresWrites(cmd, req))) {
+    if (refusal !== null && (isWrite || refusedByMisconf(cmd))) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, refusal);
     }
@@ -144,9 +146,19 @@ export class Dispatcher {
         `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );
     }
-    if (server.loading && !cmd.flags.has('loading')) {
+    const denyLoading = !cmd.flags.has('loading') || (queued !== null && queued.some((q) => !q.loading));
+    if (server.loading && denyLoading) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
+    }
+    if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
+      // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
+      // commands neither take memory nor make EXEC a write.
+      if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading') });
+      }
+      out.simple('QUEUED');
+      return;
     }
     this.call(client, cmd, req);
     if (server.blocking.hasReady) server.blocking.serveReady();

@@ -22,13 +22,9 @@ export function discardTransaction(server: Server, client: Client): void {
   server.watches.unwatchAll(client);
 }
 
-function discardState(ctx: Ctx): void {
-  discardTransaction(ctx.server, ctx.client);
-}
-
 function discard(ctx: Ctx): void {
   if (!ctx.client.inMulti) throw new ReplyError('ERR DISCARD without MULTI');
-  discardState(ctx);
+  discardTransaction(ctx.server, ctx.client);
   ctx.out.ok();
 }
 
@@ -36,20 +32,15 @@ function exec(ctx: Ctx): void {
   const { client, server, out } = ctx;
   if (!client.inMulti) throw new ReplyError('ERR EXEC without MULTI');
   const queue = client.multiQueue;
+  // The server-state checks (MISCONF, LOADING...) ran before, in the dispatcher (processCommand).
   if (client.multiError) {
-    discardState(ctx);
+    discardTransaction(server, client);
     throw new ReplyError('EXECABORT Transaction discarded because of previous errors.');
   }
   if (server.watches.verdict(client) !== WatchVerdict.Clean) {
-    discardState(ctx);
+    discardTransaction(server, client);
     out.nullArray();
     return;
-  }
-  const writes = queue.some((q) => server.commands.get(q.name.split('|')[0])?.isWrite);
-  const refusal = writes ? server.persistence.writeRefusal() : null;
-  if (refusal !== null) {
-    discardState(ctx);
-    throw new ReplyError(`EXECABORT Transaction discarded because of: ${refusal}`);
   }
   client.inMulti = false;
   client.multiQueue = [];
