@@ -17,10 +17,15 @@ function isHexDigit(ch: string | undefined): boolean {
 
 /**
  * Splits a line into arguments the way redis.conf lines and inline commands are split.
+ * Blanks between arguments are any isspace() character, but only space, \t, \r and \n
+ * end an unquoted argument (a \v or \f inside one is part of it), as in sds.c.
  * Returns null on unbalanced quotes, or when a closing quote is followed by something
  * other than whitespace (Redis reports both as "Unbalanced quotes").
  */
 export function splitArgs(line: string): string[] | null {
+  // A C string ends at its first NUL: nothing after it is seen.
+  const nul = line.indexOf('\0');
+  if (nul >= 0) line = line.slice(0, nul);
   const args: string[] = [];
   let i = 0;
   const n = line.length;

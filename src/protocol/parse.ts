@@ -2,6 +2,8 @@
 // A parsed command is a Buffer plus [start, end) offset pairs into it: no per-argument
 // copies, and the same offsets go straight to the native exec().
 
+import { splitArgs as splitLine } from '../config/splitargs';
+
 const CR = 13;
 const LF = 10;
 /** Redis's PROTO_INLINE_MAX_SIZE: an inline request or a count line longer than this is an error. */
@@ -213,6 +215,9 @@ export class RequestParser {
     const start = this.pos;
     let lf = this.buf.indexOf(LF, start);
     if (lf >= this.end) lf = -1;
+    // Redis looks for the newline with strchr(), which stops at a NUL byte: a line holding one
+    // has no end yet, so nothing is answered until it grows too big.
+    if (lf >= 0 && this.buf.subarray(start, lf).indexOf(0) >= 0) lf = -1;
     if (lf < 0) {
       if (this.end - start > INLINE_MAX) return this.protocolError('too big inline request');
       return Parse.Incomplete;
@@ -252,7 +257,7 @@ export class RequestParser {
       while (i < end && isSpace(buf[i])) i++;
       if (i >= end) break;
       const from = i;
-      while (i < end && !isSpace(buf[i])) i++;
+      while (i < end && !endsUnquoted(buf[i])) i++;
       this.setArg(argc++, from, i);
     }
     this.input = buf;
@@ -262,70 +267,20 @@ export class RequestParser {
   }
 }
 
-/** sdssplitargs's separators (C isspace). */
+/** sdssplitargs skips C isspace between arguments... */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+/** ...but only space, tab, CR and LF end an unquoted one (\v and \f belong to it). */
+function endsUnquoted(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
 /**
- * Redis's sdssplitargs: splits a line into arguments with "double quotes" (escapes \n \r \t
- * \b \a \\ \" \xHH) and 'single quotes' (only \'). Returns null on unbalanced quotes or a
- * closing quote not followed by a space. Shared by inline commands and redis.conf parsing.
+ * Redis's sdssplitargs over a request line: one implementation for inline commands and
+ * redis.conf (config/splitargs.ts works on latin1 strings, one char per byte).
  */
 export function splitArgs(line: Buffer): Buffer[] | null {
-  const out: Buffer[] = [];
-  let i = 0;
-  const n = line.length;
-  while (true) {
-    while (i < n && isSpace(line[i])) i++;
-    if (i >= n) return out;
-    const cur: number[] = [];
-    let inDq = false;
-    let inSq = false;
-    let done = false;
-    while (!done) {
-      if (inDq) {
-        if (i >= n) return null;
-        const c = line[i];
-        if (c === 0x5c && i + 3 < n && line[i + 1] === 0x78 && isHex(line[i + 2]) && isHex(line[i + 3])) {
-          cur.push(parseInt(String.fromCharCode(line[i + 2], line[i + 3]), 16));
-          i += 3;
-        } else if (c === 0x5c && i + 1 < n) {
-          i++;
-          const e = line[i];
-          cur.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
-        } else if (c === 0x22) {
-          if (i + 1 < n && !isSpace(line[i + 1])) return null;
-          done = true;
-        } else {
-          cur.push(c);
-        }
-      } else if (inSq) {
-        if (i >= n) return null;
-        const c = line[i];
-        if (c === 0x5c && i + 1 < n && line[i + 1] === 0x27) {
-          i++;
-          cur.push(0x27);
-        } else if (c === 0x27) {
-          if (i + 1 < n && !isSpace(line[i + 1])) return null;
-          done = true;
-        } else {
-          cur.push(c);
-        }
-      } else {
-        if (i >= n) { done = true; break; }
-        const c = line[i];
-        if (isSpace(c)) done = true;
-        else if (c === 0x22) inDq = true;
-        else if (c === 0x27) inSq = true;
-        else cur.push(c);
-      }
-      if (i < n) i++;
-    }
-    out.push(Buffer.from(cur));
-  }
+  return splitLine(line.toString('latin1'))?.map((a) => Buffer.from(a, 'latin1')) ?? null;
 }
