@@ -3,29 +3,13 @@
 // Implemented here: HELP, SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID; routed to the
 // addon when it exports them: DIGEST, DIGEST-VALUE, POPULATE, OBJECT (native rows
 // "debug|<sub>"); RELOAD when the persistence layer provides debugReload().
-import type { Client } from '../client';
 import { changeReplicationId } from '../info';
 import { native } from '../native';
 import type { Server } from '../server';
-import { isLocalClient } from './client-cmd';
 import { writeHelp, type HelpEntry } from './command-cmd';
 import { nativeHandler } from './dispatch';
+import { protectedNotAllowed } from './protected';
 import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
-import { consume } from '../config/consumers';
-
-const ENABLE_DEBUG_COMMAND = consume('enable-debug-command', 'test/server/config.test.ts');
-
-const NOT_ALLOWED =
-  'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
-
-/**
- * The enable-debug-command gate, or null when `client` may run DEBUG. Redis checks it in
- * processCommand (a rejected call, before MULTI queueing); the dispatcher can call this to
- * do the same. The DEBUG handler checks it too, so the gate holds either way.
- */
-export function debugNotAllowed(server: Server, client: Client): string | null {
-  return server.config.protectedActionAllowed(ENABLE_DEBUG_COMMAND, isLocalClient(client)) ? null : NOT_ALLOWED;
-}
 
 function syntaxError(ctx: Ctx): ReplyError {
   const sub = argStr(ctx.req, 1).slice(0, 128);
@@ -190,7 +174,7 @@ function debugHelp(ctx: Ctx): void {
 
 function debug(ctx: Ctx): void {
   const { req, server, client } = ctx;
-  const denied = debugNotAllowed(server, client);
+  const denied = protectedNotAllowed(server, client, 'debug');
   if (denied) throw new ReplyError(denied);
   const sub = argStr(req, 1).toLowerCase();
   if (sub === 'help' && req.argc === 2) return debugHelp(ctx);

@@ -4,7 +4,7 @@
 import type { Client } from '../client';
 import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
 import type { Server } from '../server';
-import { debugNotAllowed } from './debug';
+import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
 import { WatchVerdict } from '../watch';
 import { refusedByMisconf, type Command } from './table';
@@ -12,8 +12,6 @@ import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, ty
 
 /** Commands that run immediately inside MULTI instead of being queued. */
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
-/** Redis's CMD_PROTECTED (not visible in COMMAND INFO): gated by enable-debug-command. */
-const PROTECTED = new Set(['debug']);
 /** Commands a RESP2 client may run while subscribed. */
 const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
 
@@ -106,12 +104,10 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, wrongArity(cmd.name));
     }
-    if (PROTECTED.has(cmd.name)) {
-      const denied = debugNotAllowed(server, client);
-      if (denied) {
-        cmd.stats.rejected++;
-        return this.reject(client, cmd, denied);
-      }
+    const denied = protectedNotAllowed(server, client, cmd.name);
+    if (denied) {
+      cmd.stats.rejected++;
+      return this.reject(client, cmd, denied);
     }
     if (!client.authenticated && !cmd.flags.has('no_auth')) {
       cmd.stats.rejected++;

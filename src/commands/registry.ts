@@ -5,6 +5,7 @@ import { commandCommands } from './command-cmd';
 import { configCommands } from './config-cmd';
 import { connectionCommands } from './connection';
 import { debugCommands } from './debug';
+import { moduleCommands } from './module-cmd';
 import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
 import { scriptingCommands } from '../scripting';
@@ -14,5 +15,6 @@ import type { Handler } from './types';
 
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
-    ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands]);
+    ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
+    ...moduleCommands]);
 }

@@ -458,7 +458,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no', inert('keyfork always checks RESTORE payloads and RDB files in full, as with "yes"')),
   enumeration('enable-protected-configs', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('enable-debug-command', PROTECTED_ACTION, 'no', IMMUTABLE),
-  enumeration('enable-module-command', PROTECTED_ACTION, 'no', fixed(needs('loading modules'))),
+  enumeration('enable-module-command', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('cluster-preferred-endpoint-type', CLUSTER_ENDPOINT_TYPE, 'ip', needs(CLUSTER)),
   enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore', needs(REPLICATION)),
   enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
