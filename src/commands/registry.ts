@@ -5,6 +5,7 @@ import { commandCommands } from './command-cmd';
 import { configCommands } from './config-cmd';
 import { connectionCommands } from './connection';
 import { debugCommands } from './debug';
+import { lolwutCommands } from './lolwut';
 import { moduleCommands } from './module-cmd';
 import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
@@ -16,5 +17,5 @@ import type { Handler } from './types';
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands]);
+    ...moduleCommands, ...lolwutCommands]);
 }
