@@ -1,5 +1,6 @@
-// SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT.
+// SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT/HELP.
 import { stringMatch } from '../config/glob';
+import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
 import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
 
 function names(ctx: Ctx): string[] {
@@ -39,7 +40,8 @@ const pubsubChannels: Handler = (ctx) => {
 
 const pubsubNumsub: Handler = (ctx) => {
   const { out, req } = ctx;
-  out.map(req.argc - 2);
+  // A flat array of name, count pairs in RESP3 too, as Redis 7.0 answers it.
+  out.array((req.argc - 2) * 2);
   for (let i = 2; i < req.argc; i++) {
     const name = arg(req, i);
     out.bulk(name);
@@ -51,6 +53,21 @@ const pubsubNumpat: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.patterns.size);
 };
 
+const PUBSUB_HELP: HelpEntry[] = [
+  ['channels', 'CHANNELS [<pattern>]', ["Return the currently active channels matching a <pattern> (default: '*')."]],
+  ['numpat', 'NUMPAT', ['Return number of subscriptions to patterns.']],
+  ['numsub', 'NUMSUB [<channel> ...]', [
+    'Return the number of subscribers for the specified channels, excluding',
+    'pattern subscriptions(default: no channels).',
+  ]],
+  ['shardchannels', 'SHARDCHANNELS [<pattern>]', ["Return the currently active shard level channels matching a <pattern> (default: '*')."]],
+  ['shardnumsub', 'SHARDNUMSUB [<shardchannel> ...]', ['Return the number of subscribers for the specified shard level channel(s)']],
+];
+
+const pubsubHelp: Handler = (ctx) => {
+  writeHelp(ctx.out, 'PUBSUB', PUBSUB_HELP, subcommandPresent(ctx.server, 'pubsub'));
+};
+
 export const pubsubCommands: [string, Handler][] = [
   ['subscribe', subscribe],
   ['unsubscribe', unsubscribe],
@@ -60,4 +77,5 @@ export const pubsubCommands: [string, Handler][] = [
   ['pubsub|channels', pubsubChannels],
   ['pubsub|numsub', pubsubNumsub],
   ['pubsub|numpat', pubsubNumpat],
+  ['pubsub|help', pubsubHelp],
 ];
