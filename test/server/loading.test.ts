@@ -1,6 +1,6 @@
 // The start-up load seen from a client, as Redis 7.0 shows it: the server listens while it
 // loads, answers LOADING to data commands, and INFO persistence carries the loading_* fields.
-// key-load-delay (a pause per key, a Redis test knob) stretches a small load to a second or so,
+// key-load-delay (a pause per key, a Redis test knob) stretches a small load to a few seconds,
 // and loading-process-events-interval-bytes 1024 lets clients in every kilobyte of the file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,11 +11,11 @@ import { describeDifferential } from '../helpers/diff';
 import { freePort } from '../helpers/ports';
 import { RawConnection } from '../helpers/resp';
 import { keyforkMainPath, redisServerPath, startKeyfork } from '../helpers/servers';
-import { infoSection, show, waitFor } from './persistence-support';
+import { infoFields, infoSection, show, waitFor } from './persistence-support';
 
 const KEYS = 2000;
-/** 0.5 ms a key: about a second of loading for KEYS keys. */
-const LOAD_DELAY_US = 500;
+/** 1.5 ms a key: about three seconds of loading for KEYS keys (room for a loaded machine). */
+const LOAD_DELAY_US = 1500;
 const LOADING_FIELDS = ['loading_start_time', 'loading_total_bytes', 'loading_rdb_used_mem', 'loading_loaded_bytes',
   'loading_loaded_perc', 'loading_eta_seconds'];
 
@@ -48,8 +48,10 @@ async function observeLoading(kind: 'keyfork' | 'redis', dir: string) {
   const server = await startLoading(kind, dir);
   try {
     const c = await connectWhenListening(server.port);
-    const during = await infoSection(c);
-    const get = show(await c.send('GET', 'key:1'));
+    // One write: INFO and GET are answered from the same moment of the load.
+    const [info, reply] = await c.pipeline([['INFO', 'persistence'], ['GET', 'key:1']]);
+    const during = infoFields(info);
+    const get = show(reply);
     await waitFor(async () => (await infoSection(c)).get('loading') === '0', 'the load to end', 30_000);
     const after = await infoSection(c);
     const dbsize = show(await c.send('DBSIZE'));

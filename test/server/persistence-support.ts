@@ -31,7 +31,12 @@ export function show(reply: Reply): string {
 }
 
 export async function infoSection(conn: RawConnection, section = 'persistence'): Promise<Map<string, string>> {
-  const body = text(await conn.send('INFO', section));
+  return infoFields(await conn.send('INFO', section));
+}
+
+/** An INFO reply's fields as a map. */
+export function infoFields(reply: Reply): Map<string, string> {
+  const body = text(reply);
   const fields = new Map<string, string>();
   for (const line of body.split('\r\n')) {
     if (line === '' || line.startsWith('#')) continue;

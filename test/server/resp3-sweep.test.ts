@@ -3,6 +3,7 @@
 // messages). Replies that depend on time, ids or hashing order are compared by shape (their
 // types, element by element kind), every other reply byte for byte. A command keyfork gains
 // without a sample here fails the completeness check: add one.
+import { createHash } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeDifferential, formatCommand, formatMismatches, replyKey, useBothServers, type BothServers } from '../helpers/diff';
 import { RawConnection, type Reply } from '../helpers/resp';
@@ -23,6 +24,12 @@ const SETUP: string[][] = [
   ['HSET', 'hash', 'f1', 'v1', 'f2', '2'], ['HSET', 'hone', 'only', 'v'], ['SET', 'bits', '\x0f\xf0'],
   ['SET', 'ttl', 'v', 'EX', '1000'],
 ];
+
+const LOADED_SCRIPT = "return redis.call('get', KEYS[1])";
+const LOADED_SHA = createHash('sha1').update(LOADED_SCRIPT).digest('hex');
+// One function per library: FUNCTION LIST orders a library's functions and the libraries by hash.
+const LIBRARY = "#!lua name=sweeplib\nredis.register_function('echoarg', function(keys, args) return args[1] end)";
+const LIBRARY_RO = "#!lua name=sweepro\nredis.register_function{function_name='readonly', callback=function(keys, args) return redis.call('hgetall', keys[1]) end, flags={'no-writes'}}";
 
 const SAMPLES: Sample[] = [
   // strings
@@ -68,6 +75,19 @@ const SAMPLES: Sample[] = [
   s('HGETALL', 'hash'), s('HKEYS', 'hash'), s('HVALS', 'hash'), s('HLEN', 'hash'), s('HEXISTS', 'hash', 'f1'), s('HSTRLEN', 'hash', 'f1'),
   s('HINCRBY', 'hash', 'f2', '3'), s('HINCRBYFLOAT', 'hash', 'f2', '0.5'), s('HDEL', 'hash', 'f4'), s('HRANDFIELD', 'hone', '-2', 'WITHVALUES'),
   s('HRANDFIELD', 'hone'), s('HSCAN', 'hash', '0'),
+  // scripting: conversions of every Lua type both ways, RESP3 inside scripts (redis.setresp)
+  s('EVAL', "return {1, 'two', {3, false}, redis.status_reply('fine')}", '0'), s('EVAL', 'return 3.99', '0'),
+  s('EVAL', "return redis.error_reply('MY failure')", '0'), s('EVAL', "redis.setresp(3); return redis.call('hgetall', KEYS[1])", '1', 'hone'),
+  s('EVAL', "redis.setresp(3); return redis.call('sismember', KEYS[1], 'a') == true", '1', 'set'),
+  s('EVAL_RO', "return redis.call('get', KEYS[1])", '1', 'str'), s('EVAL_RO', "return redis.call('set', KEYS[1], 'x')", '1', 'str'),
+  s('SCRIPT', 'LOAD', LOADED_SCRIPT), s('EVALSHA', LOADED_SHA, '1', 'str'), s('EVALSHA_RO', LOADED_SHA, '1', 'num'),
+  s('EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0'), s('SCRIPT', 'EXISTS', LOADED_SHA, 'ffffffffffffffffffffffffffffffffffffffff'),
+  s('SCRIPT', 'KILL'), kind('SCRIPT', 'HELP'), s('SCRIPT', 'FLUSH'),
+  s('FUNCTION', 'LOAD', LIBRARY), s('FUNCTION', 'LOAD', LIBRARY), s('FUNCTION', 'LIST'), s('FUNCTION', 'LOAD', LIBRARY_RO),
+  s('FCALL', 'echoarg', '0', 'hi'), s('FCALL_RO', 'readonly', '1', 'hone'), s('FCALL_RO', 'echoarg', '0', 'hi'),
+  s('FUNCTION', 'LIST', 'WITHCODE', 'LIBRARYNAME', 'sweepro'), shape('FUNCTION', 'STATS'),
+  s('FUNCTION', 'KILL'), shape('FUNCTION', 'DUMP'), s('FUNCTION', 'RESTORE', 'not a payload'), s('FUNCTION', 'DELETE', 'sweeplib'),
+  s('FUNCTION', 'DELETE', 'sweeplib'), kind('FUNCTION', 'HELP'), s('FUNCTION', 'FLUSH'),
   // server
   s('DBSIZE'), shape('TIME'), shape('LASTSAVE'), shape('INFO', 'server'), s('ROLE'), s('LOLWUT'), s('MODULE', 'LIST'), s('MODULE', 'HELP'), s('MODULE', 'LOAD', '/x.so'), s('MODULE', 'LOADEX', '/x.so'), s('MODULE', 'UNLOAD', 'x'),
   s('CONFIG', 'GET', 'maxmemory-policy'), s('CONFIG', 'SET', 'hz', '10'), s('CONFIG', 'HELP'), s('CONFIG', 'RESETSTAT'), s('CONFIG', 'REWRITE'),
