@@ -160,6 +160,8 @@ export interface NativeAddon {
   trimMemory(): boolean;
   /** tcp-keepalive on a socket's fd as Redis's anetKeepAlive sets it (idle, interval/3, 3 probes). */
   setTcpKeepalive(fd: number, seconds: number): void;
+  /** DEBUG QUICKLIST-PACKED-THRESHOLD: false when out of range (0 restores 1 GiB). */
+  setListPackedThreshold(bytes: number): boolean;
   /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2). */
   heapUsage(): [number, number];
   [more: string]: unknown;

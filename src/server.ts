@@ -116,6 +116,8 @@ export class Server {
   private cronTimer: NodeJS.Timeout | null = null;
   private cronLoops = 0;
   shuttingDown = false;
+  /** DEBUG PAUSE-CRON. */
+  cronPaused = false;
   /** Configuration read on every request, cached here and refreshed when it changes. */
   readonly limits = { protoMaxBulkLen: 0, queryBufferLimit: 0 };
 
@@ -522,6 +524,8 @@ export class Server {
   }
 
   private cron(hz: number): void {
+    // DEBUG PAUSE-CRON 1: serverCron does nothing (blocked clients' timeouts still fire).
+    if (this.cronPaused) return;
     this.clock = Date.now();
     // While the start-up load runs in slices, Redis runs no serverCron work (expiry, saves,
     // client timeouts) on the half-loaded dataset.

@@ -585,6 +585,13 @@ fn watch_state(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.int(state))
 }
 
+/// setListPackedThreshold(bytes): DEBUG QUICKLIST-PACKED-THRESHOLD; false when out of range.
+fn set_list_packed_threshold(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let bytes = a.i64(env, 0)?;
+    let ok = bytes >= 0 && types::list::set_packed_threshold(bytes as u64);
+    Ok(env.boolean(ok))
+}
+
 /// setTcpKeepalive(fd, seconds): `tcp-keepalive` on an accepted socket, as Redis sets it.
 fn set_tcp_keepalive(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let fd = a.i64(env, 0)? as i32;
@@ -632,6 +639,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("trimMemory", trim_memory),
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),
+        ("setListPackedThreshold", set_list_packed_threshold),
     ];
     let registered = std::panic::catch_unwind(|| -> Result<(), String> {
         for (name, f) in exported {

@@ -1,12 +1,15 @@
 // DEBUG, behind enable-debug-command as in Redis 7.0 (default "no"; "local" admits loopback
 // clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
-// Implemented here: HELP, SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID; routed to the
-// addon when it exports them: DIGEST, DIGEST-VALUE, POPULATE, OBJECT (native rows
-// "debug|<sub>"); RELOAD when the persistence layer provides debugReload().
+// Implemented here: HELP, SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
+// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD; in the addon (native rows "debug|<sub>"):
+// DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS
+// (hidden from HELP, as in Redis). Any other subcommand gets
+// Redis's unknown-subcommand error.
 import { changeReplicationId } from '../info';
 import { native } from '../native';
 import type { Server } from '../server';
 import { writeHelp, type HelpEntry } from './command-cmd';
+import { memtoull } from '../config/numbers';
 import { nativeHandler } from './dispatch';
 import { protectedNotAllowed } from './protected';
 import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
@@ -57,6 +60,69 @@ function debugError(ctx: Ctx): void {
 
 function debugChangeReplId(ctx: Ctx): void {
   changeReplicationId(ctx.server);
+  ctx.out.ok();
+}
+
+/** DEBUG PROTOCOL <type>: a sample of each reply type, RESP2 falling back as Redis does. */
+function debugProtocol(ctx: Ctx): void {
+  const { out, client } = ctx;
+  switch (argStr(ctx.req, 2).toLowerCase()) {
+    case 'string': return out.bulk('Hello World');
+    case 'integer': return out.int(12345);
+    case 'double': return out.double(3.141);
+    case 'bignum': return out.bignum('1234567999999999999999999999999999999');
+    case 'null': return out.null();
+    case 'array':
+      out.array(3);
+      for (let j = 0; j < 3; j++) out.int(j);
+      return;
+    case 'set':
+      out.set(3);
+      for (let j = 0; j < 3; j++) out.int(j);
+      return;
+    case 'map':
+      out.map(3);
+      for (let j = 0; j < 3; j++) {
+        out.int(j);
+        out.boolean(j === 1);
+      }
+      return;
+    case 'attrib':
+      if (client.resp === 3) {
+        out.attribute(1);
+        out.bulk('key-popularity');
+        out.array(2);
+        out.bulk('key:123');
+        out.int(90);
+      }
+      return out.bulk('Some real reply following the attribute');
+    case 'push':
+      if (client.resp < 3) throw new ReplyError('ERR RESP2 is not supported by this command');
+      out.push(2);
+      out.bulk('server-cpu-usage');
+      out.int(42);
+      return out.bulk('Some real reply following the push reply');
+    case 'true': return out.boolean(true);
+    case 'false': return out.boolean(false);
+    case 'verbatim': return out.verbatim('This is a verbatim\nstring');
+    default:
+      throw new ReplyError(
+        'ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false',
+      );
+  }
+}
+
+function debugPauseCron(ctx: Ctx): void {
+  ctx.server.cronPaused = atoi(argStr(ctx.req, 2)) !== 0;
+  ctx.out.ok();
+}
+
+/** DEBUG QUICKLIST-PACKED-THRESHOLD <size>: list elements of at least this size get PLAIN nodes. */
+function debugQuicklistPackedThreshold(ctx: Ctx): void {
+  const size = memtoull(argStr(ctx.req, 2));
+  if (size === null || !native.setListPackedThreshold(Number(size))) {
+    throw new ReplyError('ERR argument must be a memory value bigger than 1 and smaller than 4gb');
+  }
   ctx.out.ok();
 }
 
@@ -117,6 +183,28 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
       '  file to the database.',
     ]],
   },
+  'pause-cron': {
+    argc: (n) => n === 3,
+    run: debugPauseCron,
+    help: ['PAUSE-CRON <0|1>', ['Stop periodic cron job processing.']],
+  },
+  protocol: {
+    argc: (n) => n === 3,
+    run: debugProtocol,
+    help: ['PROTOCOL <type>', [
+      'Reply with a test value of the specified type. <type> can be: string,',
+      'integer, double, bignum, null, array, set, map, attrib, push, verbatim,',
+      'true, false.',
+    ]],
+  },
+  'quicklist-packed-threshold': {
+    argc: (n) => n === 3,
+    run: debugQuicklistPackedThreshold,
+    help: ['QUICKLIST-PACKED-THRESHOLD <size>', [
+      'Sets the threshold for elements to be inserted as plain vs packed nodes',
+      'Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.',
+    ]],
+  },
   'set-active-expire': {
     argc: (n) => n === 3,
     run: debugSetActiveExpire,
@@ -139,6 +227,9 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
  */
 const NATIVE_ARGC: Record<string, (n: number) => boolean> = {
   digest: (n) => n === 2,
+  listpack: (n) => n === 3,
+  'stringmatch-test': (n) => n === 2,
+  'set-disable-deny-scripts': (n) => n === 3,
   'digest-value': (n) => n >= 2,
   object: (n) => n === 3,
   populate: (n) => n >= 3 && n <= 5,
@@ -148,6 +239,8 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
   digest: ['DIGEST', ['Output a hex signature representing the current DB content.']],
   'digest-value': ['DIGEST-VALUE <key> [<key> ...]', ['Output a hex signature of the values of all the specified keys.']],
   object: ['OBJECT <key>', ['Show low level info about `key` and associated value.']],
+  listpack: ['LISTPACK <key>', ['Show low level info about the listpack encoding of <key>.']],
+  'stringmatch-test': ['STRINGMATCH-TEST', ['Run a fuzz tester against the stringmatchlen() function.']],
   populate: ['POPULATE <count> [<prefix>] [<size>]', [
     'Create <count> string keys named key:<num>. If <prefix> is specified then',
     'it is used instead of the \'key\' prefix. These are not propagated to',
@@ -157,7 +250,8 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'populate', 'reload', 'set-active-expire', 'sleep'];
+const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'populate', 'protocol', 'reload',
+  'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {
   if (sub in TS_SUBCOMMANDS) return true;

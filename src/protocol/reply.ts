@@ -111,6 +111,15 @@ export class ReplyWriter {
     else this.bulk(text);
   }
 
+  /** A big number (`(` in RESP3), a bulk string in RESP2. */
+  bignum(digits: string): void {
+    if (this.resp3) this.ascii(`(${digits}\r\n`);
+    else this.bulk(digits);
+  }
+
+  /** A RESP3 attribute of n pairs, followed by the reply it annotates (RESP3 only). */
+  attribute(n: number): void { this.line('|', n); }
+
   /** RESP3 verbatim string (`=`), a bulk string in RESP2. */
   verbatim(text: string, format = 'txt'): void {
     if (!this.resp3) return this.bulk(text);

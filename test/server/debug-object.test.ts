@@ -1,27 +1,12 @@
 // DEBUG OBJECT against the real redis-server: the same encoding, serializedlength and
 // quicklist figures for every type (the address and LRU clock are process-specific).
-import { afterAll, beforeAll, it } from 'vitest';
-import { describeDifferential, expectSameRepliesAndCounters, type BothServers } from '../helpers/diff';
-import type { Arg, Reply } from '../helpers/resp';
-import { startKeyfork, startRedis } from '../helpers/servers';
+import { it } from 'vitest';
+import { describeDifferential, expectSameRepliesAndCounters, normalizeDebugObject as normalize, useBothServers, type BothServers } from '../helpers/diff';
 
 let servers: BothServers;
 
-/** Drops the fields that differ between any two processes. */
-function normalize(command: Arg[], reply: Reply): Reply {
-  if (reply.t !== 'simple' || !/^debug$/i.test(command[0].toString())) return reply;
-  return { t: 'simple', v: reply.v.replace(/^Value at:0x[0-9a-f]+ /, 'Value at:? ').replace(/ lru:\d+ lru_seconds_idle:\d+/, ' lru:? lru_seconds_idle:?') };
-}
-
 describeDifferential('DEBUG OBJECT', () => {
-  beforeAll(async () => {
-    const args = ['--enable-debug-command', 'yes'];
-    const [keyfork, redis] = await Promise.all([startKeyfork({ args }), startRedis()]);
-    servers = { keyfork, redis };
-  });
-  afterAll(async () => {
-    await Promise.all([servers?.keyfork.stop(), servers?.redis.stop()]);
-  });
+  useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] } });
 
   it('describes every type and encoding as Redis does', async () => {
     const many = Array.from({ length: 300 }, (_, i) => `element-number-${i}`);

@@ -1,5 +1,6 @@
-//! The DEBUG subcommands that touch data (Redis's debug.c): DIGEST, DIGEST-VALUE,
-//! SET-ACTIVE-EXPIRE and POPULATE. The TypeScript side owns DEBUG's dispatch and its
+//! The DEBUG subcommands that touch data or the addon's state (Redis's debug.c): DIGEST,
+//! DIGEST-VALUE, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST and
+//! SET-DISABLE-DENY-SCRIPTS. The TypeScript side owns DEBUG's dispatch and its
 //! enable-debug-command gate and routes these subcommands here as `debug|<sub>`.
 
 use crate::cmd::keys::SHARED_REFCOUNT;
@@ -18,7 +19,59 @@ pub const COMMANDS: &[CommandRow] = &[
     ("debug|set-active-expire", debug_set_active_expire),
     ("debug|populate", debug_populate),
     ("debug|object", debug_object),
+    ("debug|listpack", debug_listpack),
+    ("debug|stringmatch-test", debug_stringmatch_test),
+    ("debug|set-disable-deny-scripts", debug_set_disable_deny_scripts),
 ];
+
+/// DEBUG SET-DISABLE-DENY-SCRIPTS <0|1>: lets scripts call `noscript` commands (for tests).
+fn debug_set_disable_deny_scripts(ctx: &mut Ctx) -> CmdResult {
+    crate::script::call::set_deny_script_disabled(crate::numfmt::atoi(ctx.args.get(2)) as i32 != 0);
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// DEBUG STRINGMATCH-TEST: Redis's stringmatchlen fuzz test, on keyfork's glob matcher: ten
+/// million random patterns against random strings (up to 31 bytes of 0..127 each). Surviving it
+/// is the test (Redis 7.0.15 prints nothing).
+fn debug_stringmatch_test(ctx: &mut Ctx) -> CmdResult {
+    let random = crate::dict::random_u64;
+    let (mut string, mut pattern) = ([0u8; 32], [0u8; 32]);
+    for _ in 0..10_000_000 {
+        let (slen, plen) = ((random() % 32) as usize, (random() % 32) as usize);
+        for b in string.iter_mut().take(slen) { *b = (random() % 128) as u8; }
+        for b in pattern.iter_mut().take(plen) { *b = (random() % 128) as u8; }
+        std::hint::black_box(crate::glob::glob_match(&pattern[..plen], &string[..slen], false));
+    }
+    ctx.reply.simple("Apparently Redis did not crash: test passed");
+    Ok(())
+}
+
+/// DEBUG LISTPACK key: Redis's lpRepr of a listpack-encoded hash or sorted set, printed on
+/// standard output (not the log), as Redis does. The key is looked up as OBJECT looks it up
+/// (keyspace hits and misses counted, the LRU left alone).
+fn debug_listpack(ctx: &mut Ctx) -> CmdResult {
+    let key = ctx.args.get(2);
+    let (db, now, settings) = (ctx.db, ctx.now_ms, ctx.settings);
+    let Some(e) = ctx.ks.lookup_read_notouch(db, key, now) else { return Err(NO_SUCH_KEY) };
+    let listpack = match &e.value {
+        Value::Hash(h) => h.is_listpack(),
+        Value::ZSet(z) => crate::persist::values::zset_is_listpack(z),
+        _ => false,
+    };
+    if !listpack { return Err(CmdError::Msg("ERR Not a listpack encoded object.")); }
+    // The value's RDB body is exactly its listpack, as one string.
+    let mut body = Vec::new();
+    ValueWriter::new(false, settings).value(&mut body, &e.value);
+    let blob = crate::rdb::encoding::Reader::new(&body).read_string().map_err(|_| CmdError::Msg("ERR Not a listpack encoded object."))?;
+    let text = crate::rdb::listpack::listpack_repr(&blob, &e.value as *const Value as usize);
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&text);
+    let _ = out.flush();
+    ctx.reply.simple("Listpack structure printed on stdout");
+    Ok(())
+}
 
 /// DEBUG OBJECT key: Redis's one-line description of a value. serializedlength is the size of
 /// the value's RDB body as a save would write it now; the address is where the value lives.

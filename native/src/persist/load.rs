@@ -18,6 +18,7 @@ use crate::rdb::{
 };
 use crate::settings::Settings;
 use crate::types::hash::Hash;
+use crate::types::list::List;
 use crate::types::set::Set;
 use crate::types::string::StrVal;
 use crate::types::Value;
@@ -438,28 +439,28 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
             hash_from(pairs, settings, "Hash listpack integrity check failed.")
         }
         rdb_type::LIST_QUICKLIST | rdb_type::LIST_QUICKLIST_2 => {
+            // Nodes keep their kind: a PLAIN node stays plain and a PACKED node's elements stay
+            // packed whatever their size, as Redis loads them (quicklistAppendPlainNode /
+            // quicklistAppendListpack).
             let nodes = r.read_count(2)?;
-            // The node blobs stay as read (borrowed from the file image unless compressed) and
-            // the list is built from elements that point into them: no copy per element.
-            let mut blobs = Vec::with_capacity(nodes);
+            let mut l = List::new();
             for _ in 0..nodes {
                 let container = if t == rdb_type::LIST_QUICKLIST_2 { r.read_len()? } else { quicklist_container::PACKED };
                 let blob = r.read_string()?;
                 if blob.is_empty() || !matches!(container, quicklist_container::PLAIN | quicklist_container::PACKED) {
                     return Err(bad("Quicklist integrity check failed."));
                 }
-                blobs.push((container, blob));
-            }
-            let mut items: Vec<Cow<[u8]>> = Vec::new();
-            for (container, blob) in &blobs {
-                if *container == quicklist_container::PLAIN {
-                    items.push(Cow::Borrowed(&blob[..]));
+                // Elements are copied once, from the blob (borrowed from the file image unless
+                // compressed) into the list's chunks.
+                if container == quicklist_container::PLAIN {
+                    l.push_back_plain(&blob);
                     continue;
                 }
-                let entries = if t == rdb_type::LIST_QUICKLIST { ziplist_entries(blob)? } else { listpack_entries(blob)? };
-                items.extend(entries.into_iter().map(entry_bytes));
+                let entries = if t == rdb_type::LIST_QUICKLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+                for e in entries { l.push_back_packed(&entry_bytes(e)); }
             }
-            Ok(list(items, settings))
+            l.compact_tail();
+            Ok(if l.is_empty() { None } else { Some(Value::List(Box::new(l))) })
         }
         TYPE_SET_LISTPACK => {
             let blob = r.read_string()?;

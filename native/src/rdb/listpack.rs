@@ -362,6 +362,51 @@ impl<'a> Iterator for ListpackIter<'a> {
     }
 }
 
+/// Redis's lpRepr: the text DEBUG LISTPACK prints, entry by entry (`addr` stands for where
+/// the listpack lives in memory). The listpack must be valid.
+pub fn listpack_repr(lp: &[u8], addr: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let total = u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]);
+    let declared = u16::from_le_bytes([lp[4], lp[5]]);
+    let count = if declared == COUNT_UNKNOWN { validate_listpack(lp).unwrap_or(0) } else { declared as usize };
+    let mut text = String::new();
+    let _ = writeln!(text, "{{total bytes {total}}} {{num entries {count}}}");
+    let mut out = text.into_bytes();
+    let (mut p, mut index) = (HEADER_SIZE, 0);
+    while p < lp.len() && lp[p] != EOF {
+        let Ok((entry, encoded)) = decode_entry(lp, p, lp.len()) else { break };
+        let b = lp[p];
+        let header = if b & 0xF0 == ENC_12BIT_STR { 2 } else if b == ENC_32BIT_STR { 5 } else { 1 };
+        let backlen = backlen_size(encoded as u64);
+        let mut t = String::new();
+        let _ = write!(
+            t,
+            "{{\n\taddr: 0x{:08x},\n\tindex: {index:2},\n\toffset: {p},\n\thdr+entrylen+backlen: {:2},\n\thdrlen: {header:3},\n\tbacklen: {backlen:2},\n\tpayload: {}\n\tbytes: ",
+            addr + p,
+            encoded + backlen,
+            encoded - header,
+        );
+        for byte in &lp[p..p + encoded + backlen] {
+            let _ = write!(t, "{byte:02x}|");
+        }
+        t.push_str("\n\t[str]");
+        out.extend_from_slice(t.as_bytes());
+        let mut digits = [0u8; super::numeric::MAX_I64_DIGITS];
+        let value = entry.as_bytes(&mut digits);
+        if value.len() > 40 {
+            out.extend_from_slice(&value[..40]);
+            out.extend_from_slice(b"...");
+        } else {
+            out.extend_from_slice(value);
+        }
+        out.extend_from_slice(b"\n}\n");
+        p += encoded + backlen;
+        index += 1;
+    }
+    out.extend_from_slice(b"{end}\n\n");
+    out
+}
+
 /// Validates the whole listpack and returns its entries.
 pub fn listpack_entries(lp: &[u8]) -> RdbResult<Vec<Entry<'_>>> {
     let iter = ListpackIter::new(lp)?;

@@ -10,6 +10,7 @@ use crate::command::Args;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Command flags the checks need (TypeScript registers them from the command table).
@@ -27,6 +28,12 @@ pub struct CommandInfo {
     pub arity: i32,
     pub flags: u32,
 }
+
+/// DEBUG SET-DISABLE-DENY-SCRIPTS: when set, scripts may call `noscript` commands (Redis's
+/// `server.script_disable_deny_script`, a testing switch).
+static DENY_SCRIPT_DISABLED: AtomicBool = AtomicBool::new(false);
+
+pub fn set_deny_script_disabled(disabled: bool) { DENY_SCRIPT_DISABLED.store(disabled, Ordering::Relaxed); }
 
 thread_local! {
     static TABLE: RefCell<HashMap<Box<[u8]>, CommandInfo>> = RefCell::new(HashMap::new());
@@ -163,7 +170,7 @@ fn execute() -> Result<(), (String, Option<usize>)> {
         if (info.arity > 0 && argc as i32 != info.arity) || (argc as i32) < -info.arity {
             return refuse("Wrong number of args calling Redis command from script");
         }
-        if info.flags & CMD_NOSCRIPT != 0 {
+        if info.flags & CMD_NOSCRIPT != 0 && !DENY_SCRIPT_DISABLED.load(Ordering::Relaxed) {
             return refuse("This Redis command is not allowed from script");
         }
         if let Err(e) = acl_check(&args) {

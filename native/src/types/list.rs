@@ -12,8 +12,10 @@
 //!   (LTRIM), `drop_front_n`/`drop_back_n`.
 //! - RDB: `quicklist_nodes(fill)` splits the elements into the quicklist nodes Redis 7.0 would
 //!   build by pushing them one by one at the tail under `list-max-listpack-size = fill`: each
-//!   node says whether it is PLAIN (one element of at least `PACKED_THRESHOLD` bytes, written
-//!   as a raw string) or PACKED (a listpack), and lists its elements. Write them as
+//!   node says whether it is PLAIN (one element, written as a raw string) or PACKED (a
+//!   listpack), and lists its elements. An element is PLAIN when it was at least the packed
+//!   threshold (`set_packed_threshold`, 1 GiB by default) as it was inserted, or came from a
+//!   PLAIN node of an RDB file (`push_back_plain`); a PLAIN chunk holds it alone. Write them as
 //!   RDB_TYPE_LIST_QUICKLIST_2. `quicklist_node_shapes(fill)` gives the same split as
 //!   `NodeShape { plain, count }` without collecting elements (the RDB writer's allocation-free
 //!   path: it walks `iter()` alongside). `listpack_bytes(node)` gives the size Redis would report for
@@ -32,14 +34,31 @@
 use crate::numfmt;
 use super::varint;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Target data size of one chunk. Small enough that inserting or deleting in the middle of a
 /// chunk (memmove) stays cheap, large enough that the per-chunk overhead is negligible.
 const CHUNK_BYTES: usize = 4096;
 
-/// Redis 7.0's quicklist `packed_threshold`: elements of at least this size (1 GiB) go into
-/// PLAIN nodes on their own.
-pub const PACKED_THRESHOLD: usize = 1 << 30;
+/// Redis 7.0's quicklist `packed_threshold` by default: elements of at least this size (1 GiB)
+/// go into PLAIN nodes of their own.
+pub const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
+
+/// The threshold in force (DEBUG QUICKLIST-PACKED-THRESHOLD changes it, as Redis's global
+/// `packed_threshold`; a forked child sees the value of the fork).
+static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_PACKED_THRESHOLD);
+
+/// Redis's quicklistisSetPackedThreshold: 0 restores the default; above 4 GiB - 1 MiB is refused.
+pub fn set_packed_threshold(bytes: u64) -> bool {
+    if bytes > (1u64 << 32) - (1 << 20) { return false; }
+    let bytes = if bytes == 0 { DEFAULT_PACKED_THRESHOLD } else { bytes as usize };
+    PACKED_THRESHOLD.store(bytes, Ordering::Relaxed);
+    true
+}
+
+/// Redis's isLargeElement: such an element is stored in a PLAIN node when it is inserted.
+#[inline]
+fn is_large(elem: &[u8]) -> bool { elem.len() >= PACKED_THRESHOLD.load(Ordering::Relaxed) }
 
 /// Limits from quicklist.c: the size classes of negative fill values, the byte limit that
 /// also applies to count-limited nodes, and the clamping range of `list-max-listpack-size`.
@@ -112,13 +131,25 @@ struct Chunk {
     buf: Vec<u8>,
     head: u32,
     count: u32,
+    /// A PLAIN quicklist node: exactly one element, stored on its own whatever its size now
+    /// compares to the threshold (as Redis keeps a node plain once it is).
+    plain: bool,
 }
 
 impl Chunk {
     fn with_element(elem: &[u8]) -> Chunk {
         let mut buf = vec![0u8; entry_size(elem.len())];
         write_entry(&mut buf, elem);
-        Chunk { buf, head: 0, count: 1 }
+        Chunk { buf, head: 0, count: 1, plain: false }
+    }
+
+    fn plain(elem: &[u8]) -> Chunk {
+        Chunk { plain: true, ..Chunk::with_element(elem) }
+    }
+
+    /// A packed chunk holding `entries` (encoded, `count` of them).
+    fn packed(entries: Vec<u8>, count: u32) -> Chunk {
+        Chunk { buf: entries, head: 0, count, plain: false }
     }
 
     #[inline] fn data(&self) -> &[u8] { &self.buf[self.head as usize..] }
@@ -126,7 +157,7 @@ impl Chunk {
 
     /// True when an element of `elem_len` bytes may join this chunk.
     #[inline]
-    fn has_room(&self, elem_len: usize) -> bool { self.bytes() + entry_size(elem_len) <= CHUNK_BYTES }
+    fn has_room(&self, elem_len: usize) -> bool { !self.plain && self.bytes() + entry_size(elem_len) <= CHUNK_BYTES }
 
     fn push_back(&mut self, elem: &[u8]) {
         let at = self.buf.len();
@@ -240,8 +271,13 @@ impl List {
         for item in items {
             list.push_back(item.as_ref());
         }
-        if let Some(last) = list.chunks.back_mut() { last.compact(); }
+        list.compact_tail();
         list
+    }
+
+    /// Gives back the last chunk's spare room (once a loader has appended everything).
+    pub fn compact_tail(&mut self) {
+        if let Some(last) = self.chunks.back_mut() { last.compact(); }
     }
 
     #[inline] pub fn len(&self) -> usize { self.len }
@@ -255,7 +291,20 @@ impl List {
         self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(|c| c.buf.capacity()).sum::<usize>()
     }
 
+    /// Appends `elem`, in a PLAIN node of its own when it is large (Redis's quicklistPush).
     pub fn push_back(&mut self, elem: &[u8]) {
+        if is_large(elem) { self.push_back_plain(elem) } else { self.push_back_packed(elem) }
+    }
+
+    /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
+    pub fn push_back_plain(&mut self, elem: &[u8]) {
+        self.len += 1;
+        if let Some(last) = self.chunks.back_mut() { last.compact(); }
+        self.chunks.push_back(Chunk::plain(elem));
+    }
+
+    /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED).
+    pub fn push_back_packed(&mut self, elem: &[u8]) {
         self.len += 1;
         if let Some(last) = self.chunks.back_mut() {
             if last.has_room(elem.len()) {
@@ -269,6 +318,11 @@ impl List {
 
     pub fn push_front(&mut self, elem: &[u8]) {
         self.len += 1;
+        if is_large(elem) {
+            if let Some(first) = self.chunks.front_mut() { first.compact(); }
+            self.chunks.push_front(Chunk::plain(elem));
+            return;
+        }
         if let Some(first) = self.chunks.front_mut() {
             if first.has_room(elem.len()) {
                 first.push_front(elem);
@@ -401,14 +455,40 @@ impl List {
         Some(&c.data()[s..e])
     }
 
-    /// Replaces element `index`; false when out of range.
+    /// Replaces element `index`; false when out of range. A large value takes a PLAIN node of
+    /// its own; a plain node given a small value becomes packed (quicklistReplaceEntry).
     pub fn set(&mut self, index: usize, value: &[u8]) -> bool {
         let Some((ci, i)) = self.chunk_of(index) else { return false };
+        if self.chunks[ci].plain {
+            self.chunks[ci] = if is_large(value) { Chunk::plain(value) } else { Chunk::with_element(value) };
+            return true;
+        }
+        if is_large(value) {
+            self.isolate(ci, i, Chunk::plain(value));
+            return true;
+        }
         let c = &mut self.chunks[ci];
         let (entry, _, _, next) = c.locate(i);
         c.splice(entry, next, &encode_entry(value));
         self.split_if_oversized(ci);
         true
+    }
+
+    /// Replaces element `i` of packed chunk `ci` with the chunk `middle`, splitting the rest
+    /// of the chunk around it.
+    fn isolate(&mut self, ci: usize, i: usize, middle: Chunk) {
+        let c = &self.chunks[ci];
+        let (entry, _, _, next) = c.locate(i);
+        let data = c.data();
+        let before = Chunk::packed(data[..entry].to_vec(), i as u32);
+        let after = Chunk::packed(data[next..].to_vec(), c.count - i as u32 - 1);
+        self.chunks.remove(ci);
+        let mut at = ci;
+        for piece in [before, middle, after] {
+            if piece.count == 0 { continue; }
+            self.chunks.insert(at, piece);
+            at += 1;
+        }
     }
 
     /// Inserts `value` so that it becomes element `index` (`index == len` appends).
@@ -421,15 +501,50 @@ impl List {
             self.push_back(value);
             return;
         }
+        let Some((ci, i)) = self.chunk_of(index - 1) else { return };
+        if is_large(value) || self.chunks[ci].plain {
+            self.insert_after_apart(ci, i, value);
+            return;
+        }
         // Insert after element index-1, in its chunk: that also covers the case where index
         // starts a new chunk (the value joins the end of the previous one).
-        let Some((ci, i)) = self.chunk_of(index - 1) else { return };
         let c = &mut self.chunks[ci];
         let (_, _, _, next) = c.locate(i);
         c.splice(next, next, &encode_entry(value));
         c.count += 1;
         self.len += 1;
         self.split_if_oversized(ci);
+    }
+
+    /// Inserts `value` after element `i` of chunk `ci` where it cannot join that chunk: a large
+    /// value gets a PLAIN chunk of its own (splitting a packed chunk around it), and nothing
+    /// joins a PLAIN chunk (the value goes to the front of the next packed chunk, or alone).
+    fn insert_after_apart(&mut self, ci: usize, i: usize, value: &[u8]) {
+        self.len += 1;
+        let last_of_chunk = i + 1 == self.chunks[ci].count as usize;
+        if is_large(value) {
+            if last_of_chunk {
+                self.chunks[ci].compact();
+                self.chunks.insert(ci + 1, Chunk::plain(value));
+            } else {
+                // Element i stays in front: split after it, the plain chunk between.
+                let c = &self.chunks[ci];
+                let (_, _, _, next) = c.locate(i);
+                let data = c.data();
+                let before = Chunk::packed(data[..next].to_vec(), i as u32 + 1);
+                let after = Chunk::packed(data[next..].to_vec(), c.count - i as u32 - 1);
+                self.chunks.remove(ci);
+                self.chunks.insert(ci, after);
+                self.chunks.insert(ci, Chunk::plain(value));
+                self.chunks.insert(ci, before);
+            }
+            return;
+        }
+        // After a plain chunk: the front of the next packed chunk, or a chunk of its own.
+        match self.chunks.get_mut(ci + 1) {
+            Some(next) if next.has_room(value.len()) => next.push_front(value),
+            _ => self.chunks.insert(ci + 1, Chunk::with_element(value)),
+        }
     }
 
     /// Splits chunk `ci` into chunks of at most CHUNK_BYTES when an insert or replace made it
@@ -445,14 +560,14 @@ impl List {
         while off < data.len() {
             let (_, _, next) = decode_forward(data, off);
             if piece_count > 0 && next - piece_start > CHUNK_BYTES {
-                pieces.push(Chunk { buf: data[piece_start..off].to_vec(), head: 0, count: piece_count });
+                pieces.push(Chunk::packed(data[piece_start..off].to_vec(), piece_count));
                 piece_start = off;
                 piece_count = 0;
             }
             piece_count += 1;
             off = next;
         }
-        pieces.push(Chunk { buf: data[piece_start..].to_vec(), head: 0, count: piece_count });
+        pieces.push(Chunk::packed(data[piece_start..].to_vec(), piece_count));
         self.chunks.remove(ci);
         for (k, p) in pieces.into_iter().enumerate() {
             self.chunks.insert(ci + k, p);
@@ -528,7 +643,7 @@ impl List {
         let mut merged: VecDeque<Chunk> = VecDeque::with_capacity(self.chunks.len());
         for c in self.chunks.drain(..) {
             if let Some(prev) = merged.back_mut() {
-                if prev.bytes() + c.bytes() <= CHUNK_BYTES {
+                if !prev.plain && !c.plain && prev.bytes() + c.bytes() <= CHUNK_BYTES {
                     prev.buf.extend_from_slice(c.data());
                     prev.count += c.count;
                     continue;
@@ -591,7 +706,8 @@ impl List {
     /// The same nodes as `quicklist_nodes`, as (plain, count) shapes only: nothing allocated,
     /// for the RDB writer, which walks `iter()` alongside.
     pub fn quicklist_node_shapes(&self, fill: i64) -> QuicklistNodeShapes<'_> {
-        QuicklistNodeShapes { elements: self.iter().peekable(), fill: fill.clamp(-5, FILL_MAX) }
+        let kinds = PlainFlags { chunks: self.chunks.iter(), current: None };
+        QuicklistNodeShapes { elements: self.iter().zip(kinds).peekable(), fill: fill.clamp(-5, FILL_MAX) }
     }
 }
 
@@ -679,9 +795,35 @@ pub struct NodeShape {
     pub count: usize,
 }
 
-/// The node shapes of `List::quicklist_node_shapes`: where Redis's quicklist nodes split.
+/// For each element head to tail: whether it is in a PLAIN chunk.
+struct PlainFlags<'a> {
+    chunks: std::collections::vec_deque::Iter<'a, Chunk>,
+    current: Option<(bool, u32)>,
+}
+
+impl Iterator for PlainFlags<'_> {
+    type Item = bool;
+
+    fn next(&mut self) -> Option<bool> {
+        loop {
+            match &mut self.current {
+                Some((plain, left)) if *left > 0 => {
+                    *left -= 1;
+                    return Some(*plain);
+                }
+                _ => {
+                    let c = self.chunks.next()?;
+                    self.current = Some((c.plain, c.count));
+                }
+            }
+        }
+    }
+}
+
+/// The node shapes of `List::quicklist_node_shapes`: where Redis's quicklist nodes split. An
+/// element of a PLAIN chunk is a PLAIN node; the others fill packed nodes as Redis fills them.
 pub struct QuicklistNodeShapes<'a> {
-    elements: std::iter::Peekable<Iter<'a>>,
+    elements: std::iter::Peekable<std::iter::Zip<Iter<'a>, PlainFlags<'a>>>,
     fill: i64,
 }
 
@@ -689,14 +831,14 @@ impl Iterator for QuicklistNodeShapes<'_> {
     type Item = NodeShape;
 
     fn next(&mut self) -> Option<NodeShape> {
-        let first = self.elements.next()?;
-        if first.len() >= PACKED_THRESHOLD {
+        let (first, plain) = self.elements.next()?;
+        if plain {
             return Some(NodeShape { plain: true, count: 1 });
         }
         let mut node_bytes = LISTPACK_EMPTY_BYTES + listpack_entry_bytes(first);
         let mut count = 1;
-        while let Some(&next) = self.elements.peek() {
-            if next.len() >= PACKED_THRESHOLD || !node_allows_insert(node_bytes, count, self.fill, next.len()) {
+        while let Some(&(next, next_plain)) = self.elements.peek() {
+            if next_plain || !node_allows_insert(node_bytes, count, self.fill, next.len()) {
                 break;
             }
             node_bytes += listpack_entry_bytes(next);
