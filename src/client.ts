@@ -65,6 +65,7 @@ export class Client {
   // Pub/Sub
   channels = new Set<string>();
   patterns = new Set<string>();
+  shardChannels = new Set<string>();
 
   // Blocking
   blocked: BlockedState | null = null;
@@ -87,15 +88,21 @@ export class Client {
     this.fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
   }
 
+  /** Channels and patterns (what SUBSCRIBE's and PSUBSCRIBE's notices count). */
   get subscriptionCount(): number {
     return this.channels.size + this.patterns.size;
+  }
+
+  /** Every subscription, shard channels included: Redis's CLIENT_PUBSUB is set while it is not 0. */
+  get totalSubscriptions(): number {
+    return this.channels.size + this.patterns.size + this.shardChannels.size;
   }
 
   /** getClientType: master, replica (not MONITOR), pubsub (any subscription), else normal. */
   get type(): ClientType {
     if (this.isMaster) return 'master';
     if (this.isReplica && !this.isMonitor) return 'replica';
-    if (this.subscriptionCount > 0) return 'pubsub';
+    if (this.totalSubscriptions > 0) return 'pubsub';
     return 'normal';
   }
 
@@ -110,7 +117,7 @@ export class Client {
 
   /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT and RESET. */
   get inPubSubContext(): boolean {
-    return this.resp === 2 && this.subscriptionCount > 0;
+    return this.resp === 2 && this.totalSubscriptions > 0;
   }
 }
 

@@ -302,7 +302,7 @@ function statsSection(server: Server): Field[] {
     ['keyspace_misses', misses],
     ['pubsub_channels', server.pubsub.channels.size],
     ['pubsub_patterns', server.pubsub.patterns.size],
-    ['pubsubshard_channels', 0],
+    ['pubsubshard_channels', server.pubsub.shardChannels.size],
     ['latest_fork_usec', forks.latestForkUsec],
     ['total_forks', forks.totalForks],
     ['migrate_cached_sockets', 0],

@@ -101,6 +101,11 @@ export class Scripting {
     }
   }
 
+  /** True for the client a script's TypeScript commands run as. */
+  isScriptClient(client: Client): boolean {
+    return client === this.scriptClient;
+  }
+
   /** The BUSY error for the running script's kind. */
   busyError(): string {
     return this.busy?.evalMode === false ? BUSY_FUNCTION : BUSY_EVAL;

@@ -553,7 +553,7 @@ export class Server {
     const timeout = this.config.int(TIMEOUT);
     if (timeout <= 0) return;
     for (const c of this.clients.values()) {
-      if (c.blocked || c.subscriptionCount > 0) continue;
+      if (c.blocked || c.totalSubscriptions > 0) continue;
       if (this.clock - c.lastInteraction > timeout * 1000) {
         this.log.verbose('Closing idle client');
         this.freeClient(c);

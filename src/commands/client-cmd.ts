@@ -4,7 +4,7 @@
 import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
-import { arg, argStr, ReplyError, type Ctx, type Handler, type Request } from './types';
+import { arg, argStr, ReplyError, subcommandSyntaxError, type Ctx, type Handler, type Request } from './types';
 import { WatchVerdict } from '../watch';
 
 const SYNTAX_ERROR = 'ERR syntax error';
@@ -31,7 +31,7 @@ function clientTypeByName(name: string): ClientType | null {
 /** Redis's flag letters, in its order; N when none applies. */
 function flagLetters(server: Server, client: Client): string {
   let flags = '';
-  if (client.subscriptionCount > 0) flags += 'P';
+  if (client.totalSubscriptions > 0) flags += 'P';
   if (client.inMulti) flags += 'x';
   if (client.blocked) flags += 'b';
   if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
@@ -82,7 +82,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
     ['db', client.db],
     ['sub', client.channels.size],
     ['psub', client.patterns.size],
-    ['ssub', 0],
+    ['ssub', client.shardChannels.size],
     ['multi', client.inMulti ? client.multiQueue.length : -1],
     ['qbuf', qbuf],
     // The parser holds received chunks as they are: there is no preallocated free space.
@@ -240,7 +240,7 @@ function clientUnblock(ctx: Ctx): void {
   const { req, server } = ctx;
   if (req.argc > 4) {
     // clientCommand's fallback (addReplySubcommandSyntaxError): names argv[1] as sent.
-    throw new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${argStr(req, 1).slice(0, 128)}'. Try ${argStr(req, 0).toUpperCase()} HELP.`);
+    throw subcommandSyntaxError(req);
   }
   let withError = false;
   if (req.argc === 4) {

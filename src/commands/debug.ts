@@ -12,12 +12,7 @@ import { writeHelp, type HelpEntry } from './command-cmd';
 import { memtoull } from '../config/numbers';
 import { nativeHandler } from './dispatch';
 import { protectedNotAllowed } from './protected';
-import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
-
-function syntaxError(ctx: Ctx): ReplyError {
-  const sub = argStr(ctx.req, 1).slice(0, 128);
-  return new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${argStr(ctx.req, 0).toUpperCase()} HELP.`);
-}
+import { arg, argStr, ReplyError, subcommandSyntaxError, type Ctx, type Handler } from './types';
 
 /** C's strtod on the longest numeric prefix (0 when there is none). */
 function strtod(s: string): number {
@@ -274,11 +269,11 @@ function debug(ctx: Ctx): void {
   if (sub === 'help' && req.argc === 2) return debugHelp(ctx);
   const ts = TS_SUBCOMMANDS[sub];
   if (ts) {
-    if (!ts.argc(req.argc)) throw syntaxError(ctx);
+    if (!ts.argc(req.argc)) throw subcommandSyntaxError(req);
     return ts.run(ctx);
   }
   const index = server.commands.nativeIndex(`debug|${sub}`);
-  if (index < 0 || !(NATIVE_ARGC[sub]?.(req.argc) ?? true)) throw syntaxError(ctx);
+  if (index < 0 || !(NATIVE_ARGC[sub]?.(req.argc) ?? true)) throw subcommandSyntaxError(req);
   nativeHandler(index)(ctx);
 }
 

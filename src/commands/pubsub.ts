@@ -1,7 +1,9 @@
-// SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT/HELP.
+// SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH; the sharded SSUBSCRIBE,
+// SUNSUBSCRIBE, SPUBLISH (a standalone server is one shard: shard channels are a namespace of
+// their own); PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB/HELP.
 import { stringMatch } from '../config/glob';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
-import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
+import { arg, argStr, ReplyError, subcommandSyntaxError, type Ctx, type Handler } from './types';
 
 function names(ctx: Ctx): string[] {
   const out: string[] = [];
@@ -9,45 +11,64 @@ function names(ctx: Ctx): string[] {
   return out;
 }
 
-/** Redis refuses (P)SUBSCRIBE inside MULTI for RESP2 clients. */
-function refuseInMulti(ctx: Ctx, cmd: string): void {
-  if (ctx.client.inMulti && ctx.client.resp === 2) {
+/**
+ * Redis's CLIENT_DENY_BLOCKING clients may not subscribe: a script, and a transaction being
+ * executed, where only (P)SUBSCRIBE are let through (Redis keeps that for compatibility).
+ */
+function refuseDenyBlocking(ctx: Ctx, cmd: string, allowedInExec: boolean): void {
+  const { server, client } = ctx;
+  if (server.scripting.isScriptClient(client) || (!allowedInExec && server.execDepth > 0)) {
     throw new ReplyError(`ERR ${cmd} isn't allowed for a DENY BLOCKING client`);
   }
 }
 
 const subscribe: Handler = (ctx) => {
-  refuseInMulti(ctx, 'SUBSCRIBE');
-  ctx.server.pubsub.subscribe(ctx.client, ctx.out, names(ctx), false);
+  refuseDenyBlocking(ctx, 'SUBSCRIBE', true);
+  ctx.server.pubsub.subscribe(ctx.client, ctx.out, names(ctx), 'channel');
 };
 const psubscribe: Handler = (ctx) => {
-  refuseInMulti(ctx, 'PSUBSCRIBE');
-  ctx.server.pubsub.subscribe(ctx.client, ctx.out, names(ctx), true);
+  refuseDenyBlocking(ctx, 'PSUBSCRIBE', true);
+  ctx.server.pubsub.subscribe(ctx.client, ctx.out, names(ctx), 'pattern');
 };
-const unsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client, ctx.out, names(ctx), false);
-const punsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client, ctx.out, names(ctx), true);
+const ssubscribe: Handler = (ctx) => {
+  refuseDenyBlocking(ctx, 'SSUBSCRIBE', false);
+  ctx.server.pubsub.subscribe(ctx.client, ctx.out, names(ctx), 'shard');
+};
+const unsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client, ctx.out, names(ctx), 'channel');
+const punsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client, ctx.out, names(ctx), 'pattern');
+const sunsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client, ctx.out, names(ctx), 'shard');
 
 const publish: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.publish(arg(ctx.req, 1), arg(ctx.req, 2)));
 };
-
-const pubsubChannels: Handler = (ctx) => {
-  const pattern = ctx.req.argc > 2 ? argStr(ctx.req, 2) : null;
-  const list = [...ctx.server.pubsub.channels.keys()].filter((c) => pattern === null || stringMatch(pattern, c, false));
-  ctx.out.array(list.length);
-  for (const c of list) ctx.out.bulk(Buffer.from(c, 'latin1'));
+const spublish: Handler = (ctx) => {
+  ctx.out.int(ctx.server.pubsub.publishShard(arg(ctx.req, 1), arg(ctx.req, 2)));
 };
 
-const pubsubNumsub: Handler = (ctx) => {
+/** PUBSUB CHANNELS / SHARDCHANNELS [pattern]. */
+function listChannels(ctx: Ctx, subscribers: Map<string, Set<unknown>>): void {
+  if (ctx.req.argc > 3) throw subcommandSyntaxError(ctx.req);
+  const pattern = ctx.req.argc > 2 ? argStr(ctx.req, 2) : null;
+  const list = [...subscribers.keys()].filter((c) => pattern === null || stringMatch(pattern, c, false));
+  ctx.out.array(list.length);
+  for (const c of list) ctx.out.bulk(Buffer.from(c, 'latin1'));
+}
+
+/** PUBSUB NUMSUB / SHARDNUMSUB: a flat array of name, count pairs in RESP3 too, as Redis 7.0 answers it. */
+function countSubscribers(ctx: Ctx, subscribers: Map<string, Set<unknown>>): void {
   const { out, req } = ctx;
-  // A flat array of name, count pairs in RESP3 too, as Redis 7.0 answers it.
   out.array((req.argc - 2) * 2);
   for (let i = 2; i < req.argc; i++) {
     const name = arg(req, i);
     out.bulk(name);
-    out.int(ctx.server.pubsub.channels.get(name.toString('latin1'))?.size ?? 0);
+    out.int(subscribers.get(name.toString('latin1'))?.size ?? 0);
   }
-};
+}
+
+const pubsubChannels: Handler = (ctx) => listChannels(ctx, ctx.server.pubsub.channels);
+const pubsubShardchannels: Handler = (ctx) => listChannels(ctx, ctx.server.pubsub.shardChannels);
+const pubsubNumsub: Handler = (ctx) => countSubscribers(ctx, ctx.server.pubsub.channels);
+const pubsubShardnumsub: Handler = (ctx) => countSubscribers(ctx, ctx.server.pubsub.shardChannels);
 
 const pubsubNumpat: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.patterns.size);
@@ -74,8 +95,13 @@ export const pubsubCommands: [string, Handler][] = [
   ['psubscribe', psubscribe],
   ['punsubscribe', punsubscribe],
   ['publish', publish],
+  ['ssubscribe', ssubscribe],
+  ['sunsubscribe', sunsubscribe],
+  ['spublish', spublish],
   ['pubsub|channels', pubsubChannels],
+  ['pubsub|shardchannels', pubsubShardchannels],
   ['pubsub|numsub', pubsubNumsub],
+  ['pubsub|shardnumsub', pubsubShardnumsub],
   ['pubsub|numpat', pubsubNumpat],
   ['pubsub|help', pubsubHelp],
 ];

@@ -68,3 +68,8 @@ export class ReplyError extends Error {}
 export function wrongArity(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
+
+/** Redis's addReplySubcommandSyntaxError: names the subcommand as the client sent it. */
+export function subcommandSyntaxError(req: Request): ReplyError {
+  return new ReplyError(`ERR unknown subcommand or wrong number of arguments for '${argStr(req, 1).slice(0, 128)}'. Try ${argStr(req, 0).toUpperCase()} HELP.`);
+}

@@ -104,6 +104,8 @@ const SAMPLES: Sample[] = [
   // pub/sub: push messages in RESP3 (nothing published to this connection's own channels)
   s('SUBSCRIBE', 'ch1'), s('SUBSCRIBE', 'ch2'), s('PSUBSCRIBE', 'p*'), s('PUBLISH', 'other', 'm'), unordered('PUBSUB', 'CHANNELS', 'ch*'), s('PUBSUB', 'NUMSUB', 'ch1', 'x'),
   s('PUBSUB', 'NUMPAT'), kind('PUBSUB', 'HELP'), s('UNSUBSCRIBE', 'ch1'), s('PUNSUBSCRIBE'), s('UNSUBSCRIBE'),
+  s('SSUBSCRIBE', 'sh1'), s('SSUBSCRIBE', 'sh2'), s('SPUBLISH', 'other', 'm'), s('PUBSUB', 'SHARDCHANNELS', 'sh1'),
+  s('PUBSUB', 'SHARDNUMSUB', 'sh1', 'x'), s('SUNSUBSCRIBE', 'sh2'), s('SUNSUBSCRIBE'),
   // the connection's end (RESET goes back to RESP2)
   s('FLUSHALL'), shape('BGSAVE'), s('RESET'), s('QUIT'),
 ];
