@@ -29,6 +29,7 @@ import {
   SCRIPT_IN_MULTI,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
+  SCRIPT_CALLS_VIA_TS,
   SCRIPT_LOG_FIELDS,
   scriptLog,
   scriptParams,
@@ -134,6 +135,8 @@ export class Scripting {
       // Scripts and their calls get the AOF's own text when the AOF is why (Redis 7.0).
       native.scriptAofRefusal(server.persistence.bgsaveRefusesWrites() ? null : refusal);
     }
+    // MONITOR shows each redis.call: they go through dispatch while someone monitors.
+    if (server.monitors.active) flags |= SCRIPT_CALLS_VIA_TS;
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
     let n: number;
     try {

@@ -17,6 +17,7 @@ import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
 import { Parse } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
+import { Monitors } from './monitor';
 import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
 import { quoteRepr } from './config/splitargs';
@@ -83,6 +84,7 @@ export class Server {
   readonly blocking: Blocking;
   readonly watches: Watches;
   readonly pubsub: PubSub;
+  readonly monitors: Monitors;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
@@ -138,6 +140,7 @@ export class Server {
     this.blocking = new Blocking(this);
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);
+    this.monitors = new Monitors(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
     this.scripting = new Scripting(this);
@@ -369,10 +372,12 @@ export class Server {
   /**
    * The native batch fast path serves a plain client: authenticated, not in MULTI, not in a
    * RESP2 pub/sub context, nothing loading, and no client blocked (a blocked client must be
-   * served right after the command that feeds it, before the next one runs).
+   * served right after the command that feeds it, before the next one runs), nobody in MONITOR
+   * mode (every command is shown to them from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy;
+    return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
+      !this.monitors.active;
   }
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
@@ -497,6 +502,7 @@ export class Server {
     this.blocking.remove(client);
     this.watches.unwatchAll(client);
     this.pubsub.unsubscribeAll(client, false);
+    this.monitors.remove(client);
     if (!client.socket.destroyed) client.socket.destroy();
   }
 

@@ -31,6 +31,8 @@ function clientTypeByName(name: string): ClientType | null {
 /** Redis's flag letters, in its order; N when none applies. */
 function flagLetters(server: Server, client: Client): string {
   let flags = '';
+  if (client.isReplica) flags += client.isMonitor ? 'O' : 'S';
+  if (client.isMaster) flags += 'M';
   if (client.totalSubscriptions > 0) flags += 'P';
   if (client.inMulti) flags += 'x';
   if (client.blocked) flags += 'b';

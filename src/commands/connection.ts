@@ -122,6 +122,7 @@ function reset(ctx: Ctx): void {
   client.multiError = false;
   server.watches.unwatchAll(client);
   server.pubsub.unsubscribeAll(client, false);
+  server.monitors.remove(client);
   client.db = 0;
   client.resp = 2;
   ctx.out.resp3 = false;

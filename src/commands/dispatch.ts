@@ -187,6 +187,8 @@ export class Dispatcher {
     const t0 = server.callDepth > 0 ? performance.now() : server.callClock;
     server.callDepth++;
     const ctx: Ctx = { server, client, out, req, name: cmd.name };
+    const monitored = server.monitors.active;
+    if (monitored) server.monitors.beforeCall(client, cmd, req);
     try {
       cmd.handler(ctx);
     } catch (err) {
@@ -209,6 +211,7 @@ export class Dispatcher {
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
     }
+    if (monitored) server.monitors.afterCall(client, cmd, req);
     if (server.tracking) server.afterWrite();
   }
 }

@@ -7,6 +7,7 @@ import { connectionCommands } from './connection';
 import { debugCommands } from './debug';
 import { lolwutCommands } from './lolwut';
 import { moduleCommands } from './module-cmd';
+import { monitorCommands } from '../monitor';
 import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
 import { scriptingCommands } from '../scripting';
@@ -17,5 +18,5 @@ import type { Handler } from './types';
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands, ...lolwutCommands]);
+    ...moduleCommands, ...lolwutCommands, ...monitorCommands]);
 }

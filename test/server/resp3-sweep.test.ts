@@ -106,8 +106,8 @@ const SAMPLES: Sample[] = [
   s('PUBSUB', 'NUMPAT'), kind('PUBSUB', 'HELP'), s('UNSUBSCRIBE', 'ch1'), s('PUNSUBSCRIBE'), s('UNSUBSCRIBE'),
   s('SSUBSCRIBE', 'sh1'), s('SSUBSCRIBE', 'sh2'), s('SPUBLISH', 'other', 'm'), s('PUBSUB', 'SHARDCHANNELS', 'sh1'),
   s('PUBSUB', 'SHARDNUMSUB', 'sh1', 'x'), s('SUNSUBSCRIBE', 'sh2'), s('SUNSUBSCRIBE'),
-  // the connection's end (RESET goes back to RESP2)
-  s('FLUSHALL'), shape('BGSAVE'), s('RESET'), s('QUIT'),
+  // the connection's end (RESET goes back to RESP2 and ends MONITOR before it could show itself)
+  s('FLUSHALL'), shape('BGSAVE'), s('MONITOR'), s('RESET'), s('QUIT'),
 ];
 
 /** Types, element kinds and map keys, without lengths or values: for replies that vary. */
