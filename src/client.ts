@@ -57,6 +57,11 @@ export class Client {
   /** When the output first went over the soft limit (ms), 0 while under it (obuf_soft_limit_reached_time). */
   softLimitSince = 0;
 
+  // CLIENT REPLY: OFF drops every reply; SKIP drops the next command's (push messages pass).
+  replyOff = false;
+  replySkip = false;
+  replySkipNext = false;
+
   // MULTI/EXEC
   inMulti = false;
   multiQueue: QueuedCommand[] = [];
@@ -86,6 +91,10 @@ export class Client {
     this.addr = formatAddr(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddr(socket.localAddress, socket.localPort);
     this.fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  }
+
+  get repliesMuted(): boolean {
+    return this.replyOff || this.replySkip;
   }
 
   /** Channels and patterns (what SUBSCRIBE's and PSUBSCRIBE's notices count). */

@@ -36,12 +36,17 @@ export class PubSub {
     return kind === 'channel' ? this.channels : kind === 'pattern' ? this.patterns : this.shardChannels;
   }
 
+  /** A (un)subscribe notice: a push message (CLIENT REPLY OFF does not hold it back). */
   private notice(out: ReplyWriter, kind: string, name: string | null, count: number): void {
-    out.push(3);
-    out.bulk(kind);
-    if (name === null) out.null();
-    else out.bulk(Buffer.from(name, 'latin1'));
-    out.int(count);
+    const write = (w: ReplyWriter) => {
+      w.push(3);
+      w.bulk(kind);
+      if (name === null) w.null();
+      else w.bulk(Buffer.from(name, 'latin1'));
+      w.int(count);
+    };
+    if (out === this.server.out) this.server.writePush(write);
+    else write(out);
   }
 
   subscribe(client: Client, out: ReplyWriter, names: string[], kind: SubscriptionKind): void {

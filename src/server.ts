@@ -377,7 +377,7 @@ export class Server {
    */
   private fastPathOpen(client: Client): boolean {
     return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
-      !this.monitors.active;
+      !this.monitors.active && !client.repliesMuted && !client.replySkipNext;
   }
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
@@ -433,13 +433,34 @@ export class Server {
   }
 
   /**
+   * Start and end offsets in the shared writer of push messages written for the running client
+   * while its replies are muted (CLIENT REPLY OFF/SKIP): Redis's CLIENT_PUSHING, they reach it.
+   */
+  readonly pushSpans: number[] = [];
+
+  /** Appends a push message for the running client (pub/sub notices and messages). */
+  writePush(write: (out: ReplyWriter) => void): void {
+    const start = this.out.len;
+    write(this.out);
+    if (this.current?.repliesMuted) this.pushSpans.push(start, this.out.len);
+  }
+
+  /** Drops what a muted client's command wrote from `start` on, keeping the pushes recorded after `spansFrom`. */
+  dropReplies(start: number, spansFrom: number): void {
+    const spans = this.pushSpans.splice(spansFrom);
+    const kept = spans.length === 0 ? null : Buffer.concat(spans.flatMap((v, i) => (i % 2 === 0 ? [Buffer.from(this.out.buf.subarray(v, spans[i + 1]))] : [])));
+    this.out.len = start;
+    if (kept) this.out.raw(kept);
+  }
+
+  /**
    * Sends a reply to a client that is not the one running (pub/sub messages, unblocked
    * clients). For the running client it goes into the shared writer, keeping reply order.
    */
   sendTo(client: Client, write: (out: ReplyWriter) => void): void {
     if (client.closed) return;
     if (client === this.current) {
-      write(this.out);
+      this.writePush(write);
       return;
     }
     const w = new ReplyWriter(256);

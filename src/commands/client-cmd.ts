@@ -238,6 +238,23 @@ function clientNoEvict(ctx: Ctx): void {
   ctx.out.ok();
 }
 
+/** CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing (they are muted already). */
+function clientReply(ctx: Ctx): void {
+  const { client } = ctx;
+  const mode = argStr(ctx.req, 2).toLowerCase();
+  if (mode === 'on') {
+    client.replyOff = false;
+    client.replySkip = false;
+    ctx.out.ok();
+  } else if (mode === 'off') {
+    client.replyOff = true;
+  } else if (mode === 'skip') {
+    if (!client.replyOff) client.replySkipNext = true;
+  } else {
+    throw new ReplyError(SYNTAX_ERROR);
+  }
+}
+
 function clientUnblock(ctx: Ctx): void {
   const { req, server } = ctx;
   if (req.argc > 4) {
@@ -323,6 +340,7 @@ export const clientCommands: [string, Handler][] = [
   ['client|setname', clientSetName],
   ['client|getname', clientGetName],
   ['client|no-evict', clientNoEvict],
+  ['client|reply', clientReply],
   ['client|unblock', clientUnblock],
   ['client|getredir', clientGetRedir],
   ['client|trackinginfo', clientTrackingInfo],

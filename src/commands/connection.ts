@@ -123,6 +123,8 @@ function reset(ctx: Ctx): void {
   server.watches.unwatchAll(client);
   server.pubsub.unsubscribeAll(client, false);
   server.monitors.remove(client);
+  client.replyOff = false;
+  client.replySkipNext = false;
   client.db = 0;
   client.resp = 2;
   ctx.out.resp3 = false;

@@ -90,6 +90,13 @@ export class Dispatcher {
   }
 
   run(client: Client, req: Request): void {
+    this.process(client, req);
+    // Redis's resetClient: CLIENT REPLY SKIP silences the command after it, and only that one.
+    client.replySkip = client.replySkipNext;
+    client.replySkipNext = false;
+  }
+
+  private process(client: Client, req: Request): void {
     const server = this.server;
     const out = server.out;
     client.lastInteraction = server.clock;
@@ -153,7 +160,7 @@ export class Dispatcher {
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
         client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading') });
       }
-      out.simple('QUEUED');
+      if (!client.repliesMuted) out.simple('QUEUED');
       return;
     }
     this.call(client, cmd, req);
@@ -172,7 +179,7 @@ export class Dispatcher {
       client.multiError = true;
     }
     this.server.stats.rejectedCalls++;
-    this.server.out.error(error);
+    if (!client.repliesMuted) this.server.out.error(error);
     this.server.stats.countError(error);
   }
 
@@ -187,6 +194,8 @@ export class Dispatcher {
     const t0 = server.callDepth > 0 ? performance.now() : server.callClock;
     server.callDepth++;
     const ctx: Ctx = { server, client, out, req, name: cmd.name };
+    const muted = client.repliesMuted;
+    const pushSpans = server.pushSpans.length;
     const monitored = server.monitors.active;
     if (monitored) server.monitors.beforeCall(client, cmd, req);
     try {
@@ -211,6 +220,9 @@ export class Dispatcher {
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
     }
+    // CLIENT REPLY OFF/SKIP: what the command wrote is dropped, its push messages kept (a
+    // command that turned replies back on, CLIENT REPLY ON or RESET, keeps its reply).
+    if (muted && client.repliesMuted) server.dropReplies(start, pushSpans);
     if (monitored) server.monitors.afterCall(client, cmd, req);
     if (server.tracking) server.afterWrite();
   }
