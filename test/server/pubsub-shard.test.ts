@@ -69,15 +69,12 @@ describeDifferential('sharded pub/sub', () => {
     return seen;
   }
 
-  it('behaves like Redis in RESP2', async () => {
-    const [k, r] = await Promise.all([scenario(servers.keyfork.port, false), scenario(servers.redis.port, false)]);
-    expect(k).toEqual(r);
-  });
-
-  it('behaves like Redis in RESP3 (push messages)', async () => {
-    const [k, r] = await Promise.all([scenario(servers.keyfork.port, true), scenario(servers.redis.port, true)]);
-    expect(k).toEqual(r);
-  });
+  for (const resp3 of [false, true]) {
+    it(`notices, delivery and introspection as Redis (${resp3 ? 'RESP3 push messages' : 'RESP2'})`, async () => {
+      const [k, r] = await Promise.all([scenario(servers.keyfork.port, resp3), scenario(servers.redis.port, resp3)]);
+      expect(k).toEqual(r);
+    });
+  }
 
   it('CLIENT INFO counts shard subscriptions (ssub) and sets the P flag', async () => {
     const fields = async (port: number) => {
