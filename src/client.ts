@@ -74,6 +74,8 @@ export class Client {
 
   // Blocking
   blocked: BlockedState | null = null;
+  /** The command CLIENT PAUSE holds back (processed again when the pause ends). */
+  postponed: Request | null = null;
 
   readonly addr: string;
   readonly laddr: string;

@@ -200,7 +200,7 @@ function clientsSection(server: Server): Field[] {
     ['maxclients', Number(server.config.get('maxclients'))],
     ['client_recent_max_input_buffer', peaks.input],
     ['client_recent_max_output_buffer', peaks.output],
-    ['blocked_clients', server.blocking.count],
+    ['blocked_clients', server.blocking.count + server.clientPause.waiting],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', inTimeoutTable],
   ];

@@ -88,6 +88,8 @@ export interface NativeAddon {
   resetStats(): void;
   activeExpireCycle(budgetMicros: number): number;
   setActiveExpire(on: boolean): void;
+  /** CLIENT PAUSE: expired keys are hidden, not deleted, and the active cycle waits. */
+  setExpirePaused(on: boolean): void;
   setTrackModified(on: boolean): void;
   /** [db, key | null, ...]: keys modified since the last call (null: the whole db). */
   takeModified(): (number | Buffer | null)[];

@@ -17,6 +17,7 @@ import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
 import { Parse } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
+import { ClientPause } from './client-pause';
 import { Monitors } from './monitor';
 import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
@@ -85,6 +86,7 @@ export class Server {
   readonly watches: Watches;
   readonly pubsub: PubSub;
   readonly monitors: Monitors;
+  readonly clientPause: ClientPause;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
@@ -141,6 +143,7 @@ export class Server {
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);
     this.monitors = new Monitors(this);
+    this.clientPause = new ClientPause(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
     this.scripting = new Scripting(this);
@@ -333,6 +336,13 @@ export class Server {
     this.current = client;
     this.out.resp3 = client.resp === 3;
     try {
+      // A command CLIENT PAUSE held back runs first, judged again from the start.
+      const postponed = client.postponed;
+      if (postponed) {
+        client.postponed = null;
+        this.dispatcher.run(client, postponed);
+        this.out.resp3 = client.resp === 3;
+      }
       this.processInput(client);
     } finally {
       this.current = null;
@@ -344,7 +354,7 @@ export class Server {
   /** Runs every complete command buffered for `client` (stops while it is blocked). */
   processInput(client: Client): void {
     const parser = client.parser;
-    while (!client.closeAfterReply && !client.blocked && !client.closed) {
+    while (!client.closeAfterReply && !client.blocked && !client.postponed && !client.closed) {
       if (this.fastPathOpen(client)) this.runBatch(client);
       const r = parser.next();
       if (r === Parse.Command) {
@@ -377,7 +387,8 @@ export class Server {
    */
   private fastPathOpen(client: Client): boolean {
     return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
-      !this.monitors.active && !client.repliesMuted && !client.replySkipNext;
+      !this.monitors.active && !client.repliesMuted && !client.replySkipNext &&
+      this.clientPause.kind === null;
   }
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
@@ -524,6 +535,7 @@ export class Server {
     this.watches.unwatchAll(client);
     this.pubsub.unsubscribeAll(client, false);
     this.monitors.remove(client);
+    this.clientPause.remove(client);
     if (!client.socket.destroyed) client.socket.destroy();
   }
 
@@ -558,6 +570,7 @@ export class Server {
     // client timeouts) on the half-loaded dataset.
     if (this.loading) return;
     this.cronLoops++;
+    this.clientPause.endIfDue(this.clock);
     const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
     native.activeExpireCycle(budgetUs);
     if (this.tracking) this.afterWrite();
@@ -580,7 +593,7 @@ export class Server {
     const timeout = this.config.int(TIMEOUT);
     if (timeout <= 0) return;
     for (const c of this.clients.values()) {
-      if (c.blocked || c.totalSubscriptions > 0) continue;
+      if (c.blocked || c.postponed || c.totalSubscriptions > 0) continue;
       if (this.clock - c.lastInteraction > timeout * 1000) {
         this.log.verbose('Closing idle client');
         this.freeClient(c);

@@ -511,6 +511,13 @@ fn set_active_expire(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// setExpirePaused(on): CLIENT PAUSE holds expiry (keys hidden, not deleted) while it lasts.
+fn set_expire_paused(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let on = a.bool(env, 0)?;
+    with_state(|st| st.ks.expire_paused = on);
+    Ok(env.undefined())
+}
+
 fn set_track_modified(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let on = a.bool(env, 0)?;
     with_state(|st| {
@@ -631,6 +638,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("resetStats", reset_stats),
         ("activeExpireCycle", active_expire_cycle),
         ("setActiveExpire", set_active_expire),
+        ("setExpirePaused", set_expire_paused),
         ("setTrackModified", set_track_modified),
         ("takeModified", take_modified),
         ("watchKey", watch_key),

@@ -35,7 +35,7 @@ function flagLetters(server: Server, client: Client): string {
   if (client.isMaster) flags += 'M';
   if (client.totalSubscriptions > 0) flags += 'P';
   if (client.inMulti) flags += 'x';
-  if (client.blocked) flags += 'b';
+  if (client.blocked || client.postponed) flags += 'b';
   if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
   if (client.closeAfterReply) flags += 'c';
   if (client.noEvict) flags += 'e';

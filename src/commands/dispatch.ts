@@ -154,6 +154,10 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
     }
+    if (server.clientPause.postpones(client, cmd, isWrite)) {
+      server.clientPause.postpone(client, req);
+      return;
+    }
     if (client.inMulti && !MULTI_IMMEDIATE.has(cmd.name)) {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.

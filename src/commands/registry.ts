@@ -1,6 +1,7 @@
 // Every TypeScript command handler, by full name. Native handlers come from the addon's
 // own list (native.commandNames()); see commands/table.ts for how the two are joined.
 import { clientCommands } from './client-cmd';
+import { clientPauseCommands } from '../client-pause';
 import { commandCommands } from './command-cmd';
 import { configCommands } from './config-cmd';
 import { connectionCommands } from './connection';
@@ -18,5 +19,5 @@ import type { Handler } from './types';
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands, ...lolwutCommands, ...monitorCommands]);
+    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands]);
 }

@@ -308,9 +308,10 @@ describeDifferential('CLIENT vs redis-server 7.0', () => {
       expect(found, l).toBeGreaterThanOrEqual(0);
       at = found + 1;
     }
-    for (const sub of ['ID', 'INFO', 'GETNAME', 'SETNAME <name>', 'KILL <ip:port>', 'LIST [options ...]', 'UNBLOCK <clientid> [TIMEOUT|ERROR]', 'NO-EVICT (ON|OFF)']) {
+    for (const sub of ['ID', 'INFO', 'GETNAME', 'SETNAME <name>', 'KILL <ip:port>', 'LIST [options ...]', 'UNBLOCK <clientid> [TIMEOUT|ERROR]', 'NO-EVICT (ON|OFF)',
+      'PAUSE <timeout> [WRITE|ALL]', 'UNPAUSE', 'REPLY (ON|OFF|SKIP)']) {
       expect(kLines).toContain(sub);
     }
-    expect(kLines).not.toContain('PAUSE <timeout> [WRITE|ALL]');
+    expect(kLines).not.toContain('TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]');
   });
 });

@@ -59,6 +59,9 @@ pub struct Keyspace {
     pub lazy_expire: bool,
     /// What executed writes become for the AOF and replicas (propagate.rs).
     pub prop: Propagator,
+    /// CLIENT PAUSE: expired keys look absent but are not deleted, and the active cycle waits
+    /// (Redis's checkClientPauseTimeoutAndReturnIfPaused in expireIfNeeded/activeExpireCycle).
+    pub expire_paused: bool,
     /// WATCHed keys, judged at every modification (touchWatchedKey).
     pub watches: WatchTable,
 }
@@ -88,6 +91,7 @@ impl Keyspace {
             loading: false,
             lazy_expire: false,
             prop: Propagator::default(),
+            expire_paused: false,
             watches: WatchTable::default(),
         }
     }
@@ -128,15 +132,15 @@ impl Keyspace {
         if self.track_modified { self.modified_all_dbs.push(db as u32); }
     }
 
-    /// Deletes `key` if its time has passed; true when it did. Counts it as expired and
-    /// propagates the deletion.
+    /// Deletes `key` if its time has passed (while clients are paused it only hides it); true
+    /// when it is expired. Counts a deletion as expired and propagates it.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
         if self.loading { return false; }
         let expired = match self.dbs[db].dict.get(key) {
             Some(e) => e.expire_at != NO_EXPIRE && e.expire_at <= now_ms,
             None => false,
         };
-        if expired { self.delete_expired(db, key); }
+        if expired && !self.expire_paused { self.delete_expired(db, key); }
         expired
     }
 
@@ -158,7 +162,7 @@ impl Keyspace {
 
     /// The live entry of `key` for a write path (no hit/miss accounting), expiring it lazily.
     pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now_ms);
+        if self.expire_if_needed(db, key, now_ms) { return None; }
         let e = self.dbs[db].dict.get_mut(key)?;
         e.lru = lru_clock_now(now_ms);
         Some(e)
@@ -166,14 +170,14 @@ impl Keyspace {
 
     /// The live entry of `key` for a read command: counts keyspace hits and misses.
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now_ms);
+        let expired = self.expire_if_needed(db, key, now_ms);
         match self.dbs[db].dict.get_mut(key) {
-            Some(e) => {
+            Some(e) if !expired => {
                 self.stats.keyspace_hits += 1;
                 e.lru = lru_clock_now(now_ms);
                 Some(e)
             }
-            None => {
+            _ => {
                 self.stats.keyspace_misses += 1;
                 None
             }
@@ -183,7 +187,7 @@ impl Keyspace {
     /// The entry without touching LRU or stats, for OBJECT and TYPE-like introspection
     /// (still honours expiry).
     pub fn peek(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        self.expire_if_needed(db, key, now_ms);
+        if self.expire_if_needed(db, key, now_ms) { return None; }
         self.dbs[db].dict.get(key)
     }
 
@@ -289,13 +293,13 @@ impl Keyspace {
     /// The live entry for read commands that must not touch the LRU clock (EXISTS, TYPE, TTL,
     /// OBJECT: Redis's LOOKUP_NOTOUCH): counts keyspace hits and misses.
     pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        self.expire_if_needed(db, key, now_ms);
+        let expired = self.expire_if_needed(db, key, now_ms);
         match self.dbs[db].dict.get(key) {
-            Some(e) => {
+            Some(e) if !expired => {
                 self.stats.keyspace_hits += 1;
                 Some(e)
             }
-            None => {
+            _ => {
                 self.stats.keyspace_misses += 1;
                 None
             }
