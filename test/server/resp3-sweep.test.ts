@@ -107,7 +107,7 @@ const SAMPLES: Sample[] = [
   s('SSUBSCRIBE', 'sh1'), s('SSUBSCRIBE', 'sh2'), s('SPUBLISH', 'other', 'm'), s('PUBSUB', 'SHARDCHANNELS', 'sh1'),
   s('PUBSUB', 'SHARDNUMSUB', 'sh1', 'x'), s('SUNSUBSCRIBE', 'sh2'), s('SUNSUBSCRIBE'),
   // the connection's end (RESET goes back to RESP2 and ends MONITOR before it could show itself)
-  s('FLUSHALL'), shape('BGSAVE'), s('MONITOR'), s('RESET'), s('QUIT'),
+  s('FLUSHALL'), shape('BGSAVE'), shape('BGREWRITEAOF'), s('MONITOR'), s('RESET'), s('QUIT'),
 ];
 
 /** Types, element kinds and map keys, without lengths or values: for replies that vary. */
