@@ -193,6 +193,25 @@ impl<V> Dict<V> {
         self.link_new(SmallBytes::new(key), val);
     }
 
+    /// Inserts `key` (copying its bytes) unless it is present, with one hash and one chain
+    /// walk where `contains_key` + `insert_new_copy` take two; gives `val` back when the key is
+    /// there. The table grows first when it is due, as Redis's dictAdd expands before its lookup.
+    pub fn try_insert_copy(&mut self, key: &[u8], val: V) -> Result<(), V> {
+        if self.len >= self.buckets.len() {
+            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
+        }
+        let s = self.slot(key);
+        let mut cur = self.buckets[s].as_deref();
+        while let Some(n) = cur {
+            if &*n.key == key { return Err(val); }
+            cur = n.next.as_deref();
+        }
+        let next = self.buckets[s].take();
+        self.buckets[s] = Some(Box::new(Node { key: SmallBytes::new(key), val, next }));
+        self.len += 1;
+        Ok(())
+    }
+
     fn link_new(&mut self, key: SmallBytes, val: V) {
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
@@ -492,6 +511,15 @@ mod tests {
         assert_eq!(d.len(), 10);
         assert!(d.bucket_count() <= 16);
         assert_eq!(d.iter().count(), 10);
+    }
+
+    #[test]
+    fn try_insert_copy_inserts_once_and_gives_the_value_back() {
+        let mut d = Dict::new();
+        for i in 0..100u32 { assert!(d.try_insert_copy(format!("k{i}").as_bytes(), i).is_ok()); }
+        for i in 0..100u32 { assert_eq!(d.try_insert_copy(format!("k{i}").as_bytes(), i + 1000), Err(i + 1000)); }
+        assert_eq!(d.len(), 100);
+        for i in 0..100u32 { assert_eq!(d.get(format!("k{i}").as_bytes()), Some(&i)); }
     }
 
     #[test]

@@ -224,6 +224,14 @@ impl Keyspace {
         d.dict.insert_new_copy(key, Entry { value, expire_at, lru });
     }
 
+    /// `add` of a key that may be there, with one lookup: gives the value back when it is.
+    pub fn add_if_absent(&mut self, db: usize, key: &[u8], value: Value, expire_at: i64, lru: u32) -> Result<(), Value> {
+        let d = &mut self.dbs[db];
+        d.dict.try_insert_copy(key, Entry { value, expire_at, lru }).map_err(|e| e.value)?;
+        if expire_at != NO_EXPIRE { d.expires += 1; }
+        Ok(())
+    }
+
     /// Removes a key (no stats, no signal): the primitive under DEL, expiry and overwrites.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let d = &mut self.dbs[db];

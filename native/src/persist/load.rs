@@ -191,14 +191,14 @@ impl<'a> Loader<'a> {
                 report.keys_expired += 1;
                 continue;
             }
-            if ks.dbs[db].dict.contains_key(&key) {
+            let lru = if lru_idle >= 0 { lru_after_idle(self.lru_now, lru_idle) } else { self.lru_now };
+            if let Err(value) = ks.add_if_absent(db, &key, value, expire_at, lru) {
                 if self.dups == Duplicates::Refuse {
                     return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
                 }
                 ks.remove(db, &key);
+                ks.add(db, &key, value, expire_at, lru);
             }
-            let lru = if lru_idle >= 0 { lru_after_idle(self.lru_now, lru_idle) } else { self.lru_now };
-            ks.add(db, &key, value, expire_at, lru);
             report.keys_loaded += 1;
             if settings.key_load_delay != 0 {
                 debug_delay(settings.key_load_delay, report.keys_loaded);

@@ -55,19 +55,16 @@ impl Hash {
             && pairs.iter().all(|(f, v)| f.as_ref().len() as i64 <= limit && v.as_ref().len() as i64 <= limit);
         if fits {
             // One allocation of the exact size for the packed pairs (set() reallocates per pair).
+            if super::any_repeated(pairs.iter().map(|(f, _)| f.as_ref())) { return None; }
             let mut p = PackedPairs { buf: Vec::with_capacity(pairs.iter().map(|(f, v)| encoded_len(f.as_ref()) + encoded_len(v.as_ref())).sum()), pairs: 0 };
-            for (f, v) in &pairs {
-                if p.find(f.as_ref()).is_some() { return None; }
-                p.append(f.as_ref(), v.as_ref());
-            }
+            for (f, v) in &pairs { p.append(f.as_ref(), v.as_ref()); }
             return Some(Hash { repr: Repr::Listpack(p) });
         }
         // Past a listpack's limits: straight into a table, as Redis's loader creates the dict
         // up front, instead of filling a listpack first.
         let mut d = Dict::with_capacity(pairs.len());
         for (f, v) in &pairs {
-            if d.get(f.as_ref()).is_some() { return None; }
-            d.insert_new_copy(f.as_ref(), SmallBytes::new(v.as_ref()));
+            if d.try_insert_copy(f.as_ref(), SmallBytes::new(v.as_ref())).is_err() { return None; }
         }
         Some(Hash { repr: Repr::Table(d) })
     }

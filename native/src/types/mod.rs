@@ -8,6 +8,14 @@ pub mod string;
 pub mod varint;
 pub mod zset;
 
+/// True when two of `items` are equal (a loaded payload repeating a field or member): sorts
+/// the borrowed slices, no copy of their bytes and no table.
+pub fn any_repeated<'a>(items: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut sorted: Vec<&[u8]> = items.collect();
+    sorted.sort_unstable();
+    sorted.windows(2).any(|w| w[0] == w[1])
+}
+
 #[derive(Clone)]
 pub enum Value {
     Str(string::StrVal),
@@ -49,5 +57,17 @@ impl Value {
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn any_repeated_finds_equal_items_anywhere() {
+        let items: [&[u8]; 4] = [b"b", b"a", b"ab", b"c"];
+        assert!(!super::any_repeated(items.iter().copied()));
+        let items: [&[u8]; 4] = [b"b", b"a", b"ab", b"b"];
+        assert!(super::any_repeated(items.iter().copied()));
+        assert!(!super::any_repeated(std::iter::empty()));
     }
 }

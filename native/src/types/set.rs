@@ -95,11 +95,21 @@ impl Set {
     /// Builds a loaded set with the encoding Redis's loader ends up with: intset while every
     /// member is an integer and the count fits, hashtable otherwise. `None` on a repeated member.
     pub fn from_members<M: AsRef<[u8]>>(members: impl IntoIterator<Item = M>, settings: &Settings) -> Option<Set> {
-        let mut s = Set::new_intset();
-        for m in members {
-            if !s.add(m.as_ref(), settings) { return None; }
+        let members: Vec<M> = members.into_iter().collect();
+        let intset_max = settings.set_max_intset_entries.min(1 << 30);
+        if members.len() as i64 <= intset_max && members.iter().all(|m| numfmt::parse_i64(m.as_ref()).is_some()) {
+            let mut s = Set::new_intset();
+            for m in &members {
+                if !s.add(m.as_ref(), settings) { return None; }
+            }
+            return Some(s);
         }
-        Some(s)
+        // A hashtable in the end: sized once, as Redis's loader expands its dict up front.
+        let mut d = Dict::with_capacity(members.len());
+        for m in &members {
+            if d.try_insert_copy(m.as_ref(), ()).is_err() { return None; }
+        }
+        Some(Set { repr: Repr::Table(d) })
     }
 
     /// Loads an intset blob's values keeping its width (so a save writes the same bytes back).
@@ -153,11 +163,7 @@ impl Set {
     /// non-integer arrives or when its count passes `set-max-intset-entries`.
     pub fn add(&mut self, member: &[u8], settings: &Settings) -> bool {
         match &mut self.repr {
-            Repr::Table(d) => {
-                if d.contains_key(member) { return false; }
-                d.insert_new_copy(member, ());
-                true
-            }
+            Repr::Table(d) => d.try_insert_copy(member, ()).is_ok(),
             Repr::Ints(ints) => match numfmt::parse_i64(member) {
                 Some(v) => {
                     if !ints.insert(v) { return false; }

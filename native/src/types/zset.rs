@@ -186,10 +186,6 @@ impl ZSet {
     /// An empty listpack-encoded sorted set (createZsetListpackObject).
     pub fn new() -> Self { ZSet { repr: Repr::Listpack(Packed::new()) } }
 
-    fn new_skiplist(capacity: usize) -> Self {
-        ZSet { repr: Repr::Skiplist(Box::new(Large { dict: Dict::with_capacity(capacity), tree: Tree::new() })) }
-    }
-
     /// A computed result (ZUNIONSTORE, ZRANGESTORE...): the encoding Redis ends up with for its
     /// destination, listpack when the count and every member fit. Entries need not be sorted;
     /// members must be distinct.
@@ -197,42 +193,60 @@ impl ZSet {
         entries.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
         let max_len = entries.iter().map(|e| e.0.len()).max().unwrap_or(0);
         if fits_listpack(entries.len(), max_len, settings) {
-            let mut p = Packed::new();
-            for (m, s) in &entries { p.push(listpack_score(*s), m); }
-            ZSet { repr: Repr::Listpack(p) }
+            ZSet::packed_from_sorted(&entries)
         } else {
-            let mut z = ZSet::new_skiplist(entries.len());
-            for (m, s) in entries { z.insert_new_large(s, m); }
-            z
+            ZSet::skiplist_from_sorted(&entries).expect("members of a computed result are distinct")
         }
     }
 
     /// For the RDB loader reading a skiplist-type zset (RDB_TYPE_ZSET/ZSET_2): Redis loads it as
     /// a skiplist and converts it to a listpack when both limits allow.
     pub fn from_pairs<M: AsRef<[u8]>>(pairs: impl IntoIterator<Item = (M, f64)>, settings: &Settings) -> Result<ZSet, &'static str> {
-        let mut entries: Vec<(Vec<u8>, f64)> = Vec::new();
-        let mut seen: Dict<()> = Dict::new();
-        for (m, s) in pairs {
-            let m = m.as_ref();
-            if s.is_nan() { return Err("zset score is NaN"); }
-            if seen.insert(m, ()).is_some() { return Err("duplicate zset member"); }
-            entries.push((m.to_vec(), s));
-        }
-        Ok(ZSet::from_result(entries, settings))
+        ZSet::from_loaded(pairs.into_iter().collect(), false, settings)
     }
 
     /// For the RDB loader reading a listpack/ziplist blob: Redis 7.0 keeps it a listpack unless
     /// the count exceeds `zset-max-listpack-entries` (member lengths are not rechecked).
     pub fn from_listpack_pairs<M: AsRef<[u8]>>(pairs: impl IntoIterator<Item = (M, f64)>, settings: &Settings) -> Result<ZSet, &'static str> {
-        let mut z = ZSet::new();
-        for (m, s) in pairs {
-            let m = m.as_ref();
-            if s.is_nan() { return Err("zset score is NaN"); }
-            if z.score(m).is_some() { return Err("duplicate zset member"); }
-            if let Repr::Listpack(p) = &mut z.repr { p.insert(listpack_score(s), m); }
+        ZSet::from_loaded(pairs.into_iter().collect(), true, settings)
+    }
+
+    /// A loaded sorted set, built in one pass from its sorted entries (a file's skiplist comes
+    /// in descending order and a listpack ascending, both sorted in linear time): no search and
+    /// no copy per member beyond the one it is stored as. `Err` on a NaN score or a repeated
+    /// member. `from_listpack`: the entries come from a listpack blob, whose scores hold no
+    /// negative zero and whose member lengths do not decide the encoding.
+    fn from_loaded<M: AsRef<[u8]>>(mut entries: Vec<(M, f64)>, from_listpack: bool, settings: &Settings) -> Result<ZSet, &'static str> {
+        if entries.iter().any(|e| e.1.is_nan()) { return Err("zset score is NaN"); }
+        if from_listpack {
+            for e in &mut entries { e.1 = listpack_score(e.1); }
         }
-        if !fits_listpack(z.len(), 0, settings) { z.convert_to_skiplist(); }
-        Ok(z)
+        entries.sort_by(|a, b| cmp_entry(a.1, a.0.as_ref(), b.1, b.0.as_ref()));
+        let max_len = if from_listpack { 0 } else { entries.iter().map(|e| e.0.as_ref().len()).max().unwrap_or(0) };
+        if fits_listpack(entries.len(), max_len, settings) {
+            if crate::types::any_repeated(entries.iter().map(|e| e.0.as_ref())) { return Err("duplicate zset member"); }
+            Ok(ZSet::packed_from_sorted(&entries))
+        } else {
+            ZSet::skiplist_from_sorted(&entries)
+        }
+    }
+
+    /// A listpack of entries sorted by `cmp_entry`, with distinct members, in one allocation.
+    fn packed_from_sorted<M: AsRef<[u8]>>(entries: &[(M, f64)]) -> ZSet {
+        let bytes = entries.iter().map(|(m, s)| packed::entry_size(listpack_score(*s), m.as_ref())).sum();
+        let mut p = Packed::with_capacity(bytes);
+        for (m, s) in entries { p.push(listpack_score(*s), m.as_ref()); }
+        ZSet { repr: Repr::Listpack(p) }
+    }
+
+    /// A skiplist of entries sorted by `cmp_entry`; `Err` on a repeated member.
+    fn skiplist_from_sorted<M: AsRef<[u8]>>(entries: &[(M, f64)]) -> Result<ZSet, &'static str> {
+        let mut dict = Dict::with_capacity(entries.len());
+        for (m, s) in entries {
+            if dict.try_insert_copy(m.as_ref(), *s).is_err() { return Err("duplicate zset member"); }
+        }
+        let tree = Tree::from_sorted(entries.iter().map(|(m, s)| (*s, m.as_ref())));
+        Ok(ZSet { repr: Repr::Skiplist(Box::new(Large { dict, tree })) })
     }
 
     pub fn len(&self) -> usize {
@@ -360,13 +374,6 @@ impl ZSet {
                 l.dict.insert_new_copy(member, score);
                 l.tree.insert(score, member);
             }
-        }
-    }
-
-    fn insert_new_large(&mut self, score: f64, member: Vec<u8>) {
-        if let Repr::Skiplist(l) = &mut self.repr {
-            l.tree.insert(score, &member);
-            l.dict.insert_new(member.into_boxed_slice(), score);
         }
     }
 
@@ -499,12 +506,9 @@ impl ZSet {
 
     fn convert_to_skiplist(&mut self) {
         if let Repr::Listpack(p) = &self.repr {
-            let mut large = Large { dict: Dict::with_capacity(p.len() + 1), tree: Tree::new() };
-            for (s, m) in p.iter() {
-                large.dict.insert_new_copy(m, s);
-                large.tree.insert(s, m);
-            }
-            self.repr = Repr::Skiplist(Box::new(large));
+            let mut dict = Dict::with_capacity(p.len() + 1);
+            for (s, m) in p.iter() { dict.insert_new_copy(m, s); }
+            self.repr = Repr::Skiplist(Box::new(Large { dict, tree: Tree::from_sorted(p.iter()) }));
         }
     }
 }

@@ -72,6 +72,22 @@ fn read_score(buf: &[u8], at: usize) -> (f64, usize) {
     }
 }
 
+/// Bytes `push_score` writes for `score`.
+fn score_size(score: f64) -> usize {
+    let as_int = score as i32;
+    if as_int as f64 == score && !(score == 0.0 && score.is_sign_negative()) {
+        1 + if i8::try_from(as_int).is_ok() { 1 } else if i16::try_from(as_int).is_ok() { 2 } else { 4 }
+    } else {
+        1 + 8
+    }
+}
+
+/// Bytes one whole entry takes (what `push_entry` appends).
+pub fn entry_size(score: f64, member: &[u8]) -> usize {
+    let body = varint::size(member.len()) + member.len() + score_size(score);
+    body + varint::size(body)
+}
+
 /// Appends one whole entry.
 fn push_entry(out: &mut Vec<u8>, score: f64, member: &[u8]) {
     let start = out.len();
@@ -120,6 +136,9 @@ pub struct Entry<'a> {
 
 impl Packed {
     pub fn new() -> Self { Packed { buf: Vec::new(), len: 0 } }
+
+    /// An empty run with room for `bytes` bytes of entries (see [`entry_size`]).
+    pub fn with_capacity(bytes: usize) -> Self { Packed { buf: Vec::with_capacity(bytes), len: 0 } }
 
     #[inline] pub fn len(&self) -> usize { self.len as usize }
     #[inline] pub fn is_empty(&self) -> bool { self.len == 0 }
@@ -304,6 +323,18 @@ mod tests {
         assert_eq!((p.len(), tail.len()), (1, 1));
         p.append(tail);
         assert_eq!(p.get(1).unwrap(), (2.0, &b"b"[..]));
+    }
+
+    #[test]
+    fn entry_size_is_what_push_appends() {
+        let mut p = Packed::new();
+        for len in [0usize, 1, 100, 127, 128, 300, 20_000] {
+            for score in [-0.0, 0.0, 1.0, -129.0, 40_000.0, 3e9, 0.25] {
+                let before = p.bytes();
+                p.push(score, &vec![b'm'; len]);
+                assert_eq!(p.bytes() - before, entry_size(score, &vec![b'm'; len]), "len {len} score {score}");
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `seps[i]` and every key in child `i + 1` is at or above it. Deleting an entry keeps that true,
 //! so deletions never touch separators; splits add one, merges drop one.
 
-use super::packed::{cmp_entry, Packed, PackedIter};
+use super::packed::{self, cmp_entry, Packed, PackedIter};
 use std::cmp::Ordering;
 
 /// A leaf splits above this many entries, or above this many bytes when it has two or more.
@@ -76,6 +76,54 @@ impl Tree {
     #[inline] pub fn len(&self) -> usize { self.len }
 
     pub fn heap_bytes(&self) -> usize { self.root.heap_bytes() }
+
+    /// A tree of `entries`, which are sorted by `cmp_entry` and distinct (a loaded sorted
+    /// set): leaves are filled in order and the inner levels built over them, with no descent
+    /// and no leaf split per entry.
+    pub fn from_sorted<'a>(entries: impl IntoIterator<Item = (f64, &'a [u8])>) -> Tree {
+        // One level of nodes, and the first key of every node but the first: the separators.
+        let mut level: Vec<Node> = Vec::new();
+        let mut firsts: Vec<(f64, Box<[u8]>)> = Vec::new();
+        let mut leaf_entries: Vec<(f64, &[u8])> = Vec::with_capacity(LEAF_MAX_ENTRIES);
+        let mut leaf_bytes = 0;
+        let mut len = 0;
+        fn close_leaf(entries: &mut Vec<(f64, &[u8])>, bytes: usize, level: &mut Vec<Node>) {
+            let mut p = Packed::with_capacity(bytes);
+            for &(s, m) in entries.iter() { p.push(s, m); }
+            level.push(Node::Leaf(p));
+            entries.clear();
+        }
+        for (score, member) in entries {
+            let size = packed::entry_size(score, member);
+            if !leaf_entries.is_empty() && (leaf_entries.len() == LEAF_MAX_ENTRIES || leaf_bytes + size > LEAF_MAX_BYTES) {
+                close_leaf(&mut leaf_entries, leaf_bytes, &mut level);
+                leaf_bytes = 0;
+                firsts.push((score, member.into()));
+            }
+            leaf_entries.push((score, member));
+            leaf_bytes += size;
+            len += 1;
+        }
+        if !leaf_entries.is_empty() { close_leaf(&mut leaf_entries, leaf_bytes, &mut level); }
+        while level.len() > 1 {
+            // Children spread evenly over as few inner nodes as the fan-out allows.
+            let groups = level.len().div_ceil(INNER_MAX_CHILDREN);
+            let (base, extra) = (level.len() / groups, level.len() % groups);
+            let mut nodes = level.into_iter();
+            let mut seps = firsts.into_iter();
+            level = Vec::with_capacity(groups);
+            firsts = Vec::with_capacity(groups - 1);
+            for g in 0..groups {
+                let n = base + usize::from(g < extra);
+                if g > 0 { firsts.push(seps.next().expect("a separator between groups")); }
+                let children: Vec<Node> = nodes.by_ref().take(n).collect();
+                let counts = children.iter().map(Node::count).collect();
+                let inner_seps = seps.by_ref().take(n - 1).collect();
+                level.push(Node::Inner(Box::new(Inner { children, counts, seps: inner_seps })));
+            }
+        }
+        Tree { root: level.pop().unwrap_or(Node::Leaf(Packed::new())), len }
+    }
 
     /// Inserts an entry that is not present.
     pub fn insert(&mut self, score: f64, member: &[u8]) {
@@ -495,6 +543,32 @@ mod tests {
             tree.check();
             assert_eq!(tree.len(), 0);
             assert!(matches!(tree.root, Node::Leaf(_)));
+        }
+    }
+
+    #[test]
+    fn from_sorted_builds_a_valid_tree_that_stays_editable() {
+        for n in [0usize, 1, 63, 64, 65, 2_000, 70_000] {
+            let mut model: Vec<(f64, Vec<u8>)> = (0..n as u64).map(|i| (((i * 7919) % 50) as f64, member(i))).collect();
+            model.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
+            let mut tree = Tree::from_sorted(model.iter().map(|(s, m)| (*s, &m[..])));
+            tree.check();
+            assert_eq!(tree.len(), n);
+            assert_eq!(tree.iter().map(|(s, m)| (s, m.to_vec())).collect::<Vec<_>>(), model);
+            for i in (0..n).step_by(3) {
+                assert_eq!(tree.get(i).map(|(s, m)| (s, m.to_vec())), Some(model[i].clone()));
+                assert_eq!(tree.rank_of(model[i].0, &model[i].1), Some(i));
+            }
+            for i in 0..300u64 {
+                let m = format!("new{i}").into_bytes();
+                let s = (i % 60) as f64 - 5.0;
+                tree.insert(s, &m);
+                model_insert(&mut model, s, &m);
+            }
+            tree.check();
+            for (s, m) in model.iter().step_by(2) { assert!(tree.remove(*s, m)); }
+            tree.check();
+            assert_eq!(tree.len(), model.len() - model.len().div_ceil(2));
         }
     }
 
