@@ -355,6 +355,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
     match t {
         rdb_type::STRING => Ok(Some(Value::Str(match r.read_string_value()? {
             StringValue::Int(n) => StrVal::from_i64(n),
+            StringValue::Bytes(Cow::Owned(v)) => StrVal::from_vec(v),
             StringValue::Bytes(b) => StrVal::from_bytes(&b),
         }))),
         rdb_type::LIST => {

@@ -58,6 +58,12 @@ impl StrVal {
         Self::from_text(b)
     }
 
+    /// `from_bytes` of a buffer the caller hands over (a decompressed RDB string): a raw
+    /// string keeps it instead of copying it.
+    pub fn from_vec(v: Vec<u8>) -> StrVal {
+        if v.len() > EMBSTR_MAX { StrVal::Raw(v) } else { Self::from_bytes(&v) }
+    }
+
     /// The result of INCR/DECR: always int-encoded.
     pub fn from_i64(n: i64) -> StrVal { StrVal::Int(n) }
 
@@ -152,5 +158,10 @@ mod tests {
         assert!(StrVal::from_bytes(b"9999").is_shared_integer());
         assert!(!StrVal::from_bytes(b"10000").is_shared_integer());
         assert!(!StrVal::from_bytes(b"-1").is_shared_integer());
+        for v in [&b"123"[..], b"0123", &[b'a'; 44], &[b'a'; 45]] {
+            let owned = StrVal::from_vec(v.to_vec());
+            assert_eq!(owned.encoding(), StrVal::from_bytes(v).encoding());
+            owned.with_bytes(|b| assert_eq!(b, v));
+        }
     }
 }
