@@ -29,8 +29,7 @@ use crate::settings::Settings;
 use crate::snapshot::{self, ChildReporter, WorkDone, LOG_NOTICE};
 use crate::with_state;
 
-use super::load::{load_rdb, Duplicates, LoadReport, Loader};
-use std::borrow::Cow;
+use super::load::{Duplicates, LoadReport, Loader, READ_WINDOW};
 use std::cell::RefCell;
 use super::save::{write_rdb, AuxFields, SaveOptions};
 
@@ -115,8 +114,12 @@ fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     env.array(&[env.double(keys as f64), env.double(bytes as f64)])
 }
 
-fn read_file(path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("Error reading the RDB file {path}: {}", strerror(&e)))
+/// A load of the file at `path`, read a window at a time.
+fn open_rdb(path: &str, dups: Duplicates) -> Result<Loader<'static>, String> {
+    let fail = |e: io::Error| format!("Error reading the RDB file {path}: {}", strerror(&e));
+    let file = File::open(path).map_err(fail)?;
+    let total = file.metadata().map_err(fail)?.len() as usize;
+    Loader::stream(Box::new(file), path, total, READ_WINDOW, crate::now_ms(), dups)
 }
 
 fn duplicates(env: &Env, a: &JsArgs, i: usize) -> Duplicates {
@@ -126,9 +129,10 @@ fn duplicates(env: &Env, a: &JsArgs, i: usize) -> Duplicates {
 /// loadRdb(path, allowDup?): the whole file in one call.
 fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
-    let data = read_file(&path)?;
     let dups = duplicates(env, a, 1);
-    let mut report = with_state(|st| load_rdb(&data, &mut st.ks, &st.settings, crate::now_ms(), dups))?;
+    let mut loader = open_rdb(&path, dups)?;
+    with_state(|st| loader.step(&mut st.ks, &st.settings, usize::MAX))?;
+    let mut report = loader.into_report();
     load_functions(std::mem::take(&mut report.functions), dups)?;
     report_object(env, &report)
 }
@@ -167,10 +171,11 @@ thread_local! {
     static LOADING: RefCell<Option<Loader<'static>>> = const { RefCell::new(None) };
 }
 
-/// loadRdbBegin(path, allowDup?): reads the file and checks its header; returns its size.
+/// loadRdbBegin(path, allowDup?): opens the file, reads its first window and checks the header;
+/// returns the file's size.
 fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
-    let loader = Loader::begin(Cow::Owned(read_file(&path)?), crate::now_ms(), duplicates(env, a, 1))?;
+    let loader = open_rdb(&path, duplicates(env, a, 1))?;
     let total = loader.total_bytes();
     LOADING.with(|l| *l.borrow_mut() = Some(loader));
     Ok(env.double(total as f64))
@@ -199,7 +204,7 @@ fn load_rdb_report(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     })
 }
 
-/// loadRdbEnd(): forgets the load in progress (its file image is freed).
+/// loadRdbEnd(): forgets the load in progress (its file is closed).
 fn load_rdb_end(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     LOADING.with(|l| *l.borrow_mut() = None);
     Ok(env.undefined())

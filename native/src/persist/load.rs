@@ -9,6 +9,7 @@
 //! scripting engine (LoadReport::functions).
 
 use std::borrow::Cow;
+use std::io::Read;
 
 use crate::dict::Dict;
 use crate::keyspace::{lru_clock_now, Keyspace, NO_EXPIRE};
@@ -23,6 +24,7 @@ use crate::types::set::Set;
 use crate::types::string::StrVal;
 use crate::types::Value;
 
+use super::exports::strerror;
 use super::values;
 
 /// The highest version loaded: 10 is Redis 7.0's; 11 (7.2) is accepted because its only
@@ -76,11 +78,12 @@ pub fn load_rdb(data: &[u8], ks: &mut Keyspace, settings: &Settings, now_ms: i64
     Ok(loader.into_report())
 }
 
-/// A load in progress: the file image and where the reader stands. A start-up load runs in
+/// A load in progress: its input and where the reader stands. A start-up load runs in
 /// slices (`step`) between which the server answers clients (LOADING errors, INFO's
 /// loading_* fields), as Redis processes events while it loads.
 pub struct Loader<'a> {
-    data: Cow<'a, [u8]>,
+    input: Input<'a>,
+    /// Where the reader stands in the input's window.
     pos: usize,
     state: ReadState,
     report: LoadReport,
@@ -92,11 +95,100 @@ pub struct Loader<'a> {
     pub aof_preamble: bool,
 }
 
+/// What a load reads from.
+enum Input<'a> {
+    /// The whole image in memory (a test's, or a caller that has the bytes already).
+    Image(Cow<'a, [u8]>),
+    /// A file read a window at a time, as Redis reads through rio's buffer: no copy of the
+    /// whole file into fresh memory.
+    Stream(Window),
+}
+
+/// The part of a streamed input in memory: every record being read is whole in `buf` (a
+/// record cut by the window's end is read again after a refill; one longer than the window
+/// grows it).
+struct Window {
+    src: Box<dyn Read>,
+    /// For read errors.
+    name: String,
+    buf: Vec<u8>,
+    /// Input offset of `buf[0]`.
+    base: usize,
+    /// The input's size (progress, and the sizing hint's cap).
+    total: usize,
+    /// `buf` reaches the end of the input.
+    ended: bool,
+    /// CRC64 of the input before `base`.
+    crc: u64,
+    /// Bytes a refill fills `buf` up to.
+    size: usize,
+}
+
+/// Bytes a streamed load reads at a time: large enough that a refill is rare, small enough to
+/// stay in cache.
+pub const READ_WINDOW: usize = 1 << 20;
+
+impl Window {
+    /// Reads until `buf` holds `size` bytes or the input ends.
+    fn fill(&mut self) -> Result<(), String> {
+        let mut filled = self.buf.len();
+        // No more room than the rest of the input needs (plus the byte that finds its end),
+        // unless its size was wrong (a file that grew).
+        let left = self.total.saturating_sub(self.base + filled);
+        let room = if left > 0 { self.size.min(filled + left + 1) } else { self.size };
+        self.buf.resize(room.max(filled), 0);
+        while filled < self.buf.len() {
+            match self.src.read(&mut self.buf[filled..]) {
+                Ok(0) => {
+                    self.ended = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("Error reading the RDB file {}: {}", self.name, strerror(&e))),
+            }
+        }
+        self.buf.truncate(filled);
+        Ok(())
+    }
+}
+
+/// One pass over the window: how it ended.
+enum Pass {
+    /// The budget is spent or the load finished.
+    Done,
+    /// A record runs past the window's end: refill and read it again.
+    NeedsMore,
+}
+
 impl<'a> Loader<'a> {
-    /// Checks the header; nothing is loaded yet.
+    /// Checks the header of a whole image; nothing is loaded yet.
     pub fn begin(data: Cow<'a, [u8]>, now_ms: i64, dups: Duplicates) -> Result<Loader<'a>, String> {
-        let mut report = LoadReport::default();
-        let mut r = Reader::new(&data);
+        Loader::start(Input::Image(data), now_ms, dups)
+    }
+
+    /// Checks the header of an input read `window` bytes at a time (`total`: its size, `name`:
+    /// for read errors); nothing is loaded yet.
+    pub fn stream(src: Box<dyn Read>, name: &str, total: usize, window: usize, now_ms: i64, dups: Duplicates) -> Result<Loader<'static>, String> {
+        let mut w = Window { src, name: name.to_string(), buf: Vec::new(), base: 0, total, ended: false, crc: 0, size: window.max(16) };
+        w.fill()?;
+        Loader::start(Input::Stream(w), now_ms, dups)
+    }
+
+    fn start(input: Input<'a>, now_ms: i64, dups: Duplicates) -> Result<Loader<'a>, String> {
+        let mut loader = Loader {
+            input,
+            pos: 0,
+            state: ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1 },
+            report: LoadReport::default(),
+            lru_now: lru_clock_now(now_ms),
+            now_ms,
+            dups,
+            finished: false,
+            aof_preamble: false,
+        };
+        let (data, _, _) = loader.window();
+        let mut r = Reader::new(data);
         let header = r.read_bytes(9).map_err(|_| "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string())?;
         if &header[..5] != b"REDIS" {
             return Err("Wrong signature trying to load DB from file".into());
@@ -105,26 +197,28 @@ impl<'a> Loader<'a> {
         if !(1..=MAX_RDB_VERSION as i64).contains(&version) {
             return Err(format!("Can't handle RDB format version {version}"));
         }
-        report.rdb_version = version as u32;
-        Ok(Loader {
-            data,
-            pos: 9,
-            state: ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1 },
-            report,
-            lru_now: lru_clock_now(now_ms),
-            now_ms,
-            dups,
-            finished: false,
-            aof_preamble: false,
-        })
+        loader.report.rdb_version = version as u32;
+        loader.pos = 9;
+        Ok(loader)
+    }
+
+    /// The bytes in memory, the input offset of their first, and whether they reach its end.
+    fn window(&self) -> (&[u8], usize, bool) {
+        match &self.input {
+            Input::Image(data) => (data, 0, true),
+            Input::Stream(w) => (&w.buf, w.base, w.ended),
+        }
     }
 
     pub fn total_bytes(&self) -> usize {
-        self.data.len()
+        match &self.input {
+            Input::Image(data) => data.len(),
+            Input::Stream(w) => w.total,
+        }
     }
 
     pub fn loaded_bytes(&self) -> usize {
-        self.pos
+        self.window().1 + self.pos
     }
 
     pub fn finished(&self) -> bool {
@@ -149,35 +243,87 @@ impl<'a> Loader<'a> {
         self.report
     }
 
-    /// Loads keys until about `budget` more bytes were read or the file ended (then the
+    /// Loads keys until about `budget` more bytes were read or the input ended (then the
     /// checksum is verified and `finished()` is true). An error leaves the keys loaded so far.
     pub fn step(&mut self, ks: &mut Keyspace, settings: &Settings, budget: usize) -> Result<(), String> {
         if self.finished {
             return Ok(());
         }
-        let data: &[u8] = &self.data;
-        let mut r = Reader::at(data, self.pos);
-        let stop_at = self.pos.saturating_add(budget);
-        let report = &mut self.report;
-        let state = &mut self.state;
+        let stop_at = self.loaded_bytes().saturating_add(budget);
+        loop {
+            match self.pass(ks, settings, stop_at)? {
+                Pass::Done => return Ok(()),
+                Pass::NeedsMore => self.refill()?,
+            }
+        }
+    }
+
+    /// Drops the records read (folding them into the checksum), keeps the one being read and
+    /// reads more after it; a record longer than half the window doubles it.
+    fn refill(&mut self) -> Result<(), String> {
+        let Input::Stream(w) = &mut self.input else { unreachable!("a whole image reaches its end") };
+        w.crc = crc64(w.crc, &w.buf[..self.pos]);
+        w.buf.drain(..self.pos);
+        w.base += self.pos;
+        self.pos = 0;
+        if w.buf.len() * 2 > w.size {
+            w.size = w.buf.len() * 2;
+        }
+        w.fill()
+    }
+
+    /// Reads records from the window until the budget (`stop_at`, an input offset) is spent,
+    /// the input ends, or a record runs past the window's end. An error is final only when the
+    /// window reaches the input's end: before that it may only mean the record is cut.
+    fn pass(&mut self, ks: &mut Keyspace, settings: &Settings, stop_at: usize) -> Result<Pass, String> {
+        let Loader { input, pos, state, report, lru_now, now_ms, dups, finished, aof_preamble } = self;
+        // The window, its input offset, whether it reaches the input's end, the checksum of
+        // the input before it, and the input's bytes after it.
+        let (data, base, complete, crc_before, beyond): (&[u8], usize, bool, u64, usize) = match input {
+            Input::Image(data) => (data, 0, true, 0, 0),
+            Input::Stream(w) => (&w.buf, w.base, w.ended, w.crc, w.total.saturating_sub(w.base + w.buf.len())),
+        };
+        let mut r = Reader::at(data, *pos);
+        // A failed read: the load's error when the window holds the rest of the input, else a
+        // cut record to read again (everything a record changes is changed after its last read).
+        macro_rules! cut_or_fail {
+            ($e:expr, $at:expr, $key:expr) => {{
+                if !complete {
+                    *pos = $at;
+                    return Ok(Pass::NeedsMore);
+                }
+                return Err(context($e, base + $at, $key));
+            }};
+        }
         loop {
             let at = r.position();
-            if at >= stop_at {
-                self.pos = at;
-                return Ok(());
+            if base + at >= stop_at {
+                *pos = at;
+                return Ok(Pass::Done);
             }
-            let t = r.read_u8().map_err(|e| context(e, at, None))?;
+            let t = match r.read_u8() {
+                Ok(t) => t,
+                Err(e) => cut_or_fail!(e, at, None),
+            };
             if t == opcode::EOF {
                 break;
             }
             if is_opcode(t) {
-                read_opcode(t, &mut r, ks, state, report).map_err(|e| context(e, at, None))?;
+                if let Err(e) = read_opcode(t, &mut r, ks, state, report, beyond) {
+                    cut_or_fail!(e, at, None);
+                }
                 continue;
             }
             // A key: its type byte is `t`.
             let db = state.db;
-            let key = r.read_string().map_err(|e| context(e, at, None))?;
-            let value = read_object(&mut r, t, settings).map_err(|e| context(e, at, Some((&key, db))))?;
+            let key = match r.read_string() {
+                Ok(k) => k,
+                Err(e) => cut_or_fail!(e, at, None),
+            };
+            let value = match read_object(&mut r, t, settings) {
+                Ok(v) => v,
+                Err(e) => cut_or_fail!(e, at, Some((&key, db))),
+            };
             let expire_at = std::mem::replace(&mut state.expire_at, NO_EXPIRE);
             let lru_idle = std::mem::replace(&mut state.lru_idle, -1);
             let Some(value) = value else {
@@ -187,13 +333,13 @@ impl<'a> Loader<'a> {
                 }
                 continue;
             };
-            if expire_at != NO_EXPIRE && expire_at < self.now_ms && !self.aof_preamble {
+            if expire_at != NO_EXPIRE && expire_at < *now_ms && !*aof_preamble {
                 report.keys_expired += 1;
                 continue;
             }
-            let lru = if lru_idle >= 0 { lru_after_idle(self.lru_now, lru_idle) } else { self.lru_now };
+            let lru = if lru_idle >= 0 { lru_after_idle(*lru_now, lru_idle) } else { *lru_now };
             if let Err(value) = ks.add_if_absent(db, &key, value, expire_at, lru) {
-                if self.dups == Duplicates::Refuse {
+                if *dups == Duplicates::Refuse {
                     return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
                 }
                 ks.remove(db, &key);
@@ -207,8 +353,19 @@ impl<'a> Loader<'a> {
 
         // The checksum (RDB >= 5) covers everything through the EOF opcode.
         if report.rdb_version >= 5 {
-            let expected = crc64(0, r.consumed());
-            let stored = r.read_u64_le().map_err(|e| context(e, r.position(), None))?;
+            let eof_at = r.position() - 1;
+            let expected = crc64(crc_before, r.consumed());
+            let stored = match r.read_u64_le() {
+                Ok(v) => v,
+                Err(e) => {
+                    let at = r.position();
+                    if !complete {
+                        *pos = eof_at;
+                        return Ok(Pass::NeedsMore);
+                    }
+                    return Err(context(e, base + at, None));
+                }
+            };
             // Verified only under rdbchecksum yes, as in Redis.
             if settings.rdb_checksum != 0 {
                 if stored == 0 {
@@ -218,9 +375,9 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        self.pos = r.position();
-        self.finished = true;
-        Ok(())
+        *pos = r.position();
+        *finished = true;
+        Ok(Pass::Done)
     }
 }
 
@@ -241,7 +398,9 @@ struct ReadState {
 }
 
 /// One opcode other than EOF (its byte `t` already read).
-fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadState, report: &mut LoadReport) -> RdbResult<()> {
+/// `beyond`: bytes of the input after the reader's window (RESIZEDB's hint is capped by what
+/// the rest of the input could hold).
+fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadState, report: &mut LoadReport, beyond: usize) -> RdbResult<()> {
     match t {
         opcode::EXPIRETIME => state.expire_at = r.read_s_time()? as i64 * 1000,
         opcode::EXPIRETIME_MS => state.expire_at = r.read_ms_time()?,
@@ -266,7 +425,7 @@ fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadSta
             // A sizing hint only, capped by what the rest of the input could hold (3 bytes a key).
             let d = &mut ks.dbs[state.db];
             if d.dict.is_empty() {
-                d.dict = Dict::with_capacity(size.min((r.remaining() / 3) as u64) as usize);
+                d.dict = Dict::with_capacity(size.min(((r.remaining() + beyond) / 3) as u64) as usize);
             }
         }
         opcode::AUX => {

@@ -152,10 +152,29 @@ fn save(ks: &Keyspace, settings: &Settings, compress: bool, checksum: bool) -> V
     out
 }
 
+/// Loads a whole image, and checks that the same bytes read through small windows (every
+/// record cut somewhere, some longer than the window) give the same keys or the same error.
 fn load(data: &[u8], settings: &Settings) -> Result<(Keyspace, super::load::LoadReport), String> {
     let mut ks = Keyspace::new(16);
-    let report = load_rdb(data, &mut ks, settings, crate::now_ms(), super::load::Duplicates::Refuse)?;
-    Ok((ks, report))
+    let whole = load_rdb(data, &mut ks, settings, crate::now_ms(), super::load::Duplicates::Refuse);
+    for window in [16, 61, 1000] {
+        let mut streamed_ks = Keyspace::new(16);
+        let streamed = super::load::Loader::stream(Box::new(std::io::Cursor::new(data.to_vec())), "test.rdb", data.len(), window, crate::now_ms(), super::load::Duplicates::Refuse)
+            .and_then(|mut l| {
+                // Small slices too, as a start-up load steps.
+                while !l.finished() { l.step(&mut streamed_ks, settings, 7)?; }
+                Ok(l.into_report())
+            });
+        match (&whole, &streamed) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!((a.keys_loaded, a.keys_expired, &a.warnings, &a.functions), (b.keys_loaded, b.keys_expired, &b.warnings, &b.functions), "window {window}");
+                assert!(snapshot(&ks) == snapshot(&streamed_ks), "window {window}: the keyspaces differ");
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "window {window}"),
+            _ => panic!("window {window}: whole {:?} streamed {:?}", whole.as_ref().err(), streamed.as_ref().err()),
+        }
+    }
+    Ok((ks, whole?))
 }
 
 #[test]
