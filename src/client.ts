@@ -16,6 +16,8 @@ export interface QueuedCommand {
   write: boolean;
   /** It may run while loading (Redis's CMD_LOADING). */
   loading: boolean;
+  /** The command may grow memory (Redis's denyoom): EXEC is refused when out of memory. */
+  denyOom: boolean;
 }
 
 export interface BlockedState {

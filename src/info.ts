@@ -2,9 +2,10 @@
 // live values. Where a Redis field measures something keyfork does not have (jemalloc,
 // Lua, replication, AOF, I/O threads) it reports what is true here: zero / off.
 //
-// Memory: used_memory is what the allocators hand out, as Redis's is: the C heap in use (the
-// keyspace lives in the Rust addon's malloc'd memory; Buffers' memory is there too) plus V8's
-// used heap. used_memory_rss is the process's resident set; their ratio is the fragmentation.
+// Memory: used_memory is what the allocators hand out, as Redis's is: the addon's allocations
+// (the keyspace; counted as they happen) plus the rest of the C heap in use (Buffers, Node's
+// own) and V8's used heap (see memory.ts). used_memory_rss is the process's resident set;
+// their ratio is the fragmentation.
 //
 // Latencystats is not produced: it needs a per-call latency histogram in the dispatcher.
 import { randomBytes } from 'node:crypto';
@@ -43,22 +44,6 @@ function randomHex40(): string {
 /** DEBUG CHANGE-REPL-ID. */
 export function changeReplicationId(server: Server): void {
   identity(server).replId = randomHex40();
-}
-
-/** Bytes the allocators hand out: C heap in use + V8 heap in use (Redis's zmalloc_used_memory). */
-export function allocatedMemory(): { used: number; free: number } {
-  const [cUsed, cFree] = native.heapUsage();
-  const v8 = process.memoryUsage();
-  return { used: cUsed + v8.heapUsed, free: cFree + (v8.heapTotal - v8.heapUsed) };
-}
-
-/** Memory in use before any client connected (used_memory_startup). */
-const STARTUP_USED = allocatedMemory().used;
-/** used_memory's peak, as seen by INFO and the cron. */
-let peakUsed = STARTUP_USED;
-
-export function notePeakMemory(used = allocatedMemory().used): void {
-  if (used > peakUsed) peakUsed = used;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,16 +193,15 @@ function clientsSection(server: Server): Field[] {
 
 function memorySection(server: Server): Field[] {
   const rss = process.memoryUsage.rss();
-  const { used, free } = allocatedMemory();
-  notePeakMemory(used);
-  const peak = peakUsed;
+  const { used, free } = server.memory.sample();
+  const peak = server.memory.peak;
   let clientsMem = 0;
   let replicasMem = 0;
   for (const c of server.clients.values()) {
     if (c.type === 'replica') replicasMem += clientMemory(c);
     else clientsMem += clientMemory(c);
   }
-  const startup = STARTUP_USED;
+  const startup = server.memory.startup;
   const overhead = startup + clientsMem + replicasMem;
   const dataset = Math.max(0, used - overhead);
   const netUsage = used > startup ? used - startup : 1;
@@ -252,7 +236,7 @@ function memorySection(server: Server): Field[] {
     ['rss_overhead_bytes', 0],
     ['mem_fragmentation_ratio', ratio(rss, used)],
     ['mem_fragmentation_bytes', rss - used],
-    ['mem_not_counted_for_evict', 0],
+    ['mem_not_counted_for_evict', server.notCountedForEvict()],
     ['mem_replication_backlog', 0],
     ['mem_total_replication_buffers', 0],
     ['mem_clients_slaves', replicasMem],
@@ -274,6 +258,7 @@ function statsSection(server: Server): Field[] {
   const s = server.stats;
   const [expiredKeys, staleFraction, timeCapReached, hits, misses] = native.keyspaceStats();
   const forks = server.persistence.forkStats();
+  const [, evictedKeys, exceededTotalUs, exceededNowUs] = native.evictionStats();
   return [
     ['total_connections_received', s.connectionsReceived],
     ['total_commands_processed', s.commandsProcessed],
@@ -294,10 +279,10 @@ function statsSection(server: Server): Field[] {
     ['expired_stale_perc', (staleFraction * 100).toFixed(2)],
     ['expired_time_cap_reached_count', timeCapReached],
     ['expire_cycle_cpu_milliseconds', 0],
-    ['evicted_keys', 0],
+    ['evicted_keys', evictedKeys],
     ['evicted_clients', 0],
-    ['total_eviction_exceeded_time', 0],
-    ['current_eviction_exceeded_time', 0],
+    ['total_eviction_exceeded_time', Math.floor((exceededTotalUs + exceededNowUs) / 1000)],
+    ['current_eviction_exceeded_time', Math.floor(exceededNowUs / 1000)],
     ['keyspace_hits', hits],
     ['keyspace_misses', misses],
     ['pubsub_channels', server.pubsub.channels.size],

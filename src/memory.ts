@@ -15,6 +15,60 @@ import { native } from './native';
 const ARRAY_BUFFERS_THRESHOLD = 8 * 1024 * 1024;
 const FREE_HEAP_BEFORE_TRIM = 16 * 1024 * 1024;
 
+/** Memory figures at one instant (INFO memory, MEMORY STATS, maxmemory). */
+export interface MemorySample {
+  /** used_memory: the addon's allocations (counted as it allocates) + the rest of the process's. */
+  used: number;
+  /** Free memory the allocators hold (C heap and V8 heap). */
+  free: number;
+}
+
+/**
+ * used_memory, as Redis's zmalloc counts it: what the server holds, not what waits for a
+ * garbage collector.
+ * - The addon's allocations (the keyspace...) are counted exactly as they happen
+ *   (native/src/alloc.rs).
+ * - Client buffers (pending input, queued MULTI commands, unsent output) are counted exactly.
+ * - The rest of the process (Node's own C heap, V8's heap) is sampled, leaving out the two
+ *   places where garbage waits for V8's collector: dead Buffers (Buffers are counted through
+ *   the client buffers that hold them) and the young generation (request-sized objects that
+ *   die young). Counting garbage would make eviction throw away keys to make room for it.
+ * The sample is handed to the addon, which adds it to its own count for every maxmemory check
+ * until the next sample (the cron samples while maxmemory is set). Also keeps
+ * used_memory_startup and the peak.
+ */
+export class MemoryAccounting {
+  readonly startup: number;
+  peak: number;
+
+  /**
+   * `clientBuffers`: what the clients' buffers hold; `notCounted`: the buffers maxmemory
+   * ignores (mem_not_counted_for_evict).
+   */
+  constructor(
+    private readonly clientBuffers: () => number,
+    readonly notCounted: () => number,
+  ) {
+    this.startup = this.sample().used;
+    this.peak = this.startup;
+  }
+
+  sample(): MemorySample {
+    const [cUsed, cFree, addon] = native.heapUsage();
+    const heap = v8.getHeapStatistics();
+    let young = 0;
+    for (const space of v8.getHeapSpaceStatistics()) {
+      if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') young += space.space_used_size;
+    }
+    const nodeHeap = Math.max(0, cUsed - addon - heap.external_memory);
+    const outside = nodeHeap + (heap.used_heap_size - young) + this.clientBuffers();
+    native.setMemoryOutside(outside, this.notCounted());
+    const used = addon + outside;
+    if (used > this.peak) this.peak = used;
+    return { used, free: cFree + (heap.total_heap_size - heap.used_heap_size) };
+  }
+}
+
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 
 /** V8's gc(), made reachable without starting node with --expose-gc. */

@@ -64,7 +64,7 @@ export interface NativeAddon {
   bindExecInput(input: Buffer): void;
   bindExecOutput(output: Buffer): void;
   /** Registers a native command for the batch fast path (see native/src/batch.rs). */
-  setFastCommand(name: string, index: number, arity: number, isWrite: boolean): void;
+  setFastCommand(name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean): void;
   bindBatchLog(log: Int32Array): void;
   execBatch(input: Buffer): void;
   takeReply(): Buffer;
@@ -79,6 +79,14 @@ export interface NativeAddon {
   propagateCommand(db: number, target: number, argv: Buffer[]): void;
   propagationEnter(): void;
   propagationLeave(): void;
+  /** A setting given by name (maxmemory-policy). */
+  setSettingString(name: string, value: string): boolean;
+  /** Memory in use outside the addon's allocator, and what does not count against maxmemory. */
+  setMemoryOutside(bytes: number, notCounted: number): void;
+  /** maxmemory's check: 0 under the limit, 1 still evicting, 2 over it with nothing to evict. */
+  performEvictions(): number;
+  /** [used_memory, evicted_keys, total exceeded us, current exceeded us, still evicting 0/1]. */
+  evictionStats(): number[];
   dirty(): number;
   subtractDirty(n: number): void;
   /** Per database, flattened: keys, expires, avg_ttl. */
@@ -164,8 +172,8 @@ export interface NativeAddon {
   setTcpKeepalive(fd: number, seconds: number): void;
   /** DEBUG QUICKLIST-PACKED-THRESHOLD: false when out of range (0 restores 1 GiB). */
   setListPackedThreshold(bytes: number): boolean;
-  /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2). */
-  heapUsage(): [number, number];
+  /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2), bytes the addon holds. */
+  heapUsage(): [number, number, number];
   [more: string]: unknown;
 }
 

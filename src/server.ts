@@ -5,14 +5,14 @@ import * as net from 'node:net';
 import { Blocking } from './blocking';
 import { Client } from './client';
 import { ClientLimits } from './client-limits';
-import { clientInfoLine } from './commands/client-cmd';
+import { clientInfoLine, clientMemory } from './commands/client-cmd';
 import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
 import type { Config } from './config';
 import { consume } from './config/consumers';
-import { MemoryHousekeeping } from './memory';
-import { notePeakMemory } from './info';
+import { Maxmemory } from './maxmemory';
+import { MemoryAccounting, MemoryHousekeeping } from './memory';
 import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
 import { Parse } from './protocol/parse';
@@ -97,7 +97,11 @@ export class Server {
   /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
   readonly beforeSleep: BeforeSleep;
   readonly startTime = Date.now();
-  private readonly memory = new MemoryHousekeeping();
+  private readonly housekeeping = new MemoryHousekeeping();
+  readonly memory: MemoryAccounting;
+  readonly maxmemory: Maxmemory;
+  /** Buffers that do not count against maxmemory besides replicas' output (the AOF buffer). */
+  private readonly notCountedSources: Array<() => number> = [];
   /**
    * Where every client socket's reads land: a read is processed before the next one, and the
    * parser copies out only what is left unparsed, so a read allocates nothing.
@@ -138,7 +142,7 @@ export class Server {
     this.beforeSleep.addTask(() => this.propagation.drain());
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
     this.dispatcher = new Dispatcher(this);
-    this.commands.registerFastPath((name, index, arity, isWrite) => native.setFastCommand(name, index, arity, isWrite));
+    this.commands.registerFastPath((name, index, arity, isWrite, denyOom) => native.setFastCommand(name, index, arity, isWrite, denyOom));
     this.blocking = new Blocking(this);
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);
@@ -163,6 +167,8 @@ export class Server {
       () => this.persistence.installExitHook(),
     );
     this.persistence.aof = this.aof;
+    this.memory = new MemoryAccounting(() => this.clientBuffersBytes(), () => this.notCountedForEvict());
+    this.maxmemory = new Maxmemory(config, this.memory, this.log);
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -539,6 +545,29 @@ export class Server {
     if (!client.socket.destroyed) client.socket.destroy();
   }
 
+  /** What every client's buffers hold (their share of used_memory). */
+  clientBuffersBytes(): number {
+    let n = 0;
+    for (const c of this.clients.values()) n += clientMemory(c);
+    return n;
+  }
+
+  /**
+   * mem_not_counted_for_evict: replicas' pending output and the sources registered with
+   * addNotCountedMemory (Redis: the AOF buffer and the replication buffer beyond the backlog),
+   * which maxmemory ignores so that propagating evictions cannot feed more evictions.
+   */
+  notCountedForEvict(): number {
+    let n = 0;
+    for (const c of this.clients.values()) if (c.type === 'replica') n += c.outputBytes();
+    for (const source of this.notCountedSources) n += source();
+    return n;
+  }
+
+  addNotCountedMemory(source: () => number): void {
+    this.notCountedSources.push(source);
+  }
+
   /** Re-evaluates whether the keyspace must log modified keys for blocked clients. */
   updateTracking(): void {
     const want = this.blocking.count > 0;
@@ -580,11 +609,10 @@ export class Server {
     this.closeIdleClients();
     this.persistence.cron();
     this.aof.cron(this.cronLoops, hz);
+    this.maxmemory.cron();
     if (this.cronLoops % hz === 0) {
-      let liveBytes = 0;
-      for (const c of this.clients.values()) liveBytes += c.parser.pending() + c.outputBytes();
-      this.memory.run(liveBytes);
-      notePeakMemory();
+      this.housekeeping.run(this.clientBuffersBytes());
+      this.memory.sample();
     }
   }
 

@@ -1,14 +1,15 @@
 //! The fast path: one native call runs a whole read batch of plain data commands.
 //!
 //! TypeScript owns the protocol and dispatch; this module repeats only the part of them that a
-//! plain client's data command needs — RESP multibulk framing, the name lookup, the arity and
-//! MISCONF checks — for the commands TypeScript registered as eligible (native, not blocking,
+//! plain client's data command needs — RESP multibulk framing, the name lookup, the arity,
+//! MISCONF and maxmemory checks — for the commands TypeScript registered as eligible (native, not blocking,
 //! no TypeScript wrapper). At anything else (an inline or malformed or incomplete request, an
 //! unknown or TypeScript command, a wrong arity, a refused write, a full output) it stops and
 //! hands the rest back, so every reply and error stays TypeScript's to give. Per command this
 //! saves the N-API round trip and the JS dispatch, which dominate at redis-benchmark -P 16.
 
 use crate::command::{Args, CommandRow};
+use crate::keyspace::evict::EvictResult;
 use crate::keyspace::Keyspace;
 use crate::reply::Reply;
 use crate::settings::Settings;
@@ -27,6 +28,8 @@ struct FastCommand {
     index: usize,
     arity: i32,
     is_write: bool,
+    /// Refused when memory is over maxmemory with nothing left to evict (Redis's denyoom).
+    deny_oom: bool,
 }
 
 /// The commands eligible for the fast path, by lower-case name.
@@ -38,8 +41,8 @@ pub struct FastTable {
 }
 
 impl FastTable {
-    pub fn add(&mut self, name: &str, index: usize, arity: i32, is_write: bool) {
-        self.by_name.insert(name.as_bytes().into(), FastCommand { index, arity, is_write });
+    pub fn add(&mut self, name: &str, index: usize, arity: i32, is_write: bool, deny_oom: bool) {
+        self.by_name.insert(name.as_bytes().into(), FastCommand { index, arity, is_write, deny_oom });
         self.last = None;
     }
 
@@ -138,6 +141,8 @@ pub fn run(
         let argc = (scratch.len() / 2) as i32;
         if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity { break; }
         if cmd.is_write && limits.writes_refused { break; }
+        // maxmemory: evict before every command, as Redis does; TypeScript words the refusal.
+        if settings.maxmemory > 0 && ks.perform_evictions(settings, crate::now_ms()) == EvictResult::Fail && cmd.deny_oom { break; }
         let Ok(args) = Args::new(input, scratch) else { break };
         let call = Call { db: limits.db, args, flags: limits.flags, client_id: limits.client_id };
         let ran = run_command(ks, settings, reply, pending, commands[cmd.index].1, call, out, out_pos);

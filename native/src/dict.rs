@@ -403,6 +403,27 @@ impl<V> Dict<V> {
         }
     }
 
+    /// Up to `count` entries from consecutive buckets starting at a random one, walking at most
+    /// `max_buckets` buckets (Redis's dictGetSomeKeys: cheap rather than uniform, which is all
+    /// eviction sampling needs). `take` sees each entry walked and says whether it counts.
+    pub fn sample(&self, count: usize, max_buckets: usize, mut take: impl FnMut(&[u8], &V) -> bool) {
+        if self.len == 0 || count == 0 { return; }
+        let mask = self.buckets.len() - 1;
+        let mut slot = (random_u64() as usize) & mask;
+        let mut taken = 0;
+        for _ in 0..max_buckets.max(1).min(self.buckets.len()) {
+            let mut cur = self.buckets[slot].as_deref();
+            while let Some(n) = cur {
+                if take(&n.key, &n.val) {
+                    taken += 1;
+                    if taken == count { return; }
+                }
+                cur = n.next.as_deref();
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
     /// One SCAN step: visits the bucket at `cursor`, calls `f` for each entry in it, and returns
     /// the next cursor (0 when the scan is complete).
     pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8], &V)) -> u64 {

@@ -2,6 +2,7 @@
 //! child. This file is the module's front door: the functions TypeScript calls (src/native.ts
 //! is the other side) and the one piece of global state they share.
 
+pub mod alloc;
 pub mod aof;
 pub mod batch;
 pub mod cmd;
@@ -169,16 +170,17 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.int(code))
 }
 
-/// setFastCommand(name, index, arity, isWrite): registers a native command for the batch fast
+/// setFastCommand(name, index, arity, isWrite, denyOom): registers a native command for the batch fast
 /// path (TypeScript decides which are eligible: see batch.rs).
 fn set_fast_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let name = a.string(env, 0)?;
     let index = a.i64(env, 1)? as usize;
     let arity = a.i64(env, 2)? as i32;
     let is_write = a.bool(env, 3)?;
+    let deny_oom = a.bool(env, 4)?;
     with_state(|st| {
         if index >= st.commands.len() { return Err("no such native command".to_string()); }
-        st.fast.add(&name, index, arity, is_write);
+        st.fast.add(&name, index, arity, is_write, deny_oom);
         Ok(())
     })?;
     Ok(env.undefined())
@@ -381,6 +383,7 @@ fn init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         let prop = std::mem::take(&mut st.ks.prop);
         st.ks = Keyspace::new(databases as usize);
         st.ks.prop = prop;
+        st.sync_settings();
     });
     Ok(env.undefined())
 }
@@ -399,7 +402,9 @@ fn set_setting(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
             st.ks.lazy_expire = value != 0;
             return true;
         }
-        st.settings.set(&name, value)
+        let known = st.settings.set(&name, value);
+        st.sync_settings();
+        known
     })))
 }
 
@@ -464,6 +469,25 @@ fn propagation_leave(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// setSettingString(name, value): a setting given by name (maxmemory-policy).
+fn set_setting_string(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let name = a.string(env, 0)?;
+    let value = a.string(env, 1)?;
+    Ok(env.boolean(with_state(|st| {
+        let known = st.settings.set_str(&name, &value);
+        st.sync_settings();
+        known
+    })))
+}
+
+impl State {
+    /// Hands the keyspace the settings it applies on every access.
+    fn sync_settings(&mut self) {
+        let s = &self.settings;
+        self.ks.access = keyspace::AccessClock { lfu: s.maxmemory_policy.is_lfu(), lfu_log_factor: s.lfu_log_factor, lfu_decay_time: s.lfu_decay_time };
+    }
+}
+
 fn dirty(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.double(with_state(|st| st.ks.dirty) as f64))
 }
@@ -495,7 +519,10 @@ fn keyspace_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 }
 
 fn reset_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    with_state(|st| st.ks.stats = Default::default());
+    with_state(|st| {
+        st.ks.stats = Default::default();
+        st.ks.evict.reset_stats();
+    });
     Ok(env.undefined())
 }
 
@@ -546,10 +573,42 @@ fn take_modified(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
-/// heapUsage(): [C heap bytes in use, free bytes held in the allocator's arenas].
+/// heapUsage(): [C heap bytes in use, free bytes held in the allocator's arenas, of the bytes
+/// in use those the addon holds].
 fn heap_usage(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let (used, free) = os::heap_usage();
-    env.array(&[env.double(used as f64), env.double(free as f64)])
+    let addon = alloc::allocated();
+    env.array(&[env.double(used as f64), env.double(free as f64), env.double(addon as f64)])
+}
+
+/// setMemoryOutside(bytes, notCounted): memory in use outside the addon's allocator (Node's
+/// heaps and buffers), and how much of everything does not count against maxmemory.
+fn set_memory_outside(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let outside = a.f64(env, 0)?.max(0.0) as usize;
+    let not_counted = a.f64(env, 1)?.max(0.0) as usize;
+    with_state(|st| {
+        st.ks.evict.outside_bytes = outside;
+        st.ks.evict.not_counted_bytes = not_counted;
+    });
+    Ok(env.undefined())
+}
+
+/// performEvictions(): 0 under the limit, 1 still evicting (out of time for now), 2 over the
+/// limit with nothing to evict (see keyspace/evict.rs).
+fn perform_evictions(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let r = with_state(|st| st.ks.perform_evictions(&st.settings, now_ms()));
+    Ok(env.int(r as i64))
+}
+
+/// evictionStats(): [used_memory, evicted_keys, total_eviction_exceeded_time us,
+/// current_eviction_exceeded_time us, still evicting (0/1)].
+fn eviction_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let v = with_state(|st| {
+        let e = &st.ks.evict;
+        [e.used_memory() as f64, e.evicted_keys as f64, e.total_exceeded_us as f64, e.current_exceeded_us() as f64, e.running as u8 as f64]
+    });
+    let values: Vec<JsValue> = v.iter().map(|x| env.double(*x)).collect();
+    env.array(&values)
 }
 
 /// trimMemory(): hands free heap pages back to the kernel; true when some were released.
@@ -631,6 +690,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("propagateCommand", propagate_command),
         ("propagationEnter", propagation_enter),
         ("propagationLeave", propagation_leave),
+        ("setSettingString", set_setting_string),
         ("dirty", dirty),
         ("subtractDirty", subtract_dirty),
         ("keyspaceInfo", keyspace_info),
@@ -648,6 +708,9 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),
         ("setListPackedThreshold", set_list_packed_threshold),
+        ("setMemoryOutside", set_memory_outside),
+        ("performEvictions", perform_evictions),
+        ("evictionStats", eviction_stats),
     ];
     let registered = std::panic::catch_unwind(|| -> Result<(), String> {
         for (name, f) in exported {

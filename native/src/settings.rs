@@ -3,6 +3,8 @@
 //! the TypeScript side counts a directive pushed here as applied (src/config/consumers.ts),
 //! and a name `set` does not know is refused.
 
+use crate::keyspace::evict::Policy;
+
 pub struct Settings {
     pub hash_max_listpack_entries: i64,
     pub hash_max_listpack_value: i64,
@@ -17,6 +19,14 @@ pub struct Settings {
     pub rdb_compression: i64,
     /// rdbchecksum (1 yes, 0 no): whether loading an RDB file verifies its CRC64, as in Redis.
     pub rdb_checksum: i64,
+    /// maxmemory in bytes, 0 for no limit.
+    pub maxmemory: i64,
+    pub maxmemory_policy: Policy,
+    pub maxmemory_samples: i64,
+    pub maxmemory_eviction_tenacity: i64,
+    pub lazyfree_lazy_eviction: bool,
+    pub lfu_log_factor: i64,
+    pub lfu_decay_time: i64,
 }
 
 impl Default for Settings {
@@ -32,6 +42,13 @@ impl Default for Settings {
             key_load_delay: 0,
             rdb_compression: 1,
             rdb_checksum: 1,
+            maxmemory: 0,
+            maxmemory_policy: Policy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lazyfree_lazy_eviction: false,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
         }
     }
 }
@@ -50,9 +67,32 @@ impl Settings {
             "key-load-delay" => &mut self.key_load_delay,
             "rdbcompression" => &mut self.rdb_compression,
             "rdbchecksum" => &mut self.rdb_checksum,
+            "maxmemory" => &mut self.maxmemory,
+            "maxmemory-samples" => &mut self.maxmemory_samples,
+            "maxmemory-eviction-tenacity" => &mut self.maxmemory_eviction_tenacity,
+            "lfu-log-factor" => &mut self.lfu_log_factor,
+            "lfu-decay-time" => &mut self.lfu_decay_time,
+            "lazyfree-lazy-eviction" => {
+                self.lazyfree_lazy_eviction = value != 0;
+                return true;
+            }
             _ => return false,
         };
         *slot = value;
         true
+    }
+
+    /// Sets a value given by name (maxmemory-policy); false when the name or value is unknown.
+    pub fn set_str(&mut self, name: &str, value: &str) -> bool {
+        match name {
+            "maxmemory-policy" => match Policy::from_name(value) {
+                Some(p) => {
+                    self.maxmemory_policy = p;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
     }
 }

@@ -134,8 +134,16 @@ export class Dispatcher {
     // (Redis's mstate.cmd_flags, a script's declared flags included).
     const queued = cmd.name === 'exec' && client.inMulti ? client.multiQueue : null;
     const isWrite = cmd.isWrite || server.scripting.declaresWrites(cmd, req) || (queued !== null && queued.some((q) => q.write));
-    // (The maxmemory check belongs here, before MISCONF: a denyoom command, or EXEC of a queue
-    // holding one, and inside MULTI any command but EXEC/DISCARD/QUIT/RESET.)
+    // maxmemory, before MISCONF: a denyoom command, or EXEC of a queue holding one, and inside
+    // MULTI any command but EXEC/DISCARD/QUIT/RESET.
+    if (server.maxmemory.limit > 0 && !server.loading) {
+      const oom = server.maxmemory.check(client, cmd);
+      if (server.tracking) server.afterWrite(); // evicted keys dirty WATCHes and wake nobody
+      if (oom) {
+        cmd.stats.rejected++;
+        return this.reject(client, cmd, oom);
+      }
+    }
     const refusal = server.persistence.writeRefusal();
     if (refusal !== null && (isWrite || refusedByMisconf(cmd))) {
       cmd.stats.rejected++;
@@ -162,7 +170,7 @@ export class Dispatcher {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
-        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading') });
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading'), denyOom: cmd.flags.has('denyoom') });
       }
       if (!client.repliesMuted) out.simple('QUEUED');
       return;

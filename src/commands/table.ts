@@ -158,12 +158,12 @@ export class CommandTable {
    * Offers the native fast path every top-level command that is purely native and never
    * blocks: it may then run them without TypeScript (see native/src/batch.rs).
    */
-  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean) => void): void {
+  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean) => void): void {
     for (const cmd of this.commands.values()) {
       const index = cmd.nativeIndex >= 0 ? cmd.nativeIndex : cmd.batchIndex;
       if (index < 0 || cmd.subcommands || cmd.flags.has('blocking')) continue;
       // The batch stops before a command MISCONF refuses, and TypeScript answers it.
-      register(cmd.name, index, cmd.arity, refusedByMisconf(cmd));
+      register(cmd.name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'));
     }
   }
 

@@ -341,7 +341,6 @@ const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
 const TLS = 'TLS';
 const ACL = 'ACL';
-const EVICTION = 'maxmemory (a memory limit with eviction)';
 const LATENCY = 'latency tracking (LATENCY, INFO latencystats)';
 const CRASH_REPORT = "Redis's crash report";
 const SYSLOG = 'logging to syslog';
@@ -451,7 +450,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('syslog-facility', SYSLOG_FACILITY, 'local0', fixed(needs(SYSLOG))),
   enumeration('repl-diskless-load', REPL_DISKLESS_LOAD, 'disabled', { denyLoading: true, ...needs(REPLICATION) }),
   enumeration('loglevel', LOGLEVEL, 'notice'),
-  enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction', needs(EVICTION)),
+  enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction'),
   enumeration('appendfsync', APPENDFSYNC, 'everysec'),
   enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no', needs(OOM_SCORE)),
   enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels', needs(ACL)),
@@ -478,12 +477,12 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('active-defrag-cycle-max', 'int', 1n, 99n, 25n, needs(DEFRAG)),
   num('active-defrag-threshold-lower', 'int', 0n, 1000n, 10n, needs(DEFRAG)),
   num('active-defrag-threshold-upper', 'int', 0n, 1000n, 100n, needs(DEFRAG)),
-  num('lfu-log-factor', 'int', 0n, INT_MAX, 10n, needs(EVICTION)),
-  num('lfu-decay-time', 'int', 0n, INT_MAX, 1n, needs(EVICTION)),
+  num('lfu-log-factor', 'int', 0n, INT_MAX, 10n),
+  num('lfu-decay-time', 'int', 0n, INT_MAX, 1n),
   num('replica-priority', 'int', 0n, INT_MAX, 100n, { alias: 'slave-priority', ...needs(REPLICATION) }),
   num('repl-diskless-sync-delay', 'int', 0n, INT_MAX, 5n, needs(REPLICATION)),
-  num('maxmemory-samples', 'int', 1n, INT_MAX, 5n, needs(EVICTION)),
-  num('maxmemory-eviction-tenacity', 'int', 0n, 100n, 10n, needs(EVICTION)),
+  num('maxmemory-samples', 'int', 1n, INT_MAX, 5n),
+  num('maxmemory-eviction-tenacity', 'int', 0n, 100n, 10n),
   num('timeout', 'int', 0n, INT_MAX, 0n),
   num('replica-announce-port', 'int', 0n, 65535n, 0n, { alias: 'slave-announce-port', ...needs(REPLICATION) }),
   num('tcp-backlog', 'int', 0n, INT_MAX, 511n, IMMUTABLE),
@@ -527,7 +526,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('repl-backlog-size', 'longlong', 1n, LLONG_MAX, MB, { memory: true, ...needs(REPLICATION) }),
 
   // unsigned long long
-  num('maxmemory', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true, ...needs(EVICTION, true) }),
+  num('maxmemory', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true }),
   num('cluster-link-sendbuf-limit', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true, ...needs(CLUSTER) }),
 
   // size_t / ssize_t

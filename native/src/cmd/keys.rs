@@ -5,7 +5,7 @@ use crate::cmd::scan::parse_scan_cursor;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, SYNTAX};
 use crate::cmd::strings::already_expired;
 use crate::glob::glob_match;
-use crate::keyspace::{is_expired, lru_clock_now, lru_idle_seconds, Entry, NO_EXPIRE};
+use crate::keyspace::{is_expired, lru_idle_seconds, Entry, NO_EXPIRE};
 use crate::numfmt::IntText;
 use crate::types::Value;
 
@@ -414,10 +414,11 @@ fn object_refcount(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Seconds since the last access, from the 24-bit LRU clock (wrapping as Redis's does).
-/// Under an LFU maxmemory policy the TypeScript side answers Redis's error instead.
+/// Seconds since the last access, from the 24-bit LRU clock (wrapping as Redis's does); not
+/// tracked under an LFU policy.
 fn object_idletime(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now_ms;
+    let lfu = ctx.ks.access.lfu;
     let lru = match object_lookup(ctx) {
         None => {
             ctx.reply.null();
@@ -425,18 +426,29 @@ fn object_idletime(ctx: &mut Ctx) -> CmdResult {
         }
         Some(e) => e.lru,
     };
+    if lfu {
+        return Err(CmdError::Msg("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+    }
     ctx.reply.int(lru_idle_seconds(lru, now) as i64);
     Ok(())
 }
 
-/// Access frequencies are only tracked under an LFU policy, which the TypeScript side
-/// handles; here the policy is not LFU, so an existing key gets Redis's error.
+/// The LFU counter after its decay (not stored back), tracked only under an LFU policy.
 fn object_freq(ctx: &mut Ctx) -> CmdResult {
-    if object_lookup(ctx).is_none() {
-        ctx.reply.null();
-        return Ok(());
+    let now = ctx.now_ms;
+    let clock = ctx.ks.access;
+    let lru = match object_lookup(ctx) {
+        None => {
+            ctx.reply.null();
+            return Ok(());
+        }
+        Some(e) => e.lru,
+    };
+    if !clock.lfu {
+        return Err(CmdError::Msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    Err(CmdError::Msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
+    ctx.reply.int(clock.lfu_counter(lru, now) as i64);
+    Ok(())
 }
 
 /// COPY source destination [DB destination-db] [REPLACE]
@@ -472,7 +484,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         }
         ctx.ks.remove(dst_db, dst);
     }
-    ctx.ks.insert_entry(dst_db, dst, Entry { value, expire_at, lru: lru_clock_now(now) });
+    let lru = ctx.ks.access.fresh(now);
+    ctx.ks.insert_entry(dst_db, dst, Entry { value, expire_at, lru });
     ctx.ks.signal_modified(dst_db, dst);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);

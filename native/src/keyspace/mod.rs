@@ -6,9 +6,12 @@ use crate::dict::Dict;
 use crate::propagate::{Propagator, TARGET_ALL};
 use crate::types::Value;
 
+pub mod evict;
 pub mod expire;
+pub mod lru;
 pub mod watch;
 
+pub use lru::{lru_clock_now, lru_idle_seconds, AccessClock, LRU_CLOCK_MAX};
 use watch::{Replacement, WatchTable};
 
 pub const NO_EXPIRE: i64 = -1;
@@ -17,7 +20,7 @@ pub struct Entry {
     pub value: Value,
     /// Absolute unix time in milliseconds, or NO_EXPIRE.
     pub expire_at: i64,
-    /// LRU clock (seconds resolution, 24 bits like Redis) at the last access, for OBJECT IDLETIME.
+    /// The access clock (24 bits like Redis's): LRU seconds or LFU minutes + counter (see lru.rs).
     pub lru: u32,
 }
 
@@ -64,16 +67,10 @@ pub struct Keyspace {
     pub expire_paused: bool,
     /// WATCHed keys, judged at every modification (touchWatchedKey).
     pub watches: WatchTable,
-}
-
-pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
-
-pub fn lru_clock_now(now_ms: i64) -> u32 { ((now_ms / 1000) as u64 & LRU_CLOCK_MAX as u64) as u32 }
-
-/// Seconds since an entry's last access, from the 24-bit LRU clock (wrapping as Redis's does).
-pub fn lru_idle_seconds(lru: u32, now_ms: i64) -> u32 {
-    let now_clock = lru_clock_now(now_ms);
-    if now_clock >= lru { now_clock - lru } else { now_clock + (LRU_CLOCK_MAX - lru) }
+    /// How accesses update a key's clock (LRU or LFU, from maxmemory-policy).
+    pub access: AccessClock,
+    /// maxmemory's eviction pool and statistics.
+    pub evict: evict::Evictor,
 }
 
 impl Keyspace {
@@ -93,6 +90,8 @@ impl Keyspace {
             prop: Propagator::default(),
             expire_paused: false,
             watches: WatchTable::default(),
+            access: AccessClock::default(),
+            evict: evict::Evictor::default(),
         }
     }
 
@@ -163,18 +162,20 @@ impl Keyspace {
     /// The live entry of `key` for a write path (no hit/miss accounting), expiring it lazily.
     pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         if self.expire_if_needed(db, key, now_ms) { return None; }
+        let clock = self.access;
         let e = self.dbs[db].dict.get_mut(key)?;
-        e.lru = lru_clock_now(now_ms);
+        clock.touch(&mut e.lru, now_ms);
         Some(e)
     }
 
     /// The live entry of `key` for a read command: counts keyspace hits and misses.
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         let expired = self.expire_if_needed(db, key, now_ms);
+        let clock = self.access;
         match self.dbs[db].dict.get_mut(key) {
             Some(e) if !expired => {
                 self.stats.keyspace_hits += 1;
-                e.lru = lru_clock_now(now_ms);
+                clock.touch(&mut e.lru, now_ms);
                 Some(e)
             }
             _ => {
@@ -196,24 +197,26 @@ impl Keyspace {
     /// The live entry of `key`, created with `make()` when absent. The caller type-checks it.
     pub fn lookup_or_insert(&mut self, db: usize, key: &[u8], now_ms: i64, make: impl FnOnce() -> Value) -> &mut Entry {
         self.expire_if_needed(db, key, now_ms);
-        let lru = lru_clock_now(now_ms);
+        let lru = self.access.fresh(now_ms);
         self.dbs[db].dict.entry_or_insert_with(key, || Entry { value: make(), expire_at: NO_EXPIRE, lru })
     }
 
     /// SET semantics: stores `value`, dropping any TTL unless `keep_ttl`.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now_ms: i64) {
-        let lru = lru_clock_now(now_ms);
+        let clock = self.access;
         let d = &mut self.dbs[db];
         match d.dict.get_mut(key) {
             Some(e) => {
                 e.value = value;
-                e.lru = lru;
+                // Redis's dbOverwrite: the new value keeps the LFU counter (the lookup before
+                // the write counted the access); under LRU it is an object created now.
+                if !clock.lfu { e.lru = clock.fresh(now_ms); }
                 if !keep_ttl && e.expire_at != NO_EXPIRE {
                     e.expire_at = NO_EXPIRE;
                     d.expires -= 1;
                 }
             }
-            None => d.dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru }),
+            None => d.dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru: clock.fresh(now_ms) }),
         }
     }
 

@@ -1,12 +1,11 @@
 //! DUMP and RESTORE (Redis's cluster.c), on the payload format of `dump.rs`.
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX};
-use crate::keyspace::{lru_clock_now, NO_EXPIRE};
+use crate::keyspace::NO_EXPIRE;
 use crate::cmd::strings::already_expired;
 use crate::numfmt::{self, IntText};
 
 use super::dump::{dump_payload, payload_value, verify_payload};
-use super::load::lru_after_idle;
 
 pub const COMMANDS: &[CommandRow] = &[("dump", dump), ("restore", restore)];
 
@@ -65,8 +64,6 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         }
         j += 1;
     }
-    // The LFU counter only matters under an LFU maxmemory policy, which keyfork has not.
-    let _ = freq;
 
     let (db, key, now) = (ctx.db, args.get(1), ctx.now_ms);
     if !replace && ctx.ks.lookup(db, key, now).is_some() {
@@ -96,11 +93,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         ctx.reply.ok();
         return Ok(());
     }
-    let lru_now = lru_clock_now(now);
-    let lru = match idle {
-        Some(secs) => lru_after_idle(lru_now, secs),
-        None => lru_now,
-    };
+    let lru = ctx.ks.access.restored(idle, freq.map(|f| f as u8), now);
     ctx.ks.add(db, key, value, if ttl != 0 { ttl } else { NO_EXPIRE }, lru);
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;

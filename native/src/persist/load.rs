@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use crate::dict::Dict;
-use crate::keyspace::{lru_clock_now, Keyspace, NO_EXPIRE};
+use crate::keyspace::{Keyspace, NO_EXPIRE};
 use crate::rdb::{
     crc64, intset_values, listpack_entries, opcode, quicklist_container, rdb_type, ziplist_entries, zipmap_entries,
     Entry, RdbError, RdbResult, Reader, StringValue,
@@ -87,7 +87,6 @@ pub struct Loader<'a> {
     pos: usize,
     state: ReadState,
     report: LoadReport,
-    lru_now: u32,
     now_ms: i64,
     dups: Duplicates,
     finished: bool,
@@ -179,9 +178,8 @@ impl<'a> Loader<'a> {
         let mut loader = Loader {
             input,
             pos: 0,
-            state: ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1 },
+            state: ReadState { db: 0, expire_at: NO_EXPIRE, lru_idle: -1, lfu_freq: None },
             report: LoadReport::default(),
-            lru_now: lru_clock_now(now_ms),
             now_ms,
             dups,
             finished: false,
@@ -276,7 +274,7 @@ impl<'a> Loader<'a> {
     /// the input ends, or a record runs past the window's end. An error is final only when the
     /// window reaches the input's end: before that it may only mean the record is cut.
     fn pass(&mut self, ks: &mut Keyspace, settings: &Settings, stop_at: usize) -> Result<Pass, String> {
-        let Loader { input, pos, state, report, lru_now, now_ms, dups, finished, aof_preamble } = self;
+        let Loader { input, pos, state, report, now_ms, dups, finished, aof_preamble } = self;
         // The window, its input offset, whether it reaches the input's end, the checksum of
         // the input before it, and the input's bytes after it.
         let (data, base, complete, crc_before, beyond): (&[u8], usize, bool, u64, usize) = match input {
@@ -326,6 +324,7 @@ impl<'a> Loader<'a> {
             };
             let expire_at = std::mem::replace(&mut state.expire_at, NO_EXPIRE);
             let lru_idle = std::mem::replace(&mut state.lru_idle, -1);
+            let lfu_freq = state.lfu_freq.take();
             let Some(value) = value else {
                 report.empty_keys_skipped += 1;
                 if report.empty_keys_skipped <= 10 {
@@ -337,7 +336,7 @@ impl<'a> Loader<'a> {
                 report.keys_expired += 1;
                 continue;
             }
-            let lru = if lru_idle >= 0 { lru_after_idle(*lru_now, lru_idle) } else { *lru_now };
+            let lru = ks.access.restored((lru_idle >= 0).then_some(lru_idle), lfu_freq, *now_ms);
             if let Err(value) = ks.add_if_absent(db, &key, value, expire_at, lru) {
                 if *dups == Duplicates::Refuse {
                     return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
@@ -395,6 +394,7 @@ struct ReadState {
     db: usize,
     expire_at: i64,
     lru_idle: i64,
+    lfu_freq: Option<u8>,
 }
 
 /// One opcode other than EOF (its byte `t` already read).
@@ -404,10 +404,7 @@ fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadSta
     match t {
         opcode::EXPIRETIME => state.expire_at = r.read_s_time()? as i64 * 1000,
         opcode::EXPIRETIME_MS => state.expire_at = r.read_ms_time()?,
-        opcode::FREQ => {
-            // The LFU counter only matters under an LFU maxmemory policy, which keyfork has not.
-            r.read_u8()?;
-        }
+        opcode::FREQ => state.lfu_freq = Some(r.read_u8()?),
         opcode::IDLE => state.lru_idle = r.read_len()?.min(i64::MAX as u64) as i64,
         opcode::SELECTDB => {
             let id = r.read_len()?;
@@ -464,13 +461,6 @@ fn parse_version(digits: &[u8]) -> i64 {
         v = v * 10 + (c - b'0') as i64;
     }
     v
-}
-
-/// Redis's objectSetLRUOrLFU for an idle time in seconds, on its 24-bit seconds clock.
-pub fn lru_after_idle(lru_now: u32, idle_secs: i64) -> u32 {
-    const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
-    let abs = lru_now as i64 - idle_secs;
-    if abs < 0 { ((lru_now as i64 + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX) as u32 } else { abs as u32 }
 }
 
 fn context(e: RdbError, offset: usize, key: Option<(&[u8], usize)>) -> String {
