@@ -8,6 +8,7 @@
 // ArrayBuffer memory passes a threshold (a full collection when that was not enough: Buffers
 // that lived long enough to be promoted, such as a dropped client's queued output), and
 // malloc_trim once the C heap holds much free memory.
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { native } from './native';
@@ -29,10 +30,12 @@ export interface MemorySample {
  * - The addon's allocations (the keyspace...) are counted exactly as they happen
  *   (native/src/alloc.rs).
  * - Client buffers (pending input, queued MULTI commands, unsent output) are counted exactly.
- * - The rest of the process (Node's own C heap, V8's heap) is sampled, leaving out the two
- *   places where garbage waits for V8's collector: dead Buffers (Buffers are counted through
- *   the client buffers that hold them) and the young generation (request-sized objects that
- *   die young). Counting garbage would make eviction throw away keys to make room for it.
+ * - The rest of the process (Node's own C heap, V8's heap) is sampled, leaving out where
+ *   garbage waits for V8's collector: dead Buffers (Buffers are counted through the client
+ *   buffers that hold them), the young generation (request-sized objects that die young), and
+ *   what the old generation gained since V8's last full collection (its size right after that
+ *   collection is what is live), and short swings of Node's own C heap (its lowest figure of the
+ *   last 5 seconds). Counting garbage would make eviction throw away keys to make room for it.
  * The sample is handed to the addon, which adds it to its own count for every maxmemory check
  * until the next sample (the cron samples while maxmemory is set). Also keeps
  * used_memory_startup and the peak.
@@ -40,6 +43,13 @@ export interface MemorySample {
 export class MemoryAccounting {
   readonly startup: number;
   peak: number;
+  /** V8's old generation right after its last full collection (null before the first one). */
+  private v8Live: number | null = null;
+  /**
+   * Node's own C heap (beyond the addon and Buffers) swings by megabytes within a second as
+   * Buffers are freed and V8 compiles: its lowest value of the last few seconds is what stays.
+   */
+  private readonly nodeHeap = new RecentMinimum(5000);
 
   /**
    * `clientBuffers`: what the clients' buffers hold; `notCounted`: the buffers maxmemory
@@ -49,6 +59,12 @@ export class MemoryAccounting {
     private readonly clientBuffers: () => number,
     readonly notCounted: () => number,
   ) {
+    const gcs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) this.v8Live = oldGeneration();
+      }
+    });
+    gcs.observe({ entryTypes: ['gc'] });
     this.startup = this.sample().used;
     this.peak = this.startup;
   }
@@ -56,17 +72,38 @@ export class MemoryAccounting {
   sample(): MemorySample {
     const [cUsed, cFree, addon] = native.heapUsage();
     const heap = v8.getHeapStatistics();
-    let young = 0;
-    for (const space of v8.getHeapSpaceStatistics()) {
-      if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') young += space.space_used_size;
-    }
-    const nodeHeap = Math.max(0, cUsed - addon - heap.external_memory);
-    const outside = nodeHeap + (heap.used_heap_size - young) + this.clientBuffers();
+    const nodeHeap = this.nodeHeap.add(Math.max(0, cUsed - addon - heap.external_memory), Date.now());
+    const outside = nodeHeap + (this.v8Live ?? oldGeneration()) + this.clientBuffers();
     native.setMemoryOutside(outside, this.notCounted());
     const used = addon + outside;
     if (used > this.peak) this.peak = used;
     return { used, free: cFree + (heap.total_heap_size - heap.used_heap_size) };
   }
+}
+
+/** The smallest of the values added within the last `windowMs`. */
+class RecentMinimum {
+  private readonly values: Array<{ at: number; value: number }> = [];
+
+  constructor(private readonly windowMs: number) {}
+
+  add(value: number, now: number): number {
+    const v = this.values;
+    while (v.length > 0 && v[0].at < now - this.windowMs) v.shift();
+    // A value at least as large as a newer one can never be the minimum again.
+    while (v.length > 0 && v[v.length - 1].value >= value) v.pop();
+    v.push({ at: now, value });
+    return v[0].value;
+  }
+}
+
+/** V8's heap in use outside the young generation. */
+function oldGeneration(): number {
+  let young = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') young += space.space_used_size;
+  }
+  return v8.getHeapStatistics().used_heap_size - young;
 }
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;

@@ -231,6 +231,7 @@ describe('maxmemory under a write load of twice the limit', () => {
   let server: RunningServer;
   let conn: RawConnection;
   beforeAll(async () => {
+    // MM_REDIS=1 runs the same loads against redis-server, to compare its approximations.
     server = process.env.MM_REDIS ? await startRedis() : await startKeyfork({ args: ['--save', ''] });
     conn = await RawConnection.connect(server.port, { replyTimeoutMs: 30_000 });
   });
