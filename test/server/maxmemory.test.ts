@@ -119,6 +119,21 @@ describeDifferential('maxmemory vs redis-server 7.0', () => {
     ]);
   });
 
+  it('lfu-log-factor 0 counts every access; lfu-decay-time 0 never decays', async () => {
+    await check([
+      ['FLUSHALL'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu'],
+      ['CONFIG', 'SET', 'lfu-log-factor', '0'],
+      ['CONFIG', 'SET', 'lfu-decay-time', '0'],
+      ['SET', 'k', 'v'],
+      ...Array.from({ length: 12 }, () => ['GET', 'k']),
+      ['OBJECT', 'FREQ', 'k'],
+      ['CONFIG', 'SET', 'lfu-log-factor', '10'],
+      ['CONFIG', 'SET', 'lfu-decay-time', '1'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+    ]);
+  });
+
   it('INFO reports the maxmemory fields and the eviction counters with Redis\'s names', async () => {
     for (const s of [servers.keyfork, servers.redis]) {
       const conn = await RawConnection.connect(s.port);
@@ -245,9 +260,12 @@ describe('maxmemory under a write load of twice the limit', () => {
     // The hot keys are written first, so without their reads they would be the oldest. The
     // LRU clock counts seconds (as Redis's): the writes are paced so that most of the data is
     // older than the last second, when the hot keys were read.
+    // Ten samples per round instead of five: a closer approximation of true LRU.
+    await conn.send('CONFIG', 'SET', 'maxmemory-samples', '10');
     const r = await writeLoad(conn, 'allkeys-lru', () => 0, async () => {
       await conn.pipeline(hot.map((i) => ['GET', `key:${i}`]));
     }, DATA_BUDGET / 3);
+    await conn.send('CONFIG', 'SET', 'maxmemory-samples', '5');
     expect(r.errors).toEqual([]);
     expectLimitHeld(r);
     expect(r.evicted).toBeGreaterThan(KEYS / 4);
@@ -308,16 +326,19 @@ describe('maxmemory under a write load of twice the limit', () => {
     }
   });
 
-  it('lowering maxmemory below the data evicts at once, logged as Redis does', async () => {
+  it('lowering maxmemory below the data evicts at once, logged as Redis does, in short rounds at maxmemory-eviction-tenacity 0', async () => {
     await writeLoad(conn, 'allkeys-random', () => 0);
     const before = await infoNumber(conn, 'stats', 'evicted_keys');
     const used = await infoNumber(conn, 'memory', 'used_memory');
     const lower = used - 4 * 1024 * 1024;
+    // No time at all per call: every round stops after 16 keys and the rest goes on between events.
+    await conn.send('CONFIG', 'SET', 'maxmemory-eviction-tenacity', '0');
     await conn.send('CONFIG', 'SET', 'maxmemory', String(lower));
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && (await infoNumber(conn, 'memory', 'used_memory')) > lower) await new Promise((r) => setTimeout(r, 50));
     expect(await infoNumber(conn, 'memory', 'used_memory')).toBeLessThanOrEqual(lower * 1.01);
     expect(await infoNumber(conn, 'stats', 'evicted_keys')).toBeGreaterThan(before);
+    await conn.send('CONFIG', 'SET', 'maxmemory-eviction-tenacity', '10');
     expect(server.output()).toMatch(/WARNING: the new maxmemory value set via CONFIG SET \(\d+\) is smaller than the current memory usage \(\d+\)\. This will result in key eviction and\/or the inability to accept new write commands depending on the maxmemory-policy\./);
     await conn.send('CONFIG', 'SET', 'maxmemory', '0');
   });
