@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientMemory } from './commands/client-cmd';
 import type { Command } from './commands/table';
+import { memoryOverhead } from './memory-stats';
 import { native } from './native';
 import type { Server } from './server';
 import { KEYFORK_VERSION, REDIS_VERSION } from './version';
@@ -192,19 +192,10 @@ function clientsSection(server: Server): Field[] {
 }
 
 function memorySection(server: Server): Field[] {
-  const rss = process.memoryUsage.rss();
-  const { used, free } = server.memory.sample();
-  const peak = server.memory.peak;
-  let clientsMem = 0;
-  let replicasMem = 0;
-  for (const c of server.clients.values()) {
-    if (c.type === 'replica') replicasMem += clientMemory(c);
-    else clientsMem += clientMemory(c);
-  }
-  const startup = server.memory.startup;
-  const overhead = startup + clientsMem + replicasMem;
-  const dataset = Math.max(0, used - overhead);
-  const netUsage = used > startup ? used - startup : 1;
+  const mh = memoryOverhead(server);
+  const { used, rss, peak, startup, active } = mh;
+  const free = active - used;
+  const [lazyPending, lazyFreed] = native.lazyfreeStats();
   const maxmemory = Number(server.config.get('maxmemory'));
   const total = os.totalmem();
   return [
@@ -214,13 +205,13 @@ function memorySection(server: Server): Field[] {
     ['used_memory_rss_human', bytesToHuman(rss)],
     ['used_memory_peak', peak],
     ['used_memory_peak_human', bytesToHuman(peak)],
-    ['used_memory_peak_perc', `${((used * 100) / peak).toFixed(2)}%`],
-    ['used_memory_overhead', overhead],
+    ['used_memory_peak_perc', `${mh.peakPerc.toFixed(2)}%`],
+    ['used_memory_overhead', mh.overheadTotal],
     ['used_memory_startup', startup],
-    ['used_memory_dataset', dataset],
-    ['used_memory_dataset_perc', `${((dataset * 100) / netUsage).toFixed(2)}%`],
+    ['used_memory_dataset', mh.dataset],
+    ['used_memory_dataset_perc', `${mh.datasetPerc.toFixed(2)}%`],
     ['allocator_allocated', used],
-    ['allocator_active', used + free],
+    ['allocator_active', active],
     ['allocator_resident', rss],
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
@@ -228,10 +219,10 @@ function memorySection(server: Server): Field[] {
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', server.config.get('maxmemory-policy')],
-    ['allocator_frag_ratio', ratio(used + free, used)],
+    ['allocator_frag_ratio', ratio(active, used)],
     ['allocator_frag_bytes', free],
-    ['allocator_rss_ratio', ratio(rss, used + free)],
-    ['allocator_rss_bytes', rss - used - free],
+    ['allocator_rss_ratio', ratio(rss, active)],
+    ['allocator_rss_bytes', rss - active],
     ['rss_overhead_ratio', ratio(rss, rss)],
     ['rss_overhead_bytes', 0],
     ['mem_fragmentation_ratio', ratio(rss, used)],
@@ -239,14 +230,14 @@ function memorySection(server: Server): Field[] {
     ['mem_not_counted_for_evict', server.notCountedForEvict()],
     ['mem_replication_backlog', 0],
     ['mem_total_replication_buffers', 0],
-    ['mem_clients_slaves', replicasMem],
-    ['mem_clients_normal', clientsMem],
+    ['mem_clients_slaves', mh.clientsReplicas],
+    ['mem_clients_normal', mh.clientsNormal],
     ['mem_cluster_links', 0],
-    ['mem_aof_buffer', 0],
+    ['mem_aof_buffer', mh.aofBuffer],
     ['mem_allocator', 'libc'],
     ['active_defrag_running', 0],
-    ['lazyfree_pending_objects', 0],
-    ['lazyfreed_objects', 0],
+    ['lazyfree_pending_objects', lazyPending],
+    ['lazyfreed_objects', lazyFreed],
   ];
 }
 
@@ -369,6 +360,25 @@ function commandStatsLines(commands: Iterable<Command>, out: string[]): void {
   }
 }
 
+/** %f then trailing zeros (and a trailing point) removed: Redis's trimDoubleString. */
+function percentileLabel(p: number): string {
+  return p.toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/** latency_percentiles_usec_<command>:p50=...,p99=...,p99.9=... for each command called. */
+function latencyStatsLines(server: Server): string[] {
+  if (!server.latency.tracking) return [];
+  const percentiles = server.latency.percentiles;
+  const out: string[] = [];
+  for (const cmd of server.commands.everything()) {
+    const h = server.latency.histogram(cmd);
+    if (!h) continue;
+    const fields = percentiles.map((p) => `p${percentileLabel(p)}=${(h.valueAtPercentile(p) / 1000).toFixed(3)}`);
+    out.push(`latency_percentiles_usec_${cmd.name}:${fields.join(',')}`);
+  }
+  return out;
+}
+
 function errorStatsLines(server: Server): string[] {
   // Redis keeps them in a radix tree: byte order.
   const codes = [...server.stats.errors.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -413,6 +423,7 @@ const SECTIONS: Section[] = [
     },
   },
   { title: 'Errorstats', names: ['errorstats'], lines: errorStatsLines },
+  { title: 'Latencystats', names: ['latencystats'], lines: latencyStatsLines },
   { title: 'Cluster', names: ['cluster'], lines: () => ['cluster_enabled:0'] },
   { title: 'Keyspace', names: ['keyspace'], lines: keyspaceLines },
 ];

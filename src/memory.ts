@@ -123,6 +123,12 @@ export class MemoryHousekeeping {
   /** The last run found dead Buffers and tried a young-generation collection. */
   private triedMinor = false;
 
+  /** MEMORY PURGE: a full collection, then the C heap's free pages back to the kernel. */
+  purge(): void {
+    this.gc?.();
+    native.trimMemory();
+  }
+
   /**
    * Called once a second. `liveBytes`: what the clients' buffers legitimately hold (pending
    * input and output), which no collection can free.

@@ -87,6 +87,12 @@ export interface NativeAddon {
   performEvictions(): number;
   /** [used_memory, evicted_keys, total exceeded us, current exceeded us, still evicting 0/1]. */
   evictionStats(): number[];
+  /** Per non-empty database, flattened: [db, keys, bytes of its key table]. */
+  keyspaceOverhead(): number[];
+  /** [longest eviction cycle, longest single eviction] in ms since the last call. */
+  takeEvictionLatency(): [number, number];
+  /** [lazyfree_pending_objects, lazyfreed_objects]. */
+  lazyfreeStats(): [number, number];
   dirty(): number;
   subtractDirty(n: number): void;
   /** Per database, flattened: keys, expires, avg_ttl. */

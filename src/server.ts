@@ -9,13 +9,15 @@ import { clientInfoLine, clientMemory } from './commands/client-cmd';
 import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
+import type { Request } from './commands/types';
 import type { Config } from './config';
 import { consume } from './config/consumers';
+import { LatencyMonitor } from './latency';
 import { Maxmemory } from './maxmemory';
 import { MemoryAccounting, MemoryHousekeeping } from './memory';
 import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
-import { Parse } from './protocol/parse';
+import { Parse, RequestParser } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
 import { ClientPause } from './client-pause';
 import { Monitors } from './monitor';
@@ -27,6 +29,7 @@ import { Aof, createAofClient } from './persistence/aof';
 import { makeRequest } from './commands/types';
 import { BeforeSleep } from './before-sleep';
 import { Propagation } from './propagate';
+import { Slowlog } from './slowlog';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
 
@@ -61,8 +64,14 @@ const CLIENT_QUERY_BUFFER_LIMIT = consume('client-query-buffer-limit', PROOF);
 const PROTO_MAX_BULK_LEN = consume('proto-max-bulk-len', 'test/server/strings.test.ts');
 const RDBCOMPRESSION = consume('rdbcompression', 'test/server/debug-object.test.ts');
 const RDBCHECKSUM = consume('rdbchecksum', PROOF);
-/** Expired keys propagate as UNLINK instead of DEL (the memory is freed at once either way). */
-const LAZYFREE_LAZY_EXPIRE = consume('lazyfree-lazy-expire', 'test/server/aof-propagation.test.ts');
+/** Which deletions free values on the lazy free thread (native/src/lazyfree.rs). */
+const LAZYFREE = [
+  consume('lazyfree-lazy-eviction', 'test/server/memory-cmd.test.ts'),
+  consume('lazyfree-lazy-expire', 'test/server/memory-cmd.test.ts', 'test/server/aof-propagation.test.ts'),
+  consume('lazyfree-lazy-server-del', 'test/server/memory-cmd.test.ts'),
+  consume('lazyfree-lazy-user-del', 'test/server/memory-cmd.test.ts'),
+  consume('lazyfree-lazy-user-flush', 'test/server/memory-cmd.test.ts'),
+];
 /** Pushed to the addon, which reads them where Redis does (encodings, DEBUG OBJECT, DUMP). */
 const NATIVE_SETTINGS = [
   consume('hash-max-listpack-entries', 'test/server/hashes.test.ts'),
@@ -100,8 +109,10 @@ export class Server {
   private readonly housekeeping = new MemoryHousekeeping();
   readonly memory: MemoryAccounting;
   readonly maxmemory: Maxmemory;
+  readonly slowlog: Slowlog;
+  readonly latency: LatencyMonitor;
   /** Buffers that do not count against maxmemory besides replicas' output (the AOF buffer). */
-  private readonly notCountedSources: Array<() => number> = [];
+  private readonly notCountedSourceList: Array<() => number> = [];
   /**
    * Where every client socket's reads land: a read is processed before the next one, and the
    * parser copies out only what is left unparsed, so a read allocates nothing.
@@ -169,6 +180,9 @@ export class Server {
     this.persistence.aof = this.aof;
     this.memory = new MemoryAccounting(() => this.clientBuffersBytes(), () => this.notCountedForEvict());
     this.maxmemory = new Maxmemory(config, this.memory, this.log);
+    this.slowlog = new Slowlog(config, (name) => config.row(name)?.sensitive ?? false);
+    this.latency = new LatencyMonitor(config);
+    this.persistence.children.onFork = (usec) => this.latency.noteFork(usec, this.memory.sample().used);
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -177,7 +191,7 @@ export class Server {
       push();
       config.onChange(setting, push);
     }
-    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM, LAZYFREE_LAZY_EXPIRE]) {
+    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM, ...LAZYFREE]) {
       const push = () => native.setSetting(flag.name, config.bool(flag) ? 1 : 0);
       push();
       config.onChange(flag, push);
@@ -414,12 +428,14 @@ export class Server {
     const t1 = performance.now();
     const usecEach = ((t1 - this.callClock) * 1000) / result.executed;
     this.callClock = t1;
+    if (this.slowlog.wouldLog(usecEach) || this.latency.wouldSample(usecEach / 1000)) this.noteSlowBatch(client, buf.subarray(pos, pos + result.consumed), usecEach);
     let cmd: Command | undefined;
     for (let i = 0; i < result.executed; i++) {
       cmd = this.commands.byNativeIndex(batchLog[2 * i]);
       if (!cmd) continue;
       cmd.stats.calls++;
       cmd.stats.usec += usecEach;
+      this.latency.recordCall(cmd, usecEach);
       const at = batchLog[2 * i + 1];
       if (at >= 0 && out.buf[at] === 0x2d /* '-' */) {
         cmd.stats.failed++;
@@ -429,6 +445,26 @@ export class Server {
     this.stats.commandsProcessed += result.executed;
     if (cmd) client.lastCommand = cmd.name;
     if (this.tracking) this.afterWrite();
+  }
+
+  /**
+   * A batch whose commands took long enough, each, for the slow log or the latency monitor:
+   * its requests are framed again to log them (the fast path keeps no arguments).
+   */
+  private noteSlowBatch(client: Client, requests: Buffer, usecEach: number): void {
+    const parser = new RequestParser(() => this.limits.protoMaxBulkLen);
+    parser.feed(Buffer.from(requests));
+    while (parser.next() === Parse.Command) {
+      const found = this.dispatcher.lookup(client, parser);
+      if (typeof found === 'string') continue;
+      this.noteCallLatency(client, found, parser, usecEach);
+    }
+  }
+
+  /** The slow log and the latency monitor's command events, after a call that did not block. */
+  noteCallLatency(client: Client, cmd: Command, req: Request, usec: number): void {
+    this.latency.addSampleIfNeeded(cmd.flags.has('fast') ? 'fast-command' : 'command', usec / 1000);
+    this.slowlog.record(client, cmd, req, Math.round(usec));
   }
 
   /** Writes what the shared writer holds for `client`, once per read batch. */
@@ -545,6 +581,11 @@ export class Server {
     if (!client.socket.destroyed) client.socket.destroy();
   }
 
+  /** MEMORY PURGE. */
+  purgeMemory(): void {
+    this.housekeeping.purge();
+  }
+
   /** What every client's buffers hold (their share of used_memory). */
   clientBuffersBytes(): number {
     let n = 0;
@@ -560,12 +601,18 @@ export class Server {
   notCountedForEvict(): number {
     let n = 0;
     for (const c of this.clients.values()) if (c.type === 'replica') n += c.outputBytes();
-    for (const source of this.notCountedSources) n += source();
+    return n + this.notCountedSources();
+  }
+
+  /** What the sources registered with addNotCountedMemory hold (INFO mem_aof_buffer). */
+  notCountedSources(): number {
+    let n = 0;
+    for (const source of this.notCountedSourceList) n += source();
     return n;
   }
 
   addNotCountedMemory(source: () => number): void {
-    this.notCountedSources.push(source);
+    this.notCountedSourceList.push(source);
   }
 
   /** Re-evaluates whether the keyspace must log modified keys for blocked clients. */
@@ -601,7 +648,9 @@ export class Server {
     this.cronLoops++;
     this.clientPause.endIfDue(this.clock);
     const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
+    const expireStart = performance.now();
     native.activeExpireCycle(budgetUs);
+    this.latency.addSampleIfNeeded('expire-cycle', performance.now() - expireStart);
     if (this.tracking) this.afterWrite();
     if (this.propagation.waiting) this.beforeSleep.schedule();
     this.stats.sample(this.clock);
@@ -610,6 +659,11 @@ export class Server {
     this.persistence.cron();
     this.aof.cron(this.cronLoops, hz);
     this.maxmemory.cron();
+    if (this.maxmemory.limit > 0) {
+      const [cycle, del] = native.takeEvictionLatency();
+      this.latency.addSampleIfNeeded('eviction-cycle', cycle);
+      this.latency.addSampleIfNeeded('eviction-del', del);
+    }
     if (this.cronLoops % hz === 0) {
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();

@@ -4,6 +4,7 @@
 //! a fair random entry (RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) without a full
 //! walk, and Redis's cheap sample of consecutive entries (dictGetSomeKeys) for eviction.
 
+use crate::alloc::chunk_size;
 use std::cell::Cell;
 
 pub struct Node<V> {
@@ -39,6 +40,11 @@ impl SmallBytes {
 
     fn from_box(key: Box<[u8]>) -> SmallBytes {
         if key.len() <= INLINE_KEY { SmallBytes::new(&key) } else { SmallBytes::Heap(key) }
+    }
+
+    /// The heap a key of these bytes holds beyond its node (nothing when it fits inline).
+    pub fn heap_bytes_of(bytes: &[u8]) -> usize {
+        if bytes.len() <= INLINE_KEY { 0 } else { chunk_size(bytes.len()) }
     }
 
     fn into_box(self) -> Box<[u8]> {
@@ -439,6 +445,27 @@ impl<V> Dict<V> {
         v = v.reverse_bits();
         v = v.wrapping_add(1);
         v.reverse_bits()
+    }
+
+    /// MEMORY USAGE's figure for one entry's share of the table: its node's malloc chunk and
+    /// its key's own allocation when it is too long to live inline.
+    pub fn entry_bytes(key: &[u8]) -> usize {
+        chunk_size(std::mem::size_of::<Node<V>>()) + SmallBytes::heap_bytes_of(key)
+    }
+
+    /// MEMORY USAGE's estimate of a whole table: the bucket array, each entry's node and key,
+    /// and what values hold beyond their node (`value_heap`), averaged over the first `samples`
+    /// entries as Redis's objectComputeSize does.
+    pub fn memory_usage(&self, samples: usize, value_heap: impl Fn(&V) -> usize) -> usize {
+        let buckets = if self.buckets.capacity() == 0 { 0 } else { chunk_size(self.buckets.capacity() * std::mem::size_of::<Option<Box<Node<V>>>>()) };
+        let mut seen = 0usize;
+        let mut bytes = 0usize;
+        for (k, v) in self.iter().take(samples.max(1)) {
+            bytes += Self::entry_bytes(k) + value_heap(v);
+            seen += 1;
+        }
+        if seen == 0 { return buckets; }
+        buckets + (bytes as f64 / seen as f64 * self.len as f64) as usize
     }
 
     /// Approximate heap bytes used by the table itself (not the values' own heap).

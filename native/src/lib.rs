@@ -11,6 +11,7 @@ pub mod dict;
 pub mod digest;
 pub mod glob;
 pub mod keyspace;
+pub mod lazyfree;
 pub mod long_double;
 pub mod napi;
 pub mod numfmt;
@@ -398,10 +399,6 @@ fn set_setting(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let name = a.string(env, 0)?;
     let value = a.i64(env, 1)?;
     Ok(env.boolean(with_state(|st| {
-        if name == "lazyfree-lazy-expire" {
-            st.ks.lazy_expire = value != 0;
-            return true;
-        }
         let known = st.settings.set(&name, value);
         st.sync_settings();
         known
@@ -485,6 +482,12 @@ impl State {
     fn sync_settings(&mut self) {
         let s = &self.settings;
         self.ks.access = keyspace::AccessClock { lfu: s.maxmemory_policy.is_lfu(), lfu_log_factor: s.lfu_log_factor, lfu_decay_time: s.lfu_decay_time };
+        self.ks.lazy = keyspace::LazyFree {
+            user_del: s.lazyfree_lazy_user_del,
+            user_flush: s.lazyfree_lazy_user_flush,
+            server_del: s.lazyfree_lazy_server_del,
+            expire: s.lazyfree_lazy_expire,
+        };
     }
 }
 
@@ -522,6 +525,7 @@ fn reset_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     with_state(|st| {
         st.ks.stats = Default::default();
         st.ks.evict.reset_stats();
+        lazyfree::reset_stats();
     });
     Ok(env.undefined())
 }
@@ -598,6 +602,36 @@ fn set_memory_outside(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 fn perform_evictions(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let r = with_state(|st| st.ks.perform_evictions(&st.settings, now_ms()));
     Ok(env.int(r as i64))
+}
+
+/// keyspaceOverhead(): per non-empty database [db, keys, bytes of its table: buckets, nodes
+/// and keys held outside their nodes] (MEMORY STATS' overhead.hashtable.main).
+fn keyspace_overhead(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let rows: Vec<f64> = with_state(|st| {
+        let mut rows = Vec::new();
+        for (i, d) in st.ks.dbs.iter().enumerate() {
+            if d.dict.is_empty() { continue; }
+            rows.extend([i as f64, d.dict.len() as f64, d.dict.memory_usage(64, |_| 0) as f64]);
+        }
+        rows
+    });
+    let values: Vec<JsValue> = rows.iter().map(|v| env.double(*v)).collect();
+    env.array(&values)
+}
+
+/// lazyfreeStats(): [lazyfree_pending_objects, lazyfreed_objects].
+fn lazyfree_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    env.array(&[env.double(lazyfree::pending() as f64), env.double(lazyfree::freed() as f64)])
+}
+
+/// takeEvictionLatency(): [longest eviction cycle, longest single eviction] in ms since the
+/// last call (the latency monitor's eviction-cycle and eviction-del events).
+fn take_eviction_latency(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let (cycle, del) = with_state(|st| {
+        let e = &mut st.ks.evict;
+        (std::mem::take(&mut e.latency_cycle_ms), std::mem::take(&mut e.latency_del_ms))
+    });
+    env.array(&[env.double(cycle as f64), env.double(del as f64)])
 }
 
 /// evictionStats(): [used_memory, evicted_keys, total_eviction_exceeded_time us,
@@ -711,6 +745,9 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("setMemoryOutside", set_memory_outside),
         ("performEvictions", perform_evictions),
         ("evictionStats", eviction_stats),
+        ("keyspaceOverhead", keyspace_overhead),
+        ("takeEvictionLatency", take_eviction_latency),
+        ("lazyfreeStats", lazyfree_stats),
     ];
     let registered = std::panic::catch_unwind(|| -> Result<(), String> {
         for (name, f) in exported {

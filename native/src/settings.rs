@@ -27,6 +27,10 @@ pub struct Settings {
     pub lazyfree_lazy_eviction: bool,
     pub lfu_log_factor: i64,
     pub lfu_decay_time: i64,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    pub lazyfree_lazy_server_del: bool,
+    pub lazyfree_lazy_expire: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +53,10 @@ impl Default for Settings {
             lazyfree_lazy_eviction: false,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_server_del: false,
+            lazyfree_lazy_expire: false,
         }
     }
 }
@@ -72,8 +80,15 @@ impl Settings {
             "maxmemory-eviction-tenacity" => &mut self.maxmemory_eviction_tenacity,
             "lfu-log-factor" => &mut self.lfu_log_factor,
             "lfu-decay-time" => &mut self.lfu_decay_time,
-            "lazyfree-lazy-eviction" => {
-                self.lazyfree_lazy_eviction = value != 0;
+            "lazyfree-lazy-eviction" | "lazyfree-lazy-user-del" | "lazyfree-lazy-user-flush" | "lazyfree-lazy-server-del" | "lazyfree-lazy-expire" => {
+                let flag = match name {
+                    "lazyfree-lazy-eviction" => &mut self.lazyfree_lazy_eviction,
+                    "lazyfree-lazy-user-del" => &mut self.lazyfree_lazy_user_del,
+                    "lazyfree-lazy-user-flush" => &mut self.lazyfree_lazy_user_flush,
+                    "lazyfree-lazy-server-del" => &mut self.lazyfree_lazy_server_del,
+                    _ => &mut self.lazyfree_lazy_expire,
+                };
+                *flag = value != 0;
                 return true;
             }
             _ => return false,

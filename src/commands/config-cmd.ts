@@ -47,6 +47,7 @@ export function resetStats(server: Server): void {
     cmd.stats.rejected = 0;
     cmd.stats.failed = 0;
   }
+  server.latency.resetHistograms();
   native.resetStats();
   // rdb_saves, total_forks and latest_fork_usec live with the persistence layer.
   server.persistence.resetStats();

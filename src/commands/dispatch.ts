@@ -227,6 +227,10 @@ export class Dispatcher {
     const usec = Math.round((t1 - t0) * 1000);
     cmd.stats.calls++;
     cmd.stats.usec += usec;
+    if (!client.blocked) {
+      server.latency.recordCall(cmd, usec);
+      server.noteCallLatency(client, cmd, req, usec);
+    }
     server.stats.commandsProcessed++;
     if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
       cmd.stats.failed++;

@@ -2,6 +2,8 @@
 // own list (native.commandNames()); see commands/table.ts for how the two are joined.
 import { clientCommands } from './client-cmd';
 import { clientPauseCommands } from '../client-pause';
+import { latencyCommands } from './latency-cmd';
+import { memoryCommands } from './memory-cmd';
 import { commandCommands } from './command-cmd';
 import { configCommands } from './config-cmd';
 import { connectionCommands } from './connection';
@@ -19,5 +21,5 @@ import type { Handler } from './types';
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands]);
+    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...latencyCommands, ...memoryCommands]);
 }

@@ -210,6 +210,11 @@ export class Config {
     return [...(this.values.get('bind') as string[])];
   }
 
+  /** latency-tracking-info-percentiles. */
+  latencyPercentiles(_: Directive<'latency-tracking-info-percentiles'>): number[] {
+    return this.values.get('latency-tracking-info-percentiles') as number[];
+  }
+
   outputBufferLimits(_: Directive<'client-output-buffer-limit'>): OutputBufferLimits {
     return this.values.get('client-output-buffer-limit') as OutputBufferLimits;
   }

@@ -341,7 +341,6 @@ const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
 const TLS = 'TLS';
 const ACL = 'ACL';
-const LATENCY = 'latency tracking (LATENCY, INFO latencystats)';
 const CRASH_REPORT = "Redis's crash report";
 const SYSLOG = 'logging to syslog';
 const CPU_AFFINITY = 'CPU affinity';
@@ -369,11 +368,11 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('stop-writes-on-bgsave-error', true),
   bool('set-proc-title', true, fixed(needs(PROC_TITLE))),
   bool('dynamic-hz', true, needs('raising hz with the number of clients (dynamic hz)')),
-  bool('lazyfree-lazy-eviction', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-eviction', false),
   bool('lazyfree-lazy-expire', false),
-  bool('lazyfree-lazy-server-del', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
-  bool('lazyfree-lazy-user-del', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
-  bool('lazyfree-lazy-user-flush', false, inert('keyfork frees values where they are deleted; lazy freeing only moves that work to a thread')),
+  bool('lazyfree-lazy-server-del', false),
+  bool('lazyfree-lazy-user-del', false),
+  bool('lazyfree-lazy-user-flush', false),
   bool('repl-disable-tcp-nodelay', false, needs(REPLICATION)),
   bool('repl-diskless-sync', true, needs(REPLICATION)),
   bool('aof-rewrite-incremental-fsync', true),
@@ -401,7 +400,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('disable-thp', true, IMMUTABLE),
   bool('cluster-allow-replica-migration', true, needs(CLUSTER)),
   bool('replica-announced', true, needs(REPLICATION)),
-  bool('latency-tracking', true, needs(LATENCY)),
+  bool('latency-tracking', true),
   bool('aof-disable-auto-gc', false),
   bool('replica-ignore-disk-write-errors', false, needs(REPLICATION)),
   bool('tls-cluster', false, needs(TLS)),
@@ -513,14 +512,14 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // unsigned long
   num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, needs(DEFRAG)),
-  num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs('the slow log')),
+  num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n),
   num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs(ACL)),
 
   // long long
   num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
   num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n, needs(CLUSTER)),
-  num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n, needs('the slow log')),
-  num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n, needs(LATENCY)),
+  num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n),
+  num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n),
   num('proto-max-bulk-len', 'longlong', MB, LONG_MAX, 512n * MB, { memory: true }),
   num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n, needs('the stream type')),
   num('repl-backlog-size', 'longlong', 1n, LLONG_MAX, MB, { memory: true, ...needs(REPLICATION) }),
@@ -559,7 +558,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>, needs('publishing keyspace notifications')),
   special('bind', '* -::*', bindCodec as Codec<unknown>),
   special('replicaof', '', replicaOfCodec as Codec<unknown>, { alias: 'slaveof', mutable: false, ...needs(REPLICATION, true) }),
-  special('latency-tracking-info-percentiles', '50 99 99.9', latencyPercentilesCodec as Codec<unknown>, needs(LATENCY)),
+  special('latency-tracking-info-percentiles', '50 99 99.9', latencyPercentilesCodec as Codec<unknown>),
 ];
 
 /** Lower-cased name or alias -> row. */

@@ -144,6 +144,8 @@ export class Children {
   latestForkUsec = 0;
   /** INFO stats total_forks. */
   totalForks = 0;
+  /** Told the fork time of every child (the latency monitor's fork event). */
+  onFork: ((forkUsec: number) => void) | null = null;
 
   constructor(
     private readonly sys: ChildSystem,
@@ -180,6 +182,7 @@ export class Children {
     const f = fork();
     this.totalForks++;
     this.latestForkUsec = f.forkUsec;
+    this.onFork?.(f.forkUsec);
     const child = new ActiveChild(kind, trigger, f.pid, f.readFd, f.totalKeys, this.clock());
     this.current = child;
     if (this.sys.watchFd) {

@@ -99,6 +99,8 @@ export interface PersistenceHost {
   loading: boolean;
   /** >0 while EXEC runs queued commands (BGSAVE is scheduled then, as Redis does). */
   execDepth: number;
+  /** The latency monitor (rdb-unlink-temp-file). */
+  readonly latency?: { addSampleIfNeeded(event: string, ms: number): void };
 }
 
 function nativeEngine(): RdbEngine {
@@ -354,11 +356,13 @@ export class Persistence {
   }
 
   private removeTempFile(pid: number): void {
+    const start = performance.now();
     try {
       fs.unlinkSync(`temp-${pid}.rdb`);
     } catch {
       // never created, or already gone
     }
+    this.server.latency?.addSampleIfNeeded('rdb-unlink-temp-file', performance.now() - start);
   }
 
   /**

@@ -24,7 +24,7 @@ async function infoNumber(conn: RawConnection, section: string, field: string): 
 
 describeDifferential('maxmemory vs redis-server 7.0', () => {
   let servers: BothServers;
-  useBothServers((s) => (servers = s));
+  useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] } });
 
   const check = async (commands: Arg[][]) => {
     const mismatches = await compareSequences(commands, { servers });
@@ -132,6 +132,37 @@ describeDifferential('maxmemory vs redis-server 7.0', () => {
       ['CONFIG', 'SET', 'lfu-decay-time', '1'],
       ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
     ]);
+  });
+
+  it('an RDB keeps each key\'s idle time under an LRU policy and its frequency under an LFU one', async () => {
+    const results = await Promise.all([servers.keyfork, servers.redis].map(async (s) => {
+      const c = await RawConnection.connect(s.port);
+      try {
+        await c.send('FLUSHALL');
+        await c.send('SET', 'src', 'v');
+        const payload = await c.send('DUMP', 'src');
+        if (payload.t !== 'bulk' || payload.v === null) throw new Error(formatReply(payload));
+        await c.send('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+        await c.send('RESTORE', 'idle', '0', payload.v, 'IDLETIME', '1000');
+        await c.send('DEBUG', 'RELOAD');
+        const idle = await c.send('OBJECT', 'IDLETIME', 'idle');
+        await c.send('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu');
+        await c.send('RESTORE', 'freq', '0', payload.v, 'FREQ', '100');
+        await c.send('DEBUG', 'RELOAD');
+        const freq = await c.send('OBJECT', 'FREQ', 'freq');
+        await c.send('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+        await c.send('DEBUG', 'RELOAD');
+        await c.send('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+        // Saved under noeviction: the idle time was not kept.
+        const reset = await c.send('OBJECT', 'IDLETIME', 'idle');
+        await c.send('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+        return { idle: Number(idle.v) >= 1000 && Number(idle.v) < 1010, freq: formatReply(freq), reset: Number(reset.v) < 10 };
+      } finally {
+        c.close();
+      }
+    }));
+    expect(results[0]).toEqual(results[1]);
+    expect(results[0]).toEqual({ idle: true, freq: '(integer) 100', reset: true });
   });
 
   it('INFO reports the maxmemory fields and the eviction counters with Redis\'s names', async () => {

@@ -235,7 +235,8 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
     let max_len = sources.iter().map(|s| s.len()).max().unwrap_or(0);
     let dest = ctx.args.get(2);
     if max_len == 0 {
-        if ctx.ks.remove(db, dest).is_some() {
+        let lazy = ctx.ks.lazy.server_del;
+        if ctx.ks.remove_and_free(db, dest, lazy) {
             ctx.ks.signal_modified(db, dest);
             ctx.ks.dirty += 1;
         }

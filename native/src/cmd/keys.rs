@@ -11,7 +11,7 @@ use crate::types::Value;
 
 pub const COMMANDS: &[CommandRow] = &[
     ("del", del),
-    ("unlink", del),
+    ("unlink", unlink),
     ("exists", exists),
     ("type", type_command),
     ("keys", keys),
@@ -66,10 +66,19 @@ fn db_arg(ctx: &Ctx, i: usize) -> Result<usize, CmdError> {
     Ok(id as usize)
 }
 
+/// DEL: values freed in place, or in the background under lazyfree-lazy-user-del.
 fn del(ctx: &mut Ctx) -> CmdResult {
+    let lazy = ctx.ks.lazy.user_del;
+    delete_keys(ctx, lazy)
+}
+
+/// UNLINK: big values are freed in the background.
+fn unlink(ctx: &mut Ctx) -> CmdResult { delete_keys(ctx, true) }
+
+fn delete_keys(ctx: &mut Ctx, lazy: bool) -> CmdResult {
     let mut deleted = 0;
     for key in ctx.args.from(1) {
-        if ctx.ks.delete(ctx.db, key, ctx.now_ms) { deleted += 1; }
+        if ctx.ks.delete(ctx.db, key, ctx.now_ms, lazy) { deleted += 1; }
     }
     ctx.ks.dirty += deleted;
     ctx.reply.int(deleted as i64);
@@ -193,7 +202,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
             ctx.reply.int(0);
             return Ok(());
         }
-        ctx.ks.remove(db, dst);
+        let lazy = ctx.ks.lazy.server_del;
+        ctx.ks.remove_and_free(db, dst, lazy);
     }
     let entry = ctx.ks.remove(db, src).ok_or(NO_SUCH_KEY)?;
     ctx.ks.insert_entry(db, dst, entry);
@@ -242,17 +252,20 @@ fn dbsize(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// FLUSHDB/FLUSHALL [ASYNC|SYNC]: both modes free synchronously here.
-fn flush_mode(ctx: &Ctx) -> CmdResult {
+/// FLUSHALL / FLUSHDB [SYNC|ASYNC]: true to free in the background (ASYNC, or no argument
+/// under lazyfree-lazy-user-flush).
+fn flush_mode(ctx: &Ctx) -> Result<bool, CmdError> {
     match ctx.args.len() {
-        1 => Ok(()),
-        2 if ctx.args.is(1, b"SYNC") || ctx.args.is(1, b"ASYNC") => Ok(()),
+        1 => Ok(ctx.ks.lazy.user_flush),
+        2 if ctx.args.is(1, b"SYNC") => Ok(false),
+        2 if ctx.args.is(1, b"ASYNC") => Ok(true),
         _ => Err(SYNTAX),
     }
 }
 
 fn flushdb(ctx: &mut Ctx) -> CmdResult {
-    flush_mode(ctx)?;
-    let n = ctx.ks.flush_db(ctx.db);
+    let lazy = flush_mode(ctx)?;
+    let n = ctx.ks.flush_db(ctx.db, lazy);
     ctx.ks.dirty += n as u64;
     // Propagated even when the database was already empty.
     ctx.force();
@@ -263,9 +276,9 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
 /// The data half of FLUSHALL; killing a save child and re-saving when save points are
 /// configured is the TypeScript side's (as is resetting the dirty counter after that save).
 fn flushall(ctx: &mut Ctx) -> CmdResult {
-    flush_mode(ctx)?;
+    let lazy = flush_mode(ctx)?;
     // Redis 7.0 adds the number of keys removed, nothing more (an empty FLUSHALL adds 0).
-    let n = ctx.ks.flush_all();
+    let n = ctx.ks.flush_all(lazy);
     ctx.ks.dirty += n as u64;
     ctx.force();
     ctx.reply.ok();
@@ -315,8 +328,9 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
         return Ok(());
     }
     if already_expired(ctx, when) {
-        ctx.ks.remove(db, key);
-        let del: &[u8] = if ctx.ks.lazy_expire { b"UNLINK" } else { b"DEL" };
+        let lazy = ctx.ks.lazy.expire;
+        ctx.ks.remove_and_free(db, key, lazy);
+        let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.rewrite(&[del, key]);
     } else {
         ctx.ks.set_expire(db, key, when);
@@ -482,7 +496,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.int(0);
             return Ok(());
         }
-        ctx.ks.remove(dst_db, dst);
+        let lazy = ctx.ks.lazy.server_del;
+        ctx.ks.remove_and_free(dst_db, dst, lazy);
     }
     let lru = ctx.ks.access.fresh(now);
     ctx.ks.insert_entry(dst_db, dst, Entry { value, expire_at, lru });

@@ -164,7 +164,8 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         let s = as_set(ctx.ks.lookup_read(db, key, now).expect("looked up above"))?;
         let all = union_of(&[Some(&*s)], settings);
         reply_set(ctx.reply, &all);
-        ctx.ks.remove(db, key);
+        let lazy = ctx.ks.lazy.server_del;
+        ctx.ks.remove_and_free(db, key, lazy);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += size;
         ctx.rewrite(&[b"DEL", key]);
@@ -438,7 +439,7 @@ fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set) -> C
         ctx.ks.set(db, dst, Value::Set(Box::new(result)), false, now);
         ctx.ks.signal_modified(db, dst);
         ctx.ks.dirty += 1;
-    } else if ctx.ks.delete(db, dst, now) {
+    } else if ctx.ks.delete(db, dst, now, ctx.ks.lazy.server_del) {
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(size as i64);

@@ -271,7 +271,8 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
 fn getdel(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.args.get(1);
     reply_get(ctx, key)?;
-    if ctx.ks.remove(ctx.db, key).is_some() {
+    let lazy = ctx.ks.lazy.user_del;
+    if ctx.ks.remove_and_free(ctx.db, key, lazy) {
         ctx.ks.signal_modified(ctx.db, key);
         ctx.ks.dirty += 1;
         ctx.rewrite(&[b"DEL", key]);
@@ -299,10 +300,11 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
     if let Some(e) = ctx.ks.peek(db, key, now) { reply_str(ctx.reply, as_str(e)?); }
     match expire_at {
         Some((at, unit)) if matches!(unit, ExpireUnit::UnixSeconds | ExpireUnit::UnixMillis) && already_expired(ctx, at) => {
-            ctx.ks.remove(db, key);
+            let lazy = ctx.ks.lazy.expire;
+            ctx.ks.remove_and_free(db, key, lazy);
             ctx.ks.signal_modified(db, key);
             ctx.ks.dirty += 1;
-            let del: &[u8] = if ctx.ks.lazy_expire { b"UNLINK" } else { b"DEL" };
+            let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
             ctx.rewrite(&[del, key]);
         }
         Some((at, _)) => {

@@ -193,12 +193,15 @@ impl Keyspace {
         let mut evicted = 0u64;
         while freed < to_free as i64 {
             let Some((db, key)) = self.pick_victim(s, policy, now_ms) else {
+                // Nothing left to evict; what the lazy free thread is still releasing may be
+                // enough: wait for it a little (no longer than this call may take).
+                let result = self.wait_for_lazyfree(s.maxmemory as usize, start, limit_us);
                 self.note_cycle_latency(start);
-                return EvictResult::Fail;
+                return result;
             };
             let before = alloc::allocated() as i64;
             let t0 = Instant::now();
-            drop(self.remove(db, &key));
+            self.remove_and_free(db, &key, s.lazyfree_lazy_eviction);
             let del_ms = t0.elapsed().as_millis() as u64;
             if del_ms > self.evict.latency_del_ms { self.evict.latency_del_ms = del_ms; }
             freed += before - alloc::allocated() as i64;
@@ -215,6 +218,14 @@ impl Keyspace {
         }
         self.note_cycle_latency(start);
         if self.evict.running { EvictResult::Running } else { EvictResult::Ok }
+    }
+
+    fn wait_for_lazyfree(&self, maxmemory: usize, start: Instant, limit_us: u64) -> EvictResult {
+        while crate::lazyfree::pending() > 0 && (start.elapsed().as_micros() as u64) < limit_us {
+            if self.evict.to_free(maxmemory).is_none() { return EvictResult::Ok; }
+            std::thread::sleep(std::time::Duration::from_micros(limit_us.min(1000)));
+        }
+        EvictResult::Fail
     }
 
     fn note_cycle_latency(&mut self, start: Instant) {

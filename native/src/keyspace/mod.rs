@@ -16,6 +16,24 @@ use watch::{Replacement, WatchTable};
 
 pub const NO_EXPIRE: i64 = -1;
 
+/// Which deletions free their values in the background (the lazyfree-lazy-* settings).
+#[derive(Clone, Copy, Default)]
+pub struct LazyFree {
+    /// DEL (UNLINK always does), GETDEL.
+    pub user_del: bool,
+    /// FLUSHALL / FLUSHDB without SYNC or ASYNC.
+    pub user_flush: bool,
+    /// Deletions the server makes on its own: overwritten values, emptied destinations.
+    pub server_del: bool,
+    /// Expired keys.
+    pub expire: bool,
+}
+
+/// Frees a removed entry's value, in the background when `lazy` and the value is big.
+pub fn dispose(entry: Entry, lazy: bool) {
+    if lazy { crate::lazyfree::free_value(entry.value) }
+}
+
 pub struct Entry {
     pub value: Value,
     /// Absolute unix time in milliseconds, or NO_EXPIRE.
@@ -58,8 +76,6 @@ pub struct Keyspace {
     /// While a file loads nothing expires (Redis's keyIsExpired during loading): a command
     /// replayed from the AOF must find the keys its original found.
     pub loading: bool,
-    /// lazyfree-lazy-expire: expiry propagates UNLINK instead of DEL.
-    pub lazy_expire: bool,
     /// What executed writes become for the AOF and replicas (propagate.rs).
     pub prop: Propagator,
     /// CLIENT PAUSE: expired keys look absent but are not deleted, and the active cycle waits
@@ -71,6 +87,7 @@ pub struct Keyspace {
     pub access: AccessClock,
     /// maxmemory's eviction pool and statistics.
     pub evict: evict::Evictor,
+    pub lazy: LazyFree,
 }
 
 impl Keyspace {
@@ -86,12 +103,12 @@ impl Keyspace {
             modified_all_dbs: Vec::new(),
             active_expire_enabled: true,
             loading: false,
-            lazy_expire: false,
             prop: Propagator::default(),
             expire_paused: false,
             watches: WatchTable::default(),
             access: AccessClock::default(),
             evict: evict::Evictor::default(),
+            lazy: LazyFree::default(),
         }
     }
 
@@ -145,10 +162,11 @@ impl Keyspace {
 
     /// deleteExpiredKeyAndPropagate: an expired key goes, and the AOF and replicas are told.
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
-        self.remove(db, key);
+        let lazy = self.lazy.expire;
+        self.remove_and_free(db, key, lazy);
         self.stats.expired_keys += 1;
         self.signal_modified(db, key);
-        self.propagate_deletion(db, key, self.lazy_expire);
+        self.propagate_deletion(db, key, lazy);
     }
 
     /// propagateDeletion: a key the server removed on its own (expiry, eviction) is a DEL (or
@@ -207,7 +225,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         match d.dict.get_mut(key) {
             Some(e) => {
-                e.value = value;
+                let old = std::mem::replace(&mut e.value, value);
                 // Redis's dbOverwrite: the new value keeps the LFU counter (the lookup before
                 // the write counted the access); under LRU it is an object created now.
                 if !clock.lfu { e.lru = clock.fresh(now_ms); }
@@ -215,6 +233,7 @@ impl Keyspace {
                     e.expire_at = NO_EXPIRE;
                     d.expires -= 1;
                 }
+                if self.lazy.server_del { crate::lazyfree::free_value(old) }
             }
             None => d.dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru: clock.fresh(now_ms) }),
         }
@@ -243,14 +262,27 @@ impl Keyspace {
         Some(e)
     }
 
-    /// DEL of one key: true when a live key was deleted.
-    pub fn delete(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+    /// DEL of one key, freeing its value in the background when `lazy` (UNLINK): true when a
+    /// live key was deleted.
+    pub fn delete(&mut self, db: usize, key: &[u8], now_ms: i64, lazy: bool) -> bool {
         if self.expire_if_needed(db, key, now_ms) { return false; }
-        if self.remove(db, key).is_some() {
+        if self.remove_and_free(db, key, lazy) {
             self.signal_modified(db, key);
             true
         } else {
             false
+        }
+    }
+
+    /// Removes a key and frees its value, in the background when `lazy` (Redis's
+    /// dbGenericDelete); true when there was one. No stats, no signal.
+    pub fn remove_and_free(&mut self, db: usize, key: &[u8], lazy: bool) -> bool {
+        match self.remove(db, key) {
+            Some(e) => {
+                dispose(e, lazy);
+                true
+            }
+            None => false,
         }
     }
 
@@ -284,11 +316,13 @@ impl Keyspace {
 
     pub fn key_count(&self) -> usize { self.dbs.iter().map(|d| d.dict.len()).sum() }
 
-    pub fn flush_db(&mut self, db: usize) -> usize {
+    /// Empties a database, its table freed in the background when `lazy` (FLUSHDB ASYNC).
+    pub fn flush_db(&mut self, db: usize, lazy: bool) -> usize {
         self.touch_watched_in_db(db, None, 0);
         let n = self.dbs[db].dict.len();
         self.signal_each_key(db, db);
-        self.dbs[db] = Db::default();
+        let old = std::mem::take(&mut self.dbs[db]);
+        if lazy { crate::lazyfree::free_table(old.dict) }
         n
     }
 
@@ -337,8 +371,8 @@ impl Keyspace {
     }
 
     /// Empties every database; returns how many keys were removed.
-    pub fn flush_all(&mut self) -> usize {
-        (0..self.dbs.len()).map(|db| self.flush_db(db)).sum()
+    pub fn flush_all(&mut self, lazy: bool) -> usize {
+        (0..self.dbs.len()).map(|db| self.flush_db(db, lazy)).sum()
     }
 }
 

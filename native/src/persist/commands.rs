@@ -79,7 +79,8 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     }
     let value = payload_value(payload, ctx.settings).ok_or(BAD_FORMAT)?;
 
-    let deleted = replace && ctx.ks.remove(db, key).is_some();
+    let lazy = ctx.ks.lazy.server_del;
+    let deleted = replace && ctx.ks.remove_and_free(db, key, lazy);
     if ttl != 0 && !absttl {
         ttl = ttl.saturating_add(now);
     }

@@ -16,7 +16,7 @@
 use std::io::{self, Write};
 
 use crate::dict::Dict;
-use crate::keyspace::{Entry, Keyspace, NO_EXPIRE};
+use crate::keyspace::{lru_idle_seconds, AccessClock, Entry, Keyspace, NO_EXPIRE};
 use crate::rdb::crc64::crc64_combine;
 use crate::rdb::numeric::{format_double_g17, G17_BUF_LEN};
 use crate::rdb::{
@@ -90,6 +90,30 @@ pub struct ValueWriter {
     list_plan: Vec<values::NodePlan>,
     /// list-max-listpack-size, deciding where list nodes split (as Redis's quicklist did).
     list_nodes: values::ListNodes,
+    /// What each key carries of its access clock: IDLE under an LRU policy, FREQ under an
+    /// LFU one, nothing otherwise (rdbSaveKeyValuePair).
+    clock: SavedClock,
+}
+
+#[derive(Clone, Copy)]
+enum SavedClock {
+    None,
+    Idle { now_ms: i64 },
+    Freq { clock: AccessClock, now_ms: i64 },
+}
+
+impl SavedClock {
+    fn for_policy(settings: &Settings) -> SavedClock {
+        let policy = settings.maxmemory_policy;
+        let now_ms = crate::now_ms();
+        if policy.is_lru() {
+            SavedClock::Idle { now_ms }
+        } else if policy.is_lfu() {
+            SavedClock::Freq { clock: AccessClock { lfu: true, lfu_log_factor: settings.lfu_log_factor, lfu_decay_time: settings.lfu_decay_time }, now_ms }
+        } else {
+            SavedClock::None
+        }
+    }
 }
 
 impl ValueWriter {
@@ -100,6 +124,7 @@ impl ValueWriter {
             blob: Vec::with_capacity(8192),
             list_plan: Vec::with_capacity(16),
             list_nodes: values::ListNodes::new(settings.list_max_listpack_size),
+            clock: SavedClock::for_policy(settings),
         }
     }
 
@@ -115,11 +140,23 @@ impl ValueWriter {
         write_string(out, blob, self.lzf.as_mut());
     }
 
-    /// One key as rdbSaveKeyValuePair writes it: [EXPIRETIME_MS time] type key value.
+    /// One key as rdbSaveKeyValuePair writes it: [EXPIRETIME_MS time] [IDLE secs | FREQ
+    /// counter] type key value.
     pub fn key_value(&mut self, out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
         if entry.expire_at != NO_EXPIRE {
             out.push(opcode::EXPIRETIME_MS);
             write_ms_time(out, entry.expire_at);
+        }
+        match self.clock {
+            SavedClock::None => {}
+            SavedClock::Idle { now_ms } => {
+                out.push(opcode::IDLE);
+                write_len(out, lru_idle_seconds(entry.lru, now_ms) as u64);
+            }
+            SavedClock::Freq { clock, now_ms } => {
+                out.push(opcode::FREQ);
+                out.push(clock.lfu_counter(entry.lru, now_ms) as u8);
+            }
         }
         out.push(type_byte(&entry.value));
         self.string(out, key);

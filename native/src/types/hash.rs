@@ -19,6 +19,7 @@
 //! - [`Hash::get`], [`Hash::contains`], [`Hash::set`], [`Hash::remove`],
 //!   [`Hash::convert_if_any_too_long`], [`Hash::random_pair`], [`Hash::scan_step`].
 
+use crate::alloc::chunk_size;
 use crate::dict::{random_u64, Dict, SmallBytes};
 use crate::settings::Settings;
 use super::varint;
@@ -172,6 +173,14 @@ impl Hash {
                 0
             }
             Repr::Table(d) => d.scan_step(cursor, |k, v| f(k, v)),
+        }
+    }
+
+    /// MEMORY USAGE: the malloc chunks held, table entries averaged over `samples`.
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        match &self.repr {
+            Repr::Listpack(p) => chunk_size(p.buf.capacity()),
+            Repr::Table(d) => d.memory_usage(samples, |v| SmallBytes::heap_bytes_of(v)),
         }
     }
 

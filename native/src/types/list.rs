@@ -286,6 +286,16 @@ impl List {
     /// OBJECT ENCODING: Redis 7.0 stores every list as a quicklist.
     pub fn encoding(&self) -> &'static str { "quicklist" }
 
+    /// How many chunks hold the elements (lazy free's measure of the work to free a list).
+    pub fn chunk_count(&self) -> usize { self.chunks.len() }
+
+    /// MEMORY USAGE: the malloc chunks of the chunk table and of every chunk's buffer.
+    pub fn memory_usage(&self) -> usize {
+        use crate::alloc::chunk_size;
+        let table = if self.chunks.capacity() == 0 { 0 } else { chunk_size(self.chunks.capacity() * std::mem::size_of::<Chunk>()) };
+        table + self.chunks.iter().map(|c| chunk_size(c.buf.capacity())).sum::<usize>()
+    }
+
     /// Heap bytes used (chunk buffers and the chunk table), for MEMORY USAGE-style estimates.
     pub fn heap_bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(|c| c.buf.capacity()).sum::<usize>()

@@ -48,6 +48,20 @@ impl Value {
         }
     }
 
+    /// MEMORY USAGE's estimate of the heap a value holds (collections averaged over `samples`
+    /// table entries, as Redis's objectComputeSize).
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        use crate::alloc::chunk_size;
+        use std::mem::size_of;
+        match self {
+            Value::Str(s) => s.heap_bytes(),
+            Value::List(l) => chunk_size(size_of::<list::List>()) + l.memory_usage(),
+            Value::Hash(h) => chunk_size(size_of::<hash::Hash>()) + h.memory_usage(samples),
+            Value::Set(s) => chunk_size(size_of::<set::Set>()) + s.memory_usage(samples),
+            Value::ZSet(z) => chunk_size(size_of::<zset::ZSet>()) + z.memory_usage(samples),
+        }
+    }
+
     /// The OBJECT ENCODING reply.
     pub fn encoding(&self) -> &'static str {
         match self {

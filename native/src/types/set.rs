@@ -260,6 +260,14 @@ impl Set {
         }
     }
 
+    /// MEMORY USAGE: the malloc chunks held, table entries averaged over `samples`.
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        match &self.repr {
+            Repr::Ints(i) => crate::alloc::chunk_size(i.data.capacity()),
+            Repr::Table(d) => d.memory_usage(samples, |_| 0),
+        }
+    }
+
     /// Approximate heap bytes held (MEMORY USAGE and friends).
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {

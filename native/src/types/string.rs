@@ -75,6 +75,15 @@ impl StrVal {
     /// A string Redis builds as a raw sds (SETRANGE/SETBIT on a new key, BITOP's result).
     pub fn from_raw(v: Vec<u8>) -> StrVal { StrVal::Raw(v) }
 
+    /// The heap the value holds beyond its entry (MEMORY USAGE).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            StrVal::Int(_) => 0,
+            StrVal::Emb(b) => crate::alloc::chunk_size(b.len()),
+            StrVal::Raw(v) => if v.capacity() == 0 { 0 } else { crate::alloc::chunk_size(v.capacity()) },
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             StrVal::Int(_) => "int",

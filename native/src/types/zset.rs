@@ -267,6 +267,15 @@ impl ZSet {
 
     pub fn is_listpack(&self) -> bool { matches!(self.repr, Repr::Listpack(_)) }
 
+    /// MEMORY USAGE: the malloc chunks held, the member table averaged over `samples`.
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        use crate::alloc::chunk_size;
+        match &self.repr {
+            Repr::Listpack(p) => chunk_size(p.capacity()),
+            Repr::Skiplist(l) => chunk_size(std::mem::size_of::<Large>()) + l.dict.memory_usage(samples, |_| 0) + l.tree.heap_bytes(),
+        }
+    }
+
     /// Approximate heap bytes held (MEMORY USAGE and friends).
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {

@@ -162,7 +162,8 @@ pub fn store_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>) {
     let (db, now) = (ctx.db, ctx.now_ms);
     let n = entries.len();
     if n == 0 {
-        if ctx.ks.delete(db, dst, now) {
+        let lazy = ctx.ks.lazy.server_del;
+        if ctx.ks.delete(db, dst, now, lazy) {
             ctx.ks.dirty += 1;
         }
         ctx.reply.int(0);
