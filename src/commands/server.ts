@@ -1,7 +1,7 @@
 // Server commands answered in TypeScript: INFO, TIME, ROLE, SHUTDOWN, READONLY /
 // READWRITE (cluster-only) and OBJECT HELP. DBSIZE, SWAPDB, FLUSH* and OBJECT's key
-// subcommands are native; LASTSAVE belongs to commands/persistence.ts; MONITOR, LOLWUT
-// and MEMORY are not implemented.
+// subcommands are native; LASTSAVE belongs to commands/persistence.ts; MEMORY, SLOWLOG and
+// LATENCY to memory-cmd.ts and latency-cmd.ts; MONITOR and LOLWUT are not implemented.
 import { infoString } from '../info';
 import { commandTrigger } from '../persistence/triggers';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
