@@ -1,4 +1,5 @@
-// npm run bench: every benchmark in one run (save, command throughput, memory per element),
+// npm run bench: every benchmark in one run (save, command throughput, memory per element,
+// throughput at the memory limit),
 // with one set of flags; each writes its section of bench/results/latest.{json,md,svg}.
 import { type ParsedFlags, UsageError } from './lib/args';
 import { step } from './lib/progress';
@@ -6,12 +7,13 @@ import { type Benchmark, allFlags, runMain } from './lib/script';
 import { benchmark as save } from './save';
 import { benchmark as throughput } from './throughput';
 import { benchmark as memory } from './memory';
+import { benchmark as eviction } from './eviction';
 
-const BENCHMARKS: Benchmark[] = [save, throughput, memory];
+const BENCHMARKS: Benchmark[] = [save, throughput, memory, eviction];
 
 const all: Benchmark = {
   name: 'all',
-  summary: 'Runs every benchmark (save, throughput, memory) against keyfork and redis-server and writes\n'
+  summary: 'Runs every benchmark (save, throughput, memory, eviction) against keyfork and redis-server and writes\n'
     + 'bench/results/latest.md, latest.svg and latest.json. Flags that belong to one benchmark apply to it only.',
   flags: [
     { name: 'only', kind: 'list', help: `run only these benchmarks (${BENCHMARKS.map((b) => b.name).join(',')})` },

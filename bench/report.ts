@@ -17,7 +17,7 @@ const report: Benchmark = {
   async run(flags: ParsedFlags) {
     const dir = fromRepo(String(flags.out));
     const all = readResults(dir);
-    if (!all.save && !all.throughput && !all.memory) throw new Error(`no results in ${path.join(dir, 'latest.json')}`);
+    if (!all.save && !all.throughput && !all.memory && !all.eviction) throw new Error(`no results in ${path.join(dir, 'latest.json')}`);
     fs.writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(all));
     fs.writeFileSync(path.join(dir, 'latest.svg'), renderSvg(all));
     if (updateReadme(fromRepo('README.md'), all)) process.stderr.write('regenerated the README performance summary\n');

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { type FlagSpec, type ParsedFlags, UsageError, parseCountList } from './lib/args';
 import { trackChild } from './lib/cleanup';
-import { NOT_YET, knowsCommand } from './lib/info';
+import { NOT_YET, infoNumber, knowsCommand } from './lib/info';
 import { describeMachine } from './lib/machine';
 import { renderThroughputSection } from './lib/markdown';
 import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
@@ -67,20 +67,36 @@ export function runBenchmarkTool(argv: string[]): Promise<string> {
   });
 }
 
+/**
+ * A memory limit to run the tests at (the eviction benchmark): each server gets maxmemory and
+ * the policy, is filled with `valueSize`-byte values until it evicts, and every test writes
+ * random keys of a large keyspace, so that (nearly) every write evicts.
+ */
+export interface MemoryLimit {
+  maxmemory: string;
+  policies: string[];
+  valueSize: number;
+  keyspace: number;
+}
+
 export async function run(flags: ParsedFlags): Promise<void> {
+  await runThroughput(flags, String(flags.tests), null);
+}
+
+export async function runThroughput(flags: ParsedFlags, testList: string, limit: MemoryLimit | null): Promise<void> {
   const tools = checkPrerequisites(flags, { benchmarkTool: true });
   if (!tools.redisBenchmark) throw new Error('redis-benchmark not found: apt-get install redis-tools (it comes with redis-server)');
-  const tests = String(flags.tests).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const tests = testList.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
   for (const t of tests) if (!TEST_COMMANDS[t]) throw new UsageError(`--tests: unknown test '${t}' (known: ${Object.keys(TEST_COMMANDS).join(', ')})`);
   const pipelines = parseCountList('pipelines', String(flags.pipelines));
   const scale = flags.full ? 5 : 1;
   const requestsFor = (pipeline: number) => scale * Number(pipeline > 1 ? flags['pipelined-requests'] : flags.requests);
   const clients = Number(flags.clients);
   const scalingClients = Number(flags['scaling-clients']);
-  // Each pass: (pipeline, connections).
+  // Each pass: (pipeline, connections). At the memory limit only the configured connections.
   const passes: [number, number][] = pipelines.map((p) => [p, clients]);
-  if (!flags['no-scaling'] && scalingClients !== clients) passes.push([1, scalingClients]);
-  const keyspace = flags.keyspace === undefined ? null : Number(flags.keyspace);
+  if (!limit && !flags['no-scaling'] && scalingClients !== clients) passes.push([1, scalingClients]);
+  const keyspace = limit ? limit.keyspace : flags.keyspace === undefined ? null : Number(flags.keyspace);
 
   // Two cores or more: the server gets the last core, redis-benchmark the first, so the
   // load generator does not steal the server's CPU (the measured per-request CPU is the server's).
@@ -94,6 +110,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
   const section: ThroughputSection = {
     date: new Date().toISOString(), machine: describeMachine(tools.redisServer), commands: [], notes: [...tools.notes],
     invocation: invocation(), clients, requests: requestsFor(1), pipelinedRequests: requestsFor(16), pinned, rows: [],
+    limit: limit ? `maxmemory ${limit.maxmemory}, ${limit.valueSize}-byte values, ${limit.keyspace.toLocaleString('en-US')} random keys; each server filled until it evicts before each test` : undefined,
   };
   const servers = new Map<ServerKind, Server>();
   try {
@@ -105,7 +122,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
     const benchArgv = (port: number, test: string, pipeline: number, conns: number) => [
       ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
       '-c', String(conns), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(keyspace ? ['-r', String(keyspace)] : []),
-      '-t', test, '--csv'];
+      ...(limit ? ['-d', String(limit.valueSize)] : []), '-t', test, '--csv'];
     for (const [p, conns] of passes) section.commands.push(shellLine(benchArgv(0, '<test>', p, conns)).replace(' -p 0 ', ' -p $PORT '));
 
     const missing = new Map<ServerKind, Set<string>>();
@@ -117,11 +134,13 @@ export async function run(flags: ParsedFlags): Promise<void> {
     }
 
     let round = 0;
-    const total = tests.length * passes.length;
-    for (const [pipeline, conns] of passes) {
+    const policies = limit ? limit.policies : [null];
+    const total = tests.length * passes.length * policies.length;
+    for (const policy of policies) for (const [pipeline, conns] of passes) {
       for (const test of tests) {
-        step(`test ${round + 1}/${total}: ${test.toUpperCase()} -P ${pipeline} -c ${conns}`);
-        const row: ThroughputRow = { test: test.toUpperCase(), pipeline, clients: conns, servers: { keyfork: null, redis: null }, notes: [] };
+        const name = policy ? `${test.toUpperCase()} ${policy}` : test.toUpperCase();
+        step(`test ${round + 1}/${total}: ${name} -P ${pipeline} -c ${conns}`);
+        const row: ThroughputRow = { test: name, pipeline, clients: conns, servers: { keyfork: null, redis: null }, notes: [] };
         for (const kind of alternate(kinds, round)) {
           const lacking = TEST_COMMANDS[test].filter((c) => missing.get(kind)!.has(c));
           if (lacking.length > 0) {
@@ -130,8 +149,14 @@ export async function run(flags: ParsedFlags): Promise<void> {
           }
           const server = servers.get(kind)!;
           try {
+            if (limit && policy) await fillToLimit(server, limit, policy, benchArgv(server.port, 'set', 16, conns));
+            const evictedBefore = limit ? await infoNumber(server.client, 'stats', 'evicted_keys') : 0;
             const result = await measureOne(server, benchArgv(server.port, test, pipeline, conns), test, requestsFor(pipeline), section.rows, kind, pipeline, conns);
             row.servers[kind] = result;
+            if (limit) {
+              const evicted = ((await infoNumber(server.client, 'stats', 'evicted_keys')) ?? 0) - (evictedBefore ?? 0);
+              row.notes.push(`${LABEL[kind]}: ${evicted.toLocaleString('en-US')} keys evicted during the test (${((100 * evicted) / requestsFor(pipeline)).toFixed(0)}% of the writes)`);
+            }
             step(`  ${LABEL[kind].padEnd(12)} ${Math.round(result.rps).toLocaleString('en-US').padStart(9)} rps, ${result.cpuUsPerRequest.toFixed(2)} us CPU/request`);
           } catch (err) {
             row.notes.push(`${LABEL[kind]}: ${(err as Error).message.split('\n')[0]}`);
@@ -147,7 +172,20 @@ export async function run(flags: ParsedFlags): Promise<void> {
     for (const s of servers.values()) await s.stop();
   }
   process.stdout.write('\n' + renderThroughputSection(section) + '\n');
-  publish(flags, 'throughput', section);
+  publish(flags, limit ? 'eviction' : 'throughput', section);
+}
+
+/** Sets the limit and the policy, then writes random keys until the server evicts. */
+async function fillToLimit(server: Server, limit: MemoryLimit, policy: string, fillArgv: string[]): Promise<void> {
+  await server.client.callOk('FLUSHALL');
+  await server.client.callOk('CONFIG', 'SET', 'maxmemory', limit.maxmemory, 'maxmemory-policy', policy);
+  await server.client.callOk('CONFIG', 'RESETSTAT');
+  for (let round = 0; round < 20 && ((await infoNumber(server.client, 'stats', 'evicted_keys')) ?? 0) === 0; round++) {
+    const n = fillArgv.indexOf('-n');
+    const argv = [...fillArgv];
+    argv[n + 1] = '200000';
+    await runBenchmarkTool(argv);
+  }
 }
 
 async function measureOne(

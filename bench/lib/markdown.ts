@@ -118,8 +118,9 @@ export function renderSaveSection(s: SaveSection): string {
 // ---------------------------------------------------------------------------------------------
 // Command throughput
 
-export function renderThroughputSection(s: ThroughputSection): string {
-  const out = ['## Command throughput (redis-benchmark)', '', metaBlock(s), ''];
+export function renderThroughputSection(s: ThroughputSection, heading = '## Command throughput (redis-benchmark)'): string {
+  const out = [heading, '', metaBlock(s), ''];
+  if (s.limit) out.push(`At the memory limit: ${s.limit}.`, '');
   const scaling = [...new Set(s.rows.map((r) => r.clients ?? s.clients))].filter((c) => c !== s.clients);
   out.push(`redis-benchmark -c ${s.clients}${scaling.length ? ` (and -c ${scaling.join(', ')} at -P 1 for connection scaling)` : ''}, -n ${fmt(s.requests)} at -P 1 and ${fmt(s.pipelinedRequests)} when pipelined, one test at a time, servers alternating. `
     + 'Server CPU per request is the server process\'s on-CPU time over the test (sum of its threads\' /proc/PID/task/*/schedstat, '
@@ -176,6 +177,7 @@ export function renderMarkdown(all: AllResults): string {
   if (all.save) out.push(renderSaveSection(all.save), '');
   if (all.throughput) out.push(renderThroughputSection(all.throughput), '');
   if (all.memory) out.push(renderMemorySection(all.memory), '');
-  if (!all.save && !all.throughput && !all.memory) out.push('No results yet.', '');
+  if (all.eviction) out.push(renderThroughputSection(all.eviction, '## Throughput at the memory limit (every write evicts)'), '');
+  if (!all.save && !all.throughput && !all.memory && !all.eviction) out.push('No results yet.', '');
   return out.join('\n');
 }

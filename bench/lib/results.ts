@@ -85,6 +85,8 @@ export interface ThroughputSection extends SectionMeta {
   pipelinedRequests: number;
   pinned: string | null;
   rows: ThroughputRow[];
+  /** The memory limit the tests ran at (the eviction benchmark). */
+  limit?: string;
 }
 
 export interface MemoryServerResult {
@@ -111,6 +113,8 @@ export interface AllResults {
   save?: SaveSection;
   throughput?: ThroughputSection;
   memory?: MemorySection;
+  /** Throughput at the memory limit, every write evicting. */
+  eviction?: ThroughputSection;
 }
 
 export function readResults(dir: string): AllResults {
