@@ -238,6 +238,7 @@ function memorySection(server: Server): Field[] {
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', lazyPending],
     ['lazyfreed_objects', lazyFreed],
+    ['keyfork_used_memory_addon', mh.addon],
   ];
 }
 

@@ -15,6 +15,8 @@ export interface DbOverhead {
 
 export interface MemoryOverhead {
   used: number;
+  /** Of `used`, the addon's allocations (INFO keyfork_used_memory_addon). */
+  addon: number;
   peak: number;
   startup: number;
   rss: number;
@@ -34,7 +36,7 @@ export interface MemoryOverhead {
 }
 
 export function memoryOverhead(server: Server): MemoryOverhead {
-  const { used, free } = server.memory.sample();
+  const { used, free, addon } = server.memory.sample();
   const rss = process.memoryUsage.rss();
   let clientsNormal = 0;
   let clientsReplicas = 0;
@@ -53,6 +55,7 @@ export function memoryOverhead(server: Server): MemoryOverhead {
   const dataset = Math.max(0, used - overheadTotal);
   return {
     used,
+    addon,
     peak: server.memory.peak,
     startup,
     rss,

@@ -22,6 +22,8 @@ export interface MemorySample {
   used: number;
   /** Free memory the allocators hold (C heap and V8 heap). */
   free: number;
+  /** Of `used`, what the addon holds (the keyspace), counted exactly. */
+  addon: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export class MemoryAccounting {
     native.setMemoryOutside(outside, this.notCounted());
     const used = addon + outside;
     if (used > this.peak) this.peak = used;
-    return { used, free: cFree + (heap.total_heap_size - heap.used_heap_size) };
+    return { used, free: cFree + (heap.total_heap_size - heap.used_heap_size), addon };
   }
 }
 
