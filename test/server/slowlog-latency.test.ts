@@ -183,9 +183,30 @@ describeDifferential('SLOWLOG and LATENCY vs redis-server 7.0', () => {
         });
         const info = text(await c.send('INFO', 'latencystats'));
         const lines = info.split('\r\n').filter((l) => l.startsWith('latency_percentiles_usec_set:') || l.startsWith('latency_percentiles_usec_config|get:'));
-        return { shape, lines: lines.map((l) => l.replace(/=\d+\.\d{3}/g, '=N')) };
+        // Subcommands come in each server's table order: compare them sorted.
+        return { shape: shape.sort((a, b) => a.name.localeCompare(b.name)), lines: lines.map((l) => l.replace(/=\d+\.\d{3}/g, '=N')).sort() };
       }, resp3);
     }
+  });
+});
+
+describeDifferential('latency-tracking vs redis-server 7.0', () => {
+  useBothServers((s) => (servers = s));
+
+  it('latency-tracking no records no histogram; latency-tracking-info-percentiles chooses INFO latencystats\' percentiles', async () => {
+    await same(async (c) => {
+      await c.send('CONFIG', 'SET', 'latency-tracking', 'no');
+      await c.send('CONFIG', 'RESETSTAT');
+      await c.send('SET', 'a', '1');
+      const none = formatReply(await c.send('LATENCY', 'HISTOGRAM', 'set'));
+      const noLines = text(await c.send('INFO', 'latencystats')).split('\r\n').filter((l) => l.startsWith('latency_'));
+      await c.send('CONFIG', 'SET', 'latency-tracking', 'yes');
+      await c.send('CONFIG', 'SET', 'latency-tracking-info-percentiles', '0 25.5 99.99 100');
+      await c.send('SET', 'a', '2');
+      const line = text(await c.send('INFO', 'latencystats')).split('\r\n').find((l) => l.startsWith('latency_percentiles_usec_set:'));
+      await c.send('CONFIG', 'SET', 'latency-tracking-info-percentiles', '50 99 99.9');
+      return { none, noLines, line: line?.replace(/=\d+\.\d{3}/g, '=N') };
+    });
   });
 });
 
