@@ -372,7 +372,7 @@ function latencyStatsLines(server: Server): string[] {
   const percentiles = server.latency.percentiles;
   const out: string[] = [];
   for (const cmd of server.commands.everything()) {
-    const h = server.latency.histogram(cmd);
+    const h = cmd.stats.latency;
     if (!h) continue;
     const fields = percentiles.map((p) => `p${percentileLabel(p)}=${(h.valueAtPercentile(p) / 1000).toFixed(3)}`);
     out.push(`latency_percentiles_usec_${cmd.name}:${fields.join(',')}`);

@@ -44,11 +44,11 @@ export class LatencyHistogram {
   private readonly counts = new Uint32Array(COUNTS);
   total = 0;
 
-  /** Records one call of `usec` microseconds (Redis measures whole microseconds). */
-  record(usec: number): void {
+  /** Records `count` calls of `usec` microseconds (Redis measures whole microseconds). */
+  record(usec: number, count = 1): void {
     const ns = Math.min(MAX_NS, Math.max(MIN_NS, Math.round(usec) * 1000));
-    this.counts[countsIndex(ns)]++;
-    this.total++;
+    this.counts[countsIndex(ns)] += count;
+    this.total += count;
   }
 
   /** hdr_value_at_percentile, in nanoseconds. */

@@ -52,7 +52,6 @@ export class LatencyMonitor {
   percentiles: number[] = [];
   /** GB of used memory forked per second, at the last fork (Redis's stat_fork_rate). */
   forkRate = 0;
-  private readonly histograms = new Map<Command, LatencyHistogram>();
 
   constructor(config: Config) {
     const refresh = () => {
@@ -183,22 +182,12 @@ export class LatencyMonitor {
   // -------------------------------------------------------------------------------------------
   // latency-tracking
 
-  /** Records one call of `cmd` that took `usec` microseconds. */
-  recordCall(cmd: Command, usec: number): void {
-    if (!this.tracking) return;
-    let h = this.histograms.get(cmd);
-    if (!h) this.histograms.set(cmd, (h = new LatencyHistogram()));
-    h.record(usec);
+  /** Records `count` calls of `cmd` that took `usec` microseconds each. */
+  recordCall(cmd: Command, usec: number, count = 1): void {
+    if (this.tracking) (cmd.stats.latency ??= new LatencyHistogram()).record(usec, count);
   }
 
-  histogram(cmd: Command): LatencyHistogram | undefined {
-    return this.histograms.get(cmd);
-  }
 
-  /** CONFIG RESETSTAT. */
-  resetHistograms(): void {
-    this.histograms.clear();
-  }
 }
 
 function ageLabel(elapsed: number): string {

@@ -430,18 +430,27 @@ export class Server {
     this.callClock = t1;
     if (this.slowlog.wouldLog(usecEach) || this.latency.wouldSample(usecEach / 1000)) this.noteSlowBatch(client, buf.subarray(pos, pos + result.consumed), usecEach);
     let cmd: Command | undefined;
+    // The latency histograms get each run of one command at once (pipelines repeat a command).
+    let run: Command | undefined;
+    let runLength = 0;
     for (let i = 0; i < result.executed; i++) {
       cmd = this.commands.byNativeIndex(batchLog[2 * i]);
       if (!cmd) continue;
       cmd.stats.calls++;
       cmd.stats.usec += usecEach;
-      this.latency.recordCall(cmd, usecEach);
+      if (cmd !== run) {
+        if (run) this.latency.recordCall(run, usecEach, runLength);
+        run = cmd;
+        runLength = 0;
+      }
+      runLength++;
       const at = batchLog[2 * i + 1];
       if (at >= 0 && out.buf[at] === 0x2d /* '-' */) {
         cmd.stats.failed++;
         this.stats.countError(out.buf.latin1Slice(at + 1, Math.min(out.len, at + 64)));
       }
     }
+    if (run) this.latency.recordCall(run, usecEach, runLength);
     this.stats.commandsProcessed += result.executed;
     if (cmd) client.lastCommand = cmd.name;
     if (this.tracking) this.afterWrite();

@@ -46,8 +46,8 @@ export function resetStats(server: Server): void {
     cmd.stats.usec = 0;
     cmd.stats.rejected = 0;
     cmd.stats.failed = 0;
+    cmd.stats.latency = undefined;
   }
-  server.latency.resetHistograms();
   native.resetStats();
   // rdb_saves, total_forks and latest_fork_usec live with the persistence layer.
   server.persistence.resetStats();

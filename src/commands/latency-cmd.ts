@@ -122,10 +122,10 @@ function latencyHistogram(ctx: Ctx): void {
       if (cmd) withSubcommands(cmd);
     }
   }
-  const withData = chosen.filter((c) => server.latency.histogram(c) !== undefined);
+  const withData = chosen.filter((c) => c.stats.latency !== undefined);
   out.map(withData.length);
   for (const cmd of withData) {
-    const h = server.latency.histogram(cmd)!;
+    const h = cmd.stats.latency!;
     out.bulk(cmd.name);
     out.map(2);
     out.bulk('calls');

@@ -30,6 +30,8 @@ export interface CommandStats {
   usec: number;
   rejected: number;
   failed: number;
+  /** latency-tracking's histogram of the calls' durations (none before the first call). */
+  latency?: LatencyHistogram;
 }
 
 export interface Command {
@@ -72,6 +74,8 @@ export function specFor(name: string): CommandSpec | undefined {
   if (!sub) return spec;
   return spec?.subcommands?.[name];
 }
+
+import type { LatencyHistogram } from '../latency-histogram';
 
 function newStats(): CommandStats {
   return { calls: 0, usec: 0, rejected: 0, failed: 0 };
