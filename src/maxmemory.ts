@@ -68,13 +68,14 @@ export class Maxmemory {
    * The check before a command (only while maxmemory is set): evicts what the policy allows
    * and returns Redis's refusal when memory stays over the limit and `cmd` may grow it, or
    * null. Inside MULTI every queued command is refused, as queueing takes memory too.
+   * `scriptDenyOom` tells whether a script command declares it may write (asked only then).
    */
-  check(client: Client, cmd: Command): string | null {
+  check(client: Client, cmd: Command, scriptDenyOom: () => boolean): string | null {
     const result = native.performEvictions() as number;
     if (result === EVICT_RUNNING) this.evictInBackground();
     this.outOfMemory = result === EVICT_FAIL;
     if (!this.outOfMemory) return null;
-    if (cmd.flags.has('denyoom')) return OOM_ERROR;
+    if (cmd.flags.has('denyoom') || scriptDenyOom()) return OOM_ERROR;
     if (client.inMulti && !MULTI_OOM_EXEMPT.has(cmd.name)) return OOM_ERROR;
     if (cmd.name === 'exec' && client.inMulti && client.multiQueue.some((q) => q.denyOom)) return OOM_ERROR;
     return null;

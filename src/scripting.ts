@@ -27,6 +27,7 @@ import {
   SCRIPT_FCALL,
   SCRIPT_FCALL_RO,
   SCRIPT_IN_MULTI,
+  SCRIPT_OOM,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
   SCRIPT_CALLS_VIA_TS,
@@ -54,6 +55,7 @@ const CMD_CONTAINER = 8;
 
 /** Script flags (native/src/script/mod.rs). */
 const FLAG_NO_WRITES = 1;
+const FLAG_ALLOW_OOM = 2;
 const FLAG_EVAL_COMPAT = 1 << 31;
 
 const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
@@ -123,6 +125,17 @@ export class Scripting {
     return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & FLAG_NO_WRITES) === 0;
   }
 
+  /**
+   * Whether EVAL/FCALL `req` runs a script that may grow memory (a shebang without allow-oom
+   * or no-writes): Redis refuses such a script, like a denyoom command, when out of memory.
+   */
+  declaresDenyOom(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean {
+    const kind = SCRIPT_KINDS.get(cmd.name);
+    if (kind === undefined || req.argc < 2) return false;
+    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
+    return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES)) === 0;
+  }
+
   /** Runs a script for `ctx` (EVAL, EVALSHA, FCALL and their _RO forms). */
   run(ctx: Ctx, kind: number): void {
     const { server, client, out, req } = ctx;
@@ -137,6 +150,7 @@ export class Scripting {
     }
     // MONITOR shows each redis.call: they go through dispatch while someone monitors.
     if (server.monitors.active) flags |= SCRIPT_CALLS_VIA_TS;
+    if (server.maxmemory.limit > 0 && server.maxmemory.outOfMemory) flags |= SCRIPT_OOM;
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
     let n: number;
     try {

@@ -137,7 +137,7 @@ export class Dispatcher {
     // maxmemory, before MISCONF: a denyoom command, or EXEC of a queue holding one, and inside
     // MULTI any command but EXEC/DISCARD/QUIT/RESET.
     if (server.maxmemory.limit > 0 && !server.loading) {
-      const oom = server.maxmemory.check(client, cmd);
+      const oom = server.maxmemory.check(client, cmd, () => server.scripting.declaresDenyOom(cmd, req));
       if (server.tracking) server.afterWrite(); // evicted keys dirty WATCHes and wake nobody
       if (oom) {
         cmd.stats.rejected++;

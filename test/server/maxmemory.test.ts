@@ -59,6 +59,24 @@ describeDifferential('maxmemory vs redis-server 7.0', () => {
     ]);
   });
 
+  it('scripts over the limit: eval-compatible scripts run until they call a denyoom command, shebang scripts need allow-oom or no-writes', async () => {
+    await check([
+      ['FLUSHALL'],
+      ['SET', 'x', '1'],
+      ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+      ['CONFIG', 'SET', 'maxmemory', '1'],
+      ['EVAL', 'return 1', '0'],
+      ['EVAL', "return redis.call('get', 'x')", '0'],
+      ['EVAL', "return redis.call('set', 'x', '2')", '0'],
+      ['EVAL', "return redis.pcall('set', 'x', '2')", '0'],
+      ['EVAL', '#!lua\nreturn 1', '0'],
+      ['EVAL', '#!lua flags=no-writes\nreturn 1', '0'],
+      ['EVAL', "#!lua flags=allow-oom\nreturn redis.call('set', 'x', '3')", '0'],
+      ['GET', 'x'],
+      ['CONFIG', 'SET', 'maxmemory', '0'],
+    ]);
+  });
+
   it('EXEC of a transaction holding a write is refused with EXECABORT once memory is over the limit', async () => {
     const [k, r] = await Promise.all([servers.keyfork, servers.redis].map(async (s) => {
       const conn = await RawConnection.connect(s.port);

@@ -183,7 +183,8 @@ fn refusal(inv: &Invocation, caller: &Caller) -> Option<Cow<'static, str>> {
     if inv.flags & EVAL_COMPAT != 0 {
         return None;
     }
-    if inv.flags & ALLOW_OOM == 0 && caller.oom {
+    // no-writes implies allow-oom (Redis's scriptPrepareForRun).
+    if inv.flags & (ALLOW_OOM | NO_WRITES) == 0 && caller.oom {
         return Some("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into());
     }
     if inv.flags & NO_WRITES == 0 {
