@@ -178,6 +178,7 @@ impl ValueWriter {
         match s {
             // rdbSaveLongLongAsStringObject: 32-bit integer form or decimal text.
             StrVal::Int(n) => write_i64_as_string(out, *n),
+            StrVal::Small { len, bytes } => self.string(out, &bytes[..*len as usize]),
             StrVal::Emb(b) => self.string(out, b),
             StrVal::Raw(b) => self.string(out, b),
         }
@@ -391,6 +392,7 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> Iterator for ReadAhead<'a, I
 fn touch(v: &Value) -> u8 {
     match v {
         Value::Str(StrVal::Int(n)) => *n as u8,
+        Value::Str(StrVal::Small { bytes, .. }) => bytes[0],
         Value::Str(StrVal::Emb(b)) => b.first().copied().unwrap_or(0),
         Value::Str(StrVal::Raw(b)) => b.first().copied().unwrap_or(0) ^ b.get(64).copied().unwrap_or(0),
         Value::List(l) => l.len() as u8,

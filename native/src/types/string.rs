@@ -1,5 +1,7 @@
 //! String values with Redis's three encodings: `int` (a canonical decimal i64), `embstr`
 //! (created whole, up to 44 bytes) and `raw` (longer, or modified in place by APPEND/SETRANGE/SETBIT).
+//! An embstr of up to 15 bytes lives inside the value itself, with no allocation: the value
+//! stays 24 bytes (the bytes fit beside the niche of the raw variant's Vec).
 //!
 //! API for the RDB writer / DEBUG DIGEST / DUMP: `encoding()`, `len()`, `with_bytes(|b| ..)`
 //! (the decimal text for `int`), `as_i64()`; constructors `from_bytes` (tryObjectEncoding rules),
@@ -8,6 +10,8 @@
 use crate::numfmt;
 
 const EMBSTR_MAX: usize = 44;
+/// Embstrs up to this long are kept inline.
+const INLINE_MAX: usize = 15;
 
 /// Integers in [0, SHARED_INTEGERS) are Redis's shared objects (OBJECT REFCOUNT reports INT_MAX).
 pub const SHARED_INTEGERS: i64 = 10000;
@@ -15,6 +19,8 @@ pub const SHARED_INTEGERS: i64 = 10000;
 #[derive(Clone)]
 pub enum StrVal {
     Int(i64),
+    /// An embstr of at most INLINE_MAX bytes, inline.
+    Small { len: u8, bytes: [u8; INLINE_MAX] },
     Emb(Box<[u8]>),
     Raw(Vec<u8>),
 }
@@ -69,7 +75,15 @@ impl StrVal {
 
     /// A string built by a command that produces text (INCRBYFLOAT): never int-encoded by Redis.
     pub fn from_text(b: &[u8]) -> StrVal {
-        if b.len() <= EMBSTR_MAX { StrVal::Emb(b.into()) } else { StrVal::Raw(b.to_vec()) }
+        if b.len() <= INLINE_MAX {
+            let mut bytes = [0u8; INLINE_MAX];
+            bytes[..b.len()].copy_from_slice(b);
+            StrVal::Small { len: b.len() as u8, bytes }
+        } else if b.len() <= EMBSTR_MAX {
+            StrVal::Emb(b.into())
+        } else {
+            StrVal::Raw(b.to_vec())
+        }
     }
 
     /// A string Redis builds as a raw sds (SETRANGE/SETBIT on a new key, BITOP's result).
@@ -78,7 +92,7 @@ impl StrVal {
     /// The heap the value holds beyond its entry (MEMORY USAGE).
     pub fn heap_bytes(&self) -> usize {
         match self {
-            StrVal::Int(_) => 0,
+            StrVal::Int(_) | StrVal::Small { .. } => 0,
             StrVal::Emb(b) => crate::alloc::chunk_size(b.len()),
             StrVal::Raw(v) => if v.capacity() == 0 { 0 } else { crate::alloc::chunk_size(v.capacity()) },
         }
@@ -87,7 +101,7 @@ impl StrVal {
     pub fn encoding(&self) -> &'static str {
         match self {
             StrVal::Int(_) => "int",
-            StrVal::Emb(_) => "embstr",
+            StrVal::Small { .. } | StrVal::Emb(_) => "embstr",
             StrVal::Raw(_) => "raw",
         }
     }
@@ -101,6 +115,7 @@ impl StrVal {
     pub fn len(&self) -> usize {
         match self {
             StrVal::Int(n) => decimal_len(*n),
+            StrVal::Small { len, .. } => *len as usize,
             StrVal::Emb(b) => b.len(),
             StrVal::Raw(v) => v.len(),
         }
@@ -116,6 +131,7 @@ impl StrVal {
                 let mut buf = [0u8; 20];
                 f(format_i64(*n, &mut buf))
             }
+            StrVal::Small { len, bytes } => f(&bytes[..*len as usize]),
             StrVal::Emb(b) => f(b),
             StrVal::Raw(v) => f(v),
         }
@@ -163,6 +179,10 @@ mod tests {
         assert_eq!(StrVal::from_bytes(b"123").encoding(), "int");
         assert_eq!(StrVal::from_bytes(b"0123").encoding(), "embstr");
         assert_eq!(StrVal::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(StrVal::from_bytes(b"abc").encoding(), "embstr");
+        assert_eq!(StrVal::from_bytes(b"abc").to_vec(), b"abc");
+        assert_eq!(StrVal::from_bytes(&[b'a'; 15]).heap_bytes(), 0);
+        assert_eq!(std::mem::size_of::<StrVal>(), 24);
         assert_eq!(StrVal::from_bytes(&[b'a'; 45]).encoding(), "raw");
         assert!(StrVal::from_bytes(b"9999").is_shared_integer());
         assert!(!StrVal::from_bytes(b"10000").is_shared_integer());
