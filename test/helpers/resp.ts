@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { formatReply, Resp3Parser, RespProtocolError, type Reply } from './resp3';
 
-export { formatReply, type Reply } from './resp3';
+export { formatReply, replyNumber, type Reply } from './resp3';
 
 export type Arg = string | Buffer;
 

@@ -278,6 +278,11 @@ function joinPair(key: string[], value: string[]): string[] {
   return [...first, ...value.slice(1).map((l) => ' '.repeat(head.length) + l)];
 }
 
+/** An integer reply's value as a number (NaN for any other reply, so that a comparison fails). */
+export function replyNumber(r: Reply): number {
+  return r.t === 'int' ? Number(r.v) : NaN;
+}
+
 /** Renders a reply the way redis-cli would show it (for assertion messages). */
 export function formatReply(r: Reply): string {
   return formatLines(r).join('\n');

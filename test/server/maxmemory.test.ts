@@ -3,7 +3,7 @@
 // every policy against keyfork: the limit holds, the right keys go, no reply is wrong.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
-import { formatReply, RawConnection, type Arg, type Reply } from '../helpers/resp';
+import { formatReply, RawConnection, replyNumber, type Arg, type Reply } from '../helpers/resp';
 import { startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
 const text = (r: Reply): string => {
@@ -174,7 +174,7 @@ describeDifferential('maxmemory vs redis-server 7.0', () => {
         // Saved under noeviction: the idle time was not kept.
         const reset = await c.send('OBJECT', 'IDLETIME', 'idle');
         await c.send('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
-        return { idle: Number(idle.v) >= 1000 && Number(idle.v) < 1010, freq: formatReply(freq), reset: Number(reset.v) < 10 };
+        return { idle: replyNumber(idle) >= 1000 && replyNumber(idle) < 1010, freq: formatReply(freq), reset: replyNumber(reset) < 10 };
       } finally {
         c.close();
       }

@@ -2,7 +2,7 @@
 // exactly where Redis is deterministic, and by shape where they carry times and durations.
 import { expect, it } from 'vitest';
 import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
-import { formatReply, RawConnection, type Arg, type Reply } from '../helpers/resp';
+import { formatReply, RawConnection, replyNumber, type Arg, type Reply } from '../helpers/resp';
 
 let servers: BothServers;
 
@@ -146,7 +146,7 @@ describeDifferential('SLOWLOG and LATENCY vs redis-server 7.0', () => {
       if (row.t !== 'array' || !row.v) throw new Error(formatReply(row));
       const [event, , latency, max] = row.v;
       return {
-        latest: [latest.v.length, text(event), Number(latency.v) >= 100, Number(max.v) >= 100],
+        latest: [latest.v.length, text(event), replyNumber(latency) >= 100, replyNumber(max) >= 100],
         history: history.v.length,
         graphHeader: /^command - high \d+ ms, low \d+ ms \(all time high \d+ ms\)\n-{80}\n/.test(graph),
         graphRows: graph.split('\n').length,
@@ -172,12 +172,12 @@ describeDifferential('SLOWLOG and LATENCY vs redis-server 7.0', () => {
           const fields = body.t === 'map' ? body.v : body.t === 'array' && body.v ? pairs(body.v) : [];
           const [calls, histogram] = fields;
           const buckets = histogram[1].t === 'map' ? histogram[1].v : histogram[1].t === 'array' && histogram[1].v ? pairs(histogram[1].v) : [];
-          const counts = buckets.map(([, n]) => Number(n.v));
+          const counts = buckets.map(([, n]) => replyNumber(n));
           return {
             name: text(name),
             keys: [text(calls[0]), text(histogram[0])],
-            calls: Number(calls[1].v),
-            cumulative: counts.every((n, i) => i === 0 || n > counts[i - 1]) && counts[counts.length - 1] === Number(calls[1].v),
+            calls: replyNumber(calls[1]),
+            cumulative: counts.every((n, i) => i === 0 || n > counts[i - 1]) && counts[counts.length - 1] === replyNumber(calls[1]),
             types: [h.t, body.t, histogram[1].t],
           };
         });
