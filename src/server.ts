@@ -178,6 +178,8 @@ export class Server {
       () => this.persistence.installExitHook(),
     );
     this.persistence.aof = this.aof;
+    // Redis's freeMemoryGetNotCountedMemory: the AOF buffer does not count against maxmemory.
+    this.addNotCountedMemory(() => this.aof.writer.bufLen);
     this.memory = new MemoryAccounting(() => this.clientBuffersBytes(), () => this.notCountedForEvict());
     this.maxmemory = new Maxmemory(config, this.memory, this.log);
     this.slowlog = new Slowlog(config, (name) => config.row(name)?.sensitive ?? false);

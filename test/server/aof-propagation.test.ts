@@ -188,6 +188,23 @@ describeDifferential('AOF propagation vs redis-server 7.0', () => {
     expect(k.some((c) => c[0] === 'MULTI')).toBe(false);
   });
 
+  it('eviction propagates a DEL per evicted key (UNLINK under lazyfree-lazy-eviction), as Redis does', async () => {
+    try {
+      await both(P('SET a 1'), P('SET b 2'), P('SET c 3'), P('CONFIG SET maxmemory-policy allkeys-random'));
+      // Lowering maxmemory below what is used evicts at once, inside CONFIG SET.
+      await both(P('CONFIG SET maxmemory 1'), P('CONFIG SET maxmemory 0'), P('DBSIZE'));
+      await both(P('CONFIG SET lazyfree-lazy-eviction yes'), P('SET d 4'), P('CONFIG SET maxmemory 1'), P('CONFIG SET maxmemory 0'));
+    } finally {
+      await both(P('CONFIG SET maxmemory 0'), P('CONFIG SET lazyfree-lazy-eviction no'), P('CONFIG SET maxmemory-policy noeviction'));
+    }
+    const [k, r] = appended();
+    // Which key goes first is random: compare what was written, in each server's order.
+    const sorted = (cmds: string[][]) => cmds.map((c) => c.join(' ')).sort();
+    expect(sorted(k), `keyfork:\n${show(k)}\n\nredis:\n${show(r)}`).toEqual(sorted(r));
+    expect(k.filter((c) => c[0] === 'DEL').length).toBe(3);
+    expect(k.filter((c) => c[0] === 'UNLINK')).toEqual([['UNLINK', 'd']]);
+  });
+
   it('SPOP with a count below the set size is one SREM per member, in one transaction', async () => {
     await both(P('SADD s a b c d e f'), P('SCARD s'));
     await Promise.all([conns.k.send('SPOP', 's', '3'), conns.r.send('SPOP', 's', '3')]);

@@ -201,6 +201,9 @@ impl Keyspace {
             };
             let before = alloc::allocated() as i64;
             let t0 = Instant::now();
+            // propagateDeletion: a DEL (UNLINK when lazy) of its own for the AOF and replicas.
+            self.propagate_deletion(db, &key, s.lazyfree_lazy_eviction);
+            self.prop.end_unit();
             self.remove_and_free(db, &key, s.lazyfree_lazy_eviction);
             let del_ms = t0.elapsed().as_millis() as u64;
             if del_ms > self.evict.latency_del_ms { self.evict.latency_del_ms = del_ms; }
