@@ -125,6 +125,20 @@ fn decode_backward(data: &[u8], end: usize) -> (usize, usize, usize) {
 // ---------------------------------------------------------------------------------------------
 // Chunks
 
+/// An end chunk grows by an eighth of its size at a time, not by Vec's doubling: a list's spare
+/// capacity stays under 1/8 of its data (a listpack in Redis is sized exactly, reallocated on
+/// every push), while pushes still reallocate only once per eighth.
+const SLACK_DIVISOR: usize = 8;
+
+/// Makes room in `buf` for `additional` more bytes, leaving at most `1/SLACK_DIVISOR` spare
+/// (rounded up to what the malloc chunk holds anyway).
+fn reserve_with_slack(buf: &mut Vec<u8>, additional: usize) {
+    let need = buf.len() + additional;
+    if need <= buf.capacity() { return; }
+    let usable = crate::alloc::chunk_size(need + need / SLACK_DIVISOR) - 8;
+    buf.reserve_exact(usable - buf.len());
+}
+
 #[derive(Clone)]
 struct Chunk {
     /// Entries live in `buf[head..]`; `buf[..head]` is free space for pushes at the front.
@@ -161,6 +175,7 @@ impl Chunk {
 
     fn push_back(&mut self, elem: &[u8]) {
         let at = self.buf.len();
+        reserve_with_slack(&mut self.buf, entry_size(elem.len()));
         self.buf.resize(at + entry_size(elem.len()), 0);
         write_entry(&mut self.buf[at..], elem);
         self.count += 1;
@@ -169,10 +184,10 @@ impl Chunk {
     fn push_front(&mut self, elem: &[u8]) {
         let need = entry_size(elem.len());
         if (self.head as usize) < need {
-            // Re-allocate with a front gap as large as the data (at least the entry), so a run
-            // of front pushes reallocates O(log n) times, like Vec's growth at the back.
-            let gap = need.max(self.bytes()).min(CHUNK_BYTES);
-            let gap = gap.max(need);
+            // Re-allocate with a front gap of the entry plus an eighth of the data (the slack
+            // `reserve_with_slack` leaves at the back), so a run of front pushes copies each
+            // byte about eight times in all and the chunk never carries more than 1/8 spare.
+            let gap = need + self.bytes() / SLACK_DIVISOR;
             let mut buf = Vec::with_capacity(gap + self.bytes());
             buf.resize(gap, 0);
             buf.extend_from_slice(self.data());
@@ -235,6 +250,7 @@ impl Chunk {
     /// Replaces the bytes `[from, to)` of `data()` with the entries in `replacement`.
     fn splice(&mut self, from: usize, to: usize, replacement: &[u8]) {
         let h = self.head as usize;
+        if replacement.len() > to - from { reserve_with_slack(&mut self.buf, replacement.len() - (to - from)); }
         self.buf.splice(h + from..h + to, replacement.iter().copied());
     }
 }
@@ -998,6 +1014,32 @@ mod tests {
         }
         // A 10-byte element costs what its listpack entry costs in Redis.
         assert_eq!(entry_size(10), 12);
+    }
+
+    #[test]
+    fn chunks_carry_at_most_an_eighth_of_spare_room() {
+        let spare = |l: &List| -> (usize, usize) {
+            let cap: usize = l.chunks.iter().map(|c| c.buf.capacity()).sum();
+            let data: usize = l.chunks.iter().map(|c| c.bytes()).sum();
+            (cap - data, data)
+        };
+        for n in [1usize, 10, 100, 1000, 5000] {
+            let (mut back, mut front) = (List::new(), List::new());
+            for i in 0..n {
+                let e = format!("m:{i}:12345");
+                back.push_back(e.as_bytes());
+                front.push_front(e.as_bytes());
+            }
+            for l in [&back, &front] {
+                let (spare, data) = spare(l);
+                // An eighth of the end chunk, plus what rounding to a malloc chunk adds (< 16).
+                assert!(spare <= data / 8 + 16 + entry_size(20), "{n} elements: {spare} spare bytes for {data}");
+            }
+        }
+        // Ten 10-byte elements, as a listpack of Redis would hold them (120 bytes): at most 136.
+        let mut l = List::new();
+        for i in 0..10 { l.push_back(format!("m:{i}:12345").as_bytes()); }
+        assert!(l.chunks[0].buf.capacity() <= 136, "{}", l.chunks[0].buf.capacity());
     }
 
     #[test]
