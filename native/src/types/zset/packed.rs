@@ -2,8 +2,9 @@
 //! the listpack stand-in for small sorted sets, and the leaf of the large encoding's tree.
 //!
 //! Entry layout: `[len: LEB128][member][tag][score payload][back: reversed LEB128]`. Scores
-//! that are small integers (the common case) take 1, 2 or 4 bytes after the tag, others the
-//! 8 bytes of the double, as a listpack stores integers compactly. `back` is the entry's size
+//! that are small integers (the common case) take 1, 2 or 4 bytes after the tag, those a float
+//! holds exactly (1.5) 4 bytes, others the 8 bytes of the double, as a listpack stores integers
+//! and short decimal texts compactly. `back` is the entry's size
 //! without itself, its bytes in reverse order (the high bit meaning "more bytes to the left"),
 //! so the run can be walked backwards from any entry end, as Redis walks a listpack with its
 //! back-lengths for ZREVRANGE. One allocation per run instead of one per member.
@@ -34,9 +35,11 @@ const TAG_F64: u8 = 0;
 const TAG_I8: u8 = 1;
 const TAG_I16: u8 = 2;
 const TAG_I32: u8 = 3;
+const TAG_F32: u8 = 4;
 
 /// Appends the tag and payload of a score: the narrowest integer that holds it exactly (never
-/// for -0.0, which only the double keeps), else the double.
+/// for -0.0, whose sign only the floats keep), else a 4-byte float when it holds the score
+/// exactly (1.5, 0.25, -0.0, inf: as short as Redis's listpack text "1.5"), else the double.
 fn push_score(out: &mut Vec<u8>, score: f64) {
     let as_int = score as i32;
     if as_int as f64 == score && !(score == 0.0 && score.is_sign_negative()) {
@@ -50,6 +53,9 @@ fn push_score(out: &mut Vec<u8>, score: f64) {
             out.push(TAG_I32);
             out.extend_from_slice(&as_int.to_le_bytes());
         }
+    } else if (score as f32) as f64 == score {
+        out.push(TAG_F32);
+        out.extend_from_slice(&(score as f32).to_le_bytes());
     } else {
         out.push(TAG_F64);
         out.extend_from_slice(&score.to_le_bytes());
@@ -64,6 +70,7 @@ fn read_score(buf: &[u8], at: usize) -> (f64, usize) {
         TAG_I8 => (buf[p] as i8 as f64, p + 1),
         TAG_I16 => (i16::from_le_bytes([buf[p], buf[p + 1]]) as f64, p + 2),
         TAG_I32 => (i32::from_le_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]) as f64, p + 4),
+        TAG_F32 => (f32::from_le_bytes([buf[p], buf[p + 1], buf[p + 2], buf[p + 3]]) as f64, p + 4),
         _ => {
             let mut b = [0u8; 8];
             b.copy_from_slice(&buf[p..p + 8]);
@@ -340,7 +347,7 @@ mod tests {
     #[test]
     fn scores_round_trip_in_every_width() {
         let mut p = Packed::new();
-        let scores = [-0.0, 0.0, 1.0, -128.0, 127.0, 300.0, -40000.0, 2147483647.0, -2147483648.0, 2147483648.0, 0.5, 1e300, f64::INFINITY, f64::NEG_INFINITY, 5e-324];
+        let scores = [-0.0, 0.0, 1.0, -128.0, 127.0, 300.0, -40000.0, 2147483647.0, -2147483648.0, 2147483648.0, 0.5, 1.5, -2.25, 0.1, 3e38, 1e300, f64::INFINITY, f64::NEG_INFINITY, 5e-324];
         for (i, &s) in scores.iter().enumerate() { p.push(s, format!("m{i:02}").as_bytes()); }
         let back: Vec<f64> = p.iter().map(|(s, _)| s).collect();
         for (a, b) in back.iter().zip(scores.iter()) { assert_eq!(a.to_bits(), b.to_bits()); }
@@ -348,5 +355,15 @@ mod tests {
         assert_eq!(rev.len(), scores.len());
         assert_eq!(rev[0].to_bits(), 5e-324f64.to_bits());
         assert!(p.bytes() < scores.len() * 12 + 60, "small integers take a few bytes");
+    }
+
+    #[test]
+    fn floats_that_fit_four_bytes_take_four() {
+        let size = |score: f64| { let mut p = Packed::new(); p.push(score, b"m"); p.bytes() };
+        // len, member, tag, payload, back-length.
+        assert_eq!(size(1.5), 1 + 1 + 1 + 4 + 1);
+        assert_eq!(size(-0.0), 1 + 1 + 1 + 4 + 1);
+        assert_eq!(size(0.1), 1 + 1 + 1 + 8 + 1);
+        assert_eq!(size(7.0), 1 + 1 + 1 + 1 + 1);
     }
 }
