@@ -37,28 +37,32 @@ const TAG_I16: u8 = 2;
 const TAG_I32: u8 = 3;
 const TAG_F32: u8 = 4;
 
-/// Appends the tag and payload of a score: the narrowest integer that holds it exactly (never
-/// for -0.0, whose sign only the floats keep), else a 4-byte float when it holds the score
-/// exactly (1.5, 0.25, -0.0, inf: as short as Redis's listpack text "1.5"), else the double.
-fn push_score(out: &mut Vec<u8>, score: f64) {
+/// How a score is packed: the narrowest integer that holds it exactly (never for -0.0, whose
+/// sign only the floats keep), else a 4-byte float when it holds the score exactly (1.5, 0.25,
+/// -0.0, inf: as short as Redis's listpack text "1.5"), else the double. (tag, payload bytes).
+#[inline]
+fn score_form(score: f64) -> (u8, usize) {
     let as_int = score as i32;
     if as_int as f64 == score && !(score == 0.0 && score.is_sign_negative()) {
-        if let Ok(v) = i8::try_from(as_int) {
-            out.push(TAG_I8);
-            out.push(v as u8);
-        } else if let Ok(v) = i16::try_from(as_int) {
-            out.push(TAG_I16);
-            out.extend_from_slice(&v.to_le_bytes());
-        } else {
-            out.push(TAG_I32);
-            out.extend_from_slice(&as_int.to_le_bytes());
-        }
+        if i8::try_from(as_int).is_ok() { (TAG_I8, 1) } else if i16::try_from(as_int).is_ok() { (TAG_I16, 2) } else { (TAG_I32, 4) }
     } else if (score as f32) as f64 == score {
-        out.push(TAG_F32);
-        out.extend_from_slice(&(score as f32).to_le_bytes());
+        (TAG_F32, 4)
     } else {
-        out.push(TAG_F64);
-        out.extend_from_slice(&score.to_le_bytes());
+        (TAG_F64, 8)
+    }
+}
+
+/// Appends the tag and payload of a score, in the form `score_form` picks.
+fn push_score(out: &mut Vec<u8>, score: f64) {
+    let (tag, _) = score_form(score);
+    out.push(tag);
+    match tag {
+        // score_form chose these only for integers within the type's range: the casts are exact.
+        TAG_I8 => out.push(score as i8 as u8),
+        TAG_I16 => out.extend_from_slice(&(score as i16).to_le_bytes()),
+        TAG_I32 => out.extend_from_slice(&(score as i32).to_le_bytes()),
+        TAG_F32 => out.extend_from_slice(&(score as f32).to_le_bytes()),
+        _ => out.extend_from_slice(&score.to_le_bytes()),
     }
 }
 
@@ -81,12 +85,7 @@ fn read_score(buf: &[u8], at: usize) -> (f64, usize) {
 
 /// Bytes `push_score` writes for `score`.
 fn score_size(score: f64) -> usize {
-    let as_int = score as i32;
-    if as_int as f64 == score && !(score == 0.0 && score.is_sign_negative()) {
-        1 + if i8::try_from(as_int).is_ok() { 1 } else if i16::try_from(as_int).is_ok() { 2 } else { 4 }
-    } else {
-        1 + 8
-    }
+    1 + score_form(score).1
 }
 
 /// Bytes one whole entry takes (what `push_entry` appends).
@@ -336,7 +335,7 @@ mod tests {
     fn entry_size_is_what_push_appends() {
         let mut p = Packed::new();
         for len in [0usize, 1, 100, 127, 128, 300, 20_000] {
-            for score in [-0.0, 0.0, 1.0, -129.0, 40_000.0, 3e9, 0.25] {
+            for score in [-0.0, 0.0, 1.0, -129.0, 40_000.0, 3e9, 0.25, 1.5, 0.1] {
                 let before = p.bytes();
                 p.push(score, &vec![b'm'; len]);
                 assert_eq!(p.bytes() - before, entry_size(score, &vec![b'm'; len]), "len {len} score {score}");
