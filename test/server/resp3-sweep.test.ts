@@ -89,6 +89,14 @@ const SAMPLES: Sample[] = [
   s('FUNCTION', 'KILL'), shape('FUNCTION', 'DUMP'), s('FUNCTION', 'RESTORE', 'not a payload'), s('FUNCTION', 'DELETE', 'sweeplib'),
   s('FUNCTION', 'DELETE', 'sweeplib'), kind('FUNCTION', 'HELP'), s('FUNCTION', 'FLUSH'),
   // server
+  // memory and latency instruments: sizes, times and the doctors' wording vary, so by shape
+  shape('MEMORY', 'USAGE', 'str'), shape('MEMORY', 'STATS'), shape('MEMORY', 'DOCTOR'), shape('MEMORY', 'MALLOC-STATS'), s('MEMORY', 'PURGE'), kind('MEMORY', 'HELP'),
+  // RESET first: a command over slowlog-log-slower-than on a loaded machine (MEMORY PURGE's
+  // malloc_trim) would otherwise be an entry on one side only.
+  s('SLOWLOG', 'RESET'), shape('SLOWLOG', 'GET'), shape('SLOWLOG', 'LEN'), kind('SLOWLOG', 'HELP'),
+  shape('LATENCY', 'LATEST'), shape('LATENCY', 'HISTORY', 'command'), shape('LATENCY', 'RESET'), s('LATENCY', 'GRAPH', 'command'), shape('LATENCY', 'DOCTOR'),
+  // A histogram's buckets follow the calls' timings: its type only; an unknown name, exactly.
+  kind('LATENCY', 'HISTOGRAM', 'set'), s('LATENCY', 'HISTOGRAM', 'nosuchcommand'), kind('LATENCY', 'HELP'),
   s('DBSIZE'), shape('TIME'), shape('LASTSAVE'), shape('INFO', 'server'), s('ROLE'), s('LOLWUT'), s('MODULE', 'LIST'), s('MODULE', 'HELP'), s('MODULE', 'LOAD', '/x.so'), s('MODULE', 'LOADEX', '/x.so'), s('MODULE', 'UNLOAD', 'x'),
   s('CONFIG', 'GET', 'maxmemory-policy'), s('CONFIG', 'SET', 'hz', '10'), s('CONFIG', 'HELP'), s('CONFIG', 'RESETSTAT'), s('CONFIG', 'REWRITE'),
   s('COMMAND', 'INFO', 'get'), s('COMMAND', 'DOCS', 'get'), shape('COMMAND', 'COUNT'), shape('COMMAND', 'LIST'), kind('COMMAND'),
