@@ -70,6 +70,8 @@ export interface NativeAddon {
   takeReply(): Buffer;
   /** The timeout in ms (0: forever) of the command that just answered WOULD_BLOCK. */
   blockTimeoutMs(): number;
+  /** [index, Buffer, ...]: arguments the command that just answered WOULD_BLOCK resolved (XREAD's `$`). */
+  blockRewrite(): (number | Buffer)[];
   setSetting(name: string, value: number): boolean;
   // Propagation (native/src/propagate.rs; src/propagate.ts wraps these).
   bindPropagation(status: Int32Array): void;

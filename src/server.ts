@@ -72,6 +72,8 @@ const NATIVE_SETTINGS = [
   consume('zset-max-listpack-value', 'test/server/zsets.test.ts'),
   consume('list-max-listpack-size', 'test/server/lists.test.ts'),
   consume('key-load-delay', 'test/server/loading.test.ts'),
+  consume('stream-node-max-bytes', 'test/server/streams.test.ts'),
+  consume('stream-node-max-entries', 'test/server/streams.test.ts'),
   PROTO_MAX_BULK_LEN,
 ];
 

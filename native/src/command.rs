@@ -13,8 +13,10 @@ pub enum CmdError {
     Msg(&'static str),
     Owned(String),
     /// A blocking command (BLPOP...) found every key empty: the dispatcher blocks the client
-    /// for `timeout_ms` (0: forever) and runs the command again when one of its keys is written.
-    WouldBlock { timeout_ms: i64 },
+    /// for `timeout_ms` (0: forever) and runs the command again when one of its keys is written,
+    /// with the arguments in `rewrite` (index, new bytes) replaced first: what the command
+    /// resolved at block time (XREAD's `$` becomes the stream's last ID then, as in Redis).
+    WouldBlock { timeout_ms: i64, rewrite: Vec<(usize, Vec<u8>)> },
 }
 
 pub type CmdResult = Result<(), CmdError>;
@@ -28,6 +30,11 @@ pub const NO_SUCH_KEY: CmdError = CmdError::Msg("ERR no such key");
 pub const OUT_OF_RANGE: CmdError = CmdError::Msg("ERR index out of range");
 
 impl CmdError {
+    /// WouldBlock with nothing to rewrite.
+    pub fn block(timeout_ms: i64) -> CmdError {
+        CmdError::WouldBlock { timeout_ms, rewrite: Vec::new() }
+    }
+
     pub fn text(&self) -> &str {
         match self {
             CmdError::Msg(s) => s,

@@ -17,6 +17,9 @@ pub struct Settings {
     pub rdb_compression: i64,
     /// rdbchecksum (1 yes, 0 no): whether loading an RDB file verifies its CRC64, as in Redis.
     pub rdb_checksum: i64,
+    pub stream_node_max_bytes: i64,
+    pub stream_node_max_entries: i64,
+    pub hll_sparse_max_bytes: i64,
 }
 
 impl Default for Settings {
@@ -32,6 +35,9 @@ impl Default for Settings {
             key_load_delay: 0,
             rdb_compression: 1,
             rdb_checksum: 1,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
@@ -50,6 +56,9 @@ impl Settings {
             "key-load-delay" => &mut self.key_load_delay,
             "rdbcompression" => &mut self.rdb_compression,
             "rdbchecksum" => &mut self.rdb_checksum,
+            "stream-node-max-bytes" => &mut self.stream_node_max_bytes,
+            "stream-node-max-entries" => &mut self.stream_node_max_entries,
+            "hll-sparse-max-bytes" => &mut self.hll_sparse_max_bytes,
             _ => return false,
         };
         *slot = value;

@@ -13,11 +13,12 @@ import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
 import { scriptingCommands } from '../scripting';
 import { serverCommands } from './server';
+import { streamCommands } from './streams';
 import { transactionCommands } from './transactions';
 import type { Handler } from './types';
 
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands]);
+    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...streamCommands]);
 }

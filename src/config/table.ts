@@ -523,7 +523,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n, needs('the slow log')),
   num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n, needs(LATENCY)),
   num('proto-max-bulk-len', 'longlong', MB, LONG_MAX, 512n * MB, { memory: true }),
-  num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n, needs('the stream type')),
+  num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n),
   num('repl-backlog-size', 'longlong', 1n, LLONG_MAX, MB, { memory: true, ...needs(REPLICATION) }),
 
   // unsigned long long
@@ -536,7 +536,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('zset-max-listpack-entries', 'size_t', 0n, LONG_MAX, 128n, { alias: 'zset-max-ziplist-entries' }),
   num('active-defrag-ignore-bytes', 'size_t', 1n, LLONG_MAX, 100n * MB, { memory: true, ...needs(DEFRAG) }),
   num('hash-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'hash-max-ziplist-value' }),
-  num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true, ...needs('the stream type') }),
+  num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true }),
   num('zset-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'zset-max-ziplist-value' }),
   num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true, ...needs('the HyperLogLog type') }),
   num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n, needs('client-side caching')),

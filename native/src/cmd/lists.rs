@@ -522,7 +522,7 @@ fn blocking_pop(ctx: &mut Ctx, end: End) -> CmdResult {
         ctx.rewrite(&[pop_name(end), key]);
         return Ok(());
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     ctx.reply.null_array();
     Ok(())
 }
@@ -542,7 +542,7 @@ fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64, rpoplpush: bool) -> CmdResult {
-    if ctx.retrying && source_has_other_type(ctx) { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.retrying && source_has_other_type(ctx) { return Err(CmdError::block(timeout_ms)); }
     if move_element(ctx, from, to)? {
         // Propagated as the non-blocking form. A client served after blocking gets Redis's
         // serveClientBlockedOnList spelling: the positions in lower case.
@@ -557,7 +557,7 @@ fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64, rpoplpush: 
         }
         return Ok(());
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     // Redis answers a null *bulk* here (addReplyNull), though a timeout later is a null array.
     ctx.reply.null();
     Ok(())
@@ -574,7 +574,7 @@ fn blmpop(ctx: &mut Ctx) -> CmdResult {
     let m = parse_mpop(ctx, 2)?;
     let timeout_ms = parse_timeout(ctx.args.get(1))?;
     if mpop_serve(ctx, &m)? { return Ok(()); }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     ctx.reply.null_array();
     Ok(())
 }

@@ -12,13 +12,14 @@ pub mod lists;
 pub mod server;
 pub mod scan;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod timeout;
 pub mod zsets;
 
 pub fn all() -> Vec<CommandRow> {
     let mut rows = Vec::new();
-    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS] {
+    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, streams::COMMANDS, server::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS] {
         rows.extend_from_slice(family);
     }
     rows

@@ -48,6 +48,9 @@ pub struct Keyspace {
     /// When true, every modified key is appended to `modified` (for WATCH / blocked clients).
     pub track_modified: bool,
     pub modified: Vec<(u32, Box<[u8]>)>,
+    /// Keys whose blocked clients should look again although the key's value did not change in
+    /// a way WATCH sees (Redis's signalKeyAsReady without signalModifiedKey: XGROUP DESTROY).
+    pub ready_only: Vec<(u32, Box<[u8]>)>,
     /// Set by FLUSHALL/FLUSHDB/SWAPDB: "everything may have changed" for watchers.
     pub modified_all_dbs: Vec<u32>,
     /// When false (DEBUG SET-ACTIVE-EXPIRE 0) the cron's active cycle does nothing.
@@ -86,6 +89,7 @@ impl Keyspace {
             stats: Stats::default(),
             track_modified: false,
             modified: Vec::new(),
+            ready_only: Vec::new(),
             modified_all_dbs: Vec::new(),
             active_expire_enabled: true,
             loading: false,
@@ -126,6 +130,11 @@ impl Keyspace {
             });
             self.watches.touch_emptied(emptied as u32, &key, in_emptied, replacement);
         }
+    }
+
+    /// Wakes the clients blocked on `key` without touching its watchers.
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.track_modified { self.ready_only.push((db as u32, key.into())); }
     }
 
     pub fn signal_flushed(&mut self, db: usize) {

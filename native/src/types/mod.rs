@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod varint;
 pub mod zset;
@@ -23,6 +24,7 @@ pub enum Value {
     Hash(Box<hash::Hash>),
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
+    Stream(Box<stream::Stream>),
 }
 
 impl Value {
@@ -34,6 +36,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -45,6 +48,8 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.len() == 0,
             Value::ZSet(z) => z.is_empty(),
+            // An emptied stream stays (its IDs and groups still matter), as in Redis.
+            Value::Stream(_) => false,
         }
     }
 
@@ -56,6 +61,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }

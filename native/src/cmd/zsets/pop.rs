@@ -127,7 +127,7 @@ fn blocking_pop(ctx: &mut Ctx, timeout_index: usize, first: usize, n: usize, max
             Err(e) => return Err(e),
         }
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     ctx.reply.null_array();
     Ok(())
 }
