@@ -84,6 +84,10 @@ function dataset(): Arg[][] {
     for (let i = 0; i < 300; i++) members.push(String(i + 0.25), `m${i}`);
     cmds.push(['ZADD', `${p}z:big`, ...members], ['ZADD', `${p}z:long`, '1', longValue]);
     cmds.push(['PEXPIREAT', `${p}h:small`, '4102444800000'], ['EXPIRE', `${p}z:big`, '100000']);
+    for (let i = 1; i <= 250; i++) cmds.push(['XADD', `${p}x:stream`, `${i}-${i % 3}`, ...(i % 5 ? ['f', `v${i}`] : ['g', 'x'.repeat(i), 'n', String(i)])]);
+    cmds.push(['XDEL', `${p}x:stream`, '3-0', '100-1'], ['XGROUP', 'CREATE', `${p}x:stream`, 'g', '0']);
+    cmds.push(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '3', 'STREAMS', `${p}x:stream`, '>'], ['XADD', `${p}x:empty`, '1-1', 'f', 'v']);
+    cmds.push(['XDEL', `${p}x:empty`, '1-1'], ['PEXPIREAT', `${p}x:empty`, '4102444800000']);
   }
   cmds.push(['SELECT', '0']);
   return cmds;
@@ -262,7 +266,7 @@ describeDifferential('RDB interoperability with redis-server 7.0', () => {
       ['checksum', (() => { const b = Buffer.from(good); b[b.length - 3] ^= 0xff; return b; })(), /Wrong RDB checksum expected: \([0-9a-f]+\) but got \([0-9a-f]+\)\. Aborting now\./],
       // The CRC stays as written: the damage is caught by the value parser or by the checksum.
       ['corrupt value', (() => { const b = Buffer.from(good); const at = b.indexOf('hash') + 5; b[at] ^= 0x5a; return b; })(), /Corrupt|integrity|Unexpected EOF|Wrong RDB checksum/],
-      ['unknown type', Buffer.concat([good.subarray(0, good.length - 9), Buffer.from([0x0f, 1, 0x73, 0, 0xff]), Buffer.alloc(8)]), /stream/],
+      ['unknown type', Buffer.concat([good.subarray(0, good.length - 9), Buffer.from([0x16, 1, 0x73, 0, 0xff]), Buffer.alloc(8)]), /Unknown RDB encoding type 22/],
     ];
     for (const [what, bytes, expected] of damaged) {
       const dir = tempDir('bad');

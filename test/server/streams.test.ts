@@ -4,7 +4,7 @@
 // Times (idle, delivery and seen times) differ between the two servers by nature: they are
 // zeroed before comparing. IDs generated from the clock (`*`) are only used on streams whose last
 // ID is in the future, where both servers derive the same next ID.
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { describeDifferential, expectSameRepliesAndCounters, type BothServers, useBothServers } from '../helpers/diff';
 import { type Arg, type Reply } from '../helpers/resp';
 import { pick, rng } from '../helpers/random';
@@ -140,5 +140,150 @@ describeDifferential('streams vs redis-server 7.0', () => {
       ['XSETID', 'nokey', '1-0'], ['XSETID', 'nokey', 'x'], ['SET', 'str', 'v'], ['XSETID', 'str', '1'],
       ['XADD', 'e', '1-0', 'a', '1'], ['XDEL', 'e', '1-0'], ['XSETID', 'e', '0-5'], ['XSETID', 'e', '1-0', 'ENTRIESADDED', '0'], ['XINFO', 'STREAM', 'e'],
     ]);
+  });
+
+  it('XREAD without blocking: several streams, $, COUNT, errors', async () => {
+    const setup: Arg[][] = [...SMALL_NODES];
+    for (let i = 1; i <= 8; i++) setup.push(['XADD', 'a', `${i}-0`, 'f', String(i)], ['XADD', 'b', `${i * 2}-1`, 'g', String(i)]);
+    const cmds: Arg[][] = [
+      ['XREAD', 'STREAMS', 'a', '0'], ['XREAD', 'COUNT', '2', 'STREAMS', 'a', 'b', '3', '5-1'], ['XREAD', 'STREAMS', 'a', 'b', '$', '$'],
+      ['XREAD', 'STREAMS', 'a', 'nokey', '0', '0'], ['XREAD', 'STREAMS', 'nokey', '$'], ['XREAD', 'STREAMS', 'a', '8'], ['XREAD', 'STREAMS', 'a', '7-5'],
+      ['XREAD', 'COUNT', '0', 'STREAMS', 'a', '6'], ['XREAD', 'COUNT', '-1', 'STREAMS', 'a', '6'], ['XREAD', 'COUNT', 'x', 'STREAMS', 'a', '6'],
+      ['XREAD', 'STREAMS', 'a', 'b', '0'], ['XREAD', 'STREAMS', 'a'], ['XREAD', 'a', 'STREAMS'], ['XREAD', 'COUNT', '1', 'a', '0'],
+      ['XREAD', 'STREAMS', 'a', '>'], ['XREAD', 'STREAMS', 'a', '-'], ['XREAD', 'STREAMS', 'a', '+'], ['XREAD', 'STREAMS', 'a', 'x'],
+      ['XREAD', 'GROUP', 'g', 'c', 'STREAMS', 'a', '0'], ['XREAD', 'NOACK', 'STREAMS', 'a', '0'], ['XREAD', 'BLOCK', 'x', 'STREAMS', 'a', '0'],
+      ['XREAD', 'BLOCK', '-1', 'STREAMS', 'a', '0'], ['XREAD', 'BLOCK', '10', 'STREAMS', 'a', '0'], ['XREAD', 'BLOCK', '1.5', 'STREAMS', 'a', '0'],
+      ['SET', 'str', 'v'], ['XREAD', 'STREAMS', 'str', '0'], ['XREAD', 'STREAMS', 'a', 'str', '0', '0'], ['XREAD', 'STREAMS', 'nokey', 'str', '0', '$'],
+      ['XDEL', 'a', '8-0'], ['XREAD', 'STREAMS', 'a', '7'], ['XREAD', 'STREAMS', 'a', '$'],
+      ['MULTI'], ['XREAD', 'BLOCK', '0', 'STREAMS', 'a', '$'], ['XREAD', 'BLOCK', '0', 'STREAMS', 'a', '0'], ['EXEC'],
+    ];
+    await check(cmds, { setup });
+    await check(cmds, { setup, resp3: true });
+  });
+
+  it('consumer groups: XGROUP, XREADGROUP, XACK, XPENDING, XINFO', async () => {
+    const setup: Arg[][] = [...SMALL_NODES];
+    for (let i = 1; i <= 10; i++) setup.push(['XADD', 's', `${i}-0`, 'f', String(i)]);
+    const cmds: Arg[][] = [
+      ['XGROUP', 'CREATE', 's', 'g', '0'], ['XGROUP', 'CREATE', 's', 'g', '0'], ['XGROUP', 'CREATE', 's', 'h', '$'], ['XGROUP', 'CREATE', 's', 'i', '5', 'ENTRIESREAD', '3'],
+      ['XGROUP', 'CREATE', 's', 'j', 'x'], ['XGROUP', 'CREATE', 's', 'j', '-'], ['XGROUP', 'CREATE', 's', 'j', '0', 'FOO'], ['XGROUP', 'CREATE', 's', 'j', '0', 'ENTRIESREAD', '-2'],
+      ['XGROUP', 'CREATE', 's', 'j', '0', 'ENTRIESREAD'], ['XGROUP', 'CREATE', 'nokey', 'g', '0'], ['XGROUP', 'CREATE', 'mk', 'g', '$', 'MKSTREAM'], ['XINFO', 'STREAM', 'mk'],
+      ['XGROUP', 'CREATE', 's', 'k', '0', 'MKSTREAM', 'ENTRIESREAD', '2', 'MKSTREAM'], ['XINFO', 'GROUPS', 's'],
+      ['XREADGROUP', 'GROUP', 'g', 'alice', 'COUNT', '3', 'STREAMS', 's', '>'], ['XREADGROUP', 'GROUP', 'g', 'bob', 'COUNT', '2', 'STREAMS', 's', '>'],
+      ['XPENDING', 's', 'g'], ['XPENDING', 's', 'g', '-', '+', '10'], ['XPENDING', 's', 'g', '-', '+', '10', 'alice'], ['XPENDING', 's', 'g', '-', '+', '10', 'nobody'],
+      ['XPENDING', 's', 'g', '(1', '4', '2'], ['XPENDING', 's', 'g', 'IDLE', '0', '-', '+', '10'], ['XPENDING', 's', 'g', 'IDLE', '100000', '-', '+', '10'],
+      ['XPENDING', 's', 'g', 'IDLE', '10', '-', '+'], ['XPENDING', 's', 'g', '-', '+'], ['XPENDING', 's', 'g', '-', '+', 'x'], ['XPENDING', 's', 'g', 'x', '+', '1'],
+      ['XPENDING', 's', 'nog'], ['XPENDING', 'nokey', 'g'], ['XPENDING', 's', 'g', '-', '+', '-1'], ['XPENDING', 's', 'g', '-', '+', '1', 'alice', 'extra'],
+      ['XINFO', 'GROUPS', 's'], ['XINFO', 'CONSUMERS', 's', 'g'], ['XINFO', 'CONSUMERS', 's', 'nog'], ['XINFO', 'STREAM', 's', 'FULL'],
+      ['XINFO', 'STREAM', 's', 'FULL', 'COUNT', '2'], ['XINFO', 'STREAM', 's', 'FULL', 'COUNT', '0'], ['XINFO', 'STREAM', 's', 'FULL', 'COUNT', '-1'],
+      ['XINFO', 'STREAM', 's', 'FULL', 'COUNT'], ['XINFO', 'STREAM', 's', 'FOO'], ['XINFO', 'STREAM', 'nokey'], ['XINFO', 'GROUPS', 'nokey'],
+      ['XREADGROUP', 'GROUP', 'g', 'alice', 'STREAMS', 's', '0'], ['XREADGROUP', 'GROUP', 'g', 'alice', 'COUNT', '1', 'STREAMS', 's', '1'],
+      ['XACK', 's', 'g', '1-0', '2-0', '9-0'], ['XACK', 's', 'g', '1-0'], ['XACK', 's', 'g', 'x'], ['XACK', 's', 'nog', 'x'], ['XACK', 'nokey', 'g', '1-0'],
+      ['XREADGROUP', 'GROUP', 'g', 'alice', 'STREAMS', 's', '0'], ['XDEL', 's', '3-0'], ['XREADGROUP', 'GROUP', 'g', 'alice', 'STREAMS', 's', '0'],
+      ['XINFO', 'GROUPS', 's'], ['XREADGROUP', 'GROUP', 'g', 'carol', 'NOACK', 'STREAMS', 's', '>'], ['XPENDING', 's', 'g'], ['XINFO', 'GROUPS', 's'],
+      ['XREADGROUP', 'GROUP', 'g', 'carol', 'STREAMS', 's', '>'], ['XREADGROUP', 'GROUP', 'h', 'x', 'STREAMS', 's', '>'], ['XREADGROUP', 'GROUP', 'i', 'x', 'STREAMS', 's', '>'],
+      ['XGROUP', 'SETID', 's', 'g', '0'], ['XINFO', 'GROUPS', 's'], ['XREADGROUP', 'GROUP', 'g', 'dave', 'COUNT', '2', 'STREAMS', 's', '>'], ['XPENDING', 's', 'g', '-', '+', '10'],
+      ['XGROUP', 'SETID', 's', 'g', '$', 'ENTRIESREAD', '4'], ['XINFO', 'GROUPS', 's'], ['XGROUP', 'SETID', 's', 'g', '+'], ['XGROUP', 'SETID', 's', 'g', 'x'],
+      ['XGROUP', 'SETID', 's', 'g', '0', 'FOO', '1'], ['XGROUP', 'SETID', 's', 'g', '0', 'ENTRIESREAD'], ['XGROUP', 'SETID', 's', 'nog', '0'], ['XGROUP', 'SETID', 'nokey', 'g', '0'],
+      ['XGROUP', 'CREATECONSUMER', 's', 'g', 'erin'], ['XGROUP', 'CREATECONSUMER', 's', 'g', 'erin'], ['XGROUP', 'CREATECONSUMER', 's', 'nog', 'erin'],
+      ['XGROUP', 'DELCONSUMER', 's', 'g', 'alice'], ['XGROUP', 'DELCONSUMER', 's', 'g', 'alice'], ['XGROUP', 'DELCONSUMER', 's', 'g', 'erin'], ['XPENDING', 's', 'g'],
+      ['XGROUP', 'DESTROY', 's', 'h'], ['XGROUP', 'DESTROY', 's', 'h'], ['XGROUP', 'DESTROY', 'nokey', 'h'], ['XINFO', 'GROUPS', 's'],
+      ['XGROUP', 'HELP'], ['XINFO', 'HELP'], ['XGROUP', 'FOO'], ['XINFO', 'FOO'], ['XGROUP', 'CREATE', 's'], ['XGROUP', 'DESTROY', 's', 'g', 'x'],
+      ['XGROUP', 'CREATECONSUMER', 's', 'g'], ['XINFO', 'STREAM'], ['XINFO', 'GROUPS', 's', 'x'],
+      ['XREADGROUP', 'GROUP', 'nog', 'c', 'STREAMS', 's', '>'], ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 'nokey', '>'], ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 's', '$'],
+      ['XREADGROUP', 'STREAMS', 's', '>'], ['XREADGROUP', 'GROUP', 'g', 'STREAMS', 's', '>'], ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 's'],
+      ['SET', 'str', 'v'], ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 'str', '>'], ['XGROUP', 'CREATE', 'str', 'g', '0'], ['XACK', 'str', 'g', '1'],
+      ['XPENDING', 'str', 'g'], ['XINFO', 'GROUPS', 'str'], ['XGROUP', 'DESTROY', 'str', 'g'],
+      ['MULTI'], ['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'], ['EXEC'],
+    ];
+    await check(cmds, { setup });
+    await check(cmds, { setup, resp3: true });
+  });
+
+  it('XCLAIM and XAUTOCLAIM', async () => {
+    const setup: Arg[][] = [...SMALL_NODES];
+    for (let i = 1; i <= 12; i++) setup.push(['XADD', 's', `${i}-0`, 'f', String(i)]);
+    setup.push(['XGROUP', 'CREATE', 's', 'g', '0'], ['XREADGROUP', 'GROUP', 'g', 'alice', 'COUNT', '8', 'STREAMS', 's', '>']);
+    const cmds: Arg[][] = [
+      ['XCLAIM', 's', 'g', 'bob', '0', '1-0', '2-0'], ['XPENDING', 's', 'g', '-', '+', '20'], ['XCLAIM', 's', 'g', 'bob', '1000000', '3-0'],
+      ['XCLAIM', 's', 'g', 'bob', '0', '3-0', 'JUSTID'], ['XCLAIM', 's', 'g', 'bob', '0', '4-0', 'RETRYCOUNT', '7', 'IDLE', '5000'],
+      ['XPENDING', 's', 'g', 'IDLE', '4000', '-', '+', '20'], ['XCLAIM', 's', 'g', 'carol', '0', '5-0', 'TIME', '1000'], ['XCLAIM', 's', 'g', 'carol', '0', '11-0'],
+      ['XCLAIM', 's', 'g', 'carol', '0', '11-0', 'FORCE'], ['XCLAIM', 's', 'g', 'carol', '0', '12-0', 'FORCE', 'JUSTID'], ['XPENDING', 's', 'g'],
+      ['XCLAIM', 's', 'g', 'carol', '0', '6-0', 'LASTID', '9-0'], ['XINFO', 'GROUPS', 's'], ['XCLAIM', 's', 'g', 'carol', '0', '6-0', 'LASTID', 'x'],
+      ['XCLAIM', 's', 'g', 'carol', '0', '6-0', 'IDLE', 'x'], ['XCLAIM', 's', 'g', 'carol', '0', '6-0', 'TIME', 'x'], ['XCLAIM', 's', 'g', 'carol', '0', '6-0', 'RETRYCOUNT', 'x'],
+      ['XCLAIM', 's', 'g', 'carol', '0', '6-0', 'FOO'], ['XCLAIM', 's', 'g', 'carol', 'x', '6-0'], ['XCLAIM', 's', 'g', 'carol', '-5', '6-0'],
+      ['XCLAIM', 's', 'nog', 'carol', '0', '6-0'], ['XCLAIM', 'nokey', 'g', 'carol', '0', '6-0'], ['XCLAIM', 's', 'g', 'dave', '0', '100-0'], ['XINFO', 'CONSUMERS', 's', 'g'],
+      ['XDEL', 's', '7-0'], ['XCLAIM', 's', 'g', 'dave', '0', '7-0', '8-0'], ['XPENDING', 's', 'g'],
+      ['XCLAIM', 's', 'g', 'dave', '0', '1-0', 'IDLE', '-5', 'TIME', '99999999999999'], ['XCLAIM', 's', 'g', 'dave', '0', '1-0', 'RETRYCOUNT', '-1'],
+      ['XAUTOCLAIM', 's', 'g', 'erin', '0', '0', 'COUNT', '2'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '0-0', 'COUNT', '2', 'JUSTID'],
+      ['XDEL', 's', '2-0', '5-0'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '-'], ['XPENDING', 's', 'g', '-', '+', '20'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '(3'],
+      ['XAUTOCLAIM', 's', 'g', 'erin', '1000000', '-'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '+'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '(+'],
+      ['XAUTOCLAIM', 's', 'g', 'erin', '0', '-', 'COUNT', '0'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '-', 'COUNT', 'x'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', '-', 'FOO'],
+      ['XAUTOCLAIM', 's', 'g', 'erin', 'x', '-'], ['XAUTOCLAIM', 's', 'g', 'erin', '0', 'x'], ['XAUTOCLAIM', 's', 'nog', 'erin', '0', '-'], ['XAUTOCLAIM', 'nokey', 'g', 'erin', '0', '-'],
+      ['XAUTOCLAIM', 's', 'g', 'erin', '0', '-', 'COUNT', '9223372036854775807'], ['XINFO', 'STREAM', 's', 'FULL'],
+      ['SET', 'str', 'v'], ['XCLAIM', 'str', 'g', 'c', '0', '1'], ['XAUTOCLAIM', 'str', 'g', 'c', '0', '0'],
+    ];
+    await check(cmds, { setup });
+    await check(cmds, { setup, resp3: true });
+  });
+
+  it('seeded random sequences of stream commands, valid and invalid, both protocols', async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const r = rng(seed);
+      const int = (n: number) => Math.floor(r() * n);
+      const keys = ['s1', 's2', 's3'];
+      const groups = ['g1', 'g2'];
+      const consumers = ['c1', 'c2', 'c3'];
+      const next = new Map<string, number>();
+      const someId = (key: string): string => {
+        const top = next.get(key) ?? 1;
+        switch (int(8)) {
+          case 0: return pick(r, ['x', '-', '+', '1-', '0-0', '(5', '18446744073709551615-18446744073709551615']);
+          case 1: return `${int(top + 2)}`;
+          case 2: return `${int(top + 2)}-${int(3)}`;
+          default: return `${Math.max(1, top - int(10))}-${int(3)}`;
+        }
+      };
+      const bound = (key: string, end: boolean): string => (int(4) === 0 ? (end ? '+' : '-') : `${int(3) === 0 ? '(' : ''}${someId(key)}`);
+      const cmds: Arg[][] = [
+        ['CONFIG', 'SET', 'stream-node-max-entries', String(1 + int(6))], ['CONFIG', 'SET', 'stream-node-max-bytes', pick(r, ['0', '60', '200', '4096'])],
+        ['SET', 'str', 'v'],
+      ];
+      for (let i = 0; i < 350; i++) {
+        const key = pick(r, keys);
+        const group = pick(r, groups);
+        const consumer = pick(r, consumers);
+        switch (int(20)) {
+          case 0: case 1: case 2: case 3: {
+            const top = next.get(key) ?? 1;
+            const ms = int(10) === 0 ? top - 1 : top + int(3);
+            next.set(key, Math.max(top, ms + 1));
+            const id = int(6) === 0 ? `${ms}-*` : int(12) === 0 ? 'bad' : `${ms}-${int(3)}`;
+            const trim = int(5) === 0 ? [pick(r, ['MAXLEN', 'MINID']), pick(r, ['=', '~', '']), String(int(12))].filter((x) => x) : [];
+            const fields = int(3) === 0 ? ['a', String(i), 'b', String(int(100))] : [pick(r, ['a', 'z']), String(i)];
+            cmds.push(['XADD', key, ...(int(10) === 0 ? ['NOMKSTREAM'] : []), ...trim, id, ...fields]);
+            break;
+          }
+          case 4: cmds.push(['XDEL', key, someId(key), ...(int(2) ? [someId(key)] : [])]); break;
+          case 5: cmds.push(['XTRIM', key, pick(r, ['MAXLEN', 'MINID']), ...(int(2) ? [pick(r, ['~', '='])] : []), String(int(15)), ...(int(4) === 0 ? ['LIMIT', String(int(5))] : [])]); break;
+          case 6: cmds.push(['XRANGE', key, bound(key, false), bound(key, true), ...(int(2) ? ['COUNT', String(int(6) - 1)] : [])]); break;
+          case 7: cmds.push(['XREVRANGE', key, bound(key, true), bound(key, false), ...(int(2) ? ['COUNT', String(int(6))] : [])]); break;
+          case 8: cmds.push(['XREAD', ...(int(2) ? ['COUNT', String(int(4))] : []), 'STREAMS', key, pick(r, keys), someId(key), pick(r, ['$', '0', someId(key)])]); break;
+          case 9: cmds.push(['XGROUP', 'CREATE', key, group, pick(r, ['$', '0', someId(key)]), ...(int(3) === 0 ? ['MKSTREAM'] : []), ...(int(5) === 0 ? ['ENTRIESREAD', String(int(5))] : [])]); break;
+          case 10: case 11: cmds.push(['XREADGROUP', 'GROUP', group, consumer, ...(int(2) ? ['COUNT', String(1 + int(3))] : []), ...(int(6) === 0 ? ['NOACK'] : []), 'STREAMS', key, int(4) === 0 ? '0' : '>']); break;
+          case 12: cmds.push(['XACK', key, group, someId(key), someId(key)]); break;
+          case 13: cmds.push(int(2) ? ['XPENDING', key, group] : ['XPENDING', key, group, bound(key, false), bound(key, true), String(int(5)), ...(int(2) ? [consumer] : [])]); break;
+          case 14: cmds.push(['XCLAIM', key, group, consumer, '0', someId(key), someId(key), ...(int(3) === 0 ? ['JUSTID'] : []), ...(int(4) === 0 ? ['FORCE'] : []), ...(int(5) === 0 ? ['LASTID', someId(key)] : [])]); break;
+          case 15: cmds.push(['XAUTOCLAIM', key, group, consumer, '0', bound(key, false), 'COUNT', String(1 + int(4)), ...(int(3) === 0 ? ['JUSTID'] : [])]); break;
+          case 16: cmds.push(pick(r, [['XINFO', 'STREAM', key], ['XINFO', 'STREAM', key, 'FULL'], ['XINFO', 'GROUPS', key], ['XINFO', 'CONSUMERS', key, group], ['XLEN', key]])); break;
+          case 17: cmds.push(pick(r, [['XGROUP', 'SETID', key, group, pick(r, ['$', '0', someId(key)])], ['XGROUP', 'DELCONSUMER', key, group, consumer],
+            ['XGROUP', 'CREATECONSUMER', key, group, consumer], ['XGROUP', 'DESTROY', key, group], ['XSETID', key, someId(key)]])); break;
+          case 18: cmds.push(pick(r, [['DEBUG', 'DIGEST-VALUE', key], ['TYPE', key], ['XADD', 'str', '1-1', 'a', 'b'], ['XRANGE', 'str', '-', '+'], ['DEL', key], ['COPY', key, `${key}copy`, 'REPLACE']])); break;
+          default: cmds.push(['DEBUG', 'DIGEST']);
+        }
+      }
+      cmds.push(['DEBUG', 'DIGEST'], ...keys.map((k) => ['XINFO', 'STREAM', k, 'FULL']));
+      await check(cmds, { resp3: seed % 2 === 0 });
+    }
   });
 });

@@ -109,6 +109,13 @@ fn reply_entry(reply: &mut Reply, e: &EntryRef<'_>) {
     }
 }
 
+/// addReplySubcommandSyntaxError: "unknown subcommand or wrong number of arguments for 'SUB'".
+fn subcommand_syntax(args: crate::command::Args) -> CmdError {
+    let sub = String::from_utf8_lossy(args.get(1)).chars().take(128).collect::<String>();
+    let cmd = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
+    CmdError::Owned(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
+}
+
 /// A key or group name inside an error text (printed with %s by Redis: up to a NUL byte).
 fn name_text(b: &[u8]) -> String {
     String::from_utf8_lossy(&b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]).into_owned()

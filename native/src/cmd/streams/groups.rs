@@ -14,13 +14,7 @@ use crate::types::stream::id::{parse_id, IdForm};
 use crate::types::stream::{Group, Nack, Stream, StreamId};
 use crate::types::Value;
 
-use super::{no_group_for_key, no_key_or_group, range_end, range_start, reply_entry, reply_id, stream_of, strict_id, INVALID_ID};
-
-fn subcommand_syntax(args: Args) -> CmdError {
-    let sub = String::from_utf8_lossy(args.get(1)).chars().take(128).collect::<String>();
-    let cmd = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
-    CmdError::Owned(format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
-}
+use super::{subcommand_syntax, no_group_for_key, no_key_or_group, range_end, range_start, reply_entry, reply_id, stream_of, strict_id, INVALID_ID};
 
 /// The ENTRIESREAD value: a non-negative count or -1 (unknown).
 fn entries_read_arg(args: Args, i: usize) -> Result<i64, CmdError> {
@@ -297,7 +291,7 @@ fn claim_for<'a>(group: &mut Group, consumer: &[u8], owner: &'a mut Option<Arc<[
 pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
     let now = ctx.now_ms;
-    claim_stream(ctx.ks, ctx.db, args, now)?;
+    let s = claim_stream(ctx.ks, ctx.db, args, now)?;
     let min_idle = crate::numfmt::parse_i64(args.get(4))
         .ok_or(CmdError::Msg("ERR Invalid min-idle-time argument for XCLAIM"))?
         .max(0);
@@ -346,12 +340,13 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         _ => now,
     };
     let (group_name, consumer) = (args.get(2), args.get(3));
-    let s = claim_stream(ctx.ks, ctx.db, args, now)?;
     let Some((name, mut group)) = s.groups.remove_entry(group_name) else { return Err(SYNTAX) };
     let mut dirty = 0u64;
+    // A moved last ID counts as a change of its own only when no entry changed hands.
+    let mut last_id_moved = false;
     if last_id > group.last_id {
         group.last_id = last_id;
-        dirty += 1;
+        last_id_moved = true;
     }
     let mut owner: Option<Arc<[u8]>> = None;
     let mut replies: Vec<(StreamId, bool)> = Vec::new();
@@ -361,6 +356,7 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
             // Gone from the stream: drop it from the PEL too.
             if group.ack(id) {
                 dirty += 1;
+                last_id_moved = false;
             }
             continue;
         }
@@ -385,6 +381,10 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         }
         replies.push((id, exists));
         dirty += 1;
+        last_id_moved = false;
+    }
+    if last_id_moved {
+        dirty += 1;
     }
     s.groups.insert(name, group);
     let reply = &mut *ctx.reply;
@@ -407,6 +407,8 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
 pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
     let now = ctx.now_ms;
+    // Redis looks the key up (a keyspace hit or miss) before parsing the arguments.
+    ctx.ks.lookup_read(ctx.db, args.get(1), now);
     let min_idle = crate::numfmt::parse_i64(args.get(4))
         .ok_or(CmdError::Msg("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?
         .max(0);
@@ -432,7 +434,13 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         j += 1;
     }
     let (group_name, consumer) = (args.get(2), args.get(3));
-    let s = claim_stream(ctx.ks, ctx.db, args, now)?;
+    let s = match ctx.ks.lookup(ctx.db, args.get(1), now) {
+        Some(e) => Some(stream_of(e)?),
+        None => None,
+    };
+    let Some(s) = s.filter(|s| s.groups.contains_key(group_name)) else {
+        return Err(no_key_or_group(args.get(1), group_name, ""));
+    };
     let Some((name, mut group)) = s.groups.remove_entry(group_name) else { return Err(SYNTAX) };
     let mut attempts = count.saturating_mul(10);
     let mut dirty = 0u64;

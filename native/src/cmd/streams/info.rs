@@ -1,6 +1,6 @@
 //! XINFO STREAM [FULL [COUNT n]], XINFO GROUPS, XINFO CONSUMERS, with Redis 7.0's fields.
 
-use crate::command::{CmdError, CmdResult, Ctx, NO_SUCH_KEY, SYNTAX};
+use crate::command::{CmdError, CmdResult, Ctx, NO_SUCH_KEY};
 use crate::reply::Reply;
 use crate::types::stream::{Group, Stream, StreamId};
 
@@ -38,20 +38,18 @@ pub(super) fn xinfo_stream(ctx: &mut Ctx) -> CmdResult {
     let extra = args.len() - 3;
     let mut full = None;
     if extra > 0 {
-        if !args.is(3, b"FULL") {
-            return Err(SYNTAX);
+        if !args.is(3, b"FULL") || (extra != 1 && extra != 3) {
+            return Err(super::subcommand_syntax(args));
         }
         let mut count = 10i64;
         if extra == 3 {
             if !args.is(4, b"COUNT") {
-                return Err(SYNTAX);
+                return Err(super::subcommand_syntax(args));
             }
             count = args.i64(5)?;
             if count < 0 {
                 count = 10;
             }
-        } else if extra != 1 {
-            return Err(SYNTAX);
         }
         full = Some(count);
     }

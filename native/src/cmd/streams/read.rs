@@ -5,12 +5,14 @@
 //! the ID each stream had when the client blocked: `$` arguments are rewritten to that ID for
 //! the re-runs. A blocked XREADGROUP with `>` reads from the group's last delivered ID at the
 //! time it is served, as Redis does. A re-run serves the first stream (in argument order) that
-//! has news, with the default COUNT of blocked readers (1000) when none was given; keys that
-//! vanished or changed type keep it waiting, and a group that disappeared is reported.
+//! has news, with the default COUNT of blocked readers (1000) when none was given. A plain
+//! reader whose key vanished or changed type keeps waiting; a group reader is told its stream
+//! or its group is gone, with Redis's errors.
 
 use std::sync::Arc;
 
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX, WRONGTYPE};
+use crate::keyspace::Entry;
 use crate::types::stream::group::{Nack, INVALID_ENTRIES_READ};
 use crate::types::stream::{Group, Stream, StreamId};
 use crate::types::Value;
@@ -51,7 +53,7 @@ struct ReadArgs<'a> {
 fn parse<'a>(ctx: &Ctx<'a>, xreadgroup: bool) -> Result<ReadArgs<'a>, CmdError> {
     let args = ctx.args;
     let argc = args.len();
-    let name = if xreadgroup { "xreadgroup" } else { "xread" };
+    let name = if xreadgroup { "XREADGROUP" } else { "XREAD" };
     let mut parsed = ReadArgs { count: 0, block_ms: None, group: None, noack: false, keys_at: 0, streams: 0 };
     let mut i = 1;
     while i < argc {
@@ -68,7 +70,7 @@ fn parse<'a>(ctx: &Ctx<'a>, xreadgroup: bool) -> Result<ReadArgs<'a>, CmdError> 
             if n % 2 != 0 {
                 let symbol = if xreadgroup { '>' } else { '$' };
                 return Err(CmdError::Owned(format!(
-                    "ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
+                    "ERR Unbalanced {name} list of streams: for each stream key an ID or '{symbol}' must be specified."
                 )));
             }
             parsed.streams = n / 2;
@@ -152,8 +154,18 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
     let mut dirty = 0u64;
     for (i, &wanted) in from.iter().enumerate() {
         let key = key_of(i);
-        let Some(entry) = ctx.ks.lookup_read(db, key, now) else { continue };
-        let Value::Stream(s) = &mut entry.value else { continue };
+        let stream = match ctx.ks.lookup_read(db, key, now) {
+            Some(Entry { value: Value::Stream(s), .. }) => Some(s),
+            _ => None,
+        };
+        let Some(s) = stream else {
+            // A group reader whose stream was deleted or replaced is told so (Redis 7.0's
+            // unblockDeletedStreamReadgroupClients); a plain reader keeps waiting.
+            if retrying && parsed.group.is_some() {
+                return Err(CmdError::Msg("UNBLOCKED the stream key no longer exists"));
+            }
+            continue;
+        };
         match parsed.group {
             None => {
                 let From::After(after) = wanted else { continue };
