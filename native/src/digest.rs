@@ -231,9 +231,9 @@ impl ObjectDigest {
     /// `add_ordered` calls, each field then its value.
     pub fn add_stream_id(&mut self, ms: u64, seq: u64) {
         let mut id = Vec::with_capacity(41);
-        crate::types::stream::id::push_u64(&mut id, ms);
+        crate::rdb::numeric::push_u64(&mut id, ms);
         id.push(b'.');
-        crate::types::stream::id::push_u64(&mut id, seq);
+        crate::rdb::numeric::push_u64(&mut id, seq);
         mix_digest(&mut self.digest, &id);
     }
 

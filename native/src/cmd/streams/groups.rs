@@ -273,17 +273,32 @@ fn claim_stream<'a>(ks: &'a mut Keyspace, db: usize, args: Args, now: i64) -> Re
     }
 }
 
-/// Gives a pending entry to `consumer` (created on first use), as XCLAIM and XAUTOCLAIM do.
-fn claim_for<'a>(group: &mut Group, consumer: &[u8], owner: &'a mut Option<Arc<[u8]>>, now: i64) -> (Arc<[u8]>, bool) {
-    let mut created = false;
+/// Gives pending entry `id` to `consumer` (created on first use, then kept in `owner`), as
+/// XCLAIM and XAUTOCLAIM do: its delivery time becomes `delivery_time` and its delivery count
+/// `retrycount`, or one more unless JUSTID. Returns 1 when the consumer was created (a change
+/// to count), else 0.
+#[allow(clippy::too_many_arguments)]
+fn hand_over(group: &mut Group, id: StreamId, consumer: &[u8], owner: &mut Option<Arc<[u8]>>, now: i64, delivery_time: i64, retrycount: Option<i64>, justid: bool) -> u64 {
+    let mut created = 0;
     if owner.is_none() {
-        created = group.create_consumer(consumer, now);
+        created = group.create_consumer(consumer, now) as u64;
         if let Some(c) = group.consumers.get_mut(consumer) {
             c.seen_time = now;
         }
         *owner = group.consumer_name(consumer);
     }
-    (owner.clone().expect("just set"), created)
+    if let Some(to) = owner.as_ref() {
+        group.assign(id, to);
+    }
+    if let Some(nack) = group.pel.get_mut(&id) {
+        nack.delivery_time = delivery_time;
+        match retrycount {
+            Some(n) if n >= 0 => nack.delivery_count = n as u64,
+            _ if !justid => nack.delivery_count += 1,
+            _ => {}
+        }
+    }
+    created
 }
 
 /// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-ms]
@@ -367,18 +382,7 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         if nack.consumer.is_some() && min_idle > 0 && now - nack.delivery_time < min_idle {
             continue;
         }
-        let (to, created) = claim_for(&mut group, consumer, &mut owner, now);
-        if created {
-            dirty += 1;
-        }
-        group.assign(id, &to);
-        let nack = group.pel.get_mut(&id).expect("just checked");
-        nack.delivery_time = delivery_time;
-        match retrycount {
-            Some(n) if n >= 0 => nack.delivery_count = n as u64,
-            _ if !justid => nack.delivery_count += 1,
-            _ => {}
-        }
+        dirty += hand_over(&mut group, id, consumer, &mut owner, now, delivery_time, retrycount, justid);
         replies.push((id, exists));
         dirty += 1;
         last_id_moved = false;
@@ -466,16 +470,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         if min_idle > 0 && now - nack.delivery_time < min_idle {
             continue;
         }
-        let (to, created) = claim_for(&mut group, consumer, &mut owner, now);
-        if created {
-            dirty += 1;
-        }
-        group.assign(id, &to);
-        let nack = group.pel.get_mut(&id).expect("found in the PEL");
-        nack.delivery_time = now;
-        if !justid {
-            nack.delivery_count += 1;
-        }
+        dirty += hand_over(&mut group, id, consumer, &mut owner, now, now, None, justid);
         claimed.push(id);
         count -= 1;
         dirty += 1;

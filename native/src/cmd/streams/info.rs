@@ -24,11 +24,17 @@ fn reply_lag(reply: &mut Reply, s: &Stream, g: &Group) {
     }
 }
 
-fn reply_entries_read(reply: &mut Reply, g: &Group) {
+/// The group's position: last-delivered-id, entries-read (null when unknown) and lag.
+fn reply_progress(reply: &mut Reply, s: &Stream, g: &Group) {
+    field(reply, "last-delivered-id");
+    reply_id(reply, g.last_id);
+    field(reply, "entries-read");
     match g.entries_read() {
         Some(n) => reply.int(n as i64),
         None => reply.null(),
     }
+    field(reply, "lag");
+    reply_lag(reply, s, g);
 }
 
 /// XINFO STREAM key [FULL [COUNT count]]
@@ -93,12 +99,7 @@ pub(super) fn xinfo_stream(ctx: &mut Ctx) -> CmdResult {
         reply.map(7);
         field(reply, "name");
         reply.bulk(name);
-        field(reply, "last-delivered-id");
-        reply_id(reply, g.last_id);
-        field(reply, "entries-read");
-        reply_entries_read(reply, g);
-        field(reply, "lag");
-        reply_lag(reply, s, g);
+        reply_progress(reply, s, g);
         field(reply, "pel-count");
         reply.int(g.pel.len() as i64);
         field(reply, "pending");
@@ -148,12 +149,7 @@ pub(super) fn xinfo_groups(ctx: &mut Ctx) -> CmdResult {
         reply.int(g.consumers.len() as i64);
         field(reply, "pending");
         reply.int(g.pel.len() as i64);
-        field(reply, "last-delivered-id");
-        reply_id(reply, g.last_id);
-        field(reply, "entries-read");
-        reply_entries_read(reply, g);
-        field(reply, "lag");
-        reply_lag(reply, s, g);
+        reply_progress(reply, s, g);
     }
     Ok(())
 }

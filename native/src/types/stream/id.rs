@@ -3,6 +3,7 @@
 //! first, then strtoull's leniency: leading spaces, a sign, leading zeros).
 
 use crate::numfmt;
+use crate::rdb::numeric::push_u64;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StreamId {
@@ -73,20 +74,6 @@ impl StreamId {
     }
 }
 
-pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut digits = [0u8; 20];
-    let mut n = digits.len();
-    let mut v = v;
-    loop {
-        n -= 1;
-        digits[n] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[n..]);
-}
 
 /// Redis's string2ull: string2ll (refusing negatives), else strtoull over the whole string.
 fn string2ull(s: &[u8]) -> Option<u64> {
