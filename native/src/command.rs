@@ -101,6 +101,24 @@ pub struct Ctx<'a> {
     pub retrying: bool,
 }
 
+impl<'a> Ctx<'a> {
+    /// The same call with other arguments: a command that runs as another one (GEOADD is the
+    /// ZADD it becomes).
+    pub fn with_args<'b>(&'b mut self, args: Args<'b>) -> Ctx<'b> {
+        Ctx {
+            ks: &mut *self.ks,
+            db: self.db,
+            args,
+            reply: &mut *self.reply,
+            now_ms: self.now_ms,
+            settings: self.settings,
+            may_block: self.may_block,
+            client_id: self.client_id,
+            retrying: self.retrying,
+        }
+    }
+}
+
 pub type Handler = fn(&mut Ctx) -> CmdResult;
 
 /// What the command propagates to the AOF and replicas (native/src/propagate.rs), named after

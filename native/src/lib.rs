@@ -15,6 +15,7 @@ pub mod napi;
 pub mod numfmt;
 pub mod os;
 pub mod persist;
+pub mod pqsort;
 pub mod propagate;
 pub mod rdb;
 pub mod reply;

@@ -8,9 +8,9 @@ use crate::reply::Reply;
 use crate::types::zset::{AddFlags, AddOutcome, ZSet};
 use crate::types::Value;
 
-mod parse;
+pub(crate) mod parse;
 mod pop;
-mod range;
+pub(crate) mod range;
 mod setops;
 
 use parse::parse_double_arg;
@@ -81,7 +81,7 @@ pub fn reply_entries<'a>(reply: &mut Reply, n: usize, withscores: bool, entries:
 }
 
 
-fn zadd(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, false) }
+pub(crate) fn zadd(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, false) }
 fn zincrby(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, true) }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...], and ZINCRBY (which

@@ -1,7 +1,9 @@
 //! The value types, one file each. `Value` is what an entry holds; each type reports the
 //! encoding Redis 7.0 would use for the same data (OBJECT ENCODING, and the RDB writer).
 
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod stream;

@@ -168,11 +168,16 @@ pub fn store_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>) {
         ctx.reply.int(0);
         return;
     }
-    let z = ZSet::from_result(entries, ctx.settings);
-    ctx.ks.set(db, dst, Value::ZSet(Box::new(z)), false, now);
-    ctx.ks.signal_modified(db, dst);
+    write_result(ctx, dst, entries);
     ctx.ks.dirty += 1;
     ctx.reply.int(n as i64);
+}
+
+/// Sets `dst` to a computed, non-empty sorted set (setKey: any TTL dropped, watchers told).
+pub fn write_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>) {
+    let z = ZSet::from_result(entries, ctx.settings);
+    ctx.ks.set(ctx.db, dst, Value::ZSet(Box::new(z)), false, ctx.now_ms);
+    ctx.ks.signal_modified(ctx.db, dst);
 }
 
 pub fn zcount(ctx: &mut Ctx) -> CmdResult {
