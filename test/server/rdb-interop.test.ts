@@ -88,6 +88,9 @@ function dataset(): Arg[][] {
     cmds.push(['XDEL', `${p}x:stream`, '3-0', '100-1'], ['XGROUP', 'CREATE', `${p}x:stream`, 'g', '0']);
     cmds.push(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '3', 'STREAMS', `${p}x:stream`, '>'], ['XADD', `${p}x:empty`, '1-1', 'f', 'v']);
     cmds.push(['XDEL', `${p}x:empty`, '1-1'], ['PEXPIREAT', `${p}x:empty`, '4102444800000']);
+    const elements: string[] = [];
+    for (let i = 0; i < 5000; i++) elements.push(`e${i}`);
+    cmds.push(['PFADD', `${p}hll:sparse`, 'a', 'b', 'c'], ['PFADD', `${p}hll:dense`, ...elements], ['PFCOUNT', `${p}hll:dense`]);
   }
   cmds.push(['SELECT', '0']);
   return cmds;
@@ -100,7 +103,10 @@ async function populate(conn: RawConnection): Promise<void> {
   }
 }
 
-/** OBJECT ENCODING of every key of the dataset, db by db. */
+/**
+ * OBJECT ENCODING of every key of the dataset, db by db. A sparse HLL is left out: PFADD makes
+ * it a raw string, and a short string loads as embstr on both servers (checked on its own).
+ */
 async function encodings(conn: RawConnection): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const db of ['0', '2', '9']) {
@@ -109,6 +115,7 @@ async function encodings(conn: RawConnection): Promise<Record<string, string>> {
     if (keys.t !== 'array' || keys.v === null) throw new Error('KEYS failed');
     for (const k of keys.v) {
       const key = str(k);
+      if (key.endsWith('hll:sparse')) continue;
       out[`${db}/${key}`] = await call(conn, 'OBJECT', 'ENCODING', key);
     }
   }
@@ -162,6 +169,7 @@ describeDifferential('RDB interoperability with redis-server 7.0', () => {
       const rc = await RawConnection.connect(r.port);
       expect(await call(rc, 'DEBUG', 'DIGEST')).toBe(digest);
       expect(await encodings(rc)).toEqual(kEnc);
+      expect(await call(rc, 'OBJECT', 'ENCODING', 'db0:hll:sparse')).toBe('embstr');
       rc.close();
     });
   }
@@ -191,6 +199,7 @@ describeDifferential('RDB interoperability with redis-server 7.0', () => {
     const kc = await RawConnection.connect(k.port);
     expect(await call(kc, 'DEBUG', 'DIGEST')).toBe(digest);
     expect(await encodings(kc)).toEqual(rEnc);
+    expect(await call(kc, 'OBJECT', 'ENCODING', 'db0:hll:sparse')).toBe('embstr');
     expect(await call(kc, 'INFO', 'persistence')).toMatch(/rdb_last_load_keys_expired:1/);
     // TTLs survived.
     const pttl = Number(await call(kc, 'PTTL', 'db0:s:ttl'));
