@@ -74,6 +74,7 @@ const NATIVE_SETTINGS = [
   consume('key-load-delay', 'test/server/loading.test.ts'),
   consume('stream-node-max-bytes', 'test/server/streams.test.ts'),
   consume('stream-node-max-entries', 'test/server/streams.test.ts'),
+  consume('hll-sparse-max-bytes', 'test/server/hll.test.ts'),
   PROTO_MAX_BULK_LEN,
 ];
 
