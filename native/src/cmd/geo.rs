@@ -3,6 +3,7 @@
 //! GEOSEARCHSTORE. The geometry is `types::geo`.
 
 use crate::command::{Args, CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE};
+use crate::keyspace::Keyspace;
 use crate::long_double::LongDouble;
 use crate::reply::Reply;
 use crate::types::geo::{self, Shape, ShapeKind};
@@ -51,20 +52,21 @@ fn reply_distance(reply: &mut Reply, d: f64) {
 
 /// A coordinate: addReplyHumanLongDouble (`%.17Lf` trimmed; a double in RESP3).
 fn reply_coordinate(reply: &mut Reply, v: f64) {
-    let text = LongDouble::from_f64(v).to_human();
-    if reply.resp3 {
-        reply.buf.push(b',');
-        reply.buf.extend_from_slice(&text);
-        reply.buf.extend_from_slice(b"\r\n");
-    } else {
-        reply.bulk(&text);
-    }
+    reply.double_text(&LongDouble::from_f64(v).to_human());
 }
 
 fn zset_of(e: &crate::keyspace::Entry) -> Result<&ZSet, CmdError> {
     match &e.value {
         Value::ZSet(z) => Ok(z),
         _ => Err(WRONGTYPE),
+    }
+}
+
+/// The sorted set at argument 1 for a read (a hit or a miss), None when absent.
+fn read_zset<'a>(ks: &'a mut Keyspace, db: usize, args: Args, now: i64) -> Result<Option<&'a ZSet>, CmdError> {
+    match ks.lookup_read(db, args.get(1), now) {
+        Some(e) => Ok(Some(zset_of(e)?)),
+        None => Ok(None),
     }
 }
 
@@ -136,10 +138,7 @@ fn geodist(ctx: &mut Ctx) -> CmdResult {
 /// GEOHASH key [member ...]
 fn geohash(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let z = match ctx.ks.lookup_read(ctx.db, args.get(1), ctx.now_ms) {
-        Some(e) => Some(zset_of(e)?),
-        None => None,
-    };
+    let z = read_zset(ctx.ks, ctx.db, args, ctx.now_ms)?;
     ctx.reply.array(args.len() - 2);
     for member in args.from(2) {
         match z.and_then(|z| z.score(member)).and_then(geo::geohash_string) {
@@ -153,10 +152,7 @@ fn geohash(ctx: &mut Ctx) -> CmdResult {
 /// GEOPOS key [member ...]
 fn geopos(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
-    let z = match ctx.ks.lookup_read(ctx.db, args.get(1), ctx.now_ms) {
-        Some(e) => Some(zset_of(e)?),
-        None => None,
-    };
+    let z = read_zset(ctx.ks, ctx.db, args, ctx.now_ms)?;
     ctx.reply.array(args.len() - 2);
     for member in args.from(2) {
         match z.and_then(|z| member_position(z, member)) {

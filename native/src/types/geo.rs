@@ -246,46 +246,34 @@ fn estimate_steps(mut range_meters: f64, lat: f64) -> u8 {
     step.clamp(1, 26) as u8
 }
 
-fn move_x(hash: &mut Hash, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let mut x = hash.bits & 0xaaaaaaaaaaaaaaaa;
-    let y = hash.bits & 0x5555555555555555;
-    let shift = 64 - hash.step as u32 * 2;
-    let zz = 0x5555555555555555u64 >> shift;
-    if d > 0 {
-        x = x.wrapping_add(zz + 1);
-    } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
-    }
-    x &= 0xaaaaaaaaaaaaaaaau64 >> shift;
-    hash.bits = x | y;
-}
+const ODD_BITS: u64 = 0xaaaaaaaaaaaaaaaa;
+const EVEN_BITS: u64 = 0x5555555555555555;
 
-fn move_y(hash: &mut Hash, d: i8) {
+/// geohash_move_x / geohash_move_y: one cell along an axis (longitude: the odd bits, latitude:
+/// the even ones), wrapping around; `d` is -1, 0 or 1.
+fn move_along(hash: &mut Hash, d: i8, axis: u64) {
     if d == 0 {
         return;
     }
-    let x = hash.bits & 0xaaaaaaaaaaaaaaaa;
-    let mut y = hash.bits & 0x5555555555555555;
+    let other = !axis;
+    let mut v = hash.bits & axis;
+    let rest = hash.bits & other;
     let shift = 64 - hash.step as u32 * 2;
-    let zz = 0xaaaaaaaaaaaaaaaau64 >> shift;
+    let zz = other >> shift;
     if d > 0 {
-        y = y.wrapping_add(zz + 1);
+        v = v.wrapping_add(zz + 1);
     } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
+        v |= zz;
+        v = v.wrapping_sub(zz + 1);
     }
-    y &= 0x5555555555555555u64 >> shift;
-    hash.bits = x | y;
+    v &= axis >> shift;
+    hash.bits = v | rest;
 }
 
 fn neighbour(hash: Hash, dx: i8, dy: i8) -> Hash {
     let mut h = hash;
-    move_x(&mut h, dx);
-    move_y(&mut h, dy);
+    move_along(&mut h, dx, ODD_BITS);
+    move_along(&mut h, dy, EVEN_BITS);
     h
 }
 

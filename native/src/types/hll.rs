@@ -210,6 +210,26 @@ pub fn set_cached_cardinality(s: &mut [u8], card: u64) {
     s[8..16].copy_from_slice(&card.to_le_bytes());
 }
 
+/// Walks a sparse body's runs of registers as `f(first register, run length, value)` (value 0
+/// for zeros). Err when a run goes past the last register or the runs do not cover exactly all
+/// of them (a corrupt HLL).
+fn for_each_run(body: &[u8], mut f: impl FnMut(usize, usize, u8)) -> Result<(), ()> {
+    let mut covered = 0;
+    for (_, first, op) in ops(body) {
+        covered = first + op_len(op);
+        match op {
+            Op::Zeros { len, .. } => f(first, len, 0),
+            Op::Val { value, len } => {
+                if covered > REGISTERS {
+                    return Err(());
+                }
+                f(first, len, value);
+            }
+        }
+    }
+    if covered == REGISTERS { Ok(()) } else { Err(()) }
+}
+
 /// hllSparseToDense: the same HLL, dense (the header, cached cardinality included, is kept).
 /// Err when the sparse body does not cover exactly every register.
 pub fn to_dense(s: &mut Vec<u8>) -> Result<(), ()> {
@@ -219,21 +239,13 @@ pub fn to_dense(s: &mut Vec<u8>) -> Result<(), ()> {
     let mut dense = vec![0u8; DENSE_SIZE];
     dense[..HDR_SIZE].copy_from_slice(&s[..HDR_SIZE]);
     dense[4] = DENSE;
-    let mut idx = 0;
-    for (_, first, op) in ops(&s[HDR_SIZE..]) {
-        idx = first + op_len(op);
-        if let Op::Val { value, len } = op {
-            if first + len > REGISTERS {
-                return Err(());
-            }
+    for_each_run(&s[HDR_SIZE..], |first, len, value| {
+        if value != 0 {
             for i in first..first + len {
                 dense_set(&mut dense[HDR_SIZE..], i, value);
             }
         }
-    }
-    if idx != REGISTERS {
-        return Err(());
-    }
+    })?;
     *s = dense;
     Ok(())
 }
@@ -357,19 +369,13 @@ pub fn merge_into(max: &mut [u8; REGISTERS], s: &[u8]) -> Result<(), ()> {
         }
         return Ok(());
     }
-    let mut idx = 0;
-    for (_, first, op) in ops(&s[HDR_SIZE..]) {
-        idx = first + op_len(op);
-        if let Op::Val { value, len } = op {
-            if first + len > REGISTERS {
-                return Err(());
-            }
+    for_each_run(&s[HDR_SIZE..], |first, len, value| {
+        if value != 0 {
             for m in &mut max[first..first + len] {
                 *m = (*m).max(value);
             }
         }
-    }
-    if idx == REGISTERS { Ok(()) } else { Err(()) }
+    })
 }
 
 /// The register histogram of an HLL (None when a sparse body is corrupt).
@@ -381,15 +387,8 @@ fn histogram(s: &[u8]) -> Option<[u32; 64]> {
         }
         return Some(h);
     }
-    let mut idx = 0;
-    for (_, first, op) in ops(&s[HDR_SIZE..]) {
-        idx = first + op_len(op);
-        match op {
-            Op::Zeros { len, .. } => h[0] += len as u32,
-            Op::Val { value, len } => h[value as usize] += len as u32,
-        }
-    }
-    (idx == REGISTERS).then_some(h)
+    for_each_run(&s[HDR_SIZE..], |_, len, value| h[value as usize] += len as u32).ok()?;
+    Some(h)
 }
 
 /// Registers as bytes (PFCOUNT over several keys, PFMERGE) to a histogram.
