@@ -88,3 +88,4 @@ fn lag_bookkeeping() {
     assert!(!s.range_has_tombstones(id(6, 0), StreamId::MAX));
     assert_eq!(s.estimate_distance(id(0, 5)), None);
 }
+
