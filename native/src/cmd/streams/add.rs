@@ -270,7 +270,7 @@ pub(super) fn xsetid(ctx: &mut Ctx) -> CmdResult {
     if max_deleted != StreamId::ZERO {
         s.max_deleted_entry_id = max_deleted;
     }
-    ctx.ks.signal_modified(db, key);
+    // Redis 7.0's XSETID does not signal the key as modified: WATCH survives it.
     ctx.ks.dirty += 1;
     ctx.reply.ok();
     Ok(())
