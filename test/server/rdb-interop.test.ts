@@ -1,7 +1,8 @@
 // RDB files between keyfork and the real redis-server 7.0.15, both ways: a keyfork SAVE/BGSAVE
 // passes redis-check-rdb and a redis-server started on it has the same DEBUG DIGEST (and the same
 // encodings); a redis-server SAVE of every type in small and large encodings, TTLs and several
-// databases loads into keyfork with the same DEBUG DIGEST; corrupt, truncated, wrong-version and
+// databases loads into keyfork with the same DEBUG DIGEST; a 1M-entry stream with a group crosses
+// by BGSAVE with the same digest and node layout; corrupt, truncated, wrong-version and
 // checksum-failing files make keyfork exit non-zero with a clear error, leaving the file as it was.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { freePort } from '../helpers/ports';
-import { RawConnection, type Arg, type Reply } from '../helpers/resp';
+import { formatReply, RawConnection, type Arg, type Reply } from '../helpers/resp';
 import { keyforkMainPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
 const running: RunningServer[] = [];
@@ -173,6 +174,50 @@ describeDifferential('RDB interoperability with redis-server 7.0', () => {
       rc.close();
     });
   }
+
+  it('a 1M-entry stream with a consumer group, saved by BGSAVE, loads into redis-server with the same digest and node layout', async () => {
+    const kdir = tempDir('k');
+    const k = await keyfork(kdir);
+    // A digest of a million entries takes seconds on a loaded machine.
+    const kc = await RawConnection.connect(k.port, { replyTimeoutMs: 60_000 });
+    const entries = 1_000_000;
+    const batch = 10_000;
+    for (let start = 0; start < entries; start += batch) {
+      const cmds: Arg[][] = [];
+      for (let i = start; i < start + batch; i++) cmds.push(['XADD', 'big', `${1_700_000_000_000 + Math.floor(i / 3)}-${i % 3}`, 'event', i % 7 ? 'click' : 'view', 'user', String(i % 10_007)]);
+      const replies = await kc.pipeline(cmds);
+      const failed = replies.find((r) => r.t === 'error');
+      expect(failed, failed && str(failed)).toBeUndefined();
+    }
+    await kc.pipeline([['XDEL', 'big', '1700000000000-1', '1700000100000-2'], ['XGROUP', 'CREATE', 'big', 'workers', '0'],
+      ['XREADGROUP', 'GROUP', 'workers', 'alice', 'COUNT', '500', 'STREAMS', 'big', '>'], ['XACK', 'big', 'workers', '1700000000000-0']]);
+    const layout = async (conn: RawConnection) => {
+      const info = await conn.send('XINFO', 'STREAM', 'big');
+      const fields = info.t === 'array' && info.v ? info.v.map(str) : [];
+      const pick = (name: string) => fields[fields.indexOf(name) + 1];
+      return ['length', 'radix-tree-keys', 'radix-tree-nodes', 'last-generated-id', 'entries-added', 'max-deleted-entry-id'].map((f) => `${f}=${pick(f)}`);
+    };
+    expect(await call(kc, 'XLEN', 'big')).toBe(String(entries - 2));
+    const digest = await call(kc, 'DEBUG', 'DIGEST');
+    const kLayout = await layout(kc);
+    const kPending = formatReply(await kc.send('XPENDING', 'big', 'workers'));
+    expect(kPending).toContain('alice');
+    expect(await call(kc, 'BGSAVE')).toBe('Background saving started');
+    await waitFor('the BGSAVE to finish', async () => /rdb_bgsave_in_progress:0/.test(await call(kc, 'INFO', 'persistence')), 60_000);
+    expect(await call(kc, 'INFO', 'persistence')).toMatch(/rdb_last_bgsave_status:ok/);
+    kc.close();
+    const file = path.join(kdir, 'dump.rdb');
+    const check = checkRdb(file);
+    expect(check.ok, check.output).toBe(true);
+    const rdir = tempDir('r');
+    fs.copyFileSync(file, path.join(rdir, 'dump.rdb'));
+    const r = await redis(rdir);
+    const rc = await RawConnection.connect(r.port, { replyTimeoutMs: 60_000 });
+    expect(await call(rc, 'DEBUG', 'DIGEST')).toBe(digest);
+    expect(await layout(rc)).toEqual(kLayout);
+    expect(formatReply(await rc.send('XPENDING', 'big', 'workers'))).toBe(kPending);
+    rc.close();
+  }, 180_000);
 
   it('a redis-server SAVE of every type loads into keyfork with the same digest and encodings', async () => {
     const rdir = tempDir('r');
