@@ -19,6 +19,9 @@ struct AddTrim {
     approx: bool,
     /// Entries one trim may remove (0: no limit).
     limit: i64,
+    /// Where the trim threshold is (0: no trim option).
+    threshold_pos: usize,
+    limit_given: bool,
 }
 
 const TOO_LARGE: CmdError = CmdError::Msg("ERR Elements are too large to be stored");
@@ -28,7 +31,7 @@ const BOTH_STRATEGIES: CmdError = CmdError::Msg("ERR syntax error, MAXLEN and MI
 fn parse_add_trim(ctx: &Ctx, xadd: bool, settings: &Settings) -> Result<AddTrim, CmdError> {
     let args = ctx.args;
     let argc = args.len();
-    let mut parsed = AddTrim { id_pos: 0, id: None, no_mkstream: false, trim: None, approx: false, limit: 0 };
+    let mut parsed = AddTrim { id_pos: 0, id: None, no_mkstream: false, trim: None, approx: false, limit: 0, threshold_pos: 0, limit_given: false };
     let mut limit_given = false;
     let mut i = 2;
     while i < argc {
@@ -49,6 +52,7 @@ fn parse_add_trim(ctx: &Ctx, xadd: bool, settings: &Settings) -> Result<AddTrim,
                 i += 1;
             }
             let value = args.get(i + 1);
+            parsed.threshold_pos = i + 1;
             parsed.trim = Some(if opt.eq_ignore_ascii_case(b"MAXLEN") {
                 let maxlen = crate::numfmt::parse_i64(value).ok_or(crate::command::NOT_INTEGER)?;
                 if maxlen < 0 {
@@ -77,6 +81,7 @@ fn parse_add_trim(ctx: &Ctx, xadd: bool, settings: &Settings) -> Result<AddTrim,
         i += 1;
     }
     parsed.id_pos = i;
+    parsed.limit_given = limit_given;
     if parsed.limit != 0 && parsed.trim.is_none() {
         return Err(CmdError::Msg("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"));
     }
@@ -111,7 +116,7 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
             return Err(CmdError::Msg("ERR The ID specified in XADD must be greater than 0-0"));
         }
     }
-    let (db, now) = (ctx.db, ctx.now_ms);
+    let (db, now, propagating) = (ctx.db, ctx.now_ms, ctx.propagating());
     let key = ctx.args.get(1);
     let entry = if parsed.no_mkstream {
         match ctx.ks.lookup(db, key, now) {
@@ -155,6 +160,29 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
     reply_id(ctx.reply, id);
     if let Some(strategy) = parsed.trim {
         s.trim(strategy, parsed.approx, parsed.limit);
+    }
+    // What Redis 7.0 propagates: the ID actually added in place of `*` or `<ms>-*`, and an
+    // approximate trim as the exact one it turned out to be (`=` and the length, or the first
+    // ID, left). An approximate trim with LIMIT still propagates as given.
+    let exact_trim = parsed.approx && !parsed.limit_given && parsed.threshold_pos > 0;
+    let id_generated = !parsed.id.is_some_and(|p| p.seq_given);
+    if propagating && (id_generated || exact_trim) {
+        let threshold = match parsed.trim {
+            Some(Trim::MaxLen(_)) if exact_trim => s.length.to_string().into_bytes(),
+            Some(Trim::MinId(_)) if exact_trim => s.edge_id(true, false).text(),
+            _ => Vec::new(),
+        };
+        let id_text = id.text();
+        let args = ctx.args;
+        let argv: Vec<&[u8]> = (0..args.len())
+            .map(|i| match i {
+                i if i == parsed.id_pos && id_generated => id_text.as_slice(),
+                i if exact_trim && i == parsed.threshold_pos => threshold.as_slice(),
+                i if exact_trim && i + 1 == parsed.threshold_pos && args.get(i) == b"~" => b"=".as_slice(),
+                i => args.get(i),
+            })
+            .collect();
+        ctx.rewrite(&argv);
     }
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
