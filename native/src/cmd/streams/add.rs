@@ -1,6 +1,7 @@
 //! XADD, XTRIM, XDEL, XLEN, XSETID.
 
 use crate::command::{CmdError, CmdResult, Ctx, NO_SUCH_KEY, SYNTAX};
+use crate::Args;
 use crate::settings::Settings;
 use crate::types::stream::id::{parse_id, IdForm, ParsedId};
 use crate::types::stream::{Stream, StreamId, Trim};
@@ -102,6 +103,36 @@ fn parse_add_trim(ctx: &Ctx, xadd: bool, settings: &Settings) -> Result<AddTrim,
     Ok(parsed)
 }
 
+/// An approximate trim propagates as the exact trim it turned out to be (Redis's
+/// streamRewriteApproxSpecifier and streamRewriteTrimArgument). With LIMIT, Redis 7.0 writes
+/// `= <n> LIMIT <count>`, which its own AOF loader refuses: keyfork propagates that one as given.
+fn exact_trim_possible(parsed: &AddTrim) -> bool {
+    parsed.approx && !parsed.limit_given && parsed.threshold_pos > 0
+}
+
+/// The threshold an exact trim needs to leave `s` as it is: its length, or its first ID.
+fn exact_threshold(parsed: &AddTrim, s: &Stream) -> Vec<u8> {
+    match parsed.trim {
+        Some(Trim::MaxLen(_)) if exact_trim_possible(parsed) => s.length.to_string().into_bytes(),
+        Some(Trim::MinId(_)) if exact_trim_possible(parsed) => s.edge_id(true, false).text(),
+        _ => Vec::new(),
+    }
+}
+
+/// The command's arguments as propagated: `~` as `=` with `threshold` when the trim is made
+/// exact, and XADD's ID argument replaced by `id` when given.
+fn propagated_args<'a>(args: Args<'a>, parsed: &AddTrim, threshold: &'a [u8], id: Option<&'a [u8]>) -> Vec<&'a [u8]> {
+    let exact = exact_trim_possible(parsed);
+    (0..args.len())
+        .map(|i| match (i, id) {
+            (i, Some(id)) if i == parsed.id_pos => id,
+            (i, _) if exact && i == parsed.threshold_pos => threshold,
+            (i, _) if exact && i + 1 == parsed.threshold_pos && args.get(i) == b"~" => b"=".as_slice(),
+            (i, _) => args.get(i),
+        })
+        .collect()
+}
+
 /// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [...]
 pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
     let settings = ctx.settings;
@@ -162,26 +193,12 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
         s.trim(strategy, parsed.approx, parsed.limit);
     }
     // What Redis 7.0 propagates: the ID actually added in place of `*` or `<ms>-*`, and an
-    // approximate trim as the exact one it turned out to be (`=` and the length, or the first
-    // ID, left). An approximate trim with LIMIT still propagates as given.
-    let exact_trim = parsed.approx && !parsed.limit_given && parsed.threshold_pos > 0;
+    // approximate trim as the exact one it turned out to be.
     let id_generated = !parsed.id.is_some_and(|p| p.seq_given);
-    if propagating && (id_generated || exact_trim) {
-        let threshold = match parsed.trim {
-            Some(Trim::MaxLen(_)) if exact_trim => s.length.to_string().into_bytes(),
-            Some(Trim::MinId(_)) if exact_trim => s.edge_id(true, false).text(),
-            _ => Vec::new(),
-        };
+    if propagating && (id_generated || exact_trim_possible(&parsed)) {
+        let threshold = exact_threshold(&parsed, s);
         let id_text = id.text();
-        let args = ctx.args;
-        let argv: Vec<&[u8]> = (0..args.len())
-            .map(|i| match i {
-                i if i == parsed.id_pos && id_generated => id_text.as_slice(),
-                i if exact_trim && i == parsed.threshold_pos => threshold.as_slice(),
-                i if exact_trim && i + 1 == parsed.threshold_pos && args.get(i) == b"~" => b"=".as_slice(),
-                i => args.get(i),
-            })
-            .collect();
+        let argv = propagated_args(ctx.args, &parsed, &threshold, id_generated.then_some(id_text.as_slice()));
         ctx.rewrite(&argv);
     }
     ctx.ks.signal_modified(db, key);
@@ -192,7 +209,7 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
 /// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]
 pub(super) fn xtrim(ctx: &mut Ctx) -> CmdResult {
     let parsed = parse_add_trim(ctx, false, ctx.settings)?;
-    let (db, now) = (ctx.db, ctx.now_ms);
+    let (db, now, propagating) = (ctx.db, ctx.now_ms, ctx.propagating());
     let key = ctx.args.get(1);
     let Some(entry) = ctx.ks.lookup(db, key, now) else {
         ctx.reply.int(0);
@@ -202,6 +219,11 @@ pub(super) fn xtrim(ctx: &mut Ctx) -> CmdResult {
     let strategy = parsed.trim.expect("XTRIM always has a strategy");
     let deleted = s.trim(strategy, parsed.approx, parsed.limit);
     if deleted > 0 {
+        if propagating && exact_trim_possible(&parsed) {
+            let threshold = exact_threshold(&parsed, s);
+            let argv = propagated_args(ctx.args, &parsed, &threshold, None);
+            ctx.rewrite(&argv);
+        }
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += deleted as u64;
     }
