@@ -1,5 +1,5 @@
 // BullMQ, unchanged, against keyfork: a queue, a worker processing jobs (results, failures,
-// retries with backoff, progress), delayed and prioritized jobs, parent/child flows, and the
+// retries with backoff, progress), delayed, prioritized and repeatable jobs, parent/child flows, and the
 // queue's events read through its stream (QueueEvents blocks in XREAD). BullMQ's work is Lua
 // scripts calling XADD, ZADD, HSET, LMOVE... so this is scripting and streams together. Every
 // scenario also runs against redis-server and both servers must tell the same story.
@@ -109,6 +109,37 @@ describeDifferential('BullMQ against keyfork (and redis-server)', () => {
     expect(story.heard.retried).toEqual(['waiting', 'active', 'delayed', 'waiting', 'active', 'completed {"doubled":6}']);
     expect(story.stream.exhausted).toEqual(['added', 'waiting', 'active', 'waiting', 'active', 'failed', 'retries-exhausted']);
     expect(story.stream.late).toEqual(['added', 'delayed', 'waiting', 'active', 'completed']);
+  });
+
+  it('a repeatable job (a job scheduler): runs every interval up to its limit, then is not scheduled again', async () => {
+    const story = await bothTell(async (port) => {
+      const connection = connectionTo(port);
+      const admin = new Redis(port, '127.0.0.1');
+      await admin.flushall();
+      const queue = new Queue('ticks', { connection });
+      const runs: string[] = [];
+      const worker = new Worker('ticks', async (job: Job) => {
+        runs.push(`${job.name} ${JSON.stringify(job.data)}`);
+        return runs.length;
+      }, { connection, concurrency: 1 });
+      try {
+        await queue.upsertJobScheduler('ticker', { every: 500, limit: 3 }, { name: 'tick', data: { every: 'half second' } });
+        await until('three runs', async () => (await queue.getJobCounts('completed')).completed === 3);
+        // Past another interval: a fourth run would have been scheduled by now.
+        await new Promise((r) => setTimeout(r, 800));
+        const counts = await queue.getJobCounts('completed', 'delayed', 'waiting', 'active');
+        return { runs, counts, returnvalues: (await queue.getCompleted()).map((j) => j.returnvalue).sort() };
+      } finally {
+        await worker.close();
+        await queue.close();
+        admin.disconnect();
+      }
+    });
+    expect(story).toEqual({
+      runs: Array(3).fill('tick {"every":"half second"}'),
+      counts: { completed: 3, delayed: 0, waiting: 0, active: 0 },
+      returnvalues: [1, 2, 3],
+    });
   });
 
   it('a flow: the parent runs once its children are done and sees their results', async () => {
