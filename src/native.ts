@@ -95,6 +95,10 @@ export interface NativeAddon {
   setTrackModified(on: boolean): void;
   /** [db, key | null, ...]: keys modified since the last call (null: the whole db). */
   takeModified(): (number | Buffer | null)[];
+  /** The keyspace-event classes handlers record (src/config/specials.ts bits; 0: none). */
+  setNotifyMask(classes: number): void;
+  /** [event, db, key, ...]: the keyspace events recorded since the last call, null when none. */
+  takeKeyspaceEvents(): (string | number | Buffer)[] | null;
   // The forked child's pipe and process (native/src/snapshot.rs).
   /** Everything the child sent since the last call: records, then `true` once its pipe closed. */
   readChildReports(fd: number): (ChildReport | boolean)[];

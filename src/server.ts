@@ -11,6 +11,7 @@ import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
 import type { Config } from './config';
 import { consume } from './config/consumers';
+import { KeyspaceEvents } from './keyspace-events';
 import { MemoryHousekeeping } from './memory';
 import { notePeakMemory } from './info';
 import { log, type Logger } from './log';
@@ -90,6 +91,7 @@ export class Server {
   readonly pubsub: PubSub;
   readonly monitors: Monitors;
   readonly clientPause: ClientPause;
+  readonly keyspaceEvents: KeyspaceEvents;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
@@ -147,6 +149,7 @@ export class Server {
     this.pubsub = new PubSub(this);
     this.monitors = new Monitors(this);
     this.clientPause = new ClientPause(this);
+    this.keyspaceEvents = new KeyspaceEvents(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
     this.scripting = new Scripting(this);
@@ -383,13 +386,15 @@ export class Server {
   }
 
   /**
-   * The native batch fast path serves a plain client: authenticated, not in MULTI, not in a
-   * RESP2 pub/sub context, nothing loading, and no client blocked (a blocked client must be
-   * served right after the command that feeds it, before the next one runs), nobody in MONITOR
-   * mode (every command is shown to them from Dispatcher.call).
+   * The native batch fast path serves a plain client: authenticated, not in MULTI, without
+   * subscriptions (a RESP2 pub/sub context refuses data commands; a RESP3 subscriber may get
+   * the keyspace events of its own commands, which go before each reply), nothing loading,
+   * and no client blocked (a blocked client must be served right after the command that
+   * feeds it, before the next one runs), nobody in MONITOR mode (every command is shown to
+   * them from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
+    return client.authenticated && !client.inMulti && client.subscriptionCount === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
       !this.monitors.active && !client.repliesMuted && !client.replySkipNext &&
       this.clientPause.kind === null;
   }
@@ -425,6 +430,7 @@ export class Server {
     }
     this.stats.commandsProcessed += result.executed;
     if (cmd) client.lastCommand = cmd.name;
+    if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
   }
 
@@ -576,6 +582,7 @@ export class Server {
     this.clientPause.endIfDue(this.clock);
     const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
     native.activeExpireCycle(budgetUs);
+    if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
     if (this.propagation.waiting) this.beforeSleep.schedule();
     this.stats.sample(this.clock);

@@ -143,11 +143,13 @@ impl Ctx<'_> {
 }
 
 /// HDEL, SREM, ZREM: removes each argument from 2 on from the collection at argument 1,
-/// deletes the key when it empties, and replies how many were removed.
+/// deletes the key when it empties, and replies how many were removed. `(class, event)` is
+/// the keyspace event of a removal ("hdel", "srem", "zrem").
 pub fn remove_members<C: ?Sized>(
     ctx: &mut Ctx,
     view: fn(&mut Entry) -> Result<&mut C, CmdError>,
     remove: fn(&mut C, &[u8]) -> bool,
+    (class, event): (u32, &'static str),
 ) -> CmdResult {
     let (db, now, args) = (ctx.db, ctx.now_ms, ctx.args);
     let key = args.get(1);
@@ -158,6 +160,7 @@ pub fn remove_members<C: ?Sized>(
     let collection = view(entry)?;
     let removed = args.from(2).filter(|m| remove(collection, m)).count();
     if removed > 0 {
+        ctx.ks.notify(class, event, db, key);
         ctx.ks.delete_if_empty(db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += removed as u64;

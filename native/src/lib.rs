@@ -579,6 +579,28 @@ fn take_modified(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
+/// setNotifyMask(classes): the keyspace-event classes handlers record (0: none; see
+/// keyspace/notify.rs).
+fn set_notify_mask(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let mask = a.i64(env, 0)? as u32;
+    with_state(|st| st.ks.set_notify_mask(mask));
+    Ok(env.undefined())
+}
+
+/// takeKeyspaceEvents(): the events recorded since the last call, [event, db, key, ...] in the
+/// order they happened, or null when there are none.
+fn take_keyspace_events(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let events = with_state(|st| st.ks.take_events());
+    if events.is_empty() { return Ok(env.null()); }
+    let mut values = Vec::with_capacity(events.len() * 3);
+    for e in &events {
+        values.push(env.string(e.event));
+        values.push(env.int(e.db as i64));
+        values.push(env.buffer(&e.key));
+    }
+    env.array(&values)
+}
+
 /// heapUsage(): [C heap bytes in use, free bytes held in the allocator's arenas].
 fn heap_usage(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let (used, free) = os::heap_usage();
@@ -678,6 +700,8 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("watchKey", watch_key),
         ("unwatchAll", unwatch_all),
         ("watchState", watch_state),
+        ("setNotifyMask", set_notify_mask),
+        ("takeKeyspaceEvents", take_keyspace_events),
         ("trimMemory", trim_memory),
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),

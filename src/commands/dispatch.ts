@@ -213,6 +213,7 @@ export class Dispatcher {
         out.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`);
       }
     }
+    if (server.keyspaceEvents.on) server.keyspaceEvents.publishRecorded(client, start);
     server.callDepth--;
     const t1 = performance.now();
     if (server.callDepth === 0) server.callClock = t1;

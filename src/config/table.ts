@@ -557,7 +557,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
     clientOutputBufferLimitCodec as Codec<unknown>,
   ),
   special('oom-score-adj-values', '0 200 800', oomScoreAdjValuesCodec as Codec<unknown>, needs(OOM_SCORE)),
-  special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>, needs('publishing keyspace notifications')),
+  special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>),
   special('bind', '* -::*', bindCodec as Codec<unknown>),
   special('replicaof', '', replicaOfCodec as Codec<unknown>, { alias: 'slaveof', mutable: false, ...needs(REPLICATION, true) }),
   special('latency-tracking-info-percentiles', '50 99 99.9', latencyPercentilesCodec as Codec<unknown>, needs(LATENCY)),

@@ -2,6 +2,7 @@
 
 use crate::long_double::LongDouble;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
+use crate::keyspace::notify::{GENERIC, STRING};
 use crate::keyspace::Entry;
 use crate::numfmt::IntText;
 use crate::reply::Reply;
@@ -177,8 +178,10 @@ fn set_generic(ctx: &mut Ctx, opts: &StringOptions, value_arg: usize, cmd: &str,
     let value = ctx.args.get(value_arg);
     ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(value)), opts.keep_ttl, now);
     ctx.ks.dirty += 1;
+    ctx.ks.notify(STRING, "set", db, key);
     if let Some(at) = expire_at {
         ctx.ks.set_expire(db, key, at);
+        ctx.ks.notify(GENERIC, "expire", db, key);
         // Relative and absolute times alike propagate as an absolute PXAT.
         ctx.rewrite(&[b"SET", key, value, b"PXAT", &IntText::new(at)]);
     } else if opts.get && ctx.propagating() {
@@ -247,6 +250,7 @@ fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) -> CmdResult {
         let key = args.get(i);
         ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(args.get(i + 1))), false, now);
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(STRING, "set", db, key);
         i += 2;
     }
     ctx.ks.dirty += (args.len() as u64 - 1) / 2;
@@ -263,6 +267,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     let value = ctx.args.get(2);
     ctx.ks.set(ctx.db, key, Value::Str(StrVal::from_bytes(value)), false, ctx.now_ms);
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(STRING, "set", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.rewrite(&[b"SET", key, value]);
     Ok(())
@@ -273,6 +278,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     reply_get(ctx, key)?;
     if ctx.ks.remove(ctx.db, key).is_some() {
         ctx.ks.signal_modified(ctx.db, key);
+        ctx.ks.notify(GENERIC, "del", ctx.db, key);
         ctx.ks.dirty += 1;
         ctx.rewrite(&[b"DEL", key]);
     }
@@ -301,6 +307,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         Some((at, unit)) if matches!(unit, ExpireUnit::UnixSeconds | ExpireUnit::UnixMillis) && already_expired(ctx, at) => {
             ctx.ks.remove(db, key);
             ctx.ks.signal_modified(db, key);
+            ctx.ks.notify(GENERIC, "del", db, key);
             ctx.ks.dirty += 1;
             let del: &[u8] = if ctx.ks.lazy_expire { b"UNLINK" } else { b"DEL" };
             ctx.rewrite(&[del, key]);
@@ -308,12 +315,14 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         Some((at, _)) => {
             ctx.ks.set_expire(db, key, at);
             ctx.ks.signal_modified(db, key);
+            ctx.ks.notify(GENERIC, "expire", db, key);
             ctx.ks.dirty += 1;
             ctx.rewrite(&[b"PEXPIREAT", key, &IntText::new(at)]);
         }
         None if opts.persist => {
             if ctx.ks.persist(db, key) {
                 ctx.ks.signal_modified(db, key);
+                ctx.ks.notify(GENERIC, "persist", db, key);
                 ctx.ks.dirty += 1;
                 ctx.rewrite(&[b"PERSIST", key]);
             }
@@ -342,6 +351,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.ks.signal_modified(db, key);
+    ctx.ks.notify(STRING, "append", db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(total as i64);
     Ok(())
@@ -393,6 +403,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.ks.signal_modified(db, key);
+    ctx.ks.notify(STRING, "setrange", db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(new_len as i64);
     Ok(())
@@ -449,6 +460,7 @@ fn incr_decr(ctx: &mut Ctx, incr: i64) -> CmdResult {
         }
     };
     ctx.ks.signal_modified(db, key);
+    ctx.ks.notify(STRING, "incrby", db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(new);
     Ok(())
@@ -489,6 +501,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
         None => ctx.ks.set(db, key, Value::Str(new), false, now),
     }
     ctx.ks.signal_modified(db, key);
+    ctx.ks.notify(STRING, "incrbyfloat", db, key);
     ctx.ks.dirty += 1;
     // The result, not the increment: float formatting must not differ where it is replayed.
     ctx.rewrite(&[b"SET", key, &text, b"KEEPTTL"]);

@@ -3,6 +3,7 @@
 //! the multi-key set operations live in the submodules.
 
 use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE};
+use crate::keyspace::notify::ZSET;
 use crate::keyspace::Entry;
 use crate::reply::Reply;
 use crate::types::zset::{AddFlags, AddOutcome, ZSet};
@@ -144,6 +145,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
     }
     if added + updated > 0 {
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, db, key);
         ctx.ks.dirty += (added + updated) as u64;
     }
     if nan { return Err(CmdError::Msg("ERR resulting score is not a number (NaN)")); }
@@ -157,7 +159,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
 
 /// ZREM key member [member ...]
 fn zrem(ctx: &mut Ctx) -> CmdResult {
-    remove_members(ctx, as_zset_mut, |z, m| z.remove(m))
+    remove_members(ctx, as_zset_mut, |z, m| z.remove(m), (ZSET, "zrem"))
 }
 
 fn zcard(ctx: &mut Ctx) -> CmdResult {

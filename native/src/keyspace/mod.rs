@@ -10,6 +10,7 @@ pub mod expire;
 pub mod watch;
 
 use watch::{Replacement, WatchTable};
+pub mod notify;
 
 pub const NO_EXPIRE: i64 = -1;
 
@@ -67,6 +68,9 @@ pub struct Keyspace {
     pub expire_paused: bool,
     /// WATCHed keys, judged at every modification (touchWatchedKey).
     pub watches: WatchTable,
+    /// The keyspace-event classes to record (see notify.rs) and the events waiting for TypeScript.
+    notify_mask: u32,
+    events: Vec<notify::KeyspaceEvent>,
 }
 
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
@@ -97,6 +101,8 @@ impl Keyspace {
             prop: Propagator::default(),
             expire_paused: false,
             watches: WatchTable::default(),
+            notify_mask: 0,
+            events: Vec::new(),
         }
     }
 
@@ -153,10 +159,12 @@ impl Keyspace {
         expired
     }
 
-    /// deleteExpiredKeyAndPropagate: an expired key goes, and the AOF and replicas are told.
+    /// deleteExpiredKeyAndPropagate: an expired key goes, "expired" is notified, and the AOF and
+    /// replicas are told.
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
         self.remove(db, key);
         self.stats.expired_keys += 1;
+        self.notify(notify::EXPIRED, "expired", db, key);
         self.signal_modified(db, key);
         self.propagate_deletion(db, key, self.lazy_expire);
     }
@@ -167,6 +175,15 @@ impl Keyspace {
         if !self.prop.on { return; }
         let name: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         self.prop.also(db, TARGET_ALL, &[name, key]);
+    }
+
+    /// A read lookup found nothing: keyspace_misses and the "keymiss" event. Takes the fields
+    /// it touches so that callers may still hold a borrow of `dbs`.
+    fn read_miss(stats: &mut Stats, mask: u32, events: &mut Vec<notify::KeyspaceEvent>, db: usize, key: &[u8]) {
+        stats.keyspace_misses += 1;
+        if mask & notify::KEY_MISS != 0 {
+            events.push(notify::KeyspaceEvent { event: "keymiss", db: db as u32, key: key.into() });
+        }
     }
 
     /// The live entry of `key` for a write path (no hit/miss accounting), expiring it lazily.
@@ -187,7 +204,7 @@ impl Keyspace {
                 Some(e)
             }
             _ => {
-                self.stats.keyspace_misses += 1;
+                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, db, key);
                 None
             }
         }
@@ -206,24 +223,31 @@ impl Keyspace {
     pub fn lookup_or_insert(&mut self, db: usize, key: &[u8], now_ms: i64, make: impl FnOnce() -> Value) -> &mut Entry {
         self.expire_if_needed(db, key, now_ms);
         let lru = lru_clock_now(now_ms);
+        if self.notify_mask & notify::NEW != 0 && self.dbs[db].dict.get(key).is_none() { self.notify(notify::NEW, "new", db, key); }
         self.dbs[db].dict.entry_or_insert_with(key, || Entry { value: make(), expire_at: NO_EXPIRE, lru })
     }
 
-    /// SET semantics: stores `value`, dropping any TTL unless `keep_ttl`.
+    /// SET semantics (Redis's setKey): stores `value`, dropping any TTL unless `keep_ttl`. A key
+    /// whose time has passed is expired first, so the new one is a new key.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now_ms: i64) {
         let lru = lru_clock_now(now_ms);
         let d = &mut self.dbs[db];
-        match d.dict.get_mut(key) {
-            Some(e) => {
+        let expired = match d.dict.get_mut(key) {
+            Some(e) if !is_expired(e, now_ms) => {
                 e.value = value;
                 e.lru = lru;
                 if !keep_ttl && e.expire_at != NO_EXPIRE {
                     e.expire_at = NO_EXPIRE;
                     d.expires -= 1;
                 }
+                return;
             }
-            None => d.dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru }),
-        }
+            Some(_) => true,
+            None => false,
+        };
+        if expired { self.delete_expired(db, key); }
+        self.dbs[db].dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru });
+        self.notify(notify::NEW, "new", db, key);
     }
 
     /// Adds a key known to be absent with an optional expire (RDB loading, RESTORE, COPY).
@@ -260,10 +284,14 @@ impl Keyspace {
         }
     }
 
-    /// Deletes `key` if a command left its collection empty, as Redis does; true when it did.
+    /// Deletes `key` if a command left its collection empty, as Redis does (with its "del"
+    /// event, which follows the command's own: notify that first); true when it did.
     pub fn delete_if_empty(&mut self, db: usize, key: &[u8]) -> bool {
         let empty = self.dbs[db].dict.get(key).is_some_and(|e| e.value.is_empty_collection());
-        if empty { self.remove(db, key); }
+        if empty {
+            self.remove(db, key);
+            self.notify(notify::GENERIC, "del", db, key);
+        }
         empty
     }
 
@@ -317,7 +345,7 @@ impl Keyspace {
                 Some(e)
             }
             _ => {
-                self.stats.keyspace_misses += 1;
+                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, db, key);
                 None
             }
         }
@@ -328,6 +356,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         if entry.expire_at != NO_EXPIRE { d.expires += 1; }
         d.dict.insert_new_copy(key, entry);
+        self.notify(notify::NEW, "new", db, key);
     }
 
     /// SWAPDB: exchanges two databases' contents (expire cursors and TTL stats travel along).
