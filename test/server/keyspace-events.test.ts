@@ -116,6 +116,8 @@ const EVERY_WRITE: Arg[][] = [
   // DUMP/RESTORE
   ['RESTORE', 'r', '0', DUMPED], ['RESTORE', 'r', '0', DUMPED, 'REPLACE'], ['RESTORE', 'r', '1', DUMPED, 'REPLACE', 'ABSTTL'],
   ['RESTORE', 'r2', '100000', DUMPED],
+  // scripts (their commands run natively, from Rust)
+  ['EVAL', "redis.call('SET', KEYS[1], 'v') redis.call('LPUSH', KEYS[2], 'a') return redis.call('DEL', KEYS[1], KEYS[2])", '2', 'sk', 'sl'],
   // the rest
   ['FLUSHDB'], ['SET', 'a', '1'], ['FLUSHALL'],
 ];
