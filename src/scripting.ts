@@ -27,9 +27,9 @@ import {
   SCRIPT_FCALL,
   SCRIPT_FCALL_RO,
   SCRIPT_IN_MULTI,
+  SCRIPT_CALLS_VIA_TS,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
-  SCRIPT_CALLS_VIA_TS,
   SCRIPT_LOG_FIELDS,
   scriptLog,
   scriptParams,
@@ -42,6 +42,7 @@ const HOST_LOG = 2;
 const HOST_BUSY = 3;
 const HOST_INPUT = 4;
 const HOST_ACCEPT = 5;
+const HOST_ACL = 6;
 
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
@@ -90,7 +91,8 @@ export class Scripting {
     const readBusyMs = () => (this.busyMs = server.config.int(BUSY_REPLY_THRESHOLD));
     readBusyMs();
     server.config.onChange(BUSY_REPLY_THRESHOLD, readBusyMs);
-    this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen, false);
+    this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen);
+    server.acl.setDefaultAuth(this.scriptClient);
     for (const cmd of server.commands.everything()) {
       let flags = 0;
       if (cmd.isWrite) flags |= CMD_WRITE;
@@ -137,6 +139,8 @@ export class Scripting {
     }
     // MONITOR shows each redis.call: they go through dispatch while someone monitors.
     if (server.monitors.active) flags |= SCRIPT_CALLS_VIA_TS;
+    // A user with restrictions: every redis.call is checked (and run) on the TypeScript side.
+    if (!client.user.unrestricted) flags |= SCRIPT_CALLS_VIA_TS;
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
     let n: number;
     try {
@@ -213,6 +217,8 @@ export class Scripting {
         case HOST_ACCEPT:
           this.server.acceptFd(a as number);
           return this.watchedFds();
+        case HOST_ACL:
+          return this.running ? this.server.acl.scriptCallDenied(this.running.client, a as Buffer[], b as boolean) : null;
       }
     } catch (err) {
       this.server.log.warning(`Scripting: ${(err as Error)?.stack ?? String(err)}`);

@@ -2,6 +2,7 @@
 // that span clients (blocking, WATCH invalidation, pub/sub, persistence).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { Acl } from './acl';
 import { Blocking } from './blocking';
 import { Client } from './client';
 import { ClientLimits } from './client-limits';
@@ -51,7 +52,6 @@ const BIND = consume('bind', PROOF);
 const TCP_BACKLOG = consume('tcp-backlog', PROOF);
 const TCP_KEEPALIVE = consume('tcp-keepalive', PROOF);
 const MAXCLIENTS = consume('maxclients', PROOF);
-const REQUIREPASS = consume('requirepass', PROOF);
 const TIMEOUT = consume('timeout', PROOF);
 const HZ = consume('hz', PROOF);
 const LOGLEVEL = consume('loglevel', PROOF);
@@ -83,6 +83,7 @@ export class Server {
   readonly log: Logger = log;
   readonly commands: CommandTable;
   readonly dispatcher: Dispatcher;
+  readonly acl: Acl;
   out = new ReplyWriter();
   readonly clients = new Map<number, Client>();
   readonly stats = new ServerStats();
@@ -143,6 +144,7 @@ export class Server {
     this.beforeSleep.addTask(() => this.propagation.drain());
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
     this.dispatcher = new Dispatcher(this);
+    this.acl = new Acl(this, this.commands);
     this.commands.registerFastPath((name, index, arity, isWrite) => native.setFastCommand(name, index, arity, isWrite));
     this.blocking = new Blocking(this);
     this.watches = new Watches(this);
@@ -295,7 +297,8 @@ export class Server {
       onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
     } as net.SocketConstructorOpts);
     if (from.fd !== undefined) socket.setNoDelay(true);
-    client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.optionalStr(REQUIREPASS) !== null);
+    client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    this.acl.setDefaultAuth(client);
     client.writeFd = client.fd;
     this.clients.set(client.id, client);
     const keepalive = this.config.int(TCP_KEEPALIVE);
@@ -394,7 +397,7 @@ export class Server {
    * them from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && !client.inMulti && client.subscriptionCount === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
+    return client.authenticated && client.user.unrestricted && !client.inMulti && client.subscriptionCount === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
       !this.monitors.active && !client.repliesMuted && !client.replySkipNext &&
       this.clientPause.kind === null;
   }

@@ -5,6 +5,7 @@ import type { Config } from './config';
 // config.ts consumes `dir` and `enable-protected-configs` itself: load it before the set is complete.
 import './config/config';
 import { allConsumersLoaded, consume } from './config/consumers';
+import { StartupAbort } from './errors';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 
 const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
@@ -57,6 +58,10 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
   writePidfile(config, server.log);
+  const users = server.acl.loadAtStartup(config.extra.users);
+  for (const line of users.notices) log.notice(line);
+  for (const line of users.warnings) log.warning(line);
+  if (users.fatal) throw new StartupAbort('ACL errors at start-up');
   await server.persistence.loadAtStartup();
   log.notice('Ready to accept connections');
   return { server, port };

@@ -1,5 +1,6 @@
 // Every TypeScript command handler, by full name. Native handlers come from the addon's
 // own list (native.commandNames()); see commands/table.ts for how the two are joined.
+import { aclCommands } from './acl-cmd';
 import { clientCommands } from './client-cmd';
 import { clientPauseCommands } from '../client-pause';
 import { commandCommands } from './command-cmd';
@@ -20,5 +21,5 @@ import type { Handler } from './types';
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...streamCommands]);
+    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...streamCommands, ...aclCommands]);
 }

@@ -147,6 +147,16 @@ export class CommandTable {
 
   private upper = new Map<string, Command>();
 
+  /**
+   * Redis's lookupCommand on whole arguments (ACL DRYRUN): the command, or for a container
+   * with a second argument its subcommand (undefined when there is no such subcommand).
+   */
+  lookupArgv(argv: string[]): Command | undefined {
+    const base = this.find(argv[0]);
+    if (!base || argv.length === 1 || !base.subcommands) return base;
+    return base.subcommands.get(argv[1].toLowerCase());
+  }
+
   /** The command run by native row `index` (for statistics of the batch fast path). */
   byNativeIndex(index: number): Command | undefined {
     return this.nativeCommands[index];

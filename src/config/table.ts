@@ -340,7 +340,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
 const TLS = 'TLS';
-const ACL = 'ACL';
 const EVICTION = 'maxmemory (a memory limit with eviction)';
 const LATENCY = 'latency tracking (LATENCY, INFO latencystats)';
 const CRASH_REPORT = "Redis's crash report";
@@ -411,7 +410,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('tls-session-caching', true, needs(TLS)),
 
   // string (third argument: EMPTY_STRING_IS_NULL)
-  str('aclfile', '', false, fixed(needs(ACL, true))),
+  str('aclfile', '', false, fixed({})),
   str('unixsocket', null, true, fixed(needs(UNIX_SOCKET, true))),
   str('pidfile', null, true, IMMUTABLE),
   str('replica-announce-ip', null, true, { alias: 'slave-announce-ip', ...needs(REPLICATION) }),
@@ -454,7 +453,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction', needs(EVICTION)),
   enumeration('appendfsync', APPENDFSYNC, 'everysec'),
   enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no', needs(OOM_SCORE)),
-  enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels', needs(ACL)),
+  enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels'),
   enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no', inert('keyfork always checks RESTORE payloads and RDB files in full, as with "yes"')),
   enumeration('enable-protected-configs', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('enable-debug-command', PROTECTED_ACTION, 'no', IMMUTABLE),
@@ -515,7 +514,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   // unsigned long
   num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, needs(DEFRAG)),
   num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs('the slow log')),
-  num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs(ACL)),
+  num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n),
 
   // long long
   num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
