@@ -6,7 +6,7 @@ import { Acl } from './acl';
 import { Blocking } from './blocking';
 import { Client } from './client';
 import { ClientLimits } from './client-limits';
-import { clientInfoLine } from './commands/client-cmd';
+import { clientInfoLine, isLocalClient } from './commands/client-cmd';
 import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
@@ -53,6 +53,7 @@ const TCP_BACKLOG = consume('tcp-backlog', PROOF);
 const TCP_KEEPALIVE = consume('tcp-keepalive', PROOF);
 const MAXCLIENTS = consume('maxclients', PROOF);
 const TIMEOUT = consume('timeout', PROOF);
+const PROTECTED_MODE = consume('protected-mode', 'test/server/protected-mode.test.ts');
 const HZ = consume('hz', PROOF);
 const LOGLEVEL = consume('loglevel', PROOF);
 const LOGFILE = consume('logfile', PROOF);
@@ -78,6 +79,17 @@ const NATIVE_SETTINGS = [
   consume('hll-sparse-max-bytes', 'test/server/hll.test.ts'),
   PROTO_MAX_BULK_LEN,
 ];
+
+const PROTECTED_MODE_DENIED = Buffer.from(
+  '-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. ' +
+    'In this mode connections are only accepted from the loopback interface. ' +
+    'If you want to connect from external computers to Redis you may adopt one of the following solutions: ' +
+    "1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+    "2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+    "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+    '4) Setup a an authentication password for the default user. ' +
+    'NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n',
+);
 
 export class Server {
   readonly log: Logger = log;
@@ -307,6 +319,19 @@ export class Server {
     const owner = client;
     socket.on('error', () => this.freeClient(owner));
     socket.on('close', () => this.freeClient(owner));
+    this.denyIfProtected(client);
+  }
+
+  /**
+   * Protected mode (Redis 7.0's clientAcceptHandler): while protected-mode is on and the default
+   * user needs no password, a connection whose peer is not 127.0.0.1 or ::1 gets the DENIED
+   * message and is closed. Other loopback addresses (127.0.0.2) count as remote, as in Redis.
+   */
+  private denyIfProtected(client: Client): void {
+    if (!this.config.bool(PROTECTED_MODE) || !this.acl.defaultUser.noPass || isLocalClient(client)) return;
+    this.send(client, PROTECTED_MODE_DENIED);
+    this.stats.rejectedConnections++;
+    this.freeClientAsync(client);
   }
 
   private onRead(client: Client, n: number): void {

@@ -362,7 +362,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('daemonize', false, fixed(needs('running in the background (daemonize)'))),
   bool('io-threads-do-reads', false, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
   bool('always-show-logo', false, fixed(needs('showing the ASCII-art logo'))),
-  bool('protected-mode', true, needs('protected mode')),
+  bool('protected-mode', true),
   bool('rdbcompression', true),
   bool('rdb-del-sync-files', false),
   bool('activerehashing', true, inert('keyfork has no cron rehashing step; in Redis it only trades CPU time for memory')),
