@@ -343,6 +343,22 @@ describeDifferential('ACL', () => {
     await sameSequence(servers, [['ACL', 'CAT', 'nosuch'], ['ACL', 'CAT', 'a', 'b']]);
   });
 
+  it('acllog-max-len bounds the ACL LOG; acl-pubsub-default sets what new users may publish to', async () => {
+    await onBoth(servers, resetAcl);
+    const count = (c: Arg[], reply: Reply): Reply =>
+      String(c[0]).toUpperCase() === 'ACL' && String(c[1]).toUpperCase() === 'LOG' && reply.t === 'array' ? { t: 'int', v: reply.v?.length ?? 0 } : reply;
+    await sameSequence(servers, [
+      ['CONFIG', 'SET', 'acllog-max-len', '2'], ['ACL', 'SETUSER', 'limited', 'on', 'nopass', '+get', '~a'],
+      ['AUTH', 'limited', 'x'], ['GET', 'b'], ['GET', 'c'], ['SET', 'a', '1'], ['GET', 'd'], ['AUTH', 'default', 'x'],
+      ['ACL', 'LOG'], ['CONFIG', 'SET', 'acllog-max-len', '0'], ['ACL', 'LOG'], ['CONFIG', 'SET', 'acllog-max-len', '128'],
+    ], count);
+    await sameSequence(servers, [
+      ['ACL', 'SETUSER', 'before', 'on'], ['CONFIG', 'SET', 'acl-pubsub-default', 'allchannels'], ['ACL', 'SETUSER', 'after', 'on'],
+      ['ACL', 'SETUSER', 'reset-after', 'reset'], ['ACL', 'LIST'], ['ACL', 'DRYRUN', 'after', 'publish', 'ch', 'm'],
+      ['CONFIG', 'SET', 'acl-pubsub-default', 'resetchannels'], ['ACL', 'SETUSER', 'later', 'on'], ['ACL', 'LIST'],
+    ]);
+  });
+
   it('DELUSER, WHOAMI, GENPASS, LOG, DRYRUN and HELP edge cases', async () => {
     await onBoth(servers, resetAcl);
     await sameSequence(servers, [
