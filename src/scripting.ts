@@ -93,13 +93,13 @@ export class Scripting {
     server.config.onChange(BUSY_REPLY_THRESHOLD, readBusyMs);
     this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen);
     server.acl.setDefaultAuth(this.scriptClient);
-    for (const cmd of server.commands.everything()) {
+    for (const [name, cmd] of server.commands.named()) {
       let flags = 0;
       if (cmd.isWrite) flags |= CMD_WRITE;
       if (cmd.flags.has('denyoom')) flags |= CMD_DENYOOM;
       if (cmd.flags.has('noscript')) flags |= CMD_NOSCRIPT;
       if (cmd.subcommands) flags |= CMD_CONTAINER;
-      native.setScriptCommand(cmd.name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
+      native.setScriptCommand(name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
       this.byId.push(cmd);
     }
   }

@@ -155,6 +155,7 @@ export class Server {
     );
     this.beforeSleep.addTask(() => this.propagation.drain());
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
+    for (const { from, to } of config.extra.renameCommands) this.commands.rename(from, to);
     this.dispatcher = new Dispatcher(this);
     this.acl = new Acl(this, this.commands);
     this.commands.registerFastPath((name, index, arity, isWrite) => native.setFastCommand(name, index, arity, isWrite));

@@ -35,7 +35,7 @@ export class AclCommands {
   private readonly byCommand = new Map<Command, AclCommand>();
 
   constructor(private readonly table: CommandTable) {
-    for (const cmd of table.all()) {
+    for (const cmd of table.originals()) {
       const entry = this.add(cmd, null);
       this.top.push(entry);
       for (const sub of cmd.subcommands?.values() ?? []) entry.subcommands.push(this.add(sub, entry));
