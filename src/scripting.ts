@@ -263,8 +263,10 @@ export class Scripting {
    */
   private watchedFds(): number[] {
     const fds: number[] = [];
+    // Plain sockets only (writeFd >= 0): a TLS client's bytes need node:tls, so TLS clients
+    // and the TLS listeners wait for the script to end.
     for (const c of this.server.clients.values()) {
-      if (c !== this.busy?.client && !c.closed && c.fd >= 0) fds.push(c.fd);
+      if (c !== this.busy?.client && !c.closed && c.writeFd >= 0) fds.push(c.fd);
     }
     for (const fd of this.server.listenerFds()) fds.push(-fd - 1);
     return fds;

@@ -2,6 +2,7 @@
 // that span clients (blocking, WATCH invalidation, pub/sub, persistence).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { Acl } from './acl';
 import { Blocking } from './blocking';
 import { Client } from './client';
@@ -13,6 +14,7 @@ import { CommandTable, type Command } from './commands/table';
 import type { Config } from './config';
 import { consume } from './config/consumers';
 import { KeyspaceEvents } from './keyspace-events';
+import { TLS_PORT, TlsListeners } from './tls';
 import { MemoryHousekeeping } from './memory';
 import { notePeakMemory } from './info';
 import { log, type Logger } from './log';
@@ -114,6 +116,7 @@ export class Server {
   readonly propagation: Propagation;
   /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
   readonly beforeSleep: BeforeSleep;
+  readonly tls: TlsListeners;
   readonly startTime = Date.now();
   private readonly memory = new MemoryHousekeeping();
   /**
@@ -184,6 +187,7 @@ export class Server {
       () => this.persistence.installExitHook(),
     );
     this.persistence.aof = this.aof;
+    this.tls = new TlsListeners(config, this.log, (socket) => this.addTlsClient(socket));
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -204,6 +208,8 @@ export class Server {
     config.onChange(HZ, () => this.startCron());
     config.onChange(PORT, () => void this.rebind());
     config.onChange(BIND, () => void this.rebind());
+    config.onApply(TLS_PORT, () => this.tls.prepareForPort());
+    config.onChange(TLS_PORT, () => void this.rebind());
     const refreshLimits = () => {
       this.limits.protoMaxBulkLen = config.int(PROTO_MAX_BULK_LEN);
       this.limits.queryBufferLimit = config.int(CLIENT_QUERY_BUFFER_LIMIT);
@@ -224,6 +230,7 @@ export class Server {
       const addr = host === '*' ? '0.0.0.0' : host;
       try {
         bound = await this.listenOne(addr, bound);
+        if (this.tls.port !== 0) await this.tls.listen(addr, this.config.int(TCP_BACKLOG));
       } catch (err) {
         if (optional) continue;
         throw err;
@@ -240,13 +247,15 @@ export class Server {
    */
   private async rebind(): Promise<void> {
     const old = this.listeners;
+    const oldTls = this.tls.takeListeners();
     this.listeners = [];
     try {
       await this.listen();
-      await Promise.all(old.map((l) => new Promise<void>((r) => l.close(() => r()))));
+      await Promise.all([...old, ...oldTls].map((l) => new Promise<void>((r) => l.close(() => r()))));
     } catch (err) {
       for (const l of this.listeners) l.close();
       this.listeners = old;
+      this.tls.restoreListeners(oldTls);
       this.log.warning(`Unable to listen on this port: ${(err as Error).message}`);
     }
   }
@@ -311,8 +320,31 @@ export class Server {
     } as net.SocketConstructorOpts);
     if (from.fd !== undefined) socket.setNoDelay(true);
     client = new Client(socket, () => this.limits.protoMaxBulkLen);
-    this.acl.setDefaultAuth(client);
     client.writeFd = client.fd;
+    this.register(client);
+  }
+
+  /**
+   * A connection on tls-port, once its handshake is done: a client whose bytes arrive
+   * decrypted as 'data' events and whose replies go through the TLS layer (writeFd -1).
+   */
+  private addTlsClient(socket: tls.TLSSocket): void {
+    this.stats.connectionsReceived++;
+    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    socket.setNoDelay(true);
+    const client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
+    this.register(client);
+  }
+
+  /** What every new client gets: the default user, keepalive, close handling, protected mode. */
+  private register(client: Client): void {
+    const socket = client.socket;
+    this.acl.setDefaultAuth(client);
     this.clients.set(client.id, client);
     const keepalive = this.config.int(TCP_KEEPALIVE);
     // Node's setKeepAlive probes every second, ten times; Redis every interval/3, three times.
@@ -340,6 +372,15 @@ export class Server {
     this.stats.netInputBytes += n;
     this.stats.readsProcessed++;
     client.parser.feed(this.readBuffer, n);
+    this.resumeClient(client);
+  }
+
+  /** Bytes of a client read through a stream (TLS) rather than into the shared read buffer. */
+  private onData(client: Client, chunk: Buffer): void {
+    if (client.closed) return;
+    this.stats.netInputBytes += chunk.length;
+    this.stats.readsProcessed++;
+    client.parser.feed(chunk, chunk.length);
     this.resumeClient(client);
   }
 
@@ -645,7 +686,7 @@ export class Server {
     if (this.cronTimer) clearInterval(this.cronTimer);
     this.cronTimer = null;
     for (const c of [...this.clients.values()]) this.freeClient(c);
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    await Promise.all([...this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))), this.tls.close()]);
     this.listeners = [];
   }
 

@@ -53,6 +53,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   for (const line of config.unsupportedWarnings()) log.warning(line);
   log.role = 'M';
   server.persistence.expectStartupLoad();
+  if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
   const port = await server.listen();
   log.notice(`Running mode=standalone, port=${port}.`);
   log.warning('Server initialized');

@@ -339,7 +339,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 
 const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
-const TLS = 'TLS';
 const EVICTION = 'maxmemory (a memory limit with eviction)';
 const LATENCY = 'latency tracking (LATENCY, INFO latencystats)';
 const CRASH_REPORT = "Redis's crash report";
@@ -404,10 +403,10 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('latency-tracking', true, needs(LATENCY)),
   bool('aof-disable-auto-gc', false),
   bool('replica-ignore-disk-write-errors', false, needs(REPLICATION)),
-  bool('tls-cluster', false, needs(TLS)),
-  bool('tls-replication', false, needs(TLS)),
-  bool('tls-prefer-server-ciphers', false, needs(TLS)),
-  bool('tls-session-caching', true, needs(TLS)),
+  bool('tls-cluster', false, needs(CLUSTER)),
+  bool('tls-replication', false, needs(REPLICATION)),
+  bool('tls-prefer-server-ciphers', false),
+  bool('tls-session-caching', true),
 
   // string (third argument: EMPTY_STRING_IS_NULL)
   str('aclfile', '', false, fixed({})),
@@ -432,18 +431,18 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('logfile', '', false, IMMUTABLE),
   str('masterauth', null, true, { sensitive: true, ...needs(REPLICATION) }),
   str('requirepass', null, true, { sensitive: true }),
-  str('tls-cert-file', null, true, needs(TLS)),
-  str('tls-key-file', null, true, needs(TLS)),
-  str('tls-key-file-pass', null, true, needs(TLS)),
-  str('tls-client-cert-file', null, true, needs(TLS)),
-  str('tls-client-key-file', null, true, needs(TLS)),
-  str('tls-client-key-file-pass', null, true, needs(TLS)),
-  str('tls-dh-params-file', null, true, needs(TLS)),
-  str('tls-ca-cert-file', null, true, needs(TLS)),
-  str('tls-ca-cert-dir', null, true, needs(TLS)),
-  str('tls-protocols', null, true, needs(TLS)),
-  str('tls-ciphers', null, true, needs(TLS)),
-  str('tls-ciphersuites', null, true, needs(TLS)),
+  str('tls-cert-file', null, true),
+  str('tls-key-file', null, true),
+  str('tls-key-file-pass', null, true),
+  str('tls-client-cert-file', null, true, needs(REPLICATION)),
+  str('tls-client-key-file', null, true, needs(REPLICATION)),
+  str('tls-client-key-file-pass', null, true, needs(REPLICATION)),
+  str('tls-dh-params-file', null, true),
+  str('tls-ca-cert-file', null, true),
+  str('tls-ca-cert-dir', null, true),
+  str('tls-protocols', null, true),
+  str('tls-ciphers', null, true),
+  str('tls-ciphersuites', null, true),
 
   // enum
   enumeration('supervised', SUPERVISED, 'no', fixed(needs('notifying upstart or systemd'))),
@@ -462,7 +461,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore', needs(REPLICATION)),
   enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
   enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
-  enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes', needs(TLS)),
+  enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes'),
 
   // int
   num('databases', 'int', 1n, INT_MAX, 16n, IMMUTABLE),
@@ -502,9 +501,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true, ...needs('the software watchdog') }),
   num('shutdown-timeout', 'int', 0n, INT_MAX, 10n, needs(REPLICATION)),
   num('repl-diskless-sync-max-replicas', 'int', 0n, INT_MAX, 0n, needs(REPLICATION)),
-  num('tls-port', 'int', 0n, 65535n, 0n, needs(TLS, true)),
-  num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n, needs(TLS)),
-  num('tls-session-cache-timeout', 'int', 0n, INT_MAX, 300n, needs(TLS)),
+  num('tls-port', 'int', 0n, 65535n, 0n),
+  num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n, inert('Redis 7.0 resumes TLS sessions by ticket only (a session id it cached is never resumed), so the size of that cache is not observable; keyfork keeps no id cache')),
+  num('tls-session-cache-timeout', 'int', 0n, INT_MAX, 300n),
 
   // unsigned int
   num('maxclients', 'uint', 1n, UINT_MAX, 10000n),
