@@ -272,13 +272,20 @@ export class Server {
     });
   }
 
-  private accept(accepted: net.Socket): void {
+  /**
+   * Counts a new connection and refuses it past maxclients (Redis's acceptCommonHandler): true
+   * when `refuse` has been given the error to send.
+   */
+  private refusedAtMaxclients(refuse: (error: string) => void): boolean {
     this.stats.connectionsReceived++;
-    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
-      this.stats.rejectedConnections++;
-      accepted.end('-ERR max number of clients reached\r\n');
-      return;
-    }
+    if (this.clients.size < this.config.int(MAXCLIENTS)) return false;
+    this.stats.rejectedConnections++;
+    refuse('-ERR max number of clients reached\r\n');
+    return true;
+  }
+
+  private accept(accepted: net.Socket): void {
+    if (this.refusedAtMaxclients((error) => accepted.end(error))) return;
     // Node 20's net.Server does not pass `onread` (read into a caller's Buffer) to the sockets
     // it accepts, so they are accepted paused and their handle moves to a socket that has it.
     // The accepted socket is detached first: destroying it closes nothing and takes it off the
@@ -294,12 +301,7 @@ export class Server {
    * listeners itself while Node's loop cannot run: it becomes a client like any other.
    */
   acceptFd(fd: number): void {
-    this.stats.connectionsReceived++;
-    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
-      this.stats.rejectedConnections++;
-      new net.Socket({ fd, readable: true, writable: true }).end('-ERR max number of clients reached\r\n');
-      return;
-    }
+    if (this.refusedAtMaxclients((error) => new net.Socket({ fd, readable: true, writable: true }).end(error))) return;
     this.addClient({ fd });
   }
 
@@ -329,12 +331,7 @@ export class Server {
    * decrypted as 'data' events and whose replies go through the TLS layer (writeFd -1).
    */
   private addTlsClient(socket: tls.TLSSocket): void {
-    this.stats.connectionsReceived++;
-    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
-      this.stats.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
-      return;
-    }
+    if (this.refusedAtMaxclients((error) => socket.end(error))) return;
     socket.setNoDelay(true);
     const client = new Client(socket, () => this.limits.protoMaxBulkLen);
     socket.on('data', (chunk: Buffer) => this.onData(client, chunk));

@@ -9,6 +9,43 @@ import { StartupAbort } from './errors';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 
 const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
+const ALWAYS_SHOW_LOGO = consume('always-show-logo', 'test/server/startup-log.test.ts');
+const LOGFILE = consume('logfile', 'test/server/startup-log.test.ts');
+
+/** Redis 7.0's asciilogo.h, filled as redisAsciiArt fills it. */
+function asciiLogo(mode: string, port: number, pid: number): string {
+  return [
+    '                _._                                                  ',
+    "           _.-``__ ''-._                                             ",
+    `      _.-\`\`    \`.  \`_.  ''-._           Redis ${REDIS_VERSION} (00000000/0) 64 bit`,
+    "  .-`` .-```.  ```\\/    _.,_ ''-._                                  ",
+    ` (    '      ,       .-\`  | \`,    )     Running in ${mode} mode`,
+    ` |\`-._\`-...-\` __...-.\`\`-._|'\` _.-'|     Port: ${port}`,
+    ` |    \`-._   \`._    /     _.-'    |     PID: ${pid}`,
+    "  `-._    `-._  `-./  _.-'    _.-'                                   ",
+    " |`-._`-._    `-.__.-'    _.-'_.-'|                                  ",
+    " |    `-._`-._        _.-'_.-'    |           https://redis.io       ",
+    "  `-._    `-._`-.__.-'_.-'    _.-'                                   ",
+    " |`-._`-._    `-.__.-'    _.-'_.-'|                                  ",
+    " |    `-._`-._        _.-'_.-'    |                                  ",
+    "  `-._    `-._`-.__.-'_.-'    _.-'                                   ",
+    "      `-._    `-.__.-'    _.-'                                       ",
+    "          `-._        _.-'                                           ",
+    "              `-.__.-'                                               ",
+    '',
+    '',
+  ].join('\n');
+}
+
+/**
+ * redisAsciiArt: the logo when always-show-logo is set or the log goes to a terminal on
+ * stdout, else the one "Running mode" line.
+ */
+function startupBanner(config: Config, log: Server['log'], port: number): void {
+  const showLogo = config.bool(ALWAYS_SHOW_LOGO) || (config.str(LOGFILE) === '' && process.stdout.isTTY === true);
+  if (showLogo) log.raw('notice', asciiLogo('standalone', port, process.pid));
+  else log.notice(`Running mode=standalone, port=${port}.`);
+}
 // Everything that consumes a directive is loaded by now (server.ts imports it all): the
 // applied set is complete (see config/consumers.ts).
 allConsumersLoaded();
@@ -55,7 +92,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   server.persistence.expectStartupLoad();
   if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
   const port = await server.listen();
-  log.notice(`Running mode=standalone, port=${port}.`);
+  startupBanner(config, log, port === 0 ? server.tls.port : port);
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
   writePidfile(config, server.log);

@@ -360,7 +360,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('rdbchecksum', true, IMMUTABLE),
   bool('daemonize', false, fixed(needs('running in the background (daemonize)'))),
   bool('io-threads-do-reads', false, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
-  bool('always-show-logo', false, fixed(needs('showing the ASCII-art logo'))),
+  bool('always-show-logo', false, IMMUTABLE),
   bool('protected-mode', true),
   bool('rdbcompression', true),
   bool('rdb-del-sync-files', false),
