@@ -744,7 +744,7 @@ export class Server {
   private aofClientInstance: Client | null = null;
 
   private get aofClient(): Client {
-    return (this.aofClientInstance ??= createAofClient());
+    return (this.aofClientInstance ??= createAofClient(this.acl.superuser));
   }
 
   /** INFO replication's role (replication is not implemented: always a master). */

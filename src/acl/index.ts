@@ -34,6 +34,9 @@ const REASONS: Record<Denied, string> = {
 /** ACL_LOG_GROUPING_MAX_TIME_DELTA: a repeat within a minute bumps the entry's count. */
 const LOG_GROUPING_MS = 60_000;
 
+/** The default user's rules at start-up (and the internal superuser's). */
+const FULL_ACCESS = ['+@all', '~*', '&*', 'on', 'nopass'];
+
 export interface AclLogEntry {
   count: number;
   reason: Denied;
@@ -106,6 +109,8 @@ export class Acl {
   /** Every user by name; ACL LIST / USERS / SAVE list them in byte order (Redis's rax). */
   users = new Map<string, User>();
   readonly defaultUser: User;
+  /** Allowed everything and listed nowhere: for internal clients Redis runs without a user (the AOF's). */
+  readonly superuser: User;
   log: AclLogEntry[] = [];
   /** Clients must AUTH first: the default user has passwords or is off (Redis's authRequired). */
   authRequired = false;
@@ -113,6 +118,8 @@ export class Acl {
   constructor(private readonly server: Server, table: CommandTable) {
     this.commands = new AclCommands(table);
     this.defaultUser = this.createDefaultUser();
+    this.superuser = this.newUser('');
+    for (const rule of FULL_ACCESS) this.superuser.apply(rule);
     this.users.set('default', this.defaultUser);
     const config = server.config;
     this.applyRequirepass(config.optionalStr(REQUIREPASS));
@@ -127,7 +134,7 @@ export class Acl {
 
   private createDefaultUser(): User {
     const u = this.newUser('default');
-    for (const rule of ['+@all', '~*', '&*', 'on', 'nopass']) u.apply(rule);
+    for (const rule of FULL_ACCESS) u.apply(rule);
     return u;
   }
 
