@@ -93,6 +93,9 @@ const SAMPLES: Sample[] = [
   // server
   s('DBSIZE'), shape('TIME'), shape('LASTSAVE'), shape('INFO', 'server'), s('ROLE'), s('LOLWUT'), s('MODULE', 'LIST'), s('MODULE', 'HELP'), s('MODULE', 'LOAD', '/x.so'), s('MODULE', 'LOADEX', '/x.so'), s('MODULE', 'UNLOAD', 'x'),
   s('CONFIG', 'GET', 'maxmemory-policy'), s('CONFIG', 'SET', 'hz', '10'), s('CONFIG', 'HELP'), s('CONFIG', 'RESETSTAT'), s('CONFIG', 'REWRITE'),
+  s('ACL', 'SETUSER', 'sweep', 'on', '>pw', '~k*', '+get'), shape('ACL', 'GETUSER', 'sweep'), unordered('ACL', 'USERS'), s('ACL', 'LIST'),
+  s('ACL', 'WHOAMI'), kind('ACL', 'CAT'), shape('ACL', 'GENPASS'), s('ACL', 'DRYRUN', 'sweep', 'get', 'k1'), shape('ACL', 'LOG'),
+  s('ACL', 'SAVE'), s('ACL', 'LOAD'), s('ACL', 'DELUSER', 'sweep'), kind('ACL', 'HELP'),
   s('COMMAND', 'INFO', 'get'), s('COMMAND', 'DOCS', 'get'), shape('COMMAND', 'COUNT'), shape('COMMAND', 'LIST'), kind('COMMAND'),
   s('COMMAND', 'GETKEYS', 'SET', 'k', 'v'), s('COMMAND', 'GETKEYSANDFLAGS', 'LMOVE', 'a', 'b', 'LEFT', 'RIGHT'), s('COMMAND', 'HELP'),
   s('DEBUG', 'SLEEP', '0'), s('DEBUG', 'DIGEST-VALUE', 'str'), shape('DEBUG', 'DIGEST'), shape('DEBUG', 'OBJECT', 'str'), kind('DEBUG', 'HELP'),
