@@ -105,7 +105,7 @@ export class Client {
 
   /** Channels and patterns (what SUBSCRIBE's and PSUBSCRIBE's notices count). */
   get subscriptionCount(): number {
-    return this.channels.size + this.patterns.size + this.shardChannels.size;
+    return this.channels.size + this.patterns.size;
   }
 
   /** Every subscription, shard channels included: Redis's CLIENT_PUBSUB is set while it is not 0. */

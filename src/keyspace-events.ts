@@ -42,7 +42,7 @@ export class KeyspaceEvents {
     if (events === null) return;
     const out = this.server.out;
     let reply: Buffer | null = null;
-    if (running && running === this.server.current && running.subscriptionCount > 0 && out.len > replyStart) {
+    if (running && running === this.server.current && running.totalSubscriptions > 0 && out.len > replyStart) {
       reply = Buffer.from(out.buf.subarray(replyStart, out.len));
       out.len = replyStart;
     }

@@ -461,7 +461,7 @@ export class Server {
    * them from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && client.user.unrestricted && !client.inMulti && client.subscriptionCount === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
+    return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
       !this.monitors.active && !client.repliesMuted && !client.replySkipNext &&
       this.clientPause.kind === null;
   }
