@@ -55,7 +55,25 @@ const CASES: MemoryCase[] = [
   collection('set-1000', 'set', 1000, (i) => ['SADD', `set:${i}`, ...range(1000, (j) => [member(j, i)])]),
   collection('zset-10', 'zset', 10, (i) => ['ZADD', `zset:${i}`, ...range(10, (j) => [String(j * 1.5), member(j, i)])]),
   collection('zset-1000', 'zset', 1000, (i) => ['ZADD', `zset:${i}`, ...range(1000, (j) => [String(j * 1.5), member(j, i)])]),
+  // One XADD per entry (explicit IDs, so both servers build the same nodes): an entry of two
+  // fields; a stream of 100 fills one node, one of 10000 a hundred.
+  entries('stream-100', 100),
+  entries('stream-10000', 10000),
+  // HLLs: per element added; an HLL's own size is the figure times the elements per key.
+  collection('hll-sparse-100', 'hll', 100, (i) => ['PFADD', `hll:${i}`, ...range(100, (j) => [member(j, i)])]),
+  collection('hll-dense-5000', 'hll', 5000, (i) => ['PFADD', `hll:${i}`, ...range(5000, (j) => [member(j, i)])]),
 ];
+
+function entries(name: string, perKey: number): MemoryCase {
+  return {
+    name,
+    type: 'stream',
+    perKey,
+    command: (i, into) => {
+      for (let j = 1; j <= perKey; j++) into.add(['XADD', `stream:${i}`, `${j}-0`, 'event', 'click', 'user', member(j, i)]);
+    },
+  };
+}
 
 function firstKey(c: MemoryCase): string {
   const batch = new CommandBatch();

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type FlagSpec, type ParsedFlags, parseCountList, shortCount } from './lib/args';
-import { CommandBatch, type Dataset, isMixedString, loadDataset, mixedDataset, stringDataset } from './lib/datasets';
+import { CommandBatch, type Dataset, loadDataset, mixedDataset, streamDataset, stringDataset } from './lib/datasets';
 import { NOT_YET, USED_MEMORY_IS_RSS, dbsize, infoNumber, usedMemoryIsRss } from './lib/info';
 import { describeMachine } from './lib/machine';
 import { availableMemory, residentBytes } from './lib/proc';
@@ -27,6 +27,7 @@ const FULL_MIXED_SIZES = '10k,100k,1M,4M,10M';
 export const FLAGS: FlagSpec[] = [
   { name: 'sizes', kind: 'list', help: `string dataset sizes (${QUICK_SIZES} by default, ${FULL_SIZES} with --full)` },
   { name: 'mixed-sizes', kind: 'list', help: `mixed dataset sizes, or "none" (${QUICK_MIXED_SIZES} by default, ${FULL_MIXED_SIZES} with --full)` },
+  { name: 'stream-sizes', kind: 'list', help: 'stream dataset sizes in entries, or "none" (none by default, 1M with --full)' },
   { name: 'full', kind: 'bool', help: 'the full set of sizes; sizes that do not fit in free memory are skipped', default: false },
   { name: 'repeats', kind: 'int', help: 'BGSAVE runs per server and dataset, alternating servers (median reported)', default: 3 },
   { name: 'cow-rate', kind: 'int', help: 'writes per second sent during the copy-on-write BGSAVE', default: 20000 },
@@ -39,7 +40,6 @@ function estimatedBytes(ds: Dataset, servers: number): number {
   return (ds.keys * 250 + ds.elements * 80) * servers * 1.5;
 }
 
-const STRING_WRITE_VALUE = 'X'.repeat(100);
 
 export async function run(flags: ParsedFlags): Promise<void> {
   const tools = checkPrerequisites(flags);
@@ -48,6 +48,8 @@ export async function run(flags: ParsedFlags): Promise<void> {
   const sizes = parseCountList('sizes', String(flags.sizes ?? (full ? FULL_SIZES : QUICK_SIZES)));
   const mixedText = String(flags['mixed-sizes'] ?? (full ? FULL_MIXED_SIZES : QUICK_MIXED_SIZES));
   const mixedSizes = mixedText === 'none' ? [] : parseCountList('mixed-sizes', mixedText);
+  const streamText = String(flags['stream-sizes'] ?? (full ? '1M' : 'none'));
+  const streamSizes = streamText === 'none' ? [] : parseCountList('stream-sizes', streamText);
   const loader = String(flags.loader);
   if (!['auto', 'populate', 'resp'].includes(loader)) throw new Error(`--loader must be auto, populate or resp (got ${loader})`);
   const repeats = Number(flags.repeats);
@@ -62,9 +64,9 @@ export async function run(flags: ParsedFlags): Promise<void> {
   };
   addCommand('BGSAVE; timed from the log: "Background saving started by pid" -> "DB saved on disk" (child) and -> "Background saving terminated with success"');
   addCommand('SAVE; timed by the client (send -> +OK)');
-  addCommand(`copy-on-write: BGSAVE while a second connection sends ${cowRate} SET/s (100-byte values) to random existing string keys; INFO persistence rdb_last_cow_size`);
+  addCommand(`copy-on-write: BGSAVE while a second connection sends ${cowRate} writes/s to random existing keys (SET of 100-byte values to strings, XADD to streams); INFO persistence rdb_last_cow_size`);
 
-  const datasets = [...sizes.map(stringDataset), ...mixedSizes.map(mixedDataset)];
+  const datasets = [...sizes.map(stringDataset), ...mixedSizes.map(mixedDataset), ...streamSizes.map(streamDataset)];
   for (const [index, ds] of datasets.entries()) {
     const need = estimatedBytes(ds, kinds.length);
     if (need > availableMemory() * 0.8) {
@@ -269,7 +271,7 @@ function randomSequence(seed: number): () => number {
 async function measureCow(server: Server, ds: Dataset, rate: number, res: SaveServerResult): Promise<void> {
   const writer = await RespClient.connect(server.port);
   const next = randomSequence(12345);
-  const isString = ds.name.startsWith('strings-') ? () => true : isMixedString;
+  const writeFor = ds.writeFor ?? (() => null);
   let stop = false;
   let writes = 0;
   let writeErrors = 0;
@@ -281,8 +283,12 @@ async function measureCow(server: Server, ds: Dataset, rate: number, res: SaveSe
     while (!stop) {
       for (let n = 0; n < perTick; n++) {
         let i = next() % ds.keys;
-        while (!isString(i)) i = (i + 1) % ds.keys;
-        batch.add(['SET', `key:${i}`, STRING_WRITE_VALUE]);
+        let write = writeFor(i);
+        for (let tries = 0; write === null && tries < ds.keys; tries++) {
+          i = (i + 1) % ds.keys;
+          write = writeFor(i);
+        }
+        if (write) batch.add(write);
       }
       const count = batch.count;
       const r = await writer.sendBatch(batch.take(), count);

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { type FlagSpec, type ParsedFlags, UsageError, parseCountList } from './lib/args';
+import { CommandBatch } from './lib/datasets';
 import { trackChild } from './lib/cleanup';
 import { NOT_YET, infoNumber, knowsCommand } from './lib/info';
 import { describeMachine } from './lib/machine';
@@ -23,10 +24,65 @@ const TEST_COMMANDS: Record<string, string[]> = {
   lpop: ['LPOP'], rpop: ['RPOP'], sadd: ['SADD'], hset: ['HSET'], spop: ['SPOP'], zadd: ['ZADD'], zpopmin: ['ZPOPMIN'],
   lrange_100: ['LPUSH', 'LRANGE'], lrange_300: ['LPUSH', 'LRANGE'], lrange_500: ['LPUSH', 'LRANGE'], lrange_600: ['LPUSH', 'LRANGE'],
   mset: ['MSET'],
+  xadd: ['XADD'], xrange: ['XADD', 'XRANGE'], xreadgroup: ['XADD', 'XGROUP', 'XREADGROUP'], xack: ['XADD', 'XGROUP', 'XREADGROUP', 'XACK'],
+  pfadd: ['PFADD'], pfcount: ['PFADD', 'PFCOUNT'], geoadd: ['GEOADD'], geosearch: ['GEOADD', 'GEOSEARCH'],
+};
+
+/**
+ * Tests of commands redis-benchmark has no -t for: the command it sends (with __rand_int__ over
+ * `random` values), and the data it needs first, loaded into a flushed server before the run.
+ */
+interface CustomTest {
+  command: string[];
+  random?: number;
+  setup?(add: (args: string[]) => void, requests: number): void;
+}
+
+const STREAM = 'bench:stream';
+const CUSTOM_TESTS: Record<string, CustomTest> = {
+  xadd: { command: ['XADD', STREAM, '*', 'event', 'click', 'user', '12345'] },
+  xrange: {
+    command: ['XRANGE', STREAM, '-', '+', 'COUNT', '10'],
+    setup: (add) => { for (let i = 1; i <= 1000; i++) add(['XADD', STREAM, `1-${i}`, 'event', 'click', 'user', String(i)]); },
+  },
+  // Every read takes one new entry into the consumer's pending list: one entry per request.
+  xreadgroup: {
+    command: ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', STREAM, '>'],
+    setup: (add, requests) => {
+      for (let i = 1; i <= requests; i++) add(['XADD', STREAM, `1-${i}`, 'event', 'click', 'user', String(i)]);
+      add(['XGROUP', 'CREATE', STREAM, 'g', '0']);
+    },
+  },
+  // Acknowledges random entries of a pending list of 100k (an entry acknowledged twice is a no-op).
+  xack: {
+    command: ['XACK', STREAM, 'g', '1-__rand_int__'],
+    random: 100000,
+    setup: (add) => {
+      for (let i = 0; i < 100000; i++) add(['XADD', STREAM, `1-${i}`, 'event', 'click']);
+      add(['XGROUP', 'CREATE', STREAM, 'g', '0']);
+      for (let i = 0; i < 100; i++) add(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1000', 'STREAMS', STREAM, '>']);
+    },
+  },
+  pfadd: { command: ['PFADD', 'bench:hll', 'element:__rand_int__'], random: 1000000 },
+  // Two dense HLLs merged for every count (a single key's cached cardinality would cost nothing).
+  pfcount: {
+    command: ['PFCOUNT', 'bench:hll:a', 'bench:hll:b'],
+    setup: (add) => {
+      for (const k of ['a', 'b']) for (let i = 0; i < 100; i++) add(['PFADD', `bench:hll:${k}`, ...Array.from({ length: 1000 }, (_, j) => `${k}:${i}:${j}`)]);
+    },
+  },
+  geoadd: { command: ['GEOADD', 'bench:geo', '13.361389', '38.115556', 'member:__rand_int__'], random: 1000000 },
+  // Ten nearest of 100k points spread over about 4 x 4 degrees.
+  geosearch: {
+    command: ['GEOSEARCH', 'bench:geo', 'FROMLONLAT', '13.36', '38.11', 'BYRADIUS', '20', 'km', 'ASC', 'COUNT', '10'],
+    setup: (add) => {
+      for (let i = 0; i < 100000; i++) add(['GEOADD', 'bench:geo', (11.36 + ((i * 7919) % 40000) / 10000).toFixed(6), (36.11 + ((i * 104729) % 40000) / 10000).toFixed(6), `m${i}`]);
+    },
+  },
 };
 
 export const FLAGS: FlagSpec[] = [
-  { name: 'tests', kind: 'list', help: `redis-benchmark tests (-t), run one at a time`, default: DEFAULT_TESTS },
+  { name: 'tests', kind: 'list', help: `redis-benchmark tests (-t), run one at a time; also ${Object.keys(CUSTOM_TESTS).join(', ')}`, default: DEFAULT_TESTS },
   { name: 'pipelines', kind: 'list', help: 'pipeline depths (-P)', default: '1,16' },
   { name: 'requests', kind: 'int', help: 'requests per test at -P 1 (-n)', default: 100000 },
   { name: 'pipelined-requests', kind: 'int', help: 'requests per test at -P above 1 (-n): pipelined requests cost ~1 us, so more are needed for a stable figure', default: 1000000 },
@@ -119,10 +175,14 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
       servers.set(kind, s);
       section.commands.push(s.commandLine);
     }
-    const benchArgv = (port: number, test: string, pipeline: number, conns: number) => [
-      ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
-      '-c', String(conns), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(keyspace ? ['-r', String(keyspace)] : []),
-      ...(limit ? ['-d', String(limit.valueSize)] : []), '-t', test, '--csv'];
+    const benchArgv = (port: number, test: string, pipeline: number, conns: number) => {
+      const custom = CUSTOM_TESTS[test];
+      const random = custom ? custom.random : keyspace;
+      return [
+        ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
+        '-c', String(conns), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(random ? ['-r', String(random)] : []),
+        ...(limit ? ['-d', String(limit.valueSize)] : []), '--csv', ...(custom ? custom.command : ['-t', test])];
+    };
     for (const [p, conns] of passes) section.commands.push(shellLine(benchArgv(0, '<test>', p, conns)).replace(' -p 0 ', ' -p $PORT '));
 
     const missing = new Map<ServerKind, Set<string>>();
@@ -151,6 +211,8 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
           try {
             if (limit && policy) await fillToLimit(server, limit, policy, benchArgv(server.port, 'set', 16, conns));
             const evictedBefore = limit ? await infoNumber(server.client, 'stats', 'evicted_keys') : 0;
+            const custom = CUSTOM_TESTS[test];
+            if (custom) await prepare(server, custom, requestsFor(pipeline));
             const result = await measureOne(server, benchArgv(server.port, test, pipeline, conns), test, requestsFor(pipeline), section.rows, kind, pipeline, conns);
             row.servers[kind] = result;
             if (limit) {
@@ -186,6 +248,24 @@ async function fillToLimit(server: Server, limit: MemoryLimit, policy: string, f
     argv[n + 1] = '200000';
     await runBenchmarkTool(argv);
   }
+}
+
+/** A flushed server holding what a custom test reads (sent pipelined, in 1 MiB batches). */
+async function prepare(server: Server, test: CustomTest, requests: number): Promise<void> {
+  await server.client.call('FLUSHALL');
+  if (!test.setup) return;
+  const batch = new CommandBatch();
+  const sent: Promise<{ errors: number; firstError: string | null }>[] = [];
+  const flush = () => {
+    const n = batch.count;
+    if (n > 0) sent.push(server.client.sendBatch(batch.take(), n));
+  };
+  test.setup((args) => {
+    batch.add(args);
+    if (batch.bytes >= 1 << 20) flush();
+  }, requests);
+  flush();
+  for (const r of await Promise.all(sent)) if (r.errors > 0) throw new Error(`preparing the data failed: ${r.firstError}`);
 }
 
 async function measureOne(

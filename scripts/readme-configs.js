@@ -31,7 +31,7 @@ function directiveTable() {
     "  Redis's default logs a warning at start-up and on `CONFIG SET`, except the values in the",
     '  last column: they promise durability, safety, security, limits or topology keyfork does not',
     "  provide, so they stop start-up with Redis's `FATAL CONFIG FILE ERROR` report and `CONFIG SET`",
-    '  refuses them. The `rename-command`, `user` and `loadmodule` directives are refused too.',
+    '  refuses them. The `loadmodule` directive is refused too.',
     '',
     '  | missing | directives | refused values |',
     '  |---|---|---|',

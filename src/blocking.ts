@@ -4,13 +4,26 @@
 // the order they blocked, until one finds nothing left. A timeout answers the null array.
 import type { BlockedState, Client } from './client';
 import { getKeys } from './commands/keys-of';
-import { arg, argStr, copyRequest, type Ctx } from './commands/types';
+import { arg, argStr, copyRequest, makeRequest, type Ctx, type Request } from './commands/types';
 import { native } from './native';
 import { ReplyWriter } from './protocol/reply';
 import type { Server } from './server';
 
 const keyId = (db: number, key: Buffer) => `${db}:${key.toString('latin1')}`;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const STREAM_READERS = new Set(['xread', 'xreadgroup']);
+
+/**
+ * The request to run again once a key changes: a copy, with the arguments the command resolved
+ * when it blocked put in place (XREAD's `$` becomes the stream's last ID at block time, as Redis
+ * remembers it).
+ */
+function withRewrites(req: Request, rewrite: (number | Buffer)[]): Request {
+  if (rewrite.length === 0) return copyRequest(req);
+  const args: Buffer[] = Array.from({ length: req.argc }, (_, i) => Buffer.from(arg(req, i)));
+  for (let i = 0; i < rewrite.length; i += 2) args[rewrite[i] as number] = rewrite[i + 1] as Buffer;
+  return makeRequest(args);
+}
 
 export class Blocking {
   private byKey = new Map<string, Client[]>();
@@ -42,7 +55,7 @@ export class Blocking {
     // The native handler parsed the timeout exactly as Redis does (long double, rounded up to ms).
     const timeoutMs = native.blockTimeoutMs();
     const state: BlockedState = {
-      req: copyRequest(req),
+      req: withRewrites(req, native.blockRewrite()),
       name,
       db: client.db,
       keys: sources.map((i) => Buffer.from(arg(req, i))),
@@ -89,11 +102,12 @@ export class Blocking {
     this.server.updateTracking();
   }
 
-  /** The keyspace's [db, key | null, ...] log: remember which blocked-on keys changed. */
+  /** The keyspace's [db, key | null, ...] log: remember which blocked-on keys changed (a db of -1 - n: database n). */
   keysModified(mods: (number | Buffer | null)[]): void {
     if (this.byKey.size === 0) return;
     for (let i = 0; i < mods.length; i += 2) {
-      const db = mods[i] as number;
+      const raw = mods[i] as number;
+      const db = raw < 0 ? -1 - raw : raw;
       const key = mods[i + 1] as Buffer | null;
       if (key === null) {
         for (const id of this.byKey.keys()) if (id.startsWith(`${db}:`)) this.ready.add(id);
@@ -118,7 +132,10 @@ export class Blocking {
         const waiting = this.byKey.get(id);
         if (!waiting) continue;
         for (const client of [...waiting].sort((a, b) => a.blocked!.seq - b.blocked!.seq)) {
-          if (!this.retry(client)) break;
+          // A popped element is gone for the next client, but stream readers each see the new
+          // entries (or not, by their own IDs and groups): all of them are tried.
+          const readsStream = STREAM_READERS.has(client.blocked!.name);
+          if (!this.retry(client) && !readsStream) break;
         }
       }
     }

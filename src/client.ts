@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import { RequestParser } from './protocol/parse';
 import type { Request } from './commands/types';
+import type { User } from './acl/user';
 
 let nextClientId = 1;
 
@@ -39,7 +40,9 @@ export class Client {
   db = 0;
   resp = 2;
   name = '';
-  authenticated: boolean;
+  /** The ACL user (the default user until AUTH/HELLO AUTH) and whether it authenticated. */
+  user!: User;
+  authenticated = false;
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
   lastCommand = 'NULL';
@@ -68,6 +71,8 @@ export class Client {
   inMulti = false;
   multiQueue: QueuedCommand[] = [];
   multiError = false;
+  /** While EXEC runs the queue: its length (Redis keeps the MULTI flag and state until the end), else -1. */
+  execRunning = -1;
 
   // Pub/Sub
   channels = new Set<string>();
@@ -89,9 +94,8 @@ export class Client {
    */
   writeFd = -1;
 
-  constructor(readonly socket: Socket, maxBulkLen: () => number, requirePass: boolean) {
+  constructor(readonly socket: Socket, maxBulkLen: () => number) {
     this.parser = new RequestParser(maxBulkLen);
-    this.authenticated = !requirePass;
     this.addr = formatAddr(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddr(socket.localAddress, socket.localPort);
     this.fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from './config';
+import { directiveHooks } from './directive-hooks';
 import { packageRoot } from './native-platform';
 import type { Server } from './server';
 import { bringUp, STARTED_BY_ENV, TEMP_DIR_ENV } from './start';
@@ -86,7 +87,7 @@ export function startServer(opts: StartOptions = {}): Promise<RunningServer> {
 async function startInProcess(opts: StartOptions): Promise<InProcessServer> {
   if (inProcessServer) throw new Error('keyfork: a server is already running in this process (the keyspace is per process)');
   const { dir, temporary } = dataDir(opts);
-  const config = loadConfig(serverArgs(opts, dir), { loudUnsupported: true });
+  const config = loadConfig(serverArgs(opts, dir), { loudUnsupported: true, ...directiveHooks() });
   const { server, port } = await bringUp(config, opts.configFile ?? null);
   inProcessServer = server;
   return {

@@ -44,6 +44,11 @@ export class Logger {
     this.write(this.lineFor(process.pid, this.role, level, message));
   }
 
+  /** Raw text at `level` (serverLogRaw with LL_RAW: no prefix, still filtered by loglevel). */
+  raw(level: Exclude<LogLevel, 'nothing'>, text: string): void {
+    if (LEVELS[level] >= this.level) this.write(text);
+  }
+
   /** Raw text (the start-up banner, a child's own lines). */
   write(text: string): void {
     try {

@@ -2,6 +2,7 @@
 // keyfork-server [/path/to/redis.conf] [--option value ...]: redis-server's command line.
 import * as fs from 'node:fs';
 import { FatalConfigError, loadConfig } from './config';
+import { directiveHooks } from './directive-hooks';
 import { StartupAbort } from './errors';
 import { REDIS_VERSION, KEYFORK_VERSION, type Server } from './server';
 import { bringUp, STARTED_BY_ENV, TEMP_DIR_ENV } from './start';
@@ -34,7 +35,7 @@ async function main(argv: string[]): Promise<void> {
   }
   let loaded;
   try {
-    loaded = loadConfig(argv, { loudUnsupported: true });
+    loaded = loadConfig(argv, { loudUnsupported: true, ...directiveHooks() });
   } catch (err) {
     if (err instanceof FatalConfigError) {
       process.stderr.write(err.report);

@@ -70,6 +70,8 @@ export interface NativeAddon {
   takeReply(): Buffer;
   /** The timeout in ms (0: forever) of the command that just answered WOULD_BLOCK. */
   blockTimeoutMs(): number;
+  /** [index, Buffer, ...]: arguments the command that just answered WOULD_BLOCK resolved (XREAD's `$`). */
+  blockRewrite(): (number | Buffer)[];
   setSetting(name: string, value: number): boolean;
   // Propagation (native/src/propagate.rs; src/propagate.ts wraps these).
   bindPropagation(status: Int32Array): void;
@@ -107,6 +109,10 @@ export interface NativeAddon {
   setTrackModified(on: boolean): void;
   /** [db, key | null, ...]: keys modified since the last call (null: the whole db). */
   takeModified(): (number | Buffer | null)[];
+  /** The keyspace-event classes handlers record (src/config/specials.ts bits; 0: none). */
+  setNotifyMask(classes: number): void;
+  /** [event, db, key, ...]: the keyspace events recorded since the last call, null when none. */
+  takeKeyspaceEvents(): (string | number | Buffer)[] | null;
   // The forked child's pipe and process (native/src/snapshot.rs).
   /** Everything the child sent since the last call: records, then `true` once its pipe closed. */
   readChildReports(fd: number): (ChildReport | boolean)[];

@@ -28,9 +28,9 @@ import {
   SCRIPT_FCALL_RO,
   SCRIPT_IN_MULTI,
   SCRIPT_OOM,
+  SCRIPT_CALLS_VIA_TS,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
-  SCRIPT_CALLS_VIA_TS,
   SCRIPT_LOG_FIELDS,
   scriptLog,
   scriptParams,
@@ -43,6 +43,7 @@ const HOST_LOG = 2;
 const HOST_BUSY = 3;
 const HOST_INPUT = 4;
 const HOST_ACCEPT = 5;
+const HOST_ACL = 6;
 
 export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
 export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
@@ -92,14 +93,15 @@ export class Scripting {
     const readBusyMs = () => (this.busyMs = server.config.int(BUSY_REPLY_THRESHOLD));
     readBusyMs();
     server.config.onChange(BUSY_REPLY_THRESHOLD, readBusyMs);
-    this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen, false);
-    for (const cmd of server.commands.everything()) {
+    this.scriptClient = new Client({} as net.Socket, () => server.limits.protoMaxBulkLen);
+    server.acl.setDefaultAuth(this.scriptClient);
+    for (const [name, cmd] of server.commands.named()) {
       let flags = 0;
       if (cmd.isWrite) flags |= CMD_WRITE;
       if (cmd.flags.has('denyoom')) flags |= CMD_DENYOOM;
       if (cmd.flags.has('noscript')) flags |= CMD_NOSCRIPT;
       if (cmd.subcommands) flags |= CMD_CONTAINER;
-      native.setScriptCommand(cmd.name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
+      native.setScriptCommand(name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
       this.byId.push(cmd);
     }
   }
@@ -151,6 +153,8 @@ export class Scripting {
     // MONITOR shows each redis.call: they go through dispatch while someone monitors.
     if (server.monitors.active) flags |= SCRIPT_CALLS_VIA_TS;
     if (server.maxmemory.limit > 0 && server.maxmemory.outOfMemory) flags |= SCRIPT_OOM;
+    // A user with restrictions: every redis.call is checked (and run) on the TypeScript side.
+    if (!client.user.unrestricted) flags |= SCRIPT_CALLS_VIA_TS;
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
     let n: number;
     try {
@@ -227,6 +231,8 @@ export class Scripting {
         case HOST_ACCEPT:
           this.server.acceptFd(a as number);
           return this.watchedFds();
+        case HOST_ACL:
+          return this.running ? this.server.acl.scriptCallDenied(this.running.client, a as Buffer[], b as boolean) : null;
       }
     } catch (err) {
       this.server.log.warning(`Scripting: ${(err as Error)?.stack ?? String(err)}`);
@@ -271,8 +277,10 @@ export class Scripting {
    */
   private watchedFds(): number[] {
     const fds: number[] = [];
+    // Plain sockets only (writeFd >= 0): a TLS client's bytes need node:tls, so TLS clients
+    // and the TLS listeners wait for the script to end.
     for (const c of this.server.clients.values()) {
-      if (c !== this.busy?.client && !c.closed && c.fd >= 0) fds.push(c.fd);
+      if (c !== this.busy?.client && !c.closed && c.writeFd >= 0) fds.push(c.fd);
     }
     for (const fd of this.server.listenerFds()) fds.push(-fd - 1);
     return fds;

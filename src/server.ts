@@ -2,10 +2,12 @@
 // that span clients (blocking, WATCH invalidation, pub/sub, persistence).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type * as tls from 'node:tls';
+import { Acl } from './acl';
 import { Blocking } from './blocking';
 import { Client } from './client';
 import { ClientLimits } from './client-limits';
-import { clientInfoLine, clientMemory } from './commands/client-cmd';
+import { clientInfoLine, clientMemory, isLocalClient } from './commands/client-cmd';
 import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
@@ -15,6 +17,8 @@ import { consume } from './config/consumers';
 import { LatencyMonitor } from './latency';
 import { Maxmemory } from './maxmemory';
 import { MemoryAccounting, MemoryHousekeeping } from './memory';
+import { KeyspaceEvents } from './keyspace-events';
+import { TLS_PORT, TlsListeners } from './tls';
 import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
 import { Parse, RequestParser } from './protocol/parse';
@@ -53,8 +57,8 @@ const BIND = consume('bind', PROOF);
 const TCP_BACKLOG = consume('tcp-backlog', PROOF);
 const TCP_KEEPALIVE = consume('tcp-keepalive', PROOF);
 const MAXCLIENTS = consume('maxclients', PROOF);
-const REQUIREPASS = consume('requirepass', PROOF);
 const TIMEOUT = consume('timeout', PROOF);
+const PROTECTED_MODE = consume('protected-mode', 'test/server/protected-mode.test.ts');
 const HZ = consume('hz', PROOF);
 const LOGLEVEL = consume('loglevel', PROOF);
 const LOGFILE = consume('logfile', PROOF);
@@ -81,13 +85,28 @@ const NATIVE_SETTINGS = [
   consume('zset-max-listpack-value', 'test/server/zsets.test.ts'),
   consume('list-max-listpack-size', 'test/server/lists.test.ts'),
   consume('key-load-delay', 'test/server/loading.test.ts'),
+  consume('stream-node-max-bytes', 'test/server/streams.test.ts'),
+  consume('stream-node-max-entries', 'test/server/streams.test.ts'),
+  consume('hll-sparse-max-bytes', 'test/server/hll.test.ts'),
   PROTO_MAX_BULK_LEN,
 ];
+
+const PROTECTED_MODE_DENIED = Buffer.from(
+  '-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. ' +
+    'In this mode connections are only accepted from the loopback interface. ' +
+    'If you want to connect from external computers to Redis you may adopt one of the following solutions: ' +
+    "1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+    "2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+    "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+    '4) Setup a an authentication password for the default user. ' +
+    'NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n',
+);
 
 export class Server {
   readonly log: Logger = log;
   readonly commands: CommandTable;
   readonly dispatcher: Dispatcher;
+  readonly acl: Acl;
   out = new ReplyWriter();
   readonly clients = new Map<number, Client>();
   readonly stats = new ServerStats();
@@ -96,6 +115,7 @@ export class Server {
   readonly pubsub: PubSub;
   readonly monitors: Monitors;
   readonly clientPause: ClientPause;
+  readonly keyspaceEvents: KeyspaceEvents;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
@@ -105,6 +125,7 @@ export class Server {
   readonly propagation: Propagation;
   /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
   readonly beforeSleep: BeforeSleep;
+  readonly tls: TlsListeners;
   readonly startTime = Date.now();
   private readonly housekeeping = new MemoryHousekeeping();
   readonly memory: MemoryAccounting;
@@ -152,13 +173,16 @@ export class Server {
     );
     this.beforeSleep.addTask(() => this.propagation.drain());
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
+    for (const { from, to } of config.extra.renameCommands) this.commands.rename(from, to);
     this.dispatcher = new Dispatcher(this);
+    this.acl = new Acl(this, this.commands);
     this.commands.registerFastPath((name, index, arity, isWrite, denyOom) => native.setFastCommand(name, index, arity, isWrite, denyOom));
     this.blocking = new Blocking(this);
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);
     this.monitors = new Monitors(this);
     this.clientPause = new ClientPause(this);
+    this.keyspaceEvents = new KeyspaceEvents(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
     this.scripting = new Scripting(this);
@@ -185,6 +209,7 @@ export class Server {
     this.slowlog = new Slowlog(config, (name) => config.row(name)?.sensitive ?? false);
     this.latency = new LatencyMonitor(config);
     this.persistence.children.onFork = (usec) => this.latency.noteFork(usec, this.memory.sample().used);
+    this.tls = new TlsListeners(config, this.log, (socket) => this.addTlsClient(socket));
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -205,6 +230,8 @@ export class Server {
     config.onChange(HZ, () => this.startCron());
     config.onChange(PORT, () => void this.rebind());
     config.onChange(BIND, () => void this.rebind());
+    config.onApply(TLS_PORT, () => this.tls.prepareForPort());
+    config.onChange(TLS_PORT, () => void this.rebind());
     const refreshLimits = () => {
       this.limits.protoMaxBulkLen = config.int(PROTO_MAX_BULK_LEN);
       this.limits.queryBufferLimit = config.int(CLIENT_QUERY_BUFFER_LIMIT);
@@ -225,6 +252,7 @@ export class Server {
       const addr = host === '*' ? '0.0.0.0' : host;
       try {
         bound = await this.listenOne(addr, bound);
+        if (this.tls.port !== 0) await this.tls.listen(addr, this.config.int(TCP_BACKLOG));
       } catch (err) {
         if (optional) continue;
         throw err;
@@ -241,13 +269,15 @@ export class Server {
    */
   private async rebind(): Promise<void> {
     const old = this.listeners;
+    const oldTls = this.tls.takeListeners();
     this.listeners = [];
     try {
       await this.listen();
-      await Promise.all(old.map((l) => new Promise<void>((r) => l.close(() => r()))));
+      await Promise.all([...old, ...oldTls].map((l) => new Promise<void>((r) => l.close(() => r()))));
     } catch (err) {
       for (const l of this.listeners) l.close();
       this.listeners = old;
+      this.tls.restoreListeners(oldTls);
       this.log.warning(`Unable to listen on this port: ${(err as Error).message}`);
     }
   }
@@ -264,13 +294,20 @@ export class Server {
     });
   }
 
-  private accept(accepted: net.Socket): void {
+  /**
+   * Counts a new connection and refuses it past maxclients (Redis's acceptCommonHandler): true
+   * when `refuse` has been given the error to send.
+   */
+  private refusedAtMaxclients(refuse: (error: string) => void): boolean {
     this.stats.connectionsReceived++;
-    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
-      this.stats.rejectedConnections++;
-      accepted.end('-ERR max number of clients reached\r\n');
-      return;
-    }
+    if (this.clients.size < this.config.int(MAXCLIENTS)) return false;
+    this.stats.rejectedConnections++;
+    refuse('-ERR max number of clients reached\r\n');
+    return true;
+  }
+
+  private accept(accepted: net.Socket): void {
+    if (this.refusedAtMaxclients((error) => accepted.end(error))) return;
     // Node 20's net.Server does not pass `onread` (read into a caller's Buffer) to the sockets
     // it accepts, so they are accepted paused and their handle moves to a socket that has it.
     // The accepted socket is detached first: destroying it closes nothing and takes it off the
@@ -286,12 +323,7 @@ export class Server {
    * listeners itself while Node's loop cannot run: it becomes a client like any other.
    */
   acceptFd(fd: number): void {
-    this.stats.connectionsReceived++;
-    if (this.clients.size >= this.config.int(MAXCLIENTS)) {
-      this.stats.rejectedConnections++;
-      new net.Socket({ fd, readable: true, writable: true }).end('-ERR max number of clients reached\r\n');
-      return;
-    }
+    if (this.refusedAtMaxclients((error) => new net.Socket({ fd, readable: true, writable: true }).end(error))) return;
     this.addClient({ fd });
   }
 
@@ -311,8 +343,27 @@ export class Server {
       onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
     } as net.SocketConstructorOpts);
     if (from.fd !== undefined) socket.setNoDelay(true);
-    client = new Client(socket, () => this.limits.protoMaxBulkLen, this.config.optionalStr(REQUIREPASS) !== null);
+    client = new Client(socket, () => this.limits.protoMaxBulkLen);
     client.writeFd = client.fd;
+    this.register(client);
+  }
+
+  /**
+   * A connection on tls-port, once its handshake is done: a client whose bytes arrive
+   * decrypted as 'data' events and whose replies go through the TLS layer (writeFd -1).
+   */
+  private addTlsClient(socket: tls.TLSSocket): void {
+    if (this.refusedAtMaxclients((error) => socket.end(error))) return;
+    socket.setNoDelay(true);
+    const client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
+    this.register(client);
+  }
+
+  /** What every new client gets: the default user, keepalive, close handling, protected mode. */
+  private register(client: Client): void {
+    const socket = client.socket;
+    this.acl.setDefaultAuth(client);
     this.clients.set(client.id, client);
     const keepalive = this.config.int(TCP_KEEPALIVE);
     // Node's setKeepAlive probes every second, ten times; Redis every interval/3, three times.
@@ -320,6 +371,19 @@ export class Server {
     const owner = client;
     socket.on('error', () => this.freeClient(owner));
     socket.on('close', () => this.freeClient(owner));
+    this.denyIfProtected(client);
+  }
+
+  /**
+   * Protected mode (Redis 7.0's clientAcceptHandler): while protected-mode is on and the default
+   * user needs no password, a connection whose peer is not 127.0.0.1 or ::1 gets the DENIED
+   * message and is closed. Other loopback addresses (127.0.0.2) count as remote, as in Redis.
+   */
+  private denyIfProtected(client: Client): void {
+    if (!this.config.bool(PROTECTED_MODE) || !this.acl.defaultUser.noPass || isLocalClient(client)) return;
+    this.send(client, PROTECTED_MODE_DENIED);
+    this.stats.rejectedConnections++;
+    this.freeClientAsync(client);
   }
 
   private onRead(client: Client, n: number): void {
@@ -327,6 +391,15 @@ export class Server {
     this.stats.netInputBytes += n;
     this.stats.readsProcessed++;
     client.parser.feed(this.readBuffer, n);
+    this.resumeClient(client);
+  }
+
+  /** Bytes of a client read through a stream (TLS) rather than into the shared read buffer. */
+  private onData(client: Client, chunk: Buffer): void {
+    if (client.closed) return;
+    this.stats.netInputBytes += chunk.length;
+    this.stats.readsProcessed++;
+    client.parser.feed(chunk, chunk.length);
     this.resumeClient(client);
   }
 
@@ -402,13 +475,15 @@ export class Server {
   }
 
   /**
-   * The native batch fast path serves a plain client: authenticated, not in MULTI, not in a
-   * RESP2 pub/sub context, nothing loading, and no client blocked (a blocked client must be
-   * served right after the command that feeds it, before the next one runs), nobody in MONITOR
-   * mode (every command is shown to them from Dispatcher.call).
+   * The native batch fast path serves a plain client: authenticated, not in MULTI, without
+   * subscriptions (a RESP2 pub/sub context refuses data commands; a RESP3 subscriber may get
+   * the keyspace events of its own commands, which go before each reply), nothing loading,
+   * and no client blocked (a blocked client must be served right after the command that
+   * feeds it, before the next one runs), nobody in MONITOR mode (every command is shown to
+   * them from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && !client.inMulti && !client.inPubSubContext && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
+    return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
       !this.monitors.active && !client.repliesMuted && !client.replySkipNext &&
       this.clientPause.kind === null;
   }
@@ -455,6 +530,7 @@ export class Server {
     if (run) this.latency.recordCall(run, usecEach, runLength);
     this.stats.commandsProcessed += result.executed;
     if (cmd) client.lastCommand = cmd.name;
+    if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
   }
 
@@ -662,6 +738,7 @@ export class Server {
     const expireStart = performance.now();
     native.activeExpireCycle(budgetUs);
     this.latency.addSampleIfNeeded('expire-cycle', performance.now() - expireStart);
+    if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
     if (this.propagation.waiting) this.beforeSleep.schedule();
     this.stats.sample(this.clock);
@@ -699,7 +776,7 @@ export class Server {
     if (this.cronTimer) clearInterval(this.cronTimer);
     this.cronTimer = null;
     for (const c of [...this.clients.values()]) this.freeClient(c);
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    await Promise.all([...this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))), this.tls.close()]);
     this.listeners = [];
   }
 
@@ -760,7 +837,7 @@ export class Server {
   private aofClientInstance: Client | null = null;
 
   private get aofClient(): Client {
-    return (this.aofClientInstance ??= createAofClient());
+    return (this.aofClientInstance ??= createAofClient(this.acl.superuser));
   }
 
   /** INFO replication's role (replication is not implemented: always a master). */

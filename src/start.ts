@@ -5,9 +5,47 @@ import type { Config } from './config';
 // config.ts consumes `dir` and `enable-protected-configs` itself: load it before the set is complete.
 import './config/config';
 import { allConsumersLoaded, consume } from './config/consumers';
+import { StartupAbort } from './errors';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 
 const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
+const ALWAYS_SHOW_LOGO = consume('always-show-logo', 'test/server/startup-log.test.ts');
+const LOGFILE = consume('logfile', 'test/server/startup-log.test.ts');
+
+/** Redis 7.0's asciilogo.h, filled as redisAsciiArt fills it. */
+function asciiLogo(mode: string, port: number, pid: number): string {
+  return [
+    '                _._                                                  ',
+    "           _.-``__ ''-._                                             ",
+    `      _.-\`\`    \`.  \`_.  ''-._           Redis ${REDIS_VERSION} (00000000/0) 64 bit`,
+    "  .-`` .-```.  ```\\/    _.,_ ''-._                                  ",
+    ` (    '      ,       .-\`  | \`,    )     Running in ${mode} mode`,
+    ` |\`-._\`-...-\` __...-.\`\`-._|'\` _.-'|     Port: ${port}`,
+    ` |    \`-._   \`._    /     _.-'    |     PID: ${pid}`,
+    "  `-._    `-._  `-./  _.-'    _.-'                                   ",
+    " |`-._`-._    `-.__.-'    _.-'_.-'|                                  ",
+    " |    `-._`-._        _.-'_.-'    |           https://redis.io       ",
+    "  `-._    `-._`-.__.-'_.-'    _.-'                                   ",
+    " |`-._`-._    `-.__.-'    _.-'_.-'|                                  ",
+    " |    `-._`-._        _.-'_.-'    |                                  ",
+    "  `-._    `-._`-.__.-'_.-'    _.-'                                   ",
+    "      `-._    `-.__.-'    _.-'                                       ",
+    "          `-._        _.-'                                           ",
+    "              `-.__.-'                                               ",
+    '',
+    '',
+  ].join('\n');
+}
+
+/**
+ * redisAsciiArt: the logo when always-show-logo is set or the log goes to a terminal on
+ * stdout, else the one "Running mode" line.
+ */
+function startupBanner(config: Config, log: Server['log'], port: number): void {
+  const showLogo = config.bool(ALWAYS_SHOW_LOGO) || (config.str(LOGFILE) === '' && process.stdout.isTTY === true);
+  if (showLogo) log.raw('notice', asciiLogo('standalone', port, process.pid));
+  else log.notice(`Running mode=standalone, port=${port}.`);
+}
 // Everything that consumes a directive is loaded by now (server.ts imports it all): the
 // applied set is complete (see config/consumers.ts).
 allConsumersLoaded();
@@ -52,11 +90,16 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   for (const line of config.unsupportedWarnings()) log.warning(line);
   log.role = 'M';
   server.persistence.expectStartupLoad();
+  if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
   const port = await server.listen();
-  log.notice(`Running mode=standalone, port=${port}.`);
+  startupBanner(config, log, port === 0 ? server.tls.port : port);
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
   writePidfile(config, server.log);
+  const users = server.acl.loadAtStartup(config.extra.users);
+  for (const line of users.notices) log.notice(line);
+  for (const line of users.warnings) log.warning(line);
+  if (users.fatal) throw new StartupAbort('ACL errors at start-up');
   await server.persistence.loadAtStartup();
   log.notice('Ready to accept connections');
   return { server, port };

@@ -50,7 +50,11 @@ export interface Dataset {
   elements: number;
   describe: string;
   commandsFor(i: number, into: CommandBatch): void;
+  /** A write to key i during a copy-on-write measurement, null when key i takes none. */
+  writeFor?(i: number): string[] | null;
 }
+
+const WRITE_VALUE = 'X'.repeat(100);
 
 export const STRING_VALUE_BYTES = 100;
 
@@ -73,6 +77,7 @@ export function stringDataset(keys: number): Dataset {
     commandsFor(i, into) {
       into.add(['SET', `key:${i}`, populateValue(i)]);
     },
+    writeFor: (i) => ['SET', `key:${i}`, WRITE_VALUE],
   };
 }
 
@@ -129,6 +134,31 @@ export function mixedDataset(keys: number): Dataset {
       }
       into.add(args);
     },
+    writeFor: (i) => (mixedKind(i) === 'string' ? ['SET', `key:${i}`, WRITE_VALUE] : null),
+  };
+}
+
+export const STREAM_LENGTH = 1000;
+export const STREAM_PENDING = 100;
+
+/**
+ * Streams of 1000 entries (two fields, a 40-byte payload), each with a consumer group holding
+ * 100 pending entries of one consumer: `entries` entries in all.
+ */
+export function streamDataset(entries: number): Dataset {
+  const keys = Math.max(1, Math.round(entries / STREAM_LENGTH));
+  return {
+    name: `streams-${keys * STREAM_LENGTH}`,
+    keys,
+    elements: keys * STREAM_LENGTH,
+    describe: `${keys.toLocaleString('en-US')} streams of ${STREAM_LENGTH} entries (type + 40-byte payload), each with a consumer group of ${STREAM_PENDING} pending entries`,
+    commandsFor(i, into) {
+      const key = `stream:${i}`;
+      for (let j = 1; j <= STREAM_LENGTH; j++) into.add(['XADD', key, `${j}-0`, 'type', `t${j % 7}`, 'payload', `${i}:${j}:`.padEnd(40, 'p')]);
+      into.add(['XGROUP', 'CREATE', key, 'g', '0']);
+      into.add(['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', String(STREAM_PENDING), 'STREAMS', key, '>']);
+    },
+    writeFor: (i) => ['XADD', `stream:${i}`, '*', 'type', 'write', 'payload', WRITE_VALUE],
   };
 }
 

@@ -159,7 +159,7 @@ pub fn run(
             }
             // Blocking commands are never registered for the fast path; should one answer
             // WOULD_BLOCK anyway, nothing was written and TypeScript runs it again itself.
-            Ran::WouldBlock(_) => {
+            Ran::WouldBlock(..) => {
                 pos = before;
                 break;
             }

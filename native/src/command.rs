@@ -13,8 +13,10 @@ pub enum CmdError {
     Msg(&'static str),
     Owned(String),
     /// A blocking command (BLPOP...) found every key empty: the dispatcher blocks the client
-    /// for `timeout_ms` (0: forever) and runs the command again when one of its keys is written.
-    WouldBlock { timeout_ms: i64 },
+    /// for `timeout_ms` (0: forever) and runs the command again when one of its keys is written,
+    /// with the arguments in `rewrite` (index, new bytes) replaced first: what the command
+    /// resolved at block time (XREAD's `$` becomes the stream's last ID then, as in Redis).
+    WouldBlock { timeout_ms: i64, rewrite: Vec<(usize, Vec<u8>)> },
 }
 
 pub type CmdResult = Result<(), CmdError>;
@@ -28,6 +30,11 @@ pub const NO_SUCH_KEY: CmdError = CmdError::Msg("ERR no such key");
 pub const OUT_OF_RANGE: CmdError = CmdError::Msg("ERR index out of range");
 
 impl CmdError {
+    /// WouldBlock with nothing to rewrite.
+    pub fn block(timeout_ms: i64) -> CmdError {
+        CmdError::WouldBlock { timeout_ms, rewrite: Vec::new() }
+    }
+
     pub fn text(&self) -> &str {
         match self {
             CmdError::Msg(s) => s,
@@ -94,6 +101,24 @@ pub struct Ctx<'a> {
     pub retrying: bool,
 }
 
+impl<'a> Ctx<'a> {
+    /// The same call with other arguments: a command that runs as another one (GEOADD is the
+    /// ZADD it becomes).
+    pub fn with_args<'b>(&'b mut self, args: Args<'b>) -> Ctx<'b> {
+        Ctx {
+            ks: &mut *self.ks,
+            db: self.db,
+            args,
+            reply: &mut *self.reply,
+            now_ms: self.now_ms,
+            settings: self.settings,
+            may_block: self.may_block,
+            client_id: self.client_id,
+            retrying: self.retrying,
+        }
+    }
+}
+
 pub type Handler = fn(&mut Ctx) -> CmdResult;
 
 /// What the command propagates to the AOF and replicas (native/src/propagate.rs), named after
@@ -118,11 +143,13 @@ impl Ctx<'_> {
 }
 
 /// HDEL, SREM, ZREM: removes each argument from 2 on from the collection at argument 1,
-/// deletes the key when it empties, and replies how many were removed.
+/// deletes the key when it empties, and replies how many were removed. `(class, event)` is
+/// the keyspace event of a removal ("hdel", "srem", "zrem").
 pub fn remove_members<C: ?Sized>(
     ctx: &mut Ctx,
     view: fn(&mut Entry) -> Result<&mut C, CmdError>,
     remove: fn(&mut C, &[u8]) -> bool,
+    (class, event): (u32, &'static str),
 ) -> CmdResult {
     let (db, now, args) = (ctx.db, ctx.now_ms, ctx.args);
     let key = args.get(1);
@@ -133,6 +160,7 @@ pub fn remove_members<C: ?Sized>(
     let collection = view(entry)?;
     let removed = args.from(2).filter(|m| remove(collection, m)).count();
     if removed > 0 {
+        ctx.ks.notify(class, event, db, key);
         ctx.ks.delete_if_empty(db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += removed as u64;

@@ -227,34 +227,14 @@ impl ObjectDigest {
         xor_digest(&mut self.digest, &element);
     }
 
-    /// The next stream entry (in ID order) with its fields in stored order.
-    pub fn add_stream_entry<'a>(&mut self, ms: u64, seq: u64, fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) {
-        let mut id = [0u8; 41];
-        let mut len = 0;
-        for part in [ms, seq] {
-            if len > 0 {
-                id[len] = b'.';
-                len += 1;
-            }
-            let mut digits = [0u8; 20];
-            let mut n = digits.len();
-            let mut v = part;
-            loop {
-                n -= 1;
-                digits[n] = b'0' + (v % 10) as u8;
-                v /= 10;
-                if v == 0 {
-                    break;
-                }
-            }
-            id[len..len + digits.len() - n].copy_from_slice(&digits[n..]);
-            len += digits.len() - n;
-        }
-        mix_digest(&mut self.digest, &id[..len]);
-        for (field, value) in fields {
-            mix_digest(&mut self.digest, field);
-            mix_digest(&mut self.digest, value);
-        }
+    /// The next stream entry's ID (entries in ID order); its fields and values follow as
+    /// `add_ordered` calls, each field then its value.
+    pub fn add_stream_id(&mut self, ms: u64, seq: u64) {
+        let mut id = Vec::with_capacity(41);
+        crate::rdb::numeric::push_u64(&mut id, ms);
+        id.push(b'.');
+        crate::rdb::numeric::push_u64(&mut id, seq);
+        mix_digest(&mut self.digest, &id);
     }
 
     /// Marks that the key has an expire (its time does not matter).
@@ -464,8 +444,13 @@ mod tests {
         );
         // XADD st 1-1 f1 v1 f2 v2; XADD st 5-0 a b
         let mut d = ObjectDigest::for_value(ObjectType::Stream);
-        d.add_stream_entry(1, 1, [(&b"f1"[..], &b"v1"[..]), (b"f2", b"v2")]);
-        d.add_stream_entry(5, 0, [(&b"a"[..], &b"b"[..])]);
+        d.add_stream_id(1, 1);
+        for part in [&b"f1"[..], b"v1", b"f2", b"v2"] {
+            d.add_ordered(part);
+        }
+        d.add_stream_id(5, 0);
+        d.add_ordered(b"a");
+        d.add_ordered(b"b");
         assert_eq!(hex(d.finish()), "5f7914c0d8305928570ba5931249efd6c448aedb");
     }
 

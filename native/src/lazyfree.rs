@@ -38,6 +38,7 @@ pub fn free_effort(v: &Value) -> usize {
         Value::Hash(h) => if h.is_listpack() { 1 } else { h.len() },
         Value::Set(s) => if s.encoding() == "intset" { 1 } else { s.len() },
         Value::ZSet(z) => if z.is_listpack() { 1 } else { z.len() },
+        Value::Stream(s) => s.free_effort(),
     }
 }
 

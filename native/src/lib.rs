@@ -17,6 +17,7 @@ pub mod napi;
 pub mod numfmt;
 pub mod os;
 pub mod persist;
+pub mod pqsort;
 pub mod propagate;
 pub mod rdb;
 pub mod reply;
@@ -45,8 +46,10 @@ pub struct State {
     /// exec's request bytes and reply Buffer (see `bindExecInput` / `bindExecOutput`).
     input: Option<napi::SharedBuf>,
     output: Option<napi::SharedBuf>,
-    /// The timeout of the last command that answered WOULD_BLOCK (`blockTimeoutMs`).
+    /// The timeout of the last command that answered WOULD_BLOCK (`blockTimeoutMs`) and the
+    /// arguments it resolved (`blockRewrite`).
     block_timeout_ms: i64,
+    block_rewrite: Vec<(usize, Vec<u8>)>,
     /// The batch fast path: eligible commands, its framing scratch, and its log of what ran.
     fast: batch::FastTable,
     scratch: Vec<i32>,
@@ -69,6 +72,7 @@ thread_local! {
         input: None,
         output: None,
         block_timeout_ms: 0,
+        block_rewrite: Vec::new(),
         fast: batch::FastTable::default(),
         scratch: Vec::with_capacity(64),
         batch_log: None,
@@ -162,8 +166,9 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         Ok(match ran {
             Ran::Written(n) => n as i64,
             Ran::Pending => REPLY_PENDING,
-            Ran::WouldBlock(timeout_ms) => {
+            Ran::WouldBlock(timeout_ms, rewrite) => {
                 st.block_timeout_ms = timeout_ms;
+                st.block_rewrite = rewrite;
                 WOULD_BLOCK
             }
         })
@@ -266,8 +271,9 @@ pub enum Ran {
     Written(usize),
     /// Too large for the output: kept for `takeReply`.
     Pending,
-    /// A blocking command found nothing to serve (nothing was written).
-    WouldBlock(i64),
+    /// A blocking command found nothing to serve (nothing was written): its timeout and the
+    /// arguments to rewrite before it runs again.
+    WouldBlock(i64, Vec<(usize, Vec<u8>)>),
 }
 
 /// Runs one data command and delivers its reply (an error reply when the handler fails) into
@@ -283,8 +289,8 @@ pub fn run_command(
     out: &mut [u8],
     out_pos: usize,
 ) -> Ran {
-    if let Err(timeout_ms) = run_handler(ks, settings, reply, handler, call, now_ms()) {
-        return Ran::WouldBlock(timeout_ms);
+    if let Err((timeout_ms, rewrite)) = run_handler(ks, settings, reply, handler, call, now_ms()) {
+        return Ran::WouldBlock(timeout_ms, rewrite);
     }
     let n = reply.buf.len();
     if out_pos <= out.len() && n <= out.len() - out_pos {
@@ -297,8 +303,15 @@ pub fn run_command(
 }
 
 /// Runs a handler with the clock at `now_ms`, leaving its reply (or its error reply) in
-/// `reply`; Err(timeout) when a blocking command found nothing to serve.
-pub fn run_handler(ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, handler: command::Handler, call: Call, now_ms: i64) -> Result<(), i64> {
+/// `reply`; Err((timeout, arguments to rewrite)) when a blocking command found nothing to serve.
+pub fn run_handler(
+    ks: &mut Keyspace,
+    settings: &Settings,
+    reply: &mut Reply,
+    handler: command::Handler,
+    call: Call,
+    now_ms: i64,
+) -> Result<(), (i64, Vec<(usize, Vec<u8>)>)> {
     reply.buf.clear();
     reply.resp3 = call.flags & FLAG_RESP3 != 0;
     let mut ctx = Ctx {
@@ -318,7 +331,7 @@ pub fn run_handler(ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, ha
     if ctx.ks.prop.on { ctx.ks.prop.command_done(call.db, call.args.iter(), ctx.ks.dirty != dirty_before); }
     match result {
         Ok(()) => Ok(()),
-        Err(CmdError::WouldBlock { timeout_ms }) => Err(timeout_ms),
+        Err(CmdError::WouldBlock { timeout_ms, rewrite }) => Err((timeout_ms, rewrite)),
         Err(e) => {
             reply.buf.clear();
             reply.error(e.text());
@@ -369,6 +382,18 @@ pub fn exec_offsets(argc: usize) -> Result<Vec<i32>, String> {
 /// A reply too large for the caller's output Buffer, for `takeReply`.
 pub fn set_pending(reply: Vec<u8>) {
     with_state(|st| st.pending = Some(reply));
+}
+
+/// blockRewrite(): [index, Buffer, ...], the arguments the command that just answered
+/// WOULD_BLOCK resolved (empty for most commands).
+fn block_rewrite(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let rewrite = with_state(|st| std::mem::take(&mut st.block_rewrite));
+    let mut values = Vec::with_capacity(rewrite.len() * 2);
+    for (index, bytes) in &rewrite {
+        values.push(env.int(*index as i64));
+        values.push(env.buffer(bytes));
+    }
+    env.array(&values)
 }
 
 fn take_reply(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
@@ -555,6 +580,7 @@ fn set_track_modified(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         st.ks.track_modified = on;
         if !on {
             st.ks.modified.clear();
+            st.ks.ready_only.clear();
             st.ks.modified_all_dbs.clear();
         }
     });
@@ -562,17 +588,46 @@ fn set_track_modified(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 }
 
 /// The keys modified since the last call: [db, key, db, key, ...]; a whole flushed/swapped
-/// database appears as [db, null].
+/// database appears as [db, null]; a key only blocked clients should look at again (not its
+/// watchers) as [-1 - db, key].
 fn take_modified(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    let (keys, all) = with_state(|st| (std::mem::take(&mut st.ks.modified), std::mem::take(&mut st.ks.modified_all_dbs)));
-    let mut values = Vec::with_capacity(keys.len() * 2 + all.len() * 2);
+    let (keys, ready, all) = with_state(|st| {
+        (std::mem::take(&mut st.ks.modified), std::mem::take(&mut st.ks.ready_only), std::mem::take(&mut st.ks.modified_all_dbs))
+    });
+    let mut values = Vec::with_capacity(keys.len() * 2 + ready.len() * 2 + all.len() * 2);
     for (db, key) in &keys {
         values.push(env.int(*db as i64));
+        values.push(env.buffer(key));
+    }
+    for (db, key) in &ready {
+        values.push(env.int(-1 - *db as i64));
         values.push(env.buffer(key));
     }
     for db in &all {
         values.push(env.int(*db as i64));
         values.push(env.null());
+    }
+    env.array(&values)
+}
+
+/// setNotifyMask(classes): the keyspace-event classes handlers record (0: none; see
+/// keyspace/notify.rs).
+fn set_notify_mask(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let mask = a.i64(env, 0)? as u32;
+    with_state(|st| st.ks.set_notify_mask(mask));
+    Ok(env.undefined())
+}
+
+/// takeKeyspaceEvents(): the events recorded since the last call, [event, db, key, ...] in the
+/// order they happened, or null when there are none.
+fn take_keyspace_events(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let events = with_state(|st| st.ks.take_events());
+    if events.is_empty() { return Ok(env.null()); }
+    let mut values = Vec::with_capacity(events.len() * 3);
+    for e in &events {
+        values.push(env.string(e.event));
+        values.push(env.int(e.db as i64));
+        values.push(env.buffer(&e.key));
     }
     env.array(&values)
 }
@@ -717,6 +772,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("execBatch", exec_batch),
         ("takeReply", take_reply),
         ("blockTimeoutMs", block_timeout_ms),
+        ("blockRewrite", block_rewrite),
         ("setSetting", set_setting),
         ("bindPropagation", bind_propagation),
         ("setPropagation", set_propagation),
@@ -738,6 +794,8 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("watchKey", watch_key),
         ("unwatchAll", unwatch_all),
         ("watchState", watch_state),
+        ("setNotifyMask", set_notify_mask),
+        ("takeKeyspaceEvents", take_keyspace_events),
         ("trimMemory", trim_memory),
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),

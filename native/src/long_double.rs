@@ -42,6 +42,24 @@ impl LongDouble {
 
     pub fn is_finite(&self) -> bool { matches!(self, LongDouble::Finite { .. }) }
 
+    /// A double widened exactly (as C does passing it to a long double parameter).
+    pub fn from_f64(d: f64) -> LongDouble {
+        let bits = d.to_bits();
+        let neg = bits >> 63 == 1;
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let fraction = bits & ((1 << 52) - 1);
+        if biased == 0x7ff {
+            return LongDouble::Inf { neg };
+        }
+        if biased == 0 && fraction == 0 {
+            return LongDouble::Finite { neg, mant: 0, exp: 0 };
+        }
+        // value = m * 2^e with m of 53 bits (normal) or fewer (subnormal): top bit to bit 63.
+        let (m, e) = if biased == 0 { (fraction, -1074) } else { (fraction | (1 << 52), biased - 1075) };
+        let shift = m.leading_zeros() as i32;
+        LongDouble::Finite { neg, mant: m << shift, exp: e - shift }
+    }
+
     /// Correctly rounded (to nearest, ties to even) sum, overflowing to an infinity. (inf + -inf
     /// would be NaN in C; it comes out as an infinity here, which callers reject the same way.)
     #[allow(clippy::should_implement_trait)] // one operation, not an operator type

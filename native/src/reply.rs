@@ -76,12 +76,17 @@ impl Reply {
     pub fn double(&mut self, d: f64) {
         let mut tmp = Vec::with_capacity(32);
         numfmt::push_double(&mut tmp, d);
+        self.double_text(&tmp);
+    }
+
+    /// A number already formatted: a RESP3 double (`,`), a bulk string in RESP2.
+    pub fn double_text(&mut self, text: &[u8]) {
         if self.resp3 {
             self.buf.push(b',');
-            self.buf.extend_from_slice(&tmp);
+            self.buf.extend_from_slice(text);
             self.buf.extend_from_slice(b"\r\n");
         } else {
-            self.bulk(&tmp);
+            self.bulk(text);
         }
     }
 

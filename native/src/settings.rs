@@ -31,6 +31,9 @@ pub struct Settings {
     pub lazyfree_lazy_user_flush: bool,
     pub lazyfree_lazy_server_del: bool,
     pub lazyfree_lazy_expire: bool,
+    pub stream_node_max_bytes: i64,
+    pub stream_node_max_entries: i64,
+    pub hll_sparse_max_bytes: i64,
 }
 
 impl Default for Settings {
@@ -57,6 +60,9 @@ impl Default for Settings {
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_server_del: false,
             lazyfree_lazy_expire: false,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }
@@ -80,6 +86,9 @@ impl Settings {
             "maxmemory-eviction-tenacity" => &mut self.maxmemory_eviction_tenacity,
             "lfu-log-factor" => &mut self.lfu_log_factor,
             "lfu-decay-time" => &mut self.lfu_decay_time,
+            "stream-node-max-bytes" => &mut self.stream_node_max_bytes,
+            "stream-node-max-entries" => &mut self.stream_node_max_entries,
+            "hll-sparse-max-bytes" => &mut self.hll_sparse_max_bytes,
             "lazyfree-lazy-eviction" | "lazyfree-lazy-user-del" | "lazyfree-lazy-user-flush" | "lazyfree-lazy-server-del" | "lazyfree-lazy-expire" => {
                 let flag = match name {
                     "lazyfree-lazy-eviction" => &mut self.lazyfree_lazy_eviction,

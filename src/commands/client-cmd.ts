@@ -1,6 +1,7 @@
 // CLIENT: ID, INFO, LIST, KILL, GETNAME, SETNAME, NO-EVICT, UNBLOCK, GETREDIR, TRACKINGINFO,
 // HELP. Left out (each answers "unknown subcommand"): CACHING/TRACKING (no client-side
 // caching), PAUSE/UNPAUSE and REPLY (they need the dispatcher to hold or drop replies).
+import type { User } from '../acl/user';
 import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
@@ -34,7 +35,7 @@ function flagLetters(server: Server, client: Client): string {
   if (client.isReplica) flags += client.isMonitor ? 'O' : 'S';
   if (client.isMaster) flags += 'M';
   if (client.totalSubscriptions > 0) flags += 'P';
-  if (client.inMulti) flags += 'x';
+  if (client.inMulti || client.execRunning >= 0) flags += 'x';
   if (client.blocked || client.postponed) flags += 'b';
   if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
   if (client.closeAfterReply) flags += 'c';
@@ -85,7 +86,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
     ['sub', client.channels.size],
     ['psub', client.patterns.size],
     ['ssub', client.shardChannels.size],
-    ['multi', client.inMulti ? client.multiQueue.length : -1],
+    ['multi', client.inMulti ? client.multiQueue.length : client.execRunning],
     ['qbuf', qbuf],
     // The parser holds received chunks as they are: there is no preallocated free space.
     ['qbuf-free', 0],
@@ -100,7 +101,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
     ['tot-mem', qbuf + argvMem + multiMem + omem],
     ['events', omem > 0 ? 'rw' : 'r'],
     ['cmd', current ? current.name : client.lastCommand],
-    ['user', 'default'],
+    ['user', client.user.name],
     ['redir', -1],
     ['resp', client.resp],
   ];
@@ -168,10 +169,11 @@ interface KillFilter {
   laddr?: string;
   type?: ClientType;
   id?: number;
+  user?: User;
   skipMe: boolean;
 }
 
-function parseKillFilter(req: Request): KillFilter {
+function parseKillFilter(server: Server, req: Request): KillFilter {
   if (req.argc === 3) return { addr: argStr(req, 2), skipMe: false }; // old form: may kill itself
   const filter: KillFilter = { skipMe: true };
   for (let i = 2; i < req.argc; i += 2) {
@@ -191,8 +193,9 @@ function parseKillFilter(req: Request): KillFilter {
     } else if (opt === 'laddr') {
       filter.laddr = value;
     } else if (opt === 'user') {
-      // Without ACLs every connection is the default user.
-      if (value !== 'default') throw new ReplyError(`ERR No such user '${value}'`);
+      const user = server.acl.users.get(value);
+      if (!user) throw new ReplyError(`ERR No such user '${value}'`);
+      filter.user = user;
     } else if (opt === 'skipme') {
       const v = value.toLowerCase();
       if (v === 'yes') filter.skipMe = true;
@@ -207,7 +210,7 @@ function parseKillFilter(req: Request): KillFilter {
 
 function clientKill(ctx: Ctx): void {
   const { req, server, client: self } = ctx;
-  const filter = parseKillFilter(req);
+  const filter = parseKillFilter(server, req);
   let killed = 0;
   let killSelf = false;
   for (const c of [...server.clients.values()]) {
@@ -215,6 +218,7 @@ function clientKill(ctx: Ctx): void {
     if (filter.laddr !== undefined && c.laddr !== filter.laddr) continue;
     if (filter.type !== undefined && c.type !== filter.type) continue;
     if (filter.id !== undefined && c.id !== filter.id) continue;
+    if (filter.user !== undefined && c.user !== filter.user) continue;
     if (c === self && filter.skipMe) continue;
     if (c === self) killSelf = true;
     else server.freeClient(c);

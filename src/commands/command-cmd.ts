@@ -142,17 +142,11 @@ export function writeCommandDocs(out: ReplyWriter, cmd: Command): void {
 export function lookupByFullName(server: Server, fullName: string): Command | undefined {
   const parts = fullName.toLowerCase().split('|');
   if (parts.length > 2) return undefined;
-  const base = server.commands.get(parts[0]);
+  const base = server.commands.find(parts[0]);
   if (!base || parts.length === 1) return base;
   return base.subcommands?.get(parts[1]);
 }
 
-/** lookupCommand over an argument vector (COMMAND GETKEYS): argv[1] picks a subcommand. */
-function lookupByArgv(server: Server, argv: string[]): Command | undefined {
-  const base = server.commands.get(argv[0].toLowerCase());
-  if (!base || argv.length === 1 || !base.subcommands) return base;
-  return base.subcommands.get(argv[1].toLowerCase());
-}
 
 function orderedFlags(flags: string[]): string[] {
   return KEY_FLAG_ORDER.filter((f) => flags.includes(f));
@@ -162,7 +156,7 @@ function getKeysCommand(ctx: Ctx, withFlags: boolean): void {
   const { req, out, server } = ctx;
   const argv: string[] = [];
   for (let i = 2; i < req.argc; i++) argv.push(argStr(req, i));
-  const cmd = lookupByArgv(server, argv);
+  const cmd = server.commands.lookupArgv(argv);
   if (!cmd) throw new ReplyError('ERR Invalid command specified');
   if (!hasKeys(cmd)) throw new ReplyError('ERR The command has no key arguments');
   if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) {

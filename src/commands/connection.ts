@@ -19,7 +19,6 @@ function ping(ctx: Ctx): void {
 }
 
 const DATABASES = consume('databases', 'test/server/directives.test.ts');
-const REQUIREPASS = consume('requirepass', 'test/server/directives.test.ts');
 
 function parseInteger(s: string): number | null {
   if (!/^-?(0|[1-9][0-9]*)$/.test(s)) return null;
@@ -40,25 +39,18 @@ function quit(ctx: Ctx): void {
   ctx.client.closeAfterReply = true;
 }
 
-/** The default user's password check (requirepass; without one the user is "nopass"). */
-function checkPassword(ctx: Ctx, username: string, password: Buffer): string | null {
-  const required = ctx.server.config.optionalStr(REQUIREPASS);
-  const ok = username.toLowerCase() === 'default' && (required === null || password.toString() === required);
-  return ok ? null : 'WRONGPASS invalid username-password pair or user is disabled.';
-}
+const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 
 function auth(ctx: Ctx): void {
   const { req, server, client } = ctx;
   if (req.argc > 3) throw new ReplyError('ERR syntax error');
-  if (req.argc === 2 && server.config.optionalStr(REQUIREPASS) === null) {
+  if (req.argc === 2 && server.acl.defaultUser.noPass) {
     throw new ReplyError(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
   }
   const username = req.argc === 3 ? argStr(req, 1) : 'default';
-  const err = checkPassword(ctx, username, arg(req, req.argc - 1));
-  if (err) throw new ReplyError(err);
-  client.authenticated = true;
+  if (!server.acl.authenticate(client, username, arg(req, req.argc - 1), argStr(req, 0))) throw new ReplyError(WRONGPASS);
   ctx.out.ok();
 }
 
@@ -74,13 +66,12 @@ function hello(ctx: Ctx): void {
     i = 2;
   }
   let setName: string | null = null;
+  let credentials: { username: string; password: Buffer } | null = null;
   for (; i < req.argc; i++) {
     const opt = argStr(req, i).toLowerCase();
     const left = req.argc - i - 1;
     if (opt === 'auth' && left >= 2) {
-      const err = checkPassword(ctx, argStr(req, i + 1), arg(req, i + 2));
-      if (err) throw new ReplyError(err);
-      client.authenticated = true;
+      credentials = { username: argStr(req, i + 1), password: arg(req, i + 2) };
       i += 2;
     } else if (opt === 'setname' && left >= 1) {
       setName = argStr(req, i + 1);
@@ -92,8 +83,11 @@ function hello(ctx: Ctx): void {
       throw new ReplyError(`ERR Syntax error in HELLO option '${argStr(req, i)}'`);
     }
   }
+  if (credentials && !server.acl.authenticate(client, credentials.username, credentials.password, argStr(req, 0))) {
+    throw new ReplyError(WRONGPASS);
+  }
   if (!client.authenticated) {
-    throw new ReplyError('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+    throw new ReplyError('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   }
   if (setName !== null) client.name = setName;
   client.resp = proto;
@@ -130,7 +124,7 @@ function reset(ctx: Ctx): void {
   ctx.out.resp3 = false;
   client.name = '';
   client.noEvict = false;
-  client.authenticated = server.config.optionalStr(REQUIREPASS) === null;
+  server.acl.setDefaultAuth(client);
   ctx.out.simple('RESET');
 }
 

@@ -116,7 +116,7 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, denied);
     }
-    if (!client.authenticated && !cmd.flags.has('no_auth')) {
+    if (!client.authenticated && server.acl.authRequired && !cmd.flags.has('no_auth')) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'NOAUTH Authentication required.');
     }
@@ -129,6 +129,13 @@ export class Dispatcher {
     if (server.scripting.busy && !cmd.flags.has('allow_busy')) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, server.scripting.busyError());
+    }
+    if (!client.user.unrestricted) {
+      const denied = server.acl.checkCommand(client, cmd, req, client.inMulti ? 'multi' : 'toplevel');
+      if (denied) {
+        cmd.stats.rejected++;
+        return this.reject(client, cmd, denied);
+      }
     }
     // EXEC is judged by what it would run: the flags of its queued commands count as its own
     // (Redis's mstate.cmd_flags, a script's declared flags included).
@@ -221,6 +228,7 @@ export class Dispatcher {
         out.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`);
       }
     }
+    if (server.keyspaceEvents.on) server.keyspaceEvents.publishRecorded(client, start);
     server.callDepth--;
     const t1 = performance.now();
     if (server.callDepth === 0) server.callClock = t1;

@@ -1,5 +1,6 @@
 // Every TypeScript command handler, by full name. Native handlers come from the addon's
 // own list (native.commandNames()); see commands/table.ts for how the two are joined.
+import { aclCommands } from './acl-cmd';
 import { clientCommands } from './client-cmd';
 import { clientPauseCommands } from '../client-pause';
 import { latencyCommands } from './latency-cmd';
@@ -15,11 +16,13 @@ import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
 import { scriptingCommands } from '../scripting';
 import { serverCommands } from './server';
+import { streamCommands } from './streams';
 import { transactionCommands } from './transactions';
 import type { Handler } from './types';
 
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
-    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...latencyCommands, ...memoryCommands]);
+    ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...latencyCommands, ...memoryCommands,
+    ...streamCommands, ...aclCommands]);
 }

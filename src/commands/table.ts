@@ -82,7 +82,14 @@ function newStats(): CommandStats {
 }
 
 export class CommandTable {
+  /** Every implemented command by its original name (internal references, ACL rules). */
   private commands = new Map<string, Command>();
+  /**
+   * The commands clients reach, by the name they call them: the original names unless
+   * rename-command moved or removed one. Renamed commands keep their original `name` (COMMAND
+   * INFO, commandstats and ACL rules use it), as in Redis.
+   */
+  private visible = new Map<string, Command>();
 
   /**
    * @param tsHandlers handlers written in TypeScript, by full name
@@ -123,7 +130,8 @@ export class CommandTable {
       parent.subcommands.set(sub, child);
     }
     this.nativeIndexes = new Map(nativeNames.map((n, i) => [n, i]));
-    for (const [name, cmd] of this.commands) this.upper.set(name.toUpperCase(), cmd);
+    this.visible = new Map(this.commands);
+    this.indexUpperCase();
     for (const cmd of this.everything()) {
       if (cmd.nativeIndex >= 0) this.nativeCommands[cmd.nativeIndex] = cmd;
       if (cmd.batchIndex >= 0) this.nativeCommands[cmd.batchIndex] = cmd;
@@ -137,6 +145,11 @@ export class CommandTable {
     return { name: spec.name, arity: spec.arity, spec, flags, isWrite: flags.has('write'), handler, nativeIndex, batchIndex: -1, stats: newStats() };
   }
 
+  private indexUpperCase(): void {
+    this.upper = new Map([...this.visible].map(([name, cmd]) => [name.toUpperCase(), cmd]));
+  }
+
+  /** A command by its original lower-case name, whatever rename-command did (internal use). */
   get(name: string): Command | undefined {
     return this.commands.get(name);
   }
@@ -146,10 +159,34 @@ export class CommandTable {
    * map directly; only mixed case pays for a toLowerCase.
    */
   find(sent: string): Command | undefined {
-    return this.commands.get(sent) ?? this.upper.get(sent) ?? this.commands.get(sent.toLowerCase());
+    return this.visible.get(sent) ?? this.upper.get(sent) ?? this.visible.get(sent.toLowerCase());
   }
 
   private upper = new Map<string, Command>();
+
+  /**
+   * rename-command: the top-level command clients call `from` is called `to` from now on, or
+   * nobody can call it when `to` is empty. Names Redis has and keyfork does not are accepted
+   * and change nothing (the command is unknown under either name). The config loader checked
+   * the pair already (src/directive-hooks.ts); call this before registerFastPath.
+   */
+  rename(from: string, to: string): void {
+    const cmd = this.visible.get(from.toLowerCase());
+    if (!cmd) return;
+    this.visible.delete(from.toLowerCase());
+    if (to !== '') this.visible.set(to.toLowerCase(), cmd);
+    this.indexUpperCase();
+  }
+
+  /**
+   * Redis's lookupCommand on whole arguments (ACL DRYRUN): the command, or for a container
+   * with a second argument its subcommand (undefined when there is no such subcommand).
+   */
+  lookupArgv(argv: string[]): Command | undefined {
+    const base = this.find(argv[0]);
+    if (!base || argv.length === 1 || !base.subcommands) return base;
+    return base.subcommands.get(argv[1].toLowerCase());
+  }
 
   /** The command run by native row `index` (for statistics of the batch fast path). */
   byNativeIndex(index: number): Command | undefined {
@@ -163,11 +200,11 @@ export class CommandTable {
    * blocks: it may then run them without TypeScript (see native/src/batch.rs).
    */
   registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean) => void): void {
-    for (const cmd of this.commands.values()) {
+    for (const [name, cmd] of this.visible) {
       const index = cmd.nativeIndex >= 0 ? cmd.nativeIndex : cmd.batchIndex;
       if (index < 0 || cmd.subcommands || cmd.flags.has('blocking')) continue;
       // The batch stops before a command MISCONF refuses, and TypeScript answers it.
-      register(cmd.name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'));
+      register(name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'));
     }
   }
 
@@ -176,16 +213,26 @@ export class CommandTable {
     return this.nativeIndexes.get(name) ?? -1;
   }
 
-  /** Every implemented top-level command. */
+  /** Every top-level command clients can call (COMMAND, COMMAND COUNT, commandstats). */
   all(): Command[] {
+    return [...this.visible.values()];
+  }
+
+  /** Every implemented top-level command, renamed away or not (the ACL's universe). */
+  originals(): Command[] {
     return [...this.commands.values()];
   }
 
-  /** Top-level commands and their subcommands. */
+  /** Top-level commands clients can call and their subcommands. */
   *everything(): Generator<Command> {
-    for (const c of this.commands.values()) {
-      yield c;
-      if (c.subcommands) yield* c.subcommands.values();
+    for (const [, cmd] of this.named()) yield cmd;
+  }
+
+  /** What everything() yields, each with the name clients call it by (`cfg|get` after a rename of config). */
+  *named(): Generator<[string, Command]> {
+    for (const [name, c] of this.visible) {
+      yield [name, c];
+      for (const [sub, child] of c.subcommands ?? []) yield [`${name}|${sub}`, child];
     }
   }
 }

@@ -50,15 +50,18 @@ function exec(ctx: Ctx): void {
   // One execution unit: what the queued commands propagate goes out together, inside
   // MULTI/EXEC when it is more than one command (src/propagate.ts).
   server.propagation.enter();
+  client.execRunning = queue.length;
   try {
     for (const q of queue) {
       const found = server.dispatcher.lookup(client, q.req);
       if (typeof found === 'string') out.error(found);
+      else if (!client.user.unrestricted && server.acl.deniedAtExec(client, found, q.req, out)) continue;
       else server.dispatcher.call(client, found, q.req);
     }
   } finally {
     server.propagation.leave();
     server.execDepth--;
+    client.execRunning = -1;
   }
 }
 

@@ -339,8 +339,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 
 const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
-const TLS = 'TLS';
-const ACL = 'ACL';
 const CRASH_REPORT = "Redis's crash report";
 const SYSLOG = 'logging to syslog';
 const CPU_AFFINITY = 'CPU affinity';
@@ -360,8 +358,8 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('rdbchecksum', true, IMMUTABLE),
   bool('daemonize', false, fixed(needs('running in the background (daemonize)'))),
   bool('io-threads-do-reads', false, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
-  bool('always-show-logo', false, fixed(needs('showing the ASCII-art logo'))),
-  bool('protected-mode', true, needs('protected mode')),
+  bool('always-show-logo', false, IMMUTABLE),
+  bool('protected-mode', true),
   bool('rdbcompression', true),
   bool('rdb-del-sync-files', false),
   bool('activerehashing', true, inert('keyfork has no cron rehashing step; in Redis it only trades CPU time for memory')),
@@ -403,13 +401,13 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('latency-tracking', true),
   bool('aof-disable-auto-gc', false),
   bool('replica-ignore-disk-write-errors', false, needs(REPLICATION)),
-  bool('tls-cluster', false, needs(TLS)),
-  bool('tls-replication', false, needs(TLS)),
-  bool('tls-prefer-server-ciphers', false, needs(TLS)),
-  bool('tls-session-caching', true, needs(TLS)),
+  bool('tls-cluster', false, needs(CLUSTER)),
+  bool('tls-replication', false, needs(REPLICATION)),
+  bool('tls-prefer-server-ciphers', false),
+  bool('tls-session-caching', true),
 
   // string (third argument: EMPTY_STRING_IS_NULL)
-  str('aclfile', '', false, fixed(needs(ACL, true))),
+  str('aclfile', '', false, fixed({})),
   str('unixsocket', null, true, fixed(needs(UNIX_SOCKET, true))),
   str('pidfile', null, true, IMMUTABLE),
   str('replica-announce-ip', null, true, { alias: 'slave-announce-ip', ...needs(REPLICATION) }),
@@ -431,18 +429,18 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('logfile', '', false, IMMUTABLE),
   str('masterauth', null, true, { sensitive: true, ...needs(REPLICATION) }),
   str('requirepass', null, true, { sensitive: true }),
-  str('tls-cert-file', null, true, needs(TLS)),
-  str('tls-key-file', null, true, needs(TLS)),
-  str('tls-key-file-pass', null, true, needs(TLS)),
-  str('tls-client-cert-file', null, true, needs(TLS)),
-  str('tls-client-key-file', null, true, needs(TLS)),
-  str('tls-client-key-file-pass', null, true, needs(TLS)),
-  str('tls-dh-params-file', null, true, needs(TLS)),
-  str('tls-ca-cert-file', null, true, needs(TLS)),
-  str('tls-ca-cert-dir', null, true, needs(TLS)),
-  str('tls-protocols', null, true, needs(TLS)),
-  str('tls-ciphers', null, true, needs(TLS)),
-  str('tls-ciphersuites', null, true, needs(TLS)),
+  str('tls-cert-file', null, true),
+  str('tls-key-file', null, true),
+  str('tls-key-file-pass', null, true),
+  str('tls-client-cert-file', null, true, needs(REPLICATION)),
+  str('tls-client-key-file', null, true, needs(REPLICATION)),
+  str('tls-client-key-file-pass', null, true, needs(REPLICATION)),
+  str('tls-dh-params-file', null, true),
+  str('tls-ca-cert-file', null, true),
+  str('tls-ca-cert-dir', null, true),
+  str('tls-protocols', null, true),
+  str('tls-ciphers', null, true),
+  str('tls-ciphersuites', null, true),
 
   // enum
   enumeration('supervised', SUPERVISED, 'no', fixed(needs('notifying upstart or systemd'))),
@@ -452,7 +450,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction'),
   enumeration('appendfsync', APPENDFSYNC, 'everysec'),
   enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no', needs(OOM_SCORE)),
-  enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels', needs(ACL)),
+  enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels'),
   enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no', inert('keyfork always checks RESTORE payloads and RDB files in full, as with "yes"')),
   enumeration('enable-protected-configs', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('enable-debug-command', PROTECTED_ACTION, 'no', IMMUTABLE),
@@ -461,7 +459,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore', needs(REPLICATION)),
   enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
   enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
-  enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes', needs(TLS)),
+  enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes'),
 
   // int
   num('databases', 'int', 1n, INT_MAX, 16n, IMMUTABLE),
@@ -501,9 +499,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true, ...needs('the software watchdog') }),
   num('shutdown-timeout', 'int', 0n, INT_MAX, 10n, needs(REPLICATION)),
   num('repl-diskless-sync-max-replicas', 'int', 0n, INT_MAX, 0n, needs(REPLICATION)),
-  num('tls-port', 'int', 0n, 65535n, 0n, needs(TLS, true)),
-  num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n, needs(TLS)),
-  num('tls-session-cache-timeout', 'int', 0n, INT_MAX, 300n, needs(TLS)),
+  num('tls-port', 'int', 0n, 65535n, 0n),
+  num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n, inert('Redis 7.0 resumes TLS sessions by ticket only (a session id it cached is never resumed), so the size of that cache is not observable; keyfork keeps no id cache')),
+  num('tls-session-cache-timeout', 'int', 0n, INT_MAX, 300n),
 
   // unsigned int
   num('maxclients', 'uint', 1n, UINT_MAX, 10000n),
@@ -513,7 +511,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   // unsigned long
   num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, needs(DEFRAG)),
   num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n),
-  num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n, needs(ACL)),
+  num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n),
 
   // long long
   num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
@@ -521,7 +519,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n),
   num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n),
   num('proto-max-bulk-len', 'longlong', MB, LONG_MAX, 512n * MB, { memory: true }),
-  num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n, needs('the stream type')),
+  num('stream-node-max-entries', 'longlong', 0n, LLONG_MAX, 100n),
   num('repl-backlog-size', 'longlong', 1n, LLONG_MAX, MB, { memory: true, ...needs(REPLICATION) }),
 
   // unsigned long long
@@ -534,9 +532,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('zset-max-listpack-entries', 'size_t', 0n, LONG_MAX, 128n, { alias: 'zset-max-ziplist-entries' }),
   num('active-defrag-ignore-bytes', 'size_t', 1n, LLONG_MAX, 100n * MB, { memory: true, ...needs(DEFRAG) }),
   num('hash-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'hash-max-ziplist-value' }),
-  num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true, ...needs('the stream type') }),
+  num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true }),
   num('zset-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'zset-max-ziplist-value' }),
-  num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true, ...needs('the HyperLogLog type') }),
+  num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true }),
   num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n, needs('client-side caching')),
   num('client-query-buffer-limit', 'size_t', MB, LONG_MAX, GB, { memory: true }),
   num('maxmemory-clients', 'ssize_t', -100n, SSIZE_MAX, 0n, { memory: true, percent: true, ...needs('client eviction', true) }),
@@ -555,7 +553,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
     clientOutputBufferLimitCodec as Codec<unknown>,
   ),
   special('oom-score-adj-values', '0 200 800', oomScoreAdjValuesCodec as Codec<unknown>, needs(OOM_SCORE)),
-  special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>, needs('publishing keyspace notifications')),
+  special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>),
   special('bind', '* -::*', bindCodec as Codec<unknown>),
   special('replicaof', '', replicaOfCodec as Codec<unknown>, { alias: 'slaveof', mutable: false, ...needs(REPLICATION, true) }),
   special('latency-tracking-info-percentiles', '50 99 99.9', latencyPercentilesCodec as Codec<unknown>),

@@ -7,6 +7,7 @@
 // the files at start-up and serves INFO's aof_* fields. Log lines and replies are Redis's.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { User } from '../acl/user';
 import { Client } from '../client';
 import type { Config } from '../config';
 import { strerror } from '../config/errors';
@@ -622,9 +623,13 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A client that runs the AOF's commands: no socket, its replies are discarded. */
-export function createAofClient(): Client {
-  const client = new Client(new net.Socket(), () => 512 * 1024 * 1024, false);
+/**
+ * A client that runs the AOF's commands: no socket, its replies are discarded, and no ACL
+ * check applies (Redis's fake client has no user): `superuser` is the ACL's unrestricted user.
+ */
+export function createAofClient(superuser: User): Client {
+  const client = new Client(new net.Socket(), () => 512 * 1024 * 1024);
+  client.user = superuser;
   client.authenticated = true;
   return client;
 }

@@ -174,6 +174,28 @@ let exitHookInstalled = false;
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** A start-up load that failed, with the lines Redis logs for it. */
+class RdbLoadFailure extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join('; '));
+  }
+}
+
+/**
+ * Redis 7.0's words for a failed load (rdbLoad's messages and rdbReportError's "Internal error
+ * in RDB reading offset <loaded bytes>, function at rdb.c:<line> -> <reason>", with 7.0.15's
+ * line numbers), which log watchers written for Redis look for; keyfork's own detail follows.
+ */
+export function loadFailureLines(message: string, loadedBytes: number): string[] {
+  const internal = (line: number, reason: string) => `Internal error in RDB reading offset ${loadedBytes}, function at rdb.c:${line} -> ${reason}`;
+  if (message.startsWith('Wrong RDB checksum')) return [message, internal(3225, 'RDB CRC error')];
+  if (message.startsWith('Unexpected EOF') || message.startsWith('Short read')) {
+    const detail = message.startsWith('Short read') ? [] : [message];
+    return ['Short read or OOM loading DB. Unrecoverable error, aborting now.', internal(3249, 'Unexpected EOF reading RDB file'), ...detail];
+  }
+  return [message];
+}
+
 export class Persistence {
   readonly children: Children;
   /** Status of the last background save (rdb_last_bgsave_status). */
@@ -528,7 +550,7 @@ export class Persistence {
       await this.loadFileInSlices(file);
     } catch (err) {
       // Redis refuses to serve a dataset it could not load completely.
-      this.log.warning(errorText(err));
+      for (const line of err instanceof RdbLoadFailure ? err.lines : [errorText(err)]) this.log.warning(line);
       this.log.warning('Terminating server after rdb file reading failure.');
       throw new StartupAbort(`cannot load ${path.resolve(file)}: ${errorText(err)}`);
     } finally {
@@ -572,7 +594,14 @@ export class Persistence {
       let auxLogged = false;
       for (;;) {
         // Clients get a turn every loading-process-events-interval-bytes of the file (2 MB).
-        const loaded = loadRdbStep.call(engine, this.config.int(LOADING_PROCESS_EVENTS_INTERVAL_BYTES));
+        let loaded: number;
+        try {
+          loaded = loadRdbStep.call(engine, this.config.int(LOADING_PROCESS_EVENTS_INTERVAL_BYTES));
+        } catch (err) {
+          // Redis has logged the AUX fields it read before the failure.
+          if (!auxLogged) this.logAuxFields(loadRdbReport.call(engine));
+          throw new RdbLoadFailure(loadFailureLines(errorText(err), progress.loadedBytes));
+        }
         if (!auxLogged) {
           // The AUX fields open the file: Redis logs them as it reads them.
           const head = loadRdbReport.call(engine);

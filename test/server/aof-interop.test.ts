@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const range = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
-/** Every type in its encodings, TTLs, three databases, a function library and script writes. */
+/** Every type in its encodings (streams with a group, HLL, geo), TTLs, three databases, a function library and script writes. */
 function dataset(round: string): Arg[][] {
   const far = String(Date.now() + 3_600_000);
   return [
@@ -33,6 +33,11 @@ function dataset(round: string): Arg[][] {
     ['ZADD', `bigzset:${round}`, ...range(200, (i) => [String(i / 7), `z${i}`]).flat(), 'inf', 'top', '-inf', 'bottom'],
     ['HSET', `hash:${round}`, 'f1', 'v1', 'f2', '2'], ['HSET', `bighash:${round}`, ...range(150, (i) => [`f${i}`, 'v'.repeat(i % 90)]).flat()],
     ['HINCRBYFLOAT', `hash:${round}`, 'f2', '0.25'],
+    ...range(150, (i) => ['XADD', `stream:${round}`, `${i + 1}-${i % 2}`, 'f', `v${i}`, ...(i % 3 ? [] : ['n', String(i)])]),
+    ['XDEL', `stream:${round}`, '2-1'], ['XGROUP', 'CREATE', `stream:${round}`, 'g', '0'],
+    ['XREADGROUP', 'GROUP', 'g', 'alice', 'COUNT', '3', 'STREAMS', `stream:${round}`, '>'], ['XGROUP', 'CREATECONSUMER', `stream:${round}`, 'g', 'bob'],
+    ['XADD', `emptystream:${round}`, '5-5', 'f', 'v'], ['XDEL', `emptystream:${round}`, '5-5'],
+    ['PFADD', `hll:${round}`, ...range(50, (i) => `e${i}`)], ['GEOADD', `geo:${round}`, '13.361389', '38.115556', 'Palermo'],
     ['SET', `ttl:${round}`, 'v', 'PX', '3600000'], ['PEXPIREAT', `list:${round}`, far], ['EXPIRE', `hash:${round}`, '5000'],
     ['SELECT', '3'], ['SET', `db3:${round}`, 'three'], ['LPUSH', `db3list:${round}`, 'x'],
     ['SELECT', '15'], ['ZADD', `db15:${round}`, '1', 'one'], ['SELECT', '0'],

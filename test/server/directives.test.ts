@@ -124,10 +124,8 @@ describe('unsupported directives are loud', () => {
     }
   }, 60_000);
 
-  it('rename-command, user and loadmodule are refused at start-up', async () => {
+  it('loadmodule is refused at start-up (rename-command and user lines are applied: rename-command.test.ts, acl.test.ts)', async () => {
     const cases: Array<[string[], string]> = [
-      [['--rename-command', 'FLUSHALL', ''], "keyfork does not support 'rename-command' yet"],
-      [['--user', 'alice', 'on', '>pw', '+@all'], "keyfork does not support 'user' yet"],
       [['--loadmodule', '/nonexistent/module.so'], "keyfork does not support 'loadmodule' yet"],
     ];
     const results = await Promise.all(cases.map(([args]) => startUpOutput(args)));

@@ -12,9 +12,16 @@ import { pick, rng } from '../helpers/random';
 const text = (r: Reply) => (r.t === 'bulk' && r.v ? r.v.toString('latin1') : JSON.stringify(r));
 const sortedArray = (items: Reply[]): Reply => ({ t: 'array', v: [...items].sort((a, b) => (text(a) < text(b) ? -1 : 1)) });
 
-/** KEYS and a complete SCAN page (cursor 0) list keys in hash order: compare them sorted. */
+/**
+ * KEYS and a complete SCAN page (cursor 0) list keys in hash order: compare them sorted. OBJECT
+ * IDLETIME of a key written moments before counts whole seconds of a clock that may tick between
+ * the write and the read on one server and not on the other: 0 and 1 both mean "just written".
+ */
 function normalize(command: Arg[], reply: Reply): Reply {
   const name = command[0].toString().toLowerCase();
+  if (name === 'object' && command[1].toString().toLowerCase() === 'idletime' && reply.t === 'int' && (reply.v === 0 || reply.v === 1)) {
+    return { t: 'simple', v: 'idle for less than 2 seconds' };
+  }
   if (name === 'info' && reply.t === 'bulk' && reply.v) {
     const line = reply.v.toString().split('\r\n').find((l) => l.startsWith('rdb_changes_since_last_save:'));
     return { t: 'bulk', v: Buffer.from(line ?? 'missing rdb_changes_since_last_save') };

@@ -1,70 +1,17 @@
-// Blocking list commands with real clients parked on both servers: each scenario runs against
-// keyfork and redis-server 7.0, records what every client received (and whether it was still
-// blocked at checkpoints), and the two transcripts must be identical. Scenarios also assert the
-// expected outcome on Redis itself, so a scenario that stops exercising what it claims fails.
+// Blocking list commands with real clients parked on both servers (helpers/blocking.ts). Scenarios
+// also assert the expected outcome on Redis itself, so a scenario that stops exercising what it
+// claims fails.
 import { expect, it } from 'vitest';
 import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
+import { differential as onBoth, replyOrBlocked, untilBlocked, type Scenario } from '../helpers/blocking';
 import { encodeCommand, formatReply, RawConnection, type Reply } from '../helpers/resp';
 
 let servers: BothServers;
+const differential = (waiters: number, body: (s: Scenario) => Promise<void>, resp3 = false) => onBoth(servers, waiters, body, resp3);
 
 const bulk = (s: string): Reply => ({ t: 'bulk', v: Buffer.from(s) });
 const arr = (...v: Reply[]): Reply => ({ t: 'array', v });
 const encode = (...args: string[]) => encodeCommand(args);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function blockedClients(admin: RawConnection): Promise<number> {
-  const r = await admin.send('INFO', 'clients');
-  const text = r.t === 'bulk' && r.v ? r.v.toString() : '';
-  return Number(/^blocked_clients:(\d+)/m.exec(text)?.[1] ?? NaN);
-}
-
-/** Waits until `n` clients are blocked, so a following write is sure to find them parked. */
-async function untilBlocked(admin: RawConnection, n: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await blockedClients(admin)) === n) return;
-    await sleep(10);
-  }
-  throw new Error(`expected ${n} blocked clients, have ${await blockedClients(admin)}`);
-}
-
-/** 'blocked' when no reply arrives within `ms`, else the reply. */
-async function replyOrBlocked(conn: RawConnection, ms = 150): Promise<string> {
-  try {
-    return formatReply(await conn.readReply(ms));
-  } catch {
-    return 'blocked';
-  }
-}
-
-interface Scenario {
-  /** The transcript: every observation in order. */
-  log: string[];
-  /** Connections: [0] is the admin/writer, the others are waiters. */
-  conns: RawConnection[];
-}
-
-/** Runs `body` on a fresh keyspace of the server at `port` with `waiters` extra connections. */
-async function runOn(port: number, waiters: number, body: (s: Scenario) => Promise<void>, resp3 = false): Promise<string[]> {
-  const conns = await Promise.all(Array.from({ length: waiters + 1 }, (_, i) => RawConnection.connect(port, { resp3: resp3 && i > 0 })));
-  try {
-    await conns[0].send('FLUSHALL');
-    const s: Scenario = { log: [], conns };
-    await body(s);
-    s.log.push(`blocked at end: ${await blockedClients(conns[0])}`);
-    return s.log;
-  } finally {
-    conns.forEach((c) => c.close());
-  }
-}
-
-/** The scenario on both servers; returns Redis's transcript after checking keyfork's equals it. */
-async function differential(waiters: number, body: (s: Scenario) => Promise<void>, resp3 = false): Promise<string[]> {
-  const redis = await runOn(servers.redis.port, waiters, body, resp3);
-  const keyfork = await runOn(servers.keyfork.port, waiters, body, resp3);
-  expect(keyfork.join('\n')).toBe(redis.join('\n'));
-  return redis;
-}
 
 describeDifferential('blocking list commands vs redis-server 7.0', () => {
   useBothServers((s) => (servers = s));

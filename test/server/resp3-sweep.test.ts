@@ -23,6 +23,8 @@ const SETUP: string[][] = [
   ['ZADD', 'zset', '1', 'a', '2', 'b', '3', 'c'], ['ZADD', 'zset2', '2', 'b', '5', 'e'], ['ZADD', 'zone', '1', 'only'],
   ['HSET', 'hash', 'f1', 'v1', 'f2', '2'], ['HSET', 'hone', 'only', 'v'], ['SET', 'bits', '\x0f\xf0'],
   ['SET', 'ttl', 'v', 'EX', '1000'],
+  ['XADD', 'st', '1-1', 'f', 'v'], ['XADD', 'st', '2-1', 'f2', 'v2'], ['XGROUP', 'CREATE', 'st', 'g', '0'], ['PFADD', 'hll', 'a', 'b', 'c'],
+  ['GEOADD', 'geo', '13.361389', '38.115556', 'Palermo', '15.087269', '37.502669', 'Catania'],
 ];
 
 const LOADED_SCRIPT = "return redis.call('get', KEYS[1])";
@@ -99,10 +101,32 @@ const SAMPLES: Sample[] = [
   kind('LATENCY', 'HISTOGRAM', 'set'), s('LATENCY', 'HISTOGRAM', 'nosuchcommand'), kind('LATENCY', 'HELP'),
   s('DBSIZE'), shape('TIME'), shape('LASTSAVE'), shape('INFO', 'server'), s('ROLE'), s('LOLWUT'), s('MODULE', 'LIST'), s('MODULE', 'HELP'), s('MODULE', 'LOAD', '/x.so'), s('MODULE', 'LOADEX', '/x.so'), s('MODULE', 'UNLOAD', 'x'),
   s('CONFIG', 'GET', 'maxmemory-policy'), s('CONFIG', 'SET', 'hz', '10'), s('CONFIG', 'HELP'), s('CONFIG', 'RESETSTAT'), s('CONFIG', 'REWRITE'),
+  s('ACL', 'SETUSER', 'sweep', 'on', '>pw', '~k*', '+get'), shape('ACL', 'GETUSER', 'sweep'), unordered('ACL', 'USERS'), s('ACL', 'LIST'),
+  s('ACL', 'WHOAMI'), kind('ACL', 'CAT'), shape('ACL', 'GENPASS'), s('ACL', 'DRYRUN', 'sweep', 'get', 'k1'), shape('ACL', 'LOG'),
+  s('ACL', 'SAVE'), s('ACL', 'LOAD'), s('ACL', 'DELUSER', 'sweep'), kind('ACL', 'HELP'),
   s('COMMAND', 'INFO', 'get'), s('COMMAND', 'DOCS', 'get'), shape('COMMAND', 'COUNT'), shape('COMMAND', 'LIST'), kind('COMMAND'),
   s('COMMAND', 'GETKEYS', 'SET', 'k', 'v'), s('COMMAND', 'GETKEYSANDFLAGS', 'LMOVE', 'a', 'b', 'LEFT', 'RIGHT'), s('COMMAND', 'HELP'),
   s('DEBUG', 'SLEEP', '0'), s('DEBUG', 'DIGEST-VALUE', 'str'), shape('DEBUG', 'DIGEST'), shape('DEBUG', 'OBJECT', 'str'), kind('DEBUG', 'HELP'),
   s('SWAPDB', '0', '1'), s('SWAPDB', '0', '1'), s('SELECT', '9'), s('FLUSHDB'), s('SELECT', '0'), s('SAVE'),
+  // streams (explicit ids: generated ones differ between the servers)
+  s('XADD', 'st', '3-1', 'f', 'v'), s('XLEN', 'st'), s('XRANGE', 'st', '-', '+'), s('XREVRANGE', 'st', '+', '-', 'COUNT', '1'),
+  s('XREAD', 'COUNT', '1', 'STREAMS', 'st', '0'), s('XGROUP', 'CREATE', 'st', 'g2', '$'), s('XGROUP', 'CREATECONSUMER', 'st', 'g', 'c1'),
+  s('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '2', 'STREAMS', 'st', '>'), s('XPENDING', 'st', 'g'), s('XCLAIM', 'st', 'g', 'c2', '0', '1-1'),
+  s('XAUTOCLAIM', 'st', 'g', 'c3', '0', '0-0'), s('XACK', 'st', 'g', '1-1'), s('XGROUP', 'SETID', 'st', 'g', '0'),
+  s('XGROUP', 'DELCONSUMER', 'st', 'g', 'c3'), s('XGROUP', 'DESTROY', 'st', 'g2'), kind('XGROUP', 'HELP'),
+  shape('XINFO', 'STREAM', 'st'), shape('XINFO', 'GROUPS', 'st'), shape('XINFO', 'CONSUMERS', 'st', 'g'), kind('XINFO', 'HELP'),
+  s('XDEL', 'st', '2-1'), s('XTRIM', 'st', 'MAXLEN', '1'), s('XSETID', 'st', '10-1'),
+  // HyperLogLog
+  s('PFADD', 'hll', 'd'), s('PFCOUNT', 'hll'), s('PFMERGE', 'hll2', 'hll'), s('PFDEBUG', 'ENCODING', 'hll'), s('PFSELFTEST'),
+  // geo
+  s('GEOADD', 'geo', '13.583333', '37.316667', 'Agrigento'), s('GEODIST', 'geo', 'Palermo', 'Catania', 'km'), s('GEOHASH', 'geo', 'Palermo'),
+  s('GEOPOS', 'geo', 'Palermo', 'nowhere'), s('GEORADIUS', 'geo', '15', '37', '200', 'km', 'WITHDIST', 'ASC'),
+  s('GEORADIUS_RO', 'geo', '15', '37', '200', 'km', 'WITHCOORD', 'ASC'), s('GEORADIUSBYMEMBER', 'geo', 'Palermo', '200', 'km', 'ASC'),
+  s('GEORADIUSBYMEMBER_RO', 'geo', 'Palermo', '200', 'km', 'WITHHASH', 'ASC'),
+  s('GEOSEARCH', 'geo', 'FROMLONLAT', '15', '37', 'BYRADIUS', '200', 'km', 'ASC', 'WITHDIST', 'WITHCOORD'),
+  s('GEOSEARCHSTORE', 'geo2', 'geo', 'FROMMEMBER', 'Palermo', 'BYBOX', '400', '400', 'km', 'ASC'),
+  // SORT
+  s('SORT', 'list2', 'ALPHA'), s('SORT_RO', 'zset', 'DESC'),
   // connection
   s('PING'), s('PING', 'x'), s('ECHO', 'e'), s('AUTH', 'x'), shape('HELLO', '3'), s('READONLY'), s('READWRITE'),
   shape('CLIENT', 'ID'), shape('CLIENT', 'INFO'), shape('CLIENT', 'LIST'), s('CLIENT', 'SETNAME', 'n'), s('CLIENT', 'GETNAME'), s('CLIENT', 'GETREDIR'),

@@ -19,6 +19,7 @@ use crate::persist::exports::strerror;
 use crate::persist::save::{debug_delay, write_rdb, AuxFields, SaveOptions};
 use crate::settings::Settings;
 use crate::types::Value;
+use crate::types::stream::{Stream, StreamId};
 
 /// Elements per RPUSH / SADD / ZADD / HMSET command (Redis's AOF_REWRITE_ITEMS_PER_CMD).
 pub const ITEMS_PER_CMD: usize = 64;
@@ -130,11 +131,71 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
             bulk(o, f);
             bulk(o, v);
         }),
+        Value::Stream(st) => stream_commands(out, key, st),
     }
     if e.expire_at != NO_EXPIRE {
         out.extend_from_slice(b"*3\r\n$9\r\nPEXPIREAT\r\n");
         bulk(out, key);
         bulk_i64(out, e.expire_at);
+    }
+}
+
+fn bulk_id(out: &mut Vec<u8>, id: StreamId) { bulk(out, &id.text()); }
+
+/// rewriteStreamObject: one XADD per entry (or `XADD key MAXLEN 0 0-1 x y` for an empty stream),
+/// XSETID with the stream's counters, then per group XGROUP CREATE ... ENTRIESREAD, an XCLAIM
+/// (TIME, RETRYCOUNT, JUSTID, FORCE) per pending entry of each consumer, and XGROUP
+/// CREATECONSUMER for consumers with nothing pending.
+fn stream_commands(out: &mut Vec<u8>, key: &[u8], st: &Stream) {
+    if st.length > 0 {
+        let mut digits = [0u8; 20];
+        for e in st.range(StreamId::ZERO, StreamId::MAX, false) {
+            array_len(out, 3 + e.field_count() * 2);
+            bulk(out, b"XADD");
+            bulk(out, key);
+            bulk_id(out, e.id);
+            for (field, value) in e.fields() {
+                bulk(out, field.as_bytes(&mut digits));
+                bulk(out, value.as_bytes(&mut digits));
+            }
+        }
+    } else {
+        array_len(out, 7);
+        for part in [b"XADD".as_slice(), key, b"MAXLEN", b"0", b"0-1", b"x", b"y"] { bulk(out, part); }
+    }
+    array_len(out, 7);
+    bulk(out, b"XSETID");
+    bulk(out, key);
+    bulk_id(out, st.last_id);
+    bulk(out, b"ENTRIESADDED");
+    bulk(out, &st.entries_added.to_string().into_bytes());
+    bulk(out, b"MAXDELETEDID");
+    bulk_id(out, st.max_deleted_entry_id);
+    for (name, group) in &st.groups {
+        array_len(out, 7);
+        for part in [b"XGROUP".as_slice(), b"CREATE", key, name] { bulk(out, part); }
+        bulk_id(out, group.last_id);
+        bulk(out, b"ENTRIESREAD");
+        bulk_i64(out, group.entries_read);
+        for (consumer, c) in &group.consumers {
+            if c.pel.is_empty() {
+                array_len(out, 5);
+                for part in [b"XGROUP".as_slice(), b"CREATECONSUMER", key, name, consumer] { bulk(out, part); }
+                continue;
+            }
+            for id in &c.pel {
+                let Some(nack) = group.pel.get(id) else { continue };
+                array_len(out, 12);
+                for part in [b"XCLAIM".as_slice(), key, name, consumer, b"0"] { bulk(out, part); }
+                bulk_id(out, *id);
+                bulk(out, b"TIME");
+                bulk_i64(out, nack.delivery_time);
+                bulk(out, b"RETRYCOUNT");
+                bulk(out, &nack.delivery_count.to_string().into_bytes());
+                bulk(out, b"JUSTID");
+                bulk(out, b"FORCE");
+            }
+        }
     }
 }
 

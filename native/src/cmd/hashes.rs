@@ -4,6 +4,7 @@
 use crate::cmd::scan::{scan_loop, scan_matches, scan_prelude, ScanItems};
 use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::dict::random_u64;
+use crate::keyspace::notify::HASH;
 use crate::keyspace::Entry;
 use crate::numfmt;
 use crate::reply::Reply;
@@ -75,6 +76,7 @@ fn hset_generic(ctx: &mut Ctx, is_hmset: bool) -> CmdResult {
         i += 2;
     }
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(HASH, "hset", ctx.db, key);
     ctx.ks.dirty += ((args.len() - 2) / 2) as u64;
     if is_hmset { ctx.reply.ok() } else { ctx.reply.int(created) }
     Ok(())
@@ -92,6 +94,7 @@ fn hsetnx(ctx: &mut Ctx) -> CmdResult {
     h.convert_if_any_too_long([field, value], settings);
     h.set(field, value, settings);
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(HASH, "hset", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);
     Ok(())
@@ -128,7 +131,7 @@ fn hmget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn hdel(ctx: &mut Ctx) -> CmdResult {
-    remove_members(ctx, as_hash, Hash::remove)
+    remove_members(ctx, as_hash, Hash::remove, (HASH, "hdel"))
 }
 
 fn hlen(ctx: &mut Ctx) -> CmdResult {
@@ -191,6 +194,7 @@ fn hincrby(ctx: &mut Ctx) -> CmdResult {
     let new = old.checked_add(incr).ok_or(CmdError::Msg("ERR increment or decrement would overflow"))?;
     h.set(field, &numfmt::i64_to_vec(new), settings);
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(HASH, "hincrby", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(new);
     Ok(())
@@ -214,6 +218,7 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let text = sum.to_human();
     h.set(field, &text, settings);
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(HASH, "hincrbyfloat", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.rewrite(&[b"HSET", key, field, &text]);
     ctx.reply.bulk(&text);

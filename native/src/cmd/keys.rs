@@ -5,6 +5,7 @@ use crate::cmd::scan::parse_scan_cursor;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, SYNTAX};
 use crate::cmd::strings::already_expired;
 use crate::glob::glob_match;
+use crate::keyspace::notify::GENERIC;
 use crate::keyspace::{is_expired, lru_idle_seconds, Entry, NO_EXPIRE};
 use crate::numfmt::IntText;
 use crate::types::Value;
@@ -78,7 +79,10 @@ fn unlink(ctx: &mut Ctx) -> CmdResult { delete_keys(ctx, true) }
 fn delete_keys(ctx: &mut Ctx, lazy: bool) -> CmdResult {
     let mut deleted = 0;
     for key in ctx.args.from(1) {
-        if ctx.ks.delete(ctx.db, key, ctx.now_ms, lazy) { deleted += 1; }
+        if ctx.ks.delete(ctx.db, key, ctx.now_ms, lazy) {
+            ctx.ks.notify(GENERIC, "del", ctx.db, key);
+            deleted += 1;
+        }
     }
     ctx.ks.dirty += deleted;
     ctx.reply.int(deleted as i64);
@@ -209,6 +213,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     ctx.ks.insert_entry(db, dst, entry);
     ctx.ks.signal_modified(db, src);
     ctx.ks.signal_modified(db, dst);
+    ctx.ks.notify(GENERIC, "rename_from", db, src);
+    ctx.ks.notify(GENERIC, "rename_to", db, dst);
     ctx.ks.dirty += 1;
     if nx { ctx.reply.int(1) } else { ctx.reply.ok() }
     Ok(())
@@ -230,6 +236,8 @@ fn move_command(ctx: &mut Ctx) -> CmdResult {
     ctx.ks.insert_entry(dst_db, key, entry);
     ctx.ks.signal_modified(src_db, key);
     ctx.ks.signal_modified(dst_db, key);
+    ctx.ks.notify(GENERIC, "move_from", src_db, key);
+    ctx.ks.notify(GENERIC, "move_to", dst_db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);
     Ok(())
@@ -330,10 +338,12 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
     if already_expired(ctx, when) {
         let lazy = ctx.ks.lazy.expire;
         ctx.ks.remove_and_free(db, key, lazy);
+        ctx.ks.notify(GENERIC, "del", db, key);
         let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.rewrite(&[del, key]);
     } else {
         ctx.ks.set_expire(db, key, when);
+        ctx.ks.notify(GENERIC, "expire", db, key);
         // As PEXPIREAT with the absolute time; the options follow as given.
         if base != TimeBase::UnixMillis && ctx.propagating() {
             let when_text = IntText::new(when);
@@ -385,6 +395,7 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     let removed = ctx.ks.lookup(db, key, now).is_some() && ctx.ks.persist(db, key);
     if removed {
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(GENERIC, "persist", db, key);
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(removed as i64);
@@ -502,6 +513,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     let lru = ctx.ks.access.fresh(now);
     ctx.ks.insert_entry(dst_db, dst, Entry { value, expire_at, lru });
     ctx.ks.signal_modified(dst_db, dst);
+    ctx.ks.notify(GENERIC, "copy_to", dst_db, dst);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);
     Ok(())

@@ -5,10 +5,11 @@
 //! not block, e.g. inside MULTI, the reply Redis gives on timeout right away). The TypeScript
 //! side parks the client and runs the command again when one of its keys changes.
 //!
-//! Replication and keyspace notifications are not the data side's concern; `dirty` grows by
-//! the same amounts as Redis's `server.dirty` (checked against redis-server 7.0.15).
+//! `dirty` grows by the same amounts as Redis's `server.dirty`, and keyspace events come in
+//! Redis's order (both checked against redis-server 7.0.15).
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, WRONGTYPE};
+use crate::keyspace::notify::LIST;
 use crate::keyspace::Entry;
 use crate::numfmt::{self, IntText};
 use crate::types::list::List;
@@ -52,6 +53,11 @@ const COUNT_POSITIVE: CmdError = CmdError::Msg("ERR count should be greater than
 /// Which end of a list (Redis's LIST_HEAD / LIST_TAIL, LEFT / RIGHT).
 #[derive(Clone, Copy, PartialEq)]
 enum End { Head, Tail }
+
+impl End {
+    fn push_event(self) -> &'static str { if self == End::Head { "lpush" } else { "rpush" } }
+    fn pop_event(self) -> &'static str { if self == End::Head { "lpop" } else { "rpop" } }
+}
 
 fn list_of(e: &mut Entry) -> Result<&mut List, CmdError> {
     match &mut e.value {
@@ -116,6 +122,7 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
     let len = list.len();
     let pushed = ctx.args.len() - 2;
     ctx.ks.signal_modified(db, key);
+    ctx.ks.notify(LIST, end.push_event(), db, key);
     ctx.ks.dirty += pushed as u64;
     ctx.reply.int(len as i64);
     Ok(())
@@ -159,7 +166,7 @@ fn pop(ctx: &mut Ctx, end: End, name: &str) -> CmdResult {
         }
         Some(n) => pop_range_reply(list, end, n, ctx.reply),
     };
-    after_pop(ctx, key, popped);
+    after_pop(ctx, key, end, popped);
     Ok(())
 }
 
@@ -180,7 +187,8 @@ fn pop_range_reply(list: &mut List, end: End, count: u64, reply: &mut crate::rep
     n
 }
 
-fn after_pop(ctx: &mut Ctx, key: &[u8], popped: usize) {
+fn after_pop(ctx: &mut Ctx, key: &[u8], end: End, popped: usize) {
+    ctx.ks.notify(LIST, end.pop_event(), ctx.db, key);
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += popped as u64;
@@ -317,6 +325,7 @@ fn lset(ctx: &mut Ctx) -> CmdResult {
     let Some(i) = resolve_index(index, list.len()) else { return Err(OUT_OF_RANGE) };
     if !list.set(i, ctx.args.get(3)) { return Err(OUT_OF_RANGE); }
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(LIST, "lset", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.reply.ok();
     Ok(())
@@ -339,6 +348,7 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
     list.insert_at(if after { at + 1 } else { at }, ctx.args.get(4));
     let len = list.len();
     ctx.ks.signal_modified(ctx.db, key);
+    ctx.ks.notify(LIST, "linsert", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(len as i64);
     Ok(())
@@ -354,6 +364,7 @@ fn lrem(ctx: &mut Ctx) -> CmdResult {
     };
     let removed = list_of(entry)?.remove_matching(ctx.args.get(3), count);
     if removed > 0 {
+        ctx.ks.notify(LIST, "lrem", ctx.db, key);
         ctx.ks.delete_if_empty(ctx.db, key);
         ctx.ks.signal_modified(ctx.db, key);
         ctx.ks.dirty += removed as u64;
@@ -378,6 +389,7 @@ fn ltrim(ctx: &mut Ctx) -> CmdResult {
         None => list.clear(),
     }
     let removed = before - list.len();
+    ctx.ks.notify(LIST, "ltrim", ctx.db, key);
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += removed as u64;
@@ -422,9 +434,11 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> Result<bool, CmdError> {
         End::Tail => dest.push_back(&value),
     }
     ctx.ks.signal_modified(db, dst);
+    ctx.ks.notify(LIST, to.push_event(), db, dst);
     ctx.reply.bulk(&value);
     // Checked after the push: when source and destination are the same key the list is
     // never left empty.
+    ctx.ks.notify(LIST, from.pop_event(), db, src);
     ctx.ks.delete_if_empty(ctx.db, src);
     ctx.ks.signal_modified(db, src);
     ctx.ks.dirty += 1;
@@ -480,7 +494,7 @@ fn mpop_serve(ctx: &mut Ctx, m: &MpopArgs) -> Result<bool, CmdError> {
         ctx.reply.array(2);
         ctx.reply.bulk(key);
         let popped = pop_range_reply(list, m.end, m.count, ctx.reply);
-        after_pop(ctx, key, popped);
+        after_pop(ctx, key, m.end, popped);
         ctx.rewrite(&[pop_name(m.end), key, &IntText::new(popped as i64)]);
         return Ok(true);
     }
@@ -518,11 +532,11 @@ fn blocking_pop(ctx: &mut Ctx, end: End) -> CmdResult {
         ctx.reply.bulk(key);
         ctx.reply.bulk(elem);
         match end { End::Head => list.drop_front(), End::Tail => list.drop_back() };
-        after_pop(ctx, key, 1);
+        after_pop(ctx, key, end, 1);
         ctx.rewrite(&[pop_name(end), key]);
         return Ok(());
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     ctx.reply.null_array();
     Ok(())
 }
@@ -542,7 +556,7 @@ fn brpoplpush(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64, rpoplpush: bool) -> CmdResult {
-    if ctx.retrying && source_has_other_type(ctx) { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.retrying && source_has_other_type(ctx) { return Err(CmdError::block(timeout_ms)); }
     if move_element(ctx, from, to)? {
         // Propagated as the non-blocking form. A client served after blocking gets Redis's
         // serveClientBlockedOnList spelling: the positions in lower case.
@@ -557,7 +571,7 @@ fn blocking_move(ctx: &mut Ctx, from: End, to: End, timeout_ms: i64, rpoplpush: 
         }
         return Ok(());
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     // Redis answers a null *bulk* here (addReplyNull), though a timeout later is a null array.
     ctx.reply.null();
     Ok(())
@@ -574,7 +588,7 @@ fn blmpop(ctx: &mut Ctx) -> CmdResult {
     let m = parse_mpop(ctx, 2)?;
     let timeout_ms = parse_timeout(ctx.args.get(1))?;
     if mpop_serve(ctx, &m)? { return Ok(()); }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     ctx.reply.null_array();
     Ok(())
 }

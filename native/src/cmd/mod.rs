@@ -6,20 +6,24 @@ use crate::command::CommandRow;
 
 pub mod bits;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod memory;
 pub mod server;
 pub mod scan;
 pub mod sets;
+pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod timeout;
 pub mod zsets;
 
 pub fn all() -> Vec<CommandRow> {
     let mut rows = Vec::new();
-    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, server::COMMANDS, memory::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS] {
+    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, streams::COMMANDS, hll::COMMANDS, geo::COMMANDS, sort::COMMANDS, server::COMMANDS, memory::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS] {
         rows.extend_from_slice(family);
     }
     rows

@@ -11,6 +11,7 @@ use crate::types::list::listpack_bytes;
 use crate::digest::{to_hex, DatasetDigest, ObjectDigest, ObjectType};
 use crate::keyspace::Entry;
 use crate::types::string::StrVal;
+use crate::types::stream::StreamId;
 use crate::types::Value;
 
 pub const COMMANDS: &[CommandRow] = &[
@@ -113,6 +114,7 @@ fn object_type(v: &Value) -> ObjectType {
         Value::Set(_) => ObjectType::Set,
         Value::ZSet(_) => ObjectType::Zset,
         Value::Hash(_) => ObjectType::Hash,
+        Value::Stream(_) => ObjectType::Stream,
     }
 }
 
@@ -125,6 +127,17 @@ fn digest_entry(mut d: ObjectDigest, e: &Entry) -> ObjectDigest {
         Value::Set(s) => s.iter().for_each(|m| m.with_bytes(|b| d.add_set_member(b))),
         Value::ZSet(z) => z.iter().for_each(|(m, score)| d.add_zset_member(m, score)),
         Value::Hash(h) => h.iter().for_each(|(f, v)| d.add_hash_field(f, v)),
+        // Entries in ID order, each with its fields and values (consumer groups do not count).
+        Value::Stream(s) => {
+            let mut buf = [0u8; 20];
+            for e in s.range(StreamId::ZERO, StreamId::MAX, false) {
+                d.add_stream_id(e.id.ms, e.id.seq);
+                for (field, value) in e.fields() {
+                    d.add_ordered(field.as_bytes(&mut buf));
+                    d.add_ordered(value.as_bytes(&mut buf));
+                }
+            }
+        }
     }
     if e.expire_at != crate::keyspace::NO_EXPIRE { d.add_expire(); }
     d

@@ -3,6 +3,7 @@
 use crate::cmd::hashes::{parse_random_count, partial_shuffle, random_reply_too_big};
 use crate::cmd::scan::{scan_loop, scan_matches, scan_prelude, ScanItems};
 use crate::command::{remove_members, Args, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
+use crate::keyspace::notify::{GENERIC, SET};
 use crate::keyspace::{Entry, Keyspace};
 use crate::numfmt;
 use crate::reply::Reply;
@@ -64,14 +65,17 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
     for m in args.from(2) {
         if s.add(m, settings) { added += 1; }
     }
-    if added > 0 { ctx.ks.signal_modified(db, key); }
+    if added > 0 {
+        ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(SET, "sadd", db, key);
+    }
     ctx.ks.dirty += added as u64;
     ctx.reply.int(added);
     Ok(())
 }
 
 fn srem(ctx: &mut Ctx) -> CmdResult {
-    remove_members(ctx, as_set, |s, m| s.remove(m))
+    remove_members(ctx, as_set, |s, m| s.remove(m), (SET, "srem"))
 }
 
 /// SMEMBERS is SINTER of one key in Redis 7.0: a set reply (RESP3 `~`) in set order.
@@ -133,7 +137,8 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.null();
             return Ok(());
         };
-        if s.is_empty() { ctx.ks.remove(db, key); }
+        ctx.ks.notify(SET, "spop", db, key);
+        ctx.ks.delete_if_empty(db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += 1;
         ctx.rewrite(&[b"SREM", key, &m]);
@@ -157,6 +162,7 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         ctx.reply.set(0);
         return Ok(());
     }
+    ctx.ks.notify(SET, "spop", db, key);
     if count >= size {
         // The whole set, replied as SUNION of it would (so through a read lookup, counted as a
         // keyspace hit, and an intset comes out ascending), then the key goes. Redis counts one
@@ -166,6 +172,7 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         reply_set(ctx.reply, &all);
         let lazy = ctx.ks.lazy.server_del;
         ctx.ks.remove_and_free(db, key, lazy);
+        ctx.ks.notify(GENERIC, "del", db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += size;
         ctx.rewrite(&[b"DEL", key]);
@@ -268,9 +275,11 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
         ctx.reply.int(0);
         return Ok(());
     }
-    if s.is_empty() { ctx.ks.remove(db, src); }
+    ctx.ks.notify(SET, "srem", db, src);
+    ctx.ks.delete_if_empty(db, src);
     let e = ctx.ks.lookup_or_insert(db, dst, now, || Value::Set(Box::new(Set::for_first_member(member))));
     let added = as_set(e)?.add(member, settings);
+    if added { ctx.ks.notify(SET, "sadd", db, dst); }
     ctx.ks.signal_modified(db, src);
     ctx.ks.signal_modified(db, dst);
     ctx.ks.dirty += 1 + added as u64;
@@ -417,18 +426,19 @@ fn algebra_reply(ctx: &mut Ctx, op: fn(&[Option<&Set>], &Settings) -> Set) -> Cm
 }
 
 fn sinterstore(ctx: &mut Ctx) -> CmdResult {
-    store(ctx, |sets, settings| {
+    let intersection = |sets: &[Option<&Set>], settings: &Settings| {
         let mut out = Set::new_intset();
         for_each_in_intersection(sets, |m| { out.add_member(m, settings); true });
         out
-    })
+    };
+    store(ctx, intersection, "sinterstore")
 }
-fn sunionstore(ctx: &mut Ctx) -> CmdResult { store(ctx, union_of) }
-fn sdiffstore(ctx: &mut Ctx) -> CmdResult { store(ctx, diff_of) }
+fn sunionstore(ctx: &mut Ctx) -> CmdResult { store(ctx, union_of, "sunionstore") }
+fn sdiffstore(ctx: &mut Ctx) -> CmdResult { store(ctx, diff_of, "sdiffstore") }
 
 /// The STORE forms: the result replaces the destination (dropping its TTL) when non-empty,
 /// otherwise the destination is deleted. Replies the result's size.
-fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set) -> CmdResult {
+fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set, event: &'static str) -> CmdResult {
     let n = ctx.args.len();
     load_sets(ctx, 2..n)?;
     let result = op(&sets_of(ctx.ks, ctx.db, ctx.args, 2..n), ctx.settings);
@@ -438,8 +448,10 @@ fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set) -> C
     if size > 0 {
         ctx.ks.set(db, dst, Value::Set(Box::new(result)), false, now);
         ctx.ks.signal_modified(db, dst);
+        ctx.ks.notify(SET, event, db, dst);
         ctx.ks.dirty += 1;
     } else if ctx.ks.delete(db, dst, now, ctx.ks.lazy.server_del) {
+        ctx.ks.notify(GENERIC, "del", db, dst);
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(size as i64);

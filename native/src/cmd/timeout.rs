@@ -1,5 +1,6 @@
-//! The timeout of blocking commands (BLPOP, BLMOVE, BZPOPMIN, BLMPOP...), parsed exactly as
-//! Redis 7.0's getTimeoutFromObjectOrReply does, shared by the list and sorted-set families.
+//! The timeout of blocking commands (BLPOP, BLMOVE, BZPOPMIN, BLMPOP, XREAD...), parsed exactly
+//! as Redis 7.0's getTimeoutFromObjectOrReply does, shared by the list, sorted-set and stream
+//! families.
 
 use crate::command::CmdError;
 
@@ -28,6 +29,19 @@ pub fn parse_timeout(arg: &[u8]) -> Result<i64, CmdError> {
         LongDouble::Huge => i64::MIN,
     };
     if ms < 0 { Err(TIMEOUT_NEGATIVE) } else { Ok(ms) }
+}
+
+/// Redis's getTimeoutFromObjectOrReply for a timeout in milliseconds (XREAD's BLOCK): an
+/// integer; returns it relative (0: block forever).
+pub fn parse_timeout_ms(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
+    let ms = crate::numfmt::parse_i64(arg).ok_or(CmdError::Msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(TIMEOUT_NEGATIVE);
+    }
+    if ms > 0 && ms > i64::MAX - now_ms {
+        return Err(CmdError::Msg("ERR timeout is out of range"));
+    }
+    Ok(ms)
 }
 
 /// A strtold result, as far as a timeout cares: values outside f64's range but inside long

@@ -3,14 +3,15 @@
 //! the multi-key set operations live in the submodules.
 
 use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE};
+use crate::keyspace::notify::ZSET;
 use crate::keyspace::Entry;
 use crate::reply::Reply;
 use crate::types::zset::{AddFlags, AddOutcome, ZSet};
 use crate::types::Value;
 
-mod parse;
+pub(crate) mod parse;
 mod pop;
-mod range;
+pub(crate) mod range;
 mod setops;
 
 use parse::parse_double_arg;
@@ -81,7 +82,7 @@ pub fn reply_entries<'a>(reply: &mut Reply, n: usize, withscores: bool, entries:
 }
 
 
-fn zadd(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, false) }
+pub(crate) fn zadd(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, false) }
 fn zincrby(ctx: &mut Ctx) -> CmdResult { zadd_generic(ctx, true) }
 
 /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...], and ZINCRBY (which
@@ -144,6 +145,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
     }
     if added + updated > 0 {
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, db, key);
         ctx.ks.dirty += (added + updated) as u64;
     }
     if nan { return Err(CmdError::Msg("ERR resulting score is not a number (NaN)")); }
@@ -157,7 +159,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
 
 /// ZREM key member [member ...]
 fn zrem(ctx: &mut Ctx) -> CmdResult {
-    remove_members(ctx, as_zset_mut, |z, m| z.remove(m))
+    remove_members(ctx, as_zset_mut, |z, m| z.remove(m), (ZSET, "zrem"))
 }
 
 fn zcard(ctx: &mut Ctx) -> CmdResult {

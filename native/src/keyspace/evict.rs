@@ -210,6 +210,7 @@ impl Keyspace {
             freed += before - alloc::allocated() as i64;
             self.evict.evicted_keys += 1;
             self.signal_modified(db, &key);
+            self.notify(super::notify::EVICTED, "evicted", db, &key);
             evicted += 1;
             if evicted % 16 == 0 {
                 if s.lazyfree_lazy_eviction && self.evict.to_free(s.maxmemory as usize).is_none() { break; }

@@ -13,6 +13,7 @@ pub mod watch;
 
 pub use lru::{lru_clock_now, lru_idle_seconds, AccessClock, LRU_CLOCK_MAX};
 use watch::{Replacement, WatchTable};
+pub mod notify;
 
 pub const NO_EXPIRE: i64 = -1;
 
@@ -69,6 +70,9 @@ pub struct Keyspace {
     /// When true, every modified key is appended to `modified` (for WATCH / blocked clients).
     pub track_modified: bool,
     pub modified: Vec<(u32, Box<[u8]>)>,
+    /// Keys whose blocked clients should look again although the key's value did not change in
+    /// a way WATCH sees (Redis's signalKeyAsReady without signalModifiedKey: XGROUP DESTROY).
+    pub ready_only: Vec<(u32, Box<[u8]>)>,
     /// Set by FLUSHALL/FLUSHDB/SWAPDB: "everything may have changed" for watchers.
     pub modified_all_dbs: Vec<u32>,
     /// When false (DEBUG SET-ACTIVE-EXPIRE 0) the cron's active cycle does nothing.
@@ -88,6 +92,9 @@ pub struct Keyspace {
     /// maxmemory's eviction pool and statistics.
     pub evict: evict::Evictor,
     pub lazy: LazyFree,
+    /// The keyspace-event classes to record (see notify.rs) and the events waiting for TypeScript.
+    notify_mask: u32,
+    events: Vec<notify::KeyspaceEvent>,
 }
 
 impl Keyspace {
@@ -100,6 +107,7 @@ impl Keyspace {
             stats: Stats::default(),
             track_modified: false,
             modified: Vec::new(),
+            ready_only: Vec::new(),
             modified_all_dbs: Vec::new(),
             active_expire_enabled: true,
             loading: false,
@@ -109,6 +117,8 @@ impl Keyspace {
             access: AccessClock::default(),
             evict: evict::Evictor::default(),
             lazy: LazyFree::default(),
+            notify_mask: 0,
+            events: Vec::new(),
         }
     }
 
@@ -144,6 +154,11 @@ impl Keyspace {
         }
     }
 
+    /// Wakes the clients blocked on `key` without touching its watchers.
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.track_modified { self.ready_only.push((db as u32, key.into())); }
+    }
+
     pub fn signal_flushed(&mut self, db: usize) {
         if self.track_modified { self.modified_all_dbs.push(db as u32); }
     }
@@ -160,11 +175,13 @@ impl Keyspace {
         expired
     }
 
-    /// deleteExpiredKeyAndPropagate: an expired key goes, and the AOF and replicas are told.
+    /// deleteExpiredKeyAndPropagate: an expired key goes, "expired" is notified, and the AOF and
+    /// replicas are told.
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
         let lazy = self.lazy.expire;
         self.remove_and_free(db, key, lazy);
         self.stats.expired_keys += 1;
+        self.notify(notify::EXPIRED, "expired", db, key);
         self.signal_modified(db, key);
         self.propagate_deletion(db, key, lazy);
     }
@@ -175,6 +192,15 @@ impl Keyspace {
         if !self.prop.on { return; }
         let name: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         self.prop.also(db, TARGET_ALL, &[name, key]);
+    }
+
+    /// A read lookup found nothing: keyspace_misses and the "keymiss" event. Takes the fields
+    /// it touches so that callers may still hold a borrow of `dbs`.
+    fn read_miss(stats: &mut Stats, mask: u32, events: &mut Vec<notify::KeyspaceEvent>, db: usize, key: &[u8]) {
+        stats.keyspace_misses += 1;
+        if mask & notify::KEY_MISS != 0 {
+            events.push(notify::KeyspaceEvent { event: "keymiss", db: db as u32, key: key.into() });
+        }
     }
 
     /// The live entry of `key` for a write path (no hit/miss accounting), expiring it lazily.
@@ -197,7 +223,7 @@ impl Keyspace {
                 Some(e)
             }
             _ => {
-                self.stats.keyspace_misses += 1;
+                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, db, key);
                 None
             }
         }
@@ -216,15 +242,17 @@ impl Keyspace {
     pub fn lookup_or_insert(&mut self, db: usize, key: &[u8], now_ms: i64, make: impl FnOnce() -> Value) -> &mut Entry {
         self.expire_if_needed(db, key, now_ms);
         let lru = self.access.fresh(now_ms);
+        if self.notify_mask & notify::NEW != 0 && self.dbs[db].dict.get(key).is_none() { self.notify(notify::NEW, "new", db, key); }
         self.dbs[db].dict.entry_or_insert_with(key, || Entry { value: make(), expire_at: NO_EXPIRE, lru })
     }
 
-    /// SET semantics: stores `value`, dropping any TTL unless `keep_ttl`.
+    /// SET semantics (Redis's setKey): stores `value`, dropping any TTL unless `keep_ttl`. A key
+    /// whose time has passed is expired first, so the new one is a new key.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now_ms: i64) {
         let clock = self.access;
         let d = &mut self.dbs[db];
-        match d.dict.get_mut(key) {
-            Some(e) => {
+        let expired = match d.dict.get_mut(key) {
+            Some(e) if !is_expired(e, now_ms) => {
                 let old = std::mem::replace(&mut e.value, value);
                 // Redis's dbOverwrite: the new value keeps the LFU counter (the lookup before
                 // the write counted the access); under LRU it is an object created now.
@@ -234,9 +262,14 @@ impl Keyspace {
                     d.expires -= 1;
                 }
                 if self.lazy.server_del { crate::lazyfree::free_value(old) }
+                return;
             }
-            None => d.dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru: clock.fresh(now_ms) }),
-        }
+            Some(_) => true,
+            None => false,
+        };
+        if expired { self.delete_expired(db, key); }
+        self.dbs[db].dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru: clock.fresh(now_ms) });
+        self.notify(notify::NEW, "new", db, key);
     }
 
     /// Adds a key known to be absent with an optional expire (RDB loading, RESTORE, COPY).
@@ -286,10 +319,14 @@ impl Keyspace {
         }
     }
 
-    /// Deletes `key` if a command left its collection empty, as Redis does; true when it did.
+    /// Deletes `key` if a command left its collection empty, as Redis does (with its "del"
+    /// event, which follows the command's own: notify that first); true when it did.
     pub fn delete_if_empty(&mut self, db: usize, key: &[u8]) -> bool {
         let empty = self.dbs[db].dict.get(key).is_some_and(|e| e.value.is_empty_collection());
-        if empty { self.remove(db, key); }
+        if empty {
+            self.remove(db, key);
+            self.notify(notify::GENERIC, "del", db, key);
+        }
         empty
     }
 
@@ -345,7 +382,7 @@ impl Keyspace {
                 Some(e)
             }
             _ => {
-                self.stats.keyspace_misses += 1;
+                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, db, key);
                 None
             }
         }
@@ -356,6 +393,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         if entry.expire_at != NO_EXPIRE { d.expires += 1; }
         d.dict.insert_new_copy(key, entry);
+        self.notify(notify::NEW, "new", db, key);
     }
 
     /// SWAPDB: exchanges two databases' contents (expire cursors and TTL stats travel along).

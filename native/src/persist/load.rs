@@ -4,9 +4,9 @@
 //!
 //! Every packed blob is validated deeply before use (listpack, ziplist, intset, zipmap
 //! validators of `rdb/`), duplicates in sets, hashes and sorted sets are refused, NaN scores
-//! are refused: a corrupt file gives an error, never a panic or an invalid value. Streams and
-//! modules are refused with an error naming them; function libraries are handed to the
-//! scripting engine (LoadReport::functions).
+//! are refused: a corrupt file gives an error, never a panic or an invalid value. Streams are
+//! read by `load_stream`. Modules are refused with an error naming them; function libraries
+//! are handed to the scripting engine (LoadReport::functions).
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -618,7 +618,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
             set_from(members, settings)
         }
         rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
-            Err(RdbError::msg(format!("The RDB file contains a stream (RDB type {t}), which keyfork does not support")))
+            Ok(Some(Value::Stream(Box::new(super::load_stream::read_stream(r, t)?))))
         }
         rdb_type::MODULE_PRE_GA | rdb_type::MODULE_2 => {
             Err(RdbError::msg(format!("The RDB file contains a module value (RDB type {t}), which keyfork cannot load")))

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod dump;
 pub mod exports;
 pub mod load;
+mod load_stream;
 mod parallel_save;
 pub mod save;
 pub mod values;

@@ -171,6 +171,7 @@ impl ValueWriter {
             Value::Set(s) => self.set(out, s),
             Value::Hash(h) => self.hash(out, h),
             Value::ZSet(z) => self.zset(out, z),
+            Value::Stream(st) => self.stream(out, st),
         }
     }
 
@@ -270,6 +271,48 @@ impl ValueWriter {
     }
 }
 
+impl ValueWriter {
+    /// RDB_TYPE_STREAM_LISTPACKS_2 as Redis 7.0 writes it: the nodes (master ID, listpack),
+    /// the length, last, first and max-deleted IDs, entries added, then each consumer group
+    /// (name, last ID, entries read, PEL with delivery times and counts, consumers with their
+    /// seen times and the IDs they own).
+    fn stream(&mut self, out: &mut Vec<u8>, s: &crate::types::stream::Stream) {
+        write_len(out, s.node_keys());
+        s.nodes(|key, lp| {
+            write_string(out, key, self.lzf.as_mut());
+            write_string(out, lp, self.lzf.as_mut());
+        });
+        for v in [s.length, s.last_id.ms, s.last_id.seq, s.first_id.ms, s.first_id.seq] {
+            write_len(out, v);
+        }
+        for v in [s.max_deleted_entry_id.ms, s.max_deleted_entry_id.seq, s.entries_added] {
+            write_len(out, v);
+        }
+        write_len(out, s.groups.len() as u64);
+        for (name, g) in &s.groups {
+            write_string(out, name, self.lzf.as_mut());
+            write_len(out, g.last_id.ms);
+            write_len(out, g.last_id.seq);
+            write_len(out, g.entries_read as u64);
+            write_len(out, g.pel.len() as u64);
+            for (id, nack) in &g.pel {
+                out.extend_from_slice(&id.key());
+                write_ms_time(out, nack.delivery_time);
+                write_len(out, nack.delivery_count);
+            }
+            write_len(out, g.consumers.len() as u64);
+            for (cname, c) in &g.consumers {
+                write_string(out, cname, self.lzf.as_mut());
+                write_ms_time(out, c.seen_time);
+                write_len(out, c.pel.len() as u64);
+                for id in &c.pel {
+                    out.extend_from_slice(&id.key());
+                }
+            }
+        }
+    }
+}
+
 /// rdbSaveObjectType: the type byte for the value's current encoding.
 pub fn type_byte(v: &Value) -> u8 {
     match v {
@@ -278,6 +321,7 @@ pub fn type_byte(v: &Value) -> u8 {
         Value::Set(s) => if s.intset_width().is_some() { rdb_type::SET_INTSET } else { rdb_type::SET },
         Value::Hash(h) => if h.is_listpack() { rdb_type::HASH_LISTPACK } else { rdb_type::HASH },
         Value::ZSet(z) => if values::zset_is_listpack(z) { rdb_type::ZSET_LISTPACK } else { rdb_type::ZSET_2 },
+        Value::Stream(_) => rdb_type::STREAM_LISTPACKS_2,
     }
 }
 
@@ -399,6 +443,7 @@ fn touch(v: &Value) -> u8 {
         Value::Hash(h) => h.len() as u8,
         Value::Set(s) => s.len() as u8,
         Value::ZSet(z) => values::zset_len(z) as u8,
+        Value::Stream(st) => st.length as u8,
     }
 }
 

@@ -121,55 +121,14 @@ impl ListpackBuilder {
     }
 
     pub fn push_bytes(&mut self, s: &[u8]) {
-        if let Some(v) = parse_canonical_i64(s) {
-            self.push_int(v);
-            return;
-        }
         self.reopen();
-        let start = self.buf.len();
-        let len = s.len();
-        if len < 64 {
-            self.buf.push(ENC_6BIT_STR | len as u8);
-        } else if len < 4096 {
-            self.buf.extend_from_slice(&[ENC_12BIT_STR | (len >> 8) as u8, len as u8]);
-        } else {
-            self.buf.push(ENC_32BIT_STR);
-            self.buf.extend_from_slice(&(len as u32).to_le_bytes());
-        }
-        self.buf.extend_from_slice(s);
-        let entry_len = (self.buf.len() - start) as u64;
-        push_backlen(&mut self.buf, entry_len);
+        append_bytes(&mut self.buf, s);
         self.count += 1;
     }
 
     pub fn push_int(&mut self, v: i64) {
         self.reopen();
-        let buf = &mut self.buf;
-        let entry_len: u64 = if (0..=127).contains(&v) {
-            buf.push(v as u8);
-            1
-        } else if (-4096..=4095).contains(&v) {
-            let u = (v as u64) & 0x1fff;
-            buf.extend_from_slice(&[ENC_13BIT_INT | (u >> 8) as u8, u as u8]);
-            2
-        } else if (-32768..=32767).contains(&v) {
-            buf.push(ENC_16BIT_INT);
-            buf.extend_from_slice(&(v as i16).to_le_bytes());
-            3
-        } else if (-8388608..=8388607).contains(&v) {
-            buf.push(ENC_24BIT_INT);
-            buf.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-            4
-        } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
-            buf.push(ENC_32BIT_INT);
-            buf.extend_from_slice(&(v as i32).to_le_bytes());
-            5
-        } else {
-            buf.push(ENC_64BIT_INT);
-            buf.extend_from_slice(&v.to_le_bytes());
-            9
-        };
-        push_backlen(buf, entry_len);
+        append_int(&mut self.buf, v);
         self.count += 1;
     }
 
@@ -199,6 +158,85 @@ impl ListpackBuilder {
         self.buf
     }
 }
+
+/// Appends one element for `s` (encoding, data, back-length) as lpAppend does: a canonical
+/// decimal integer is stored as an integer.
+pub fn append_bytes(buf: &mut Vec<u8>, s: &[u8]) {
+    if let Some(v) = parse_canonical_i64(s) {
+        append_int(buf, v);
+        return;
+    }
+    let start = buf.len();
+    let len = s.len();
+    if len < 64 {
+        buf.push(ENC_6BIT_STR | len as u8);
+    } else if len < 4096 {
+        buf.extend_from_slice(&[ENC_12BIT_STR | (len >> 8) as u8, len as u8]);
+    } else {
+        buf.push(ENC_32BIT_STR);
+        buf.extend_from_slice(&(len as u32).to_le_bytes());
+    }
+    buf.extend_from_slice(s);
+    let entry_len = (buf.len() - start) as u64;
+    push_backlen(buf, entry_len);
+}
+
+/// Appends one integer element in the smallest encoding that holds it.
+pub fn append_int(buf: &mut Vec<u8>, v: i64) {
+    let entry_len: u64 = if (0..=127).contains(&v) {
+        buf.push(v as u8);
+        1
+    } else if (-4096..=4095).contains(&v) {
+        let u = (v as u64) & 0x1fff;
+        buf.extend_from_slice(&[ENC_13BIT_INT | (u >> 8) as u8, u as u8]);
+        2
+    } else if (-32768..=32767).contains(&v) {
+        buf.push(ENC_16BIT_INT);
+        buf.extend_from_slice(&(v as i16).to_le_bytes());
+        3
+    } else if (-8388608..=8388607).contains(&v) {
+        buf.push(ENC_24BIT_INT);
+        buf.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+        4
+    } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
+        buf.push(ENC_32BIT_INT);
+        buf.extend_from_slice(&(v as i32).to_le_bytes());
+        5
+    } else {
+        buf.push(ENC_64BIT_INT);
+        buf.extend_from_slice(&v.to_le_bytes());
+        9
+    };
+    push_backlen(buf, entry_len);
+}
+
+/// The element starting at `p` of a listpack whose terminator is at `lp_end`, and where the
+/// next element starts (after its back-length). Bounds-checked; the back-length is not
+/// verified (ListpackIter does that).
+pub fn element_at(lp: &[u8], p: usize, lp_end: usize) -> RdbResult<(Entry<'_>, usize)> {
+    if p >= lp_end {
+        return Err(corrupt("element past the end"));
+    }
+    let (entry, size) = decode_entry(lp, p, lp_end)?;
+    let next = p + size + backlen_size(size as u64);
+    if next > lp_end {
+        return Err(corrupt("entry extends past the end"));
+    }
+    Ok((entry, next))
+}
+
+/// Where the element that ends just before `p` starts (lpPrev), reading its back-length;
+/// None at the first element (`p` at the header's end) or on a malformed back-length.
+pub fn element_before(lp: &[u8], p: usize) -> Option<usize> {
+    if p <= HEADER_SIZE {
+        return None;
+    }
+    let size = decode_backlen(lp, p - 1, HEADER_SIZE)? as usize;
+    p.checked_sub(size + backlen_size(size as u64)).filter(|&start| start >= HEADER_SIZE)
+}
+
+/// The offset of the first element (past the 6-byte header).
+pub const FIRST_ELEMENT: usize = HEADER_SIZE;
 
 /// Decodes the entry at `p` (which must not be the terminator), returning it
 /// and the size of encoding+data. Bounds-checked against `lp_end`.

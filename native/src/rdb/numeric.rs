@@ -46,21 +46,33 @@ pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
 /// Redis's `ll2string`: decimal form of `value` into `buf`, returning the used
 /// prefix. No allocation.
 pub fn format_i64(value: i64, buf: &mut [u8; MAX_I64_DIGITS]) -> &[u8] {
+    let pos = buf.len() - write_digits(value.unsigned_abs(), buf);
+    if value < 0 {
+        buf[pos - 1] = b'-';
+        return &buf[pos - 1..];
+    }
+    &buf[pos..]
+}
+
+/// The digits of `v` at the end of `buf`; returns how many.
+fn write_digits(mut v: u64, buf: &mut [u8; MAX_I64_DIGITS]) -> usize {
     let mut pos = buf.len();
-    let mut magnitude = value.unsigned_abs();
     loop {
         pos -= 1;
-        buf[pos] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
+        buf[pos] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
             break;
         }
     }
-    if value < 0 {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    &buf[pos..]
+    buf.len() - pos
+}
+
+/// Appends the decimal form of an unsigned `value` (`ull2string`).
+pub fn push_u64(out: &mut Vec<u8>, value: u64) {
+    let mut buf = [0u8; MAX_I64_DIGITS];
+    let n = write_digits(value, &mut buf);
+    out.extend_from_slice(&buf[MAX_I64_DIGITS - n..]);
 }
 
 /// Appends the decimal form of `value` to `out`.

@@ -218,8 +218,8 @@ fn set_repl(lua: Lua) -> Result<c_int, Raise> {
     Ok(0)
 }
 
-/// redis.acl_check_cmd: whether the caller may run the command. Every user may run every
-/// command until ACL users exist (the security owner's hook is call.rs's acl_check).
+/// redis.acl_check_cmd: whether the caller may run the command (asked of TypeScript when the
+/// caller's user has restrictions; nothing is logged).
 fn acl_check_cmd(lua: Lua) -> Result<c_int, Raise> {
     if !super::is_running() {
         return Err(raise(lua, "redis.acl_check_cmd can only be called inside a script invocation"));
@@ -236,11 +236,21 @@ fn acl_check_cmd(lua: Lua) -> Result<c_int, Raise> {
         }
     }
     let found = super::call::lookup(&argv[0], argv.get(1).map(|v| v.as_slice())).is_some();
+    let restricted = super::with_run(|r| r.caller.calls_via_ts).unwrap_or(false);
+    let allowed = if !found || !restricted {
+        Ok(true)
+    } else {
+        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        super::host::acl_check(&refs, false).map(|denied| denied.is_none())
+    };
     drop(argv);
     if !found {
         return Err(raise(lua, "Invalid command passed to redis.acl_check_cmd()"));
     }
-    lua.push_bool(true);
+    match allowed {
+        Ok(allowed) => lua.push_bool(allowed),
+        Err(e) => return Err(raise(lua, &e)),
+    }
     Ok(1)
 }
 

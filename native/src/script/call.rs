@@ -173,8 +173,10 @@ fn execute() -> Result<(), (String, Option<usize>)> {
         if info.flags & CMD_NOSCRIPT != 0 && !DENY_SCRIPT_DISABLED.load(Ordering::Relaxed) {
             return refuse("This Redis command is not allowed from script");
         }
-        if let Err(e) = acl_check(&args) {
-            return refuse(&e);
+        if r.caller.calls_via_ts {
+            if let Some(e) = acl_check(&args, true)? {
+                return refuse(&e);
+            }
         }
         let write = info.flags & CMD_WRITE != 0;
         if write {
@@ -233,10 +235,12 @@ fn execute() -> Result<(), (String, Option<usize>)> {
     }
 }
 
-/// The ACL hook: a user with restrictions makes TypeScript route every call through its own
-/// dispatch (`calls_via_ts`), where the ACL checks live; the default user passes here.
-fn acl_check(_args: &Args) -> Result<(), String> {
-    Ok(())
+/// The ACL check, asked of TypeScript (where users live) only for a caller whose user has
+/// restrictions (`calls_via_ts`, which also routes every call through TypeScript's dispatch):
+/// None when the command may run, else the refusal text.
+pub fn acl_check(args: &Args, log: bool) -> Result<Option<String>, (String, Option<usize>)> {
+    let argv: Vec<&[u8]> = args.iter().collect();
+    host::acl_check(&argv, log).map_err(|e| (e, None))
 }
 
 /// The code of an error ("WRONGTYPE Operation..." -> "WRONGTYPE"); the first word, as the

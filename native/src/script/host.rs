@@ -20,6 +20,7 @@ const OP_LOG: i64 = 2;
 const OP_BUSY: i64 = 3;
 const OP_INPUT: i64 = 4;
 const OP_ACCEPT: i64 = 5;
+const OP_ACL: i64 = 6;
 
 /// Most bytes read from one client per pump round.
 const READ_MAX: usize = 64 * 1024;
@@ -67,6 +68,19 @@ pub fn run_ts_command(argv: &[&[u8]], db: usize, resp3: bool) -> Result<(Vec<u8>
             let db = e.value_i64(e.element(v, 1)?)?;
             Ok((reply, db.max(0) as usize))
         },
+    )
+}
+
+/// The ACL check of a command the script calls, for a caller whose user has restrictions:
+/// None when allowed, else Redis's refusal text (a denial is logged in ACL LOG when `log`).
+pub fn acl_check(argv: &[&[u8]], log: bool) -> Result<Option<String>, String> {
+    call(
+        OP_ACL,
+        |e| {
+            let items: Vec<JsValue> = argv.iter().map(|a| e.buffer(a)).collect();
+            vec![e.array(&items).unwrap_or_else(|_| e.undefined()), e.boolean(log)]
+        },
+        |e, v| if e.is_nullish(v) { Ok(None) } else { Ok(Some(String::from_utf8_lossy(e.buffer_bytes(v)?).into_owned())) },
     )
 }
 

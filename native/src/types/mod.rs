@@ -1,9 +1,12 @@
 //! The value types, one file each. `Value` is what an entry holds; each type reports the
 //! encoding Redis 7.0 would use for the same data (OBJECT ENCODING, and the RDB writer).
 
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod varint;
 pub mod zset;
@@ -23,6 +26,7 @@ pub enum Value {
     Hash(Box<hash::Hash>),
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
+    Stream(Box<stream::Stream>),
 }
 
 impl Value {
@@ -34,6 +38,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -45,6 +50,8 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.len() == 0,
             Value::ZSet(z) => z.is_empty(),
+            // An emptied stream stays (its IDs and groups still matter), as in Redis.
+            Value::Stream(_) => false,
         }
     }
 
@@ -59,6 +66,7 @@ impl Value {
             Value::Hash(h) => chunk_size(size_of::<hash::Hash>()) + h.memory_usage(samples),
             Value::Set(s) => chunk_size(size_of::<set::Set>()) + s.memory_usage(samples),
             Value::ZSet(z) => chunk_size(size_of::<zset::ZSet>()) + z.memory_usage(samples),
+            Value::Stream(s) => chunk_size(size_of::<stream::Stream>()) + s.memory_usage(),
         }
     }
 
@@ -70,6 +78,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }

@@ -513,7 +513,8 @@ impl ZSet {
         }
     }
 
-    fn convert_to_skiplist(&mut self) {
+    /// The skiplist encoding, whatever the size (SORT converts the sorted sets it reads, as Redis does).
+    pub fn convert_to_skiplist(&mut self) {
         if let Repr::Listpack(p) = &self.repr {
             let mut dict = Dict::with_capacity(p.len() + 1);
             for (s, m) in p.iter() { dict.insert_new_copy(m, s); }

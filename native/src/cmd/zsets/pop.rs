@@ -7,6 +7,7 @@ use crate::cmd::timeout::parse_timeout;
 use super::{as_zset, as_zset_mut};
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX};
 use crate::numfmt::IntText;
+use crate::keyspace::notify::ZSET;
 
 /// How a pop replies (Redis's emitkey / use_nested_array / reply_nil_when_empty).
 #[derive(Clone, Copy)]
@@ -90,6 +91,7 @@ fn pop_from(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<i64>, shape: Sha
         reply.bulk(&m);
         reply.double(s);
     }
+    ctx.ks.notify(ZSET, if max { "zpopmax" } else { "zpopmin" }, db, key);
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += n as u64;
@@ -127,7 +129,7 @@ fn blocking_pop(ctx: &mut Ctx, timeout_index: usize, first: usize, n: usize, max
             Err(e) => return Err(e),
         }
     }
-    if ctx.may_block { return Err(CmdError::WouldBlock { timeout_ms }); }
+    if ctx.may_block { return Err(CmdError::block(timeout_ms)); }
     ctx.reply.null_array();
     Ok(())
 }

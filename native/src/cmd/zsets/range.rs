@@ -8,6 +8,7 @@
 use super::parse::{parse_lex_range, parse_score_range};
 use super::{as_zset, as_zset_mut, reply_entries};
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX};
+use crate::keyspace::notify::{GENERIC, ZSET};
 use crate::types::zset::{RangeSpec, ZSet};
 use crate::types::Value;
 
@@ -152,28 +153,36 @@ fn zrange_generic(ctx: &mut Ctx, src_index: usize, store: bool, mut kind: Kind, 
         Some(z) => z.range(span.from, span.to, false).map(|(m, s)| (m.to_vec(), s)).collect(),
         None => Vec::new(),
     };
-    store_result(ctx, args.get(1), entries);
+    store_result(ctx, args.get(1), entries, "zrangestore");
     Ok(())
 }
 
 /// Writes a computed sorted set to `dst` as Redis's STORE commands do: replaces whatever was
 /// there (dropping its TTL), or deletes `dst` when the result is empty; replies the count.
-pub fn store_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>) {
+/// `event` is the command's keyspace event ("zunionstore", "zrangestore"...).
+pub fn store_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>, event: &'static str) {
     let (db, now) = (ctx.db, ctx.now_ms);
     let n = entries.len();
     if n == 0 {
         let lazy = ctx.ks.lazy.server_del;
         if ctx.ks.delete(db, dst, now, lazy) {
+            ctx.ks.notify(GENERIC, "del", db, dst);
             ctx.ks.dirty += 1;
         }
         ctx.reply.int(0);
         return;
     }
-    let z = ZSet::from_result(entries, ctx.settings);
-    ctx.ks.set(db, dst, Value::ZSet(Box::new(z)), false, now);
-    ctx.ks.signal_modified(db, dst);
+    write_result(ctx, dst, entries);
+    ctx.ks.notify(ZSET, event, db, dst);
     ctx.ks.dirty += 1;
     ctx.reply.int(n as i64);
+}
+
+/// Sets `dst` to a computed, non-empty sorted set (setKey: any TTL dropped, watchers told).
+pub fn write_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>) {
+    let z = ZSet::from_result(entries, ctx.settings);
+    ctx.ks.set(ctx.db, dst, Value::ZSet(Box::new(z)), false, ctx.now_ms);
+    ctx.ks.signal_modified(ctx.db, dst);
 }
 
 pub fn zcount(ctx: &mut Ctx) -> CmdResult {
@@ -204,21 +213,21 @@ fn count_generic<R: RangeSpec>(ctx: &mut Ctx, r: &R) -> CmdResult {
 
 pub fn zremrangebyrank(ctx: &mut Ctx) -> CmdResult {
     let (start, end) = (ctx.args.i64(2)?, ctx.args.i64(3)?);
-    remrange_generic(ctx, |z| rank_span(z.len(), start, end, false))
+    remrange_generic(ctx, |z| rank_span(z.len(), start, end, false), "zremrangebyrank")
 }
 
 pub fn zremrangebyscore(ctx: &mut Ctx) -> CmdResult {
     let r = parse_score_range(ctx.args.get(2), ctx.args.get(3))?;
-    remrange_generic(ctx, |z| walk_span(z, &r, 0, -1, false))
+    remrange_generic(ctx, |z| walk_span(z, &r, 0, -1, false), "zremrangebyscore")
 }
 
 pub fn zremrangebylex(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
     let r = parse_lex_range(args.get(2), args.get(3))?;
-    remrange_generic(ctx, |z| walk_span(z, &r, 0, -1, false))
+    remrange_generic(ctx, |z| walk_span(z, &r, 0, -1, false), "zremrangebylex")
 }
 
-fn remrange_generic(ctx: &mut Ctx, span_of: impl FnOnce(&ZSet) -> Span) -> CmdResult {
+fn remrange_generic(ctx: &mut Ctx, span_of: impl FnOnce(&ZSet) -> Span, event: &'static str) -> CmdResult {
     let key = ctx.args.get(1);
     let (db, now) = (ctx.db, ctx.now_ms);
     let Some(e) = ctx.ks.lookup(db, key, now) else {
@@ -229,6 +238,7 @@ fn remrange_generic(ctx: &mut Ctx, span_of: impl FnOnce(&ZSet) -> Span) -> CmdRe
     let span = span_of(z);
     let deleted = z.remove_ranks(span.from, span.to);
     if deleted > 0 {
+        ctx.ks.notify(ZSET, event, db, key);
         ctx.ks.delete_if_empty(ctx.db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += deleted as u64;

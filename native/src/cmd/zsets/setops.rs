@@ -76,7 +76,7 @@ fn aggregate(target: &mut f64, value: f64, how: Aggregate) {
 }
 
 /// `store`: ZUNIONSTORE & co. (destination at 1, numkeys at 2); `card_only`: ZINTERCARD.
-fn generic(ctx: &mut Ctx, name: &str, op: Op, store: bool, card_only: bool) -> CmdResult {
+fn generic(ctx: &mut Ctx, name: &'static str, op: Op, store: bool, card_only: bool) -> CmdResult {
     let args = ctx.args;
     let numkeys_index = if store { 2 } else { 1 };
     let numkeys = args.i64(numkeys_index)?;
@@ -160,7 +160,7 @@ fn generic(ctx: &mut Ctx, name: &str, op: Op, store: bool, card_only: bool) -> C
         Op::Diff => difference(&sources),
     };
     if store {
-        store_result(ctx, args.get(1), result);
+        store_result(ctx, args.get(1), result, name);
         return Ok(());
     }
     result.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));

@@ -1,0 +1,235 @@
+// TLS for clients (Redis 7.0's tls.c, with node:tls): with tls-port set, the server also
+// listens there on the bind addresses, and its connections become clients like the plain
+// ones, except that their replies go through the TLS layer (Client.writeFd stays -1).
+// The directives are read into one secure context, built at start-up (a failure stops the
+// server as in Redis: "Failed to configure TLS. Check logs for more info.") and again when
+// CONFIG SET changes one of them (a failure refuses the change, Redis's "Unable to update TLS
+// configuration. Check server logs.").
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { constants as cryptoConstants } from 'node:crypto';
+import type { Config } from './config';
+import { consume } from './config/consumers';
+import type { Logger } from './log';
+
+const PROOF = 'test/server/tls.test.ts';
+export const TLS_PORT = consume('tls-port', PROOF);
+const CERT_FILE = consume('tls-cert-file', PROOF);
+const KEY_FILE = consume('tls-key-file', PROOF);
+const KEY_FILE_PASS = consume('tls-key-file-pass', PROOF);
+const CA_CERT_FILE = consume('tls-ca-cert-file', PROOF);
+const CA_CERT_DIR = consume('tls-ca-cert-dir', PROOF);
+const DH_PARAMS_FILE = consume('tls-dh-params-file', PROOF);
+const AUTH_CLIENTS = consume('tls-auth-clients', PROOF);
+const PROTOCOLS = consume('tls-protocols', PROOF);
+const CIPHERS = consume('tls-ciphers', PROOF);
+const CIPHERSUITES = consume('tls-ciphersuites', PROOF);
+const PREFER_SERVER_CIPHERS = consume('tls-prefer-server-ciphers', PROOF);
+const SESSION_CACHING = consume('tls-session-caching', PROOF);
+const SESSION_CACHE_TIMEOUT = consume('tls-session-cache-timeout', PROOF);
+
+/** The directives a change of which rebuilds the secure context. */
+const CONTEXT_DIRECTIVES = [CERT_FILE, KEY_FILE, KEY_FILE_PASS, CA_CERT_FILE, CA_CERT_DIR, DH_PARAMS_FILE, AUTH_CLIENTS, PROTOCOLS,
+  CIPHERS, CIPHERSUITES, PREFER_SERVER_CIPHERS, SESSION_CACHING, SESSION_CACHE_TIMEOUT];
+
+const UPDATE_FAILED = 'Unable to update TLS configuration. Check server logs.';
+
+/** Node's own TLS 1.3 suites, kept when only tls-ciphers (TLS 1.2 and below) is set, as OpenSSL keeps them in Redis. */
+const DEFAULT_TLS13_SUITES = tls.DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_')).join(':');
+
+const PROTOCOL_NAMES: Record<string, tls.SecureVersion> = { tlsv1: 'TLSv1', 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' };
+const PROTOCOL_ORDER: tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/** A TLS setup problem, worded as Redis logs it. */
+class TlsConfigError extends Error {}
+
+/** What the TLS server needs: the secure context options and how client certificates are asked for. */
+interface TlsSettings {
+  options: tls.TlsOptions;
+  /** tls-auth-clients optional: a certificate is asked for, and only a bad one refused. */
+  optionalClientCert: boolean;
+}
+
+function readFile(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new TlsConfigError(`Failed to load ${what}: ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** parseProtocolsConfig: the lowest and highest version named (Redis's default: TLSv1.2 and TLSv1.3). */
+function protocolRange(spec: string | null): { minVersion: tls.SecureVersion; maxVersion: tls.SecureVersion } {
+  if (spec === null || spec.trim() === '') return { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' };
+  const versions: tls.SecureVersion[] = [];
+  for (const token of spec.split(' ').filter(Boolean)) {
+    const v = PROTOCOL_NAMES[token.toLowerCase()];
+    if (!v) throw new TlsConfigError("Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.");
+    versions.push(v);
+  }
+  versions.sort((a, b) => PROTOCOL_ORDER.indexOf(a) - PROTOCOL_ORDER.indexOf(b));
+  return { minVersion: versions[0], maxVersion: versions[versions.length - 1] };
+}
+
+/** OpenSSL's CApath finds a certificate by its subject hash: files named <hash>.<n> (c_rehash, openssl rehash). */
+const HASHED_NAME = /^[0-9a-f]{8}\.\d+$/;
+
+/** The certificates of tls-ca-cert-dir (OpenSSL's CApath: the hash-named PEM files there). */
+function caDirCertificates(dir: string): Buffer[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    throw new TlsConfigError(`Failed to configure CA certificate(s) file/directory: ${dir}: ${(err as Error).message}`);
+  }
+  const certs: Buffer[] = [];
+  for (const name of names.sort()) {
+    const file = path.join(dir, name);
+    if (!HASHED_NAME.test(name) || !fs.statSync(file).isFile()) continue;
+    const text = fs.readFileSync(file);
+    if (text.includes('-----BEGIN CERTIFICATE-----')) certs.push(text);
+  }
+  return certs;
+}
+
+/** tlsConfigure: every tls-* directive as node:tls options, or the reason Redis would log. */
+function settingsFrom(config: Config): TlsSettings {
+  const certFile = config.optionalStr(CERT_FILE);
+  const keyFile = config.optionalStr(KEY_FILE);
+  if (!certFile) throw new TlsConfigError('No tls-cert-file configured!');
+  if (!keyFile) throw new TlsConfigError('No tls-key-file configured!');
+  const authClients = config.str(AUTH_CLIENTS);
+  const caFile = config.optionalStr(CA_CERT_FILE);
+  const caDir = config.optionalStr(CA_CERT_DIR);
+  if (authClients !== 'no' && !caFile && !caDir) {
+    throw new TlsConfigError('Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!');
+  }
+  const ca: Buffer[] = [];
+  if (caFile) ca.push(readFile(caFile, 'CA certificate(s) file'));
+  if (caDir) ca.push(...caDirCertificates(caDir));
+  const tls12 = config.optionalStr(CIPHERS);
+  const tls13 = config.optionalStr(CIPHERSUITES);
+  const ciphers = tls12 === null && tls13 === null ? undefined : [tls13 ?? DEFAULT_TLS13_SUITES, tls12 ?? ''].filter(Boolean).join(':');
+  const caching = config.bool(SESSION_CACHING);
+  const dhFile = config.optionalStr(DH_PARAMS_FILE);
+  const options: tls.TlsOptions = {
+    cert: readFile(certFile, 'certificate'),
+    key: readFile(keyFile, 'private key'),
+    passphrase: config.optionalStr(KEY_FILE_PASS) ?? undefined,
+    ca: ca.length ? ca : undefined,
+    // Without a file OpenSSL picks DH parameters itself (Redis 7.0 built on OpenSSL 3 does too).
+    dhparam: dhFile ? readFile(dhFile, 'DH params file') : 'auto',
+    ...protocolRange(config.optionalStr(PROTOCOLS)),
+    ciphers,
+    honorCipherOrder: config.bool(PREFER_SERVER_CIPHERS),
+    requestCert: authClients !== 'no',
+    rejectUnauthorized: authClients === 'yes',
+    sessionTimeout: config.int(SESSION_CACHE_TIMEOUT),
+    // Sessions resume by ticket, as with Redis 7.0 (which never resumes a cached session id:
+    // no id cache here either); without caching, no tickets.
+    secureOptions: caching ? undefined : cryptoConstants.SSL_OP_NO_TICKET,
+  };
+  try {
+    tls.createSecureContext(options);
+  } catch (err) {
+    throw new TlsConfigError(`Failed to configure TLS: ${(err as Error).message}`);
+  }
+  return { options, optionalClientCert: authClients === 'optional' };
+}
+
+/**
+ * The TLS side of the server: the secure context from the tls-* directives and the listeners on
+ * tls-port.
+ */
+export class TlsListeners {
+  private settings: TlsSettings | null = null;
+  private servers: tls.Server[] = [];
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly accept: (socket: tls.TLSSocket) => void,
+  ) {
+    for (const d of CONTEXT_DIRECTIVES) config.onApply(d, () => this.reconfigure());
+  }
+
+  get port(): number {
+    return this.config.int(TLS_PORT);
+  }
+
+  /** Builds the secure context if tls-port is set; false (and Redis's log lines) when it cannot. */
+  configureAtStartup(): boolean {
+    if (this.port === 0) return true;
+    try {
+      this.settings = settingsFrom(this.config);
+      return true;
+    } catch (err) {
+      this.log.warning((err as Error).message);
+      this.log.warning('Failed to configure TLS. Check logs for more info.');
+      return false;
+    }
+  }
+
+  /** CONFIG SET of a tls-* directive (applyTlsCfg): rebuilt, or the change is refused. */
+  private reconfigure(): void {
+    if (this.port === 0 && this.servers.length === 0) return;
+    let settings: TlsSettings;
+    try {
+      settings = settingsFrom(this.config);
+    } catch (err) {
+      this.log.warning((err as Error).message);
+      throw new Error(UPDATE_FAILED);
+    }
+    this.settings = settings;
+    for (const s of this.servers) s.setSecureContext(settings.options);
+  }
+
+  /** CONFIG SET tls-port (applyTLSPort): the context must be buildable before the port moves. */
+  prepareForPort(): void {
+    if (this.port !== 0 && this.settings === null) this.reconfigure();
+  }
+
+  /** Listens on tls-port at `host`; resolves to the port bound. */
+  listen(host: string, backlog: number): Promise<number> {
+    const settings = this.settings;
+    if (!settings) return Promise.reject(new Error('TLS is not configured'));
+    return new Promise((resolve, reject) => {
+      const srv = tls.createServer({ ...settings.options, noDelay: true } as tls.TlsOptions);
+      srv.on('secureConnection', (socket) => this.secured(socket));
+      srv.on('tlsClientError', (_err, socket) => socket.destroy());
+      srv.once('error', reject);
+      srv.listen({ host, port: this.port, backlog, ipv6Only: host.includes(':') }, () => {
+        srv.off('error', reject);
+        this.servers.push(srv);
+        resolve((srv.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /** The listeners now open, for a rebind to close once new ones are up. */
+  takeListeners(): tls.Server[] {
+    const old = this.servers;
+    this.servers = [];
+    return old;
+  }
+
+  restoreListeners(old: tls.Server[]): void {
+    for (const s of this.servers) s.close();
+    this.servers = old;
+  }
+
+  close(): Promise<void> {
+    const all = this.takeListeners();
+    return Promise.all(all.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
+  }
+
+  private secured(socket: tls.TLSSocket): void {
+    // tls-auth-clients optional: no certificate is fine, a certificate that does not verify is not.
+    if (this.settings?.optionalClientCert && !socket.authorized && Object.keys(socket.getPeerCertificate() ?? {}).length > 0) {
+      socket.destroy();
+      return;
+    }
+    this.accept(socket);
+  }
+}
