@@ -16,6 +16,7 @@ use crate::types::Value;
 mod add;
 mod groups;
 mod info;
+mod propagate;
 mod range;
 mod read;
 

@@ -14,6 +14,7 @@ use crate::types::stream::id::{parse_id, IdForm};
 use crate::types::stream::{Group, Nack, Stream, StreamId};
 use crate::types::Value;
 
+use super::propagate::GroupPropagation;
 use super::{subcommand_syntax, no_group_for_key, no_key_or_group, range_end, range_start, reply_entry, reply_id, stream_of, strict_id, INVALID_ID};
 
 /// The ENTRIESREAD value: a non-negative count or -1 (unknown).
@@ -306,6 +307,7 @@ fn hand_over(group: &mut Group, id: StreamId, consumer: &[u8], owner: &mut Optio
 pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
     let now = ctx.now_ms;
+    let mut propagation = GroupPropagation::new(ctx, args.get(1), args.get(2));
     let s = claim_stream(ctx.ks, ctx.db, args, now)?;
     let min_idle = crate::numfmt::parse_i64(args.get(4))
         .ok_or(CmdError::Msg("ERR Invalid min-idle-time argument for XCLAIM"))?
@@ -368,7 +370,9 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
     for id in ids {
         let exists = s.entry_exists(id);
         if !exists {
-            // Gone from the stream: drop it from the PEL too.
+            // Gone from the stream: drop it from the PEL too (the XCLAIM propagated for it
+            // drops it where it is replayed).
+            propagation.claim(&group, id);
             if group.ack(id) {
                 dirty += 1;
                 last_id_moved = false;
@@ -383,11 +387,13 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
             continue;
         }
         dirty += hand_over(&mut group, id, consumer, &mut owner, now, delivery_time, retrycount, justid);
+        propagation.claim(&group, id);
         replies.push((id, exists));
         dirty += 1;
         last_id_moved = false;
     }
     if last_id_moved {
+        propagation.set_id(&group);
         dirty += 1;
     }
     s.groups.insert(name, group);
@@ -404,6 +410,7 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         }
     }
     ctx.ks.dirty += dirty;
+    propagation.emit(ctx);
     Ok(())
 }
 
@@ -411,6 +418,7 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
 pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
     let now = ctx.now_ms;
+    let mut propagation = GroupPropagation::new(ctx, args.get(1), args.get(2));
     // Redis looks the key up (a keyspace hit or miss) before parsing the arguments.
     ctx.ks.lookup_read(ctx.db, args.get(1), now);
     let min_idle = crate::numfmt::parse_i64(args.get(4))
@@ -460,6 +468,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         };
         cursor = id.next();
         if !s.entry_exists(id) {
+            propagation.claim(&group, id);
             group.ack(id);
             dirty += 1;
             deleted.push(id);
@@ -471,6 +480,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
             continue;
         }
         dirty += hand_over(&mut group, id, consumer, &mut owner, now, now, None, justid);
+        propagation.claim(&group, id);
         claimed.push(id);
         count -= 1;
         dirty += 1;
@@ -494,5 +504,6 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         reply_id(reply, *id);
     }
     ctx.ks.dirty += dirty;
+    propagation.emit(ctx);
     Ok(())
 }

@@ -18,6 +18,7 @@ use crate::types::stream::{Group, Stream, StreamId};
 use crate::types::Value;
 
 use crate::cmd::timeout::parse_timeout_ms;
+use super::propagate::GroupPropagation;
 use super::{no_key_or_group, reply_entry, reply_id, strict_id};
 
 /// Redis's XREAD_BLOCKED_DEFAULT_COUNT.
@@ -152,6 +153,8 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
     let mark = ctx.reply.mark();
     let mut served = 0usize;
     let mut dirty = 0u64;
+    // Reads propagate nothing of themselves; a group read propagates what it changed.
+    let mut propagation = GroupPropagation::new(ctx, b"", parsed.group.map_or(&b""[..], |(g, _)| g));
     for (i, &wanted) in from.iter().enumerate() {
         let key = key_of(i);
         let stream = match ctx.ks.lookup_read(db, key, now) {
@@ -189,7 +192,9 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
                     continue;
                 }
                 begin_stream(ctx.reply, key);
-                dirty += serve_group(ctx.reply, s, group_name, consumer, wanted, limit, parsed.noack, now);
+                propagation.key = key;
+                let read = GroupRead { consumer, wanted, limit, noack: parsed.noack, now };
+                dirty += serve_group(ctx.reply, s, group_name, &read, &mut propagation);
             }
         }
         served += 1;
@@ -198,6 +203,7 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
         }
     }
     ctx.ks.dirty += dirty;
+    propagation.emit(ctx);
     if served > 0 {
         let parts = ctx.reply.buf.split_off(mark);
         if ctx.reply.resp3 { ctx.reply.map(served) } else { ctx.reply.array(served) }
@@ -221,42 +227,48 @@ fn begin_stream(reply: &mut crate::reply::Reply, key: &[u8]) {
     reply.bulk(key);
 }
 
-/// Serves a consumer of a group: new entries (`>`), which become pending unless NOACK, or the
-/// consumer's own pending entries after an ID (history), which count as delivered again.
-/// Returns the changes to count (dirty).
-#[allow(clippy::too_many_arguments)]
-fn serve_group(
-    reply: &mut crate::reply::Reply,
-    s: &mut Stream,
-    group_name: &[u8],
-    consumer: &[u8],
+/// What a consumer reads from its group.
+struct GroupRead<'a> {
+    consumer: &'a [u8],
     wanted: From,
     limit: usize,
     noack: bool,
     now: i64,
-) -> u64 {
+}
+
+/// Serves a consumer of a group: new entries (`>`), which become pending unless NOACK, or the
+/// consumer's own pending entries after an ID (history), which count as delivered again.
+/// Returns the changes to count (dirty).
+fn serve_group(reply: &mut crate::reply::Reply, s: &mut Stream, group_name: &[u8], read: &GroupRead, propagation: &mut GroupPropagation) -> u64 {
     // Out of the map while the stream's entries are read (given back under the same key).
     let Some((name, mut group)) = s.groups.remove_entry(group_name) else { return 0 };
     let mut dirty = 1;
-    if group.create_consumer(consumer, now) {
+    if group.create_consumer(read.consumer, read.now) {
         dirty += 1;
+        // Without NOACK the XCLAIMs create the consumer where they are replayed.
+        if read.noack {
+            propagation.consumer_created(read.consumer);
+        }
     }
-    let owner: Arc<[u8]> = group.consumer_name(consumer).expect("just ensured");
-    if let Some(c) = group.consumers.get_mut(consumer) {
-        c.seen_time = now;
+    let owner: Arc<[u8]> = group.consumer_name(read.consumer).expect("just ensured");
+    if let Some(c) = group.consumers.get_mut(read.consumer) {
+        c.seen_time = read.now;
     }
-    match wanted {
-        From::After(after) => serve_history(reply, s, &mut group, &owner, after, limit, now),
-        From::New => serve_new(reply, s, &mut group, &owner, limit, noack, now),
+    match read.wanted {
+        From::After(after) => serve_history(reply, s, &mut group, &owner, after, read.limit, read.now),
+        From::New => serve_new(reply, s, &mut group, &owner, read, propagation),
     }
     s.groups.insert(name, group);
     dirty
 }
 
-fn serve_new(reply: &mut crate::reply::Reply, s: &Stream, group: &mut Group, owner: &Arc<[u8]>, limit: usize, noack: bool, now: i64) {
+/// New entries: each becomes pending for `owner` (propagated as an XCLAIM) unless NOACK, when
+/// the group's new last ID is propagated instead (XGROUP SETID).
+fn serve_new(reply: &mut crate::reply::Reply, s: &Stream, group: &mut Group, owner: &Arc<[u8]>, read: &GroupRead, propagation: &mut GroupPropagation) {
     let start = group.last_id.next().unwrap_or(StreamId::MAX);
-    let entries: Vec<_> = s.range(start, StreamId::MAX, false).take(limit).collect();
+    let entries: Vec<_> = s.range(start, StreamId::MAX, false).take(read.limit).collect();
     reply.array(entries.len());
+    let mut last_id_moved = false;
     for e in &entries {
         if e.id > group.last_id {
             group.entries_read = match group.entries_read() {
@@ -265,15 +277,20 @@ fn serve_new(reply: &mut crate::reply::Reply, s: &Stream, group: &mut Group, own
                 _ => group.entries_read,
             };
             group.last_id = e.id;
+            last_id_moved = true;
         }
         reply_entry(reply, e);
-        if !noack {
+        if !read.noack {
             // Already pending (XGROUP SETID moved the group back): it changes hands.
-            let nack = group.pel.entry(e.id).or_insert(Nack { delivery_time: now, delivery_count: 1, consumer: None });
-            nack.delivery_time = now;
+            let nack = group.pel.entry(e.id).or_insert(Nack { delivery_time: read.now, delivery_count: 1, consumer: None });
+            nack.delivery_time = read.now;
             nack.delivery_count = 1;
             group.assign(e.id, owner);
+            propagation.claim(group, e.id);
         }
+    }
+    if read.noack && last_id_moved {
+        propagation.set_id(group);
     }
 }
 
