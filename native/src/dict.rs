@@ -355,40 +355,12 @@ impl<V> Dict<V> {
     }
 
     /// Up to `count` entries (fewer when the dict is smaller or the walk gives up) from
-    /// consecutive buckets starting at a random one, as Redis's dictGetSomeKeys samples: a
-    /// run of more than `count` (and at least 5) empty buckets jumps to another random one;
-    /// at most count * 10 buckets are visited.
+    /// consecutive buckets starting at a random one, as Redis's dictGetSomeKeys samples.
     pub fn some_entries<'a>(&'a self, count: usize, mut f: impl FnMut(&'a [u8], &'a V)) -> usize {
-        let count = count.min(self.len);
-        if count == 0 { return 0; }
-        let mask = self.buckets.len() - 1;
-        let mut i = (random_u64() as usize) & mask;
-        let (mut stored, mut empty_run, mut steps) = (0usize, 0usize, count * 10);
-        while stored < count && steps > 0 {
-            steps -= 1;
-            match self.buckets[i].as_deref() {
-                None => {
-                    empty_run += 1;
-                    if empty_run >= 5 && empty_run > count {
-                        i = (random_u64() as usize) & mask;
-                        empty_run = 0;
-                        continue;
-                    }
-                }
-                Some(head) => {
-                    empty_run = 0;
-                    let mut cur = Some(head);
-                    while let Some(node) = cur {
-                        f(&node.key, &node.val);
-                        stored += 1;
-                        if stored == count { return stored; }
-                        cur = node.next.as_deref();
-                    }
-                }
-            }
-            i = (i + 1) & mask;
-        }
-        stored
+        self.sample(count, count * 10, |k, v| {
+            f(k, v);
+            true
+        })
     }
 
     /// Redis's dictGetRandomKey: a random non-empty bucket, then a random node of its chain.
@@ -409,25 +381,45 @@ impl<V> Dict<V> {
         }
     }
 
-    /// Up to `count` entries from consecutive buckets starting at a random one, walking at most
-    /// `max_buckets` buckets (Redis's dictGetSomeKeys: cheap rather than uniform, which is all
-    /// eviction sampling needs). `take` sees each entry walked and says whether it counts.
-    pub fn sample(&self, count: usize, max_buckets: usize, mut take: impl FnMut(&[u8], &V) -> bool) {
-        if self.len == 0 || count == 0 { return; }
+    /// dictGetSomeKeys with a filter: up to `count` entries from consecutive buckets starting at
+    /// a random one (cheap rather than uniform, which is all sampling needs). `take` sees each
+    /// entry walked and says whether it counts (eviction looks for keys with a TTL in the one
+    /// table). A run of more than `count` (and at least 5) empty buckets jumps to another random
+    /// bucket; at most `max_buckets` buckets, and no more than the table has, are visited.
+    /// Returns how many entries counted.
+    pub fn sample<'a>(&'a self, count: usize, max_buckets: usize, mut take: impl FnMut(&'a [u8], &'a V) -> bool) -> usize {
+        let count = count.min(self.len);
+        if count == 0 { return 0; }
         let mask = self.buckets.len() - 1;
-        let mut slot = (random_u64() as usize) & mask;
-        let mut taken = 0;
-        for _ in 0..max_buckets.max(1).min(self.buckets.len()) {
-            let mut cur = self.buckets[slot].as_deref();
-            while let Some(n) = cur {
-                if take(&n.key, &n.val) {
-                    taken += 1;
-                    if taken == count { return; }
+        let mut i = (random_u64() as usize) & mask;
+        let (mut stored, mut empty_run) = (0usize, 0usize);
+        let mut steps = max_buckets.max(1).min(self.buckets.len());
+        while stored < count && steps > 0 {
+            steps -= 1;
+            match self.buckets[i].as_deref() {
+                None => {
+                    empty_run += 1;
+                    if empty_run >= 5 && empty_run > count {
+                        i = (random_u64() as usize) & mask;
+                        empty_run = 0;
+                        continue;
+                    }
                 }
-                cur = n.next.as_deref();
+                Some(head) => {
+                    empty_run = 0;
+                    let mut cur = Some(head);
+                    while let Some(node) = cur {
+                        if take(&node.key, &node.val) {
+                            stored += 1;
+                            if stored == count { return stored; }
+                        }
+                        cur = node.next.as_deref();
+                    }
+                }
             }
-            slot = (slot + 1) & mask;
+            i = (i + 1) & mask;
         }
+        stored
     }
 
     /// One SCAN step: visits the bucket at `cursor`, calls `f` for each entry in it, and returns
