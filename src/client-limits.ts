@@ -92,7 +92,7 @@ export class ClientLimits {
     }
     const slot = second % PEAK_SLOTS;
     for (const c of clients) {
-      const input = c.parser.pending();
+      const input = c.inputBytes();
       const output = c.outputBytes();
       if (input > this.inputPeaks[slot]) this.inputPeaks[slot] = input;
       if (output > this.outputPeaks[slot]) this.outputPeaks[slot] = output;
@@ -105,7 +105,7 @@ export class ClientLimits {
     let output = Math.max(...this.outputPeaks);
     // What is there right now counts too, before the cron has seen it.
     for (const c of clients) {
-      input = Math.max(input, c.parser.pending());
+      input = Math.max(input, c.inputBytes());
       output = Math.max(output, c.outputBytes());
     }
     return { input, output };

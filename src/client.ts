@@ -1,6 +1,5 @@
 // One connection: its socket, request parser, selected database, protocol version and the
 // per-client state of transactions, pub/sub and blocking.
-import type { Socket } from 'node:net';
 import { RequestParser } from './protocol/parse';
 import type { Request } from './commands/types';
 import type { User } from './acl/user';
@@ -32,6 +31,28 @@ export interface BlockedState {
   timer?: NodeJS.Timeout;
   /** Sequence number: clients blocked earlier are served first. */
   seq: number;
+}
+
+/**
+ * What the server needs of a client's connection: a node:net socket (TLS, unix sockets, the
+ * busy pump's accepts) or a NativeSocket (src/native-socket.ts: a TCP connection the addon
+ * owns on Node's loop).
+ */
+export interface ClientSocket {
+  readonly destroyed: boolean;
+  readonly writable: boolean;
+  /** Output handed to the socket layer and not yet written to the kernel. */
+  readonly writableLength: number;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  write(data: Buffer): unknown;
+  /** Closes once the queued output is written. */
+  end(): unknown;
+  destroy(): unknown;
+  /** Input the socket layer keeps before the parser sees it (an unfinished request). */
+  readonly bufferedInput?: number;
 }
 
 export class Client {
@@ -86,7 +107,8 @@ export class Client {
 
   readonly addr: string;
   readonly laddr: string;
-  readonly fd: number;
+  /** The socket's descriptor (for an adopted socket, the addon's own), -1 when none. */
+  fd: number;
   /**
    * The descriptor Server.send may write to directly (bypassing node:net's stream while nothing
    * is queued in it), or -1. Only a plain TCP or unix stream socket the server accepted itself
@@ -94,11 +116,16 @@ export class Client {
    */
   writeFd = -1;
 
-  constructor(readonly socket: Socket, maxBulkLen: () => number) {
+  constructor(readonly socket: ClientSocket, maxBulkLen: () => number, fd?: number) {
     this.parser = new RequestParser(maxBulkLen);
     this.addr = formatAddr(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddr(socket.localAddress, socket.localPort);
-    this.fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+    this.fd = fd ?? (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  }
+
+  /** Received bytes not yet run: the parser's and the socket layer's (CLIENT LIST qbuf). */
+  inputBytes(): number {
+    return this.parser.pending() + (this.socket.bufferedInput ?? 0);
   }
 
   get repliesMuted(): boolean {

@@ -432,6 +432,7 @@ const SECTIONS: Section[] = [
 /** The INFO text for the given arguments (section names, "default", "all", "everything"). */
 export function infoString(server: Server, args: string[]): string {
   const selection = selectSections(args);
+  server.absorbSocketStats();
   const parts: string[] = [];
   for (const section of SECTIONS) {
     if (!selection.all && !section.names.some((n) => selection.names.has(n))) continue;

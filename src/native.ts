@@ -126,6 +126,32 @@ export interface NativeAddon {
   unwatchFd(id: number): void;
   /** A non-blocking send(2) of buffer[0, length) to a socket: bytes written (0: full) or -errno. */
   sendSocket(fd: number, buffer: Buffer, length: number): number;
+  // Client sockets owned by the addon on Node's loop (native/src/sockets.rs).
+  /**
+   * `callback(id, n, lastCommand)` is entered when TypeScript must act for an adopted client: n
+   * bytes wait at the start of `readBuffer` (0: look at its output queue), -1: it is gone.
+   * lastCommand is the native index of the last command run for it natively since, or -1.
+   * It returns the client's mode: `db << 1 | resp3` while the fast path may serve it, else -1.
+   */
+  sockInit(callback: (id: number, n: number, lastCommand: number) => number, readBuffer: Buffer): void;
+  /** Takes over the connection on `fd` as client `id` (the caller closes `fd`): the addon's descriptor. */
+  sockAdopt(fd: number, id: number): number;
+  /** Writes buffer[0, length) after what is queued: bytes still queued, -1 when the connection failed. */
+  sockSend(id: number, buffer: Buffer, length: number): number;
+  sockQueued(id: number): number;
+  /** Bytes of an unfinished request the addon keeps for the client. */
+  sockInput(id: number): number;
+  /** Moves the kept unfinished request to the start of the read buffer (its length); reads go to TypeScript until a native mode is returned again. */
+  sockTakeInput(id: number): number;
+  /** Closes at once, or once the queued output is written (graceful, or the peer is gone). */
+  sockClose(id: number, graceful: boolean): void;
+  sockGate(open: boolean, writesRefused: boolean, maxBulk: number): void;
+  /** A client's mode outside its own JS entry; id -1: every client to TypeScript. */
+  sockMode(id: number, mode: number): void;
+  /** [last activity ms, last command run natively since asked (native index) or -1]. */
+  sockActivity(id: number): [number, number];
+  /** Takes what ran natively: [reads, netIn, netOut, writes, commands, [index, calls, failed, usec, ...], [errorCode, count, ...]]. */
+  sockStats(): [number, number, number, number, number, number[], (string | number)[]];
   /** prctl(PR_SET_THP_DISABLE): true when transparent huge pages are now off for this process. */
   disableThp(): boolean;
   // The RDB format (native/src/persist); absent from an addon built before it.

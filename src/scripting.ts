@@ -11,6 +11,7 @@
 // AUTH...), and replies go out through Server.send. See ARCHITECTURE.md, "Scripts".
 import * as net from 'node:net';
 import { Client } from './client';
+import { NativeSocket } from './native-socket';
 import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
 import type { Command } from './commands/table';
 import { consume } from './config/consumers';
@@ -280,7 +281,7 @@ export class Scripting {
     // Plain sockets only (writeFd >= 0): a TLS client's bytes need node:tls, so TLS clients
     // and the TLS listeners wait for the script to end.
     for (const c of this.server.clients.values()) {
-      if (c !== this.busy?.client && !c.closed && c.writeFd >= 0) fds.push(c.fd);
+      if (c !== this.busy?.client && !c.closed && (c.writeFd >= 0 || c.socket instanceof NativeSocket)) fds.push(c.fd);
     }
     for (const fd of this.server.listenerFds()) fds.push(-fd - 1);
     return fds;

@@ -25,6 +25,8 @@ import { Parse, RequestParser } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
 import { ClientPause } from './client-pause';
 import { Monitors } from './monitor';
+import { NativeSocket } from './native-socket';
+import { aclRulesVersion } from './acl/user';
 import { PubSub } from './pubsub';
 import { Persistence } from './persistence/rdb';
 import { quoteRepr } from './config/splitargs';
@@ -44,8 +46,15 @@ const READ_BUFFER_SIZE = 64 * 1024;
 
 /** The parts of a node:net handle the server takes over from an accepted socket. */
 interface AcceptedSocket {
-  _handle: unknown;
+  _handle: { fd?: number } | null;
 }
+
+/**
+ * Who owns accepted TCP clients' sockets: `native` (the addon, on Node's loop: see
+ * src/native-socket.ts) or `node` (node:net with a static read buffer). KEYFORK_SOCKETS in the
+ * environment chooses; unix sockets, TLS and the busy pump's accepts always use node:net.
+ */
+const SOCKETS_NATIVE_DEFAULT = false;
 
 /** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
 const EXPIRE_TIME_PERCENT = 25;
@@ -160,6 +169,10 @@ export class Server {
   cronPaused = false;
   /** Configuration read on every request, cached here and refreshed when it changes. */
   readonly limits = { protoMaxBulkLen: 0, queryBufferLimit: 0 };
+  /** Accepted TCP clients are adopted by the addon (NativeSocket) rather than node:net. */
+  readonly nativeSockets = process.env.KEYFORK_SOCKETS ? process.env.KEYFORK_SOCKETS === 'native' : SOCKETS_NATIVE_DEFAULT;
+  /** What the addon was last told of the server's half of the gate (see pushSocketGate). */
+  private socketGate = { open: false, writesRefused: false, maxBulk: -1, aclRules: -1 };
 
   constructor(readonly config: Config) {
     native.init(config.int(DATABASES));
@@ -239,6 +252,7 @@ export class Server {
     refreshLimits();
     config.onChange(PROTO_MAX_BULK_LEN, refreshLimits);
     config.onChange(CLIENT_QUERY_BUFFER_LIMIT, refreshLimits);
+    if (this.nativeSockets) native.sockInit((id, n, lastCommand) => this.onSocketEvent(id, n, lastCommand), this.readBuffer);
   }
 
   /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
@@ -308,6 +322,7 @@ export class Server {
 
   private accept(accepted: net.Socket): void {
     if (this.refusedAtMaxclients((error) => accepted.end(error))) return;
+    if (this.nativeSockets && this.adopt(accepted)) return;
     // Node 20's net.Server does not pass `onread` (read into a caller's Buffer) to the sockets
     // it accepts, so they are accepted paused and their handle moves to a socket that has it.
     // The accepted socket is detached first: destroying it closes nothing and takes it off the
@@ -316,6 +331,119 @@ export class Server {
     (accepted as unknown as AcceptedSocket)._handle = null;
     accepted.destroy();
     this.addClient({ handle });
+  }
+
+  /**
+   * Hands an accepted TCP connection to the addon (a NativeSocket client): it keeps a duplicate
+   * descriptor and the node:net socket is closed. False when the addon could not take it.
+   */
+  private adopt(accepted: net.Socket): boolean {
+    const fd = (accepted as unknown as AcceptedSocket)._handle?.fd ?? -1;
+    if (fd < 0 || accepted.remoteAddress === undefined) return false;
+    const socket = new NativeSocket(accepted.remoteAddress, accepted.remotePort, accepted.localAddress, accepted.localPort);
+    const client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    try {
+      client.fd = native.sockAdopt(fd, client.id);
+    } catch (err) {
+      this.log.warning(`Accepting a client natively failed (${(err as Error).message}): it is served through node:net`);
+      return false;
+    }
+    socket.id = client.id;
+    accepted.destroy();
+    this.register(client);
+    return true;
+  }
+
+  /**
+   * An adopted client's socket event (native/src/sockets.rs): `n` unconsumed bytes at the
+   * start of the read buffer to run (0: only its queued output to check), -1 when the
+   * connection is gone. `lastCommand` is the native index of the last command the addon ran
+   * for it since it last told us. Returns the client's mode for the addon (see socketMode).
+   */
+  private onSocketEvent(id: number, n: number, lastCommand: number): number {
+    const client = this.clients.get(id);
+    if (!client) {
+      native.sockClose(id, false);
+      return -1;
+    }
+    if (lastCommand >= 0) this.noteNativeCommand(client, lastCommand);
+    if (n < 0) {
+      this.freeClient(client);
+    } else if (!client.closed) {
+      if (n > 0) client.parser.feed(this.readBuffer, n);
+      this.resumeClient(client);
+      this.checkOutputLimit(client);
+    }
+    this.pushSocketGate();
+    return this.socketMode(client);
+  }
+
+  /**
+   * The client's half of the fast-path gate for the addon: `db << 1 | resp3` while the addon
+   * may run its next chunk's data commands itself (the same gate as processInput's, with
+   * nothing of the client's left to run), else -1 (every read comes to TypeScript).
+   */
+  private socketMode(client: Client): number {
+    if (client.closed || client.closeAfterReply || client.blocked || client.postponed || client.parser.pending() > 0 || !this.clientFastPathOpen(client)) return -1;
+    return (client.db << 1) | (client.resp === 3 ? 1 : 0);
+  }
+
+  /**
+   * The server's half of the gate for the addon, told when it changes: the batch gate, and
+   * nothing that must see each command's effects from TypeScript (keyspace events, blocked
+   * clients' keys, propagation). Called after every command-running entry and by the cron;
+   * an ACL change sends every adopted client back to TypeScript until its next entry.
+   */
+  pushSocketGate(): void {
+    if (!this.nativeSockets) return;
+    const gate = this.socketGate;
+    if (gate.aclRules !== aclRulesVersion.value) {
+      gate.aclRules = aclRulesVersion.value;
+      native.sockMode(-1, -1);
+    }
+    const open = this.serverFastPathOpen() && !this.keyspaceEvents.on && !this.tracking && !this.propagation.active;
+    const writesRefused = open && this.persistence.writesRefused();
+    const maxBulk = this.limits.protoMaxBulkLen;
+    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk) return;
+    gate.open = open;
+    gate.writesRefused = writesRefused;
+    gate.maxBulk = maxBulk;
+    native.sockGate(open, writesRefused, maxBulk);
+  }
+
+  /** A command the addon ran for `client` is its last command (CLIENT LIST cmd). */
+  private noteNativeCommand(client: Client, index: number): void {
+    const cmd = this.commands.byNativeIndex(index);
+    if (cmd) client.lastCommand = cmd.name;
+  }
+
+  /** Brings an adopted client's last command and activity time up to date (CLIENT LIST, timeouts). */
+  syncSocketActivity(client: Client): void {
+    const socket = client.socket;
+    if (!(socket instanceof NativeSocket) || socket.destroyed) return;
+    const [at, last] = native.sockActivity(client.id);
+    if (at > client.lastInteraction) client.lastInteraction = at;
+    if (last >= 0) this.noteNativeCommand(client, last);
+  }
+
+  /** Adds what the addon ran on adopted clients to the statistics (INFO, the cron's samples). */
+  absorbSocketStats(): void {
+    if (!this.nativeSockets) return;
+    const [reads, netIn, netOut, writes, commands, byCommand, errors] = native.sockStats();
+    const stats = this.stats;
+    stats.readsProcessed += reads;
+    stats.netInputBytes += netIn;
+    stats.netOutputBytes += netOut;
+    stats.writesProcessed += writes;
+    stats.commandsProcessed += commands;
+    for (let i = 0; i < byCommand.length; i += 4) {
+      const cmd = this.commands.byNativeIndex(byCommand[i]);
+      if (!cmd) continue;
+      cmd.stats.calls += byCommand[i + 1];
+      cmd.stats.failed += byCommand[i + 2];
+      cmd.stats.usec += byCommand[i + 3];
+    }
+    for (let i = 0; i < errors.length; i += 2) stats.countError(errors[i] as string, errors[i + 1] as number);
   }
 
   /**
@@ -369,8 +497,11 @@ export class Server {
     // Node's setKeepAlive probes every second, ten times; Redis every interval/3, three times.
     if (keepalive > 0) native.setTcpKeepalive(client.fd, keepalive);
     const owner = client;
-    socket.on('error', () => this.freeClient(owner));
-    socket.on('close', () => this.freeClient(owner));
+    // An adopted socket reports its end through onSocketEvent.
+    if (!(socket instanceof NativeSocket)) {
+      (socket as net.Socket).on('error', () => this.freeClient(owner));
+      (socket as net.Socket).on('close', () => this.freeClient(owner));
+    }
     this.denyIfProtected(client);
   }
 
@@ -415,6 +546,12 @@ export class Server {
     try {
       this.stats.netInputBytes += chunk.length;
       this.stats.readsProcessed++;
+      if (client.socket instanceof NativeSocket) {
+        // The pump read the socket itself: an unfinished request the addon kept comes first.
+        this.syncSocketActivity(client);
+        const kept = native.sockTakeInput(client.id);
+        if (kept > 0) client.parser.feed(this.readBuffer, kept);
+      }
       client.parser.feed(chunk, chunk.length);
       this.resumeClient(client);
     } finally {
@@ -443,6 +580,7 @@ export class Server {
       this.current = null;
       client.parser.release();
       this.flush(client);
+      this.pushSocketGate();
     }
   }
 
@@ -483,9 +621,17 @@ export class Server {
    * them from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
-    return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !this.loading && this.blocking.count === 0 && !this.scripting.busy &&
-      !this.monitors.active && !client.repliesMuted && !client.replySkipNext &&
-      this.clientPause.kind === null;
+    return this.clientFastPathOpen(client) && this.serverFastPathOpen();
+  }
+
+  /** The client's half of fastPathOpen. */
+  private clientFastPathOpen(client: Client): boolean {
+    return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !client.repliesMuted && !client.replySkipNext;
+  }
+
+  /** The server's half of fastPathOpen. */
+  private serverFastPathOpen(): boolean {
+    return !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null;
   }
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
@@ -633,6 +779,12 @@ export class Server {
   /** The socket write under send(), also for replies released by beforeSleep. */
   private writeNow(client: Client, data: Buffer, length: number): void {
     const socket = client.socket;
+    if (socket instanceof NativeSocket) {
+      const queued = socket.send(data, length);
+      if (queued < 0) this.freeClientAsync(client);
+      else if (queued > 0) this.checkOutputLimit(client);
+      return;
+    }
     let sent = 0;
     if (client.writeFd >= 0 && socket.writable && socket.writableLength === 0) {
       sent = native.sendSocket(client.writeFd, data, length);
@@ -640,10 +792,14 @@ export class Server {
       if (sent < 0) sent = 0;
     }
     socket.write(Buffer.from(data.subarray(sent, length)));
-    if (this.clientLimits.outputExceeded(client)) {
-      this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
-      this.freeClientAsync(client);
-    }
+    this.checkOutputLimit(client);
+  }
+
+  /** client-output-buffer-limit: closes `client` soon when its queued output is over it. */
+  private checkOutputLimit(client: Client): void {
+    if (client.closed || !this.clientLimits.outputExceeded(client)) return;
+    this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.freeClientAsync(client);
   }
 
   /**
@@ -741,6 +897,8 @@ export class Server {
     if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
     if (this.propagation.waiting) this.beforeSleep.schedule();
+    this.absorbSocketStats();
+    this.pushSocketGate();
     this.stats.sample(this.clock);
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
     this.closeIdleClients();
@@ -764,6 +922,7 @@ export class Server {
     if (timeout <= 0) return;
     for (const c of this.clients.values()) {
       if (c.blocked || c.postponed || c.totalSubscriptions > 0) continue;
+      this.syncSocketActivity(c);
       if (this.clock - c.lastInteraction > timeout * 1000) {
         this.log.verbose('Closing idle client');
         this.freeClient(c);

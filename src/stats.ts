@@ -46,15 +46,15 @@ export class ServerStats {
   readonly outputKbps = new InstantMetric();
 
   /** Counts an error reply by its code ("ERR", "WRONGTYPE"...). */
-  countError(text: string): void {
-    this.totalErrorReplies++;
+  countError(text: string, count = 1): void {
+    this.totalErrorReplies += count;
     const space = text.indexOf(' ');
     let code = space < 0 ? text : text.slice(0, space);
     const eol = code.indexOf('\r');
     if (eol >= 0) code = code.slice(0, eol);
     // Redis caps the table at 128 codes and then counts only the total.
     if (!this.errors.has(code) && this.errors.size >= 128) return;
-    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+    this.errors.set(code, (this.errors.get(code) ?? 0) + count);
   }
 
   sample(now: number): void {

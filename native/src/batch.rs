@@ -78,39 +78,65 @@ pub struct BatchResult {
     pub pending: bool,
 }
 
+/// Why framing stopped short of a complete request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unframed {
+    /// Well-formed so far: the rest has not arrived yet.
+    More,
+    /// Not a request the fast path frames (TypeScript decides what it is).
+    Other,
+}
+
 /// Reads a CRLF-terminated non-negative decimal starting at `at`; (value, position after CRLF).
-fn read_count(input: &[u8], mut at: usize) -> Option<(usize, usize)> {
+fn read_count(input: &[u8], mut at: usize) -> Result<(usize, usize), Unframed> {
     let mut v: usize = 0;
     let start = at;
     // string2ll's rule: no leading zeros (TypeScript answers those with a protocol error).
-    if input.get(at) == Some(&b'0') && input.get(at + 1).is_some_and(|c| c.is_ascii_digit()) { return None; }
+    if input.get(at) == Some(&b'0') && input.get(at + 1).is_some_and(|c| c.is_ascii_digit()) { return Err(Unframed::Other); }
     while at < input.len() && input[at].is_ascii_digit() {
-        v = v.checked_mul(10)?.checked_add((input[at] - b'0') as usize)?;
+        v = v.checked_mul(10).and_then(|v| v.checked_add((input[at] - b'0') as usize)).ok_or(Unframed::Other)?;
         at += 1;
-        if at - start > 18 { return None; }
+        if at - start > 18 { return Err(Unframed::Other); }
     }
-    if at == start || at + 1 >= input.len() || input[at] != b'\r' || input[at + 1] != b'\n' { return None; }
-    Some((v, at + 2))
+    if at + 1 >= input.len() {
+        // Digits (or nothing) up to the end, or a lone CR there: the line may still complete.
+        let so_far_fine = at == input.len() || input[at] == b'\r';
+        return Err(if so_far_fine { Unframed::More } else { Unframed::Other });
+    }
+    if at == start || input[at] != b'\r' || input[at + 1] != b'\n' { return Err(Unframed::Other); }
+    Ok((v, at + 2))
 }
 
-/// Frames one multibulk request at `pos` into `offsets` (start/end pairs); the position after it,
-/// or None for anything that is not a complete, well-formed request (TypeScript decides then).
-fn frame(input: &[u8], pos: usize, max_bulk: usize, offsets: &mut Vec<i32>) -> Option<usize> {
-    if input.get(pos) != Some(&b'*') { return None; }
+/// Frames one multibulk request at `pos` into `offsets` (start/end pairs): the position after
+/// it, or why it is not (yet) a complete, well-formed request.
+pub fn frame(input: &[u8], pos: usize, max_bulk: usize, offsets: &mut Vec<i32>) -> Result<usize, Unframed> {
+    match input.get(pos) {
+        None => return Err(Unframed::More),
+        Some(b'*') => {}
+        Some(_) => return Err(Unframed::Other),
+    }
     let (argc, mut at) = read_count(input, pos + 1)?;
-    if argc == 0 || argc > MULTIBULK_MAX { return None; }
+    if argc == 0 || argc > MULTIBULK_MAX { return Err(Unframed::Other); }
     offsets.clear();
     for _ in 0..argc {
-        if input.get(at) != Some(&b'$') { return None; }
+        match input.get(at) {
+            None => return Err(Unframed::More),
+            Some(b'$') => {}
+            Some(_) => return Err(Unframed::Other),
+        }
         let (len, data) = read_count(input, at + 1)?;
-        if len > max_bulk { return None; }
-        let end = data.checked_add(len)?;
-        if end + 2 > input.len() || input[end] != b'\r' || input[end + 1] != b'\n' { return None; }
+        if len > max_bulk { return Err(Unframed::Other); }
+        let end = data.checked_add(len).ok_or(Unframed::Other)?;
+        if end + 2 > input.len() {
+            let tail_fine = input.get(end).is_none_or(|&c| c == b'\r');
+            return Err(if tail_fine { Unframed::More } else { Unframed::Other });
+        }
+        if input[end] != b'\r' || input[end + 1] != b'\n' { return Err(Unframed::Other); }
         offsets.push(data as i32);
         offsets.push(end as i32);
         at = end + 2;
     }
-    Some(at)
+    Ok(at)
 }
 
 /// Runs commands from `input[pos..]` until one needs TypeScript. Each executed command is logged
@@ -135,7 +161,7 @@ pub fn run(
     let mut executed = 0;
     while executed < limits.max_commands && pos < input.len() && out.len().saturating_sub(out_pos) >= MIN_FREE {
         let before = pos;
-        let Some(next) = frame(input, pos, limits.max_bulk, scratch) else { break };
+        let Ok(next) = frame(input, pos, limits.max_bulk, scratch) else { break };
         let name = &input[scratch[0] as usize..scratch[1] as usize];
         let Some(cmd) = table.find(name) else { break };
         let argc = (scratch.len() / 2) as i32;
@@ -174,7 +200,7 @@ mod tests {
 
     fn framed(wire: &[u8]) -> Option<(usize, Vec<i32>)> {
         let mut offs = Vec::new();
-        frame(wire, 0, 1 << 20, &mut offs).map(|n| (n, offs))
+        frame(wire, 0, 1 << 20, &mut offs).ok().map(|n| (n, offs))
     }
 
     #[test]
@@ -187,8 +213,20 @@ mod tests {
     }
 
     #[test]
+    fn tells_an_unfinished_request_from_another_one() {
+        let wire = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        let mut offs = Vec::new();
+        for cut in 0..wire.len() {
+            assert_eq!(frame(&wire[..cut], 0, 1 << 20, &mut offs), Err(Unframed::More), "cut at {cut}");
+        }
+        for other in [&b"GET k\r\n"[..], b"*2\r\n$3\r\nGETx", b"*2x", b"*2\rx", b"*2\r\n+", b"*0\r\n"] {
+            assert_eq!(frame(other, 0, 1 << 20, &mut offs), Err(Unframed::Other), "{:?}", String::from_utf8_lossy(other));
+        }
+    }
+
+    #[test]
     fn respects_the_bulk_limit() {
         let mut offs = Vec::new();
-        assert_eq!(frame(b"*1\r\n$5\r\nhello\r\n", 0, 4, &mut offs), None);
+        assert_eq!(frame(b"*1\r\n$5\r\nhello\r\n", 0, 4, &mut offs), Err(Unframed::Other));
     }
 }

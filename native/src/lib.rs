@@ -24,6 +24,7 @@ pub mod reply;
 pub mod script;
 pub mod settings;
 pub mod snapshot;
+pub mod sockets;
 pub mod types;
 
 use command::{Args, CmdError, CommandRow, Ctx};
@@ -94,7 +95,7 @@ pub fn now_ms() -> i64 {
 /// exec's return codes besides a byte count.
 pub const REPLY_PENDING: i64 = -1;
 const WOULD_BLOCK: i64 = -2;
-const FLAG_RESP3: i64 = 1;
+pub(crate) const FLAG_RESP3: i64 = 1;
 const FLAG_MAY_BLOCK: i64 = 2;
 const FLAG_RETRY: i64 = 4;
 
@@ -814,6 +815,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         snapshot::register(&env, exports)?;
         script::exports::register(&env, exports)?;
         aof::register(&env, exports)?;
+        sockets::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

@@ -44,6 +44,41 @@ extern "C" {
     fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut u32) -> c_int;
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
     fn accept4(fd: c_int, addr: *mut c_void, len: *mut c_uint, flags: c_int) -> c_int;
+    fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
+}
+
+const F_DUPFD_CLOEXEC: c_int = 1030;
+
+/// A second descriptor for the same socket (close-on-exec): the addon's own hold on a
+/// connection Node accepted, which stays open when Node closes its handle.
+pub fn dup_cloexec(fd: i32) -> io::Result<i32> {
+    // SAFETY: F_DUPFD_CLOEXEC takes and returns plain ints; fd is a descriptor of this process.
+    let new = unsafe { fcntl(fd, F_DUPFD_CLOEXEC, 3 as c_int) };
+    if new < 0 { Err(io::Error::last_os_error()) } else { Ok(new) }
+}
+
+/// What one read of a non-blocking socket gave.
+pub enum Received {
+    Bytes(usize),
+    /// Nothing available now.
+    Nothing,
+    /// The peer closed its side (or the connection failed).
+    Closed,
+}
+
+/// One non-blocking read into `buf`.
+pub fn recv_now(fd: i32, buf: &mut [u8]) -> Received {
+    loop {
+        // SAFETY: buf is valid for writes of its length.
+        let n = unsafe { recv(fd, buf.as_mut_ptr() as *mut c_void, buf.len(), MSG_DONTWAIT) };
+        if n > 0 { return Received::Bytes(n as usize); }
+        if n == 0 { return Received::Closed; }
+        match io::Error::last_os_error().kind() {
+            io::ErrorKind::WouldBlock => return Received::Nothing,
+            io::ErrorKind::Interrupted => continue,
+            _ => return Received::Closed,
+        }
+    }
 }
 
 const SOCK_NONBLOCK: c_int = 0o4000;

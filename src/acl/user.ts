@@ -6,6 +6,12 @@ import { splitArgs } from '../config/splitargs';
 import { CATEGORIES, type AclCommand, type AclCommands } from './commands';
 
 /** Why a rule was refused: Redis's ACLSetUserStringError texts. */
+/**
+ * Counts changes of any user's rules: a client served by the addon alone must come back to
+ * TypeScript when its user may have become restricted (Server.pushSocketGate).
+ */
+export const aclRulesVersion = { value: 0 };
+
 export const RULE_ERRORS = {
   unknown: 'Unknown command or category name in ACL',
   syntax: 'Syntax error',
@@ -362,6 +368,7 @@ export class User {
   }
 
   refresh(): void {
+    aclRulesVersion.value++;
     this.unrestricted = this.selectors.some((s) => s.allCommands && s.allKeys && s.allChannels);
   }
 

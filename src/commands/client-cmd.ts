@@ -58,7 +58,7 @@ function multiBytes(client: Client): number {
 
 /** What a client's buffers hold: pending input, queued MULTI commands, unsent output. */
 export function clientMemory(client: Client): number {
-  return client.parser.pending() + multiBytes(client) + client.outputBytes();
+  return client.inputBytes() + multiBytes(client) + client.outputBytes();
 }
 
 /**
@@ -68,10 +68,11 @@ export function clientMemory(client: Client): number {
  */
 export function clientInfoLine(server: Server, client: Client, running: Ctx | null): string {
   const now = Date.now();
+  server.syncSocketActivity(client);
   const current = running && running.client === client ? running : null;
   const argvMem = current ? argvBytes(current.req) : client.blocked ? argvBytes(client.blocked.req) : 0;
   const multiMem = multiBytes(client);
-  const qbuf = client.parser.pending();
+  const qbuf = client.inputBytes();
   const omem = client.outputBytes();
   const fields: [string, string | number][] = [
     ['id', client.id],

@@ -40,6 +40,7 @@ function configSet(ctx: Ctx): void {
 
 /** Everything INFO counts goes back to zero (Redis's resetServerStats + command/error tables). */
 export function resetStats(server: Server): void {
+  server.absorbSocketStats();
   server.stats.reset();
   for (const cmd of server.commands.everything()) {
     cmd.stats.calls = 0;

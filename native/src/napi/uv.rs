@@ -156,3 +156,175 @@ unsafe extern "C" fn on_readable(handle: *mut PollHandle, _status: c_int, _event
         }
     }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Client sockets on Node's loop (native/src/sockets.rs holds the logic; this is its unsafe half).
+
+const UV_WRITABLE: c_int = 2;
+
+extern "C" {
+    fn uv_poll_init_socket(event_loop: *mut c_void, handle: *mut PollHandle, socket: c_int) -> c_int;
+}
+
+/// A client socket's poll handle. `handle` comes first, so libuv's handle pointer is this.
+#[repr(C)]
+struct SocketHandle {
+    handle: PollHandle,
+    id: u32,
+}
+
+/// The loop client sockets are watched on, and the JS function their events call.
+struct SocketLoop {
+    event_loop: *mut c_void,
+    env: napi_env,
+    func: napi_ref,
+    context: napi_async_context,
+}
+
+thread_local! {
+    static SOCKET_LOOP: std::cell::Cell<Option<&'static SocketLoop>> = const { std::cell::Cell::new(None) };
+}
+
+/// Binds the loop and the JS function `func(id, n, lastCommand) -> mode` that socket events
+/// call (see sockets.rs). Once per process: later calls replace the function.
+pub fn socket_loop_init(env: &Env, func: JsValue) -> Result<(), String> {
+    let raw = env.raw();
+    let mut event_loop: *mut c_void = ptr::null_mut();
+    let mut func_ref: napi_ref = ptr::null_mut();
+    let mut context: napi_async_context = ptr::null_mut();
+    let resource = env.object();
+    let name = env.string("keyfork:client");
+    // SAFETY: raw is the env of the current call; the out pointers are valid; `func` is a value
+    // of this call, kept alive past it by the reference.
+    unsafe {
+        if napi_get_uv_event_loop(raw, &mut event_loop) != NAPI_OK || event_loop.is_null() {
+            return Err("no libuv loop".into());
+        }
+        if napi_create_reference(raw, func, 1, &mut func_ref) != NAPI_OK {
+            return Err("napi_create_reference failed".into());
+        }
+        if napi_async_init(raw, resource, name, &mut context) != NAPI_OK {
+            napi_delete_reference(raw, func_ref);
+            return Err("napi_async_init failed".into());
+        }
+    }
+    // Leaked on purpose (a few bytes per server started in this process): socket events may
+    // read it at any time. A replaced one lets go of its function and context.
+    let bound: &'static SocketLoop = Box::leak(Box::new(SocketLoop { event_loop, env: raw, func: func_ref, context }));
+    if let Some(old) = SOCKET_LOOP.with(|l| l.replace(Some(bound))) {
+        // SAFETY: the old reference and context were created on this env and are released
+        // once (the old SocketLoop is no longer reachable).
+        unsafe {
+            napi_delete_reference(old.env, old.func);
+            napi_async_destroy(old.env, old.context);
+        }
+    }
+    Ok(())
+}
+
+/// A client socket watched on Node's loop; events go to `crate::sockets::on_event(id, ..)`.
+pub struct SocketWatch {
+    handle: *mut SocketHandle,
+}
+
+impl SocketWatch {
+    /// Starts watching `fd` for reading. The descriptor stays the caller's.
+    pub fn start(fd: i32, id: u32) -> Result<SocketWatch, String> {
+        let Some(bound) = SOCKET_LOOP.with(|l| l.get()) else { return Err("client sockets are not initialised".into()) };
+        let handle = Box::into_raw(Box::new(SocketHandle { handle: PollHandle([0; POLL_HANDLE_BYTES]), id }));
+        // SAFETY: `handle` is a live heap allocation that stays put until on_socket_closed frees
+        // it; libuv initialises and owns its first field until then.
+        unsafe {
+            let rc = uv_poll_init_socket(bound.event_loop, handle as *mut PollHandle, fd);
+            if rc != 0 {
+                drop(Box::from_raw(handle));
+                return Err(format!("uv_poll_init_socket on fd {fd} failed ({rc})"));
+            }
+        }
+        let watch = SocketWatch { handle };
+        watch.set_events(true, false)?;
+        Ok(watch)
+    }
+
+    /// What the loop reports next: readable, writable, both, or (both false) nothing.
+    pub fn set_events(&self, readable: bool, writable: bool) -> Result<(), String> {
+        let events = if readable { UV_READABLE } else { 0 } | if writable { UV_WRITABLE } else { 0 };
+        // SAFETY: the handle was initialised in `start` and is not closed before `close`
+        // consumes self.
+        let rc = unsafe {
+            if events == 0 { uv_poll_stop(self.handle as *mut PollHandle) } else { uv_poll_start(self.handle as *mut PollHandle, events, on_socket_event) }
+        };
+        if rc != 0 { return Err(format!("uv_poll_start failed ({rc})")); }
+        Ok(())
+    }
+
+    /// Stops watching and releases the handle (freed once libuv is done with it). The
+    /// descriptor may be closed right after.
+    pub fn close(self) {
+        // SAFETY: the handle is live; uv_poll_stop takes it off the loop (and out of epoll),
+        // uv_close hands it back through on_socket_closed, which frees it. Only `close`
+        // (consuming self, once) does this.
+        unsafe {
+            uv_poll_stop(self.handle as *mut PollHandle);
+            uv_close(self.handle as *mut PollHandle, on_socket_closed);
+        }
+    }
+}
+
+unsafe extern "C" fn on_socket_closed(handle: *mut PollHandle) {
+    // SAFETY: the handle is the first field of a SocketHandle boxed in SocketWatch::start;
+    // libuv is done with it.
+    drop(unsafe { Box::from_raw(handle as *mut SocketHandle) });
+}
+
+unsafe extern "C" fn on_socket_event(handle: *mut PollHandle, status: c_int, events: c_int) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: libuv passes a live handle (a closing one gets no more callbacks).
+        let id = unsafe { (*(handle as *const SocketHandle)).id };
+        // An error status (a reset connection) is treated as readable: the read reports it.
+        let readable = status < 0 || events & UV_READABLE != 0;
+        let writable = status >= 0 && events & UV_WRITABLE != 0;
+        crate::sockets::on_event(id, readable, writable);
+    }));
+}
+
+/// Calls the socket function bound by `socket_loop_init` with three numbers, as Node calls any
+/// I/O callback (napi_make_callback: nextTicks and promises run after it); its number result,
+/// or None when it threw (the exception goes to Node's uncaught-exception handling).
+pub fn call_socket_function(args: [i64; 3]) -> Option<i64> {
+    let bound = SOCKET_LOOP.with(|l| l.get())?;
+    let env = bound.env;
+    // SAFETY: we are on the JS thread, called from a libuv callback outside any JS frame: a
+    // handle scope holds the values created here; the reference and context are live for the
+    // life of the process.
+    unsafe {
+        let mut scope: napi_handle_scope = ptr::null_mut();
+        if napi_open_handle_scope(env, &mut scope) != NAPI_OK { return None; }
+        let mut out = None;
+        let mut func: napi_value = ptr::null_mut();
+        let mut global: napi_value = ptr::null_mut();
+        let mut argv: [napi_value; 3] = [ptr::null_mut(); 3];
+        let mut ok = napi_get_reference_value(env, bound.func, &mut func) == NAPI_OK && !func.is_null()
+            && napi_get_global(env, &mut global) == NAPI_OK;
+        for (slot, v) in argv.iter_mut().zip(args) {
+            ok = ok && napi_create_int64(env, v, slot) == NAPI_OK;
+        }
+        if ok {
+            let mut result: napi_value = ptr::null_mut();
+            if napi_make_callback(env, bound.context, global, func, 3, argv.as_ptr(), &mut result) == NAPI_OK {
+                let mut n = 0i64;
+                if napi_get_value_int64(env, result, &mut n) == NAPI_OK { out = Some(n); }
+            } else {
+                let mut pending = false;
+                napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut error: napi_value = ptr::null_mut();
+                    napi_get_and_clear_last_exception(env, &mut error);
+                    napi_fatal_exception(env, error);
+                }
+            }
+        }
+        napi_close_handle_scope(env, scope);
+        out
+    }
+}

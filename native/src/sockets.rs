@@ -1,0 +1,515 @@
+//! Client sockets owned by the addon on Node's own event loop (issue 14, the socket path).
+//!
+//! A TCP client TypeScript accepted is handed over here (`sockAdopt`): the addon holds its own
+//! descriptor and watches it with libuv's uv_poll on Node's loop (napi/uv.rs). On a readable
+//! socket one read lands in the shared read buffer; while the fast-path gate is open for the
+//! client (TypeScript decides it: `sockGate` for the server, the mode each JS entry returns for
+//! the client) the plain data commands at the head of the chunk are framed, run and answered
+//! here by the batch fast path (batch.rs), and the replies are written with send(2). JavaScript
+//! is entered once per chunk, and only when something is left that TypeScript must answer (or
+//! output is queued, so that it can apply client-output-buffer-limit): it gets the unconsumed
+//! bytes at the start of the read buffer, exactly as a node:net read would have left them.
+//!
+//! Every byte for the client, whoever wrote it, goes through the one per-client output queue
+//! here (`sockSend` is Server.send's socket write), so reply order holds; what the socket does
+//! not take at once waits and is written when the loop reports it writable.
+//!
+//! Counters of what ran here (commands by native index, error replies, bytes, reads) are kept
+//! until TypeScript takes them (`sockStats`) for INFO, and each client's last command and
+//! activity time until it asks (`sockActivity`) or is entered.
+
+use crate::batch;
+use crate::napi::uv::{call_socket_function, socket_loop_init, SocketWatch};
+use crate::napi::{self, Env, JsArgs, JsValue};
+use crate::os::{self, Received};
+use crate::{now_ms, with_state};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// The mode a JS entry returns for a client every read of which goes to TypeScript.
+const MODE_TYPESCRIPT: i64 = -1;
+/// An unfinished request kept between reads up to this size; a longer one goes to TypeScript,
+/// which reads big arguments into their own Buffers.
+const KEEP_UNFINISHED_MAX: usize = 16 * 1024;
+/// The native replies of one batch run (batch.rs stops while less than its MIN_FREE is left).
+const OUT_CAPACITY: usize = 64 * 1024;
+/// Commands per batch run (the log of one run).
+const RUN_MAX_COMMANDS: usize = 1024;
+
+struct Conn {
+    fd: i32,
+    watch: Option<SocketWatch>,
+    /// An unfinished request kept between reads while the client is served here.
+    input: Vec<u8>,
+    /// Reply bytes the socket has not taken yet: `out[out_sent..]`.
+    out: Vec<u8>,
+    out_sent: usize,
+    /// (db, RESP3) while the fast path may serve this client; None: reads go to TypeScript.
+    native: Option<(usize, bool)>,
+    /// Closed gracefully by TypeScript (QUIT...): the descriptor closes once `out` is written.
+    closing: bool,
+    /// The peer closed or the connection failed (reported to TypeScript once).
+    gone: bool,
+    writable_watched: bool,
+    last_active_ms: i64,
+    /// The last command run here since TypeScript last heard (native index), or -1.
+    last_command: i32,
+}
+
+impl Conn {
+    fn queued(&self) -> usize {
+        self.out.len() - self.out_sent
+    }
+
+    /// Writes `data` after what is queued; false when the connection failed.
+    fn write(&mut self, data: &[u8]) -> bool {
+        if data.is_empty() || self.gone { return !self.gone; }
+        let mut sent = 0;
+        if self.queued() == 0 {
+            match os::send_nonblocking(self.fd, data) {
+                Ok(n) => sent = n,
+                Err(_) => {
+                    self.gone = true;
+                    return false;
+                }
+            }
+        }
+        if sent < data.len() {
+            self.out.extend_from_slice(&data[sent..]);
+            self.watch_writable(true);
+        }
+        true
+    }
+
+    /// Writes what is queued; false when the connection failed.
+    fn flush(&mut self) -> bool {
+        while self.queued() > 0 {
+            match os::send_nonblocking(self.fd, &self.out[self.out_sent..]) {
+                Ok(0) => break,
+                Ok(n) => self.out_sent += n,
+                Err(_) => {
+                    self.gone = true;
+                    return false;
+                }
+            }
+        }
+        if self.queued() == 0 {
+            self.out.clear();
+            self.out_sent = 0;
+            self.watch_writable(false);
+        } else if self.out_sent > self.out.len() / 2 {
+            self.out.drain(..self.out_sent);
+            self.out_sent = 0;
+        }
+        true
+    }
+
+    fn watch_writable(&mut self, on: bool) {
+        if self.writable_watched == on { return; }
+        self.writable_watched = on;
+        self.update_watch();
+    }
+
+    fn update_watch(&self) {
+        if let Some(w) = &self.watch {
+            // A failure leaves the previous events: the next read or write reports the error.
+            let _ = w.set_events(!self.closing && !self.gone, self.writable_watched && !self.gone);
+        }
+    }
+
+    fn close(mut self) {
+        if let Some(w) = self.watch.take() { w.close(); }
+        os::close_fd(self.fd);
+    }
+}
+
+#[derive(Default)]
+struct CommandCounts {
+    calls: u64,
+    failed: u64,
+    usec: f64,
+}
+
+/// What ran here since TypeScript last took the counters.
+#[derive(Default)]
+struct Counters {
+    reads: u64,
+    net_in: u64,
+    net_out: u64,
+    writes: u64,
+    commands: u64,
+    by_command: HashMap<usize, CommandCounts>,
+    /// Error replies by their code (the reply's first word, as errorstats counts them).
+    errors: HashMap<Vec<u8>, u64>,
+}
+
+struct Sockets {
+    conns: HashMap<u32, Conn>,
+    gate_open: bool,
+    writes_refused: bool,
+    max_bulk: usize,
+    /// TypeScript's read Buffer: reads land here, and what TypeScript must see stays here.
+    read_buffer: Option<napi::SharedBuf>,
+    out: Vec<u8>,
+    ran: Vec<(usize, i32)>,
+    frame_scratch: Vec<i32>,
+    counters: Counters,
+}
+
+thread_local! {
+    static SOCKETS: RefCell<Sockets> = RefCell::new(Sockets {
+        conns: HashMap::new(),
+        gate_open: false,
+        writes_refused: false,
+        max_bulk: 512 * 1024 * 1024,
+        read_buffer: None,
+        out: vec![0; OUT_CAPACITY],
+        ran: Vec::with_capacity(RUN_MAX_COMMANDS),
+        frame_scratch: Vec::new(),
+        counters: Counters::default(),
+    });
+}
+
+/// What a socket event asks of TypeScript.
+enum Enter {
+    Nothing,
+    /// `n` unconsumed bytes wait at the start of the read buffer (0: check the output queue).
+    Input(usize, i32),
+    /// The connection is gone (end of stream, reset, failed write).
+    Gone(i32),
+}
+
+/// A socket event from the loop (napi/uv.rs).
+pub fn on_event(id: u32, readable: bool, writable: bool) {
+    let mut enter = Enter::Nothing;
+    SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        if writable { enter = s.writable(id); }
+        if readable && matches!(enter, Enter::Nothing) { enter = s.readable(id); }
+    });
+    let (n, last_command) = match enter {
+        Enter::Nothing => return,
+        Enter::Input(n, last) => (n as i64, last),
+        Enter::Gone(last) => (-1, last),
+    };
+    let mode = call_socket_function([id as i64, n, last_command as i64]).unwrap_or(MODE_TYPESCRIPT);
+    SOCKETS.with(|s| {
+        if let Some(conn) = s.borrow_mut().conns.get_mut(&id) {
+            conn.native = mode_of(mode);
+        }
+    });
+}
+
+fn mode_of(mode: i64) -> Option<(usize, bool)> {
+    (mode >= 0).then_some(((mode >> 1) as usize, mode & 1 == 1))
+}
+
+impl Sockets {
+    fn writable(&mut self, id: u32) -> Enter {
+        let Some(conn) = self.conns.get_mut(&id) else { return Enter::Nothing };
+        if !conn.flush() {
+            return self.gone(id);
+        }
+        if conn.closing && conn.queued() == 0 {
+            if let Some(conn) = self.conns.remove(&id) { conn.close(); }
+        }
+        Enter::Nothing
+    }
+
+    /// The connection failed or ended: TypeScript frees the client (once).
+    fn gone(&mut self, id: u32) -> Enter {
+        let Some(conn) = self.conns.get_mut(&id) else { return Enter::Nothing };
+        conn.gone = true;
+        conn.input.clear();
+        if conn.closing {
+            // TypeScript already let go of it.
+            if let Some(conn) = self.conns.remove(&id) { conn.close(); }
+            return Enter::Nothing;
+        }
+        conn.update_watch();
+        let last = std::mem::replace(&mut conn.last_command, -1);
+        Enter::Gone(last)
+    }
+
+    fn readable(&mut self, id: u32) -> Enter {
+        let Some(conn) = self.conns.get_mut(&id) else { return Enter::Nothing };
+        if conn.closing || conn.gone { return Enter::Nothing; }
+        let Some(read_buffer) = self.read_buffer.as_mut() else { return Enter::Nothing };
+        let buf = read_buffer.as_mut_slice();
+        let kept = conn.input.len();
+        if kept >= buf.len() { return Enter::Nothing; }
+        buf[..kept].copy_from_slice(&conn.input);
+        let n = match os::recv_now(conn.fd, &mut buf[kept..]) {
+            Received::Nothing => return Enter::Nothing,
+            Received::Closed => return self.gone(id),
+            Received::Bytes(n) => n,
+        };
+        conn.input.clear();
+        self.counters.reads += 1;
+        self.counters.net_in += n as u64;
+        conn.last_active_ms = now_ms();
+        let total = kept + n;
+        let native_mode = self.gate_open && conn.native.is_some();
+        let served = match conn.native {
+            Some((db, resp3)) if native_mode => {
+                let limits = batch::BatchLimits {
+                    db,
+                    flags: if resp3 { crate::FLAG_RESP3 } else { 0 },
+                    client_id: id as u64,
+                    max_bulk: self.max_bulk,
+                    max_commands: RUN_MAX_COMMANDS,
+                    writes_refused: self.writes_refused,
+                };
+                serve(conn, &buf[..total], &limits, &mut self.out, &mut self.ran, &mut self.counters)
+            }
+            _ => 0,
+        };
+        if conn.gone { return self.gone(id); }
+        let rest = &buf[served..total];
+        if rest.is_empty() && conn.queued() == 0 { return Enter::Nothing; }
+        if native_mode && conn.queued() == 0 && rest.len() <= KEEP_UNFINISHED_MAX
+            && batch::frame(rest, 0, self.max_bulk, &mut self.frame_scratch) == Err(batch::Unframed::More)
+        {
+            conn.input.extend_from_slice(rest);
+            return Enter::Nothing;
+        }
+        let rest_len = rest.len();
+        buf.copy_within(served..total, 0);
+        let last = std::mem::replace(&mut conn.last_command, -1);
+        Enter::Input(rest_len, last)
+    }
+}
+
+/// Runs the plain data commands at the head of `input` and writes their replies: the bytes
+/// consumed. Stops where TypeScript must take over (see batch.rs) or the connection fails.
+fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, out: &mut [u8], ran: &mut Vec<(usize, i32)>, counters: &mut Counters) -> usize {
+    let mut mark = Instant::now();
+    let mut pos = 0;
+    let mut executed = 0u64;
+    while pos < input.len() && !conn.gone {
+        ran.clear();
+        let (result, pending) = with_state(|st| {
+            let result = batch::run(
+                &mut st.fast, &st.commands, &mut st.ks, &st.settings, &mut st.reply, &mut st.pending, &mut st.scratch,
+                input, pos, out, 0, limits,
+                |index, at| ran.push((index, at)),
+            );
+            let pending = if result.pending { st.pending.take() } else { None };
+            (result, pending)
+        });
+        if ran.is_empty() { break; }
+        for &(index, at) in ran.iter() {
+            let reply = if at >= 0 { &out[at as usize..result.out_pos] } else { pending.as_deref().unwrap_or(&[]) };
+            let counts = counters.by_command.entry(index).or_default();
+            counts.calls += 1;
+            if reply.first() == Some(&b'-') {
+                counts.failed += 1;
+                let code_end = reply[1..].iter().position(|&c| c == b' ' || c == b'\r').map_or(reply.len(), |p| p + 1);
+                *counters.errors.entry(reply[1..code_end].to_vec()).or_default() += 1;
+            }
+            conn.last_command = index as i32;
+        }
+        executed += ran.len() as u64;
+        // Time is shared evenly among the commands of a run, as TypeScript's batch does.
+        let now = Instant::now();
+        let usec_each = now.duration_since(mark).as_secs_f64() * 1e6 / ran.len() as f64;
+        mark = now;
+        for &(index, _) in ran.iter() {
+            if let Some(counts) = counters.by_command.get_mut(&index) { counts.usec += usec_each; }
+        }
+        let mut written = result.out_pos;
+        conn.write(&out[..result.out_pos]);
+        if let Some(reply) = pending {
+            written += reply.len();
+            conn.write(&reply);
+        }
+        counters.net_out += written as u64;
+        counters.writes += 1;
+        pos += result.consumed;
+        if result.consumed == 0 { break; }
+    }
+    counters.commands += executed;
+    pos
+}
+
+fn with_conn<R>(id: u32, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
+    SOCKETS.with(|s| s.borrow_mut().conns.get_mut(&id).map(f))
+}
+
+/// sockInit(callback, readBuffer): `callback(id, n, lastCommand) -> mode` is entered for what
+/// TypeScript must do (n bytes wait at the start of readBuffer; -1: the connection is gone);
+/// the mode it returns is `db << 1 | resp3` while the fast path may serve the client, else -1.
+fn sock_init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    socket_loop_init(env, a.value(0)?)?;
+    let read_buffer = napi::SharedBuf::new(env, a, 1)?;
+    if read_buffer.as_slice().len() <= KEEP_UNFINISHED_MAX { return Err("the read buffer is too small".into()); }
+    SOCKETS.with(|s| s.borrow_mut().read_buffer = Some(read_buffer));
+    Ok(env.undefined())
+}
+
+/// sockAdopt(fd, id): takes over the connection on `fd` as client `id` (the addon works on its
+/// own duplicate; the caller closes `fd`). Returns the addon's descriptor.
+fn sock_adopt(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let id = a.i64(env, 1)? as u32;
+    let own = os::dup_cloexec(fd).map_err(|e| format!("dup: {e}"))?;
+    let watch = match SocketWatch::start(own, id) {
+        Ok(w) => w,
+        Err(e) => {
+            os::close_fd(own);
+            return Err(e);
+        }
+    };
+    let conn = Conn {
+        fd: own,
+        watch: Some(watch),
+        input: Vec::new(),
+        out: Vec::new(),
+        out_sent: 0,
+        native: None,
+        closing: false,
+        gone: false,
+        writable_watched: false,
+        last_active_ms: now_ms(),
+        last_command: -1,
+    };
+    SOCKETS.with(|s| s.borrow_mut().conns.insert(id, conn));
+    Ok(env.int(own as i64))
+}
+
+/// sockSend(id, buffer, length): Server.send's socket write for an adopted client, after
+/// whatever is queued. Returns the bytes still queued, or -1 when the connection failed.
+fn sock_send(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    let data = a.bytes(env, 1)?;
+    let len = (a.i64(env, 2)?.max(0) as usize).min(data.len());
+    let queued = with_conn(id, |conn| if conn.write(&data[..len]) { conn.queued() as i64 } else { -1 });
+    Ok(env.int(queued.unwrap_or(-1)))
+}
+
+/// sockQueued(id): reply bytes not yet taken by the socket (CLIENT LIST omem, output limits).
+fn sock_queued(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    Ok(env.int(with_conn(id, |c| c.queued() as i64).unwrap_or(0)))
+}
+
+/// sockInput(id): bytes of an unfinished request kept here (part of CLIENT LIST qbuf).
+fn sock_input(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    Ok(env.int(with_conn(id, |c| c.input.len() as i64).unwrap_or(0)))
+}
+
+/// sockTakeInput(id): moves the kept unfinished request to the start of the read buffer and
+/// returns its length; reads go to TypeScript until a JS entry returns a native mode again
+/// (a busy script's event pump reads the socket itself and must see these bytes first).
+fn sock_take_input(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    let n = SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        let (Some(conn), Some(rb)) = (s.conns.get_mut(&id), s.read_buffer.as_mut()) else { return 0 };
+        conn.native = None;
+        let n = conn.input.len();
+        rb.as_mut_slice()[..n].copy_from_slice(&conn.input);
+        conn.input.clear();
+        n
+    });
+    Ok(env.int(n as i64))
+}
+
+/// sockClose(id, graceful): closes the connection, at once or (graceful, or when the peer is
+/// gone already) once the queued replies are written.
+fn sock_close(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    let graceful = a.bool(env, 1)?;
+    SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        let Some(conn) = s.conns.get_mut(&id) else { return };
+        conn.input.clear();
+        if (graceful || conn.gone) && conn.queued() > 0 && conn.flush() && conn.queued() > 0 {
+            conn.closing = true;
+            conn.update_watch();
+            return;
+        }
+        if let Some(conn) = s.conns.remove(&id) { conn.close(); }
+    });
+    Ok(env.undefined())
+}
+
+/// sockGate(open, writesRefused, maxBulk): the server's half of the fast-path gate (the client's
+/// half is its mode) and the limits the batch applies.
+fn sock_gate(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let open = a.bool(env, 0)?;
+    let writes_refused = a.bool(env, 1)?;
+    let max_bulk = a.i64(env, 2)?.max(0) as usize;
+    SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        s.gate_open = open;
+        s.writes_refused = writes_refused;
+        s.max_bulk = max_bulk;
+    });
+    Ok(env.undefined())
+}
+
+/// sockMode(id, mode): the client's half of the gate, outside a JS entry of its own; mode -1
+/// for every client when id is -1 (an ACL change may have restricted any of them).
+fn sock_mode(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)?;
+    let mode = a.i64(env, 1)?;
+    SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        if id < 0 {
+            for conn in s.conns.values_mut() { conn.native = None; }
+        } else if let Some(conn) = s.conns.get_mut(&(id as u32)) {
+            conn.native = mode_of(mode);
+        }
+    });
+    Ok(env.undefined())
+}
+
+/// sockActivity(id): [last activity (ms), last command run here since asked (native index or -1)].
+fn sock_activity(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    let (at, last) = with_conn(id, |c| (c.last_active_ms, std::mem::replace(&mut c.last_command, -1))).unwrap_or((0, -1));
+    env.array(&[env.double(at as f64), env.int(last as i64)])
+}
+
+/// sockStats(): takes the counters of what ran here: [reads, netIn, netOut, writes, commands,
+/// [index, calls, failed, usec, ...], [errorCode, count, ...]].
+fn sock_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let c = SOCKETS.with(|s| std::mem::take(&mut s.borrow_mut().counters));
+    let mut by_command = Vec::new();
+    for (index, counts) in &c.by_command {
+        by_command.extend([env.int(*index as i64), env.double(counts.calls as f64), env.double(counts.failed as f64), env.double(counts.usec)]);
+    }
+    let mut errors = Vec::new();
+    for (code, count) in &c.errors {
+        errors.extend([env.string(&String::from_utf8_lossy(code)), env.double(*count as f64)]);
+    }
+    let by_command = env.array(&by_command)?;
+    let errors = env.array(&errors)?;
+    env.array(&[
+        env.double(c.reads as f64),
+        env.double(c.net_in as f64),
+        env.double(c.net_out as f64),
+        env.double(c.writes as f64),
+        env.double(c.commands as f64),
+        by_command,
+        errors,
+    ])
+}
+
+pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
+    env.export(exports, "sockInit", sock_init)?;
+    env.export(exports, "sockAdopt", sock_adopt)?;
+    env.export(exports, "sockSend", sock_send)?;
+    env.export(exports, "sockQueued", sock_queued)?;
+    env.export(exports, "sockInput", sock_input)?;
+    env.export(exports, "sockTakeInput", sock_take_input)?;
+    env.export(exports, "sockClose", sock_close)?;
+    env.export(exports, "sockGate", sock_gate)?;
+    env.export(exports, "sockMode", sock_mode)?;
+    env.export(exports, "sockActivity", sock_activity)?;
+    env.export(exports, "sockStats", sock_stats)?;
+    Ok(())
+}
