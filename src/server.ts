@@ -54,7 +54,7 @@ interface AcceptedSocket {
  * src/native-socket.ts) or `node` (node:net with a static read buffer). KEYFORK_SOCKETS in the
  * environment chooses; unix sockets, TLS and the busy pump's accepts always use node:net.
  */
-const SOCKETS_NATIVE_DEFAULT = false;
+const SOCKETS_NATIVE_DEFAULT = true;
 
 /** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
 const EXPIRE_TIME_PERCENT = 25;
