@@ -63,6 +63,11 @@ export class LatencyMonitor {
     for (const d of [LATENCY_MONITOR_THRESHOLD, LATENCY_TRACKING, LATENCY_TRACKING_INFO_PERCENTILES]) config.onChange(d, refresh);
   }
 
+  /** The shortest event (us) that would be recorded, Infinity while the monitor is off. */
+  get minSampledUsec(): number {
+    return this.threshold > 0 ? this.threshold * 1000 : Infinity;
+  }
+
   /** True when an event of `ms` milliseconds (whole ones count, as Redis's integer ms) would be recorded. */
   wouldSample(ms: number): boolean {
     return this.threshold > 0 && Math.floor(ms) >= this.threshold;

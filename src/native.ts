@@ -130,10 +130,11 @@ export interface NativeAddon {
   /**
    * `callback(id, n, lastCommand)` is entered when TypeScript must act for an adopted client: n
    * bytes wait at the start of `readBuffer` (0: look at its output queue), -1: it is gone.
-   * lastCommand is the native index of the last command run for it natively since, or -1.
+   * lastCommand is the native index of the last command run for it natively since, or -1;
+   * slow is 1 when runs slow enough for the slow log wait (sockTakeSlow).
    * It returns the client's mode: `db << 1 | resp3` while the fast path may serve it, else -1.
    */
-  sockInit(callback: (id: number, n: number, lastCommand: number) => number, readBuffer: Buffer): void;
+  sockInit(callback: (id: number, n: number, lastCommand: number, slow: number) => number, readBuffer: Buffer): void;
   /** Takes over the connection on `fd` as client `id` (the caller closes `fd`): the addon's descriptor. */
   sockAdopt(fd: number, id: number): number;
   /** Writes buffer[0, length) after what is queued: bytes still queued, -1 when the connection failed. */
@@ -145,13 +146,16 @@ export interface NativeAddon {
   sockTakeInput(id: number): number;
   /** Closes at once, or once the queued output is written (graceful, or the peer is gone). */
   sockClose(id: number, graceful: boolean): void;
-  sockGate(open: boolean, writesRefused: boolean, maxBulk: number): void;
+  /** The server's half of the gate and the batch's limits; slowUsec -1: no run is slow. */
+  sockGate(open: boolean, writesRefused: boolean, maxBulk: number, slowUsec: number, trackLatency: boolean): void;
+  /** The runs slow enough for the slow log / latency monitor: [requests, usec each, ...]. */
+  sockTakeSlow(id: number): (Buffer | number)[];
   /** A client's mode outside its own JS entry; id -1: every client to TypeScript. */
   sockMode(id: number, mode: number): void;
   /** [last activity ms, last command run natively since asked (native index) or -1]. */
   sockActivity(id: number): [number, number];
-  /** Takes what ran natively: [reads, netIn, netOut, writes, commands, [index, calls, failed, usec, ...], [errorCode, count, ...]]. */
-  sockStats(): [number, number, number, number, number, number[], (string | number)[]];
+  /** Takes what ran natively: [reads, netIn, netOut, writes, commands, [index, calls, failed, usec, ...], [errorCode, count, ...], [index, usec, calls, ...]]. */
+  sockStats(): [number, number, number, number, number, number[], (string | number)[], number[]];
   /** prctl(PR_SET_THP_DISABLE): true when transparent huge pages are now off for this process. */
   disableThp(): boolean;
   // The RDB format (native/src/persist); absent from an addon built before it.

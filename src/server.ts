@@ -172,7 +172,7 @@ export class Server {
   /** Accepted TCP clients are adopted by the addon (NativeSocket) rather than node:net. */
   readonly nativeSockets = process.env.KEYFORK_SOCKETS ? process.env.KEYFORK_SOCKETS === 'native' : SOCKETS_NATIVE_DEFAULT;
   /** What the addon was last told of the server's half of the gate (see pushSocketGate). */
-  private socketGate = { open: false, writesRefused: false, maxBulk: -1, aclRules: -1 };
+  private socketGate = { open: false, writesRefused: false, maxBulk: -1, slowUsec: -1, trackLatency: false, aclRules: -1 };
 
   constructor(readonly config: Config) {
     native.init(config.int(DATABASES));
@@ -252,7 +252,7 @@ export class Server {
     refreshLimits();
     config.onChange(PROTO_MAX_BULK_LEN, refreshLimits);
     config.onChange(CLIENT_QUERY_BUFFER_LIMIT, refreshLimits);
-    if (this.nativeSockets) native.sockInit((id, n, lastCommand) => this.onSocketEvent(id, n, lastCommand), this.readBuffer);
+    if (this.nativeSockets) native.sockInit((id, n, lastCommand, slow) => this.onSocketEvent(id, n, lastCommand, slow), this.readBuffer);
   }
 
   /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
@@ -358,15 +358,20 @@ export class Server {
    * An adopted client's socket event (native/src/sockets.rs): `n` unconsumed bytes at the
    * start of the read buffer to run (0: only its queued output to check), -1 when the
    * connection is gone. `lastCommand` is the native index of the last command the addon ran
-   * for it since it last told us. Returns the client's mode for the addon (see socketMode).
+   * for it since it last told us; `slow` says runs slow enough for the slow log wait. Returns
+   * the client's mode for the addon (see socketMode).
    */
-  private onSocketEvent(id: number, n: number, lastCommand: number): number {
+  private onSocketEvent(id: number, n: number, lastCommand: number, slow: number): number {
     const client = this.clients.get(id);
     if (!client) {
       native.sockClose(id, false);
       return -1;
     }
     if (lastCommand >= 0) this.noteNativeCommand(client, lastCommand);
+    if (slow) {
+      const runs = native.sockTakeSlow(id);
+      for (let i = 0; i < runs.length; i += 2) this.noteSlowBatch(client, runs[i] as Buffer, runs[i + 1] as number);
+    }
     if (n < 0) {
       this.freeClient(client);
     } else if (!client.closed) {
@@ -404,11 +409,12 @@ export class Server {
     const open = this.serverFastPathOpen() && !this.keyspaceEvents.on && !this.tracking && !this.propagation.active;
     const writesRefused = open && this.persistence.writesRefused();
     const maxBulk = this.limits.protoMaxBulkLen;
-    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk) return;
-    gate.open = open;
-    gate.writesRefused = writesRefused;
-    gate.maxBulk = maxBulk;
-    native.sockGate(open, writesRefused, maxBulk);
+    const slowest = Math.min(this.slowlog.minLoggedUsec, this.latency.minSampledUsec);
+    const slowUsec = slowest === Infinity ? -1 : slowest;
+    const trackLatency = this.latency.tracking;
+    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk && slowUsec === gate.slowUsec && trackLatency === gate.trackLatency) return;
+    Object.assign(gate, { open, writesRefused, maxBulk, slowUsec, trackLatency });
+    native.sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency);
   }
 
   /** A command the addon ran for `client` is its last command (CLIENT LIST cmd). */
@@ -429,7 +435,7 @@ export class Server {
   /** Adds what the addon ran on adopted clients to the statistics (INFO, the cron's samples). */
   absorbSocketStats(): void {
     if (!this.nativeSockets) return;
-    const [reads, netIn, netOut, writes, commands, byCommand, errors] = native.sockStats();
+    const [reads, netIn, netOut, writes, commands, byCommand, errors, latencies] = native.sockStats();
     const stats = this.stats;
     stats.readsProcessed += reads;
     stats.netInputBytes += netIn;
@@ -444,6 +450,10 @@ export class Server {
       cmd.stats.usec += byCommand[i + 3];
     }
     for (let i = 0; i < errors.length; i += 2) stats.countError(errors[i] as string, errors[i + 1] as number);
+    for (let i = 0; i < latencies.length; i += 3) {
+      const cmd = this.commands.byNativeIndex(latencies[i]);
+      if (cmd) this.latency.recordCall(cmd, latencies[i + 1], latencies[i + 2]);
+    }
   }
 
   /**

@@ -58,6 +58,11 @@ export class Slowlog {
     if (this.entries.length > this.maxLen) this.entries.splice(0, this.entries.length - this.maxLen);
   }
 
+  /** The shortest call (us) that would be logged, Infinity when none would. */
+  get minLoggedUsec(): number {
+    return this.threshold >= 0 && this.maxLen !== 0 ? this.threshold : Infinity;
+  }
+
   /** True when a call of `usec` microseconds would be logged (before looking at the command). */
   wouldLog(usec: number): boolean {
     return this.threshold >= 0 && this.maxLen !== 0 && usec >= this.threshold;

@@ -55,6 +55,9 @@ struct Conn {
     last_active_ms: i64,
     /// The last command run here since TypeScript last heard (native index), or -1.
     last_command: i32,
+    /// Runs of commands slow enough for the slow log or the latency monitor: their requests
+    /// and each one's share of the time (TypeScript logs them, `sockTakeSlow`).
+    slow: Vec<(Vec<u8>, f64)>,
 }
 
 impl Conn {
@@ -139,16 +142,29 @@ struct Counters {
     net_out: u64,
     writes: u64,
     commands: u64,
-    by_command: HashMap<usize, CommandCounts>,
+    /// By native command index.
+    by_command: Vec<CommandCounts>,
     /// Error replies by their code (the reply's first word, as errorstats counts them).
     errors: HashMap<Vec<u8>, u64>,
+    /// latency-tracking: calls by (native index, whole microseconds each).
+    latencies: HashMap<(u32, u32), u64>,
+}
+
+/// What the server tells the addon besides the gate (sockGate).
+struct Policy {
+    max_bulk: usize,
+    /// Runs whose commands took at least this long each (us) go to TypeScript's slow log and
+    /// latency monitor; infinite when neither would log anything.
+    slow_usec: f64,
+    /// latency-tracking is on: per-command latencies are counted.
+    track_latency: bool,
 }
 
 struct Sockets {
     conns: HashMap<u32, Conn>,
     gate_open: bool,
     writes_refused: bool,
-    max_bulk: usize,
+    policy: Policy,
     /// TypeScript's read Buffer: reads land here, and what TypeScript must see stays here.
     read_buffer: Option<napi::SharedBuf>,
     out: Vec<u8>,
@@ -162,7 +178,7 @@ thread_local! {
         conns: HashMap::new(),
         gate_open: false,
         writes_refused: false,
-        max_bulk: 512 * 1024 * 1024,
+        policy: Policy { max_bulk: 512 * 1024 * 1024, slow_usec: f64::INFINITY, track_latency: false },
         read_buffer: None,
         out: vec![0; OUT_CAPACITY],
         ran: Vec::with_capacity(RUN_MAX_COMMANDS),
@@ -174,8 +190,9 @@ thread_local! {
 /// What a socket event asks of TypeScript.
 enum Enter {
     Nothing,
-    /// `n` unconsumed bytes wait at the start of the read buffer (0: check the output queue).
-    Input(usize, i32),
+    /// `n` unconsumed bytes wait at the start of the read buffer (0: check the output queue);
+    /// the last command run; slow runs wait for the slow log.
+    Input(usize, i32, bool),
     /// The connection is gone (end of stream, reset, failed write).
     Gone(i32),
 }
@@ -188,12 +205,12 @@ pub fn on_event(id: u32, readable: bool, writable: bool) {
         if writable { enter = s.writable(id); }
         if readable && matches!(enter, Enter::Nothing) { enter = s.readable(id); }
     });
-    let (n, last_command) = match enter {
+    let (n, last_command, slow) = match enter {
         Enter::Nothing => return,
-        Enter::Input(n, last) => (n as i64, last),
-        Enter::Gone(last) => (-1, last),
+        Enter::Input(n, last, slow) => (n as i64, last, slow),
+        Enter::Gone(last) => (-1, last, false),
     };
-    let mode = call_socket_function([id as i64, n, last_command as i64]).unwrap_or(MODE_TYPESCRIPT);
+    let mode = call_socket_function([id as i64, n, last_command as i64, slow as i64]).unwrap_or(MODE_TYPESCRIPT);
     SOCKETS.with(|s| {
         if let Some(conn) = s.borrow_mut().conns.get_mut(&id) {
             conn.native = mode_of(mode);
@@ -257,19 +274,21 @@ impl Sockets {
                     db,
                     flags: if resp3 { crate::FLAG_RESP3 } else { 0 },
                     client_id: id as u64,
-                    max_bulk: self.max_bulk,
+                    max_bulk: self.policy.max_bulk,
                     max_commands: RUN_MAX_COMMANDS,
                     writes_refused: self.writes_refused,
                 };
-                serve(conn, &buf[..total], &limits, &mut self.out, &mut self.ran, &mut self.counters)
+                serve(conn, &buf[..total], &limits, &self.policy, &mut self.out, &mut self.ran, &mut self.counters)
             }
             _ => 0,
         };
         if conn.gone { return self.gone(id); }
         let rest = &buf[served..total];
-        if rest.is_empty() && conn.queued() == 0 { return Enter::Nothing; }
-        if native_mode && conn.queued() == 0 && rest.len() <= KEEP_UNFINISHED_MAX
-            && batch::frame(rest, 0, self.max_bulk, &mut self.frame_scratch) == Err(batch::Unframed::More)
+        let slow = !conn.slow.is_empty();
+        let must_enter = slow || conn.queued() > 0;
+        if rest.is_empty() && !must_enter { return Enter::Nothing; }
+        if native_mode && !must_enter && rest.len() <= KEEP_UNFINISHED_MAX
+            && batch::frame(rest, 0, self.policy.max_bulk, &mut self.frame_scratch) == Err(batch::Unframed::More)
         {
             conn.input.extend_from_slice(rest);
             return Enter::Nothing;
@@ -277,13 +296,13 @@ impl Sockets {
         let rest_len = rest.len();
         buf.copy_within(served..total, 0);
         let last = std::mem::replace(&mut conn.last_command, -1);
-        Enter::Input(rest_len, last)
+        Enter::Input(rest_len, last, slow)
     }
 }
 
 /// Runs the plain data commands at the head of `input` and writes their replies: the bytes
 /// consumed. Stops where TypeScript must take over (see batch.rs) or the connection fails.
-fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, out: &mut [u8], ran: &mut Vec<(usize, i32)>, counters: &mut Counters) -> usize {
+fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, policy: &Policy, out: &mut [u8], ran: &mut Vec<(usize, i32)>, counters: &mut Counters) -> usize {
     let mut mark = Instant::now();
     let mut pos = 0;
     let mut executed = 0u64;
@@ -301,7 +320,8 @@ fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, out: &mut [
         if ran.is_empty() { break; }
         for &(index, at) in ran.iter() {
             let reply = if at >= 0 { &out[at as usize..result.out_pos] } else { pending.as_deref().unwrap_or(&[]) };
-            let counts = counters.by_command.entry(index).or_default();
+            if index >= counters.by_command.len() { counters.by_command.resize_with(index + 1, Default::default); }
+            let counts = &mut counters.by_command[index];
             counts.calls += 1;
             if reply.first() == Some(&b'-') {
                 counts.failed += 1;
@@ -316,7 +336,17 @@ fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, out: &mut [
         let usec_each = now.duration_since(mark).as_secs_f64() * 1e6 / ran.len() as f64;
         mark = now;
         for &(index, _) in ran.iter() {
-            if let Some(counts) = counters.by_command.get_mut(&index) { counts.usec += usec_each; }
+            counters.by_command[index].usec += usec_each;
+        }
+        if policy.track_latency {
+            // Redis records whole microseconds; a run of one command is one histogram update.
+            let usec = usec_each.round() as u32;
+            for group in ran.chunk_by(|a, b| a.0 == b.0) {
+                *counters.latencies.entry((group[0].0 as u32, usec)).or_default() += group.len() as u64;
+            }
+        }
+        if usec_each >= policy.slow_usec {
+            conn.slow.push((input[pos..pos + result.consumed].to_vec(), usec_each));
         }
         let mut written = result.out_pos;
         conn.write(&out[..result.out_pos]);
@@ -373,6 +403,7 @@ fn sock_adopt(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         writable_watched: false,
         last_active_ms: now_ms(),
         last_command: -1,
+        slow: Vec::new(),
     };
     SOCKETS.with(|s| s.borrow_mut().conns.insert(id, conn));
     Ok(env.int(own as i64))
@@ -436,19 +467,34 @@ fn sock_close(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// sockGate(open, writesRefused, maxBulk): the server's half of the fast-path gate (the client's
-/// half is its mode) and the limits the batch applies.
+/// sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency): the server's half of the
+/// fast-path gate (the client's half is its mode), the limits the batch applies, the time per
+/// command from which runs go to the slow log / latency monitor (-1: none), latency-tracking.
 fn sock_gate(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let open = a.bool(env, 0)?;
     let writes_refused = a.bool(env, 1)?;
     let max_bulk = a.i64(env, 2)?.max(0) as usize;
+    let slow_usec = a.f64(env, 3)?;
+    let track_latency = a.bool(env, 4)?;
     SOCKETS.with(|s| {
         let s = &mut *s.borrow_mut();
         s.gate_open = open;
         s.writes_refused = writes_refused;
-        s.max_bulk = max_bulk;
+        s.policy = Policy { max_bulk, slow_usec: if slow_usec < 0.0 { f64::INFINITY } else { slow_usec }, track_latency };
     });
     Ok(env.undefined())
+}
+
+/// sockTakeSlow(id): the slow runs recorded for the client: [requests Buffer, usec each, ...].
+fn sock_take_slow(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    let slow = with_conn(id, |c| std::mem::take(&mut c.slow)).unwrap_or_default();
+    let mut items = Vec::with_capacity(slow.len() * 2);
+    for (requests, usec) in &slow {
+        items.push(env.buffer(requests));
+        items.push(env.double(*usec));
+    }
+    env.array(&items)
 }
 
 /// sockMode(id, mode): the client's half of the gate, outside a JS entry of its own; mode -1
@@ -475,19 +521,24 @@ fn sock_activity(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 }
 
 /// sockStats(): takes the counters of what ran here: [reads, netIn, netOut, writes, commands,
-/// [index, calls, failed, usec, ...], [errorCode, count, ...]].
+/// [index, calls, failed, usec, ...], [errorCode, count, ...], [index, usec, calls, ...]].
 fn sock_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let c = SOCKETS.with(|s| std::mem::take(&mut s.borrow_mut().counters));
     let mut by_command = Vec::new();
-    for (index, counts) in &c.by_command {
-        by_command.extend([env.int(*index as i64), env.double(counts.calls as f64), env.double(counts.failed as f64), env.double(counts.usec)]);
+    for (index, counts) in c.by_command.iter().enumerate().filter(|(_, counts)| counts.calls > 0) {
+        by_command.extend([env.int(index as i64), env.double(counts.calls as f64), env.double(counts.failed as f64), env.double(counts.usec)]);
     }
     let mut errors = Vec::new();
     for (code, count) in &c.errors {
         errors.extend([env.string(&String::from_utf8_lossy(code)), env.double(*count as f64)]);
     }
+    let mut latencies = Vec::new();
+    for ((index, usec), count) in &c.latencies {
+        latencies.extend([env.int(*index as i64), env.int(*usec as i64), env.double(*count as f64)]);
+    }
     let by_command = env.array(&by_command)?;
     let errors = env.array(&errors)?;
+    let latencies = env.array(&latencies)?;
     env.array(&[
         env.double(c.reads as f64),
         env.double(c.net_in as f64),
@@ -496,6 +547,7 @@ fn sock_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
         env.double(c.commands as f64),
         by_command,
         errors,
+        latencies,
     ])
 }
 
@@ -511,5 +563,6 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "sockMode", sock_mode)?;
     env.export(exports, "sockActivity", sock_activity)?;
     env.export(exports, "sockStats", sock_stats)?;
+    env.export(exports, "sockTakeSlow", sock_take_slow)?;
     Ok(())
 }

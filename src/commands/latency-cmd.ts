@@ -122,6 +122,7 @@ function latencyHistogram(ctx: Ctx): void {
       if (cmd) withSubcommands(cmd);
     }
   }
+  server.absorbSocketStats();
   const withData = chosen.filter((c) => c.stats.latency !== undefined);
   out.map(withData.length);
   for (const cmd of withData) {

@@ -137,11 +137,30 @@ for (const mode of ['native', 'node'] as const) {
         const info = formatReply(await watcher.send('INFO', 'all'));
         expect(info).toMatch(/cmdstat_get:calls=53,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=3/);
         expect(info).toMatch(/errorstat_WRONGTYPE:count=3/);
+        const histogram = formatReply(await watcher.send('LATENCY', 'HISTOGRAM', 'get'));
+        expect(histogram).toMatch(/"calls"\n\s*\d+\) \(integer\) 53/);
         c.write(encodeCommand(['GET', 'stats:k']).subarray(10));
         expect(formatReply(await c.readReply())).toBe('(nil)');
       } finally {
         c.close();
         watcher.close();
+      }
+    });
+
+    it('logs data commands in the slow log when they pass its threshold', async () => {
+      const c = await RawConnection.connect(keyfork.port);
+      try {
+        await c.send('PING');
+        await c.send('SLOWLOG', 'RESET');
+        await c.send('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+        await c.pipeline([['SET', 'slow:k', 'v1'], ['GET', 'slow:k']]);
+        await c.send('CONFIG', 'SET', 'slowlog-log-slower-than', '10000');
+        const log = formatReply(await c.send('SLOWLOG', 'GET', '10'));
+        expect(log).toContain('"GET"');
+        expect(log).toContain('"SET"');
+        expect(log).toContain('"v1"');
+      } finally {
+        c.close();
       }
     });
 

@@ -185,7 +185,7 @@ thread_local! {
     static SOCKET_LOOP: std::cell::Cell<Option<&'static SocketLoop>> = const { std::cell::Cell::new(None) };
 }
 
-/// Binds the loop and the JS function `func(id, n, lastCommand) -> mode` that socket events
+/// Binds the loop and the JS function `func(id, n, lastCommand, slow) -> mode` that socket events
 /// call (see sockets.rs). Once per process: later calls replace the function.
 pub fn socket_loop_init(env: &Env, func: JsValue) -> Result<(), String> {
     let raw = env.raw();
@@ -288,10 +288,10 @@ unsafe extern "C" fn on_socket_event(handle: *mut PollHandle, status: c_int, eve
     }));
 }
 
-/// Calls the socket function bound by `socket_loop_init` with three numbers, as Node calls any
+/// Calls the socket function bound by `socket_loop_init` with four numbers, as Node calls any
 /// I/O callback (napi_make_callback: nextTicks and promises run after it); its number result,
 /// or None when it threw (the exception goes to Node's uncaught-exception handling).
-pub fn call_socket_function(args: [i64; 3]) -> Option<i64> {
+pub fn call_socket_function(args: [i64; 4]) -> Option<i64> {
     let bound = SOCKET_LOOP.with(|l| l.get())?;
     let env = bound.env;
     // SAFETY: we are on the JS thread, called from a libuv callback outside any JS frame: a
@@ -303,7 +303,7 @@ pub fn call_socket_function(args: [i64; 3]) -> Option<i64> {
         let mut out = None;
         let mut func: napi_value = ptr::null_mut();
         let mut global: napi_value = ptr::null_mut();
-        let mut argv: [napi_value; 3] = [ptr::null_mut(); 3];
+        let mut argv: [napi_value; 4] = [ptr::null_mut(); 4];
         let mut ok = napi_get_reference_value(env, bound.func, &mut func) == NAPI_OK && !func.is_null()
             && napi_get_global(env, &mut global) == NAPI_OK;
         for (slot, v) in argv.iter_mut().zip(args) {
@@ -311,7 +311,7 @@ pub fn call_socket_function(args: [i64; 3]) -> Option<i64> {
         }
         if ok {
             let mut result: napi_value = ptr::null_mut();
-            if napi_make_callback(env, bound.context, global, func, 3, argv.as_ptr(), &mut result) == NAPI_OK {
+            if napi_make_callback(env, bound.context, global, func, argv.len(), argv.as_ptr(), &mut result) == NAPI_OK {
                 let mut n = 0i64;
                 if napi_get_value_int64(env, result, &mut n) == NAPI_OK { out = Some(n); }
             } else {
