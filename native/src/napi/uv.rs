@@ -44,14 +44,22 @@ thread_local! {
     static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
-/// Calls `func` (no arguments) each time `fd` is readable, until `unwatch_fd(id)`. Returns `id`.
-pub fn watch_fd(env: &Env, fd: i32, func: JsValue) -> Result<u32, String> {
+/// A JS function libuv callbacks call, and the loop they run on.
+struct LoopCallback {
+    event_loop: *mut c_void,
+    env: napi_env,
+    func: napi_ref,
+    context: napi_async_context,
+}
+
+/// Node's loop, and a reference and async context (named `name`) for calling `func` from it.
+fn loop_callback(env: &Env, func: JsValue, name: &str) -> Result<LoopCallback, String> {
     let raw = env.raw();
     let mut event_loop: *mut c_void = ptr::null_mut();
     let mut func_ref: napi_ref = ptr::null_mut();
     let mut context: napi_async_context = ptr::null_mut();
     let resource = env.object();
-    let name = env.string("keyfork:fd");
+    let name = env.string(name);
     // SAFETY: raw is the env of the current call; every out pointer is valid; `func` is a value
     // of this call, kept alive past it by the reference.
     unsafe {
@@ -66,6 +74,53 @@ pub fn watch_fd(env: &Env, fd: i32, func: JsValue) -> Result<u32, String> {
             return Err("napi_async_init failed".into());
         }
     }
+    Ok(LoopCallback { event_loop, env: raw, func: func_ref, context })
+}
+
+/// Calls the function of a LoopCallback with `args` as Node calls any I/O callback
+/// (napi_make_callback: nextTicks and promises run after it): its number result, or None
+/// (also when it threw: the exception goes to Node's uncaught-exception handling).
+///
+/// SAFETY (caller): on the JS thread, from a libuv callback outside any JS frame, with `env`,
+/// `func` and `context` live.
+unsafe fn make_callback(env: napi_env, func: napi_ref, context: napi_async_context, args: &[i64]) -> Option<i64> {
+    // SAFETY: per the contract above; a handle scope holds the values created here.
+    unsafe {
+        let mut scope: napi_handle_scope = ptr::null_mut();
+        if napi_open_handle_scope(env, &mut scope) != NAPI_OK { return None; }
+        let mut out = None;
+        let mut function: napi_value = ptr::null_mut();
+        let mut global: napi_value = ptr::null_mut();
+        let mut argv: [napi_value; 4] = [ptr::null_mut(); 4];
+        let argc = args.len().min(argv.len());
+        let mut ok = napi_get_reference_value(env, func, &mut function) == NAPI_OK && !function.is_null()
+            && napi_get_global(env, &mut global) == NAPI_OK;
+        for (slot, v) in argv.iter_mut().zip(&args[..argc]) {
+            ok = ok && napi_create_int64(env, *v, slot) == NAPI_OK;
+        }
+        if ok {
+            let mut result: napi_value = ptr::null_mut();
+            if napi_make_callback(env, context, global, function, argc, argv.as_ptr(), &mut result) == NAPI_OK {
+                let mut n = 0i64;
+                if napi_get_value_int64(env, result, &mut n) == NAPI_OK { out = Some(n); }
+            } else {
+                let mut pending = false;
+                napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut error: napi_value = ptr::null_mut();
+                    napi_get_and_clear_last_exception(env, &mut error);
+                    napi_fatal_exception(env, error);
+                }
+            }
+        }
+        napi_close_handle_scope(env, scope);
+        out
+    }
+}
+
+/// Calls `func` (no arguments) each time `fd` is readable, until `unwatch_fd(id)`. Returns `id`.
+pub fn watch_fd(env: &Env, fd: i32, func: JsValue) -> Result<u32, String> {
+    let LoopCallback { event_loop, env: raw, func: func_ref, context } = loop_callback(env, func, "keyfork:fd")?;
     let watch = Box::into_raw(Box::new(Watch { handle: PollHandle([0; POLL_HANDLE_BYTES]), env: raw, func: func_ref, context }));
     let handle = watch as *mut PollHandle;
     // SAFETY: `watch` is a live heap allocation that stays put until it is freed below or by
@@ -131,29 +186,9 @@ unsafe extern "C" fn on_readable(handle: *mut PollHandle, _status: c_int, _event
             let w = &*(handle as *const Watch);
             (w.env, w.func, w.context)
         };
-        // SAFETY: we are on the JS thread, called by the loop outside any JS frame: a handle
-        // scope is opened for the values created here, and napi_make_callback runs the
-        // function as Node runs any I/O callback.
-        unsafe {
-            let mut scope: napi_handle_scope = ptr::null_mut();
-            if napi_open_handle_scope(env, &mut scope) != NAPI_OK { return; }
-            let mut func: napi_value = ptr::null_mut();
-            let mut global: napi_value = ptr::null_mut();
-            let mut result: napi_value = ptr::null_mut();
-            if napi_get_reference_value(env, func_ref, &mut func) == NAPI_OK && !func.is_null()
-                && napi_get_global(env, &mut global) == NAPI_OK
-                && napi_make_callback(env, context, global, func, 0, ptr::null(), &mut result) != NAPI_OK
-            {
-                let mut pending = false;
-                napi_is_exception_pending(env, &mut pending);
-                if pending {
-                    let mut error: napi_value = ptr::null_mut();
-                    napi_get_and_clear_last_exception(env, &mut error);
-                    napi_fatal_exception(env, error);
-                }
-            }
-            napi_close_handle_scope(env, scope);
-        }
+        // SAFETY: we are on the JS thread, called by the loop outside any JS frame; the
+        // reference and context stay live until unwatch_fd, which cannot have run yet.
+        unsafe { make_callback(env, func_ref, context, &[]) };
     }));
 }
 
@@ -173,47 +208,21 @@ struct SocketHandle {
     id: u32,
 }
 
-/// The loop client sockets are watched on, and the JS function their events call.
-struct SocketLoop {
-    event_loop: *mut c_void,
-    env: napi_env,
-    func: napi_ref,
-    context: napi_async_context,
-}
-
 thread_local! {
-    static SOCKET_LOOP: std::cell::Cell<Option<&'static SocketLoop>> = const { std::cell::Cell::new(None) };
+    /// The loop client sockets are watched on, and the JS function their events call.
+    static SOCKET_LOOP: std::cell::Cell<Option<&'static LoopCallback>> = const { std::cell::Cell::new(None) };
 }
 
 /// Binds the loop and the JS function `func(id, n, lastCommand, slow) -> mode` that socket events
 /// call (see sockets.rs). Once per process: later calls replace the function.
 pub fn socket_loop_init(env: &Env, func: JsValue) -> Result<(), String> {
-    let raw = env.raw();
-    let mut event_loop: *mut c_void = ptr::null_mut();
-    let mut func_ref: napi_ref = ptr::null_mut();
-    let mut context: napi_async_context = ptr::null_mut();
-    let resource = env.object();
-    let name = env.string("keyfork:client");
-    // SAFETY: raw is the env of the current call; the out pointers are valid; `func` is a value
-    // of this call, kept alive past it by the reference.
-    unsafe {
-        if napi_get_uv_event_loop(raw, &mut event_loop) != NAPI_OK || event_loop.is_null() {
-            return Err("no libuv loop".into());
-        }
-        if napi_create_reference(raw, func, 1, &mut func_ref) != NAPI_OK {
-            return Err("napi_create_reference failed".into());
-        }
-        if napi_async_init(raw, resource, name, &mut context) != NAPI_OK {
-            napi_delete_reference(raw, func_ref);
-            return Err("napi_async_init failed".into());
-        }
-    }
+    let callback = loop_callback(env, func, "keyfork:client")?;
     // Leaked on purpose (a few bytes per server started in this process): socket events may
     // read it at any time. A replaced one lets go of its function and context.
-    let bound: &'static SocketLoop = Box::leak(Box::new(SocketLoop { event_loop, env: raw, func: func_ref, context }));
+    let bound: &'static LoopCallback = Box::leak(Box::new(callback));
     if let Some(old) = SOCKET_LOOP.with(|l| l.replace(Some(bound))) {
         // SAFETY: the old reference and context were created on this env and are released
-        // once (the old SocketLoop is no longer reachable).
+        // once (the old LoopCallback is no longer reachable).
         unsafe {
             napi_delete_reference(old.env, old.func);
             napi_async_destroy(old.env, old.context);
@@ -288,43 +297,11 @@ unsafe extern "C" fn on_socket_event(handle: *mut PollHandle, status: c_int, eve
     }));
 }
 
-/// Calls the socket function bound by `socket_loop_init` with four numbers, as Node calls any
-/// I/O callback (napi_make_callback: nextTicks and promises run after it); its number result,
-/// or None when it threw (the exception goes to Node's uncaught-exception handling).
+/// Calls the socket function bound by `socket_loop_init` with four numbers: its number result,
+/// or None when it threw.
 pub fn call_socket_function(args: [i64; 4]) -> Option<i64> {
     let bound = SOCKET_LOOP.with(|l| l.get())?;
-    let env = bound.env;
-    // SAFETY: we are on the JS thread, called from a libuv callback outside any JS frame: a
-    // handle scope holds the values created here; the reference and context are live for the
-    // life of the process.
-    unsafe {
-        let mut scope: napi_handle_scope = ptr::null_mut();
-        if napi_open_handle_scope(env, &mut scope) != NAPI_OK { return None; }
-        let mut out = None;
-        let mut func: napi_value = ptr::null_mut();
-        let mut global: napi_value = ptr::null_mut();
-        let mut argv: [napi_value; 4] = [ptr::null_mut(); 4];
-        let mut ok = napi_get_reference_value(env, bound.func, &mut func) == NAPI_OK && !func.is_null()
-            && napi_get_global(env, &mut global) == NAPI_OK;
-        for (slot, v) in argv.iter_mut().zip(args) {
-            ok = ok && napi_create_int64(env, v, slot) == NAPI_OK;
-        }
-        if ok {
-            let mut result: napi_value = ptr::null_mut();
-            if napi_make_callback(env, bound.context, global, func, argv.len(), argv.as_ptr(), &mut result) == NAPI_OK {
-                let mut n = 0i64;
-                if napi_get_value_int64(env, result, &mut n) == NAPI_OK { out = Some(n); }
-            } else {
-                let mut pending = false;
-                napi_is_exception_pending(env, &mut pending);
-                if pending {
-                    let mut error: napi_value = ptr::null_mut();
-                    napi_get_and_clear_last_exception(env, &mut error);
-                    napi_fatal_exception(env, error);
-                }
-            }
-        }
-        napi_close_handle_scope(env, scope);
-        out
-    }
+    // SAFETY: called from a socket event (a libuv callback on the JS thread, outside any JS
+    // frame); the bound reference and context live for the life of the process.
+    unsafe { make_callback(bound.env, bound.func, bound.context, &args) }
 }
