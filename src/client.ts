@@ -3,6 +3,7 @@
 import { RequestParser } from './protocol/parse';
 import type { Request } from './commands/types';
 import type { User } from './acl/user';
+import type { TrackingState } from './tracking';
 
 let nextClientId = 1;
 
@@ -102,6 +103,9 @@ export class Client {
 
   // Blocking
   blocked: BlockedState | null = null;
+  /** CLIENT TRACKING: null while off (src/tracking.ts). */
+  tracking: TrackingState | null = null;
+
   /** The command CLIENT PAUSE holds back (processed again when the pause ends). */
   postponed: Request | null = null;
 

@@ -186,7 +186,7 @@ function clientsSection(server: Server): Field[] {
     ['client_recent_max_input_buffer', peaks.input],
     ['client_recent_max_output_buffer', peaks.output],
     ['blocked_clients', server.blocking.count + server.clientPause.waiting],
-    ['tracking_clients', 0],
+    ['tracking_clients', server.clientTracking.count],
     ['clients_in_timeout_table', inTimeoutTable],
   ];
 }
@@ -251,6 +251,7 @@ function statsSection(server: Server): Field[] {
   const [expiredKeys, staleFraction, timeCapReached, hits, misses] = native.keyspaceStats();
   const forks = server.persistence.forkStats();
   const [, evictedKeys, exceededTotalUs, exceededNowUs] = native.evictionStats();
+  const [trackingKeys, trackingItems] = server.clientTracking.tableStats();
   return [
     ['total_connections_received', s.connectionsReceived],
     ['total_commands_processed', s.commandsProcessed],
@@ -290,9 +291,9 @@ function statsSection(server: Server): Field[] {
     ['active_defrag_key_misses', 0],
     ['total_active_defrag_time', 0],
     ['current_active_defrag_time', 0],
-    ['tracking_total_keys', 0],
-    ['tracking_total_items', 0],
-    ['tracking_total_prefixes', 0],
+    ['tracking_total_keys', trackingKeys],
+    ['tracking_total_items', trackingItems],
+    ['tracking_total_prefixes', server.clientTracking.totalPrefixes],
     ['unexpected_error_replies', 0],
     ['total_error_replies', s.totalErrorReplies],
     ['dump_payload_sanitizations', 0],

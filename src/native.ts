@@ -113,6 +113,22 @@ export interface NativeAddon {
   setNotifyMask(classes: number): void;
   /** [event, db, key, ...]: the keyspace events recorded since the last call, null when none. */
   takeKeyspaceEvents(): (string | number | Buffer)[] | null;
+  // Client-side caching (native/src/keyspace/tracking.rs; src/tracking.ts).
+  /** The client read these keys and may cache them. */
+  trackingRemember(client: number, keys: Buffer[]): void;
+  /** Some client tracks: invalidations are queued (the table shrinks either way). */
+  trackingSetActive(on: boolean): void;
+  /** Every prefix BCAST clients follow. */
+  trackingSetPrefixes(prefixes: Buffer[]): void;
+  /** tracking-table-max-keys: evicts random keys (queued as invalidations) down to it. */
+  trackingLimit(maxKeys: number): void;
+  /**
+   * null when nothing happened, else [invalidations, broadcast]: key, id count, ids... (a
+   * flush is a lone null); broadcast: key, modifier client id (0: none) pairs.
+   */
+  trackingTake(): [(Buffer | number | null)[], (Buffer | number)[]] | null;
+  /** [keys in the table, client ids stored in it]. */
+  trackingStats(): number[];
   // The forked child's pipe and process (native/src/snapshot.rs).
   /** Everything the child sent since the last call: records, then `true` once its pipe closed. */
   readChildReports(fd: number): (ChildReport | boolean)[];
@@ -355,6 +371,8 @@ export const SCRIPT_IN_MULTI = 2;
 export const SCRIPT_WRITES_REFUSED = 4;
 export const SCRIPT_OOM = 8;
 export const SCRIPT_CALLS_VIA_TS = 16;
+/** The caller tracks keys: each read-only call makes it remember the script's KEYS. */
+export const SCRIPT_TRACKING = 32;
 /** Result flags. */
 export const SCRIPT_WROTE = 1;
 export const SCRIPT_ERROR_COUNTED = 2;

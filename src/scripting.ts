@@ -15,7 +15,7 @@ import { NativeSocket } from './native-socket';
 import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
 import type { Command } from './commands/table';
 import { consume } from './config/consumers';
-import { makeRequest, type Ctx, type Handler } from './commands/types';
+import { makeRequest, type Ctx, type Handler, type Request } from './commands/types';
 import {
   native,
   REPLY_PENDING,
@@ -30,6 +30,7 @@ import {
   SCRIPT_IN_MULTI,
   SCRIPT_OOM,
   SCRIPT_CALLS_VIA_TS,
+  SCRIPT_TRACKING,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
   SCRIPT_LOG_FIELDS,
@@ -54,6 +55,7 @@ const CMD_WRITE = 1;
 const CMD_DENYOOM = 2;
 const CMD_NOSCRIPT = 4;
 const CMD_CONTAINER = 8;
+const CMD_READONLY = 16;
 
 /** Script flags (native/src/script/mod.rs). */
 const FLAG_NO_WRITES = 1;
@@ -68,6 +70,9 @@ const BUSY_REPLY_THRESHOLD = consume('busy-reply-threshold', 'test/server/script
 interface Running {
   client: Client;
   evalMode: boolean;
+  /** The script command and its request (its KEYS are what a tracking caller remembers). */
+  cmd: Command | undefined;
+  req: Request;
 }
 
 export class Scripting {
@@ -102,6 +107,7 @@ export class Scripting {
       if (cmd.flags.has('denyoom')) flags |= CMD_DENYOOM;
       if (cmd.flags.has('noscript')) flags |= CMD_NOSCRIPT;
       if (cmd.subcommands) flags |= CMD_CONTAINER;
+      if (cmd.flags.has('readonly')) flags |= CMD_READONLY;
       native.setScriptCommand(name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
       this.byId.push(cmd);
     }
@@ -110,6 +116,12 @@ export class Scripting {
   /** True for the client a script's TypeScript commands run as. */
   isScriptClient(client: Client): boolean {
     return client === this.scriptClient;
+  }
+
+  /** The running script's caller, command and request (null when no script runs). */
+  runningCommand(): { client: Client; cmd: Command; req: Request } | null {
+    const r = this.running;
+    return r?.cmd ? { client: r.client, cmd: r.cmd, req: r.req } : null;
   }
 
   /** The BUSY error for the running script's kind. */
@@ -156,7 +168,9 @@ export class Scripting {
     if (server.maxmemory.limit > 0 && server.maxmemory.outOfMemory) flags |= SCRIPT_OOM;
     // A user with restrictions: every redis.call is checked (and run) on the TypeScript side.
     if (!client.user.unrestricted) flags |= SCRIPT_CALLS_VIA_TS;
-    this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO };
+    const tracking = client.tracking;
+    if (tracking && !tracking.bcast && server.clientTracking.cachingAllowed(tracking)) flags |= SCRIPT_TRACKING;
+    this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO, cmd: server.commands.get(ctx.name), req };
     let n: number;
     try {
       n = runScriptNative(kind, client.db, req, out.buf, out.len, flags, client.id, this.busyMs);

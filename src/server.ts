@@ -38,6 +38,7 @@ import { Propagation } from './propagate';
 import { Slowlog } from './slowlog';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
+import { ClientTracking } from './tracking';
 
 export { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
@@ -125,6 +126,8 @@ export class Server {
   readonly monitors: Monitors;
   readonly clientPause: ClientPause;
   readonly keyspaceEvents: KeyspaceEvents;
+  /** CLIENT TRACKING and its invalidation messages (src/tracking.ts). */
+  readonly clientTracking: ClientTracking;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
   readonly scripting: Scripting;
@@ -196,6 +199,7 @@ export class Server {
     this.monitors = new Monitors(this);
     this.clientPause = new ClientPause(this);
     this.keyspaceEvents = new KeyspaceEvents(this);
+    this.clientTracking = new ClientTracking(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
     this.scripting = new Scripting(this);
@@ -396,7 +400,7 @@ export class Server {
   /**
    * The server's half of the gate for the addon, told when it changes: the batch gate, and
    * nothing that must see each command's effects from TypeScript (keyspace events, blocked
-   * clients' keys, propagation). Called after every command-running entry and by the cron;
+   * clients' keys, propagation, client-side caching's invalidations while a client tracks). Called after every command-running entry and by the cron;
    * an ACL change sends every adopted client back to TypeScript until its next entry.
    */
   pushSocketGate(): void {
@@ -406,7 +410,7 @@ export class Server {
       gate.aclRules = aclRulesVersion.value;
       native.sockMode(-1, -1);
     }
-    const open = this.serverFastPathOpen() && !this.keyspaceEvents.on && !this.tracking && !this.propagation.active;
+    const open = this.serverFastPathOpen() && !this.keyspaceEvents.on && !this.tracking && !this.propagation.active && !this.clientTracking.active;
     const writesRefused = open && this.persistence.writesRefused();
     const maxBulk = this.limits.protoMaxBulkLen;
     const slowest = Math.min(this.slowlog.minLoggedUsec, this.latency.minSampledUsec);
@@ -628,7 +632,8 @@ export class Server {
    * the keyspace events of its own commands, which go before each reply), nothing loading,
    * and no client blocked (a blocked client must be served right after the command that
    * feeds it, before the next one runs), nobody in MONITOR mode (every command is shown to
-   * them from Dispatcher.call).
+   * them from Dispatcher.call), and the client does not track keys (its reads are remembered
+   * and its invalidations follow each reply, from Dispatcher.call).
    */
   private fastPathOpen(client: Client): boolean {
     return this.clientFastPathOpen(client) && this.serverFastPathOpen();
@@ -636,7 +641,8 @@ export class Server {
 
   /** The client's half of fastPathOpen. */
   private clientFastPathOpen(client: Client): boolean {
-    return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !client.repliesMuted && !client.replySkipNext;
+    return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !client.repliesMuted && !client.replySkipNext &&
+      client.tracking === null;
   }
 
   /** The server's half of fastPathOpen. */
@@ -648,6 +654,9 @@ export class Server {
   private runBatch(client: Client): void {
     const { buf, pos, end } = client.parser.contiguous();
     if (pos >= end || buf[pos] !== 0x2a /* '*' */) return;
+    // trackingLimitUsedSlots runs before each command in Redis; the batch's client does not
+    // track, so the table cannot grow during the batch: once before it is the same.
+    if (this.clientTracking.active) this.clientTracking.limitTable(client);
     const out = this.out;
     out.ensure(64 * 1024);
     const flags = out.resp3 ? EXEC_RESP3 : 0;
@@ -686,6 +695,7 @@ export class Server {
     if (run) this.latency.recordCall(run, usecEach, runLength);
     this.stats.commandsProcessed += result.executed;
     if (cmd) client.lastCommand = cmd.name;
+    if (this.clientTracking.active) this.clientTracking.drain(client, false);
     if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
   }
@@ -831,6 +841,7 @@ export class Server {
     this.pubsub.unsubscribeAll(client, false);
     this.monitors.remove(client);
     this.clientPause.remove(client);
+    this.clientTracking.disable(client);
     if (!client.socket.destroyed) client.socket.destroy();
   }
 
@@ -904,6 +915,7 @@ export class Server {
     const expireStart = performance.now();
     native.activeExpireCycle(budgetUs);
     this.latency.addSampleIfNeeded('expire-cycle', performance.now() - expireStart);
+    if (this.clientTracking.active) this.clientTracking.drain(null, false);
     if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
     if (this.propagation.waiting) this.beforeSleep.schedule();
@@ -915,6 +927,7 @@ export class Server {
     this.persistence.cron();
     this.aof.cron(this.cronLoops, hz);
     this.maxmemory.cron();
+    if (this.clientTracking.active) this.clientTracking.limitTable(null);
     if (this.maxmemory.limit > 0) {
       const [cycle, del] = native.takeEvictionLatency();
       this.latency.addSampleIfNeeded('eviction-cycle', cycle);

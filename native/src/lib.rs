@@ -163,6 +163,7 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         let args = Args::new(input, &offsets[..argc * 2])?;
         let handler = st.commands.get(cmd).ok_or("unknown native command")?.1;
         if db >= st.ks.dbs.len() { return Err("db out of range".to_string()); }
+        st.ks.tracking.modifier = client_id;
         let ran = run_command(&mut st.ks, &st.settings, &mut st.reply, &mut st.pending, handler, Call { db, args, flags, client_id }, out, out_pos);
         Ok(match ran {
             Ran::Written(n) => n as i64,
@@ -226,6 +227,7 @@ fn exec_batch(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         let out_pos = p.get(P_OUT_POS).max(0) as usize;
         if pos > end || end > input.len() || out_pos > out.len() { return Err("batch positions out of range".to_string()); }
         let input = &input[..end];
+        st.ks.tracking.modifier = limits.client_id;
         let mut logged = 0usize;
         let result = batch::run(
             &mut st.fast, &st.commands, &mut st.ks, &st.settings, &mut st.reply, &mut st.pending, &mut st.scratch,
@@ -352,7 +354,10 @@ pub fn run_for_script(index: usize, db: usize, args: Args, reply: &mut Reply, no
             return Err("db out of range".to_string());
         }
         st.ks.prop.own_targets = propagate_to;
+        // What a script writes is modified by its own client, not the caller (BCAST's NOLOOP).
+        let modifier = std::mem::replace(&mut st.ks.tracking.modifier, 0);
         let ran = run_handler(&mut st.ks, &st.settings, reply, handler, Call { db, args, flags, client_id }, now_ms);
+        st.ks.tracking.modifier = modifier;
         st.ks.prop.own_targets = propagate::TARGET_ALL;
         if ran.is_err() {
             // Blocking commands never block in scripts; one that asked to anyway answers null.
@@ -408,9 +413,11 @@ fn init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     with_state(|st| {
         // The propagation state (its subscription and TypeScript's status array) outlives a reset.
         let prop = std::mem::take(&mut st.ks.prop);
+        let tracking = std::mem::take(&mut st.ks.tracking);
         st.ks = Keyspace::new(databases as usize);
         st.ks.prop = prop;
         st.sync_settings();
+        st.ks.tracking = tracking;
     });
     Ok(env.undefined())
 }
@@ -741,6 +748,70 @@ fn watch_state(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.int(state))
 }
 
+// ---- client-side caching (keyspace/tracking.rs; src/tracking.ts is the other side) ----
+
+/// trackingRemember(client, keys: Buffer[]): the client read these keys and may cache them.
+fn tracking_remember(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let client = a.f64(env, 0)? as u64;
+    let keys = a.buffers(env, 1)?;
+    with_state(|st| for key in &keys { st.ks.tracking.remember(client, key) });
+    Ok(env.undefined())
+}
+
+/// trackingSetActive(on): whether some client tracks (invalidations are queued only then).
+fn tracking_set_active(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let on = a.bool(env, 0)?;
+    with_state(|st| st.ks.tracking.active = on);
+    Ok(env.undefined())
+}
+
+/// trackingSetPrefixes(prefixes: Buffer[]): every prefix BCAST clients follow.
+fn tracking_set_prefixes(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let prefixes: Vec<Box<[u8]>> = a.buffers(env, 0)?.iter().map(|p| Box::from(*p)).collect();
+    with_state(|st| st.ks.tracking.set_prefixes(prefixes));
+    Ok(env.undefined())
+}
+
+/// trackingLimit(maxKeys): tracking-table-max-keys, enforced now (trackingLimitUsedSlots).
+fn tracking_limit(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let max_keys = a.f64(env, 0)?.max(0.0) as usize;
+    with_state(|st| st.ks.tracking.limit_keys(max_keys));
+    Ok(env.undefined())
+}
+
+/// trackingTake(): null when nothing happened, else [invalidations, broadcast]: invalidations
+/// flattened as key, id count, ids... (a flush as a null key and no count); broadcast as
+/// key, modifier pairs.
+fn tracking_take(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let (queue, broadcast) = with_state(|st| (st.ks.tracking.take_queue(), st.ks.tracking.take_broadcast()));
+    if queue.is_empty() && broadcast.is_empty() { return Ok(env.null()); }
+    let mut flat = Vec::with_capacity(queue.len() * 3);
+    for entry in &queue {
+        match entry {
+            keyspace::tracking::Invalidation::Key(key, ids) => {
+                flat.push(env.buffer(key));
+                flat.push(env.int(ids.len() as i64));
+                for id in ids { flat.push(env.double(*id as f64)); }
+            }
+            keyspace::tracking::Invalidation::Flush => flat.push(env.null()),
+        }
+    }
+    let mut bcast = Vec::with_capacity(broadcast.len() * 2);
+    for (key, modifier) in &broadcast {
+        bcast.push(env.buffer(key));
+        bcast.push(env.double(*modifier as f64));
+    }
+    let flat = env.array(&flat)?;
+    let bcast = env.array(&bcast)?;
+    env.array(&[flat, bcast])
+}
+
+/// trackingStats(): [keys in the table, client ids stored in it].
+fn tracking_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let (keys, items) = with_state(|st| (st.ks.tracking.total_keys(), st.ks.tracking.total_items()));
+    env.array(&[env.double(keys as f64), env.double(items as f64)])
+}
+
 /// setListPackedThreshold(bytes): DEBUG QUICKLIST-PACKED-THRESHOLD; false when out of range.
 fn set_list_packed_threshold(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let bytes = a.i64(env, 0)?;
@@ -807,6 +878,12 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("keyspaceOverhead", keyspace_overhead),
         ("takeEvictionLatency", take_eviction_latency),
         ("lazyfreeStats", lazyfree_stats),
+        ("trackingRemember", tracking_remember),
+        ("trackingSetActive", tracking_set_active),
+        ("trackingSetPrefixes", tracking_set_prefixes),
+        ("trackingLimit", tracking_limit),
+        ("trackingTake", tracking_take),
+        ("trackingStats", tracking_stats),
     ];
     let registered = std::panic::catch_unwind(|| -> Result<(), String> {
         for (name, f) in exported {

@@ -1,6 +1,5 @@
-// CLIENT: ID, INFO, LIST, KILL, GETNAME, SETNAME, NO-EVICT, UNBLOCK, GETREDIR, TRACKINGINFO,
-// HELP. Left out (each answers "unknown subcommand"): CACHING/TRACKING (no client-side
-// caching), PAUSE/UNPAUSE and REPLY (they need the dispatcher to hold or drop replies).
+// CLIENT: ID, INFO, LIST, KILL, GETNAME, SETNAME, NO-EVICT, REPLY, UNBLOCK, TRACKING, CACHING,
+// GETREDIR, TRACKINGINFO, HELP (PAUSE/UNPAUSE live in src/client-pause.ts).
 import type { User } from '../acl/user';
 import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
@@ -37,6 +36,9 @@ function flagLetters(server: Server, client: Client): string {
   if (client.totalSubscriptions > 0) flags += 'P';
   if (client.inMulti || client.execRunning >= 0) flags += 'x';
   if (client.blocked || client.postponed) flags += 'b';
+  if (client.tracking) flags += 't';
+  if (client.tracking?.brokenRedirect) flags += 'R';
+  if (client.tracking?.bcast) flags += 'B';
   if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
   if (client.closeAfterReply) flags += 'c';
   if (client.noEvict) flags += 'e';
@@ -103,7 +105,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
     ['events', omem > 0 ? 'rw' : 'r'],
     ['cmd', current ? current.name : client.lastCommand],
     ['user', client.user.name],
-    ['redir', -1],
+    ['redir', client.tracking ? client.tracking.redirect : -1],
     ['resp', client.resp],
   ];
   return fields.map(([k, v]) => `${k}=${v}`).join(' ');
@@ -278,21 +280,114 @@ function clientUnblock(ctx: Ctx): void {
   ctx.out.int(target && server.blocking.unblock(target, withError) ? 1 : 0);
 }
 
-/** Tracking (client-side caching) is not implemented, so it is always off. */
+/**
+ * CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN] [OPTOUT] [NOLOOP]:
+ * options are parsed first (the redirection must exist now), then checked against each
+ * other and the client's current mode, in Redis 7.0's order and words.
+ */
+function clientTracking(ctx: Ctx): void {
+  const { req, server, client, out } = ctx;
+  let redirect = 0;
+  const options = { bcast: false, optin: false, optout: false, noloop: false };
+  const prefixes: Buffer[] = [];
+  for (let j = 3; j < req.argc; j++) {
+    const opt = argStr(req, j).toLowerCase();
+    const moreArgs = req.argc - 1 - j > 0;
+    if (opt === 'redirect' && moreArgs) {
+      j++;
+      if (redirect !== 0) throw new ReplyError('ERR A client can only redirect to a single other client');
+      const id = parseInteger(argStr(req, j));
+      if (id === null) throw new ReplyError('ERR value is not an integer or out of range');
+      if (!server.clients.has(id)) throw new ReplyError('ERR The client ID you want redirect to does not exist');
+      redirect = id;
+    } else if (opt === 'bcast') {
+      options.bcast = true;
+    } else if (opt === 'optin') {
+      options.optin = true;
+    } else if (opt === 'optout') {
+      options.optout = true;
+    } else if (opt === 'noloop') {
+      options.noloop = true;
+    } else if (opt === 'prefix' && moreArgs) {
+      j++;
+      prefixes.push(arg(req, j));
+    } else {
+      throw new ReplyError(SYNTAX_ERROR);
+    }
+  }
+  const mode = argStr(req, 2).toLowerCase();
+  if (mode === 'off') {
+    server.clientTracking.disable(client);
+    out.ok();
+    return;
+  }
+  if (mode !== 'on') throw new ReplyError(SYNTAX_ERROR);
+  const current = client.tracking;
+  if (!options.bcast && prefixes.length > 0) throw new ReplyError('ERR PREFIX option requires BCAST mode to be enabled');
+  if (current && current.bcast !== options.bcast) {
+    throw new ReplyError("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+  }
+  if (options.bcast && (options.optin || options.optout)) throw new ReplyError('ERR OPTIN and OPTOUT are not compatible with BCAST');
+  if (options.optin && options.optout) throw new ReplyError("ERR You can't specify both OPTIN mode and OPTOUT mode");
+  if ((options.optin && current?.optout) || (options.optout && current?.optin)) {
+    throw new ReplyError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+  }
+  if (options.bcast) {
+    const collision = server.clientTracking.prefixCollision(client, prefixes);
+    if (collision) {
+      out.error(collision.error);
+      // Redis reports an overlap found past the first prefix and enables tracking anyway.
+      if (collision.stop) return;
+    }
+  }
+  server.clientTracking.enable(client, redirect, options, prefixes);
+  out.ok();
+}
+
+/** CLIENT CACHING YES|NO: whether the next command's keys are tracked (OPTIN / OPTOUT). */
+function clientCaching(ctx: Ctx): void {
+  const state = ctx.client.tracking;
+  if (!state) throw new ReplyError('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled');
+  const opt = argStr(ctx.req, 2).toLowerCase();
+  if (opt === 'yes') {
+    if (!state.optin) throw new ReplyError('ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.');
+  } else if (opt === 'no') {
+    if (!state.optout) throw new ReplyError('ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.');
+  } else {
+    throw new ReplyError(SYNTAX_ERROR);
+  }
+  state.caching = true;
+  ctx.out.ok();
+}
+
 function clientGetRedir(ctx: Ctx): void {
-  ctx.out.int(-1);
+  const state = ctx.client.tracking;
+  ctx.out.int(state ? state.redirect : -1);
 }
 
 function clientTrackingInfo(ctx: Ctx): void {
   const { out } = ctx;
+  const state = ctx.client.tracking;
+  const flags: string[] = [state ? 'on' : 'off'];
+  if (state) {
+    if (state.bcast) flags.push('bcast');
+    if (state.optin) flags.push('optin');
+    if (state.optin && state.caching) flags.push('caching-yes');
+    if (state.optout) flags.push('optout');
+    if (state.optout && state.caching) flags.push('caching-no');
+    if (state.noloop) flags.push('noloop');
+    if (state.brokenRedirect) flags.push('broken_redirect');
+  }
   out.map(3);
   out.bulk('flags');
-  out.set(1);
-  out.bulk('off');
+  out.set(flags.length);
+  for (const f of flags) out.bulk(f);
   out.bulk('redirect');
-  out.int(-1);
+  out.int(state ? state.redirect : -1);
   out.bulk('prefixes');
-  out.array(0);
+  const prefixes = state?.prefixes ?? [];
+  out.array(prefixes.length);
+  for (const p of prefixes) out.bulk(p);
 }
 
 const CLIENT_HELP: HelpEntry[] = [
@@ -347,6 +442,8 @@ export const clientCommands: [string, Handler][] = [
   ['client|no-evict', clientNoEvict],
   ['client|reply', clientReply],
   ['client|unblock', clientUnblock],
+  ['client|tracking', clientTracking],
+  ['client|caching', clientCaching],
   ['client|getredir', clientGetRedir],
   ['client|trackinginfo', clientTrackingInfo],
   ['client|help', clientHelp],

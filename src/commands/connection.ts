@@ -117,6 +117,7 @@ function reset(ctx: Ctx): void {
   server.watches.unwatchAll(client);
   server.pubsub.unsubscribeAll(client, false);
   server.monitors.remove(client);
+  server.clientTracking.disable(client);
   client.replyOff = false;
   client.replySkipNext = false;
   client.db = 0;

@@ -14,6 +14,8 @@ import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, ty
 const MULTI_IMMEDIATE = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 /** Commands a RESP2 client may run while subscribed. */
 const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
+/** Read-only script commands: only the commands their scripts run make the caller remember keys. */
+const SCRIPTS_READONLY = new Set(['eval_ro', 'evalsha_ro', 'fcall_ro']);
 
 
 /** The handler of a native data command: one exec() per call. */
@@ -91,10 +93,15 @@ export class Dispatcher {
 
   run(client: Client, req: Request): void {
     this.process(client, req);
-    // Redis's resetClient: CLIENT REPLY SKIP silences the command after it, and only that one.
+    // Redis's resetClient: CLIENT REPLY SKIP silences the command after it, and only that one;
+    // CLIENT CACHING applies to the next command (or transaction) only.
     client.replySkip = client.replySkipNext;
     client.replySkipNext = false;
+    if (client.tracking) this.server.clientTracking.commandDone(client, client.lastCommand);
   }
+
+  /** The client of the top-level call in progress (Redis's current_client), for tracking. */
+  private callingClient: Client | null = null;
 
   private process(client: Client, req: Request): void {
     const server = this.server;
@@ -151,6 +158,8 @@ export class Dispatcher {
         return this.reject(client, cmd, oom);
       }
     }
+    // Keep the client-side caching table within tracking-table-max-keys (before MISCONF, as Redis).
+    if (server.clientTracking.active) server.clientTracking.limitTable(client);
     const refusal = server.persistence.writeRefusal();
     if (refusal !== null && (isWrite || refusedByMisconf(cmd))) {
       cmd.stats.rejected++;
@@ -211,6 +220,7 @@ export class Dispatcher {
     // read per command instead of two; the span also covers parsing the request). Calls nested
     // in EXEC are timed on their own.
     const t0 = server.callDepth > 0 ? performance.now() : server.callClock;
+    if (server.callDepth === 0) this.callingClient = client;
     server.callDepth++;
     const ctx: Ctx = { server, client, out, req, name: cmd.name };
     const muted = client.repliesMuted;
@@ -228,6 +238,7 @@ export class Dispatcher {
         out.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`);
       }
     }
+    if (server.clientTracking.active) this.afterCallTracking(client, cmd, req);
     if (server.keyspaceEvents.on) server.keyspaceEvents.publishRecorded(client, start);
     server.callDepth--;
     const t1 = performance.now();
@@ -249,5 +260,21 @@ export class Dispatcher {
     if (muted && client.repliesMuted) server.dropReplies(start, pushSpans);
     if (monitored) server.monitors.afterCall(client, cmd, req);
     if (server.tracking) server.afterWrite();
+    if (server.callDepth === 0 && client.tracking) server.clientTracking.sendPending(client);
+  }
+
+  /**
+   * Client-side caching after a call: a read-only command makes its tracking client remember
+   * its keys (a script's calls: the script command's keys, for the script's caller), then the
+   * invalidations its writes queued are sent (the calling client's wait for its reply).
+   */
+  private afterCallTracking(client: Client, cmd: Command, req: Request): void {
+    const tracking = this.server.clientTracking;
+    if (cmd.flags.has('readonly') && !SCRIPTS_READONLY.has(cmd.name)) {
+      const script = this.server.scripting.isScriptClient(client) ? this.server.scripting.runningCommand() : null;
+      if (script) tracking.rememberKeys(script.client, script.cmd, script.req);
+      else if (client.tracking) tracking.rememberKeys(client, cmd, req);
+    }
+    tracking.drain(this.callingClient, true);
   }
 }

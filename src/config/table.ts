@@ -535,7 +535,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true }),
   num('zset-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'zset-max-ziplist-value' }),
   num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true }),
-  num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n, needs('client-side caching')),
+  num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n),
   num('client-query-buffer-limit', 'size_t', MB, LONG_MAX, GB, { memory: true }),
   num('maxmemory-clients', 'ssize_t', -100n, SSIZE_MAX, 0n, { memory: true, percent: true, ...needs('client eviction', true) }),
 

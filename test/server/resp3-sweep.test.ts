@@ -130,7 +130,7 @@ const SAMPLES: Sample[] = [
   // connection
   s('PING'), s('PING', 'x'), s('ECHO', 'e'), s('AUTH', 'x'), shape('HELLO', '3'), s('READONLY'), s('READWRITE'),
   shape('CLIENT', 'ID'), shape('CLIENT', 'INFO'), shape('CLIENT', 'LIST'), s('CLIENT', 'SETNAME', 'n'), s('CLIENT', 'GETNAME'), s('CLIENT', 'GETREDIR'),
-  s('CLIENT', 'TRACKINGINFO'), s('CLIENT', 'NO-EVICT', 'on'), s('CLIENT', 'REPLY', 'ON'), s('CLIENT', 'PAUSE', '1', 'WRITE'), s('CLIENT', 'UNPAUSE'), s('CLIENT', 'UNBLOCK', '999999'), s('CLIENT', 'KILL', 'ID', '999999'), kind('CLIENT', 'HELP'),
+  s('CLIENT', 'TRACKINGINFO'), s('CLIENT', 'TRACKING', 'ON', 'OPTIN'), s('CLIENT', 'CACHING', 'YES'), s('CLIENT', 'TRACKING', 'OFF'), s('CLIENT', 'NO-EVICT', 'on'), s('CLIENT', 'REPLY', 'ON'), s('CLIENT', 'PAUSE', '1', 'WRITE'), s('CLIENT', 'UNPAUSE'), s('CLIENT', 'UNBLOCK', '999999'), s('CLIENT', 'KILL', 'ID', '999999'), kind('CLIENT', 'HELP'),
   // transactions
   s('WATCH', 'str'), s('UNWATCH'), s('MULTI'), s('INCR', 'num2'), s('HGETALL', 'hone'), s('EXEC'), s('MULTI'), s('DISCARD'),
   // pub/sub: push messages in RESP3 (nothing published to this connection's own channels)

@@ -209,7 +209,8 @@ impl Keyspace {
             if del_ms > self.evict.latency_del_ms { self.evict.latency_del_ms = del_ms; }
             freed += before - alloc::allocated() as i64;
             self.evict.evicted_keys += 1;
-            self.signal_modified(db, &key);
+            // signalModifiedKey(NULL, ...): the server evicted it (tracking's BCAST NOLOOP spares nobody).
+            self.signal_modified_by(db, &key, 0);
             self.notify(super::notify::EVICTED, "evicted", db, &key);
             evicted += 1;
             if evicted % 16 == 0 {

@@ -9,9 +9,11 @@ use crate::types::Value;
 pub mod evict;
 pub mod expire;
 pub mod lru;
+pub mod tracking;
 pub mod watch;
 
 pub use lru::{lru_clock_now, lru_idle_seconds, AccessClock, LRU_CLOCK_MAX};
+use tracking::TrackingTable;
 use watch::{Replacement, WatchTable};
 pub mod notify;
 
@@ -92,6 +94,8 @@ pub struct Keyspace {
     /// maxmemory's eviction pool and statistics.
     pub evict: evict::Evictor,
     pub lazy: LazyFree,
+    /// CLIENT TRACKING: who may cache which keys, invalidated at every modification.
+    pub tracking: TrackingTable,
     /// The keyspace-event classes to record (see notify.rs) and the events waiting for TypeScript.
     notify_mask: u32,
     events: Vec<notify::KeyspaceEvent>,
@@ -117,17 +121,25 @@ impl Keyspace {
             access: AccessClock::default(),
             evict: evict::Evictor::default(),
             lazy: LazyFree::default(),
+            tracking: TrackingTable::default(),
             notify_mask: 0,
             events: Vec::new(),
         }
     }
 
+    /// Redis's signalModifiedKey by the running command's client.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        self.signal_modified_by(db, key, self.tracking.modifier);
+    }
+
+    /// signalModifiedKey with who modified the key (0: the server itself, as expiry).
+    pub fn signal_modified_by(&mut self, db: usize, key: &[u8], modifier: u64) {
         if self.track_modified { self.modified.push((db as u32, key.into())); }
         if !self.watches.is_empty() {
             let stored = self.dbs[db].dict.contains_key(key);
             self.watches.touch(db as u32, key, stored);
         }
+        if !self.tracking.is_idle() { self.tracking.invalidate(key, modifier, true); }
     }
 
     /// Stored and its time has passed (Redis's keyIsExpired; lazy expiry has not run yet).
@@ -182,7 +194,7 @@ impl Keyspace {
         self.remove_and_free(db, key, lazy);
         self.stats.expired_keys += 1;
         self.notify(notify::EXPIRED, "expired", db, key);
-        self.signal_modified(db, key);
+        self.signal_modified_by(db, key, 0);
         self.propagate_deletion(db, key, lazy);
     }
 
@@ -353,8 +365,14 @@ impl Keyspace {
 
     pub fn key_count(&self) -> usize { self.dbs.iter().map(|d| d.dict.len()).sum() }
 
-    /// Empties a database, its table freed in the background when `lazy` (FLUSHDB ASYNC).
+    /// Empties a database, its table freed in the background when `lazy` (FLUSHDB ASYNC);
+    /// tracking clients hear "everything changed".
     pub fn flush_db(&mut self, db: usize, lazy: bool) -> usize {
+        self.tracking.flush();
+        self.empty_db(db, lazy)
+    }
+
+    fn empty_db(&mut self, db: usize, lazy: bool) -> usize {
         self.touch_watched_in_db(db, None, 0);
         let n = self.dbs[db].dict.len();
         self.signal_each_key(db, db);
@@ -410,7 +428,8 @@ impl Keyspace {
 
     /// Empties every database; returns how many keys were removed.
     pub fn flush_all(&mut self, lazy: bool) -> usize {
-        (0..self.dbs.len()).map(|db| self.flush_db(db, lazy)).sum()
+        self.tracking.flush();
+        (0..self.dbs.len()).map(|db| self.empty_db(db, lazy)).sum()
     }
 }
 

@@ -18,6 +18,7 @@ pub const CMD_WRITE: u32 = 1;
 pub const CMD_DENYOOM: u32 = 2;
 pub const CMD_NOSCRIPT: u32 = 4;
 pub const CMD_CONTAINER: u32 = 8;
+pub const CMD_READONLY: u32 = 16;
 
 #[derive(Clone, Copy)]
 pub struct CommandInfo {
@@ -157,8 +158,8 @@ fn generic(lua: Lua, raise: bool) -> Result<c_int, Raise> {
 /// A refusal is the error text and the refused command's id, if it exists.
 fn execute() -> Result<(), (String, Option<usize>)> {
     enum Route {
-        /// The native handler's index, and the command's id.
-        Native(usize, usize),
+        /// The native handler's index, the command's id and its flags.
+        Native(usize, usize, u32),
         TypeScript(Vec<Vec<u8>>),
     }
     let route = with_run(|r| -> Result<Route, (String, Option<usize>)> {
@@ -198,17 +199,21 @@ fn execute() -> Result<(), (String, Option<usize>)> {
             r.write_dirty = true;
         }
         Ok(match info.native {
-            Some(index) if !r.caller.calls_via_ts => Route::Native(index, info.id),
+            Some(index) if !r.caller.calls_via_ts => Route::Native(index, info.id, info.flags),
             _ => Route::TypeScript(args.iter().map(|a| a.to_vec()).collect()),
         })
     })
     .ok_or_else(|| ("redis.call/pcall can only be called inside a script invocation".to_string(), None))??;
     match route {
-        Route::Native(index, id) => with_run(|r| {
+        Route::Native(index, id, flags) => with_run(|r| {
             let args = Args::new(&r.scratch, &r.offsets).map_err(|e| (e, None))?;
             r.reply.resp3 = r.resp3;
             let t0 = Instant::now();
             crate::run_for_script(index, r.db, args, &mut r.reply, r.snapshot_ms, r.caller.client_id, r.repl as u8).map_err(|e| (e, None))?;
+            if r.caller.tracks_reads && flags & CMD_READONLY != 0 {
+                let keys = &r.argv[r.keys.clone()];
+                crate::with_state(|st| for key in keys { st.ks.tracking.remember(r.caller.client_id, key) });
+            }
             let usec = t0.elapsed().as_micros() as u64;
             let failed = r.reply.buf.first() == Some(&b'-');
             if failed {

@@ -37,6 +37,7 @@ const F_IN_MULTI: i32 = 2;
 const F_WRITES_REFUSED: i32 = 4;
 const F_OOM: i32 = 8;
 const F_CALLS_VIA_TS: i32 = 16;
+const F_TRACKING: i32 = 32;
 
 /// R_FLAGS bits.
 const R_WRITE_DIRTY: i32 = 1;
@@ -187,6 +188,7 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         aof_refusal: if flags & F_WRITES_REFUSED != 0 { AOF_REFUSAL.with(|r| r.borrow().clone()) } else { None },
         oom: flags & F_OOM != 0,
         calls_via_ts: flags & F_CALLS_VIA_TS != 0,
+        tracks_reads: flags & F_TRACKING != 0,
         busy_ms: busy_ms as i64,
     };
     // The script is one execution unit: what its calls propagate is wrapped in MULTI/EXEC

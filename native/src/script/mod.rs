@@ -91,6 +91,10 @@ pub struct Caller {
     pub oom: bool,
     /// Every redis.call goes through TypeScript (the ACL hook: a restricted user's checks live there).
     pub calls_via_ts: bool,
+    /// The caller tracks keys for client-side caching (default mode, caching on for this
+    /// command): each read command the script runs makes it remember the script's KEYS, as
+    /// Redis 7.0's trackingRememberKeys does with the caller's own command.
+    pub tracks_reads: bool,
     /// busy-reply-threshold in ms (0: no timeout handling).
     pub busy_ms: i64,
 }
@@ -111,6 +115,8 @@ pub struct Run {
     pub caller: Caller,
     /// The EVAL/FCALL command that runs the script (FUNCTION STATS shows it).
     pub argv: Vec<Vec<u8>>,
+    /// Where KEYS are in `argv`.
+    pub keys: std::ops::Range<usize>,
     /// The script client's database (SELECT inside a script changes it) and protocol.
     pub db: usize,
     pub resp3: bool,
@@ -251,6 +257,7 @@ pub fn run(inv: Invocation, caller: Caller, out: &mut Reply) -> Outcome {
     };
     let run = Run {
         argv: inv.argv,
+        keys: inv.keys.clone(),
         db: caller.db,
         resp3: false,
         read_only,

@@ -1,0 +1,300 @@
+// Client-side caching against the real redis-server 7.0, byte for byte: CLIENT TRACKING in
+// default, OPTIN/OPTOUT (CLIENT CACHING), NOLOOP and BCAST modes, RESP3 push invalidations and
+// RESP2 redirection to a client subscribed to __redis__:invalidate (tracking-redir-broken when
+// it goes away), invalidation by writes, expiry, MULTI, scripts and flushes, what each client
+// receives and in what order, CLIENT TRACKINGINFO / GETREDIR / LIST, INFO's tracking fields,
+// the errors, RESET, tracking-table-max-keys; then node-redis' client-side cache on both.
+import net from 'node:net';
+import { createClient } from 'redis';
+import { expect, it } from 'vitest';
+import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
+import { encodeCommand } from '../helpers/resp';
+
+/** A raw connection that keeps every byte it receives. */
+class Tap {
+  private chunks: Buffer[] = [];
+  id = 0;
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (c) => this.chunks.push(c));
+  }
+
+  static async open(port: number): Promise<Tap> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const tap = new Tap(socket);
+    socket.write(encodeCommand(['CLIENT', 'ID']));
+    const deadline = Date.now() + 5_000;
+    while (!tap.text().endsWith('\r\n') && Date.now() < deadline) await sleep(5);
+    tap.id = Number(tap.text().slice(1, -2));
+    tap.chunks = [];
+    return tap;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('latin1');
+  }
+
+  take(): string {
+    const t = this.text();
+    this.chunks = [];
+    return t;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A step: [client, ...command] (`{a}` in an argument is client a's id), ['sleep', ms],
+ * ['close', client], ['info', client] (the tracking fields of INFO, as a line) or
+ * ['list', client] (the flags and redir fields of its CLIENT LIST line).
+ */
+type Step = string[];
+
+/** Runs `steps` with fresh connections `names` and returns each step's bytes per client. */
+async function play(port: number, names: string[], steps: Step[]): Promise<string> {
+  const taps = new Map<string, Tap>();
+  for (const n of names) taps.set(n, await Tap.open(port));
+  const ids = new Map([...taps].map(([n, t]) => [String(t.id), n]));
+  const lines: string[] = [];
+  const collect = (label: string) => {
+    for (const [n, t] of taps) {
+      let text = t.take();
+      // Client ids differ between the servers: where a reply carries one, it is named.
+      const name = (id: string) => (ids.has(id) ? `<${ids.get(id)}>` : id);
+      text = text.replace(/(redirect\r\n|tracking-redir-broken\r\n|id\r\n):(-?\d+)\r\n/g, (_, before: string, id: string) => `${before}:${name(id)}\r\n`);
+      if (label.includes('GETREDIR')) text = text.replace(/^:(-?\d+)\r\n/, (_, id: string) => `:${name(id)}\r\n`);
+      if (text) lines.push(`${label} -> ${n}: ${JSON.stringify(text)}`);
+    }
+  };
+  /** After a command: its sender got something, then nobody received anything for 25 ms. */
+  const settle = async (sender: Tap) => {
+    const deadline = Date.now() + 3_000;
+    const total = () => [...taps.values()].reduce((n, t) => n + t.text().length, 0);
+    let last = -1;
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      await sleep(5);
+      const now = total();
+      if (now !== last) {
+        last = now;
+        quietSince = Date.now();
+      } else if (sender.text().length > 0 && Date.now() - quietSince >= 25) {
+        return;
+      }
+    }
+  };
+  try {
+    for (const step of steps) {
+      const [who, ...rest] = step;
+      if (who === 'sleep') {
+        await sleep(Number(rest[0]));
+      } else if (who === 'close') {
+        taps.get(rest[0])!.socket.destroy();
+        taps.delete(rest[0]);
+        await sleep(30);
+      } else if (who === 'info') {
+        const t = taps.get(rest[0])!;
+        t.socket.write(encodeCommand(['INFO', 'everything']));
+        await sleep(40);
+        const info = t.take();
+        lines.push(`info: ${info.split('\r\n').filter((l) => l.startsWith('tracking_')).join(' ')}`);
+        continue;
+      } else if (who === 'list') {
+        const t = taps.get(rest[0])!;
+        t.socket.write(encodeCommand(['CLIENT', 'INFO']));
+        await sleep(40);
+        const line = t.take();
+        const redir = /redir=(-?\d+)/.exec(line)?.[1] ?? '?';
+        lines.push(`list ${rest[0]}: ${/flags=\S+/.exec(line)?.[0]} redir=${ids.has(redir) ? `<${ids.get(redir)}>` : redir}`);
+        continue;
+      } else {
+        const args = rest.map((a) => a.replace(/\{(\w+)\}/g, (_, n: string) => String(taps.get(n)?.id ?? 999999)));
+        const sender = taps.get(who)!;
+        sender.socket.write(encodeCommand(args));
+        await settle(sender);
+      }
+      collect(step.join(' '));
+    }
+    await sleep(150);
+    collect('end');
+  } finally {
+    for (const t of taps.values()) t.socket.destroy();
+  }
+  return lines.join('\n');
+}
+
+async function same(servers: BothServers, names: string[], steps: Step[]): Promise<void> {
+  const [k, r] = await Promise.all([play(servers.keyfork.port, names, steps), play(servers.redis.port, names, steps)]);
+  expect(k).toBe(r);
+}
+
+const RESET_STATE: Step[] = [['a', 'FLUSHALL'], ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['a', 'CONFIG', 'SET', 'tracking-table-max-keys', '1000000']];
+
+describeDifferential('CLIENT TRACKING (client-side caching)', () => {
+  let servers: BothServers;
+  useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] } });
+
+  it('default mode over RESP3: reads remembered, writes invalidate, own messages after the reply', async () => {
+    await same(servers, ['a', 'b'], [
+      ...RESET_STATE,
+      ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON'],
+      ['a', 'GET', 'k'], ['a', 'INCR', 'k'], ['a', 'GET', 'k'], ['b', 'SET', 'k', '5'], ['b', 'SET', 'k', '6'],
+      ['a', 'MGET', 'k', 'm1', 'm2'], ['b', 'MSET', 'm1', '1', 'm2', '2', 'k', '7'],
+      ['a', 'GET', 'k'], ['a', 'MULTI'], ['a', 'INCR', 'k'], ['a', 'GET', 'k'], ['a', 'EXEC'],
+      ['b', 'LPUSH', 'l', 'x'], ['a', 'GET', 'l'], ['b', 'DEL', 'l'],
+      ['a', 'SET', 'g', '1'], ['a', 'GETDEL', 'g'], ['b', 'SET', 'g', '2'],
+      ['a', 'STRLEN', 'dbk'], ['b', 'SELECT', '3'], ['b', 'SET', 'dbk', '1'], ['b', 'SELECT', '0'],
+      ['a', 'HGET', 'h', 'f'], ['a', 'ZSCORE', 'z', 'm'], ['a', 'EXISTS', 'e1', 'e2'], ['b', 'HSET', 'h', 'f', 'v'], ['b', 'ZADD', 'z', '1', 'm'], ['b', 'SET', 'e2', '1'],
+      ['info', 'b'],
+      ['a', 'GET', 'k'], ['b', 'FLUSHDB'], ['a', 'GET', 'k'], ['a', 'FLUSHALL'],
+      ['a', 'CLIENT', 'TRACKINGINFO'], ['a', 'CLIENT', 'GETREDIR'],
+      ['a', 'GET', 'k'], ['a', 'CLIENT', 'TRACKING', 'OFF'], ['b', 'SET', 'k', '1'], ['info', 'b'],
+      ['a', 'CLIENT', 'TRACKINGINFO'], ['a', 'CLIENT', 'GETREDIR'],
+    ]);
+  });
+
+  it('NOLOOP, scripts, expiry and the table after tracking is turned off', async () => {
+    await same(servers, ['a', 'b'], [
+      ...RESET_STATE,
+      ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON', 'NOLOOP'],
+      ['a', 'GET', 'k'], ['a', 'INCR', 'k'], ['b', 'INCR', 'k'], ['a', 'GET', 'k'],
+      ['a', 'EVAL', "return redis.call('incr', KEYS[1])", '1', 'k'], ['b', 'INCR', 'k'],
+      ['a', 'CLIENT', 'TRACKING', 'ON'],
+      ['a', 'EVAL', "return redis.call('get', KEYS[1])", '1', 's1'],
+      ['a', 'EVAL_RO', "return redis.call('get', KEYS[1])", '1', 's2'],
+      ['a', 'EVAL', "redis.call('get', 'undeclared') return 1", '1', 's3'],
+      ['a', 'EVAL', "redis.call('set', KEYS[1], 'x') return 1", '1', 's4'],
+      ['a', 'EVAL', "return redis.call('get', 'only-undeclared')", '0'],
+      ['a', 'EVAL', "redis.call('get', KEYS[1]) redis.call('set', KEYS[1], 'y') return 1", '1', 's5'],
+      ['b', 'MSET', 's1', '1', 's2', '1', 's3', '1', 's4', '1', 'undeclared', '1', 'only-undeclared', '1', 's5', '1'],
+      ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '0'],
+      ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '200'], ['a', 'GET', 'e'],
+      ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '200'], ['b', 'GET', 'e'],
+      ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'],
+      ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '400'],
+      ['a', 'GET', 't1'], ['a', 'GET', 't2'], ['info', 'b'], ['a', 'CLIENT', 'TRACKING', 'OFF'], ['info', 'b'],
+      ['b', 'SET', 't1', '1'], ['info', 'b'], ['a', 'CLIENT', 'TRACKING', 'ON'], ['b', 'SET', 't2', '1'], ['info', 'b'],
+    ]);
+  });
+
+  it('OPTIN and OPTOUT with CLIENT CACHING, for one command or one transaction', async () => {
+    await same(servers, ['a', 'b'], [
+      ...RESET_STATE,
+      ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTIN'],
+      ['a', 'GET', 'o1'], ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'CLIENT', 'TRACKINGINFO'], ['a', 'GET', 'o2'], ['a', 'GET', 'o3'],
+      ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'CLIENT', 'GETREDIR'], ['a', 'GET', 'o4'],
+      ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'PING'], ['a', 'GET', 'o5'],
+      ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'NOSUCHCOMMAND'], ['a', 'GET', 'o6'],
+      ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'MULTI'], ['a', 'GET', 'o7'], ['a', 'GET', 'o8'], ['a', 'EXEC'], ['a', 'GET', 'o9'],
+      ['b', 'MSET', 'o1', '1', 'o2', '1', 'o3', '1', 'o4', '1', 'o5', '1', 'o6', '1', 'o7', '1', 'o8', '1', 'o9', '1'],
+      ['a', 'CLIENT', 'TRACKING', 'OFF'], ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTOUT'],
+      ['a', 'GET', 'p1'], ['a', 'CLIENT', 'CACHING', 'NO'], ['a', 'CLIENT', 'TRACKINGINFO'], ['a', 'GET', 'p2'], ['a', 'GET', 'p3'],
+      ['b', 'MSET', 'p1', '1', 'p2', '1', 'p3', '1'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTIN'], ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTOUT', 'NOLOOP'], ['a', 'CLIENT', 'TRACKINGINFO'],
+    ]);
+  });
+
+  it('RESP2 redirection: __redis__:invalidate messages, flush nulls, a broken redirection', async () => {
+    await same(servers, ['a', 'b', 'c', 'd'], [
+      ...RESET_STATE,
+      ['b', 'SUBSCRIBE', '__redis__:invalidate'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{b}'], ['a', 'CLIENT', 'GETREDIR'], ['a', 'CLIENT', 'TRACKINGINFO'],
+      ['a', 'GET', 'k'], ['a', 'SET', 'k', '1'], ['a', 'GET', 'k'], ['c', 'SET', 'k', '2'],
+      ['a', 'GET', 'k'], ['c', 'FLUSHALL'], ['a', 'FLUSHDB'],
+      // A RESP3 redirection target gets pushes; a RESP2 one outside pub/sub gets nothing.
+      ['c', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{c}'], ['a', 'GET', 'k'], ['d', 'SET', 'k', '1'], ['a', 'FLUSHALL'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{d}'], ['a', 'GET', 'k'], ['c', 'SET', 'k', '1'],
+      // The RESP2 client's flush null is its own protocol's, even redirected to RESP3.
+      ['a', 'CLIENT', 'TRACKING', 'OFF'], ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{c}'], ['d', 'FLUSHALL'],
+      ['d', 'HELLO', '3'], ['d', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{b}'], ['d', 'GET', 'k'], ['a', 'SET', 'k', '3'], ['a', 'FLUSHALL'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{b}'], ['a', 'GET', 'k'], ['d', 'GET', 'k'],
+      ['close', 'b'],
+      ['c', 'SET', 'k', '4'], ['a', 'CLIENT', 'TRACKINGINFO'], ['d', 'CLIENT', 'TRACKINGINFO'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{b}'],
+    ]);
+  });
+
+  it('BCAST: prefixes, keys in byte order, NOLOOP, redirection, and the errors', async () => {
+    await same(servers, ['a', 'b', 'c'], [
+      ...RESET_STATE,
+      ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'user:', 'PREFIX', 'acct:', 'NOLOOP'],
+      ['c', 'HELLO', '3'], ['c', 'CLIENT', 'TRACKING', 'ON', 'BCAST'],
+      ['a', 'CLIENT', 'TRACKINGINFO'], ['info', 'b'],
+      ['b', 'MSET', 'user:2', 'x', 'user:1', 'x', 'acct:9', 'x', 'other', 'x'],
+      ['a', 'SET', 'user:3', 'x'], ['a', 'MSET', 'user:4', 'x', 'user:5', 'y'], ['b', 'SET', 'user:5', 'z'],
+      ['b', 'MULTI'], ['b', 'SET', 'acct:1', '1'], ['b', 'SET', 'user:9', '1'], ['b', 'EXEC'],
+      ['b', 'SET', 'user:e', '1', 'PX', '50'], ['sleep', '300'],
+      ['b', 'FLUSHALL'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'user:x'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'u'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'zz'], ['a', 'CLIENT', 'TRACKINGINFO'],
+      ['a', 'CLIENT', 'TRACKING', 'ON'],
+      ['a', 'CLIENT', 'TRACKING', 'OFF'], ['info', 'b'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'x', 'PREFIX', 'ab', 'PREFIX', 'a'], ['a', 'CLIENT', 'TRACKINGINFO'],
+      ['a', 'CLIENT', 'TRACKING', 'OFF'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'ab', 'PREFIX', 'a'], ['a', 'CLIENT', 'TRACKINGINFO'],
+      ['b', 'SUBSCRIBE', 'x'], ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'REDIRECT', '{b}', 'PREFIX', 'k'], ['c', 'SET', 'k1', '1'], ['c', 'SET', 'q', '1'],
+      ['list', 'a'],
+    ]);
+  });
+
+  it('refuses what Redis refuses, with its words', async () => {
+    await same(servers, ['a', 'b'], [
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTIN', 'OPTOUT'], ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'OPTIN'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'OPTOUT', 'OPTIN'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '999999'], ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', 'abc'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '0'], ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '-5'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{b}', 'REDIRECT', '{b}'], ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'FOO'], ['a', 'CLIENT', 'TRACKING', 'MAYBE'], ['a', 'CLIENT', 'TRACKING', 'OFF', 'FOO'],
+      ['a', 'CLIENT', 'TRACKING', 'OFF', 'PREFIX', 'a'], ['a', 'CLIENT', 'TRACKING'], ['a', 'CLIENT', 'TRACKING', 'ON', 'PREFIX', 'a'],
+      ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'CLIENT', 'CACHING'], ['a', 'CLIENT', 'CACHING', 'YES', 'NO'],
+      ['a', 'CLIENT', 'TRACKING', 'ON'], ['a', 'CLIENT', 'CACHING', 'YES'], ['a', 'CLIENT', 'CACHING', 'NO'], ['a', 'CLIENT', 'CACHING', 'maybe'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTIN'], ['a', 'CLIENT', 'CACHING', 'NO'], ['a', 'CLIENT', 'TRACKING', 'ON', 'OPTOUT'],
+      ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST'], ['a', 'CLIENT', 'TRACKING', 'ON', 'REDIRECT', '{a}'], ['a', 'CLIENT', 'TRACKINGINFO'],
+      ['a', 'CLIENT', 'GETREDIR', 'x'], ['a', 'CLIENT', 'TRACKINGINFO', 'x'],
+      ['list', 'a'],
+      ['a', 'RESET'], ['a', 'CLIENT', 'TRACKINGINFO'], ['info', 'b'],
+    ]);
+  });
+
+  it('tracking-table-max-keys evicts keys with invalidations until the table fits', async () => {
+    for (const server of [servers.keyfork, servers.redis]) {
+      const out = await play(server.port, ['a', 'b'], [
+        ...RESET_STATE,
+        ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON'],
+        ['a', 'MGET', 'x1', 'x2', 'x3', 'x4', 'x5'], ['info', 'b'],
+        ['b', 'CONFIG', 'SET', 'tracking-table-max-keys', '2'], ['sleep', '300'], ['info', 'b'],
+        ['b', 'CONFIG', 'SET', 'tracking-table-max-keys', '0'], ['a', 'MGET', 'y1', 'y2', 'y3'], ['sleep', '200'], ['info', 'b'],
+      ]);
+      const evicted = [...out.matchAll(/invalidate\\r\\n\*1\\r\\n\$2\\r\\n(x\d)/g)].map((m) => m[1]);
+      expect(new Set(evicted).size, `${server === servers.redis ? 'redis' : 'keyfork'}: ${out}`).toBe(3);
+      const infos = [...out.matchAll(/^info: (.*)$/gm)].map((m) => m[1]);
+      expect(infos).toEqual([5, 2, 5].map((n) => `tracking_clients:1 tracking_total_keys:${n} tracking_total_items:${n} tracking_total_prefixes:0`));
+    }
+  });
+
+  it("node-redis' client-side cache serves hits and drops what the server invalidates", async () => {
+    const run = async (port: number) => {
+      const cached = createClient({ socket: { port }, RESP: 3, clientSideCache: { ttl: 0, maxEntries: 0, recordStats: true } });
+      const writer = createClient({ socket: { port } });
+      await Promise.all([cached.connect(), writer.connect()]);
+      try {
+        await writer.set('csc', 'one');
+        const seen = [await cached.get('csc'), await cached.get('csc')];
+        await writer.set('csc', 'two');
+        await sleep(50);
+        seen.push(await cached.get('csc'), await cached.get('csc'));
+        await writer.flushAll();
+        await sleep(50);
+        seen.push(await cached.get('csc'));
+        const stats = cached.clientSideCache!.stats();
+        return { seen, hits: stats.hitCount, misses: stats.missCount };
+      } finally {
+        await Promise.all([cached.quit(), writer.quit()]);
+      }
+    };
+    const [k, r] = await Promise.all([run(servers.keyfork.port), run(servers.redis.port)]);
+    expect(r).toEqual({ seen: ['one', 'one', 'two', 'two', null], hits: 2, misses: 3 });
+    expect(k).toEqual(r);
+  });
+});
