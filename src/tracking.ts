@@ -258,7 +258,8 @@ export class ClientTracking {
     if (this.pendingForCurrent.length === 0) return;
     const pending = this.pendingForCurrent;
     this.pendingForCurrent = [];
-    if (running.closed) return;
+    // A client that turned tracking off (or closed) in the meantime gets nothing.
+    if (running.closed || !running.tracking) return;
     for (const key of pending) {
       if (key === null) this.sendFlush(running);
       else this.send(running, (w) => writeKeyArray(w, key));

@@ -761,7 +761,7 @@ fn tracking_remember(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 /// trackingSetActive(on): whether some client tracks (invalidations are queued only then).
 fn tracking_set_active(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let on = a.bool(env, 0)?;
-    with_state(|st| st.ks.tracking.active = on);
+    with_state(|st| st.ks.tracking.set_active(on));
     Ok(env.undefined())
 }
 

@@ -260,7 +260,7 @@ export class Dispatcher {
     if (muted && client.repliesMuted) server.dropReplies(start, pushSpans);
     if (monitored) server.monitors.afterCall(client, cmd, req);
     if (server.tracking) server.afterWrite();
-    if (server.callDepth === 0 && client.tracking) server.clientTracking.sendPending(client);
+    if (server.callDepth === 0) server.clientTracking.sendPending(client);
   }
 
   /**

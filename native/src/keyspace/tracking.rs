@@ -26,7 +26,7 @@ pub struct TrackingTable {
     /// Ids stored across the whole table (INFO tracking_total_items).
     total_items: u64,
     /// Some client tracks: invalidations are queued for TypeScript (else only the table shrinks).
-    pub active: bool,
+    active: bool,
     queue: Vec<Invalidation>,
     /// Every prefix a BCAST client follows ("" for all keys).
     prefixes: Vec<Box<[u8]>>,
@@ -102,6 +102,15 @@ impl TrackingTable {
         self.limit_rounds += 1;
     }
 
+    /// Whether some client tracks; when none does, nothing queued so far can reach anybody.
+    pub fn set_active(&mut self, on: bool) {
+        self.active = on;
+        if !on {
+            self.queue.clear();
+            self.broadcast.clear();
+        }
+    }
+
     pub fn set_prefixes(&mut self, prefixes: Vec<Box<[u8]>>) {
         self.prefixes = prefixes;
         if self.prefixes.is_empty() { self.broadcast.clear(); }
@@ -120,9 +129,15 @@ impl TrackingTable {
 mod tests {
     use super::*;
 
+    fn active_table() -> TrackingTable {
+        let mut t = TrackingTable::default();
+        t.set_active(true);
+        t
+    }
+
     #[test]
     fn invalidation_takes_the_ids_and_counts() {
-        let mut t = TrackingTable { active: true, ..Default::default() };
+        let mut t = active_table();
         t.remember(1, b"a");
         t.remember(2, b"a");
         t.remember(1, b"a");
@@ -147,7 +162,7 @@ mod tests {
 
     #[test]
     fn the_limit_evicts_until_met() {
-        let mut t = TrackingTable { active: true, ..Default::default() };
+        let mut t = active_table();
         for i in 0..50u32 { t.remember(7, &i.to_be_bytes()); }
         t.limit_keys(10);
         assert_eq!(t.total_keys(), 10);
