@@ -386,6 +386,6 @@ function scriptCommand(kind: number): Handler {
 
 export const scriptingCommands: [string, Handler][] = [
   ...[...SCRIPT_KINDS].map(([name, kind]): [string, Handler] => [name, scriptCommand(kind)]),
-  ['script|help', (ctx) => writeHelp(ctx.out, 'SCRIPT', SCRIPT_HELP, subcommandPresent(ctx.server, 'script'))],
-  ['function|help', (ctx) => writeHelp(ctx.out, 'FUNCTION', FUNCTION_HELP, subcommandPresent(ctx.server, 'function'))],
+  ['script|help', (ctx) => writeHelp(ctx, SCRIPT_HELP, subcommandPresent(ctx.server, 'script'))],
+  ['function|help', (ctx) => writeHelp(ctx, FUNCTION_HELP, subcommandPresent(ctx.server, 'function'))],
 ];

@@ -243,7 +243,7 @@ const ACL_HELP: HelpEntry[] = [
 ];
 
 function help(ctx: Ctx): void {
-  writeHelp(ctx.out, 'ACL', ACL_HELP, subcommandPresent(ctx.server, 'acl'));
+  writeHelp(ctx, ACL_HELP, subcommandPresent(ctx.server, 'acl'));
 }
 
 export const aclCommands: [string, Handler][] = [

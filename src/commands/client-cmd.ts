@@ -429,7 +429,7 @@ const CLIENT_HELP: HelpEntry[] = [
 ];
 
 function clientHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'CLIENT', CLIENT_HELP, subcommandPresent(ctx.server, 'client'));
+  writeHelp(ctx, CLIENT_HELP, subcommandPresent(ctx.server, 'client'));
 }
 
 export const clientCommands: [string, Handler][] = [

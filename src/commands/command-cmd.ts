@@ -20,7 +20,10 @@ export type HelpEntry = [sub: string, title: string, lines: string[]];
  * says which subcommands keyfork implements: the others are left out, so HELP never
  * advertises a subcommand that would answer "unknown subcommand".
  */
-export function writeHelp(out: ReplyWriter, name: string, entries: HelpEntry[], present: (sub: string) => boolean): void {
+export function writeHelp(ctx: Pick<Ctx, 'out' | 'req'>, entries: HelpEntry[], present: (sub: string) => boolean): void {
+  // addReplyHelp titles the help with the command as it was called (a renamed command's new name).
+  const name = argStr(ctx.req, 0).toUpperCase();
+  const out = ctx.out;
   const lines = [`${name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`];
   for (const [sub, title, text] of entries) {
     if (!present(sub)) continue;
@@ -280,7 +283,7 @@ const COMMAND_HELP: HelpEntry[] = [
 function commandHelp(ctx: Ctx): void {
   const present = subcommandPresent(ctx.server, 'command');
   // '' is the bare COMMAND, which always exists alongside its subcommands.
-  writeHelp(ctx.out, 'COMMAND', COMMAND_HELP, (sub) => sub === '' || present(sub));
+  writeHelp(ctx, COMMAND_HELP, (sub) => sub === '' || present(sub));
 }
 
 // 'command' must come before its subcommands: the table then keeps its own handler for the

@@ -83,7 +83,7 @@ const CONFIG_HELP: HelpEntry[] = [
 ];
 
 function configHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'CONFIG', CONFIG_HELP, subcommandPresent(ctx.server, 'config'));
+  writeHelp(ctx, CONFIG_HELP, subcommandPresent(ctx.server, 'config'));
 }
 
 export const configCommands: [string, Handler][] = [

@@ -258,7 +258,7 @@ function debugHelp(ctx: Ctx): void {
     const [title, lines] = TS_SUBCOMMANDS[sub]?.help ?? NATIVE_HELP[sub];
     return [sub, title, lines];
   });
-  writeHelp(ctx.out, 'DEBUG', entries, (sub) => available(ctx.server, sub));
+  writeHelp(ctx, entries, (sub) => available(ctx.server, sub));
 }
 
 function debug(ctx: Ctx): void {

@@ -53,7 +53,7 @@ const SLOWLOG_HELP: HelpEntry[] = [
 ];
 
 function slowlogHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'SLOWLOG', SLOWLOG_HELP, subcommandPresent(ctx.server, 'slowlog'));
+  writeHelp(ctx, SLOWLOG_HELP, subcommandPresent(ctx.server, 'slowlog'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ const LATENCY_HELP: HelpEntry[] = [
 ];
 
 function latencyHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'LATENCY', LATENCY_HELP, subcommandPresent(ctx.server, 'latency'));
+  writeHelp(ctx, LATENCY_HELP, subcommandPresent(ctx.server, 'latency'));
 }
 
 /** AnonHugePages of this process, in bytes (Redis's THPGetAnonHugePagesSize). */

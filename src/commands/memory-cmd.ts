@@ -144,7 +144,7 @@ const MEMORY_HELP: HelpEntry[] = [
 ];
 
 function memoryHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'MEMORY', MEMORY_HELP, subcommandPresent(ctx.server, 'memory'));
+  writeHelp(ctx, MEMORY_HELP, subcommandPresent(ctx.server, 'memory'));
 }
 
 export const memoryCommands: [string, Handler][] = [

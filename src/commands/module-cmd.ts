@@ -60,7 +60,7 @@ const MODULE_HELP: HelpEntry[] = [
 ];
 
 function moduleHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'MODULE', MODULE_HELP, subcommandPresent(ctx.server, 'module'));
+  writeHelp(ctx, MODULE_HELP, subcommandPresent(ctx.server, 'module'));
 }
 
 export const moduleCommands: [string, Handler][] = [

@@ -86,7 +86,7 @@ const PUBSUB_HELP: HelpEntry[] = [
 ];
 
 const pubsubHelp: Handler = (ctx) => {
-  writeHelp(ctx.out, 'PUBSUB', PUBSUB_HELP, subcommandPresent(ctx.server, 'pubsub'));
+  writeHelp(ctx, PUBSUB_HELP, subcommandPresent(ctx.server, 'pubsub'));
 };
 
 export const pubsubCommands: [string, Handler][] = [

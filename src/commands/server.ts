@@ -89,7 +89,7 @@ const OBJECT_HELP: HelpEntry[] = [
 ];
 
 function objectHelp(ctx: Ctx): void {
-  writeHelp(ctx.out, 'OBJECT', OBJECT_HELP, subcommandPresent(ctx.server, 'object'));
+  writeHelp(ctx, OBJECT_HELP, subcommandPresent(ctx.server, 'object'));
 }
 
 export const serverCommands: [string, Handler][] = [

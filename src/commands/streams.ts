@@ -23,6 +23,6 @@ const XINFO_HELP: HelpEntry[] = [
 ];
 
 export const streamCommands: [string, Handler][] = [
-  ['xgroup|help', (ctx: Ctx) => writeHelp(ctx.out, 'XGROUP', XGROUP_HELP, subcommandPresent(ctx.server, 'xgroup'))],
-  ['xinfo|help', (ctx: Ctx) => writeHelp(ctx.out, 'XINFO', XINFO_HELP, subcommandPresent(ctx.server, 'xinfo'))],
+  ['xgroup|help', (ctx: Ctx) => writeHelp(ctx, XGROUP_HELP, subcommandPresent(ctx.server, 'xgroup'))],
+  ['xinfo|help', (ctx: Ctx) => writeHelp(ctx, XINFO_HELP, subcommandPresent(ctx.server, 'xinfo'))],
 ];

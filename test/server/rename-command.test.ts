@@ -3,7 +3,8 @@
 // called by scripts), a command renamed to "" is gone, while COMMAND INFO/LIST, commandstats
 // and ACL rules keep speaking of the original name, as Redis does (the order ACL describes
 // commands in follows Redis's hash table and is not compared here). Bad lines stop start-up
-// with Redis's errors; a command Redis has and keyfork lacks may be renamed or removed.
+// with Redis's errors; a command Redis has and keyfork lacks may be renamed or removed. HELP
+// titles use the name the command was called by.
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { compareSequences, describeDifferential, formatMismatches } from '../helpers/diff';
@@ -28,6 +29,8 @@ const STORY: Arg[][] = [
   ['ACL', 'SETUSER', 'u3', '+store'], ['ACL', 'DRYRUN', 'u', 'wipe'], ['ACL', 'DRYRUN', 'u', 'flushall'],
   ['ACL', 'DRYRUN', 'u', 'store', 'a', 'b'], ['ACL', 'DRYRUN', 'u', 'cfg', 'get', 'x'], ['ACL', 'DRYRUN', 'u', 'config', 'get', 'x'],
   ['ACL', 'DRYRUN', 'u', 'cfg', 'set', 'x', 'y'], ['INFO', 'commandstats'],
+  // HELP is titled with the command as called (renamed, upper-cased).
+  ['cfg', 'help'], ['CONFIG', 'HELP'], ['Client', 'help'],
 ];
 
 /** commandstats without timings, and only for the commands the story renames. */
