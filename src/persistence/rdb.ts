@@ -57,7 +57,15 @@ export interface RdbEngine {
   loadRdbStep?(bytes: number): number;
   loadRdbReport?(): RdbLoadReport;
   loadRdbEnd?(): void;
+  /** redis-check-rdb's report on `file`, which it names `name` (persist/check.rs). */
+  rdbCheckReport?(file: string, name: string): string[];
 }
+
+/**
+ * Load failures Redis reports without redis-check-rdb (a bad header, a database index or a
+ * duplicated key it refuses outright); any other failure is followed by the check's report.
+ */
+const FAILURES_WITHOUT_REPORT = ['Wrong signature', "Can't handle RDB format version", 'RDB has duplicated key', 'FATAL: Data file was created'];
 
 /** The start-up load in progress, for INFO's loading_* fields. */
 interface LoadingProgress {
@@ -550,8 +558,16 @@ export class Persistence {
       await this.loadFileInSlices(file);
     } catch (err) {
       // Redis refuses to serve a dataset it could not load completely.
-      for (const line of err instanceof RdbLoadFailure ? err.lines : [errorText(err)]) this.log.warning(line);
-      this.log.warning('Terminating server after rdb file reading failure.');
+      const lines = err instanceof RdbLoadFailure ? err.lines : [errorText(err)];
+      for (const line of lines) this.log.warning(line);
+      const engine = this.deps.engine();
+      if (engine.rdbCheckReport && !FAILURES_WITHOUT_REPORT.some((p) => lines[0].startsWith(p))) {
+        // rdbReportError runs redis-check-rdb on the file, which prints its report on standard
+        // output (whatever the logfile) and exits.
+        fs.writeSync(1, engine.rdbCheckReport(path.resolve(file), file).map((l) => `${l}\n`).join(''));
+      } else {
+        this.log.warning('Terminating server after rdb file reading failure.');
+      }
       throw new StartupAbort(`cannot load ${path.resolve(file)}: ${errorText(err)}`);
     } finally {
       this.server.loading = false;

@@ -74,7 +74,7 @@ describeDifferential('start-up log', () => {
     expect(kt).not.toContain('Running mode=');
   }, 30_000);
 
-  it('an RDB file that fails its checksum or ends early: Redis\'s lines, then exit 1', async () => {
+  it('an RDB file that fails its checksum, ends early or holds a bad type: Redis\'s lines, redis-check-rdb\'s report, exit 1', async () => {
     // A real file from redis-server, then a copy with its checksum broken.
     const redis = await startRedis({ dir });
     const c = await RawConnection.connect(redis.port);
@@ -87,7 +87,12 @@ describeDifferential('start-up log', () => {
     const badCrc = Buffer.from(good);
     badCrc[badCrc.length - 1] ^= 0xff;
     const truncated = good.subarray(0, good.indexOf('bar') - 1);
+    const badType = Buffer.from(good);
+    badType[good.indexOf('foo') - 2] = 200;
+    const cutInChecksum = good.subarray(0, good.length - 4);
     const cases: [Buffer, string[]][] = [
+      [badType, []],
+      [cutInChecksum, []],
       [badCrc, ['Loading RDB produced by version 7.0.15', 'Wrong RDB checksum expected: (', 'Internal error in RDB reading offset 0, function at rdb.c:3225 -> RDB CRC error']],
       [truncated, ['Short read or OOM loading DB. Unrecoverable error, aborting now.', 'Internal error in RDB reading offset 0, function at rdb.c:3249 -> Unexpected EOF reading RDB file']],
     ];
@@ -98,6 +103,10 @@ describeDifferential('start-up log', () => {
         fs.writeFileSync(path.join(sub, 'dump.rdb'), bytes);
         return runFor(s, ['--port', port, '--dir', sub, '--save', ''], 10, sub);
       });
+      // Then redis-check-rdb's report on the file, the same lines.
+      const report = (output: string) => output.split('\n').filter((l) => /^(\[offset \d+\] |--- RDB ERROR|\[additional info\] |\[info\] )/.test(l));
+      expect(report(results[0].output), results[0].output).toEqual(report(results[1].output));
+      expect(report(results[1].output)).toContain('--- RDB ERROR DETECTED ---');
       for (const { status, output } of results) {
         expect(status, output).toBe(1);
         // In this order, each as a log line's message.

@@ -181,6 +181,17 @@ fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.double(total as f64))
 }
 
+/// rdbCheckReport(path, name): the report redis-check-rdb prints for the file (persist/check.rs),
+/// as redis-server prints it after a failed start-up load; `name` is how the report names it.
+fn rdb_check_report(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let path = a.string(env, 0)?;
+    let name = a.string(env, 1)?;
+    let data = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let lines = with_state(|st| super::check::check_report(&data, &name, crate::now_ms(), &st.settings));
+    let values: Vec<JsValue> = lines.iter().map(|l| env.string(l)).collect();
+    env.array(&values)
+}
+
 /// loadRdbStep(bytes): loads about that many more bytes of the file; returns the bytes loaded
 /// so far, or -1 once the whole file is in (checksum verified). Throws the load's error.
 fn load_rdb_step(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
@@ -215,6 +226,7 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "saveRdb", save_rdb)?;
     env.export(exports, "loadRdb", load_rdb_file)?;
     env.export(exports, "loadRdbBegin", load_rdb_begin)?;
+    env.export(exports, "rdbCheckReport", rdb_check_report)?;
     env.export(exports, "loadRdbStep", load_rdb_step)?;
     env.export(exports, "loadRdbReport", load_rdb_report)?;
     env.export(exports, "loadRdbEnd", load_rdb_end)?;

@@ -10,6 +10,7 @@
 //! - `values`: the single place that touches the list and sorted-set types' API;
 //! - `exports`: forkRdb, saveRdb, loadRdb.
 
+pub mod check;
 pub mod commands;
 pub mod dump;
 pub mod exports;
