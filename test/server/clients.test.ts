@@ -247,6 +247,35 @@ describeDifferential('CLIENT vs redis-server 7.0', () => {
     });
   });
 
+  it('CLIENT KILL USER kills the connections authenticated as that user, with the other filters', async () => {
+    await same(async (port) => {
+      const admin = await connect(port);
+      const alice1 = await connect(port);
+      const alice2 = await connect(port);
+      const plain = await connect(port);
+      const out: unknown[] = [];
+      try {
+        out.push(await admin.send('ACL', 'SETUSER', 'killme', 'on', '>pw', '~*', '+@all'));
+        out.push(await alice1.send('AUTH', 'killme', 'pw'), await alice2.send('AUTH', 'killme', 'pw'));
+        const alice2Id = String(await clientId(alice2));
+        // Filters combine: ID of another user's client and USER match nobody.
+        out.push(await admin.send('CLIENT', 'KILL', 'USER', 'killme', 'ID', String(await clientId(plain))));
+        out.push(await admin.send('CLIENT', 'KILL', 'USER', 'killme', 'ID', alice2Id));
+        out.push(await closed(alice2));
+        out.push(await admin.send('CLIENT', 'KILL', 'USER', 'killme', 'TYPE', 'pubsub'));
+        out.push(await admin.send('CLIENT', 'KILL', 'USER', 'killme'));
+        out.push(await closed(alice1));
+        out.push(await plain.send('PING'));
+        out.push(await admin.send('CLIENT', 'KILL', 'USER', 'killme'));
+        out.push(await admin.send('ACL', 'DELUSER', 'killme'));
+        out.push(await admin.send('CLIENT', 'KILL', 'USER', 'killme'));
+        return out;
+      } finally {
+        for (const c of [admin, alice1, alice2, plain]) c.close();
+      }
+    });
+  });
+
   it('CLIENT UNBLOCK with TIMEOUT and ERROR', async () => {
     await same(async (port) => {
       const blocked = await connect(port);
