@@ -10,7 +10,7 @@
 use crate::rdb::{crc64, opcode, RdbError, Reader};
 use crate::settings::Settings;
 
-use super::load::read_object;
+use super::load::{parse_version, read_object};
 
 /// rdb_check_doing_string, by what the walk is doing.
 #[derive(Clone, Copy)]
@@ -100,7 +100,9 @@ impl Walk {
 
 /// The report for `data` (the file's bytes) named `name`, as redis-check-rdb prints it.
 pub fn check_report(data: &[u8], name: &str, now_ms: i64, settings: &Settings) -> Vec<String> {
-    let mut w = Walk { lines: Vec::new(), doing: Doing::Start, key: None, key_type: None, keys: 0, expires: 0, already_expired: 0 };
+    // Redis's rdbstate starts with key_type 0 (it is reset to -1 only after a key is read): an
+    // error before the first key reports "Reading type 0 (string)".
+    let mut w = Walk { lines: Vec::new(), doing: Doing::Start, key: None, key_type: Some(0), keys: 0, expires: 0, already_expired: 0 };
     w.info(0, format!("Checking RDB file {name}"));
     if walk(&mut w, data, now_ms, settings) {
         w.info(data.len(), "\\o/ RDB looks OK! \\o/".into());
@@ -129,7 +131,7 @@ fn walk(w: &mut Walk, data: &[u8], now_ms: i64, settings: &Settings) -> bool {
         w.error(9, "Wrong signature trying to load DB from file");
         return false;
     }
-    let version = header[5..].iter().take_while(|c| c.is_ascii_digit()).fold(0i64, |v, c| v * 10 + (c - b'0') as i64);
+    let version = parse_version(&header[5..]);
     if !(1..=super::load::MAX_RDB_VERSION as i64).contains(&version) {
         w.error(9, &format!("Can't handle RDB format version {version}"));
         return false;

@@ -452,7 +452,7 @@ fn is_opcode(t: u8) -> bool {
 }
 
 /// atoi of the 4 version digits.
-fn parse_version(digits: &[u8]) -> i64 {
+pub(super) fn parse_version(digits: &[u8]) -> i64 {
     let mut v = 0i64;
     for &c in digits {
         if !c.is_ascii_digit() {

@@ -298,7 +298,8 @@ impl<'a> Reader<'a> {
             _ => match first {
                 LEN_32BIT => Ok(LenOrEncoding::Len(u32::from_be_bytes(self.read_array()?) as u64)),
                 LEN_64BIT => Ok(LenOrEncoding::Len(u64::from_be_bytes(self.read_array()?))),
-                _ => Err(RdbError::msg(format!("Unknown length encoding {first} in rdbLoadLen()"))),
+                // Redis names the length type (the top two bits), not the byte.
+                _ => Err(RdbError::msg(format!("Unknown length encoding {} in rdbLoadLen()", first >> 6))),
             },
         }
     }
@@ -485,7 +486,7 @@ mod tests {
     #[test]
     fn unknown_length_encoding_is_an_error() {
         let err = Reader::new(&[0x82]).read_len().unwrap_err();
-        assert_eq!(err.to_string(), "Unknown length encoding 130 in rdbLoadLen()");
+        assert_eq!(err.to_string(), "Unknown length encoding 2 in rdbLoadLen()");
         let err = Reader::new(&[0xC0, 0x01]).read_len().unwrap_err();
         assert!(err.to_string().contains("encoded"));
     }
