@@ -355,6 +355,9 @@ export class Server {
     socket.id = client.id;
     accepted.destroy();
     this.register(client);
+    // Its first chunk may be served natively too: the gate as it stands, the client's half now.
+    this.pushSocketGate();
+    native.sockMode(client.id, this.socketMode(client));
     return true;
   }
 

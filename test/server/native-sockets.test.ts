@@ -57,7 +57,7 @@ for (const mode of ['native', 'node'] as const) {
     it('keeps reply order when data commands and TypeScript commands share a chunk', async () => {
       const c = await RawConnection.connect(keyfork.port);
       try {
-        await c.send('PING'); // the first chunk decides the client's mode
+        await c.send('PING');
         const replies = await c.pipeline([
           ['SET', 'order:k', '1'],
           ['INCR', 'order:k'],
