@@ -91,8 +91,8 @@ mod tests {
         let before = freed();
         let members: Vec<String> = (0..1000).map(|i| format!("member:{i}")).collect();
         let big = Set::from_members(&members, &Default::default()).expect("distinct members");
-        assert!(free_effort(&Value::Set(Box::new(big.clone()))) > THRESHOLD);
-        free_value(Value::Set(Box::new(big)));
+        assert!(free_effort(&Value::Set(big.clone())) > THRESHOLD);
+        free_value(Value::Set(big));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while freed() == before && std::time::Instant::now() < deadline { std::thread::sleep(std::time::Duration::from_millis(5)); }
         assert!(freed() > before);

@@ -51,7 +51,7 @@ fn read_hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a Hash>, CmdEr
 fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, CmdError> {
     let wrong_type = ctx.ks.lookup(ctx.db, key, ctx.now_ms).is_some_and(|e| !matches!(e.value, Value::Hash(_)));
     if wrong_type { return Err(WRONGTYPE); }
-    let e = ctx.ks.lookup_or_insert(ctx.db, key, ctx.now_ms, || Value::Hash(Box::default()));
+    let e = ctx.ks.lookup_or_insert(ctx.db, key, ctx.now_ms, || Value::Hash(Hash::new()));
     as_hash(e)
 }
 

@@ -59,7 +59,7 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
     let settings = ctx.settings;
     let (db, now) = (ctx.db, ctx.now_ms);
     if let Some(e) = ctx.ks.lookup(db, key, now) { as_set(e)?; }
-    let e = ctx.ks.lookup_or_insert(db, key, now, || Value::Set(Box::new(Set::for_first_member(args.get(2)))));
+    let e = ctx.ks.lookup_or_insert(db, key, now, || Value::Set(Set::for_first_member(args.get(2))));
     let s = as_set(e)?;
     let mut added = 0;
     for m in args.from(2) {
@@ -277,7 +277,7 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.ks.notify(SET, "srem", db, src);
     ctx.ks.delete_if_empty(db, src);
-    let e = ctx.ks.lookup_or_insert(db, dst, now, || Value::Set(Box::new(Set::for_first_member(member))));
+    let e = ctx.ks.lookup_or_insert(db, dst, now, || Value::Set(Set::for_first_member(member)));
     let added = as_set(e)?.add(member, settings);
     if added { ctx.ks.notify(SET, "sadd", db, dst); }
     ctx.ks.signal_modified(db, src);
@@ -303,7 +303,7 @@ fn load_sets(ctx: &mut Ctx, keys: std::ops::Range<usize>) -> Result<(), CmdError
 fn sets_of<'a>(ks: &'a Keyspace, db: usize, args: Args, keys: std::ops::Range<usize>) -> Vec<Option<&'a Set>> {
     let d = &ks.dbs[db].dict;
     keys.map(|i| match d.get(args.get(i)).map(|e| &e.value) {
-        Some(Value::Set(s)) => Some(&**s),
+        Some(Value::Set(s)) => Some(s),
         _ => None,
     }).collect()
 }
@@ -446,7 +446,7 @@ fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set, even
     let (db, now) = (ctx.db, ctx.now_ms);
     let size = result.len();
     if size > 0 {
-        ctx.ks.set(db, dst, Value::Set(Box::new(result)), false, now);
+        ctx.ks.set(db, dst, Value::Set(result), false, now);
         ctx.ks.signal_modified(db, dst);
         ctx.ks.notify(SET, event, db, dst);
         ctx.ks.dirty += 1;

@@ -564,7 +564,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
                 return set_from(members, settings);
             }
             let width = blob[0];
-            Set::from_intset(width, ints).map(|s| Some(Value::Set(Box::new(s)))).ok_or(bad("Intset integrity check failed."))
+            Set::from_intset(width, ints).map(|s| Some(Value::Set(s))).ok_or(bad("Intset integrity check failed."))
         }
         rdb_type::ZSET_ZIPLIST | rdb_type::ZSET_LISTPACK => {
             let blob = r.read_string()?;
@@ -639,7 +639,7 @@ fn set_from<M: AsRef<[u8]>>(members: Vec<M>, settings: &Settings) -> RdbResult<L
         return Ok(None);
     }
     Set::from_members(members, settings)
-        .map(|s| Some(Value::Set(Box::new(s))))
+        .map(|s| Some(Value::Set(s)))
         .ok_or(bad("Duplicate set members detected"))
 }
 
@@ -647,7 +647,7 @@ fn hash_from<F: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: Vec<(F, V)>, settings: &Sett
     if pairs.is_empty() {
         return Ok(None);
     }
-    Hash::from_pairs(pairs, settings).map(|h| Some(Value::Hash(Box::new(h)))).ok_or(bad(dup))
+    Hash::from_pairs(pairs, settings).map(|h| Some(Value::Hash(h))).ok_or(bad(dup))
 }
 
 fn zset_from<M: AsRef<[u8]>>(pairs: Vec<(M, f64)>, packed: bool, settings: &Settings) -> RdbResult<Loaded> {

@@ -38,15 +38,15 @@ fn big_keyspace(settings: &Settings) -> Keyspace {
             2 => Value::Str(StrVal::from_raw((0..150u32).map(|j| (j.wrapping_mul(i | 1).wrapping_mul(2654435761) >> 13) as u8).collect())),
             3 => {
                 let pairs: Vec<(String, String)> = (0..(if i % 100 == 3 { 600 } else { 5 })).map(|j| (format!("f{j}"), format!("v{j}:{i}"))).collect();
-                Value::Hash(Box::new(Hash::from_pairs(pairs.iter().map(|(f, v)| (f.as_str(), v.as_str())), settings).unwrap()))
+                Value::Hash(Hash::from_pairs(pairs.iter().map(|(f, v)| (f.as_str(), v.as_str())), settings).unwrap())
             }
             4 => {
                 let members: Vec<String> = (0..(if i % 100 == 4 { 300 } else { 6 })).map(|j| format!("member:{j}:{i}")).collect();
-                Value::Set(Box::new(Set::from_members(members.iter().map(|s| s.as_str()), settings).unwrap()))
+                Value::Set(Set::from_members(members.iter().map(|s| s.as_str()), settings).unwrap())
             }
             5 => {
                 let members: Vec<String> = (0..7).map(|j| (j * 1000 + i as i64).to_string()).collect();
-                Value::Set(Box::new(Set::from_members(members.iter().map(|s| s.as_str()), settings).unwrap()))
+                Value::Set(Set::from_members(members.iter().map(|s| s.as_str()), settings).unwrap())
             }
             6 => {
                 let pairs: Vec<(Vec<u8>, f64)> = (0..(if i % 100 == 6 { 200 } else { 4 })).map(|j| (format!("m{j}").into_bytes(), (j * 7919 % 1000) as f64 / 10.0)).collect();
@@ -170,7 +170,7 @@ fn save_threads_speed() {
             }
             8..=10 => {
                 let pairs: Vec<(String, String)> = (0..n).map(|j| (format!("field:{j}"), format!("v{j}:{i}"))).collect();
-                (format!("hash:{i}"), Value::Hash(Box::new(Hash::from_pairs(pairs.iter().map(|(f, v)| (f.as_str(), v.as_str())), &settings).unwrap())))
+                (format!("hash:{i}"), Value::Hash(Hash::from_pairs(pairs.iter().map(|(f, v)| (f.as_str(), v.as_str())), &settings).unwrap()))
             }
             11..=13 => {
                 let items: Vec<Vec<u8>> = (0..n).map(|j| format!("member:{j}:{i}").into_bytes()).collect();
@@ -178,7 +178,7 @@ fn save_threads_speed() {
             }
             14..=16 => {
                 let members: Vec<String> = (0..n).map(|j| format!("member:{j}:{i}")).collect();
-                (format!("set:{i}"), Value::Set(Box::new(Set::from_members(members.iter().map(|s| s.as_str()), &settings).unwrap())))
+                (format!("set:{i}"), Value::Set(Set::from_members(members.iter().map(|s| s.as_str()), &settings).unwrap()))
             }
             _ => {
                 let pairs: Vec<(Vec<u8>, f64)> = (0..n).map(|j| (format!("member:{j}:{i}").into_bytes(), ((j * 7919) % 1000) as f64 / 10.0)).collect();

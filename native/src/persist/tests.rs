@@ -52,11 +52,11 @@ fn list(items: &[&str], settings: &Settings) -> Value {
 }
 
 fn set(members: &[&str], settings: &Settings) -> Value {
-    Value::Set(Box::new(Set::from_members(members.iter().copied(), settings).unwrap()))
+    Value::Set(Set::from_members(members.iter().copied(), settings).unwrap())
 }
 
 fn hash(pairs: &[(&str, &str)], settings: &Settings) -> Value {
-    Value::Hash(Box::new(Hash::from_pairs(pairs.iter().copied(), settings).unwrap()))
+    Value::Hash(Hash::from_pairs(pairs.iter().copied(), settings).unwrap())
 }
 
 fn zset(pairs: &[(&str, f64)], settings: &Settings) -> Value {

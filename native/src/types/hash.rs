@@ -32,7 +32,8 @@ pub struct Hash {
 #[derive(Clone)]
 enum Repr {
     Listpack(PackedPairs),
-    Table(Dict<SmallBytes>),
+    /// Boxed so that a hash is a 16-byte handle in its keyspace entry.
+    Table(Box<Dict<SmallBytes>>),
 }
 
 impl Default for Hash {
@@ -57,8 +58,10 @@ impl Hash {
         if fits {
             // One allocation of the exact size for the packed pairs (set() reallocates per pair).
             if super::any_repeated(pairs.iter().map(|(f, _)| f.as_ref())) { return None; }
-            let mut p = PackedPairs { buf: Vec::with_capacity(pairs.iter().map(|(f, v)| encoded_len(f.as_ref()) + encoded_len(v.as_ref())).sum()), pairs: 0 };
-            for (f, v) in &pairs { p.append(f.as_ref(), v.as_ref()); }
+            let mut buf = PackedPairs::with_capacity(pairs.iter().map(|(f, v)| encoded_len(f.as_ref()) + encoded_len(v.as_ref())).sum());
+            for (f, v) in &pairs { push_pair(&mut buf, f.as_ref(), v.as_ref()); }
+            let mut p = PackedPairs { buf: buf.into_boxed_slice() };
+            p.set_pairs(pairs.len());
             return Some(Hash { repr: Repr::Listpack(p) });
         }
         // Past a listpack's limits: straight into a table, as Redis's loader creates the dict
@@ -67,12 +70,12 @@ impl Hash {
         for (f, v) in &pairs {
             if d.try_insert_copy(f.as_ref(), SmallBytes::new(v.as_ref())).is_err() { return None; }
         }
-        Some(Hash { repr: Repr::Table(d) })
+        Some(Hash { repr: Repr::Table(Box::new(d)) })
     }
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(p) => p.pairs,
+            Repr::Listpack(p) => p.pairs(),
             Repr::Table(d) => d.len(),
         }
     }
@@ -121,7 +124,7 @@ impl Hash {
         match &mut self.repr {
             Repr::Listpack(p) => {
                 let inserted = p.set(field, value);
-                if p.pairs as i64 > settings.hash_max_listpack_entries { self.convert_to_table(); }
+                if p.pairs() as i64 > settings.hash_max_listpack_entries { self.convert_to_table(); }
                 inserted
             }
             Repr::Table(d) => {
@@ -156,8 +159,8 @@ impl Hash {
     pub fn random_pair(&self) -> Option<(&[u8], &[u8])> {
         match &self.repr {
             Repr::Listpack(p) => {
-                if p.pairs == 0 { return None; }
-                let n = (random_u64() % p.pairs as u64) as usize;
+                if p.pairs() == 0 { return None; }
+                let n = (random_u64() % p.pairs() as u64) as usize;
                 p.iter().nth(n)
             }
             Repr::Table(d) => d.random().map(|(k, v)| (k, &**v)),
@@ -179,24 +182,24 @@ impl Hash {
     /// MEMORY USAGE: the malloc chunks held, table entries averaged over `samples`.
     pub fn memory_usage(&self, samples: usize) -> usize {
         match &self.repr {
-            Repr::Listpack(p) => chunk_size(p.buf.capacity()),
-            Repr::Table(d) => d.memory_usage(samples, |v| SmallBytes::heap_bytes_of(v)),
+            Repr::Listpack(p) => chunk_size(p.allocated()),
+            Repr::Table(d) => chunk_size(std::mem::size_of::<Dict<SmallBytes>>()) + d.memory_usage(samples, |v| SmallBytes::heap_bytes_of(v)),
         }
     }
 
     /// Approximate heap bytes held (MEMORY USAGE and friends).
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(p) => p.buf.capacity(),
+            Repr::Listpack(p) => p.allocated(),
             Repr::Table(d) => d.table_bytes() + d.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>(),
         }
     }
 
     fn convert_to_table(&mut self) {
         if let Repr::Listpack(p) = &self.repr {
-            let mut d = Dict::with_capacity(p.pairs);
+            let mut d = Dict::with_capacity(p.pairs());
             for (k, v) in p.iter() { d.insert_new_copy(k, SmallBytes::new(v)); }
-            self.repr = Repr::Table(d);
+            self.repr = Repr::Table(Box::new(d));
         }
     }
 }
@@ -216,16 +219,21 @@ impl<'a> Iterator for HashIter<'a> {
     }
 }
 
-/// The listpack stand-in: alternating field and value strings, each stored as a LEB128 length
-/// followed by its bytes, in one buffer kept at its exact size (like Redis's listpack, which is
-/// reallocated on every write). One allocation per small hash instead of two per pair.
-#[derive(Default, Clone)]
+/// The listpack stand-in: the pair count (4 bytes, little-endian) then alternating field and
+/// value strings, each stored as a LEB128 length followed by its bytes, in one boxed buffer
+/// kept at its exact size (like Redis's listpack, which is reallocated on every write and
+/// carries its own count). One allocation per small hash, and a 16-byte handle that lives in
+/// the keyspace entry itself (no boxed header, as a listpack hangs off a 16-byte robj).
+#[derive(Clone)]
 struct PackedPairs {
-    buf: Vec<u8>,
-    pairs: usize,
+    buf: Box<[u8]>,
 }
 
-/// Where a pair lives in the buffer: the field's header offset, and the value's byte range.
+/// The count's bytes at the front of the buffer.
+const COUNT_BYTES: usize = 4;
+
+/// Where a pair lives in the entries (offsets past the count): the field's header offset,
+/// and the value's byte range.
 #[derive(Clone, Copy)]
 struct PairAt {
     start: usize,
@@ -233,23 +241,41 @@ struct PairAt {
     end: usize,
 }
 
+fn encoded_len(s: &[u8]) -> usize { varint::size(s.len()) + s.len() }
 
-
-fn encoded_len(s: &[u8]) -> usize {
-    let mut header = 1;
-    let mut n = s.len() >> 7;
-    while n > 0 {
-        header += 1;
-        n >>= 7;
-    }
-    header + s.len()
+impl Default for PackedPairs {
+    fn default() -> Self { PackedPairs { buf: Box::new([0; COUNT_BYTES]) } }
 }
 
 impl PackedPairs {
-    fn iter(&self) -> PackedIter<'_> { PackedIter { buf: &self.buf, at: 0 } }
+    /// An empty buffer with room for `entry_bytes` of pairs (the loader's exact size).
+    fn with_capacity(entry_bytes: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(COUNT_BYTES + entry_bytes);
+        v.extend_from_slice(&[0; COUNT_BYTES]);
+        v
+    }
+
+    #[inline]
+    fn pairs(&self) -> usize {
+        let c = &self.buf[..COUNT_BYTES];
+        u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize
+    }
+
+    fn set_pairs(&mut self, n: usize) {
+        // A listpack this long (4G pairs, 8 GB at least) cannot be built: hashes convert far earlier.
+        self.buf[..COUNT_BYTES].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    #[inline]
+    fn entries(&self) -> &[u8] { &self.buf[COUNT_BYTES..] }
+
+    /// The bytes held (MEMORY USAGE): the boxed buffer is exactly its length.
+    fn allocated(&self) -> usize { self.buf.len() }
+
+    fn iter(&self) -> PackedIter<'_> { PackedIter { buf: self.entries(), at: 0 } }
 
     fn find(&self, field: &[u8]) -> Option<PairAt> {
-        let buf = &self.buf;
+        let buf = self.entries();
         let mut at = 0;
         while at < buf.len() {
             let start = at;
@@ -264,50 +290,48 @@ impl PackedPairs {
         None
     }
 
-    fn value_at(&self, at: PairAt) -> &[u8] { &self.buf[at.value_start..at.end] }
+    fn value_at(&self, at: PairAt) -> &[u8] { &self.entries()[at.value_start..at.end] }
 
     /// Replaces the value in place or appends the pair; true when appended.
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        let mut encoded = Vec::with_capacity(encoded_len(field) + encoded_len(value));
         match self.find(field) {
             Some(at) => {
                 // The value's header sits just before its bytes: rewrite header and bytes.
-                let (_, fstart) = varint::read(&self.buf, at.start);
-                let value_header = fstart + field.len();
-                let mut encoded = Vec::with_capacity(encoded_len(value));
+                let value_header = at.value_start - varint::size(at.end - at.value_start);
                 varint::push(&mut encoded, value.len());
                 encoded.extend_from_slice(value);
-                self.buf.splice(value_header..at.end, encoded);
-                self.buf.shrink_to_fit();
+                super::splice_exact(&mut self.buf, COUNT_BYTES + value_header..COUNT_BYTES + at.end, &encoded);
                 false
             }
             None => {
-                self.buf.reserve_exact(encoded_len(field) + encoded_len(value));
-                self.append(field, value);
+                push_pair(&mut encoded, field, value);
+                let end = self.buf.len();
+                super::splice_exact(&mut self.buf, end..end, &encoded);
+                self.set_pairs(self.pairs() + 1);
                 true
             }
         }
-    }
-
-    /// Adds a pair known to be new at the end.
-    fn append(&mut self, field: &[u8], value: &[u8]) {
-        varint::push(&mut self.buf, field.len());
-        self.buf.extend_from_slice(field);
-        varint::push(&mut self.buf, value.len());
-        self.buf.extend_from_slice(value);
-        self.pairs += 1;
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
         match self.find(field) {
             Some(at) => {
-                self.buf.drain(at.start..at.end);
-                self.buf.shrink_to_fit();
-                self.pairs -= 1;
+                super::splice_exact(&mut self.buf, COUNT_BYTES + at.start..COUNT_BYTES + at.end, &[]);
+                self.set_pairs(self.pairs() - 1);
                 true
             }
             None => false,
         }
     }
+}
+
+/// Appends one encoded pair to `out`.
+fn push_pair(out: &mut Vec<u8>, field: &[u8], value: &[u8]) {
+    varint::push(out, field.len());
+    out.extend_from_slice(field);
+    varint::push(out, value.len());
+    out.extend_from_slice(value);
 }
 
 pub struct PackedIter<'a> {

@@ -19,12 +19,25 @@ pub fn any_repeated<'a>(items: impl Iterator<Item = &'a [u8]>) -> bool {
     sorted.windows(2).any(|w| w[0] == w[1])
 }
 
+/// Replaces `buf[range]` with `with`, leaving the buffer at its exact new size: the small
+/// packed encodings (listpack hashes, intsets) are resized on every write, as Redis resizes a
+/// listpack or an intset, so that they never carry spare capacity.
+pub fn splice_exact(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, with: &[u8]) {
+    let mut v = Vec::from(std::mem::take(buf));
+    if with.len() > range.len() { v.reserve_exact(with.len() - range.len()); }
+    v.splice(range, with.iter().copied());
+    *buf = v.into_boxed_slice();
+}
+
+/// A key's value. Hashes and sets are 16-byte handles held inline (their small encodings are
+/// one exact-size buffer each, as a listpack or an intset hangs off a 16-byte robj in Redis);
+/// the value stays 24 bytes (a test checks it).
 #[derive(Clone)]
 pub enum Value {
     Str(string::StrVal),
     List(Box<list::List>),
-    Hash(Box<hash::Hash>),
-    Set(Box<set::Set>),
+    Hash(hash::Hash),
+    Set(set::Set),
     ZSet(Box<zset::ZSet>),
     Stream(Box<stream::Stream>),
 }
@@ -63,8 +76,8 @@ impl Value {
         match self {
             Value::Str(s) => s.heap_bytes(),
             Value::List(l) => chunk_size(size_of::<list::List>()) + l.memory_usage(),
-            Value::Hash(h) => chunk_size(size_of::<hash::Hash>()) + h.memory_usage(samples),
-            Value::Set(s) => chunk_size(size_of::<set::Set>()) + s.memory_usage(samples),
+            Value::Hash(h) => h.memory_usage(samples),
+            Value::Set(s) => s.memory_usage(samples),
             Value::ZSet(z) => chunk_size(size_of::<zset::ZSet>()) + z.memory_usage(samples),
             Value::Stream(s) => chunk_size(size_of::<stream::Stream>()) + s.memory_usage(),
         }
@@ -85,6 +98,22 @@ impl Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_value_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
+    }
+
+    #[test]
+    fn splice_exact_leaves_no_spare_room() {
+        let mut b: Box<[u8]> = Box::new(*b"abcdef");
+        super::splice_exact(&mut b, 2..4, b"XYZW");
+        assert_eq!(&*b, b"abXYZWef");
+        super::splice_exact(&mut b, 0..3, b"");
+        assert_eq!(&*b, b"YZWef");
+        super::splice_exact(&mut b, 5..5, b"!");
+        assert_eq!(&*b, b"YZWef!");
+    }
+
     #[test]
     fn any_repeated_finds_equal_items_anywhere() {
         let items: [&[u8]; 4] = [b"b", b"a", b"ab", b"c"];

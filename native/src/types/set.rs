@@ -34,7 +34,8 @@ pub struct Set {
 #[derive(Clone)]
 enum Repr {
     Ints(IntSet),
-    Table(Dict<()>),
+    /// Boxed so that a set is a 16-byte handle in its keyspace entry.
+    Table(Box<Dict<()>>),
 }
 
 /// One member as a set holds it.
@@ -86,7 +87,7 @@ impl IntText {
 impl Set {
     /// Redis's setTypeCreate: the set a command creates for its first member.
     pub fn for_first_member(member: &[u8]) -> Set {
-        if numfmt::parse_i64(member).is_some() { Set::new_intset() } else { Set { repr: Repr::Table(Dict::new()) } }
+        if numfmt::parse_i64(member).is_some() { Set::new_intset() } else { Set { repr: Repr::Table(Box::default()) } }
     }
 
     /// An empty intset (createIntsetObject).
@@ -109,21 +110,16 @@ impl Set {
         for m in &members {
             if d.try_insert_copy(m.as_ref(), ()).is_err() { return None; }
         }
-        Some(Set { repr: Repr::Table(d) })
+        Some(Set { repr: Repr::Table(Box::new(d)) })
     }
 
     /// Loads an intset blob's values keeping its width (so a save writes the same bytes back).
     /// `None` unless `width` is 2, 4 or 8, the values are strictly ascending and all fit.
     pub fn from_intset(width: u8, values: impl IntoIterator<Item = i64>) -> Option<Set> {
         if !matches!(width, 2 | 4 | 8) { return None; }
-        let mut ints = IntSet { width, data: Vec::new() };
-        let mut prev: Option<i64> = None;
-        for v in values {
-            if width_for(v) > width || prev.is_some_and(|p| p >= v) { return None; }
-            ints.push_encoded(v);
-            prev = Some(v);
-        }
-        Some(Set { repr: Repr::Ints(ints) })
+        let values: Vec<i64> = values.into_iter().collect();
+        if values.iter().any(|&v| width_for(v) > width) || values.windows(2).any(|p| p[0] >= p[1]) { return None; }
+        Some(Set { repr: Repr::Ints(IntSet::build(width, values.into_iter())) })
     }
 
     pub fn len(&self) -> usize {
@@ -147,7 +143,7 @@ impl Set {
     /// The intset's element width in bytes (2, 4 or 8) for the RDB writer; None for a hashtable.
     pub fn intset_width(&self) -> Option<u8> {
         match &self.repr {
-            Repr::Ints(i) => Some(i.width),
+            Repr::Ints(i) => Some(i.width() as u8),
             Repr::Table(_) => None,
         }
     }
@@ -263,15 +259,15 @@ impl Set {
     /// MEMORY USAGE: the malloc chunks held, table entries averaged over `samples`.
     pub fn memory_usage(&self, samples: usize) -> usize {
         match &self.repr {
-            Repr::Ints(i) => crate::alloc::chunk_size(i.data.capacity()),
-            Repr::Table(d) => d.memory_usage(samples, |_| 0),
+            Repr::Ints(i) => crate::alloc::chunk_size(i.allocated()),
+            Repr::Table(d) => crate::alloc::chunk_size(std::mem::size_of::<Dict<()>>()) + d.memory_usage(samples, |_| 0),
         }
     }
 
     /// Approximate heap bytes held (MEMORY USAGE and friends).
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
-            Repr::Ints(i) => i.data.capacity(),
+            Repr::Ints(i) => i.allocated(),
             Repr::Table(d) => d.table_bytes() + d.keys().map(|k| k.len()).sum::<usize>(),
         }
     }
@@ -282,7 +278,7 @@ impl Set {
             for n in 0..ints.len() {
                 d.insert_new(Member::Int(ints.get(n)).to_vec().into_boxed_slice(), ());
             }
-            self.repr = Repr::Table(d);
+            self.repr = Repr::Table(Box::new(d));
         }
     }
 }
@@ -312,21 +308,30 @@ fn width_for(v: i64) -> u8 {
     if v >= i16::MIN as i64 && v <= i16::MAX as i64 { 2 } else if v >= i32::MIN as i64 && v <= i32::MAX as i64 { 4 } else { 8 }
 }
 
-/// Redis's intset: sorted distinct integers, little-endian at one width for all of them.
-#[derive(Default, Clone)]
+/// Redis's intset: sorted distinct integers, little-endian at one width for all of them,
+/// after a one-byte header holding that width (2, 4 or 8), in one boxed buffer kept at its
+/// exact size (as Redis resizes an intset on every write).
+#[derive(Clone)]
 pub struct IntSet {
-    width: u8,
-    data: Vec<u8>,
+    buf: Box<[u8]>,
+}
+
+impl Default for IntSet {
+    fn default() -> Self { IntSet { buf: Box::new([2]) } }
 }
 
 impl IntSet {
-    fn width(&self) -> usize { if self.width == 0 { 2 } else { self.width as usize } }
+    #[inline]
+    fn width(&self) -> usize { self.buf[0] as usize }
 
-    fn len(&self) -> usize { self.data.len() / self.width() }
+    fn len(&self) -> usize { (self.buf.len() - 1) / self.width() }
+
+    /// The bytes held (MEMORY USAGE): the boxed buffer is exactly its length.
+    fn allocated(&self) -> usize { self.buf.len() }
 
     fn get(&self, i: usize) -> i64 {
         let w = self.width();
-        let b = &self.data[i * w..(i + 1) * w];
+        let b = &self.buf[1 + i * w..1 + (i + 1) * w];
         match w {
             2 => i16::from_le_bytes([b[0], b[1]]) as i64,
             4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
@@ -346,26 +351,16 @@ impl IntSet {
         Err(lo)
     }
 
-    fn encode(&self, v: i64, out: &mut [u8]) {
-        match self.width() {
-            2 => out.copy_from_slice(&(v as i16).to_le_bytes()),
-            4 => out.copy_from_slice(&(v as i32).to_le_bytes()),
-            _ => out.copy_from_slice(&v.to_le_bytes()),
-        }
-    }
-
-    fn push_encoded(&mut self, v: i64) {
-        let w = self.width();
-        let at = self.data.len();
-        self.data.resize(at + w, 0);
-        let mut tmp = [0u8; 8];
-        self.encode(v, &mut tmp[..w]);
-        self.data[at..at + w].copy_from_slice(&tmp[..w]);
+    /// An intset of `width` holding `values` (ascending, each fitting the width) in order.
+    fn build(width: u8, values: impl ExactSizeIterator<Item = i64>) -> IntSet {
+        let mut buf = Vec::with_capacity(1 + values.len() * width as usize);
+        buf.push(width);
+        for v in values { buf.extend_from_slice(&encode(v, width)[..width as usize]); }
+        IntSet { buf: buf.into_boxed_slice() }
     }
 
     fn insert(&mut self, v: i64) -> bool {
-        if self.width == 0 { self.width = 2; }
-        if width_for(v) > self.width {
+        if width_for(v) > self.buf[0] {
             self.widen(width_for(v));
         }
         let at = match self.find(v) {
@@ -373,10 +368,7 @@ impl IntSet {
             Err(at) => at,
         };
         let w = self.width();
-        let mut tmp = [0u8; 8];
-        self.encode(v, &mut tmp[..w]);
-        self.data.reserve_exact(w);
-        self.data.splice(at * w..at * w, tmp[..w].iter().copied());
+        super::splice_exact(&mut self.buf, 1 + at * w..1 + at * w, &encode(v, w as u8)[..w]);
         true
     }
 
@@ -384,8 +376,7 @@ impl IntSet {
         match self.find(v) {
             Ok(at) => {
                 let w = self.width();
-                self.data.drain(at * w..(at + 1) * w);
-                if self.data.capacity() > self.data.len() * 2 + 64 { self.data.shrink_to_fit(); }
+                super::splice_exact(&mut self.buf, 1 + at * w..1 + (at + 1) * w, &[]);
                 true
             }
             Err(_) => false,
@@ -395,10 +386,19 @@ impl IntSet {
     /// Re-encodes every element at a wider width (Redis's intsetUpgradeAndAdd).
     fn widen(&mut self, width: u8) {
         let values: Vec<i64> = (0..self.len()).map(|i| self.get(i)).collect();
-        self.width = width;
-        self.data = Vec::with_capacity((values.len() + 1) * width as usize);
-        for v in values { self.push_encoded(v); }
+        *self = IntSet::build(width, values.into_iter());
     }
+}
+
+/// `v` little-endian in its first `width` bytes.
+fn encode(v: i64, width: u8) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    match width {
+        2 => out[..2].copy_from_slice(&(v as i16).to_le_bytes()),
+        4 => out[..4].copy_from_slice(&(v as i32).to_le_bytes()),
+        _ => out = v.to_le_bytes(),
+    }
+    out
 }
 
 #[cfg(test)]
