@@ -130,7 +130,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
     let mut nan = false;
     if exists || !flags.xx {
         let settings = ctx.settings;
-        let e = ctx.ks.lookup_or_insert(db, key, now, || Value::ZSet(Box::default()));
+        let e = ctx.ks.lookup_or_insert(db, key, now, || Value::ZSet(ZSet::default()));
         let z = as_zset_mut(e)?;
         for (j, &score) in scores.iter().enumerate() {
             let member = args.get(first + 2 * j + 1);

@@ -655,7 +655,7 @@ fn zset_from<M: AsRef<[u8]>>(pairs: Vec<(M, f64)>, packed: bool, settings: &Sett
         return Ok(None);
     }
     match values::zset_from_pairs(pairs, packed, settings) {
-        Ok(z) => Ok(Some(Value::ZSet(Box::new(z)))),
+        Ok(z) => Ok(Some(Value::ZSet(z))),
         Err(_) if packed => Err(bad("Zset listpack integrity check failed.")),
         Err(_) => Err(bad("Duplicate zset fields detected")),
     }

@@ -50,7 +50,7 @@ fn big_keyspace(settings: &Settings) -> Keyspace {
             }
             6 => {
                 let pairs: Vec<(Vec<u8>, f64)> = (0..(if i % 100 == 6 { 200 } else { 4 })).map(|j| (format!("m{j}").into_bytes(), (j * 7919 % 1000) as f64 / 10.0)).collect();
-                Value::ZSet(Box::new(values::zset_from_pairs(pairs, false, settings).unwrap()))
+                Value::ZSet(values::zset_from_pairs(pairs, false, settings).unwrap())
             }
             7 => {
                 let items: Vec<Vec<u8>> = (0..(if i % 100 == 7 { 400 } else { 8 })).map(|j| format!("item:{j}:{i}").into_bytes()).collect();
@@ -182,7 +182,7 @@ fn save_threads_speed() {
             }
             _ => {
                 let pairs: Vec<(Vec<u8>, f64)> = (0..n).map(|j| (format!("member:{j}:{i}").into_bytes(), ((j * 7919) % 1000) as f64 / 10.0)).collect();
-                (format!("zset:{i}"), Value::ZSet(Box::new(values::zset_from_pairs(pairs, false, &settings).unwrap())))
+                (format!("zset:{i}"), Value::ZSet(values::zset_from_pairs(pairs, false, &settings).unwrap()))
             }
         };
         mixed.add(0, key.as_bytes(), value, NO_EXPIRE, 0);

@@ -60,7 +60,7 @@ fn hash(pairs: &[(&str, &str)], settings: &Settings) -> Value {
 }
 
 fn zset(pairs: &[(&str, f64)], settings: &Settings) -> Value {
-    Value::ZSet(Box::new(values::zset_from_pairs(pairs.iter().map(|(m, s)| (b(m), *s)).collect(), false, settings).unwrap()))
+    Value::ZSet(values::zset_from_pairs(pairs.iter().map(|(m, s)| (b(m), *s)).collect(), false, settings).unwrap())
 }
 
 /// A value in a comparable form: type, encoding, elements (sorted where order is not part of
@@ -691,7 +691,7 @@ fn listpack_zset_blob_holds_the_d2string_texts() {
     let mut want = Vec::new();
     write_string(&mut want, lp.finish(), None);
     let mut got = Vec::new();
-    super::save::ValueWriter::new(false, &settings).value(&mut got, &Value::ZSet(Box::new(z)));
+    super::save::ValueWriter::new(false, &settings).value(&mut got, &Value::ZSet(z));
     assert_eq!(got, want);
 }
 

@@ -20,7 +20,7 @@ pub fn any_repeated<'a>(items: impl Iterator<Item = &'a [u8]>) -> bool {
 }
 
 /// Replaces `buf[range]` with `with`, leaving the buffer at its exact new size: the small
-/// packed encodings (listpack hashes, intsets) are resized on every write, as Redis resizes a
+/// packed encodings (listpack hashes and sorted sets, intsets) are resized on every write, as Redis resizes a
 /// listpack or an intset, so that they never carry spare capacity.
 pub fn splice_exact(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, with: &[u8]) {
     let mut v = Vec::from(std::mem::take(buf));
@@ -29,8 +29,9 @@ pub fn splice_exact(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, with: &[
     *buf = v.into_boxed_slice();
 }
 
-/// A key's value. Hashes and sets are 16-byte handles held inline (their small encodings are
-/// one exact-size buffer each, as a listpack or an intset hangs off a 16-byte robj in Redis);
+/// A key's value. Hashes, sets and sorted sets are 16-byte handles held inline (their small
+/// encodings are one exact-size buffer each, as a listpack or an intset hangs off a 16-byte
+/// robj in Redis);
 /// the value stays 24 bytes (a test checks it).
 #[derive(Clone)]
 pub enum Value {
@@ -38,7 +39,7 @@ pub enum Value {
     List(Box<list::List>),
     Hash(hash::Hash),
     Set(set::Set),
-    ZSet(Box<zset::ZSet>),
+    ZSet(zset::ZSet),
     Stream(Box<stream::Stream>),
 }
 
@@ -78,7 +79,7 @@ impl Value {
             Value::List(l) => chunk_size(size_of::<list::List>()) + l.memory_usage(),
             Value::Hash(h) => h.memory_usage(samples),
             Value::Set(s) => s.memory_usage(samples),
-            Value::ZSet(z) => chunk_size(size_of::<zset::ZSet>()) + z.memory_usage(samples),
+            Value::ZSet(z) => z.memory_usage(samples),
             Value::Stream(s) => chunk_size(size_of::<stream::Stream>()) + s.memory_usage(),
         }
     }

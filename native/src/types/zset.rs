@@ -234,8 +234,7 @@ impl ZSet {
     /// A listpack of entries sorted by `cmp_entry`, with distinct members, in one allocation.
     fn packed_from_sorted<M: AsRef<[u8]>>(entries: &[(M, f64)]) -> ZSet {
         let bytes = entries.iter().map(|(m, s)| packed::entry_size(listpack_score(*s), m.as_ref())).sum();
-        let mut p = Packed::with_capacity(bytes);
-        for (m, s) in entries { p.push(listpack_score(*s), m.as_ref()); }
+        let p = Packed::from_sorted(bytes, entries.iter().map(|(m, s)| (listpack_score(*s), m.as_ref())));
         ZSet { repr: Repr::Listpack(p) }
     }
 
@@ -403,7 +402,6 @@ impl ZSet {
                 if let Some((_, e)) = p.find(member) {
                     let (start, end) = (e.start, e.end);
                     p.remove_bytes(start, end, 1);
-                    p.trim();
                 }
             }
             Repr::Skiplist(l) => {
@@ -420,7 +418,6 @@ impl ZSet {
         match &mut self.repr {
             Repr::Listpack(p) => {
                 p.remove_ranks(from, to);
-                p.trim();
             }
             Repr::Skiplist(l) => {
                 let doomed: Vec<(f64, Vec<u8>)> = l.tree.range(from, to, false).map(|(s, m)| (s, m.to_vec())).collect();

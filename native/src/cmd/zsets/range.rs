@@ -181,7 +181,7 @@ pub fn store_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>, eve
 /// Sets `dst` to a computed, non-empty sorted set (setKey: any TTL dropped, watchers told).
 pub fn write_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>) {
     let z = ZSet::from_result(entries, ctx.settings);
-    ctx.ks.set(ctx.db, dst, Value::ZSet(Box::new(z)), false, ctx.now_ms);
+    ctx.ks.set(ctx.db, dst, Value::ZSet(z), false, ctx.now_ms);
     ctx.ks.signal_modified(ctx.db, dst);
 }
 

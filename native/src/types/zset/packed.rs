@@ -12,11 +12,16 @@
 use crate::types::varint;
 use std::cmp::Ordering;
 
+/// The run: the entry count (4 bytes, little-endian) then the entries, in one boxed buffer kept
+/// at its exact size (a listpack is resized on every write too); an empty run has no buffer.
+/// A 16-byte handle, so a small sorted set lives inside its keyspace entry with no boxed header.
 #[derive(Default, Clone)]
 pub struct Packed {
-    buf: Vec<u8>,
-    len: u32,
+    buf: Box<[u8]>,
 }
+
+/// The count's bytes at the front of a non-empty buffer.
+const COUNT_BYTES: usize = 4;
 
 /// Total order of entries: score, then member bytes (memcmp, shorter first on a common prefix),
 /// as Redis orders its skiplist. -0.0 and 0.0 compare equal, as C's `<` and `==` do.
@@ -141,45 +146,88 @@ pub struct Entry<'a> {
 }
 
 impl Packed {
-    pub fn new() -> Self { Packed { buf: Vec::new(), len: 0 } }
+    pub fn new() -> Self { Packed::default() }
 
-    /// An empty run with room for `bytes` bytes of entries (see [`entry_size`]).
-    pub fn with_capacity(bytes: usize) -> Self { Packed { buf: Vec::with_capacity(bytes), len: 0 } }
+    /// A run of entries that already sort in order, `bytes` of them in all (the sum of their
+    /// [`entry_size`]s): built in one allocation of the exact size.
+    pub fn from_sorted<'a>(bytes: usize, entries: impl IntoIterator<Item = (f64, &'a [u8])>) -> Self {
+        let mut buf = Vec::with_capacity(COUNT_BYTES + bytes);
+        buf.extend_from_slice(&[0; COUNT_BYTES]);
+        let mut count = 0u32;
+        for (score, member) in entries {
+            push_entry(&mut buf, score, member);
+            count += 1;
+        }
+        buf[..COUNT_BYTES].copy_from_slice(&count.to_le_bytes());
+        Packed { buf: buf.into_boxed_slice() }
+    }
 
-    #[inline] pub fn len(&self) -> usize { self.len as usize }
-    #[inline] pub fn is_empty(&self) -> bool { self.len == 0 }
-    #[inline] pub fn bytes(&self) -> usize { self.buf.len() }
-    pub fn capacity(&self) -> usize { self.buf.capacity() }
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self.buf.get(..COUNT_BYTES) {
+            Some(c) => u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize,
+            None => 0,
+        }
+    }
+
+    fn set_len(&mut self, n: usize) {
+        // A run is a small sorted set or a tree leaf: far below 4G entries.
+        self.buf[..COUNT_BYTES].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    #[inline] pub fn is_empty(&self) -> bool { self.len() == 0 }
+
+    /// The entries' bytes (offsets below are into these).
+    #[inline]
+    fn data(&self) -> &[u8] { self.buf.get(COUNT_BYTES..).unwrap_or(&[]) }
+
+    #[inline] pub fn bytes(&self) -> usize { self.data().len() }
+
+    /// The bytes held (MEMORY USAGE): the boxed buffer is exactly its length.
+    pub fn capacity(&self) -> usize { self.buf.len() }
+
+    /// Replaces the entries' bytes `range` with `with`, `delta` entries more (or fewer).
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &[u8], delta: isize) {
+        let n = (self.len() as isize + delta) as usize;
+        if n == 0 {
+            self.buf = Box::default();
+            return;
+        }
+        if self.buf.is_empty() { self.buf = Box::new([0; COUNT_BYTES]); }
+        crate::types::splice_exact(&mut self.buf, COUNT_BYTES + range.start..COUNT_BYTES + range.end, with);
+        self.set_len(n);
+    }
 
     /// The entry starting at byte `at` (which must be an entry boundary below `bytes()`).
     #[inline]
     pub fn entry_at(&self, at: usize) -> Entry<'_> {
-        let (mlen, mstart) = varint::read(&self.buf, at);
-        let (score, payload_end) = read_score(&self.buf, mstart + mlen);
+        let buf = self.data();
+        let (mlen, mstart) = varint::read(buf, at);
+        let (score, payload_end) = read_score(buf, mstart + mlen);
         let end = payload_end + varint::size(payload_end - at);
-        Entry { score, member: &self.buf[mstart..mstart + mlen], start: at, end }
+        Entry { score, member: &buf[mstart..mstart + mlen], start: at, end }
     }
 
     /// The entry ending at byte `end` (an entry boundary above 0).
     #[inline]
     pub fn entry_before(&self, end: usize) -> Entry<'_> {
-        let (size, back_start) = read_rev_varint(&self.buf, end);
+        let (size, back_start) = read_rev_varint(self.data(), end);
         self.entry_at(back_start - size)
     }
 
-    pub fn iter(&self) -> PackedIter<'_> { PackedIter { run: self, front: 0, back: self.buf.len() } }
+    pub fn iter(&self) -> PackedIter<'_> { PackedIter { run: self, front: 0, back: self.bytes() } }
 
     /// Byte offset of the entry with index `rank` (or `bytes()` for `rank == len`), walking from
     /// whichever end is nearer.
     pub fn offset_of(&self, rank: usize) -> usize {
         let n = self.len();
-        if rank >= n { return self.buf.len(); }
+        if rank >= n { return self.bytes(); }
         if rank <= n / 2 {
             let mut at = 0;
             for _ in 0..rank { at = self.entry_at(at).end; }
             at
         } else {
-            let mut end = self.buf.len();
+            let mut end = self.bytes();
             for _ in 0..(n - rank) { end = self.entry_before(end).start; }
             end
         }
@@ -195,7 +243,7 @@ impl Packed {
     pub fn find(&self, member: &[u8]) -> Option<(usize, Entry<'_>)> {
         let mut at = 0;
         let mut rank = 0;
-        while at < self.buf.len() {
+        while at < self.bytes() {
             let e = self.entry_at(at);
             if e.member == member { return Some((rank, e)); }
             at = e.end;
@@ -208,7 +256,7 @@ impl Packed {
     pub fn insert(&mut self, score: f64, member: &[u8]) -> usize {
         let mut at = 0;
         let mut rank = 0;
-        while at < self.buf.len() {
+        while at < self.bytes() {
             let e = self.entry_at(at);
             if cmp_entry(e.score, e.member, score, member) == Ordering::Greater { break; }
             at = e.end;
@@ -220,24 +268,20 @@ impl Packed {
 
     /// Inserts an entry at byte offset `at` (the caller keeps the order).
     pub fn insert_at(&mut self, at: usize, score: f64, member: &[u8]) {
-        // Encode at the end, then rotate it into place: no temporary buffer.
-        let old = self.buf.len();
-        self.push(score, member);
-        let size = self.buf.len() - old;
-        self.buf[at..].rotate_right(size);
+        let mut entry = Vec::with_capacity(entry_size(score, member));
+        push_entry(&mut entry, score, member);
+        self.splice(at..at, &entry, 1);
     }
 
     /// Appends an entry that sorts after every present one.
     pub fn push(&mut self, score: f64, member: &[u8]) {
-        self.buf.reserve_exact(member.len() + 16);
-        push_entry(&mut self.buf, score, member);
-        self.len += 1;
+        let end = self.bytes();
+        self.insert_at(end, score, member);
     }
 
     /// Removes the entries in byte range `start..end` holding `count` entries.
     pub fn remove_bytes(&mut self, start: usize, end: usize, count: usize) {
-        self.buf.drain(start..end);
-        self.len -= count as u32;
+        self.splice(start..end, &[], -(count as isize));
     }
 
     /// Removes entries with ranks `from..to`.
@@ -252,22 +296,18 @@ impl Packed {
     /// Splits off the entries from rank `at` on into a new run.
     pub fn split_off(&mut self, at: usize) -> Packed {
         let off = self.offset_of(at);
-        let tail = self.buf.split_off(off);
-        let moved = self.len - at as u32;
-        self.len = at as u32;
-        self.buf.shrink_to_fit();
-        Packed { buf: tail, len: moved }
+        let moved = self.len() - at;
+        let mut tail = Packed::default();
+        tail.splice(0..0, &self.data()[off..], moved as isize);
+        let end = self.bytes();
+        self.splice(off..end, &[], -(moved as isize));
+        tail
     }
 
     /// Appends every entry of `other` (which must all sort after ours).
     pub fn append(&mut self, other: Packed) {
-        self.buf.extend_from_slice(&other.buf);
-        self.len += other.len;
-    }
-
-    /// Gives back spare capacity when it is large (after deletions).
-    pub fn trim(&mut self) {
-        if self.buf.capacity() > self.buf.len() + self.buf.len() / 2 + 32 { self.buf.shrink_to_fit(); }
+        let end = self.bytes();
+        self.splice(end..end, other.data(), other.len() as isize);
     }
 }
 

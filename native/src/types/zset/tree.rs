@@ -88,9 +88,7 @@ impl Tree {
         let mut leaf_bytes = 0;
         let mut len = 0;
         fn close_leaf(entries: &mut Vec<(f64, &[u8])>, bytes: usize, level: &mut Vec<Node>) {
-            let mut p = Packed::with_capacity(bytes);
-            for &(s, m) in entries.iter() { p.push(s, m); }
-            level.push(Node::Leaf(p));
+            level.push(Node::Leaf(Packed::from_sorted(bytes, entries.iter().copied())));
             entries.clear();
         }
         for (score, member) in entries {
@@ -340,7 +338,6 @@ fn remove_from(node: &mut Node, score: f64, member: &[u8]) -> bool {
                     Ordering::Equal => {
                         let (start, end) = (e.start, e.end);
                         p.remove_bytes(start, end, 1);
-                        p.trim();
                         return true;
                     }
                     Ordering::Greater => return false,
