@@ -8,12 +8,13 @@ import { benchmark as save } from './save';
 import { benchmark as throughput } from './throughput';
 import { benchmark as memory } from './memory';
 import { benchmark as eviction } from './eviction';
+import { benchmark as replication } from './replication';
 
-const BENCHMARKS: Benchmark[] = [save, throughput, memory, eviction];
+const BENCHMARKS: Benchmark[] = [save, throughput, memory, eviction, replication];
 
 const all: Benchmark = {
   name: 'all',
-  summary: 'Runs every benchmark (save, throughput, memory, eviction) against keyfork and redis-server and writes\n'
+  summary: 'Runs every benchmark (save, throughput, memory, eviction, replication) against keyfork and redis-server and writes\n'
     + 'bench/results/latest.md, latest.svg and latest.json. Flags that belong to one benchmark apply to it only.',
   flags: [
     { name: 'only', kind: 'list', help: `run only these benchmarks (${BENCHMARKS.map((b) => b.name).join(',')})` },

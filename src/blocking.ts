@@ -172,24 +172,62 @@ export class Blocking {
     return true;
   }
 
-  /** Answers a timed-out client with the null array and lets it go on. */
+  /** Answers a timed-out client (the null array, or its command's own timeout reply). */
   private timeout(client: Client): void {
-    if (!client.blocked) return;
-    this.remove(client);
-    this.server.sendTo(client, (out) => out.nullArray());
-    this.resume(client);
+    const state = client.blocked;
+    if (!state) return;
+    this.release(client, state.timeoutReply ?? ((out) => out.nullArray()));
   }
 
   /** CLIENT UNBLOCK: false when the client was not blocked. */
   unblock(client: Client, withError: boolean): boolean {
-    if (!client.blocked) return false;
-    this.remove(client);
-    this.server.sendTo(client, (out) => {
-      if (withError) out.error('UNBLOCKED client unblocked via CLIENT UNBLOCK');
-      else out.nullArray();
-    });
-    this.resume(client);
+    const state = client.blocked;
+    if (!state) return false;
+    if (withError) this.release(client, (out) => out.error('UNBLOCKED client unblocked via CLIENT UNBLOCK'));
+    else this.release(client, state.timeoutReply ?? ((out) => out.nullArray()));
     return true;
+  }
+
+  /**
+   * Blocks `client` on something other than keys (WAIT): it waits until `release`, or answers
+   * `timeoutReply` after `timeoutMs` (0: forever).
+   */
+  blockFor(client: Client, name: string, timeoutMs: number, wait: BlockedState['wait'], timeoutReply: (out: ReplyWriter) => void): void {
+    const state: BlockedState = {
+      req: { input: Buffer.alloc(0), offsets: new Int32Array(0), argc: 0 },
+      name,
+      db: client.db,
+      keys: [],
+      deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0,
+      seq: this.seq++,
+      wait,
+      timeoutReply,
+    };
+    client.blocked = state;
+    this.blockedClients.add(client);
+    this.armTimer(client, state);
+    this.server.updateTracking();
+  }
+
+  /** Unblocks `client` with `reply`; commands it pipelined behind run next. */
+  release(client: Client, reply: (out: ReplyWriter) => void): void {
+    if (!client.blocked) return;
+    this.remove(client);
+    this.server.sendTo(client, reply);
+    this.resume(client);
+  }
+
+  /**
+   * disconnectAllBlockedClients: the instance changed role, what they wait for may never come.
+   * Each gets `error` and is disconnected.
+   */
+  disconnectAll(error: string): void {
+    for (const client of [...this.blockedClients]) {
+      this.remove(client);
+      this.server.sendTo(client, (out) => out.error(error));
+      client.socket.end();
+      this.server.freeClient(client);
+    }
   }
 
   /** Commands the client pipelined behind its blocking command run now. */

@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { consume } from './config/consumers';
 
 const CLIENT_OUTPUT_BUFFER_LIMIT = consume('client-output-buffer-limit', 'test/server/client-limits.test.ts');
+const REPL_BACKLOG_SIZE = consume('repl-backlog-size', 'test/server/replication.test.ts');
 
 interface ClassLimit {
   hard: number;
@@ -30,7 +31,7 @@ export class ClientLimits {
   private readonly outputPeaks = new Array<number>(PEAK_SLOTS).fill(0);
   private lastSecond = -1;
 
-  constructor(config: Config) {
+  constructor(private readonly config: Config) {
     const refresh = () => {
       const limits = config.outputBufferLimits(CLIENT_OUTPUT_BUFFER_LIMIT);
       const toNumbers = (l: { hardBytes: bigint; softBytes: bigint; softSeconds: bigint }): ClassLimit => ({
@@ -64,7 +65,11 @@ export class ClientLimits {
     if (used === 0 && client.type !== 'replica') return false;
     const limit = this.classLimit(client.type);
     if (limit.hard === 0 && limit.soft === 0) return false;
-    if (limit.hard !== 0 && used >= limit.hard) return true;
+    let hard = limit.hard;
+    // A replica's hard limit below repl-backlog-size is raised to it (Redis's rule: a partial
+    // resync may have to queue a whole backlog at once).
+    if (client.type === 'replica' && hard !== 0) hard = Math.max(hard, this.config.int(REPL_BACKLOG_SIZE));
+    if (hard !== 0 && used >= hard) return true;
     if (limit.soft === 0 || used < limit.soft) {
       client.softLimitSince = 0;
       return false;

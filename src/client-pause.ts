@@ -35,7 +35,7 @@ export class ClientPause {
 
   /** Does the pause hold this command back? `writes`: the command writes, as dispatch judged it. */
   postpones(client: Client, cmd: Command, writes: boolean): boolean {
-    if (this.kind === null || client.isReplica) return false;
+    if (this.kind === null || client.isReplica || client.isMonitor) return false;
     this.endIfDue(Date.now());
     if (this.kind === null) return false;
     return this.kind === 'all' || writes || MAY_REPLICATE.has(cmd.name);

@@ -2,8 +2,11 @@
 // per-client state of transactions, pub/sub and blocking.
 import { RequestParser } from './protocol/parse';
 import type { Request } from './commands/types';
+import type { ReplyWriter } from './protocol/reply';
 import type { User } from './acl/user';
 import type { TrackingState } from './tracking';
+import type { ReplicaLink } from './replication/link';
+import type { MasterLink } from './replication/replica';
 
 let nextClientId = 1;
 
@@ -32,6 +35,10 @@ export interface BlockedState {
   timer?: NodeJS.Timeout;
   /** Sequence number: clients blocked earlier are served first. */
   seq: number;
+  /** WAIT: the replication offset and how many replicas must acknowledge it. */
+  wait?: { offset: number; numReplicas: number };
+  /** The reply on timeout (and CLIENT UNBLOCK TIMEOUT); the null array when absent. */
+  timeoutReply?: (out: ReplyWriter) => void;
 }
 
 /**
@@ -75,10 +82,6 @@ export class Client {
   noEvict = false;
   libName = '';
   libVer = '';
-  /** A replica's link (set by replication): the replica output-buffer class. */
-  isReplica = false;
-  /** The link to our master (set by replication): never limited, never evicted. */
-  isMaster = false;
   /** MONITOR: a replica-like link that still counts as a normal client, as in Redis. */
   isMonitor = false;
   /** When the output first went over the soft limit (ms), 0 while under it (obuf_soft_limit_reached_time). */
@@ -108,6 +111,24 @@ export class Client {
 
   /** The command CLIENT PAUSE holds back (processed again when the pause ends). */
   postponed: Request | null = null;
+
+  // Replication
+  /** Set once it sent REPLCONF or SYNC/PSYNC: one of our replicas (or becoming one). */
+  replicaLink: ReplicaLink | null = null;
+  /** This connection is our master's: the replication stream we apply. */
+  masterLink: MasterLink | null = null;
+  /** The replication offset right after this client's last propagated write (WAIT). */
+  woff = 0;
+
+  /** One of our replicas (it issued SYNC/PSYNC): the replica output-buffer class. */
+  get isReplica(): boolean {
+    return this.replicaLink?.isReplica ?? false;
+  }
+
+  /** The link to our master: never limited, never evicted, never answered. */
+  get isMaster(): boolean {
+    return this.masterLink !== null;
+  }
 
   readonly addr: string;
   readonly laddr: string;
@@ -160,7 +181,8 @@ export class Client {
    * socket layer queues output.
    */
   outputBytes(): number {
-    return this.socket.writableLength;
+    // A replica's stream waiting for its RDB to be sent is output it has not received yet.
+    return this.socket.writableLength + (this.replicaLink?.pendingBytes ?? 0);
   }
 
   /** RESP2 clients with subscriptions may only run (P)(UN)SUBSCRIBE, PING, QUIT and RESET. */

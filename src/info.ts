@@ -1,6 +1,7 @@
 // INFO: Redis 7.0.15's sections, fields and field order (genRedisInfoString), with keyfork's
 // live values. Where a Redis field measures something keyfork does not have (jemalloc,
-// Lua, replication, AOF, I/O threads) it reports what is true here: zero / off.
+// Lua, AOF, I/O threads) it reports what is true here: zero / off. The replication section
+// is replication's own (replication/index.ts).
 //
 // Memory: used_memory is what the allocators hand out, as Redis's is: the addon's allocations
 // (the keyspace; counted as they happen) plus the rest of the C heap in use (Buffers, Node's
@@ -20,30 +21,16 @@ import { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
 type Field = [name: string, value: string | number];
 
-/** Identity that Redis creates once per start: run_id and the replication id. */
-interface Identity {
-  runId: string;
-  replId: string;
-}
+/** run_id: 40 random hex characters, created once per server (Redis's server.runid). */
+const runIds = new WeakMap<Server, string>();
 
-const identities = new WeakMap<Server, Identity>();
-
-function identity(server: Server): Identity {
-  let id = identities.get(server);
+function runId(server: Server): string {
+  let id = runIds.get(server);
   if (!id) {
-    id = { runId: randomHex40(), replId: randomHex40() };
-    identities.set(server, id);
+    id = randomBytes(20).toString('hex');
+    runIds.set(server, id);
   }
   return id;
-}
-
-function randomHex40(): string {
-  return randomBytes(20).toString('hex');
-}
-
-/** DEBUG CHANGE-REPL-ID. */
-export function changeReplicationId(server: Server): void {
-  identity(server).replId = randomHex40();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,7 +133,7 @@ function serverSection(server: Server): Field[] {
     ['gcc_version', '0.0.0'],
     ['process_id', process.pid],
     ['process_supervised', supervisedMode(server)],
-    ['run_id', identity(server).runId],
+    ['run_id', runId(server)],
     ['tcp_port', Number(server.config.get('port'))],
     ['server_time_usec', nowUs],
     ['uptime_in_seconds', uptime],
@@ -228,8 +215,8 @@ function memorySection(server: Server): Field[] {
     ['mem_fragmentation_ratio', ratio(rss, used)],
     ['mem_fragmentation_bytes', rss - used],
     ['mem_not_counted_for_evict', server.notCountedForEvict()],
-    ['mem_replication_backlog', 0],
-    ['mem_total_replication_buffers', 0],
+    ['mem_replication_backlog', mh.replicationBacklog],
+    ['mem_total_replication_buffers', mh.replicationBacklog + mh.clientsReplicas],
     ['mem_clients_slaves', mh.clientsReplicas],
     ['mem_clients_normal', mh.clientsNormal],
     ['mem_cluster_links', 0],
@@ -258,16 +245,16 @@ function statsSection(server: Server): Field[] {
     ['instantaneous_ops_per_sec', Math.floor(s.opsPerSec.value)],
     ['total_net_input_bytes', s.netInputBytes],
     ['total_net_output_bytes', s.netOutputBytes],
-    ['total_net_repl_input_bytes', 0],
-    ['total_net_repl_output_bytes', 0],
+    ['total_net_repl_input_bytes', s.netReplInputBytes],
+    ['total_net_repl_output_bytes', s.netReplOutputBytes],
     ['instantaneous_input_kbps', s.inputKbps.value.toFixed(2)],
     ['instantaneous_output_kbps', s.outputKbps.value.toFixed(2)],
-    ['instantaneous_input_repl_kbps', '0.00'],
-    ['instantaneous_output_repl_kbps', '0.00'],
+    ['instantaneous_input_repl_kbps', s.replInputKbps.value.toFixed(2)],
+    ['instantaneous_output_repl_kbps', s.replOutputKbps.value.toFixed(2)],
     ['rejected_connections', s.rejectedConnections],
-    ['sync_full', 0],
-    ['sync_partial_ok', 0],
-    ['sync_partial_err', 0],
+    ['sync_full', server.replication.master.syncFull],
+    ['sync_partial_ok', server.replication.master.syncPartialOk],
+    ['sync_partial_err', server.replication.master.syncPartialErr],
     ['expired_keys', expiredKeys],
     ['expired_stale_perc', (staleFraction * 100).toFixed(2)],
     ['expired_time_cap_reached_count', timeCapReached],
@@ -303,22 +290,6 @@ function statsSection(server: Server): Field[] {
     ['io_threaded_writes_processed', 0],
     ['reply_buffer_shrinks', 0],
     ['reply_buffer_expands', 0],
-  ];
-}
-
-function replicationSection(server: Server): Field[] {
-  return [
-    ['role', server.replicationRole()],
-    ['connected_slaves', 0],
-    ['master_failover_state', 'no-failover'],
-    ['master_replid', identity(server).replId],
-    ['master_replid2', '0'.repeat(40)],
-    ['master_repl_offset', 0],
-    ['second_repl_offset', -1],
-    ['repl_backlog_active', 0],
-    ['repl_backlog_size', Number(server.config.get('repl-backlog-size'))],
-    ['repl_backlog_first_byte_offset', 0],
-    ['repl_backlog_histlen', 0],
   ];
 }
 
@@ -412,7 +383,7 @@ const SECTIONS: Section[] = [
   { title: 'Memory', names: ['memory'], lines: (s) => fieldLines(memorySection(s)) },
   { title: 'Persistence', names: ['persistence'], lines: (s) => fieldLines(persistenceSection(s)) },
   { title: 'Stats', names: ['stats'], lines: (s) => fieldLines(statsSection(s)) },
-  { title: 'Replication', names: ['replication'], lines: (s) => fieldLines(replicationSection(s)) },
+  { title: 'Replication', names: ['replication'], lines: (s) => s.replication.infoLines() },
   { title: 'CPU', names: ['cpu'], lines: () => fieldLines(cpuSection()) },
   { title: 'Modules', names: ['module_list', 'modules'], lines: () => [] },
   {

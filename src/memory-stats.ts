@@ -49,7 +49,8 @@ export function memoryOverhead(server: Server): MemoryOverhead {
   const rows = native.keyspaceOverhead();
   const dbs: DbOverhead[] = [];
   for (let i = 0; i + 2 < rows.length; i += 3) dbs.push({ db: rows[i], keys: rows[i + 1], main: rows[i + 2] });
-  const overheadTotal = startup + clientsNormal + clientsReplicas + aofBuffer + dbs.reduce((a, d) => a + d.main, 0);
+  const replicationBacklog = server.replication.state.backlog?.size ?? 0;
+  const overheadTotal = startup + replicationBacklog + clientsNormal + clientsReplicas + aofBuffer + dbs.reduce((a, d) => a + d.main, 0);
   const totalKeys = dbs.reduce((a, d) => a + d.keys, 0);
   const netUsage = used > startup ? used - startup : 1;
   const dataset = Math.max(0, used - overheadTotal);
@@ -60,7 +61,7 @@ export function memoryOverhead(server: Server): MemoryOverhead {
     startup,
     rss,
     active: used + free,
-    replicationBacklog: 0,
+    replicationBacklog,
     clientsReplicas,
     clientsNormal,
     aofBuffer,

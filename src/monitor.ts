@@ -25,7 +25,6 @@ export class Monitors {
   }
 
   add(client: Client): void {
-    client.isReplica = true;
     client.isMonitor = true;
     this.clients.add(client);
   }
@@ -34,7 +33,6 @@ export class Monitors {
   remove(client: Client): void {
     if (!client.isMonitor) return;
     client.isMonitor = false;
-    client.isReplica = false;
     this.clients.delete(client);
   }
 
@@ -97,7 +95,7 @@ function redactedArguments(req: Request): Set<number> {
 const monitor: Handler = (ctx) => {
   const { server, client } = ctx;
   if (server.execDepth > 0) throw new ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client");
-  if (client.isReplica) return;
+  if (client.isReplica || client.isMonitor) return; // CLIENT_SLAVE: replicas and monitors
   server.monitors.add(client);
   ctx.out.ok();
 };

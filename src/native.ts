@@ -10,6 +10,12 @@ export const EXEC_MAY_BLOCK = 2;
 /** A blocked client's command run again: keys now of another type are skipped. */
 export const EXEC_RETRY = 4;
 
+/** setExpiry modes (native keyspace::Expiry): a master deletes expired keys; a replica's clients
+ * see them as absent while they stay until the master's DEL; the master's stream sees them. */
+export const EXPIRY_DELETE = 0;
+export const EXPIRY_LOGICAL = 1;
+export const EXPIRY_IGNORE = 2;
+
 /** A record of the snapshot child's report pipe: [kind, ...fields] (see persistence/children.ts). */
 export type ChildReport = [number, ...(number | string)[]];
 
@@ -27,6 +33,10 @@ export interface RdbLoadReport {
   emptyKeysSkipped?: number;
   /** Lines Redis logs as warnings during a successful load. */
   warnings?: string[];
+  /** The replication position the file was saved at (null when it has none). */
+  replStreamDb?: number | null;
+  replId?: string | null;
+  replOffset?: number | null;
 }
 
 /** aofLoadOpen's result (native/src/aof/mod.rs). */
@@ -107,6 +117,8 @@ export interface NativeAddon {
   /** CLIENT PAUSE: expired keys are hidden, not deleted, and the active cycle waits. */
   setExpirePaused(on: boolean): void;
   setTrackModified(on: boolean): void;
+  /** How keys past their TTL behave: EXPIRY_DELETE, EXPIRY_LOGICAL or EXPIRY_IGNORE. */
+  setExpiry(mode: number): void;
   /** [db, key | null, ...]: keys modified since the last call (null: the whole db). */
   takeModified(): (number | Buffer | null)[];
   /** The keyspace-event classes handlers record (src/config/specials.ts bits; 0: none). */
@@ -176,9 +188,9 @@ export interface NativeAddon {
   disableThp(): boolean;
   // The RDB format (native/src/persist); absent from an addon built before it.
   /** Forks the child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
-  forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number): [number, number, number, number];
+  forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number];
   /** A save in this process: [keys, bytes]; throws an Error whose message is the reason. */
-  saveRdb?(filename: string, compress: boolean, checksum: boolean): [number, number];
+  saveRdb?(filename: string, compress: boolean, checksum: boolean, streamDb?: number, replId?: string, replOffset?: number): [number, number];
   /**
    * Loads an RDB file into the keyspace; throws an Error whose message is the reason (keys loaded
    * before the error stay). A key already present is an error unless `allowDup` (DEBUG RELOAD
@@ -194,6 +206,15 @@ export interface NativeAddon {
   /** Loads about `budgetBytes` more; see AofLoadStep. */
   aofLoadRun(budgetBytes: number): AofLoadStep;
   aofLoadClose(): void;
+  /**
+   * A diskless sync's child: streams `$EOF:<eofMark>\r\n`, the RDB and the mark into a pipe:
+   * [pid, reportFd, dataFd (the pipe's read end), forkUsec, totalKeys]. The last three
+   * arguments, optional, are the replication position written as AUX fields.
+   */
+  forkRdbToPipe(compress: boolean, checksum: boolean, keySaveDelayUs: number, eofMark: string, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number, number];
+
+  /** The key is stored but its time has passed (not yet lazily deleted). */
+  keyExpired(db: number, key: Buffer): boolean;
   // Scripting (native/src/script): EVAL and FUNCTION on the dlopen'd liblua5.1.
   /** [true, library file] or [false, why scripting is unavailable]. Builds the interpreters. */
   scriptingStatus(): [boolean, string];
@@ -228,6 +249,8 @@ export interface NativeAddon {
   trimMemory(): boolean;
   /** tcp-keepalive on a socket's fd as Redis's anetKeepAlive sets it (idle, interval/3, 3 probes). */
   setTcpKeepalive(fd: number, seconds: number): void;
+  /** TCP_NODELAY on a socket (repl-disable-tcp-nodelay turns it off for replicas). */
+  setTcpNoDelay(fd: number, on: boolean): void;
   /** DEBUG QUICKLIST-PACKED-THRESHOLD: false when out of range (0 restores 1 GiB). */
   setListPackedThreshold(bytes: number): boolean;
   /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2), bytes the addon holds. */

@@ -20,7 +20,7 @@ import { MemoryAccounting, MemoryHousekeeping } from './memory';
 import { KeyspaceEvents } from './keyspace-events';
 import { TLS_PORT, TlsListeners } from './tls';
 import { log, type Logger } from './log';
-import { batchLog, EXEC_RESP3, execBatchNative, native } from './native';
+import { batchLog, EXEC_RESP3, execBatchNative, EXPIRY_DELETE, EXPIRY_IGNORE, EXPIRY_LOGICAL, native } from './native';
 import { Parse, RequestParser } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
 import { ClientPause } from './client-pause';
@@ -35,6 +35,7 @@ import { Aof, createAofClient } from './persistence/aof';
 import { makeRequest } from './commands/types';
 import { BeforeSleep } from './before-sleep';
 import { Propagation } from './propagate';
+import { Replication } from './replication';
 import { Slowlog } from './slowlog';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
@@ -138,6 +139,7 @@ export class Server {
   /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
   readonly beforeSleep: BeforeSleep;
   readonly tls: TlsListeners;
+  readonly replication: Replication;
   readonly startTime = Date.now();
   private readonly housekeeping = new MemoryHousekeeping();
   readonly memory: MemoryAccounting;
@@ -165,6 +167,8 @@ export class Server {
   /** The client whose batch is running: replies to it go to `out`, others get direct writes. */
   current: Client | null = null;
   private listeners: net.Server[] = [];
+  /** The port actually bound (differs from the config when it is 0). */
+  private boundPort = 0;
   private cronTimer: NodeJS.Timeout | null = null;
   private cronLoops = 0;
   shuttingDown = false;
@@ -227,6 +231,7 @@ export class Server {
     this.latency = new LatencyMonitor(config);
     this.persistence.children.onFork = (usec) => this.latency.noteFork(usec, this.memory.sample().used);
     this.tls = new TlsListeners(config, this.log, (socket) => this.addTlsClient(socket));
+    this.replication = new Replication(this);
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
       const push = () => {
@@ -277,7 +282,13 @@ export class Server {
       }
     }
     this.startCron();
+    this.boundPort = bound;
     return bound;
+  }
+
+  /** The TCP port clients reach us on (REPLCONF listening-port). */
+  listeningPort(): number {
+    return this.boundPort || this.config.int(PORT);
   }
 
   /**
@@ -384,7 +395,7 @@ export class Server {
     } else if (!client.closed) {
       if (n > 0) client.parser.feed(this.readBuffer, n);
       this.resumeClient(client);
-      this.checkOutputLimit(client);
+      this.enforceOutputLimit(client);
     }
     this.pushSocketGate();
     return this.socketMode(client);
@@ -414,7 +425,7 @@ export class Server {
       native.sockMode(-1, -1);
     }
     const open = this.serverFastPathOpen() && !this.keyspaceEvents.on && !this.tracking && !this.propagation.active && !this.clientTracking.active;
-    const writesRefused = open && this.persistence.writesRefused();
+    const writesRefused = open && (this.persistence.writesRefused() || this.replication.writesMayBeRefused(null));
     const maxBulk = this.limits.protoMaxBulkLen;
     const slowest = Math.min(this.slowlog.minLoggedUsec, this.latency.minSampledUsec);
     const slowUsec = slowest === Infinity ? -1 : slowest;
@@ -505,10 +516,16 @@ export class Server {
     this.register(client);
   }
 
-  /** What every new client gets: the default user, keepalive, close handling, protected mode. */
+  /** What every accepted client gets: the default user, keepalive, close handling, protected mode. */
   private register(client: Client): void {
-    const socket = client.socket;
     this.acl.setDefaultAuth(client);
+    this.track(client);
+    this.denyIfProtected(client);
+  }
+
+  /** Registers a connection (accepted, or the one to our master) for its lifetime: keepalive, close handling. */
+  track(client: Client): void {
+    const socket = client.socket;
     this.clients.set(client.id, client);
     const keepalive = this.config.int(TCP_KEEPALIVE);
     // Node's setKeepAlive probes every second, ten times; Redis every interval/3, three times.
@@ -519,7 +536,6 @@ export class Server {
       (socket as net.Socket).on('error', () => this.freeClient(owner));
       (socket as net.Socket).on('close', () => this.freeClient(owner));
     }
-    this.denyIfProtected(client);
   }
 
   /**
@@ -610,6 +626,7 @@ export class Server {
       if (r === Parse.Command) {
         this.dispatcher.run(client, parser);
         this.out.resp3 = client.resp === 3; // HELLO may have switched it
+        if (client.isMaster) this.replication.replica.commandsApplied(client);
       } else if (r === Parse.Empty) {
         continue;
       } else if (r === Parse.Error) {
@@ -648,9 +665,15 @@ export class Server {
       client.tracking === null;
   }
 
-  /** The server's half of fastPathOpen. */
+  /** The server's half of fastPathOpen (a replica refusing stale reads sends everything to TypeScript). */
   private serverFastPathOpen(): boolean {
-    return !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null;
+    return !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null &&
+      !this.replication.servingStaleRefused();
+  }
+
+  /** The batch must stop at a write: TypeScript words its refusal (MISCONF, NOREPLICAS, READONLY). */
+  private writesRefusedTo(client: Client): boolean {
+    return this.persistence.writesRefused() || this.replication.writesMayBeRefused(client);
   }
 
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
@@ -663,7 +686,7 @@ export class Server {
     const out = this.out;
     out.ensure(64 * 1024);
     const flags = out.resp3 ? EXEC_RESP3 : 0;
-    const result = execBatchNative(client.db, buf, pos, end, out.buf, out.len, flags, client.id, this.limits.protoMaxBulkLen, this.persistence.writesRefused());
+    const result = execBatchNative(client.db, buf, pos, end, out.buf, out.len, flags, client.id, this.limits.protoMaxBulkLen, this.writesRefusedTo(client));
     if (result.executed === 0) return;
     client.lastInteraction = this.clock;
     client.parser.advance(result.consumed);
@@ -701,6 +724,24 @@ export class Server {
     if (this.clientTracking.active) this.clientTracking.drain(client, false);
     if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
     if (this.tracking) this.afterWrite();
+    if (client.isMaster) this.replication.replica.commandsApplied(client);
+  }
+
+  /**
+   * Our master's stream: its commands run like a client's, but nothing is answered (Redis
+   * never replies to its master, except REPLCONF ACK, which is sent directly), and keys are
+   * as the master sees them (none expires on its own).
+   */
+  runMasterInput(client: Client, chunk: Buffer): void {
+    if (client.closed) return;
+    client.lastInteraction = Date.now();
+    client.parser.feed(chunk);
+    native.setExpiry(EXPIRY_IGNORE);
+    try {
+      this.resumeClient(client);
+    } finally {
+      native.setExpiry(this.replication.isReplica() ? EXPIRY_LOGICAL : EXPIRY_DELETE);
+    }
   }
 
   /**
@@ -726,10 +767,14 @@ export class Server {
   /** Writes what the shared writer holds for `client`, once per read batch. */
   flush(client: Client): void {
     if (this.out.len > 0) {
-      this.send(client, this.out.buf, this.out.len);
+      // Replies never go to our master, nor to a replica (its link carries the stream only).
+      if (!client.isMaster && !client.isReplica) this.send(client, this.out.buf, this.out.len);
       this.out.len = 0;
     }
-    if (this.propagation.waiting) this.beforeSleep.schedule();
+    if (this.propagation.waiting) {
+      this.replication.noteWrites(client);
+      this.beforeSleep.schedule();
+    }
     if (client.closeAfterReply && !client.closed) {
       client.closed = true;
       if (!this.beforeSleep.holdClose(client)) this.closeNow(client);
@@ -792,7 +837,8 @@ export class Server {
    */
   send(client: Client, data: Buffer, length = data.length): void {
     if (client.closed || length === 0) return;
-    this.stats.netOutputBytes += length;
+    if (client.isReplica) this.stats.netReplOutputBytes += length;
+    else this.stats.netOutputBytes += length;
     this.stats.writesProcessed++;
     // A reply may not overtake the AOF write of what it acknowledges (see before-sleep.ts).
     if (this.beforeSleep.hold(client, data, length)) return;
@@ -805,7 +851,7 @@ export class Server {
     if (socket instanceof NativeSocket) {
       const queued = socket.send(data, length);
       if (queued < 0) this.freeClientAsync(client);
-      else if (queued > 0) this.checkOutputLimit(client);
+      else if (queued > 0) this.enforceOutputLimit(client);
       return;
     }
     let sent = 0;
@@ -815,14 +861,19 @@ export class Server {
       if (sent < 0) sent = 0;
     }
     socket.write(Buffer.from(data.subarray(sent, length)));
-    this.checkOutputLimit(client);
+    this.enforceOutputLimit(client);
   }
 
-  /** client-output-buffer-limit: closes `client` soon when its queued output is over it. */
-  private checkOutputLimit(client: Client): void {
-    if (client.closed || !this.clientLimits.outputExceeded(client)) return;
+  /**
+   * client-output-buffer-limit: closes `client` (on the next turn) when its pending output
+   * breaks its class's limit. Also for output queued outside the socket (a replica's stream
+   * waiting for its RDB to be sent). True when it is being closed.
+   */
+  enforceOutputLimit(client: Client): boolean {
+    if (client.closed || !this.clientLimits.outputExceeded(client)) return false;
     this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
     this.freeClientAsync(client);
+    return true;
   }
 
   /**
@@ -839,6 +890,7 @@ export class Server {
     if (!this.clients.has(client.id)) return;
     this.clients.delete(client.id);
     client.closed = true;
+    this.replication.clientFreed(client);
     this.blocking.remove(client);
     this.watches.unwatchAll(client);
     this.pubsub.unsubscribeAll(client, false);
@@ -937,6 +989,7 @@ export class Server {
       this.latency.addSampleIfNeeded('eviction-del', del);
     }
     if (this.cronLoops % hz === 0) {
+      this.replication.cron();
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();
     }
@@ -1025,9 +1078,9 @@ export class Server {
     return (this.aofClientInstance ??= createAofClient(this.acl.superuser));
   }
 
-  /** INFO replication's role (replication is not implemented: always a master). */
+  /** HELLO's role. */
   replicationRole(): string {
-    return 'master';
+    return this.replication.isReplica() ? 'replica' : 'master';
   }
 
   uptimeSeconds(): number {

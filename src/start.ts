@@ -88,7 +88,8 @@ export async function bringUp(config: Config, configFile: string | null): Promis
     log.warning('Configuration loaded');
   }
   for (const line of config.unsupportedWarnings()) log.warning(line);
-  log.role = 'M';
+  server.replication.startFromConfig();
+  log.role = server.replication.isReplica() ? 'S' : 'M';
   server.persistence.expectStartupLoad();
   if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
   const port = await server.listen();
@@ -100,7 +101,8 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   for (const line of users.notices) log.notice(line);
   for (const line of users.warnings) log.warning(line);
   if (users.fatal) throw new StartupAbort('ACL errors at start-up');
-  await server.persistence.loadAtStartup();
+  const loaded = await server.persistence.loadAtStartup();
+  if (loaded) server.replication.replica.restoreFromRdb(loaded);
   log.notice('Ready to accept connections');
   return { server, port };
 }

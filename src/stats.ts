@@ -35,6 +35,9 @@ export class ServerStats {
   rejectedCalls = 0;
   netInputBytes = 0;
   netOutputBytes = 0;
+  /** Bytes read from our master and written to our replicas (total_net_repl_*_bytes). */
+  netReplInputBytes = 0;
+  netReplOutputBytes = 0;
   totalErrorReplies = 0;
   /** Socket reads and reply writes (total_reads_processed / total_writes_processed). */
   readsProcessed = 0;
@@ -44,6 +47,8 @@ export class ServerStats {
   readonly opsPerSec = new InstantMetric();
   readonly inputKbps = new InstantMetric();
   readonly outputKbps = new InstantMetric();
+  readonly replInputKbps = new InstantMetric();
+  readonly replOutputKbps = new InstantMetric();
 
   /** Counts an error reply by its code ("ERR", "WRONGTYPE"...). */
   countError(text: string, count = 1): void {
@@ -61,6 +66,8 @@ export class ServerStats {
     this.opsPerSec.sample(now, this.commandsProcessed);
     this.inputKbps.sample(now, this.netInputBytes / 1024);
     this.outputKbps.sample(now, this.netOutputBytes / 1024);
+    this.replInputKbps.sample(now, this.netReplInputBytes / 1024);
+    this.replOutputKbps.sample(now, this.netReplOutputBytes / 1024);
   }
 
   /** CONFIG RESETSTAT. */
@@ -71,6 +78,8 @@ export class ServerStats {
     this.rejectedCalls = 0;
     this.netInputBytes = 0;
     this.netOutputBytes = 0;
+    this.netReplInputBytes = 0;
+    this.netReplOutputBytes = 0;
     this.totalErrorReplies = 0;
     this.readsProcessed = 0;
     this.writesProcessed = 0;

@@ -109,12 +109,47 @@ export interface MemorySection extends SectionMeta {
   rows: MemoryRow[];
 }
 
+/** One full sync of a dataset to a fresh redis-server replica, timed from both logs. */
+export interface FullSyncResult {
+  /** Master's log: "Replica ... asks for synchronization" -> "Synchronization with replica ... succeeded". */
+  masterMs: number | null;
+  /** "asks for synchronization" (master) -> "MASTER <-> REPLICA sync: Finished with success" (replica). */
+  endToEndMs: number | null;
+  /** The replica ended with the master's DEBUG DIGEST. */
+  digestMatches: boolean;
+}
+
+export interface FullSyncRow {
+  dataset: string;
+  describe: string;
+  keys: number;
+  mode: 'disk' | 'diskless';
+  servers: PerServer<FullSyncResult>;
+  notes: string[];
+}
+
+export interface ReplicatedWriteRow {
+  test: string;
+  pipeline: number;
+  /** redis-benchmark rps against a master with two redis-server replicas attached. */
+  servers: PerServer<{ rps: number; replicasInSync: boolean }>;
+  notes: string[];
+}
+
+export interface ReplicationSection extends SectionMeta {
+  fullSyncs: FullSyncRow[];
+  writes: ReplicatedWriteRow[];
+  clients: number;
+  requests: number;
+}
+
 export interface AllResults {
   save?: SaveSection;
   throughput?: ThroughputSection;
   memory?: MemorySection;
   /** Throughput at the memory limit, every write evicting. */
   eviction?: ThroughputSection;
+  replication?: ReplicationSection;
 }
 
 export function readResults(dir: string): AllResults {

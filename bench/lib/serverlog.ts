@@ -27,11 +27,11 @@ export function parseLogLines(text: string): LogLine[] {
   return lines;
 }
 
-/** Follows a server's log file from the current end. */
+/** Follows a server's log file from the current end (or from its start). */
 export class LogCursor {
   private offset: number;
-  constructor(private readonly file: string) {
-    this.offset = logSize(file);
+  constructor(private readonly file: string, fromStart = false) {
+    this.offset = fromStart ? 0 : logSize(file);
   }
 
   /** Lines written since the cursor was created (or last reset). */

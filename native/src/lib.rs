@@ -582,6 +582,19 @@ fn set_expire_paused(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// setExpiry(mode): 0 a master deletes expired keys, 1 a replica's clients see them as absent
+/// while they stay, 2 the replica applies its master's stream (see keyspace::Expiry).
+fn set_expiry(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let mode = match a.i64(env, 0)? {
+        0 => keyspace::Expiry::Delete,
+        1 => keyspace::Expiry::Logical,
+        2 => keyspace::Expiry::Ignore,
+        _ => return Err("unknown expiry mode".into()),
+    };
+    with_state(|st| st.ks.expiry = mode);
+    Ok(env.undefined())
+}
+
 fn set_track_modified(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let on = a.bool(env, 0)?;
     with_state(|st| {
@@ -827,6 +840,13 @@ fn set_tcp_keepalive(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// setTcpNoDelay(fd, on): TCP_NODELAY (repl-disable-tcp-nodelay turns it off for a replica).
+fn set_tcp_no_delay(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    os::set_tcp_no_delay(fd, a.bool(env, 1)?).map_err(|e| e.to_string())?;
+    Ok(env.undefined())
+}
+
 /// Node calls this when it loads the addon. A panic here must not unwind into Node either.
 #[no_mangle]
 pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsValue) -> JsValue {
@@ -862,6 +882,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("setActiveExpire", set_active_expire),
         ("setExpirePaused", set_expire_paused),
         ("setTrackModified", set_track_modified),
+        ("setExpiry", set_expiry),
         ("takeModified", take_modified),
         ("watchKey", watch_key),
         ("unwatchAll", unwatch_all),
@@ -871,6 +892,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("trimMemory", trim_memory),
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),
+        ("setTcpNoDelay", set_tcp_no_delay),
         ("setListPackedThreshold", set_list_packed_threshold),
         ("setMemoryOutside", set_memory_outside),
         ("performEvictions", perform_evictions),

@@ -246,15 +246,31 @@ pub fn close_fd(fd: i32) {
     unsafe { close(fd) };
 }
 
-/// In the child: closes every inherited descriptor from 3 up except `keep`, so clients see
-/// their connections close when the parent closes them, not when the child exits.
-pub fn close_inherited_except(keep: i32) {
-    // SAFETY: the child owns its descriptor table; nothing in it is used after this call
-    // except `keep` and 0-2.
-    unsafe {
-        if keep > 3 { close_range(3, (keep - 1) as c_uint, 0); }
-        close_range((keep + 1).max(3) as c_uint, c_uint::MAX, 0);
+/// In the child: closes every inherited descriptor from 3 up except those in `keep` (its report
+/// pipe, a data pipe), so clients see their connections close when the parent closes them, not
+/// when the child exits.
+pub fn close_inherited_except_all(keep: &[i32]) {
+    let mut kept: Vec<i32> = keep.iter().copied().filter(|&fd| fd >= 3).collect();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut first = 3;
+    for fd in kept {
+        if fd > first {
+            // SAFETY: the child owns its descriptor table; nothing in [first, fd) is used after.
+            unsafe { close_range(first as c_uint, (fd - 1) as c_uint, 0) };
+        }
+        first = fd + 1;
     }
+    // SAFETY: as above, for everything above the last descriptor kept.
+    unsafe { close_range(first as c_uint, c_uint::MAX, 0) };
+}
+
+/// Asks for a larger pipe buffer (F_SETPIPE_SZ), so a child streaming an RDB blocks less often
+/// on a parent that forwards it; a refusal (a lower /proc/sys/fs/pipe-max-size) changes nothing.
+pub fn grow_pipe(fd: i32, bytes: usize) {
+    const F_SETPIPE_SZ: c_int = 1031;
+    // SAFETY: fcntl on a descriptor we own with a plain int argument.
+    unsafe { fcntl(fd, F_SETPIPE_SZ, bytes as c_int) };
 }
 
 /// Reads what is available on a non-blocking descriptor (empty when nothing is).
@@ -346,6 +362,7 @@ const IPPROTO_TCP: c_int = 6;
 const TCP_KEEPIDLE: c_int = 4;
 const TCP_KEEPINTVL: c_int = 5;
 const TCP_KEEPCNT: c_int = 6;
+const TCP_NODELAY: c_int = 1;
 
 fn set_int_option(fd: i32, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
     // SAFETY: `value` is a live c_int and the length passed is its size.
@@ -369,6 +386,11 @@ pub fn set_tcp_keepalive(fd: i32, interval: i32) -> io::Result<()> {
     set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, interval)?;
     set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, (interval / 3).max(1))?;
     set_int_option(fd, IPPROTO_TCP, TCP_KEEPCNT, 3)
+}
+
+/// TCP_NODELAY on (Nagle off) or off.
+pub fn set_tcp_no_delay(fd: i32, on: bool) -> io::Result<()> {
+    set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, on as c_int)
 }
 
 /// [SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT] of a socket.

@@ -126,6 +126,12 @@ pub struct Started {
 /// Forks a child that runs `work` and exits (0 on success, 1 on failure, with the failure
 /// logged as a warning). The parent gets the pid, the report pipe and the fork's duration.
 pub fn fork_child(work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, String>) -> io::Result<Started> {
+    fork_child_keeping(&[], work)
+}
+
+/// `fork_child` for work that needs more of the parent's descriptors than its report pipe
+/// (the write end of a data pipe): the child keeps `keep` open, and closes everything else.
+pub fn fork_child_keeping(keep: &[i32], work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, String>) -> io::Result<Started> {
     let (read_fd, write_fd) = os::report_pipe()?;
     let t0 = Instant::now();
     match os::fork_process() {
@@ -140,7 +146,9 @@ pub fn fork_child(work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, Stri
             Ok(Started { pid, read_fd, fork_usec })
         }
         Ok(os::Forked::Child) => {
-            os::close_inherited_except(write_fd);
+            let mut kept = keep.to_vec();
+            kept.push(write_fd);
+            os::close_inherited_except_all(&kept);
             os::default_signals_for_child();
             let mut rep = ChildReporter::new(write_fd);
             let result = catch_unwind(AssertUnwindSafe(|| work(&mut rep)));

@@ -4,7 +4,7 @@ import type { User } from '../acl/user';
 import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
-import { arg, argStr, ReplyError, subcommandSyntaxError, type Ctx, type Handler, type Request } from './types';
+import { arg, argStr, parseInteger, ReplyError, subcommandSyntaxError, type Ctx, type Handler, type Request } from './types';
 import { WatchVerdict } from '../watch';
 
 const SYNTAX_ERROR = 'ERR syntax error';
@@ -31,7 +31,8 @@ function clientTypeByName(name: string): ClientType | null {
 /** Redis's flag letters, in its order; N when none applies. */
 function flagLetters(server: Server, client: Client): string {
   let flags = '';
-  if (client.isReplica) flags += client.isMonitor ? 'O' : 'S';
+  if (client.isMonitor) flags += 'O';
+  else if (client.isReplica) flags += 'S';
   if (client.isMaster) flags += 'M';
   if (client.totalSubscriptions > 0) flags += 'P';
   if (client.inMulti || client.execRunning >= 0) flags += 'x';
@@ -117,13 +118,6 @@ function clientId(ctx: Ctx): void {
 
 function clientInfo(ctx: Ctx): void {
   ctx.out.verbatim(`${clientInfoLine(ctx.server, ctx.client, ctx)}\n`);
-}
-
-/** An integer argument as Redis's string2ll reads it, or null. */
-function parseInteger(s: string): number | null {
-  if (!/^-?(0|[1-9][0-9]*)$/.test(s)) return null;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
 }
 
 function clientList(ctx: Ctx): void {

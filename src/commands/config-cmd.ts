@@ -52,6 +52,7 @@ export function resetStats(server: Server): void {
   native.resetStats();
   // rdb_saves, total_forks and latest_fork_usec live with the persistence layer.
   server.persistence.resetStats();
+  server.replication.master.resetStats();
 }
 
 function configResetStat(ctx: Ctx): void {

@@ -1,6 +1,6 @@
 // Connection commands: PING, ECHO, SELECT, QUIT, RESET, HELLO, AUTH.
 import { REDIS_VERSION } from '../server';
-import { arg, argStr, ReplyError, type Ctx, type Handler } from './types';
+import { arg, argStr, parseInteger, ReplyError, type Ctx, type Handler } from './types';
 import { consume } from '../config/consumers';
 
 const NOT_INTEGER = 'ERR value is not an integer or out of range';
@@ -19,12 +19,6 @@ function ping(ctx: Ctx): void {
 }
 
 const DATABASES = consume('databases', 'test/server/directives.test.ts');
-
-function parseInteger(s: string): number | null {
-  if (!/^-?(0|[1-9][0-9]*)$/.test(s)) return null;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
-}
 
 function select(ctx: Ctx): void {
   const n = parseInteger(argStr(ctx.req, 1));

@@ -5,7 +5,6 @@
 // DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
-import { changeReplicationId } from '../info';
 import { native } from '../native';
 import type { Server } from '../server';
 import { writeHelp, type HelpEntry } from './command-cmd';
@@ -54,7 +53,8 @@ function debugError(ctx: Ctx): void {
 }
 
 function debugChangeReplId(ctx: Ctx): void {
-  changeReplicationId(ctx.server);
+  ctx.server.replication.state.changeReplicationId();
+  ctx.server.replication.state.clearReplicationId2();
   ctx.out.ok();
 }
 

@@ -1,5 +1,6 @@
-// processCommand as Redis 7.0 orders it: lookup, arity, auth, MULTI queueing, MISCONF,
-// the pub/sub context, then the call with its statistics. Native commands are one exec()
+// processCommand as Redis 7.0 orders it: lookup, arity, auth, no_multi, MISCONF, NOREPLICAS,
+// READONLY, the pub/sub context, MASTERDOWN, LOADING, then MULTI queueing or the call with
+// its statistics. Native commands are one exec()
 // that writes its reply straight into the shared reply Buffer.
 import type { Client } from '../client';
 import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
@@ -160,8 +161,8 @@ export class Dispatcher {
     }
     // Keep the client-side caching table within tracking-table-max-keys (before MISCONF, as Redis).
     if (server.clientTracking.active) server.clientTracking.limitTable(client);
-    const refusal = server.persistence.writeRefusal();
-    if (refusal !== null && (isWrite || refusedByMisconf(cmd))) {
+    const refusal = this.writeRefusal(client, cmd, isWrite);
+    if (refusal !== null) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, refusal);
     }
@@ -172,6 +173,11 @@ export class Dispatcher {
         cmd,
         `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );
+    }
+    const stale = server.replication.staleRefusal(cmd);
+    if (stale !== null) {
+      cmd.stats.rejected++;
+      return this.reject(client, cmd, stale);
     }
     const denyLoading = !cmd.flags.has('loading') || (queued !== null && queued.some((q) => !q.loading));
     if (server.loading && denyLoading) {
@@ -193,6 +199,20 @@ export class Dispatcher {
     }
     this.call(client, cmd, req);
     if (server.blocking.hasReady) server.blocking.serveReady();
+  }
+
+  /**
+   * Why a command that writes (`isWrite`: its own flag, a script's declared flags, or for EXEC
+   * its queued commands') or PING may not run now: MISCONF, NOREPLICAS, READONLY, in Redis's
+   * order; null when it may.
+   */
+  writeRefusal(client: Client, cmd: Command, isWrite: boolean): string | null {
+    const server = this.server;
+    if (!isWrite && !refusedByMisconf(cmd)) return null;
+    const misconf = client.isMaster ? null : server.persistence.writeRefusal();
+    if (misconf !== null) return misconf;
+    if (!isWrite) return null;
+    return server.replication.writeRefusal(client);
   }
 
   /**

@@ -2,6 +2,7 @@
 // SUNSUBSCRIBE, SPUBLISH (a standalone server is one shard: shard channels are a namespace of
 // their own); PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB/HELP.
 import { stringMatch } from '../config/glob';
+import { PROPAGATE_REPL } from '../propagate';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
 import { arg, argStr, ReplyError, subcommandSyntaxError, type Ctx, type Handler } from './types';
 
@@ -40,6 +41,9 @@ const sunsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client,
 
 const publish: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.publish(arg(ctx.req, 1), arg(ctx.req, 2)));
+  // Replicas get every PUBLISH (Redis's forceCommandPropagation(c, PROPAGATE_REPL)): their
+  // subscribers hear it too. The AOF does not.
+  ctx.server.propagation.propagate(ctx.client.db, [arg(ctx.req, 0), arg(ctx.req, 1), arg(ctx.req, 2)], PROPAGATE_REPL);
 };
 const spublish: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.publishShard(arg(ctx.req, 1), arg(ctx.req, 2)));

@@ -15,6 +15,7 @@ import { monitorCommands } from '../monitor';
 import { persistenceCommands } from './persistence';
 import { pubsubCommands } from './pubsub';
 import { scriptingCommands } from '../scripting';
+import { replicationCommands } from '../replication/commands';
 import { serverCommands } from './server';
 import { streamCommands } from './streams';
 import { transactionCommands } from './transactions';
@@ -24,5 +25,5 @@ export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
     ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...latencyCommands, ...memoryCommands,
-    ...streamCommands, ...aclCommands]);
+    ...streamCommands, ...aclCommands, ...replicationCommands]);
 }

@@ -1,7 +1,7 @@
-// Server commands answered in TypeScript: INFO, TIME, ROLE, SHUTDOWN, READONLY /
-// READWRITE (cluster-only) and OBJECT HELP. DBSIZE, SWAPDB, FLUSH* and OBJECT's key
-// subcommands are native; LASTSAVE belongs to commands/persistence.ts; MEMORY, SLOWLOG and
-// LATENCY to memory-cmd.ts and latency-cmd.ts; MONITOR and LOLWUT are not implemented.
+// Server commands answered in TypeScript: INFO, TIME, SHUTDOWN, READONLY / READWRITE
+// (cluster-only) and OBJECT HELP. ROLE is replication's (replication/commands.ts). DBSIZE,
+// SWAPDB, FLUSH* and OBJECT's key subcommands are native; LASTSAVE belongs to
+// commands/persistence.ts; MEMORY, SLOWLOG and LATENCY to memory-cmd.ts and latency-cmd.ts.
 import { infoString } from '../info';
 import { commandTrigger } from '../persistence/triggers';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
@@ -19,14 +19,6 @@ function time(ctx: Ctx): void {
   ctx.out.array(2);
   ctx.out.bulk(String(sec));
   ctx.out.bulk(String(usec - sec * 1e6));
-}
-
-/** A master without replicas: role, replication offset, no replicas. */
-function role(ctx: Ctx): void {
-  ctx.out.array(3);
-  ctx.out.bulk('master');
-  ctx.out.int(0);
-  ctx.out.array(0);
 }
 
 function clusterDisabled(): void {
@@ -95,7 +87,6 @@ function objectHelp(ctx: Ctx): void {
 export const serverCommands: [string, Handler][] = [
   ['info', info],
   ['time', time],
-  ['role', role],
   ['shutdown', shutdown],
   ['readonly', clusterDisabled],
   ['readwrite', clusterDisabled],

@@ -32,6 +32,16 @@ export function copyRequest(req: Request): Request {
   return { input, offsets, argc: req.argc };
 }
 
+/**
+ * An integer argument as Redis's string2ll reads it (no '+', no leading zeros, no spaces), or
+ * null; beyond 2^53 it is null too (JavaScript numbers would lose digits).
+ */
+export function parseInteger(s: string): number | null {
+  if (!/^-?(0|[1-9][0-9]*)$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 /** Builds a request from whole arguments (commands the server issues itself). */
 export function makeRequest(args: (Buffer | string)[]): Request {
   const bufs = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));

@@ -343,6 +343,15 @@ export class Config {
     return [...previous, ...parsed];
   }
 
+  /**
+   * A value the server itself changed, as Redis changes server.masterhost on REPLICAOF or
+   * clamps repl-backlog-size: CONFIG GET and CONFIG REWRITE show it. The caller has applied
+   * it already: no checks, hooks or listeners run.
+   */
+  setByServer(directive: Directive, value: unknown): void {
+    this.values.set(this.requireRow(directive.name).name, value);
+  }
+
   // ---------------------------------------------------------------------------------------
   // CONFIG GET
 

@@ -46,17 +46,24 @@ const RDB_MISCONF =
 
 /** The RDB format half of the addon. */
 export interface RdbEngine {
-  /** Forks a child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
-  forkRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number): [number, number, number, number];
+  /**
+   * Forks a child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd,
+   * forkUsec, totalKeys]. `repl` is the replication position written as AUX fields.
+   */
+  forkRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, ...repl: ReplSaveInfo | []): [number, number, number, number];
   /** Saves in this process: [keys, bytes]; throws with the reason as its message. */
-  saveRdb(filename: string, compress: boolean, checksum: boolean): [number, number];
+  saveRdb(filename: string, compress: boolean, checksum: boolean, ...repl: ReplSaveInfo | []): [number, number];
   /** Loads a file into the keyspace; throws with the reason as its message. */
   loadRdb(file: string): RdbLoadReport;
-  /** The same load in slices: begin returns the file size, step the bytes loaded (-1: done). */
-  loadRdbBegin?(file: string): number;
+  /**
+   * The same load in slices: begin returns the payload's size, step the bytes loaded (-1:
+   * done). `replica`: a replica's full sync, into a fresh keyspace that end() swaps in (true)
+   * only when the whole payload loaded.
+   */
+  loadRdbBegin?(source: string | Buffer, allowDup?: boolean, replica?: boolean): number;
   loadRdbStep?(bytes: number): number;
   loadRdbReport?(): RdbLoadReport;
-  loadRdbEnd?(): void;
+  loadRdbEnd?(): boolean;
   /** redis-check-rdb's report on `file`, which it names `name` (persist/check.rs). */
   rdbCheckReport?(file: string, name: string): string[];
 }
@@ -66,6 +73,9 @@ export interface RdbEngine {
  * duplicated key it refuses outright); any other failure is followed by the check's report.
  */
 const FAILURES_WITHOUT_REPORT = ['Wrong signature', "Can't handle RDB format version", 'RDB has duplicated key', 'FATAL: Data file was created'];
+
+/** The replication position an RDB is saved at: [repl-stream-db, repl-id, repl-offset]. */
+export type ReplSaveInfo = [number, string, number];
 
 /** The start-up load in progress, for INFO's loading_* fields. */
 interface LoadingProgress {
@@ -238,6 +248,8 @@ export class Persistence {
   replicasNeedRdbFile: () => boolean = () => false;
   /** The append-only file (aof.ts), set by the server: its INFO fields, MISCONF and loading. */
   aof: Aof | null = null;
+  /** Replication's position for the RDB AUX fields (rdbPopulateSaveInfo), null without one. */
+  replicationInfo: () => ReplSaveInfo | null = () => null;
   private readonly bgsaveDoneListeners: Array<(ok: boolean) => void> = [];
 
   constructor(
@@ -264,7 +276,8 @@ export class Persistence {
     return Math.floor(this.deps.now() / 1000);
   }
 
-  private filename(): string {
+  /** dbfilename: the RDB file saves write and a replica's full sync keeps. */
+  filename(): string {
     return this.config.str(DBFILENAME);
   }
 
@@ -322,6 +335,7 @@ export class Persistence {
           cfg.bool(RDBCOMPRESSION),
           cfg.bool(RDBCHECKSUM),
           cfg.int(RDB_KEY_SAVE_DELAY),
+          ...(this.replicationInfo() ?? []),
         );
         return { pid, readFd, forkUsec, totalKeys };
       });
@@ -403,7 +417,7 @@ export class Persistence {
   saveForeground(trigger: string): boolean {
     const cfg = this.config;
     try {
-      this.deps.engine().saveRdb(this.filename(), cfg.bool(RDBCOMPRESSION), cfg.bool(RDBCHECKSUM));
+      this.deps.engine().saveRdb(this.filename(), cfg.bool(RDBCOMPRESSION), cfg.bool(RDBCHECKSUM), ...(this.replicationInfo() ?? []));
     } catch (err) {
       this.log.warning(errorText(err));
       return false;
@@ -466,7 +480,8 @@ export class Persistence {
     }
   }
 
-  private allPersistenceDisabled(): boolean {
+  /** No save rules and no AOF: an RDB written only for replicas is removed (rdb-del-sync-files). */
+  allPersistenceDisabled(): boolean {
     return this.config.saveRules(SAVE).length === 0 && !(this.aof?.enabled() ?? false);
   }
 
@@ -526,12 +541,14 @@ export class Persistence {
 
   /**
    * Start-up: Redis's memory warnings, the AOF manifest, then the data: the AOF files under
-   * appendonly yes (never the RDB then, as Redis), else dir/dbfilename if it exists.
+   * appendonly yes (never the RDB then, as Redis), else dir/dbfilename if it exists. Returns
+   * what an RDB load found (its replication position); null without one.
    */
-  async loadAtStartup(): Promise<void> {
+  async loadAtStartup(): Promise<RdbLoadReport | null> {
     this.memoryWarnings();
     const aof = this.aof;
     aof?.loadManifest();
+    let report: RdbLoadReport | null = null;
     if (aof?.configured()) {
       const dirtyBefore = this.deps.dirty();
       try {
@@ -541,21 +558,23 @@ export class Persistence {
         this.setLoadingProgress(null); // also when there was nothing to load after all
       }
     } else {
-      await this.loadRdbAtStartup();
+      report = await this.loadRdbAtStartup();
     }
     aof?.openOnServerStart();
+    return report;
   }
 
-  private async loadRdbAtStartup(): Promise<void> {
+  private async loadRdbAtStartup(): Promise<RdbLoadReport | null> {
     const file = this.filename();
     if (!fs.existsSync(file)) {
       this.server.loading = false; // a first start: nothing to load, as Redis (ENOENT)
       this.loadingProgress = null;
-      return;
+      return null;
     }
     const t0 = performance.now();
+    let report: RdbLoadReport;
     try {
-      await this.loadFileInSlices(file);
+      report = await this.loadFileInSlices(file);
     } catch (err) {
       // Redis refuses to serve a dataset it could not load completely.
       const lines = err instanceof RdbLoadFailure ? err.lines : [errorText(err)];
@@ -574,21 +593,42 @@ export class Persistence {
       this.loadingProgress = null;
     }
     this.log.notice(`DB loaded from disk: ${((performance.now() - t0) / 1000).toFixed(3)} seconds`);
+    return report;
   }
 
   /** rdbLoad with its log lines; the load's changes do not count as changes to save. */
-  private loadFile(file: string): void {
+  private loadFile(file: string): RdbLoadReport {
+    return this.loadInOneCall(() => this.deps.engine().loadRdb(path.resolve(file)));
+  }
+
+  /**
+   * A replica's load of the RDB its master sent (a temp file or the bytes), in slices like the
+   * start-up load; the live data is replaced only once the whole payload loaded. Null when it
+   * failed (the reason is logged and the live data is untouched).
+   */
+  async loadReplicationPayload(source: string | Buffer): Promise<RdbLoadReport | null> {
+    try {
+      return await this.loadInSlices(source, true);
+    } catch (err) {
+      this.log.warning(errorText(err));
+      return null;
+    }
+  }
+
+  /** Runs a load with `loading` set and its changes not counted, then logs what it found. */
+  private loadInOneCall(load: () => RdbLoadReport): RdbLoadReport {
     const dirtyBefore = this.deps.dirty();
     this.server.loading = true;
     let report: RdbLoadReport;
     try {
-      report = this.deps.engine().loadRdb(path.resolve(file));
+      report = load();
     } finally {
       this.server.loading = false;
       this.restoreDirty(dirtyBefore);
     }
     this.logAuxFields(report);
     this.loaded(report);
+    return report;
   }
 
   /**
@@ -596,17 +636,27 @@ export class Persistence {
    * clients connecting meanwhile get LOADING errors and INFO shows the progress (the cron does
    * nothing while loading). Falls back to one call with an addon that cannot slice.
    */
-  private async loadFileInSlices(file: string): Promise<void> {
+  private async loadFileInSlices(file: string): Promise<RdbLoadReport> {
+    const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = this.deps.engine();
+    if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file);
+    return this.loadInSlices(path.resolve(file), false);
+  }
+
+  /**
+   * A load in slices of loading-process-events-interval-bytes (start-up, or `replica`: a full
+   * sync's payload into a fresh keyspace swapped in at the end).
+   */
+  private async loadInSlices(source: string | Buffer, replica: boolean): Promise<RdbLoadReport> {
     const engine = this.deps.engine();
     const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = engine;
-    if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file);
+    if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) throw new Error('the native addon cannot load in slices');
     const dirtyBefore = this.deps.dirty();
     const progress: LoadingProgress = this.loadingProgress ?? { startTime: this.nowSec(), totalBytes: 0, loadedBytes: 0, rdbUsedMem: 0 };
     this.server.loading = true;
     this.loadingProgress = progress;
     let report: RdbLoadReport;
     try {
-      progress.totalBytes = loadRdbBegin.call(engine, path.resolve(file));
+      progress.totalBytes = loadRdbBegin.call(engine, source, false, replica);
       let auxLogged = false;
       for (;;) {
         // Clients get a turn every loading-process-events-interval-bytes of the file (2 MB).
@@ -638,6 +688,7 @@ export class Persistence {
       this.restoreDirty(dirtyBefore);
     }
     this.loaded(report);
+    return report;
   }
 
   /** rdbLoad's log lines for what a load found (an RDB file, or the base of an AOF). */

@@ -47,6 +47,8 @@ export class RequestParser {
   private borrowed = false;
   /** Our Buffer for partial requests, kept for reuse while it stays small. */
   private own: Buffer = EMPTY;
+  /** Bytes fed since the parser was created. */
+  private fed = 0;
   /** How many bytes from `pos` the command under parse needs, when known. */
   private need = 0;
 
@@ -55,6 +57,7 @@ export class RequestParser {
   /** Adds `chunk[0, n)`; the parser reads it in place until `release()`. */
   feed(chunk: Buffer, n = chunk.length): void {
     if (n === 0) return;
+    this.fed += n;
     if (this.pos >= this.end) {
       this.buf = chunk;
       this.pos = 0;
@@ -100,6 +103,11 @@ export class RequestParser {
     this.buf = this.own;
     this.pos = 0;
     this.end = rest;
+  }
+
+  /** Bytes consumed (parsed as commands or skipped) since the parser was created. */
+  consumed(): number {
+    return this.fed - this.pending();
   }
 
   /** Bytes buffered and not yet consumed (client-query-buffer accounting, CLIENT LIST qbuf). */

@@ -133,6 +133,7 @@ class FakeEngine implements RdbEngine {
   loadRdb(): { keysLoaded: number; keysExpired: number } {
     return { keysLoaded: 0, keysExpired: 0 };
   }
+
 }
 
 interface Harness {

@@ -208,11 +208,8 @@ pub fn open(path: &str, commands: &[CommandRow]) -> Opened {
             return Opened::OpenError(strerror(&e));
         }
         match RdbLoader::begin(Cow::Owned(data), crate::now_ms(), Duplicates::Refuse) {
-            Ok(mut loader) => {
-                // RDBFLAGS_AOF_PREAMBLE: keys past their TTL are loaded, the commands may use them.
-                loader.aof_preamble = true;
-                rdb = Some(loader);
-            }
+            // RDBFLAGS_AOF_PREAMBLE: keys past their TTL are loaded, the commands may use them.
+            Ok(loader) => rdb = Some(loader.keeping_expired()),
             // The header is wrong: run reports it as the RDB part's failure.
             Err(e) => return Opened::Ready(Box::new(Loader::new(file, size, commands, Some(Err(e)))), true),
         }
@@ -325,7 +322,7 @@ impl Loader {
         // The base's function libraries (rdbLoadRio with RDBFLAGS_AOF_PREAMBLE). They replace
         // libraries of the same name: at start-up there are none, and DEBUG LOADAOF reloads
         // what is already there (Redis would fail the load and exit).
-        if let Err(e) = load_functions(std::mem::take(&mut report.functions), Duplicates::Replace) { return Step::RdbFailed(e); }
+        if let Err(e) = load_functions(std::mem::take(&mut report.functions), Duplicates::Replace, false) { return Step::RdbFailed(e); }
         if let Err(e) = self.src.seek_to(consumed) { return Step::ReadError(strerror(&e)); }
         self.valid_up_to = consumed;
         self.valid_before_multi = consumed;

@@ -12,7 +12,9 @@ const ACCEPTABLE_STALE_PERCENT: usize = 10;
 impl Keyspace {
     /// Returns the number of keys expired. `budget_us` bounds the time spent.
     pub fn active_expire_cycle(&mut self, now_ms: i64, budget_us: u64) -> usize {
-        if !self.active_expire_enabled || self.loading || self.expire_paused { return 0; }
+        // A replica's keys expire when its master says so (a DEL in the stream); while a file
+        // loads or clients are paused nothing expires.
+        if !self.active_expire_enabled || self.loading || self.expire_paused || self.expiry != super::Expiry::Delete { return 0; }
         let start = Instant::now();
         let effort = 0; // active-expire-effort 1 (default) adds nothing over the base sample size
         let per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;

@@ -64,6 +64,18 @@ pub struct Stats {
     pub keyspace_misses: u64,
 }
 
+/// Who decides that a key whose TTL has passed is gone (Redis's expireIfNeeded on a replica).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// A master: an expired key is deleted when touched (and by the active cycle).
+    Delete,
+    /// A replica serving its clients: an expired key reads as absent but stays until the
+    /// master's DEL arrives, so the replica's data follows its master's.
+    Logical,
+    /// A replica applying its master's stream: keys are as the master sees them.
+    Ignore,
+}
+
 pub struct Keyspace {
     pub dbs: Vec<Db>,
     /// Changes since the last successful save (rdb_changes_since_last_save).
@@ -99,6 +111,8 @@ pub struct Keyspace {
     /// The keyspace-event classes to record (see notify.rs) and the events waiting for TypeScript.
     notify_mask: u32,
     events: Vec<notify::KeyspaceEvent>,
+    /// Who removes keys whose TTL has passed: this server, or (a replica) its master.
+    pub expiry: Expiry,
 }
 
 impl Keyspace {
@@ -124,6 +138,7 @@ impl Keyspace {
             tracking: TrackingTable::default(),
             notify_mask: 0,
             events: Vec::new(),
+            expiry: Expiry::Delete,
         }
     }
 
@@ -175,15 +190,18 @@ impl Keyspace {
         if self.track_modified { self.modified_all_dbs.push(db as u32); }
     }
 
-    /// Deletes `key` if its time has passed (while clients are paused it only hides it); true
-    /// when it is expired. Counts a deletion as expired and propagates it.
+    /// True when `key`'s time has passed, deleting it (counting it as expired and propagating
+    /// the deletion) on a master; on a replica or while clients are paused it stays, only
+    /// hidden (see `Expiry`), and for the master's stream, or while a file loads, it never
+    /// expires.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
-        if self.loading { return false; }
+        if self.loading || self.expiry == Expiry::Ignore { return false; }
         let expired = match self.dbs[db].dict.get(key) {
             Some(e) => e.expire_at != NO_EXPIRE && e.expire_at <= now_ms,
             None => false,
         };
-        if expired && !self.expire_paused { self.delete_expired(db, key); }
+        if expired && (self.expire_paused || self.expiry == Expiry::Logical) { return true; }
+        if expired { self.delete_expired(db, key); }
         expired
     }
 
@@ -252,7 +270,8 @@ impl Keyspace {
 
     /// The live entry of `key`, created with `make()` when absent. The caller type-checks it.
     pub fn lookup_or_insert(&mut self, db: usize, key: &[u8], now_ms: i64, make: impl FnOnce() -> Value) -> &mut Entry {
-        self.expire_if_needed(db, key, now_ms);
+        // A write on a writable replica replaces a key that only its master would still delete.
+        if self.expire_if_needed(db, key, now_ms) { self.remove(db, key); }
         let lru = self.access.fresh(now_ms);
         if self.notify_mask & notify::NEW != 0 && self.dbs[db].dict.get(key).is_none() { self.notify(notify::NEW, "new", db, key); }
         self.dbs[db].dict.entry_or_insert_with(key, || Entry { value: make(), expire_at: NO_EXPIRE, lru })
@@ -424,6 +443,15 @@ impl Keyspace {
             for (from, as_db) in [(a, a), (b, a), (a, b), (b, b)] { self.signal_each_key(from, as_db); }
             self.dbs.swap(a, b);
         }
+    }
+
+    /// A replica's full sync: `fresh`'s databases replace these (watchers and blocked clients
+    /// see every key of both as modified); the old databases are returned for disposal.
+    pub fn replace_data(&mut self, mut fresh: Keyspace) -> Vec<Db> {
+        for db in 0..self.dbs.len() { self.signal_each_key(db, db); }
+        std::mem::swap(&mut self.dbs, &mut fresh.dbs);
+        for db in 0..self.dbs.len() { self.signal_each_key(db, db); }
+        fresh.dbs
     }
 
     /// Empties every database; returns how many keys were removed.

@@ -14,12 +14,26 @@
 //!   file has no such AUX field; `warnings` are lines Redis logs as warnings on a successful
 //!   load). Throws Error(reason) for a missing, unreadable, corrupt, truncated, wrong-version
 //!   or checksum-failing file; the file is never written. Keys loaded before the error stay.
-//! - `loadRdbBegin(path, allowDup?)` -> file size, `loadRdbStep(bytes)` -> bytes loaded (-1 when
-//!   done), `loadRdbReport()`, `loadRdbEnd()`: the same load in slices, for a start-up that
-//!   answers clients while it loads.
+//!   The report also carries `replStreamDb`, `replId`, `replOffset` (null when absent).
+//! - `loadRdbBegin(path | Buffer, allowDup?, replica?)` -> its size, `loadRdbStep(bytes)` ->
+//!   bytes loaded (-1 when done), `loadRdbReport()`, `loadRdbEnd()`: the same load in slices,
+//!   for a server that answers clients while it loads (start-up, a replica's full sync).
+//!   `replica` true is a replica's load of its master's RDB: into a fresh keyspace (expired keys
+//!   kept, as a replica keeps them until the master's DEL) that `loadRdbEnd()` swaps in only
+//!   when the whole payload loaded (it returns true then); otherwise the live data stays as it
+//!   was, and the partial load is discarded.
+//! - `forkRdbToPipe(compress, checksum, keySaveDelayUs, eofMark, repl...)`:
+//!   `[pid, reportFd, dataFd, forkUsec, totalKeys]`. The child streams `$EOF:<mark>\r\n`, the
+//!   RDB and the mark again into a pipe whose read end (`dataFd`) the parent forwards to the
+//!   replicas being synced (Redis's rdbSaveToSlavesSockets); it logs its `Fork CoW for RDB`
+//!   line and exits 0, or 1 when the pipe broke (every replica gone).
+//!
+//! The `repl...` arguments of forkRdb, saveRdb and forkRdbToPipe are optional
+//! `(streamDb, replId, offset)`: the replication position written as AUX fields.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::keyspace::Keyspace;
@@ -31,7 +45,10 @@ use crate::with_state;
 
 use super::load::{Duplicates, LoadReport, Loader, READ_WINDOW};
 use std::cell::RefCell;
-use super::save::{write_rdb, AuxFields, SaveOptions};
+use super::save::{write_rdb, AuxFields, ReplAux, SaveOptions};
+
+/// Pipe buffer asked for the replica stream (the default 64 KB makes the child wait often).
+const SYNC_PIPE_BYTES: usize = 1 << 20;
 
 /// An OS error as strerror prints it (std appends " (os error N)").
 pub fn strerror(e: &io::Error) -> String {
@@ -54,6 +71,7 @@ pub fn save_to_file(
     tmp: &str,
     filename: &str,
     opts: &SaveOptions,
+    aux: &AuxFields,
     progress: impl FnMut(u64, u64),
 ) -> Result<(u64, u64), String> {
     let mut file = File::create(tmp).map_err(|e| {
@@ -63,7 +81,7 @@ pub fn save_to_file(
             strerror(&e)
         )
     })?;
-    let written = write_rdb(ks, settings, &mut file, opts, &AuxFields::now(), progress).and_then(|r| {
+    let written = write_rdb(ks, settings, &mut file, opts, aux, progress).and_then(|r| {
         file.sync_all()?;
         Ok(r)
     });
@@ -92,25 +110,113 @@ pub fn save_to_file(
 }
 
 /// The child's work for BGSAVE.
-fn save_in_child(ks: &Keyspace, settings: &Settings, filename: &str, opts: &SaveOptions, rep: &mut ChildReporter) -> Result<WorkDone, String> {
+fn save_in_child(
+    ks: &Keyspace,
+    settings: &Settings,
+    filename: &str,
+    opts: &SaveOptions,
+    aux: &AuxFields,
+    rep: &mut ChildReporter,
+) -> Result<WorkDone, String> {
     let tmp = format!("temp-{}.rdb", os::current_pid());
-    let (keys, bytes) = save_to_file(ks, settings, &tmp, filename, opts, |k, b| rep.progress(k, b))?;
+    let (keys, bytes) = save_to_file(ks, settings, &tmp, filename, opts, aux, |k, b| rep.progress(k, b))?;
     rep.log(LOG_NOTICE, "DB saved on disk");
     rep.log_cow("RDB");
     Ok(WorkDone { keys, bytes })
 }
 
+/// The optional trailing `(streamDb, replId, offset)` arguments starting at `at`.
+fn repl_aux_arg(env: &Env, a: &JsArgs, at: usize) -> Result<Option<ReplAux>, String> {
+    if a.len() < at + 3 {
+        return Ok(None);
+    }
+    let id = a.string(env, at + 1)?;
+    let id: [u8; 40] = id.as_bytes().try_into().map_err(|_| "the replication id must be 40 characters".to_string())?;
+    Ok(Some(ReplAux { stream_db: a.i64(env, at)?, id, offset: a.i64(env, at + 2)? }))
+}
+
 fn fork_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let filename = a.string(env, 0)?;
     let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)? };
-    snapshot::fork_export(env, "Can't save in background", Box::new(move |ks, settings, rep| save_in_child(ks, settings, &filename, &opts, rep)))
+    let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 4)?);
+    snapshot::fork_export(env, "Can't save in background", Box::new(move |ks, settings, rep| save_in_child(ks, settings, &filename, &opts, &aux, rep)))
+}
+
+/// A blocking descriptor as an io::Write (the child's end of the replica pipe).
+struct FdWriter(i32);
+
+impl Write for FdWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        os::write_all(self.0, buf).map(|_| buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The child's work for a diskless sync: the EOF-marked RDB into the pipe.
+fn stream_in_child(
+    ks: &Keyspace,
+    settings: &Settings,
+    data_fd: i32,
+    mark: &[u8],
+    opts: &SaveOptions,
+    aux: &AuxFields,
+    rep: &mut ChildReporter,
+) -> Result<WorkDone, String> {
+    let mut out = FdWriter(data_fd);
+    let failed = |e: io::Error| format!("Error writing the RDB to the replicas' pipe: {}", strerror(&e));
+    let mut preamble = Vec::with_capacity(mark.len() + 7);
+    preamble.extend_from_slice(b"$EOF:");
+    preamble.extend_from_slice(mark);
+    preamble.extend_from_slice(b"\r\n");
+    out.write_all(&preamble).map_err(failed)?;
+    let (keys, bytes) = write_rdb(ks, settings, &mut out, opts, aux, |k, b| rep.progress(k, b)).map_err(failed)?;
+    out.write_all(mark).map_err(failed)?;
+    os::close_fd(data_fd);
+    rep.log_cow("RDB");
+    Ok(WorkDone { keys, bytes })
+}
+
+fn fork_rdb_to_pipe(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let opts = SaveOptions { compress: a.bool(env, 0)?, checksum: a.bool(env, 1)?, key_save_delay_us: a.i64(env, 2)? };
+    let mark = a.string(env, 3)?;
+    if mark.len() != 40 {
+        return Err("the EOF mark must be 40 characters".into());
+    }
+    let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 4)?);
+    let (data_read, data_write) = os::report_pipe().map_err(|e| format!("Can't save in background: pipe: {}", strerror(&e)))?;
+    os::grow_pipe(data_write, SYNC_PIPE_BYTES);
+    let forked = with_state(|st| {
+        let total = st.ks.key_count() as u64;
+        let (ks, settings) = (&st.ks, &st.settings);
+        snapshot::fork_child_keeping(&[data_write], |rep| stream_in_child(ks, settings, data_write, mark.as_bytes(), &opts, &aux, rep))
+            .map(|s| (s, total))
+    });
+    // The parent's copy of the write end goes, so the read end sees EOF when the child is done.
+    os::close_fd(data_write);
+    let (started, total) = match forked {
+        Ok(v) => v,
+        Err(e) => {
+            os::close_fd(data_read);
+            return Err(format!("Can't save in background: fork: {}", strerror(&e)));
+        }
+    };
+    env.array(&[
+        env.int(started.pid as i64),
+        env.int(started.read_fd as i64),
+        env.int(data_read as i64),
+        env.double(started.fork_usec as f64),
+        env.double(total as f64),
+    ])
 }
 
 fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let filename = a.string(env, 0)?;
     let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: 0 };
+    let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 3)?);
     let tmp = format!("temp-{}.rdb", os::current_pid());
-    let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, |_, _| {}))?;
+    let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, &aux, |_, _| {}))?;
     env.array(&[env.double(keys as f64), env.double(bytes as f64)])
 }
 
@@ -133,20 +239,21 @@ fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let mut loader = open_rdb(&path, dups)?;
     with_state(|st| loader.step(&mut st.ks, &st.settings, usize::MAX))?;
     let mut report = loader.into_report();
-    load_functions(std::mem::take(&mut report.functions), dups)?;
+    load_functions(std::mem::take(&mut report.functions), dups, false)?;
     report_object(env, &report)
 }
 
 /// Hands the file's function libraries to the scripting engine (a failure fails the load, as
-/// in Redis).
-pub(crate) fn load_functions(codes: Vec<Vec<u8>>, dups: Duplicates) -> Result<(), String> {
-    if codes.is_empty() {
+/// in Redis). `replacing_all`: a replica's full sync, whose libraries replace the current ones
+/// (Redis empties the functions with the data).
+pub(crate) fn load_functions(codes: Vec<Vec<u8>>, dups: Duplicates, replacing_all: bool) -> Result<(), String> {
+    if codes.is_empty() && (!replacing_all || crate::script::unavailable().is_some()) {
         return Ok(());
     }
     if let Some(why) = crate::script::unavailable() {
         return Err(format!("Failed loading library: the RDB file holds function libraries but {why}"));
     }
-    crate::script::functions::restore(&codes, false, dups == Duplicates::Replace).map_err(|e| format!("Failed loading library, {e}"))
+    crate::script::functions::restore(&codes, replacing_all, dups == Duplicates::Replace).map_err(|e| format!("Failed loading library, {e}"))
 }
 
 /// loadRdb's result object (also the RDB part of an AOF file).
@@ -161,23 +268,45 @@ pub fn report_object(env: &Env, report: &LoadReport) -> Result<JsValue, String> 
     env.set(obj, "ctime", opt_num(report.ctime))?;
     env.set(obj, "usedMem", opt_num(report.used_mem))?;
     env.set(obj, "aofBase", opt_num(report.aof_base))?;
+    env.set(obj, "replStreamDb", opt_num(report.repl_stream_db))?;
+    env.set(obj, "replId", report.repl_id.as_deref().map_or_else(|| env.null(), |s| env.string(s)))?;
+    env.set(obj, "replOffset", opt_num(report.repl_offset))?;
     let warnings: Vec<JsValue> = report.warnings.iter().map(|w| env.string(w)).collect();
     env.set(obj, "warnings", env.array(&warnings)?)?;
     Ok(obj)
 }
 
-thread_local! {
-    /// The start-up load in progress (loadRdbBegin .. loadRdbEnd).
-    static LOADING: RefCell<Option<Loader<'static>>> = const { RefCell::new(None) };
+/// A sliced load in progress: the loader, and the keyspace a replica's full sync loads into.
+struct Session {
+    loader: Loader<'static>,
+    fresh: Option<Keyspace>,
+    /// The payload loaded but its function libraries did not: the load failed.
+    failed: bool,
 }
 
-/// loadRdbBegin(path, allowDup?): opens the file, reads its first window and checks the header;
-/// returns the file's size.
+thread_local! {
+    /// The load in progress (loadRdbBegin .. loadRdbEnd).
+    static LOADING: RefCell<Option<Session>> = const { RefCell::new(None) };
+}
+
+/// loadRdbBegin(path | Buffer, allowDup?, replica?): opens the file and reads its first window,
+/// or takes the bytes (a replica's diskless transfer), and checks the header; returns the
+/// payload's size. Both go through the same Loader: only its byte source differs.
 fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
-    let path = a.string(env, 0)?;
-    let loader = open_rdb(&path, duplicates(env, a, 1))?;
+    let dups = duplicates(env, a, 1);
+    let mut loader = match a.bytes(env, 0) {
+        Ok(bytes) => Loader::begin(Cow::Owned(bytes.to_vec()), crate::now_ms(), dups)?,
+        Err(_) => open_rdb(&a.string(env, 0)?, dups)?,
+    };
+    let replica = a.len() > 2 && a.bool(env, 2).unwrap_or(false);
+    let fresh = if replica {
+        loader = loader.keeping_expired();
+        Some(with_state(|st| Keyspace::new(st.ks.dbs.len())))
+    } else {
+        None
+    };
     let total = loader.total_bytes();
-    LOADING.with(|l| *l.borrow_mut() = Some(loader));
+    LOADING.with(|l| *l.borrow_mut() = Some(Session { loader, fresh, failed: false }));
     Ok(env.double(total as f64))
 }
 
@@ -198,10 +327,19 @@ fn load_rdb_step(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let budget = a.f64(env, 0)?.max(1.0) as usize;
     LOADING.with(|l| {
         let mut slot = l.borrow_mut();
-        let loader = slot.as_mut().ok_or("no load in progress")?;
-        with_state(|st| loader.step(&mut st.ks, &st.settings, budget))?;
+        let session = slot.as_mut().ok_or("no load in progress")?;
+        let loader = &mut session.loader;
+        with_state(|st| match session.fresh.as_mut() {
+            Some(fresh) => loader.step(fresh, &st.settings, budget),
+            None => loader.step(&mut st.ks, &st.settings, budget),
+        })?;
         if loader.finished() {
-            load_functions(loader.take_functions(), loader.duplicates())?;
+            let replacing_all = session.fresh.is_some();
+            if let Err(e) = load_functions(loader.take_functions(), loader.duplicates(), replacing_all) {
+                // A replica's load whose libraries fail is not swapped in (the data stays).
+                session.failed = true;
+                return Err(e);
+            }
         }
         Ok(env.double(if loader.finished() { -1.0 } else { loader.loaded_bytes() as f64 }))
     })
@@ -210,15 +348,22 @@ fn load_rdb_step(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 /// loadRdbReport(): what the load in progress found so far (AUX fields come first).
 fn load_rdb_report(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     LOADING.with(|l| match l.borrow().as_ref() {
-        Some(loader) => report_object(env, loader.report()),
+        Some(session) => report_object(env, session.loader.report()),
         None => Err("no load in progress".into()),
     })
 }
 
-/// loadRdbEnd(): forgets the load in progress (its file is closed).
+/// loadRdbEnd(): ends the load in progress (its file is closed, or its bytes freed). A replica's
+/// load that finished replaces the live data (true); one that did not is discarded (false).
 fn load_rdb_end(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    LOADING.with(|l| *l.borrow_mut() = None);
-    Ok(env.undefined())
+    let Some(session) = LOADING.with(|l| l.borrow_mut().take()) else { return Ok(env.boolean(false)) };
+    let Some(fresh) = session.fresh else { return Ok(env.boolean(false)) };
+    // Freeing millions of keys takes a while: Redis discards the old data (or the partial load)
+    // in the background, and so does this thread (nothing else refers to it).
+    let complete = session.loader.finished() && !session.failed;
+    let garbage = if complete { with_state(|st| st.ks.replace_data(fresh)) } else { fresh.dbs };
+    let _ = std::thread::Builder::new().name("free-old-db".into()).spawn(move || drop(garbage));
+    Ok(env.boolean(complete))
 }
 
 pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
@@ -230,5 +375,6 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "loadRdbStep", load_rdb_step)?;
     env.export(exports, "loadRdbReport", load_rdb_report)?;
     env.export(exports, "loadRdbEnd", load_rdb_end)?;
+    env.export(exports, "forkRdbToPipe", fork_rdb_to_pipe)?;
     Ok(())
 }

@@ -46,6 +46,10 @@ pub struct LoadReport {
     pub ctime: Option<i64>,
     pub used_mem: Option<i64>,
     pub aof_base: Option<i64>,
+    /// The replication position the file was saved at (`repl-stream-db`, `repl-id`, `repl-offset`).
+    pub repl_stream_db: Option<i64>,
+    pub repl_id: Option<String>,
+    pub repl_offset: Option<i64>,
     /// Lines Redis logs as warnings during a successful load (empty keys skipped, checksum
     /// disabled), for the caller's log.
     pub warnings: Vec<String>,
@@ -89,9 +93,9 @@ pub struct Loader<'a> {
     report: LoadReport,
     now_ms: i64,
     dups: Duplicates,
+    /// Keys whose TTL has passed are kept (see `keeping_expired`).
+    keep_expired: bool,
     finished: bool,
-    /// Loading an AOF base: keys whose TTL has passed are kept.
-    pub aof_preamble: bool,
 }
 
 /// What a load reads from.
@@ -182,8 +186,8 @@ impl<'a> Loader<'a> {
             report: LoadReport::default(),
             now_ms,
             dups,
+            keep_expired: false,
             finished: false,
-            aof_preamble: false,
         };
         let (data, _, _) = loader.window();
         let mut r = Reader::new(data);
@@ -206,6 +210,14 @@ impl<'a> Loader<'a> {
             Input::Image(data) => (data, 0, true),
             Input::Stream(w) => (&w.buf, w.base, w.ended),
         }
+    }
+
+    /// Keys whose TTL has passed are loaded, as Redis does everywhere but in a master's own
+    /// RDB load: a replica keeps them until its master's DEL arrives, and an AOF's RDB base
+    /// (RDBFLAGS_AOF_PREAMBLE) keeps them for the commands that follow.
+    pub fn keeping_expired(mut self) -> Self {
+        self.keep_expired = true;
+        self
     }
 
     pub fn total_bytes(&self) -> usize {
@@ -274,7 +286,7 @@ impl<'a> Loader<'a> {
     /// the input ends, or a record runs past the window's end. An error is final only when the
     /// window reaches the input's end: before that it may only mean the record is cut.
     fn pass(&mut self, ks: &mut Keyspace, settings: &Settings, stop_at: usize) -> Result<Pass, String> {
-        let Loader { input, pos, state, report, now_ms, dups, finished, aof_preamble } = self;
+        let Loader { input, pos, state, report, now_ms, dups, keep_expired, finished } = self;
         // The window, its input offset, whether it reaches the input's end, the checksum of
         // the input before it, and the input's bytes after it.
         let (data, base, complete, crc_before, beyond): (&[u8], usize, bool, u64, usize) = match input {
@@ -332,7 +344,7 @@ impl<'a> Loader<'a> {
                 }
                 continue;
             };
-            if expire_at != NO_EXPIRE && expire_at < *now_ms && !*aof_preamble {
+            if expire_at != NO_EXPIRE && expire_at < *now_ms && !*keep_expired {
                 report.keys_expired += 1;
                 continue;
             }
@@ -433,6 +445,9 @@ fn read_opcode(t: u8, r: &mut Reader<'_>, ks: &mut Keyspace, state: &mut ReadSta
                 b"redis-ver" => report.redis_ver = Some(String::from_utf8_lossy(&value).into_owned()),
                 b"ctime" => report.ctime = int(),
                 b"used-mem" => report.used_mem = int(),
+                b"repl-stream-db" => report.repl_stream_db = int(),
+                b"repl-id" => report.repl_id = Some(String::from_utf8_lossy(&value).into_owned()),
+                b"repl-offset" => report.repl_offset = int(),
                 b"aof-base" => report.aof_base = int(),
                 _ => {} // unknown AUX fields are skipped, by the AUX contract
             }

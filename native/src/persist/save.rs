@@ -1,7 +1,8 @@
 //! The RDB writer: the keyspace as Redis 7.0's rdbSaveRio writes it, byte for byte where the
 //! in-memory encodings match Redis's (same listpack bytes, same intset width, same LZF output).
 //!
-//! Layout: `REDIS0010`, AUX fields (redis-ver, redis-bits, ctime, used-mem, aof-base), then for
+//! Layout: `REDIS0010`, AUX fields (redis-ver, redis-bits, ctime, used-mem, the replication
+//! position when there is one, aof-base), then for
 //! each non-empty database SELECTDB + RESIZEDB and its keys (EXPIRETIME_MS when the key has a
 //! TTL, the type byte, the key, the value), EOF, and the CRC64 of everything before it (0 when
 //! checksums are off). Expired keys that were not reclaimed yet are written too, as Redis does;
@@ -61,6 +62,17 @@ pub struct AuxFields {
     pub used_mem: u64,
     /// The file is an AOF base (the `aof-base` AUX field is 1, as Redis's RDBFLAGS_AOF_PREAMBLE).
     pub aof_base: bool,
+    /// The replication position the data corresponds to (Redis's rdbSaveInfo), written when the
+    /// server has a replication history: a replica loading the file can PSYNC from there.
+    pub repl: Option<ReplAux>,
+}
+
+/// `repl-stream-db`, `repl-id` and `repl-offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplAux {
+    pub stream_db: i64,
+    pub id: [u8; 40],
+    pub offset: i64,
 }
 
 impl AuxFields {
@@ -68,7 +80,12 @@ impl AuxFields {
     /// Redis's allocator count).
     pub fn now() -> Self {
         let ctime = crate::now_ms() / 1000;
-        AuxFields { ctime, used_mem: resident_bytes(), aof_base: false }
+        AuxFields { ctime, used_mem: resident_bytes(), aof_base: false, repl: None }
+    }
+
+    pub fn with_repl(mut self, repl: Option<ReplAux>) -> Self {
+        self.repl = repl;
+        self
     }
 }
 
@@ -584,6 +601,11 @@ pub fn write_rdb_with_threads<W: Write>(
     aux_int(&mut chunk.bytes, "redis-bits", 64);
     aux_int(&mut chunk.bytes, "ctime", aux_fields.ctime);
     aux_int(&mut chunk.bytes, "used-mem", aux_fields.used_mem as i64);
+    if let Some(repl) = &aux_fields.repl {
+        aux_int(&mut chunk.bytes, "repl-stream-db", repl.stream_db);
+        aux(&mut chunk.bytes, "repl-id", &repl.id);
+        aux_int(&mut chunk.bytes, "repl-offset", repl.offset);
+    }
     aux_int(&mut chunk.bytes, "aof-base", aux_fields.aof_base as i64);
     // Function libraries come after the AUX fields, before the databases (rdbSaveFunctions).
     let mut lzf = opts.compress.then(LzfCompressor::new);

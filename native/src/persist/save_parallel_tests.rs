@@ -72,7 +72,7 @@ fn big_keyspace(settings: &Settings) -> Keyspace {
     ks
 }
 
-const AUX: AuxFields = AuxFields { ctime: 1_700_000_000, used_mem: 1 << 20, aof_base: false };
+const AUX: AuxFields = AuxFields { ctime: 1_700_000_000, used_mem: 1 << 20, aof_base: false, repl: None };
 
 fn save(ks: &Keyspace, settings: &Settings, compress: bool, checksum: bool, threads: usize) -> (Vec<u8>, Vec<(u64, u64)>) {
     let mut out = Vec::new();

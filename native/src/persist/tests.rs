@@ -157,7 +157,7 @@ fn sample_keyspace(settings: &Settings) -> Keyspace {
 fn save(ks: &Keyspace, settings: &Settings, compress: bool, checksum: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let opts = SaveOptions { compress, checksum, key_save_delay_us: 0 };
-    let aux = AuxFields { ctime: 1_700_000_000, used_mem: 1 << 20, aof_base: false };
+    let aux = AuxFields { ctime: 1_700_000_000, used_mem: 1 << 20, aof_base: false, repl: None };
     let (keys, bytes) = write_rdb(ks, settings, &mut out, &opts, &aux, |_, _| {}).unwrap();
     assert_eq!(keys as usize, ks.key_count());
     assert_eq!(bytes as usize, out.len());
