@@ -396,6 +396,10 @@ export const SCRIPT_OOM = 8;
 export const SCRIPT_CALLS_VIA_TS = 16;
 /** The caller tracks keys: each read-only call makes it remember the script's KEYS. */
 export const SCRIPT_TRACKING = 32;
+/** A read-only replica runs the script for one of its clients: writes get READONLY. */
+export const SCRIPT_READONLY_REPLICA = 64;
+/** min-replicas-to-write is not met: writes get NOREPLICAS. */
+export const SCRIPT_NOREPLICAS = 128;
 /** Result flags. */
 export const SCRIPT_WROTE = 1;
 export const SCRIPT_ERROR_COUNTED = 2;

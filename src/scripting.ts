@@ -170,6 +170,7 @@ export class Scripting {
     if (!client.user.unrestricted) flags |= SCRIPT_CALLS_VIA_TS;
     const tracking = client.tracking;
     if (tracking && !tracking.bcast && server.clientTracking.cachingAllowed(tracking)) flags |= SCRIPT_TRACKING;
+    flags |= server.replication.scriptFlags(client);
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO, cmd: server.commands.get(ctx.name), req };
     let n: number;
     try {

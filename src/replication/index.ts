@@ -8,7 +8,7 @@ import { clientInfoLine } from '../commands/client-cmd';
 import type { Command } from '../commands/table';
 import type { ReplyWriter } from '../protocol/reply';
 import { consume } from '../config/consumers';
-import { EXPIRY_DELETE, EXPIRY_LOGICAL, native } from '../native';
+import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA } from '../native';
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
 import { Master } from './master';
@@ -232,6 +232,18 @@ export class Replication {
     if (!this.master.enoughGoodReplicas()) return NOREPLICAS_ERROR;
     if (this.isReplica() && this.server.config.bool(REPLICA_READ_ONLY)) return READONLY_ERROR;
     return null;
+  }
+
+  /**
+   * The script-run flags for `client` (scriptVerifyWriteCommandAllow): its scripts' writes get
+   * READONLY on a read-only replica and NOREPLICAS without enough good replicas.
+   */
+  scriptFlags(client: Client): number {
+    if (client.isMaster) return 0;
+    let flags = 0;
+    if (this.isReplica() && this.server.config.bool(REPLICA_READ_ONLY)) flags |= SCRIPT_READONLY_REPLICA;
+    if (!this.master.enoughGoodReplicas()) flags |= SCRIPT_NOREPLICAS;
+    return flags;
   }
 
   /** replica-serve-stale-data no: with the link down only commands flagged `stale` run. */

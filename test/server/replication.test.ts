@@ -356,6 +356,39 @@ describeDifferential('replication with real Redis 7.0 peers', () => {
     expect(await role(kfMaster)).toBe(await role(rdMaster));
   });
 
+  it("scripts get Redis's refusals on a read-only replica and without enough good replicas", async () => {
+    const kfMaster = await keyforkNode(['--repl-diskless-sync-delay', '0']);
+    const rdMaster = await redisNode(['--repl-diskless-sync-delay', '0']);
+    const kfReplica = await keyforkNode(['--replicaof', '127.0.0.1', String(kfMaster.server.port)]);
+    const rdReplica = await redisNode(['--replicaof', '127.0.0.1', String(rdMaster.server.port)]);
+    await waitLinkUp(kfReplica);
+    await waitLinkUp(rdReplica);
+    const scripts: Arg[][] = [
+      ['EVAL', "return redis.call('SET', 'a', 'b')", '0'],
+      ['EVAL', "return redis.pcall('SET', 'a', 'b')", '0'],
+      ['EVAL', "local ok = redis.pcall('SET', 'a', 'b'); return redis.call('GET', 'a')", '0'],
+      ['EVAL', "#!lua\nreturn redis.call('SET', 'a', 'b')", '0'],
+      ['EVAL', "#!lua flags=no-writes\nreturn redis.call('SET', 'a', 'b')", '0'],
+      ['EVAL', "#!lua flags=no-writes\nreturn redis.call('GET', 'a')", '0'],
+      ['EVAL_RO', "return redis.call('SET', 'a', 'b')", '0'],
+    ];
+    const replies = async (node: Node) => {
+      const out: string[] = [];
+      for (const c of scripts) out.push(formatReply(await node.conn.send(...c)).replace(/script: \w+/, 'script: SHA'));
+      return out;
+    };
+    const onReplica = await replies(kfReplica);
+    expect(onReplica).toEqual(await replies(rdReplica));
+    expect(onReplica[0]).toContain("READONLY You can't write against a read only replica.");
+    // Masters with min-replicas-to-write 2 and one replica: NOREPLICAS, inside scripts too.
+    for (const m of [kfMaster, rdMaster]) {
+      expect(await cmd(m, 'CONFIG', 'SET', 'min-replicas-to-write', '2', 'min-replicas-max-lag', '10')).toBe('+OK');
+    }
+    const onMaster = await replies(kfMaster);
+    expect(onMaster).toEqual(await replies(rdMaster));
+    expect(onMaster[0]).toContain('NOREPLICAS Not enough good replicas to write.');
+  });
+
   it('REPLICAOF, WAIT and REPLCONF answer bad input as Redis does', async () => {
     const keyfork = await keyforkNode();
     const redis = await redisNode();

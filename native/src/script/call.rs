@@ -77,6 +77,7 @@ pub fn lookup(argv0: &[u8], argv1: Option<&[u8]>) -> Option<CommandInfo> {
     })
 }
 
+pub const NOREPLICAS: &str = "-NOREPLICAS Not enough good replicas to write.";
 const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 pub fn call(lua: Lua) -> Result<c_int, Raise> {
@@ -184,12 +185,22 @@ fn execute() -> Result<(), (String, Option<usize>)> {
             if r.read_only {
                 return refuse("Write commands are not allowed from read-only scripts.");
             }
-            if r.caller.writes_refused {
-                // writeCommandsGetDiskErrorMessage: the failed save's text, or the AOF's.
-                return match &r.caller.aof_refusal {
-                    Some(aof) => refuse(&format!("-{aof}")),
-                    None => refuse(MISCONF),
-                };
+            // scriptVerifyWriteCommandAllow: the server's state may refuse the first write,
+            // not one after the script already changed something.
+            if !r.write_dirty {
+                if r.caller.readonly_replica {
+                    return refuse("-READONLY You can't write against a read only replica.");
+                }
+                if r.caller.writes_refused {
+                    // writeCommandsGetDiskErrorMessage: the failed save's text, or the AOF's.
+                    return match &r.caller.aof_refusal {
+                        Some(aof) => refuse(&format!("-{aof}")),
+                        None => refuse(MISCONF),
+                    };
+                }
+                if r.caller.noreplicas {
+                    return refuse(NOREPLICAS);
+                }
             }
         }
         if !r.allow_oom && r.caller.oom && !r.write_dirty && info.flags & CMD_DENYOOM != 0 {

@@ -38,6 +38,8 @@ const F_WRITES_REFUSED: i32 = 4;
 const F_OOM: i32 = 8;
 const F_CALLS_VIA_TS: i32 = 16;
 const F_TRACKING: i32 = 32;
+const F_READONLY_REPLICA: i32 = 64;
+const F_NOREPLICAS: i32 = 128;
 
 /// R_FLAGS bits.
 const R_WRITE_DIRTY: i32 = 1;
@@ -186,6 +188,8 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         client_id: client_id as u32 as u64,
         writes_refused: flags & F_WRITES_REFUSED != 0,
         aof_refusal: if flags & F_WRITES_REFUSED != 0 { AOF_REFUSAL.with(|r| r.borrow().clone()) } else { None },
+        readonly_replica: flags & F_READONLY_REPLICA != 0,
+        noreplicas: flags & F_NOREPLICAS != 0,
         oom: flags & F_OOM != 0,
         calls_via_ts: flags & F_CALLS_VIA_TS != 0,
         tracks_reads: flags & F_TRACKING != 0,

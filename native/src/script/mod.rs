@@ -87,6 +87,10 @@ pub struct Caller {
     /// The refusal is the AOF's (`MISCONF Errors writing to the AOF file: ...`), not a failed
     /// background save's: its text, which scripts and their calls get as well.
     pub aof_refusal: Option<String>,
+    /// A read-only replica runs the script for one of its clients (not for its master).
+    pub readonly_replica: bool,
+    /// min-replicas-to-write is not met (NOREPLICAS).
+    pub noreplicas: bool,
     /// Used memory is over maxmemory (the memory owner's hook; false until maxmemory exists).
     pub oom: bool,
     /// Every redis.call goes through TypeScript (the ACL hook: a restricted user's checks live there).
@@ -194,11 +198,17 @@ fn refusal(inv: &Invocation, caller: &Caller) -> Option<Cow<'static, str>> {
         return Some("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into());
     }
     if inv.flags & NO_WRITES == 0 {
+        if caller.readonly_replica {
+            return Some("-READONLY Can not run script with write flag on readonly replica".into());
+        }
         if caller.writes_refused {
             return Some(match &caller.aof_refusal {
                 Some(aof) => format!("-{aof}").into(),
                 None => "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".into(),
             });
+        }
+        if caller.noreplicas {
+            return Some(call::NOREPLICAS.into());
         }
         if inv.ro {
             return Some("Can not execute a script with write flag using *_ro command.".into());
