@@ -156,6 +156,30 @@ describeDifferential('replication faults', () => {
     });
   }
 
+  for (const masterKind of ['keyfork', 'redis'] as const) {
+    it(`a replica that falls behind past client-output-buffer-limit replica is dropped with Redis's log line, then resyncs (${masterKind} master)`, async () => {
+      const start = masterKind === 'keyfork' ? keyforkNode : redisNode;
+      const master = await start(['--repl-diskless-sync-delay', '0', '--client-output-buffer-limit', 'replica 1mb 0 0']);
+      const replica = await redisNode(['--replicaof', '127.0.0.1', String(master.server.port)]);
+      await waitLinkUp(replica);
+      replica.server.proc.kill('SIGSTOP');
+      try {
+        // 32 MB of writes: more than the kernel's socket buffers take, so the stream queues in
+        // the master, past the replica class's 1 MB hard limit.
+        const value = 'x'.repeat(1024 * 1024);
+        for (let i = 0; i < 32; i++) await master.conn.send('SET', `big:${i}`, value);
+        await waitLog(master, 'scheduled to be closed ASAP for overcoming of output buffer limits.');
+      } finally {
+        replica.server.proc.kill('SIGCONT');
+      }
+      expect(master.server.output()).toMatch(/Client id=\d+ addr=127\.0\.0\.1:\d+ laddr=\S+ fd=\d+ name=\S* age=\d+ idle=\d+ flags=S .* scheduled to be closed ASAP for overcoming of output buffer limits\./);
+      // The replica comes back: the backlog (1 MB) no longer covers its offset, so a full sync.
+      await waitFor(async () => (await info(master, 'stats')).get('sync_full') === '2', 'the dropped replica to resync', 60_000);
+      await waitLinkUp(replica);
+      await waitInSync(master, replica, 60_000);
+    });
+  }
+
   it('a master that goes silent: repl-timeout drops the link and the replica reconnects', async () => {
     const { rdb, digest } = await redisRdb(100);
     const master = await fakeMaster((socket) => {
