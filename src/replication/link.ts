@@ -3,7 +3,7 @@
 import type { Client } from '../client';
 
 /** SYNC/PSYNC progress of a replica (Redis's SLAVE_STATE_*); 'none' before SYNC/PSYNC. */
-export type ReplicaState = 'none' | 'wait_bgsave_start' | 'wait_bgsave_end' | 'send_bulk' | 'online';
+export type ReplicaState = 'none' | 'wait_bgsave_start' | 'wait_bgsave_end' | 'send_bulk' | 'online' | 'rdb_transmitted';
 
 /** REPLCONF capa eof: the replica can read a streamed ($EOF:) RDB. */
 export const CAPA_EOF = 1;

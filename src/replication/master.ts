@@ -380,9 +380,11 @@ export class Master {
         this.log.notice(
           `Streamed RDB transfer with replica ${link.name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming`,
         );
-        this.putOnline(link);
+        if (!this.putOnline(link)) {
+          this.closeAfterWrites(link.client);
+          continue;
+        }
         link.startStreamOnAck = true;
-        if (link.rdbOnly) this.startCommandStream(link);
         continue;
       }
       link.state = 'send_bulk';
@@ -392,7 +394,10 @@ export class Master {
           this.server.freeClient(link.client);
           return;
         }
-        this.putOnline(link);
+        if (!this.putOnline(link)) {
+          this.closeAfterWrites(link.client);
+          return;
+        }
         this.startCommandStream(link);
       });
       if (!started.ok) {
@@ -416,23 +421,26 @@ export class Master {
     this.server.freeClient(client);
   }
 
-  /** replicaPutOnline. */
-  private putOnline(link: ReplicaLink): void {
-    if (link.rdbOnly) return;
+  /**
+   * replicaPutOnline (Redis 7.0.15): false for a replica that asked for the RDB only
+   * (redis-cli --rdb), which the caller disconnects now.
+   */
+  private putOnline(link: ReplicaLink): boolean {
+    if (link.rdbOnly) {
+      link.state = 'rdb_transmitted';
+      this.log.notice(`RDB transfer completed, rdb only replica (${link.name}) should be disconnected asap`);
+      return false;
+    }
     link.state = 'online';
     link.ackTime = this.nowSec();
     this.refreshGoodReplicas();
     this.log.notice(`Synchronization with replica ${link.name} succeeded`);
+    return true;
   }
 
   /** replicaStartCommandStream: the stream accumulated since the fork goes out. */
   private startCommandStream(link: ReplicaLink): void {
     link.startStreamOnAck = false;
-    if (link.rdbOnly) {
-      this.log.notice(`Close the connection with replica ${link.name} as RDB transfer is complete`);
-      this.closeAfterWrites(link.client);
-      return;
-    }
     const pending = link.pending;
     link.pending = [];
     link.pendingBytes = 0;

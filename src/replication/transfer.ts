@@ -139,6 +139,12 @@ export function sendRdbFile(
     const data = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
     sent += data.length;
     host.send(link.client, data);
+    // The last byte is out: done now, as Redis's sendBulkToSlave is (the stream's 'end' comes a
+    // turn later, when the replica may have hung up already).
+    if (sent === size) {
+      end(null);
+      return;
+    }
     if (socket.writableLength > HIGH_WATER) {
       stream.pause();
       whenDrained(socket, () => stream.resume());
