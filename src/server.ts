@@ -79,6 +79,8 @@ const CLIENT_QUERY_BUFFER_LIMIT = consume('client-query-buffer-limit', PROOF);
 const PROTO_MAX_BULK_LEN = consume('proto-max-bulk-len', 'test/server/strings.test.ts');
 const RDBCOMPRESSION = consume('rdbcompression', 'test/server/debug-object.test.ts');
 const RDBCHECKSUM = consume('rdbchecksum', PROOF);
+/** A replica does not evict (read by the addon's performEvictions). */
+const REPLICA_IGNORE_MAXMEMORY = consume('replica-ignore-maxmemory', 'test/server/replication.test.ts');
 /** Which deletions free values on the lazy free thread (native/src/lazyfree.rs). */
 const LAZYFREE = [
   consume('lazyfree-lazy-eviction', 'test/server/memory-cmd.test.ts'),
@@ -240,7 +242,7 @@ export class Server {
       push();
       config.onChange(setting, push);
     }
-    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM, ...LAZYFREE]) {
+    for (const flag of [RDBCOMPRESSION, RDBCHECKSUM, REPLICA_IGNORE_MAXMEMORY, ...LAZYFREE]) {
       const push = () => native.setSetting(flag.name, config.bool(flag) ? 1 : 0);
       push();
       config.onChange(flag, push);

@@ -31,6 +31,8 @@ pub struct Settings {
     pub lazyfree_lazy_user_flush: bool,
     pub lazyfree_lazy_server_del: bool,
     pub lazyfree_lazy_expire: bool,
+    /// replica-ignore-maxmemory: a replica does not evict (its master's DELs remove keys).
+    pub replica_ignore_maxmemory: bool,
     pub stream_node_max_bytes: i64,
     pub stream_node_max_entries: i64,
     pub hll_sparse_max_bytes: i64,
@@ -60,6 +62,7 @@ impl Default for Settings {
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_server_del: false,
             lazyfree_lazy_expire: false,
+            replica_ignore_maxmemory: true,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
             hll_sparse_max_bytes: 3000,
@@ -89,8 +92,10 @@ impl Settings {
             "stream-node-max-bytes" => &mut self.stream_node_max_bytes,
             "stream-node-max-entries" => &mut self.stream_node_max_entries,
             "hll-sparse-max-bytes" => &mut self.hll_sparse_max_bytes,
-            "lazyfree-lazy-eviction" | "lazyfree-lazy-user-del" | "lazyfree-lazy-user-flush" | "lazyfree-lazy-server-del" | "lazyfree-lazy-expire" => {
+            "lazyfree-lazy-eviction" | "lazyfree-lazy-user-del" | "lazyfree-lazy-user-flush" | "lazyfree-lazy-server-del" | "lazyfree-lazy-expire"
+            | "replica-ignore-maxmemory" => {
                 let flag = match name {
+                    "replica-ignore-maxmemory" => &mut self.replica_ignore_maxmemory,
                     "lazyfree-lazy-eviction" => &mut self.lazyfree_lazy_eviction,
                     "lazyfree-lazy-user-del" => &mut self.lazyfree_lazy_user_del,
                     "lazyfree-lazy-user-flush" => &mut self.lazyfree_lazy_user_flush,

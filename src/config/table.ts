@@ -384,7 +384,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('replica-lazy-flush', false, { alias: 'slave-lazy-flush', ...inert('a keyfork replica always frees the data a full sync replaces in a background thread') }),
   bool('replica-serve-stale-data', true, { alias: 'slave-serve-stale-data' }),
   bool('replica-read-only', true, { alias: 'slave-read-only' }),
-  bool('replica-ignore-maxmemory', true, { alias: 'slave-ignore-maxmemory', ...needs(REPLICATION) }),
+  bool('replica-ignore-maxmemory', true, { alias: 'slave-ignore-maxmemory' }),
   bool('jemalloc-bg-thread', true, inert('keyfork does not use jemalloc')),
   bool('activedefrag', false, needs(DEFRAG)),
   bool('syslog-enabled', false, fixed(needs(SYSLOG))),

@@ -376,6 +376,33 @@ describeDifferential('replication with real Redis 7.0 peers', () => {
     expect(await role(kfMaster)).toBe(await role(rdMaster));
   });
 
+  it('a replica ignores maxmemory (replica-ignore-maxmemory yes) and evicts with no, as Redis does', async () => {
+    const master = await keyforkNode(['--repl-diskless-sync-delay', '0']);
+    expect(await cmd(master, 'DEBUG', 'POPULATE', '30000', 'mm', '100')).toBe('+OK');
+    const replicas = [await keyforkNode(), await redisNode()];
+    for (const r of replicas) {
+      expect(await cmd(r, 'REPLICAOF', '127.0.0.1', String(master.server.port))).toBe('+OK');
+      await waitLinkUp(r);
+      await waitInSync(master, r);
+      // Far below what the data takes: a master would evict nearly everything.
+      expect(await cmd(r, 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random', 'maxmemory', '1mb')).toBe('+OK');
+    }
+    // The cron runs a few times, reads are served, the stream goes on: nothing is evicted.
+    await sleep(1200);
+    await writeLoad(master, 600, 'mm-after');
+    for (const r of replicas) {
+      expect(await cmd(r, 'GET', 'mm:1'), r.kind).not.toBe('(nil)');
+      await waitInSync(master, r);
+    }
+    // replica-ignore-maxmemory no: the replica evicts on its own, and its data departs from the master's.
+    const total = Number((await cmd(master, 'DBSIZE')).slice(1));
+    for (const r of replicas) {
+      expect(await cmd(r, 'CONFIG', 'SET', 'replica-ignore-maxmemory', 'no')).toBe('+OK');
+      await waitFor(async () => Number((await cmd(r, 'DBSIZE')).slice(1)) < total / 2, `${r.kind} to evict`);
+      expect((await info(r, 'stats')).get('evicted_keys')).not.toBe('0');
+    }
+  });
+
   it("scripts get Redis's refusals on a read-only replica and without enough good replicas", async () => {
     const kfMaster = await keyforkNode(['--repl-diskless-sync-delay', '0']);
     const rdMaster = await redisNode(['--repl-diskless-sync-delay', '0']);

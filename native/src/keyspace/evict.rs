@@ -176,6 +176,12 @@ fn time_limit_us(tenacity: i64) -> u64 {
 impl Keyspace {
     /// performEvictions: frees memory over `maxmemory` by evicting keys under the policy.
     pub fn perform_evictions(&mut self, s: &Settings, now_ms: i64) -> EvictResult {
+        // isSafeToPerformEvictions: nothing is evicted while loading, on a replica that ignores
+        // maxmemory (it stays its master's exact copy: the master's DELs remove keys), nor while
+        // clients are paused (the dataset stays still). As if no eviction had been needed.
+        if self.loading || (self.expiry.replica() && s.replica_ignore_maxmemory) || self.expire_paused {
+            return EvictResult::Ok;
+        }
         let result = self.evict_round(s, now_ms);
         self.evict.note_result(result);
         result

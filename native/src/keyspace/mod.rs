@@ -76,6 +76,13 @@ pub enum Expiry {
     Ignore,
 }
 
+impl Expiry {
+    /// The modes of a replica (its master decides what goes).
+    pub fn replica(self) -> bool {
+        self != Expiry::Delete
+    }
+}
+
 pub struct Keyspace {
     pub dbs: Vec<Db>,
     /// Changes since the last successful save (rdb_changes_since_last_save).
