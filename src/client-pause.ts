@@ -12,25 +12,52 @@ import type { Server } from './server';
 
 export type PauseKind = 'write' | 'all';
 
+/** Why clients are paused (Redis's pause_purpose): each pause lasts and ends on its own. */
+export type PausePurpose = 'command' | 'failover';
+
 /**
  * Redis 7.0's CMD_MAY_REPLICATE commands (an internal flag COMMAND INFO does not show): they
  * may propagate something, so a WRITE pause holds them back like writes.
  */
 const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish', 'pfcount']);
 
+const RESTRICTION: Record<PauseKind, number> = { write: 1, all: 2 };
+
 export class ClientPause {
+  /** The pause in force: the most restrictive kind among the purposes' pauses. */
   kind: PauseKind | null = null;
-  /** When the pause ends (ms since the epoch). */
+  /** When the pause in force ends (ms since the epoch): the furthest end among that kind's. */
   private until = 0;
+  private readonly pauses = new Map<PausePurpose, { kind: PauseKind; until: number }>();
   private readonly postponed = new Set<Client>();
+  private readonly resumed: Array<() => void> = [];
 
   constructor(private readonly server: Server) {}
 
-  /** pauseClients: a pause never gets weaker nor shorter while it lasts. */
-  pause(until: number, kind: PauseKind): void {
-    if (this.kind !== 'all') this.kind = kind;
-    this.until = Math.max(this.until, until);
-    native.setExpirePaused(true);
+  /**
+   * pauseClients: a purpose's pause never gets weaker nor shorter while it lasts (`until`:
+   * ms since the epoch, Infinity for a pause that lasts until it is lifted).
+   */
+  pause(purpose: PausePurpose, until: number, kind: PauseKind): void {
+    const current = this.pauses.get(purpose);
+    if (current) {
+      if (RESTRICTION[kind] > RESTRICTION[current.kind]) current.kind = kind;
+      current.until = Math.max(current.until, until);
+    } else {
+      this.pauses.set(purpose, { kind, until });
+    }
+    this.update(Date.now());
+  }
+
+  /** unpauseClients: lifts one purpose's pause (the others stay in force). */
+  unpause(purpose: PausePurpose): void {
+    if (!this.pauses.delete(purpose)) return;
+    this.update(Date.now());
+  }
+
+  /** `fn` runs whenever no pause is in force any more (work that waits for the pause). */
+  onResume(fn: () => void): void {
+    this.resumed.push(fn);
   }
 
   /** Does the pause hold this command back? `writes`: the command writes, as dispatch judged it. */
@@ -56,23 +83,34 @@ export class ClientPause {
     this.postponed.delete(client);
   }
 
-  /** From the cron: the pause ends when its time has come. */
+  /** From the cron: a pause ends when its time has come. */
   endIfDue(now: number): void {
-    if (this.kind !== null && now >= this.until) this.unpause();
+    if (this.kind !== null && now >= this.until) this.update(now);
   }
 
   /**
-   * unpauseClients: the waiting clients run their postponed command once the current one has
-   * returned (they share the server's reply writer), in the order they were held.
+   * updateClientPauseTypeAndEndTime: drops the pauses whose time has come and puts the most
+   * restrictive of the others in force. When that is weaker than before, the waiting clients
+   * run their postponed command again (a weaker pause may still hold it back), once the current
+   * one has returned (they share the server's reply writer), in the order they were held.
    */
-  unpause(): void {
-    if (this.kind === null) return;
-    this.kind = null;
-    this.until = 0;
-    native.setExpirePaused(false);
+  private update(now: number): void {
+    const before = this.kind;
+    let kind: PauseKind | null = null;
+    for (const [purpose, p] of this.pauses) {
+      if (now >= p.until) this.pauses.delete(purpose);
+      else if (kind === null || RESTRICTION[p.kind] > RESTRICTION[kind]) kind = p.kind;
+    }
+    let until = 0;
+    for (const p of this.pauses.values()) if (p.kind === kind) until = Math.max(until, p.until);
+    this.kind = kind;
+    this.until = until;
+    native.setExpirePaused(kind !== null);
+    if (before === null || (kind !== null && RESTRICTION[kind] >= RESTRICTION[before])) return;
     const waiting = [...this.postponed];
     this.postponed.clear();
     if (waiting.length > 0) setImmediate(() => waiting.forEach((c) => this.server.resumeClient(c)));
+    if (kind === null) for (const fn of this.resumed) fn();
   }
 }
 
@@ -90,12 +128,12 @@ const clientPause: Handler = (ctx) => {
   const ms = /^-?\d+$/.test(text) ? BigInt(text) : null;
   if (ms === null || ms > 9223372036854775807n || ms < -9223372036854775808n) throw new ReplyError('ERR timeout is not an integer or out of range');
   if (ms < 0n) throw new ReplyError('ERR timeout is negative');
-  server.clientPause.pause(ms > 0n ? Date.now() + Number(ms) : 0, kind);
+  server.clientPause.pause('command', Date.now() + Number(ms), kind);
   ctx.out.ok();
 };
 
 const clientUnpause: Handler = (ctx) => {
-  ctx.server.clientPause.unpause();
+  ctx.server.clientPause.unpause('command');
   ctx.out.ok();
 };
 
