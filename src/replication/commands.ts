@@ -1,5 +1,5 @@
 // The replication commands: SYNC, PSYNC, REPLCONF (the replicas' side of the protocol),
-// REPLICAOF / SLAVEOF, ROLE and WAIT.
+// REPLICAOF / SLAVEOF, ROLE, WAIT and FAILOVER.
 import { argStr, parseInteger, ReplyError, type Ctx, type Handler } from '../commands/types';
 
 function argv(ctx: Ctx): string[] {
@@ -26,6 +26,7 @@ function replconf(ctx: Ctx): void {
 }
 
 function replicaof(ctx: Ctx): void {
+  if (ctx.server.replication.failover.state !== 'no-failover') throw new ReplyError('ERR REPLICAOF not allowed while failing over.');
   const host = argStr(ctx.req, 1);
   const portText = argStr(ctx.req, 2);
   let target: { host: string; port: number } | null = null;
@@ -72,6 +73,13 @@ function wait(ctx: Ctx): void {
   replication.master.waitFor(client);
 }
 
+/** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]. */
+function failover(ctx: Ctx): void {
+  const error = ctx.server.replication.failover.command(argv(ctx).slice(1));
+  if (error !== null) throw new ReplyError(error);
+  ctx.out.ok();
+}
+
 export const replicationCommands: [string, Handler][] = [
   ['sync', sync],
   ['psync', sync],
@@ -80,4 +88,5 @@ export const replicationCommands: [string, Handler][] = [
   ['slaveof', replicaof],
   ['role', role],
   ['wait', wait],
+  ['failover', failover],
 ];

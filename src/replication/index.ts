@@ -11,6 +11,7 @@ import { consume } from '../config/consumers';
 import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA } from '../native';
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
+import { Failover } from './failover';
 import { Master } from './master';
 import { Replica } from './replica';
 import { ReplicationState } from './state';
@@ -33,6 +34,7 @@ export class Replication {
   readonly state: ReplicationState;
   readonly master: Master;
   readonly replica: Replica;
+  readonly failover: Failover;
   /** This server's subscription to propagation (see updatePropagation). */
   private consumer: PropagationConsumer | null = null;
   /** Clients whose propagated writes wait for the next drain (their WAIT offset follows it). */
@@ -47,11 +49,31 @@ export class Replication {
       feed: (data) => this.feedStream(data),
       settle: () => this.settle(),
       resetStreamDb: () => this.resetStreamDb(),
+      failover: () => this.failover,
+      promoteForFailover: (client) => {
+        this.promote();
+        this.server.log.notice(`MASTER MODE enabled (failover request from '${clientInfoLine(this.server, client, null)}')`);
+      },
+      pingsHeld: () => this.failover.endTime !== 0 && server.clientPause.kind !== null,
     });
     this.replica = new Replica(server, {
       state: this.state,
       proxy: (data) => this.feedStream(data),
       disconnectReplicas: () => this.master.disconnectAll(),
+      failover: () => this.failover,
+    });
+    this.failover = new Failover({
+      log: server.log,
+      isReplica: () => this.isReplica(),
+      replicas: () => this.master.replicas,
+      settledOffset: () => {
+        this.settle();
+        return this.state.masterReplOffset;
+      },
+      follow: (host, port) => this.follow(host, port),
+      promote: () => this.promote(),
+      pauseWrites: () => server.clientPause.pause('failover', Infinity, 'write'),
+      resumeWrites: () => server.clientPause.unpause('failover'),
     });
     const config = server.config;
     config.onChange(REPL_BACKLOG_SIZE, () => {
@@ -63,6 +85,7 @@ export class Replication {
       this.state.backlog?.resize(size, this.state.masterReplOffset);
     });
     server.persistence.replicationInfo = () => this.saveInfo();
+    server.clientPause.onResume(() => this.master.sendAckRequest());
     // After each turn's drain: the WAIT offsets of the clients whose writes it carried.
     server.beforeSleep.addTask(() => this.settle());
     server.persistence.replicasNeedRdbFile = () =>
@@ -169,10 +192,7 @@ export class Replication {
     this.settle();
     if (target === null) {
       if (this.isReplica()) {
-        this.roleChanged(null);
-        replica.unsetMaster();
-        this.updatePropagation();
-        this.master.noReplicasSince = Math.floor(Date.now() / 1000);
+        this.promote();
         this.server.log.notice(`MASTER MODE enabled (user request from '${clientInfoLine(this.server, client, null)}')`);
       }
       return '+OK';
@@ -181,11 +201,26 @@ export class Replication {
       this.server.log.notice('REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.');
       return '+OK Already connected to specified master';
     }
-    this.roleChanged(target);
-    replica.setMaster(target.host, target.port);
-    this.updatePropagation();
+    this.follow(target.host, target.port);
     this.server.log.notice(`REPLICAOF ${target.host}:${target.port} enabled (user request from '${clientInfoLine(this.server, client, null)}')`);
     return '+OK';
+  }
+
+  /** replicationSetMaster with what comes with it: become the replica of host:port. */
+  private follow(host: string, port: number): void {
+    this.settle();
+    this.roleChanged({ host, port });
+    this.replica.setMaster(host, port);
+    this.updatePropagation();
+  }
+
+  /** replicationUnsetMaster with what comes with it: a master again, continuing the history. */
+  private promote(): void {
+    if (!this.isReplica()) return;
+    this.roleChanged(null);
+    this.replica.unsetMaster();
+    this.updatePropagation();
+    this.master.noReplicasSince = Math.floor(Date.now() / 1000);
   }
 
   /** What comes with a change of role: config replicaof, the log's role letter, key expiry. */
@@ -276,6 +311,7 @@ export class Replication {
 
   /** replicationCron, once a second. */
   cron(): void {
+    this.failover.update();
     this.replica.cron();
     this.master.cron();
   }
@@ -329,7 +365,7 @@ export class Replication {
     }
     lines.push(...this.master.infoLines());
     lines.push(
-      'master_failover_state:no-failover',
+      `master_failover_state:${this.failover.state}`,
       `master_replid:${st.replid}`,
       `master_replid2:${st.replid2}`,
       `master_repl_offset:${st.masterReplOffset}`,

@@ -11,6 +11,7 @@ import type { ActiveChild, ChildExit } from '../persistence/children';
 import { SIGUSR1 } from '../persistence/children';
 import { replicaSyncTrigger } from '../persistence/triggers';
 import type { Server } from '../server';
+import type { Failover } from './failover';
 import { CAPA_EOF, CAPA_PSYNC2, ReplicaLink } from './link';
 import { randomHex40, type ReplicationState } from './state';
 import { DisklessTransfer, sendRdbFile, type TransferHost } from './transfer';
@@ -37,6 +38,11 @@ export interface MasterContext {
   settle(): void;
   /** The stream that follows starts with a SELECT. */
   resetStreamDb(): void;
+  failover(): Failover;
+  /** PSYNC ... FAILOVER from our master: we become a master (the one that sent it follows us). */
+  promoteForFailover(client: Client): void;
+  /** A FAILOVER with a timeout pauses writes: no PING may move the offset it waits for. */
+  pingsHeld(): boolean;
 }
 
 const REPL_DISABLE_TCP_NODELAY = consume('repl-disable-tcp-nodelay', 'test/server/replication.test.ts');
@@ -139,7 +145,14 @@ export class Master {
     if (link.isReplica) return; // already a replica: SYNC is ignored
     const psync = argv[0].toLowerCase() === 'psync';
     if (psync && argv.length > 3 && argv[3].toLowerCase() === 'failover') {
-      return this.replyError(client, 'ERR PSYNC FAILOVER is not supported by keyfork');
+      // Our master hands its role over to us (its FAILOVER found us synced).
+      this.log.warning(`Failover request received for replid ${argv[1]}.`);
+      if (!this.ctx.isReplica()) return this.replyError(client, "ERR PSYNC FAILOVER can't be sent to a master.");
+      if (argv[1].toLowerCase() !== this.state.replid) return this.replyError(client, 'ERR PSYNC FAILOVER replid must match my replid.');
+      this.ctx.promoteForFailover(client);
+    }
+    if (this.ctx.failover().state !== 'no-failover') {
+      return this.replyError(client, "NOMASTERLINK Can't SYNC while failing over");
     }
     if (this.ctx.isReplica() && !this.ctx.linkUp()) {
       return this.replyError(client, "NOMASTERLINK Can't SYNC while not connected with my master");
@@ -494,6 +507,8 @@ export class Master {
         link.ackTime = this.nowSec();
         if (link.startStreamOnAck && link.state === 'online') this.startCommandStream(link);
         this.scheduleWaitCheck();
+        // A FAILOVER waits for this: judged once this event is done (it frees clients).
+        if (this.ctx.failover().state === 'waiting-for-sync') setImmediate(() => this.ctx.failover().update());
         return;
       } else if (option === 'getack') {
         sendAck();
@@ -545,7 +560,7 @@ export class Master {
   cron(): void {
     const now = this.nowSec();
     const period = Math.max(1, this.config.int(REPL_PING_REPLICA_PERIOD));
-    if (this.cronLoops % period === 0 && this.replicas.length > 0 && !this.ctx.isReplica()) {
+    if (this.cronLoops % period === 0 && this.replicas.length > 0 && !this.ctx.isReplica() && !this.ctx.pingsHeld()) {
       this.feedOwnCommand(PING_COMMAND);
     }
     this.cronLoops++;
@@ -613,16 +628,23 @@ export class Master {
     return this.replicas.filter((r) => r.state === 'online' && r.ackOffset >= offset).length;
   }
 
-  /** WAIT blocked `client`: ask the replicas for an ACK once this event is done. */
+  /**
+   * WAIT blocked `client`: ask the replicas for an ACK once this event is done, or once
+   * clients are not paused any more (the GETACK would move the offset a FAILOVER waits for).
+   */
   waitFor(client: Client): void {
     this.waiting.push(client);
     if (!this.ackRequested) {
       this.ackRequested = true;
-      setImmediate(() => {
-        this.ackRequested = false;
-        if (this.replicas.length > 0) this.feedOwnCommand(GETACK_COMMAND);
-      });
+      setImmediate(() => this.sendAckRequest());
     }
+  }
+
+  /** Sends the REPLCONF GETACK that WAIT asked for, unless clients are paused. */
+  sendAckRequest(): void {
+    if (!this.ackRequested || this.server.clientPause.kind !== null) return;
+    this.ackRequested = false;
+    if (this.replicas.length > 0) this.feedOwnCommand(GETACK_COMMAND);
   }
 
   /** A WAIT client went away or timed out. */

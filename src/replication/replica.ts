@@ -16,6 +16,7 @@ import { clientInfoLine } from '../commands/client-cmd';
 import { consume } from '../config/consumers';
 import { native, type RdbLoadReport } from '../native';
 import type { Server } from '../server';
+import type { Failover } from './failover';
 import type { ReplicationState } from './state';
 
 const MASTERAUTH = consume('masterauth', 'test/server/replication.test.ts');
@@ -148,6 +149,8 @@ export interface ReplicaContext {
   proxy(data: Buffer): void;
   /** Our own replicas must resync (our history changed). */
   disconnectReplicas(): void;
+  /** A FAILOVER of ours in progress: our PSYNC to the target says so, its answer ends it. */
+  failover(): Failover;
 }
 
 export class Replica {
@@ -416,20 +419,26 @@ export class Replica {
   /** slaveTryPartialResynchronization's writing half. */
   private sendPsync(): void {
     this.masterInitialOffset = -1;
+    let argv: string[];
     if (this.cached) {
       const offset = String(this.cached.reploff + 1);
       this.log.notice(`Trying a partial resynchronization (request ${this.cached.replid}:${offset}).`);
-      this.sendCommand(['PSYNC', this.cached.replid, offset]);
+      argv = ['PSYNC', this.cached.replid, offset];
     } else {
       this.log.notice('Partial resynchronization not possible (no cached master)');
-      this.sendCommand(['PSYNC', '?', '-1']);
+      argv = ['PSYNC', '?', '-1'];
     }
+    if (this.ctx.failover().inProgress) argv.push('FAILOVER');
+    this.sendCommand(argv);
     this.linkState = 'receive_psync_reply';
   }
 
   /** slaveTryPartialResynchronization's reading half. */
   private psyncReply(reply: string): boolean {
     if (reply === '') return true; // a newline keepalive while the master prepares
+    // A FAILOVER of ours ends with the target's answer: taken over, or refused (then we are a
+    // master again and the handshake stops).
+    const failover = this.ctx.failover();
     if (reply.startsWith('+FULLRESYNC')) {
       const parts = reply.split(' ');
       if (parts.length < 3 || parts[1].length !== 40) {
@@ -440,6 +449,7 @@ export class Replica {
         this.masterInitialOffset = Number.parseInt(parts[2], 10) || 0;
         this.log.notice(`Full resync from master: ${this.masterReplid}:${this.masterInitialOffset}`);
       }
+      failover.psyncAnswered(true);
       return this.beginTransfer();
     }
     if (reply.startsWith('+CONTINUE')) {
@@ -456,16 +466,19 @@ export class Replica {
         this.ctx.disconnectReplicas();
       }
       this.resurrectCached();
+      failover.psyncAnswered(true);
       this.log.notice('MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.');
       return false;
     }
     if (reply.startsWith('-NOMASTERLINK') || reply.startsWith('-LOADING')) {
       this.log.notice(`Master is currently unable to PSYNC but should be in the future: ${reply}`);
+      if (failover.psyncAnswered(false)) return false;
       this.handshakeFailed();
       return false;
     }
     if (reply.startsWith('-ERR')) this.log.notice(`Master does not support PSYNC or is in error state (reply: ${reply})`);
     else this.log.warning(`Unexpected reply to PSYNC from master: ${reply}`);
+    if (failover.psyncAnswered(false)) return false;
     this.log.notice('Retrying with SYNC...');
     this.socket?.write('SYNC\r\n');
     return this.beginTransfer();

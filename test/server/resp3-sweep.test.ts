@@ -99,7 +99,7 @@ const SAMPLES: Sample[] = [
   shape('LATENCY', 'LATEST'), shape('LATENCY', 'HISTORY', 'command'), shape('LATENCY', 'RESET'), s('LATENCY', 'GRAPH', 'command'), shape('LATENCY', 'DOCTOR'),
   // A histogram's buckets follow the calls' timings: its type only; an unknown name, exactly.
   kind('LATENCY', 'HISTOGRAM', 'set'), s('LATENCY', 'HISTOGRAM', 'nosuchcommand'), kind('LATENCY', 'HELP'),
-  s('DBSIZE'), shape('TIME'), shape('LASTSAVE'), shape('INFO', 'server'), s('ROLE'), s('WAIT', '0', '0'), s('REPLICAOF', 'NO', 'ONE'),
+  s('DBSIZE'), shape('TIME'), shape('LASTSAVE'), shape('INFO', 'server'), s('ROLE'), s('WAIT', '0', '0'), s('FAILOVER', 'ABORT'), s('FAILOVER'), s('REPLICAOF', 'NO', 'ONE'),
   s('SLAVEOF', 'NO', 'ONE'), s('REPLCONF', 'bogus', '1'), s('PSYNC', '?'), s('SYNC', 'x'), s('LOLWUT'), s('MODULE', 'LIST'), s('MODULE', 'HELP'), s('MODULE', 'LOAD', '/x.so'), s('MODULE', 'LOADEX', '/x.so'), s('MODULE', 'UNLOAD', 'x'),
   s('CONFIG', 'GET', 'maxmemory-policy'), s('CONFIG', 'SET', 'hz', '10'), s('CONFIG', 'HELP'), s('CONFIG', 'RESETSTAT'), s('CONFIG', 'REWRITE'),
   s('ACL', 'SETUSER', 'sweep', 'on', '>pw', '~k*', '+get'), shape('ACL', 'GETUSER', 'sweep'), unordered('ACL', 'USERS'), s('ACL', 'LIST'),
