@@ -276,6 +276,9 @@ describeDifferential('replication with real Redis 7.0 peers', () => {
     await cmd(replica, 'REPLICAOF', '127.0.0.1', String(master.server.port));
     await waitLinkUp(replica);
     await waitInSync(master, replica);
+    // Redis puts a diskless replica online when it sees the sync child exit (its cron, or the
+    // replica's first ACK when the child is gone by then): a moment after the data is in.
+    await waitFor(async () => (await info(master)).get('slave0')?.includes('state=online') ?? false, 'the replica online');
     expect((await info(master)).get('slave0')).toMatch(/^ip=10\.1\.2\.3,port=4567,state=online,/);
     expect((await info(replica)).get('slave_priority')).toBe('42');
     // A wrong password: the handshake stops at AUTH, with Redis's words.
