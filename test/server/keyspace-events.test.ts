@@ -122,6 +122,36 @@ const EVERY_WRITE: Arg[][] = [
   ['FLUSHDB'], ['SET', 'a', '1'], ['FLUSHALL'],
 ];
 
+/** Streams, HyperLogLog, geo and SORT: every command that writes, with the cases that change which events Redis emits. */
+const TYPES_WRITES: Arg[][] = [
+  // streams (explicit IDs keep the replies equal)
+  ['XADD', 'x', '1-1', 'f', 'v'], ['XADD', 'x', '1-2', 'f', 'v'], ['XADD', 'x', 'MAXLEN', '1', '1-3', 'f', 'v'], ['XADD', 'x', 'MAXLEN', '5', '1-4', 'f', 'v'],
+  ['XADD', 'nox', 'NOMKSTREAM', '1-1', 'f', 'v'], ['XADD', 'x', '1-1', 'f', 'v'], ['XTRIM', 'x', 'MAXLEN', '1'], ['XTRIM', 'x', 'MAXLEN', '1'],
+  ['XTRIM', 'nox', 'MINID', '5'], ['XADD', 'x', '2-1', 'a', '1'], ['XADD', 'x', '2-2', 'b', '2'], ['XDEL', 'x', '2-1', '9-9'], ['XDEL', 'x', '9-9'],
+  ['XSETID', 'x', '5-0'], ['XSETID', 'nox', '5-0'], ['XGROUP', 'CREATE', 'x', 'g', '0'], ['XGROUP', 'CREATE', 'x', 'g', '0'],
+  ['XGROUP', 'CREATE', 'y', 'g', '$', 'MKSTREAM'], ['XGROUP', 'SETID', 'x', 'g', '0'], ['XGROUP', 'CREATECONSUMER', 'x', 'g', 'c1'],
+  ['XGROUP', 'CREATECONSUMER', 'x', 'g', 'c1'], ['XREADGROUP', 'GROUP', 'g', 'c2', 'STREAMS', 'x', '>'], ['XREADGROUP', 'GROUP', 'g', 'c3', 'STREAMS', 'x', '>'],
+  ['XREADGROUP', 'GROUP', 'g', 'c2', 'NOACK', 'STREAMS', 'x', '0'], ['XACK', 'x', 'g', '1-4'], ['XCLAIM', 'x', 'g', 'c4', '0', '2-2'],
+  ['XCLAIM', 'x', 'g', 'c5', '0', '9-9'], ['XAUTOCLAIM', 'x', 'g', 'c6', '0', '0'], ['XAUTOCLAIM', 'x', 'g', 'c7', '0', '0', 'JUSTID'],
+  ['XGROUP', 'DELCONSUMER', 'x', 'g', 'c1'], ['XGROUP', 'DELCONSUMER', 'x', 'g', 'nobody'], ['XGROUP', 'DESTROY', 'x', 'g'],
+  ['XGROUP', 'DESTROY', 'x', 'g'], ['XADD', 'x', '*', 'f'], ['DEL', 'x'],
+  // HyperLogLog
+  ['PFADD', 'h1', 'a', 'b'], ['PFADD', 'h1', 'a'], ['PFADD', 'h2'], ['PFADD', 'h2'], ['PFADD', 'h3', 'c'], ['PFCOUNT', 'h1', 'h3'],
+  ['PFCOUNT', 'h1'], ['PFMERGE', 'h4', 'h1', 'h3'], ['PFMERGE', 'h4'], ['PFMERGE', 'h5', 'nothing'], ['PFDEBUG', 'TODENSE', 'h1'],
+  ['PFDEBUG', 'GETREG', 'h3'],
+  // geo
+  ['GEOADD', 'geo', '13.361389', '38.115556', 'Palermo', '15.087269', '37.502669', 'Catania'], ['GEOADD', 'geo', 'NX', '13.361389', '38.115556', 'Palermo'],
+  ['GEOADD', 'geo', 'XX', 'CH', '13.5', '38.1', 'Palermo'], ['GEORADIUS', 'geo', '15', '37', '200', 'km', 'STORE', 'gs1'],
+  ['GEORADIUS', 'geo', '15', '37', '1', 'm', 'STORE', 'gs1'], ['GEORADIUSBYMEMBER', 'geo', 'Palermo', '300', 'km', 'STOREDIST', 'gs2'],
+  ['GEOSEARCHSTORE', 'gs3', 'geo', 'FROMLONLAT', '15', '37', 'BYRADIUS', '200', 'km'], ['GEOSEARCHSTORE', 'gs3', 'geo', 'FROMLONLAT', '0', '0', 'BYBOX', '1', '1', 'km'],
+  ['GEOSEARCHSTORE', 'gs3', 'nothing', 'FROMLONLAT', '0', '0', 'BYRADIUS', '1', 'km'], ['GEORADIUS', 'nothing', '0', '0', '1', 'km', 'STORE', 'gs2'],
+  ['GEOSEARCH', 'geo', 'FROMMEMBER', 'Catania', 'BYRADIUS', '500', 'km', 'ASC'],
+  // SORT
+  ['RPUSH', 'sl', '3', '1', '2'], ['SET', 'w_1', '30'], ['SET', 'w_2', '20'], ['SET', 'w_3', '10'], ['SORT', 'sl', 'STORE', 'so'],
+  ['SORT', 'sl', 'BY', 'w_*', 'GET', '#', 'GET', 'w_*', 'STORE', 'so'], ['SORT', 'sl', 'LIMIT', '5', '5', 'STORE', 'so'], ['SORT', 'sl', 'LIMIT', '5', '5', 'STORE', 'so'],
+  ['SORT', 'nothing', 'STORE', 'so2'], ['SORT_RO', 'sl', 'DESC'], ['SORT', 'sl', 'ALPHA'],
+];
+
 /** A seeded random sequence over a few keys of every type, including wrong-type errors. */
 function randomSequence(seed: number, length: number): Arg[][] {
   const r = rng(seed);
@@ -151,6 +181,13 @@ describeDifferential('keyspace notifications', () => {
   it('every write command emits the events Redis emits, in its order (KEA)', async () => {
     const events = await expectSameEvents(servers, 'KEA', EVERY_WRITE);
     expect(events.length).toBeGreaterThan(250);
+  });
+
+  it('streams, HyperLogLog, geo and SORT emit the events Redis emits, in its order', async () => {
+    const events = await expectSameEvents(servers, 'KEAnm', TYPES_WRITES);
+    for (const e of ['xadd', 'xtrim', 'xdel', 'xsetid', 'xgroup-create', 'xgroup-setid', 'xgroup-createconsumer', 'xgroup-delconsumer',
+      'xgroup-destroy', 'pfadd', 'zadd', 'georadiusstore', 'geosearchstore', 'sortstore']) expect(events.join('\n')).toContain(`:${e} `);
+    for (const flags of ['Kt', 'Et', 'E$', 'Ez', 'El', 'Eg', 'Kn']) await expectSameEvents(servers, flags, TYPES_WRITES);
   });
 
   it('"new" and "keymiss" (not part of A), with the other classes', async () => {

@@ -4,6 +4,7 @@
 //! and keep its cached cardinality.
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, WRONGTYPE};
+use crate::keyspace::notify::STRING;
 use crate::keyspace::{Entry, Keyspace};
 use crate::types::hll::{self, REGISTERS};
 use crate::types::string::StrVal;
@@ -68,6 +69,7 @@ fn pfadd(ctx: &mut Ctx) -> CmdResult {
     if updated > 0 {
         hll::invalidate_cache(h);
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(STRING, "pfadd", db, key);
         ctx.ks.dirty += updated;
     }
     ctx.reply.int((updated > 0) as i64);
@@ -141,6 +143,8 @@ fn pfmerge(ctx: &mut Ctx) -> CmdResult {
     }
     hll::invalidate_cache(h);
     ctx.ks.signal_modified(db, dest);
+    // PFMERGE's event is "pfadd", as in Redis.
+    ctx.ks.notify(STRING, "pfadd", db, dest);
     ctx.ks.dirty += 1;
     ctx.reply.ok();
     Ok(())

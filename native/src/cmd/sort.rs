@@ -12,6 +12,7 @@
 use std::cmp::Ordering;
 
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
+use crate::keyspace::notify::{GENERIC, LIST};
 use crate::keyspace::Keyspace;
 use crate::types::list::List;
 use crate::types::Value;
@@ -257,8 +258,10 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
     if output_len > 0 {
         ctx.ks.set(db, dst, Value::List(Box::new(List::from_items(stored))), false, now);
         ctx.ks.signal_modified(db, dst);
+        ctx.ks.notify(LIST, "sortstore", db, dst);
         ctx.ks.dirty += output_len as u64;
     } else if ctx.ks.delete(db, dst, now, ctx.ks.lazy.server_del) {
+        ctx.ks.notify(GENERIC, "del", db, dst);
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(output_len as i64);

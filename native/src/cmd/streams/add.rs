@@ -3,6 +3,7 @@
 use crate::command::{CmdError, CmdResult, Ctx, NO_SUCH_KEY, SYNTAX};
 use crate::Args;
 use crate::settings::Settings;
+use crate::keyspace::notify::STREAM;
 use crate::types::stream::id::{parse_id, IdForm, ParsedId};
 use crate::types::stream::{Stream, StreamId, Trim};
 use crate::types::Value;
@@ -189,9 +190,10 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
         return Err(TOO_LARGE);
     }
     reply_id(ctx.reply, id);
-    if let Some(strategy) = parsed.trim {
-        s.trim(strategy, parsed.approx, parsed.limit);
-    }
+    let trimmed = match parsed.trim {
+        Some(strategy) => s.trim(strategy, parsed.approx, parsed.limit) > 0,
+        None => false,
+    };
     // What Redis 7.0 propagates: the ID actually added in place of `*` or `<ms>-*`, and an
     // approximate trim as the exact one it turned out to be.
     let id_generated = !parsed.id.is_some_and(|p| p.seq_given);
@@ -200,6 +202,10 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
         let id_text = id.text();
         let argv = propagated_args(ctx.args, &parsed, &threshold, id_generated.then_some(id_text.as_slice()));
         ctx.rewrite(&argv);
+    }
+    ctx.ks.notify(STREAM, "xadd", db, key);
+    if trimmed {
+        ctx.ks.notify(STREAM, "xtrim", db, key);
     }
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
@@ -225,6 +231,7 @@ pub(super) fn xtrim(ctx: &mut Ctx) -> CmdResult {
             ctx.rewrite(&argv);
         }
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(STREAM, "xtrim", db, key);
         ctx.ks.dirty += deleted as u64;
     }
     ctx.reply.int(deleted);
@@ -260,6 +267,7 @@ pub(super) fn xdel(ctx: &mut Ctx) -> CmdResult {
             s.first_id = s.edge_id(true, true);
         }
         ctx.ks.signal_modified(db, key);
+        ctx.ks.notify(STREAM, "xdel", db, key);
         ctx.ks.dirty += deleted;
     }
     ctx.reply.int(deleted as i64);
@@ -322,6 +330,7 @@ pub(super) fn xsetid(ctx: &mut Ctx) -> CmdResult {
     }
     // Redis 7.0's XSETID does not signal the key as modified: WATCH survives it.
     ctx.ks.dirty += 1;
+    ctx.ks.notify(STREAM, "xsetid", db, key);
     ctx.reply.ok();
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::keyspace::Keyspace;
 use crate::types::stream::group::INVALID_ENTRIES_READ;
 use crate::types::stream::id::{parse_id, IdForm};
 use crate::types::stream::{Group, Nack, Stream, StreamId};
+use crate::keyspace::notify::STREAM;
 use crate::types::Value;
 
 use super::propagate::GroupPropagation;
@@ -89,6 +90,7 @@ pub(super) fn xgroup_create(ctx: &mut Ctx) -> CmdResult {
     }
     s.groups.insert(name.into(), Group::new(id, entries_read));
     ctx.ks.dirty += 1;
+    ctx.ks.notify(STREAM, "xgroup-create", db, key);
     ctx.reply.ok();
     Ok(())
 }
@@ -113,6 +115,7 @@ pub(super) fn xgroup_setid(ctx: &mut Ctx) -> CmdResult {
     group.last_id = id;
     group.entries_read = entries_read;
     ctx.ks.dirty += 1;
+    ctx.ks.notify(STREAM, "xgroup-setid", ctx.db, args.get(2));
     ctx.reply.ok();
     Ok(())
 }
@@ -123,6 +126,7 @@ pub(super) fn xgroup_destroy(ctx: &mut Ctx) -> CmdResult {
     let s = xgroup_stream(ctx, false, false)?.expect("the prologue checked the stream");
     if s.groups.remove(name).is_some() {
         ctx.ks.dirty += 1;
+        ctx.ks.notify(STREAM, "xgroup-destroy", db, key);
         ctx.ks.signal_ready(db, key);
         ctx.reply.int(1);
     } else {
@@ -138,6 +142,7 @@ pub(super) fn xgroup_createconsumer(ctx: &mut Ctx) -> CmdResult {
     let created = existing_group(ctx).create_consumer(consumer, now);
     if created {
         ctx.ks.dirty += 1;
+        ctx.ks.notify(STREAM, "xgroup-createconsumer", ctx.db, ctx.args.get(2));
     }
     ctx.reply.int(created as i64);
     Ok(())
@@ -150,6 +155,7 @@ pub(super) fn xgroup_delconsumer(ctx: &mut Ctx) -> CmdResult {
     let pending = existing_group(ctx).delete_consumer(consumer);
     if pending.is_some() {
         ctx.ks.dirty += 1;
+        ctx.ks.notify(STREAM, "xgroup-delconsumer", ctx.db, ctx.args.get(2));
     }
     ctx.reply.int(pending.unwrap_or(0) as i64);
     Ok(())
@@ -366,6 +372,7 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         last_id_moved = true;
     }
     let mut owner: Option<Arc<[u8]>> = None;
+    let mut consumer_created = false;
     let mut replies: Vec<(StreamId, bool)> = Vec::new();
     for id in ids {
         let exists = s.entry_exists(id);
@@ -386,7 +393,9 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         if nack.consumer.is_some() && min_idle > 0 && now - nack.delivery_time < min_idle {
             continue;
         }
-        dirty += hand_over(&mut group, id, consumer, &mut owner, now, delivery_time, retrycount, justid);
+        let created = hand_over(&mut group, id, consumer, &mut owner, now, delivery_time, retrycount, justid);
+        consumer_created |= created > 0;
+        dirty += created;
         propagation.claim(&group, id);
         replies.push((id, exists));
         dirty += 1;
@@ -408,6 +417,9 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
                 None => reply.null(),
             }
         }
+    }
+    if consumer_created {
+        ctx.ks.notify(STREAM, "xgroup-createconsumer", ctx.db, args.get(1));
     }
     ctx.ks.dirty += dirty;
     propagation.emit(ctx);
@@ -457,6 +469,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let mut attempts = count.saturating_mul(10);
     let mut dirty = 0u64;
     let mut owner: Option<Arc<[u8]>> = None;
+    let mut consumer_created = false;
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
     let mut cursor = Some(start);
@@ -479,7 +492,9 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         if min_idle > 0 && now - nack.delivery_time < min_idle {
             continue;
         }
-        dirty += hand_over(&mut group, id, consumer, &mut owner, now, now, None, justid);
+        let created = hand_over(&mut group, id, consumer, &mut owner, now, now, None, justid);
+        consumer_created |= created > 0;
+        dirty += created;
         propagation.claim(&group, id);
         claimed.push(id);
         count -= 1;
@@ -502,6 +517,9 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     reply.array(deleted.len());
     for id in &deleted {
         reply_id(reply, *id);
+    }
+    if consumer_created {
+        ctx.ks.notify(STREAM, "xgroup-createconsumer", ctx.db, args.get(1));
     }
     ctx.ks.dirty += dirty;
     propagation.emit(ctx);

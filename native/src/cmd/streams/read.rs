@@ -15,6 +15,7 @@ use crate::command::{CmdError, CmdResult, Ctx, SYNTAX, WRONGTYPE};
 use crate::keyspace::Entry;
 use crate::types::stream::group::{Nack, INVALID_ENTRIES_READ};
 use crate::types::stream::{Group, Stream, StreamId};
+use crate::keyspace::notify::STREAM;
 use crate::types::Value;
 
 use crate::cmd::timeout::parse_timeout_ms;
@@ -194,7 +195,11 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
                 begin_stream(ctx.reply, key);
                 propagation.key = key;
                 let read = GroupRead { consumer, wanted, limit, noack: parsed.noack, now };
-                dirty += serve_group(ctx.reply, s, group_name, &read, &mut propagation);
+                let (changes, created) = serve_group(ctx.reply, s, group_name, &read, &mut propagation);
+                dirty += changes;
+                if created {
+                    ctx.ks.notify(STREAM, "xgroup-createconsumer", db, key);
+                }
             }
         }
         served += 1;
@@ -238,12 +243,13 @@ struct GroupRead<'a> {
 
 /// Serves a consumer of a group: new entries (`>`), which become pending unless NOACK, or the
 /// consumer's own pending entries after an ID (history), which count as delivered again.
-/// Returns the changes to count (dirty).
-fn serve_group(reply: &mut crate::reply::Reply, s: &mut Stream, group_name: &[u8], read: &GroupRead, propagation: &mut GroupPropagation) -> u64 {
+/// Returns the changes to count (dirty) and whether the consumer was created.
+fn serve_group(reply: &mut crate::reply::Reply, s: &mut Stream, group_name: &[u8], read: &GroupRead, propagation: &mut GroupPropagation) -> (u64, bool) {
     // Out of the map while the stream's entries are read (given back under the same key).
-    let Some((name, mut group)) = s.groups.remove_entry(group_name) else { return 0 };
+    let Some((name, mut group)) = s.groups.remove_entry(group_name) else { return (0, false) };
     let mut dirty = 1;
-    if group.create_consumer(read.consumer, read.now) {
+    let created = group.create_consumer(read.consumer, read.now);
+    if created {
         dirty += 1;
         // Without NOACK the XCLAIMs create the consumer where they are replayed.
         if read.noack {
@@ -259,7 +265,7 @@ fn serve_group(reply: &mut crate::reply::Reply, s: &mut Stream, group_name: &[u8
         From::New => serve_new(reply, s, &mut group, &owner, read, propagation),
     }
     s.groups.insert(name, group);
-    dirty
+    (dirty, created)
 }
 
 /// New entries: each becomes pending for `owner` (propagated as an XCLAIM) unless NOACK, when
