@@ -9,6 +9,8 @@ export const EXEC_RESP3 = 1;
 export const EXEC_MAY_BLOCK = 2;
 /** A blocked client's command run again: keys now of another type are skipped. */
 export const EXEC_RETRY = 4;
+/** The client's ACL user may not read every key with this command (SORT refuses BY/GET patterns). */
+export const EXEC_KEYS_RESTRICTED = 8;
 
 /** setExpiry modes (native keyspace::Expiry): a master deletes expired keys; a replica's clients
  * see them as absent while they stay until the master's DEL; the master's stream sees them. */

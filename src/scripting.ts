@@ -39,6 +39,7 @@ import {
 } from './native';
 import { ReplyWriter } from './protocol/reply';
 import type { Server } from './server';
+import type { User } from './acl/user';
 
 const HOST_CALL = 1;
 const HOST_LOG = 2;
@@ -122,6 +123,11 @@ export class Scripting {
   runningCommand(): { client: Client; cmd: Command; req: Request } | null {
     const r = this.running;
     return r?.cmd ? { client: r.client, cmd: r.cmd, req: r.req } : null;
+  }
+
+  /** The ACL user a command runs as: a script's calls run as the script's caller. */
+  userOf(client: Client): User {
+    return client === this.scriptClient && this.running ? this.running.client.user : client.user;
   }
 
   /** The BUSY error for the running script's kind. */
@@ -247,8 +253,11 @@ export class Scripting {
         case HOST_ACCEPT:
           this.server.acceptFd(a as number);
           return this.watchedFds();
-        case HOST_ACL:
-          return this.running ? this.server.acl.scriptCallDenied(this.running.client, a as Buffer[], b as boolean) : null;
+        case HOST_ACL: {
+          // The refusal text crosses as a Buffer (null: allowed).
+          const denied = this.running ? this.server.acl.scriptCallDenied(this.running.client, a as Buffer[], b as boolean) : null;
+          return denied === null ? null : Buffer.from(denied, 'latin1');
+        }
       }
     } catch (err) {
       this.server.log.warning(`Scripting: ${(err as Error)?.stack ?? String(err)}`);

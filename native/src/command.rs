@@ -99,6 +99,9 @@ pub struct Ctx<'a> {
     /// A blocked client's command run again because one of its keys changed: keys now holding
     /// another type are skipped instead of failing, as Redis serves only matching keys.
     pub retrying: bool,
+    /// The client's ACL user may read every key with this command (ACLUserCheckCmdWithUnrestrictedKeyAccess):
+    /// SORT's BY and GET patterns, which name keys no key spec shows, need it.
+    pub reads_every_key: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -115,6 +118,7 @@ impl<'a> Ctx<'a> {
             may_block: self.may_block,
             client_id: self.client_id,
             retrying: self.retrying,
+            reads_every_key: self.reads_every_key,
         }
     }
 }

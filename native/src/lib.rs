@@ -98,6 +98,8 @@ const WOULD_BLOCK: i64 = -2;
 pub(crate) const FLAG_RESP3: i64 = 1;
 const FLAG_MAY_BLOCK: i64 = 2;
 const FLAG_RETRY: i64 = 4;
+/// The client's ACL user may not read every key (src/acl: readsEveryKey).
+const FLAG_KEYS_RESTRICTED: i64 = 8;
 
 /// Indexes into the shared Int32Array of exec's scalar parameters, which TypeScript fills
 /// before each call: passing them as arguments would cost an N-API conversion each.
@@ -327,6 +329,7 @@ pub fn run_handler(
         may_block: call.flags & FLAG_MAY_BLOCK != 0,
         client_id: call.client_id,
         retrying: call.flags & FLAG_RETRY != 0,
+        reads_every_key: call.flags & FLAG_KEYS_RESTRICTED == 0,
     };
     let dirty_before = ctx.ks.dirty;
     if ctx.ks.prop.on { ctx.ks.prop.begin_command(); }

@@ -173,6 +173,18 @@ export class Acl {
   }
 
   /**
+   * ACLUserCheckCmdWithUnrestrictedKeyAccess (read access): one selector of `user` both allows
+   * the command `name` (original name) with the request's arguments and reads every key.
+   */
+  readsEveryKey(user: User, name: string, req: Request): boolean {
+    if (user.unrestricted) return true;
+    const cmd = this.server.commands.get(name);
+    if (!cmd) return false;
+    const request = checkRequest(this.commands.of(cmd), requestArgv(req));
+    return user.selectors.some((s) => s.readsEveryKey() && s.check(request, { index: 0 }) === Denied.None);
+  }
+
+  /**
    * The check processCommand makes: null when allowed, else the NOPERM error (the denial is
    * logged with `context`).
    */

@@ -244,6 +244,11 @@ export class Selector {
     return Denied.None;
   }
 
+  /** ACLSelectorHasUnrestrictedKeyAccess for reading: allkeys, `~*` or `%R~*`. */
+  readsEveryKey(): boolean {
+    return this.allKeys || this.keys.some((p) => p.pattern === '*' && (p.flags & READ) === READ);
+  }
+
   keyAllowed(key: string, flags: number): boolean {
     if (this.allKeys) return true;
     return this.keys.some((p) => (p.flags & flags) === flags && stringMatch(p.pattern, key, false));

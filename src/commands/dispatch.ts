@@ -3,7 +3,7 @@
 // its statistics. Native commands are one exec()
 // that writes its reply straight into the shared reply Buffer.
 import type { Client } from '../client';
-import { EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
+import { EXEC_KEYS_RESTRICTED, EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
 import type { Server } from '../server';
 import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
@@ -19,6 +19,9 @@ const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe'
 const SCRIPTS_READONLY = new Set(['eval_ro', 'evalsha_ro', 'fcall_ro']);
 
 
+/** Commands whose arguments may name any key (SORT's BY and GET patterns): they must know whether the user may read every key. */
+const NEEDS_EVERY_KEY = new Set(['sort', 'sort_ro']);
+
 /** The handler of a native data command: one exec() per call. */
 export function nativeHandler(index: number): Handler {
   return (ctx: Ctx) => {
@@ -27,6 +30,9 @@ export function nativeHandler(index: number): Handler {
     let flags = out.resp3 ? EXEC_RESP3 : 0;
     if (!client.inMulti && !ctx.server.execDepth) flags |= EXEC_MAY_BLOCK;
     if (ctx.server.blocking.isRetrying(client)) flags |= EXEC_RETRY;
+    if (NEEDS_EVERY_KEY.has(ctx.name) && !ctx.server.acl.readsEveryKey(ctx.server.scripting.userOf(client), ctx.name, req)) {
+      flags |= EXEC_KEYS_RESTRICTED;
+    }
     const n = execNative(index, client.db, req, out.buf, out.len, flags, client.id);
     if (n >= 0) out.len += n;
     else if (n === REPLY_PENDING) out.raw(native.takeReply());

@@ -253,6 +253,24 @@ describeDifferential('ACL', () => {
     }
   });
 
+  it('SORT refuses BY and GET patterns unless one selector both allows it and reads every key; scripts run as their caller', async () => {
+    await onBoth(servers, resetAcl);
+    await sameSequence(servers, [['RPUSH', 'sl', '3', '1', '2'], ['SET', 'w_1', '30'], ['SET', 'w_2', '20'], ['HSET', 'h_3', 'f', 'x']]);
+    const ruleSets = [['~*'], ['allkeys'], ['%R~*'], ['%RW~*'], ['%W~*'], ['~s*'], ['%R~s*', '%W~*'], ['resetkeys', '(~* +@all)'], ['resetkeys', '(%R~* +@all)'],
+      ['~*', '(~* -sort)'], ['resetkeys', '~sl', '~w_*', '(+sort ~*)'], ['resetkeys', '(~sl +sort)', '(+get ~*)'], ['-sort', '~*', '(+sort ~sl)'],
+      ['-@all', '+sort', '+sort_ro', '+eval', '~sl']];
+    const probes: Arg[][] = [['SORT', 'sl', 'BY', 'w_*'], ['SORT', 'sl', 'GET', '#'], ['SORT', 'sl', 'BY', 'nosort'], ['SORT', 'sl', 'BY', 'constant', 'GET', 'w_*'],
+      ['SORT_RO', 'sl', 'BY', 'w_*', 'GET', '#', 'GET', 'h_*->f'], ['SORT', 'sl', 'LIMIT', 'x', '1', 'BY', 'w_*'], ['SORT', 'sl', 'BY', 'w_*', 'LIMIT', 'x', '1'],
+      ['SORT', 'sl', 'ALPHA', 'GET', 'w_*', 'STORE', 'sl2'], ['SORT', 'sl', 'DESC'], ['SORT', 'nokey', 'BY', 'w_*'], ['SORT', 'sl', 'BY', 'w_*', 'BOGUS'],
+      ['EVAL', "return redis.call('SORT', 'sl', 'BY', 'w_*', 'GET', '#')", '0'], ['EVAL', "return redis.pcall('SORT_RO', 'sl', 'GET', 'w_*')", '0']];
+    for (const [i, rules] of ruleSets.entries()) {
+      await sameSequence(servers, [['ACL', 'SETUSER', `s${i}`, 'reset', 'on', 'nopass', '+@all', ...rules]]);
+      await sameSequence(servers, [['AUTH', `s${i}`, 'x'], ...probes]);
+    }
+    // A restricted default user: its scripts' calls run as it too.
+    await sameSequence(servers, [['ACL', 'SETUSER', 'default', 'resetkeys', '~s*'], ...probes, ['ACL', 'SETUSER', 'default', '~*']]);
+  });
+
   it('AUTH, HELLO AUTH, requirepass and NOAUTH as Redis', async () => {
     await onBoth(servers, resetAcl);
     await sameSequence(servers, [['ACL', 'SETUSER', 'alice', 'on', '>secret', '+@all', '~*'], ['ACL', 'SETUSER', 'off1', 'off', '>x', '+@all'],

@@ -116,9 +116,14 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
             by = Some(pattern);
             if !c_str(pattern).contains(&b'*') {
                 dontsort = true;
+            } else if !ctx.reads_every_key {
+                return Err(CmdError::Msg("ERR BY option of SORT denied due to insufficient ACL permissions."));
             }
             j += 1;
         } else if args.is(j, b"GET") && left >= 1 {
+            if !ctx.reads_every_key {
+                return Err(CmdError::Msg("ERR GET option of SORT denied due to insufficient ACL permissions."));
+            }
             gets.push(args.get(j + 1));
             j += 1;
         } else {
