@@ -109,6 +109,8 @@ export interface NativeAddon {
   lazyfreeStats(): [number, number];
   dirty(): number;
   subtractDirty(n: number): void;
+  /** Empties every database without counting a change or propagating anything (emptyData). */
+  emptyData(): void;
   /** Per database, flattened: keys, expires, avg_ttl. */
   keyspaceInfo(): number[];
   /** expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses. */

@@ -531,6 +531,13 @@ fn dirty(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.double(with_state(|st| st.ks.dirty) as f64))
 }
 
+/// emptyData (DEBUG RELOAD, DEBUG LOADAOF): every database emptied before a reload, counting
+/// no change and propagating nothing (a FLUSHALL in the AOF would empty it again on replay).
+fn empty_data(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    with_state(|st| st.ks.flush_all());
+    Ok(env.undefined())
+}
+
 /// After a successful save: forget the changes the save covered (those made before its fork).
 fn subtract_dirty(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let n = a.f64(env, 0)? as u64;
@@ -878,6 +885,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("setSettingString", set_setting_string),
         ("dirty", dirty),
         ("subtractDirty", subtract_dirty),
+        ("emptyData", empty_data),
         ("keyspaceInfo", keyspace_info),
         ("keyspaceStats", keyspace_stats),
         ("resetStats", reset_stats),

@@ -272,7 +272,7 @@ export class Aof {
     const { result, manifest } = this.loader.load(this.manifest);
     this.manifest = manifest;
     if (result !== 'ok' && result !== 'empty') process.exit(1);
-    this.log.notice('Append Only File loaded by DEBUG LOADAOF');
+    this.log.warning('Append Only File loaded by DEBUG LOADAOF');
   }
 
   // ---------------------------------------------------------------------------------------

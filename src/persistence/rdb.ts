@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import type { Config } from '../config';
 import { consume } from '../config/consumers';
 import type { Logger } from '../log';
-import { argStr, makeRequest, ReplyError, type Ctx } from '../commands/types';
-import { execNative, native, type RdbLoadReport } from '../native';
+import { argStr, ReplyError, type Ctx } from '../commands/types';
+import { native, type RdbLoadReport } from '../native';
 import type { Aof } from './aof';
 import { Children, oneLine, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
 import { commandTrigger, saveRuleTrigger } from './triggers';
@@ -95,8 +95,8 @@ export interface PersistenceDeps {
   dirty(): number;
   subtractDirty(n: number): void;
   /**
-   * Empties every database and the function libraries (DEBUG RELOAD, as Redis's emptyData) without
-   * counting the removed keys as changes.
+   * Empties every database and the function libraries (DEBUG RELOAD, DEBUG LOADAOF, as Redis's
+   * emptyData) without counting the removed keys as changes or propagating a FLUSHALL.
    */
   flushAll(): void;
   /** prctl(PR_SET_THP_DISABLE); true when THP is now off for this process. */
@@ -130,14 +130,7 @@ function nativeEngine(): RdbEngine {
 }
 
 function nativeFlushAll(): void {
-  const index = native.commandNames().indexOf('flushall');
-  if (index < 0) throw new Error('the native addon has no FLUSHALL');
-  const before = native.dirty();
-  const req = makeRequest(['FLUSHALL']);
-  const out = Buffer.allocUnsafe(64);
-  execNative(index, 0, req, out, 0, 0, 0);
-  const added = native.dirty() - before;
-  if (added > 0) native.subtractDirty(added);
+  native.emptyData();
   native.functionsFlush();
 }
 

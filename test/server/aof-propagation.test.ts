@@ -208,6 +208,13 @@ describeDifferential('AOF propagation vs redis-server 7.0', () => {
     expect(counterless(after[0])).toBe(counterless(before[0]));
   });
 
+  it('DEBUG LOADAOF and DEBUG RELOAD empty the data without propagating it: a restart finds every key and library', async () => {
+    const lib = "#!lua name=lib\nredis.register_function('f', function() return 1 end)";
+    await both(P('SET a 1'), ['FUNCTION', 'LOAD', lib], P('DEBUG LOADAOF'), P('SET b 2'), P('DEBUG RELOAD'), P('SET c 3'), P('DEBUG LOADAOF'),
+      P('MGET a b c'), ['FCALL', 'f', '0']);
+    expect(expectSameAof().some((c) => c[0] === 'FLUSHALL')).toBe(false);
+  });
+
   it('keyspace commands, FLUSHALL on an empty server, RESTORE with relative TTLs', async () => {
     const [dump] = await Promise.all([conns.k.send('SET', 'src', 'value'), conns.r.send('SET', 'src', 'value')]).then(async () => [
       await conns.k.send('DUMP', 'src'),
@@ -300,5 +307,18 @@ describeDifferential('AOF propagation vs redis-server 7.0', () => {
     const k = expectSameAof();
     expect(k.map((c) => c[0])).toContain('MULTI');
     expect(k.some((c) => c[1] === 'hidden')).toBe(false);
+  });
+
+  it('redis.set_repl holds for a user with ACL restrictions (its calls run through TypeScript\'s dispatch)', async () => {
+    await both(P('ACL SETUSER restricted on nopass +@all ~* resetchannels'), P('AUTH restricted x'));
+    const E = (body: string) => ['EVAL', body, '0'];
+    await both(
+      E("redis.set_repl(redis.REPL_NONE) redis.call('SET', 'hidden', '1') redis.set_repl(redis.REPL_REPLICA) redis.call('SET', 'replicas', '1') redis.set_repl(redis.REPL_ALL) redis.call('SET', 'shown', '1')"),
+      E("redis.set_repl(redis.REPL_AOF) redis.call('INCR', 'aof-only') redis.call('XADD', 's', '1-1', 'f', 'v')"),
+      E("redis.set_repl(redis.REPL_NONE) redis.call('DEL', 'shown') redis.set_repl(redis.REPL_ALL) return redis.call('EXISTS', 'shown')"),
+    );
+    const k = expectSameAof();
+    expect(k.some((c) => c[1] === 'hidden' || c[1] === 'replicas')).toBe(false);
+    expect(k.some((c) => c[1] === 'aof-only')).toBe(true);
   });
 });

@@ -164,7 +164,7 @@ describeDifferential('AOF lifecycle vs redis-server 7.0', () => {
     expect(ck).toEqual(cr);
     await waitForLog(k, /AOF was enabled but there is already another background operation\. An AOF background was scheduled to start when possible\./);
     await waitForLog(k, /Successfully renamed the temporary AOF incr file temp-appendonly\.aof\.incr into appendonly\.aof\.\d\.incr\.aof/);
-    await waitForLog(k, /Append Only File loaded by DEBUG LOADAOF/);
+    await waitForLog(k, /# Append Only File loaded by DEBUG LOADAOF/);
   });
 });
 

@@ -319,10 +319,10 @@ impl Loader {
         let Some(rdb) = self.rdb.take() else { return Step::Yield };
         let consumed = rdb.loaded_bytes() as u64;
         let mut report = rdb.into_report();
-        // The base's function libraries (rdbLoadRio with RDBFLAGS_AOF_PREAMBLE). They replace
-        // libraries of the same name: at start-up there are none, and DEBUG LOADAOF reloads
-        // what is already there (Redis would fail the load and exit).
-        if let Err(e) = load_functions(std::mem::take(&mut report.functions), Duplicates::Replace, false) { return Step::RdbFailed(e); }
+        // The base's function libraries (rdbLoadRio with RDBFLAGS_AOF_PREAMBLE, without
+        // RDBFLAGS_ALLOW_DUP): there are none before (start-up, or DEBUG LOADAOF after emptyData
+        // dropped them), so a library named twice fails the load, as in Redis.
+        if let Err(e) = load_functions(std::mem::take(&mut report.functions), Duplicates::Refuse, false) { return Step::RdbFailed(e); }
         if let Err(e) = self.src.seek_to(consumed) { return Step::ReadError(strerror(&e)); }
         self.valid_up_to = consumed;
         self.valid_before_multi = consumed;

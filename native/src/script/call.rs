@@ -239,9 +239,14 @@ fn execute() -> Result<(), (String, Option<usize>)> {
         })
         .unwrap_or_else(|| Err(("no script is running".into(), None))),
         Route::TypeScript(argv) => {
-            let (db, resp3) = with_run(|r| (r.db, r.resp3)).ok_or(("no script is running".to_string(), None))?;
+            let (db, resp3, repl) = with_run(|r| (r.db, r.resp3, r.repl as u8)).ok_or(("no script is running".to_string(), None))?;
             let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-            let (reply, db) = host::run_ts_command(&refs, db, resp3).map_err(|e| (e, None))?;
+            // redis.set_repl masks what the command propagates of itself on this side too (the
+            // native commands TypeScript's dispatch runs for it).
+            crate::with_state(|st| st.ks.prop.own_targets = repl);
+            let ran = host::run_ts_command(&refs, db, resp3);
+            crate::with_state(|st| st.ks.prop.own_targets = crate::propagate::TARGET_ALL);
+            let (reply, db) = ran.map_err(|e| (e, None))?;
             with_run(|r| {
                 r.db = db;
                 r.reply.buf = reply;
