@@ -12,10 +12,9 @@ import path from 'node:path';
 import { type FlagSpec, type ParsedFlags, parseCountList } from './lib/args';
 import { type Dataset, loadDataset, mixedDataset, stringDataset } from './lib/datasets';
 import { describeMachine } from './lib/machine';
-import { fromRepo } from './lib/paths';
 import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
 import { note, step } from './lib/progress';
-import { type Benchmark, invocation, runMain } from './lib/script';
+import { type Benchmark, runMain, writeReport } from './lib/script';
 import { LogCursor } from './lib/serverlog';
 import { LABEL, type ServerKind, type Toolchain, alternate, checkPrerequisites, serverKinds, shellLine, startServer } from './lib/servers';
 import { parseCsv, runBenchmarkTool } from './throughput';
@@ -147,11 +146,11 @@ async function rewrites(tools: Toolchain, kinds: ServerKind[], flags: ParsedFlag
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
 
-function render(date: string, machine: string, load: string, rows: Row[], rw: RewriteRow[], commands: string[]): string {
-  const out = [
+function render(date: string, machine: string, load: string, rows: Row[], rw: RewriteRow[]): string[] {
+  return [
     '# AOF benchmark: keyfork vs redis-server 7.0',
     '',
-    `${date}; ${machine}; load average at start ${load}. Reproduce: \`${invocation()}\` (after \`npm run build\`).`,
+    `${date}; ${machine}; load average at start ${load}.`,
     '',
     '## SET with appendonly yes',
     '',
@@ -168,13 +167,7 @@ function render(date: string, machine: string, load: string, rows: Row[], rw: Re
       const s = r.redisMs ? (r.keys * 1000) / Math.max(1, r.redisMs) : null;
       return `| ${r.dataset} | ${k ? fmt(k) : 'n/a'} | ${s ? fmt(s) : 'n/a'} | ${ratio(k, s)} | ${r.keyforkBytes ?? 'n/a'} / ${r.redisBytes ?? 'n/a'} |`;
     }),
-    '',
-    '## Commands',
-    '',
-    ...[...new Set(commands)].map((c) => `    ${c}`),
-    '',
   ];
-  return out.join('\n');
 }
 
 export async function run(flags: ParsedFlags): Promise<void> {
@@ -190,13 +183,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
   await rewrites(tools, kinds, flags, rw, commands);
   const m = describeMachine(tools.redisServer);
   const machine = `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.kernel}, Node ${m.node}, redis-server ${m.redisVersion ?? 'n/a'}, keyfork ${m.keyforkCommit ?? '?'}`;
-  const text = render(new Date().toISOString(), machine, load, rows, rw, commands);
-  process.stdout.write(`\n${text}\n`);
-  if (!flags['no-report']) {
-    const file = path.join(fromRepo(String(flags.out)), 'aof.md');
-    fs.writeFileSync(file, text);
-    step(`results written: ${file}`);
-  }
+  writeReport(flags, 'aof', render(new Date().toISOString(), machine, load, rows, rw), commands);
 }
 
 export const benchmark: Benchmark = {

@@ -3,17 +3,14 @@
 // time), keyfork against redis-server, servers alternating. Jobs per second for each phase and
 // the server's own CPU time per job (/proc/PID/stat), which the shared load generator (this very
 // process) does not decide. Prints a Markdown table and writes it to bench/results/bullmq.md.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { type FlagSpec, type ParsedFlags } from './lib/args';
 import { describeMachine } from './lib/machine';
 import { describeMachineLine } from './lib/markdown';
-import { fromRepo } from './lib/paths';
 import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
 import { step } from './lib/progress';
-import { type Benchmark, invocation, runMain } from './lib/script';
+import { type Benchmark, runMain, writeReport } from './lib/script';
 import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, serverKinds, startServer } from './lib/servers';
 
 export const FLAGS: FlagSpec[] = [
@@ -140,16 +137,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
     const [rr, rc] = [median('redis', rate), median('redis', cpu)];
     lines.push(`| ${label} | ${Math.round(kr)} | ${Math.round(rr)} | ${(kr / rr).toFixed(2)} | ${kc.toFixed(1)} | ${rc.toFixed(1)} | ${(kc / rc).toFixed(2)} |`);
   }
-  lines.push('', 'Servers:', '', ...commandLines.map((c) => `    ${c}`), '', `Reproduce: \`${invocation()}\``, '');
-  const text = lines.join('\n');
-  process.stdout.write(`\n${text}`);
-  if (!flags['no-report']) {
-    const dir = fromRepo(String(flags.out));
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'bullmq.md');
-    fs.writeFileSync(file, text);
-    step(`written: ${file}`);
-  }
+  writeReport(flags, 'bullmq', lines, commandLines);
 }
 
 export const benchmark: Benchmark = {

@@ -2,17 +2,14 @@
 // with redis-benchmark at -P 1 and -P 16, keyfork against redis-server, servers alternating,
 // with the server's own CPU time per request from /proc/PID/stat. Prints a Markdown table and
 // writes it to bench/results/scripting.md.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { type FlagSpec, type ParsedFlags, parseCountList } from './lib/args';
 import { describeMachine } from './lib/machine';
 import { describeMachineLine } from './lib/markdown';
-import { fromRepo } from './lib/paths';
 import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
 import { note, step } from './lib/progress';
 import { replyText } from './lib/resp';
-import { type Benchmark, invocation, runMain } from './lib/script';
+import { type Benchmark, runMain, writeReport } from './lib/script';
 import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, serverKinds, shellLine, startServer } from './lib/servers';
 import { parseCsv, runBenchmarkTool } from './throughput';
 
@@ -100,16 +97,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
     const [kr, rr, kc, rc] = [median(k, (m) => m.rps), median(r, (m) => m.rps), median(k, (m) => m.cpuUs), median(r, (m) => m.cpuUs)];
     lines.push(`| ${p} | ${Math.round(kr)} | ${Math.round(rr)} | ${(kr / rr).toFixed(2)} | ${kc.toFixed(2)} | ${rc.toFixed(2)} | ${(kc / rc).toFixed(2)} |`);
   }
-  lines.push('', 'Commands:', '', ...commandLines.map((c) => `    ${c}`), '', `Reproduce: \`${invocation()}\``, '');
-  const text = lines.join('\n');
-  process.stdout.write(`\n${text}`);
-  if (!flags['no-report']) {
-    const dir = fromRepo(String(flags.out));
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'scripting.md');
-    fs.writeFileSync(file, text);
-    step(`written: ${file}`);
-  }
+  writeReport(flags, 'scripting', lines, commandLines);
 }
 
 export const benchmark: Benchmark = {

@@ -10,9 +10,8 @@ import path from 'node:path';
 import { type FlagSpec, type ParsedFlags, parseCountList } from './lib/args';
 import { describeMachine } from './lib/machine';
 import { describeMachineLine } from './lib/markdown';
-import { fromRepo } from './lib/paths';
 import { note, step } from './lib/progress';
-import { type Benchmark, invocation, runMain } from './lib/script';
+import { type Benchmark, runMain, writeReport } from './lib/script';
 import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, freePort, serverKinds, shellLine, startServer } from './lib/servers';
 import { parseCsv, runBenchmarkTool } from './throughput';
 
@@ -111,16 +110,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
       }
     }
   }
-  lines.push('', 'Commands:', '', ...commandLines.map((c) => `    ${c}`), '', `Reproduce: \`${invocation()}\``, '');
-  const text = lines.join('\n');
-  process.stdout.write(`\n${text}`);
-  if (!flags['no-report']) {
-    const dir = fromRepo(String(flags.out));
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'security.md');
-    fs.writeFileSync(file, text);
-    step(`written: ${file}`);
-  }
+  writeReport(flags, 'security', lines, commandLines);
 }
 
 export const benchmark: Benchmark = {

@@ -54,6 +54,22 @@ export function invocation(): string {
   return ['node', path.relative(process.cwd(), process.argv[1]) || process.argv[1], ...process.argv.slice(2)].join(' ');
 }
 
+/**
+ * The tail every side-by-side report shares (bench/results/<name>.md): after `body`, the
+ * command lines that ran the servers and load generators (each once, in order) and the line
+ * that reproduces the run. The report is printed, and written unless --no-report.
+ */
+export function writeReport(flags: ParsedFlags, name: string, body: string[], commands: string[]): void {
+  const text = [...body, '', 'Commands:', '', ...[...new Set(commands)].map((c) => `    ${c}`), '', `Reproduce: \`${invocation()}\` (after \`npm run build\`)`, ''].join('\n');
+  process.stdout.write(`\n${text}`);
+  if (flags['no-report']) return;
+  const dir = fromRepo(String(flags.out));
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.md`);
+  fs.writeFileSync(file, text);
+  step(`written: ${file}`);
+}
+
 /** Stores a section in latest.json and re-renders latest.md and latest.svg (unless --no-report). */
 export function publish<K extends keyof AllResults>(flags: ParsedFlags, key: K, section: AllResults[K]): void {
   if (flags['no-report']) {
