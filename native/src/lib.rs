@@ -534,7 +534,7 @@ fn dirty(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 /// emptyData (DEBUG RELOAD, DEBUG LOADAOF): every database emptied before a reload, counting
 /// no change and propagating nothing (a FLUSHALL in the AOF would empty it again on replay).
 fn empty_data(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    with_state(|st| st.ks.flush_all());
+    with_state(|st| st.ks.flush_all(false));
     Ok(env.undefined())
 }
 
