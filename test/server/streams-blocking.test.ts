@@ -64,6 +64,29 @@ describeDifferential('blocking stream reads vs redis-server 7.0', () => {
     expect(log[0]).toContain('y');
   });
 
+  it('a reader blocked when its new entries are already gone gets the stream with no entries (a group reader\'s consumer is created)', async () => {
+    for (const resp3 of [false, true]) {
+      const log = await differential(4, async ({ log, conns: [a, w1, w2, w3, w4] }) => {
+        await a.send('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+        w1.write(encode('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$'));
+        w2.write(encode('XREADGROUP', 'GROUP', 'g', 'c1', 'BLOCK', '0', 'STREAMS', 's', '>'));
+        w3.write(encode('XREADGROUP', 'GROUP', 'g', 'c2', 'NOACK', 'BLOCK', '0', 'STREAMS', 's', '>'));
+        await untilBlocked(a, 3);
+        await a.send('XADD', 's', 'MAXLEN', '0', '1-1', 'f', 'v');
+        for (const w of [w1, w2, w3]) log.push(await replyOrBlocked(w));
+        log.push(formatReply(await a.send('XINFO', 'GROUPS', 's')));
+        w4.write(encode('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$'));
+        await untilBlocked(a, 1);
+        await a.send('MULTI');
+        await a.send('XADD', 's', '2-1', 'f', 'v');
+        await a.send('XDEL', 's', '2-1');
+        await a.send('EXEC');
+        log.push(await replyOrBlocked(w4));
+      }, resp3);
+      expect(log[0]).not.toBe('blocked');
+    }
+  });
+
   it('a blocked read without COUNT gets at most 1000 entries', async () => {
     const log = await differential(1, async ({ log, conns: [a, w] }) => {
       w.write(encode('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$'));

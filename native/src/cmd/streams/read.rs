@@ -154,6 +154,11 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
     let mark = ctx.reply.mark();
     let mut served = 0usize;
     let mut dirty = 0u64;
+    // Whether a stream has entries after `after` to serve. A reader served after blocking is
+    // served once the stream's last ID passed what it waits for, even if the new entries are
+    // gone again (trimmed or deleted: it gets an empty list), as Redis's
+    // serveClientsBlockedOnStreamKey compares last_id; the first run needs a valid entry.
+    let has_news = |s: &Stream, after: StreamId| if retrying { s.last_id > after } else { s.length > 0 && s.last_valid_id() > after };
     // Reads propagate nothing of themselves; a group read propagates what it changed.
     let mut propagation = GroupPropagation::new(ctx, b"", parsed.group.map_or(&b""[..], |(g, _)| g));
     for (i, &wanted) in from.iter().enumerate() {
@@ -173,7 +178,7 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
         match parsed.group {
             None => {
                 let From::After(after) = wanted else { continue };
-                if s.length == 0 || s.last_valid_id() <= after {
+                if !has_news(s, after) {
                     continue;
                 }
                 begin_stream(ctx.reply, key);
@@ -189,7 +194,7 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
                     // Only a re-run gets here (the first run checked): the group went away.
                     return Err(CmdError::Msg("NOGROUP the consumer group this client was blocked on no longer exists"));
                 };
-                if wanted == From::New && (s.length == 0 || s.last_valid_id() <= group.last_id) {
+                if wanted == From::New && !has_news(s, group.last_id) {
                     continue;
                 }
                 begin_stream(ctx.reply, key);
