@@ -75,8 +75,11 @@ export interface NativeAddon {
   bindExecParams(params: Int32Array, offsets: Int32Array): void;
   bindExecInput(input: Buffer): void;
   bindExecOutput(output: Buffer): void;
-  /** Registers a native command for the batch fast path (see native/src/batch.rs). */
-  setFastCommand(name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean): void;
+  /**
+   * Registers a native command for the batch fast path (see native/src/batch.rs); `blockOption`:
+   * it blocks only with a BLOCK option (XREAD, XREADGROUP), and runs there only without one.
+   */
+  setFastCommand(name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean, blockOption: boolean): void;
   bindBatchLog(log: Int32Array): void;
   execBatch(input: Buffer): void;
   takeReply(): Buffer;

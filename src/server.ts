@@ -198,7 +198,7 @@ export class Server {
     for (const { from, to } of config.extra.renameCommands) this.commands.rename(from, to);
     this.dispatcher = new Dispatcher(this);
     this.acl = new Acl(this, this.commands);
-    this.commands.registerFastPath((name, index, arity, isWrite, denyOom) => native.setFastCommand(name, index, arity, isWrite, denyOom));
+    this.commands.registerFastPath((name, index, arity, isWrite, denyOom, blockOption) => native.setFastCommand(name, index, arity, isWrite, denyOom, blockOption));
     this.blocking = new Blocking(this);
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);

@@ -30,6 +30,9 @@ struct FastCommand {
     is_write: bool,
     /// Refused when memory is over maxmemory with nothing left to evict (Redis's denyoom).
     deny_oom: bool,
+    /// Blocks only when given a BLOCK option before STREAMS (XREAD, XREADGROUP): run here only
+    /// without one (the batch cannot park a client).
+    block_option: bool,
 }
 
 /// The commands eligible for the fast path, by lower-case name.
@@ -41,8 +44,8 @@ pub struct FastTable {
 }
 
 impl FastTable {
-    pub fn add(&mut self, name: &str, index: usize, arity: i32, is_write: bool, deny_oom: bool) {
-        self.by_name.insert(name.as_bytes().into(), FastCommand { index, arity, is_write, deny_oom });
+    pub fn add(&mut self, name: &str, index: usize, arity: i32, is_write: bool, deny_oom: bool, block_option: bool) {
+        self.by_name.insert(name.as_bytes().into(), FastCommand { index, arity, is_write, deny_oom, block_option });
         self.last = None;
     }
 
@@ -139,6 +142,19 @@ pub fn frame(input: &[u8], pos: usize, max_bulk: usize, offsets: &mut Vec<i32>) 
     Ok(at)
 }
 
+/// An XREAD / XREADGROUP with a BLOCK option: its options walked as its parser walks them (GROUP
+/// and COUNT take arguments, STREAMS ends them), so a group or consumer named BLOCK or STREAMS
+/// is not mistaken for one.
+fn asks_to_block(args: &Args) -> bool {
+    let mut i = 1;
+    while i < args.len() {
+        if args.is(i, b"BLOCK") { return true; }
+        if args.is(i, b"STREAMS") { return false; }
+        i += if args.is(i, b"GROUP") { 3 } else if args.is(i, b"COUNT") { 2 } else { 1 };
+    }
+    false
+}
+
 /// Runs commands from `input[pos..]` until one needs TypeScript. Each executed command is logged
 /// in `log` as (native index, reply position or -1 when pending) for TypeScript's statistics.
 #[allow(clippy::too_many_arguments)]
@@ -170,6 +186,7 @@ pub fn run(
         // maxmemory: evict before every command, as Redis does; TypeScript words the refusal.
         if settings.maxmemory > 0 && ks.perform_evictions(settings, crate::now_ms()) == EvictResult::Fail && cmd.deny_oom { break; }
         let Ok(args) = Args::new(input, scratch) else { break };
+        if cmd.block_option && asks_to_block(&args) { break; }
         let call = Call { db: limits.db, args, flags: limits.flags, client_id: limits.client_id };
         let ran = run_command(ks, settings, reply, pending, commands[cmd.index].1, call, out, out_pos);
         pos = next;
@@ -222,6 +239,21 @@ mod tests {
         for other in [&b"GET k\r\n"[..], b"*2\r\n$3\r\nGETx", b"*2x", b"*2\rx", b"*2\r\n+", b"*0\r\n"] {
             assert_eq!(frame(other, 0, 1 << 20, &mut offs), Err(Unframed::Other), "{:?}", String::from_utf8_lossy(other));
         }
+    }
+
+    #[test]
+    fn a_stream_read_asks_to_block_only_with_a_block_option() {
+        let asks = |words: &[&str]| {
+            let wire: Vec<u8> = words.iter().flat_map(|w| format!("${}\r\n{w}\r\n", w.len()).into_bytes()).collect();
+            let wire = [format!("*{}\r\n", words.len()).into_bytes(), wire].concat();
+            let (_, offs) = framed(&wire).expect("framed");
+            asks_to_block(&Args::new(&wire, &offs).expect("args"))
+        };
+        assert!(asks(&["XREAD", "COUNT", "1", "block", "0", "STREAMS", "s", "$"]));
+        assert!(asks(&["XREADGROUP", "GROUP", "STREAMS", "c", "BLOCK", "0", "STREAMS", "s", ">"]));
+        assert!(!asks(&["XREAD", "STREAMS", "BLOCK", "0"]));
+        assert!(!asks(&["XREADGROUP", "GROUP", "BLOCK", "BLOCK", "COUNT", "1", "STREAMS", "s", ">"]));
+        assert!(!asks(&["XREAD", "COUNT", "BLOCK", "STREAMS", "s", "0"]));
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn exec(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.int(code))
 }
 
-/// setFastCommand(name, index, arity, isWrite, denyOom): registers a native command for the batch fast
+/// setFastCommand(name, index, arity, isWrite, denyOom, blockOption): registers a native command for the batch fast
 /// path (TypeScript decides which are eligible: see batch.rs).
 fn set_fast_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let name = a.string(env, 0)?;
@@ -188,9 +188,10 @@ fn set_fast_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let arity = a.i64(env, 2)? as i32;
     let is_write = a.bool(env, 3)?;
     let deny_oom = a.bool(env, 4)?;
+    let block_option = a.bool(env, 5)?;
     with_state(|st| {
         if index >= st.commands.len() { return Err("no such native command".to_string()); }
-        st.fast.add(&name, index, arity, is_write, deny_oom);
+        st.fast.add(&name, index, arity, is_write, deny_oom, block_option);
         Ok(())
     })?;
     Ok(env.undefined())

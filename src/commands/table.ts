@@ -75,6 +75,9 @@ export function specFor(name: string): CommandSpec | undefined {
   return spec?.subcommands?.[name];
 }
 
+
+/** Commands that block only when given a BLOCK option: without one the batch fast path may run them. */
+const BLOCK_OPTION = new Set(['xread', 'xreadgroup']);
 import type { LatencyHistogram } from '../latency-histogram';
 
 function newStats(): CommandStats {
@@ -199,12 +202,13 @@ export class CommandTable {
    * Offers the native fast path every top-level command that is purely native and never
    * blocks: it may then run them without TypeScript (see native/src/batch.rs).
    */
-  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean) => void): void {
+  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean, blockOption: boolean) => void): void {
     for (const [name, cmd] of this.visible) {
       const index = cmd.nativeIndex >= 0 ? cmd.nativeIndex : cmd.batchIndex;
-      if (index < 0 || cmd.subcommands || cmd.flags.has('blocking')) continue;
+      const blockOption = BLOCK_OPTION.has(cmd.name);
+      if (index < 0 || cmd.subcommands || (cmd.flags.has('blocking') && !blockOption)) continue;
       // The batch stops before a command MISCONF refuses, and TypeScript answers it.
-      register(name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'));
+      register(name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'), blockOption);
     }
   }
 
