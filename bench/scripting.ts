@@ -3,14 +3,14 @@
 // with the server's own CPU time per request from /proc/PID/stat. Prints a Markdown table and
 // writes it to bench/results/scripting.md.
 import os from 'node:os';
-import { type FlagSpec, type ParsedFlags, parseCountList } from './lib/args';
+import { type FlagSpec, type ParsedFlags } from './lib/args';
 import { describeMachine } from './lib/machine';
 import { describeMachineLine } from './lib/markdown';
 import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
 import { note, step } from './lib/progress';
 import { replyText } from './lib/resp';
 import { type Benchmark, runMain, writeReport } from './lib/script';
-import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, serverKinds, shellLine, startServer } from './lib/servers';
+import { LABEL, type Server, type ServerKind, alternate, shellLine, sideBySidePlan, startServer } from './lib/servers';
 import { parseCsv, runBenchmarkTool } from './throughput';
 
 /** The script: a read and a write through redis.call, as the benchmark asks. */
@@ -30,22 +30,13 @@ interface Measure {
 }
 
 export async function run(flags: ParsedFlags): Promise<void> {
-  const tools = checkPrerequisites(flags, { benchmarkTool: true });
-  if (!tools.redisBenchmark) throw new Error('redis-benchmark not found: apt-get install redis-tools');
-  const pipelines = parseCountList('pipelines', String(flags.pipelines));
-  const clients = Number(flags.clients);
-  const rounds = Math.max(1, Number(flags.rounds));
-  const requestsFor = (p: number) => Number(p > 1 ? flags['pipelined-requests'] : flags.requests);
-  const cores = os.cpus().length;
-  const pin = tools.taskset !== null && cores >= 2;
-  const serverCpu = pin ? cores - 1 : null;
-  const kinds = serverKinds(tools);
+  const { tools, redisBenchmark, pipelines, clients, rounds, requestsFor, serverCpu, loadPrefix, kinds } = sideBySidePlan(flags);
   const servers = new Map<ServerKind, Server>();
   const shas = new Map<ServerKind, string>();
   const results = new Map<string, Measure[]>();
   const commandLines: string[] = [];
   const argv = (port: number, sha: string, p: number) => [
-    ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
+    ...loadPrefix, redisBenchmark, '-h', '127.0.0.1', '-p', String(port),
     '-c', String(clients), '-n', String(requestsFor(p)), '-P', String(p), '-r', '100000', '--csv',
     'EVALSHA', sha, '1', 'key:__rand_int__', 'value'];
   try {

@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type FlagSpec, type ParsedFlags, parseCountList } from './lib/args';
+import { type FlagSpec, type ParsedFlags } from './lib/args';
 import { describeMachine } from './lib/machine';
 import { describeMachineLine } from './lib/markdown';
 import { note, step } from './lib/progress';
 import { type Benchmark, runMain, writeReport } from './lib/script';
-import { LABEL, type Server, type ServerKind, alternate, checkPrerequisites, freePort, serverKinds, shellLine, startServer } from './lib/servers';
+import { LABEL, type Server, type ServerKind, alternate, freePort, shellLine, sideBySidePlan, startServer } from './lib/servers';
 import { parseCsv, runBenchmarkTool } from './throughput';
 
 export const FLAGS: FlagSpec[] = [
@@ -37,28 +37,20 @@ function makeCertificates(): string {
 }
 
 export async function run(flags: ParsedFlags): Promise<void> {
-  const tools = checkPrerequisites(flags, { benchmarkTool: true });
-  if (!tools.redisBenchmark) throw new Error('redis-benchmark not found: apt-get install redis-tools');
-  const pipelines = parseCountList('pipelines', String(flags.pipelines));
-  const clients = Number(flags.clients);
-  const rounds = Math.max(1, Number(flags.rounds));
-  const requestsFor = (p: number) => Number(p > 1 ? flags['pipelined-requests'] : flags.requests);
-  const cores = os.cpus().length;
-  const pin = tools.taskset !== null && cores >= 2;
-  const kinds = serverKinds(tools);
+  const { tools, redisBenchmark, pipelines, clients, rounds, requestsFor, serverCpu, loadPrefix, kinds } = sideBySidePlan(flags);
   const certs = makeCertificates();
   const servers = new Map<ServerKind, { server: Server; tlsPort: number }>();
   const results = new Map<string, number[]>();
   const commandLines: string[] = [];
   const argv = (port: number, transport: Transport, p: number) => [
-    ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
+    ...loadPrefix, redisBenchmark, '-h', '127.0.0.1', '-p', String(port),
     ...(transport === 'tls' ? ['--tls', '--cacert', path.join(certs, 'ca.crt')] : []),
     '-c', String(clients), '-n', String(requestsFor(p)), '-P', String(p), '-r', '100000', '-t', 'set,get', '--csv'];
   try {
     for (const kind of kinds) {
       const tlsPort = await freePort();
       const server = await startServer(tools, kind, {
-        cpu: pin ? cores - 1 : null,
+        cpu: serverCpu,
         args: ['--tls-port', String(tlsPort), '--tls-cert-file', path.join(certs, 'server.crt'), '--tls-key-file', path.join(certs, 'server.key'),
           '--tls-auth-clients', 'no'],
       });

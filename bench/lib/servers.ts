@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { ParsedFlags } from './args';
+import { type ParsedFlags, parseCountList } from './args';
 import { trackChild, trackTempDir, removeTempDir } from './cleanup';
 import { REPO_ROOT, fromRepo, which } from './paths';
 import { note } from './progress';
@@ -52,6 +52,30 @@ export function checkPrerequisites(flags: ParsedFlags, needs: { benchmarkTool?: 
   const taskset = flags['no-pin'] ? null : which('taskset');
   for (const n of notes) note(n);
   return { keyforkMain, redisServer, redisBenchmark, taskset, notes };
+}
+
+/**
+ * What a side-by-side redis-benchmark script reads from its flags (pipelines, clients, rounds,
+ * requests, pipelined-requests): the tools, the runs, and the pinning (servers on the last
+ * core, redis-benchmark on core 0 behind `loadPrefix`) when there are two cores and taskset.
+ */
+export function sideBySidePlan(flags: ParsedFlags) {
+  const tools = checkPrerequisites(flags, { benchmarkTool: true });
+  const redisBenchmark = tools.redisBenchmark;
+  if (!redisBenchmark) throw new Error('redis-benchmark not found: apt-get install redis-tools');
+  const cores = os.cpus().length;
+  const pin = tools.taskset !== null && cores >= 2;
+  return {
+    tools,
+    redisBenchmark,
+    pipelines: parseCountList('pipelines', String(flags.pipelines)),
+    clients: Number(flags.clients),
+    rounds: Math.max(1, Number(flags.rounds)),
+    requestsFor: (pipeline: number) => Number(pipeline > 1 ? flags['pipelined-requests'] : flags.requests),
+    serverCpu: pin ? cores - 1 : null,
+    loadPrefix: pin ? [tools.taskset as string, '-c', '0'] : [],
+    kinds: serverKinds(tools),
+  };
 }
 
 function redisVersion(binary: string): string | null {
