@@ -273,6 +273,27 @@ describeDifferential('CLIENT TRACKING (client-side caching)', () => {
     }
   });
 
+  it('maxmemory eviction invalidates the evicted keys (another client\'s CONFIG SET, and the tracking client\'s own)', async () => {
+    const steps: Step[] = [
+      ...RESET_STATE,
+      ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON'],
+      ['b', 'MSET', 'v1', '1', 'v2', '2', 'v3', '3', 'v4', '4'], ['a', 'MGET', 'v1', 'v2', 'v3', 'v4'],
+      ['b', 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random'], ['b', 'CONFIG', 'SET', 'maxmemory', '1'], ['b', 'CONFIG', 'SET', 'maxmemory', '0'],
+      ['info', 'b'],
+      ['b', 'MSET', 'w1', '1', 'w2', '2'], ['a', 'MGET', 'w1', 'w2'], ['a', 'CONFIG', 'SET', 'maxmemory', '1'], ['a', 'CONFIG', 'SET', 'maxmemory', '0'],
+      ['a', 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+    ];
+    // Eviction order is random: each step's invalidated keys are compared as a sorted list.
+    const shape = (out: string) =>
+      out.split('\n').map((line) => {
+        const keys = [...line.matchAll(/invalidate\\r\\n\*1\\r\\n\$2\\r\\n(\w\d)/g)].map((m) => m[1]).sort();
+        return keys.length ? `${line.slice(0, line.indexOf(' -> '))} -> ${keys.join(',')}${line.includes('+OK\\r\\n>') ? ' (after the reply)' : ''}` : line;
+      }).join('\n');
+    const [k, r] = await Promise.all([play(servers.keyfork.port, ['a', 'b'], steps), play(servers.redis.port, ['a', 'b'], steps)]);
+    expect(shape(r)).toContain('b CONFIG SET maxmemory 1 -> v1,v2,v3,v4');
+    expect(shape(k)).toBe(shape(r));
+  });
+
   it("node-redis' client-side cache serves hits and drops what the server invalidates", async () => {
     const run = async (port: number) => {
       const cached = createClient({ socket: { port }, RESP: 3, clientSideCache: { ttl: 0, maxEntries: 0, recordStats: true } });
