@@ -46,9 +46,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * A step: [client, ...command] (`{a}` in an argument is client a's id), ['sleep', ms],
  * ['close', client], ['info', client] (the tracking fields of INFO, as a line) or
- * ['list', client] (the flags and redir fields of its CLIENT LIST line).
+ * ['list', client] (the flags and redir fields of its CLIENT LIST line); or a command step
+ * that is over only once a client received the invalidations of some keys (`awaiting`).
  */
-type Step = string[];
+type Step = string[] | { step: string[]; client: string; keys: string[] };
+
+/** `step`, over once `client` has been told that each of `keys` changed (or after 5 s). */
+const awaiting = (step: string[], client: string, keys: string[]): Step => ({ step, client, keys });
+
+/** Whether `text` holds a RESP3 invalidate push of `key` (one key per message, as Redis sends). */
+const invalidated = (text: string, key: string) => text.includes(`$10\r\ninvalidate\r\n*1\r\n$${key.length}\r\n${key}\r\n`);
+
+/** Waits (at most 5 s) until `tap` received a whole bulk or verbatim string containing `marker`. */
+async function wholeBulk(tap: Tap, marker: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const text = tap.text();
+    for (const m of text.matchAll(/[$=](\d+)\r\n/g)) {
+      const start = m.index! + m[0].length;
+      const end = start + Number(m[1]);
+      if (text.length >= end + 2 && text.slice(start, end).includes(marker)) return;
+    }
+    await sleep(5);
+  }
+}
 
 /** Runs `steps` with fresh connections `names` and returns each step's bytes per client. */
 async function play(port: number, names: string[], steps: Step[]): Promise<string> {
@@ -66,9 +87,12 @@ async function play(port: number, names: string[], steps: Step[]): Promise<strin
       if (text) lines.push(`${label} -> ${n}: ${JSON.stringify(text)}`);
     }
   };
-  /** After a command: its sender got something, then nobody received anything for 25 ms. */
-  const settle = async (sender: Tap) => {
-    const deadline = Date.now() + 3_000;
+  /**
+   * After a command: its sender got something (and `done` holds, when given), then nobody
+   * received anything for 25 ms.
+   */
+  const settle = async (sender: Tap, done: () => boolean = () => true) => {
+    const deadline = Date.now() + 5_000;
     const total = () => [...taps.values()].reduce((n, t) => n + t.text().length, 0);
     let last = -1;
     let quietSince = Date.now();
@@ -78,13 +102,14 @@ async function play(port: number, names: string[], steps: Step[]): Promise<strin
       if (now !== last) {
         last = now;
         quietSince = Date.now();
-      } else if (sender.text().length > 0 && Date.now() - quietSince >= 25) {
+      } else if (sender.text().length > 0 && done() && Date.now() - quietSince >= 25) {
         return;
       }
     }
   };
   try {
-    for (const step of steps) {
+    for (const entry of steps) {
+      const step = Array.isArray(entry) ? entry : entry.step;
       const [who, ...rest] = step;
       if (who === 'sleep') {
         await sleep(Number(rest[0]));
@@ -95,14 +120,14 @@ async function play(port: number, names: string[], steps: Step[]): Promise<strin
       } else if (who === 'info') {
         const t = taps.get(rest[0])!;
         t.socket.write(encodeCommand(['INFO', 'everything']));
-        await sleep(40);
+        await wholeBulk(t, 'tracking_clients');
         const info = t.take();
         lines.push(`info: ${info.split('\r\n').filter((l) => l.startsWith('tracking_')).join(' ')}`);
         continue;
       } else if (who === 'list') {
         const t = taps.get(rest[0])!;
         t.socket.write(encodeCommand(['CLIENT', 'INFO']));
-        await sleep(40);
+        await wholeBulk(t, 'flags=');
         const line = t.take();
         const redir = /redir=(-?\d+)/.exec(line)?.[1] ?? '?';
         lines.push(`list ${rest[0]}: ${/flags=\S+/.exec(line)?.[0]} redir=${ids.has(redir) ? `<${ids.get(redir)}>` : redir}`);
@@ -111,7 +136,12 @@ async function play(port: number, names: string[], steps: Step[]): Promise<strin
         const args = rest.map((a) => a.replace(/\{(\w+)\}/g, (_, n: string) => String(taps.get(n)?.id ?? 999999)));
         const sender = taps.get(who)!;
         sender.socket.write(encodeCommand(args));
-        await settle(sender);
+        if (Array.isArray(entry)) {
+          await settle(sender);
+        } else {
+          const watcher = taps.get(entry.client)!;
+          await settle(sender, () => entry.keys.every((key) => invalidated(watcher.text(), key)));
+        }
       }
       collect(step.join(' '));
     }
@@ -278,12 +308,16 @@ describeDifferential('CLIENT TRACKING (client-side caching)', () => {
       ...RESET_STATE,
       ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON'],
       ['b', 'MSET', 'v1', '1', 'v2', '2', 'v3', '3', 'v4', '4'], ['a', 'MGET', 'v1', 'v2', 'v3', 'v4'],
-      ['b', 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random'], ['b', 'CONFIG', 'SET', 'maxmemory', '1'], ['b', 'CONFIG', 'SET', 'maxmemory', '0'],
+      ['b', 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random'],
+      awaiting(['b', 'CONFIG', 'SET', 'maxmemory', '1'], 'a', ['v1', 'v2', 'v3', 'v4']), ['b', 'CONFIG', 'SET', 'maxmemory', '0'],
       ['info', 'b'],
-      ['b', 'MSET', 'w1', '1', 'w2', '2'], ['a', 'MGET', 'w1', 'w2'], ['a', 'CONFIG', 'SET', 'maxmemory', '1'], ['a', 'CONFIG', 'SET', 'maxmemory', '0'],
+      ['b', 'MSET', 'w1', '1', 'w2', '2'], ['a', 'MGET', 'w1', 'w2'],
+      awaiting(['a', 'CONFIG', 'SET', 'maxmemory', '1'], 'a', ['w1', 'w2']), ['a', 'CONFIG', 'SET', 'maxmemory', '0'],
       ['a', 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
     ];
-    // Eviction order is random: each step's invalidated keys are compared as a sorted list.
+    // Both servers evict within CONFIG SET (updateMaxmemory), so the invalidations belong to
+    // that step; each such step waits for them (bounded) rather than for a fixed time. Eviction
+    // order is random: each step's invalidated keys are compared as a sorted list.
     const shape = (out: string) =>
       out.split('\n').map((line) => {
         const keys = [...line.matchAll(/invalidate\\r\\n\*1\\r\\n\$2\\r\\n(\w\d)/g)].map((m) => m[1]).sort();
