@@ -18,6 +18,7 @@ pub mod numfmt;
 pub mod os;
 pub mod persist;
 pub mod pqsort;
+pub mod prefetch;
 pub mod propagate;
 pub mod rdb;
 pub mod reply;

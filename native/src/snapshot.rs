@@ -22,6 +22,10 @@ pub const LOG_WARNING: u8 = 3;
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 const COW_EVERY: Duration = Duration::from_millis(1000);
+/// A copy-on-write sample this recent stands for "now" in the child's closing reports (its
+/// CoW log line, DONE): the child writes nothing meanwhile, and a new sample costs a walk of
+/// its page tables between its last write and the parent hearing that it is done.
+const COW_FRESH: Duration = Duration::from_millis(50);
 
 /// The child's handle on its report pipe.
 pub struct ChildReporter {
@@ -51,11 +55,25 @@ impl ChildReporter {
 
     /// Takes a copy-on-write sample now (public for the RDB child's final CoW log line). [persist]
     pub fn sample_cow(&mut self) {
-        self.cow = os::private_dirty_bytes();
+        self.record_cow(os::private_dirty_bytes());
+    }
+
+    /// Records a copy-on-write sample taken by the work itself (`os::private_dirty_bytes`, e.g.
+    /// on another thread while the file is fsynced: reading smaps walks every page table of the
+    /// process, milliseconds for a large keyspace, which the end of a save should not wait for).
+    pub fn record_cow(&mut self, private_dirty: u64) {
+        self.cow = private_dirty;
         self.cow_peak = self.cow_peak.max(self.cow);
         self.cow_sum += self.cow;
         self.cow_samples += 1;
         self.last_cow = Instant::now();
+    }
+
+    /// A sample for the closing reports: the last one when it is this fresh, else a new one.
+    fn sample_cow_unless_fresh(&mut self) {
+        if self.cow_samples == 0 || self.last_cow.elapsed() >= COW_FRESH {
+            self.sample_cow();
+        }
     }
 
     /// Average of the copy-on-write samples taken so far (Redis's "average" in its CoW log line).
@@ -66,9 +84,9 @@ impl ChildReporter {
     pub fn cow_current(&self) -> u64 { self.cow }
 
     /// Redis's closing line of a child (sendChildCowInfo): `Fork CoW for <what>: current N MB,
-    /// peak N MB, average N MB`, after a last sample.
+    /// peak N MB, average N MB`, after a last sample (unless one was just taken).
     pub fn log_cow(&mut self, what: &str) {
-        self.sample_cow();
+        self.sample_cow_unless_fresh();
         let (current, peak, average) = (self.cow_current() >> 20, self.cow_peak >> 20, self.cow_average() >> 20);
         self.log(LOG_NOTICE, &format!("Fork CoW for {what}: current {current} MB, peak {peak} MB, average {average} MB"));
     }
@@ -101,7 +119,7 @@ impl ChildReporter {
     }
 
     fn done(&mut self, keys: u64, bytes: u64) {
-        self.sample_cow();
+        self.sample_cow_unless_fresh();
         let mut p = Vec::with_capacity(32);
         p.extend_from_slice(&keys.to_le_bytes());
         p.extend_from_slice(&bytes.to_le_bytes());

@@ -63,8 +63,38 @@ fn cwd_for_log() -> String {
     std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "unknown".into())
 }
 
+/// Bytes written to an RDB file between two starts of its writeback.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
+/// The RDB file being written, sent to the device as it grows (`os::start_writeback` every
+/// `WRITEBACK_EVERY` bytes) while the next bytes are serialized, so that the final fsync
+/// waits for the last few megabytes rather than the whole file.
+struct WritebackFile {
+    file: File,
+    written: u64,
+    writeback_from: u64,
+}
+
+impl Write for WritebackFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.writeback_from >= WRITEBACK_EVERY {
+            use std::os::unix::io::AsRawFd;
+            os::start_writeback(self.file.as_raw_fd(), self.writeback_from, self.written - self.writeback_from);
+            self.writeback_from = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// rdbSave: writes `tmp`, fsyncs it, renames it over `filename`, fsyncs the directory. Every
-/// failure removes `tmp` and returns Redis's log text.
+/// failure removes `tmp` and returns Redis's log text. `while_syncing` runs on a thread of its
+/// own while the file is fsynced (the child's last copy-on-write sample).
 pub fn save_to_file(
     ks: &Keyspace,
     settings: &Settings,
@@ -73,16 +103,18 @@ pub fn save_to_file(
     opts: &SaveOptions,
     aux: &AuxFields,
     progress: impl FnMut(u64, u64),
+    while_syncing: Option<impl FnOnce() + Send>,
 ) -> Result<(u64, u64), String> {
-    let mut file = File::create(tmp).map_err(|e| {
+    let file = File::create(tmp).map_err(|e| {
         format!(
             "Failed opening the temp RDB file {tmp} (in server root dir {}) for saving: {}",
             cwd_for_log(),
             strerror(&e)
         )
     })?;
+    let mut file = WritebackFile { file, written: 0, writeback_from: 0 };
     let written = write_rdb(ks, settings, &mut file, opts, aux, progress).and_then(|r| {
-        file.sync_all()?;
+        sync_running(&file.file, while_syncing)?;
         Ok(r)
     });
     drop(file);
@@ -109,6 +141,20 @@ pub fn save_to_file(
     Ok(done)
 }
 
+/// fsync of `file`, with `side` run meanwhile on another thread (not at all when no thread
+/// can be started: it is an optimization).
+fn sync_running(file: &File, side: Option<impl FnOnce() + Send>) -> io::Result<()> {
+    let Some(side) = side else { return file.sync_all() };
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new().name("rdb-cow-sample".into()).spawn_scoped(scope, side);
+        let synced = file.sync_all();
+        if let Ok(handle) = handle {
+            let _ = handle.join();
+        }
+        synced
+    })
+}
+
 /// The child's work for BGSAVE.
 fn save_in_child(
     ks: &Keyspace,
@@ -119,7 +165,13 @@ fn save_in_child(
     rep: &mut ChildReporter,
 ) -> Result<WorkDone, String> {
     let tmp = format!("temp-{}.rdb", os::current_pid());
-    let (keys, bytes) = save_to_file(ks, settings, &tmp, filename, opts, aux, |k, b| rep.progress(k, b))?;
+    // The closing copy-on-write sample is taken while the file is fsynced (see record_cow).
+    let mut cow = None;
+    let sample = Some(|| cow = Some(os::private_dirty_bytes()));
+    let (keys, bytes) = save_to_file(ks, settings, &tmp, filename, opts, aux, |k, b| rep.progress(k, b), sample)?;
+    if let Some(bytes) = cow {
+        rep.record_cow(bytes);
+    }
     rep.log(LOG_NOTICE, "DB saved on disk");
     rep.log_cow("RDB");
     Ok(WorkDone { keys, bytes })
@@ -216,7 +268,7 @@ fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: 0 };
     let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 3)?);
     let tmp = format!("temp-{}.rdb", os::current_pid());
-    let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, &aux, |_, _| {}))?;
+    let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, &aux, |_, _| {}, None::<fn()>))?;
     env.array(&[env.double(keys as f64), env.double(bytes as f64)])
 }
 

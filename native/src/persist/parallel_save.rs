@@ -117,7 +117,7 @@ fn encode_units(
     let next_buffer = || spare.try_recv().unwrap_or_else(|_| Chunk::fresh_buffer());
     while let Ok(range) = units.recv() {
         let mut chunk = Chunk::new(next_buffer(), checksum);
-        for (key, entry) in ReadAhead::new(dict.iter_buckets(range)) {
+        for (key, entry) in ReadAhead::new(dict.iter_buckets_prefetching(range)) {
             writer.key_value(&mut chunk.bytes, key, entry);
             chunk.key_done();
             if chunk.is_full() {

@@ -402,34 +402,34 @@ pub fn debug_delay(us: i64) {
     }
 }
 
-/// Entries read ahead and touched together before they are serialized.
-const READ_AHEAD: usize = 32;
+/// How many keys ahead of the one being serialized the walk hints its value's memory.
+const VALUES_AHEAD: usize = 8;
 
-/// The keyspace walk with memory-level parallelism: takes `READ_AHEAD` entries at a time and
-/// loads the first bytes of all their values in one pass before handing them out. Those loads
-/// are independent, so their cache misses overlap instead of stalling the serializer (LZF's
-/// first read of a value otherwise waits a full memory latency per key). Safe Rust has no
-/// prefetch instruction; plain loads whose results are folded into `black_box` do the job.
+/// The keyspace walk with memory-level parallelism. The dict walk itself hints each node well
+/// before it is reached (`Dict::iter_buckets_prefetching`); this keeps the `VALUES_AHEAD` next
+/// entries in a ring and, as an entry joins it (its node has arrived by then), hints the
+/// memory its serialization starts with: a string's bytes, a collection's header. Those
+/// misses then overlap with the serialization of the keys before it instead of stalling it.
 pub(super) struct ReadAhead<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> {
     inner: I,
-    batch: Vec<(&'a [u8], &'a Entry)>,
-    next: usize,
+    ring: std::collections::VecDeque<(&'a [u8], &'a Entry)>,
+    exhausted: bool,
 }
 
 impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> ReadAhead<'a, I> {
     pub fn new(inner: I) -> Self {
-        ReadAhead { inner, batch: Vec::with_capacity(READ_AHEAD), next: 0 }
+        ReadAhead { inner, ring: std::collections::VecDeque::with_capacity(VALUES_AHEAD + 1), exhausted: false }
     }
 
-    fn refill(&mut self) {
-        self.batch.clear();
-        self.next = 0;
-        self.batch.extend(self.inner.by_ref().take(READ_AHEAD));
-        let mut folded = 0u8;
-        for (_, entry) in &self.batch {
-            folded ^= touch(&entry.value);
+    #[inline]
+    fn pull(&mut self) {
+        match self.inner.next() {
+            Some(item) => {
+                hint_value(&item.1.value);
+                self.ring.push_back(item);
+            }
+            None => self.exhausted = true,
         }
-        std::hint::black_box(folded);
     }
 }
 
@@ -438,30 +438,31 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> Iterator for ReadAhead<'a, I
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next == self.batch.len() {
-            self.refill();
+        while !self.exhausted && self.ring.len() <= VALUES_AHEAD {
+            self.pull();
         }
-        let item = self.batch.get(self.next).copied();
-        self.next += 1;
-        item
+        self.ring.pop_front()
     }
 }
 
-/// Loads (and returns a byte of) the memory a value's serialization starts with: a string's
-/// first two cache lines, a collection's header.
+/// Bytes of a string value hinted ahead (LZF then streams through the rest).
+const STRING_HINT_BYTES: usize = 64;
+
+/// Hints (or, for collections, loads: their buffers are private to their types) the memory a
+/// value's serialization starts with. Strings up to 15 bytes and integers live in the node.
 #[inline]
-fn touch(v: &Value) -> u8 {
-    match v {
-        Value::Str(StrVal::Int(n)) => *n as u8,
-        Value::Str(StrVal::Small { bytes, .. }) => bytes[0],
-        Value::Str(StrVal::Emb(b)) => b.first().copied().unwrap_or(0),
-        Value::Str(StrVal::Raw(b)) => b.first().copied().unwrap_or(0) ^ b.get(64).copied().unwrap_or(0),
-        Value::List(l) => l.len() as u8,
-        Value::Hash(h) => h.len() as u8,
-        Value::Set(s) => s.len() as u8,
-        Value::ZSet(z) => values::zset_len(z) as u8,
-        Value::Stream(st) => st.length as u8,
-    }
+fn hint_value(v: &Value) {
+    let touched = match v {
+        Value::Str(StrVal::Int(_)) | Value::Str(StrVal::Small { .. }) => return,
+        Value::Str(StrVal::Emb(b)) => return crate::prefetch::prefetch_bytes(b, STRING_HINT_BYTES),
+        Value::Str(StrVal::Raw(b)) => return crate::prefetch::prefetch_bytes(b, STRING_HINT_BYTES),
+        Value::List(l) => return crate::prefetch::prefetch(&**l),
+        Value::Stream(_) => return,
+        Value::Hash(h) => h.len(),
+        Value::Set(s) => s.len(),
+        Value::ZSet(z) => values::zset_len(z),
+    };
+    std::hint::black_box(touched);
 }
 
 /// A piece of the file being built, with the CRC64 of its bytes folded as they are appended
@@ -652,7 +653,7 @@ fn write_db_serial<W: Write>(
     out: &mut RdbSink<'_, W>,
     progress: &mut impl FnMut(u64, u64),
 ) -> io::Result<()> {
-    for (key, entry) in ReadAhead::new(dict.iter()) {
+    for (key, entry) in ReadAhead::new(dict.iter_buckets_prefetching(0..usize::MAX)) {
         writer.key_value(&mut chunk.bytes, key, entry);
         chunk.key_done();
         if chunk.is_full() {

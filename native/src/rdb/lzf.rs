@@ -142,8 +142,7 @@ impl LzfCompressor {
 
                 if let (true, Some(r)) = (matched, candidate) {
                     let off = ip - r - 1;
-                    let mut len = 2usize;
-                    let maxlen = (in_end - ip - len).min(MAX_MATCH);
+                    let maxlen = (in_end - ip - 2).min(MAX_MATCH);
 
                     if op + 3 + 1 >= out_end && op - usize::from(lit == 0) + 3 + 1 >= out_end {
                         return None;
@@ -151,26 +150,7 @@ impl LzfCompressor {
                     dst[op - lit - 1] = (lit as u8).wrapping_sub(1); // stop run
                     op -= usize::from(lit == 0); // undo run if empty
 
-                    // liblzf checks up to 16 bytes unconditionally when maxlen > 16,
-                    // then continues bounded by maxlen; mirror it for equal output.
-                    let mut mismatched = false;
-                    if maxlen > 16 {
-                        for _ in 0..16 {
-                            len += 1;
-                            if input[r + len] != input[ip + len] {
-                                mismatched = true;
-                                break;
-                            }
-                        }
-                    }
-                    if !mismatched {
-                        loop {
-                            len += 1;
-                            if !(len < maxlen && input[r + len] == input[ip + len]) {
-                                break;
-                            }
-                        }
-                    }
+                    let mut len = match_end(input, r, ip, maxlen);
 
                     len -= 2; // stored length: copied bytes - 2
                     ip += 1;
@@ -235,6 +215,35 @@ impl LzfCompressor {
         op -= usize::from(lit == 0);
         Some(op)
     }
+}
+
+/// Where liblzf's match extension stops for a 3-byte match of `ip` against `r` (bytes 0..3
+/// equal): the `len` its loops leave, compared a word at a time. liblzf checks bytes 3..=18
+/// unconditionally when `maxlen > 16`, then goes on one byte at a time while `len < maxlen`:
+/// it stops at the first mismatch at or after 3, or at `maxlen` (at 19 at the least when the 16
+/// unconditional bytes matched, and at 3 at the least otherwise).
+#[inline]
+fn match_end(input: &[u8], r: usize, ip: usize, maxlen: usize) -> usize {
+    let limit = if maxlen > 16 { maxlen.max(19) } else { maxlen.max(3) };
+    3 + common_prefix(&input[r + 3..r + limit], &input[ip + 3..ip + limit])
+}
+
+/// How many leading bytes `a` and `b` (of equal length) share.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes")) ^ u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// Decompresses an LZF stream that must expand to exactly `expected_len`
@@ -471,5 +480,56 @@ mod tests {
         // literal "ab", then copy 6 bytes from 2 back => "abababab"
         let stream = [0x01, b'a', b'b', 4 << 5, 0x01];
         assert_eq!(decompress(&stream, 8).unwrap(), b"abababab");
+    }
+
+    /// liblzf's match extension as it is written (16 unconditional steps when maxlen > 16,
+    /// then one byte at a time), the reference `match_end` must agree with.
+    fn match_end_bytewise(input: &[u8], r: usize, ip: usize, maxlen: usize) -> usize {
+        let mut len = 2usize;
+        let mut mismatched = false;
+        if maxlen > 16 {
+            for _ in 0..16 {
+                len += 1;
+                if input[r + len] != input[ip + len] {
+                    mismatched = true;
+                    break;
+                }
+            }
+        }
+        if !mismatched {
+            loop {
+                len += 1;
+                if !(len < maxlen && input[r + len] == input[ip + len]) {
+                    break;
+                }
+            }
+        }
+        len
+    }
+
+    #[test]
+    fn word_match_extension_agrees_with_liblzf_loops() {
+        // Inputs with long runs and near-repeats, every (r, ip) with a 3-byte match, every
+        // maxlen the compressor can pass (it is at most in_end - ip - 2).
+        let mut checked = 0;
+        for seed in 1..=40u64 {
+            let noise = pseudo_random(seed, 400);
+            let mut input: Vec<u8> = noise.iter().enumerate().map(|(i, b)| if b % 7 == 0 { *b } else { b"abcab"[(i + seed as usize) % 5] }).collect();
+            input.extend(std::iter::repeat(0u8).take(seed as usize * 7));
+            let in_end = input.len();
+            for ip in 1..in_end.saturating_sub(2) {
+                for r in (ip.saturating_sub(40)..ip).filter(|&r| input[r..r + 3] == input[ip..ip + 3]) {
+                    let top = (in_end - ip - 2).min(MAX_MATCH);
+                    for maxlen in [0, 1, 2, 3, 4, 15, 16, 17, 18, 19, 20, 33, top] {
+                        if maxlen > top {
+                            continue;
+                        }
+                        assert_eq!(match_end(&input, r, ip, maxlen), match_end_bytewise(&input, r, ip, maxlen), "seed {seed} r {r} ip {ip} maxlen {maxlen}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }
