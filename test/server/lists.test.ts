@@ -182,6 +182,33 @@ describeDifferential('lists vs redis-server 7.0', () => {
     await check(cmds);
   });
 
+  it('lists growing past one packed buffer (4 KB) and shrinking back, by every kind of edit', async () => {
+    // keyfork keeps a list of up to 4 KB of entries in one exact-size buffer and a longer one in
+    // chunks, packing it again at 2 KB: every edit must read the same on both sides of both limits.
+    const r = rng(11);
+    const cmds: Arg[][] = [];
+    const value = () => pick(r, ['a', 'b', 'c']) + 'x'.repeat(Math.floor(r() * 90));
+    for (let round = 0; round < 6; round++) {
+      // Up past 4 KB (about 100 entries of ~50 bytes) from either end, then edits, then back down.
+      for (let i = 0; i < 12; i++) cmds.push([pick(r, ['RPUSH', 'LPUSH']), 'q', ...Array.from({ length: 10 }, value)], ['LLEN', 'q']);
+      cmds.push(['LSET', 'q', '0', 'x'.repeat(200)], ['LSET', 'q', '-1', 'b'], ['LINSERT', 'q', 'BEFORE', 'b', 'y'.repeat(300)]);
+      cmds.push(['LRANGE', 'q', '0', '-1']);
+      switch (round % 3) {
+        case 0: cmds.push(['LTRIM', 'q', '3', '30']); break;
+        case 1: cmds.push(['LREM', 'q', '0', 'a'], ['LREM', 'q', '-20', 'b'], ['RPOP', 'q', '40']); break;
+        default: cmds.push(['LPOP', 'q', '50'], ['RPOP', 'q', '40']);
+      }
+      cmds.push(['LRANGE', 'q', '0', '-1'], ['LINDEX', 'q', '5'], ['LPOS', 'q', 'b', 'COUNT', '0'], ['LLEN', 'q']);
+      for (let i = 0; i < 5; i++) cmds.push(['LINSERT', 'q', pick(r, ['BEFORE', 'AFTER']), 'b', value()], ['LSET', 'q', String(i), value()]);
+      cmds.push(['LRANGE', 'q', '0', '-1'], ['RPOPLPUSH', 'q', 'q'], ['LMOVE', 'q', 'q2', 'LEFT', 'RIGHT'], ['LRANGE', 'q2', '0', '-1']);
+    }
+    // Down to nothing from a chunked list, one pop at a time.
+    cmds.push(['RPUSH', 'q', ...Array.from({ length: 150 }, value)], ['LLEN', 'q']);
+    for (let i = 0; i < 40; i++) cmds.push(['LPOP', 'q', '5'], ['RPOP', 'q']);
+    cmds.push(['LRANGE', 'q', '0', '-1'], ['EXISTS', 'q']);
+    await check(cmds);
+  });
+
   it('random sequences over a few keys, wrong types and bad arguments included (RESP2 and RESP3)', async () => {
     for (const seed of [1, 2, 3, 4, 5, 6]) {
       const r = rng(seed);

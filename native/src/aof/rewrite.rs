@@ -317,7 +317,7 @@ mod tests {
     fn collections_are_cut_every_64_items() {
         let mut ks = Keyspace::new(1);
         let items: Vec<Vec<u8>> = (0..130).map(|i| i.to_string().into_bytes()).collect();
-        ks.add(0, b"l", Value::List(Box::new(List::from_items(items.iter().map(|v| v.as_slice())))), NO_EXPIRE, 0);
+        ks.add(0, b"l", Value::List(List::from_items(items.iter().map(|v| v.as_slice()))), NO_EXPIRE, 0);
         let t = text(&ks);
         assert_eq!(t.matches("RPUSH").count(), 3, "{t}");
         assert!(t.contains("*66 $5 RPUSH $1 l $1 0 "), "{t}");

@@ -110,7 +110,7 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
         }
     } else {
         // An existing key of another type comes back as it is and fails the check below.
-        ctx.ks.lookup_or_insert(db, key, now, || Value::List(Box::new(List::new())))
+        ctx.ks.lookup_or_insert(db, key, now, || Value::List(List::new()))
     };
     let list = list_of(entry)?;
     for elem in ctx.args.from(2) {
@@ -428,7 +428,7 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> Result<bool, CmdError> {
     let source = list_of(src_entry)?;
     let value = match from { End::Head => source.pop_front(), End::Tail => source.pop_back() };
     let Some(value) = value else { return Ok(false) };
-    let dest = list_of(ctx.ks.lookup_or_insert(db, dst, now, || Value::List(Box::new(List::new()))))?;
+    let dest = list_of(ctx.ks.lookup_or_insert(db, dst, now, || Value::List(List::new())))?;
     match to {
         End::Head => dest.push_front(&value),
         End::Tail => dest.push_back(&value),

@@ -261,7 +261,7 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
         }
     }
     if output_len > 0 {
-        ctx.ks.set(db, dst, Value::List(Box::new(List::from_items(stored))), false, now);
+        ctx.ks.set(db, dst, Value::List(List::from_items(stored)), false, now);
         ctx.ks.signal_modified(db, dst);
         ctx.ks.notify(LIST, "sortstore", db, dst);
         ctx.ks.dirty += output_len as u64;

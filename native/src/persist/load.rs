@@ -19,7 +19,7 @@ use crate::rdb::{
 };
 use crate::settings::Settings;
 use crate::types::hash::Hash;
-use crate::types::list::List;
+use crate::types::list::ListBuilder;
 use crate::types::set::Set;
 use crate::types::string::StrVal;
 use crate::types::Value;
@@ -608,7 +608,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
             // packed whatever their size, as Redis loads them (quicklistAppendPlainNode /
             // quicklistAppendListpack).
             let nodes = r.read_count(2)?;
-            let mut l = List::new();
+            let mut l = ListBuilder::new();
             for _ in 0..nodes {
                 let container = if t == rdb_type::LIST_QUICKLIST_2 { r.read_len()? } else { quicklist_container::PACKED };
                 let blob = r.read_string()?;
@@ -624,8 +624,8 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
                 let entries = if t == rdb_type::LIST_QUICKLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
                 for e in entries { l.push_back_packed(&entry_bytes(e)); }
             }
-            l.compact_tail();
-            Ok(if l.is_empty() { None } else { Some(Value::List(Box::new(l))) })
+            let l = l.finish();
+            Ok(if l.is_empty() { None } else { Some(Value::List(l)) })
         }
         TYPE_SET_LISTPACK => {
             let blob = r.read_string()?;
@@ -646,7 +646,7 @@ fn list<M: AsRef<[u8]>>(items: Vec<M>, settings: &Settings) -> Loaded {
     if items.is_empty() {
         return None;
     }
-    Some(Value::List(Box::new(values::list_from_items(items, settings))))
+    Some(Value::List(values::list_from_items(items, settings)))
 }
 
 fn set_from<M: AsRef<[u8]>>(members: Vec<M>, settings: &Settings) -> RdbResult<Loaded> {

@@ -456,7 +456,7 @@ fn hint_value(v: &Value) {
         Value::Str(StrVal::Int(_)) | Value::Str(StrVal::Small { .. }) => return,
         Value::Str(StrVal::Emb(b)) => return crate::prefetch::prefetch_bytes(b, STRING_HINT_BYTES),
         Value::Str(StrVal::Raw(b)) => return crate::prefetch::prefetch_bytes(b, STRING_HINT_BYTES),
-        Value::List(l) => return crate::prefetch::prefetch(&**l),
+        Value::List(l) => return l.prefetch_start(),
         Value::Stream(_) => return,
         Value::Hash(h) => h.len(),
         Value::Set(s) => s.len(),

@@ -54,7 +54,7 @@ fn big_keyspace(settings: &Settings) -> Keyspace {
             }
             7 => {
                 let items: Vec<Vec<u8>> = (0..(if i % 100 == 7 { 400 } else { 8 })).map(|j| format!("item:{j}:{i}").into_bytes()).collect();
-                Value::List(Box::new(values::list_from_items(items, settings)))
+                Value::List(values::list_from_items(items, settings))
             }
             _ => Value::Str(StrVal::from_bytes(format!("short{i}").as_bytes())),
         };
@@ -174,7 +174,7 @@ fn save_threads_speed() {
             }
             11..=13 => {
                 let items: Vec<Vec<u8>> = (0..n).map(|j| format!("member:{j}:{i}").into_bytes()).collect();
-                (format!("list:{i}"), Value::List(Box::new(values::list_from_items(items, &settings))))
+                (format!("list:{i}"), Value::List(values::list_from_items(items, &settings)))
             }
             14..=16 => {
                 let members: Vec<String> = (0..n).map(|j| format!("member:{j}:{i}")).collect();

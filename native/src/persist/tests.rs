@@ -48,7 +48,7 @@ fn b(s: &str) -> Vec<u8> {
 }
 
 fn list(items: &[&str], settings: &Settings) -> Value {
-    Value::List(Box::new(values::list_from_items(items.iter().map(|s| b(s)).collect(), settings)))
+    Value::List(values::list_from_items(items.iter().map(|s| b(s)).collect(), settings))
 }
 
 fn set(members: &[&str], settings: &Settings) -> Value {

@@ -311,6 +311,9 @@ fn sparse_raise(s: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> R
     // The opcode may be an XZERO cut short (see op_at): the length then grows by what the new
     // sequence adds over the opcode's nominal size, as Redis computes it.
     let new_len = (s.len() + seq.len()).saturating_sub(old);
+    // Grows by an eighth at a time: Vec's doubling (or Redis's sds doubling) would leave a
+    // sparse HLL up to half empty.
+    crate::types::reserve_with_slack(s, seq.len().saturating_sub(old));
     s.splice(p..(p + old).min(s.len()), seq);
     s.truncate(new_len);
     merge_runs(s, merge_from);

@@ -29,14 +29,25 @@ pub fn splice_exact(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, with: &[
     *buf = v.into_boxed_slice();
 }
 
-/// A key's value. Hashes, sets and sorted sets are 16-byte handles held inline (their small
-/// encodings are one exact-size buffer each, as a listpack or an intset hangs off a 16-byte
-/// robj in Redis);
+/// Makes room in `buf` for `additional` more bytes, leaving at most an eighth of its size spare
+/// (rounded up to what the malloc chunk holds anyway): for buffers that grow a little at a time
+/// (a list's end chunks, a sparse HLL), so they carry little unused room (Vec's doubling
+/// would leave up to half) while still reallocating only once per eighth of growth.
+pub fn reserve_with_slack(buf: &mut Vec<u8>, additional: usize) {
+    let need = buf.len() + additional;
+    if need <= buf.capacity() { return; }
+    let usable = crate::alloc::chunk_size(need + need / 8) - 8;
+    buf.reserve_exact(usable - buf.len());
+}
+
+/// A key's value. Lists, hashes, sets and sorted sets are 16-byte handles held inline (their
+/// small encodings are one exact-size buffer each, as a listpack or an intset hangs off a
+/// 16-byte robj in Redis);
 /// the value stays 24 bytes (a test checks it).
 #[derive(Clone)]
 pub enum Value {
     Str(string::StrVal),
-    List(Box<list::List>),
+    List(list::List),
     Hash(hash::Hash),
     Set(set::Set),
     ZSet(zset::ZSet),
@@ -76,7 +87,7 @@ impl Value {
         use std::mem::size_of;
         match self {
             Value::Str(s) => s.heap_bytes(),
-            Value::List(l) => chunk_size(size_of::<list::List>()) + l.memory_usage(),
+            Value::List(l) => l.memory_usage(),
             Value::Hash(h) => h.memory_usage(samples),
             Value::Set(s) => s.memory_usage(samples),
             Value::ZSet(z) => z.memory_usage(samples),

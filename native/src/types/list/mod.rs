@@ -1,7 +1,9 @@
-//! Lists (Redis's quicklist): a deque of chunks, each chunk a run of packed elements.
+//! Lists (Redis's quicklist): one packed buffer while small, then a deque of chunks, each a run
+//! of packed elements.
 //!
 //! Public API (for the list commands, the RDB writer/loader, DUMP/RESTORE and DEBUG DIGEST):
-//! - `List::new()`, `List::from_items(iter)` (the loader's constructor: elements head to tail),
+//! - `List::new()`, `List::from_items(iter)` (elements head to tail), `ListBuilder` (the RDB
+//!   loader's: `push_back`, `push_back_plain`, `push_back_packed`, then `finish`),
 //!   `len()`, `is_empty()`, `encoding()` (always "quicklist", as Redis 7.0 reports for every list).
 //! - Reading: `iter()` (head to tail, `DoubleEndedIterator`, so `.rev()` walks tail to head),
 //!   `iter_from(index)` (forward from an index), `iter_rev_from(index)` (backward from an index),
@@ -15,25 +17,34 @@
 //!   node says whether it is PLAIN (one element, written as a raw string) or PACKED (a
 //!   listpack), and lists its elements. An element is PLAIN when it was at least the packed
 //!   threshold (`set_packed_threshold`, 1 GiB by default) as it was inserted, or came from a
-//!   PLAIN node of an RDB file (`push_back_plain`); a PLAIN chunk holds it alone. Write them as
+//!   PLAIN node of an RDB file (`ListBuilder::push_back_plain`); a PLAIN chunk holds it alone. Write them as
 //!   RDB_TYPE_LIST_QUICKLIST_2. `quicklist_node_shapes(fill)` gives the same split as
 //!   `NodeShape { plain, count }` without collecting elements (the RDB writer's allocation-free
 //!   path: it walks `iter()` alongside). `listpack_bytes(node)` gives the size Redis would report for
 //!   the node's listpack (DEBUG OBJECT's ql_uncompressed_size adds these up).
 //!
-//! Storage: elements are packed into chunks of about `CHUNK_BYTES` bytes. Each element is
-//! stored as `varint(len) element reverse-varint(len)`: the leading length lets a reader walk
-//! forward, the trailing one (its bytes reversed) walks backward, as a listpack's backlen does.
-//! A 10-byte element takes 12 bytes, the same as its listpack entry in Redis (1 header byte,
-//! 10 data bytes, 1 backlen byte); the chunk bookkeeping adds about 0.2 bytes per element.
-//! Redis stores integer-looking strings more compactly (e.g. "1000" in 3 bytes, ours 6).
-//! A chunk keeps free space at its front, so pushes at either end are O(1) amortized and need
-//! no allocation except when a chunk fills up (once per ~4 KB of elements).
-//! Elements larger than a chunk live alone in their own chunk.
+//! Storage: each element is stored as `varint(len) element reverse-varint(len)`: the leading
+//! length lets a reader walk forward, the trailing one (its bytes reversed) walks backward, as a
+//! listpack's backlen does. A 10-byte element takes 12 bytes, the same as its listpack entry in
+//! Redis (1 header byte, 10 data bytes, 1 backlen byte). Redis stores integer-looking strings
+//! more compactly (e.g. "1000" in 3 bytes, ours 6). A `List` is a 16-byte handle held inline in
+//! its keyspace entry, in one of two forms:
+//! - packed: up to `CHUNK_BYTES` of entries and no PLAIN element, in ONE exact-size buffer
+//!   `[count: u16][entries]` (no allocation when empty), reallocated on every write as Redis
+//!   reallocates a listpack: a list of ten 10-byte elements costs 122 bytes (a 144-byte malloc
+//!   chunk) where Redis holds a quicklist (40), its node (32) and the listpack (127).
+//! - chunked (chunked.rs): past that, a deque of chunks of about `CHUNK_BYTES` entry bytes each;
+//!   the end chunks keep free room at their outer ends (at most an eighth of their size), so
+//!   pushes at either end are O(1) amortized. Elements at least the packed threshold live alone
+//!   in a PLAIN chunk. A chunked list that shrinks to one chunk of at most `REPACK_BYTES` is
+//!   packed again (half the unpacking limit, so a list hovering there does not flip-flop).
 
 use crate::numfmt;
 use super::varint;
 use std::collections::VecDeque;
+
+mod chunked;
+use chunked::{Chunk, Chunked};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Target data size of one chunk. Small enough that inserting or deleting in the middle of a
@@ -122,138 +133,6 @@ fn decode_backward(data: &[u8], end: usize) -> (usize, usize, usize) {
     (elem_start - vlen, elem_start, elem_end)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Chunks
-
-/// An end chunk grows by an eighth of its size at a time, not by Vec's doubling: a list's spare
-/// capacity stays under 1/8 of its data (a listpack in Redis is sized exactly, reallocated on
-/// every push), while pushes still reallocate only once per eighth.
-const SLACK_DIVISOR: usize = 8;
-
-/// Makes room in `buf` for `additional` more bytes, leaving at most `1/SLACK_DIVISOR` spare
-/// (rounded up to what the malloc chunk holds anyway).
-fn reserve_with_slack(buf: &mut Vec<u8>, additional: usize) {
-    let need = buf.len() + additional;
-    if need <= buf.capacity() { return; }
-    let usable = crate::alloc::chunk_size(need + need / SLACK_DIVISOR) - 8;
-    buf.reserve_exact(usable - buf.len());
-}
-
-#[derive(Clone)]
-struct Chunk {
-    /// Entries live in `buf[head..]`; `buf[..head]` is free space for pushes at the front.
-    buf: Vec<u8>,
-    head: u32,
-    count: u32,
-    /// A PLAIN quicklist node: exactly one element, stored on its own whatever its size now
-    /// compares to the threshold (as Redis keeps a node plain once it is).
-    plain: bool,
-}
-
-impl Chunk {
-    fn with_element(elem: &[u8]) -> Chunk {
-        let mut buf = vec![0u8; entry_size(elem.len())];
-        write_entry(&mut buf, elem);
-        Chunk { buf, head: 0, count: 1, plain: false }
-    }
-
-    fn plain(elem: &[u8]) -> Chunk {
-        Chunk { plain: true, ..Chunk::with_element(elem) }
-    }
-
-    /// A packed chunk holding `entries` (encoded, `count` of them).
-    fn packed(entries: Vec<u8>, count: u32) -> Chunk {
-        Chunk { buf: entries, head: 0, count, plain: false }
-    }
-
-    #[inline] fn data(&self) -> &[u8] { &self.buf[self.head as usize..] }
-    #[inline] fn bytes(&self) -> usize { self.buf.len() - self.head as usize }
-
-    /// True when an element of `elem_len` bytes may join this chunk.
-    #[inline]
-    fn has_room(&self, elem_len: usize) -> bool { !self.plain && self.bytes() + entry_size(elem_len) <= CHUNK_BYTES }
-
-    fn push_back(&mut self, elem: &[u8]) {
-        let at = self.buf.len();
-        reserve_with_slack(&mut self.buf, entry_size(elem.len()));
-        self.buf.resize(at + entry_size(elem.len()), 0);
-        write_entry(&mut self.buf[at..], elem);
-        self.count += 1;
-    }
-
-    fn push_front(&mut self, elem: &[u8]) {
-        let need = entry_size(elem.len());
-        if (self.head as usize) < need {
-            // Re-allocate with a front gap of the entry plus an eighth of the data (the slack
-            // `reserve_with_slack` leaves at the back), so a run of front pushes copies each
-            // byte about eight times in all and the chunk never carries more than 1/8 spare.
-            let gap = need + self.bytes() / SLACK_DIVISOR;
-            let mut buf = Vec::with_capacity(gap + self.bytes());
-            buf.resize(gap, 0);
-            buf.extend_from_slice(self.data());
-            self.buf = buf;
-            self.head = gap as u32;
-        }
-        let start = self.head as usize - need;
-        write_entry(&mut self.buf[start..start + need], elem);
-        self.head = start as u32;
-        self.count += 1;
-    }
-
-    /// The byte range (relative to `data()`) of the first element, and the next entry offset.
-    fn first(&self) -> (usize, usize, usize) { decode_forward(self.data(), 0) }
-    fn last(&self) -> (usize, usize, usize) { decode_backward(self.data(), self.bytes()) }
-
-    fn drop_front(&mut self) {
-        let (_, _, next) = self.first();
-        self.head += next as u32;
-        self.count -= 1;
-    }
-
-    fn drop_back(&mut self) {
-        let (entry_start, _, _) = self.last();
-        let keep = self.head as usize + entry_start;
-        self.buf.truncate(keep);
-        self.count -= 1;
-    }
-
-    /// Drops the front gap and spare capacity: called on chunks that stop being an end chunk,
-    /// so only the two end chunks ever carry slack.
-    fn compact(&mut self) {
-        if self.head > 0 {
-            self.buf.drain(..self.head as usize);
-            self.head = 0;
-        }
-        self.buf.shrink_to_fit();
-    }
-
-    /// Byte offsets (relative to `data()`) of element `i`: (entry start, elem start, elem end, next).
-    fn locate(&self, i: usize) -> (usize, usize, usize, usize) {
-        let data = self.data();
-        if i < self.count as usize / 2 {
-            let mut off = 0;
-            for _ in 0..i {
-                off = decode_forward(data, off).2;
-            }
-            let (s, e, next) = decode_forward(data, off);
-            (off, s, e, next)
-        } else {
-            let mut end = data.len();
-            for _ in 0..(self.count as usize - 1 - i) {
-                end = decode_backward(data, end).0;
-            }
-            let (entry, s, e) = decode_backward(data, end);
-            (entry, s, e, end)
-        }
-    }
-
-    /// Replaces the bytes `[from, to)` of `data()` with the entries in `replacement`.
-    fn splice(&mut self, from: usize, to: usize, replacement: &[u8]) {
-        let h = self.head as usize;
-        if replacement.len() > to - from { reserve_with_slack(&mut self.buf, replacement.len() - (to - from)); }
-        self.buf.splice(h + from..h + to, replacement.iter().copied());
-    }
-}
 
 fn encode_entry(elem: &[u8]) -> Vec<u8> {
     let mut v = vec![0u8; entry_size(elem.len())];
@@ -261,13 +140,186 @@ fn encode_entry(elem: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Byte offsets within `data` (`count` entries) of element `i`: (entry start, element start,
+/// element end, next entry), walking from the nearer end.
+fn locate(data: &[u8], count: usize, i: usize) -> (usize, usize, usize, usize) {
+    if i < count / 2 {
+        let mut off = 0;
+        for _ in 0..i {
+            off = decode_forward(data, off).2;
+        }
+        let (s, e, next) = decode_forward(data, off);
+        (off, s, e, next)
+    } else {
+        let mut end = data.len();
+        for _ in 0..(count - 1 - i) {
+            end = decode_backward(data, end).0;
+        }
+        let (entry, s, e) = decode_backward(data, end);
+        (entry, s, e, end)
+    }
+}
+
+/// LREM's removal pass over consecutive buffers of entries (the list's chunks in order).
+struct RemovalPass<'v> {
+    value: &'v [u8],
+    limit: usize,
+    /// Elements before this index stay (the pass from the tail starts at the earliest match).
+    first_index: usize,
+    removed: usize,
+    /// The list index of the next entry the pass reads.
+    index: usize,
+}
+
+impl RemovalPass<'_> {
+    /// Drops the matching entries of `buf[start..]` in place; returns how many entries stay.
+    fn run(&mut self, buf: &mut Vec<u8>, start: usize) -> usize {
+        let mut read = start;
+        let mut write = start;
+        let end = buf.len();
+        let mut kept = 0;
+        while read < end {
+            let (s, e, next) = decode_forward(buf, read);
+            let remove = self.removed < self.limit && self.index >= self.first_index && &buf[s..e] == self.value;
+            if remove {
+                self.removed += 1;
+            } else {
+                if write != read { buf.copy_within(read..next, write); }
+                write += next - read;
+                kept += 1;
+            }
+            read = next;
+            self.index += 1;
+        }
+        buf.truncate(write);
+        kept
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The packed form: one exact-size buffer, `[count: u16 little-endian][entries]`, no allocation
+// at all when empty.
+
+const PACKED_HEADER: usize = 2;
+/// A chunked list whose elements fit one buffer of at most this many entry bytes (and none
+/// PLAIN) is packed again: half the limit that unpacks it, so a list pushed and popped around
+/// the limit is not converted back and forth on every command.
+const REPACK_BYTES: usize = CHUNK_BYTES / 2;
+
+#[inline]
+fn packed_count(buf: &[u8]) -> usize {
+    if buf.is_empty() { 0 } else { u16::from_le_bytes([buf[0], buf[1]]) as usize }
+}
+
+#[inline]
+fn packed_entries(buf: &[u8]) -> &[u8] { buf.get(PACKED_HEADER..).unwrap_or(&[]) }
+
+/// A packed buffer holding `count` elements as `entries`.
+fn packed_from(entries: &[u8], count: usize) -> Box<[u8]> {
+    if count == 0 { return Box::default(); }
+    let mut v = Vec::with_capacity(PACKED_HEADER + entries.len());
+    v.extend_from_slice(&(count as u16).to_le_bytes());
+    v.extend_from_slice(entries);
+    v.into_boxed_slice()
+}
+
+/// Inserts `elem` as an entry at byte `at` of the entries, reallocating to the exact new size.
+fn packed_insert(buf: &mut Box<[u8]>, at: usize, elem: &[u8]) {
+    let n = entry_size(elem.len());
+    let mut v = Vec::from(std::mem::take(buf));
+    if v.is_empty() {
+        v.reserve_exact(PACKED_HEADER + n);
+        v.extend_from_slice(&[0, 0]);
+    } else {
+        v.reserve_exact(n);
+    }
+    let at = PACKED_HEADER + at;
+    let old = v.len();
+    v.resize(old + n, 0);
+    v.copy_within(at..old, at + n);
+    write_entry(&mut v[at..at + n], elem);
+    let count = packed_count(&v) + 1;
+    v[..PACKED_HEADER].copy_from_slice(&(count as u16).to_le_bytes());
+    *buf = v.into_boxed_slice();
+}
+
+/// Replaces the entries in byte range `range` of the entries (`removed` elements) with
+/// `with` (`added` elements), at the exact new size; the buffer empties with its last element.
+fn packed_splice(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, removed: usize, with: &[u8], added: usize) {
+    let count = packed_count(buf) + added - removed;
+    if count == 0 {
+        *buf = Box::default();
+        return;
+    }
+    super::splice_exact(buf, PACKED_HEADER + range.start..PACKED_HEADER + range.end, with);
+    buf[..PACKED_HEADER].copy_from_slice(&(count as u16).to_le_bytes());
+}
+
 // ---------------------------------------------------------------------------------------------
 // The list
 
+/// A list: a 16-byte handle held inline in its keyspace entry.
 #[derive(Clone)]
 pub struct List {
-    chunks: VecDeque<Chunk>,
-    len: usize,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// At most CHUNK_BYTES of entries, none PLAIN: one exact-size buffer, as a small list is
+    /// one listpack node in Redis.
+    Packed(Box<[u8]>),
+    Chunked(Box<Chunked>),
+}
+
+/// A read-only view of a list's chunks (the packed form is one chunk).
+#[derive(Clone, Copy)]
+enum View<'a> {
+    Packed { entries: &'a [u8], count: usize },
+    Chunked(&'a VecDeque<Chunk>),
+}
+
+impl<'a> View<'a> {
+    #[inline]
+    fn chunks(self) -> usize {
+        match self {
+            View::Packed { .. } => 1,
+            View::Chunked(c) => c.len(),
+        }
+    }
+
+    /// Chunk `i`'s entries, element count and PLAIN flag.
+    #[inline]
+    fn chunk(self, i: usize) -> Option<(&'a [u8], usize, bool)> {
+        match self {
+            View::Packed { entries, count } => (i == 0).then_some((entries, count, false)),
+            View::Chunked(c) => c.get(i).map(|c| (c.data(), c.count as usize, c.plain)),
+        }
+    }
+
+    #[inline]
+    fn entries(self, i: usize) -> &'a [u8] { self.chunk(i).map_or(&[][..], |c| c.0) }
+
+    /// The chunk holding element `index` (of `len`) and the element's index within it.
+    fn chunk_of(self, index: usize, len: usize) -> Option<(usize, usize)> {
+        if index >= len { return None; }
+        if index < len / 2 {
+            let mut i = index;
+            for ci in 0..self.chunks() {
+                let n = self.chunk(ci)?.1;
+                if i < n { return Some((ci, i)); }
+                i -= n;
+            }
+        } else {
+            let mut from_end = len - 1 - index;
+            for ci in (0..self.chunks()).rev() {
+                let n = self.chunk(ci)?.1;
+                if from_end < n { return Some((ci, n - 1 - from_end)); }
+                from_end -= n;
+            }
+        }
+        None
+    }
 }
 
 impl Default for List {
@@ -275,118 +327,172 @@ impl Default for List {
 }
 
 impl List {
-    pub fn new() -> List { List { chunks: VecDeque::with_capacity(1), len: 0 } }
+    /// An empty list (no allocation).
+    pub fn new() -> List { List { repr: Repr::Packed(Box::default()) } }
 
-    /// A list holding `items` head to tail (the RDB loader's constructor).
+    /// A list holding `items` head to tail (the loaders' and SORT STORE's constructor).
     pub fn from_items<I, T>(items: I) -> List
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        let mut list = List::new();
+        let mut b = ListBuilder::new();
         for item in items {
-            list.push_back(item.as_ref());
+            b.push_back(item.as_ref());
         }
-        list.compact_tail();
-        list
+        b.finish()
     }
 
-    /// Gives back the last chunk's spare room (once a loader has appended everything).
-    pub fn compact_tail(&mut self) {
-        if let Some(last) = self.chunks.back_mut() { last.compact(); }
+    fn view(&self) -> View<'_> {
+        match &self.repr {
+            Repr::Packed(b) => View::Packed { entries: packed_entries(b), count: packed_count(b) },
+            Repr::Chunked(c) => c.view(),
+        }
     }
 
-    #[inline] pub fn len(&self) -> usize { self.len }
-    #[inline] pub fn is_empty(&self) -> bool { self.len == 0 }
+    /// The chunked form, converting a packed list to it first.
+    fn chunked(&mut self) -> &mut Chunked {
+        if let Repr::Packed(b) = &mut self.repr {
+            let count = packed_count(b);
+            let mut entries = Vec::from(std::mem::take(b));
+            entries.drain(..entries.len().min(PACKED_HEADER));
+            self.repr = Repr::Chunked(Box::new(Chunked::from_entries(entries, count)));
+        }
+        match &mut self.repr {
+            Repr::Chunked(c) => c,
+            Repr::Packed(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// Packs a chunked list again once it is small (after removals).
+    fn repack_if_small(&mut self) {
+        if let Repr::Chunked(c) = &self.repr {
+            if let Some((entries, count)) = c.single_small_chunk(REPACK_BYTES) {
+                self.repr = Repr::Packed(packed_from(entries, count));
+            }
+        }
+    }
+
+    /// The packed buffer when `grow` more entry bytes (and no PLAIN element) keep the list
+    /// packed; None when the list is, or must become, chunked.
+    #[inline]
+    fn packed_with_room(&mut self, grow: usize, large: bool) -> Option<&mut Box<[u8]>> {
+        match &mut self.repr {
+            Repr::Packed(b) if !large && packed_entries(b).len() + grow <= CHUNK_BYTES => Some(b),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Packed(b) => packed_count(b),
+            Repr::Chunked(c) => c.len,
+        }
+    }
+
+    #[inline] pub fn is_empty(&self) -> bool { self.len() == 0 }
 
     /// OBJECT ENCODING: Redis 7.0 stores every list as a quicklist.
     pub fn encoding(&self) -> &'static str { "quicklist" }
 
     /// How many chunks hold the elements (lazy free's measure of the work to free a list).
-    pub fn chunk_count(&self) -> usize { self.chunks.len() }
+    pub fn chunk_count(&self) -> usize { self.view().chunks() }
 
-    /// MEMORY USAGE: the malloc chunks of the chunk table and of every chunk's buffer.
+    /// MEMORY USAGE: the malloc chunks the list holds beyond its handle.
     pub fn memory_usage(&self) -> usize {
         use crate::alloc::chunk_size;
-        let table = if self.chunks.capacity() == 0 { 0 } else { chunk_size(self.chunks.capacity() * std::mem::size_of::<Chunk>()) };
-        table + self.chunks.iter().map(|c| chunk_size(c.buf.capacity())).sum::<usize>()
+        match &self.repr {
+            Repr::Packed(b) => if b.is_empty() { 0 } else { chunk_size(b.len()) },
+            Repr::Chunked(c) => chunk_size(std::mem::size_of::<Chunked>()) + c.memory_usage(),
+        }
     }
 
-    /// Heap bytes used (chunk buffers and the chunk table), for MEMORY USAGE-style estimates.
+    /// Heap bytes used (requested sizes, without malloc's rounding).
     pub fn heap_bytes(&self) -> usize {
-        self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(|c| c.buf.capacity()).sum::<usize>()
+        match &self.repr {
+            Repr::Packed(b) => b.len(),
+            Repr::Chunked(c) => std::mem::size_of::<Chunked>() + c.heap_bytes(),
+        }
+    }
+
+    /// A cache hint for the memory a walk of the list starts with (the RDB writer hints values
+    /// a few keys ahead): a packed list's first bytes, or the chunked form's table header.
+    #[inline]
+    pub fn prefetch_start(&self) {
+        match &self.repr {
+            Repr::Packed(b) => crate::prefetch::prefetch_bytes(b, 64),
+            Repr::Chunked(c) => crate::prefetch::prefetch(&**c),
+        }
     }
 
     /// Appends `elem`, in a PLAIN node of its own when it is large (Redis's quicklistPush).
     pub fn push_back(&mut self, elem: &[u8]) {
-        if is_large(elem) { self.push_back_plain(elem) } else { self.push_back_packed(elem) }
-    }
-
-    /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
-    pub fn push_back_plain(&mut self, elem: &[u8]) {
-        self.len += 1;
-        if let Some(last) = self.chunks.back_mut() { last.compact(); }
-        self.chunks.push_back(Chunk::plain(elem));
-    }
-
-    /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED).
-    pub fn push_back_packed(&mut self, elem: &[u8]) {
-        self.len += 1;
-        if let Some(last) = self.chunks.back_mut() {
-            if last.has_room(elem.len()) {
-                last.push_back(elem);
-                return;
+        match self.packed_with_room(entry_size(elem.len()), is_large(elem)) {
+            Some(b) => {
+                let end = packed_entries(b).len();
+                packed_insert(b, end, elem);
             }
-            last.compact();
+            None => self.chunked().push_back(elem),
         }
-        self.chunks.push_back(Chunk::with_element(elem));
     }
 
     pub fn push_front(&mut self, elem: &[u8]) {
-        self.len += 1;
-        if is_large(elem) {
-            if let Some(first) = self.chunks.front_mut() { first.compact(); }
-            self.chunks.push_front(Chunk::plain(elem));
-            return;
+        match self.packed_with_room(entry_size(elem.len()), is_large(elem)) {
+            Some(b) => packed_insert(b, 0, elem),
+            None => self.chunked().push_front(elem),
         }
-        if let Some(first) = self.chunks.front_mut() {
-            if first.has_room(elem.len()) {
-                first.push_front(elem);
-                return;
-            }
-            first.compact();
-        }
-        self.chunks.push_front(Chunk::with_element(elem));
     }
 
     pub fn front(&self) -> Option<&[u8]> {
-        let c = self.chunks.front()?;
-        let (s, e, _) = c.first();
-        Some(&c.data()[s..e])
+        let entries = self.view().entries(0);
+        if entries.is_empty() { return None; }
+        let (s, e, _) = decode_forward(entries, 0);
+        Some(&entries[s..e])
     }
 
     pub fn back(&self) -> Option<&[u8]> {
-        let c = self.chunks.back()?;
-        let (_, s, e) = c.last();
-        Some(&c.data()[s..e])
+        let view = self.view();
+        let entries = view.entries(view.chunks().checked_sub(1)?);
+        if entries.is_empty() { return None; }
+        let (_, s, e) = decode_backward(entries, entries.len());
+        Some(&entries[s..e])
     }
 
     /// Removes the head element; false when the list was empty.
     pub fn drop_front(&mut self) -> bool {
-        let Some(c) = self.chunks.front_mut() else { return false };
-        c.drop_front();
-        if c.count == 0 { self.chunks.pop_front(); }
-        self.len -= 1;
-        true
+        match &mut self.repr {
+            Repr::Packed(b) => {
+                if b.is_empty() { return false; }
+                let (_, _, next) = decode_forward(packed_entries(b), 0);
+                packed_splice(b, 0..next, 1, &[], 0);
+                true
+            }
+            Repr::Chunked(c) => {
+                let dropped = c.drop_front();
+                self.repack_if_small();
+                dropped
+            }
+        }
     }
 
     /// Removes the tail element; false when the list was empty.
     pub fn drop_back(&mut self) -> bool {
-        let Some(c) = self.chunks.back_mut() else { return false };
-        c.drop_back();
-        if c.count == 0 { self.chunks.pop_back(); }
-        self.len -= 1;
-        true
+        match &mut self.repr {
+            Repr::Packed(b) => {
+                if b.is_empty() { return false; }
+                let entries = packed_entries(b);
+                let (entry, _, _) = decode_backward(entries, entries.len());
+                let end = entries.len();
+                packed_splice(b, entry..end, 1, &[], 0);
+                true
+            }
+            Repr::Chunked(c) => {
+                let dropped = c.drop_back();
+                self.repack_if_small();
+                dropped
+            }
+        }
     }
 
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
@@ -401,202 +507,99 @@ impl List {
         Some(v)
     }
 
-    /// Removes the first `n` elements (fewer if the list is shorter), dropping whole chunks.
-    pub fn drop_front_n(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(c) = self.chunks.front_mut() else { return };
-            if c.count as usize <= n {
-                n -= c.count as usize;
-                self.len -= c.count as usize;
-                self.chunks.pop_front();
-            } else {
-                let (_, _, _, next) = c.locate(n - 1);
-                c.head += next as u32;
-                c.count -= n as u32;
-                self.len -= n;
-                n = 0;
+    /// Removes the first `n` elements (fewer if the list is shorter).
+    pub fn drop_front_n(&mut self, n: usize) {
+        if n == 0 { return; }
+        match &mut self.repr {
+            Repr::Packed(b) => {
+                let count = packed_count(b);
+                if n >= count {
+                    *b = Box::default();
+                    return;
+                }
+                let (_, _, _, next) = locate(packed_entries(b), count, n - 1);
+                packed_splice(b, 0..next, n, &[], 0);
+            }
+            Repr::Chunked(c) => {
+                c.drop_front_n(n);
+                self.repack_if_small();
             }
         }
     }
 
     /// Removes the last `n` elements (fewer if the list is shorter).
-    pub fn drop_back_n(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(c) = self.chunks.back_mut() else { return };
-            if c.count as usize <= n {
-                n -= c.count as usize;
-                self.len -= c.count as usize;
-                self.chunks.pop_back();
-            } else {
-                let keep = c.count as usize - n;
-                let (entry, _, _, _) = c.locate(keep);
-                let h = c.head as usize;
-                c.buf.truncate(h + entry);
-                c.count = keep as u32;
-                self.len -= n;
-                n = 0;
+    pub fn drop_back_n(&mut self, n: usize) {
+        if n == 0 { return; }
+        match &mut self.repr {
+            Repr::Packed(b) => {
+                let count = packed_count(b);
+                if n >= count {
+                    *b = Box::default();
+                    return;
+                }
+                let entries = packed_entries(b);
+                let (entry, _, _, _) = locate(entries, count, count - n);
+                let end = entries.len();
+                packed_splice(b, entry..end, n, &[], 0);
+            }
+            Repr::Chunked(c) => {
+                c.drop_back_n(n);
+                self.repack_if_small();
             }
         }
     }
 
     /// LTRIM: keeps elements `[start, end]` (inclusive, already within bounds), drops the rest.
     pub fn retain_range(&mut self, start: usize, end: usize) {
-        if start > end || start >= self.len {
+        let len = self.len();
+        if start > end || start >= len {
             self.clear();
             return;
         }
-        let end = end.min(self.len - 1);
-        self.drop_back_n(self.len - 1 - end);
+        let end = end.min(len - 1);
+        self.drop_back_n(len - 1 - end);
         self.drop_front_n(start);
     }
 
-    pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.len = 0;
-    }
-
-    /// The chunk holding element `index` and the element's index within it.
-    fn chunk_of(&self, index: usize) -> Option<(usize, usize)> {
-        if index >= self.len { return None; }
-        if index < self.len / 2 {
-            let mut i = index;
-            for (ci, c) in self.chunks.iter().enumerate() {
-                if i < c.count as usize { return Some((ci, i)); }
-                i -= c.count as usize;
-            }
-        } else {
-            let mut from_end = self.len - 1 - index;
-            for (ci, c) in self.chunks.iter().enumerate().rev() {
-                if from_end < c.count as usize { return Some((ci, c.count as usize - 1 - from_end)); }
-                from_end -= c.count as usize;
-            }
-        }
-        None
-    }
+    pub fn clear(&mut self) { self.repr = Repr::Packed(Box::default()); }
 
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        let (ci, i) = self.chunk_of(index)?;
-        let c = &self.chunks[ci];
-        let (_, s, e, _) = c.locate(i);
-        Some(&c.data()[s..e])
+        let view = self.view();
+        let (ci, i) = view.chunk_of(index, self.len())?;
+        let (entries, count, _) = view.chunk(ci)?;
+        let (_, s, e, _) = locate(entries, count, i);
+        Some(&entries[s..e])
     }
 
     /// Replaces element `index`; false when out of range. A large value takes a PLAIN node of
     /// its own; a plain node given a small value becomes packed (quicklistReplaceEntry).
     pub fn set(&mut self, index: usize, value: &[u8]) -> bool {
-        let Some((ci, i)) = self.chunk_of(index) else { return false };
-        if self.chunks[ci].plain {
-            self.chunks[ci] = if is_large(value) { Chunk::plain(value) } else { Chunk::with_element(value) };
-            return true;
+        if index >= self.len() { return false; }
+        if let Repr::Packed(b) = &mut self.repr {
+            let entries = packed_entries(b);
+            let (entry, _, _, next) = locate(entries, packed_count(b), index);
+            if !is_large(value) && entries.len() - (next - entry) + entry_size(value.len()) <= CHUNK_BYTES {
+                packed_splice(b, entry..next, 1, &encode_entry(value), 1);
+                return true;
+            }
         }
-        if is_large(value) {
-            self.isolate(ci, i, Chunk::plain(value));
-            return true;
-        }
-        let c = &mut self.chunks[ci];
-        let (entry, _, _, next) = c.locate(i);
-        c.splice(entry, next, &encode_entry(value));
-        self.split_if_oversized(ci);
-        true
-    }
-
-    /// Replaces element `i` of packed chunk `ci` with the chunk `middle`, splitting the rest
-    /// of the chunk around it.
-    fn isolate(&mut self, ci: usize, i: usize, middle: Chunk) {
-        let c = &self.chunks[ci];
-        let (entry, _, _, next) = c.locate(i);
-        let data = c.data();
-        let before = Chunk::packed(data[..entry].to_vec(), i as u32);
-        let after = Chunk::packed(data[next..].to_vec(), c.count - i as u32 - 1);
-        self.chunks.remove(ci);
-        let mut at = ci;
-        for piece in [before, middle, after] {
-            if piece.count == 0 { continue; }
-            self.chunks.insert(at, piece);
-            at += 1;
-        }
+        let replaced = self.chunked().set(index, value);
+        self.repack_if_small();
+        replaced
     }
 
     /// Inserts `value` so that it becomes element `index` (`index == len` appends).
     pub fn insert_at(&mut self, index: usize, value: &[u8]) {
+        let len = self.len();
         if index == 0 {
             self.push_front(value);
-            return;
-        }
-        if index >= self.len {
+        } else if index >= len {
             self.push_back(value);
-            return;
-        }
-        let Some((ci, i)) = self.chunk_of(index - 1) else { return };
-        if is_large(value) || self.chunks[ci].plain {
-            self.insert_after_apart(ci, i, value);
-            return;
-        }
-        // Insert after element index-1, in its chunk: that also covers the case where index
-        // starts a new chunk (the value joins the end of the previous one).
-        let c = &mut self.chunks[ci];
-        let (_, _, _, next) = c.locate(i);
-        c.splice(next, next, &encode_entry(value));
-        c.count += 1;
-        self.len += 1;
-        self.split_if_oversized(ci);
-    }
-
-    /// Inserts `value` after element `i` of chunk `ci` where it cannot join that chunk: a large
-    /// value gets a PLAIN chunk of its own (splitting a packed chunk around it), and nothing
-    /// joins a PLAIN chunk (the value goes to the front of the next packed chunk, or alone).
-    fn insert_after_apart(&mut self, ci: usize, i: usize, value: &[u8]) {
-        self.len += 1;
-        let last_of_chunk = i + 1 == self.chunks[ci].count as usize;
-        if is_large(value) {
-            if last_of_chunk {
-                self.chunks[ci].compact();
-                self.chunks.insert(ci + 1, Chunk::plain(value));
-            } else {
-                // Element i stays in front: split after it, the plain chunk between.
-                let c = &self.chunks[ci];
-                let (_, _, _, next) = c.locate(i);
-                let data = c.data();
-                let before = Chunk::packed(data[..next].to_vec(), i as u32 + 1);
-                let after = Chunk::packed(data[next..].to_vec(), c.count - i as u32 - 1);
-                self.chunks.remove(ci);
-                self.chunks.insert(ci, after);
-                self.chunks.insert(ci, Chunk::plain(value));
-                self.chunks.insert(ci, before);
-            }
-            return;
-        }
-        // After a plain chunk: the front of the next packed chunk, or a chunk of its own.
-        match self.chunks.get_mut(ci + 1) {
-            Some(next) if next.has_room(value.len()) => next.push_front(value),
-            _ => self.chunks.insert(ci + 1, Chunk::with_element(value)),
-        }
-    }
-
-    /// Splits chunk `ci` into chunks of at most CHUNK_BYTES when an insert or replace made it
-    /// larger (a lone oversized element keeps a chunk to itself).
-    fn split_if_oversized(&mut self, ci: usize) {
-        let c = &self.chunks[ci];
-        if c.bytes() <= CHUNK_BYTES || c.count == 1 { return; }
-        let mut pieces: Vec<Chunk> = Vec::new();
-        let data = c.data();
-        let mut off = 0;
-        let mut piece_start = 0;
-        let mut piece_count = 0u32;
-        while off < data.len() {
-            let (_, _, next) = decode_forward(data, off);
-            if piece_count > 0 && next - piece_start > CHUNK_BYTES {
-                pieces.push(Chunk::packed(data[piece_start..off].to_vec(), piece_count));
-                piece_start = off;
-                piece_count = 0;
-            }
-            piece_count += 1;
-            off = next;
-        }
-        pieces.push(Chunk::packed(data[piece_start..].to_vec(), piece_count));
-        self.chunks.remove(ci);
-        for (k, p) in pieces.into_iter().enumerate() {
-            self.chunks.insert(ci + k, p);
+        } else if let Some(b) = self.packed_with_room(entry_size(value.len()), is_large(value)) {
+            let (entry, _, _, _) = locate(packed_entries(b), len, index);
+            packed_insert(b, entry, value);
+        } else {
+            self.chunked().insert_at(index, value);
         }
     }
 
@@ -624,85 +627,43 @@ impl List {
         } else {
             0
         };
-        let mut removed = 0;
-        let mut index = 0;
-        for c in self.chunks.iter_mut() {
-            if removed == limit { break; }
-            let n = c.count as usize;
-            if index + n <= first_index {
-                index += n;
-                continue;
-            }
-            let h = c.head as usize;
-            let mut read = h;
-            let mut write = h;
-            let end = c.buf.len();
-            let mut kept = 0u32;
-            while read < end {
-                let (s, e, next) = decode_forward(&c.buf, read);
-                let remove = removed < limit && index >= first_index && &c.buf[s..e] == value;
-                if remove {
-                    removed += 1;
+        match &mut self.repr {
+            Repr::Packed(b) => {
+                if b.is_empty() { return 0; }
+                let mut pass = RemovalPass { value, limit, first_index, removed: 0, index: 0 };
+                let mut v = Vec::from(std::mem::take(b));
+                let kept = pass.run(&mut v, PACKED_HEADER);
+                *b = if kept == 0 {
+                    Box::default()
                 } else {
-                    if write != read { c.buf.copy_within(read..next, write); }
-                    write += next - read;
-                    kept += 1;
-                }
-                read = next;
-                index += 1;
+                    v[..PACKED_HEADER].copy_from_slice(&(kept as u16).to_le_bytes());
+                    v.into_boxed_slice()
+                };
+                pass.removed
             }
-            c.buf.truncate(write);
-            c.count = kept;
-        }
-        if removed > 0 {
-            self.len -= removed;
-            self.chunks.retain(|c| c.count > 0);
-            self.merge_small_chunks();
-        }
-        removed
-    }
-
-    /// Joins neighbouring chunks that fit in one, so removals do not leave a trail of
-    /// nearly empty chunks (Redis merges listpack nodes for the same reason).
-    fn merge_small_chunks(&mut self) {
-        if self.chunks.len() < 2 { return; }
-        let mut merged: VecDeque<Chunk> = VecDeque::with_capacity(self.chunks.len());
-        for c in self.chunks.drain(..) {
-            if let Some(prev) = merged.back_mut() {
-                if !prev.plain && !c.plain && prev.bytes() + c.bytes() <= CHUNK_BYTES {
-                    prev.buf.extend_from_slice(c.data());
-                    prev.count += c.count;
-                    continue;
-                }
+            Repr::Chunked(c) => {
+                let removed = c.remove_matching_from(value, limit, first_index);
+                self.repack_if_small();
+                removed
             }
-            merged.push_back(c);
         }
-        for c in merged.iter_mut() {
-            if c.buf.capacity() > c.buf.len() + c.buf.len() / 4 { c.compact(); }
-        }
-        self.chunks = merged;
     }
 
     /// Head to tail; `.rev()` walks tail to head.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            list: self,
-            front_chunk: 0,
-            front_off: 0,
-            back_chunk: self.chunks.len(),
-            back_end: 0,
-            remaining: self.len,
-        }
+        let view = self.view();
+        Iter { view, front_chunk: 0, front_off: 0, back_chunk: view.chunks(), back_end: 0, remaining: self.len() }
     }
 
     /// Head to tail starting at element `index` (empty when out of range).
     pub fn iter_from(&self, index: usize) -> Iter<'_> {
         let mut it = self.iter();
-        match self.chunk_of(index) {
+        match it.view.chunk_of(index, self.len()) {
             Some((ci, i)) => {
+                let (entries, count, _) = it.view.chunk(ci).expect("chunk_of found it");
                 it.front_chunk = ci;
-                it.front_off = self.chunks[ci].locate(i).0;
-                it.remaining = self.len - index;
+                it.front_off = locate(entries, count, i).0;
+                it.remaining = self.len() - index;
             }
             None => it.remaining = 0,
         }
@@ -712,10 +673,11 @@ impl List {
     /// Tail to head starting at element `index` (inclusive; empty when out of range).
     pub fn iter_rev_from(&self, index: usize) -> std::iter::Rev<Iter<'_>> {
         let mut it = self.iter();
-        match self.chunk_of(index) {
+        match it.view.chunk_of(index, self.len()) {
             Some((ci, i)) => {
+                let (entries, count, _) = it.view.chunk(ci).expect("chunk_of found it");
                 it.back_chunk = ci + 1;
-                it.back_end = self.chunks[ci].locate(i).3;
+                it.back_end = locate(entries, count, i).3;
                 it.remaining = index + 1;
             }
             None => it.remaining = 0,
@@ -732,14 +694,79 @@ impl List {
     /// The same nodes as `quicklist_nodes`, as (plain, count) shapes only: nothing allocated,
     /// for the RDB writer, which walks `iter()` alongside.
     pub fn quicklist_node_shapes(&self, fill: i64) -> QuicklistNodeShapes<'_> {
-        let kinds = PlainFlags { chunks: self.chunks.iter(), current: None };
+        let kinds = PlainFlags { view: self.view(), next_chunk: 0, current: None };
         QuicklistNodeShapes { elements: self.iter().zip(kinds).peekable(), fill: fill.clamp(-5, FILL_MAX) }
+    }
+}
+
+/// Builds a list element by element at the tail (the RDB loader): while the list can stay
+/// packed, its buffer grows as a Vec does and is trimmed to its exact size once at the end,
+/// instead of a reallocation per element.
+pub struct ListBuilder {
+    /// The packed buffer being built (its header written by `finish`), empty until an element.
+    packed: Vec<u8>,
+    count: usize,
+    chunked: Option<Box<Chunked>>,
+}
+
+impl Default for ListBuilder {
+    fn default() -> Self { ListBuilder::new() }
+}
+
+impl ListBuilder {
+    pub fn new() -> ListBuilder { ListBuilder { packed: Vec::new(), count: 0, chunked: None } }
+
+    /// Appends `elem`, in a PLAIN node of its own when it is large (as `List::push_back`).
+    pub fn push_back(&mut self, elem: &[u8]) {
+        if is_large(elem) { self.push_back_plain(elem) } else { self.push_back_packed(elem) }
+    }
+
+    /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
+    pub fn push_back_plain(&mut self, elem: &[u8]) { self.spilled().push_back_plain(elem) }
+
+    /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED).
+    pub fn push_back_packed(&mut self, elem: &[u8]) {
+        let n = entry_size(elem.len());
+        if self.chunked.is_none() && packed_entries(&self.packed).len() + n <= CHUNK_BYTES {
+            if self.packed.is_empty() { self.packed.extend_from_slice(&[0; PACKED_HEADER]); }
+            let at = self.packed.len();
+            self.packed.resize(at + n, 0);
+            write_entry(&mut self.packed[at..], elem);
+            self.count += 1;
+        } else {
+            self.spilled().push_back_packed(elem);
+        }
+    }
+
+    /// The chunked list, started from the elements gathered so far.
+    fn spilled(&mut self) -> &mut Chunked {
+        if self.chunked.is_none() {
+            let mut entries = std::mem::take(&mut self.packed);
+            entries.drain(..entries.len().min(PACKED_HEADER));
+            self.chunked = Some(Box::new(Chunked::from_entries(entries, self.count)));
+        }
+        self.chunked.as_mut().expect("set above")
+    }
+
+    pub fn finish(self) -> List {
+        match self.chunked {
+            Some(mut c) => {
+                c.compact_tail();
+                List { repr: Repr::Chunked(c) }
+            }
+            None if self.count == 0 => List::new(),
+            None => {
+                let mut v = self.packed;
+                v[..PACKED_HEADER].copy_from_slice(&(self.count as u16).to_le_bytes());
+                List { repr: Repr::Packed(v.into_boxed_slice()) }
+            }
+        }
     }
 }
 
 /// Iterator over a list's elements (see `List::iter`).
 pub struct Iter<'a> {
-    list: &'a List,
+    view: View<'a>,
     front_chunk: usize,
     /// Offset of the next entry in `front_chunk`'s data.
     front_off: usize,
@@ -758,8 +785,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.remaining == 0 { return None; }
         loop {
-            let c = self.list.chunks.get(self.front_chunk)?;
-            let data = c.data();
+            let (data, _, _) = self.view.chunk(self.front_chunk)?;
             if self.front_off >= data.len() {
                 self.front_chunk += 1;
                 self.front_off = 0;
@@ -780,8 +806,7 @@ impl<'a> DoubleEndedIterator for Iter<'a> {
         if self.remaining == 0 { return None; }
         loop {
             if self.back_chunk == 0 { return None; }
-            let c = self.list.chunks.get(self.back_chunk - 1)?;
-            let data = c.data();
+            let (data, _, _) = self.view.chunk(self.back_chunk - 1)?;
             let end = if self.back_end == 0 { data.len() } else { self.back_end };
             if end == 0 {
                 self.back_chunk -= 1;
@@ -823,8 +848,9 @@ pub struct NodeShape {
 
 /// For each element head to tail: whether it is in a PLAIN chunk.
 struct PlainFlags<'a> {
-    chunks: std::collections::vec_deque::Iter<'a, Chunk>,
-    current: Option<(bool, u32)>,
+    view: View<'a>,
+    next_chunk: usize,
+    current: Option<(bool, usize)>,
 }
 
 impl Iterator for PlainFlags<'_> {
@@ -838,8 +864,9 @@ impl Iterator for PlainFlags<'_> {
                     return Some(*plain);
                 }
                 _ => {
-                    let c = self.chunks.next()?;
-                    self.current = Some((c.plain, c.count));
+                    let (_, count, plain) = self.view.chunk(self.next_chunk)?;
+                    self.next_chunk += 1;
+                    self.current = Some((plain, count));
                 }
             }
         }
@@ -939,6 +966,19 @@ mod tests {
     use super::*;
     use std::collections::VecDeque as Model;
 
+    /// Every chunk's entries, element count and PLAIN flag.
+    fn chunks_of(l: &List) -> Vec<(&[u8], usize, bool)> {
+        let view = l.view();
+        (0..view.chunks()).filter_map(|i| view.chunk(i)).collect()
+    }
+
+    fn chunked(l: &List) -> &Chunked {
+        match &l.repr {
+            Repr::Chunked(c) => c,
+            Repr::Packed(_) => panic!("packed"),
+        }
+    }
+
     fn collect(l: &List) -> Vec<Vec<u8>> { l.iter().map(|e| e.to_vec()).collect() }
     fn collect_rev(l: &List) -> Vec<Vec<u8>> { l.iter().rev().map(|e| e.to_vec()).collect() }
 
@@ -950,17 +990,27 @@ mod tests {
         let mut rev = want.clone();
         rev.reverse();
         assert_eq!(collect_rev(l), rev);
-        assert_eq!(l.chunks.iter().map(|c| c.count as usize).sum::<usize>(), l.len());
-        assert!(l.chunks.iter().all(|c| c.count > 0));
-        for c in &l.chunks {
+        let chunks = chunks_of(l);
+        assert_eq!(chunks.iter().map(|c| c.1).sum::<usize>(), l.len());
+        match &l.repr {
+            Repr::Packed(b) => {
+                assert!(packed_entries(b).len() <= CHUNK_BYTES);
+                assert_eq!(b.is_empty(), l.is_empty(), "an empty packed list holds no buffer");
+            }
+            Repr::Chunked(c) => {
+                assert!(chunks.iter().all(|c| c.1 > 0));
+                assert!(c.single_small_chunk(REPACK_BYTES).is_none(), "a small chunked list is packed again");
+            }
+        }
+        for (data, count, _) in chunks {
             let mut off = 0;
             let mut n = 0;
-            while off < c.bytes() {
-                off = decode_forward(c.data(), off).2;
+            while off < data.len() {
+                off = decode_forward(data, off).2;
                 n += 1;
             }
-            assert_eq!(off, c.bytes());
-            assert_eq!(n, c.count as usize);
+            assert_eq!(off, data.len());
+            assert_eq!(n, count);
         }
         for (i, e) in want.iter().enumerate() {
             assert_eq!(l.get(i), Some(e.as_slice()));
@@ -979,7 +1029,9 @@ mod tests {
     }
 
     /// A tiny deterministic generator (xorshift) so the tests need no crates.
-    struct Rng(u64);
+    /// The state, and whether elements stay small (no 5-10 KB ones), so that lists cross
+    /// between the packed and chunked forms.
+    struct Rng(u64, bool);
     impl Rng {
         fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
@@ -992,7 +1044,8 @@ mod tests {
             let len = match self.below(10) {
                 0 => 0,
                 1 => 130 + self.below(300) as usize,
-                2 => 5000 + self.below(5000) as usize,
+                2 if !self.1 => 5000 + self.below(5000) as usize,
+                2 => 20 + self.below(100) as usize,
                 _ => self.below(12) as usize,
             };
             // Few distinct small values so LREM/LINSERT find matches.
@@ -1019,11 +1072,12 @@ mod tests {
     #[test]
     fn chunks_carry_at_most_an_eighth_of_spare_room() {
         let spare = |l: &List| -> (usize, usize) {
-            let cap: usize = l.chunks.iter().map(|c| c.buf.capacity()).sum();
-            let data: usize = l.chunks.iter().map(|c| c.bytes()).sum();
+            let c = chunked(l);
+            let cap: usize = c.chunks.iter().map(|c| c.buf.capacity()).sum();
+            let data: usize = c.chunks.iter().map(|c| c.bytes()).sum();
             (cap - data, data)
         };
-        for n in [1usize, 10, 100, 1000, 5000] {
+        for n in [1000usize, 5000, 20000] {
             let (mut back, mut front) = (List::new(), List::new());
             for i in 0..n {
                 let e = format!("m:{i}:12345");
@@ -1036,32 +1090,109 @@ mod tests {
                 assert!(spare <= data / 8 + 16 + entry_size(20), "{n} elements: {spare} spare bytes for {data}");
             }
         }
-        // Ten 10-byte elements, as a listpack of Redis would hold them (120 bytes): at most 136.
+    }
+
+    #[test]
+    fn a_list_is_a_16_byte_handle() {
+        assert_eq!(std::mem::size_of::<List>(), 16);
+        assert_eq!(List::new().memory_usage(), 0);
+    }
+
+    #[test]
+    fn small_lists_are_one_exact_buffer() {
+        // Ten 10-byte elements: 2 + 120 bytes in one allocation, whichever end they came in at
+        // and whichever way they were built.
+        let items: Vec<String> = (0..10).map(|i| format!("m:{i}:123456")).collect();
+        let mut back = List::new();
+        let mut front = List::new();
+        for e in &items {
+            back.push_back(e.as_bytes());
+            front.push_front(e.as_bytes());
+        }
+        let built = List::from_items(&items);
+        for l in [&back, &front, &built] {
+            assert!(matches!(&l.repr, Repr::Packed(b) if b.len() == 122));
+            assert_eq!(l.memory_usage(), crate::alloc::chunk_size(122));
+            assert_eq!(l.chunk_count(), 1);
+        }
+        assert_eq!(collect(&back), collect(&built));
+        let mut rev = collect(&front);
+        rev.reverse();
+        assert_eq!(rev, collect(&back));
+        back.drop_front_n(4);
+        assert!(matches!(&back.repr, Repr::Packed(b) if b.len() == 2 + 72));
+        back.clear();
+        assert_eq!(back.memory_usage(), 0);
+    }
+
+    #[test]
+    fn lists_unpack_past_a_chunk_and_pack_again_when_small() {
+        let e = [b'x'; 98]; // a 100-byte entry
         let mut l = List::new();
-        for i in 0..10 { l.push_back(format!("m:{i}:12345").as_bytes()); }
-        assert!(l.chunks[0].buf.capacity() <= 136, "{}", l.chunks[0].buf.capacity());
+        for _ in 0..40 { l.push_back(&e); }
+        assert!(matches!(l.repr, Repr::Packed(_)), "4000 bytes stay packed");
+        l.push_back(&e);
+        assert!(matches!(l.repr, Repr::Chunked(_)), "4100 bytes do not");
+        let mut m: Model<Vec<u8>> = (0..41).map(|_| e.to_vec()).collect();
+        check(&l, &m);
+        // Popping down to one chunk of at most REPACK_BYTES packs it again.
+        while matches!(l.repr, Repr::Chunked(_)) {
+            l.pop_back();
+            m.pop_back();
+        }
+        assert_eq!(l.len(), REPACK_BYTES / 100);
+        check(&l, &m);
+        // A PLAIN element (from an RDB file here) keeps the list chunked, and goes with it.
+        l.chunked().push_back_plain(&[b'P'; 300]);
+        m.push_back(vec![b'P'; 300]);
+        assert!(matches!(l.repr, Repr::Chunked(_)));
+        check(&l, &m);
+        l.drop_back();
+        m.pop_back();
+        assert!(matches!(l.repr, Repr::Packed(_)));
+        check(&l, &m);
+        // The loader's builder spills into chunks past the limit too.
+        let big = List::from_items((0..100).map(|_| e));
+        assert!(matches!(big.repr, Repr::Chunked(_)));
+        assert_eq!(big.len(), 100);
     }
 
     #[test]
     fn pushes_and_pops_at_both_ends_match_a_deque() {
-        let mut rng = Rng(0x9e3779b97f4a7c15);
+        for small in [false, true] {
+            pushes_and_pops(Rng(0x9e3779b97f4a7c15, small));
+        }
+    }
+
+    fn pushes_and_pops(mut rng: Rng) {
         let mut l = List::new();
         let mut m: Model<Vec<u8>> = Model::new();
+        let mut forms = (0, 0);
         for step in 0..20_000 {
-            match rng.below(6) {
+            // Small elements: pushes and pops balance, so the list hovers around the packed limit.
+            let op = if rng.1 { [0, 2, 4, 5][rng.below(4) as usize] } else { rng.below(6) };
+            match op {
                 0 | 1 => { let e = rng.element(); l.push_back(&e); m.push_back(e); }
                 2 | 3 => { let e = rng.element(); l.push_front(&e); m.push_front(e); }
                 4 => assert_eq!(l.pop_front(), m.pop_front()),
                 _ => assert_eq!(l.pop_back(), m.pop_back()),
             }
+            if matches!(l.repr, Repr::Packed(_)) { forms.0 += 1 } else { forms.1 += 1 }
             if step % 997 == 0 { check(&l, &m); }
         }
         check(&l, &m);
+        assert!(forms.1 > 0, "{forms:?}");
+        if rng.1 { assert!(forms.0 > 1000, "{forms:?}"); }
     }
 
     #[test]
     fn middle_edits_match_a_deque() {
-        let mut rng = Rng(12345);
+        for small in [false, true] {
+            middle_edits(Rng(12345, small));
+        }
+    }
+
+    fn middle_edits(mut rng: Rng) {
         let mut l = List::new();
         let mut m: Model<Vec<u8>> = Model::new();
         for step in 0..6000 {
@@ -1192,6 +1323,6 @@ mod tests {
         assert_eq!(l.get(1).map(|e| e.len()), Some(100_000));
         assert_eq!(l.get(2).map(|e| e.len()), Some(50_000));
         assert_eq!(l.get(3), Some(&b"after"[..]));
-        assert!(l.chunks.iter().all(|c| c.bytes() <= CHUNK_BYTES || c.count == 1));
+        assert!(chunks_of(&l).iter().all(|c| c.0.len() <= CHUNK_BYTES || c.1 == 1));
     }
 }
