@@ -67,6 +67,13 @@ export class MemoryAccounting {
       }
     });
     gcs.observe({ entryTypes: ['gc'] });
+    // One full collection at start-up: until V8's first one there is no live figure, and the
+    // old generation would count whatever garbage start-up and then every promoted request
+    // left in it (megabytes after a load of large commands) until V8 happened to collect.
+    if (fullCollection) {
+      fullCollection();
+      this.v8Live = oldGeneration();
+    }
     this.startup = this.sample().used;
     this.peak = this.startup;
   }
@@ -110,6 +117,9 @@ function oldGeneration(): number {
 
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 
+/** V8's gc() (a plain call is a full collection), null when V8 refuses to expose it. */
+const fullCollection = exposeGc();
+
 /** V8's gc(), made reachable without starting node with --expose-gc. */
 function exposeGc(): GcFunction | null {
   try {
@@ -121,7 +131,7 @@ function exposeGc(): GcFunction | null {
 }
 
 export class MemoryHousekeeping {
-  private readonly gc = exposeGc();
+  private readonly gc = fullCollection;
   /** The last run found dead Buffers and tried a young-generation collection. */
   private triedMinor = false;
 
