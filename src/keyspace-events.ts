@@ -1,12 +1,14 @@
 // Keyspace notifications (Redis's notify.c), the TypeScript half. Native handlers record
 // events where Redis calls notifyKeyspaceEvent (native/src/keyspace/notify.rs); after each
-// command, batch or expire cycle the server publishes them here on
+// command, batch, expire cycle or eviction step the server publishes them here (merged with
+// client-side caching's invalidations in the order both happened) on
 // __keyspace@<db>__:<key> (message: the event) and __keyevent@<db>__:<event> (message: the
 // key), as pub/sub messages to RESP2 subscribers and push messages to RESP3 ones.
 import type { Client } from './client';
 import { NOTIFY_FLAGS } from './config';
 import { consume } from './config/consumers';
 import { native } from './native';
+import type { ReplyWriter } from './protocol/reply';
 import type { Server } from './server';
 
 const NOTIFY_KEYSPACE_EVENTS = consume('notify-keyspace-events', 'test/server/keyspace-events.test.ts');
@@ -32,27 +34,26 @@ export class KeyspaceEvents {
   }
 
   /**
-   * Publishes what the native side recorded. `running`/`replyStart`: the client whose command
-   * just ran and where its reply begins in the shared writer. A RESP3 client subscribed to
-   * the events of its own command receives them before that reply, as Redis 7.0 writes the
-   * push into the client's buffer while the command runs.
+   * Takes what the native side recorded, to be published (in order, interleaved with client-
+   * side caching's invalidations: Server.deliverKeyspaceChanges) and finished; null when
+   * nothing was. `running`/`replyStart`: the client whose command just ran and where its reply
+   * begins in the shared writer. A RESP3 client subscribed to the events of its own command
+   * receives them before that reply, as Redis 7.0 writes the push into the client's buffer
+   * while the command runs.
    */
-  publishRecorded(running: Client | null = null, replyStart = 0): void {
+  take(running: Client | null, replyStart: number): RecordedEvents | null {
     const events = native.takeKeyspaceEvents();
-    if (events === null) return;
+    if (events === null) return null;
     const out = this.server.out;
     let reply: Buffer | null = null;
     if (running && running === this.server.current && running.totalSubscriptions > 0 && out.len > replyStart) {
       reply = Buffer.from(out.buf.subarray(replyStart, out.len));
       out.len = replyStart;
     }
-    for (let i = 0; i < events.length; i += 3) {
-      this.publish(events[i] as string, events[i + 1] as number, events[i + 2] as Buffer);
-    }
-    if (reply) out.raw(reply);
+    return new RecordedEvents(this, events, out, reply);
   }
 
-  private publish(event: string, db: number, key: Buffer): void {
+  publish(event: string, db: number, key: Buffer): void {
     const pubsub = this.server.pubsub;
     if (this.flags & NOTIFY_FLAGS.K) {
       pubsub.publish(Buffer.concat([Buffer.from(`__keyspace@${db}__:`), key]), Buffer.from(event));
@@ -60,5 +61,37 @@ export class KeyspaceEvents {
     if (this.flags & NOTIFY_FLAGS.E) {
       pubsub.publish(Buffer.from(`__keyevent@${db}__:${event}`), key);
     }
+  }
+}
+
+/** Events taken from the addon, published up to a point at a time (see KeyspaceEvents.take). */
+export class RecordedEvents {
+  /** Index in `events` of the next one to publish, and its sequence number. */
+  private next = 1;
+  private seq: number;
+
+  constructor(
+    private readonly owner: KeyspaceEvents,
+    private readonly events: (string | number | Buffer)[],
+    private readonly out: ReplyWriter,
+    private readonly reply: Buffer | null,
+  ) {
+    this.seq = events[0] as number;
+  }
+
+  /** Publishes the events recorded before sequence number `seq`. */
+  publishBefore(seq: number): void {
+    const events = this.events;
+    while (this.next < events.length && this.seq < seq) {
+      this.owner.publish(events[this.next] as string, events[this.next + 1] as number, events[this.next + 2] as Buffer);
+      this.next += 3;
+      this.seq++;
+    }
+  }
+
+  /** Publishes the rest; the running client's reply goes back after its pushes. */
+  finish(): void {
+    this.publishBefore(Infinity);
+    if (this.reply) this.out.raw(this.reply);
   }
 }

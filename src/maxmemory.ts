@@ -1,7 +1,10 @@
 // maxmemory, the TypeScript half: the settings pushed to the addon (which evicts: see
 // native/src/keyspace/evict.rs), used_memory kept current for it, the check before a command
 // (Redis's processCommand: evict, then refuse what may grow memory when nothing is left to
-// evict), and the loop that keeps evicting between events when one call ran out of time.
+// evict), CONFIG SET maxmemory evicting at once (updateMaxmemory), and the loop that keeps
+// evicting between events when one call ran out of time, each of its steps handing what it
+// evicted to the clients (invalidations, "evicted" events) at once, as Redis's
+// evictionTimeProc does.
 import type { Client } from './client';
 import type { Command } from './commands/table';
 import type { Config } from './config';
@@ -36,6 +39,8 @@ export class Maxmemory {
     config: Config,
     private readonly memory: MemoryAccounting,
     private readonly log: { warning(text: string): void },
+    /** A background step evicted: what the keyspace recorded goes to the clients now. */
+    private readonly evictedInBackground: () => void,
   ) {
     for (const setting of [MAXMEMORY_SAMPLES, MAXMEMORY_EVICTION_TENACITY, LFU_LOG_FACTOR, LFU_DECAY_TIME]) {
       const push = () => native.setSetting(setting.name, config.int(setting));
@@ -61,7 +66,14 @@ export class Maxmemory {
     if (limit < used) {
       this.log.warning(`WARNING: the new maxmemory value set via CONFIG SET (${limit}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
     }
-    this.evictInBackground();
+    this.evict();
+  }
+
+  /** performEvictions: what fits in one call's time now, the rest between events. */
+  private evict(): number {
+    const result = native.performEvictions() as number;
+    if (result === EVICT_RUNNING) this.evictInBackground();
+    return result;
   }
 
   /**
@@ -71,9 +83,7 @@ export class Maxmemory {
    * `scriptDenyOom` tells whether a script command declares it may write (asked only then).
    */
   check(client: Client, cmd: Command, scriptDenyOom: () => boolean): string | null {
-    const result = native.performEvictions() as number;
-    if (result === EVICT_RUNNING) this.evictInBackground();
-    this.outOfMemory = result === EVICT_FAIL;
+    this.outOfMemory = this.evict() === EVICT_FAIL;
     if (!this.outOfMemory) return null;
     if (cmd.flags.has('denyoom') || scriptDenyOom()) return OOM_ERROR;
     if (client.inMulti && !MULTI_OOM_EXEMPT.has(cmd.name)) return OOM_ERROR;
@@ -93,9 +103,13 @@ export class Maxmemory {
     if (this.loopScheduled) return;
     this.loopScheduled = true;
     const step = () => {
-      if (this.limit > 0 && native.performEvictions() === EVICT_RUNNING) {
-        setImmediate(step);
-        return;
+      if (this.limit > 0) {
+        const result = native.performEvictions() as number;
+        this.evictedInBackground();
+        if (result === EVICT_RUNNING) {
+          setImmediate(step);
+          return;
+        }
       }
       this.loopScheduled = false;
     };

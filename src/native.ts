@@ -130,7 +130,10 @@ export interface NativeAddon {
   takeModified(): (number | Buffer | null)[];
   /** The keyspace-event classes handlers record (src/config/specials.ts bits; 0: none). */
   setNotifyMask(classes: number): void;
-  /** [event, db, key, ...]: the keyspace events recorded since the last call, null when none. */
+  /**
+   * [sequence number of the first, event, db, key, ...]: the keyspace events recorded since
+   * the last call, null when none.
+   */
   takeKeyspaceEvents(): (string | number | Buffer)[] | null;
   // Client-side caching (native/src/keyspace/tracking.rs; src/tracking.ts).
   /** The client read these keys and may cache them. */
@@ -142,8 +145,9 @@ export interface NativeAddon {
   /** tracking-table-max-keys: evicts random keys (queued as invalidations) down to it. */
   trackingLimit(maxKeys: number): void;
   /**
-   * null when nothing happened, else [invalidations, broadcast]: key, id count, ids... (a
-   * flush is a lone null); broadcast: key, modifier client id (0: none) pairs.
+   * null when nothing happened, else [invalidations, broadcast]: key, the sequence number of
+   * the keyspace event recorded next, id count, ids... (a flush: null and its sequence
+   * number); broadcast: key, modifier client id (0: none) pairs.
    */
   trackingTake(): [(Buffer | number | null)[], (Buffer | number)[]] | null;
   /** [keys in the table, client ids stored in it]. */

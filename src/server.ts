@@ -228,7 +228,7 @@ export class Server {
     // Redis's freeMemoryGetNotCountedMemory: the AOF buffer does not count against maxmemory.
     this.addNotCountedMemory(() => this.aof.writer.bufLen);
     this.memory = new MemoryAccounting(() => this.clientBuffersBytes(), () => this.notCountedForEvict());
-    this.maxmemory = new Maxmemory(config, this.memory, this.log);
+    this.maxmemory = new Maxmemory(config, this.memory, this.log, () => this.publishServerChanges());
     this.slowlog = new Slowlog(config, (name) => config.row(name)?.sensitive ?? false);
     this.latency = new LatencyMonitor(config);
     this.persistence.children.onFork = (usec) => this.latency.noteFork(usec, this.memory.sample().used);
@@ -723,8 +723,7 @@ export class Server {
     if (run) this.latency.recordCall(run, usecEach, runLength);
     this.stats.commandsProcessed += result.executed;
     if (cmd) client.lastCommand = cmd.name;
-    if (this.clientTracking.active) this.clientTracking.drain(client, false);
-    if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
+    this.deliverKeyspaceChanges(client, false);
     if (this.tracking) this.afterWrite();
     if (client.isMaster) this.replication.replica.commandsApplied(client);
   }
@@ -945,6 +944,30 @@ export class Server {
     }
   }
 
+  /**
+   * What the keyspace recorded reaches the clients in the order it happened: keyspace events
+   * and client-side caching's invalidations merged, as Redis writes each (signalModifiedKey,
+   * notifyKeyspaceEvent) to the clients while the command runs, key after key. `running`,
+   * `executing`: see ClientTracking.drain; `replyOf`, `replyStart`: the client whose reply
+   * starts there in the shared writer (its own events go before it, KeyspaceEvents.take).
+   */
+  deliverKeyspaceChanges(running: Client | null, executing: boolean, replyOf: Client | null = null, replyStart = 0): void {
+    const events = this.keyspaceEvents.on ? this.keyspaceEvents.take(replyOf, replyStart) : null;
+    if (this.clientTracking.active) this.clientTracking.drain(running, executing, events);
+    events?.finish();
+  }
+
+  /**
+   * After changes the server made on its own (the expire cycle, a background eviction step):
+   * clients hear of them now (keyspace events, invalidations, blocked clients' keys), replicas
+   * and the AOF before sleeping.
+   */
+  private publishServerChanges(): void {
+    this.deliverKeyspaceChanges(null, false);
+    if (this.tracking) this.afterWrite();
+    if (this.propagation.waiting) this.beforeSleep.schedule();
+  }
+
   /** After a command while tracking: hand the modified keys to blocked clients. */
   afterWrite(): void {
     const mods = native.takeModified();
@@ -972,10 +995,7 @@ export class Server {
     const expireStart = performance.now();
     native.activeExpireCycle(budgetUs);
     this.latency.addSampleIfNeeded('expire-cycle', performance.now() - expireStart);
-    if (this.clientTracking.active) this.clientTracking.drain(null, false);
-    if (this.keyspaceEvents.on) this.keyspaceEvents.publishRecorded();
-    if (this.tracking) this.afterWrite();
-    if (this.propagation.waiting) this.beforeSleep.schedule();
+    this.publishServerChanges();
     this.absorbSocketStats();
     this.pushSocketGate();
     this.stats.sample(this.clock);

@@ -2,7 +2,8 @@
 // client, the invalidation messages, BCAST prefixes. The table of who may hold which key lives
 // next to the keyspace (native/src/keyspace/tracking.rs), filled by the reads of tracking
 // clients and emptied where keys are modified (expiry included) or databases flushed; after
-// each command, batch and expire cycle the queued invalidations are taken from it and sent.
+// each command, batch, expire cycle and eviction step the queued invalidations are taken from
+// it and sent, merged with the keyspace events in the order both happened.
 //
 // Messages go through the one writer (Server.sendTo: direct to other clients, into the shared
 // writer for the running one): RESP3 `>2 invalidate [keys]` pushes, or for a RESP2 client the
@@ -12,6 +13,7 @@ import { getKeys } from './commands/keys-of';
 import type { Command } from './commands/table';
 import { argStr, type Request } from './commands/types';
 import { consume } from './config/consumers';
+import type { RecordedEvents } from './keyspace-events';
 import { native } from './native';
 import type { ReplyWriter } from './protocol/reply';
 import type { Server } from './server';
@@ -205,20 +207,24 @@ export class ClientTracking {
   limitTable(running: Client | null): void {
     const max = this.server.config.int(TRACKING_TABLE_MAX_KEYS);
     if (max !== 0) native.trackingLimit(max);
-    this.drain(running, false);
+    this.server.deliverKeyspaceChanges(running, false);
   }
 
   /**
    * Sends what the keyspace queued: `running` is the client whose command ran (Redis's
    * current_client: NOLOOP skips it, and while `executing` its messages wait for its reply).
+   * `events`: the keyspace events taken with it, each published before the invalidations
+   * that happened after it.
    */
-  drain(running: Client | null, executing: boolean): void {
+  drain(running: Client | null, executing: boolean, events: RecordedEvents | null): void {
     const taken = native.trackingTake();
     if (taken === null) return;
     const [queue, modified] = taken;
     const clients = this.server.clients;
     for (let i = 0; i < queue.length; ) {
       const key = queue[i++] as Buffer | null;
+      const seq = queue[i++] as number;
+      events?.publishBefore(seq);
       if (key === null) {
         for (const c of clients.values()) {
           if (!c.tracking) continue;

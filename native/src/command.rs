@@ -164,9 +164,9 @@ pub fn remove_members<C: ?Sized>(
     let collection = view(entry)?;
     let removed = args.from(2).filter(|m| remove(collection, m)).count();
     if removed > 0 {
+        ctx.ks.signal_modified(db, key);
         ctx.ks.notify(class, event, db, key);
         ctx.ks.delete_if_empty(db, key);
-        ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += removed as u64;
     }
     ctx.reply.int(removed as i64);

@@ -651,12 +651,13 @@ fn set_notify_mask(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// takeKeyspaceEvents(): the events recorded since the last call, [event, db, key, ...] in the
-/// order they happened, or null when there are none.
+/// takeKeyspaceEvents(): the events recorded since the last call, [sequence number of the
+/// first, event, db, key, ...] in the order they happened, or null when there are none.
 fn take_keyspace_events(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    let events = with_state(|st| st.ks.take_events());
+    let (first, events) = with_state(|st| st.ks.take_events());
     if events.is_empty() { return Ok(env.null()); }
-    let mut values = Vec::with_capacity(events.len() * 3);
+    let mut values = Vec::with_capacity(1 + events.len() * 3);
+    values.push(env.double(first as f64));
     for e in &events {
         values.push(env.string(e.event));
         values.push(env.int(e.db as i64));
@@ -800,25 +801,32 @@ fn tracking_set_prefixes(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 /// trackingLimit(maxKeys): tracking-table-max-keys, enforced now (trackingLimitUsedSlots).
 fn tracking_limit(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let max_keys = a.f64(env, 0)?.max(0.0) as usize;
-    with_state(|st| st.ks.tracking.limit_keys(max_keys));
+    with_state(|st| {
+        let seq = st.ks.event_seq();
+        st.ks.tracking.limit_keys(max_keys, seq)
+    });
     Ok(env.undefined())
 }
 
 /// trackingTake(): null when nothing happened, else [invalidations, broadcast]: invalidations
-/// flattened as key, id count, ids... (a flush as a null key and no count); broadcast as
-/// key, modifier pairs.
+/// flattened as key, event sequence number, id count, ids... (a flush as a null key and its
+/// sequence number); broadcast as key, modifier pairs.
 fn tracking_take(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let (queue, broadcast) = with_state(|st| (st.ks.tracking.take_queue(), st.ks.tracking.take_broadcast()));
     if queue.is_empty() && broadcast.is_empty() { return Ok(env.null()); }
-    let mut flat = Vec::with_capacity(queue.len() * 3);
+    let mut flat = Vec::with_capacity(queue.len() * 4);
     for entry in &queue {
-        match entry {
-            keyspace::tracking::Invalidation::Key(key, ids) => {
+        match &entry.what {
+            keyspace::tracking::Invalidated::Key(key, ids) => {
                 flat.push(env.buffer(key));
+                flat.push(env.double(entry.seq as f64));
                 flat.push(env.int(ids.len() as i64));
                 for id in ids { flat.push(env.double(*id as f64)); }
             }
-            keyspace::tracking::Invalidation::Flush => flat.push(env.null()),
+            keyspace::tracking::Invalidated::Flush => {
+                flat.push(env.null());
+                flat.push(env.double(entry.seq as f64));
+            }
         }
     }
     let mut bcast = Vec::with_capacity(broadcast.len() * 2);

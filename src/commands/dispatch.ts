@@ -264,8 +264,8 @@ export class Dispatcher {
         out.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`);
       }
     }
-    if (server.clientTracking.active) this.afterCallTracking(client, cmd, req);
-    if (server.keyspaceEvents.on) server.keyspaceEvents.publishRecorded(client, start);
+    if (server.clientTracking.active) this.rememberTrackedKeys(client, cmd, req);
+    if (server.clientTracking.active || server.keyspaceEvents.on) server.deliverKeyspaceChanges(this.callingClient, true, client, start);
     server.callDepth--;
     const t1 = performance.now();
     if (server.callDepth === 0) server.callClock = t1;
@@ -291,16 +291,15 @@ export class Dispatcher {
 
   /**
    * Client-side caching after a call: a read-only command makes its tracking client remember
-   * its keys (a script's calls: the script command's keys, for the script's caller), then the
-   * invalidations its writes queued are sent (the calling client's wait for its reply).
+   * its keys (a script's calls: the script command's keys, for the script's caller). The
+   * invalidations its writes queued are sent next, with its keyspace events (the calling
+   * client's own wait for its reply).
    */
-  private afterCallTracking(client: Client, cmd: Command, req: Request): void {
+  private rememberTrackedKeys(client: Client, cmd: Command, req: Request): void {
+    if (!cmd.flags.has('readonly') || SCRIPTS_READONLY.has(cmd.name)) return;
     const tracking = this.server.clientTracking;
-    if (cmd.flags.has('readonly') && !SCRIPTS_READONLY.has(cmd.name)) {
-      const script = this.server.scripting.isScriptClient(client) ? this.server.scripting.runningCommand() : null;
-      if (script) tracking.rememberKeys(script.client, script.cmd, script.req);
-      else if (client.tracking) tracking.rememberKeys(client, cmd, req);
-    }
-    tracking.drain(this.callingClient, true);
+    const script = this.server.scripting.isScriptClient(client) ? this.server.scripting.runningCommand() : null;
+    if (script) tracking.rememberKeys(script.client, script.cmd, script.req);
+    else if (client.tracking) tracking.rememberKeys(client, cmd, req);
   }
 }

@@ -158,7 +158,10 @@ async function same(servers: BothServers, names: string[], steps: Step[]): Promi
   expect(k).toBe(r);
 }
 
-const RESET_STATE: Step[] = [['a', 'FLUSHALL'], ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['a', 'CONFIG', 'SET', 'tracking-table-max-keys', '1000000']];
+const RESET_STATE: Step[] = [
+  ['a', 'FLUSHALL'], ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['a', 'CONFIG', 'SET', 'tracking-table-max-keys', '1000000'],
+  ['a', 'CONFIG', 'SET', 'notify-keyspace-events', ''],
+];
 
 describeDifferential('CLIENT TRACKING (client-side caching)', () => {
   let servers: BothServers;
@@ -326,6 +329,81 @@ describeDifferential('CLIENT TRACKING (client-side caching)', () => {
     const [k, r] = await Promise.all([play(servers.keyfork.port, ['a', 'b'], steps), play(servers.redis.port, ['a', 'b'], steps)]);
     expect(shape(r)).toContain('b CONFIG SET maxmemory 1 -> v1,v2,v3,v4');
     expect(shape(k)).toBe(shape(r));
+  });
+
+  it('a multi-key write: each key\'s invalidation, then its keyspace events, key after key (to a RESP3 client doing both)', async () => {
+    await same(servers, ['a', 'b'], [
+      ...RESET_STATE,
+      ['b', 'CONFIG', 'SET', 'notify-keyspace-events', 'KEA'],
+      ['a', 'HELLO', '3'], ['a', 'CLIENT', 'TRACKING', 'ON'], ['a', 'PSUBSCRIBE', '__key*@0__:*'],
+      ['b', 'MSET', 'k1', '1', 'k2', '2', 'k3', '3'], ['a', 'MGET', 'k1', 'k2', 'k3'], ['b', 'MSET', 'k1', 'x', 'k2', 'y', 'k3', 'z'],
+      ['a', 'MGET', 'k1', 'k2'], ['b', 'DEL', 'k1', 'nosuch', 'k2'],
+      ['a', 'GET', 'k3'], ['a', 'GET', 'k4'], ['b', 'RENAME', 'k3', 'k4'],
+      ['b', 'SADD', 's1', 'a', 'b'], ['b', 'SADD', 's2', 'c'], ['a', 'SCARD', 's1'], ['a', 'SCARD', 'dst'], ['b', 'SUNIONSTORE', 'dst', 's1', 's2'],
+      ['a', 'SCARD', 'dst'], ['b', 'SUNIONSTORE', 'dst', 'none1', 'none2'],
+      ['a', 'MGET', 'k4', 's1', 's2'], ['b', 'MULTI'], ['b', 'SET', 'k4', '1'], ['b', 'SADD', 's1', 'q'], ['b', 'DEL', 's2', 'k4'], ['b', 'EXEC'],
+      ['a', 'GET', 'x1'], ['b', 'SET', 'x1', 'v', 'EX', '100'], ['a', 'GET', 'x1'], ['b', 'EXPIRE', 'x1', '200'], ['a', 'GET', 'x1'], ['b', 'EXPIRE', 'x1', '0'],
+      ['b', 'SADD', 'm1', 'a', 'b'], ['b', 'SADD', 'm2', 'b'], ['a', 'SCARD', 'm1'], ['a', 'SCARD', 'm2'], ['b', 'SMOVE', 'm1', 'm2', 'b'],
+      ['a', 'SCARD', 'm1'], ['b', 'SMOVE', 'm1', 'm2', 'a'], ['a', 'SCARD', 'm2'], ['b', 'SREM', 'm2', 'a', 'b'],
+      ['b', 'ZADD', 'z', '1', 'a', '2', 'b'], ['a', 'ZCARD', 'z'], ['b', 'ZREMRANGEBYSCORE', 'z', '0', '5'],
+      ['a', 'XLEN', 'st'], ['b', 'XADD', 'st', 'MAXLEN', '1', '1-1', 'f', 'v'], ['a', 'XLEN', 'st'], ['b', 'XADD', 'st', 'MAXLEN', '1', '2-1', 'f', 'v'],
+      // Its own write: its events before its reply, its invalidations after it.
+      ['a', 'MGET', 'k1', 'k2'], ['a', 'MSET', 'k1', '1', 'k2', '2'],
+      // Expiry: the "expired" event comes before the invalidation (lazily, then by the cycle).
+      ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '0'], ['b', 'SET', 'e', '1', 'PX', '50'], ['a', 'GET', 'e'], ['sleep', '150'], ['b', 'GET', 'e'],
+      ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['b', 'SET', 'e2', '1', 'PX', '400'], ['a', 'GET', 'e2'], ['sleep', '900'],
+      ['b', 'CONFIG', 'SET', 'notify-keyspace-events', ''],
+    ]);
+  });
+
+  it('keys evicted in the background are invalidated and their events published as they go, not at a later command or cron tick', async () => {
+    const KEYS = 2000;
+    const tracked = Array.from({ length: 50 }, (_, i) => `key:${i * 40}`);
+    const run = async (port: number) => {
+      const [a, b, c] = [await Tap.open(port), await Tap.open(port), await Tap.open(port)];
+      const call = async (tap: Tap, ...args: string[]) => {
+        tap.take();
+        tap.socket.write(encodeCommand(args));
+        const deadline = Date.now() + 5_000;
+        while (!tap.text().endsWith('\r\n') && Date.now() < deadline) await sleep(2);
+        return tap.take();
+      };
+      try {
+        for (const args of [['FLUSHALL'], ['DEBUG', 'POPULATE', String(KEYS)], ['CONFIG', 'SET', 'notify-keyspace-events', 'Ee'],
+          ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random'], ['CONFIG', 'SET', 'maxmemory-eviction-tenacity', '0']]) {
+          expect(await call(b, ...args)).toBe('+OK\r\n');
+        }
+        await call(a, 'HELLO', '3');
+        await call(a, 'CLIENT', 'TRACKING', 'ON');
+        await call(a, 'MGET', ...tracked);
+        expect(await call(c, 'SUBSCRIBE', '__keyevent@0__:evicted')).toContain('subscribe');
+        // With the cron paused, only the eviction loop itself can send what it evicted: with a
+        // tenacity of 0 CONFIG SET evicts a few keys and the loop (Redis's evictionTimeProc)
+        // the rest, one short step per event-loop turn.
+        expect(await call(b, 'DEBUG', 'PAUSE-CRON', '1')).toBe('+OK\r\n');
+        const t0 = Date.now();
+        expect(await call(b, 'CONFIG', 'SET', 'maxmemory', '1')).toBe('+OK\r\n');
+        const allSent = () => tracked.every((key) => invalidated(a.text(), key)) && c.text().split('$7\r\nmessage\r\n').length - 1 === KEYS;
+        const deadline = Date.now() + 5_000;
+        while (!allSent() && Date.now() < deadline) await sleep(5);
+        const result = { invalidated: tracked.filter((key) => invalidated(a.text(), key)).length, evictedEvents: c.text().split('$7\r\nmessage\r\n').length - 1 };
+        const ms = Date.now() - t0;
+        for (const args of [['DEBUG', 'PAUSE-CRON', '0'], ['CONFIG', 'SET', 'maxmemory', '0'], ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction'],
+          ['CONFIG', 'SET', 'maxmemory-eviction-tenacity', '10'], ['CONFIG', 'SET', 'notify-keyspace-events', '']]) {
+          expect(await call(b, ...args)).toBe('+OK\r\n');
+        }
+        expect(await call(b, 'DBSIZE')).toBe(':0\r\n');
+        return { result, ms };
+      } finally {
+        for (const t of [a, b, c]) t.socket.destroy();
+      }
+    };
+    const r = await run(servers.redis.port);
+    const k = await run(servers.keyfork.port);
+    expect(r.result).toEqual({ invalidated: tracked.length, evictedEvents: KEYS });
+    expect(k.result).toEqual(r.result);
+    // Sent as the keys went: well before the 5 s bound (a cron tick would never come).
+    expect(k.ms).toBeLessThan(2_000);
   });
 
   it("node-redis' client-side cache serves hits and drops what the server invalidates", async () => {

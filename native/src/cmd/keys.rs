@@ -338,11 +338,13 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
     if already_expired(ctx, when) {
         let lazy = ctx.ks.lazy.expire;
         ctx.ks.remove_and_free(db, key, lazy);
+        ctx.ks.signal_modified(db, key);
         ctx.ks.notify(GENERIC, "del", db, key);
         let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.rewrite(&[del, key]);
     } else {
         ctx.ks.set_expire(db, key, when);
+        ctx.ks.signal_modified(db, key);
         ctx.ks.notify(GENERIC, "expire", db, key);
         // As PEXPIREAT with the absolute time; the options follow as given.
         if base != TimeBase::UnixMillis && ctx.propagating() {
@@ -353,7 +355,6 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
             ctx.rewrite(&argv);
         }
     }
-    ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);
     Ok(())

@@ -279,9 +279,12 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     ctx.ks.delete_if_empty(db, src);
     let e = ctx.ks.lookup_or_insert(db, dst, now, || Value::Set(Set::for_first_member(member)));
     let added = as_set(e)?.add(member, settings);
-    if added { ctx.ks.notify(SET, "sadd", db, dst); }
+    // As smoveCommand: the source is signalled, the destination only when it gained the member.
     ctx.ks.signal_modified(db, src);
-    ctx.ks.signal_modified(db, dst);
+    if added {
+        ctx.ks.signal_modified(db, dst);
+        ctx.ks.notify(SET, "sadd", db, dst);
+    }
     ctx.ks.dirty += 1 + added as u64;
     ctx.reply.int(1);
     Ok(())

@@ -177,6 +177,8 @@ fn set_generic(ctx: &mut Ctx, opts: &StringOptions, value_arg: usize, cmd: &str,
     }
     let value = ctx.args.get(value_arg);
     ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(value)), opts.keep_ttl, now);
+    // setKey signals the key before the "set" (and "expire") events, as Redis orders them.
+    ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
     ctx.ks.notify(STRING, "set", db, key);
     if let Some(at) = expire_at {
@@ -189,7 +191,6 @@ fn set_generic(ctx: &mut Ctx, opts: &StringOptions, value_arg: usize, cmd: &str,
         let kept: Vec<&[u8]> = args.iter().enumerate().filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"GET")).map(|(_, a)| a).collect();
         ctx.rewrite(&kept);
     }
-    ctx.ks.signal_modified(db, key);
     if !opts.get {
         if int_replies { ctx.reply.int(1) } else { ctx.reply.ok() }
     }

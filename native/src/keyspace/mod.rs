@@ -118,6 +118,9 @@ pub struct Keyspace {
     /// The keyspace-event classes to record (see notify.rs) and the events waiting for TypeScript.
     notify_mask: u32,
     events: Vec<notify::KeyspaceEvent>,
+    /// Events recorded before `events[0]` (taken or dropped): with `events.len()`, the sequence
+    /// number of the next event, which orders invalidations among events (notify.rs).
+    events_before: u64,
     /// Who removes keys whose TTL has passed: this server, or (a replica) its master.
     pub expiry: Expiry,
 }
@@ -145,6 +148,7 @@ impl Keyspace {
             tracking: TrackingTable::default(),
             notify_mask: 0,
             events: Vec::new(),
+            events_before: 0,
             expiry: Expiry::Delete,
         }
     }
@@ -161,7 +165,10 @@ impl Keyspace {
             let stored = self.dbs[db].dict.contains_key(key);
             self.watches.touch(db as u32, key, stored);
         }
-        if !self.tracking.is_idle() { self.tracking.invalidate(key, modifier, true); }
+        if !self.tracking.is_idle() {
+            let seq = self.event_seq();
+            self.tracking.invalidate(key, modifier, true, seq);
+        }
     }
 
     /// Stored and its time has passed (Redis's keyIsExpired; lazy expiry has not run yet).
@@ -394,7 +401,8 @@ impl Keyspace {
     /// Empties a database, its table freed in the background when `lazy` (FLUSHDB ASYNC);
     /// tracking clients hear "everything changed".
     pub fn flush_db(&mut self, db: usize, lazy: bool) -> usize {
-        self.tracking.flush();
+        let seq = self.event_seq();
+        self.tracking.flush(seq);
         self.empty_db(db, lazy)
     }
 
@@ -463,7 +471,8 @@ impl Keyspace {
 
     /// Empties every database; returns how many keys were removed.
     pub fn flush_all(&mut self, lazy: bool) -> usize {
-        self.tracking.flush();
+        let seq = self.event_seq();
+        self.tracking.flush(seq);
         (0..self.dbs.len()).map(|db| self.empty_db(db, lazy)).sum()
     }
 }

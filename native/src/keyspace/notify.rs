@@ -39,10 +39,25 @@ impl Keyspace {
     /// The classes to record (notify-keyspace-events), or 0 when nothing is published.
     pub fn set_notify_mask(&mut self, mask: u32) {
         self.notify_mask = mask;
-        if mask == 0 { self.events.clear(); }
+        if mask == 0 {
+            self.events_before += self.events.len() as u64;
+            self.events.clear();
+        }
     }
 
-    pub fn take_events(&mut self) -> Vec<KeyspaceEvent> { std::mem::take(&mut self.events) }
+    /// The sequence number the next recorded event will have. Client-side caching's
+    /// invalidations carry it, so that TypeScript sends each one between the events recorded
+    /// before and after it, as Redis does (signalModifiedKey and notifyKeyspaceEvent write to
+    /// the clients at once, key after key).
+    pub fn event_seq(&self) -> u64 { self.events_before + self.events.len() as u64 }
+
+    /// The events recorded since the last take, and the sequence number of the first.
+    pub fn take_events(&mut self) -> (u64, Vec<KeyspaceEvent>) {
+        let first = self.events_before;
+        let events = std::mem::take(&mut self.events);
+        self.events_before += events.len() as u64;
+        (first, events)
+    }
 }
 
 #[cfg(test)]
@@ -53,13 +68,28 @@ mod tests {
     fn records_only_enabled_classes() {
         let mut ks = Keyspace::new(2);
         ks.notify(STRING, "set", 0, b"k");
-        assert!(ks.take_events().is_empty());
+        assert!(ks.take_events().1.is_empty());
         ks.set_notify_mask(STRING | GENERIC);
         ks.notify(STRING, "set", 1, b"k");
         ks.notify(LIST, "lpush", 0, b"l");
         ks.notify(GENERIC, "del", 0, b"k");
-        let events = ks.take_events();
+        let (first, events) = ks.take_events();
+        assert_eq!(first, 0);
         assert_eq!(events.iter().map(|e| (e.event, e.db, &*e.key)).collect::<Vec<_>>(), vec![("set", 1, &b"k"[..]), ("del", 0, &b"k"[..])]);
-        assert!(ks.take_events().is_empty());
+        assert_eq!(ks.take_events().0, 2);
+    }
+
+    #[test]
+    fn sequence_numbers_count_taken_and_dropped_events() {
+        let mut ks = Keyspace::new(1);
+        ks.set_notify_mask(STRING);
+        ks.notify(STRING, "set", 0, b"a");
+        assert_eq!(ks.event_seq(), 1);
+        ks.set_notify_mask(0);
+        assert_eq!(ks.event_seq(), 1);
+        ks.set_notify_mask(STRING);
+        ks.notify(STRING, "set", 0, b"b");
+        let (first, events) = ks.take_events();
+        assert_eq!((first, events.len(), ks.event_seq()), (1, 1, 2));
     }
 }

@@ -7,16 +7,26 @@
 //! It lives next to the keyspace because invalidation happens where a key is modified
 //! (`Keyspace::signal_modified`, expiry included) and where databases are flushed. What the
 //! clients are told is TypeScript's business (src/tracking.ts): the table only queues, in
-//! order, each invalidated key with the ids that were recorded for it, and each flush.
+//! order, each invalidated key with the ids that were recorded for it, and each flush, with
+//! the sequence number of the keyspace event that would come next (notify.rs): Redis writes a
+//! key's invalidation and its events to the clients as they happen, so TypeScript sends the
+//! two streams merged in that order.
 
 use crate::dict::Dict;
 
-/// One entry of the invalidation queue.
-pub enum Invalidation {
+/// What one entry of the invalidation queue invalidates.
+pub enum Invalidated {
     /// The key was modified (or evicted from the table): these clients may hold it.
     Key(Box<[u8]>, Vec<u64>),
     /// FLUSHALL / FLUSHDB: every key of every tracking client is invalid.
     Flush,
+}
+
+/// One entry of the invalidation queue: what, and the sequence number of the keyspace event
+/// recorded next (the events before it happened before it).
+pub struct Invalidation {
+    pub what: Invalidated,
+    pub seq: u64,
 }
 
 #[derive(Default)]
@@ -63,28 +73,30 @@ impl TrackingTable {
     }
 
     /// trackingInvalidateKey: `key` changed (`bcast`: and BCAST followers should hear of it,
-    /// which is not the case when the table merely evicts it). `modifier` is who changed it.
-    pub fn invalidate(&mut self, key: &[u8], modifier: u64, bcast: bool) {
+    /// which is not the case when the table merely evicts it). `modifier` is who changed it,
+    /// `seq` the sequence number of the next keyspace event.
+    pub fn invalidate(&mut self, key: &[u8], modifier: u64, bcast: bool, seq: u64) {
         if bcast && !self.prefixes.is_empty() && self.prefixes.iter().any(|p| key.starts_with(p)) {
             self.broadcast.push((key.into(), modifier));
         }
         if self.keys.is_empty() { return; }
         let Some(ids) = self.keys.remove(key) else { return };
         self.total_items -= ids.len() as u64;
-        if self.active { self.queue.push(Invalidation::Key(key.into(), ids)); }
+        if self.active { self.queue.push(Invalidation { what: Invalidated::Key(key.into(), ids), seq }); }
     }
 
     /// trackingInvalidateKeysOnFlush: one "everything" message per tracking client, and the
     /// table is emptied.
-    pub fn flush(&mut self) {
-        if self.active { self.queue.push(Invalidation::Flush); }
+    pub fn flush(&mut self, seq: u64) {
+        if self.active { self.queue.push(Invalidation { what: Invalidated::Flush, seq }); }
         self.keys = Dict::new();
         self.total_items = 0;
     }
 
     /// trackingLimitUsedSlots: while the table holds more than `max_keys` keys, invalidate
-    /// random ones, with an effort that grows each call the limit is still not met.
-    pub fn limit_keys(&mut self, max_keys: usize) {
+    /// random ones, with an effort that grows each call the limit is still not met (`seq`: the
+    /// next keyspace event's sequence number).
+    pub fn limit_keys(&mut self, max_keys: usize, seq: u64) {
         if max_keys == 0 || self.keys.len() <= max_keys {
             self.limit_rounds = 0;
             return;
@@ -93,7 +105,7 @@ impl TrackingTable {
         while effort > 0 {
             effort -= 1;
             let Some(key) = self.keys.random().map(|(k, _)| Box::<[u8]>::from(k)) else { break };
-            self.invalidate(&key, 0, false);
+            self.invalidate(&key, 0, false, seq);
             if self.keys.len() <= max_keys {
                 self.limit_rounds = 0;
                 return;
@@ -143,10 +155,10 @@ mod tests {
         t.remember(1, b"a");
         t.remember(1, b"b");
         assert_eq!((t.total_keys(), t.total_items()), (2, 3));
-        t.invalidate(b"a", 0, true);
+        t.invalidate(b"a", 0, true, 7);
         assert_eq!((t.total_keys(), t.total_items()), (1, 1));
         match &t.take_queue()[..] {
-            [Invalidation::Key(k, ids)] => assert_eq!((&**k, &ids[..]), (&b"a"[..], &[1u64, 2][..])),
+            [Invalidation { what: Invalidated::Key(k, ids), seq: 7 }] => assert_eq!((&**k, &ids[..]), (&b"a"[..], &[1u64, 2][..])),
             _ => panic!("one key invalidation expected"),
         }
     }
@@ -155,7 +167,7 @@ mod tests {
     fn inactive_tables_shrink_without_queueing() {
         let mut t = TrackingTable::default();
         t.remember(1, b"a");
-        t.invalidate(b"a", 0, true);
+        t.invalidate(b"a", 0, true, 0);
         assert_eq!(t.total_keys(), 0);
         assert!(t.take_queue().is_empty());
     }
@@ -164,7 +176,7 @@ mod tests {
     fn the_limit_evicts_until_met() {
         let mut t = active_table();
         for i in 0..50u32 { t.remember(7, &i.to_be_bytes()); }
-        t.limit_keys(10);
+        t.limit_keys(10, 0);
         assert_eq!(t.total_keys(), 10);
         assert_eq!(t.take_queue().len(), 40);
     }
@@ -173,9 +185,9 @@ mod tests {
     fn broadcast_records_keys_under_followed_prefixes() {
         let mut t = TrackingTable::default();
         t.set_prefixes(vec![b"user:".to_vec().into()]);
-        t.invalidate(b"user:1", 5, true);
-        t.invalidate(b"other", 5, true);
-        t.invalidate(b"user:2", 5, false);
+        t.invalidate(b"user:1", 5, true, 0);
+        t.invalidate(b"other", 5, true, 0);
+        t.invalidate(b"user:2", 5, false, 0);
         let b = t.take_broadcast();
         assert_eq!(b.len(), 1);
         assert_eq!(&*b[0].0, b"user:1");

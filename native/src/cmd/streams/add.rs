@@ -203,11 +203,11 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
         let argv = propagated_args(ctx.args, &parsed, &threshold, id_generated.then_some(id_text.as_slice()));
         ctx.rewrite(&argv);
     }
+    ctx.ks.signal_modified(db, key);
     ctx.ks.notify(STREAM, "xadd", db, key);
     if trimmed {
         ctx.ks.notify(STREAM, "xtrim", db, key);
     }
-    ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
     Ok(())
 }

@@ -238,9 +238,9 @@ fn remrange_generic(ctx: &mut Ctx, span_of: impl FnOnce(&ZSet) -> Span, event: &
     let span = span_of(z);
     let deleted = z.remove_ranks(span.from, span.to);
     if deleted > 0 {
+        ctx.ks.signal_modified(db, key);
         ctx.ks.notify(ZSET, event, db, key);
         ctx.ks.delete_if_empty(ctx.db, key);
-        ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += deleted as u64;
     }
     ctx.reply.int(deleted as i64);
