@@ -1010,8 +1010,10 @@ export class Server {
       this.latency.addSampleIfNeeded('eviction-cycle', cycle);
       this.latency.addSampleIfNeeded('eviction-del', del);
     }
+    // replicationCron: every second, every 100 ms while a failover runs (Redis hurries the
+    // handshake with the target, reconnecting to one that dropped the link that often).
+    if (runWithPeriod(this.replication.failover.state === 'no-failover' ? 1000 : 100, hz, this.cronLoops)) this.replication.cron();
     if (this.cronLoops % hz === 0) {
-      this.replication.cron();
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();
     }
@@ -1108,4 +1110,10 @@ export class Server {
   uptimeSeconds(): number {
     return Math.floor((Date.now() - this.startTime) / 1000);
   }
+}
+
+/** Redis's run_with_period(ms) in serverCron, at `hz` calls a second (integer arithmetic, as C). */
+function runWithPeriod(ms: number, hz: number, cronLoops: number): boolean {
+  const tick = Math.floor(1000 / hz);
+  return ms <= tick || cronLoops % Math.floor(ms / tick) === 0;
 }

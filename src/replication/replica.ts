@@ -53,6 +53,12 @@ const HANDSHAKE_STATES: ReadonlySet<LinkState> = new Set([
 /** A handshake line longer than this is garbage, not a reply. */
 const MAX_LINE = 64 * 1024;
 const EOF_MARK_LEN = 40;
+/**
+ * What Redis 7.0 names as the reason when a synchronous handshake read or write fails: its
+ * socket connection never records errno on that path, so strerror(0) (measured, for a closed
+ * link and for a reset one).
+ */
+const SYNC_IO_ERROR = 'Success';
 
 /** What a replica keeps of its master's stream (Redis's master / cached_master client). */
 export class MasterLink {
@@ -301,6 +307,8 @@ export class Replica {
       if (this.linkState === 'transfer') {
         this.log.warning(`I/O error trying to sync with MASTER: ${strerror(err)}`);
         this.cancelHandshake(true);
+      } else if (this.inHandshake()) {
+        this.noReply();
       } else {
         this.log.warning(`Error condition on socket for SYNC: ${strerror(err)}`);
         this.handshakeFailed();
@@ -315,6 +323,8 @@ export class Replica {
       if (this.linkState === 'transfer') {
         this.log.warning('I/O error trying to sync with MASTER: connection lost');
         this.cancelHandshake(true);
+      } else if (this.inHandshake()) {
+        this.noReply();
       } else {
         this.log.warning('Error condition on socket for SYNC: Connection reset by peer');
         this.handshakeFailed();
@@ -322,10 +332,30 @@ export class Replica {
     });
   }
 
-  private sendCommand(argv: string[]): void {
+  /** `failed` hears of a write the socket could not make (Redis's synchronous write failing). */
+  private sendCommand(argv: string[], failed?: () => void): void {
     let text = `*${argv.length}\r\n`;
     for (const a of argv) text += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    this.socket?.write(text);
+    const socket = this.socket;
+    socket?.write(text, failed && ((err) => {
+      if (err && this.socket === socket) failed();
+    }));
+  }
+
+  /**
+   * The link ended while a handshake reply was awaited: Redis's receiveSynchronousResponse
+   * failing. Without the PSYNC's answer a failover of ours ends (the target did not take over);
+   * otherwise the cron connects again.
+   */
+  private noReply(): void {
+    this.log.warning(`Failed to read response from the server: ${SYNC_IO_ERROR}`);
+    if (this.linkState === 'receive_psync_reply') {
+      this.log.warning('Master did not reply to PSYNC, will try later');
+      if (this.ctx.failover().psyncAnswered(false)) return;
+    } else {
+      this.log.warning('Master did not respond to command during SYNC handshake');
+    }
+    this.handshakeFailed();
   }
 
   /** One line of the handshake (without its newline), or null until it arrived. */
@@ -429,8 +459,20 @@ export class Replica {
       argv = ['PSYNC', '?', '-1'];
     }
     if (this.ctx.failover().inProgress) argv.push('FAILOVER');
-    this.sendCommand(argv);
+    this.sendCommand(argv, () => this.psyncWriteFailed());
     this.linkState = 'receive_psync_reply';
+  }
+
+  /**
+   * The PSYNC could not be written (the target reset the link): a failover of ours is aborted
+   * there, as Redis's syncWithMaster does, and the handshake ends.
+   */
+  private psyncWriteFailed(): void {
+    if (this.linkState !== 'receive_psync_reply') return;
+    this.log.warning(`Unable to send PSYNC to master: -Writing to master: ${SYNC_IO_ERROR}`);
+    this.ctx.failover().abort('Write error to failover target');
+    this.log.warning('Sending command to master in replication handshake: Write error sending the PSYNC command.');
+    if (this.masterHost !== null) this.handshakeFailed();
   }
 
   /** slaveTryPartialResynchronization's reading half. */
