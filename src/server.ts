@@ -681,7 +681,7 @@ export class Server {
   /** Runs the plain data commands at the head of `client`'s input in one native call. */
   private runBatch(client: Client): void {
     const { buf, pos, end } = client.parser.contiguous();
-    if (pos >= end || buf[pos] !== 0x2a /* '*' */) return;
+    if (pos >= end) return;
     // trackingLimitUsedSlots runs before each command in Redis; the batch's client does not
     // track, so the table cannot grow during the batch: once before it is the same.
     if (this.clientTracking.active) this.clientTracking.limitTable(client);

@@ -3,7 +3,9 @@
 //! TypeScript owns the protocol and dispatch; this module repeats only the part of them that a
 //! plain client's data command needs — RESP multibulk framing, the name lookup, the arity,
 //! MISCONF and maxmemory checks — for the commands TypeScript registered as eligible (native, not blocking,
-//! no TypeScript wrapper). At anything else (an inline or malformed or incomplete request, an
+//! no TypeScript wrapper). Inline requests are framed here too when their words are plain (no
+//! quotes nor the control bytes sdssplitargs treats apart). At anything else (a quoted inline
+//! line, a malformed or incomplete request, an
 //! unknown or TypeScript command, a wrong arity, a refused write, a full output) it stops and
 //! hands the rest back, so every reply and error stays TypeScript's to give. Per command this
 //! saves the N-API round trip and the JS dispatch, which dominate at redis-benchmark -P 16.
@@ -22,6 +24,9 @@ const MULTIBULK_MAX: usize = 1024 * 1024;
 const MIN_FREE: usize = 16 * 1024;
 /// Names longer than this are never fast-path commands.
 const NAME_MAX: usize = 32;
+/// Redis's PROTO_INLINE_MAX_SIZE: a longer inline line without its newline is an error
+/// (TypeScript's to give).
+const INLINE_MAX: usize = 64 * 1024;
 
 #[derive(Clone, Copy)]
 struct FastCommand {
@@ -110,13 +115,14 @@ fn read_count(input: &[u8], mut at: usize) -> Result<(usize, usize), Unframed> {
     Ok((v, at + 2))
 }
 
-/// Frames one multibulk request at `pos` into `offsets` (start/end pairs): the position after
-/// it, or why it is not (yet) a complete, well-formed request.
+/// Frames one request at `pos` into `offsets` (start/end pairs): the position after it, or why
+/// it is not (yet) a complete, well-formed request the fast path frames. An inline line with
+/// no words (no offsets) is framed too: it is skipped, as Redis skips it.
 pub fn frame(input: &[u8], pos: usize, max_bulk: usize, offsets: &mut Vec<i32>) -> Result<usize, Unframed> {
     match input.get(pos) {
         None => return Err(Unframed::More),
         Some(b'*') => {}
-        Some(_) => return Err(Unframed::Other),
+        Some(_) => return frame_inline(input, pos, offsets),
     }
     let (argc, mut at) = read_count(input, pos + 1)?;
     if argc == 0 || argc > MULTIBULK_MAX { return Err(Unframed::Other); }
@@ -140,6 +146,41 @@ pub fn frame(input: &[u8], pos: usize, max_bulk: usize, offsets: &mut Vec<i32>) 
         at = end + 2;
     }
     Ok(at)
+}
+
+/// Frames an inline request (Redis's processInlineBuffer + sdssplitargs) when its words are
+/// plain: bytes other than quotes, NUL, \v, \f and CR, separated by spaces and tabs, up to an LF
+/// or CRLF. Those split the same under every rule of sdssplitargs; a line holding anything else
+/// (quotes and their escapes, a NUL hiding the newline from strchr, a lone CR, \v or \f, which
+/// separate arguments only at their start) is Other, for TypeScript's full parser.
+fn frame_inline(input: &[u8], pos: usize, offsets: &mut Vec<i32>) -> Result<usize, Unframed> {
+    offsets.clear();
+    let mut word: Option<usize> = None;
+    let mut at = pos;
+    while at < input.len() {
+        let end_of_line = match input[at] {
+            b'\n' => Some(at + 1),
+            b'\r' => match input.get(at + 1) {
+                Some(b'\n') => Some(at + 2),
+                Some(_) => return Err(Unframed::Other),
+                None => break,
+            },
+            b'"' | b'\'' | 0 | 0x0b | 0x0c => return Err(Unframed::Other),
+            _ => None,
+        };
+        let blank = matches!(input[at], b' ' | b'\t') || end_of_line.is_some();
+        if blank {
+            if let Some(start) = word.take() {
+                offsets.push(start as i32);
+                offsets.push(at as i32);
+            }
+        } else if word.is_none() {
+            word = Some(at);
+        }
+        if let Some(next) = end_of_line { return Ok(next); }
+        at += 1;
+    }
+    Err(if input.len() - pos > INLINE_MAX { Unframed::Other } else { Unframed::More })
 }
 
 /// An XREAD / XREADGROUP with a BLOCK option: its options walked as its parser walks them (GROUP
@@ -178,6 +219,11 @@ pub fn run(
     while executed < limits.max_commands && pos < input.len() && out.len().saturating_sub(out_pos) >= MIN_FREE {
         let before = pos;
         let Ok(next) = frame(input, pos, limits.max_bulk, scratch) else { break };
+        if scratch.is_empty() {
+            // An inline line of blanks: nothing to run.
+            pos = next;
+            continue;
+        }
         let name = &input[scratch[0] as usize..scratch[1] as usize];
         let Some(cmd) = table.find(name) else { break };
         let argc = (scratch.len() / 2) as i32;
@@ -223,7 +269,7 @@ mod tests {
     #[test]
     fn frames_complete_requests_only() {
         assert_eq!(framed(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Some((20, vec![8, 11, 17, 18])));
-        for bad in [&b"*2\r\n$3\r\nGET\r\n$1\r\nk"[..], b"*2\r\n$3\r\nGET\r\n", b"GET k\r\n", b"*0\r\n", b"*-1\r\n",
+        for bad in [&b"*2\r\n$3\r\nGET\r\n$1\r\nk"[..], b"*2\r\n$3\r\nGET\r\n", b"*0\r\n", b"*-1\r\n",
                     b"*1\r\n$-1\r\n", b"*1\r\n+GET\r\n", b"*1\r\n$3\r\nGETX\r\n", b"*1x\r\n", b"*1\r\n$03\r\nGET\r\n", b"*01\r\n$3\r\nGET\r\n"] {
             assert_eq!(framed(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
@@ -236,9 +282,33 @@ mod tests {
         for cut in 0..wire.len() {
             assert_eq!(frame(&wire[..cut], 0, 1 << 20, &mut offs), Err(Unframed::More), "cut at {cut}");
         }
-        for other in [&b"GET k\r\n"[..], b"*2\r\n$3\r\nGETx", b"*2x", b"*2\rx", b"*2\r\n+", b"*0\r\n"] {
+        for other in [&b"GET \"k\"\r\n"[..], b"*2\r\n$3\r\nGETx", b"*2x", b"*2\rx", b"*2\r\n+", b"*0\r\n"] {
             assert_eq!(frame(other, 0, 1 << 20, &mut offs), Err(Unframed::Other), "{:?}", String::from_utf8_lossy(other));
         }
+    }
+
+    #[test]
+    fn frames_plain_inline_lines_as_sdssplitargs_splits_them() {
+        let words = |wire: &[u8]| -> Option<(usize, Vec<String>)> {
+            framed(wire).map(|(n, offs)| (n, offs.chunks(2).map(|p| String::from_utf8_lossy(&wire[p[0] as usize..p[1] as usize]).into_owned()).collect()))
+        };
+        let owned = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(words(b"PING\r\n"), Some((6, owned(&["PING"]))));
+        assert_eq!(words(b"SET k v\nGET k\r\n"), Some((8, owned(&["SET", "k", "v"]))));
+        assert_eq!(words(b" \t SET\t k  v \t\r\n"), Some((16, owned(&["SET", "k", "v"]))));
+        assert_eq!(words(b"\r\nPING\r\n"), Some((2, owned(&[]))));
+        assert_eq!(words(b"   \n"), Some((4, owned(&[]))));
+        assert_eq!(words(b"ECHO \xff\x01x\\y\r\n"), Some((12, owned(&["ECHO", "\u{fffd}\u{1}x\\y"]))));
+        let mut offs = Vec::new();
+        for more in [&b"PING"[..], b"PING\r", b"SET k", b" "] {
+            assert_eq!(frame(more, 0, 1 << 20, &mut offs), Err(Unframed::More), "{:?}", String::from_utf8_lossy(more));
+        }
+        for other in [&b"ECHO \"a b\"\r\n"[..], b"ECHO 'a'\r\n", b"ECHO a\0b\r\n", b"PING\rx\r\n", b"ECHO a\x0bb\r\n", b"\x0cPING\r\n"] {
+            assert_eq!(frame(other, 0, 1 << 20, &mut offs), Err(Unframed::Other), "{:?}", String::from_utf8_lossy(other));
+        }
+        let long = vec![b'a'; INLINE_MAX + 1];
+        assert_eq!(frame(&long, 0, 1 << 20, &mut offs), Err(Unframed::Other));
+        assert_eq!(frame(&long[..INLINE_MAX], 0, 1 << 20, &mut offs), Err(Unframed::More));
     }
 
     #[test]

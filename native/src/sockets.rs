@@ -317,7 +317,12 @@ fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, policy: &Po
             let pending = if result.pending { st.pending.take() } else { None };
             (result, pending)
         });
-        if ran.is_empty() { break; }
+        if ran.is_empty() {
+            // Nothing ran: TypeScript's turn, unless only blank inline lines were skipped.
+            if result.consumed == 0 { break; }
+            pos += result.consumed;
+            continue;
+        }
         for &(index, at) in ran.iter() {
             let reply = if at >= 0 { &out[at as usize..result.out_pos] } else { pending.as_deref().unwrap_or(&[]) };
             if index >= counters.by_command.len() { counters.by_command.resize_with(index + 1, Default::default); }
