@@ -172,10 +172,21 @@ export interface NativeAddon {
    * lastCommand is the native index of the last command run for it natively since, or -1;
    * slow is 1 when runs slow enough for the slow log wait (sockTakeSlow).
    * It returns the client's mode: `db << 1 | resp3` while the fast path may serve it, else -1.
+   * `accept(fd)` gets each connection accepted on a listener (sockListen): 1 when it took the
+   * descriptor (adopted, or refused and closed), 0 for the addon to close it.
    */
-  sockInit(callback: (id: number, n: number, lastCommand: number, slow: number) => number, readBuffer: Buffer): void;
-  /** Takes over the connection on `fd` as client `id` (the caller closes `fd`): the addon's descriptor. */
-  sockAdopt(fd: number, id: number): number;
+  sockInit(callback: (id: number, n: number, lastCommand: number, slow: number) => number, readBuffer: Buffer, accept: (fd: number) => number): void;
+  /**
+   * Takes over the connection on `fd` as client `id`: on a duplicate (`duplicate`: the caller
+   * closes `fd`) or on `fd` itself (accepted by the addon). Returns the addon's descriptor.
+   */
+  sockAdopt(fd: number, id: number, duplicate: boolean): number;
+  /** Accepts the connections of listening socket `fd` in the addon (on a duplicate: the caller closes `fd`): [listener id, the addon's descriptor]. */
+  sockListen(fd: number): [number, number];
+  /** Stops accepting on a sockListen listener and closes its descriptor. */
+  sockUnlisten(id: number): void;
+  /** [remote address, remote port, local address, local port] of a TCP connection. */
+  sockAddresses(fd: number): [string | undefined, number | undefined, string | undefined, number | undefined];
   /** Writes buffer[0, length) after what is queued: bytes still queued, -1 when the connection failed. */
   sockSend(id: number, buffer: Buffer, length: number): number;
   sockQueued(id: number): number;
@@ -195,6 +206,8 @@ export interface NativeAddon {
   sockActivity(id: number): [number, number];
   /** Takes what ran natively: [reads, netIn, netOut, writes, commands, [index, calls, failed, usec, ...], [errorCode, count, ...], [index, usec, calls, ...]]. */
   sockStats(): [number, number, number, number, number, number[], (string | number)[], number[]];
+  /** Writes now the replies the addon queued for the end of the loop's batch of events. */
+  sockFlush(): void;
   /** prctl(PR_SET_THP_DISABLE): true when transparent huge pages are now off for this process. */
   disableThp(): boolean;
   // The RDB format (native/src/persist); absent from an addon built before it.

@@ -247,6 +247,9 @@ export class Scripting {
           return undefined;
         case HOST_BUSY:
           this.busy = this.running;
+          // The loop cannot reach the end of its batch while the script runs: the replies the
+          // addon queued for it go out now (Redis writes pending replies while a script is busy).
+          if (this.server.nativeSockets) native.sockFlush();
           return this.watchedFds();
         case HOST_INPUT:
           return this.input(a as number, b as Buffer | null);

@@ -51,6 +51,14 @@ interface AcceptedSocket {
   _handle: { fd?: number } | null;
 }
 
+/** A bound TCP listener: node:net's server, or (native sockets) the addon accepting on its socket. */
+interface Listener {
+  /** The listening socket's descriptor (a busy script's event pump accepts on it). */
+  readonly fd: number;
+  /** Stops listening; resolves once the port is released. */
+  close(): Promise<void>;
+}
+
 /**
  * Who owns accepted TCP clients' sockets: `native` (the addon, on Node's loop: see
  * src/native-socket.ts) or `node` (node:net with a static read buffer). KEYFORK_SOCKETS in the
@@ -168,7 +176,7 @@ export class Server {
   tracking = false;
   /** The client whose batch is running: replies to it go to `out`, others get direct writes. */
   current: Client | null = null;
-  private listeners: net.Server[] = [];
+  private listeners: Listener[] = [];
   /** The port actually bound (differs from the config when it is 0). */
   private boundPort = 0;
   private cronTimer: NodeJS.Timeout | null = null;
@@ -263,7 +271,9 @@ export class Server {
     refreshLimits();
     config.onChange(PROTO_MAX_BULK_LEN, refreshLimits);
     config.onChange(CLIENT_QUERY_BUFFER_LIMIT, refreshLimits);
-    if (this.nativeSockets) native.sockInit((id, n, lastCommand, slow) => this.onSocketEvent(id, n, lastCommand, slow), this.readBuffer);
+    if (this.nativeSockets) {
+      native.sockInit((id, n, lastCommand, slow) => this.onSocketEvent(id, n, lastCommand, slow), this.readBuffer, (fd) => this.acceptNative(fd));
+    }
   }
 
   /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
@@ -304,7 +314,7 @@ export class Server {
     this.listeners = [];
     try {
       await this.listen();
-      await Promise.all([...old, ...oldTls].map((l) => new Promise<void>((r) => l.close(() => r()))));
+      await Promise.all([...old.map((l) => l.close()), ...oldTls.map((l) => new Promise<void>((r) => l.close(() => r())))]);
     } catch (err) {
       for (const l of this.listeners) l.close();
       this.listeners = old;
@@ -319,10 +329,36 @@ export class Server {
       srv.once('error', reject);
       srv.listen({ host, port, backlog: this.config.int(TCP_BACKLOG), ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
-        this.listeners.push(srv);
-        resolve((srv.address() as net.AddressInfo).port);
+        const bound = (srv.address() as net.AddressInfo).port;
+        this.listeners.push(this.takeListener(srv));
+        resolve(bound);
       });
     });
+  }
+
+  /**
+   * A bound server as a Listener. With native sockets the addon accepts on a duplicate of its
+   * socket (one JavaScript call per connection, no node:net socket) and Node's server closes
+   * (the socket stays bound through the duplicate); otherwise node:net accepts.
+   */
+  private takeListener(srv: net.Server): Listener {
+    const fd = (srv as unknown as AcceptedSocket)._handle?.fd ?? -1;
+    if (this.nativeSockets && fd >= 0) {
+      try {
+        const [id, own] = native.sockListen(fd);
+        srv.close();
+        return {
+          fd: own,
+          close: () => {
+            native.sockUnlisten(id);
+            return Promise.resolve();
+          },
+        };
+      } catch (err) {
+        this.log.warning(`Accepting connections natively failed (${(err as Error).message}): node:net accepts them`);
+      }
+    }
+    return { fd, close: () => new Promise<void>((r) => srv.close(() => r())) };
   }
 
   /**
@@ -335,6 +371,17 @@ export class Server {
     this.stats.rejectedConnections++;
     refuse('-ERR max number of clients reached\r\n');
     return true;
+  }
+
+  /**
+   * A connection the addon accepted on a listener (native/src/sockets.rs on_listener): counted,
+   * refused past maxclients, else adopted. 1 when the descriptor is taken, 0 for the addon to
+   * close it.
+   */
+  private acceptNative(fd: number): number {
+    if (this.refusedAtMaxclients((error) => native.sendSocket(fd, Buffer.from(error), error.length))) return 0;
+    const [remoteAddress, remotePort, localAddress, localPort] = native.sockAddresses(fd);
+    return this.adoptFd(fd, false, remoteAddress, remotePort, localAddress, localPort) ? 1 : 0;
   }
 
   private accept(accepted: net.Socket): void {
@@ -357,16 +404,25 @@ export class Server {
   private adopt(accepted: net.Socket): boolean {
     const fd = (accepted as unknown as AcceptedSocket)._handle?.fd ?? -1;
     if (fd < 0 || accepted.remoteAddress === undefined) return false;
-    const socket = new NativeSocket(accepted.remoteAddress, accepted.remotePort, accepted.localAddress, accepted.localPort);
+    if (!this.adoptFd(fd, true, accepted.remoteAddress, accepted.remotePort, accepted.localAddress, accepted.localPort)) return false;
+    accepted.destroy();
+    return true;
+  }
+
+  /**
+   * Makes the connection on `fd` a client whose socket the addon owns (on a duplicate when
+   * `duplicate`: node:net keeps `fd`). False when the addon could not take it.
+   */
+  private adoptFd(fd: number, duplicate: boolean, remoteAddress?: string, remotePort?: number, localAddress?: string, localPort?: number): boolean {
+    const socket = new NativeSocket(remoteAddress, remotePort, localAddress, localPort);
     const client = new Client(socket, () => this.limits.protoMaxBulkLen);
     try {
-      client.fd = native.sockAdopt(fd, client.id);
+      client.fd = native.sockAdopt(fd, client.id, duplicate);
     } catch (err) {
-      this.log.warning(`Accepting a client natively failed (${(err as Error).message}): it is served through node:net`);
+      this.log.warning(`Accepting a client natively failed (${(err as Error).message})${duplicate ? ': it is served through node:net' : ''}`);
       return false;
     }
     socket.id = client.id;
-    accepted.destroy();
     this.register(client);
     // Its first chunk may be served natively too: the gate as it stands, the client's half now.
     this.pushSocketGate();
@@ -487,7 +543,7 @@ export class Server {
 
   /** The listening sockets' descriptors. */
   listenerFds(): number[] {
-    return this.listeners.map((l) => (l as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1).filter((fd) => fd >= 0);
+    return this.listeners.map((l) => l.fd).filter((fd) => fd >= 0);
   }
 
   /** Wraps an accepted connection (a libuv handle or a descriptor) as a client reading into the shared Buffer. */
@@ -1038,7 +1094,7 @@ export class Server {
     if (this.cronTimer) clearInterval(this.cronTimer);
     this.cronTimer = null;
     for (const c of [...this.clients.values()]) this.freeClient(c);
-    await Promise.all([...this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))), this.tls.close()]);
+    await Promise.all([...this.listeners.map((l) => l.close()), this.tls.close()]);
     this.listeners = [];
   }
 

@@ -47,6 +47,8 @@ extern "C" {
     fn accept4(fd: c_int, addr: *mut c_void, len: *mut c_uint, flags: c_int) -> c_int;
     fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
     fn sync_file_range(fd: c_int, offset: i64, nbytes: i64, flags: c_uint) -> c_int;
+    fn getpeername(fd: c_int, addr: *mut c_void, len: *mut c_uint) -> c_int;
+    fn getsockname(fd: c_int, addr: *mut c_void, len: *mut c_uint) -> c_int;
 }
 
 const F_DUPFD_CLOEXEC: c_int = 1030;
@@ -388,6 +390,32 @@ pub fn set_tcp_keepalive(fd: i32, interval: i32) -> io::Result<()> {
     set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, interval)?;
     set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, (interval / 3).max(1))?;
     set_int_option(fd, IPPROTO_TCP, TCP_KEEPCNT, 3)
+}
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// The peer's (`peer`) or the socket's own IP address and port; None for other families.
+pub fn socket_address(fd: i32, peer: bool) -> Option<std::net::SocketAddr> {
+    // Room for a sockaddr_storage.
+    let mut raw = [0u8; 128];
+    let mut len = raw.len() as c_uint;
+    let ptr = raw.as_mut_ptr() as *mut c_void;
+    // SAFETY: `raw` is writable for `len` bytes, which the call is told.
+    let rc = unsafe { if peer { getpeername(fd, ptr, &mut len) } else { getsockname(fd, ptr, &mut len) } };
+    if rc < 0 { return None; }
+    // sockaddr_in / sockaddr_in6: the family (host order), the port (network order), then
+    // the IPv4 address, or the flow info and the IPv6 address.
+    let port = u16::from_be_bytes([raw[2], raw[3]]);
+    match u16::from_ne_bytes([raw[0], raw[1]]) {
+        AF_INET => Some((std::net::Ipv4Addr::new(raw[4], raw[5], raw[6], raw[7]), port).into()),
+        AF_INET6 => {
+            let mut ip = [0u8; 16];
+            ip.copy_from_slice(&raw[8..24]);
+            Some((std::net::Ipv6Addr::from(ip), port).into())
+        }
+        _ => None,
+    }
 }
 
 /// TCP_NODELAY on (Nagle off) or off.

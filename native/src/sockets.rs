@@ -1,6 +1,9 @@
 //! Client sockets owned by the addon on Node's own event loop (issue 14, the socket path).
 //!
-//! A TCP client TypeScript accepted is handed over here (`sockAdopt`): the addon holds its own
+//! The TCP listeners are watched here too (`sockListen`, on a duplicate of the socket Node
+//! bound): each connection is accepted here (accept4, TCP_NODELAY as Redis sets it) and handed
+//! to TypeScript's accept function once, which counts it, applies maxclients and protected
+//! mode and adopts it as a client. A TCP client is handed over here (`sockAdopt`): the addon holds its own
 //! descriptor and watches it with libuv's uv_poll on Node's loop (napi/uv.rs). On a readable
 //! socket one read lands in the shared read buffer; while the fast-path gate is open for the
 //! client (TypeScript decides it: `sockGate` for the server, the mode each JS entry returns for
@@ -12,14 +15,17 @@
 //!
 //! Every byte for the client, whoever wrote it, goes through the one per-client output queue
 //! here (`sockSend` is Server.send's socket write), so reply order holds; what the socket does
-//! not take at once waits and is written when the loop reports it writable.
+//! not take at once waits and is written when the loop reports it writable. The replies of
+//! what ran here are queued and written once the loop has dispatched the whole batch of events
+//! it woke up for (napi/uv.rs `flush_after_batch`), as Redis writes replies before it sleeps:
+//! the load generator then finds many clients' replies per wake-up, not one.
 //!
 //! Counters of what ran here (commands by native index, error replies, bytes, reads) are kept
 //! until TypeScript takes them (`sockStats`) for INFO, and each client's last command and
 //! activity time until it asks (`sockActivity`) or is entered.
 
 use crate::batch;
-use crate::napi::uv::{call_socket_function, socket_loop_init, SocketWatch};
+use crate::napi::uv::{call_accept_function, call_socket_function, flush_after_batch, socket_loop_init, SocketWatch};
 use crate::napi::{self, Env, JsArgs, JsValue};
 use crate::os::{self, Received};
 use crate::{now_ms, with_state};
@@ -36,6 +42,16 @@ const KEEP_UNFINISHED_MAX: usize = 16 * 1024;
 const OUT_CAPACITY: usize = 64 * 1024;
 /// Commands per batch run (the log of one run).
 const RUN_MAX_COMMANDS: usize = 1024;
+/// Replies queued for the end of the batch are written at once past this size.
+const DEFER_MAX: usize = 64 * 1024;
+/// Connections accepted per readable event of a listener (Redis's MAX_ACCEPTS_PER_CALL).
+const ACCEPTS_PER_EVENT: usize = 1000;
+
+/// A listening socket whose connections are accepted here.
+struct Listener {
+    fd: i32,
+    watch: SocketWatch,
+}
 
 struct Conn {
     fd: i32,
@@ -52,6 +68,8 @@ struct Conn {
     /// The peer closed or the connection failed (reported to TypeScript once).
     gone: bool,
     writable_watched: bool,
+    /// Listed for a write at the end of the loop's batch of events (`Sockets::flush_list`).
+    flush_listed: bool,
     last_active_ms: i64,
     /// The last command run here since TypeScript last heard (native index), or -1.
     last_command: i32,
@@ -65,23 +83,37 @@ impl Conn {
         self.out.len() - self.out_sent
     }
 
-    /// Writes `data` after what is queued; false when the connection failed.
+    /// Writes `data` after what is queued (all of it now, as far as the socket takes it);
+    /// false when the connection failed.
     fn write(&mut self, data: &[u8]) -> bool {
         if data.is_empty() || self.gone { return !self.gone; }
-        let mut sent = 0;
-        if self.queued() == 0 {
-            match os::send_nonblocking(self.fd, data) {
-                Ok(n) => sent = n,
-                Err(_) => {
-                    self.gone = true;
-                    return false;
-                }
-            }
+        if self.queued() > 0 {
+            self.out.extend_from_slice(data);
+            // Replies queued for the end of the batch go first; a socket that refused bytes
+            // is written to when the loop reports it writable.
+            return self.writable_watched || self.flush();
         }
+        let sent = match os::send_nonblocking(self.fd, data) {
+            Ok(n) => n,
+            Err(_) => {
+                self.gone = true;
+                return false;
+            }
+        };
         if sent < data.len() {
             self.out.extend_from_slice(&data[sent..]);
             self.watch_writable(true);
         }
+        true
+    }
+
+    /// Queues `data` for the write at the end of the loop's batch (the caller lists the
+    /// connection); written at once when the queue grows past DEFER_MAX. False when the
+    /// connection failed.
+    fn defer(&mut self, data: &[u8]) -> bool {
+        if self.gone { return false; }
+        self.out.extend_from_slice(data);
+        if self.queued() >= DEFER_MAX && !self.writable_watched { return self.flush(); }
         true
     }
 
@@ -101,9 +133,12 @@ impl Conn {
             self.out.clear();
             self.out_sent = 0;
             self.watch_writable(false);
-        } else if self.out_sent > self.out.len() / 2 {
-            self.out.drain(..self.out_sent);
-            self.out_sent = 0;
+        } else {
+            if self.out_sent > self.out.len() / 2 {
+                self.out.drain(..self.out_sent);
+                self.out_sent = 0;
+            }
+            self.watch_writable(true);
         }
         true
     }
@@ -171,6 +206,12 @@ struct Sockets {
     ran: Vec<(usize, i32)>,
     frame_scratch: Vec<i32>,
     counters: Counters,
+    /// Connections with replies queued for the end of the loop's batch of events, and the
+    /// list's spare (swapped in while the list is written, so that neither allocates).
+    flush_list: Vec<u32>,
+    flush_spare: Vec<u32>,
+    listeners: HashMap<u32, Listener>,
+    next_listener: u32,
 }
 
 thread_local! {
@@ -184,6 +225,10 @@ thread_local! {
         ran: Vec::with_capacity(RUN_MAX_COMMANDS),
         frame_scratch: Vec::new(),
         counters: Counters::default(),
+        flush_list: Vec::new(),
+        flush_spare: Vec::new(),
+        listeners: HashMap::new(),
+        next_listener: 1,
     });
 }
 
@@ -205,6 +250,11 @@ pub fn on_event(id: u32, readable: bool, writable: bool) {
         if writable { enter = s.writable(id); }
         if readable && matches!(enter, Enter::Nothing) { enter = s.readable(id); }
     });
+    enter_typescript(id, enter);
+}
+
+/// Tells TypeScript what it must do for connection `id`, and takes the client's mode back.
+fn enter_typescript(id: u32, enter: Enter) {
     let (n, last_command, slow) = match enter {
         Enter::Nothing => return,
         Enter::Input(n, last, slow) => (n as i64, last, slow),
@@ -218,11 +268,65 @@ pub fn on_event(id: u32, readable: bool, writable: bool) {
     });
 }
 
+/// The loop has dispatched its batch of events (napi/uv.rs): the queued replies are written.
+/// A connection the socket did not take everything for enters TypeScript, which applies the
+/// output buffer limits, as after any read; a failed one is reported gone.
+pub fn on_batch_end() {
+    let mut ids = SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        let spare = std::mem::take(&mut s.flush_spare);
+        std::mem::replace(&mut s.flush_list, spare)
+    });
+    for &id in &ids {
+        let enter = SOCKETS.with(|s| s.borrow_mut().flush_listed(id));
+        enter_typescript(id, enter);
+    }
+    ids.clear();
+    SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        if s.flush_spare.capacity() < ids.capacity() { s.flush_spare = ids; }
+    });
+}
+
+/// sockFlush(): writes every reply queued for the end of the batch now (a busy script's event
+/// pump keeps the loop from reaching it; Redis writes pending replies while a script is busy).
+fn sock_flush(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    on_batch_end();
+    Ok(env.undefined())
+}
+
+/// A listener is readable: its waiting connections are accepted, each handed to TypeScript's
+/// accept function, which takes the descriptor (adopts or refuses and closes it) and returns
+/// 1, or returns 0 for the addon to close it.
+pub fn on_listener(id: u32) {
+    for _ in 0..ACCEPTS_PER_EVENT {
+        // Looked up again each time: the accept function may have closed the listener.
+        let Some(listener) = SOCKETS.with(|s| s.borrow().listeners.get(&id).map(|l| l.fd)) else { return };
+        let Some(fd) = os::accept_now(listener) else { return };
+        // Redis's anetEnableTcpNoDelay for every accepted client (node:net's noDelay before).
+        let _ = os::set_tcp_no_delay(fd, true);
+        // A throw after the descriptor was adopted must not close it under the client: only an
+        // explicit 0 gives it back.
+        if call_accept_function(fd) == Some(0) { os::close_fd(fd); }
+    }
+}
+
 fn mode_of(mode: i64) -> Option<(usize, bool)> {
     (mode >= 0).then_some(((mode >> 1) as usize, mode & 1 == 1))
 }
 
 impl Sockets {
+    /// The end-of-batch write of a listed connection.
+    fn flush_listed(&mut self, id: u32) -> Enter {
+        let Some(conn) = self.conns.get_mut(&id) else { return Enter::Nothing };
+        conn.flush_listed = false;
+        if conn.gone || conn.closing || conn.queued() == 0 { return Enter::Nothing; }
+        if !conn.flush() { return self.gone(id); }
+        if conn.queued() == 0 { return Enter::Nothing; }
+        let last = std::mem::replace(&mut conn.last_command, -1);
+        Enter::Input(0, last, false)
+    }
+
     fn writable(&mut self, id: u32) -> Enter {
         let Some(conn) = self.conns.get_mut(&id) else { return Enter::Nothing };
         if !conn.flush() {
@@ -283,9 +387,15 @@ impl Sockets {
             _ => 0,
         };
         if conn.gone { return self.gone(id); }
+        if conn.queued() > 0 && !conn.writable_watched && !conn.flush_listed {
+            conn.flush_listed = true;
+            self.flush_list.push(id);
+            flush_after_batch();
+        }
         let rest = &buf[served..total];
         let slow = !conn.slow.is_empty();
-        let must_enter = slow || conn.queued() > 0;
+        // Output the socket did not take: TypeScript applies the output buffer limits.
+        let must_enter = slow || conn.writable_watched;
         if rest.is_empty() && !must_enter { return Enter::Nothing; }
         if native_mode && !must_enter && rest.len() <= KEEP_UNFINISHED_MAX
             && batch::frame(rest, 0, self.policy.max_bulk, &mut self.frame_scratch) == Err(batch::Unframed::More)
@@ -354,10 +464,10 @@ fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, policy: &Po
             conn.slow.push((input[pos..pos + result.consumed].to_vec(), usec_each));
         }
         let mut written = result.out_pos;
-        conn.write(&out[..result.out_pos]);
+        conn.defer(&out[..result.out_pos]);
         if let Some(reply) = pending {
             written += reply.len();
-            conn.write(&reply);
+            conn.defer(&reply);
         }
         counters.net_out += written as u64;
         counters.writes += 1;
@@ -372,27 +482,30 @@ fn with_conn<R>(id: u32, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
     SOCKETS.with(|s| s.borrow_mut().conns.get_mut(&id).map(f))
 }
 
-/// sockInit(callback, readBuffer): `callback(id, n, lastCommand) -> mode` is entered for what
-/// TypeScript must do (n bytes wait at the start of readBuffer; -1: the connection is gone);
-/// the mode it returns is `db << 1 | resp3` while the fast path may serve the client, else -1.
+/// sockInit(callback, readBuffer, accept): `callback(id, n, lastCommand) -> mode` is entered for
+/// what TypeScript must do (n bytes wait at the start of readBuffer; -1: the connection is
+/// gone); the mode it returns is `db << 1 | resp3` while the fast path may serve the client,
+/// else -1. `accept(fd) -> taken` gets each connection accepted on a listener (sockListen).
 fn sock_init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
-    socket_loop_init(env, a.value(0)?)?;
+    socket_loop_init(env, a.value(0)?, a.value(2)?)?;
     let read_buffer = napi::SharedBuf::new(env, a, 1)?;
     if read_buffer.as_slice().len() <= KEEP_UNFINISHED_MAX { return Err("the read buffer is too small".into()); }
     SOCKETS.with(|s| s.borrow_mut().read_buffer = Some(read_buffer));
     Ok(env.undefined())
 }
 
-/// sockAdopt(fd, id): takes over the connection on `fd` as client `id` (the addon works on its
-/// own duplicate; the caller closes `fd`). Returns the addon's descriptor.
+/// sockAdopt(fd, id, duplicate): takes over the connection on `fd` as client `id`: on its own
+/// duplicate of it (the caller closes `fd`: a node:net socket's), or on `fd` itself (one the
+/// addon accepted). Returns the addon's descriptor.
 fn sock_adopt(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let fd = a.i64(env, 0)? as i32;
     let id = a.i64(env, 1)? as u32;
-    let own = os::dup_cloexec(fd).map_err(|e| format!("dup: {e}"))?;
+    let duplicate = a.bool(env, 2)?;
+    let own = if duplicate { os::dup_cloexec(fd).map_err(|e| format!("dup: {e}"))? } else { fd };
     let watch = match SocketWatch::start(own, id) {
         Ok(w) => w,
         Err(e) => {
-            os::close_fd(own);
+            if duplicate { os::close_fd(own); }
             return Err(e);
         }
     };
@@ -406,12 +519,63 @@ fn sock_adopt(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         closing: false,
         gone: false,
         writable_watched: false,
+        flush_listed: false,
         last_active_ms: now_ms(),
         last_command: -1,
         slow: Vec::new(),
     };
     SOCKETS.with(|s| s.borrow_mut().conns.insert(id, conn));
     Ok(env.int(own as i64))
+}
+
+/// sockListen(fd): accepts the connections of listening socket `fd` here, on the addon's own
+/// duplicate of it (the caller closes `fd`). Returns [listener id, the addon's descriptor].
+fn sock_listen(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let own = os::dup_cloexec(fd).map_err(|e| format!("dup: {e}"))?;
+    let id = SOCKETS.with(|s| {
+        let s = &mut *s.borrow_mut();
+        let id = s.next_listener;
+        s.next_listener += 1;
+        id
+    });
+    let watch = match SocketWatch::listen(own, id) {
+        Ok(w) => w,
+        Err(e) => {
+            os::close_fd(own);
+            return Err(e);
+        }
+    };
+    SOCKETS.with(|s| s.borrow_mut().listeners.insert(id, Listener { fd: own, watch }));
+    env.array(&[env.int(id as i64), env.int(own as i64)])
+}
+
+/// sockUnlisten(id): stops accepting and closes the listener's descriptor (the port is free
+/// once no other descriptor holds the socket).
+fn sock_unlisten(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let id = a.i64(env, 0)? as u32;
+    if let Some(listener) = SOCKETS.with(|s| s.borrow_mut().listeners.remove(&id)) {
+        listener.watch.close();
+        os::close_fd(listener.fd);
+    }
+    Ok(env.undefined())
+}
+
+/// sockAddresses(fd): [remote address, remote port, local address, local port] of a TCP
+/// connection, as node:net words them (undefined where unknown).
+fn sock_addresses(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    let mut items = Vec::with_capacity(4);
+    for peer in [true, false] {
+        match os::socket_address(fd, peer) {
+            Some(addr) => {
+                items.push(env.string(&addr.ip().to_string()));
+                items.push(env.int(addr.port() as i64));
+            }
+            None => items.extend([env.undefined(), env.undefined()]),
+        }
+    }
+    env.array(&items)
 }
 
 /// sockSend(id, buffer, length): Server.send's socket write for an adopted client, after
@@ -568,6 +732,10 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "sockMode", sock_mode)?;
     env.export(exports, "sockActivity", sock_activity)?;
     env.export(exports, "sockStats", sock_stats)?;
+    env.export(exports, "sockFlush", sock_flush)?;
+    env.export(exports, "sockListen", sock_listen)?;
+    env.export(exports, "sockUnlisten", sock_unlisten)?;
+    env.export(exports, "sockAddresses", sock_addresses)?;
     env.export(exports, "sockTakeSlow", sock_take_slow)?;
     Ok(())
 }

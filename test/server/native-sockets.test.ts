@@ -40,6 +40,11 @@ function clientField(list: string, id: number, field: string): string | undefine
   return line?.match(new RegExp(`(?:^| )${field}=(\\S*)`))?.[1];
 }
 
+/** A number field of INFO all. */
+async function infoNumber(conn: RawConnection, field: string): Promise<number> {
+  return Number(new RegExp(`${field}:(\\d+)`).exec(formatReply(await conn.send('INFO', 'all')))?.[1]);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -208,6 +213,96 @@ for (const mode of ['native', 'node'] as const) {
       } finally {
         s.destroy();
         await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 0 0 0');
+        admin.close();
+      }
+    });
+
+    it('accepts a burst of connections, each a client with its own addresses, and frees them', async () => {
+      const admin = await RawConnection.connect(keyfork.port);
+      const sockets: net.Socket[] = [];
+      try {
+        const infoField = (field: string) => infoNumber(admin, field);
+        const received = await infoField('total_connections_received');
+        sockets.push(...(await Promise.all(Array.from({ length: 200 }, () => connect(keyfork.port)))));
+        const pongs = await Promise.all(sockets.map(async (s) => {
+          s.write('PING\r\n');
+          return (await readBytes(s, 7)).toString();
+        }));
+        expect(new Set(pongs)).toEqual(new Set(['+PONG\r\n']));
+        expect(await infoField('connected_clients')).toBe(201);
+        expect(await infoField('total_connections_received')).toBe(received + 200);
+        const list = formatReply(await admin.send('CLIENT', 'LIST')).replace(/^"|"$/g, '').replace(/\\n/g, '\n');
+        const first = sockets[0];
+        const line = list.split('\n').find((l) => l.includes(` addr=127.0.0.1:${first.localPort} `));
+        expect(line, list.slice(0, 300)).toContain(` laddr=127.0.0.1:${keyfork.port} `);
+        const closed = sockets.map((s) => new Promise<void>((r) => s.once('close', () => r())));
+        for (const s of sockets) s.end();
+        await Promise.all(closed);
+        for (let i = 0; i < 100 && (await infoField('connected_clients')) !== 1; i++) await sleep(20);
+        expect(await infoField('connected_clients')).toBe(1);
+      } finally {
+        for (const s of sockets) s.destroy();
+        admin.close();
+      }
+    });
+
+    it('refuses connections past maxclients with Redis\'s error, and counts them', async () => {
+      const admin = await RawConnection.connect(keyfork.port);
+      const sockets: net.Socket[] = [];
+      try {
+        const infoField = (field: string) => infoNumber(admin, field);
+        // Earlier tests' connections may still be closing: only this one must be left.
+        for (let i = 0; i < 100 && (await infoField('connected_clients')) !== 1; i++) await sleep(20);
+        const rejected = await infoField('rejected_connections');
+        await admin.send('CONFIG', 'SET', 'maxclients', '3');
+        for (let i = 0; i < 2; i++) {
+          const s = await connect(keyfork.port);
+          sockets.push(s);
+          s.write('PING\r\n');
+          expect((await readBytes(s, 7)).toString()).toBe('+PONG\r\n');
+        }
+        const refused = await connect(keyfork.port);
+        sockets.push(refused);
+        expect((await readBytes(refused, 1000)).toString()).toBe('-ERR max number of clients reached\r\n');
+        expect(await infoField('rejected_connections')).toBe(rejected + 1);
+        expect(await infoField('connected_clients')).toBe(3);
+      } finally {
+        await admin.send('CONFIG', 'SET', 'maxclients', '10000');
+        for (const s of sockets) s.destroy();
+        admin.close();
+      }
+    });
+
+    it('moves its listener with CONFIG SET port: the old port is released', async () => {
+      const admin = await RawConnection.connect(keyfork.port);
+      const oldPort = keyfork.port;
+      const free = await new Promise<number>((resolve) => {
+        const probe = net.createServer().listen(0, '127.0.0.1', () => {
+          const port = (probe.address() as net.AddressInfo).port;
+          probe.close(() => resolve(port));
+        });
+      });
+      try {
+        expect(formatReply(await admin.send('CONFIG', 'SET', 'port', String(free)))).toBe('OK');
+        let moved: RawConnection | null = null;
+        for (let i = 0; i < 100 && !moved; i++) moved = await RawConnection.connect(free).catch(() => null) ?? (await sleep(20), null);
+        expect(moved).not.toBeNull();
+        expect(formatReply(await moved!.send('PING'))).toBe('PONG');
+        let refusedError = '';
+        for (let i = 0; i < 100 && !refusedError; i++) {
+          refusedError = await connect(oldPort).then((s) => (s.destroy(), ''), (err: NodeJS.ErrnoException) => err.code ?? 'error');
+          if (!refusedError) await sleep(20);
+        }
+        expect(refusedError).toBe('ECONNREFUSED');
+        // The connection made before the move is still served.
+        expect(formatReply(await admin.send('PING'))).toBe('PONG');
+        expect(formatReply(await moved!.send('CONFIG', 'SET', 'port', String(oldPort)))).toBe('OK');
+        moved!.close();
+        let back: RawConnection | null = null;
+        for (let i = 0; i < 100 && !back; i++) back = await RawConnection.connect(oldPort).catch(() => null) ?? (await sleep(20), null);
+        expect(formatReply(await back!.send('PING'))).toBe('PONG');
+        back!.close();
+      } finally {
         admin.close();
       }
     });

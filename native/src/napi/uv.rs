@@ -201,26 +201,38 @@ extern "C" {
     fn uv_poll_init_socket(event_loop: *mut c_void, handle: *mut PollHandle, socket: c_int) -> c_int;
 }
 
-/// A client socket's poll handle. `handle` comes first, so libuv's handle pointer is this.
+/// A socket's poll handle. `handle` comes first, so libuv's handle pointer is this.
 #[repr(C)]
 struct SocketHandle {
     handle: PollHandle,
     id: u32,
+    /// A listening socket: its events go to `crate::sockets::on_listener`.
+    listener: bool,
 }
 
 thread_local! {
     /// The loop client sockets are watched on, and the JS function their events call.
     static SOCKET_LOOP: std::cell::Cell<Option<&'static LoopCallback>> = const { std::cell::Cell::new(None) };
+    /// The JS function each connection accepted here is handed to.
+    static ACCEPT_LOOP: std::cell::Cell<Option<&'static LoopCallback>> = const { std::cell::Cell::new(None) };
 }
 
-/// Binds the loop and the JS function `func(id, n, lastCommand, slow) -> mode` that socket events
-/// call (see sockets.rs). Once per process: later calls replace the function.
-pub fn socket_loop_init(env: &Env, func: JsValue) -> Result<(), String> {
+/// Binds the loop, the JS function `func(id, n, lastCommand, slow) -> mode` that socket events
+/// call and the function `accept(fd) -> taken` that takes each connection accepted on a
+/// listener (see sockets.rs). Once per process: later calls replace the functions.
+pub fn socket_loop_init(env: &Env, func: JsValue, accept: JsValue) -> Result<(), String> {
     let callback = loop_callback(env, func, "keyfork:client")?;
+    batch_end_init(callback.event_loop)?;
+    bind(&SOCKET_LOOP, callback);
+    bind(&ACCEPT_LOOP, loop_callback(env, accept, "keyfork:accept")?);
+    Ok(())
+}
+
+fn bind(slot: &'static std::thread::LocalKey<std::cell::Cell<Option<&'static LoopCallback>>>, callback: LoopCallback) {
     // Leaked on purpose (a few bytes per server started in this process): socket events may
     // read it at any time. A replaced one lets go of its function and context.
     let bound: &'static LoopCallback = Box::leak(Box::new(callback));
-    if let Some(old) = SOCKET_LOOP.with(|l| l.replace(Some(bound))) {
+    if let Some(old) = slot.with(|l| l.replace(Some(bound))) {
         // SAFETY: the old reference and context were created on this env and are released
         // once (the old LoopCallback is no longer reachable).
         unsafe {
@@ -228,19 +240,28 @@ pub fn socket_loop_init(env: &Env, func: JsValue) -> Result<(), String> {
             napi_async_destroy(old.env, old.context);
         }
     }
-    Ok(())
 }
 
-/// A client socket watched on Node's loop; events go to `crate::sockets::on_event(id, ..)`.
+/// A socket watched on Node's loop; a client's events go to `crate::sockets::on_event(id, ..)`,
+/// a listener's to `crate::sockets::on_listener(id)`.
 pub struct SocketWatch {
     handle: *mut SocketHandle,
 }
 
 impl SocketWatch {
-    /// Starts watching `fd` for reading. The descriptor stays the caller's.
+    /// Starts watching client socket `fd` for reading. The descriptor stays the caller's.
     pub fn start(fd: i32, id: u32) -> Result<SocketWatch, String> {
+        Self::start_as(fd, id, false)
+    }
+
+    /// Starts watching listening socket `fd` for connections. The descriptor stays the caller's.
+    pub fn listen(fd: i32, id: u32) -> Result<SocketWatch, String> {
+        Self::start_as(fd, id, true)
+    }
+
+    fn start_as(fd: i32, id: u32, listener: bool) -> Result<SocketWatch, String> {
         let Some(bound) = SOCKET_LOOP.with(|l| l.get()) else { return Err("client sockets are not initialised".into()) };
-        let handle = Box::into_raw(Box::new(SocketHandle { handle: PollHandle([0; POLL_HANDLE_BYTES]), id }));
+        let handle = Box::into_raw(Box::new(SocketHandle { handle: PollHandle([0; POLL_HANDLE_BYTES]), id, listener }));
         // SAFETY: `handle` is a live heap allocation that stays put until on_socket_closed frees
         // it; libuv initialises and owns its first field until then.
         unsafe {
@@ -289,12 +310,82 @@ unsafe extern "C" fn on_socket_closed(handle: *mut PollHandle) {
 unsafe extern "C" fn on_socket_event(handle: *mut PollHandle, status: c_int, events: c_int) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: libuv passes a live handle (a closing one gets no more callbacks).
-        let id = unsafe { (*(handle as *const SocketHandle)).id };
+        let (id, listener) = unsafe {
+            let h = &*(handle as *const SocketHandle);
+            (h.id, h.listener)
+        };
+        if listener {
+            crate::sockets::on_listener(id);
+            return;
+        }
         // An error status (a reset connection) is treated as readable: the read reports it.
         let readable = status < 0 || events & UV_READABLE != 0;
         let writable = status >= 0 && events & UV_WRITABLE != 0;
         crate::sockets::on_event(id, readable, writable);
     }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The end of each I/O batch: replies the client sockets queued while the loop dispatched the
+// batch's events are written then (sockets.rs), as Redis writes its replies before it sleeps.
+
+/// uv_check_t is 120 bytes in libuv 1.46; reserved larger, as for the poll handle.
+const CHECK_HANDLE_BYTES: usize = 256;
+
+#[repr(C, align(16))]
+struct CheckHandle([u8; CHECK_HANDLE_BYTES]);
+
+type CheckCb = unsafe extern "C" fn(handle: *mut CheckHandle);
+
+extern "C" {
+    fn uv_check_init(event_loop: *mut c_void, handle: *mut CheckHandle) -> c_int;
+    fn uv_check_start(handle: *mut CheckHandle, cb: CheckCb) -> c_int;
+    fn uv_check_stop(handle: *mut CheckHandle) -> c_int;
+    fn uv_unref(handle: *mut CheckHandle);
+}
+
+thread_local! {
+    /// The check handle of `flush_after_batch` (created once, never freed: it lives as long as
+    /// the loop), and whether it is started.
+    static BATCH_END: std::cell::Cell<Option<*mut CheckHandle>> = const { std::cell::Cell::new(None) };
+    static BATCH_END_STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Creates the check handle on `event_loop` (once per process).
+fn batch_end_init(event_loop: *mut c_void) -> Result<(), String> {
+    if BATCH_END.with(|h| h.get()).is_some() { return Ok(()); }
+    let handle = Box::into_raw(Box::new(CheckHandle([0; CHECK_HANDLE_BYTES])));
+    // SAFETY: `handle` is a live heap allocation that is never freed (leaked on purpose: libuv
+    // keeps it in the loop's handle queue for the life of the process). Unreferenced, it does
+    // not keep the loop alive.
+    unsafe {
+        let rc = uv_check_init(event_loop, handle);
+        if rc != 0 {
+            drop(Box::from_raw(handle));
+            return Err(format!("uv_check_init failed ({rc})"));
+        }
+        uv_unref(handle);
+    }
+    BATCH_END.with(|h| h.set(Some(handle)));
+    Ok(())
+}
+
+/// Calls `crate::sockets::on_batch_end()` once, after the loop has dispatched the current batch
+/// of I/O events (libuv's check phase, right after its poll phase).
+pub fn flush_after_batch() {
+    if BATCH_END_STARTED.with(|s| s.get()) { return; }
+    let Some(handle) = BATCH_END.with(|h| h.get()) else { return };
+    // SAFETY: the handle was initialised by batch_end_init and is never closed.
+    if unsafe { uv_check_start(handle, on_batch_end) } == 0 {
+        BATCH_END_STARTED.with(|s| s.set(true));
+    }
+}
+
+unsafe extern "C" fn on_batch_end(handle: *mut CheckHandle) {
+    // SAFETY: the handle is the live, never-closed one of batch_end_init.
+    unsafe { uv_check_stop(handle) };
+    BATCH_END_STARTED.with(|s| s.set(false));
+    let _ = catch_unwind(AssertUnwindSafe(crate::sockets::on_batch_end));
 }
 
 /// Calls the socket function bound by `socket_loop_init` with four numbers: its number result,
@@ -304,4 +395,12 @@ pub fn call_socket_function(args: [i64; 4]) -> Option<i64> {
     // SAFETY: called from a socket event (a libuv callback on the JS thread, outside any JS
     // frame); the bound reference and context live for the life of the process.
     unsafe { make_callback(bound.env, bound.func, bound.context, &args) }
+}
+
+/// Calls the accept function bound by `socket_loop_init` with a new connection's descriptor:
+/// its number result, or None when it threw.
+pub fn call_accept_function(fd: i32) -> Option<i64> {
+    let bound = ACCEPT_LOOP.with(|l| l.get())?;
+    // SAFETY: as call_socket_function (called from a listener's event).
+    unsafe { make_callback(bound.env, bound.func, bound.context, &[fd as i64]) }
 }
