@@ -7,19 +7,15 @@
 use crate::alloc::chunk_size;
 use std::cell::Cell;
 
-pub struct Node<V> {
-    key: SmallBytes,
-    pub val: V,
-    next: Option<Box<Node<V>>>,
-}
+mod node;
+pub use node::{node_bytes, Node};
 
-/// Byte strings up to this long live inline: no allocation of their own. At 22 the whole
-/// thing takes 24 bytes, which keeps a keyspace node in the same malloc size class as with a
-/// boxed key, so short keys (the common case) cost nothing beyond the node. Hash values in
-/// hashtable-encoded hashes use it too.
+/// Byte strings up to this long live inline: no allocation of their own (the whole thing
+/// takes 24 bytes).
 const INLINE_KEY: usize = 22;
 
-/// A byte string stored inline when short, boxed otherwise.
+/// A byte string stored inline when short, boxed otherwise: the values of hashtable-encoded
+/// hashes (keys live in their table node).
 #[derive(Clone)]
 pub enum SmallBytes {
     Inline { len: u8, bytes: [u8; INLINE_KEY] },
@@ -38,20 +34,9 @@ impl SmallBytes {
         }
     }
 
-    fn from_box(key: Box<[u8]>) -> SmallBytes {
-        if key.len() <= INLINE_KEY { SmallBytes::new(&key) } else { SmallBytes::Heap(key) }
-    }
-
     /// The heap a key of these bytes holds beyond its node (nothing when it fits inline).
     pub fn heap_bytes_of(bytes: &[u8]) -> usize {
         if bytes.len() <= INLINE_KEY { 0 } else { chunk_size(bytes.len()) }
-    }
-
-    fn into_box(self) -> Box<[u8]> {
-        match self {
-            SmallBytes::Inline { len, bytes } => bytes[..len as usize].into(),
-            SmallBytes::Heap(b) => b,
-        }
     }
 }
 
@@ -67,7 +52,7 @@ impl std::ops::Deref for SmallBytes {
 }
 
 pub struct Dict<V> {
-    buckets: Vec<Option<Box<Node<V>>>>,
+    buckets: Vec<Option<Node<V>>>,
     len: usize,
 }
 
@@ -147,38 +132,41 @@ impl<V> Dict<V> {
     #[inline]
     fn slot(&self, key: &[u8]) -> usize { (hash_bytes(key) as usize) & (self.buckets.len() - 1) }
 
-    pub fn get(&self, key: &[u8]) -> Option<&V> {
+    /// The node holding `key`: its value, key, tag and extra slot.
+    #[inline]
+    pub fn get_node(&self, key: &[u8]) -> Option<&Node<V>> {
         if self.len == 0 { return None; }
-        let mut cur = self.buckets[self.slot(key)].as_deref();
+        let mut cur = self.buckets[self.slot(key)].as_ref();
         while let Some(n) = cur {
-            if &*n.key == key { return Some(&n.val); }
-            cur = n.next.as_deref();
+            if n.key() == key { return Some(n); }
+            cur = n.next();
         }
         None
     }
 
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+    /// The node holding `key`, to change its value or tag (the extra slot changes through
+    /// `set_extra`, which may move the node).
+    #[inline]
+    pub fn get_node_mut(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
         if self.len == 0 { return None; }
         let s = self.slot(key);
-        let mut cur = self.buckets[s].as_deref_mut();
+        let mut cur = self.buckets[s].as_mut();
         while let Some(n) = cur {
-            if &*n.key == key { return Some(&mut n.val); }
-            cur = n.next.as_deref_mut();
+            if n.key() == key { return Some(n); }
+            cur = n.next_mut().as_mut();
         }
         None
     }
 
-    pub fn get_key_value(&self, key: &[u8]) -> Option<(&[u8], &V)> {
-        if self.len == 0 { return None; }
-        let mut cur = self.buckets[self.slot(key)].as_deref();
-        while let Some(n) = cur {
-            if &*n.key == key { return Some((&*n.key, &n.val)); }
-            cur = n.next.as_deref();
-        }
-        None
-    }
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&V> { self.get_node(key).map(|n| n.val()) }
 
-    pub fn contains_key(&self, key: &[u8]) -> bool { self.get(key).is_some() }
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> { self.get_node_mut(key).map(|n| n.val_mut()) }
+
+    pub fn get_key_value(&self, key: &[u8]) -> Option<(&[u8], &V)> { self.get_node(key).map(|n| (n.key(), n.val())) }
+
+    pub fn contains_key(&self, key: &[u8]) -> bool { self.get_node(key).is_some() }
 
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, key: &[u8], val: V) -> Option<V> {
@@ -189,75 +177,114 @@ impl<V> Dict<V> {
         None
     }
 
-    /// Inserts a key known to be absent (the caller checked), taking ownership of its bytes.
-    pub fn insert_new(&mut self, key: Box<[u8]>, val: V) {
-        self.link_new(SmallBytes::from_box(key), val);
-    }
+    /// Inserts a key known to be absent (the caller checked).
+    pub fn insert_new(&mut self, key: Box<[u8]>, val: V) { self.insert_new_copy(&key, val); }
 
-    /// Inserts a key known to be absent, copying its bytes (no allocation for short keys).
-    pub fn insert_new_copy(&mut self, key: &[u8], val: V) {
-        self.link_new(SmallBytes::new(key), val);
+    /// Inserts a key known to be absent, copying its bytes into the new node.
+    pub fn insert_new_copy(&mut self, key: &[u8], val: V) { self.link_new(Node::new(key, val, 0, None)); }
+
+    /// Inserts a key known to be absent with its tag and extra slot.
+    pub fn insert_new_tagged(&mut self, key: &[u8], val: V, tag: u32, extra: Option<u64>) {
+        self.link_new(Node::new(key, val, tag, extra));
     }
 
     /// Inserts `key` (copying its bytes) unless it is present, with one hash and one chain
     /// walk where `contains_key` + `insert_new_copy` take two; gives `val` back when the key is
     /// there. The table grows first when it is due, as Redis's dictAdd expands before its lookup.
     pub fn try_insert_copy(&mut self, key: &[u8], val: V) -> Result<(), V> {
-        if self.len >= self.buckets.len() {
-            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
-        }
+        self.try_insert_tagged(key, val, 0, None)
+    }
+
+    /// `try_insert_copy` with the new node's tag and extra slot.
+    pub fn try_insert_tagged(&mut self, key: &[u8], val: V, tag: u32, extra: Option<u64>) -> Result<(), V> {
+        self.grow_if_due();
         let s = self.slot(key);
-        let mut cur = self.buckets[s].as_deref();
+        let mut cur = self.buckets[s].as_ref();
         while let Some(n) = cur {
-            if &*n.key == key { return Err(val); }
-            cur = n.next.as_deref();
+            if n.key() == key { return Err(val); }
+            cur = n.next();
         }
-        let next = self.buckets[s].take();
-        self.buckets[s] = Some(Box::new(Node { key: SmallBytes::new(key), val, next }));
+        let mut node = Node::new(key, val, tag, extra);
+        *node.next_mut() = self.buckets[s].take();
+        self.buckets[s] = Some(node);
         self.len += 1;
         Ok(())
     }
 
-    fn link_new(&mut self, key: SmallBytes, val: V) {
+    /// Links a node whose key is known to be absent (RENAME and MOVE relink a whole entry).
+    pub fn link_new(&mut self, mut node: Node<V>) {
+        self.grow_if_due();
+        let s = self.slot(node.key());
+        *node.next_mut() = self.buckets[s].take();
+        self.buckets[s] = Some(node);
+        self.len += 1;
+    }
+
+    #[inline]
+    fn grow_if_due(&mut self) {
         if self.len >= self.buckets.len() {
             self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
         }
-        let s = self.slot(&key);
-        let next = self.buckets[s].take();
-        self.buckets[s] = Some(Box::new(Node { key, val, next }));
-        self.len += 1;
     }
 
     /// Returns a mutable reference to the value of `key`, inserting `make()` first if absent.
     pub fn entry_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
+        self.node_or_insert_with(key, || (make(), 0)).val_mut()
+    }
+
+    /// The node of `key`, inserting one with `make()`'s value and tag first if absent.
+    pub fn node_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> (V, u32)) -> &mut Node<V> {
         if !self.contains_key(key) {
-            self.insert_new_copy(key, make());
+            let (val, tag) = make();
+            self.insert_new_tagged(key, val, tag, None);
         }
-        self.get_mut(key).expect("just inserted")
+        self.get_node_mut(key).expect("just inserted")
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
-        self.remove_entry(key).map(|(_, v)| v)
-    }
-
-    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+    /// The link that holds `key`'s node (None when absent).
+    fn link_of(&mut self, key: &[u8]) -> Option<&mut Option<Node<V>>> {
         if self.len == 0 { return None; }
         let s = self.slot(key);
         let mut link = &mut self.buckets[s];
         loop {
             match link {
                 None => return None,
-                Some(n) if &*n.key == key => {
-                    let mut node = link.take().expect("matched Some");
-                    *link = node.next.take();
-                    self.len -= 1;
-                    let out = (node.key.into_box(), node.val);
-                    self.maybe_shrink();
-                    return Some(out);
-                }
-                Some(n) => link = &mut n.next,
+                Some(n) if n.key() == key => return Some(link),
+                Some(n) => link = n.next_mut(),
             }
         }
+    }
+
+    /// Sets or removes `key`'s extra slot, moving its node into an allocation of the right
+    /// size when the slot comes or goes. Returns the slot's previous content (None when the
+    /// key is absent).
+    pub fn set_extra(&mut self, key: &[u8], extra: Option<u64>) -> Option<Option<u64>> {
+        let link = self.link_of(key)?;
+        let node = link.take().expect("link_of finds a node");
+        let previous = node.extra();
+        *link = Some(node.with_extra(extra));
+        Some(previous)
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        self.remove_node(key).map(|n| n.into_parts().0)
+    }
+
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+        self.remove_node(key).map(|n| {
+            let key: Box<[u8]> = n.key().into();
+            (key, n.into_parts().0)
+        })
+    }
+
+    /// Unlinks `key`'s node and hands it over whole (key, value, tag and extra slot).
+    pub fn remove_node(&mut self, key: &[u8]) -> Option<Node<V>> {
+        let link = self.link_of(key)?;
+        let mut node = link.take().expect("link_of finds a node");
+        *link = node.next_mut().take();
+        self.len -= 1;
+        self.maybe_shrink();
+        Some(node)
     }
 
     fn maybe_shrink(&mut self) {
@@ -275,9 +302,9 @@ impl<V> Dict<V> {
         let mask = size - 1;
         for mut head in old {
             while let Some(mut node) = head {
-                head = node.next.take();
-                let s = (hash_bytes(&node.key) as usize) & mask;
-                node.next = self.buckets[s].take();
+                head = node.next_mut().take();
+                let s = (hash_bytes(node.key()) as usize) & mask;
+                *node.next_mut() = self.buckets[s].take();
                 self.buckets[s] = Some(node);
             }
         }
@@ -287,35 +314,44 @@ impl<V> Dict<V> {
         // Unlink chains iteratively: dropping a long chain recursively could overflow the stack.
         for b in self.buckets.iter_mut() {
             let mut cur = b.take();
-            while let Some(mut n) = cur { cur = n.next.take(); }
+            while let Some(mut n) = cur { cur = n.next_mut().take(); }
         }
         self.buckets = Vec::new();
         self.len = 0;
     }
 
-    pub fn iter(&self) -> Iter<'_, V> {
-        Iter { buckets: &self.buckets, bucket: 0, node: None, prefetch: false }
-    }
+    pub fn iter(&self) -> Iter<'_, V> { Iter { nodes: self.nodes() } }
+
+    /// Every node, in bucket order (the keyspace reads TTLs and clocks this way).
+    pub fn nodes(&self) -> Nodes<'_, V> { Nodes { buckets: &self.buckets, bucket: 0, node: None, prefetch: false } }
 
     /// The entries of the buckets in `range` (clamped to the table), in `iter()`'s order:
     /// disjoint ranges let several threads walk one table (the parallel RDB writer).
-    pub fn iter_buckets(&self, range: std::ops::Range<usize>) -> Iter<'_, V> {
+    pub fn iter_buckets(&self, range: std::ops::Range<usize>) -> Iter<'_, V> { Iter { nodes: self.nodes_in_buckets(range) } }
+
+    /// The nodes of the buckets in `range`, as `iter_buckets`.
+    pub fn nodes_in_buckets(&self, range: std::ops::Range<usize>) -> Nodes<'_, V> {
         let end = range.end.min(self.buckets.len());
         let start = range.start.min(end);
-        Iter { buckets: &self.buckets[start..end], bucket: 0, node: None, prefetch: false }
+        Nodes { buckets: &self.buckets[start..end], bucket: 0, node: None, prefetch: false }
     }
 
-    /// `iter_buckets` that hints the cache (`crate::prefetch`) ahead of the walk: the first node
-    /// of the bucket `PREFETCH_BUCKETS` ahead, and the next node of a chain when a node is
+    /// `nodes_in_buckets` that hints the cache (`crate::prefetch`) ahead of the walk: the first
+    /// node of the bucket `PREFETCH_BUCKETS` ahead, and the next node of a chain when a node is
     /// handed out. For long walks over large tables (the RDB writer), where each node is
     /// otherwise a cache miss the walk waits for.
-    pub fn iter_buckets_prefetching(&self, range: std::ops::Range<usize>) -> Iter<'_, V> {
-        let mut it = self.iter_buckets(range);
+    pub fn nodes_in_buckets_prefetching(&self, range: std::ops::Range<usize>) -> Nodes<'_, V> {
+        let mut it = self.nodes_in_buckets(range);
         it.prefetch = true;
         for b in it.buckets.iter().take(PREFETCH_BUCKETS) {
-            if let Some(n) = b.as_deref() { crate::prefetch::prefetch(n); }
+            if let Some(n) = b { n.prefetch(); }
         }
         it
+    }
+
+    /// `nodes_in_buckets_prefetching` as (key, value) pairs.
+    pub fn iter_buckets_prefetching(&self, range: std::ops::Range<usize>) -> Iter<'_, V> {
+        Iter { nodes: self.nodes_in_buckets_prefetching(range) }
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> { self.iter().map(|(k, _)| k) }
@@ -323,10 +359,11 @@ impl<V> Dict<V> {
 
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&[u8], &mut V)) {
         for b in self.buckets.iter_mut() {
-            let mut cur = b.as_deref_mut();
+            let mut cur = b.as_mut();
             while let Some(n) = cur {
-                f(&n.key, &mut n.val);
-                cur = n.next.as_deref_mut();
+                let (k, v) = n.key_and_val_mut();
+                f(k, v);
+                cur = n.next_mut().as_mut();
             }
         }
     }
@@ -338,14 +375,17 @@ impl<V> Dict<V> {
             loop {
                 let drop_it = match link {
                     None => break,
-                    Some(n) => !keep(&n.key, &mut n.val),
+                    Some(n) => {
+                        let (k, v) = n.key_and_val_mut();
+                        !keep(k, v)
+                    }
                 };
                 if drop_it {
                     let mut node = link.take().expect("checked Some");
-                    *link = node.next.take();
+                    *link = node.next_mut().take();
                     self.len -= 1;
                 } else {
-                    link = &mut link.as_mut().expect("checked Some").next;
+                    link = link.as_mut().expect("checked Some").next_mut();
                 }
             }
         }
@@ -382,25 +422,30 @@ impl<V> Dict<V> {
         let mask = self.buckets.len() - 1;
         loop {
             let s = (random_u64() as usize) & mask;
-            if let Some(head) = self.buckets[s].as_deref() {
+            if let Some(head) = self.buckets[s].as_ref() {
                 let mut chain = 0usize;
                 let mut cur = Some(head);
-                while let Some(n) = cur { chain += 1; cur = n.next.as_deref(); }
+                while let Some(n) = cur { chain += 1; cur = n.next(); }
                 let mut pick = (random_u64() as usize) % chain;
                 let mut cur = head;
-                while pick > 0 { cur = cur.next.as_deref().expect("within chain"); pick -= 1; }
-                return Some((&*cur.key, &cur.val));
+                while pick > 0 { cur = cur.next().expect("within chain"); pick -= 1; }
+                return Some((cur.key(), cur.val()));
             }
         }
     }
 
+    /// `sample_nodes` seeing keys and values.
+    pub fn sample<'a>(&'a self, count: usize, max_buckets: usize, mut take: impl FnMut(&'a [u8], &'a V) -> bool) -> usize {
+        self.sample_nodes(count, max_buckets, |n| take(n.key(), n.val()))
+    }
+
     /// dictGetSomeKeys with a filter: up to `count` entries from consecutive buckets starting at
     /// a random one (cheap rather than uniform, which is all sampling needs). `take` sees each
-    /// entry walked and says whether it counts (eviction looks for keys with a TTL in the one
+    /// node walked and says whether it counts (eviction looks for keys with a TTL in the one
     /// table). A run of more than `count` (and at least 5) empty buckets jumps to another random
     /// bucket; at most `max_buckets` buckets, and no more than the table has, are visited.
     /// Returns how many entries counted.
-    pub fn sample<'a>(&'a self, count: usize, max_buckets: usize, mut take: impl FnMut(&'a [u8], &'a V) -> bool) -> usize {
+    pub fn sample_nodes<'a>(&'a self, count: usize, max_buckets: usize, mut take: impl FnMut(&'a Node<V>) -> bool) -> usize {
         let count = count.min(self.len);
         if count == 0 { return 0; }
         let mask = self.buckets.len() - 1;
@@ -409,7 +454,7 @@ impl<V> Dict<V> {
         let mut steps = max_buckets.max(1).min(self.buckets.len());
         while stored < count && steps > 0 {
             steps -= 1;
-            match self.buckets[i].as_deref() {
+            match self.buckets[i].as_ref() {
                 None => {
                     empty_run += 1;
                     if empty_run >= 5 && empty_run > count {
@@ -422,11 +467,11 @@ impl<V> Dict<V> {
                     empty_run = 0;
                     let mut cur = Some(head);
                     while let Some(node) = cur {
-                        if take(&node.key, &node.val) {
+                        if take(node) {
                             stored += 1;
                             if stored == count { return stored; }
                         }
-                        cur = node.next.as_deref();
+                        cur = node.next();
                     }
                 }
             }
@@ -435,15 +480,20 @@ impl<V> Dict<V> {
         stored
     }
 
-    /// One SCAN step: visits the bucket at `cursor`, calls `f` for each entry in it, and returns
-    /// the next cursor (0 when the scan is complete).
+    /// `scan_nodes_step` seeing keys and values.
     pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(&[u8], &V)) -> u64 {
+        self.scan_nodes_step(cursor, |n| f(n.key(), n.val()))
+    }
+
+    /// One SCAN step: visits the bucket at `cursor`, calls `f` for each node in it, and returns
+    /// the next cursor (0 when the scan is complete).
+    pub fn scan_nodes_step(&self, cursor: u64, mut f: impl FnMut(&Node<V>)) -> u64 {
         if self.len == 0 { return 0; }
         let mask = (self.buckets.len() - 1) as u64;
-        let mut cur = self.buckets[(cursor & mask) as usize].as_deref();
+        let mut cur = self.buckets[(cursor & mask) as usize].as_ref();
         while let Some(n) = cur {
-            f(&n.key, &n.val);
-            cur = n.next.as_deref();
+            f(n);
+            cur = n.next();
         }
         // Increment the reversed cursor: set the unmasked high bits, reverse, add one, reverse.
         let mut v = cursor | !mask;
@@ -452,39 +502,45 @@ impl<V> Dict<V> {
         v.reverse_bits()
     }
 
-    /// MEMORY USAGE's figure for one entry's share of the table: its node's malloc chunk and
-    /// its key's own allocation when it is too long to live inline.
-    pub fn entry_bytes(key: &[u8]) -> usize {
-        chunk_size(std::mem::size_of::<Node<V>>()) + SmallBytes::heap_bytes_of(key)
+    /// MEMORY USAGE's figure for one entry's share of the table: its node's malloc chunk, which
+    /// holds the key (and the 8-byte extra slot when `extra`).
+    pub fn entry_bytes(key: &[u8], extra: bool) -> usize {
+        chunk_size(node::node_bytes::<V>(key.len(), extra))
+    }
+
+    /// One entry's share of the bucket array (its malloc chunk split over the entries).
+    pub fn bucket_share(&self) -> usize {
+        if self.len == 0 || self.buckets.capacity() == 0 { return 0; }
+        chunk_size(self.buckets.capacity() * std::mem::size_of::<Option<Node<V>>>()) / self.len
     }
 
     /// MEMORY USAGE's estimate of a whole table: the bucket array, each entry's node and key,
     /// and what values hold beyond their node (`value_heap`), averaged over the first `samples`
     /// entries as Redis's objectComputeSize does.
     pub fn memory_usage(&self, samples: usize, value_heap: impl Fn(&V) -> usize) -> usize {
-        let buckets = if self.buckets.capacity() == 0 { 0 } else { chunk_size(self.buckets.capacity() * std::mem::size_of::<Option<Box<Node<V>>>>()) };
+        let buckets = if self.buckets.capacity() == 0 { 0 } else { chunk_size(self.buckets.capacity() * std::mem::size_of::<Option<Node<V>>>()) };
         let mut seen = 0usize;
         let mut bytes = 0usize;
-        for (k, v) in self.iter().take(samples.max(1)) {
-            bytes += Self::entry_bytes(k) + value_heap(v);
+        for n in self.nodes().take(samples.max(1)) {
+            bytes += chunk_size(n.alloc_bytes()) + value_heap(n.val());
             seen += 1;
         }
         if seen == 0 { return buckets; }
         buckets + (bytes as f64 / seen as f64 * self.len as f64) as usize
     }
 
-    /// Approximate heap bytes used by the table itself (not the values' own heap).
+    /// Approximate heap bytes used by the table itself: buckets and nodes without their keys'
+    /// bytes (callers add those) or the values' own heap.
     pub fn table_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Option<Box<Node<V>>>>()
-            + self.len * (std::mem::size_of::<Node<V>>() + 16)
+        self.buckets.capacity() * std::mem::size_of::<Option<Node<V>>>() + self.len * (node::node_bytes::<V>(0, false) + 8)
     }
 }
 
 impl<V: Clone> Clone for Dict<V> {
-    /// A deep copy (COPY, and values copied between databases).
+    /// A deep copy (COPY, and values copied between databases), tags and extra slots included.
     fn clone(&self) -> Self {
         let mut d = Dict::with_capacity(self.len);
-        for (k, v) in self.iter() { d.insert_new_copy(k, v.clone()); }
+        for n in self.nodes() { d.insert_new_tagged(n.key(), n.val().clone(), n.tag(), n.extra()); }
         d
     }
 }
@@ -493,11 +549,12 @@ impl<V> Drop for Dict<V> {
     fn drop(&mut self) { self.clear(); }
 }
 
-pub struct Iter<'a, V> {
-    buckets: &'a [Option<Box<Node<V>>>],
+/// The nodes of a table (or of a range of its buckets), in bucket order.
+pub struct Nodes<'a, V> {
+    buckets: &'a [Option<Node<V>>],
     bucket: usize,
     node: Option<&'a Node<V>>,
-    /// Hint the cache ahead of the walk (`iter_buckets_prefetching`).
+    /// Hint the cache ahead of the walk (`nodes_in_buckets_prefetching`).
     prefetch: bool,
 }
 
@@ -505,27 +562,37 @@ pub struct Iter<'a, V> {
 /// node has arrived when the walk reaches it, near enough that it is still cached.
 const PREFETCH_BUCKETS: usize = 16;
 
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a [u8], &'a V);
+impl<'a, V> Iterator for Nodes<'a, V> {
+    type Item = &'a Node<V>;
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(n) = self.node {
-                self.node = n.next.as_deref();
+                self.node = n.next();
                 if self.prefetch {
-                    if let Some(next) = self.node { crate::prefetch::prefetch(next); }
+                    if let Some(next) = self.node { next.prefetch(); }
                 }
-                return Some((&*n.key, &n.val));
+                return Some(n);
             }
             if self.bucket >= self.buckets.len() { return None; }
-            self.node = self.buckets[self.bucket].as_deref();
+            self.node = self.buckets[self.bucket].as_ref();
             if self.prefetch {
-                if let Some(Some(ahead)) = self.buckets.get(self.bucket + PREFETCH_BUCKETS) {
-                    crate::prefetch::prefetch(&**ahead);
-                }
+                if let Some(Some(ahead)) = self.buckets.get(self.bucket + PREFETCH_BUCKETS) { ahead.prefetch(); }
             }
             self.bucket += 1;
         }
     }
+}
+
+/// The entries of a table as (key, value) pairs.
+pub struct Iter<'a, V> {
+    nodes: Nodes<'a, V>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a [u8], &'a V);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> { self.nodes.next().map(|n| (n.key(), n.val())) }
 }
 
 #[cfg(test)]
@@ -602,9 +669,40 @@ mod tests {
         // The prefetching walk hands out the same entries in the same order.
         for (s, e) in [(0, n), (0, 7), (5, 300), (n - 3, n + 20), (n, n + 5)] {
             let plain: Vec<u32> = d.iter_buckets(s..e).map(|(_, v)| *v).collect();
-            let hinted: Vec<u32> = d.iter_buckets_prefetching(s..e).map(|(_, v)| *v).collect();
+            let hinted: Vec<u32> = d.nodes_in_buckets_prefetching(s..e).map(|n| *n.val()).collect();
             assert_eq!(plain, hinted, "{s}..{e}");
         }
+    }
+
+    #[test]
+    fn binary_keys_of_every_length_with_tags_and_extras_survive_rehash() {
+        let key = |i: u32| -> Vec<u8> { (0..i % 70).map(|j| (i.wrapping_mul(31) ^ j) as u8).chain(i.to_le_bytes()).collect() };
+        let extra = |i: u32| (i % 2 == 0).then_some(u64::from(i) << 32);
+        let mut d: Dict<u32> = Dict::new();
+        for i in 0..2000u32 { d.insert_new_tagged(&key(i), i, i ^ 0x55, extra(i)); }
+        // Flip every third key's slot (moving its node), then grow and shrink the table.
+        for i in (0..2000u32).step_by(3) {
+            let flipped = if extra(i).is_some() { None } else { Some(u64::MAX - u64::from(i)) };
+            assert_eq!(d.set_extra(&key(i), flipped), Some(extra(i)));
+        }
+        let expected = |i: u32| if i % 3 == 0 { if extra(i).is_some() { None } else { Some(u64::MAX - u64::from(i)) } } else { extra(i) };
+        for i in 2000..6000u32 { d.insert_new_copy(&key(i), i); }
+        for i in 2000..6000u32 { assert_eq!(d.remove_node(&key(i)).map(|n| n.into_parts()), Some((i, 0, None))); }
+        assert_eq!(d.set_extra(b"absent", Some(1)), None);
+        let copy = d.clone();
+        for table in [&d, &copy] {
+            assert_eq!(table.len(), 2000);
+            for i in 0..2000u32 {
+                let n = table.get_node(&key(i)).unwrap();
+                assert_eq!((n.key(), *n.val(), n.tag(), n.extra()), (&key(i)[..], i, i ^ 0x55, expected(i)));
+            }
+            assert_eq!(table.nodes().count(), 2000);
+        }
+        d.retain(|k, v| { *v += 1; k.len() % 2 == 0 });
+        assert!(d.iter().all(|(k, v)| k.len() % 2 == 0 && d.get(k) == Some(v)));
+        assert!(d.get(b"").is_none());
+        d.insert(b"", 9);
+        assert_eq!(d.get_key_value(b""), Some((&b""[..], &9)));
     }
 
     #[test]

@@ -5,8 +5,7 @@
 
 const LINE: usize = 64;
 
-/// Asks the CPU to bring the cache lines holding `*r` into all cache levels (a dict node of 80
-/// bytes spans two or three).
+/// Asks the CPU to bring the cache lines holding `*r` into all cache levels.
 #[inline(always)]
 pub fn prefetch<T>(r: &T) {
     prefetch_range(r as *const T as *const u8, std::mem::size_of::<T>());
@@ -17,6 +16,13 @@ pub fn prefetch<T>(r: &T) {
 #[inline(always)]
 pub fn prefetch_bytes(bytes: &[u8], limit: usize) {
     prefetch_range(bytes.as_ptr(), bytes.len().min(limit));
+}
+
+/// `prefetch` of the cache lines holding `[p, p + len)`, for memory no Rust type describes
+/// whole (a dict node's header and the key bytes after it).
+#[inline(always)]
+pub fn prefetch_ptr(p: *const u8, len: usize) {
+    prefetch_range(p, len);
 }
 
 /// Every cache line that `[p, p + len)` touches.

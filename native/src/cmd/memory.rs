@@ -1,6 +1,6 @@
 //! MEMORY USAGE (Redis's object.c memoryCommand): an estimate of the bytes a key and its value
-//! hold, from keyfork's own layout: the key's table node (and the key's allocation when it is
-//! too long to live inline), the value's allocations, counted as malloc chunks. Collections
+//! hold, from keyfork's own layout: the key's table node (which holds the key's bytes) and its
+//! share of the bucket array, the value's allocations, counted as malloc chunks. Collections
 //! stored as tables are averaged over SAMPLES entries (default 5, 0 for all), as Redis does.
 
 use crate::command::{CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX};
@@ -28,9 +28,10 @@ fn usage(ctx: &mut Ctx) -> CmdResult {
         }
     }
     // Like Redis, the key is looked up as stored: no expiry, no access recorded.
-    match ctx.ks.dbs[ctx.db].dict.get_key_value(args.get(2)) {
+    let table = &ctx.ks.dbs[ctx.db].dict;
+    match table.get_key_value(args.get(2)) {
         None => ctx.reply.null(),
-        Some((key, e)) => ctx.reply.int((Dict::<Entry>::entry_bytes(key) + e.value.memory_usage(samples)) as i64),
+        Some((key, e)) => ctx.reply.int((Dict::<Entry>::entry_bytes(key, false) + table.bucket_share() + e.value.memory_usage(samples)) as i64),
     }
     Ok(())
 }
