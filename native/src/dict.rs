@@ -349,11 +349,6 @@ impl<V> Dict<V> {
         it
     }
 
-    /// `nodes_in_buckets_prefetching` as (key, value) pairs.
-    pub fn iter_buckets_prefetching(&self, range: std::ops::Range<usize>) -> Iter<'_, V> {
-        Iter { nodes: self.nodes_in_buckets_prefetching(range) }
-    }
-
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> { self.iter().map(|(k, _)| k) }
     pub fn values(&self) -> impl Iterator<Item = &V> { self.iter().map(|(_, v)| v) }
 

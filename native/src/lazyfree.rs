@@ -6,8 +6,7 @@
 //! The thread is started on first use and counts its frees in its own allocator counter
 //! (alloc.rs). A forked child has no such thread and never frees through it.
 
-use crate::dict::Dict;
-use crate::keyspace::Entry;
+use crate::keyspace::Table;
 use crate::types::Value;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -48,7 +47,7 @@ pub fn free_value(v: Value) {
 }
 
 /// Frees a whole database's table in the background (emptyDbAsync); its keys count as objects.
-pub fn free_table(table: Dict<Entry>) {
+pub fn free_table(table: Table) {
     let n = table.len();
     if n == 0 { return; }
     send(Box::new(table), n);

@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 
-use crate::keyspace::{Entry, Keyspace, NO_EXPIRE};
+use crate::keyspace::{Entry, Keyspace};
 use crate::numfmt;
 use crate::persist::exports::strerror;
 use crate::persist::save::{debug_delay, write_rdb, AuxFields, SaveOptions};
@@ -112,7 +112,8 @@ fn batched<T>(out: &mut Vec<u8>, name: &[u8], key: &[u8], total: usize, per_item
 }
 
 /// The commands that rebuild one key (rewriteAppendOnlyFileRio's loop body).
-pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
+pub fn key_commands(out: &mut Vec<u8>, e: &Entry) {
+    let key = e.key();
     match &e.value {
         Value::Str(s) => {
             out.extend_from_slice(b"*3\r\n$3\r\nSET\r\n");
@@ -133,10 +134,10 @@ pub fn key_commands(out: &mut Vec<u8>, key: &[u8], e: &Entry) {
         }),
         Value::Stream(st) => stream_commands(out, key, st),
     }
-    if e.expire_at != NO_EXPIRE {
+    if e.has_expire() {
         out.extend_from_slice(b"*3\r\n$9\r\nPEXPIREAT\r\n");
         bulk(out, key);
-        bulk_i64(out, e.expire_at);
+        bulk_i64(out, e.expire_at());
     }
 }
 
@@ -214,8 +215,8 @@ pub fn write_commands<W: Write>(ks: &Keyspace, sink: &mut W, key_save_delay_us: 
         if db.dict.is_empty() { continue; }
         out.extend_from_slice(b"*2\r\n$6\r\nSELECT\r\n");
         bulk_i64(&mut out, id as i64);
-        for (key, entry) in db.dict.iter() {
-            key_commands(&mut out, key, entry);
+        for entry in db.dict.nodes() {
+            key_commands(&mut out, entry);
             keys += 1;
             if out.len() >= FLUSH_BYTES {
                 sink.write_all(&out)?;
@@ -271,6 +272,7 @@ pub fn rewrite_to_file(ks: &Keyspace, settings: &Settings, target: &str, opts: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyspace::NO_EXPIRE;
     use crate::types::list::List;
     use crate::types::string::StrVal;
 

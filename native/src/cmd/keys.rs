@@ -6,7 +6,7 @@ use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY, SYNTAX};
 use crate::cmd::strings::already_expired;
 use crate::glob::glob_match;
 use crate::keyspace::notify::GENERIC;
-use crate::keyspace::{is_expired, lru_idle_seconds, Entry, NO_EXPIRE};
+use crate::keyspace::{lru_idle_seconds, Entry, NO_EXPIRE};
 use crate::numfmt::IntText;
 use crate::types::Value;
 
@@ -114,9 +114,9 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now_ms;
     let dict = &ctx.ks.dbs[ctx.db].dict;
     let found: Vec<&[u8]> = dict
-        .iter()
-        .filter(|(k, e)| (all || glob_match(pattern, k, false)) && !is_expired(e, now))
-        .map(|(k, _)| k)
+        .nodes()
+        .filter(|e| (all || glob_match(pattern, e.key(), false)) && !e.is_expired(now))
+        .map(|e| e.key())
         .collect();
     ctx.reply.array(found.len());
     for k in found { ctx.reply.bulk(k); }
@@ -325,7 +325,7 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
             ctx.reply.int(0);
             return Ok(());
         }
-        Some(e) => e.expire_at,
+        Some(e) => e.expire_at(),
     };
     let refused = (nx && current != NO_EXPIRE)
         || (xx && current == NO_EXPIRE)
@@ -373,7 +373,7 @@ fn ttl_generic(ctx: &mut Ctx, millis: bool, absolute: bool) -> CmdResult {
             ctx.reply.int(-2);
             return Ok(());
         }
-        Some(e) => e.expire_at,
+        Some(e) => e.expire_at(),
     };
     if expire_at == NO_EXPIRE {
         ctx.reply.int(-1);
@@ -450,7 +450,7 @@ fn object_idletime(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.null();
             return Ok(());
         }
-        Some(e) => e.lru,
+        Some(e) => e.lru(),
     };
     if lfu {
         return Err(CmdError::Msg("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
@@ -468,7 +468,7 @@ fn object_freq(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.null();
             return Ok(());
         }
-        Some(e) => e.lru,
+        Some(e) => e.lru(),
     };
     if !clock.lfu {
         return Err(CmdError::Msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
@@ -501,7 +501,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.int(0);
             return Ok(());
         }
-        Some(e) => (e.value.clone(), e.expire_at),
+        Some(e) => (e.value.clone(), e.expire_at()),
     };
     if ctx.ks.lookup(dst_db, dst, now).is_some() {
         if !replace {
@@ -512,7 +512,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         ctx.ks.remove_and_free(dst_db, dst, lazy);
     }
     let lru = ctx.ks.access.fresh(now);
-    ctx.ks.insert_entry(dst_db, dst, Entry { value, expire_at, lru });
+    ctx.ks.insert_entry(dst_db, dst, Entry::detached(dst, value, expire_at, lru));
     ctx.ks.signal_modified(dst_db, dst);
     ctx.ks.notify(GENERIC, "copy_to", dst_db, dst);
     ctx.ks.dirty += 1;

@@ -1,11 +1,11 @@
 //! MEMORY USAGE (Redis's object.c memoryCommand): an estimate of the bytes a key and its value
-//! hold, from keyfork's own layout: the key's table node (which holds the key's bytes) and its
-//! share of the bucket array, the value's allocations, counted as malloc chunks. Collections
+//! hold, from keyfork's own layout: the key's table node (which holds the key's bytes and,
+//! when it has one, its expire time) and its share of the bucket array, the value's
+//! allocations, counted as malloc chunks. Collections
 //! stored as tables are averaged over SAMPLES entries (default 5, 0 for all), as Redis does.
 
 use crate::command::{CmdResult, CommandRow, Ctx, NOT_INTEGER, SYNTAX};
-use crate::dict::Dict;
-use crate::keyspace::Entry;
+use crate::keyspace::Table;
 use crate::numfmt;
 
 pub const COMMANDS: &[CommandRow] = &[("memory|usage", usage)];
@@ -29,9 +29,9 @@ fn usage(ctx: &mut Ctx) -> CmdResult {
     }
     // Like Redis, the key is looked up as stored: no expiry, no access recorded.
     let table = &ctx.ks.dbs[ctx.db].dict;
-    match table.get_key_value(args.get(2)) {
+    match table.get_node(args.get(2)) {
         None => ctx.reply.null(),
-        Some((key, e)) => ctx.reply.int((Dict::<Entry>::entry_bytes(key, false) + table.bucket_share() + e.value.memory_usage(samples)) as i64),
+        Some(e) => ctx.reply.int((Table::entry_bytes(e.key(), e.has_expire()) + table.bucket_share() + e.value.memory_usage(samples)) as i64),
     }
     Ok(())
 }

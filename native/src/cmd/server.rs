@@ -89,8 +89,8 @@ fn debug_object(ctx: &mut Ctx) -> CmdResult {
         if shared { SHARED_REFCOUNT } else { 1 },
         e.value.encoding(),
         body.len(),
-        e.lru,
-        lru_idle_seconds(e.lru, now),
+        e.lru(),
+        lru_idle_seconds(e.lru(), now),
     );
     if let Value::List(l) = &e.value {
         let fill = settings.list_max_listpack_size;
@@ -139,7 +139,7 @@ fn digest_entry(mut d: ObjectDigest, e: &Entry) -> ObjectDigest {
             }
         }
     }
-    if e.expire_at != crate::keyspace::NO_EXPIRE { d.add_expire(); }
+    if e.has_expire() { d.add_expire(); }
     d
 }
 
@@ -153,8 +153,8 @@ fn debug_digest(ctx: &mut Ctx) -> CmdResult {
     if ctx.args.len() != 2 { return Err(unknown_subcommand("digest")); }
     let mut total = DatasetDigest::new();
     for (id, db) in ctx.ks.dbs.iter().enumerate() {
-        for (key, e) in db.dict.iter() {
-            let d = digest_entry(ObjectDigest::for_key(key, object_type(&e.value)), e);
+        for e in db.dict.nodes() {
+            let d = digest_entry(ObjectDigest::for_key(e.key(), object_type(&e.value)), e);
             total.add_key(id as u32, &d.finish());
         }
     }
@@ -168,7 +168,7 @@ fn debug_digest_value(ctx: &mut Ctx) -> CmdResult {
     ctx.reply.array(ctx.args.len() - 2);
     let dict = &ctx.ks.dbs[ctx.db].dict;
     for key in ctx.args.from(2) {
-        let digest = match dict.get(key) {
+        let digest = match dict.get_node(key) {
             Some(e) => digest_entry(ObjectDigest::for_value(object_type(&e.value)), e).finish(),
             None => [0u8; 20],
         };

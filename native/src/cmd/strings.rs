@@ -3,7 +3,7 @@
 use crate::long_double::LongDouble;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
 use crate::keyspace::notify::{GENERIC, STRING};
-use crate::keyspace::Entry;
+use crate::keyspace::{Entry, TtlChange};
 use crate::numfmt::IntText;
 use crate::reply::Reply;
 use crate::types::string::StrVal;
@@ -176,13 +176,17 @@ fn set_generic(ctx: &mut Ctx, opts: &StringOptions, value_arg: usize, cmd: &str,
         return Ok(());
     }
     let value = ctx.args.get(value_arg);
-    ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(value)), opts.keep_ttl, now);
+    let ttl = match expire_at {
+        Some(at) => TtlChange::Set(at),
+        None if opts.keep_ttl => TtlChange::Keep,
+        None => TtlChange::Drop,
+    };
+    ctx.ks.set_with_ttl(db, key, Value::Str(StrVal::from_bytes(value)), ttl, now);
     // setKey signals the key before the "set" (and "expire") events, as Redis orders them.
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
     ctx.ks.notify(STRING, "set", db, key);
     if let Some(at) = expire_at {
-        ctx.ks.set_expire(db, key, at);
         ctx.ks.notify(GENERIC, "expire", db, key);
         // Relative and absolute times alike propagate as an absolute PXAT.
         ctx.rewrite(&[b"SET", key, value, b"PXAT", &IntText::new(at)]);

@@ -10,7 +10,7 @@
 //! result is Running and the server keeps evicting between events.
 
 use super::lru::lru_idle_seconds;
-use super::{Keyspace, NO_EXPIRE};
+use super::Keyspace;
 use crate::alloc;
 use crate::settings::Settings;
 use std::time::Instant;
@@ -263,9 +263,9 @@ impl Keyspace {
                 let walk = volatile_walk(d.dict.len(), d.expires, 1);
                 for _ in 0..64 {
                     let mut found = None;
-                    d.dict.sample(1, walk, |k, e| {
-                        if e.expire_at == NO_EXPIRE { return false; }
-                        found = Some(k.to_vec());
+                    d.dict.sample_nodes(1, walk, |e| {
+                        if !e.has_expire() { return false; }
+                        found = Some(e.key().to_vec());
                         true
                     });
                     if let Some(k) = found { return Some((db, k)); }
@@ -288,14 +288,14 @@ impl Keyspace {
                 candidates += eligible;
                 let walk = if all { samples * 10 } else { volatile_walk(d.dict.len(), d.expires, samples) };
                 let mut picked: Vec<(Vec<u8>, u64)> = Vec::with_capacity(samples);
-                d.dict.sample(samples, walk, |k, e| {
-                    if !all && e.expire_at == NO_EXPIRE { return false; }
+                d.dict.sample_nodes(samples, walk, |e| {
+                    if !all && !e.has_expire() { return false; }
                     let score = match policy {
-                        Policy::VolatileTtl => u64::MAX - e.expire_at as u64,
-                        Policy::AllkeysLfu | Policy::VolatileLfu => 255 - clock.lfu_counter(e.lru, now_ms) as u64,
-                        _ => lru_idle_seconds(e.lru, now_ms) as u64 * 1000,
+                        Policy::VolatileTtl => u64::MAX - e.expire_at() as u64,
+                        Policy::AllkeysLfu | Policy::VolatileLfu => 255 - clock.lfu_counter(e.lru(), now_ms) as u64,
+                        _ => lru_idle_seconds(e.lru(), now_ms) as u64 * 1000,
                     };
-                    picked.push((k.to_vec(), score));
+                    picked.push((e.key().to_vec(), score));
                     true
                 });
                 for (k, score) in picked { self.evict.offer(db, &k, score); }
@@ -307,7 +307,7 @@ impl Keyspace {
                 self.evict.pool[k].used = false;
                 let db = self.evict.pool[k].db;
                 let key = std::mem::take(&mut self.evict.pool[k].key);
-                let alive = self.dbs.get(db).and_then(|d| d.dict.get(&key)).is_some_and(|e| all || e.expire_at != NO_EXPIRE);
+                let alive = self.dbs.get(db).and_then(|d| d.dict.get_node(&key)).is_some_and(|e| all || e.has_expire());
                 if alive { return Some((db, key)); }
                 self.evict.pool[k].key = key; // keep the allocation for the next candidate
             }

@@ -3,7 +3,7 @@
 //! that carry a TTL, deletes the expired ones, and keeps going in a database while more than
 //! a quarter of the sampled keys were expired and time remains.
 
-use super::{Keyspace, NO_EXPIRE};
+use super::Keyspace;
 use std::time::Instant;
 
 const KEYS_PER_LOOP: usize = 20;
@@ -58,10 +58,11 @@ impl Keyspace {
         let mut cursor = d.expire_cursor;
         // Bound the walk by buckets too: a big db with few TTLs must not stall the cron.
         while sampled < want && buckets_visited < want * 20 {
-            cursor = d.dict.scan_step(cursor, |k, e| {
-                if e.expire_at != NO_EXPIRE {
+            cursor = d.dict.scan_nodes_step(cursor, |e| {
+                if e.has_expire() {
+                    let at = e.expire_at();
                     sampled += 1;
-                    if e.expire_at <= now_ms { to_delete.push(k.into()); } else { ttl_sum += e.expire_at - now_ms; ttl_count += 1; }
+                    if at <= now_ms { to_delete.push(e.key().into()); } else { ttl_sum += at - now_ms; ttl_count += 1; }
                 }
             });
             buckets_visited += 1;

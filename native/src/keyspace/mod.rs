@@ -2,7 +2,7 @@
 //! active cycle driven by the server cron), change counting (dirty) and the log of modified
 //! keys that WATCH and blocked clients need (kept only while someone listens).
 
-use crate::dict::Dict;
+use crate::dict::{Dict, Node};
 use crate::propagate::{Propagator, TARGET_ALL};
 use crate::types::Value;
 
@@ -19,6 +19,17 @@ pub mod notify;
 
 pub const NO_EXPIRE: i64 = -1;
 
+/// What a SET does to the key's TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TtlChange {
+    /// Plain SET: the new value has none.
+    Drop,
+    /// SET ... KEEPTTL.
+    Keep,
+    /// SET ... EX/PX/EXAT/PXAT: this absolute time in milliseconds.
+    Set(i64),
+}
+
 /// Which deletions free their values in the background (the lazyfree-lazy-* settings).
 #[derive(Clone, Copy, Default)]
 pub struct LazyFree {
@@ -34,20 +45,53 @@ pub struct LazyFree {
 
 /// Frees a removed entry's value, in the background when `lazy` and the value is big.
 pub fn dispose(entry: Entry, lazy: bool) {
-    if lazy { crate::lazyfree::free_value(entry.value) }
+    if lazy { crate::lazyfree::free_value(entry.into_parts().0.value) }
 }
 
-pub struct Entry {
+/// What a key's table node holds as its value (Redis's robj): the node itself adds the key,
+/// the access clock (its tag) and the expire time (its extra slot, present only on keys with
+/// a TTL), so a key without a TTL costs one 64-byte malloc chunk when its name is 16 bytes or
+/// shorter.
+pub struct Stored {
     pub value: Value,
-    /// Absolute unix time in milliseconds, or NO_EXPIRE.
-    pub expire_at: i64,
-    /// The access clock (24 bits like Redis's): LRU seconds or LFU minutes + counter (see lru.rs).
-    pub lru: u32,
 }
+
+/// A key's entry: its table node (`e.value` reaches the value through the node).
+pub type Entry = Node<Stored>;
+
+/// One database's table of keys.
+pub type Table = Dict<Stored>;
+
+impl Node<Stored> {
+    /// A detached entry (to be linked with `Keyspace::insert_entry`).
+    pub fn detached(key: &[u8], value: Value, expire_at: i64, lru: u32) -> Entry {
+        Node::new(key, Stored { value }, lru, ttl_slot(expire_at))
+    }
+
+    /// Absolute unix time in milliseconds, or NO_EXPIRE.
+    #[inline]
+    pub fn expire_at(&self) -> i64 { self.extra().map_or(NO_EXPIRE, |t| t as i64) }
+
+    #[inline]
+    pub fn has_expire(&self) -> bool { self.extra().is_some() }
+
+    /// True when the entry carries a TTL that has passed (walks that must skip without
+    /// deleting, as KEYS, use it directly).
+    #[inline]
+    pub fn is_expired(&self, now_ms: i64) -> bool { self.extra().is_some_and(|t| t as i64 <= now_ms) }
+
+    /// The access clock (24 bits like Redis's): LRU seconds or LFU minutes + counter (see lru.rs).
+    #[inline]
+    pub fn lru(&self) -> u32 { self.tag() }
+}
+
+/// The node's extra slot for an expire time (none for NO_EXPIRE).
+#[inline]
+fn ttl_slot(expire_at: i64) -> Option<u64> { (expire_at != NO_EXPIRE).then_some(expire_at as u64) }
 
 #[derive(Default)]
 pub struct Db {
-    pub dict: Dict<Entry>,
+    pub dict: Table,
     /// How many keys have an expire (INFO keyspace `expires=`).
     pub expires: usize,
     /// Running estimate of the average TTL, as Redis keeps it from the active expire samples.
@@ -173,7 +217,7 @@ impl Keyspace {
 
     /// Stored and its time has passed (Redis's keyIsExpired; lazy expiry has not run yet).
     pub fn key_is_expired(&self, db: usize, key: &[u8], now_ms: i64) -> bool {
-        self.dbs.get(db).and_then(|d| d.dict.get(key)).is_some_and(|e| e.expire_at != NO_EXPIRE && e.expire_at <= now_ms)
+        self.dbs.get(db).and_then(|d| d.dict.get_node(key)).is_some_and(|e| e.is_expired(now_ms))
     }
 
     /// Redis's touchAllWatchedKeysInDb, before database `emptied` is flushed (no replacement)
@@ -210,10 +254,7 @@ impl Keyspace {
     /// expires.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
         if self.loading || self.expiry == Expiry::Ignore { return false; }
-        let expired = match self.dbs[db].dict.get(key) {
-            Some(e) => e.expire_at != NO_EXPIRE && e.expire_at <= now_ms,
-            None => false,
-        };
+        let expired = self.dbs[db].dict.get_node(key).is_some_and(|e| e.is_expired(now_ms));
         if expired && (self.expire_paused || self.expiry == Expiry::Logical) { return true; }
         if expired { self.delete_expired(db, key); }
         expired
@@ -251,8 +292,8 @@ impl Keyspace {
     pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         if self.expire_if_needed(db, key, now_ms) { return None; }
         let clock = self.access;
-        let e = self.dbs[db].dict.get_mut(key)?;
-        clock.touch(&mut e.lru, now_ms);
+        let e = self.dbs[db].dict.get_node_mut(key)?;
+        clock.touch(e.tag_mut(), now_ms);
         Some(e)
     }
 
@@ -260,10 +301,10 @@ impl Keyspace {
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
         let expired = self.expire_if_needed(db, key, now_ms);
         let clock = self.access;
-        match self.dbs[db].dict.get_mut(key) {
+        match self.dbs[db].dict.get_node_mut(key) {
             Some(e) if !expired => {
                 self.stats.keyspace_hits += 1;
-                clock.touch(&mut e.lru, now_ms);
+                clock.touch(e.tag_mut(), now_ms);
                 Some(e)
             }
             _ => {
@@ -277,7 +318,7 @@ impl Keyspace {
     /// (still honours expiry).
     pub fn peek(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
         if self.expire_if_needed(db, key, now_ms) { return None; }
-        self.dbs[db].dict.get(key)
+        self.dbs[db].dict.get_node(key)
     }
 
     pub fn exists(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool { self.peek(db, key, now_ms).is_some() }
@@ -288,23 +329,39 @@ impl Keyspace {
         if self.expire_if_needed(db, key, now_ms) { self.remove(db, key); }
         let lru = self.access.fresh(now_ms);
         if self.notify_mask & notify::NEW != 0 && self.dbs[db].dict.get(key).is_none() { self.notify(notify::NEW, "new", db, key); }
-        self.dbs[db].dict.entry_or_insert_with(key, || Entry { value: make(), expire_at: NO_EXPIRE, lru })
+        self.dbs[db].dict.node_or_insert_with(key, || (Stored { value: make() }, lru))
     }
 
     /// SET semantics (Redis's setKey): stores `value`, dropping any TTL unless `keep_ttl`. A key
     /// whose time has passed is expired first, so the new one is a new key.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now_ms: i64) {
+        self.set_with_ttl(db, key, value, if keep_ttl { TtlChange::Keep } else { TtlChange::Drop }, now_ms)
+    }
+
+    /// `set` saying what becomes of the TTL: SET with EX/PX/EXAT/PXAT gives the new expire time
+    /// here, so the key's node is made (or moved) with its expire slot once.
+    pub fn set_with_ttl(&mut self, db: usize, key: &[u8], value: Value, ttl: TtlChange, now_ms: i64) {
         let clock = self.access;
         let d = &mut self.dbs[db];
-        let expired = match d.dict.get_mut(key) {
-            Some(e) if !is_expired(e, now_ms) => {
+        let expired = match d.dict.get_node_mut(key) {
+            Some(e) if !e.is_expired(now_ms) => {
                 let old = std::mem::replace(&mut e.value, value);
                 // Redis's dbOverwrite: the new value keeps the LFU counter (the lookup before
                 // the write counted the access); under LRU it is an object created now.
-                if !clock.lfu { e.lru = clock.fresh(now_ms); }
-                if !keep_ttl && e.expire_at != NO_EXPIRE {
-                    e.expire_at = NO_EXPIRE;
-                    d.expires -= 1;
+                if !clock.lfu { *e.tag_mut() = clock.fresh(now_ms); }
+                let had_ttl = e.has_expire();
+                match ttl {
+                    TtlChange::Keep => {}
+                    TtlChange::Drop => {
+                        if had_ttl {
+                            d.dict.set_extra(key, None);
+                            d.expires -= 1;
+                        }
+                    }
+                    TtlChange::Set(at) => {
+                        d.dict.set_extra(key, Some(at as u64));
+                        if !had_ttl { d.expires += 1; }
+                    }
                 }
                 if self.lazy.server_del { crate::lazyfree::free_value(old) }
                 return;
@@ -313,7 +370,13 @@ impl Keyspace {
             None => false,
         };
         if expired { self.delete_expired(db, key); }
-        self.dbs[db].dict.insert_new_copy(key, Entry { value, expire_at: NO_EXPIRE, lru: clock.fresh(now_ms) });
+        let slot = match ttl {
+            TtlChange::Set(at) => Some(at as u64),
+            TtlChange::Keep | TtlChange::Drop => None,
+        };
+        let d = &mut self.dbs[db];
+        if slot.is_some() { d.expires += 1; }
+        d.dict.insert_new_tagged(key, Stored { value }, clock.fresh(now_ms), slot);
         self.notify(notify::NEW, "new", db, key);
     }
 
@@ -321,13 +384,13 @@ impl Keyspace {
     pub fn add(&mut self, db: usize, key: &[u8], value: Value, expire_at: i64, lru: u32) {
         let d = &mut self.dbs[db];
         if expire_at != NO_EXPIRE { d.expires += 1; }
-        d.dict.insert_new_copy(key, Entry { value, expire_at, lru });
+        d.dict.insert_new_tagged(key, Stored { value }, lru, ttl_slot(expire_at));
     }
 
     /// `add` of a key that may be there, with one lookup: gives the value back when it is.
     pub fn add_if_absent(&mut self, db: usize, key: &[u8], value: Value, expire_at: i64, lru: u32) -> Result<(), Value> {
         let d = &mut self.dbs[db];
-        d.dict.try_insert_copy(key, Entry { value, expire_at, lru }).map_err(|e| e.value)?;
+        d.dict.try_insert_tagged(key, Stored { value }, lru, ttl_slot(expire_at)).map_err(|s| s.value)?;
         if expire_at != NO_EXPIRE { d.expires += 1; }
         Ok(())
     }
@@ -335,8 +398,8 @@ impl Keyspace {
     /// Removes a key (no stats, no signal): the primitive under DEL, expiry and overwrites.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let d = &mut self.dbs[db];
-        let e = d.dict.remove(key)?;
-        if e.expire_at != NO_EXPIRE { d.expires -= 1; }
+        let e = d.dict.remove_node(key)?;
+        if e.has_expire() { d.expires -= 1; }
         Some(e)
     }
 
@@ -375,20 +438,19 @@ impl Keyspace {
         empty
     }
 
+    /// Gives `key` (when stored) the absolute expire time `at_ms`: its node gains the 8-byte
+    /// slot (a move to a bigger allocation) unless it had a TTL already.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: i64) {
         let d = &mut self.dbs[db];
-        if let Some(e) = d.dict.get_mut(key) {
-            if e.expire_at == NO_EXPIRE { d.expires += 1; }
-            e.expire_at = at_ms;
-        }
+        if let Some(None) = d.dict.set_extra(key, Some(at_ms as u64)) { d.expires += 1; }
     }
 
-    /// Removes the TTL; true when there was one.
+    /// Removes the TTL (and its slot); true when there was one.
     pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
         let d = &mut self.dbs[db];
-        match d.dict.get_mut(key) {
-            Some(e) if e.expire_at != NO_EXPIRE => {
-                e.expire_at = NO_EXPIRE;
+        match d.dict.get_node(key) {
+            Some(e) if e.has_expire() => {
+                d.dict.set_extra(key, None);
                 d.expires -= 1;
                 true
             }
@@ -428,7 +490,7 @@ impl Keyspace {
     /// OBJECT: Redis's LOOKUP_NOTOUCH): counts keyspace hits and misses.
     pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
         let expired = self.expire_if_needed(db, key, now_ms);
-        match self.dbs[db].dict.get(key) {
+        match self.dbs[db].dict.get_node(key) {
             Some(e) if !expired => {
                 self.stats.keyspace_hits += 1;
                 Some(e)
@@ -440,11 +502,17 @@ impl Keyspace {
         }
     }
 
-    /// Stores a whole entry (value, TTL and LRU) under a key known to be absent: RENAME, MOVE.
+    /// Stores a whole entry (value, TTL and LRU) under a key known to be absent: RENAME, MOVE,
+    /// COPY. An entry removed under another name moves into a node of the new name.
     pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
         let d = &mut self.dbs[db];
-        if entry.expire_at != NO_EXPIRE { d.expires += 1; }
-        d.dict.insert_new_copy(key, entry);
+        if entry.has_expire() { d.expires += 1; }
+        if entry.key() == key {
+            d.dict.link_new(entry);
+        } else {
+            let (stored, lru, ttl) = entry.into_parts();
+            d.dict.insert_new_tagged(key, stored, lru, ttl);
+        }
         self.notify(notify::NEW, "new", db, key);
     }
 
@@ -477,6 +545,102 @@ impl Keyspace {
     }
 }
 
-/// True when `e` carries a TTL that has passed (for walks that must skip without deleting, as KEYS).
-#[inline]
-pub fn is_expired(e: &Entry, now_ms: i64) -> bool { e.expire_at != NO_EXPIRE && e.expire_at <= now_ms }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::string::StrVal;
+
+    fn str_value(n: i64) -> Value { Value::Str(StrVal::from_i64(n)) }
+
+    fn int_of(e: &Entry) -> i64 {
+        match &e.value {
+            Value::Str(StrVal::Int(n)) => *n,
+            _ => panic!("not an int string"),
+        }
+    }
+
+    /// Keys of every length from 0 to 40, then long ones, with every byte value in them.
+    fn keys() -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = (0..=40usize).map(|len| (0..len).map(|i| (i * 37 + len) as u8).collect()).collect();
+        out.push(vec![0u8; 300]);
+        out.push((0..=255u8).cycle().take(5000).collect());
+        out
+    }
+
+    #[test]
+    fn entries_keep_value_clock_and_ttl_across_expire_changes() {
+        let mut ks = Keyspace::new(2);
+        let keys = keys();
+        for (i, k) in keys.iter().enumerate() {
+            let at = if i % 3 == 0 { 5_000 + i as i64 } else { NO_EXPIRE };
+            ks.add(0, k, str_value(i as i64), at, 100 + i as u32);
+        }
+        let volatile = keys.len().div_ceil(3);
+        assert_eq!((ks.dbs[0].dict.len(), ks.dbs[0].expires), (keys.len(), volatile));
+        // Give every key a TTL (moving the nodes that had none), then take every TTL away.
+        for (i, k) in keys.iter().enumerate() { ks.set_expire(0, k, 9_000 + i as i64); }
+        assert_eq!(ks.dbs[0].expires, keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            let e = ks.dbs[0].dict.get_node(k).unwrap();
+            assert_eq!((e.key(), int_of(e), e.lru(), e.expire_at()), (&k[..], i as i64, 100 + i as u32, 9_000 + i as i64));
+            assert!(e.is_expired(9_000 + i as i64) && !e.is_expired(8_999 + i as i64));
+        }
+        for k in &keys { assert!(ks.persist(0, k)); }
+        for k in &keys { assert!(!ks.persist(0, k)); }
+        assert_eq!(ks.dbs[0].expires, 0);
+        for (i, k) in keys.iter().enumerate() {
+            let e = ks.dbs[0].dict.get_node(k).unwrap();
+            assert_eq!((int_of(e), e.lru(), e.expire_at(), e.has_expire()), (i as i64, 100 + i as u32, NO_EXPIRE, false));
+        }
+        assert_eq!(ks.dbs[0].dict.nodes().count(), keys.len());
+        ks.set_expire(0, b"absent", 1);
+        assert_eq!((ks.dbs[0].expires, ks.dbs[0].dict.len()), (0, keys.len()));
+    }
+
+    #[test]
+    fn set_drops_keeps_or_sets_the_ttl() {
+        let mut ks = Keyspace::new(1);
+        let now = 1_000;
+        ks.set_with_ttl(0, b"k", str_value(1), TtlChange::Set(5_000), now);
+        assert_eq!((ks.dbs[0].dict.get_node(b"k").unwrap().expire_at(), ks.dbs[0].expires), (5_000, 1));
+        ks.set_with_ttl(0, b"k", str_value(2), TtlChange::Set(6_000), now);
+        ks.set(0, b"k", str_value(3), true, now);
+        assert_eq!((ks.dbs[0].dict.get_node(b"k").unwrap().expire_at(), ks.dbs[0].expires), (6_000, 1));
+        ks.set(0, b"k", str_value(4), false, now);
+        let e = ks.dbs[0].dict.get_node(b"k").unwrap();
+        assert_eq!((int_of(e), e.expire_at(), ks.dbs[0].expires), (4, NO_EXPIRE, 0));
+        ks.set_with_ttl(0, b"k", str_value(5), TtlChange::Set(7_000), now);
+        assert_eq!(ks.dbs[0].expires, 1);
+        // Past its time the key is a new one: expired (counted), then stored without a TTL.
+        ks.set(0, b"k", str_value(6), true, 8_000);
+        let e = ks.dbs[0].dict.get_node(b"k").unwrap();
+        assert_eq!((int_of(e), e.expire_at(), ks.dbs[0].expires, ks.stats.expired_keys), (6, NO_EXPIRE, 0, 1));
+    }
+
+    #[test]
+    fn a_removed_entry_moves_whole_under_another_name() {
+        let mut ks = Keyspace::new(2);
+        ks.add(0, b"short", str_value(7), 12_345, 42);
+        let e = ks.remove(0, b"short").unwrap();
+        assert_eq!(ks.dbs[0].expires, 0);
+        let long_name = vec![b'x'; 100];
+        ks.insert_entry(1, &long_name, e);
+        let moved = ks.dbs[1].dict.get_node(&long_name).unwrap();
+        assert_eq!((int_of(moved), moved.expire_at(), moved.lru(), ks.dbs[1].expires), (7, 12_345, 42, 1));
+        let e = ks.remove(1, &long_name).unwrap();
+        ks.insert_entry(1, &long_name, e);
+        assert_eq!((ks.dbs[1].dict.len(), ks.dbs[1].expires), (1, 1));
+        ks.insert_entry(0, b"copy", Entry::detached(b"copy", str_value(8), NO_EXPIRE, 3));
+        assert_eq!((ks.dbs[0].dict.get_node(b"copy").unwrap().lru(), ks.dbs[0].expires), (3, 0));
+    }
+
+    #[test]
+    fn keyspace_entries_take_one_64_byte_chunk_for_short_keys() {
+        use crate::alloc::chunk_size;
+        assert_eq!(std::mem::size_of::<Stored>(), 24);
+        assert_eq!(chunk_size(crate::dict::node_bytes::<Stored>(16, false)), 64);
+        assert_eq!(chunk_size(crate::dict::node_bytes::<Stored>(8, true)), 64);
+        assert_eq!(Table::entry_bytes(b"key:123456", false), 64);
+    }
+}

@@ -17,8 +17,7 @@ use std::ops::Range;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 
-use crate::dict::Dict;
-use crate::keyspace::Entry;
+use crate::keyspace::Table;
 use crate::settings::Settings;
 
 use super::save::{Chunk, RdbSink, ReadAhead, SaveOptions, ValueWriter};
@@ -33,7 +32,7 @@ const CHUNKS_QUEUED: usize = 4;
 
 /// What to serialize and how.
 pub(super) struct DbJob<'a> {
-    pub dict: &'a Dict<Entry>,
+    pub dict: &'a Table,
     pub settings: &'a Settings,
     pub opts: &'a SaveOptions,
     pub threads: usize,
@@ -107,7 +106,7 @@ pub(super) fn write_db<W: Write>(
 /// A worker: serializes each unit it is given into chunks, in bucket order, and hands them
 /// over; returns when there are no more units or the writer is gone.
 fn encode_units(
-    dict: &Dict<Entry>,
+    dict: &Table,
     writer: &mut ValueWriter,
     checksum: bool,
     units: Receiver<Range<usize>>,
@@ -117,8 +116,8 @@ fn encode_units(
     let next_buffer = || spare.try_recv().unwrap_or_else(|_| Chunk::fresh_buffer());
     while let Ok(range) = units.recv() {
         let mut chunk = Chunk::new(next_buffer(), checksum);
-        for (key, entry) in ReadAhead::new(dict.iter_buckets_prefetching(range)) {
-            writer.key_value(&mut chunk.bytes, key, entry);
+        for entry in ReadAhead::new(dict.nodes_in_buckets_prefetching(range)) {
+            writer.key_value(&mut chunk.bytes, entry);
             chunk.key_done();
             if chunk.is_full() {
                 chunk.fold_crc();

@@ -16,8 +16,7 @@
 
 use std::io::{self, Write};
 
-use crate::dict::Dict;
-use crate::keyspace::{lru_idle_seconds, AccessClock, Entry, Keyspace, NO_EXPIRE};
+use crate::keyspace::{lru_idle_seconds, AccessClock, Entry, Keyspace, Table};
 use crate::rdb::crc64::crc64_combine;
 use crate::rdb::numeric::{format_double_g17, G17_BUF_LEN};
 use crate::rdb::{
@@ -159,24 +158,24 @@ impl ValueWriter {
 
     /// One key as rdbSaveKeyValuePair writes it: [EXPIRETIME_MS time] [IDLE secs | FREQ
     /// counter] type key value.
-    pub fn key_value(&mut self, out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
-        if entry.expire_at != NO_EXPIRE {
+    pub fn key_value(&mut self, out: &mut Vec<u8>, entry: &Entry) {
+        if entry.has_expire() {
             out.push(opcode::EXPIRETIME_MS);
-            write_ms_time(out, entry.expire_at);
+            write_ms_time(out, entry.expire_at());
         }
         match self.clock {
             SavedClock::None => {}
             SavedClock::Idle { now_ms } => {
                 out.push(opcode::IDLE);
-                write_len(out, lru_idle_seconds(entry.lru, now_ms) as u64);
+                write_len(out, lru_idle_seconds(entry.lru(), now_ms) as u64);
             }
             SavedClock::Freq { clock, now_ms } => {
                 out.push(opcode::FREQ);
-                out.push(clock.lfu_counter(entry.lru, now_ms) as u8);
+                out.push(clock.lfu_counter(entry.lru(), now_ms) as u8);
             }
         }
         out.push(type_byte(&entry.value));
-        self.string(out, key);
+        self.string(out, entry.key());
         self.value(out, &entry.value);
     }
 
@@ -406,17 +405,17 @@ pub fn debug_delay(us: i64) {
 const VALUES_AHEAD: usize = 8;
 
 /// The keyspace walk with memory-level parallelism. The dict walk itself hints each node well
-/// before it is reached (`Dict::iter_buckets_prefetching`); this keeps the `VALUES_AHEAD` next
+/// before it is reached (`Dict::nodes_in_buckets_prefetching`); this keeps the `VALUES_AHEAD` next
 /// entries in a ring and, as an entry joins it (its node has arrived by then), hints the
 /// memory its serialization starts with: a string's bytes, a collection's header. Those
 /// misses then overlap with the serialization of the keys before it instead of stalling it.
-pub(super) struct ReadAhead<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> {
+pub(super) struct ReadAhead<'a, I: Iterator<Item = &'a Entry>> {
     inner: I,
-    ring: std::collections::VecDeque<(&'a [u8], &'a Entry)>,
+    ring: std::collections::VecDeque<&'a Entry>,
     exhausted: bool,
 }
 
-impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> ReadAhead<'a, I> {
+impl<'a, I: Iterator<Item = &'a Entry>> ReadAhead<'a, I> {
     pub fn new(inner: I) -> Self {
         ReadAhead { inner, ring: std::collections::VecDeque::with_capacity(VALUES_AHEAD + 1), exhausted: false }
     }
@@ -425,7 +424,7 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> ReadAhead<'a, I> {
     fn pull(&mut self) {
         match self.inner.next() {
             Some(item) => {
-                hint_value(&item.1.value);
+                hint_value(&item.value);
                 self.ring.push_back(item);
             }
             None => self.exhausted = true,
@@ -433,8 +432,8 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> ReadAhead<'a, I> {
     }
 }
 
-impl<'a, I: Iterator<Item = (&'a [u8], &'a Entry)>> Iterator for ReadAhead<'a, I> {
-    type Item = (&'a [u8], &'a Entry);
+impl<'a, I: Iterator<Item = &'a Entry>> Iterator for ReadAhead<'a, I> {
+    type Item = &'a Entry;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -646,15 +645,15 @@ pub fn write_rdb_with_threads<W: Write>(
 
 /// One database's keys by the calling thread, appended to `chunk`.
 fn write_db_serial<W: Write>(
-    dict: &Dict<Entry>,
+    dict: &Table,
     writer: &mut ValueWriter,
     opts: &SaveOptions,
     chunk: &mut Chunk,
     out: &mut RdbSink<'_, W>,
     progress: &mut impl FnMut(u64, u64),
 ) -> io::Result<()> {
-    for (key, entry) in ReadAhead::new(dict.iter_buckets_prefetching(0..usize::MAX)) {
-        writer.key_value(&mut chunk.bytes, key, entry);
+    for entry in ReadAhead::new(dict.nodes_in_buckets_prefetching(0..usize::MAX)) {
+        writer.key_value(&mut chunk.bytes, entry);
         chunk.key_done();
         if chunk.is_full() {
             out.put(chunk)?;

@@ -105,8 +105,8 @@ type Snapshot = BTreeMap<(usize, Vec<u8>), ((String, String, Vec<Vec<u8>>), i64)
 fn snapshot(ks: &Keyspace) -> Snapshot {
     let mut out = BTreeMap::new();
     for (db, d) in ks.dbs.iter().enumerate() {
-        for (k, e) in d.dict.iter() {
-            out.insert((db, k.to_vec()), (canon(&e.value), e.expire_at));
+        for e in d.dict.nodes() {
+            out.insert((db, e.key().to_vec()), (canon(&e.value), e.expire_at()));
         }
     }
     out
@@ -341,7 +341,7 @@ fn redis_file_loads_with_its_expires_and_databases() {
     assert_eq!(report.aof_base, Some(0));
     assert_eq!((report.keys_loaded, report.keys_expired), (17, 1));
     assert!(ks.dbs[0].dict.get(b"ex:past").is_none());
-    assert_eq!(ks.dbs[0].dict.get(b"ex:future").unwrap().expire_at, 4102444800000);
+    assert_eq!(ks.dbs[0].dict.get_node(b"ex:future").unwrap().expire_at(), 4102444800000);
     assert_eq!(ks.dbs[0].expires, 1);
     assert_eq!(ks.dbs[3].dict.len(), 2);
     for (key, value) in redis_sample_values(&settings) {
@@ -601,7 +601,7 @@ fn old_versions_and_second_expires_load() {
     f.extend_from_slice(&[0, 1, b'o', 1, b'v', opcode::EOF]);
     let (ks, report) = load(&f, &settings).unwrap();
     assert_eq!((report.keys_loaded, report.keys_expired, report.rdb_version), (1, 1, 4));
-    assert_eq!(ks.dbs[0].dict.get(b"k").unwrap().expire_at, 2_000_000_000_000);
+    assert_eq!(ks.dbs[0].dict.get_node(b"k").unwrap().expire_at(), 2_000_000_000_000);
 }
 
 #[test]
@@ -611,10 +611,10 @@ fn every_truncation_fails_cleanly() {
     let small = sample_keyspace(&settings);
     // A smaller keyspace keeps this quadratic test fast: one key of each kind.
     for k in ["s:int", "s:raw", "l:small", "set:i32", "set:table", "h:small", "z:small", "s:big"] {
-        let e = small.dbs[0].dict.get(k.as_bytes()).unwrap();
+        let e = small.dbs[0].dict.get_node(k.as_bytes()).unwrap();
         let v = dump_payload(&e.value, true, &settings);
         let value = payload_value(&v, &settings).unwrap();
-        ks.add(0, k.as_bytes(), value, e.expire_at, 0);
+        ks.add(0, k.as_bytes(), value, e.expire_at(), 0);
     }
     for checksum in [true, false] {
         let file = save(&ks, &settings, true, checksum);
@@ -630,9 +630,9 @@ fn corrupt_bytes_never_panic_and_fail_the_checksum() {
     let mut ks = Keyspace::new(16);
     let small = sample_keyspace(&settings);
     for k in ["s:int", "s:raw", "l:small", "set:i32", "set:table", "h:small", "z:small", "h:long", "set:i64"] {
-        let e = small.dbs[0].dict.get(k.as_bytes()).unwrap();
+        let e = small.dbs[0].dict.get_node(k.as_bytes()).unwrap();
         let v = dump_payload(&e.value, true, &settings);
-        ks.add(0, k.as_bytes(), payload_value(&v, &settings).unwrap(), e.expire_at, 0);
+        ks.add(0, k.as_bytes(), payload_value(&v, &settings).unwrap(), e.expire_at(), 0);
     }
     for checksum in [true, false] {
         let file = save(&ks, &settings, true, checksum);

@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use crate::command::{CmdError, CmdResult, Ctx, SYNTAX, WRONGTYPE};
-use crate::keyspace::Entry;
 use crate::types::stream::group::{Nack, INVALID_ENTRIES_READ};
 use crate::types::stream::{Group, Stream, StreamId};
 use crate::keyspace::notify::STREAM;
@@ -163,8 +162,8 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
     let mut propagation = GroupPropagation::new(ctx, b"", parsed.group.map_or(&b""[..], |(g, _)| g));
     for (i, &wanted) in from.iter().enumerate() {
         let key = key_of(i);
-        let stream = match ctx.ks.lookup_read(db, key, now) {
-            Some(Entry { value: Value::Stream(s), .. }) => Some(s),
+        let stream = match ctx.ks.lookup_read(db, key, now).map(|e| &mut e.value) {
+            Some(Value::Stream(s)) => Some(s),
             _ => None,
         };
         let Some(s) = stream else {
