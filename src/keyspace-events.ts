@@ -38,8 +38,10 @@ export class KeyspaceEvents {
    * side caching's invalidations: Server.deliverKeyspaceChanges) and finished; null when
    * nothing was. `running`/`replyStart`: the client whose command just ran and where its reply
    * begins in the shared writer. A RESP3 client subscribed to the events of its own command
-   * receives them before that reply, as Redis 7.0 writes the push into the client's buffer
-   * while the command runs.
+   * receives each where the command notified it, among the bytes of its reply (the native
+   * handler records how much of it came before: Ctx::notify), as Redis 7.0 writes the push
+   * into the client's buffer while the command runs: SUNIONSTORE's events after its reply,
+   * MSET's before it, ZPOPMIN's among the popped elements.
    */
   take(running: Client | null, replyStart: number): RecordedEvents | null {
     const events = native.takeKeyspaceEvents();
@@ -64,11 +66,16 @@ export class KeyspaceEvents {
   }
 }
 
-/** Events taken from the addon, published up to a point at a time (see KeyspaceEvents.take). */
+/**
+ * Events taken from the addon ([first sequence number, then event, db, key, reply bytes
+ * before it, per event]), published up to a point at a time (see KeyspaceEvents.take).
+ */
 export class RecordedEvents {
   /** Index in `events` of the next one to publish, and its sequence number. */
   private next = 1;
   private seq: number;
+  /** Bytes of the running client's reply already put back before its pushes. */
+  private replied = 0;
 
   constructor(
     private readonly owner: KeyspaceEvents,
@@ -83,15 +90,24 @@ export class RecordedEvents {
   publishBefore(seq: number): void {
     const events = this.events;
     while (this.next < events.length && this.seq < seq) {
+      if (this.reply) this.replyUpTo(events[this.next + 3] as number);
       this.owner.publish(events[this.next] as string, events[this.next + 1] as number, events[this.next + 2] as Buffer);
-      this.next += 3;
+      this.next += 4;
       this.seq++;
     }
   }
 
-  /** Publishes the rest; the running client's reply goes back after its pushes. */
+  /** Publishes the rest; the running client's reply goes back around its pushes. */
   finish(): void {
     this.publishBefore(Infinity);
-    if (this.reply) this.out.raw(this.reply);
+    if (this.reply) this.replyUpTo(this.reply.length);
+  }
+
+  /** Puts back the running client's reply up to byte `at`. */
+  private replyUpTo(at: number): void {
+    const end = Math.min(at, this.reply!.length);
+    if (end <= this.replied) return;
+    this.out.raw(this.reply!.subarray(this.replied, end));
+    this.replied = end;
   }
 }

@@ -131,8 +131,8 @@ export interface NativeAddon {
   /** The keyspace-event classes handlers record (src/config/specials.ts bits; 0: none). */
   setNotifyMask(classes: number): void;
   /**
-   * [sequence number of the first, event, db, key, ...]: the keyspace events recorded since
-   * the last call, null when none.
+   * [sequence number of the first, event, db, key, reply bytes before it, ...]: the keyspace
+   * events recorded since the last call, null when none.
    */
   takeKeyspaceEvents(): (string | number | Buffer)[] | null;
   // Client-side caching (native/src/keyspace/tracking.rs; src/tracking.ts).

@@ -146,6 +146,23 @@ impl Ctx<'_> {
     pub fn propagating(&self) -> bool { self.ks.prop.on }
 }
 
+/// Keyspace events, placed in the reply as Redis writes them (keyspace/notify.rs).
+impl Ctx<'_> {
+    /// notifyKeyspaceEvent at this point of the reply: what the command replied so far goes
+    /// to its own RESP3 subscription before the event, the rest after.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        self.ks.at_reply(self.reply.buf.len());
+        self.ks.notify(class, event, db, key);
+    }
+
+    /// What the keyspace notifies by itself from now on (a lookup's "expired" or "keymiss" in
+    /// the middle of MGET's or SORT GET's reply, delete_if_empty's "del" after a pop's reply)
+    /// goes after what was replied so far.
+    #[inline]
+    pub fn events_from_here(&mut self) { self.ks.at_reply(self.reply.buf.len()); }
+}
+
 /// HDEL, SREM, ZREM: removes each argument from 2 on from the collection at argument 1,
 /// deletes the key when it empties, and replies how many were removed. `(class, event)` is
 /// the keyspace event of a removal ("hdel", "srem", "zrem").
@@ -165,7 +182,7 @@ pub fn remove_members<C: ?Sized>(
     let removed = args.from(2).filter(|m| remove(collection, m)).count();
     if removed > 0 {
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(class, event, db, key);
+        ctx.notify(class, event, db, key);
         ctx.ks.delete_if_empty(db, key);
         ctx.ks.dirty += removed as u64;
     }

@@ -334,13 +334,18 @@ pub fn run_handler(
         reads_every_key: call.flags & FLAG_KEYS_RESTRICTED == 0,
     };
     let dirty_before = ctx.ks.dirty;
+    let first_event = ctx.ks.event_seq();
+    ctx.ks.at_reply(0);
     if ctx.ks.prop.on { ctx.ks.prop.begin_command(); }
     let result = handler(&mut ctx);
     if ctx.ks.prop.on { ctx.ks.prop.command_done(call.db, call.args.iter(), ctx.ks.dirty != dirty_before); }
+    // Events notified outside a command (expiry, eviction) come before whatever reply follows.
+    ks.at_reply(0);
     match result {
         Ok(()) => Ok(()),
         Err(CmdError::WouldBlock { timeout_ms, rewrite }) => Err((timeout_ms, rewrite)),
         Err(e) => {
+            ks.events_before_reply_since(first_event);
             reply.buf.clear();
             reply.error(e.text());
             Ok(())
@@ -361,9 +366,12 @@ pub fn run_for_script(index: usize, db: usize, args: Args, reply: &mut Reply, no
         st.ks.prop.own_targets = propagate_to;
         // What a script writes is modified by its own client, not the caller (BCAST's NOLOOP).
         let modifier = std::mem::replace(&mut st.ks.tracking.modifier, 0);
+        let first_event = st.ks.event_seq();
         let ran = run_handler(&mut st.ks, &st.settings, reply, handler, Call { db, args, flags, client_id }, now_ms);
         st.ks.tracking.modifier = modifier;
         st.ks.prop.own_targets = propagate::TARGET_ALL;
+        // The caller sees none of this call's reply: its events all go before the script's.
+        st.ks.events_before_reply_since(first_event);
         if ran.is_err() {
             // Blocking commands never block in scripts; one that asked to anyway answers null.
             reply.buf.clear();
@@ -652,16 +660,18 @@ fn set_notify_mask(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 }
 
 /// takeKeyspaceEvents(): the events recorded since the last call, [sequence number of the
-/// first, event, db, key, ...] in the order they happened, or null when there are none.
+/// first, event, db, key, reply bytes before it, ...] in the order they happened, or null when
+/// there are none.
 fn take_keyspace_events(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let (first, events) = with_state(|st| st.ks.take_events());
     if events.is_empty() { return Ok(env.null()); }
-    let mut values = Vec::with_capacity(1 + events.len() * 3);
+    let mut values = Vec::with_capacity(1 + events.len() * 4);
     values.push(env.double(first as f64));
     for e in &events {
         values.push(env.string(e.event));
         values.push(env.int(e.db as i64));
         values.push(env.buffer(&e.key));
+        values.push(env.int(e.reply_at as i64));
     }
     env.array(&values)
 }

@@ -68,7 +68,7 @@ fn setbit(ctx: &mut Ctx) -> CmdResult {
     if changed {
         let key = ctx.args.get(1);
         ctx.ks.signal_modified(ctx.db, key);
-        ctx.ks.notify(STRING, "setbit", ctx.db, key);
+        ctx.notify(STRING, "setbit", ctx.db, key);
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(old as i64);
@@ -240,7 +240,7 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
         let lazy = ctx.ks.lazy.server_del;
         if ctx.ks.remove_and_free(db, dest, lazy) {
             ctx.ks.signal_modified(db, dest);
-            ctx.ks.notify(GENERIC, "del", db, dest);
+            ctx.notify(GENERIC, "del", db, dest);
             ctx.ks.dirty += 1;
         }
         ctx.reply.int(0);
@@ -260,7 +260,7 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.ks.set(db, dest, Value::Str(StrVal::from_raw(out)), false, now);
     ctx.ks.signal_modified(db, dest);
-    ctx.ks.notify(STRING, "set", db, dest);
+    ctx.notify(STRING, "set", db, dest);
     ctx.ks.dirty += 1;
     ctx.reply.int(max_len as i64);
     Ok(())
@@ -345,7 +345,7 @@ fn bitfield_generic(ctx: &mut Ctx, read_only_command: bool) -> CmdResult {
     if changes > 0 {
         let key = ctx.args.get(1);
         ctx.ks.signal_modified(ctx.db, key);
-        ctx.ks.notify(STRING, "setbit", ctx.db, key);
+        ctx.notify(STRING, "setbit", ctx.db, key);
         ctx.ks.dirty += changes;
     }
     Ok(())

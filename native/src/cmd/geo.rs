@@ -342,7 +342,7 @@ fn radius_generic(ctx: &mut Ctx, form: Form) -> CmdResult {
         match store_key {
             Some(dst) => {
                 if ctx.ks.delete(db, dst, now, ctx.ks.lazy.server_del) {
-                    ctx.ks.notify(GENERIC, "del", db, dst);
+                    ctx.notify(GENERIC, "del", db, dst);
                     ctx.ks.dirty += 1;
                 }
                 ctx.reply.int(0);
@@ -403,13 +403,13 @@ fn radius_generic(ctx: &mut Ctx, form: Form) -> CmdResult {
     let entries: Vec<(Vec<u8>, f64)> = found.into_iter().map(|f| (f.member, if store_dist { f.dist } else { f.score })).collect();
     if n == 0 {
         if ctx.ks.delete(db, &dst, now, ctx.ks.lazy.server_del) {
-            ctx.ks.notify(GENERIC, "del", db, &dst);
+            ctx.notify(GENERIC, "del", db, &dst);
             ctx.ks.dirty += 1;
         }
     } else {
         super::zsets::range::write_result(ctx, &dst, entries);
         let event = if matches!(form, Form::Search { .. }) { "geosearchstore" } else { "georadiusstore" };
-        ctx.ks.notify(ZSET, event, db, &dst);
+        ctx.notify(ZSET, event, db, &dst);
         ctx.ks.dirty += n as u64;
     }
     ctx.reply.int(n as i64);

@@ -75,10 +75,11 @@ fn hset_generic(ctx: &mut Ctx, is_hmset: bool) -> CmdResult {
         if h.set(args.get(i), args.get(i + 1), settings) { created += 1; }
         i += 2;
     }
-    ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(HASH, "hset", ctx.db, key);
-    ctx.ks.dirty += ((args.len() - 2) / 2) as u64;
+    // hsetCommand replies before it notifies (as do HSETNX and HINCRBY*).
     if is_hmset { ctx.reply.ok() } else { ctx.reply.int(created) }
+    ctx.ks.signal_modified(ctx.db, key);
+    ctx.notify(HASH, "hset", ctx.db, key);
+    ctx.ks.dirty += ((args.len() - 2) / 2) as u64;
     Ok(())
 }
 
@@ -93,10 +94,10 @@ fn hsetnx(ctx: &mut Ctx) -> CmdResult {
     }
     h.convert_if_any_too_long([field, value], settings);
     h.set(field, value, settings);
-    ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(HASH, "hset", ctx.db, key);
-    ctx.ks.dirty += 1;
     ctx.reply.int(1);
+    ctx.ks.signal_modified(ctx.db, key);
+    ctx.notify(HASH, "hset", ctx.db, key);
+    ctx.ks.dirty += 1;
     Ok(())
 }
 
@@ -193,10 +194,10 @@ fn hincrby(ctx: &mut Ctx) -> CmdResult {
     };
     let new = old.checked_add(incr).ok_or(CmdError::Msg("ERR increment or decrement would overflow"))?;
     h.set(field, &numfmt::i64_to_vec(new), settings);
-    ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(HASH, "hincrby", ctx.db, key);
-    ctx.ks.dirty += 1;
     ctx.reply.int(new);
+    ctx.ks.signal_modified(ctx.db, key);
+    ctx.notify(HASH, "hincrby", ctx.db, key);
+    ctx.ks.dirty += 1;
     Ok(())
 }
 
@@ -217,11 +218,11 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     if !sum.is_finite() { return Err(CmdError::Msg("ERR increment would produce NaN or Infinity")); }
     let text = sum.to_human();
     h.set(field, &text, settings);
+    ctx.reply.bulk(&text);
     ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(HASH, "hincrbyfloat", ctx.db, key);
+    ctx.notify(HASH, "hincrbyfloat", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.rewrite(&[b"HSET", key, field, &text]);
-    ctx.reply.bulk(&text);
     Ok(())
 }
 

@@ -69,7 +69,7 @@ fn pfadd(ctx: &mut Ctx) -> CmdResult {
     if updated > 0 {
         hll::invalidate_cache(h);
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(STRING, "pfadd", db, key);
+        ctx.notify(STRING, "pfadd", db, key);
         ctx.ks.dirty += updated;
     }
     ctx.reply.int((updated > 0) as i64);
@@ -144,7 +144,7 @@ fn pfmerge(ctx: &mut Ctx) -> CmdResult {
     hll::invalidate_cache(h);
     ctx.ks.signal_modified(db, dest);
     // PFMERGE's event is "pfadd", as in Redis.
-    ctx.ks.notify(STRING, "pfadd", db, dest);
+    ctx.notify(STRING, "pfadd", db, dest);
     ctx.ks.dirty += 1;
     ctx.reply.ok();
     Ok(())

@@ -80,7 +80,7 @@ fn delete_keys(ctx: &mut Ctx, lazy: bool) -> CmdResult {
     let mut deleted = 0;
     for key in ctx.args.from(1) {
         if ctx.ks.delete(ctx.db, key, ctx.now_ms, lazy) {
-            ctx.ks.notify(GENERIC, "del", ctx.db, key);
+            ctx.notify(GENERIC, "del", ctx.db, key);
             deleted += 1;
         }
     }
@@ -213,8 +213,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     ctx.ks.insert_entry(db, dst, entry);
     ctx.ks.signal_modified(db, src);
     ctx.ks.signal_modified(db, dst);
-    ctx.ks.notify(GENERIC, "rename_from", db, src);
-    ctx.ks.notify(GENERIC, "rename_to", db, dst);
+    ctx.notify(GENERIC, "rename_from", db, src);
+    ctx.notify(GENERIC, "rename_to", db, dst);
     ctx.ks.dirty += 1;
     if nx { ctx.reply.int(1) } else { ctx.reply.ok() }
     Ok(())
@@ -236,8 +236,8 @@ fn move_command(ctx: &mut Ctx) -> CmdResult {
     ctx.ks.insert_entry(dst_db, key, entry);
     ctx.ks.signal_modified(src_db, key);
     ctx.ks.signal_modified(dst_db, key);
-    ctx.ks.notify(GENERIC, "move_from", src_db, key);
-    ctx.ks.notify(GENERIC, "move_to", dst_db, key);
+    ctx.notify(GENERIC, "move_from", src_db, key);
+    ctx.notify(GENERIC, "move_to", dst_db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);
     Ok(())
@@ -339,13 +339,16 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
         let lazy = ctx.ks.lazy.expire;
         ctx.ks.remove_and_free(db, key, lazy);
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(GENERIC, "del", db, key);
+        ctx.notify(GENERIC, "del", db, key);
         let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.rewrite(&[del, key]);
+        ctx.reply.int(1);
     } else {
         ctx.ks.set_expire(db, key, when);
+        // expireGenericCommand replies before it notifies.
+        ctx.reply.int(1);
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(GENERIC, "expire", db, key);
+        ctx.notify(GENERIC, "expire", db, key);
         // As PEXPIREAT with the absolute time; the options follow as given.
         if base != TimeBase::UnixMillis && ctx.propagating() {
             let when_text = IntText::new(when);
@@ -356,7 +359,6 @@ fn expire_generic(ctx: &mut Ctx, base: TimeBase, name: &str) -> CmdResult {
         }
     }
     ctx.ks.dirty += 1;
-    ctx.reply.int(1);
     Ok(())
 }
 
@@ -396,7 +398,7 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     let removed = ctx.ks.lookup(db, key, now).is_some() && ctx.ks.persist(db, key);
     if removed {
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(GENERIC, "persist", db, key);
+        ctx.notify(GENERIC, "persist", db, key);
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(removed as i64);
@@ -412,11 +414,11 @@ fn touch(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// OBJECT's lookup (no LRU update, stats counted); replies null for a missing key.
+/// OBJECT's lookup (no LRU update, stats counted, no "keymiss"); replies null for a missing key.
 fn object_lookup<'a>(ctx: &'a mut Ctx) -> Option<&'a Entry> {
     let (db, now) = (ctx.db, ctx.now_ms);
     let key = ctx.args.get(2);
-    ctx.ks.lookup_read_notouch(db, key, now)
+    ctx.ks.lookup_object(db, key, now)
 }
 
 fn object_encoding(ctx: &mut Ctx) -> CmdResult {
@@ -514,7 +516,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     let lru = ctx.ks.access.fresh(now);
     ctx.ks.insert_entry(dst_db, dst, Entry::detached(dst, value, expire_at, lru));
     ctx.ks.signal_modified(dst_db, dst);
-    ctx.ks.notify(GENERIC, "copy_to", dst_db, dst);
+    ctx.notify(GENERIC, "copy_to", dst_db, dst);
     ctx.ks.dirty += 1;
     ctx.reply.int(1);
     Ok(())

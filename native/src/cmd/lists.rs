@@ -121,10 +121,11 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
     }
     let len = list.len();
     let pushed = ctx.args.len() - 2;
-    ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(LIST, end.push_event(), db, key);
-    ctx.ks.dirty += pushed as u64;
+    // pushGenericCommand replies before it notifies.
     ctx.reply.int(len as i64);
+    ctx.ks.signal_modified(db, key);
+    ctx.notify(LIST, end.push_event(), db, key);
+    ctx.ks.dirty += pushed as u64;
     Ok(())
 }
 
@@ -188,7 +189,7 @@ fn pop_range_reply(list: &mut List, end: End, count: u64, reply: &mut crate::rep
 }
 
 fn after_pop(ctx: &mut Ctx, key: &[u8], end: End, popped: usize) {
-    ctx.ks.notify(LIST, end.pop_event(), ctx.db, key);
+    ctx.notify(LIST, end.pop_event(), ctx.db, key);
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += popped as u64;
@@ -324,10 +325,10 @@ fn lset(ctx: &mut Ctx) -> CmdResult {
     let index = ctx.args.i64(2)?;
     let Some(i) = resolve_index(index, list.len()) else { return Err(OUT_OF_RANGE) };
     if !list.set(i, ctx.args.get(3)) { return Err(OUT_OF_RANGE); }
-    ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(LIST, "lset", ctx.db, key);
-    ctx.ks.dirty += 1;
     ctx.reply.ok();
+    ctx.ks.signal_modified(ctx.db, key);
+    ctx.notify(LIST, "lset", ctx.db, key);
+    ctx.ks.dirty += 1;
     Ok(())
 }
 
@@ -348,7 +349,7 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
     list.insert_at(if after { at + 1 } else { at }, ctx.args.get(4));
     let len = list.len();
     ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(LIST, "linsert", ctx.db, key);
+    ctx.notify(LIST, "linsert", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(len as i64);
     Ok(())
@@ -364,7 +365,7 @@ fn lrem(ctx: &mut Ctx) -> CmdResult {
     };
     let removed = list_of(entry)?.remove_matching(ctx.args.get(3), count);
     if removed > 0 {
-        ctx.ks.notify(LIST, "lrem", ctx.db, key);
+        ctx.notify(LIST, "lrem", ctx.db, key);
         ctx.ks.delete_if_empty(ctx.db, key);
         ctx.ks.signal_modified(ctx.db, key);
         ctx.ks.dirty += removed as u64;
@@ -389,7 +390,7 @@ fn ltrim(ctx: &mut Ctx) -> CmdResult {
         None => list.clear(),
     }
     let removed = before - list.len();
-    ctx.ks.notify(LIST, "ltrim", ctx.db, key);
+    ctx.notify(LIST, "ltrim", ctx.db, key);
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(ctx.db, key);
     ctx.ks.dirty += removed as u64;
@@ -434,11 +435,11 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> Result<bool, CmdError> {
         End::Tail => dest.push_back(&value),
     }
     ctx.ks.signal_modified(db, dst);
-    ctx.ks.notify(LIST, to.push_event(), db, dst);
+    ctx.notify(LIST, to.push_event(), db, dst);
     ctx.reply.bulk(&value);
     // Checked after the push: when source and destination are the same key the list is
     // never left empty.
-    ctx.ks.notify(LIST, from.pop_event(), db, src);
+    ctx.notify(LIST, from.pop_event(), db, src);
     ctx.ks.delete_if_empty(ctx.db, src);
     ctx.ks.signal_modified(db, src);
     ctx.ks.dirty += 1;

@@ -54,7 +54,7 @@ fn debug_stringmatch_test(ctx: &mut Ctx) -> CmdResult {
 fn debug_listpack(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.args.get(2);
     let (db, now, settings) = (ctx.db, ctx.now_ms, ctx.settings);
-    let Some(e) = ctx.ks.lookup_read_notouch(db, key, now) else { return Err(NO_SUCH_KEY) };
+    let Some(e) = ctx.ks.lookup_object(db, key, now) else { return Err(NO_SUCH_KEY) };
     let listpack = match &e.value {
         Value::Hash(h) => h.is_listpack(),
         Value::ZSet(z) => crate::persist::values::zset_is_listpack(z),

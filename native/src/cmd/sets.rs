@@ -67,7 +67,7 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
     }
     if added > 0 {
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(SET, "sadd", db, key);
+        ctx.notify(SET, "sadd", db, key);
     }
     ctx.ks.dirty += added as u64;
     ctx.reply.int(added);
@@ -137,12 +137,14 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.null();
             return Ok(());
         };
-        ctx.ks.notify(SET, "spop", db, key);
+        // spopCommand: the event, the reply, then the emptied set's deletion.
+        ctx.notify(SET, "spop", db, key);
+        ctx.reply.bulk(&m);
+        ctx.events_from_here();
         ctx.ks.delete_if_empty(db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += 1;
         ctx.rewrite(&[b"SREM", key, &m]);
-        ctx.reply.bulk(&m);
         return Ok(());
     }
 
@@ -162,7 +164,7 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         ctx.reply.set(0);
         return Ok(());
     }
-    ctx.ks.notify(SET, "spop", db, key);
+    ctx.notify(SET, "spop", db, key);
     if count >= size {
         // The whole set, replied as SUNION of it would (so through a read lookup, counted as a
         // keyspace hit, and an intset comes out ascending), then the key goes. Redis counts one
@@ -172,7 +174,7 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         reply_set(ctx.reply, &all);
         let lazy = ctx.ks.lazy.server_del;
         ctx.ks.remove_and_free(db, key, lazy);
-        ctx.ks.notify(GENERIC, "del", db, key);
+        ctx.notify(GENERIC, "del", db, key);
         ctx.ks.signal_modified(db, key);
         ctx.ks.dirty += size;
         ctx.rewrite(&[b"DEL", key]);
@@ -275,7 +277,7 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
         ctx.reply.int(0);
         return Ok(());
     }
-    ctx.ks.notify(SET, "srem", db, src);
+    ctx.notify(SET, "srem", db, src);
     ctx.ks.delete_if_empty(db, src);
     let e = ctx.ks.lookup_or_insert(db, dst, now, || Value::Set(Set::for_first_member(member)));
     let added = as_set(e)?.add(member, settings);
@@ -283,7 +285,7 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     ctx.ks.signal_modified(db, src);
     if added {
         ctx.ks.signal_modified(db, dst);
-        ctx.ks.notify(SET, "sadd", db, dst);
+        ctx.notify(SET, "sadd", db, dst);
     }
     ctx.ks.dirty += 1 + added as u64;
     ctx.reply.int(1);
@@ -434,30 +436,35 @@ fn sinterstore(ctx: &mut Ctx) -> CmdResult {
         for_each_in_intersection(sets, |m| { out.add_member(m, settings); true });
         out
     };
-    store(ctx, intersection, "sinterstore")
+    store(ctx, intersection, "sinterstore", true)
 }
-fn sunionstore(ctx: &mut Ctx) -> CmdResult { store(ctx, union_of, "sunionstore") }
-fn sdiffstore(ctx: &mut Ctx) -> CmdResult { store(ctx, diff_of, "sdiffstore") }
+fn sunionstore(ctx: &mut Ctx) -> CmdResult { store(ctx, union_of, "sunionstore", false) }
+fn sdiffstore(ctx: &mut Ctx) -> CmdResult { store(ctx, diff_of, "sdiffstore", false) }
 
-/// The STORE forms: the result replaces the destination (dropping its TTL) when non-empty,
-/// otherwise the destination is deleted. Replies the result's size.
-fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set, event: &'static str) -> CmdResult {
+/// The STORE forms: the result replies its size and then replaces the destination (dropping
+/// its TTL) when non-empty, otherwise the destination is deleted, as Redis orders the reply
+/// and the events. `missing_source_empties`: SINTERSTORE, which returns early when a source
+/// key is missing (the destination deleted before the reply).
+fn store(ctx: &mut Ctx, op: impl FnOnce(&[Option<&Set>], &Settings) -> Set, event: &'static str, missing_source_empties: bool) -> CmdResult {
     let n = ctx.args.len();
     load_sets(ctx, 2..n)?;
-    let result = op(&sets_of(ctx.ks, ctx.db, ctx.args, 2..n), ctx.settings);
+    let sets = sets_of(ctx.ks, ctx.db, ctx.args, 2..n);
+    let early = missing_source_empties && sets.iter().any(|s| s.is_none());
+    let result = op(&sets, ctx.settings);
     let dst = ctx.args.get(1);
     let (db, now) = (ctx.db, ctx.now_ms);
     let size = result.len();
+    if !early { ctx.reply.int(size as i64); }
     if size > 0 {
         ctx.ks.set(db, dst, Value::Set(result), false, now);
         ctx.ks.signal_modified(db, dst);
-        ctx.ks.notify(SET, event, db, dst);
+        ctx.notify(SET, event, db, dst);
         ctx.ks.dirty += 1;
     } else if ctx.ks.delete(db, dst, now, ctx.ks.lazy.server_del) {
-        ctx.ks.notify(GENERIC, "del", db, dst);
+        ctx.notify(GENERIC, "del", db, dst);
         ctx.ks.dirty += 1;
     }
-    ctx.reply.int(size as i64);
+    if early { ctx.reply.int(0); }
     Ok(())
 }
 

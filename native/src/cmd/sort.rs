@@ -240,6 +240,9 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
                 ctx.reply.bulk(&item.element);
             }
             for pattern in &gets {
+                // GET's lookups run as the reply is written: what they notify (a lazily
+                // expired key) goes among its elements.
+                ctx.events_from_here();
                 match lookup_by_pattern(ctx.ks, db, now, pattern, &item.element) {
                     Found::Bytes(v) => ctx.reply.bulk(&v),
                     Found::Missing => ctx.reply.null(),
@@ -263,10 +266,10 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
     if output_len > 0 {
         ctx.ks.set(db, dst, Value::List(List::from_items(stored)), false, now);
         ctx.ks.signal_modified(db, dst);
-        ctx.ks.notify(LIST, "sortstore", db, dst);
+        ctx.notify(LIST, "sortstore", db, dst);
         ctx.ks.dirty += output_len as u64;
     } else if ctx.ks.delete(db, dst, now, ctx.ks.lazy.server_del) {
-        ctx.ks.notify(GENERIC, "del", db, dst);
+        ctx.notify(GENERIC, "del", db, dst);
         ctx.ks.dirty += 1;
     }
     ctx.reply.int(output_len as i64);

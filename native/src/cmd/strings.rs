@@ -185,9 +185,9 @@ fn set_generic(ctx: &mut Ctx, opts: &StringOptions, value_arg: usize, cmd: &str,
     // setKey signals the key before the "set" (and "expire") events, as Redis orders them.
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += 1;
-    ctx.ks.notify(STRING, "set", db, key);
+    ctx.notify(STRING, "set", db, key);
     if let Some(at) = expire_at {
-        ctx.ks.notify(GENERIC, "expire", db, key);
+        ctx.notify(GENERIC, "expire", db, key);
         // Relative and absolute times alike propagate as an absolute PXAT.
         ctx.rewrite(&[b"SET", key, value, b"PXAT", &IntText::new(at)]);
     } else if opts.get && ctx.propagating() {
@@ -226,6 +226,7 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
     let n = ctx.args.len() - 1;
     ctx.reply.array(n);
     for key in ctx.args.from(1) {
+        ctx.events_from_here();
         match ctx.ks.lookup_read(ctx.db, key, ctx.now_ms).map(|e| &e.value) {
             Some(Value::Str(s)) => reply_str(ctx.reply, s),
             _ => ctx.reply.null(),
@@ -255,7 +256,7 @@ fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) -> CmdResult {
         let key = args.get(i);
         ctx.ks.set(db, key, Value::Str(StrVal::from_bytes(args.get(i + 1))), false, now);
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(STRING, "set", db, key);
+        ctx.notify(STRING, "set", db, key);
         i += 2;
     }
     ctx.ks.dirty += (args.len() as u64 - 1) / 2;
@@ -272,7 +273,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     let value = ctx.args.get(2);
     ctx.ks.set(ctx.db, key, Value::Str(StrVal::from_bytes(value)), false, ctx.now_ms);
     ctx.ks.signal_modified(ctx.db, key);
-    ctx.ks.notify(STRING, "set", ctx.db, key);
+    ctx.notify(STRING, "set", ctx.db, key);
     ctx.ks.dirty += 1;
     ctx.rewrite(&[b"SET", key, value]);
     Ok(())
@@ -284,7 +285,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     let lazy = ctx.ks.lazy.user_del;
     if ctx.ks.remove_and_free(ctx.db, key, lazy) {
         ctx.ks.signal_modified(ctx.db, key);
-        ctx.ks.notify(GENERIC, "del", ctx.db, key);
+        ctx.notify(GENERIC, "del", ctx.db, key);
         ctx.ks.dirty += 1;
         ctx.rewrite(&[b"DEL", key]);
     }
@@ -314,7 +315,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
             let lazy = ctx.ks.lazy.expire;
             ctx.ks.remove_and_free(db, key, lazy);
             ctx.ks.signal_modified(db, key);
-            ctx.ks.notify(GENERIC, "del", db, key);
+            ctx.notify(GENERIC, "del", db, key);
             ctx.ks.dirty += 1;
             let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
             ctx.rewrite(&[del, key]);
@@ -322,14 +323,14 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         Some((at, _)) => {
             ctx.ks.set_expire(db, key, at);
             ctx.ks.signal_modified(db, key);
-            ctx.ks.notify(GENERIC, "expire", db, key);
+            ctx.notify(GENERIC, "expire", db, key);
             ctx.ks.dirty += 1;
             ctx.rewrite(&[b"PEXPIREAT", key, &IntText::new(at)]);
         }
         None if opts.persist => {
             if ctx.ks.persist(db, key) {
                 ctx.ks.signal_modified(db, key);
-                ctx.ks.notify(GENERIC, "persist", db, key);
+                ctx.notify(GENERIC, "persist", db, key);
                 ctx.ks.dirty += 1;
                 ctx.rewrite(&[b"PERSIST", key]);
             }
@@ -358,7 +359,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(STRING, "append", db, key);
+    ctx.notify(STRING, "append", db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(total as i64);
     Ok(())
@@ -410,7 +411,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(STRING, "setrange", db, key);
+    ctx.notify(STRING, "setrange", db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(new_len as i64);
     Ok(())
@@ -467,7 +468,7 @@ fn incr_decr(ctx: &mut Ctx, incr: i64) -> CmdResult {
         }
     };
     ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(STRING, "incrby", db, key);
+    ctx.notify(STRING, "incrby", db, key);
     ctx.ks.dirty += 1;
     ctx.reply.int(new);
     Ok(())
@@ -508,7 +509,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
         None => ctx.ks.set(db, key, Value::Str(new), false, now),
     }
     ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(STRING, "incrbyfloat", db, key);
+    ctx.notify(STRING, "incrbyfloat", db, key);
     ctx.ks.dirty += 1;
     // The result, not the increment: float formatting must not differ where it is replayed.
     ctx.rewrite(&[b"SET", key, &text, b"KEEPTTL"]);

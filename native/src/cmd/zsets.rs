@@ -143,16 +143,18 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
             }
         }
     }
-    if added + updated > 0 {
-        ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, db, key);
-        ctx.ks.dirty += (added + updated) as u64;
-    }
-    if nan { return Err(CmdError::Msg("ERR resulting score is not a number (NaN)")); }
-    if flags.incr {
+    // zaddGenericCommand replies, then notifies.
+    if nan {
+        ctx.reply.error("ERR resulting score is not a number (NaN)");
+    } else if flags.incr {
         if processed > 0 { ctx.reply.double(last_score) } else { ctx.reply.null() }
     } else {
         ctx.reply.int((if ch { added + updated } else { added }) as i64);
+    }
+    if added + updated > 0 {
+        ctx.ks.signal_modified(db, key);
+        ctx.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, db, key);
+        ctx.ks.dirty += (added + updated) as u64;
     }
     Ok(())
 }

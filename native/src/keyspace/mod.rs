@@ -165,6 +165,8 @@ pub struct Keyspace {
     /// Events recorded before `events[0]` (taken or dropped): with `events.len()`, the sequence
     /// number of the next event, which orders invalidations among events (notify.rs).
     events_before: u64,
+    /// Bytes of the running command's reply written so far, as last told (notify.rs: at_reply).
+    reply_at: u32,
     /// Who removes keys whose TTL has passed: this server, or (a replica) its master.
     pub expiry: Expiry,
 }
@@ -193,6 +195,7 @@ impl Keyspace {
             notify_mask: 0,
             events: Vec::new(),
             events_before: 0,
+            reply_at: 0,
             expiry: Expiry::Delete,
         }
     }
@@ -281,10 +284,10 @@ impl Keyspace {
 
     /// A read lookup found nothing: keyspace_misses and the "keymiss" event. Takes the fields
     /// it touches so that callers may still hold a borrow of `dbs`.
-    fn read_miss(stats: &mut Stats, mask: u32, events: &mut Vec<notify::KeyspaceEvent>, db: usize, key: &[u8]) {
+    fn read_miss(stats: &mut Stats, mask: u32, events: &mut Vec<notify::KeyspaceEvent>, reply_at: u32, db: usize, key: &[u8]) {
         stats.keyspace_misses += 1;
         if mask & notify::KEY_MISS != 0 {
-            events.push(notify::KeyspaceEvent { event: "keymiss", db: db as u32, key: key.into() });
+            events.push(notify::KeyspaceEvent { event: "keymiss", db: db as u32, key: key.into(), reply_at });
         }
     }
 
@@ -308,7 +311,7 @@ impl Keyspace {
                 Some(e)
             }
             _ => {
-                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, db, key);
+                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, self.reply_at, db, key);
                 None
             }
         }
@@ -486,9 +489,20 @@ impl Keyspace {
         for k in keys { self.modified.push((as_db as u32, k)); }
     }
 
-    /// The live entry for read commands that must not touch the LRU clock (EXISTS, TYPE, TTL,
-    /// OBJECT: Redis's LOOKUP_NOTOUCH): counts keyspace hits and misses.
+    /// The live entry for read commands that must not touch the LRU clock (EXISTS, TYPE, TTL:
+    /// Redis's LOOKUP_NOTOUCH): counts keyspace hits and misses.
     pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        let mask = self.notify_mask;
+        self.lookup_notouch_notifying(db, key, now_ms, mask)
+    }
+
+    /// OBJECT's and DEBUG LISTPACK's lookup (objectCommandLookup: LOOKUP_NOTOUCH |
+    /// LOOKUP_NONOTIFY): hits and misses counted, no "keymiss" event.
+    pub fn lookup_object(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&Entry> {
+        self.lookup_notouch_notifying(db, key, now_ms, self.notify_mask & !notify::KEY_MISS)
+    }
+
+    fn lookup_notouch_notifying(&mut self, db: usize, key: &[u8], now_ms: i64, mask: u32) -> Option<&Entry> {
         let expired = self.expire_if_needed(db, key, now_ms);
         match self.dbs[db].dict.get_node(key) {
             Some(e) if !expired => {
@@ -496,7 +510,7 @@ impl Keyspace {
                 Some(e)
             }
             _ => {
-                Self::read_miss(&mut self.stats, self.notify_mask, &mut self.events, db, key);
+                Self::read_miss(&mut self.stats, mask, &mut self.events, self.reply_at, db, key);
                 None
             }
         }

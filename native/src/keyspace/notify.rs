@@ -25,6 +25,8 @@ pub struct KeyspaceEvent {
     pub event: &'static str,
     pub db: u32,
     pub key: Box<[u8]>,
+    /// How many bytes of the running command's reply came before it (see `Keyspace::at_reply`).
+    pub reply_at: u32,
 }
 
 impl Keyspace {
@@ -32,8 +34,35 @@ impl Keyspace {
     #[inline]
     pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
         if self.notify_mask & class != 0 {
-            self.events.push(KeyspaceEvent { event, db: db as u32, key: key.into() });
+            self.events.push(KeyspaceEvent { event, db: db as u32, key: key.into(), reply_at: self.reply_at });
         }
+    }
+
+    /// Where the running command's reply stands: the events notified from now on reach a
+    /// RESP3 client subscribed to them, when it is the one running the command, after that many
+    /// bytes of its reply, as Redis 7.0 writes the push into the client's buffer at once (a
+    /// command that replies before notifying, SUNIONSTORE or LPUSH, puts its reply first; one
+    /// that pops in a loop puts each event among its reply's elements). Ctx::notify sets it.
+    #[inline]
+    pub fn at_reply(&mut self, reply_len: usize) { self.reply_at = reply_len as u32; }
+
+    /// `len` bytes were inserted into the running command's reply at `at` (a head written once
+    /// its parts were counted): the events notified since sequence number `seq` and placed
+    /// after `at` (among the parts) move with the bytes they followed; those at `at` came
+    /// before any part, and stay before the head.
+    pub fn reply_inserted(&mut self, seq: u64, at: usize, len: usize) {
+        let from = seq.saturating_sub(self.events_before) as usize;
+        for e in self.events.iter_mut().skip(from) {
+            if e.reply_at as usize > at { e.reply_at += len as u32; }
+        }
+    }
+
+    /// The events notified since sequence number `seq` go before the reply they were notified
+    /// in (an error replaced it, or it was a script's call, which its caller does not see).
+    pub fn events_before_reply_since(&mut self, seq: u64) {
+        let from = seq.saturating_sub(self.events_before) as usize;
+        for e in self.events.iter_mut().skip(from) { e.reply_at = 0; }
+        self.reply_at = 0;
     }
 
     /// The classes to record (notify-keyspace-events), or 0 when nothing is published.
@@ -77,6 +106,27 @@ mod tests {
         assert_eq!(first, 0);
         assert_eq!(events.iter().map(|e| (e.event, e.db, &*e.key)).collect::<Vec<_>>(), vec![("set", 1, &b"k"[..]), ("del", 0, &b"k"[..])]);
         assert_eq!(ks.take_events().0, 2);
+    }
+
+    #[test]
+    fn events_keep_their_place_in_the_reply() {
+        let mut ks = Keyspace::new(1);
+        ks.set_notify_mask(LIST | GENERIC);
+        let first = ks.event_seq();
+        ks.at_reply(4);
+        ks.notify(LIST, "lpush", 0, b"a");
+        ks.at_reply(9);
+        ks.notify(GENERIC, "del", 0, b"a");
+        // A 3-byte head inserted at 4: the event notified at 4 stays before it, the other moves.
+        ks.reply_inserted(first, 4, 3);
+        let places = |ks: &mut Keyspace| ks.events.iter().map(|e| e.reply_at).collect::<Vec<_>>();
+        assert_eq!(places(&mut ks), vec![4, 12]);
+        ks.at_reply(20);
+        ks.notify(LIST, "rpush", 0, b"b");
+        ks.events_before_reply_since(first + 1);
+        assert_eq!(places(&mut ks), vec![4, 0, 0]);
+        ks.notify(LIST, "rpush", 0, b"c");
+        assert_eq!(ks.take_events().1.last().map(|e| e.reply_at), Some(0));
     }
 
     #[test]

@@ -89,7 +89,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         // Already expired: the key is not created (and a replaced one stays deleted).
         if deleted {
             ctx.ks.signal_modified(db, key);
-            ctx.ks.notify(GENERIC, "del", db, key);
+            ctx.notify(GENERIC, "del", db, key);
             ctx.ks.dirty += 1;
             ctx.rewrite(&[b"DEL", key]);
         }
@@ -98,9 +98,9 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     }
     let lru = ctx.ks.access.restored(idle, freq.map(|f| f as u8), now);
     ctx.ks.add(db, key, value, if ttl != 0 { ttl } else { NO_EXPIRE }, lru);
-    ctx.ks.notify(NEW, "new", db, key);
+    ctx.notify(NEW, "new", db, key);
     ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(GENERIC, "restore", db, key);
+    ctx.notify(GENERIC, "restore", db, key);
     ctx.ks.dirty += 1;
     if ttl != 0 && !absttl && ctx.propagating() {
         // The TTL as an absolute time, with ABSTTL added at the end.

@@ -204,9 +204,9 @@ pub(super) fn xadd(ctx: &mut Ctx) -> CmdResult {
         ctx.rewrite(&argv);
     }
     ctx.ks.signal_modified(db, key);
-    ctx.ks.notify(STREAM, "xadd", db, key);
+    ctx.notify(STREAM, "xadd", db, key);
     if trimmed {
-        ctx.ks.notify(STREAM, "xtrim", db, key);
+        ctx.notify(STREAM, "xtrim", db, key);
     }
     ctx.ks.dirty += 1;
     Ok(())
@@ -231,7 +231,7 @@ pub(super) fn xtrim(ctx: &mut Ctx) -> CmdResult {
             ctx.rewrite(&argv);
         }
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(STREAM, "xtrim", db, key);
+        ctx.notify(STREAM, "xtrim", db, key);
         ctx.ks.dirty += deleted as u64;
     }
     ctx.reply.int(deleted);
@@ -267,7 +267,7 @@ pub(super) fn xdel(ctx: &mut Ctx) -> CmdResult {
             s.first_id = s.edge_id(true, true);
         }
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(STREAM, "xdel", db, key);
+        ctx.notify(STREAM, "xdel", db, key);
         ctx.ks.dirty += deleted;
     }
     ctx.reply.int(deleted as i64);
@@ -329,8 +329,9 @@ pub(super) fn xsetid(ctx: &mut Ctx) -> CmdResult {
         s.max_deleted_entry_id = max_deleted;
     }
     // Redis 7.0's XSETID does not signal the key as modified: WATCH survives it.
-    ctx.ks.dirty += 1;
-    ctx.ks.notify(STREAM, "xsetid", db, key);
+    // xsetidCommand replies before it notifies.
     ctx.reply.ok();
+    ctx.ks.dirty += 1;
+    ctx.notify(STREAM, "xsetid", db, key);
     Ok(())
 }

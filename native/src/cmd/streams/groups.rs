@@ -89,9 +89,10 @@ pub(super) fn xgroup_create(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Msg("BUSYGROUP Consumer Group name already exists"));
     }
     s.groups.insert(name.into(), Group::new(id, entries_read));
-    ctx.ks.dirty += 1;
-    ctx.ks.notify(STREAM, "xgroup-create", db, key);
+    // xgroupCommand replies before it notifies (CREATE, SETID, DESTROY).
     ctx.reply.ok();
+    ctx.ks.dirty += 1;
+    ctx.notify(STREAM, "xgroup-create", db, key);
     Ok(())
 }
 
@@ -114,9 +115,9 @@ pub(super) fn xgroup_setid(ctx: &mut Ctx) -> CmdResult {
     let group = existing_group(ctx);
     group.last_id = id;
     group.entries_read = entries_read;
-    ctx.ks.dirty += 1;
-    ctx.ks.notify(STREAM, "xgroup-setid", ctx.db, args.get(2));
     ctx.reply.ok();
+    ctx.ks.dirty += 1;
+    ctx.notify(STREAM, "xgroup-setid", ctx.db, args.get(2));
     Ok(())
 }
 
@@ -125,10 +126,10 @@ pub(super) fn xgroup_destroy(ctx: &mut Ctx) -> CmdResult {
     let (db, key, name) = (ctx.db, ctx.args.get(2), ctx.args.get(3));
     let s = xgroup_stream(ctx, false, false)?.expect("the prologue checked the stream");
     if s.groups.remove(name).is_some() {
-        ctx.ks.dirty += 1;
-        ctx.ks.notify(STREAM, "xgroup-destroy", db, key);
-        ctx.ks.signal_ready(db, key);
         ctx.reply.int(1);
+        ctx.ks.dirty += 1;
+        ctx.notify(STREAM, "xgroup-destroy", db, key);
+        ctx.ks.signal_ready(db, key);
     } else {
         ctx.reply.int(0);
     }
@@ -142,7 +143,7 @@ pub(super) fn xgroup_createconsumer(ctx: &mut Ctx) -> CmdResult {
     let created = existing_group(ctx).create_consumer(consumer, now);
     if created {
         ctx.ks.dirty += 1;
-        ctx.ks.notify(STREAM, "xgroup-createconsumer", ctx.db, ctx.args.get(2));
+        ctx.notify(STREAM, "xgroup-createconsumer", ctx.db, ctx.args.get(2));
     }
     ctx.reply.int(created as i64);
     Ok(())
@@ -155,7 +156,7 @@ pub(super) fn xgroup_delconsumer(ctx: &mut Ctx) -> CmdResult {
     let pending = existing_group(ctx).delete_consumer(consumer);
     if pending.is_some() {
         ctx.ks.dirty += 1;
-        ctx.ks.notify(STREAM, "xgroup-delconsumer", ctx.db, ctx.args.get(2));
+        ctx.notify(STREAM, "xgroup-delconsumer", ctx.db, ctx.args.get(2));
     }
     ctx.reply.int(pending.unwrap_or(0) as i64);
     Ok(())
@@ -408,6 +409,7 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
     s.groups.insert(name, group);
     let reply = &mut *ctx.reply;
     reply.array(replies.len());
+    let consumer_at = reply.buf.len();
     for (id, _) in replies {
         if justid {
             reply_id(reply, id);
@@ -419,6 +421,8 @@ pub(super) fn xclaim(ctx: &mut Ctx) -> CmdResult {
         }
     }
     if consumer_created {
+        // Created as the first entry is claimed, after the reply's (deferred) array header.
+        ctx.ks.at_reply(consumer_at);
         ctx.ks.notify(STREAM, "xgroup-createconsumer", ctx.db, args.get(1));
     }
     ctx.ks.dirty += dirty;
@@ -507,6 +511,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     reply.array(3);
     reply_id(reply, next);
     reply.array(claimed.len());
+    let consumer_at = reply.buf.len();
     for id in &claimed {
         if justid {
             reply_id(reply, *id);
@@ -519,6 +524,8 @@ pub(super) fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         reply_id(reply, *id);
     }
     if consumer_created {
+        // Created as the first entry is claimed, after the reply's (deferred) array header.
+        ctx.ks.at_reply(consumer_at);
         ctx.ks.notify(STREAM, "xgroup-createconsumer", ctx.db, args.get(1));
     }
     ctx.ks.dirty += dirty;

@@ -151,6 +151,7 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
     let limit = if count == 0 { usize::MAX } else { count };
     // The streams' parts are written first; the head (how many were served) goes before them.
     let mark = ctx.reply.mark();
+    let first_event = ctx.ks.event_seq();
     let mut served = 0usize;
     let mut dirty = 0u64;
     // Whether a stream has entries after `after` to serve. A reader served after blocking is
@@ -197,12 +198,17 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
                     continue;
                 }
                 begin_stream(ctx.reply, key);
+                let consumer_at = ctx.reply.buf.len();
                 propagation.key = key;
                 let read = GroupRead { consumer, wanted, limit, noack: parsed.noack, now };
                 let (changes, created) = serve_group(ctx.reply, s, group_name, &read, &mut propagation);
                 dirty += changes;
                 if created {
+                    // xreadCommand creates the consumer after the stream's name in its reply;
+                    // serving a blocked reader creates it before replying.
+                    ctx.ks.at_reply(if retrying { 0 } else { consumer_at });
                     ctx.ks.notify(STREAM, "xgroup-createconsumer", db, key);
+                    ctx.ks.at_reply(0);
                 }
             }
         }
@@ -216,6 +222,7 @@ fn read(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
     if served > 0 {
         let parts = ctx.reply.buf.split_off(mark);
         if ctx.reply.resp3 { ctx.reply.map(served) } else { ctx.reply.array(served) }
+        ctx.ks.reply_inserted(first_event, mark, ctx.reply.buf.len() - mark);
         ctx.reply.buf.extend_from_slice(&parts);
         return Ok(());
     }

@@ -85,13 +85,18 @@ fn pop_from(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<i64>, shape: Sha
             reply.array(n);
         }
     }
+    // genericZpopCommand notifies as it pops the first element, after the reply's headers,
+    // and deletes an emptied set after the last one.
+    let first_popped_at = reply.buf.len();
     for _ in 0..n {
         let (m, s) = z.pop(max).expect("counted above");
         if shape.nested { reply.array(2); }
         reply.bulk(&m);
         reply.double(s);
     }
+    ctx.ks.at_reply(first_popped_at);
     ctx.ks.notify(ZSET, if max { "zpopmax" } else { "zpopmin" }, db, key);
+    ctx.events_from_here();
     ctx.ks.delete_if_empty(ctx.db, key);
     ctx.ks.signal_modified(db, key);
     ctx.ks.dirty += n as u64;

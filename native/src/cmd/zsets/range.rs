@@ -158,24 +158,24 @@ fn zrange_generic(ctx: &mut Ctx, src_index: usize, store: bool, mut kind: Kind, 
 }
 
 /// Writes a computed sorted set to `dst` as Redis's STORE commands do: replaces whatever was
-/// there (dropping its TTL), or deletes `dst` when the result is empty; replies the count.
+/// there (dropping its TTL), or deletes `dst` when the result is empty; replies the count
+/// first, then notifies (zunionInterDiffGenericCommand, zrangeResultFinalizeStore).
 /// `event` is the command's keyspace event ("zunionstore", "zrangestore"...).
 pub fn store_result(ctx: &mut Ctx, dst: &[u8], entries: Vec<(Vec<u8>, f64)>, event: &'static str) {
     let (db, now) = (ctx.db, ctx.now_ms);
     let n = entries.len();
+    ctx.reply.int(n as i64);
     if n == 0 {
         let lazy = ctx.ks.lazy.server_del;
         if ctx.ks.delete(db, dst, now, lazy) {
-            ctx.ks.notify(GENERIC, "del", db, dst);
+            ctx.notify(GENERIC, "del", db, dst);
             ctx.ks.dirty += 1;
         }
-        ctx.reply.int(0);
         return;
     }
     write_result(ctx, dst, entries);
-    ctx.ks.notify(ZSET, event, db, dst);
+    ctx.notify(ZSET, event, db, dst);
     ctx.ks.dirty += 1;
-    ctx.reply.int(n as i64);
 }
 
 /// Sets `dst` to a computed, non-empty sorted set (setKey: any TTL dropped, watchers told).
@@ -239,7 +239,7 @@ fn remrange_generic(ctx: &mut Ctx, span_of: impl FnOnce(&ZSet) -> Span, event: &
     let deleted = z.remove_ranks(span.from, span.to);
     if deleted > 0 {
         ctx.ks.signal_modified(db, key);
-        ctx.ks.notify(ZSET, event, db, key);
+        ctx.notify(ZSET, event, db, key);
         ctx.ks.delete_if_empty(ctx.db, key);
         ctx.ks.dirty += deleted as u64;
     }
