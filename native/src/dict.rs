@@ -197,8 +197,15 @@ impl<V> Dict<V> {
 
     /// `try_insert_copy` with the new node's tag and extra slot.
     pub fn try_insert_tagged(&mut self, key: &[u8], val: V, tag: u32, extra: Option<u64>) -> Result<(), V> {
+        self.try_insert_hashed(hash_bytes(key), key, val, tag, extra)
+    }
+
+    /// `try_insert_tagged` of a key whose `hash_of` the caller computed already (a loader
+    /// hashes a key when it reads it, to prefetch, and inserts it a few keys later).
+    pub fn try_insert_hashed(&mut self, hash: u64, key: &[u8], val: V, tag: u32, extra: Option<u64>) -> Result<(), V> {
+        debug_assert_eq!(hash, hash_bytes(key));
         self.grow_if_due();
-        let s = self.slot(key);
+        let s = (hash as usize) & (self.buckets.len() - 1);
         let mut cur = self.buckets[s].as_ref();
         while let Some(n) = cur {
             if n.key() == key { return Err(val); }
@@ -209,6 +216,26 @@ impl<V> Dict<V> {
         self.buckets[s] = Some(node);
         self.len += 1;
         Ok(())
+    }
+
+    /// The hash under which every table of this process files `key`.
+    #[inline]
+    pub fn hash_of(key: &[u8]) -> u64 { hash_bytes(key) }
+
+    /// Hints the cache to load the bucket a key of this `hash` falls in: the first of the two
+    /// cache misses an insert into a large table waits for (a loader calls it some keys ahead).
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        if self.buckets.is_empty() { return; }
+        crate::prefetch::prefetch(&self.buckets[(hash as usize) & (self.buckets.len() - 1)]);
+    }
+
+    /// Hints the cache to load the first node of `hash`'s chain, read from its bucket: the
+    /// second miss, for after `prefetch_bucket` brought the bucket in.
+    #[inline]
+    pub fn prefetch_chain(&self, hash: u64) {
+        if self.buckets.is_empty() { return; }
+        if let Some(head) = &self.buckets[(hash as usize) & (self.buckets.len() - 1)] { head.prefetch(); }
     }
 
     /// Links a node whose key is known to be absent (RENAME and MOVE relink a whole entry).

@@ -392,8 +392,14 @@ impl Keyspace {
 
     /// `add` of a key that may be there, with one lookup: gives the value back when it is.
     pub fn add_if_absent(&mut self, db: usize, key: &[u8], value: Value, expire_at: i64, lru: u32) -> Result<(), Value> {
+        self.add_if_absent_hashed(db, Table::hash_of(key), key, value, expire_at, lru)
+    }
+
+    /// `add_if_absent` of a key whose `Table::hash_of` the caller computed (the RDB loader
+    /// hashes keys as it reads them, to prefetch their buckets some keys before inserting).
+    pub fn add_if_absent_hashed(&mut self, db: usize, hash: u64, key: &[u8], value: Value, expire_at: i64, lru: u32) -> Result<(), Value> {
         let d = &mut self.dbs[db];
-        d.dict.try_insert_tagged(key, Stored { value }, lru, ttl_slot(expire_at)).map_err(|s| s.value)?;
+        d.dict.try_insert_hashed(hash, key, Stored { value }, lru, ttl_slot(expire_at)).map_err(|s| s.value)?;
         if expire_at != NO_EXPIRE { d.expires += 1; }
         Ok(())
     }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use crate::dict::Dict;
-use crate::keyspace::{Keyspace, NO_EXPIRE};
+use crate::keyspace::{Keyspace, Table, NO_EXPIRE};
 use crate::rdb::{
     crc64, intset_values, listpack_entries, opcode, quicklist_container, rdb_type, ziplist_entries, zipmap_entries,
     Entry, RdbError, RdbResult, Reader, StringValue,
@@ -294,10 +294,21 @@ impl<'a> Loader<'a> {
             Input::Stream(w) => (&w.buf, w.base, w.ended, w.crc, w.total.saturating_sub(w.base + w.buf.len())),
         };
         let mut r = Reader::at(data, *pos);
+        // Keys read but not inserted yet (see `Pending`): inserted before the pass returns.
+        let mut pending = Pending::new();
+        macro_rules! flush {
+            () => {
+                while let Some(p) = pending.pop() {
+                    insert_loaded(ks, p, report, settings, *dups)?;
+                }
+            };
+        }
         // A failed read: the load's error when the window holds the rest of the input, else a
         // cut record to read again (everything a record changes is changed after its last read).
+        // The keys read before it are inserted either way.
         macro_rules! cut_or_fail {
             ($e:expr, $at:expr, $key:expr) => {{
+                flush!();
                 if !complete {
                     *pos = $at;
                     return Ok(Pass::NeedsMore);
@@ -308,6 +319,7 @@ impl<'a> Loader<'a> {
         loop {
             let at = r.position();
             if base + at >= stop_at {
+                flush!();
                 *pos = at;
                 return Ok(Pass::Done);
             }
@@ -349,18 +361,11 @@ impl<'a> Loader<'a> {
                 continue;
             }
             let lru = ks.access.restored((lru_idle >= 0).then_some(lru_idle), lfu_freq, *now_ms);
-            if let Err(value) = ks.add_if_absent(db, &key, value, expire_at, lru) {
-                if *dups == Duplicates::Refuse {
-                    return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
-                }
-                ks.remove(db, &key);
-                ks.add(db, &key, value, expire_at, lru);
-            }
-            report.keys_loaded += 1;
-            if settings.key_load_delay != 0 {
-                debug_delay(settings.key_load_delay, report.keys_loaded);
+            if let Some(p) = pending.push(ks, PendingKey { db, hash: Table::hash_of(&key), key, value, expire_at, lru }) {
+                insert_loaded(ks, p, report, settings, *dups)?;
             }
         }
+        flush!();
 
         // The checksum (RDB >= 5) covers everything through the EOF opcode.
         if report.rdb_version >= 5 {
@@ -390,6 +395,73 @@ impl<'a> Loader<'a> {
         *finished = true;
         Ok(Pass::Done)
     }
+}
+
+/// A key read from the input, waiting in `Pending` to be inserted.
+struct PendingKey<'d> {
+    db: usize,
+    /// `Table::hash_of(key)`.
+    hash: u64,
+    key: Cow<'d, [u8]>,
+    value: Value,
+    expire_at: i64,
+    lru: u32,
+}
+
+/// The last few keys read, inserted in order `DEPTH` keys after they were read: an insert into
+/// a large table waits for two cache misses (its bucket, then the first node of its chain, to
+/// compare keys), at random addresses. The bucket is prefetched when a key is read and the
+/// chain's first node `PREFETCH_CHAIN_AT` keys later, so both have arrived when the key is
+/// inserted, while the keys after it are read and decoded. The keys go in in the file's order.
+struct Pending<'d> {
+    ring: std::collections::VecDeque<PendingKey<'d>>,
+}
+
+impl<'d> Pending<'d> {
+    /// How many keys wait: enough reading and decoding to cover two memory latencies.
+    const DEPTH: usize = 16;
+    /// A key's chain is prefetched when this many keys came after it.
+    const PREFETCH_CHAIN_AT: usize = 8;
+
+    fn new() -> Self {
+        Pending { ring: std::collections::VecDeque::with_capacity(Self::DEPTH + 1) }
+    }
+
+    /// Queues `p` (prefetching its bucket, and the chain of the key read PREFETCH_CHAIN_AT
+    /// keys before); gives back the oldest key once DEPTH keys wait, for the caller to insert.
+    fn push(&mut self, ks: &Keyspace, p: PendingKey<'d>) -> Option<PendingKey<'d>> {
+        ks.dbs[p.db].dict.prefetch_bucket(p.hash);
+        self.ring.push_back(p);
+        let n = self.ring.len();
+        if n > Self::PREFETCH_CHAIN_AT {
+            let q = &self.ring[n - 1 - Self::PREFETCH_CHAIN_AT];
+            ks.dbs[q.db].dict.prefetch_chain(q.hash);
+        }
+        if n > Self::DEPTH { self.ring.pop_front() } else { None }
+    }
+
+    /// The oldest waiting key.
+    fn pop(&mut self) -> Option<PendingKey<'d>> {
+        self.ring.pop_front()
+    }
+}
+
+/// Inserts a key read from the input (Redis's "Duplicated key" error, or the loaded key
+/// replacing the old one under `Duplicates::Replace`).
+fn insert_loaded(ks: &mut Keyspace, p: PendingKey<'_>, report: &mut LoadReport, settings: &Settings, dups: Duplicates) -> Result<(), String> {
+    let PendingKey { db, hash, key, value, expire_at, lru } = p;
+    if let Err(value) = ks.add_if_absent_hashed(db, hash, &key, value, expire_at, lru) {
+        if dups == Duplicates::Refuse {
+            return Err(format!("RDB has duplicated key '{}' in DB {}", String::from_utf8_lossy(&key), db));
+        }
+        ks.remove(db, &key);
+        ks.add(db, &key, value, expire_at, lru);
+    }
+    report.keys_loaded += 1;
+    if settings.key_load_delay != 0 {
+        debug_delay(settings.key_load_delay, report.keys_loaded);
+    }
+    Ok(())
 }
 
 /// Redis's debugDelay: `usec` > 0 sleeps that long; < 0 sleeps 1 us once every -usec calls

@@ -747,3 +747,47 @@ fn save_speed() {
     }
     let _ = std::fs::remove_file("/tmp/persist-speed.rdb");
 }
+
+/// The loader inserts keys some records after reading them (to prefetch their buckets): the
+/// file's order still decides, across databases and budget slices. A duplicate deep in the
+/// file is refused with every key before it loaded and none after it, or replaces the earlier
+/// key under `Duplicates::Replace`.
+#[test]
+fn keys_go_in_in_file_order_whatever_the_prefetch_distance() {
+    let settings = redis_settings();
+    let string_key = |f: &mut Vec<u8>, k: &str, v: &str| {
+        f.push(rdb_type::STRING);
+        write_string(f, k.as_bytes(), None);
+        write_string(f, v.as_bytes(), None);
+    };
+    let mut f = b"REDIS0010".to_vec();
+    f.extend_from_slice(&[opcode::SELECTDB, 0]);
+    for i in 0..40 { string_key(&mut f, &format!("k{i}"), &format!("first{i}")); }
+    f.extend_from_slice(&[opcode::SELECTDB, 1]);
+    for i in 0..25 { string_key(&mut f, &format!("k{i}"), "db1"); }
+    f.extend_from_slice(&[opcode::SELECTDB, 0]);
+    for i in 40..45 { string_key(&mut f, &format!("k{i}"), "x"); }
+    string_key(&mut f, "k5", "second");
+    for i in 45..80 { string_key(&mut f, &format!("k{i}"), "after"); }
+    f.extend_from_slice(&[opcode::EOF, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+    assert_eq!(err(load(&f, &settings)), "RDB has duplicated key 'k5' in DB 0");
+    let mut ks = Keyspace::new(16);
+    assert!(load_rdb(&f, &mut ks, &settings, crate::now_ms(), super::load::Duplicates::Refuse).is_err());
+    assert_eq!((ks.dbs[0].dict.len(), ks.dbs[1].dict.len()), (45, 25));
+    assert!(ks.dbs[0].dict.get(b"k44").is_some() && ks.dbs[0].dict.get(b"k45").is_none());
+
+    let value = |ks: &Keyspace, db: usize, k: &str| match ks.dbs[db].dict.get(k.as_bytes()).map(|s| &s.value) {
+        Some(Value::Str(s)) => s.to_vec(),
+        _ => panic!("{k} is not a string in db {db}"),
+    };
+    for budget in [usize::MAX, 1, 13, 200] {
+        let mut ks = Keyspace::new(16);
+        let mut loader = super::load::Loader::begin(std::borrow::Cow::Borrowed(&f[..]), crate::now_ms(), super::load::Duplicates::Replace).unwrap();
+        while !loader.finished() { loader.step(&mut ks, &settings, budget).unwrap(); }
+        assert_eq!(loader.report().keys_loaded, 40 + 25 + 5 + 1 + 35, "budget {budget}");
+        assert_eq!((ks.dbs[0].dict.len(), ks.dbs[1].dict.len()), (80, 25));
+        assert_eq!(value(&ks, 0, "k5"), b"second");
+        assert_eq!((value(&ks, 0, "k4"), value(&ks, 0, "k79"), value(&ks, 1, "k5")), (b"first4".to_vec(), b"after".to_vec(), b"db1".to_vec()));
+    }
+}

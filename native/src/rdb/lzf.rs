@@ -304,11 +304,20 @@ pub fn decompress_into(input: &[u8], expected_len: usize, out: &mut Vec<u8>) -> 
                 let from = out.len() - back;
                 if back >= copy {
                     out.extend_from_within(from..from + copy);
+                } else if back == 1 {
+                    // A run of one byte (zero padding compresses to these).
+                    let byte = out[from];
+                    out.resize(out.len() + copy, byte);
                 } else {
-                    // Overlapping copy: repeats the last `back` bytes.
-                    for i in 0..copy {
-                        let byte = out[from + i];
-                        out.push(byte);
+                    // Overlapping copy: repeats the last `back` bytes. The output from `from`
+                    // on is periodic with period `back`, so copying its whole length so far (a
+                    // multiple of `back` until the last, partial, piece) continues the pattern:
+                    // pieces of back, 2 back, 4 back... instead of one byte at a time.
+                    let mut left = copy;
+                    while left > 0 {
+                        let piece = left.min(out.len() - from);
+                        out.extend_from_within(from..from + piece);
+                        left -= piece;
                     }
                 }
             }
@@ -480,6 +489,34 @@ mod tests {
         // literal "ab", then copy 6 bytes from 2 back => "abababab"
         let stream = [0x01, b'a', b'b', 4 << 5, 0x01];
         assert_eq!(decompress(&stream, 8).unwrap(), b"abababab");
+    }
+
+    #[test]
+    fn overlapping_copies_of_every_period_and_length_match_a_byte_loop() {
+        // A literal run of `back` bytes, then one back-reference of `back` and `copy` bytes;
+        // lzf_d.c copies such a reference one byte at a time.
+        for back in 1..=32usize {
+            let literal: Vec<u8> = (0..back).map(|i| (i * 37 + back) as u8).collect();
+            for copy in 3..=264usize {
+                let mut stream = vec![(back - 1) as u8];
+                stream.extend_from_slice(&literal);
+                let code = if copy - 2 >= 7 { 7 } else { copy - 2 };
+                stream.push(((code << 5) | ((back - 1) >> 8)) as u8);
+                if code == 7 {
+                    stream.push((copy - 2 - 7) as u8);
+                }
+                stream.push(((back - 1) & 0xff) as u8);
+                let mut expected = literal.clone();
+                for i in 0..copy {
+                    let byte = expected[i];
+                    expected.push(byte);
+                }
+                assert_eq!(decompress(&stream, back + copy).unwrap(), expected, "back {back} copy {copy}");
+                let mut appended = b"xy".to_vec();
+                decompress_into(&stream, back + copy, &mut appended).unwrap();
+                assert_eq!(&appended[2..], &expected[..]);
+            }
+        }
     }
 
     /// liblzf's match extension as it is written (16 unconditional steps when maxlen > 16,
