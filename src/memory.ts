@@ -159,5 +159,6 @@ export class MemoryHousekeeping {
     // Buffers freed by a collection may be released a moment later: the next tick trims them.
     const [, free] = native.heapUsage();
     if (free > FREE_HEAP_BEFORE_TRIM) native.trimMemory();
+    else native.keepHeapAdvised();
   }
 }

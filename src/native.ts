@@ -271,6 +271,11 @@ export interface NativeAddon {
   watchState(client: number): number;
   /** glibc malloc_trim(0): returns free heap pages to the kernel. */
   trimMemory(): boolean;
+  /**
+   * Extends the keyspace heap's huge page advice to the whole heap if it grew or shrank since
+   * (native/src/alloc.rs keep_heap_advised; nothing unless keyfork keeps it on huge pages).
+   */
+  keepHeapAdvised(): void;
   /** tcp-keepalive on a socket's fd as Redis's anetKeepAlive sets it (idle, interval/3, 3 probes). */
   setTcpKeepalive(fd: number, seconds: number): void;
   /** TCP_NODELAY on a socket (repl-disable-tcp-nodelay turns it off for replicas). */

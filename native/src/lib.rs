@@ -423,6 +423,7 @@ fn take_reply(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 fn init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let databases = a.i64(env, 0)?;
     if !(1..=1_000_000).contains(&databases) { return Err("databases out of range".into()); }
+    alloc::use_huge_pages();
     with_state(|st| {
         // The propagation state (its subscription and TypeScript's status array) outlives a reset.
         let prop = std::mem::take(&mut st.ks.prop);
@@ -746,7 +747,16 @@ fn eviction_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 
 /// trimMemory(): hands free heap pages back to the kernel; true when some were released.
 fn trim_memory(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    Ok(env.boolean(os::trim_heap()))
+    let released = os::trim_heap();
+    alloc::keep_heap_advised();
+    Ok(env.boolean(released))
+}
+
+/// keepHeapAdvised(): the keyspace heap's huge page advice covers it up to the program break
+/// (once a second: growth the addon's allocator did not see).
+fn keep_heap_advised(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    alloc::keep_heap_advised();
+    Ok(env.undefined())
 }
 
 /// watchKey(client, db, key): WATCH of one key (remembers whether it is already expired).
@@ -921,6 +931,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("setNotifyMask", set_notify_mask),
         ("takeKeyspaceEvents", take_keyspace_events),
         ("trimMemory", trim_memory),
+        ("keepHeapAdvised", keep_heap_advised),
         ("heapUsage", heap_usage),
         ("setTcpKeepalive", set_tcp_keepalive),
         ("setTcpNoDelay", set_tcp_no_delay),

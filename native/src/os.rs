@@ -49,6 +49,9 @@ extern "C" {
     fn sync_file_range(fd: c_int, offset: i64, nbytes: i64, flags: c_uint) -> c_int;
     fn getpeername(fd: c_int, addr: *mut c_void, len: *mut c_uint) -> c_int;
     fn getsockname(fd: c_int, addr: *mut c_void, len: *mut c_uint) -> c_int;
+    fn sbrk(increment: isize) -> *mut c_void;
+    fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
+    fn mallopt(param: c_int, value: c_int) -> c_int;
 }
 
 const F_DUPFD_CLOEXEC: c_int = 1030;
@@ -446,6 +449,76 @@ pub fn thp_disabled() -> bool {
     unsafe { prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
 }
 
+/// The program break: where glibc's main heap (the one the JS thread's allocations come from)
+/// ends now.
+pub fn program_break() -> usize {
+    // SAFETY: sbrk(0) only reads the current break; it changes nothing.
+    unsafe { sbrk(0) as usize }
+}
+
+/// madvise(MADV_HUGEPAGE) over the whole pages of `[start, start + len)`: memory first touched
+/// there afterwards comes in 2 MB transparent huge pages where the kernel allows them (THP
+/// "madvise" or "always", not disabled for the process). A hint: a refusal changes nothing.
+pub fn advise_huge_pages(start: usize, len: usize) {
+    const MADV_HUGEPAGE: c_int = 14;
+    const PAGE: usize = 4096;
+    let first = (start + PAGE - 1) & !(PAGE - 1);
+    let end = (start + len) & !(PAGE - 1);
+    if end > first {
+        // SAFETY: MADV_HUGEPAGE changes no contents and no mapping's accessibility, only how
+        // future faults in the range are backed; pages outside any mapping make it fail (ENOMEM).
+        unsafe { madvise(first as *mut c_void, end - first, MADV_HUGEPAGE) };
+    }
+}
+
+/// Where glibc's main heap starts (the lowest `[heap]` mapping of /proc/self/maps).
+pub fn heap_start() -> Option<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter(|l| l.ends_with("[heap]"))
+        .filter_map(|l| usize::from_str_radix(l.split('-').next()?, 16).ok())
+        .min()
+}
+
+/// The system's transparent huge page mode ("always", "madvise" or "never"), None when the
+/// kernel has no THP.
+pub fn thp_mode() -> Option<String> {
+    let text = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").ok()?;
+    selected_mode(&text).map(str::to_string)
+}
+
+/// The bracketed choice of a sysfs mode list ("always [madvise] never" -> "madvise").
+fn selected_mode(text: &str) -> Option<&str> {
+    let start = text.find('[')? + 1;
+    Some(&text[start..start + text[start..].find(']')?])
+}
+
+/// madvise(MADV_COLLAPSE) over the 2 MB blocks of `[start, start + len)`: the 4 KB pages already
+/// there are copied into huge pages now (Linux 6.1+; a refusal changes nothing).
+pub fn collapse_huge_pages(start: usize, len: usize) {
+    const MADV_COLLAPSE: c_int = 25;
+    const HUGE: usize = 2 << 20;
+    let first = (start + HUGE - 1) & !(HUGE - 1);
+    let end = (start + len) & !(HUGE - 1);
+    if end > first {
+        // SAFETY: MADV_COLLAPSE keeps every byte's contents and the mapping's accessibility; it
+        // only changes which physical pages back the range.
+        unsafe { madvise(first as *mut c_void, end - first, MADV_COLLAPSE) };
+    }
+}
+
+/// glibc's M_TOP_PAD (how much more than asked the main heap grows by each time it grows) and
+/// M_TRIM_THRESHOLD (how much free memory at the heap's top makes free() give it back).
+pub fn set_malloc_growth(top_pad: usize, trim_threshold: usize) {
+    const M_TRIM_THRESHOLD: c_int = -1;
+    const M_TOP_PAD: c_int = -2;
+    // SAFETY: mallopt takes two plain ints and only sets an allocator parameter.
+    unsafe {
+        mallopt(M_TOP_PAD, top_pad.min(i32::MAX as usize) as c_int);
+        mallopt(M_TRIM_THRESHOLD, trim_threshold.min(i32::MAX as usize) as c_int);
+    }
+}
+
 pub fn page_size() -> usize {
     const SC_PAGESIZE: c_int = 30;
     // SAFETY: sysconf takes a plain int.
@@ -485,6 +558,15 @@ pub fn fsync_dir(path: &std::path::Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thp_mode_is_the_bracketed_choice() {
+        assert_eq!(selected_mode("always [madvise] never\n"), Some("madvise"));
+        assert_eq!(selected_mode("[always] madvise never"), Some("always"));
+        assert_eq!(selected_mode("always madvise [never]"), Some("never"));
+        assert_eq!(selected_mode("always madvise never"), None);
+        assert_eq!(selected_mode("[always"), None);
+    }
 
     #[test]
     fn tcp_keepalive_is_set_as_redis_sets_it() {

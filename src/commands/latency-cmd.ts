@@ -157,14 +157,35 @@ function latencyHelp(ctx: Ctx): void {
   writeHelp(ctx, LATENCY_HELP, subcommandPresent(ctx.server, 'latency'));
 }
 
-/** AnonHugePages of this process, in bytes (Redis's THPGetAnonHugePagesSize). */
+/**
+ * AnonHugePages of this process, in bytes (Redis's THPGetAnonHugePagesSize), not counting the
+ * memory keyfork itself asks to be backed by huge pages (madvise MADV_HUGEPAGE, "hg" in the
+ * mapping's VmFlags: the keyspace's heap under THP "madvise", see native/src/alloc.rs
+ * use_huge_pages). Redis's advice is about huge pages the system imposes ("always"), copied
+ * whole on a write after fork in the kernels it was written for; keyfork's own ones are split,
+ * not copied, on such a write (4 KB copy-on-write, Linux 5.8+).
+ */
 function anonHugePages(): number {
   try {
-    const m = /^AnonHugePages:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/smaps_rollup', 'latin1'));
-    return m ? Number(m[1]) * 1024 : 0;
+    return hugePagesNotAdvised(fs.readFileSync('/proc/self/smaps', 'latin1'));
   } catch {
     return 0;
   }
+}
+
+/** The AnonHugePages bytes of the mappings of an smaps text whose VmFlags lack "hg". */
+export function hugePagesNotAdvised(smaps: string): number {
+  let total = 0;
+  let pending = 0;
+  for (const line of smaps.split('\n')) {
+    if (line.startsWith('AnonHugePages:')) pending = Number(/(\d+) kB/.exec(line)?.[1] ?? 0) * 1024;
+    else if (line.startsWith('VmFlags:')) {
+      // VmFlags ends each mapping's block.
+      if (!/\bhg\b/.test(line)) total += pending;
+      pending = 0;
+    }
+  }
+  return total + pending;
 }
 
 /** createLatencyReport: LATENCY DOCTOR's analysis, word for word. */

@@ -1,0 +1,154 @@
+// The keyspace heap on transparent huge pages (native/src/alloc.rs use_huge_pages), read from the
+// server's own /proc/<pid>/smaps: under THP "madvise" every [heap] mapping carries keyfork's
+// advice (VmFlags "hg") after the heap grew, was emptied and trimmed (FLUSHALL, MEMORY PURGE) and
+// grew again, and the keys sit on huge pages; under "always" keyfork adds no advice (the kernel's
+// mode and disable-thp decide, as for Redis). LATENCY DOCTOR's advice to disable THP ignores the
+// memory keyfork itself advised and answers as redis-server does.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { hugePagesNotAdvised } from '../../src/commands/latency-cmd';
+import { withBothServers } from '../helpers/diff';
+import { formatReply, RawConnection, type Reply } from '../helpers/resp';
+import { redisAvailable, startKeyfork } from '../helpers/servers';
+
+const text = (r: Reply): string => {
+  if ((r.t === 'bulk' || r.t === 'verbatim' || r.t === 'simple') && r.v !== null) return r.v.toString('latin1');
+  throw new Error(`not a string reply: ${formatReply(r)}`);
+};
+
+/** The kernel's THP mode ("always", "madvise", "never"), null when the kernel has no THP. */
+function thpMode(): string | null {
+  try {
+    return /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'latin1'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+interface Mapping {
+  name: string;
+  bytes: number;
+  rss: number;
+  hugePages: number;
+  advised: boolean;
+}
+
+function mappings(pid: number): Mapping[] {
+  const out: Mapping[] = [];
+  let cur: Mapping | null = null;
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      cur = { name: head[3].trim(), bytes: parseInt(head[2], 16) - parseInt(head[1], 16), rss: 0, hugePages: 0, advised: false };
+      out.push(cur);
+    } else if (cur && line.startsWith('Rss:')) cur.rss = Number(/(\d+) kB/.exec(line)![1]) * 1024;
+    else if (cur && line.startsWith('AnonHugePages:')) cur.hugePages = Number(/(\d+) kB/.exec(line)![1]) * 1024;
+    else if (cur && line.startsWith('VmFlags:')) cur.advised = /\bhg\b/.test(line);
+  }
+  return out;
+}
+
+const MB = 1024 * 1024;
+const mode = thpMode();
+const unavailable = mode === null ? 'the kernel has no transparent huge pages' : mode === 'never' ? 'THP is "never" on this system' : null;
+
+describe('the keyspace heap on transparent huge pages', () => {
+  it.skipIf(unavailable !== null || mode !== 'madvise')(
+    `under THP "madvise" every [heap] mapping is advised and holds huge pages, also after a trim${unavailable ? ` (skipped: ${unavailable})` : mode !== 'madvise' ? ` (skipped: THP is "${mode}", not "madvise")` : ''}`,
+    async () => {
+      const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
+      try {
+        const c = await RawConnection.connect(server.port);
+        // ~50 MB of keys: the heap grows by several 32 MB steps; then it is emptied and given
+        // back to the kernel (the heap shrinks, and what grows back is a new mapping), and grows
+        // again.
+        expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'key', '100'))).toBe('OK');
+        expect(text(await c.send('FLUSHALL'))).toBe('OK');
+        expect(text(await c.send('MEMORY', 'PURGE'))).toBe('OK');
+        expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'other', '100'))).toBe('OK');
+        c.close();
+        const heap = mappings(server.pid).filter((m) => m.name === '[heap]');
+        const rss = heap.reduce((n, m) => n + m.rss, 0);
+        const huge = heap.reduce((n, m) => n + m.hugePages, 0);
+        const notAdvised = heap.filter((m) => !m.advised).map((m) => `${(m.bytes / MB).toFixed(1)} MB`);
+        expect(notAdvised, 'heap mappings without the huge page advice').toEqual([]);
+        expect(rss).toBeGreaterThan(40 * MB);
+        // The kernel may find no free 2 MB block for some faults (fragmented memory): most of
+        // the heap, not all of it.
+        expect(huge, `${(huge / MB).toFixed(0)} of ${(rss / MB).toFixed(0)} MB of heap on huge pages`).toBeGreaterThan(rss / 2);
+      } finally {
+        await server.stop();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(unavailable !== null || mode !== 'always')(
+    `under THP "always" keyfork adds no advice of its own${unavailable ? ` (skipped: ${unavailable})` : mode !== 'always' ? ` (skipped: THP is "${mode}", not "always")` : ''}`,
+    async () => {
+      const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
+      try {
+        const c = await RawConnection.connect(server.port);
+        expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'key', '100'))).toBe('OK');
+        c.close();
+        expect(mappings(server.pid).filter((m) => m.name === '[heap]' && m.advised)).toEqual([]);
+      } finally {
+        await server.stop();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(unavailable !== null || !redisAvailable())(
+    `LATENCY DOCTOR gives no THP advice for keyfork's own huge pages, as redis-server answers${unavailable ? ` (skipped: ${unavailable})` : !redisAvailable() ? ' (skipped: redis-server is not installed)' : ''}`,
+    async () => {
+      await withBothServers(async ({ keyfork, redis }) => {
+        const doctor = async (port: number, populate: boolean): Promise<string> => {
+          const c = await RawConnection.connect(port);
+          try {
+            if (populate) expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'key', '100'))).toBe('OK');
+            expect(text(await c.send('CONFIG', 'SET', 'latency-monitor-threshold', '1000'))).toBe('OK');
+            return text(await c.send('LATENCY', 'DOCTOR'));
+          } finally {
+            c.close();
+          }
+        };
+        const keyforkReport = await doctor(keyfork.port, true);
+        // The precondition that makes the comparison mean something: keyfork holds huge pages,
+        // all of them in mappings it advised itself (under "always" the kernel's own are counted,
+        // and disable-thp, on by default, turned THP off for the process as Redis does).
+        const all = mappings(keyfork.pid);
+        const advisedHuge = all.filter((m) => m.advised).reduce((n, m) => n + m.hugePages, 0);
+        const otherHuge = all.filter((m) => !m.advised).reduce((n, m) => n + m.hugePages, 0);
+        if (mode === 'madvise') expect(advisedHuge).toBeGreaterThan(0);
+        expect(otherHuge).toBe(0);
+        expect(keyforkReport).toBe(await doctor(redis.port, false));
+        expect(keyforkReport).not.toContain('anonymous huge pages');
+      }, { keyfork: { args: ['--enable-debug-command', 'yes', '--save', ''] } });
+    },
+    60_000,
+  );
+
+  it('LATENCY DOCTOR counts the huge pages of mappings keyfork did not advise (smaps parsing)', () => {
+    const smaps = [
+      '55d0c0000000-55d0c2000000 rw-p 00000000 00:00 0                          [heap]',
+      'Size:              32768 kB',
+      'AnonHugePages:     30720 kB',
+      'VmFlags: rd wr mr mw me ac sd hg ',
+      '7f0000000000-7f0000400000 rw-p 00000000 00:00 0 ',
+      'Size:               4096 kB',
+      'AnonHugePages:      4096 kB',
+      'VmFlags: rd wr mr mw me ac sd ',
+      '7f0000400000-7f0000600000 rw-p 00000000 00:00 0 ',
+      'Size:               2048 kB',
+      'AnonHugePages:         0 kB',
+      'VmFlags: rd wr mr mw me ac sd nh ',
+      '7f1000000000-7f1000200000 rw-p 00000000 00:00 0 ',
+      'AnonHugePages:      2048 kB',
+    ].join('\n');
+    // The advised heap's 30 MB are not counted; the 4 MB mapping is; so is a last block whose
+    // VmFlags line is missing (an older kernel's smaps).
+    expect(hugePagesNotAdvised(smaps)).toBe((4096 + 2048) * 1024);
+    expect(hugePagesNotAdvised(smaps.replace('ac sd hg', 'ac sd'))).toBe((30720 + 4096 + 2048) * 1024);
+  });
+});
