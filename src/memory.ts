@@ -157,8 +157,8 @@ export class MemoryHousekeeping {
       this.triedMinor = false;
     }
     // Buffers freed by a collection may be released a moment later: the next tick trims them.
-    const [, free] = native.heapUsage();
-    if (free > FREE_HEAP_BEFORE_TRIM) native.trimMemory();
+    const [, free, , keptAtTop] = native.heapUsage();
+    if (free - keptAtTop > FREE_HEAP_BEFORE_TRIM) native.trimMemory();
     else native.keepHeapAdvised();
   }
 }

@@ -269,7 +269,7 @@ export interface NativeAddon {
   unwatchAll(client: number, clearDirty: boolean): void;
   /** 0 clean, 1 a watched key was touched (dirty), 2 a key live when watched has expired since. */
   watchState(client: number): number;
-  /** glibc malloc_trim(0): returns free heap pages to the kernel. */
+  /** glibc malloc_trim: returns free heap memory to the kernel, all but heapUsage()[3] at the top. */
   trimMemory(): boolean;
   /**
    * Extends the keyspace heap's huge page advice to the whole heap if it grew or shrank since
@@ -282,8 +282,12 @@ export interface NativeAddon {
   setTcpNoDelay(fd: number, on: boolean): void;
   /** DEBUG QUICKLIST-PACKED-THRESHOLD: false when out of range (0 restores 1 GiB). */
   setListPackedThreshold(bytes: number): boolean;
-  /** [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2), bytes the addon holds. */
-  heapUsage(): [number, number, number];
+  /**
+   * [C heap bytes in use, free bytes the allocator holds] (glibc mallinfo2), bytes the addon
+   * holds, and the free bytes at the heap's top that trimMemory keeps (the advised room of a heap
+   * on huge pages, 0 otherwise).
+   */
+  heapUsage(): [number, number, number, number];
   [more: string]: unknown;
 }
 

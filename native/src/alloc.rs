@@ -56,8 +56,8 @@ const HEAP_GROWTH_PAD: usize = 32 << 20;
 /// How much free memory at the heap's top makes free() trim it (glibc's default is 128 KB, and
 /// setting M_TOP_PAD freezes it there): far above the pad, so that the heap does not shrink and
 /// grow back by itself (a heap grown back below the advised end would be a new mapping without
-/// the advice). The once-a-second housekeeping still gives free memory back (`trim_heap`),
-/// after which `keep_heap_advised` runs.
+/// the advice). The once-a-second housekeeping still gives free memory back (`trimMemory`:
+/// beyond `heap_top_pad` at the top), after which `keep_heap_advised` runs.
 const HEAP_TRIM_THRESHOLD: usize = 4 * HEAP_GROWTH_PAD;
 /// mmap'd allocations at least this large (a large dict's bucket array) are advised too.
 const LARGE_CHUNK: usize = 4 << 20;
@@ -106,6 +106,13 @@ pub fn keep_heap_advised() {
         if brk > start { crate::os::advise_huge_pages(start, brk - start); }
         HUGE_ADVISED_END.store(brk, Ordering::Relaxed);
     }
+}
+
+/// Free space the heap keeps at its top while it is on huge pages (0 otherwise): the advised
+/// room the next allocations, the keyspace's and Node's own, are served from. Trimming it would
+/// make every growth after a trim start unadvised.
+pub fn heap_top_pad() -> usize {
+    if HEAP_START.load(Ordering::Relaxed) != 0 { HEAP_GROWTH_PAD } else { 0 }
 }
 
 #[inline(always)]

@@ -331,13 +331,13 @@ pub fn write_all(fd: i32, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Returns free heap memory to the kernel (glibc's malloc_trim: the top of the heap and whole
-/// free pages inside it). Short-lived request buffers interleave with long-lived keys, so after
-/// a burst of input the heap holds free pages that glibc would otherwise keep; Redis's jemalloc
-/// purges such pages on its own.
-pub fn trim_heap() -> bool {
+/// Returns free heap memory to the kernel (glibc's malloc_trim: the top of the heap beyond
+/// `keep_at_top` bytes, and whole free pages inside it). Short-lived request buffers interleave
+/// with long-lived keys, so after a burst of input the heap holds free pages that glibc would
+/// otherwise keep; Redis's jemalloc purges such pages on its own.
+pub fn trim_heap(keep_at_top: usize) -> bool {
     // SAFETY: malloc_trim takes a plain size and only manipulates the allocator's own state.
-    unsafe { malloc_trim(0) == 1 }
+    unsafe { malloc_trim(keep_at_top) == 1 }
 }
 
 /// glibc's struct mallinfo2 (all fields size_t).
@@ -355,12 +355,13 @@ struct MallInfo2 {
     keepcost: usize,
 }
 
-/// The C heap as the allocator sees it: (bytes in use, free bytes it holds in its arenas).
-/// In use covers the keyspace and everything else the process malloc'd (Buffers' memory too).
-pub fn heap_usage() -> (u64, u64) {
+/// The C heap as the allocator sees it: (bytes in use, free bytes it holds in its arenas, of
+/// those the free space at the top of the main heap). In use covers the keyspace and everything
+/// else the process malloc'd (Buffers' memory too).
+pub fn heap_usage() -> (u64, u64, u64) {
     // SAFETY: mallinfo2 takes no arguments and returns a plain struct by value.
     let m = unsafe { mallinfo2() };
-    ((m.uordblks + m.hblkhd) as u64, m.fordblks as u64)
+    ((m.uordblks + m.hblkhd) as u64, m.fordblks as u64, m.keepcost as u64)
 }
 
 const SOL_SOCKET: c_int = 1;

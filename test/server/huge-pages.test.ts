@@ -26,6 +26,7 @@ function thpMode(): string | null {
 }
 
 interface Mapping {
+  address: string;
   name: string;
   bytes: number;
   rss: number;
@@ -39,7 +40,7 @@ function mappings(pid: number): Mapping[] {
   for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
-      cur = { name: head[3].trim(), bytes: parseInt(head[2], 16) - parseInt(head[1], 16), rss: 0, hugePages: 0, advised: false };
+      cur = { address: head[1], name: head[3].trim(), bytes: parseInt(head[2], 16) - parseInt(head[1], 16), rss: 0, hugePages: 0, advised: false };
       out.push(cur);
     } else if (cur && line.startsWith('Rss:')) cur.rss = Number(/(\d+) kB/.exec(line)![1]) * 1024;
     else if (cur && line.startsWith('AnonHugePages:')) cur.hugePages = Number(/(\d+) kB/.exec(line)![1]) * 1024;
@@ -67,15 +68,22 @@ describe('the keyspace heap on transparent huge pages', () => {
         expect(text(await c.send('MEMORY', 'PURGE'))).toBe('OK');
         expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'other', '100'))).toBe('OK');
         c.close();
-        const heap = mappings(server.pid).filter((m) => m.name === '[heap]');
+        // What the keyspace allocates beyond the advised end is advised at once; a growth of the
+        // heap by Node's own mallocs (a reply, V8) after the last command is advised by the
+        // once-a-second housekeeping: wait for one.
+        const heapMappings = () => mappings(server.pid).filter((m) => m.name === '[heap]');
+        const deadline = Date.now() + 5000;
+        while (heapMappings().some((m) => !m.advised) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        const heap = heapMappings();
         const rss = heap.reduce((n, m) => n + m.rss, 0);
         const huge = heap.reduce((n, m) => n + m.hugePages, 0);
-        const notAdvised = heap.filter((m) => !m.advised).map((m) => `${(m.bytes / MB).toFixed(1)} MB`);
-        expect(notAdvised, 'heap mappings without the huge page advice').toEqual([]);
+        const describe = (m: Mapping) => `${m.address} ${(m.bytes / MB).toFixed(1)} MB ${m.advised ? 'hg' : '--'}`;
+        const notAdvised = heap.filter((m) => !m.advised).map(describe);
+        expect(notAdvised, `heap mappings without the huge page advice (heap: ${heap.map(describe).join(', ')})`).toEqual([]);
         expect(rss).toBeGreaterThan(40 * MB);
-        // The kernel may find no free 2 MB block for some faults (fragmented memory): most of
-        // the heap, not all of it.
-        expect(huge, `${(huge / MB).toFixed(0)} of ${(rss / MB).toFixed(0)} MB of heap on huge pages`).toBeGreaterThan(rss / 2);
+        // Not all of it: pages Node touched before a growth was advised stay 4 KB, and under load
+        // the kernel may find no free 2 MB block for a fault (60-90% measured here; 0 on main).
+        expect(huge, `${(huge / MB).toFixed(0)} of ${(rss / MB).toFixed(0)} MB of heap on huge pages`).toBeGreaterThan(rss / 4);
       } finally {
         await server.stop();
       }
