@@ -9,7 +9,7 @@ import { trackChild } from './lib/cleanup';
 import { NOT_YET, infoNumber, knowsCommand } from './lib/info';
 import { describeMachine } from './lib/machine';
 import { renderThroughputSection } from './lib/markdown';
-import { cpuDelta, preciseSplit, processCpu } from './lib/proc';
+import { cpuDelta, endedChildrenCpuSec, preciseSplit, processCpu } from './lib/proc';
 import { note, step } from './lib/progress';
 import type { PerServer, ThroughputRow, ThroughputSection, ThroughputServerResult } from './lib/results';
 import { type Benchmark, invocation, publish, runMain } from './lib/script';
@@ -90,6 +90,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'scaling-clients', kind: 'int', help: 'then every test again at -P 1 with this many connections (connection scaling)', default: 1000 },
   { name: 'no-scaling', kind: 'bool', help: 'skip the connection-scaling pass', default: false },
   { name: 'keyspace', kind: 'int', help: 'random keys (-r); without it redis-benchmark uses one key per test' },
+  { name: 'repeats', kind: 'int', help: 'runs of each test per server, alternating; the table gives each figure\'s median and the notes every run\'s rps (the machine\'s noise)', default: 1 },
   { name: 'full', kind: 'bool', help: '5 times the default request counts', default: false },
 ];
 
@@ -148,6 +149,8 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
   const scale = flags.full ? 5 : 1;
   const requestsFor = (pipeline: number) => scale * Number(pipeline > 1 ? flags['pipelined-requests'] : flags.requests);
   const clients = Number(flags.clients);
+  const repeats = Number(flags.repeats ?? 1);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError('--repeats: a count of 1 or more');
   const scalingClients = Number(flags['scaling-clients']);
   // Each pass: (pipeline, connections). At the memory limit only the configured connections.
   const passes: [number, number][] = pipelines.map((p) => [p, clients]);
@@ -201,10 +204,11 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
         const name = policy ? `${test.toUpperCase()} ${policy}` : test.toUpperCase();
         step(`test ${round + 1}/${total}: ${name} -P ${pipeline} -c ${conns}`);
         const row: ThroughputRow = { test: name, pipeline, clients: conns, servers: { keyfork: null, redis: null }, notes: [] };
-        for (const kind of alternate(kinds, round)) {
+        const runs = new Map<ServerKind, ThroughputServerResult[]>();
+        for (let repeat = 0; repeat < repeats; repeat++) for (const kind of alternate(kinds, round + repeat)) {
           const lacking = TEST_COMMANDS[test].filter((c) => missing.get(kind)!.has(c));
           if (lacking.length > 0) {
-            row.notes.push(`${LABEL[kind]}: ${lacking.join(', ')} ${NOT_YET}`);
+            if (repeat === 0) row.notes.push(`${LABEL[kind]}: ${lacking.join(', ')} ${NOT_YET}`);
             continue;
           }
           const server = servers.get(kind)!;
@@ -214,16 +218,22 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
             const custom = CUSTOM_TESTS[test];
             if (custom) await prepare(server, custom, requestsFor(pipeline));
             const result = await measureOne(server, benchArgv(server.port, test, pipeline, conns), test, requestsFor(pipeline), section.rows, kind, pipeline, conns);
-            row.servers[kind] = result;
+            runs.set(kind, [...(runs.get(kind) ?? []), result]);
             if (limit) {
               const evicted = ((await infoNumber(server.client, 'stats', 'evicted_keys')) ?? 0) - (evictedBefore ?? 0);
               row.notes.push(`${LABEL[kind]}: ${evicted.toLocaleString('en-US')} keys evicted during the test (${((100 * evicted) / requestsFor(pipeline)).toFixed(0)}% of the writes)`);
             }
-            step(`  ${LABEL[kind].padEnd(12)} ${Math.round(result.rps).toLocaleString('en-US').padStart(9)} rps, ${result.cpuUsPerRequest.toFixed(2)} us CPU/request`);
+            step(`  ${LABEL[kind].padEnd(12)} ${Math.round(result.rps).toLocaleString('en-US').padStart(9)} rps, ${result.cpuUsPerRequest.toFixed(2)} us CPU/request`
+              + `, busy: redis-benchmark ${busyPercent(result.benchBusy)}, server ${busyPercent(result.serverBusy)}`);
           } catch (err) {
             row.notes.push(`${LABEL[kind]}: ${(err as Error).message.split('\n')[0]}`);
             note(`${LABEL[kind]}: ${(err as Error).message.split('\n')[0]}`);
           }
+        }
+        for (const [kind, results] of runs) row.servers[kind] = medianRun(results);
+        if (repeats > 1) {
+          row.notes.push(`median of ${repeats} alternating runs; rps per run: `
+            + [...runs].map(([kind, results]) => `${LABEL[kind]} ${results.map((r) => Math.round(r.rps).toLocaleString('en-US')).join(', ')}`).join('; '));
         }
         if (test.startsWith('lrange') && (row.servers.keyfork || row.servers.redis)) row.notes.push('CPU per request excludes the LPUSH requests redis-benchmark sends first to fill the list (estimated from the LPUSH test, or split evenly without one)');
         section.rows.push(row);
@@ -235,6 +245,25 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
   }
   process.stdout.write('\n' + renderThroughputSection(section) + '\n');
   publish(flags, limit ? 'eviction' : 'throughput', section);
+}
+
+/** Each figure's median over repeated runs of one test on one server. */
+function medianRun(results: ThroughputServerResult[]): ThroughputServerResult {
+  const median = (pick: (r: ThroughputServerResult) => number | undefined): number | undefined => {
+    const values = results.map(pick).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+    if (values.length === 0) return undefined;
+    const mid = values.length >> 1;
+    return values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  };
+  return {
+    rps: median((r) => r.rps)!, p50Ms: median((r) => r.p50Ms)!, cpuUsPerRequest: median((r) => r.cpuUsPerRequest)!,
+    userUsPerRequest: median((r) => r.userUsPerRequest)!, systemUsPerRequest: median((r) => r.systemUsPerRequest)!,
+    benchCpuUsPerRequest: median((r) => r.benchCpuUsPerRequest), benchBusy: median((r) => r.benchBusy), serverBusy: median((r) => r.serverBusy),
+  };
+}
+
+function busyPercent(share: number | undefined): string {
+  return share === undefined ? '?' : `${Math.round(share * 100)}%`;
 }
 
 /** Sets the limit and the policy, then writes random keys until the server evicts. */
@@ -273,8 +302,13 @@ async function measureOne(
   clients: number,
 ): Promise<ThroughputServerResult> {
   const before = processCpu(server.pid);
+  const benchBefore = endedChildrenCpuSec();
+  const started = process.hrtime.bigint();
   const csv = await runBenchmarkTool(argv);
-  const used = preciseSplit(cpuDelta(before, processCpu(server.pid)));
+  const wallSec = Number(process.hrtime.bigint() - started) / 1e9;
+  const benchSec = endedChildrenCpuSec() - benchBefore;
+  const delta = cpuDelta(before, processCpu(server.pid));
+  const used = preciseSplit(delta);
   const rows = parseCsv(csv);
   const main = rows.find((r) => r.test.split(' ')[0] === test.toUpperCase() && !r.test.includes('needed'));
   if (!main) throw new Error(`no ${test.toUpperCase()} line in redis-benchmark's output: ${csv.trim().slice(0, 200)}`);
@@ -292,7 +326,13 @@ async function measureOne(
   }
   const userUs = (userSec * 1e6) / counted;
   const systemUs = (systemSec * 1e6) / counted;
-  return { rps: main.rps, p50Ms: main.p50Ms, cpuUsPerRequest: userUs + systemUs, userUsPerRequest: userUs, systemUsPerRequest: systemUs };
+  // Which side limits rps: each one's share of its core over the whole run (with LRANGE_*'s
+  // LPUSH phase, which both sides run alike), and the load generator's CPU per request.
+  const serverSec = delta.runSec ?? used.userSec + used.systemSec;
+  return {
+    rps: main.rps, p50Ms: main.p50Ms, cpuUsPerRequest: userUs + systemUs, userUsPerRequest: userUs, systemUsPerRequest: systemUs,
+    benchCpuUsPerRequest: (benchSec * 1e6) / (requests * rows.length), benchBusy: benchSec / wallSec, serverBusy: serverSec / wallSec,
+  };
 }
 
 export const benchmark: Benchmark = {

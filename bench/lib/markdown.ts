@@ -119,6 +119,12 @@ export function renderSaveSection(s: SaveSection): string {
 // ---------------------------------------------------------------------------------------------
 // Command throughput
 
+/** "bench / server" busy shares of one run, e.g. "99% / 61%". */
+function busyCell(r: { benchBusy?: number; serverBusy?: number } | null | undefined): string {
+  if (!r || r.benchBusy === undefined || r.serverBusy === undefined) return DASH;
+  return `${Math.round(r.benchBusy * 100)}% / ${Math.round(r.serverBusy * 100)}%`;
+}
+
 export function renderThroughputSection(s: ThroughputSection, heading = '## Command throughput (redis-benchmark)'): string {
   const out = [heading, '', metaBlock(s), ''];
   if (s.limit) out.push(`At the memory limit: ${s.limit}.`, '');
@@ -126,19 +132,26 @@ export function renderThroughputSection(s: ThroughputSection, heading = '## Comm
   out.push(`redis-benchmark -c ${s.clients}${scaling.length ? ` (and -c ${scaling.join(', ')} at -P 1 for connection scaling)` : ''}, -n ${fmt(s.requests)} at -P 1 and ${fmt(s.pipelinedRequests)} when pipelined, one test at a time, servers alternating. `
     + 'Server CPU per request is the server process\'s on-CPU time over the test (sum of its threads\' /proc/PID/task/*/schedstat, '
     + 'split into user (u) and system (s) time in the proportion of utime:stime from /proc/PID/stat), divided by the requests'
-    + `${s.pinned ? `; ${s.pinned}` : ''}. Ratios are keyfork / redis-server (rps: higher is better; CPU: lower is better).`, '');
+    + `${s.pinned ? `; ${s.pinned}` : ''}. Ratios are keyfork / redis-server (rps: higher is better; CPU: lower is better). `
+    + 'Which side limits rps: redis-benchmark\'s own CPU time per request (its rusage; LRANGE_* include the LPUSH phase) and the share of '
+    + 'one core each side was busy over the run (CPU time / wall time); a side near 100% is the bottleneck, and while redis-benchmark is, '
+    + 'the rps ratio measures the load generator more than the server; with neither near 100%, other load on the machine or the '
+    + 'request/reply round trip limits it.', '');
   out.push(table(
-    ['test', '-P', '-c', 'keyfork rps', 'redis rps', 'rps ratio', 'keyfork CPU us/req', 'redis CPU us/req', 'CPU ratio', 'keyfork p50 ms', 'redis p50 ms'],
+    ['test', '-P', '-c', 'keyfork rps', 'redis rps', 'rps ratio', 'keyfork CPU us/req', 'redis CPU us/req', 'CPU ratio', 'keyfork p50 ms', 'redis p50 ms',
+      'redis-benchmark CPU us/req (keyfork / redis run)', 'busy, keyfork run: bench / server', 'busy, redis run: bench / server'],
     s.rows.map((row) => {
       const [kr, rr] = pair(row.servers, (v) => v.rps);
       const [kc, rc] = pair(row.servers, (v) => v.cpuUsPerRequest);
       const [kp, rp] = pair(row.servers, (v) => v.p50Ms);
       const cpuCell = (v: number | null, p: PerServer<{ userUsPerRequest: number; systemUsPerRequest: number }>['keyfork']) =>
         v === null || !p ? DASH : `${fmt(v, 2)} (${fmt(p.userUsPerRequest, 2)} u + ${fmt(p.systemUsPerRequest, 2)} s)`;
+      const [kb, rb] = pair(row.servers, (v) => v.benchCpuUsPerRequest ?? null);
+      const benchCell = kb === null && rb === null ? DASH : `${kb === null ? DASH : fmt(kb, 2)} / ${rb === null ? DASH : fmt(rb, 2)}`;
       return [row.test, String(row.pipeline), String(row.clients ?? s.clients), fmt(kr), fmt(rr), ratio(kr, rr), cpuCell(kc, row.servers.keyfork),
-        cpuCell(rc, row.servers.redis), ratio(kc, rc), fmt(kp, 3), fmt(rp, 3)];
+        cpuCell(rc, row.servers.redis), ratio(kc, rc), fmt(kp, 3), fmt(rp, 3), benchCell, busyCell(row.servers.keyfork), busyCell(row.servers.redis)];
     }),
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ));
   const notes = s.rows.filter((r) => r.notes.length > 0);
   if (notes.length > 0) out.push('', ...notes.map((r) => `- ${r.test} -P ${r.pipeline} -c ${r.clients ?? s.clients}: ${r.notes.join('; ')}`));

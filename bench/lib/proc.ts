@@ -27,6 +27,18 @@ export interface CpuTime {
   runSec: number | null;
 }
 
+/**
+ * CPU seconds of this process's children that have ended and been waited for (cutime + cstime
+ * of /proc/self/stat, in clock ticks): the before/after difference around one child's run is
+ * that child's own CPU time (a load generator's), with no wrapper around its command.
+ */
+export function endedChildrenCpuSec(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3; cutime is field 16, cstime field 17.
+  return (Number(rest[13]) + Number(rest[14])) / clockTicks();
+}
+
 /** utime + stime of a process (all its threads; not its children), in seconds. */
 export function processCpu(pid: number): CpuTime {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -37,8 +37,10 @@ function throughputRows(t: ThroughputSection): string[] {
   const find = (test: string, pipeline: number, clients: number): ThroughputRow | undefined =>
     t.rows.find((row) => row.test === test && row.pipeline === pipeline && (row.clients ?? base) === clients);
   const scaling = [...new Set(t.rows.map((row) => row.clients ?? base))].find((c) => c !== base);
-  const rows = [`| test | -P 1 CPU/request (≤1.1×) | -P 16 rps (≥1.1×) |${scaling ? ` -c ${scaling} rps (≥1×) |` : ''}`,
-    `| :--- | ---: | ---: |${scaling ? ' ---: |' : ''}`];
+  // Whether the load generator limited the pipelined runs: its core's busy share in each.
+  const benchShown = t.rows.some((row) => row.pipeline === 16 && row.servers.keyfork?.benchBusy !== undefined);
+  const rows = [`| test | -P 1 CPU/request (≤1.1×) | -P 16 rps (≥1.1×) |${benchShown ? ' -P 16: redis-benchmark\'s core busy (keyfork / redis run) |' : ''}${scaling ? ` -c ${scaling} rps (≥1×) |` : ''}`,
+    `| :--- | ---: | ---: |${benchShown ? ' ---: |' : ''}${scaling ? ' ---: |' : ''}`];
   for (const test of [...new Set(t.rows.map((row) => row.test))]) {
     const p1 = find(test, 1, base);
     const p16 = find(test, 16, base);
@@ -46,6 +48,10 @@ function throughputRows(t: ThroughputSection): string[] {
       marked(p1?.servers.keyfork?.cpuUsPerRequest, p1?.servers.redis?.cpuUsPerRequest, 1.1, false),
       marked(p16?.servers.keyfork?.rps, p16?.servers.redis?.rps, 1.1, true),
     ];
+    if (benchShown) {
+      const busy = (v: number | undefined) => (v === undefined ? '—' : `${Math.round(v * 100)}%`);
+      cells.push(`${busy(p16?.servers.keyfork?.benchBusy)} / ${busy(p16?.servers.redis?.benchBusy)}`);
+    }
     if (scaling) {
       const s = find(test, 1, scaling);
       cells.push(marked(s?.servers.keyfork?.rps, s?.servers.redis?.rps, 1, true));

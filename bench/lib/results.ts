@@ -67,6 +67,14 @@ export interface ThroughputServerResult {
   cpuUsPerRequest: number;
   userUsPerRequest: number;
   systemUsPerRequest: number;
+  /**
+   * redis-benchmark's own CPU time per request in this run (its rusage, LRANGE_*'s LPUSH phase
+   * included), and the share of one core each side was busy over the run (CPU time / wall
+   * time): a side near 100% limits rps. Absent in results from before they were measured.
+   */
+  benchCpuUsPerRequest?: number;
+  benchBusy?: number;
+  serverBusy?: number;
 }
 
 export interface ThroughputRow {
