@@ -20,6 +20,7 @@ import { AofWriter } from './aof-writer';
 import { AofLoader, type AofLoadHost } from './aof-load';
 import { AofManifest } from './aof-manifest';
 import { oneLine, SIGUSR1, type ActiveChild, type ChildExit, type Children } from './children';
+import { rdbWriteOptions } from './rdb';
 import { autoAofRewriteTrigger } from './triggers';
 import { consume } from '../config/consumers';
 
@@ -30,9 +31,6 @@ const AOF_TIMESTAMP_ENABLED = consume('aof-timestamp-enabled', 'test/server/aof-
 const AOF_REWRITE_INCREMENTAL_FSYNC = consume('aof-rewrite-incremental-fsync', 'native/src/aof/rewrite.rs');
 const AUTO_AOF_REWRITE_PERCENTAGE = consume('auto-aof-rewrite-percentage', 'test/server/aof.test.ts');
 const AUTO_AOF_REWRITE_MIN_SIZE = consume('auto-aof-rewrite-min-size', 'test/server/aof.test.ts');
-const RDBCOMPRESSION = consume('rdbcompression', 'test/server/directives.test.ts');
-const RDBCHECKSUM = consume('rdbchecksum', 'test/server/directives.test.ts');
-const RDB_KEY_SAVE_DELAY = consume('rdb-key-save-delay', 'test/server/aof.test.ts');
 import { StartupAbort } from '../errors';
 
 /** aof_state */
@@ -251,8 +249,8 @@ export class Aof {
   /** The rewrite's settings: preamble, compression, checksum, incremental fsync, key delay, timestamp. */
   private rewriteOptions(): [boolean, boolean, boolean, boolean, number, boolean] {
     const cfg = this.config;
-    return [this.rdbPreamble, cfg.bool(RDBCOMPRESSION), cfg.bool(RDBCHECKSUM), cfg.bool(AOF_REWRITE_INCREMENTAL_FSYNC),
-      cfg.int(RDB_KEY_SAVE_DELAY), cfg.bool(AOF_TIMESTAMP_ENABLED)];
+    const [compression, checksum, keySaveDelay] = rdbWriteOptions(cfg);
+    return [this.rdbPreamble, compression, checksum, cfg.bool(AOF_REWRITE_INCREMENTAL_FSYNC), keySaveDelay, cfg.bool(AOF_TIMESTAMP_ENABLED)];
   }
 
   /** rewriteAppendOnlyFile in this process (the base written at start-up). */

@@ -33,9 +33,11 @@ const THP_WARNING =
 const DBFILENAME = consume('dbfilename', 'test/server/directives.test.ts');
 const SAVE = consume('save', 'test/server/persistence.test.ts', 'test/unit/persistence.test.ts');
 const STOP_WRITES_ON_BGSAVE_ERROR = consume('stop-writes-on-bgsave-error', 'test/unit/persistence.test.ts');
-const RDBCOMPRESSION = consume('rdbcompression', 'test/server/directives.test.ts', 'test/server/debug-object.test.ts');
-const RDBCHECKSUM = consume('rdbchecksum', 'test/server/directives.test.ts');
-const RDB_KEY_SAVE_DELAY = consume('rdb-key-save-delay', 'test/server/persistence.test.ts');
+// How an RDB is written, for every writer: BGSAVE/SAVE here, the diskless sync's child
+// (replication/master.ts) and an AOF rewrite's preamble (aof.ts), through rdbWriteOptions.
+const RDBCOMPRESSION = consume('rdbcompression', 'test/server/directives.test.ts', 'test/server/debug-object.test.ts', 'test/server/replication.test.ts');
+const RDBCHECKSUM = consume('rdbchecksum', 'test/server/directives.test.ts', 'test/server/replication.test.ts');
+const RDB_KEY_SAVE_DELAY = consume('rdb-key-save-delay', 'test/server/persistence.test.ts', 'test/server/replication-faults.test.ts', 'test/server/aof.test.ts');
 const RDB_DEL_SYNC_FILES = consume('rdb-del-sync-files', 'test/unit/persistence.test.ts');
 const LOGLEVEL = consume('loglevel', 'test/unit/persistence.test.ts');
 const LOADING_PROCESS_EVENTS_INTERVAL_BYTES = consume('loading-process-events-interval-bytes', 'test/server/loading.test.ts');
@@ -186,6 +188,14 @@ let exitHookInstalled = false;
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** A start-up load that failed, with the lines Redis logs for it. */
+/**
+ * rdbcompression, rdbchecksum and rdb-key-save-delay as the addon's RDB writers take them:
+ * every RDB keyfork writes (a save, a replica's sync, an AOF rewrite's preamble) reads them here.
+ */
+export function rdbWriteOptions(config: Config): [compression: boolean, checksum: boolean, keySaveDelay: number] {
+  return [config.bool(RDBCOMPRESSION), config.bool(RDBCHECKSUM), config.int(RDB_KEY_SAVE_DELAY)];
+}
+
 class RdbLoadFailure extends Error {
   constructor(readonly lines: string[]) {
     super(lines.join('; '));
@@ -323,13 +333,7 @@ export class Persistence {
     try {
       const engine = this.deps.engine();
       child = this.children.start('rdb', trigger, () => {
-        const [pid, readFd, forkUsec, totalKeys] = engine.forkRdb(
-          this.filename(),
-          cfg.bool(RDBCOMPRESSION),
-          cfg.bool(RDBCHECKSUM),
-          cfg.int(RDB_KEY_SAVE_DELAY),
-          ...(this.replicationInfo() ?? []),
-        );
+        const [pid, readFd, forkUsec, totalKeys] = engine.forkRdb(this.filename(), ...rdbWriteOptions(cfg), ...(this.replicationInfo() ?? []));
         return { pid, readFd, forkUsec, totalKeys };
       });
     } catch (err) {
@@ -410,7 +414,8 @@ export class Persistence {
   saveForeground(trigger: string): boolean {
     const cfg = this.config;
     try {
-      this.deps.engine().saveRdb(this.filename(), cfg.bool(RDBCOMPRESSION), cfg.bool(RDBCHECKSUM), ...(this.replicationInfo() ?? []));
+      const [compression, checksum] = rdbWriteOptions(cfg);
+      this.deps.engine().saveRdb(this.filename(), compression, checksum, ...(this.replicationInfo() ?? []));
     } catch (err) {
       this.log.warning(errorText(err));
       return false;

@@ -9,6 +9,7 @@ import { native } from '../native';
 import { parseInteger } from '../commands/types';
 import type { ActiveChild, ChildExit } from '../persistence/children';
 import { SIGUSR1 } from '../persistence/children';
+import { rdbWriteOptions } from '../persistence/rdb';
 import { replicaSyncTrigger } from '../persistence/triggers';
 import type { Server } from '../server';
 import type { Failover } from './failover';
@@ -55,9 +56,6 @@ const REPL_PING_REPLICA_PERIOD = consume('repl-ping-replica-period', 'test/serve
 const REPL_TIMEOUT = consume('repl-timeout', 'test/server/replication-faults.test.ts');
 const MIN_REPLICAS_TO_WRITE = consume('min-replicas-to-write', 'test/server/replication.test.ts');
 const MIN_REPLICAS_MAX_LAG = consume('min-replicas-max-lag', 'test/server/replication.test.ts');
-const RDBCOMPRESSION = consume('rdbcompression', 'test/server/replication.test.ts');
-const RDBCHECKSUM = consume('rdbchecksum', 'test/server/replication.test.ts');
-const RDB_KEY_SAVE_DELAY = consume('rdb-key-save-delay', 'test/server/replication-faults.test.ts');
 
 const PING_COMMAND = Buffer.from('*1\r\n$4\r\nPING\r\n');
 const GETACK_COMMAND = Buffer.from('*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n');
@@ -320,9 +318,7 @@ export class Master {
       const [streamDb, replid, offset] = this.ctx.saveInfo();
       child = persistence.children.start('sync', trigger, () => {
         const [pid, readFd, fd, forkUsec, totalKeys] = native.forkRdbToPipe(
-          cfg.bool(RDBCOMPRESSION),
-          cfg.bool(RDBCHECKSUM),
-          cfg.int(RDB_KEY_SAVE_DELAY),
+          ...rdbWriteOptions(cfg),
           randomHex40(),
           streamDb,
           replid,
