@@ -5,7 +5,8 @@
 //!
 //! A new node is started when the tail node's listpack plus the new entry would reach
 //! `stream-node-max-bytes`, or it already holds `stream-node-max-entries` entries (live and
-//! deleted); a full node gives back its spare allocation. Deleted entries stay flagged in their
+//! deleted); a node's listpack grows by an eighth at a time (Redis preallocates 4096 bytes),
+//! and a full node gives back its spare allocation. Deleted entries stay flagged in their
 //! node until the node empties (then it is removed) or is trimmed away, as in Redis.
 //!
 //! API for the commands: [`Stream::append`], [`Stream::trim`], [`Stream::delete`],
@@ -97,7 +98,7 @@ impl Stream {
             }
         }
         if !appended {
-            self.rax.insert(&id.key(), Node::new(id, fields_values, limits.max_bytes));
+            self.rax.insert(&id.key(), Node::new(id, fields_values));
         }
         self.length += 1;
         self.entries_added += 1;

@@ -25,9 +25,9 @@ use super::StreamId;
 pub const FLAG_DELETED: i64 = 1;
 pub const FLAG_SAMEFIELDS: i64 = 2;
 
-/// Redis's STREAM_LISTPACK_MAX_PRE_ALLOCATE: a new node reserves this much (or
-/// stream-node-max-bytes when smaller) so appends rarely reallocate.
-const MAX_PREALLOCATE: usize = 4096;
+/// Bytes an element may take beyond its data: its encoding header and its back-length, at most
+/// 5 each (an integer takes at most 9 with its header).
+const ELEMENT_OVERHEAD: usize = 10;
 
 #[derive(Clone)]
 pub struct Node {
@@ -79,13 +79,19 @@ impl Node {
     }
 
     /// A new node whose master entry takes the fields of its first entry, which it holds.
-    pub fn new(master: StreamId, fields_values: &[&[u8]], max_bytes: usize) -> Node {
-        let prealloc = if max_bytes > 0 && max_bytes < MAX_PREALLOCATE { max_bytes } else { MAX_PREALLOCATE };
-        let mut lp = Vec::with_capacity(prealloc);
+    ///
+    /// Redis preallocates 4096 bytes for a new node (STREAM_LISTPACK_MAX_PRE_ALLOCATE) and keeps
+    /// them until the node fills up; here a node grows by an eighth at a time instead (see
+    /// `reserve`), so a node that is not full (a stream of 100 entries and fewer, every
+    /// stream's tail) holds at most about an eighth of its size unused.
+    pub fn new(master: StreamId, fields_values: &[&[u8]]) -> Node {
+        let numfields = fields_values.len() / 2;
+        let fields: usize = fields_values.chunks_exact(2).map(|pair| pair[0].len()).sum();
+        let master_bytes = 6 + (4 + numfields) * ELEMENT_OVERHEAD + fields + 1;
+        let mut lp = Vec::with_capacity(master_bytes + entry_bound(fields_values, true));
         lp.extend_from_slice(&[0; 6]);
         append_int(&mut lp, 1);
         append_int(&mut lp, 0);
-        let numfields = fields_values.len() / 2;
         append_int(&mut lp, numfields as i64);
         for pair in fields_values.chunks_exact(2) {
             append_bytes(&mut lp, pair[0]);
@@ -147,6 +153,7 @@ impl Node {
     }
 
     fn push_entry(&mut self, master: StreamId, id: StreamId, fields_values: &[&[u8]], same_fields: bool) {
+        self.reserve(entry_bound(fields_values, same_fields));
         let lp = &mut self.lp;
         lp.pop(); // the terminator, written again below
         let numfields = fields_values.len() / 2;
@@ -181,11 +188,18 @@ impl Node {
         }
     }
 
+    /// Room for `need` more bytes, the listpack keeping at most an eighth spare (not Vec's
+    /// doubling).
+    fn reserve(&mut self, need: usize) {
+        crate::types::reserve_with_slack(&mut self.lp, need);
+    }
+
     /// lpReplaceInteger: the element at `p` becomes `v` (its encoding may change size).
     fn replace_int(&mut self, p: usize, v: i64) {
         let Some((_, next)) = self.elem(p) else { return };
         let mut enc = Vec::with_capacity(10);
         append_int(&mut enc, v);
+        self.reserve(enc.len());
         self.lp.splice(p..next, enc);
         self.finish_header(0);
     }
@@ -234,6 +248,15 @@ impl Node {
         let (fields_at, nfields, first) = self.master_fields().unwrap_or((0, 0, self.end()));
         Entries { node: self, master, fields_at, nfields, fwd: first, back: self.end() }
     }
+}
+
+/// At most how many bytes an entry takes (with the terminator): its flags, ID deltas, field
+/// count and back-count elements, its values and, unless `same_fields`, its fields.
+fn entry_bound(fields_values: &[&[u8]], same_fields: bool) -> usize {
+    let numfields = fields_values.len() / 2;
+    let data: usize = fields_values.chunks_exact(2).map(|pair| pair[1].len() + if same_fields { 0 } else { pair[0].len() }).sum();
+    let elements = 4 + if same_fields { numfields } else { 1 + 2 * numfields };
+    data + elements * ELEMENT_OVERHEAD + 1
 }
 
 /// One entry of a node, borrowed.
@@ -479,7 +502,7 @@ mod tests {
     #[test]
     fn layout_matches_redis() {
         let master = id(1, 1);
-        let mut n = Node::new(master, &[b"a", b"1", b"b", b"x"], 4096);
+        let mut n = Node::new(master, &[b"a", b"1", b"b", b"x"]);
         n.append(master, id(1, 2), &[b"a", b"2", b"b", b"y"]);
         n.append(master, id(5, 0), &[b"c", b"3"]);
         let expect: &[u8] = &[
@@ -501,9 +524,24 @@ mod tests {
     }
 
     #[test]
+    fn a_growing_node_keeps_at_most_an_eighth_spare() {
+        let master = id(1, 0);
+        let mut n = Node::new(master, &[b"event", b"click", b"user", b"m:1:0"]);
+        for j in 2..=100u64 {
+            let user = format!("m:{j}:12345");
+            n.append(master, id(j, 0), &[b"event", b"click", b"user", user.as_bytes()]);
+            let bound = entry_bound(&[b"event", b"click", b"user", user.as_bytes()], true);
+            assert!(n.capacity() - n.len_bytes() <= n.len_bytes() / 8 + 2 * bound, "{} of {}", n.capacity(), n.len_bytes());
+        }
+        assert_eq!(validate(n.bytes(), master), Ok(100));
+        // Redis would hold the 4096 bytes it preallocated.
+        assert!(n.len_bytes() < 3000 && n.capacity() < 3200, "{} of {}", n.capacity(), n.len_bytes());
+    }
+
+    #[test]
     fn deleting_and_walking_both_ways() {
         let master = id(10, 0);
-        let mut n = Node::new(master, &[b"f", b"v0"], 4096);
+        let mut n = Node::new(master, &[b"f", b"v0"]);
         for i in 1..200u64 {
             let v = format!("v{i}");
             n.append(master, id(10 + i, i % 3), &[b"f", v.as_bytes()]);
@@ -539,7 +577,7 @@ mod tests {
     #[test]
     fn corrupt_nodes_are_refused() {
         let master = id(1, 0);
-        let mut n = Node::new(master, &[b"a", b"1"], 4096);
+        let mut n = Node::new(master, &[b"a", b"1"]);
         n.append(master, id(2, 0), &[b"b", b"2", b"c", b"3"]);
         let good = n.bytes().to_vec();
         assert!(validate(&good, master).is_ok());
