@@ -2,6 +2,7 @@
 //! buffer that is copied into the client's output Buffer: no JS values are created per reply.
 
 use crate::numfmt;
+use crate::rdb::numeric;
 
 pub struct Reply {
     pub buf: Vec<u8>,
@@ -36,8 +37,23 @@ impl Reply {
 
     #[inline] pub fn int(&mut self, n: i64) { self.line(b':', n); }
 
+    /// `$<len>\r\n<data>\r\n`: room for all of it made once (LRANGE and the like write
+    /// hundreds per reply).
+    #[inline]
     pub fn bulk(&mut self, data: &[u8]) {
-        self.line(b'$', data.len() as i64);
+        let n = data.len();
+        self.buf.reserve(n + 3 + numeric::MAX_I64_DIGITS);
+        // Short elements' headers as fixed-size stores, without the general formatter.
+        if n < 10 {
+            self.buf.extend_from_slice(&[b'$', b'0' + n as u8, b'\r', b'\n']);
+        } else if n < 100 {
+            self.buf.extend_from_slice(&[b'$', b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, b'\r', b'\n']);
+        } else {
+            let mut digits = [0u8; numeric::MAX_I64_DIGITS];
+            self.buf.push(b'$');
+            self.buf.extend_from_slice(numeric::format_i64(n as i64, &mut digits));
+            self.buf.extend_from_slice(b"\r\n");
+        }
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -129,4 +145,19 @@ impl Reply {
 
 impl Default for Reply {
     fn default() -> Self { Self::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_headers_at_every_length_width() {
+        for n in [0usize, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65536] {
+            let data = vec![b'x'; n];
+            let mut r = Reply::new();
+            r.bulk(&data);
+            assert_eq!(r.buf, [format!("${n}\r\n").into_bytes(), data, b"\r\n".to_vec()].concat(), "length {n}");
+        }
+    }
 }

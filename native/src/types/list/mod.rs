@@ -652,7 +652,7 @@ impl List {
     /// Head to tail; `.rev()` walks tail to head.
     pub fn iter(&self) -> Iter<'_> {
         let view = self.view();
-        Iter { view, front_chunk: 0, front_off: 0, back_chunk: view.chunks(), back_end: 0, remaining: self.len() }
+        Iter { view, front_chunk: 0, front_data: None, front_off: 0, back_chunk: view.chunks(), back_end: 0, remaining: self.len() }
     }
 
     /// Head to tail starting at element `index` (empty when out of range).
@@ -768,6 +768,8 @@ impl ListBuilder {
 pub struct Iter<'a> {
     view: View<'a>,
     front_chunk: usize,
+    /// `front_chunk`'s data once looked up (None: not yet), so that a walk looks each chunk up once.
+    front_data: Option<&'a [u8]>,
     /// Offset of the next entry in `front_chunk`'s data.
     front_off: usize,
     /// One past the chunk holding the next element from the back (0 = before the first).
@@ -785,9 +787,13 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.remaining == 0 { return None; }
         loop {
-            let (data, _, _) = self.view.chunk(self.front_chunk)?;
+            let data = match self.front_data {
+                Some(data) => data,
+                None => *self.front_data.insert(self.view.chunk(self.front_chunk)?.0),
+            };
             if self.front_off >= data.len() {
                 self.front_chunk += 1;
+                self.front_data = None;
                 self.front_off = 0;
                 continue;
             }
@@ -980,6 +986,24 @@ mod tests {
     }
 
     fn collect(l: &List) -> Vec<Vec<u8>> { l.iter().map(|e| e.to_vec()).collect() }
+
+    #[test]
+    fn walks_from_both_ends_at_once_across_chunks() {
+        let items: Vec<Vec<u8>> = (0..5000).map(|i| format!("element-{i}").into_bytes()).collect();
+        let l = List::from_items(&items);
+        assert!(chunks_of(&l).len() > 2);
+        for start in [0, 1, 2499, 4998] {
+            let mut it = l.iter_from(start);
+            let (mut front, mut back) = (start, items.len());
+            loop {
+                let (a, b) = (it.next(), it.next_back());
+                if front < back { assert_eq!(a, Some(items[front].as_slice())); front += 1; } else { assert_eq!(a, None); }
+                if front < back { back -= 1; assert_eq!(b, Some(items[back].as_slice())); } else { assert_eq!(b, None); }
+                if a.is_none() { break; }
+            }
+            assert_eq!(front, back);
+        }
+    }
     fn collect_rev(l: &List) -> Vec<Vec<u8>> { l.iter().rev().map(|e| e.to_vec()).collect() }
 
     /// Checks every read path against the model, plus the chunk bookkeeping.
