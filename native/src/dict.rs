@@ -10,47 +10,6 @@ use std::cell::Cell;
 mod node;
 pub use node::{node_bytes, Node};
 
-/// Byte strings up to this long live inline: no allocation of their own (the whole thing
-/// takes 24 bytes).
-const INLINE_KEY: usize = 22;
-
-/// A byte string stored inline when short, boxed otherwise: the values of hashtable-encoded
-/// hashes (keys live in their table node).
-#[derive(Clone)]
-pub enum SmallBytes {
-    Inline { len: u8, bytes: [u8; INLINE_KEY] },
-    Heap(Box<[u8]>),
-}
-
-impl SmallBytes {
-    #[inline]
-    pub fn new(key: &[u8]) -> SmallBytes {
-        if key.len() <= INLINE_KEY {
-            let mut bytes = [0u8; INLINE_KEY];
-            bytes[..key.len()].copy_from_slice(key);
-            SmallBytes::Inline { len: key.len() as u8, bytes }
-        } else {
-            SmallBytes::Heap(key.into())
-        }
-    }
-
-    /// The heap a key of these bytes holds beyond its node (nothing when it fits inline).
-    pub fn heap_bytes_of(bytes: &[u8]) -> usize {
-        if bytes.len() <= INLINE_KEY { 0 } else { chunk_size(bytes.len()) }
-    }
-}
-
-impl std::ops::Deref for SmallBytes {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            SmallBytes::Inline { len, bytes } => &bytes[..*len as usize],
-            SmallBytes::Heap(b) => b,
-        }
-    }
-}
-
 pub struct Dict<V> {
     buckets: Vec<Option<Node<V>>>,
     len: usize,
@@ -182,6 +141,42 @@ impl<V> Dict<V> {
 
     /// Inserts a key known to be absent, copying its bytes into the new node.
     pub fn insert_new_copy(&mut self, key: &[u8], val: V) { self.link_new(Node::new(key, val, 0, None)); }
+
+    /// Inserts a key known to be absent, with `tail` stored after it in the same node (see
+    /// `Node::tail`).
+    pub fn insert_new_tailed(&mut self, key: &[u8], tail: &[u8], val: V) { self.link_new(Node::new_tailed(key, tail, val, None)); }
+
+    /// `try_insert_copy` of a node with a tail (`insert_new_tailed`): `val` back when the key
+    /// is there.
+    pub fn try_insert_tailed(&mut self, key: &[u8], tail: &[u8], val: V) -> Result<(), V> {
+        self.grow_if_due();
+        let s = self.slot(key);
+        let mut cur = self.buckets[s].as_ref();
+        while let Some(n) = cur {
+            if n.key() == key { return Err(val); }
+            cur = n.next();
+        }
+        let mut node = Node::new_tailed(key, tail, val, None);
+        *node.next_mut() = self.buckets[s].take();
+        self.buckets[s] = Some(node);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Replaces the tail of `key`'s node: in place when the length is the same, else the node
+    /// is remade (value, extra slot and chain position kept). False when the key is absent.
+    pub fn set_tail(&mut self, key: &[u8], tail: &[u8]) -> bool {
+        let Some(link) = self.link_of(key) else { return false };
+        if link.as_mut().expect("link_of finds a node").overwrite_tail(tail) { return true; }
+        let mut old = link.take().expect("link_of finds a node");
+        let next = old.next_mut().take();
+        let extra = old.extra();
+        let (val, _, _) = old.into_parts();
+        let mut node = Node::new_tailed(key, tail, val, extra);
+        *node.next_mut() = next;
+        *link = Some(node);
+        true
+    }
 
     /// Inserts a key known to be absent with its tag and extra slot.
     pub fn insert_new_tagged(&mut self, key: &[u8], val: V, tag: u32, extra: Option<u64>) {
@@ -417,13 +412,17 @@ impl<V> Dict<V> {
     /// A random entry, as Redis's dictGetFairRandomKey picks it: one of up to 15 entries
     /// gathered from consecutive buckets (so an entry in a long chain is not less likely than
     /// one alone in its bucket, as it would be with "random bucket, then random chain node").
-    pub fn random(&self) -> Option<(&[u8], &V)> {
+    pub fn random(&self) -> Option<(&[u8], &V)> { self.random_node().map(|n| (n.key(), n.val())) }
+
+    /// `random`'s node (its tail too).
+    pub fn random_node(&self) -> Option<&Node<V>> {
         if self.len == 0 { return None; }
-        let mut sample: [Option<(&[u8], &V)>; FAIR_SAMPLE] = [None; FAIR_SAMPLE];
+        let mut sample: [Option<&Node<V>>; FAIR_SAMPLE] = [None; FAIR_SAMPLE];
         let mut n = 0;
-        self.some_entries(FAIR_SAMPLE, |k, v| {
-            sample[n] = Some((k, v));
+        self.sample_nodes(FAIR_SAMPLE, FAIR_SAMPLE * 10, |node| {
+            sample[n] = Some(node);
             n += 1;
+            true
         });
         if n == 0 { return self.random_in_random_bucket(); }
         sample[(random_u64() % n as u64) as usize]
@@ -439,7 +438,7 @@ impl<V> Dict<V> {
     }
 
     /// Redis's dictGetRandomKey: a random non-empty bucket, then a random node of its chain.
-    fn random_in_random_bucket(&self) -> Option<(&[u8], &V)> {
+    fn random_in_random_bucket(&self) -> Option<&Node<V>> {
         if self.len == 0 { return None; }
         let mask = self.buckets.len() - 1;
         loop {
@@ -451,7 +450,7 @@ impl<V> Dict<V> {
                 let mut pick = (random_u64() as usize) % chain;
                 let mut cur = head;
                 while pick > 0 { cur = cur.next().expect("within chain"); pick -= 1; }
-                return Some((cur.key(), cur.val()));
+                return Some(cur);
             }
         }
     }
@@ -559,10 +558,11 @@ impl<V> Dict<V> {
 }
 
 impl<V: Clone> Clone for Dict<V> {
-    /// A deep copy (COPY, and values copied between databases), tags and extra slots included.
+    /// A deep copy (COPY, and values copied between databases), tags, tails and extra slots
+    /// included.
     fn clone(&self) -> Self {
         let mut d = Dict::with_capacity(self.len);
-        for n in self.nodes() { d.insert_new_tagged(n.key(), n.val().clone(), n.tag(), n.extra()); }
+        for n in self.nodes() { d.link_new(n.duplicate()); }
         d
     }
 }
@@ -725,6 +725,30 @@ mod tests {
         assert!(d.get(b"").is_none());
         d.insert(b"", 9);
         assert_eq!(d.get_key_value(b""), Some((&b""[..], &9)));
+    }
+
+    #[test]
+    fn tails_are_set_in_place_or_by_remaking_the_node() {
+        let mut d: Dict<()> = Dict::new();
+        for i in 0..500u32 { assert!(d.try_insert_tailed(format!("f{i}").as_bytes(), format!("v{i}").as_bytes(), ()).is_ok()); }
+        assert!(d.try_insert_tailed(b"f7", b"other", ()).is_err());
+        assert!(!d.set_tail(b"absent", b"x"));
+        for i in (0..500u32).step_by(2) {
+            // Same length (in place), longer, shorter, empty.
+            let v = match i % 8 { 0 => format!("w{i}"), 2 => format!("longer value {i}"), 4 => "s".to_string(), _ => String::new() };
+            assert!(d.set_tail(format!("f{i}").as_bytes(), v.as_bytes()));
+        }
+        let expected = |i: u32| if i % 2 == 1 { format!("v{i}") } else { match i % 8 { 0 => format!("w{i}"), 2 => format!("longer value {i}"), 4 => "s".to_string(), _ => String::new() } };
+        let copy = d.clone();
+        for table in [&d, &copy] {
+            assert_eq!(table.len(), 500);
+            for i in 0..500u32 { assert_eq!(table.get_node(format!("f{i}").as_bytes()).unwrap().tail(), expected(i).as_bytes()); }
+            assert_eq!(table.nodes().count(), 500);
+        }
+        d.insert_new_tailed(b"new", b"tail", ());
+        assert_eq!(d.random_node().map(|n| d.get_node(n.key()).is_some()), Some(true));
+        for i in 0..500u32 { assert!(d.remove(format!("f{i}").as_bytes()).is_some()); }
+        assert_eq!(d.get_node(b"new").unwrap().tail(), b"tail");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! the fixed part is 40 bytes, so a key of up to 16 bytes keeps a whole keyspace entry in one
 //! 64-byte malloc chunk (Redis spends a dictEntry, an sds key and a robj: 56 with jemalloc),
 //! and only keys with a TTL pay 8 bytes for it.
+//!
+//! A node may also carry a tail: bytes stored right after the key's, whose length is then the
+//! tag (a tailed node has no tag of its own). A hashtable hash keeps each value there, so a
+//! field, its value and its link share one allocation (Redis's dictEntry + two sds).
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
@@ -14,8 +18,10 @@ use std::ptr::{self, NonNull};
 
 /// Set in `Header::key_len` when the node carries the extra slot.
 const HAS_EXTRA: u32 = 1 << 31;
+/// Set in `Header::key_len` when a non-empty tail follows the key (its length is the tag).
+const HAS_TAIL: u32 = 1 << 30;
 /// The longest key a node holds (Redis's keys and fields stop at 512 MB by default).
-pub const MAX_KEY: usize = (HAS_EXTRA - 1) as usize;
+pub const MAX_KEY: usize = (HAS_TAIL - 1) as usize;
 
 #[repr(C)]
 struct Header<V> {
@@ -59,19 +65,36 @@ fn layout<V>(key_len: usize, extra: bool) -> Layout {
 impl<V> Node<V> {
     /// A node holding `key` and `val`, linked to nothing.
     pub fn new(key: &[u8], val: V, tag: u32, extra: Option<u64>) -> Node<V> {
+        Self::with_tail(key, &[], val, tag, extra)
+    }
+
+    /// A node holding `key`, `tail` after it and `val`, linked to nothing. With a non-empty
+    /// tail the tag is the tail's length (`tag` is ignored).
+    pub fn new_tailed(key: &[u8], tail: &[u8], val: V, extra: Option<u64>) -> Node<V> {
+        Self::with_tail(key, tail, val, 0, extra)
+    }
+
+    fn with_tail(key: &[u8], tail: &[u8], val: V, tag: u32, extra: Option<u64>) -> Node<V> {
         assert!(key.len() <= MAX_KEY, "key of {} bytes is too long for a table node", key.len());
-        let node = Self::allocate(key.len(), Header { next: None, key_len: 0, tag, val }, extra);
-        // SAFETY: the allocation has key.len() bytes at the key offset (allocate sized it so),
-        // and `key` is a different object, so the ranges do not overlap.
-        unsafe { ptr::copy_nonoverlapping(key.as_ptr(), node.base().add(key_at::<V>(extra.is_some())), key.len()) };
+        assert!(tail.len() <= u32::MAX as usize, "tail of {} bytes is too long for a table node", tail.len());
+        let node = Self::allocate(key.len(), tail.len(), Header { next: None, key_len: 0, tag, val }, extra);
+        let at = key_at::<V>(extra.is_some());
+        // SAFETY: the allocation has key.len() + tail.len() bytes at the key offset (allocate
+        // sized it so), and `key` and `tail` are other objects, so the ranges do not overlap.
+        unsafe {
+            ptr::copy_nonoverlapping(key.as_ptr(), node.base().add(at), key.len());
+            ptr::copy_nonoverlapping(tail.as_ptr(), node.base().add(at + key.len()), tail.len());
+        }
         node
     }
 
-    /// A fresh allocation for a key of `key_len` bytes, its header and extra slot written
-    /// (`header.key_len` is set here); the key's bytes are the caller's to write.
-    fn allocate(key_len: usize, mut header: Header<V>, extra: Option<u64>) -> Node<V> {
-        let layout = layout::<V>(key_len, extra.is_some());
-        header.key_len = key_len as u32 | if extra.is_some() { HAS_EXTRA } else { 0 };
+    /// A fresh allocation for a key of `key_len` bytes and a tail of `tail_len`, its header
+    /// and extra slot written (`header.key_len` is set here, and `header.tag` to the tail's
+    /// length when there is one); the key's and tail's bytes are the caller's to write.
+    fn allocate(key_len: usize, tail_len: usize, mut header: Header<V>, extra: Option<u64>) -> Node<V> {
+        let layout = layout::<V>(key_len + tail_len, extra.is_some());
+        header.key_len = key_len as u32 | if extra.is_some() { HAS_EXTRA } else { 0 } | if tail_len > 0 { HAS_TAIL } else { 0 };
+        if tail_len > 0 { header.tag = tail_len as u32; }
         // SAFETY: the layout is never zero-sized (the header holds a pointer and the length).
         let raw = unsafe { alloc::alloc(layout) };
         let Some(base) = NonNull::new(raw) else { alloc::handle_alloc_error(layout) };
@@ -103,10 +126,17 @@ impl<V> Node<V> {
     }
 
     #[inline(always)]
-    fn key_len(&self) -> usize { (self.header().key_len & !HAS_EXTRA) as usize }
+    fn key_len(&self) -> usize { (self.header().key_len & (HAS_TAIL - 1)) as usize }
 
     #[inline(always)]
     fn has_extra(&self) -> bool { self.header().key_len & HAS_EXTRA != 0 }
+
+    #[inline(always)]
+    fn tail_len(&self) -> usize { if self.header().key_len & HAS_TAIL != 0 { self.header().tag as usize } else { 0 } }
+
+    /// The key's and the tail's bytes: what the allocation holds after the header and extra slot.
+    #[inline(always)]
+    fn stored_len(&self) -> usize { self.key_len() + self.tail_len() }
 
     #[inline]
     pub fn key(&self) -> &[u8] {
@@ -114,6 +144,26 @@ impl<V> Node<V> {
         // new, or copied along by with_extra; never changed after), outside the header, alive
         // while self is.
         unsafe { std::slice::from_raw_parts(self.base().add(key_at::<V>(self.has_extra())), self.key_len()) }
+    }
+
+    /// The bytes stored after the key (empty for a node made without a tail).
+    #[inline]
+    pub fn tail(&self) -> &[u8] {
+        // SAFETY: a node's allocation holds tail_len initialized bytes right after the key's
+        // (written by with_tail or overwrite_tail, copied along by with_extra), alive while
+        // self is.
+        unsafe { std::slice::from_raw_parts(self.base().add(key_at::<V>(self.has_extra()) + self.key_len()), self.tail_len()) }
+    }
+
+    /// Replaces the tail with `tail` of the same length, in place (false, and nothing done,
+    /// when the lengths differ: the node must be remade, see `Dict::set_tail`).
+    pub fn overwrite_tail(&mut self, tail: &[u8]) -> bool {
+        if tail.len() != self.tail_len() { return false; }
+        let at = key_at::<V>(self.has_extra()) + self.key_len();
+        // SAFETY: the allocation holds tail.len() bytes at `at` (see tail()), &mut self makes
+        // the write exclusive, and `tail` is another object (it cannot borrow this node mutably).
+        unsafe { ptr::copy_nonoverlapping(tail.as_ptr(), self.base().add(at), tail.len()) };
+        true
     }
 
     #[inline(always)]
@@ -139,8 +189,12 @@ impl<V> Node<V> {
     #[inline(always)]
     pub fn tag(&self) -> u32 { self.header().tag }
 
+    /// The tag, to change it (not on a tailed node, whose tag is its tail's length).
     #[inline(always)]
-    pub fn tag_mut(&mut self) -> &mut u32 { &mut self.header_mut().tag }
+    pub fn tag_mut(&mut self) -> &mut u32 {
+        assert!(self.tail_len() == 0, "a tailed node's tag is its tail's length");
+        &mut self.header_mut().tag
+    }
 
     /// The extra slot's value, when the node has one.
     #[inline]
@@ -164,7 +218,7 @@ impl<V> Node<V> {
     pub fn prefetch(&self) { crate::prefetch::prefetch_ptr(self.base(), key_at::<V>(false) + 16) }
 
     /// The bytes this node asked malloc for.
-    pub fn alloc_bytes(&self) -> usize { node_bytes::<V>(self.key_len(), self.has_extra()) }
+    pub fn alloc_bytes(&self) -> usize { node_bytes::<V>(self.stored_len(), self.has_extra()) }
 
     #[inline(always)]
     pub(super) fn next(&self) -> Option<&Node<V>> { self.header().next.as_ref() }
@@ -181,30 +235,38 @@ impl<V> Node<V> {
             None if !self.has_extra() => return self,
             _ => {}
         }
-        let key_len = self.key_len();
+        let (key_len, tail_len) = (self.key_len(), self.tail_len());
         let old_key_at = key_at::<V>(self.has_extra());
-        let old_layout = layout::<V>(key_len, self.has_extra());
+        let old_layout = layout::<V>(key_len + tail_len, self.has_extra());
         let old = ManuallyDrop::new(self);
         // SAFETY: the header is initialized; it is moved out exactly once here and `old` is
         // never dropped (ManuallyDrop), so its value and link now belong to `header` alone.
         let header = unsafe { ptr::read(old.ptr.as_ptr()) };
-        let node = Self::allocate(key_len, header, extra);
-        // SAFETY: the old allocation still holds the key's key_len bytes at old_key_at and the
-        // new one has room for them at its own key offset; two allocations never overlap. The
-        // old allocation is then freed with the layout it was made with, its header already
+        let node = Self::allocate(key_len, tail_len, header, extra);
+        // SAFETY: the old allocation still holds the key's and tail's bytes at old_key_at and
+        // the new one has room for them at its own key offset; two allocations never overlap.
+        // The old allocation is then freed with the layout it was made with, its header already
         // moved out (nothing is dropped twice).
         unsafe {
-            ptr::copy_nonoverlapping(old.base().add(old_key_at), node.base().add(key_at::<V>(extra.is_some())), key_len);
+            ptr::copy_nonoverlapping(old.base().add(old_key_at), node.base().add(key_at::<V>(extra.is_some())), key_len + tail_len);
             alloc::dealloc(old.base(), old_layout);
         }
         node
+    }
+
+    /// A copy of this node (key, tail, value, tag and extra slot), linked to nothing.
+    pub fn duplicate(&self) -> Node<V>
+    where
+        V: Clone,
+    {
+        Self::with_tail(self.key(), self.tail(), self.val().clone(), self.tag(), self.extra())
     }
 
     /// Takes the node apart (its allocation freed): its value, tag and extra slot. A node
     /// taken out of a table is unlinked first, so its link is empty.
     pub fn into_parts(self) -> (V, u32, Option<u64>) {
         let extra = self.extra();
-        let layout = layout::<V>(self.key_len(), self.has_extra());
+        let layout = layout::<V>(self.stored_len(), self.has_extra());
         let me = ManuallyDrop::new(self);
         // SAFETY: the header is moved out exactly once and the node is never dropped
         // (ManuallyDrop); the allocation is freed with the layout it was made with.
@@ -220,9 +282,9 @@ impl<V> Node<V> {
 
 impl<V> Drop for Node<V> {
     fn drop(&mut self) {
-        let layout = layout::<V>(self.key_len(), self.has_extra());
-        // SAFETY: ptr is this node's allocation, made with `layout` (key length and the extra
-        // flag never change after allocation); its initialized header (value and link) is
+        let layout = layout::<V>(self.stored_len(), self.has_extra());
+        // SAFETY: ptr is this node's allocation, made with `layout` (key and tail lengths and
+        // the extra flag never change after allocation); its initialized header (value and link) is
         // dropped once, then the memory is freed; the node is not used again.
         unsafe {
             ptr::drop_in_place(self.ptr.as_ptr());
@@ -277,6 +339,38 @@ mod tests {
             let (val, tag, extra) = n.into_parts();
             assert_eq!((val.len(), tag, extra), (0, 9, None));
         }
+    }
+
+    #[test]
+    fn tails_of_every_length_survive_extra_changes_and_copies() {
+        for (klen, tlen) in [(0usize, 1usize), (1, 0), (4, 9), (16, 16), (17, 300), (300, 70_000)] {
+            let key: Vec<u8> = (0..klen).map(|i| (i * 7 % 251) as u8).collect();
+            let tail: Vec<u8> = (0..tlen).map(|i| (i * 13 % 253) as u8).collect();
+            let mut n = Node::new_tailed(&key, &tail, vec![1u8], None);
+            assert_eq!((n.key(), n.tail(), n.extra()), (&key[..], &tail[..], None));
+            assert_eq!(n.alloc_bytes(), node_bytes::<Vec<u8>>(klen + tlen, false));
+            n = n.with_extra(Some(42));
+            assert_eq!((n.key(), n.tail(), n.extra()), (&key[..], &tail[..], Some(42)));
+            let other: Vec<u8> = tail.iter().map(|b| b ^ 0xff).collect();
+            assert!(n.overwrite_tail(&other));
+            assert!(!n.overwrite_tail(&vec![0; tlen + 1]));
+            let copy = n.duplicate();
+            n = n.with_extra(None);
+            for m in [&n, &copy] {
+                assert_eq!((m.key(), m.tail(), &m.val()[..]), (&key[..], &other[..], &[1u8][..]));
+            }
+            assert_eq!(copy.extra(), Some(42));
+        }
+        // Without a tail the tag is the caller's; a copy keeps it.
+        let n = Node::new(b"k", 5u8, 77, None);
+        assert_eq!((n.tail(), n.tag(), n.duplicate().tag()), (&b""[..], 77, 77));
+    }
+
+    #[test]
+    #[should_panic(expected = "tail's length")]
+    fn a_tailed_nodes_tag_is_not_the_callers() {
+        let mut n = Node::new_tailed(b"f", b"value", (), None);
+        *n.tag_mut() = 1;
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! - `listpack`: every (field, value) pair packed into one byte buffer in insertion order,
 //!   searched linearly, exactly while the hash has at most `hash-max-listpack-entries` pairs and
 //!   every field and value is at most `hash-max-listpack-value` bytes long;
-//! - `hashtable`: a [`Dict`] of field -> value, once either limit has been exceeded. The
-//!   conversion is one way, as in Redis (deleting fields never converts back).
+//! - `hashtable`: a [`Dict`] of field -> value, once either limit has been exceeded: each
+//!   field's node holds the value's bytes as its tail (one allocation per pair, where Redis has
+//!   a dictEntry and two sds). The conversion is one way, as in Redis (deleting fields never
+//!   converts back).
 //!
 //! Public API (for the commands, the RDB reader/writer, DEBUG DIGEST and DUMP):
 //! - [`Hash::new`] (empty, listpack), [`Hash::from_pairs`]`(pairs, settings)` for the RDB
@@ -20,7 +22,7 @@
 //!   [`Hash::convert_if_any_too_long`], [`Hash::random_pair`], [`Hash::scan_step`].
 
 use crate::alloc::chunk_size;
-use crate::dict::{random_u64, Dict, SmallBytes};
+use crate::dict::{random_u64, Dict};
 use crate::settings::Settings;
 use super::varint;
 
@@ -32,8 +34,9 @@ pub struct Hash {
 #[derive(Clone)]
 enum Repr {
     Listpack(PackedPairs),
-    /// Boxed so that a hash is a 16-byte handle in its keyspace entry.
-    Table(Box<Dict<SmallBytes>>),
+    /// Boxed so that a hash is a 16-byte handle in its keyspace entry. The values are the
+    /// nodes' tails.
+    Table(Box<Dict<()>>),
 }
 
 impl Default for Hash {
@@ -68,7 +71,7 @@ impl Hash {
         // up front, instead of filling a listpack first.
         let mut d = Dict::with_capacity(pairs.len());
         for (f, v) in &pairs {
-            if d.try_insert_copy(f.as_ref(), SmallBytes::new(v.as_ref())).is_err() { return None; }
+            if d.try_insert_tailed(f.as_ref(), v.as_ref(), ()).is_err() { return None; }
         }
         Some(Hash { repr: Repr::Table(Box::new(d)) })
     }
@@ -94,7 +97,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Listpack(p) => p.find(field).map(|at| p.value_at(at)),
-            Repr::Table(d) => d.get(field).map(|v| &**v),
+            Repr::Table(d) => d.get_node(field).map(|n| n.tail()),
         }
     }
 
@@ -128,11 +131,10 @@ impl Hash {
                 inserted
             }
             Repr::Table(d) => {
-                if let Some(v) = d.get_mut(field) {
-                    *v = SmallBytes::new(value);
+                if d.set_tail(field, value) {
                     false
                 } else {
-                    d.insert_new_copy(field, SmallBytes::new(value));
+                    d.insert_new_tailed(field, value, ());
                     true
                 }
             }
@@ -150,7 +152,7 @@ impl Hash {
     pub fn iter(&self) -> HashIter<'_> {
         match &self.repr {
             Repr::Listpack(p) => HashIter::Listpack(p.iter()),
-            Repr::Table(d) => HashIter::Table(d.iter()),
+            Repr::Table(d) => HashIter::Table(d.nodes()),
         }
     }
 
@@ -163,7 +165,7 @@ impl Hash {
                 let n = (random_u64() % p.pairs() as u64) as usize;
                 p.iter().nth(n)
             }
-            Repr::Table(d) => d.random().map(|(k, v)| (k, &**v)),
+            Repr::Table(d) => d.random_node().map(|n| (n.key(), n.tail())),
         }
     }
 
@@ -175,7 +177,7 @@ impl Hash {
                 for (k, v) in p.iter() { f(k, v); }
                 0
             }
-            Repr::Table(d) => d.scan_step(cursor, |k, v| f(k, v)),
+            Repr::Table(d) => d.scan_nodes_step(cursor, |n| f(n.key(), n.tail())),
         }
     }
 
@@ -183,7 +185,7 @@ impl Hash {
     pub fn memory_usage(&self, samples: usize) -> usize {
         match &self.repr {
             Repr::Listpack(p) => chunk_size(p.allocated()),
-            Repr::Table(d) => chunk_size(std::mem::size_of::<Dict<SmallBytes>>()) + d.memory_usage(samples, |v| SmallBytes::heap_bytes_of(v)),
+            Repr::Table(d) => chunk_size(std::mem::size_of::<Dict<()>>()) + d.memory_usage(samples, |_| 0),
         }
     }
 
@@ -191,14 +193,14 @@ impl Hash {
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
             Repr::Listpack(p) => p.allocated(),
-            Repr::Table(d) => d.table_bytes() + d.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>(),
+            Repr::Table(d) => d.table_bytes() + d.nodes().map(|n| n.key().len() + n.tail().len()).sum::<usize>(),
         }
     }
 
     fn convert_to_table(&mut self) {
         if let Repr::Listpack(p) = &self.repr {
             let mut d = Dict::with_capacity(p.pairs());
-            for (k, v) in p.iter() { d.insert_new_copy(k, SmallBytes::new(v)); }
+            for (k, v) in p.iter() { d.insert_new_tailed(k, v, ()); }
             self.repr = Repr::Table(Box::new(d));
         }
     }
@@ -206,7 +208,7 @@ impl Hash {
 
 pub enum HashIter<'a> {
     Listpack(PackedIter<'a>),
-    Table(crate::dict::Iter<'a, SmallBytes>),
+    Table(crate::dict::Nodes<'a, ()>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -214,7 +216,7 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Listpack(it) => it.next(),
-            HashIter::Table(it) => it.next().map(|(k, v)| (k, &**v)),
+            HashIter::Table(it) => it.next().map(|n| (n.key(), n.tail())),
         }
     }
 }
