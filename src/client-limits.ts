@@ -3,8 +3,9 @@
 //   replica, pubsub) a hard limit that closes the client as soon as its pending output reaches
 //   it, and a soft limit that closes it once the output stayed at or over it for more than the
 //   soft seconds. Server.send consults it after every write, so every reply path is covered.
-// - client_recent_max_input_buffer / client_recent_max_output_buffer: the largest query and
-//   output buffers of the last few seconds (Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS, one per second).
+// - client_recent_max_input_buffer / client_recent_max_output_buffer: the largest query buffer
+//   allocation (with a blocked command's arguments) and pending output of the last seconds
+//   (Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS, one per second).
 import type { Client, ClientType } from './client';
 import type { Config } from './config';
 import { consume } from './config/consumers';
@@ -82,22 +83,26 @@ export class ClientLimits {
     return now - client.softLimitSince > limit.softSeconds;
   }
 
-  /** The cron, once per tick: records this second's largest buffers among `clients`. */
+  /**
+   * The cron, once per tick: records this second's largest input and output among `clients`.
+   * As Redis's clientsCron, the slot after the current one is cleared every second, so a peak
+   * stays visible for 7 to 8 seconds.
+   */
   trackPeaks(clients: Iterable<Client>, nowMs: number): void {
     const second = Math.floor(nowMs / 1000);
     if (second !== this.lastSecond) {
-      // The slots of the seconds that passed since the last run start again from zero.
-      const passed = this.lastSecond < 0 ? PEAK_SLOTS : Math.min(PEAK_SLOTS, second - this.lastSecond);
-      for (let i = 0; i < passed; i++) {
-        const s = (second - i) % PEAK_SLOTS;
-        this.inputPeaks[s] = 0;
-        this.outputPeaks[s] = 0;
+      // The slots of the seconds that passed since the last run (at most all of them) are cleared.
+      const from = this.lastSecond < 0 ? second - PEAK_SLOTS + 1 : Math.max(this.lastSecond + 1, second - PEAK_SLOTS + 1);
+      for (let t = from; t <= second; t++) {
+        const clear = (t + 1) % PEAK_SLOTS;
+        this.inputPeaks[clear] = 0;
+        this.outputPeaks[clear] = 0;
       }
       this.lastSecond = second;
     }
     const slot = second % PEAK_SLOTS;
     for (const c of clients) {
-      const input = c.inputBytes();
+      const input = c.inputMemory(true);
       const output = c.outputBytes();
       if (input > this.inputPeaks[slot]) this.inputPeaks[slot] = input;
       if (output > this.outputPeaks[slot]) this.outputPeaks[slot] = output;
@@ -110,7 +115,7 @@ export class ClientLimits {
     let output = Math.max(...this.outputPeaks);
     // What is there right now counts too, before the cron has seen it.
     for (const c of clients) {
-      input = Math.max(input, c.inputBytes());
+      input = Math.max(input, c.inputMemory(false));
       output = Math.max(output, c.outputBytes());
     }
     return { input, output };

@@ -1,7 +1,7 @@
 // One connection: its socket, request parser, selected database, protocol version and the
 // per-client state of transactions, pub/sub and blocking.
 import { RequestParser } from './protocol/parse';
-import type { Request } from './commands/types';
+import { argvBytes, type Request } from './commands/types';
 import type { ReplyWriter } from './protocol/reply';
 import type { User } from './acl/user';
 import type { TrackingState } from './tracking';
@@ -151,6 +151,19 @@ export class Client {
   /** Received bytes not yet run: the parser's and the socket layer's (CLIENT LIST qbuf). */
   inputBytes(): number {
     return this.parser.pending() + (this.socket.bufferedInput ?? 0);
+  }
+
+  /**
+   * The memory behind the client's input, as Redis's clientsCronTrackExpansiveClients counts it
+   * (client_recent_max_input_buffer): the query buffer's allocation (with `sincePeak`, the
+   * largest since the last such call: the clients cron's sample) and the unfinished request the
+   * native layer keeps, plus a blocked command's arguments (kept until it is served, like
+   * Redis's argv: their bytes and a pointer each).
+   */
+  inputMemory(sincePeak: boolean): number {
+    const queryBuffer = sincePeak ? this.parser.takeAllocatedPeak() : this.parser.allocated();
+    const blocked = this.blocked ? argvBytes(this.blocked.req) + 8 * this.blocked.req.argc : 0;
+    return queryBuffer + (this.socket.bufferedInput ?? 0) + blocked;
   }
 
   get repliesMuted(): boolean {

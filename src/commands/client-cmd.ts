@@ -4,7 +4,7 @@ import type { User } from '../acl/user';
 import type { Client, ClientType } from '../client';
 import type { Server } from '../server';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
-import { arg, argStr, parseInteger, ReplyError, subcommandSyntaxError, type Ctx, type Handler, type Request } from './types';
+import { arg, argStr, argvBytes, parseInteger, ReplyError, subcommandSyntaxError, type Ctx, type Handler, type Request } from './types';
 import { WatchVerdict } from '../watch';
 
 const SYNTAX_ERROR = 'ERR syntax error';
@@ -44,12 +44,6 @@ function flagLetters(server: Server, client: Client): string {
   if (client.closeAfterReply) flags += 'c';
   if (client.noEvict) flags += 'e';
   return flags || 'N';
-}
-
-function argvBytes(req: Request): number {
-  let n = 0;
-  for (let i = 0; i < req.argc; i++) n += req.offsets[2 * i + 1] - req.offsets[2 * i];
-  return n;
 }
 
 /** Bytes of the queued MULTI commands, as Redis counts them (arguments plus a pointer each). */

@@ -10,6 +10,13 @@ export interface Request {
   argc: number;
 }
 
+/** The bytes of a request's arguments (Redis's argv_len_sum). */
+export function argvBytes(req: Request): number {
+  let n = 0;
+  for (let i = 0; i < req.argc; i++) n += req.offsets[2 * i + 1] - req.offsets[2 * i];
+  return n;
+}
+
 export function arg(req: Request, i: number): Buffer {
   return req.input.subarray(req.offsets[2 * i], req.offsets[2 * i + 1]);
 }

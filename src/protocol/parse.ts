@@ -49,6 +49,12 @@ export class RequestParser {
   private own: Buffer = EMPTY;
   /** Bytes fed since the parser was created. */
   private fed = 0;
+  /**
+   * The largest `own` Buffer held since `takeAllocatedPeak()` last looked: a big argument's
+   * Buffer is dropped as soon as its command ran, so the cron could never see it otherwise
+   * (Redis keeps its query buffer until clientsCronResizeQueryBuffer, so its cron always does).
+   */
+  private allocatedPeak = 0;
   /** How many bytes from `pos` the command under parse needs, when known. */
   private need = 0;
 
@@ -80,7 +86,7 @@ export class RequestParser {
     const rest = this.end - this.pos;
     if (this.borrowed) {
       this.borrowed = false;
-      if (rest > this.own.length) this.own = Buffer.allocUnsafe(Math.max(rest, this.need, OWN_MIN));
+      if (rest > this.own.length) this.setOwn(Buffer.allocUnsafe(Math.max(rest, this.need, OWN_MIN)));
       if (rest > 0) this.buf.copy(this.own, 0, this.pos, this.end);
       this.buf = this.own;
       this.pos = 0;
@@ -98,11 +104,31 @@ export class RequestParser {
     } else {
       const next = Buffer.allocUnsafe(Math.max(2 * (rest + n), this.need, OWN_MIN));
       this.own.copy(next, 0, this.pos, this.end);
-      this.own = next;
+      this.setOwn(next);
     }
     this.buf = this.own;
     this.pos = 0;
     this.end = rest;
+  }
+
+  private setOwn(own: Buffer): void {
+    this.own = own;
+    if (own.length > this.allocatedPeak) this.allocatedPeak = own.length;
+  }
+
+  /** Bytes of the query buffer the parser holds now (its own Buffer; a read in place holds none). */
+  allocated(): number {
+    return this.own.length;
+  }
+
+  /**
+   * The largest query buffer held since the last call (at least what is held now), and starts
+   * the next period: Redis's querybuf_peak, as the clients cron samples it.
+   */
+  takeAllocatedPeak(): number {
+    const peak = Math.max(this.allocatedPeak, this.own.length);
+    this.allocatedPeak = this.own.length;
+    return peak;
   }
 
   /** Bytes consumed (parsed as commands or skipped) since the parser was created. */
