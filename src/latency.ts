@@ -3,10 +3,11 @@
 // LATENCY command over them (LATEST, HISTORY, RESET, GRAPH, DOCTOR); plus the per-command
 // latency histograms of latency-tracking (LATENCY HISTOGRAM, INFO latencystats).
 //
-// Events keyfork records: command / fast-command (calls, by the command's `fast` flag),
-// expire-cycle (the cron's active expiry), eviction-cycle / eviction-del (maxmemory, measured in
-// the addon), fork, rdb-unlink-temp-file; others (aof-*) come from their owners through
-// `addSampleIfNeeded`.
+// Events keyfork records, where Redis 7.0 does: command / fast-command (calls, by the command's
+// `fast` flag), expire-cycle (the cron's active expiry), expire-del / eviction-cycle /
+// eviction-del / eviction-lazyfree (measured in the addon, taken by the cron), fork,
+// rdb-unlink-temp-file, aof-write(-alone / -active-child / -pending-fsync), aof-fsync-always,
+// aof-rename, aof-fstat (their owners, through a LatencySink).
 import type { Command } from './commands/table';
 import type { Config } from './config';
 import { consume } from './config/consumers';
@@ -16,6 +17,12 @@ const PROOF = 'test/server/slowlog-latency.test.ts';
 const LATENCY_MONITOR_THRESHOLD = consume('latency-monitor-threshold', PROOF);
 const LATENCY_TRACKING = consume('latency-tracking', PROOF);
 const LATENCY_TRACKING_INFO_PERCENTILES = consume('latency-tracking-info-percentiles', PROOF);
+
+/** Where an event's duration goes (the monitor, or a component's handle on it). */
+export interface LatencySink {
+  /** latencyAddSampleIfNeeded: `ms` is recorded for `event` when it reaches the threshold. */
+  addSampleIfNeeded(event: string, ms: number): void;
+}
 
 const SAMPLES = 160;
 const GRAPH_COLUMNS = 80;
@@ -42,7 +49,7 @@ export interface LatencyStats {
   period: number;
 }
 
-export class LatencyMonitor {
+export class LatencyMonitor implements LatencySink {
   /** latency-monitor-threshold in ms; 0 disables the monitor. */
   threshold = 0;
   readonly events = new Map<string, TimeSeries>();

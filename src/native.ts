@@ -106,8 +106,8 @@ export interface NativeAddon {
   evictionStats(): number[];
   /** Per non-empty database, flattened: [db, keys, bytes of its key table]. */
   keyspaceOverhead(): number[];
-  /** [longest eviction cycle, longest single eviction] in ms since the last call. */
-  takeEvictionLatency(): [number, number];
+  /** The longest [eviction-cycle, eviction-del, eviction-lazyfree, expire-del] in ms since the last call. */
+  takeLatency(): [number, number, number, number];
   /** [lazyfree_pending_objects, lazyfreed_objects]. */
   lazyfreeStats(): [number, number];
   dirty(): number;

@@ -227,6 +227,8 @@ export class Server {
         inExec: () => this.execDepth > 0,
         runForeign: (db, argv) => this.runAofCommand(db, argv),
         logRdbReport: (report) => this.persistence.logRdbReport(report),
+        // The monitor is made below; samples come later.
+        latency: { addSampleIfNeeded: (event: string, ms: number) => this.latency.addSampleIfNeeded(event, ms) },
       },
       this.persistence.children,
       native,
@@ -1061,11 +1063,12 @@ export class Server {
     this.aof.cron(this.cronLoops, hz);
     this.maxmemory.cron();
     if (this.clientTracking.active) this.clientTracking.limitTable(null);
-    if (this.maxmemory.limit > 0) {
-      const [cycle, del] = native.takeEvictionLatency();
-      this.latency.addSampleIfNeeded('eviction-cycle', cycle);
-      this.latency.addSampleIfNeeded('eviction-del', del);
-    }
+    // What the addon measured since the last tick (the samples carry this tick's second).
+    const [evictionCycle, evictionDel, evictionLazyfree, expireDel] = native.takeLatency();
+    this.latency.addSampleIfNeeded('eviction-cycle', evictionCycle);
+    this.latency.addSampleIfNeeded('eviction-del', evictionDel);
+    this.latency.addSampleIfNeeded('eviction-lazyfree', evictionLazyfree);
+    this.latency.addSampleIfNeeded('expire-del', expireDel);
     // replicationCron: every second, every 100 ms while a failover runs (Redis hurries the
     // handshake with the target, reconnecting to one that dropped the link that often).
     if (runWithPeriod(this.replication.failover.state === 'no-failover' ? 1000 : 100, hz, this.cronLoops)) this.replication.cron();

@@ -725,14 +725,13 @@ fn lazyfree_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&[env.double(lazyfree::pending() as f64), env.double(lazyfree::freed() as f64)])
 }
 
-/// takeEvictionLatency(): [longest eviction cycle, longest single eviction] in ms since the
-/// last call (the latency monitor's eviction-cycle and eviction-del events).
-fn take_eviction_latency(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    let (cycle, del) = with_state(|st| {
-        let e = &mut st.ks.evict;
-        (std::mem::take(&mut e.latency_cycle_ms), std::mem::take(&mut e.latency_del_ms))
-    });
-    env.array(&[env.double(cycle as f64), env.double(del as f64)])
+/// takeLatency(): the longest eviction-cycle, eviction-del, eviction-lazyfree and expire-del
+/// in ms since the last call (the latency monitor's events of those names).
+fn take_latency(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let p = with_state(|st| st.ks.latency.take());
+    let ms = [p.eviction_cycle_ms, p.eviction_del_ms, p.eviction_lazyfree_ms, p.expire_del_ms];
+    let values: Vec<JsValue> = ms.iter().map(|v| env.double(*v as f64)).collect();
+    env.array(&values)
 }
 
 /// evictionStats(): [used_memory, evicted_keys, total_eviction_exceeded_time us,
@@ -941,7 +940,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("performEvictions", perform_evictions),
         ("evictionStats", eviction_stats),
         ("keyspaceOverhead", keyspace_overhead),
-        ("takeEvictionLatency", take_eviction_latency),
+        ("takeLatency", take_latency),
         ("lazyfreeStats", lazyfree_stats),
         ("trackingRemember", tracking_remember),
         ("trackingSetActive", tracking_set_active),

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import type { Config } from '../config';
 import { strerror } from '../config/errors';
+import type { LatencySink } from '../latency';
 import type { Logger } from '../log';
 import { consume } from '../config/consumers';
 
@@ -42,8 +43,9 @@ export class AofWriter {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-    /** A child does its I/O (no-appendfsync-on-rewrite). */
+    /** A child does its I/O (no-appendfsync-on-rewrite, the aof-write-active-child event). */
     private readonly childRunning: () => boolean,
+    private readonly latency: LatencySink,
   ) {}
 
   append(data: Buffer, start = 0, end = data.length): void {
@@ -169,7 +171,13 @@ export class AofWriter {
         'Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.',
       );
     }
+    const writeStart = performance.now();
     let { written, error } = this.writeAll();
+    const writeMs = performance.now() - writeStart;
+    // Redis tells a write that waited behind a background fsync or shared the disk with a
+    // child from one alone; aof-write has them all.
+    this.latency.addSampleIfNeeded(syncInProgress ? 'aof-write-pending-fsync' : this.childRunning() ? 'aof-write-active-child' : 'aof-write-alone', writeMs);
+    this.latency.addSampleIfNeeded('aof-write', writeMs);
     this.flushPostponedStart = 0;
     if (written !== this.bufLen) {
       const canLog = now - this.lastWriteErrorLog > WRITE_ERROR_LOG_RATE;
@@ -220,12 +228,14 @@ export class AofWriter {
     // no-appendfsync-on-rewrite: no fsync while a child does its I/O.
     if (this.config.bool(NO_APPENDFSYNC_ON_REWRITE) && this.childRunning()) return;
     if (policy === 'always') {
+      const fsyncStart = performance.now();
       try {
         fs.fdatasyncSync(this.fd);
       } catch (err) {
         this.log.warning(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(err)}. Exiting...`);
         process.exit(1);
       }
+      this.latency.addSampleIfNeeded('aof-fsync-always', performance.now() - fsyncStart);
       this.fsyncOffset = this.currentSize;
       this.lastFsync = now;
     } else if (policy === 'everysec' && now > this.lastFsync) {

@@ -11,6 +11,7 @@ import type { User } from '../acl/user';
 import { Client } from '../client';
 import type { Config } from '../config';
 import { strerror } from '../config/errors';
+import type { LatencySink } from '../latency';
 import type { Logger } from '../log';
 import type { NativeAddon } from '../native';
 import { PROPAGATE_AOF, type Propagation, type PropagationConsumer } from '../propagate';
@@ -51,6 +52,8 @@ export interface AofHost extends AofLoadHost {
   readonly beforeSleep: BeforeSleep;
   /** EXEC runs (BGREWRITEAOF and enabling the AOF are deferred then). */
   inExec(): boolean;
+  /** The latency monitor (aof-write*, aof-fsync-always, aof-rename, aof-fstat). */
+  readonly latency: LatencySink;
 }
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
@@ -87,7 +90,7 @@ export class Aof {
     private readonly onFork: () => void = () => {},
   ) {
     this.files = new AofFiles(host.config, host.log);
-    this.writer = new AofWriter(host.config, host.log, () => children.busy());
+    this.writer = new AofWriter(host.config, host.log, () => children.busy(), host.latency);
     this.loader = new AofLoader(host, this.files, addon);
     this.manifest = new AofManifest(this.config.str(APPENDFILENAME));
     children.register('aof', {
@@ -239,7 +242,10 @@ export class Aof {
         throw new StartupAbort(`cannot open ${name}`);
       }
       if (dirty && !this.files.persistManifest(this.manifest)) throw new StartupAbort('cannot write the AOF manifest');
+      // aofUpdateCurrentSize's fstat, and its latency event.
+      const fstatStart = performance.now();
       this.writer.lastIncrSize = fs.fstatSync(this.writer.fd).size;
+      this.host.latency.addSampleIfNeeded('aof-fstat', performance.now() - fstatStart);
       this.log.notice(`${hadIncr ? 'Opening' : 'Creating'} AOF incr file ${name} on server start`);
       this.subscribe();
     }
@@ -469,6 +475,16 @@ export class Aof {
     this.lastRewriteError = oneLine(reason);
   }
 
+  /** A rename of the rewrite's outcome into place: the aof-rename latency event. */
+  private timedRename(from: string, to: string): void {
+    const start = performance.now();
+    try {
+      fs.renameSync(from, to);
+    } finally {
+      this.host.latency.addSampleIfNeeded('aof-rename', performance.now() - start);
+    }
+  }
+
   private rewriteSucceeded(child: ActiveChild): void {
     this.log.notice('Background AOF rewrite terminated with success');
     const tmp = `temp-rewriteaof-bg-${child.pid}.aof`;
@@ -476,7 +492,7 @@ export class Aof {
     const baseName = next.newBase(this.rdbPreamble);
     const basePath = this.files.path(baseName);
     try {
-      fs.renameSync(tmp, basePath);
+      this.timedRename(tmp, basePath);
     } catch (err) {
       this.log.warning(`Error trying to rename the temporary AOF base file ${tmp} into ${basePath}: ${strerror(err)}`);
       this.rewriteFailed(`renaming ${tmp}: ${strerror(err)}`);
@@ -489,7 +505,7 @@ export class Aof {
       const incrName = next.newIncr();
       incrPath = this.files.path(incrName);
       try {
-        fs.renameSync(this.files.path(tempIncr), incrPath);
+        this.timedRename(this.files.path(tempIncr), incrPath);
       } catch (err) {
         this.log.warning(`Error trying to rename the temporary AOF incr file ${this.files.path(tempIncr)} into ${incrPath}: ${strerror(err)}`);
         fs.unlink(basePath, () => {});

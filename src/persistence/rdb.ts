@@ -10,6 +10,7 @@ import { consume } from '../config/consumers';
 import type { Logger } from '../log';
 import { argStr, ReplyError, type Ctx } from '../commands/types';
 import { native, type RdbLoadReport } from '../native';
+import type { LatencySink } from '../latency';
 import type { Aof } from './aof';
 import { Children, oneLine, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
 import { commandTrigger, saveRuleTrigger } from './triggers';
@@ -120,7 +121,7 @@ export interface PersistenceHost {
   /** >0 while EXEC runs queued commands (BGSAVE is scheduled then, as Redis does). */
   execDepth: number;
   /** The latency monitor (rdb-unlink-temp-file). */
-  readonly latency?: { addSampleIfNeeded(event: string, ms: number): void };
+  readonly latency?: LatencySink;
 }
 
 function nativeEngine(): RdbEngine {

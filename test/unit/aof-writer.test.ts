@@ -13,18 +13,41 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-aof-writer-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.useRealTimers());
 
-function writer(policy: string, extra: string[] = [], childRunning = false): { w: AofWriter; file: string; lines: string[] } {
+function writer(policy: string, extra: string[] = [], childRunning = false): { w: AofWriter; file: string; lines: string[]; events: string[] } {
   const config = loadConfig(['--appendfsync', policy, ...extra]);
   const lines: string[] = [];
   const log = new Logger();
   log.write = (line: string) => void lines.push(line);
-  const w = new AofWriter(config, log, () => childRunning);
+  // Every event offered to the latency monitor, whatever its duration.
+  const events: string[] = [];
+  const w = new AofWriter(config, log, () => childRunning, { addSampleIfNeeded: (event) => void events.push(event) });
   const file = path.join(dir, `${policy}-${Math.random().toString(36).slice(2)}.aof`);
   w.fd = fs.openSync(file, 'a');
-  return { w, file, lines };
+  return { w, file, lines, events };
 }
 
 describe('AofWriter', () => {
+  it('offers each write to the latency monitor as aof-write and as alone / active-child / pending-fsync, and always\'s fsync as aof-fsync-always', async () => {
+    const alone = writer('everysec');
+    alone.w.append(Buffer.from('*1\r\n$4\r\nPING\r\n'));
+    alone.w.flush(true);
+    expect(alone.events).toEqual(['aof-write-alone', 'aof-write']);
+    const withChild = writer('no', [], true);
+    withChild.w.append(Buffer.from('x'));
+    withChild.w.flush(false);
+    expect(withChild.events).toEqual(['aof-write-active-child', 'aof-write']);
+    const always = writer('always');
+    always.w.append(Buffer.from('x'));
+    always.w.flush(false);
+    expect(always.events).toEqual(['aof-write-alone', 'aof-write', 'aof-fsync-always']);
+    // everysec behind a background fsync still running: forced, the write says so.
+    const pending = writer('everysec');
+    pending.w.pendingFsyncs = 1;
+    pending.w.append(Buffer.from('x'));
+    pending.w.flush(true);
+    expect(pending.events).toEqual(['aof-write-pending-fsync', 'aof-write']);
+  });
+
   it('everysec: a write waits up to 2 s for a running fsync, then goes ahead and says so', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-12-05T10:00:00Z'));

@@ -10,7 +10,7 @@
 //! result is Running and the server keeps evicting between events.
 
 use super::lru::lru_idle_seconds;
-use super::Keyspace;
+use super::{Keyspace, LatencyPeaks};
 use crate::alloc;
 use crate::settings::Settings;
 use std::time::Instant;
@@ -85,9 +85,6 @@ pub struct Evictor {
     pub total_exceeded_us: u64,
     /// A call ran out of time while still over the limit.
     pub running: bool,
-    /// The longest eviction cycle and single deletion since the last `take_latency` (ms).
-    pub latency_cycle_ms: u64,
-    pub latency_del_ms: u64,
 }
 
 impl Default for Evictor {
@@ -101,8 +98,6 @@ impl Default for Evictor {
             exceeded_since: None,
             total_exceeded_us: 0,
             running: false,
-            latency_cycle_ms: 0,
-            latency_del_ms: 0,
         }
     }
 }
@@ -211,8 +206,7 @@ impl Keyspace {
             self.propagate_deletion(db, &key, s.lazyfree_lazy_eviction);
             self.prop.end_unit();
             self.remove_and_free(db, &key, s.lazyfree_lazy_eviction);
-            let del_ms = t0.elapsed().as_millis() as u64;
-            if del_ms > self.evict.latency_del_ms { self.evict.latency_del_ms = del_ms; }
+            LatencyPeaks::note(&mut self.latency.eviction_del_ms, t0);
             freed += before - alloc::allocated() as i64;
             self.evict.evicted_keys += 1;
             // signalModifiedKey(NULL, ...): the server evicted it (tracking's BCAST NOLOOP spares nobody).
@@ -231,17 +225,23 @@ impl Keyspace {
         if self.evict.running { EvictResult::Running } else { EvictResult::Ok }
     }
 
-    fn wait_for_lazyfree(&self, maxmemory: usize, start: Instant, limit_us: u64) -> EvictResult {
+    /// Redis's cant_free wait (its time is the eviction-lazyfree latency event).
+    fn wait_for_lazyfree(&mut self, maxmemory: usize, start: Instant, limit_us: u64) -> EvictResult {
+        let waiting = Instant::now();
+        let mut result = EvictResult::Fail;
         while crate::lazyfree::pending() > 0 && (start.elapsed().as_micros() as u64) < limit_us {
-            if self.evict.to_free(maxmemory).is_none() { return EvictResult::Ok; }
+            if self.evict.to_free(maxmemory).is_none() {
+                result = EvictResult::Ok;
+                break;
+            }
             std::thread::sleep(std::time::Duration::from_micros(limit_us.min(1000)));
         }
-        EvictResult::Fail
+        LatencyPeaks::note(&mut self.latency.eviction_lazyfree_ms, waiting);
+        result
     }
 
     fn note_cycle_latency(&mut self, start: Instant) {
-        let ms = start.elapsed().as_millis() as u64;
-        if ms > self.evict.latency_cycle_ms { self.evict.latency_cycle_ms = ms; }
+        LatencyPeaks::note(&mut self.latency.eviction_cycle_ms, start);
     }
 
     /// The next key to evict, or None when no key qualifies.

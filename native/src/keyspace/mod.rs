@@ -108,6 +108,32 @@ pub struct Stats {
     pub keyspace_misses: u64,
 }
 
+/// The longest duration (ms) of each latency-monitor event the keyspace measures, since the
+/// server last took them (`take`): the cron feeds them to LATENCY's events of the same names.
+#[derive(Default, Clone, Copy)]
+pub struct LatencyPeaks {
+    /// eviction-cycle: one performEvictions call.
+    pub eviction_cycle_ms: u64,
+    /// eviction-del: one evicted key's deletion.
+    pub eviction_del_ms: u64,
+    /// eviction-lazyfree: waiting for the lazy free thread when nothing is left to evict.
+    pub eviction_lazyfree_ms: u64,
+    /// expire-del: one expired key's deletion (active cycle or a lookup's lazy expiry).
+    pub expire_del_ms: u64,
+}
+
+impl LatencyPeaks {
+    /// Keeps `started.elapsed()` in `slot` when it is the longest yet.
+    pub fn note(slot: &mut u64, started: std::time::Instant) {
+        let ms = started.elapsed().as_millis() as u64;
+        if ms > *slot { *slot = ms; }
+    }
+
+    pub fn take(&mut self) -> LatencyPeaks {
+        std::mem::take(self)
+    }
+}
+
 /// Who decides that a key whose TTL has passed is gone (Redis's expireIfNeeded on a replica).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
@@ -132,6 +158,7 @@ pub struct Keyspace {
     /// Changes since the last successful save (rdb_changes_since_last_save).
     pub dirty: u64,
     pub stats: Stats,
+    pub latency: LatencyPeaks,
     /// When true, every modified key is appended to `modified` (for WATCH / blocked clients).
     pub track_modified: bool,
     pub modified: Vec<(u32, Box<[u8]>)>,
@@ -179,6 +206,7 @@ impl Keyspace {
             dbs,
             dirty: 0,
             stats: Stats::default(),
+            latency: LatencyPeaks::default(),
             track_modified: false,
             modified: Vec::new(),
             ready_only: Vec::new(),
@@ -267,7 +295,9 @@ impl Keyspace {
     /// replicas are told.
     pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
         let lazy = self.lazy.expire;
+        let started = std::time::Instant::now();
         self.remove_and_free(db, key, lazy);
+        LatencyPeaks::note(&mut self.latency.expire_del_ms, started);
         self.stats.expired_keys += 1;
         self.notify(notify::EXPIRED, "expired", db, key);
         self.signal_modified_by(db, key, 0);
