@@ -6,7 +6,8 @@
 // (jemalloc size classes, Redis's greedy 16 KB reads): the thresholds below hold for both.
 import { expect, it } from 'vitest';
 import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
-import { formatReply, RawConnection, type Reply } from '../helpers/resp';
+import { infoNumber } from '../helpers/info';
+import { RawConnection } from '../helpers/resp';
 import type { RunningServer } from '../helpers/servers';
 
 let servers: BothServers;
@@ -15,16 +16,7 @@ const both = () => [servers.keyfork, servers.redis];
 const KB = 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const text = (r: Reply): string => {
-  if ((r.t === 'bulk' || r.t === 'verbatim' || r.t === 'simple') && r.v !== null) return r.v.toString('latin1');
-  throw new Error(`not a string reply: ${formatReply(r)}`);
-};
-
-async function recentMaxInput(conn: RawConnection): Promise<number> {
-  const m = /^client_recent_max_input_buffer:(\d+)/m.exec(text(await conn.send('INFO', 'clients')));
-  if (!m) throw new Error('no client_recent_max_input_buffer in INFO clients');
-  return Number(m[1]);
-}
+const recentMaxInput = (conn: RawConnection) => infoNumber(conn, 'clients', 'client_recent_max_input_buffer');
 
 /** Polls the figure every 200 ms until `done` holds (true) or `ms` passed (false). */
 async function until(conn: RawConnection, done: (v: number) => boolean, ms: number): Promise<{ ok: boolean; value: number }> {
@@ -37,82 +29,69 @@ async function until(conn: RawConnection, done: (v: number) => boolean, ms: numb
   }
 }
 
-/** Both servers at once (each check takes seconds of wall clock). */
-const onBoth = (fn: (server: RunningServer) => Promise<void>) => Promise.all(both().map(fn));
-
-/** Waits until what earlier tests left in the peak slots is gone. */
-const settled = (conn: RawConnection) => until(conn, (v) => v < 256 * KB, 12_000);
+/**
+ * Runs `fn` on both servers at once (each check takes seconds of wall clock) with two
+ * connections: `admin` reads INFO, `client` is the one whose input is measured. It starts once
+ * what earlier tests left in the peak slots is gone.
+ */
+const onBoth = (fn: (admin: RawConnection, client: RawConnection, name: string) => Promise<void>) =>
+  Promise.all(both().map(async (server: RunningServer) => {
+    const [admin, client] = await Promise.all([RawConnection.connect(server.port), RawConnection.connect(server.port, { replyTimeoutMs: 30_000 })]);
+    try {
+      expect((await until(admin, (v) => v < 256 * KB, 12_000)).ok, server.proc.spawnfile).toBe(true);
+      await fn(admin, client, server.proc.spawnfile);
+    } finally {
+      admin.close();
+      client.close();
+    }
+  }));
 
 describeDifferential('client_recent_max_input_buffer vs redis-server 7.0', () => {
   useBothServers((s) => (servers = s));
 
   it('a 1 MB argument raises it above 512 KB; it falls back once its second leaves the window', async () => {
-    await onBoth(async (server) => {
-      const [admin, writer] = await Promise.all([RawConnection.connect(server.port), RawConnection.connect(server.port)]);
-      try {
-        const name = server.proc.spawnfile;
-        expect((await settled(admin)).ok, name).toBe(true);
-        const sentAt = Date.now();
-        expect(await writer.send('SET', 'big', Buffer.alloc(1024 * KB, 'x'))).toEqual({ t: 'simple', v: 'OK' });
-        const risen = await until(admin, (v) => v > 512 * KB, 2000);
-        expect(risen, name).toMatchObject({ ok: true });
-        // Sane: one 1 MB buffer (and its size class), not a multiple.
-        expect(risen.value, name).toBeLessThan(4 * 1024 * KB);
-        // The peak's slot is cleared 7 seconds after its second began: every reading the server
-        // made less than 6 s after the SET was sent still has it.
-        for (;;) {
-          const value = await recentMaxInput(admin);
-          if (Date.now() - sentAt >= 6000) break;
-          expect(value, `${name} ${Date.now() - sentAt} ms after the SET`).toBeGreaterThan(512 * KB);
-          await sleep(500);
-        }
-        // And it is gone 8 s after (a few more for a loaded machine's late cron).
-        const fallen = await until(admin, (v) => v < 256 * KB, 12_000 - (Date.now() - sentAt));
-        expect(fallen, name).toMatchObject({ ok: true });
-      } finally {
-        admin.close();
-        writer.close();
+    await onBoth(async (admin, writer, name) => {
+      const sentAt = Date.now();
+      expect(await writer.send('SET', 'big', Buffer.alloc(1024 * KB, 'x'))).toEqual({ t: 'simple', v: 'OK' });
+      const risen = await until(admin, (v) => v > 512 * KB, 2000);
+      expect(risen, name).toMatchObject({ ok: true });
+      // Sane: one 1 MB buffer (and its size class), not a multiple.
+      expect(risen.value, name).toBeLessThan(4 * 1024 * KB);
+      // The peak's slot is cleared 7 seconds after its second began: every reading the server
+      // made less than 6 s after the SET was sent still has it.
+      for (;;) {
+        const value = await recentMaxInput(admin);
+        if (Date.now() - sentAt >= 6000) break;
+        expect(value, `${name} ${Date.now() - sentAt} ms after the SET`).toBeGreaterThan(512 * KB);
+        await sleep(500);
       }
+      // And it is gone 8 s after (a few more for a loaded machine's late cron).
+      const fallen = await until(admin, (v) => v < 256 * KB, 12_000 - (Date.now() - sentAt));
+      expect(fallen, name).toMatchObject({ ok: true });
     });
   }, 40_000);
 
   it('a pipeline of small commands (1.5 MB in all) does not raise it: they run as they arrive', async () => {
-    await onBoth(async (server) => {
-      const [admin, writer] = await Promise.all([RawConnection.connect(server.port), RawConnection.connect(server.port)]);
-      try {
-        const name = server.proc.spawnfile;
-        expect((await settled(admin)).ok, name).toBe(true);
-        const replies = await writer.pipeline(Array.from({ length: 50_000 }, (_, i) => ['SET', `k${i % 100}`, 'v']));
-        expect(replies.every((r) => r.t === 'simple')).toBe(true);
-        // Two crons at least (hz 10) have sampled the buffers since.
-        await sleep(300);
-        expect(await recentMaxInput(admin), name).toBeLessThan(256 * KB);
-      } finally {
-        admin.close();
-        writer.close();
-      }
+    await onBoth(async (admin, writer, name) => {
+      const replies = await writer.pipeline(Array.from({ length: 50_000 }, (_, i) => ['SET', `k${i % 100}`, 'v']));
+      expect(replies.every((r) => r.t === 'simple')).toBe(true);
+      // Two crons at least (hz 10) have sampled the buffers since.
+      await sleep(300);
+      expect(await recentMaxInput(admin), name).toBeLessThan(256 * KB);
     });
   }, 30_000);
 
   it('a blocked command keeps its arguments: a 600 KB key name counts for as long as it waits', async () => {
-    await onBoth(async (server) => {
-      const [admin, waiter] = await Promise.all([RawConnection.connect(server.port), RawConnection.connect(server.port, { replyTimeoutMs: 30_000 })]);
-      try {
-        const name = server.proc.spawnfile;
-        expect((await settled(admin)).ok, name).toBe(true);
-        const key = Buffer.alloc(600 * KB, 'k');
-        const blockedAt = Date.now();
-        const served = waiter.send('BLPOP', key, '0');
-        expect((await until(admin, (v) => v > 512 * KB, 2000)).ok, name).toBe(true);
-        // Past the window of the moment it arrived: what it holds now, not a peak.
-        await sleep(Math.max(0, 9000 - (Date.now() - blockedAt)));
-        expect(await recentMaxInput(admin), name).toBeGreaterThan(512 * KB);
-        expect(await admin.send('RPUSH', key, 'v')).toEqual({ t: 'int', v: 1 });
-        expect(await served).toEqual({ t: 'array', v: [{ t: 'bulk', v: key }, { t: 'bulk', v: Buffer.from('v') }] });
-      } finally {
-        admin.close();
-        waiter.close();
-      }
+    await onBoth(async (admin, waiter, name) => {
+      const key = Buffer.alloc(600 * KB, 'k');
+      const blockedAt = Date.now();
+      const served = waiter.send('BLPOP', key, '0');
+      expect((await until(admin, (v) => v > 512 * KB, 2000)).ok, name).toBe(true);
+      // Past the window of the moment it arrived: what it holds now, not a peak.
+      await sleep(Math.max(0, 9000 - (Date.now() - blockedAt)));
+      expect(await recentMaxInput(admin), name).toBeGreaterThan(512 * KB);
+      expect(await admin.send('RPUSH', key, 'v')).toEqual({ t: 'int', v: 1 });
+      expect(await served).toEqual({ t: 'array', v: [{ t: 'bulk', v: key }, { t: 'bulk', v: Buffer.from('v') }] });
     });
   }, 40_000);
 });

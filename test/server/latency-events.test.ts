@@ -7,30 +7,11 @@ import { expect, it } from 'vitest';
 import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
 import { formatReply, RawConnection, type Reply } from '../helpers/resp';
 import type { RunningServer } from '../helpers/servers';
+import { infoNumber as infoField, replyText as text, until } from '../helpers/info';
 
 let servers: BothServers;
 const both = () => [servers.keyfork, servers.redis];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const text = (r: Reply): string => {
-  if ((r.t === 'bulk' || r.t === 'verbatim' || r.t === 'simple') && r.v !== null) return r.v.toString('latin1');
-  throw new Error(`not a string reply: ${formatReply(r)}`);
-};
-
-async function infoField(conn: RawConnection, section: string, field: string): Promise<number> {
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(text(await conn.send('INFO', section)));
-  if (!m) throw new Error(`no ${field} in INFO ${section}`);
-  return Number(m[1]);
-}
-
-async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return true;
-    await sleep(50);
-  }
-  return cond();
-}
 
 interface LatestRow {
   event: string;

@@ -6,26 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareSequences, describeDifferential, formatMismatches, type BothServers, useBothServers } from '../helpers/diff';
 import { formatReply, RawConnection, type Arg, type Reply } from '../helpers/resp';
 import { startKeyfork, type RunningServer } from '../helpers/servers';
-
-const text = (r: Reply): string => {
-  if ((r.t === 'bulk' || r.t === 'verbatim' || r.t === 'simple') && r.v !== null) return r.v.toString('latin1');
-  throw new Error(`not a string reply: ${formatReply(r)}`);
-};
-
-async function infoNumber(conn: RawConnection, section: string, field: string): Promise<number> {
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(text(await conn.send('INFO', section)));
-  if (!m) throw new Error(`no ${field} in INFO ${section}`);
-  return Number(m[1]);
-}
-
-async function until(cond: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
+import { infoNumber, replyText as text, until } from '../helpers/info';
 
 /** The keys of a map reply (a flat array in RESP2), in order. */
 function mapKeys(r: Reply): string[] {
