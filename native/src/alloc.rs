@@ -10,7 +10,8 @@
 //! thread of the process that runs addon code is the JS main thread (the save threads run in
 //! the forked child, whose counts are never read).
 //!
-//! It also puts the heap on transparent huge pages once `use_huge_pages` was called (see there).
+//! It also puts the heap on transparent huge pages once `use_huge_pages` was called and the heap
+//! has grown to tens of MB (see there).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
@@ -44,12 +45,23 @@ pub fn register_background_thread() {
 
 /// Where glibc's main heap starts while it is kept on huge pages (`use_huge_pages`), 0 otherwise.
 static HEAP_START: AtomicUsize = AtomicUsize::new(0);
-/// The program break when the heap was last advised; usize::MAX until huge pages are in use
-/// (then the allocator's check never fires). An allocation ending beyond it means the heap may
-/// have grown (or the chunk is a large mmap'd one). The JS thread and the lazy free thread may
-/// both update it: a lost update only repeats an madvise or leaves it to the next
+/// Where the main heap started when `use_huge_pages` found huge pages available, 0 otherwise:
+/// the heap goes on huge pages once it reaches `HUGE_PAGES_FROM` beyond this.
+static HEAP_FIRST: AtomicUsize = AtomicUsize::new(0);
+/// Before the heap is on huge pages: the address at which it will be (start + HUGE_PAGES_FROM).
+/// After: the program break when the heap was last advised. usize::MAX when huge pages are not
+/// to be used (the allocator's check never fires). An allocation ending beyond it means the
+/// heap may have grown (or the chunk is a large mmap'd one). The JS thread and the lazy free
+/// thread may both update it: a lost update only repeats an madvise or leaves it to the next
 /// `keep_heap_advised`.
 static HUGE_ADVISED_END: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The heap's size from which it is put on huge pages. Below it a server's RSS grows as the
+/// data does, in 4 KB pages, as Redis's does (huge pages fault in 2 MB at a time, and the page
+/// at the heap's growing end is partly empty: up to 2 MB more RSS, 4 B per element of a
+/// 500k-element load); from it on, fork time and the save child's walk are what huge pages
+/// save (the reason for them, see `use_huge_pages`), growing with the heap while the 2 MB of
+/// rounding does not.
+const HUGE_PAGES_FROM: usize = 32 << 20;
 /// How much the main heap grows by beyond a request: growth comes in large steps that are
 /// advised before their pages are first touched.
 const HEAP_GROWTH_PAD: usize = 32 << 20;
@@ -63,12 +75,15 @@ const HEAP_TRIM_THRESHOLD: usize = 4 * HEAP_GROWTH_PAD;
 const LARGE_CHUNK: usize = 4 << 20;
 
 /// Puts the keyspace on 2 MB transparent huge pages when the system's THP mode is "madvise"
-/// (the default of most distributions) and THP was not turned off for the process: from now
-/// on every growth of glibc's main heap, where the JS thread's allocations (the keyspace) come
-/// from, and every large mmap'd allocation is madvise(MADV_HUGEPAGE)d before its pages are
-/// first touched. Under "always" the kernel backs every large mapping with huge pages by
-/// itself, unless `disable-thp` turned THP off for the process as Redis does: nothing to add.
-/// Under "never" there are none.
+/// (the default of most distributions) and THP was not turned off for the process, once glibc's
+/// main heap, where the JS thread's allocations (the keyspace) come from, has grown to
+/// `HUGE_PAGES_FROM`: from then on every growth of the heap and every large mmap'd allocation
+/// is madvise(MADV_HUGEPAGE)d before its pages are first touched, and the heap that was there
+/// is advised and its 4 KB pages collapsed into huge pages by a thread of its own (`Collapser`:
+/// copying costs ~2 ms per MB on this project's VM, not a pause for the clients). Under
+/// "always" the kernel backs every large mapping with huge pages by itself, unless
+/// `disable-thp` turned THP off for the process as Redis does: nothing to add. Under "never"
+/// there are none.
 ///
 /// Why: a forked save copies one page-table entry per 4 KB page of the parent and then reads
 /// every page of the keyspace once; with 2 MB pages fork copies one entry per 2 MB and the
@@ -76,22 +91,85 @@ const LARGE_CHUNK: usize = 4 << 20;
 /// hypervisor faults: ~5 us per 4 KB page touched first by the child on this project's VM).
 /// Copy-on-write stays per 4 KB page: since Linux 5.8 a write to a huge page shared with a
 /// child splits the mapping and copies 4 KB, not 2 MB (the reason Redis advises against THP).
-/// The heap that is already there (freed memory of Node's start-up, which the keyspace fills
-/// first) is advised too and its 4 KB pages collapsed into huge pages once.
 pub fn use_huge_pages() {
     if crate::os::thp_mode().as_deref() != Some("madvise") || crate::os::thp_disabled() {
         return;
     }
-    if HEAP_START.load(Ordering::Relaxed) != 0 {
+    if HEAP_FIRST.load(Ordering::Relaxed) != 0 {
         return;
     }
-    crate::os::set_malloc_growth(HEAP_GROWTH_PAD, HEAP_TRIM_THRESHOLD);
     let brk = crate::os::program_break();
     let start = crate::os::heap_start().filter(|&s| s < brk).unwrap_or(brk);
+    if start == 0 || !Collapser::start() { return; }
+    HEAP_FIRST.store(start, Ordering::Relaxed);
+    HUGE_ADVISED_END.store(start + HUGE_PAGES_FROM, Ordering::Relaxed);
+    // Already that large (a reset of a loaded server): at once.
+    on_huge_pages_if_heap_reaches(0);
+}
+
+/// The heap is about to grow by at least `bytes` (an RDB file of that size is loaded: the keys
+/// take at least as much memory as their encoding in the file): if that makes it reach
+/// HUGE_PAGES_FROM, it goes on huge pages now, before the load touches its pages (a 4 KB page
+/// first touched costs ~5 us on this project's VM, a 2 MB one a fraction of that per byte).
+pub fn heap_will_grow(bytes: usize) {
+    on_huge_pages_if_heap_reaches(bytes);
+}
+
+/// Puts the heap on huge pages if huge pages are to be used and the heap, grown by `more`
+/// bytes, reaches HUGE_PAGES_FROM.
+fn on_huge_pages_if_heap_reaches(more: usize) {
+    let first = HEAP_FIRST.load(Ordering::Relaxed);
+    if first != 0 && HEAP_START.load(Ordering::Relaxed) == 0 && crate::os::program_break().saturating_add(more) >= first + HUGE_PAGES_FROM {
+        heap_on_huge_pages();
+    }
+}
+
+/// The heap reached HUGE_PAGES_FROM: from now on it grows in advised steps; what is there is
+/// advised and handed to the collapse thread.
+fn heap_on_huge_pages() {
+    let start = HEAP_FIRST.load(Ordering::Relaxed);
+    if start == 0 || HEAP_START.load(Ordering::Relaxed) != 0 { return; }
+    crate::os::set_malloc_growth(HEAP_GROWTH_PAD, HEAP_TRIM_THRESHOLD);
+    let brk = crate::os::program_break();
     crate::os::advise_huge_pages(start, brk - start);
-    crate::os::collapse_huge_pages(start, brk - start);
     HEAP_START.store(start, Ordering::Relaxed);
     HUGE_ADVISED_END.store(brk, Ordering::Relaxed);
+    Collapser::request(start, brk);
+}
+
+/// The thread that collapses the heap's 4 KB pages into huge pages once the heap goes on them
+/// (MADV_COLLAPSE copies them: ~70 ms for 32 MB here). It is started with the server, so that
+/// the allocator, which notices the heap's growth, only has to wake it (no allocation, no lock).
+struct Collapser;
+
+static COLLAPSER: std::sync::OnceLock<std::thread::Thread> = std::sync::OnceLock::new();
+/// The range to collapse, [start, end), 0 when there is none.
+static COLLAPSE_START: AtomicUsize = AtomicUsize::new(0);
+static COLLAPSE_END: AtomicUsize = AtomicUsize::new(0);
+
+impl Collapser {
+    /// Starts the thread; false when it could not be started (then the heap stays on 4 KB pages).
+    fn start() -> bool {
+        if COLLAPSER.get().is_some() { return true; }
+        let spawned = std::thread::Builder::new().name("keyfork-thp".into()).stack_size(64 << 10).spawn(|| loop {
+            std::thread::park();
+            let end = COLLAPSE_END.swap(0, Ordering::AcqRel);
+            let start = COLLAPSE_START.load(Ordering::Acquire);
+            if end > start && start != 0 {
+                crate::os::collapse_huge_pages(start, end - start);
+            }
+        });
+        match spawned {
+            Ok(handle) => COLLAPSER.set(handle.thread().clone()).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    fn request(start: usize, end: usize) {
+        COLLAPSE_START.store(start, Ordering::Release);
+        COLLAPSE_END.store(end, Ordering::Release);
+        if let Some(t) = COLLAPSER.get() { t.unpark(); }
+    }
 }
 
 /// Advises the whole main heap again if the program break moved since it was last advised: after
@@ -100,7 +178,11 @@ pub fn use_huge_pages() {
 /// nothing, and it touches no page: cheap enough for every housekeeping tick.
 pub fn keep_heap_advised() {
     let start = HEAP_START.load(Ordering::Relaxed);
-    if start == 0 { return; }
+    if start == 0 {
+        // Not on huge pages yet: the heap may have reached the size by Node's own mallocs.
+        on_huge_pages_if_heap_reaches(0);
+        return;
+    }
     let brk = crate::os::program_break();
     if brk != HUGE_ADVISED_END.load(Ordering::Relaxed) {
         if brk > start { crate::os::advise_huge_pages(start, brk - start); }
@@ -127,6 +209,11 @@ fn note_allocation(p: *mut u8, size: usize) {
 #[cold]
 #[inline(never)]
 fn heap_may_have_grown(p: *mut u8, size: usize) {
+    if HEAP_START.load(Ordering::Relaxed) == 0 {
+        // Not on huge pages yet: the end passed is where they start, or the chunk is mmap'd.
+        on_huge_pages_if_heap_reaches(0);
+        return;
+    }
     let advised = HUGE_ADVISED_END.load(Ordering::Relaxed);
     let brk = crate::os::program_break();
     if brk > advised {

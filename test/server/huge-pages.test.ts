@@ -1,7 +1,8 @@
 // The keyspace heap on transparent huge pages (native/src/alloc.rs use_huge_pages), read from the
-// server's own /proc/<pid>/smaps: under THP "madvise" every [heap] mapping carries keyfork's
+// server's own /proc/<pid>/smaps: under THP "madvise" a small heap stays on 4 KB pages (its RSS
+// grows as the data does), and once it passed 32 MB every [heap] mapping carries keyfork's
 // advice (VmFlags "hg") after the heap grew, was emptied and trimmed (FLUSHALL, MEMORY PURGE) and
-// grew again, and the keys sit on huge pages; under "always" keyfork adds no advice (the kernel's
+// grew again, and the keys sit on huge pages, also those written before it passed 32 MB; under "always" keyfork adds no advice (the kernel's
 // mode and disable-thp decide, as for Redis). LATENCY DOCTOR's advice to disable THP ignores the
 // memory keyfork itself advised and answers as redis-server does.
 import fs from 'node:fs';
@@ -60,7 +61,8 @@ describe('the keyspace heap on transparent huge pages', () => {
       const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
       try {
         const c = await RawConnection.connect(server.port);
-        // ~50 MB of keys: the heap grows by several 32 MB steps; then it is emptied and given
+        // ~50 MB of keys: past the 32 MB from which the heap goes on huge pages, it grows by
+        // 32 MB steps; then it is emptied and given
         // back to the kernel (the heap shrinks, and what grows back is a new mapping), and grows
         // again.
         expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'key', '100'))).toBe('OK');
@@ -84,6 +86,30 @@ describe('the keyspace heap on transparent huge pages', () => {
         // Not all of it: pages Node touched before a growth was advised stay 4 KB, and under load
         // the kernel may find no free 2 MB block for a fault (60-90% measured here; 0 on main).
         expect(huge, `${(huge / MB).toFixed(0)} of ${(rss / MB).toFixed(0)} MB of heap on huge pages`).toBeGreaterThan(rss / 4);
+      } finally {
+        await server.stop();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(unavailable !== null || mode !== 'madvise')(
+    `under THP "madvise" a heap below 32 MB stays on 4 KB pages${unavailable ? ` (skipped: ${unavailable})` : mode !== 'madvise' ? ` (skipped: THP is "${mode}", not "madvise")` : ''}`,
+    async () => {
+      const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
+      try {
+        const c = await RawConnection.connect(server.port);
+        // ~10 MB of keys (a heap of ~14 MB with Node's own): every fault of the growing heap
+        // makes 4 KB resident, not 2 MB.
+        expect(text(await c.send('DEBUG', 'POPULATE', '50000', 'key', '100'))).toBe('OK');
+        c.close();
+        // The housekeeping tick that would advise a heap grown past the size by Node's mallocs.
+        await new Promise((r) => setTimeout(r, 1200));
+        const heap = mappings(server.pid).filter((m) => m.name === '[heap]');
+        const rss = heap.reduce((n, m) => n + m.rss, 0);
+        expect(rss, 'the keys are in the heap').toBeGreaterThan(8 * MB);
+        expect(rss).toBeLessThan(32 * MB);
+        expect(heap.filter((m) => m.advised || m.hugePages > 0).map((m) => `${m.address} ${(m.hugePages / MB).toFixed(0)} MB huge`)).toEqual([]);
       } finally {
         await server.stop();
       }

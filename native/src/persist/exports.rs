@@ -289,6 +289,7 @@ fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
     let dups = duplicates(env, a, 1);
     let mut loader = open_rdb(&path, dups)?;
+    crate::alloc::heap_will_grow(loader.total_bytes());
     with_state(|st| loader.step(&mut st.ks, &st.settings, usize::MAX))?;
     let mut report = loader.into_report();
     load_functions(std::mem::take(&mut report.functions), dups, false)?;
@@ -358,6 +359,7 @@ fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         None
     };
     let total = loader.total_bytes();
+    crate::alloc::heap_will_grow(total);
     LOADING.with(|l| *l.borrow_mut() = Some(Session { loader, fresh, failed: false }));
     Ok(env.double(total as f64))
 }
