@@ -54,17 +54,33 @@ const MB = 1024 * 1024;
 const mode = thpMode();
 const unavailable = mode === null ? 'the kernel has no transparent huge pages' : mode === 'never' ? 'THP is "never" on this system' : null;
 
+/** The title's note when a test runs only under THP mode `wanted`. */
+const onlyUnder = (wanted: string): string =>
+  unavailable ? ` (skipped: ${unavailable})` : mode !== wanted ? ` (skipped: THP is "${mode}", not "${wanted}")` : '';
+
+/** A keyfork holding `keys` keys of DEBUG POPULATE's 100-byte values, for `check`. */
+async function withPopulated(keys: number, check: (pid: number) => Promise<void> | void): Promise<void> {
+  const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
+  try {
+    const c = await RawConnection.connect(server.port);
+    expect(text(await c.send('DEBUG', 'POPULATE', String(keys), 'key', '100'))).toBe('OK');
+    c.close();
+    await check(server.pid);
+  } finally {
+    await server.stop();
+  }
+}
+
 describe('the keyspace heap on transparent huge pages', () => {
   it.skipIf(unavailable !== null || mode !== 'madvise')(
-    `under THP "madvise" every [heap] mapping is advised and holds huge pages, also after a trim${unavailable ? ` (skipped: ${unavailable})` : mode !== 'madvise' ? ` (skipped: THP is "${mode}", not "madvise")` : ''}`,
+    `under THP "madvise" every [heap] mapping is advised and holds huge pages, also after a trim${onlyUnder('madvise')}`,
     async () => {
       const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
       try {
         const c = await RawConnection.connect(server.port);
         // ~50 MB of keys: past the 32 MB from which the heap goes on huge pages, it grows by
-        // 32 MB steps; then it is emptied and given
-        // back to the kernel (the heap shrinks, and what grows back is a new mapping), and grows
-        // again.
+        // 32 MB steps; then it is emptied and given back to the kernel (the heap shrinks, and
+        // what grows back is a new mapping), and grows again.
         expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'key', '100'))).toBe('OK');
         expect(text(await c.send('FLUSHALL'))).toBe('OK');
         expect(text(await c.send('MEMORY', 'PURGE'))).toBe('OK');
@@ -94,42 +110,26 @@ describe('the keyspace heap on transparent huge pages', () => {
   );
 
   it.skipIf(unavailable !== null || mode !== 'madvise')(
-    `under THP "madvise" a heap below 32 MB stays on 4 KB pages${unavailable ? ` (skipped: ${unavailable})` : mode !== 'madvise' ? ` (skipped: THP is "${mode}", not "madvise")` : ''}`,
-    async () => {
-      const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
-      try {
-        const c = await RawConnection.connect(server.port);
-        // ~10 MB of keys (a heap of ~14 MB with Node's own): every fault of the growing heap
-        // makes 4 KB resident, not 2 MB.
-        expect(text(await c.send('DEBUG', 'POPULATE', '50000', 'key', '100'))).toBe('OK');
-        c.close();
-        // The housekeeping tick that would advise a heap grown past the size by Node's mallocs.
-        await new Promise((r) => setTimeout(r, 1200));
-        const heap = mappings(server.pid).filter((m) => m.name === '[heap]');
-        const rss = heap.reduce((n, m) => n + m.rss, 0);
-        expect(rss, 'the keys are in the heap').toBeGreaterThan(8 * MB);
-        expect(rss).toBeLessThan(32 * MB);
-        expect(heap.filter((m) => m.advised || m.hugePages > 0).map((m) => `${m.address} ${(m.hugePages / MB).toFixed(0)} MB huge`)).toEqual([]);
-      } finally {
-        await server.stop();
-      }
-    },
+    `under THP "madvise" a heap below 32 MB stays on 4 KB pages${onlyUnder('madvise')}`,
+    // ~10 MB of keys (a heap of ~14 MB with Node's own): every fault of the growing heap makes
+    // 4 KB resident, not 2 MB.
+    () => withPopulated(50_000, async (pid) => {
+      // The housekeeping tick that would advise a heap grown past the size by Node's mallocs.
+      await new Promise((r) => setTimeout(r, 1200));
+      const heap = mappings(pid).filter((m) => m.name === '[heap]');
+      const rss = heap.reduce((n, m) => n + m.rss, 0);
+      expect(rss, 'the keys are in the heap').toBeGreaterThan(8 * MB);
+      expect(rss).toBeLessThan(32 * MB);
+      expect(heap.filter((m) => m.advised || m.hugePages > 0).map((m) => `${m.address} ${(m.hugePages / MB).toFixed(0)} MB huge`)).toEqual([]);
+    }),
     60_000,
   );
 
   it.skipIf(unavailable !== null || mode !== 'always')(
-    `under THP "always" keyfork adds no advice of its own${unavailable ? ` (skipped: ${unavailable})` : mode !== 'always' ? ` (skipped: THP is "${mode}", not "always")` : ''}`,
-    async () => {
-      const server = await startKeyfork({ args: ['--enable-debug-command', 'yes', '--save', ''] });
-      try {
-        const c = await RawConnection.connect(server.port);
-        expect(text(await c.send('DEBUG', 'POPULATE', '300000', 'key', '100'))).toBe('OK');
-        c.close();
-        expect(mappings(server.pid).filter((m) => m.name === '[heap]' && m.advised)).toEqual([]);
-      } finally {
-        await server.stop();
-      }
-    },
+    `under THP "always" keyfork adds no advice of its own${onlyUnder('always')}`,
+    () => withPopulated(300_000, (pid) => {
+      expect(mappings(pid).filter((m) => m.name === '[heap]' && m.advised)).toEqual([]);
+    }),
     60_000,
   );
 
