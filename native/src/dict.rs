@@ -16,10 +16,16 @@ pub struct Dict<V> {
 }
 
 const MIN_BUCKETS: usize = 4;
+/// Redis's dict_force_resize_ratio: while resizing is avoided (a forked child shares the
+/// memory), a table still grows once it holds more than this many entries per bucket.
+const FORCE_RESIZE_RATIO: usize = 5;
 /// Redis's GETFAIR_NUM_ENTRIES: how many entries a fair random pick chooses among.
 const FAIR_SAMPLE: usize = 15;
 
 thread_local! {
+    /// Redis's dict_can_resize, inverted: set on the JS thread (where the keyspace and its
+    /// collections change) while a forked child exists, see `avoid_resizes`.
+    static RESIZE_AVOIDED: Cell<bool> = const { Cell::new(false) };
     static SEED: Cell<u64> = Cell::new(initial_seed());
     static RNG: Cell<u64> = Cell::new(initial_seed() | 1);
 }
@@ -57,6 +63,18 @@ pub fn hash_bytes(key: &[u8]) -> u64 {
         h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(0x2127_599b_f432_5c37).rotate_left(29);
     }
     mix64(h)
+}
+
+/// Redis's updateDictResizePolicy for the calling thread's tables: while `avoid` holds (a forked
+/// child shares the parent's memory copy-on-write), tables neither shrink nor grow unless one
+/// holds more than `FORCE_RESIZE_RATIO` entries per bucket. A resize rewrites the link of
+/// every node, so in the parent it would copy every page holding a node of that table.
+pub fn avoid_resizes(avoid: bool) {
+    RESIZE_AVOIDED.with(|r| r.set(avoid));
+}
+
+fn resizes_avoided() -> bool {
+    RESIZE_AVOIDED.with(|r| r.get())
 }
 
 /// xorshift64*: the random source for random entries and sampling (not for security).
@@ -245,7 +263,17 @@ impl<V> Dict<V> {
     #[inline]
     fn grow_if_due(&mut self) {
         if self.len >= self.buckets.len() {
-            self.resize((self.buckets.len() * 2).max(MIN_BUCKETS));
+            self.grow();
+        }
+    }
+
+    /// Redis's _dictExpandIfNeeded once the table is full: an empty table gets its first
+    /// buckets; otherwise it doubles, unless resizes are avoided and it is not yet overfull.
+    #[cold]
+    fn grow(&mut self) {
+        let n = self.buckets.len();
+        if n == 0 || !resizes_avoided() || self.len / n > FORCE_RESIZE_RATIO {
+            self.resize((n * 2).max(MIN_BUCKETS));
         }
     }
 
@@ -312,7 +340,7 @@ impl<V> Dict<V> {
     fn maybe_shrink(&mut self) {
         // Like Redis: shrink when under 10% full, so a drained big hash gives its memory back.
         let n = self.buckets.len();
-        if n > MIN_BUCKETS && self.len * 10 < n {
+        if n > MIN_BUCKETS && self.len * 10 < n && !resizes_avoided() {
             self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
         }
     }
@@ -626,6 +654,34 @@ mod tests {
         let total: u64 = counts.iter().sum();
         let expected = total as f64 / counts.len() as f64;
         counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
+    }
+
+    #[test]
+    fn tables_keep_their_size_while_resizes_are_avoided_unless_overfull() {
+        // The policy is the calling thread's (each test runs on a thread of its own).
+        let mut d = Dict::new();
+        for i in 0..64u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        assert_eq!(d.bucket_count(), 64);
+        avoid_resizes(true);
+        // Full, then up to 6 entries per bucket: no growth (Redis: used / size > 5 forces one).
+        for i in 64..(64 * 6) as u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        assert_eq!(d.bucket_count(), 64);
+        d.insert(b"one-more", 0);
+        assert_eq!(d.bucket_count(), 128, "more than 5 entries per bucket forces the growth");
+        // Nearly emptied: no shrink while avoided.
+        for i in 0..(64 * 6) as u32 { assert!(d.remove(format!("k{i}").as_bytes()).is_some()); }
+        assert_eq!(d.bucket_count(), 128);
+        assert_eq!(d.get(b"one-more"), Some(&0));
+        // A new table still gets its first buckets.
+        let mut fresh = Dict::new();
+        fresh.insert(b"a", 1u8);
+        assert_eq!(fresh.bucket_count(), MIN_BUCKETS);
+        avoid_resizes(false);
+        // Allowed again: the next removal shrinks, the next insertion into a full table grows.
+        d.remove(b"one-more");
+        assert_eq!(d.bucket_count(), MIN_BUCKETS);
+        for i in 0..5u32 { d.insert(format!("n{i}").as_bytes(), i); }
+        assert_eq!(d.bucket_count(), 8);
     }
 
     #[test]

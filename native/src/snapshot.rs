@@ -129,6 +129,28 @@ impl ChildReporter {
     }
 }
 
+thread_local! {
+    /// Children forked by this (the JS) thread and not reaped yet.
+    static LIVE_CHILDREN: std::cell::RefCell<Vec<os::Pid>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Redis's updateDictResizePolicy: tables do not resize while a child shares the memory.
+fn child_started(pid: os::Pid) {
+    LIVE_CHILDREN.with(|c| c.borrow_mut().push(pid));
+    crate::dict::avoid_resizes(true);
+}
+
+fn child_gone(pid: os::Pid) {
+    let none_left = LIVE_CHILDREN.with(|c| {
+        let mut live = c.borrow_mut();
+        live.retain(|&p| p != pid);
+        live.is_empty()
+    });
+    if none_left {
+        crate::dict::avoid_resizes(false);
+    }
+}
+
 /// What the work of a child returns on success: keys and bytes written.
 pub struct WorkDone {
     pub keys: u64,
@@ -161,6 +183,7 @@ pub fn fork_child_keeping(keep: &[i32], work: impl FnOnce(&mut ChildReporter) ->
         Ok(os::Forked::Parent(pid)) => {
             let fork_usec = t0.elapsed().as_micros() as u64;
             os::close_fd(write_fd);
+            child_started(pid);
             Ok(Started { pid, read_fd, fork_usec })
         }
         Ok(os::Forked::Child) => {
@@ -253,7 +276,13 @@ fn read_child_reports(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 /// waitChild(pid): null while running, else [exitCode, signal].
 fn wait_child(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let pid = a.i64(env, 0)? as os::Pid;
-    match os::try_wait(pid).map_err(|e| e.to_string())? {
+    let status = os::try_wait(pid);
+    let interrupted = matches!(&status, Err(e) if e.kind() == io::ErrorKind::Interrupted);
+    if !matches!(status, Ok(None)) && !interrupted {
+        // Exited, or not ours to wait for any more (ECHILD): either way it shares nothing now.
+        child_gone(pid);
+    }
+    match status.map_err(|e| e.to_string())? {
         None => Ok(env.null()),
         Some(os::ChildExit::Code(c)) => env.array(&[env.int(c as i64), env.int(0)]),
         Some(os::ChildExit::Signal(s)) => env.array(&[env.int(-1), env.int(s as i64)]),
