@@ -191,6 +191,11 @@ pub fn fork_child_keeping(keep: &[i32], work: impl FnOnce(&mut ChildReporter) ->
             kept.push(write_fd);
             os::close_inherited_except_all(&kept);
             os::default_signals_for_child();
+            // The child's own allocations must not fault in fresh 2 MB pages where the parent's
+            // heap is advised for huge pages (a first touch at the heap's untouched top would
+            // give it 2 MB of private memory, counted as copy-on-write): 4 KB pages from here on.
+            // Huge pages it shares with the parent stay mapped as they are.
+            let _ = os::disable_thp();
             let mut rep = ChildReporter::new(write_fd);
             let result = catch_unwind(AssertUnwindSafe(|| work(&mut rep)));
             let code = match result {

@@ -22,9 +22,11 @@ use crate::settings::Settings;
 
 use super::save::{Chunk, RdbSink, ReadAhead, SaveOptions, ValueWriter};
 
-/// Buckets per unit: small enough to balance two threads, big enough that a unit is a few
-/// hundred KB of output for small keys.
-const UNIT_BUCKETS: usize = 8 << 10;
+/// Buckets per unit: small enough to balance two threads, and for a unit's output to fit in
+/// the `CHUNKS_QUEUED` chunks its worker may buffer while the writer still drains the unit
+/// before it (beyond that the worker waits: ~500 B per key of the mixed dataset make ~500 KB
+/// here), big enough that the per-unit hand-over stays negligible (~120 KB of small strings).
+const UNIT_BUCKETS: usize = 1 << 10;
 /// Units handed to each worker ahead of the unit being written.
 const UNITS_AHEAD_PER_WORKER: usize = 4;
 /// Finished chunks a worker may queue before it waits for the writer.

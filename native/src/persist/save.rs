@@ -8,7 +8,7 @@
 //! checksums are off). Expired keys that were not reclaimed yet are written too, as Redis does;
 //! the loader drops them.
 //!
-//! Values are serialized into chunks of ~512 KB (`Chunk`) that carry the CRC64 of their own
+//! Values are serialized into chunks of ~128 KB (`Chunk`) that carry the CRC64 of their own
 //! bytes; the sink writes them in order and chains the CRCs with `crc64_combine`. Serialization
 //! of one key never depends on another, so a large database is cut into bucket ranges that
 //! several threads serialize into their own chunks (`parallel_save`), written in bucket order:
@@ -33,7 +33,10 @@ use super::values;
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Bytes accumulated before one write to the sink (also the unit a parallel worker hands over).
-pub(super) const CHUNK_BYTES: usize = 512 << 10;
+/// In a forked child every buffer page it touches is private memory, reported as copy-on-write
+/// (rdb_last_cow_size) like the pages the parent copies: with up to `CHUNKS_QUEUED` + 2 chunks
+/// per worker, 512 KB chunks made ~4 MB of the child's ~6 MB of its own (docs/handover/cow.md).
+pub(super) const CHUNK_BYTES: usize = 128 << 10;
 /// The CRC is folded every this many new bytes, while they are still in cache.
 const CRC_STEP: usize = 32 << 10;
 /// Databases smaller than this are written by one thread (starting workers costs more).

@@ -25,7 +25,9 @@ pub const MAX_EXPANSION: usize = MAX_MATCH / 3;
 /// Largest input the compressor takes: table entries are 32-bit positions.
 const MAX_INPUT: usize = (u32::MAX / 2) as usize;
 
-/// A reusable compressor. Its hash table (256 KiB) is never cleared: each
+/// A reusable compressor. Its hash table (256 KiB, allocated by the first
+/// compression: a save's writers that never compress, like the writer of a
+/// save whose keys other threads serialize, do not touch it) is never cleared: each
 /// entry stores `generation_base + position + 1`, and entries below the
 /// current call's base are treated as empty, which behaves exactly like
 /// liblzf with a zeroed table but costs nothing per call.
@@ -43,7 +45,7 @@ impl Default for LzfCompressor {
 
 impl LzfCompressor {
     pub fn new() -> Self {
-        LzfCompressor { table: vec![0; HASH_SIZE], base: 0, scratch: Vec::new() }
+        LzfCompressor { table: Vec::new(), base: 0, scratch: Vec::new() }
     }
 
     /// Compresses `input` and appends the stream to `out` if it is strictly
@@ -105,6 +107,9 @@ impl LzfCompressor {
     /// `op` indexes `dst`; "out of space" is judged against `out_end =
     /// max_output` with liblzf's exact tests.
     fn compress_slice(&mut self, input: &[u8], dst: &mut [u8], max_output: usize) -> Option<usize> {
+        if self.table.is_empty() {
+            self.table = vec![0; HASH_SIZE];
+        }
         let base = self.begin(input.len());
         let table = &mut self.table[..];
         let in_end = input.len();
