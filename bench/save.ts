@@ -3,7 +3,7 @@
 // the same RDB file, for keyfork and redis-server side by side.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type FlagSpec, type ParsedFlags, parseCountList, shortCount } from './lib/args';
+import { type FlagSpec, type ParsedFlags, UsageError, parseCountList, shortCount } from './lib/args';
 import { CommandBatch, type Dataset, loadDataset, mixedDataset, streamDataset, stringDataset } from './lib/datasets';
 import { NOT_YET, USED_MEMORY_IS_RSS, dbsize, infoNumber, usedMemoryIsRss } from './lib/info';
 import { describeMachine } from './lib/machine';
@@ -24,6 +24,21 @@ const FULL_SIZES = '10k,100k,1M,4M,10M';
 const QUICK_MIXED_SIZES = '10k,100k,1M';
 const FULL_MIXED_SIZES = '10k,100k,1M,4M,10M';
 
+/** What a run measures per dataset; --steps picks some (each needs only the loaded dataset). */
+const ALL_STEPS = ['bgsave', 'save', 'cow', 'startup'] as const;
+type Step = (typeof ALL_STEPS)[number];
+
+function parseSteps(text: string): Set<Step> {
+  const steps = new Set<Step>();
+  for (const s of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (!(ALL_STEPS as readonly string[]).includes(s)) throw new UsageError(`--steps: unknown step ${s} (known: ${ALL_STEPS.join(', ')})`);
+    steps.add(s as Step);
+  }
+  if (steps.size === 0) throw new UsageError('--steps: name at least one step');
+  if (steps.has('startup') && !steps.has('bgsave')) throw new UsageError('--steps: startup loads the RDB file the bgsave step writes: add bgsave');
+  return steps;
+}
+
 export const FLAGS: FlagSpec[] = [
   { name: 'sizes', kind: 'list', help: `string dataset sizes (${QUICK_SIZES} by default, ${FULL_SIZES} with --full)` },
   { name: 'mixed-sizes', kind: 'list', help: `mixed dataset sizes, or "none" (${QUICK_MIXED_SIZES} by default, ${FULL_MIXED_SIZES} with --full)` },
@@ -31,6 +46,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'full', kind: 'bool', help: 'the full set of sizes; sizes that do not fit in free memory are skipped', default: false },
   { name: 'repeats', kind: 'int', help: 'BGSAVE runs per server and dataset, alternating servers (median reported)', default: 3 },
   { name: 'cow-rate', kind: 'int', help: 'writes per second sent during the copy-on-write BGSAVE', default: 20000 },
+  { name: 'cow-writes', kind: 'int', help: 'stop the copy-on-write load after this many writes (no limit by default): the same number for both servers when it fits in both saves, whose CoW per write falls as more writes hit pages copied already' },
+  { name: 'steps', kind: 'list', help: `what to measure per dataset, of ${ALL_STEPS.join(',')} (all by default): e.g. --steps bgsave,cow for saves and copy-on-write only`, default: ALL_STEPS.join(',') },
   { name: 'loader', kind: 'string', help: 'auto | populate | resp: how string datasets are loaded (auto: DEBUG POPULATE where supported)', default: 'auto' },
 ];
 
@@ -54,6 +71,8 @@ export async function run(flags: ParsedFlags): Promise<void> {
   if (!['auto', 'populate', 'resp'].includes(loader)) throw new Error(`--loader must be auto, populate or resp (got ${loader})`);
   const repeats = Number(flags.repeats);
   const cowRate = Number(flags['cow-rate']);
+  const cowWrites = flags['cow-writes'] === undefined ? null : Number(flags['cow-writes']);
+  const steps = parseSteps(String(flags.steps));
 
   const section: SaveSection = {
     date: new Date().toISOString(), machine: describeMachine(tools.redisServer), commands: [], notes: [...tools.notes],
@@ -64,7 +83,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
   };
   addCommand('BGSAVE; timed from the log: "Background saving started by pid" -> "DB saved on disk" (child) and -> "Background saving terminated with success"');
   addCommand('SAVE; timed by the client (send -> +OK)');
-  addCommand(`copy-on-write: BGSAVE while a second connection sends ${cowRate} writes/s to random existing keys (SET of 100-byte values to strings, XADD to streams); INFO persistence rdb_last_cow_size`);
+  addCommand(`copy-on-write: BGSAVE while a second connection sends ${cowRate} writes/s${cowWrites === null ? '' : ` (${cowWrites} at most)`} to random existing keys (SET of 100-byte values to strings, XADD to streams); INFO persistence rdb_last_cow_size, per write acknowledged before the child's "DB saved on disk"`);
 
   const datasets = [...sizes.map(stringDataset), ...mixedSizes.map(mixedDataset), ...streamSizes.map(streamDataset)];
   for (const [index, ds] of datasets.entries()) {
@@ -76,7 +95,7 @@ export async function run(flags: ParsedFlags): Promise<void> {
       continue;
     }
     step(`dataset ${index + 1}/${datasets.length}: ${ds.describe}`);
-    section.datasets.push(await measureDataset(tools, kinds, ds, { loader, repeats, cowRate, round: index, addCommand }));
+    section.datasets.push(await measureDataset(tools, kinds, ds, { loader, repeats, cowRate, cowWrites, steps, round: index, addCommand }));
   }
   process.stdout.write('\n' + renderSaveSection(section) + '\n');
   publish(flags, 'save', section);
@@ -86,6 +105,8 @@ interface DatasetOptions {
   loader: string;
   repeats: number;
   cowRate: number;
+  cowWrites: number | null;
+  steps: Set<Step>;
   round: number;
   addCommand(c: string): void;
 }
@@ -114,7 +135,7 @@ async function measureDataset(tools: Toolchain, kinds: ServerKind[], ds: Dataset
       await loadInto(server, ds, opts, results.get(kind)!);
     }
     // Saves run one at a time, alternating servers between runs.
-    for (let r = 0; r < opts.repeats; r++) {
+    for (let r = 0; opts.steps.has('bgsave') && r < opts.repeats; r++) {
       for (const kind of alternate(order, r)) {
         if (bgsaveSupported.get(kind) === false) continue;
         const res = results.get(kind)!;
@@ -130,7 +151,7 @@ async function measureDataset(tools: Toolchain, kinds: ServerKind[], ds: Dataset
         totalRuns.get(kind)!.push(outcome.totalMs);
       }
     }
-    for (const kind of order) {
+    for (const kind of opts.steps.has('bgsave') ? order : []) {
       const res = results.get(kind)!;
       const server = servers.get(kind)!;
       res.bgsaveChildMs = median(res.bgsaveRuns);
@@ -152,9 +173,9 @@ async function measureDataset(tools: Toolchain, kinds: ServerKind[], ds: Dataset
         } else res.notes.push('BGSAVE reported success but dump.rdb is missing');
       }
     }
-    for (const kind of alternate(order, 1)) await timedSave(servers.get(kind)!, results.get(kind)!);
-    for (const kind of order) {
-      if (bgsaveSupported.get(kind)) await measureCow(servers.get(kind)!, ds, opts.cowRate, results.get(kind)!);
+    if (opts.steps.has('save')) for (const kind of alternate(order, 1)) await timedSave(servers.get(kind)!, results.get(kind)!);
+    for (const kind of opts.steps.has('cow') ? order : []) {
+      if (bgsaveSupported.get(kind) !== false) await measureCow(servers.get(kind)!, ds, opts.cowRate, opts.cowWrites, results.get(kind)!);
       else results.get(kind)!.notes.push('copy-on-write: needs BGSAVE');
     }
   } finally {
@@ -164,7 +185,9 @@ async function measureDataset(tools: Toolchain, kinds: ServerKind[], ds: Dataset
   // Start-up: both servers load the same file, redis-server's when there is one.
   const reference = rdbCopies.has('redis') ? 'redis' : rdbCopies.has('keyfork') ? 'keyfork' : null;
   let keyforkRdbInRedis: string | null = null;
-  if (reference) {
+  if (!opts.steps.has('startup')) {
+    // Not measured (--steps).
+  } else if (reference) {
     for (const kind of alternate(order, 1)) await timedStartup(tools, kind, rdbCopies.get(reference)!, ds, results.get(kind)!, LABEL[reference]);
     if (rdbCopies.has('keyfork') && tools.redisServer) keyforkRdbInRedis = await crossLoad(tools, rdbCopies.get('keyfork')!);
   } else for (const res of results.values()) res.notes.push('start-up load: no RDB file was produced');
@@ -220,6 +243,8 @@ interface BgsaveOutcome {
   childMs: number;
   totalMs: number;
   cowPeakMb: number | null;
+  /** The child's "DB saved on disk" (ms since the epoch, from the log). */
+  savedAt: number;
 }
 
 /** Runs one BGSAVE and times it from the log; a string explains why it could not be measured. */
@@ -242,7 +267,7 @@ async function timedBgsave(server: Server, ds: Dataset, label: string, duringSav
   if (!t) return 'no "Background saving started by pid" line in the log';
   if (!t.ok) return `the save failed: ${t.errorLine ?? 'Background saving error'}`;
   if (t.savedAt === null) return 'no "DB saved on disk" line from the child in the log';
-  return { childMs: t.savedAt - t.startedAt, totalMs: (t.terminatedAt ?? t.savedAt) - t.startedAt, cowPeakMb: t.cowPeakMb };
+  return { childMs: t.savedAt - t.startedAt, totalMs: (t.terminatedAt ?? t.savedAt) - t.startedAt, cowPeakMb: t.cowPeakMb, savedAt: t.savedAt };
 }
 
 async function timedSave(server: Server, res: SaveServerResult): Promise<void> {
@@ -268,20 +293,24 @@ function randomSequence(seed: number): () => number {
   };
 }
 
-async function measureCow(server: Server, ds: Dataset, rate: number, res: SaveServerResult): Promise<void> {
+async function measureCow(server: Server, ds: Dataset, rate: number, limit: number | null, res: SaveServerResult): Promise<void> {
   const writer = await RespClient.connect(server.port);
   const next = randomSequence(12345);
   const writeFor = ds.writeFor ?? (() => null);
   let stop = false;
   let writes = 0;
   let writeErrors = 0;
+  // When each batch was acknowledged and the writes done by then: only writes the server
+  // executed before the child finished can have copied pages it reports.
+  const acked: Array<[number, number]> = [];
   // Writes are paced in 10 ms ticks, so both servers receive the same load over time.
   const perTick = Math.max(1, Math.round(rate / 100));
+  let sent = 0;
   const load = async () => {
     const batch = new CommandBatch();
     let due = performance.now();
-    while (!stop) {
-      for (let n = 0; n < perTick; n++) {
+    while (!stop && (limit === null || sent < limit)) {
+      for (let n = 0; n < perTick && (limit === null || sent < limit); n++, sent++) {
         let i = next() % ds.keys;
         let write = writeFor(i);
         for (let tries = 0; write === null && tries < ds.keys; tries++) {
@@ -294,6 +323,7 @@ async function measureCow(server: Server, ds: Dataset, rate: number, res: SaveSe
       const r = await writer.sendBatch(batch.take(), count);
       writes += r.replies - r.errors;
       writeErrors += r.errors;
+      acked.push([Date.now(), writes]);
       due += 10;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
@@ -312,10 +342,14 @@ async function measureCow(server: Server, ds: Dataset, rate: number, res: SaveSe
   }
   res.cowChildMs = outcome.childMs;
   res.cowLogPeakMb = outcome.cowPeakMb;
-  res.cowWrites = writes;
+  res.cowWrites = acked.filter(([at]) => at <= outcome.savedAt).at(-1)?.[1] ?? 0;
   if (writeErrors > 0) res.notes.push(`copy-on-write: ${writeErrors} writes failed`);
   res.cowBytes = await infoNumber(server.client, 'persistence', 'rdb_last_cow_size');
   if (res.cowBytes === null) res.notes.push(`copy-on-write: INFO persistence rdb_last_cow_size ${NOT_YET}`);
+  else {
+    const perWrite = res.cowWrites > 0 ? `, ${(res.cowBytes / res.cowWrites / 1024).toFixed(2)} KB per write` : '';
+    step(`    ${(res.cowBytes / 1e6).toFixed(1)} MB copied during ${outcome.childMs} ms, ${res.cowWrites} writes before the child's end (${writes} sent in all)${perWrite}`);
+  }
 }
 
 async function timedStartup(tools: Toolchain, kind: ServerKind, rdb: string, ds: Dataset, res: SaveServerResult, from: string): Promise<void> {
