@@ -1,7 +1,8 @@
 // Blocking commands (BLPOP, BLMOVE, BZPOPMIN, BLMPOP...). The native handler returns
 // WOULD_BLOCK when every key is empty; the client is parked on its keys here, and when one
-// of them is modified the very same command runs again for the clients blocked on it, in
-// the order they blocked, until one finds nothing left. A timeout answers the null array.
+// of them is modified the command runs again, narrowed to that key, for the clients blocked on
+// it, in the order they blocked, until one finds nothing left; keys are taken in the order they
+// were modified. A timeout answers the null array.
 import type { BlockedState, Client } from './client';
 import { getKeys } from './commands/keys-of';
 import { arg, argStr, copyRequest, makeRequest, type Ctx, type Request } from './commands/types';
@@ -23,6 +24,33 @@ function withRewrites(req: Request, rewrite: (number | Buffer)[]): Request {
   const args: Buffer[] = Array.from({ length: req.argc }, (_, i) => Buffer.from(arg(req, i)));
   for (let i = 0; i < rewrite.length; i += 2) args[rewrite[i] as number] = rewrite[i + 1] as Buffer;
   return makeRequest(args);
+}
+
+/**
+ * The blocked request narrowed to its `j`th key. Redis serves a client from the key that became
+ * ready (handleClientsBlockedOnKeys walks server.ready_keys in the order keys were signalled),
+ * not from the first non-empty key in argument order: BLPOP a b after RPUSH b, RPUSH a in one
+ * MULTI pops b, and XREAD's reply then holds that one stream.
+ */
+function narrowedTo(state: BlockedState, j: number): Request {
+  const positions = state.keyPositions;
+  if (positions.length <= 1 || j < 0) return state.req;
+  const n = positions.length;
+  const args = Array.from({ length: state.req.argc }, (_, i) => arg(state.req, i));
+  const drop = new Set(positions.filter((_, i) => i !== j));
+  switch (state.name) {
+    case 'blmpop':
+    case 'bzmpop':
+      // numkeys comes right before the keys.
+      args[positions[0] - 1] = Buffer.from('1');
+      break;
+    case 'xread':
+    case 'xreadgroup':
+      // Each stream's ID follows all the keys, in the same order.
+      for (let i = 0; i < n; i++) if (i !== j) drop.add(positions[i] + n);
+      break;
+  }
+  return makeRequest(args.filter((_, i) => !drop.has(i)));
 }
 
 export class Blocking {
@@ -59,6 +87,7 @@ export class Blocking {
       name,
       db: client.db,
       keys: sources.map((i) => Buffer.from(arg(req, i))),
+      keyPositions: sources,
       deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0,
       seq: this.seq++,
     };
@@ -135,16 +164,17 @@ export class Blocking {
           // A popped element is gone for the next client, but stream readers each see the new
           // entries (or not, by their own IDs and groups): all of them are tried.
           const readsStream = STREAM_READERS.has(client.blocked!.name);
-          if (!this.retry(client) && !readsStream) break;
+          if (!this.retry(client, id) && !readsStream) break;
         }
       }
     }
   }
 
-  /** Runs the blocked command again; true when the client was served. */
-  private retry(client: Client): boolean {
+  /** Runs the blocked command again, served from the ready key `readyId`; true when the client was served. */
+  private retry(client: Client, readyId: string): boolean {
     const state = client.blocked;
     if (!state) return true;
+    const req = narrowedTo(state, state.keys.findIndex((key) => keyId(state.db, key) === readyId));
     const server = this.server;
     const cmd = server.commands.get(state.name);
     if (!cmd) return false;
@@ -158,7 +188,7 @@ export class Blocking {
     client.db = state.db;
     this.retrying = client;
     try {
-      server.dispatcher.call(client, cmd, state.req);
+      server.dispatcher.call(client, cmd, req);
     } finally {
       this.retrying = null;
       server.out = savedOut;
@@ -198,6 +228,7 @@ export class Blocking {
       name,
       db: client.db,
       keys: [],
+      keyPositions: [],
       deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0,
       seq: this.seq++,
       wait,

@@ -30,6 +30,8 @@ export interface BlockedState {
   name: string;
   db: number;
   keys: Buffer[];
+  /** Where each of `keys` is among the request's arguments. */
+  keyPositions: number[];
   /** Absolute ms, or 0 for no timeout. */
   deadline: number;
   timer?: NodeJS.Timeout;
