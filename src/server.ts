@@ -13,6 +13,8 @@ import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
 import type { Request } from './commands/types';
 import type { Config } from './config';
+import { strerror } from './config/errors';
+import { ListenFailure } from './errors';
 import { consume } from './config/consumers';
 import { LatencyMonitor } from './latency';
 import { Maxmemory } from './maxmemory';
@@ -289,15 +291,27 @@ export class Server {
       const addr = host === '*' ? '0.0.0.0' : host;
       try {
         bound = await this.listenOne(addr, bound);
-        if (this.tls.port !== 0) await this.tls.listen(addr, this.config.int(TCP_BACKLOG));
       } catch (err) {
         if (optional) continue;
-        throw err;
+        throw this.listenFailure(host, bound, 'TCP', err);
+      }
+      if (this.tls.port === 0) continue;
+      try {
+        await this.tls.listen(addr, this.config.int(TCP_BACKLOG));
+      } catch (err) {
+        if (optional) continue;
+        throw this.listenFailure(host, this.tls.port, 'TLS', err);
       }
     }
     this.startCron();
     this.boundPort = bound;
     return bound;
+  }
+
+  /** listenToPort's warning for an address that could not be bound, and the error to abort with. */
+  private listenFailure(host: string, port: number, kind: 'TCP' | 'TLS', err: unknown): ListenFailure {
+    this.log.warning(`Warning: Could not create server TCP listening socket ${host}:${port}: bind: ${strerror(err)}`);
+    return new ListenFailure(`Failed listening on port ${port} (${kind}), aborting.`);
   }
 
   /** The TCP port clients reach us on (REPLCONF listening-port). */

@@ -5,7 +5,7 @@ import type { Config } from './config';
 // config.ts consumes `dir` and `enable-protected-configs` itself: load it before the set is complete.
 import './config/config';
 import { allConsumersLoaded, consume } from './config/consumers';
-import { StartupAbort } from './errors';
+import { ListenFailure, StartupAbort } from './errors';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 
 const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
@@ -92,7 +92,11 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   log.role = server.replication.isReplica() ? 'S' : 'M';
   server.persistence.expectStartupLoad();
   if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
-  const port = await server.listen();
+  const port = await server.listen().catch((err: unknown) => {
+    if (!(err instanceof ListenFailure)) throw err;
+    log.warning(err.message);
+    throw new StartupAbort(err.message);
+  });
   startupBanner(config, log, port === 0 ? server.tls.port : port);
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);

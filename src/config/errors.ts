@@ -68,6 +68,8 @@ export class FatalConfigError extends Error {
 const STRERROR: Record<string, string> = {
   ENOENT: 'No such file or directory',
   EACCES: 'Permission denied',
+  EADDRINUSE: 'Address already in use',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
   EPERM: 'Operation not permitted',
   ENOTDIR: 'Not a directory',
   EISDIR: 'Is a directory',

@@ -4,6 +4,7 @@
 // failure, a truncated file), which scripts and log watchers written for Redis look for.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -73,6 +74,24 @@ describeDifferential('start-up log', () => {
     expect(logoOf(kt).logo).toBe(logoOf(rt).logo);
     expect(kt).not.toContain('Running mode=');
   }, 30_000);
+
+  it('a port already in use: Redis\'s two lines, exit 1', async () => {
+    const port = await freePort();
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '0.0.0.0', resolve));
+    try {
+      const lines = (server: Server) => {
+        const r = runFor(server, ['--port', String(port), '--save', ''], 10, dir);
+        const said = r.output.split('\n').filter((l) => /Could not create server|Failed listening/.test(l)).map((l) => l.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ /, ''));
+        return { status: r.status, said };
+      };
+      const redis = lines('redis');
+      expect(redis).toEqual({ status: 1, said: [`# Warning: Could not create server TCP listening socket *:${port}: bind: Address already in use`, `# Failed listening on port ${port} (TCP), aborting.`] });
+      expect(lines('keyfork')).toEqual(redis);
+    } finally {
+      holder.close();
+    }
+  });
 
   it('an RDB file that fails its checksum, ends early or holds a bad type: Redis\'s lines, redis-check-rdb\'s report, exit 1', async () => {
     // A real file from redis-server, then a copy with its checksum broken.
