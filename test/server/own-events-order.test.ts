@@ -40,6 +40,21 @@ class Tap {
     return this.settle();
   }
 
+  /**
+   * Waits until everything sent before has been answered (an ECHO's reply comes after them),
+   * then drops what was received. Pushes caused by the other client's commands arrive on their
+   * own schedule: without this, `call` may settle on them while its own reply is still on the
+   * way, and the reply would land in the next case's bytes.
+   */
+  async drain(): Promise<void> {
+    const marker = `drained-${Date.now()}-${Math.random()}`;
+    const end = `$${marker.length}\r\n${marker}\r\n`;
+    this.socket.write(encodeCommand(['ECHO', marker]));
+    const deadline = Date.now() + 3_000;
+    while (!this.received.includes(end) && Date.now() < deadline) await sleep(5);
+    this.take();
+  }
+
   async settle(): Promise<string> {
     const deadline = Date.now() + 3_000;
     let last = -1;
@@ -92,7 +107,7 @@ async function play(port: number, flags: string, cases: Case[]): Promise<string[
       for (const step of k.setup ?? []) await b.call(step);
       if (k.read?.length) await a.call(['MGET', ...k.read]);
       if (k.wait) await sleep(k.wait);
-      a.take();
+      await a.drain();
       let got = '';
       for (const step of k.run) {
         if (k.other) a.socket.write(encodeCommand(step));
