@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // keyfork-server [/path/to/redis.conf] [--option value ...]: redis-server's command line.
+// First: V8's young generation keeps its start-up size (see there).
+import './young-generation';
 import * as fs from 'node:fs';
 import { FatalConfigError, loadConfig } from './config';
 import { directiveHooks } from './directive-hooks';

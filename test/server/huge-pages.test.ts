@@ -9,13 +9,10 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hugePagesNotAdvised } from '../../src/commands/latency-cmd';
 import { withBothServers } from '../helpers/diff';
-import { formatReply, RawConnection, type Reply } from '../helpers/resp';
+import { replyText as text } from '../helpers/info';
+import { RawConnection } from '../helpers/resp';
 import { redisAvailable, startKeyfork } from '../helpers/servers';
 
-const text = (r: Reply): string => {
-  if ((r.t === 'bulk' || r.t === 'verbatim' || r.t === 'simple') && r.v !== null) return r.v.toString('latin1');
-  throw new Error(`not a string reply: ${formatReply(r)}`);
-};
 
 /** The kernel's THP mode ("always", "madvise", "never"), null when the kernel has no THP. */
 function thpMode(): string | null {
