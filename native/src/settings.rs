@@ -108,7 +108,14 @@ impl Settings {
             _ => return false,
         };
         *slot = value;
+        self.sync_sharing_integers();
         true
+    }
+
+    /// New integers are shared objects unless maxmemory is set with an LRU or LFU policy.
+    fn sync_sharing_integers(&self) {
+        let policy = self.maxmemory_policy;
+        crate::types::string::set_sharing_integers(self.maxmemory == 0 || !(policy.is_lru() || policy.is_lfu()));
     }
 
     /// Sets a value given by name (maxmemory-policy); false when the name or value is unknown.
@@ -117,6 +124,7 @@ impl Settings {
             "maxmemory-policy" => match Policy::from_name(value) {
                 Some(p) => {
                     self.maxmemory_policy = p;
+                    self.sync_sharing_integers();
                     true
                 }
                 None => false,

@@ -24,7 +24,7 @@ const CORRUPT: CmdError = CmdError::Msg(hll::CORRUPT);
 /// isHLLObjectOrReply: a string (not int-encoded) holding a valid HLL header.
 fn check(e: &Entry) -> Result<(), CmdError> {
     match &e.value {
-        Value::Str(StrVal::Int(_)) => Err(NOT_HLL),
+        Value::Str(StrVal::Int(_) | StrVal::OwnInt(_)) => Err(NOT_HLL),
         Value::Str(s) => s.with_bytes(|b| if hll::is_valid(b) { Ok(()) } else { Err(NOT_HLL) }),
         _ => Err(WRONGTYPE),
     }

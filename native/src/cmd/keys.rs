@@ -503,7 +503,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
             ctx.reply.int(0);
             return Ok(());
         }
-        Some(e) => (e.value.clone(), e.expire_at()),
+        // dupStringObject: a copied shared integer becomes an object of its own.
+        Some(e) => (match &e.value { Value::Str(s) => Value::Str(s.duplicate()), v => v.clone() }, e.expire_at()),
     };
     if ctx.ks.lookup(dst_db, dst, now).is_some() {
         if !replace {

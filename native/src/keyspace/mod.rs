@@ -605,7 +605,7 @@ mod tests {
 
     fn int_of(e: &Entry) -> i64 {
         match &e.value {
-            Value::Str(StrVal::Int(n)) => *n,
+            Value::Str(StrVal::Int(n) | StrVal::OwnInt(n)) => *n,
             _ => panic!("not an int string"),
         }
     }

@@ -197,7 +197,7 @@ impl ValueWriter {
     fn str_value(&mut self, out: &mut Vec<u8>, s: &StrVal) {
         match s {
             // rdbSaveLongLongAsStringObject: 32-bit integer form or decimal text.
-            StrVal::Int(n) => write_i64_as_string(out, *n),
+            StrVal::Int(n) | StrVal::OwnInt(n) => write_i64_as_string(out, *n),
             StrVal::Small { len, bytes } => self.string(out, &bytes[..*len as usize]),
             StrVal::Emb(b) => self.string(out, b),
             StrVal::Raw(b) => self.string(out, b),
@@ -455,7 +455,7 @@ const STRING_HINT_BYTES: usize = 64;
 #[inline]
 fn hint_value(v: &Value) {
     let touched = match v {
-        Value::Str(StrVal::Int(_)) | Value::Str(StrVal::Small { .. }) => return,
+        Value::Str(StrVal::Int(_) | StrVal::OwnInt(_) | StrVal::Small { .. }) => return,
         Value::Str(StrVal::Emb(b)) => return crate::prefetch::prefetch_bytes(b, STRING_HINT_BYTES),
         Value::Str(StrVal::Raw(b)) => return crate::prefetch::prefetch_bytes(b, STRING_HINT_BYTES),
         Value::List(l) => return l.prefetch_start(),

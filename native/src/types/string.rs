@@ -8,6 +8,7 @@
 //! `from_i64`, `from_text` (never int), `from_raw` (always raw).
 
 use crate::numfmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const EMBSTR_MAX: usize = 44;
 /// Embstrs up to this long are kept inline.
@@ -16,9 +17,21 @@ const INLINE_MAX: usize = 15;
 /// Integers in [0, SHARED_INTEGERS) are Redis's shared objects (OBJECT REFCOUNT reports INT_MAX).
 pub const SHARED_INTEGERS: i64 = 10000;
 
+/// Whether integers created now in [0, SHARED_INTEGERS) are the shared objects: not while
+/// maxmemory is set with an LRU or LFU policy (Redis's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: each
+/// value needs its own access clock). Decided when a value is created, as in Redis.
+static SHARING_INTEGERS: AtomicBool = AtomicBool::new(true);
+
+/// Called whenever maxmemory or maxmemory-policy changes (settings.rs).
+pub fn set_sharing_integers(on: bool) { SHARING_INTEGERS.store(on, Ordering::Relaxed) }
+
 #[derive(Clone)]
 pub enum StrVal {
+    /// An int-encoded value; in [0, SHARED_INTEGERS) it is a shared object.
     Int(i64),
+    /// An int-encoded value in the shared range that is an object of its own (refcount 1):
+    /// COPY's duplicate, or created while integers were not shared.
+    OwnInt(i64),
     /// An embstr of at most INLINE_MAX bytes, inline.
     Small { len: u8, bytes: [u8; INLINE_MAX] },
     Emb(Box<[u8]>),
@@ -59,7 +72,7 @@ impl StrVal {
     /// A string created whole from bytes (SET, MSET...): Redis's tryObjectEncoding.
     pub fn from_bytes(b: &[u8]) -> StrVal {
         if b.len() <= 20 {
-            if let Some(n) = numfmt::parse_i64(b) { return StrVal::Int(n); }
+            if let Some(n) = numfmt::parse_i64(b) { return Self::from_i64(n); }
         }
         Self::from_text(b)
     }
@@ -70,8 +83,18 @@ impl StrVal {
         if v.len() > EMBSTR_MAX { StrVal::Raw(v) } else { Self::from_bytes(&v) }
     }
 
-    /// The result of INCR/DECR: always int-encoded.
-    pub fn from_i64(n: i64) -> StrVal { StrVal::Int(n) }
+    /// The result of INCR/DECR: always int-encoded (Redis's createStringObjectFromLongLongForValue).
+    pub fn from_i64(n: i64) -> StrVal {
+        if (0..SHARED_INTEGERS).contains(&n) && !SHARING_INTEGERS.load(Ordering::Relaxed) { StrVal::OwnInt(n) } else { StrVal::Int(n) }
+    }
+
+    /// COPY's duplicate (Redis's dupStringObject): the same encoding, but never a shared object.
+    pub fn duplicate(&self) -> StrVal {
+        match self {
+            StrVal::Int(n) => StrVal::OwnInt(*n),
+            other => other.clone(),
+        }
+    }
 
     /// A string built by a command that produces text (INCRBYFLOAT): never int-encoded by Redis.
     pub fn from_text(b: &[u8]) -> StrVal {
@@ -92,7 +115,7 @@ impl StrVal {
     /// The heap the value holds beyond its entry (MEMORY USAGE).
     pub fn heap_bytes(&self) -> usize {
         match self {
-            StrVal::Int(_) | StrVal::Small { .. } => 0,
+            StrVal::Int(_) | StrVal::OwnInt(_) | StrVal::Small { .. } => 0,
             StrVal::Emb(b) => crate::alloc::chunk_size(b.len()),
             StrVal::Raw(v) => if v.capacity() == 0 { 0 } else { crate::alloc::chunk_size(v.capacity()) },
         }
@@ -100,7 +123,7 @@ impl StrVal {
 
     pub fn encoding(&self) -> &'static str {
         match self {
-            StrVal::Int(_) => "int",
+            StrVal::Int(_) | StrVal::OwnInt(_) => "int",
             StrVal::Small { .. } | StrVal::Emb(_) => "embstr",
             StrVal::Raw(_) => "raw",
         }
@@ -114,7 +137,7 @@ impl StrVal {
 
     pub fn len(&self) -> usize {
         match self {
-            StrVal::Int(n) => decimal_len(*n),
+            StrVal::Int(n) | StrVal::OwnInt(n) => decimal_len(*n),
             StrVal::Small { len, .. } => *len as usize,
             StrVal::Emb(b) => b.len(),
             StrVal::Raw(v) => v.len(),
@@ -127,7 +150,7 @@ impl StrVal {
     #[inline]
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            StrVal::Int(n) => {
+            StrVal::Int(n) | StrVal::OwnInt(n) => {
                 let mut buf = [0u8; 20];
                 f(format_i64(*n, &mut buf))
             }
@@ -142,7 +165,7 @@ impl StrVal {
     /// The value as an integer, as INCR reads it.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            StrVal::Int(n) => Some(*n),
+            StrVal::Int(n) | StrVal::OwnInt(n) => Some(*n),
             other => other.with_bytes(numfmt::parse_i64),
         }
     }
@@ -187,6 +210,8 @@ mod tests {
         assert!(StrVal::from_bytes(b"9999").is_shared_integer());
         assert!(!StrVal::from_bytes(b"10000").is_shared_integer());
         assert!(!StrVal::from_bytes(b"-1").is_shared_integer());
+        assert!(!StrVal::from_bytes(b"42").duplicate().is_shared_integer());
+        assert_eq!(StrVal::from_bytes(b"42").duplicate().encoding(), "int");
         for v in [&b"123"[..], b"0123", &[b'a'; 44], &[b'a'; 45]] {
             let owned = StrVal::from_vec(v.to_vec());
             assert_eq!(owned.encoding(), StrVal::from_bytes(v).encoding());
