@@ -3,7 +3,8 @@
 // A failing seed is shrunk to a short sequence that still diverges, and the report says how to
 // replay it: KEYFORK_FUZZ_SEED=<seed> npx vitest run <file>. KEYFORK_FUZZ_SEEDS=N runs N seeds
 // (from KEYFORK_FUZZ_SEED_BASE, default 1000) instead of the file's fixed ones, for long runs.
-import { formatCommand, replyKey, type BothServers } from './diff';
+import { expect, it } from 'vitest';
+import { describeDifferential, formatCommand, replyKey, type BothServers, useBothServers } from './diff';
 import { formatReply, RawConnection, type Arg, type Reply } from './resp';
 import { rng } from './random';
 
@@ -238,23 +239,53 @@ function allowedInMulti(command: Arg[]): boolean {
   return !(commandName(command) === 'object' && command.length > 1 && command[1].toString().toLowerCase() === 'refcount');
 }
 
+/** A step generator and how often it is drawn, relative to the others. */
+export type WeightedStep = [weight: number, generate: (step: number) => Arg[]];
+
 /**
- * Appends `count` generated steps, now and then wrapping a few of them in MULTI/EXEC (queued
- * syntax errors then abort the EXEC, as in Redis).
+ * A seed's program: `setup`, then `count` steps drawn from `generators` by weight (now and then
+ * a few wrapped in MULTI/EXEC or MULTI/DISCARD: queued syntax errors abort the EXEC, as in
+ * Redis), then INFO persistence and the end state of `keys` (finalState).
  */
-export function generateSteps(r: Rand, count: number, step: (index: number) => Arg[][]): Arg[][] {
-  const out: Arg[][] = [];
-  while (out.length < count) {
+export function buildProgram(
+  r: Rand,
+  opts: { setup?: Arg[][]; count: number; generators: WeightedStep[]; keys: string[]; resp3: boolean },
+): FuzzProgram {
+  const total = opts.generators.reduce((sum, [w]) => sum + w, 0);
+  const draw = (index: number): Arg[] => {
+    let x = r() * total;
+    for (const [w, generate] of opts.generators) {
+      if ((x -= w) < 0) return generate(index);
+    }
+    return opts.generators[0][1](index);
+  };
+  const steps: Arg[][] = [];
+  while (steps.length < opts.count) {
     if (r() < 0.04) {
       const group: Arg[][] = [];
-      const n = int(r, 1, 4);
-      for (let i = 0; i < n; i++) group.push(...step(out.length + i).filter(allowedInMulti));
-      out.push(['MULTI'], ...group, [r() < 0.9 ? 'EXEC' : 'DISCARD']);
+      for (let n = int(r, 1, 4); n > 0; n--) group.push(draw(steps.length + group.length));
+      steps.push(['MULTI'], ...group.filter(allowedInMulti), [r() < 0.9 ? 'EXEC' : 'DISCARD']);
     } else {
-      out.push(...step(out.length));
+      steps.push(draw(steps.length));
     }
   }
-  return out;
+  return { setup: opts.setup ?? [], steps: [...steps, ['INFO', 'persistence'], ...finalState(opts.keys)], resp3: opts.resp3 };
+}
+
+/**
+ * The suite of a fuzz file: one keyfork and one redis-server for all its seeds (fuzzSeeds), one
+ * test per seed whose failure is the report of fuzzDifferential.
+ */
+export function describeFuzz(title: string, file: string, seeds: number[], program: (seed: number) => FuzzProgram, compare: FuzzCompare = {}): void {
+  let servers: BothServers;
+  describeDifferential(`${title}: seeded differential fuzz vs redis-server 7.0`, () => {
+    useBothServers((s) => (servers = s));
+    for (const seed of fuzzSeeds(seeds)) {
+      it(`seed ${seed}`, async () => {
+        expect(await fuzzDifferential(servers, seed, file, program(seed), compare)).toBe('');
+      }, 60_000);
+    }
+  });
 }
 
 /** TYPE, OBJECT ENCODING, PTTL and DUMP of every key, in db 0 and 1: the end state compared. */

@@ -3,9 +3,7 @@
 // hashtable and intset / hashtable thresholds (each seed picks its own limits, default ones
 // included; OBJECT ENCODING and DUMP compared), integer members across the intset's 16/32/64-bit
 // widths, set algebra into the same keys, and bad arities, counts and numbers.
-import { expect, it } from 'vitest';
-import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
-import { finalState, fuzzDifferential, fuzzSeeds, generateSteps, int, normalizeInfo } from '../helpers/fuzz';
+import { buildProgram, describeFuzz, int, normalizeInfo, type WeightedStep } from '../helpers/fuzz';
 import { type Arg, type Reply } from '../helpers/resp';
 import { pick, rng } from '../helpers/random';
 
@@ -45,7 +43,7 @@ function program(seed: number) {
   const members = (lo: number, hi: number) => Array.from({ length: int(r, lo, hi) }, member);
   const field = () => pick(r, FIELDS);
   const pairs = (lo: number, hi: number) => Array.from({ length: int(r, lo, hi) }, () => [field(), pick(r, HASH_VALUES)]).flat();
-  const gens: Array<[number, () => Arg[]]> = [
+  const generators: WeightedStep[] = [
     [8, () => ['HSET', key(), ...pairs(1, 3)]],
     [1, () => ['HMSET', key(), ...pairs(1, 2)]],
     [1, () => ['HSET', key(), ...Array.from({ length: int(r, 100, 140) }, (_, i) => [`bulk${i}`, String(i)]).flat()]],
@@ -86,31 +84,12 @@ function program(seed: number) {
     [1, () => pick(r, [['HSET', key(), 'f'], ['HSET', key()], ['HSETNX', key(), 'f'], ['HINCRBY', key(), 'f'], ['HSTRLEN', key()], ['HMGET', key()],
       ['SADD', key()], ['SMOVE', key(), key()], ['SINTERCARD', '1'], ['SMISMEMBER', key()], ['SINTERSTORE', key()], ['HDEL', key()]])],
   ];
-  const total = gens.reduce((s, [w]) => s + w, 0);
-  const step = (): Arg[][] => {
-    let x = r() * total;
-    for (const [w, gen] of gens) {
-      if ((x -= w) < 0) return [gen()];
-    }
-    return [gens[0][1]()];
-  };
   const setup: Arg[][] = [
     ['CONFIG', 'SET', 'hash-max-listpack-entries', pick(r, ['128', '128', '8', '1', '0'])],
     ['CONFIG', 'SET', 'hash-max-listpack-value', pick(r, ['64', '64', '5', '0'])],
     ['CONFIG', 'SET', 'set-max-intset-entries', pick(r, ['512', '512', '5', '1', '0'])],
   ];
-  return { setup, steps: [...generateSteps(r, STEPS, step), ['INFO', 'persistence'], ...finalState(KEYS)], resp3: seed % 3 === 0 };
+  return buildProgram(r, { setup, count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
 }
 
-let servers: BothServers;
-
-describeDifferential('hash and set commands: seeded differential fuzz vs redis-server 7.0', () => {
-  useBothServers((s) => (servers = s));
-
-  for (const seed of fuzzSeeds([1, 2, 3, 4, 5, 6])) {
-    it(`seed ${seed}`, async () => {
-      const unordered = (command: Arg[]) => UNORDERED.has(command[0].toString().toLowerCase());
-      expect(await fuzzDifferential(servers, seed, FILE, program(seed), { normalize, unordered })).toBe('');
-    }, 60_000);
-  }
-});
+describeFuzz('hash and set commands', FILE, [1, 2, 3, 4, 5, 6], program, { normalize, unordered: (command) => UNORDERED.has(command[0].toString().toLowerCase()) });

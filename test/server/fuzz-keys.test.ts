@@ -4,10 +4,7 @@
 // EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT with NX/XX/GT/LT (and PERSIST, SET KEEPTTL), read back through
 // TTL/PTTL/EXPIRETIME (within a second), TYPE, OBJECT ENCODING, EXISTS/DEL/UNLINK with repeated
 // keys, INFO keyspace's key and expire counts, and bad arguments of each.
-import { expect, it } from 'vitest';
-import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
-import { finalState, fuzzDifferential, fuzzSeeds, generateSteps, int, normalizeInfo } from '../helpers/fuzz';
-import { type Arg } from '../helpers/resp';
+import { buildProgram, describeFuzz, int, normalizeInfo, type WeightedStep } from '../helpers/fuzz';
 import { pick, rng } from '../helpers/random';
 
 const FILE = 'test/server/fuzz-keys.test.ts';
@@ -30,7 +27,7 @@ function program(seed: number) {
   const expireOptions = () => pick(r, [[], [], ['NX'], ['XX'], ['GT'], ['LT'], ['gt'], ['XX', 'GT'], ['XX', 'LT'], ['NX', 'XX'], ['GT', 'LT'],
     ['NX', 'GT'], ['FOO'], ['LT', 'LT']]);
   const db = () => pick(r, ['0', '1', '1', '16', '-1', 'x']);
-  const gens: Array<[number, (step: number) => Arg[]]> = [
+  const generators: WeightedStep[] = [
     // Every type on the shared names.
     [3, () => ['SET', key(), pick(r, ['1', '12345', '-7', 'text', 'x'.repeat(44), 'y'.repeat(45), '9223372036854775808'])]],
     [2, (step) => ['SET', key(), 'v', ...pick(r, [['EX', relative(step, 's')], ['PX', relative(step, 'ms')], ['EXAT', String(now + 7000 + int(r, 0, 2))], ['KEEPTTL'], ['GET']])]],
@@ -71,25 +68,7 @@ function program(seed: number) {
     [1, () => pick(r, [['EXPIRE', key()], ['PEXPIRE'], ['PERSIST'], ['TTL'], ['RENAME', key()], ['COPY', key()], ['MOVE', key()],
       ['TYPE'], ['EXISTS'], ['DEL'], ['OBJECT', 'ENCODING'], ['OBJECT'], ['EXPIRETIME'], ['RENAMENX', key(), key(), key()]])],
   ];
-  const total = gens.reduce((s, [w]) => s + w, 0);
-  const step = (index: number): Arg[][] => {
-    let x = r() * total;
-    for (const [w, gen] of gens) {
-      if ((x -= w) < 0) return [gen(index)];
-    }
-    return [gens[0][1](index)];
-  };
-  return { setup: [] as Arg[][], steps: [...generateSteps(r, STEPS, step), ['INFO', 'persistence'], ...finalState(KEYS)], resp3: seed % 3 === 0 };
+  return buildProgram(r, { count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
 }
 
-let servers: BothServers;
-
-describeDifferential('keyspace commands: seeded differential fuzz vs redis-server 7.0', () => {
-  useBothServers((s) => (servers = s));
-
-  for (const seed of fuzzSeeds([1, 2, 3, 4, 5, 6])) {
-    it(`seed ${seed}`, async () => {
-      expect(await fuzzDifferential(servers, seed, FILE, program(seed), { normalize: normalizeInfo })).toBe('');
-    }, 60_000);
-  }
-});
+describeFuzz('keyspace commands', FILE, [1, 2, 3, 4, 5, 6], program, { normalize: normalizeInfo });

@@ -3,9 +3,7 @@
 // embstr / raw thresholds (OBJECT ENCODING and DUMP compared), SET/GETEX expiry options with
 // valid, past and invalid times, INCR* overflow, bit and BITFIELD offsets, LCS, and deliberately
 // bad arities and arguments. A divergence reports its seed and a shrunk sequence (helpers/fuzz.ts).
-import { expect, it } from 'vitest';
-import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
-import { finalState, fuzzDifferential, fuzzSeeds, generateSteps, int, normalizeInfo, type Rand } from '../helpers/fuzz';
+import { buildProgram, describeFuzz, int, normalizeInfo, type Rand, type WeightedStep } from '../helpers/fuzz';
 import { type Arg } from '../helpers/resp';
 import { pick, rng } from '../helpers/random';
 
@@ -76,7 +74,7 @@ function program(seed: number) {
   const number = () => pick(r, INTEGERS);
   const small = () => String(pick(r, [0, 1, 2, 3, 5, 10, 20, 43, 44, 45, 100, 299, 300, -1, -2, -5, -45, -100, -1000]));
   const bitOffset = () => (r() < 0.05 ? pick(r, ['-1', 'x', '4294967296', '1.0']) : String(int(r, 0, r() < 0.8 ? 100 : 2000)));
-  const gens: Array<[number, (step: number) => Arg[]]> = [
+  const generators: WeightedStep[] = [
     [6, () => ['SET', key(), value(r)]],
     [8, (step) => {
       const options: Arg[][] = [];
@@ -143,29 +141,7 @@ function program(seed: number) {
     [1, () => pick(r, [['GETRANGE', key(), '0'], ['SETRANGE', key(), '0'], ['INCRBY', key()], ['APPEND', key()], ['SETBIT', key(), '1'],
       ['GETBIT', key()], ['BITOP', 'AND'], ['BITOP', 'AND', key()], ['STRLEN'], ['GETEX'], ['LCS', key()], ['MSET'], ['MSETNX', key()]])],
   ];
-  const total = gens.reduce((s, [w]) => s + w, 0);
-  const step = (index: number): Arg[][] => {
-    let x = r() * total;
-    for (const [w, gen] of gens) {
-      if ((x -= w) < 0) return [gen(index)];
-    }
-    return [gens[0][1](index)];
-  };
-  return {
-    setup: [] as Arg[][],
-    steps: [...generateSteps(r, STEPS, step), ['INFO', 'persistence'], ...finalState(KEYS)],
-    resp3: seed % 3 === 0,
-  };
+  return buildProgram(r, { count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
 }
 
-let servers: BothServers;
-
-describeDifferential('string and bit commands: seeded differential fuzz vs redis-server 7.0', () => {
-  useBothServers((s) => (servers = s));
-
-  for (const seed of fuzzSeeds([1, 2, 3, 4, 5, 6])) {
-    it(`seed ${seed}`, async () => {
-      expect(await fuzzDifferential(servers, seed, FILE, program(seed), { normalize: normalizeInfo })).toBe('');
-    }, 60_000);
-  }
-});
+describeFuzz('string and bit commands', FILE, [1, 2, 3, 4, 5, 6], program, { normalize: normalizeInfo });
