@@ -3,24 +3,54 @@
 //! element present for the whole scan when the table grows or shrinks between calls) and
 //! a fair random entry (RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) without a full
 //! walk, and Redis's cheap sample of consecutive entries (dictGetSomeKeys) for eviction.
+//!
+//! Resizing is incremental, as in Redis's dict.c: a resize makes a second bucket array and
+//! entries move into it a bucket at a time, one step per change to the table (insert, remove,
+//! a lookup for change) and, for the keyspace, about a millisecond per cron run while
+//! `activerehashing` is on (`rehash_for`). Meanwhile lookups look in both arrays, new entries
+//! go to the new one, and SCAN, iteration, sampling and the save's bucket ranges cover both. A
+//! table that is not rehashing pays one test of `rehash` per operation for all this.
 
 use crate::alloc::chunk_size;
 use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 mod node;
 pub use node::{node_bytes, Node};
+use node::{empty_buckets, free_empty_buckets};
+
+type Buckets<V> = Vec<Option<Node<V>>>;
 
 pub struct Dict<V> {
-    buckets: Vec<Option<Node<V>>>,
+    /// The table; while a rehash runs, the old one, which only loses entries.
+    buckets: Buckets<V>,
+    /// The rehash under way, if any (boxed: a table that is not rehashing pays one pointer).
+    rehash: Option<Box<Rehash<V>>>,
     len: usize,
+}
+
+/// A resize in progress (Redis's ht_table[1] and rehashidx).
+struct Rehash<V> {
+    /// The new bucket array: new entries are linked here, and moved ones.
+    to: Buckets<V>,
+    /// The old array's buckets before this one are empty (moved); the rest move in order.
+    next: usize,
+    /// Entries still in the old array (Redis's ht_used[0]): the rehash is over at 0, and random
+    /// picks choose an array in proportion to its entries.
+    left: usize,
 }
 
 const MIN_BUCKETS: usize = 4;
 /// Redis's dict_force_resize_ratio: while resizing is avoided (a forked child shares the
-/// memory), a table still grows once it holds more than this many entries per bucket.
+/// memory), a table still grows once it holds more than this many entries per bucket, and a
+/// rehash keeps moving entries only between arrays whose sizes differ this much.
 const FORCE_RESIZE_RATIO: usize = 5;
 /// Redis's GETFAIR_NUM_ENTRIES: how many entries a fair random pick chooses among.
 const FAIR_SAMPLE: usize = 15;
+/// Redis's dictRehash: a step visits at most this many empty buckets per bucket it may move.
+const EMPTY_VISITS_PER_STEP: usize = 10;
+/// Redis's dictRehashMilliseconds: buckets moved between two looks at the clock.
+const STEPS_PER_CLOCK_CHECK: usize = 100;
 
 thread_local! {
     /// Redis's dict_can_resize, inverted: set on the JS thread (where the keyspace and its
@@ -67,13 +97,17 @@ pub fn hash_bytes(key: &[u8]) -> u64 {
 
 /// Redis's updateDictResizePolicy for the calling thread's tables: while `avoid` holds (a forked
 /// child shares the parent's memory copy-on-write), tables neither shrink nor grow unless one
-/// holds more than `FORCE_RESIZE_RATIO` entries per bucket. A resize rewrites the link of
-/// every node, so in the parent it would copy every page holding a node of that table.
+/// holds more than `FORCE_RESIZE_RATIO` entries per bucket, and a rehash under way pauses
+/// (Redis 7.2's DICT_RESIZE_AVOID; 7.0 kept stepping) unless its arrays' sizes differ by that
+/// ratio. Moving an entry rewrites its node's link and two buckets, so in the parent each step
+/// would copy the pages holding them; paused, only what the commands themselves write is
+/// copied (docs/handover/rehash.md has the measurement).
 pub fn avoid_resizes(avoid: bool) {
     RESIZE_AVOIDED.with(|r| r.set(avoid));
 }
 
-fn resizes_avoided() -> bool {
+/// True while a forked child shares the memory (see `avoid_resizes`).
+pub fn resizes_avoided() -> bool {
     RESIZE_AVOIDED.with(|r| r.get())
 }
 
@@ -89,50 +123,209 @@ pub fn random_u64() -> u64 {
     })
 }
 
+#[inline]
+fn bucket_of(hash: u64, buckets: usize) -> usize { (hash as usize) & (buckets - 1) }
+
+/// The node holding `key` in the chain starting at `cur`.
+#[inline]
+fn find_in_chain<'a, V>(mut cur: Option<&'a Node<V>>, key: &[u8]) -> Option<&'a Node<V>> {
+    while let Some(n) = cur {
+        if n.key() == key { return Some(n); }
+        cur = n.next();
+    }
+    None
+}
+
+/// The link holding `key`'s node in the chain starting at `link`.
+#[inline]
+fn link_in_chain<'a, V>(mut link: &'a mut Option<Node<V>>, key: &[u8]) -> Option<&'a mut Option<Node<V>>> {
+    loop {
+        match link {
+            None => return None,
+            Some(n) if n.key() == key => return Some(link),
+            Some(n) => link = n.next_mut(),
+        }
+    }
+}
+
+/// Calls `f` on every node of the chain starting at `cur`.
+#[inline]
+fn walk_chain<'a, V>(mut cur: Option<&'a Node<V>>, f: &mut impl FnMut(&'a Node<V>)) {
+    while let Some(n) = cur {
+        f(n);
+        cur = n.next();
+    }
+}
+
+/// The SCAN cursor after `cursor` in a table of `mask + 1` buckets: the reversed cursor,
+/// its unmasked high bits set, plus one.
+#[inline]
+fn next_cursor(cursor: u64, mask: u64) -> u64 {
+    (cursor | !mask).reverse_bits().wrapping_add(1).reverse_bits()
+}
+
+/// Empties every chain of `buckets` iteratively: dropping a long chain recursively could
+/// overflow the stack.
+fn unlink_all<V>(buckets: &mut Buckets<V>) {
+    for b in buckets.iter_mut() {
+        let mut cur = b.take();
+        while let Some(mut n) = cur { cur = n.next_mut().take(); }
+    }
+}
+
+/// Unlinks the entries of `buckets` for which `keep` returns false; returns how many.
+fn retain_in<V>(buckets: &mut Buckets<V>, keep: &mut impl FnMut(&[u8], &mut V) -> bool) -> usize {
+    let mut removed = 0;
+    for b in buckets.iter_mut() {
+        let mut link = b;
+        loop {
+            let drop_it = match link {
+                None => break,
+                Some(n) => {
+                    let (k, v) = n.key_and_val_mut();
+                    !keep(k, v)
+                }
+            };
+            if drop_it {
+                let mut node = link.take().expect("checked Some");
+                *link = node.next_mut().take();
+                removed += 1;
+            } else {
+                link = link.as_mut().expect("checked Some").next_mut();
+            }
+        }
+    }
+    removed
+}
+
+/// `Dict::sample_nodes` in the buckets `first..` of one array (they hold at least one entry):
+/// up to `count` entries from consecutive buckets (wrapping around) from a random one. A run of
+/// more than `count` (and at least 5) empty buckets jumps to another random bucket, unless the
+/// walk may visit every bucket (then it does, so a small table's sample is all of it).
+fn sample_array<'a, V>(array: &'a [Option<Node<V>>], first: usize, count: usize, max_buckets: usize, mut take: impl FnMut(&'a Node<V>) -> bool) -> usize {
+    let span = array.len() - first;
+    let random_bucket = || first + (random_u64() as usize) % span;
+    let mut i = random_bucket();
+    let (mut stored, mut empty_run) = (0usize, 0usize);
+    let mut steps = max_buckets.max(1).min(span);
+    let may_jump = steps < span;
+    while stored < count && steps > 0 {
+        steps -= 1;
+        match array[i].as_ref() {
+            None => {
+                empty_run += 1;
+                if may_jump && empty_run >= 5 && empty_run > count {
+                    i = random_bucket();
+                    empty_run = 0;
+                    continue;
+                }
+            }
+            Some(head) => {
+                empty_run = 0;
+                let mut cur = Some(head);
+                while let Some(node) = cur {
+                    if take(node) {
+                        stored += 1;
+                        if stored == count { return stored; }
+                    }
+                    cur = node.next();
+                }
+            }
+        }
+        i += 1;
+        if i == array.len() { i = first; }
+    }
+    stored
+}
+
+/// Redis's dictGetRandomKey in the buckets `first..` of one array (they hold at least one
+/// entry): a random non-empty bucket, then a random node of its chain.
+fn random_in_array<V>(array: &[Option<Node<V>>], first: usize) -> &Node<V> {
+    let span = array.len() - first;
+    let head = loop {
+        if let Some(head) = array[first + (random_u64() as usize) % span].as_ref() { break head; }
+    };
+    let mut chain = 0usize;
+    walk_chain(Some(head), &mut |_| chain += 1);
+    let mut pick = (random_u64() as usize) % chain;
+    let mut cur = head;
+    while pick > 0 { cur = cur.next().expect("within chain"); pick -= 1; }
+    cur
+}
+
+/// Bytes of a bucket array as malloc holds it.
+fn buckets_bytes<V>(b: &Buckets<V>) -> usize {
+    if b.capacity() == 0 { 0 } else { chunk_size(b.capacity() * std::mem::size_of::<Option<Node<V>>>()) }
+}
+
 impl<V> Default for Dict<V> {
     fn default() -> Self { Self::new() }
 }
 
 impl<V> Dict<V> {
-    pub fn new() -> Self { Dict { buckets: Vec::new(), len: 0 } }
+    pub fn new() -> Self { Dict { buckets: Vec::new(), rehash: None, len: 0 } }
 
     pub fn with_capacity(n: usize) -> Self {
         let mut d = Self::new();
-        if n > 0 { d.resize(n.next_power_of_two().max(MIN_BUCKETS)); }
+        if n > 0 { d.buckets = empty_buckets(n.next_power_of_two().max(MIN_BUCKETS)); }
         d
     }
 
     #[inline] pub fn len(&self) -> usize { self.len }
     #[inline] pub fn is_empty(&self) -> bool { self.len == 0 }
-    pub fn bucket_count(&self) -> usize { self.buckets.len() }
 
-    #[inline]
-    fn slot(&self, key: &[u8]) -> usize { (hash_bytes(key) as usize) & (self.buckets.len() - 1) }
+    /// The buckets the table has once any rehash under way is over (its new array's size).
+    pub fn bucket_count(&self) -> usize {
+        match &self.rehash { None => self.buckets.len(), Some(r) => r.to.len() }
+    }
+
+    /// True while entries move from an old bucket array to a new one.
+    #[inline] pub fn is_rehashing(&self) -> bool { self.rehash.is_some() }
+
+    /// How many bucket positions `nodes_in_buckets` ranges cover: the old array's buckets then,
+    /// while a rehash runs, the new array's.
+    pub fn bucket_positions(&self) -> usize {
+        self.buckets.len() + self.rehash.as_ref().map_or(0, |r| r.to.len())
+    }
 
     /// The node holding `key`: its value, key, tag and extra slot.
     #[inline]
     pub fn get_node(&self, key: &[u8]) -> Option<&Node<V>> {
         if self.len == 0 { return None; }
-        let mut cur = self.buckets[self.slot(key)].as_ref();
-        while let Some(n) = cur {
-            if n.key() == key { return Some(n); }
-            cur = n.next();
+        self.find_hashed(hash_bytes(key), key)
+    }
+
+    #[inline]
+    fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<&Node<V>> {
+        let i = bucket_of(hash, self.buckets.len());
+        match &self.rehash {
+            None => find_in_chain(self.buckets[i].as_ref(), key),
+            Some(r) => {
+                // Buckets before `next` were moved: the entry can only be in the new array.
+                if i >= r.next {
+                    if let Some(n) = find_in_chain(self.buckets[i].as_ref(), key) { return Some(n); }
+                }
+                find_in_chain(r.to[bucket_of(hash, r.to.len())].as_ref(), key)
+            }
         }
-        None
     }
 
     /// The node holding `key`, to change its value or tag (the extra slot changes through
-    /// `set_extra`, which may move the node).
+    /// `set_extra`, which may move the node). A rehash under way moves a bucket first, as
+    /// Redis's dictFind steps.
     #[inline]
     pub fn get_node_mut(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
         if self.len == 0 { return None; }
-        let s = self.slot(key);
-        let mut cur = self.buckets[s].as_mut();
-        while let Some(n) = cur {
-            if n.key() == key { return Some(n); }
-            cur = n.next_mut().as_mut();
+        if self.rehash.is_none() {
+            let s = bucket_of(hash_bytes(key), self.buckets.len());
+            let mut cur = self.buckets[s].as_mut();
+            while let Some(n) = cur {
+                if n.key() == key { return Some(n); }
+                cur = n.next_mut().as_mut();
+            }
+            return None;
         }
-        None
+        self.link_of(key).and_then(|l| l.as_mut())
     }
 
     #[inline]
@@ -167,18 +360,7 @@ impl<V> Dict<V> {
     /// `try_insert_copy` of a node with a tail (`insert_new_tailed`): `val` back when the key
     /// is there.
     pub fn try_insert_tailed(&mut self, key: &[u8], tail: &[u8], val: V) -> Result<(), V> {
-        self.grow_if_due();
-        let s = self.slot(key);
-        let mut cur = self.buckets[s].as_ref();
-        while let Some(n) = cur {
-            if n.key() == key { return Err(val); }
-            cur = n.next();
-        }
-        let mut node = Node::new_tailed(key, tail, val, None);
-        *node.next_mut() = self.buckets[s].take();
-        self.buckets[s] = Some(node);
-        self.len += 1;
-        Ok(())
+        self.try_link(hash_bytes(key), key, val, |val| Node::new_tailed(key, tail, val, None))
     }
 
     /// Replaces the tail of `key`'s node: in place when the length is the same, else the node
@@ -216,18 +398,18 @@ impl<V> Dict<V> {
     /// `try_insert_tagged` of a key whose `hash_of` the caller computed already (a loader
     /// hashes a key when it reads it, to prefetch, and inserts it a few keys later).
     pub fn try_insert_hashed(&mut self, hash: u64, key: &[u8], val: V, tag: u32, extra: Option<u64>) -> Result<(), V> {
+        self.try_link(hash, key, val, |val| Node::new(key, val, tag, extra))
+    }
+
+    /// The body of the `try_insert_*`: a rehash step and the growth when due, then `key`'s
+    /// chain(s) walked, and the node `make` builds around `val` linked at the head of its
+    /// bucket unless the key is there (`val` back then).
+    #[inline]
+    fn try_link(&mut self, hash: u64, key: &[u8], val: V, make: impl FnOnce(V) -> Node<V>) -> Result<(), V> {
         debug_assert_eq!(hash, hash_bytes(key));
-        self.grow_if_due();
-        let s = (hash as usize) & (self.buckets.len() - 1);
-        let mut cur = self.buckets[s].as_ref();
-        while let Some(n) = cur {
-            if n.key() == key { return Err(val); }
-            cur = n.next();
-        }
-        let mut node = Node::new(key, val, tag, extra);
-        *node.next_mut() = self.buckets[s].take();
-        self.buckets[s] = Some(node);
-        self.len += 1;
+        self.before_insert();
+        if self.find_hashed(hash, key).is_some() { return Err(val); }
+        self.link_hashed(hash, make(val));
         Ok(())
     }
 
@@ -235,46 +417,143 @@ impl<V> Dict<V> {
     #[inline]
     pub fn hash_of(key: &[u8]) -> u64 { hash_bytes(key) }
 
+    /// The bucket array a new entry is linked into: the new one while a rehash runs.
+    #[inline]
+    fn insert_buckets(&self) -> &Buckets<V> {
+        match &self.rehash { None => &self.buckets, Some(r) => &r.to }
+    }
+
     /// Hints the cache to load the bucket a key of this `hash` falls in: the first of the two
     /// cache misses an insert into a large table waits for (a loader calls it some keys ahead).
     #[inline]
     pub fn prefetch_bucket(&self, hash: u64) {
-        if self.buckets.is_empty() { return; }
-        crate::prefetch::prefetch(&self.buckets[(hash as usize) & (self.buckets.len() - 1)]);
+        let b = self.insert_buckets();
+        if b.is_empty() { return; }
+        crate::prefetch::prefetch(&b[bucket_of(hash, b.len())]);
     }
 
     /// Hints the cache to load the first node of `hash`'s chain, read from its bucket: the
     /// second miss, for after `prefetch_bucket` brought the bucket in.
     #[inline]
     pub fn prefetch_chain(&self, hash: u64) {
-        if self.buckets.is_empty() { return; }
-        if let Some(head) = &self.buckets[(hash as usize) & (self.buckets.len() - 1)] { head.prefetch(); }
+        let b = self.insert_buckets();
+        if b.is_empty() { return; }
+        if let Some(head) = &b[bucket_of(hash, b.len())] { head.prefetch(); }
     }
 
     /// Links a node whose key is known to be absent (RENAME and MOVE relink a whole entry).
-    pub fn link_new(&mut self, mut node: Node<V>) {
-        self.grow_if_due();
-        let s = self.slot(node.key());
-        *node.next_mut() = self.buckets[s].take();
-        self.buckets[s] = Some(node);
+    pub fn link_new(&mut self, node: Node<V>) {
+        self.before_insert();
+        self.link_hashed(hash_bytes(node.key()), node);
+    }
+
+    /// Links `node` (its key absent, its hash `hash`) at the head of its bucket.
+    #[inline]
+    fn link_hashed(&mut self, hash: u64, mut node: Node<V>) {
+        let buckets = match self.rehash.as_deref_mut() { None => &mut self.buckets, Some(r) => &mut r.to };
+        let s = bucket_of(hash, buckets.len());
+        *node.next_mut() = buckets[s].take();
+        buckets[s] = Some(node);
         self.len += 1;
     }
 
+    /// What Redis's dictAddRaw does before it links: a rehash step, or the growth when due.
     #[inline]
-    fn grow_if_due(&mut self) {
-        if self.len >= self.buckets.len() {
+    fn before_insert(&mut self) {
+        if self.rehash.is_some() {
+            self.rehash_step();
+        } else if self.len >= self.buckets.len() {
             self.grow();
         }
     }
 
     /// Redis's _dictExpandIfNeeded once the table is full: an empty table gets its first
-    /// buckets; otherwise it doubles, unless resizes are avoided and it is not yet overfull.
+    /// buckets; otherwise it grows to hold one more entry than it has (doubles), unless resizes
+    /// are avoided and it is not yet overfull.
     #[cold]
     fn grow(&mut self) {
         let n = self.buckets.len();
         if n == 0 || !resizes_avoided() || self.len / n > FORCE_RESIZE_RATIO {
-            self.resize((n * 2).max(MIN_BUCKETS));
+            self.start_resize((self.len + 1).next_power_of_two().max(MIN_BUCKETS));
         }
+    }
+
+    /// Redis's dictExpand/dictResize: a table without entries gets its new array at once;
+    /// otherwise a new array of `size` buckets is made and the entries move into it
+    /// incrementally.
+    fn start_resize(&mut self, size: usize) {
+        debug_assert!(self.rehash.is_none());
+        if self.len == 0 {
+            // Nothing to move (a first table, or an emptied one shrinking): the new array at once.
+            free_empty_buckets(std::mem::replace(&mut self.buckets, empty_buckets(size)));
+        } else if size != self.buckets.len() {
+            self.rehash = Some(Box::new(Rehash { to: empty_buckets(size), next: 0, left: self.len }));
+        }
+    }
+
+    /// Redis's _dictRehashStep, run by each change to the table while a rehash runs: moves one
+    /// bucket's entries, unless a forked child shares the memory (see `avoid_resizes`).
+    #[cold]
+    fn rehash_step(&mut self) {
+        if resizes_avoided() && !self.rehash_forced() { return; }
+        self.rehash_buckets(1);
+    }
+
+    /// While resizes are avoided a rehash still runs when its arrays' sizes differ by
+    /// `FORCE_RESIZE_RATIO` or more (a table forced to grow while overfull: Redis 7.2's rule).
+    fn rehash_forced(&self) -> bool {
+        let Some(r) = &self.rehash else { return false };
+        let (small, large) = if self.buckets.len() < r.to.len() { (self.buckets.len(), r.to.len()) } else { (r.to.len(), self.buckets.len()) };
+        large / small >= FORCE_RESIZE_RATIO
+    }
+
+    /// Redis's dictRehash: moves the entries of up to `n` non-empty buckets of the old array
+    /// into the new one, visiting at most `EMPTY_VISITS_PER_STEP * n` empty buckets; when the
+    /// old array holds no more entries, the new one replaces it. False once no rehash runs.
+    fn rehash_buckets(&mut self, n: usize) -> bool {
+        let Some(r) = self.rehash.as_deref_mut() else { return false };
+        let mut empty_visits = n * EMPTY_VISITS_PER_STEP;
+        let mut moved = 0;
+        let mask = r.to.len() - 1;
+        while moved < n && r.left > 0 {
+            let Some(head) = self.buckets[r.next].take() else {
+                r.next += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 { break; }
+                continue;
+            };
+            let mut cur = Some(head);
+            while let Some(mut node) = cur {
+                cur = node.next_mut().take();
+                let s = (hash_bytes(node.key()) as usize) & mask;
+                *node.next_mut() = r.to[s].take();
+                r.to[s] = Some(node);
+                r.left -= 1;
+            }
+            r.next += 1;
+            moved += 1;
+        }
+        if r.left > 0 { return true; }
+        let done = self.rehash.take().expect("a rehash runs");
+        free_empty_buckets(std::mem::replace(&mut self.buckets, done.to));
+        false
+    }
+
+    /// Redis's dictRehashMilliseconds: rehash steps of `STEPS_PER_CLOCK_CHECK` buckets until
+    /// the rehash is over or `budget` is spent. True when a rehash was under way (the keyspace
+    /// cron's incrementallyRehash then stops there for this run).
+    pub fn rehash_for(&mut self, budget: Duration) -> bool {
+        if self.rehash.is_none() { return false; }
+        let start = Instant::now();
+        while self.rehash_buckets(STEPS_PER_CLOCK_CHECK) {
+            if start.elapsed() >= budget { break; }
+        }
+        true
+    }
+
+    /// Moves every entry still in the old array: the rehash under way ends now.
+    pub fn finish_rehash(&mut self) {
+        while self.rehash_buckets(usize::MAX / EMPTY_VISITS_PER_STEP) {}
     }
 
     /// Returns a mutable reference to the value of `key`, inserting `make()` first if absent.
@@ -291,16 +570,26 @@ impl<V> Dict<V> {
         self.get_node_mut(key).expect("just inserted")
     }
 
-    /// The link that holds `key`'s node (None when absent).
+    /// The link that holds `key`'s node (None when absent), after a rehash step when a rehash
+    /// runs (every caller changes the table).
     fn link_of(&mut self, key: &[u8]) -> Option<&mut Option<Node<V>>> {
+        self.find_link(key).map(|(link, _)| link)
+    }
+
+    /// `link_of`, and whether the link is in the old array of a rehash under way.
+    fn find_link(&mut self, key: &[u8]) -> Option<(&mut Option<Node<V>>, bool)> {
         if self.len == 0 { return None; }
-        let s = self.slot(key);
-        let mut link = &mut self.buckets[s];
-        loop {
-            match link {
-                None => return None,
-                Some(n) if n.key() == key => return Some(link),
-                Some(n) => link = n.next_mut(),
+        if self.rehash.is_some() { self.rehash_step(); }
+        let hash = hash_bytes(key);
+        let i = bucket_of(hash, self.buckets.len());
+        match self.rehash.as_deref_mut() {
+            None => link_in_chain(&mut self.buckets[i], key).map(|link| (link, false)),
+            Some(r) => {
+                if i >= r.next {
+                    if let Some(link) = link_in_chain(&mut self.buckets[i], key) { return Some((link, true)); }
+                }
+                let j = bucket_of(hash, r.to.len());
+                link_in_chain(&mut r.to[j], key).map(|link| (link, false))
             }
         }
     }
@@ -329,9 +618,10 @@ impl<V> Dict<V> {
 
     /// Unlinks `key`'s node and hands it over whole (key, value, tag and extra slot).
     pub fn remove_node(&mut self, key: &[u8]) -> Option<Node<V>> {
-        let link = self.link_of(key)?;
-        let mut node = link.take().expect("link_of finds a node");
+        let (link, in_old) = self.find_link(key)?;
+        let mut node = link.take().expect("find_link finds a node");
         *link = node.next_mut().take();
+        if in_old { self.rehash.as_deref_mut().expect("a rehash runs").left -= 1; }
         self.len -= 1;
         self.maybe_shrink();
         Some(node)
@@ -340,50 +630,45 @@ impl<V> Dict<V> {
     fn maybe_shrink(&mut self) {
         // Like Redis: shrink when under 10% full, so a drained big hash gives its memory back.
         let n = self.buckets.len();
-        if n > MIN_BUCKETS && self.len * 10 < n && !resizes_avoided() {
-            self.resize(self.len.next_power_of_two().max(MIN_BUCKETS));
-        }
-    }
-
-    fn resize(&mut self, size: usize) {
-        let old = std::mem::take(&mut self.buckets);
-        self.buckets = Vec::with_capacity(size);
-        self.buckets.resize_with(size, || None);
-        let mask = size - 1;
-        for mut head in old {
-            while let Some(mut node) = head {
-                head = node.next_mut().take();
-                let s = (hash_bytes(node.key()) as usize) & mask;
-                *node.next_mut() = self.buckets[s].take();
-                self.buckets[s] = Some(node);
-            }
+        if n > MIN_BUCKETS && self.len * 10 < n && self.rehash.is_none() && !resizes_avoided() {
+            self.start_resize(self.len.next_power_of_two().max(MIN_BUCKETS));
         }
     }
 
     pub fn clear(&mut self) {
-        // Unlink chains iteratively: dropping a long chain recursively could overflow the stack.
-        for b in self.buckets.iter_mut() {
-            let mut cur = b.take();
-            while let Some(mut n) = cur { cur = n.next_mut().take(); }
-        }
+        let moving_to = self.rehash.take().map(|r| r.to);
+        unlink_all(&mut self.buckets);
+        if let Some(mut to) = moving_to { unlink_all(&mut to); }
         self.buckets = Vec::new();
         self.len = 0;
     }
 
     pub fn iter(&self) -> Iter<'_, V> { Iter { nodes: self.nodes() } }
 
-    /// Every node, in bucket order (the keyspace reads TTLs and clocks this way).
-    pub fn nodes(&self) -> Nodes<'_, V> { Nodes { buckets: &self.buckets, bucket: 0, node: None, prefetch: false } }
+    /// Every node, in bucket order (the keyspace reads TTLs and clocks this way): the old
+    /// array's, then while a rehash runs the new array's.
+    pub fn nodes(&self) -> Nodes<'_, V> { self.nodes_in_buckets(0..usize::MAX) }
 
-    /// The entries of the buckets in `range` (clamped to the table), in `iter()`'s order:
-    /// disjoint ranges let several threads walk one table (the parallel RDB writer).
+    /// The entries of the bucket positions in `range` (clamped to `bucket_positions`), in
+    /// `iter()`'s order: disjoint ranges let several threads walk one table (the parallel RDB
+    /// writer), and together cover both arrays while a rehash runs, each entry once.
     pub fn iter_buckets(&self, range: std::ops::Range<usize>) -> Iter<'_, V> { Iter { nodes: self.nodes_in_buckets(range) } }
 
-    /// The nodes of the buckets in `range`, as `iter_buckets`.
+    /// The nodes of the bucket positions in `range`, as `iter_buckets`.
     pub fn nodes_in_buckets(&self, range: std::ops::Range<usize>) -> Nodes<'_, V> {
-        let end = range.end.min(self.buckets.len());
-        let start = range.start.min(end);
-        Nodes { buckets: &self.buckets[start..end], bucket: 0, node: None, prefetch: false }
+        let clamp = |len: usize, start: usize, end: usize| {
+            let end = end.min(len);
+            start.min(end)..end
+        };
+        let old = &self.buckets[clamp(self.buckets.len(), range.start, range.end)];
+        let new: &[Option<Node<V>>] = match &self.rehash {
+            None => &[],
+            Some(r) => {
+                let skip = self.buckets.len();
+                &r.to[clamp(r.to.len(), range.start.saturating_sub(skip), range.end.saturating_sub(skip))]
+            }
+        };
+        Nodes { buckets: old, then: new, bucket: 0, node: None, prefetch: false }
     }
 
     /// `nodes_in_buckets` that hints the cache (`crate::prefetch`) ahead of the walk: the first
@@ -393,7 +678,7 @@ impl<V> Dict<V> {
     pub fn nodes_in_buckets_prefetching(&self, range: std::ops::Range<usize>) -> Nodes<'_, V> {
         let mut it = self.nodes_in_buckets(range);
         it.prefetch = true;
-        for b in it.buckets.iter().take(PREFETCH_BUCKETS) {
+        for b in it.buckets.iter().chain(it.then).take(PREFETCH_BUCKETS) {
             if let Some(n) = b { n.prefetch(); }
         }
         it
@@ -402,8 +687,14 @@ impl<V> Dict<V> {
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> { self.iter().map(|(k, _)| k) }
     pub fn values(&self) -> impl Iterator<Item = &V> { self.iter().map(|(_, v)| v) }
 
+    /// Both bucket arrays mutably: the old one and (empty unless a rehash runs) the new one.
+    fn arrays_mut(&mut self) -> (&mut Buckets<V>, Option<&mut Buckets<V>>) {
+        (&mut self.buckets, self.rehash.as_deref_mut().map(|r| &mut r.to))
+    }
+
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&[u8], &mut V)) {
-        for b in self.buckets.iter_mut() {
+        let (old, new) = self.arrays_mut();
+        for b in old.iter_mut().chain(new.into_iter().flat_map(|t| t.iter_mut())) {
             let mut cur = b.as_mut();
             while let Some(n) = cur {
                 let (k, v) = n.key_and_val_mut();
@@ -415,25 +706,11 @@ impl<V> Dict<V> {
 
     /// Removes every entry for which `keep` returns false.
     pub fn retain(&mut self, mut keep: impl FnMut(&[u8], &mut V) -> bool) {
-        for b in self.buckets.iter_mut() {
-            let mut link = b;
-            loop {
-                let drop_it = match link {
-                    None => break,
-                    Some(n) => {
-                        let (k, v) = n.key_and_val_mut();
-                        !keep(k, v)
-                    }
-                };
-                if drop_it {
-                    let mut node = link.take().expect("checked Some");
-                    *link = node.next_mut().take();
-                    self.len -= 1;
-                } else {
-                    link = link.as_mut().expect("checked Some").next_mut();
-                }
-            }
-        }
+        let (old, new) = self.arrays_mut();
+        let removed_old = retain_in(old, &mut keep);
+        let removed = removed_old + new.map_or(0, |t| retain_in(t, &mut keep));
+        if let Some(r) = self.rehash.as_deref_mut() { r.left -= removed_old; }
+        self.len -= removed;
         self.maybe_shrink();
     }
 
@@ -445,14 +722,15 @@ impl<V> Dict<V> {
     /// `random`'s node (its tail too).
     pub fn random_node(&self) -> Option<&Node<V>> {
         if self.len == 0 { return None; }
+        let (array, first) = self.pick_array();
         let mut sample: [Option<&Node<V>>; FAIR_SAMPLE] = [None; FAIR_SAMPLE];
         let mut n = 0;
-        self.sample_nodes(FAIR_SAMPLE, FAIR_SAMPLE * 10, |node| {
+        sample_array(array, first, FAIR_SAMPLE.min(self.len), FAIR_SAMPLE * 10, |node| {
             sample[n] = Some(node);
             n += 1;
             true
         });
-        if n == 0 { return self.random_in_random_bucket(); }
+        if n == 0 { return Some(random_in_array(array, first)); }
         sample[(random_u64() % n as u64) as usize]
     }
 
@@ -465,20 +743,27 @@ impl<V> Dict<V> {
         })
     }
 
-    /// Redis's dictGetRandomKey: a random non-empty bucket, then a random node of its chain.
+    /// Redis's dictGetRandomKey: a random non-empty bucket, then a random node of its chain
+    /// (in the array `pick_array` chose while a rehash runs).
+    #[cfg(test)]
     fn random_in_random_bucket(&self) -> Option<&Node<V>> {
         if self.len == 0 { return None; }
-        let mask = self.buckets.len() - 1;
-        loop {
-            let s = (random_u64() as usize) & mask;
-            if let Some(head) = self.buckets[s].as_ref() {
-                let mut chain = 0usize;
-                let mut cur = Some(head);
-                while let Some(n) = cur { chain += 1; cur = n.next(); }
-                let mut pick = (random_u64() as usize) % chain;
-                let mut cur = head;
-                while pick > 0 { cur = cur.next().expect("within chain"); pick -= 1; }
-                return Some(cur);
+        let (array, first) = self.pick_array();
+        Some(random_in_array(array, first))
+    }
+
+    /// The bucket array a random pick or a sample walks, and its first bucket that may hold an
+    /// entry: while a rehash runs, the old array (from its first unmoved bucket) or the new one,
+    /// chosen in proportion to the entries each holds. Within one array the entries are spread
+    /// evenly by the hash, so a pick among that array's buckets is as fair as in a table that is
+    /// not rehashing; a walk over both at once (Redis's) would favour the new array's entries,
+    /// sparser than the old array's not yet moved.
+    #[inline]
+    fn pick_array(&self) -> (&[Option<Node<V>>], usize) {
+        match &self.rehash {
+            None => (&self.buckets[..], 0),
+            Some(r) => {
+                if (random_u64() % self.len as u64) < r.left as u64 { (&self.buckets[..], r.next) } else { (&r.to[..], 0) }
             }
         }
     }
@@ -492,41 +777,14 @@ impl<V> Dict<V> {
     /// a random one (cheap rather than uniform, which is all sampling needs). `take` sees each
     /// node walked and says whether it counts (eviction looks for keys with a TTL in the one
     /// table). A run of more than `count` (and at least 5) empty buckets jumps to another random
-    /// bucket; at most `max_buckets` buckets, and no more than the table has, are visited.
-    /// Returns how many entries counted.
-    pub fn sample_nodes<'a>(&'a self, count: usize, max_buckets: usize, mut take: impl FnMut(&'a Node<V>) -> bool) -> usize {
+    /// bucket; at most `max_buckets` buckets, and no more than the array has, are visited. While
+    /// a rehash runs the walk is in one array, chosen by `pick_array`. Returns how many entries
+    /// counted.
+    pub fn sample_nodes<'a>(&'a self, count: usize, max_buckets: usize, take: impl FnMut(&'a Node<V>) -> bool) -> usize {
         let count = count.min(self.len);
         if count == 0 { return 0; }
-        let mask = self.buckets.len() - 1;
-        let mut i = (random_u64() as usize) & mask;
-        let (mut stored, mut empty_run) = (0usize, 0usize);
-        let mut steps = max_buckets.max(1).min(self.buckets.len());
-        while stored < count && steps > 0 {
-            steps -= 1;
-            match self.buckets[i].as_ref() {
-                None => {
-                    empty_run += 1;
-                    if empty_run >= 5 && empty_run > count {
-                        i = (random_u64() as usize) & mask;
-                        empty_run = 0;
-                        continue;
-                    }
-                }
-                Some(head) => {
-                    empty_run = 0;
-                    let mut cur = Some(head);
-                    while let Some(node) = cur {
-                        if take(node) {
-                            stored += 1;
-                            if stored == count { return stored; }
-                        }
-                        cur = node.next();
-                    }
-                }
-            }
-            i = (i + 1) & mask;
-        }
-        stored
+        let (array, first) = self.pick_array();
+        sample_array(array, first, count, max_buckets, take)
     }
 
     /// `scan_nodes_step` seeing keys and values.
@@ -534,21 +792,27 @@ impl<V> Dict<V> {
         self.scan_nodes_step(cursor, |n| f(n.key(), n.val()))
     }
 
-    /// One SCAN step: visits the bucket at `cursor`, calls `f` for each node in it, and returns
-    /// the next cursor (0 when the scan is complete).
+    /// One SCAN step (Redis's dictScan): visits the bucket at `cursor`, calls `f` for each node
+    /// in it, and returns the next cursor (0 when the scan is complete). While a rehash runs,
+    /// the smaller array's bucket at `cursor` and every bucket of the larger array that expands
+    /// it are visited, so an element present for the whole scan is seen whichever array holds it.
     pub fn scan_nodes_step(&self, cursor: u64, mut f: impl FnMut(&Node<V>)) -> u64 {
         if self.len == 0 { return 0; }
-        let mask = (self.buckets.len() - 1) as u64;
-        let mut cur = self.buckets[(cursor & mask) as usize].as_ref();
-        while let Some(n) = cur {
-            f(n);
-            cur = n.next();
+        let Some(r) = &self.rehash else {
+            let mask = (self.buckets.len() - 1) as u64;
+            walk_chain(self.buckets[(cursor & mask) as usize].as_ref(), &mut f);
+            return next_cursor(cursor, mask);
+        };
+        let (small, large) = if self.buckets.len() <= r.to.len() { (&self.buckets, &r.to) } else { (&r.to, &self.buckets) };
+        let (small_mask, large_mask) = ((small.len() - 1) as u64, (large.len() - 1) as u64);
+        let mut v = cursor;
+        walk_chain(small[(v & small_mask) as usize].as_ref(), &mut f);
+        loop {
+            walk_chain(large[(v & large_mask) as usize].as_ref(), &mut f);
+            v = next_cursor(v, large_mask);
+            // Go on while the bits the larger mask adds are not back to zero.
+            if v & (small_mask ^ large_mask) == 0 { return v; }
         }
-        // Increment the reversed cursor: set the unmasked high bits, reverse, add one, reverse.
-        let mut v = cursor | !mask;
-        v = v.reverse_bits();
-        v = v.wrapping_add(1);
-        v.reverse_bits()
     }
 
     /// MEMORY USAGE's figure for one entry's share of the table: its node's malloc chunk, which
@@ -557,17 +821,23 @@ impl<V> Dict<V> {
         chunk_size(node::node_bytes::<V>(key.len(), extra))
     }
 
-    /// One entry's share of the bucket array (its malloc chunk split over the entries).
-    pub fn bucket_share(&self) -> usize {
-        if self.len == 0 || self.buckets.capacity() == 0 { return 0; }
-        chunk_size(self.buckets.capacity() * std::mem::size_of::<Option<Node<V>>>()) / self.len
+    /// The bucket arrays' malloc chunks: both while a rehash runs (Redis's dictSlots counts
+    /// both tables too).
+    fn all_buckets_bytes(&self) -> usize {
+        buckets_bytes(&self.buckets) + self.rehash.as_ref().map_or(0, |r| buckets_bytes(&r.to))
     }
 
-    /// MEMORY USAGE's estimate of a whole table: the bucket array, each entry's node and key,
+    /// One entry's share of the bucket arrays (their malloc chunks split over the entries).
+    pub fn bucket_share(&self) -> usize {
+        if self.len == 0 { return 0; }
+        self.all_buckets_bytes() / self.len
+    }
+
+    /// MEMORY USAGE's estimate of a whole table: the bucket arrays, each entry's node and key,
     /// and what values hold beyond their node (`value_heap`), averaged over the first `samples`
     /// entries as Redis's objectComputeSize does.
     pub fn memory_usage(&self, samples: usize, value_heap: impl Fn(&V) -> usize) -> usize {
-        let buckets = if self.buckets.capacity() == 0 { 0 } else { chunk_size(self.buckets.capacity() * std::mem::size_of::<Option<Node<V>>>()) };
+        let buckets = self.all_buckets_bytes();
         let mut seen = 0usize;
         let mut bytes = 0usize;
         for n in self.nodes().take(samples.max(1)) {
@@ -578,10 +848,11 @@ impl<V> Dict<V> {
         buckets + (bytes as f64 / seen as f64 * self.len as f64) as usize
     }
 
-    /// Approximate heap bytes used by the table itself: buckets and nodes without their keys'
-    /// bytes (callers add those) or the values' own heap.
+    /// Approximate heap bytes used by the table itself: buckets (both arrays while a rehash
+    /// runs) and nodes without their keys' bytes (callers add those) or the values' own heap.
     pub fn table_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<Option<Node<V>>>() + self.len * (node::node_bytes::<V>(0, false) + 8)
+        let capacity = self.buckets.capacity() + self.rehash.as_ref().map_or(0, |r| r.to.capacity());
+        capacity * std::mem::size_of::<Option<Node<V>>>() + self.len * (node::node_bytes::<V>(0, false) + 8)
     }
 }
 
@@ -599,9 +870,11 @@ impl<V> Drop for Dict<V> {
     fn drop(&mut self) { self.clear(); }
 }
 
-/// The nodes of a table (or of a range of its buckets), in bucket order.
+/// The nodes of a table (or of a range of its bucket positions), in bucket order.
 pub struct Nodes<'a, V> {
     buckets: &'a [Option<Node<V>>],
+    /// The buckets walked after `buckets` (the new array's, while a rehash runs).
+    then: &'a [Option<Node<V>>],
     bucket: usize,
     node: Option<&'a Node<V>>,
     /// Hint the cache ahead of the walk (`nodes_in_buckets_prefetching`).
@@ -624,7 +897,12 @@ impl<'a, V> Iterator for Nodes<'a, V> {
                 }
                 return Some(n);
             }
-            if self.bucket >= self.buckets.len() { return None; }
+            if self.bucket >= self.buckets.len() {
+                if self.then.is_empty() { return None; }
+                self.buckets = std::mem::take(&mut self.then);
+                self.bucket = 0;
+                continue;
+            }
             self.node = self.buckets[self.bucket].as_ref();
             if self.prefetch {
                 if let Some(Some(ahead)) = self.buckets.get(self.bucket + PREFETCH_BUCKETS) { ahead.prefetch(); }
@@ -661,16 +939,21 @@ mod tests {
         // The policy is the calling thread's (each test runs on a thread of its own).
         let mut d = Dict::new();
         for i in 0..64u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        d.finish_rehash();
         assert_eq!(d.bucket_count(), 64);
         avoid_resizes(true);
         // Full, then up to 6 entries per bucket: no growth (Redis: used / size > 5 forces one).
         for i in 64..(64 * 6) as u32 { d.insert(format!("k{i}").as_bytes(), i); }
         assert_eq!(d.bucket_count(), 64);
+        assert!(!d.is_rehashing());
         d.insert(b"one-more", 0);
-        assert_eq!(d.bucket_count(), 128, "more than 5 entries per bucket forces the growth");
-        // Nearly emptied: no shrink while avoided.
+        // Redis's dictExpand(used + 1): the next power of two above 385 entries.
+        assert_eq!(d.bucket_count(), 512, "more than 5 entries per bucket forces the growth");
+        assert!(d.is_rehashing());
+        // Nearly emptied: no shrink while avoided; the forced rehash (8x) went on meanwhile.
         for i in 0..(64 * 6) as u32 { assert!(d.remove(format!("k{i}").as_bytes()).is_some()); }
-        assert_eq!(d.bucket_count(), 128);
+        assert!(!d.is_rehashing(), "a rehash between arrays 8x apart is not paused");
+        assert_eq!(d.bucket_count(), 512);
         assert_eq!(d.get(b"one-more"), Some(&0));
         // A new table still gets its first buckets.
         let mut fresh = Dict::new();
@@ -721,8 +1004,16 @@ mod tests {
         for i in 0..1000u32 { assert_eq!(d.get(format!("k{i}").as_bytes()), Some(&i)); }
         for i in 0..990u32 { assert_eq!(d.remove(format!("k{i}").as_bytes()), Some(i)); }
         assert_eq!(d.len(), 10);
-        assert!(d.bucket_count() <= 16);
         assert_eq!(d.iter().count(), 10);
+        // The shrink that started at 102 entries moves a bucket per removal; once it is over, the
+        // next removal starts the next one (a shrink does not start while one runs).
+        d.finish_rehash();
+        assert!(d.bucket_count() <= 128);
+        assert_eq!(d.remove(b"k990"), Some(990));
+        d.finish_rehash();
+        assert!(d.bucket_count() <= 16);
+        assert_eq!(d.iter().count(), 9);
+        for i in 991..1000u32 { assert_eq!(d.get(format!("k{i}").as_bytes()), Some(&i)); }
     }
 
     #[test]
@@ -738,7 +1029,7 @@ mod tests {
     fn bucket_ranges_cover_the_table_once() {
         let mut d = Dict::new();
         for i in 0..3000u32 { d.insert(format!("k{i}").as_bytes(), i); }
-        let n = d.bucket_count();
+        let n = d.bucket_positions();
         let mut seen: Vec<u32> = (0..n).step_by(100).flat_map(|s| d.iter_buckets(s..s + 100).map(|(_, v)| *v)).collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..3000).collect::<Vec<_>>());
@@ -823,5 +1114,179 @@ mod tests {
         }
         for i in 0..500u32 { assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}"); }
     }
-}
 
+    /// A table of `keys` (`key:{i}` -> i) whose last insert started a rehash (keys = 2^n + 1),
+    /// with `moved` of the old array's buckets moved since.
+    fn rehashing(keys: u32, moved: usize) -> Dict<u32> {
+        let mut d = Dict::new();
+        for i in 0..keys - 1 { d.insert(format!("key:{i}").as_bytes(), i); }
+        d.finish_rehash();
+        d.insert(format!("key:{}", keys - 1).as_bytes(), keys - 1);
+        assert!(d.is_rehashing(), "{keys} keys start a rehash");
+        d.rehash_buckets(moved);
+        assert!(d.is_rehashing());
+        d
+    }
+
+    /// Which array holds `key`: 0 the old one, 1 the new one (None when absent).
+    fn array_of(d: &Dict<u32>, key: &[u8]) -> Option<usize> {
+        let r = d.rehash.as_ref().expect("rehashing");
+        let h = hash_bytes(key);
+        let i = bucket_of(h, d.buckets.len());
+        if i >= r.next && find_in_chain(d.buckets[i].as_ref(), key).is_some() { return Some(0); }
+        find_in_chain(r.to[bucket_of(h, r.to.len())].as_ref(), key).map(|_| 1)
+    }
+
+    #[test]
+    fn a_rehash_moves_a_bucket_per_change_and_lookups_see_both_arrays() {
+        let mut d = rehashing(4097, 0);
+        assert_eq!((d.buckets.len(), d.bucket_count(), d.bucket_positions()), (4096, 8192, 4096 + 8192));
+        // Every change moves one non-empty bucket (after at most 10 empty ones).
+        let next = |d: &Dict<u32>| d.rehash.as_ref().map_or(usize::MAX, |r| r.next);
+        let before = next(&d);
+        d.try_insert_copy(b"new:0", 0).unwrap();
+        assert!(next(&d) > before && next(&d) <= before + EMPTY_VISITS_PER_STEP + 1);
+        let in_both = |d: &Dict<u32>| (0..4097u32).map(|i| array_of(d, format!("key:{i}").as_bytes()).unwrap()).fold([0, 0], |mut c, a| { c[a] += 1; c });
+        d.rehash_buckets(1500);
+        let [old, new] = in_both(&d);
+        assert!(old > 500 && new > 500, "entries in both arrays: {old} old, {new} new");
+        // Lookups reach either array; so do changes in place and removals, each of which moves
+        // a bucket too (600 keys and 200 removals: fewer than the buckets left to move).
+        for i in 0..4097u32 { assert_eq!(d.get(format!("key:{i}").as_bytes()), Some(&i)); }
+        for i in 0..600u32 {
+            let k = format!("key:{i}");
+            if i % 3 == 0 { *d.get_mut(k.as_bytes()).unwrap() += 10_000; }
+            if i % 3 == 1 { assert_eq!(d.set_extra(k.as_bytes(), Some(u64::from(i))), Some(None)); }
+        }
+        assert!(d.try_insert_copy(b"key:7", 0).is_err(), "a key of either array is found before an insert");
+        for i in (0..1400u32).step_by(7) { assert!(d.remove(format!("key:{i}").as_bytes()).is_some()); }
+        assert!(d.remove(b"key:0").is_none());
+        assert!(d.is_rehashing());
+        let expected: Vec<u32> = (0..4097u32).filter(|&i| i >= 1400 || i % 7 != 0).collect();
+        for &i in &expected {
+            let n = d.get_node(format!("key:{i}").as_bytes()).unwrap();
+            let (bumped, timed) = (i < 600 && i % 3 == 0, i < 600 && i % 3 == 1);
+            assert_eq!((*n.val(), n.extra()), (if bumped { i + 10_000 } else { i }, timed.then_some(u64::from(i))));
+        }
+        let r = d.rehash.as_ref().unwrap();
+        let in_old = (0..4097u32).filter(|&i| array_of(&d, format!("key:{i}").as_bytes()) == Some(0)).count();
+        assert_eq!(r.left, in_old, "the old array's count follows moves and removals");
+        assert_eq!(d.len(), expected.len() + 1);
+        assert_eq!(d.iter().count(), d.len());
+        // Changes alone finish the rehash, and the old array is gone.
+        let mut changes = 0;
+        while d.is_rehashing() { d.insert(format!("more:{changes}").as_bytes(), 0); changes += 1; }
+        assert!(changes < 4096, "{changes} changes to move 4096 buckets");
+        assert_eq!(d.bucket_positions(), 8192);
+        for &i in &expected { assert!(d.contains_key(format!("key:{i}").as_bytes())); }
+    }
+
+    #[test]
+    fn scan_during_a_rehash_visits_every_element_present_for_the_whole_scan() {
+        // Growth: the scan starts before the table fills up and goes on while it rehashes;
+        // shrink: most entries go, and the scan goes on while the table shrinks.
+        for shrink in [false, true] {
+            let mut d = Dict::new();
+            let start = if shrink { 1000 } else { 4096 };
+            for i in 0..start { d.insert(format!("stay:{i}").as_bytes(), i); }
+            if shrink { for i in 0..15_000u32 { d.insert(format!("go:{i}").as_bytes(), i); } }
+            d.finish_rehash();
+            let mut seen = std::collections::HashSet::new();
+            let (mut cursor, mut steps, mut rehashing_steps) = (0u64, 0u32, 0u32);
+            loop {
+                cursor = d.scan_step(cursor, |k, _| { seen.insert(k.to_vec()); });
+                steps += 1;
+                if d.is_rehashing() { rehashing_steps += 1; }
+                if cursor == 0 { break; }
+                // A few changes between steps, each moving a bucket.
+                for j in 0..3 {
+                    let n = steps * 3 + j;
+                    if shrink {
+                        if n == 300 { for i in 0..15_000u32 { d.remove(format!("go:{i}").as_bytes()); } }
+                        d.insert(format!("new:{n}").as_bytes(), n);
+                        d.remove(format!("new:{n}").as_bytes());
+                    } else {
+                        d.insert(format!("new:{n}").as_bytes(), n);
+                    }
+                }
+            }
+            assert!(rehashing_steps > 100, "shrink {shrink}: only {rehashing_steps} of {steps} steps ran during a rehash");
+            for i in 0..start { assert!(seen.contains(format!("stay:{i}").as_bytes()), "shrink {shrink}: missed stay:{i}"); }
+        }
+    }
+
+    #[test]
+    fn iteration_and_save_ranges_see_each_node_once_during_a_rehash() {
+        let mut d = rehashing(8193, 2000);
+        let all: Vec<u32> = { let mut v: Vec<u32> = d.values().copied().collect(); v.sort_unstable(); v };
+        assert_eq!(all, (0..8193).collect::<Vec<_>>());
+        // The parallel writer's units: disjoint ranges of positions over both arrays.
+        let n = d.bucket_positions();
+        for unit in [1, 100, 1024, 5000] {
+            let mut seen: Vec<u32> = (0..n).step_by(unit).flat_map(|s| d.nodes_in_buckets_prefetching(s..s + unit).map(|n| *n.val())).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, all, "units of {unit}");
+        }
+        let plain: Vec<u32> = d.nodes().map(|n| *n.val()).collect();
+        let hinted: Vec<u32> = d.nodes_in_buckets_prefetching(0..usize::MAX).map(|n| *n.val()).collect();
+        assert_eq!(plain, hinted);
+        // for_each_mut and retain reach both arrays.
+        d.for_each_mut(|_, v| *v += 1);
+        assert!(d.values().all(|&v| v >= 1));
+        d.retain(|_, v| *v % 2 == 0);
+        assert_eq!(d.len(), 4096);
+        assert!(d.iter().all(|(k, v)| v % 2 == 0 && d.get(k) == Some(v)));
+        let copy = d.clone();
+        assert!(!copy.is_rehashing());
+        assert_eq!(copy.len(), d.len());
+        assert!(d.iter().all(|(k, v)| copy.get(k) == Some(v)));
+    }
+
+    #[test]
+    fn random_and_sampling_draw_from_both_arrays_during_a_rehash() {
+        let d = rehashing(4097, 1024);
+        let [old, new] = (0..4097u32).map(|i| array_of(&d, format!("key:{i}").as_bytes()).unwrap()).fold([0usize, 0], |mut c, a| { c[a] += 1; c });
+        let share_new = new as f64 / (old + new) as f64;
+        for (name, pick) in [("random", 0), ("random bucket", 1)] {
+            let mut from = [0usize; 2];
+            for _ in 0..20_000 {
+                let n = if pick == 0 { d.random_node() } else { d.random_in_random_bucket() }.unwrap();
+                assert_eq!(d.get(n.key()), Some(n.val()));
+                from[array_of(&d, n.key()).unwrap()] += 1;
+            }
+            let got = from[1] as f64 / 20_000.0;
+            assert!((got - share_new).abs() < 0.05, "{name}: {got:.3} of picks from the new array, which holds {share_new:.3}");
+        }
+        // Samples of entries of either array, over time covering the whole (small) table.
+        let d = rehashing(65, 8);
+        let mut covered = std::collections::HashSet::new();
+        for _ in 0..3000 {
+            let mut got = Vec::new();
+            // A walk allowed past the array's size covers it: something is found.
+            assert!(d.sample(5, 500, |k, _| { got.push(k.to_vec()); true }) > 0);
+            assert!(got.iter().all(|k| d.contains_key(k)));
+            covered.extend(got);
+        }
+        assert_eq!(covered.len(), 65);
+    }
+
+    #[test]
+    fn a_rehash_pauses_while_resizes_are_avoided_and_memory_counts_both_arrays() {
+        let mut d = rehashing(4097, 100);
+        let next = d.rehash.as_ref().unwrap().next;
+        avoid_resizes(true);
+        for i in 0..1000u32 { d.insert(format!("during:{i}").as_bytes(), i); d.remove(format!("key:{i}").as_bytes()); }
+        assert_eq!(d.rehash.as_ref().unwrap().next, next, "no bucket moved while a child shares the memory");
+        assert!(d.rehash_for(Duration::from_secs(1)), "the cron's own call is the caller's to skip");
+        assert!(!d.is_rehashing());
+        avoid_resizes(false);
+        let mut d = rehashing(4097, 100);
+        let old_array = buckets_bytes(&d.buckets);
+        assert_eq!(d.all_buckets_bytes(), old_array + buckets_bytes(&d.rehash.as_ref().unwrap().to));
+        let with_old = (d.memory_usage(4097, |_| 0), d.table_bytes(), d.bucket_share());
+        d.finish_rehash();
+        assert_eq!(d.memory_usage(4097, |_| 0), with_old.0 - old_array);
+        assert_eq!(d.table_bytes(), with_old.1 - 4096 * 8);
+        assert!(d.bucket_share() < with_old.2);
+    }
+}

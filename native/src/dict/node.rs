@@ -32,7 +32,9 @@ struct Header<V> {
 }
 
 /// An owned node, a thin pointer to its allocation as a Box is (the key's bytes and the extra
-/// slot trail the header, so the allocation is larger than a `Header<V>`).
+/// slot trail the header, so the allocation is larger than a `Header<V>`). Transparent over its
+/// NonNull, so an empty link (`None`) is a null pointer: `empty_buckets` relies on it.
+#[repr(transparent)]
 pub struct Node<V> {
     ptr: NonNull<Header<V>>,
     owns: PhantomData<Header<V>>,
@@ -60,6 +62,32 @@ pub const fn node_bytes<V>(key_len: usize, extra: bool) -> usize { key_at::<V>(e
 #[inline]
 fn layout<V>(key_len: usize, extra: bool) -> Layout {
     Layout::from_size_align(node_bytes::<V>(key_len, extra), align_of::<Header<V>>()).expect("node layout")
+}
+
+/// A bucket array of `n` empty buckets, zeroed by the allocator (calloc: a large array's pages
+/// stay the kernel's zero pages until a bucket is written), so a rehash's new table costs no
+/// pass over its memory when it is made, as Redis's zcalloc'd tables.
+pub(super) fn empty_buckets<V>(n: usize) -> Vec<Option<Node<V>>> {
+    if n == 0 { return Vec::new(); }
+    let layout = Layout::array::<Option<Node<V>>>(n).expect("bucket array layout");
+    // SAFETY: the layout is not zero-sized (n > 0 pointers). An all-zero Option<Node<V>> is
+    // None: Node is repr(transparent) over a NonNull, whose Option has the null niche (the
+    // representation std::option guarantees). The Vec owns an allocation of the global
+    // allocator made with the layout of `n` elements, the layout it frees with.
+    unsafe {
+        let raw = alloc::alloc_zeroed(layout);
+        if raw.is_null() { alloc::handle_alloc_error(layout) }
+        Vec::from_raw_parts(raw.cast::<Option<Node<V>>>(), n, n)
+    }
+}
+
+/// Frees a bucket array whose buckets are all empty (a rehash's old table) without a pass over
+/// it: dropping the Vec would read every bucket to find nothing to drop.
+pub(super) fn free_empty_buckets<V>(mut buckets: Vec<Option<Node<V>>>) {
+    debug_assert!(buckets.iter().all(Option::is_none), "only an emptied table is freed this way");
+    // SAFETY: 0 is within the capacity, and the elements given up are None, which own nothing:
+    // forgetting them leaks nothing.
+    unsafe { buckets.set_len(0) };
 }
 
 impl<V> Node<V> {

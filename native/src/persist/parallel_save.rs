@@ -1,7 +1,8 @@
 //! One large database serialized by several threads (the save is CPU-bound, mostly memory
 //! latency and LZF, so cores add up).
 //!
-//! The dict's bucket array is cut into contiguous ranges ("units"). The calling thread is the
+//! The dict's bucket positions (`Dict::bucket_positions`: both arrays while a rehash runs) are
+//! cut into contiguous ranges ("units"). The calling thread is the
 //! writer: it hands units to the workers round-robin, a few ahead of the one it is writing, and
 //! takes each unit's chunks from the worker that owns it, in unit order, so the file holds the
 //! keys in bucket order exactly as a single thread writes them. Workers checksum their chunks
@@ -55,7 +56,7 @@ pub(super) fn write_db<W: Write>(
     out: &mut RdbSink<'_, W>,
     progress: &mut impl FnMut(u64, u64),
 ) -> io::Result<bool> {
-    let buckets = job.dict.bucket_count();
+    let buckets = job.dict.bucket_positions();
     let units: Vec<Range<usize>> =
         (0..buckets).step_by(UNIT_BUCKETS).map(|start| start..(start + UNIT_BUCKETS).min(buckets)).collect();
     thread::scope(|scope| {

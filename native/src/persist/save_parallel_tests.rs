@@ -212,3 +212,24 @@ fn process_cpu_ms() -> u64 {
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     (ticks(11) + ticks(12)) * 10
 }
+
+#[test]
+fn a_table_in_the_middle_of_a_rehash_is_saved_whole_by_every_thread_count() {
+    // 40,000 keys: the table grew to 65,536 buckets at key 32,769 and the 7,231 inserts since
+    // moved a bucket each, so both bucket arrays hold keys (the save's units span both).
+    let settings = settings();
+    let mut ks = Keyspace::new(16);
+    for i in 0..40_000u32 {
+        ks.add(0, format!("key:{i}").as_bytes(), Value::Str(StrVal::from_bytes(format!("v{i}").as_bytes())), NO_EXPIRE, 0);
+    }
+    assert!(ks.dbs[0].dict.is_rehashing());
+    let (single, _) = save(&ks, &settings, true, true, 1);
+    for threads in [2, 3] {
+        let (multi, _) = save(&ks, &settings, true, true, threads);
+        assert!(single == multi, "{threads} threads differ");
+    }
+    let mut loaded = Keyspace::new(16);
+    let report = load_rdb(&single, &mut loaded, &settings, crate::now_ms(), Duplicates::Refuse).unwrap();
+    assert_eq!(report.keys_loaded, 40_000);
+    for i in 0..40_000u32 { assert!(loaded.dbs[0].dict.contains_key(format!("key:{i}").as_bytes()), "key:{i} lost"); }
+}
