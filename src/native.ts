@@ -121,6 +121,8 @@ export interface NativeAddon {
   resetStats(): void;
   activeExpireCycle(budgetMicros: number): number;
   setActiveExpire(on: boolean): void;
+  /** The cron's active rehashing: up to budgetMicros on one rehashing keyspace table; true if one was. */
+  rehashKeyspace(budgetMicros: number): boolean;
   /** CLIENT PAUSE: expired keys are hidden, not deleted, and the active cycle waits. */
   setExpirePaused(on: boolean): void;
   setTrackModified(on: boolean): void;

@@ -70,6 +70,8 @@ const SOCKETS_NATIVE_DEFAULT = true;
 
 /** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
 const EXPIRE_TIME_PERCENT = 25;
+/** Redis's incrementallyRehash: a rehashing keyspace table gets 1 ms of each cron run. */
+const ACTIVE_REHASH_BUDGET_US = 1000;
 
 const PROOF = 'test/server/directives.test.ts';
 const DATABASES = consume('databases', PROOF);
@@ -81,6 +83,7 @@ const MAXCLIENTS = consume('maxclients', PROOF);
 const TIMEOUT = consume('timeout', PROOF);
 const PROTECTED_MODE = consume('protected-mode', 'test/server/protected-mode.test.ts');
 const HZ = consume('hz', PROOF);
+const ACTIVEREHASHING = consume('activerehashing', 'test/server/rehash.test.ts');
 const LOGLEVEL = consume('loglevel', PROOF);
 const LOGFILE = consume('logfile', PROOF);
 const PIDFILE = consume('pidfile', PROOF);
@@ -1067,6 +1070,9 @@ export class Server {
     const expireStart = performance.now();
     native.activeExpireCycle(budgetUs);
     this.latency.addSampleIfNeeded('expire-cycle', performance.now() - expireStart);
+    // databasesCron: a keyspace table left rehashing moves on without commands (never while
+    // a forked child exists, which the addon knows).
+    if (this.config.bool(ACTIVEREHASHING)) native.rehashKeyspace(ACTIVE_REHASH_BUDGET_US);
     this.publishServerChanges();
     this.absorbSocketStats();
     this.pushSocketGate();

@@ -590,6 +590,13 @@ fn active_expire_cycle(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.int(n as i64))
 }
 
+/// rehashKeyspace(budgetMicros): the cron's active rehashing (activerehashing yes); true when
+/// a keyspace table was rehashed (see keyspace/rehash.rs).
+fn rehash_keyspace(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let budget = std::time::Duration::from_micros(a.i64(env, 0)?.max(0) as u64);
+    Ok(env.boolean(with_state(|st| st.ks.incrementally_rehash(budget))))
+}
+
 fn set_active_expire(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let on = a.bool(env, 0)?;
     with_state(|st| st.ks.active_expire_enabled = on);
@@ -921,6 +928,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("resetStats", reset_stats),
         ("activeExpireCycle", active_expire_cycle),
         ("setActiveExpire", set_active_expire),
+        ("rehashKeyspace", rehash_keyspace),
         ("setExpirePaused", set_expire_paused),
         ("setTrackModified", set_track_modified),
         ("setExpiry", set_expiry),

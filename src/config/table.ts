@@ -362,7 +362,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('protected-mode', true),
   bool('rdbcompression', true),
   bool('rdb-del-sync-files', false),
-  bool('activerehashing', true, inert('keyfork has no cron rehashing step; in Redis it only trades CPU time for memory')),
+  bool('activerehashing', true),
   bool('stop-writes-on-bgsave-error', true),
   bool('set-proc-title', true, fixed(needs(PROC_TITLE))),
   bool('dynamic-hz', true, needs('raising hz with the number of clients (dynamic hz)')),

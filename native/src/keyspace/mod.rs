@@ -8,6 +8,7 @@ use crate::types::Value;
 
 pub mod evict;
 pub mod expire;
+pub mod rehash;
 pub mod lru;
 pub mod tracking;
 pub mod watch;
@@ -196,6 +197,8 @@ pub struct Keyspace {
     reply_at: u32,
     /// Who removes keys whose TTL has passed: this server, or (a replica) its master.
     pub expiry: Expiry,
+    /// The database the cron's active rehashing looks at first (Redis's static rehash_db).
+    rehash_db: usize,
 }
 
 impl Keyspace {
@@ -225,6 +228,7 @@ impl Keyspace {
             events_before: 0,
             reply_at: 0,
             expiry: Expiry::Delete,
+            rehash_db: 0,
         }
     }
 
