@@ -1,5 +1,5 @@
 // npm run bench: every benchmark in one run (save, command throughput, memory per element,
-// throughput at the memory limit),
+// throughput at the memory limit, replication, latency while the keyspace table grows),
 // with one set of flags; each writes its section of bench/results/latest.{json,md,svg}.
 import { type ParsedFlags, UsageError } from './lib/args';
 import { step } from './lib/progress';
@@ -9,12 +9,13 @@ import { benchmark as throughput } from './throughput';
 import { benchmark as memory } from './memory';
 import { benchmark as eviction } from './eviction';
 import { benchmark as replication } from './replication';
+import { benchmark as rehash } from './rehash';
 
-const BENCHMARKS: Benchmark[] = [save, throughput, memory, eviction, replication];
+const BENCHMARKS: Benchmark[] = [save, throughput, memory, eviction, replication, rehash];
 
 const all: Benchmark = {
   name: 'all',
-  summary: 'Runs every benchmark (save, throughput, memory, eviction, replication) against keyfork and redis-server and writes\n'
+  summary: 'Runs every benchmark (save, throughput, memory, eviction, replication, rehash) against keyfork and redis-server and writes\n'
     + 'bench/results/latest.md, latest.svg and latest.json. Flags that belong to one benchmark apply to it only.',
   flags: [
     { name: 'only', kind: 'list', help: `run only these benchmarks (${BENCHMARKS.map((b) => b.name).join(',')})` },
