@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config';
+import type { LatencySink } from '../latency';
 import { strerror } from '../config/errors';
 import { StartupAbort } from '../errors';
 import type { Logger } from '../log';
@@ -18,6 +19,8 @@ export class AofFiles {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
+    /** getAppendOnlyFileSize's stat is the aof-fstat latency event. */
+    private readonly latency: LatencySink,
   ) {}
 
   /** appenddirname (relative to dir, the working directory). */
@@ -42,13 +45,20 @@ export class AofFiles {
     return true;
   }
 
-  /** getAppendOnlyFileSize: null (logged) when the file cannot be stat'ed. */
+  /**
+   * getAppendOnlyFileSize: null (logged) when the file cannot be stat'ed. Its stat is Redis's
+   * aof-fstat latency event: at start-up (the files loaded, the incr file opened) and after a
+   * rewrite (the new base).
+   */
   size(name: string): number | null {
+    const start = performance.now();
     try {
       return fs.statSync(this.path(name)).size;
     } catch (err) {
       this.log.warning(`Unable to obtain the AOF file ${name} length. stat: ${strerror(err)}`);
       return null;
+    } finally {
+      this.latency.addSampleIfNeeded('aof-fstat', performance.now() - start);
     }
   }
 

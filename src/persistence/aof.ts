@@ -89,7 +89,7 @@ export class Aof {
     /** Called before each fork (the process-exit hook that stops children). */
     private readonly onFork: () => void = () => {},
   ) {
-    this.files = new AofFiles(host.config, host.log);
+    this.files = new AofFiles(host.config, host.log, host.latency);
     this.writer = new AofWriter(host.config, host.log, () => children.busy(), host.latency);
     this.loader = new AofLoader(host, this.files, addon);
     this.manifest = new AofManifest(this.config.str(APPENDFILENAME));
@@ -242,10 +242,7 @@ export class Aof {
         throw new StartupAbort(`cannot open ${name}`);
       }
       if (dirty && !this.files.persistManifest(this.manifest)) throw new StartupAbort('cannot write the AOF manifest');
-      // aofUpdateCurrentSize's fstat, and its latency event.
-      const fstatStart = performance.now();
-      this.writer.lastIncrSize = fs.fstatSync(this.writer.fd).size;
-      this.host.latency.addSampleIfNeeded('aof-fstat', performance.now() - fstatStart);
+      this.writer.lastIncrSize = this.files.size(name) ?? 0;
       this.log.notice(`${hadIncr ? 'Opening' : 'Creating'} AOF incr file ${name} on server start`);
       this.subscribe();
     }

@@ -385,7 +385,10 @@ export class Persistence {
       this.removeTempFile(child.pid);
     } else {
       this.log.warning(`Background saving terminated by signal ${exit.signal}`);
+      // Redis times this removal only (not the one above): the rdb-unlink-temp-file event.
+      const start = performance.now();
       this.removeTempFile(child.pid);
+      this.server.latency?.addSampleIfNeeded('rdb-unlink-temp-file', performance.now() - start);
       // SIGUSR1 is how the server itself stops a save (FLUSHALL): not an error.
       if (exit.signal !== SIGUSR1) {
         this.lastBgsaveOk = false;
@@ -397,14 +400,25 @@ export class Persistence {
     for (const listener of this.bgsaveDoneListeners) listener(ok);
   }
 
+  /**
+   * rdbRemoveTempFile, through Redis's bg_unlink: the name goes now, and the file's blocks are
+   * released when its descriptor is closed in the background (libuv's pool), so removing a big
+   * temp file does not stall the server.
+   */
   private removeTempFile(pid: number): void {
-    const start = performance.now();
+    const name = `temp-${pid}.rdb`;
+    let fd = -1;
     try {
-      fs.unlinkSync(`temp-${pid}.rdb`);
+      fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      // not there, or not readable: plainly unlinked below
+    }
+    try {
+      fs.unlinkSync(name);
     } catch {
       // never created, or already gone
     }
-    this.server.latency?.addSampleIfNeeded('rdb-unlink-temp-file', performance.now() - start);
+    if (fd >= 0) fs.close(fd, () => {});
   }
 
   /**

@@ -3,14 +3,21 @@
 // so both must record the same events (names), with LATENCY LATEST's and HISTORY's reply
 // shapes. Durations differ between the two and are not compared; each is at least the
 // threshold, and fork's is INFO's latest_fork_usec in whole milliseconds (Redis's rule).
-import { expect, it } from 'vitest';
+//
+// The file-system steps (aof-rename, aof-fstat, rdb-unlink-temp-file) take microseconds on
+// any disk, and 1 ms is the lowest threshold Redis accepts (0 turns the monitor off): those
+// tests run both servers under strace with the system call that Redis times held for
+// DELAY_US before it runs, so the step is slow on both whatever the machine.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
 import { formatReply, RawConnection, type Reply } from '../helpers/resp';
-import type { RunningServer } from '../helpers/servers';
+import { startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 import { infoNumber as infoField, replyText as text, until } from '../helpers/info';
 
 let servers: BothServers;
-const both = () => [servers.keyfork, servers.redis];
+const both = (): Labelled[] => [['keyfork', servers.keyfork], ['redis', servers.redis]];
+type Labelled = [label: string, server: RunningServer];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface LatestRow {
@@ -51,27 +58,15 @@ async function history(conn: RawConnection, event: string): Promise<Array<[numbe
  * and returns which of `events` each recorded, checking that every recorded sample of them is
  * at least the threshold and its time is the last HISTORY entry's.
  */
-async function recorded(events: string[], action: (conn: RawConnection, server: RunningServer) => Promise<void>): Promise<string[][]> {
+async function recorded(events: string[], action: (conn: RawConnection, server: RunningServer) => Promise<void>, pair: Labelled[] = both()): Promise<string[][]> {
   const seen: string[][] = [];
-  for (const server of both()) {
+  for (const [label, server] of pair) {
     const conn = await RawConnection.connect(server.port, { replyTimeoutMs: 30_000 });
     try {
       expect(await conn.send('CONFIG', 'SET', 'latency-monitor-threshold', '1')).toEqual({ t: 'simple', v: 'OK' });
       await conn.send('LATENCY', 'RESET');
       await action(conn, server);
-      const rows = await latest(conn);
-      const names: string[] = [];
-      for (const event of events) {
-        const row = rows.get(event);
-        if (!row) continue;
-        names.push(event);
-        const samples = await history(conn, event);
-        expect(samples.length, `${server.proc.spawnfile} ${event}`).toBeGreaterThan(0);
-        expect(samples.every(([, ms]) => ms >= 1)).toBe(true);
-        expect(samples[samples.length - 1], `${server.proc.spawnfile} ${event}`).toEqual([row.time, row.latency]);
-        expect(row.max).toBe(Math.max(...samples.map(([, ms]) => ms)));
-      }
-      seen.push(names);
+      seen.push(await recordedNow(conn, events, label));
     } finally {
       await conn.send('FLUSHALL').catch(() => undefined);
       conn.close();
@@ -80,17 +75,76 @@ async function recorded(events: string[], action: (conn: RawConnection, server: 
   return seen;
 }
 
+/** Which of `events` LATENCY LATEST shows now, each checked against its HISTORY. */
+async function recordedNow(conn: RawConnection, events: string[], label: string): Promise<string[]> {
+  const rows = await latest(conn);
+  const names: string[] = [];
+  for (const event of events) {
+    const row = rows.get(event);
+    if (!row) continue;
+    names.push(event);
+    const samples = await history(conn, event);
+    expect(samples.length, `${label} ${event}`).toBeGreaterThan(0);
+    expect(samples.every(([, ms]) => ms >= 1)).toBe(true);
+    expect(samples[samples.length - 1], `${label} ${event}`).toEqual([row.time, row.latency]);
+    expect(row.max).toBe(Math.max(...samples.map(([, ms]) => ms)));
+  }
+  return names;
+}
+
+/** Each traced system call waits this long (us) before it runs: 3 ms, 2 whole ones at least. */
+const DELAY_US = 3000;
+
+/** strace runs here: installed, and allowed to trace (ptrace) what it starts. */
+const straceWorks = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=none', 'true'], { timeout: 10_000 }).status === 0;
+
+/**
+ * Starts keyfork and redis-server (with `args`), each under strace holding every `syscalls`
+ * call (only those naming one of `paths`, when given) for DELAY_US; runs `fn` and stops both.
+ * strace 6.1 cannot kill what it traces when it stops, so each server is killed by its own
+ * pid (INFO's process_id) and strace then exits with it.
+ */
+async function withDelayedSyscalls(syscalls: string[], paths: string[], args: string[], fn: (pair: Labelled[]) => Promise<void>): Promise<void> {
+  const set = syscalls.join(',');
+  const prefix = ['strace', '-f', '--seccomp-bpf', '-qq', '-o', '/dev/null', '-e', `trace=${set}`, '-e', `inject=${set}:delay_enter=${DELAY_US}`, ...paths.flatMap((p) => ['-P', p])];
+  const started: Array<{ server: RunningServer; pid: number }> = [];
+  try {
+    for (const start of [startKeyfork, startRedis]) {
+      const server = await start({ prefix, args: [...args, ...(start === startKeyfork ? ['--enable-debug-command', 'yes'] : [])] });
+      const conn = await RawConnection.connect(server.port);
+      try {
+        started.push({ server, pid: await infoField(conn, 'server', 'process_id') });
+      } catch (err) {
+        await server.stop('SIGKILL');
+        throw err;
+      } finally {
+        conn.close();
+      }
+    }
+    await fn([['keyfork', started[0].server], ['redis', started[1].server]]);
+  } finally {
+    for (const { server, pid } of started) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await server.stop('SIGKILL');
+    }
+  }
+}
+
 describeDifferential('LATENCY events other than "command" vs redis-server 7.0', () => {
   useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] } });
 
   it('BGSAVE of a million keys is a "fork" event, of latest_fork_usec whole milliseconds', async () => {
-    const seen = await recorded(['fork'], async (conn, server) => {
+    const seen = await recorded(['fork'], async (conn) => {
       expect(await conn.send('DEBUG', 'POPULATE', '1000000')).toEqual({ t: 'simple', v: 'OK' });
       expect(text(await conn.send('BGSAVE'))).toBe('Background saving started');
       expect(await until(async () => (await infoField(conn, 'persistence', 'rdb_bgsave_in_progress')) === 0, 20_000)).toBe(true);
       const forkUsec = await infoField(conn, 'stats', 'latest_fork_usec');
       const samples = await history(conn, 'fork');
-      expect(samples.map(([, ms]) => ms), server.proc.spawnfile).toEqual([Math.floor(forkUsec / 1000)]);
+      expect(samples.map(([, ms]) => ms), `latest_fork_usec ${forkUsec}`).toEqual([Math.floor(forkUsec / 1000)]);
     });
     expect(seen).toEqual([['fork'], ['fork']]);
   }, 120_000);
@@ -142,7 +196,7 @@ describeDifferential('LATENCY events other than "command" vs redis-server 7.0', 
       });
       expect(always).toEqual([['aof-write', 'aof-write-alone', 'aof-fsync-always'], ['aof-write', 'aof-write-alone', 'aof-fsync-always']]);
     } finally {
-      for (const server of both()) {
+      for (const [, server] of both()) {
         const conn = await RawConnection.connect(server.port);
         await conn.send('CONFIG', 'SET', 'appendonly', 'no');
         await conn.send('CONFIG', 'SET', 'appendfsync', 'everysec');
@@ -150,4 +204,83 @@ describeDifferential('LATENCY events other than "command" vs redis-server 7.0', 
       }
     }
   }, 120_000);
+  it('evicting a set of 300k members is an "eviction-del" event inside an "eviction-cycle" one (lazyfree-lazy-eviction no)', async () => {
+    const seen = await recorded(['eviction-cycle', 'eviction-del'], async (conn) => {
+      // Freeing 300k members one by one takes milliseconds on any machine (Redis: dbSyncDelete).
+      await conn.send('EVAL', "for i = 1, 300000 do redis.call('SADD', 'big', 'member:' .. i) end", '0');
+      try {
+        expect(await conn.send('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random')).toEqual({ t: 'simple', v: 'OK' });
+        // Far below what the server uses: CONFIG SET evicts at once (updateMaxmemory), and the
+        // set is the only key.
+        expect(await conn.send('CONFIG', 'SET', 'maxmemory', '1')).toEqual({ t: 'simple', v: 'OK' });
+        expect(await conn.send('EXISTS', 'big')).toEqual({ t: 'int', v: 0 });
+      } finally {
+        await conn.send('CONFIG', 'SET', 'maxmemory', '0');
+        await conn.send('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      }
+      // keyfork's cron takes the addon's measurements (hz 10).
+      await sleep(300);
+    });
+    expect(seen).toEqual([['eviction-cycle', 'eviction-del'], ['eviction-cycle', 'eviction-del']]);
+  }, 60_000);
+});
+
+const describeTraced = straceWorks ? describeDifferential : (name: string, fn: () => void) => describe.skip(`${name} (skipped: strace cannot trace here)`, fn);
+
+describeTraced('LATENCY file-system events vs redis-server 7.0, the system call held by strace', () => {
+  /** Sets a key, runs BGREWRITEAOF and waits for it to have succeeded. */
+  const rewrite = async (conn: RawConnection) => {
+    await conn.send('SET', 'k', 'v');
+    expect(text(await conn.send('BGREWRITEAOF'))).toBe('Background append only file rewriting started');
+    expect(await until(async () => {
+      const info = text(await conn.send('INFO', 'persistence'));
+      return /aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info);
+    }, 20_000)).toBe(true);
+    expect(text(await conn.send('INFO', 'persistence'))).toMatch(/aof_last_bgrewrite_status:ok/);
+  };
+
+  it('opening the AOF at start-up is "aof-fstat", and so is a BGREWRITEAOF (the size of its new base file)', async () => {
+    // Only the stats of the AOF's own files are held (strace -P), not every stat of a start-up.
+    const aofFiles = ['appendonly.aof.1.base.rdb', 'appendonly.aof.1.incr.aof', 'appendonly.aof.2.base.rdb', 'appendonly.aof.2.incr.aof'];
+    const paths = aofFiles.map((f) => `appendonlydir/${f}`);
+    await withDelayedSyscalls(['stat', 'newfstatat', 'statx', 'lstat'], paths, ['--appendonly', 'yes', '--latency-monitor-threshold', '1'], async (pair) => {
+      // getAppendOnlyFileSize of the incr file opened at start-up (aofOpenIfNeededOnServerStart).
+      const atStart: string[][] = [];
+      for (const [label, server] of pair) {
+        const conn = await RawConnection.connect(server.port);
+        try {
+          atStart.push(await recordedNow(conn, ['aof-fstat'], label));
+        } finally {
+          conn.close();
+        }
+      }
+      expect(atStart).toEqual([['aof-fstat'], ['aof-fstat']]);
+      expect(await recorded(['aof-fstat'], rewrite, pair)).toEqual([['aof-fstat'], ['aof-fstat']]);
+    });
+  }, 90_000);
+
+  it('a BGREWRITEAOF renaming its file into place is "aof-rename"', async () => {
+    // strace -P would match a rename's source only (temp-rewriteaof-bg-<pid>.aof): every rename
+    // is held; the servers rename little else (their AOF manifest).
+    await withDelayedSyscalls(['rename', 'renameat', 'renameat2'], [], ['--appendonly', 'yes'], async (pair) => {
+      expect(await recorded(['aof-rename'], rewrite, pair)).toEqual([['aof-rename'], ['aof-rename']]);
+    });
+  }, 90_000);
+
+  it('a BGSAVE stopped by FLUSHALL is "rdb-unlink-temp-file" (its temp file removed)', async () => {
+    await withDelayedSyscalls(['unlink', 'unlinkat'], [], [], async (pair) => {
+      const seen = await recorded(['rdb-unlink-temp-file'], async (conn) => {
+        expect(await conn.send('DEBUG', 'POPULATE', '20000')).toEqual({ t: 'simple', v: 'OK' });
+        // 20k keys at 1 ms each: the child is still writing when FLUSHALL kills it.
+        expect(await conn.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000')).toEqual({ t: 'simple', v: 'OK' });
+        expect(text(await conn.send('BGSAVE'))).toBe('Background saving started');
+        expect(await infoField(conn, 'persistence', 'rdb_bgsave_in_progress')).toBe(1);
+        expect(await conn.send('FLUSHALL')).toEqual({ t: 'simple', v: 'OK' });
+        expect(await until(async () => (await infoField(conn, 'persistence', 'rdb_bgsave_in_progress')) === 0, 20_000)).toBe(true);
+        // SIGUSR1 is how the server stops its own child: not a failed save.
+        expect(text(await conn.send('INFO', 'persistence'))).toMatch(/rdb_last_bgsave_status:ok/);
+      }, pair);
+      expect(seen).toEqual([['rdb-unlink-temp-file'], ['rdb-unlink-temp-file']]);
+    });
+  }, 90_000);
 });
