@@ -150,9 +150,18 @@ export class Client {
     this.fd = fd ?? (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
   }
 
-  /** Received bytes not yet run: the parser's and the socket layer's (CLIENT LIST qbuf). */
+  /** Received bytes not yet run: the parser's and the socket layer's. */
   inputBytes(): number {
     return this.parser.pending() + (this.socket.bufferedInput ?? 0);
+  }
+
+  /**
+   * The query buffer as CLIENT LIST shows it (Redis's sdslen and sdsavail of c->querybuf):
+   * `length`, the parser's data (see RequestParser.length) and the unfinished request the
+   * socket layer keeps; `free`, the rest of the parser's own Buffer.
+   */
+  queryBuffer(): { length: number; free: number } {
+    return { length: this.parser.length() + (this.socket.bufferedInput ?? 0), free: this.parser.free() };
   }
 
   /**

@@ -2,7 +2,7 @@
 // and MEMORY DOCTOR: the memory at start-up, the clients' buffers, buffers maxmemory ignores,
 // each database's table, and the rest, which is the dataset; with the allocator's view
 // (allocated, with its free space, resident) beside it.
-import { clientMemory } from './commands/client-cmd';
+import { clientMemoryFields } from './commands/client-cmd';
 import { native } from './native';
 import type { Server } from './server';
 
@@ -41,8 +41,10 @@ export function memoryOverhead(server: Server): MemoryOverhead {
   let clientsNormal = 0;
   let clientsReplicas = 0;
   for (const c of server.clients.values()) {
-    if (c.type === 'replica') clientsReplicas += clientMemory(c);
-    else clientsNormal += clientMemory(c);
+    // Redis's mem_clients_*: each client's getClientMemoryUsage (CLIENT LIST tot-mem).
+    const { totMem } = clientMemoryFields(c, null);
+    if (c.type === 'replica') clientsReplicas += totMem;
+    else clientsNormal += totMem;
   }
   const startup = server.memory.startup;
   const aofBuffer = server.notCountedSources();

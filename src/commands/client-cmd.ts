@@ -49,13 +49,65 @@ function flagLetters(server: Server, client: Client): string {
 /** Bytes of the queued MULTI commands, as Redis counts them (arguments plus a pointer each). */
 function multiBytes(client: Client): number {
   let n = 0;
-  for (const q of client.multiQueue) n += argvBytes(q.req) + 8 * q.req.argc;
+  for (const q of client.multiQueue) n += argvBytes(q.req) + POINTER * q.req.argc;
   return n;
 }
 
-/** What a client's buffers hold: pending input, queued MULTI commands, unsent output. */
+/** What a client's buffers hold: pending input, queued MULTI commands, unsent output (its share of used_memory). */
 export function clientMemory(client: Client): number {
   return client.inputBytes() + multiBytes(client) + client.outputBytes();
+}
+
+const POINTER = 8;
+
+/**
+ * The fixed part of CLIENT LIST tot-mem. Redis 7.0 counts zmalloc_size(c), its client
+ * struct's allocation: 768 bytes in 7.0.15 on x86-64 (jemalloc's class; a fresh client's
+ * tot-mem less its query buffer, reply buffer and arguments). keyfork's per-client objects
+ * live on the V8 heap, where one object's size is not measured: tot-mem takes Redis's figure,
+ * so that a client's total and INFO's mem_clients_normal read as Redis's do.
+ */
+export const CLIENT_STRUCT_BYTES = 768;
+
+/** The arguments a client holds (Redis's c->argv): the command it is running, or the one it is blocked in. */
+function heldArgv(client: Client, running: Ctx | null): Request | null {
+  if (running && running.client === client) return running.req;
+  return client.blocked ? client.blocked.req : null;
+}
+
+/**
+ * A client's memory as CLIENT LIST shows it, Redis 7.0's fields (catClientInfoString) over
+ * keyfork's buffers:
+ * - qbuf / qbuf-free: the query buffer's data and the rest of its allocation (sdslen /
+ *   sdsavail; see Client.queryBuffer).
+ * - argv-mem: the bytes of the arguments it holds (argv_len_sum); multi-mem: its queued
+ *   MULTI commands (mstate.argv_len_sums).
+ * - obl / oll / omem: Redis keeps replies in a 16 KB buffer (obl: bytes in it) and then a list
+ *   of blocks (oll blocks, omem bytes). keyfork has no per-client reply buffer (replies are
+ *   sent as they are made) and queues what the socket did not take in one buffer: obl is 0,
+ *   oll the one block while output waits, omem its bytes.
+ * - tot-mem: getClientMemoryUsage, the sum of the above (the query buffer's whole allocation,
+ *   a pointer per held argument) and the fixed client size.
+ */
+export interface ClientMemoryFields {
+  qbuf: number;
+  qbufFree: number;
+  argvMem: number;
+  multiMem: number;
+  obl: number;
+  oll: number;
+  omem: number;
+  totMem: number;
+}
+
+export function clientMemoryFields(client: Client, running: Ctx | null): ClientMemoryFields {
+  const { length: qbuf, free: qbufFree } = client.queryBuffer();
+  const argv = heldArgv(client, running);
+  const argvMem = argv ? argvBytes(argv) : 0;
+  const multiMem = multiBytes(client);
+  const omem = client.outputBytes();
+  const totMem = qbuf + qbufFree + argvMem + (argv ? POINTER * argv.argc : 0) + multiMem + omem + CLIENT_STRUCT_BYTES;
+  return { qbuf, qbufFree, argvMem, multiMem, obl: 0, oll: omem > 0 ? 1 : 0, omem, totMem };
 }
 
 /**
@@ -67,10 +119,7 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
   const now = Date.now();
   server.syncSocketActivity(client);
   const current = running && running.client === client ? running : null;
-  const argvMem = current ? argvBytes(current.req) : client.blocked ? argvBytes(client.blocked.req) : 0;
-  const multiMem = multiBytes(client);
-  const qbuf = client.inputBytes();
-  const omem = client.outputBytes();
+  const mem = clientMemoryFields(client, current);
   const fields: [string, string | number][] = [
     ['id', client.id],
     ['addr', client.addr],
@@ -85,19 +134,18 @@ export function clientInfoLine(server: Server, client: Client, running: Ctx | nu
     ['psub', client.patterns.size],
     ['ssub', client.shardChannels.size],
     ['multi', client.inMulti ? client.multiQueue.length : client.execRunning],
-    ['qbuf', qbuf],
-    // The parser holds received chunks as they are: there is no preallocated free space.
-    ['qbuf-free', 0],
-    ['argv-mem', argvMem],
-    ['multi-mem', multiMem],
-    // Replies go through one shared writer and then the socket: no per-client reply buffer.
+    ['qbuf', mem.qbuf],
+    ['qbuf-free', mem.qbufFree],
+    ['argv-mem', mem.argvMem],
+    ['multi-mem', mem.multiMem],
+    // No per-client reply buffer (see clientMemoryFields): its size and peak are 0.
     ['rbs', 0],
     ['rbp', 0],
-    ['obl', 0],
-    ['oll', 0],
-    ['omem', omem],
-    ['tot-mem', qbuf + argvMem + multiMem + omem],
-    ['events', omem > 0 ? 'rw' : 'r'],
+    ['obl', mem.obl],
+    ['oll', mem.oll],
+    ['omem', mem.omem],
+    ['tot-mem', mem.totMem],
+    ['events', mem.omem > 0 ? 'rw' : 'r'],
     ['cmd', current ? current.name : client.lastCommand],
     ['user', client.user.name],
     ['redir', client.tracking ? client.tracking.redirect : -1],

@@ -57,6 +57,13 @@ export class RequestParser {
   private allocatedPeak = 0;
   /** How many bytes from `pos` the command under parse needs, when known. */
   private need = 0;
+  /**
+   * Where the query buffer's data starts: buf[held, pos) are commands of the read being
+   * processed that already ran. Redis trims its query buffer only once a whole read has been
+   * processed (sdsrange at the end of processInputBuffer), so until then its qbuf counts
+   * them; `release()` drops them here.
+   */
+  private held = 0;
 
   constructor(private maxBulkLen: () => number) {}
 
@@ -66,7 +73,7 @@ export class RequestParser {
     this.fed += n;
     if (this.pos >= this.end) {
       this.buf = chunk;
-      this.pos = 0;
+      this.pos = this.held = 0;
       this.end = n;
       this.borrowed = true;
       return;
@@ -93,6 +100,7 @@ export class RequestParser {
       this.end = rest;
     }
     if (rest === 0 && this.own.length > KEEP_MAX) this.own = this.buf = EMPTY;
+    this.held = this.pos;
   }
 
   /** Makes room for `n` more bytes in our own Buffer after `end`. */
@@ -107,13 +115,30 @@ export class RequestParser {
       this.setOwn(next);
     }
     this.buf = this.own;
-    this.pos = 0;
+    this.pos = this.held = 0;
     this.end = rest;
   }
 
   private setOwn(own: Buffer): void {
     this.own = own;
     if (own.length > this.allocatedPeak) this.allocatedPeak = own.length;
+  }
+
+  /**
+   * The query buffer's data as Redis's CLIENT LIST qbuf counts it (sdslen): what is not run
+   * yet, plus, while a read is being processed, its commands that already ran.
+   */
+  length(): number {
+    return this.end - this.held;
+  }
+
+  /**
+   * The query buffer's allocation beyond its data, as CLIENT LIST qbuf-free (sdsavail). A read
+   * processed in place (from the server's shared read buffer) leaves the parser's own Buffer
+   * unused: all of it is free.
+   */
+  free(): number {
+    return this.borrowed ? this.own.length : this.own.length - this.length();
   }
 
   /** Bytes of the query buffer the parser holds now (its own Buffer; a read in place holds none). */
