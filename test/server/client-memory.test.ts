@@ -5,8 +5,8 @@
 // client size. Byte counts of allocations differ between the two servers (jemalloc's size
 // classes and sds headers against V8 Buffers), so what is compared is what Redis guarantees:
 // exact values where both know them exactly (a request's bytes, an argument's length), and
-// the relations between the fields otherwise.
-import net from 'node:net';
+// the relations between the fields otherwise. A client that does not read (omem, oll) is in
+// test/server/client-limits.test.ts.
 import { expect, it } from 'vitest';
 import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
 import { encodeCommand, RawConnection } from '../helpers/resp';
@@ -129,32 +129,6 @@ describeDifferential('CLIENT LIST memory fields vs redis-server 7.0', () => {
       } finally {
         watcher.close();
         c.close();
-      }
-    }
-  });
-
-  it('a client that does not read: omem grows, oll counts the blocks it waits in, tot-mem includes them', async () => {
-    for (const [label, server] of both()) {
-      const admin = await RawConnection.connect(server.port);
-      await admin.send('SET', 'big', Buffer.alloc(512 * 1024, 'v'));
-      const reader = net.connect(server.port, '127.0.0.1');
-      await new Promise<void>((resolve) => reader.once('connect', () => resolve()));
-      reader.on('error', () => {});
-      reader.pause();
-      try {
-        reader.write(encodeCommand(['CLIENT', 'SETNAME', 'slow-reader']));
-        reader.write(Buffer.concat(Array.from({ length: 40 }, () => encodeCommand(['GET', 'big']))));
-        const fields = async () => parseLine(text(await admin.send('CLIENT', 'LIST')).split('\n').find((l) => l.includes(' name=slow-reader ')) ?? '');
-        // 20 MB of replies: far more than the kernel's socket buffers hold.
-        expect(await until(async () => num(await fields(), 'omem') > 4 * 1024 * 1024, 10_000), label).toBe(true);
-        const f = await fields();
-        expect(num(f, 'oll'), label).toBeGreaterThanOrEqual(1);
-        expect(f.get('events'), label).toBe('rw');
-        expect(fixedPart(f, 0), `${label} ${[...f].join(' ')}`).toBeGreaterThan(0);
-      } finally {
-        reader.destroy();
-        await admin.send('DEL', 'big');
-        admin.close();
       }
     }
   });
