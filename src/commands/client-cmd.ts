@@ -69,10 +69,13 @@ const POINTER = 8;
  */
 export const CLIENT_STRUCT_BYTES = 768;
 
-/** The arguments a client holds (Redis's c->argv): the command it is running, or the one it is blocked in. */
-function heldArgv(client: Client, running: Ctx | null): Request | null {
-  if (running && running.client === client) return running.req;
-  return client.blocked ? client.blocked.req : null;
+/**
+ * The arguments a client holds (Redis's c->argv): the command it is running, the one it is
+ * blocked in, or those of an unfinished request that arrived whole.
+ */
+function heldArgv(client: Client, running: Ctx | null): { argc: number; bytes: number } {
+  const req = running && running.client === client ? running.req : client.blocked?.req;
+  return req ? { argc: req.argc, bytes: argvBytes(req) } : client.parser.partialArgv();
 }
 
 /**
@@ -80,7 +83,8 @@ function heldArgv(client: Client, running: Ctx | null): Request | null {
  * keyfork's buffers:
  * - qbuf / qbuf-free: the query buffer's data and the rest of its allocation (sdslen /
  *   sdsavail; see Client.queryBuffer).
- * - argv-mem: the bytes of the arguments it holds (argv_len_sum); multi-mem: its queued
+ * - argv-mem: the bytes of the arguments it holds (argv_len_sum: a running or blocked
+ *   command's, or the complete ones of a request on its way); multi-mem: its queued
  *   MULTI commands (mstate.argv_len_sums).
  * - obl / oll / omem: Redis keeps replies in a 16 KB buffer (obl: bytes in it) and then a list
  *   of blocks (oll blocks, omem bytes). keyfork has no per-client reply buffer (replies are
@@ -102,11 +106,10 @@ export interface ClientMemoryFields {
 
 export function clientMemoryFields(client: Client, running: Ctx | null): ClientMemoryFields {
   const { length: qbuf, free: qbufFree } = client.queryBuffer();
-  const argv = heldArgv(client, running);
-  const argvMem = argv ? argvBytes(argv) : 0;
+  const { argc, bytes: argvMem } = heldArgv(client, running);
   const multiMem = multiBytes(client);
   const omem = client.outputBytes();
-  const totMem = qbuf + qbufFree + argvMem + (argv ? POINTER * argv.argc : 0) + multiMem + omem + CLIENT_STRUCT_BYTES;
+  const totMem = qbuf + qbufFree + argvMem + POINTER * argc + multiMem + omem + CLIENT_STRUCT_BYTES;
   return { qbuf, qbufFree, argvMem, multiMem, obl: 0, oll: omem > 0 ? 1 : 0, omem, totMem };
 }
 

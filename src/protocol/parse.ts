@@ -64,6 +64,8 @@ export class RequestParser {
    * them; `release()` drops them here.
    */
   private held = 0;
+  /** How many arguments of the unfinished multibulk request arrived whole (see partialArgv). */
+  private partialArgc = 0;
 
   constructor(private maxBulkLen: () => number) {}
 
@@ -225,6 +227,7 @@ export class RequestParser {
 
   private multibulk(): Parse {
     const start = this.pos;
+    this.partialArgc = 0;
     const header = this.readLine(start + 1);
     if (!header) {
       if (this.end - start > INLINE_MAX) return this.protocolError('too big mbulk count string');
@@ -239,21 +242,20 @@ export class RequestParser {
     let at = header.next;
     const maxBulk = this.maxBulkLen();
     for (let i = 0; i < argc; i++) {
-      if (at >= this.end) return this.incomplete(start, at);
+      if (at >= this.end) return this.incomplete(start, i);
       if (this.buf[at] !== 0x24 /* '$' */) {
         return this.protocolError(`expected '$', got '${String.fromCharCode(this.buf[at])}'`);
       }
       const len = this.readLine(at + 1);
       if (!len) {
         if (this.end - at > INLINE_MAX) return this.protocolError('too big bulk count string');
-        return this.incomplete(start, at);
+        return this.incomplete(start, i);
       }
       if (!len.ok || len.value < 0 || len.value > maxBulk) return this.protocolError('invalid bulk length');
       const dataEnd = len.next + len.value;
       if (dataEnd + 2 > this.end) {
         this.need = dataEnd + 2 - start + (argc - i - 1) * 4;
-        this.pos = start;
-        return Parse.Incomplete;
+        return this.incomplete(start, i);
       }
       this.setArg(i, len.next, dataEnd);
       at = dataEnd + 2;
@@ -265,9 +267,22 @@ export class RequestParser {
     return Parse.Command;
   }
 
-  private incomplete(start: number, _at: number): Parse {
+  /** Stops at an unfinished multibulk request whose first `complete` arguments arrived whole. */
+  private incomplete(start: number, complete: number): Parse {
     this.pos = start;
+    this.partialArgc = complete;
     return Parse.Incomplete;
+  }
+
+  /**
+   * The arguments of the unfinished request that arrived whole: Redis builds a request's argv
+   * as its arguments complete (CLIENT LIST argv-mem counts them). Their lengths stay valid in
+   * `offsets` when the bytes move to another Buffer.
+   */
+  partialArgv(): { argc: number; bytes: number } {
+    let bytes = 0;
+    for (let k = 0; k < this.partialArgc; k++) bytes += this.offsets[2 * k + 1] - this.offsets[2 * k];
+    return { argc: this.partialArgc, bytes };
   }
 
   private inlineCommand(): Parse {

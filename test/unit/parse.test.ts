@@ -107,6 +107,36 @@ describe('inline requests', () => {
   });
 });
 
+describe('the query buffer as CLIENT LIST shows it (qbuf, qbuf-free, argv-mem)', () => {
+  it('counts a read\'s commands until it is released, then only what is left', () => {
+    const p = new RequestParser(() => 512 * 1024 * 1024);
+    const read = Buffer.from('*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET');
+    p.feed(read);
+    expect(p.next()).toBe(Parse.Command);
+    // Redis trims its query buffer once the whole read is processed.
+    expect(p.length()).toBe(read.length);
+    expect(p.next()).toBe(Parse.Incomplete);
+    p.release();
+    expect(p.length()).toBe(read.length - 14);
+    expect(p.length() + p.free()).toBe(p.allocated());
+  });
+
+  it('holds an unfinished request\'s complete arguments, and sizes its Buffer for all of it', () => {
+    const p = new RequestParser(() => 512 * 1024 * 1024);
+    p.feed(Buffer.from('*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$100000\r\nabc'));
+    expect(p.next()).toBe(Parse.Incomplete);
+    expect(p.partialArgv()).toEqual({ argc: 2, bytes: 6 });
+    p.release();
+    expect(p.length() + p.free()).toBeGreaterThanOrEqual(100_000);
+    p.feed(Buffer.concat([Buffer.alloc(100_000 - 3, 'x'), Buffer.from('\r\n')]));
+    expect(p.next()).toBe(Parse.Command);
+    expect(p.next()).toBe(Parse.Incomplete);
+    expect(p.partialArgv()).toEqual({ argc: 0, bytes: 0 });
+    p.release();
+    expect(p.length()).toBe(0);
+  });
+});
+
 describe('splitArgs (sdssplitargs)', () => {
   const split = (s: string) => splitArgs(Buffer.from(s, 'latin1'))?.map((b) => b.toString('latin1')) ?? null;
   it('decodes escapes in double quotes', () => {
