@@ -6,12 +6,64 @@
 // keys, INFO keyspace's key and expire counts, and bad arguments of each.
 import { buildProgram, describeFuzz, int, normalizeInfo, type WeightedStep } from '../helpers/fuzz';
 import { pick, rng } from '../helpers/random';
+import { RawConnection, type Arg } from '../helpers/resp';
+import { type BothServers } from '../helpers/diff';
 
 const FILE = 'test/server/fuzz-keys.test.ts';
 const KEYS = ['a', 'b', 'c', 'd', 'e'];
 const STEPS = 600;
 
-function program(seed: number) {
+/**
+ * DUMP payloads of every type and encoding, made by redis-server in a scratch database (some
+ * under raised thresholds, so that restoring them under the seed's limits converts them), and
+ * damaged copies: a flipped byte, a cut end, an unknown RDB version.
+ */
+async function dumpPayloads(redis: BothServers['redis']): Promise<Buffer[]> {
+  const conn = await RawConnection.connect(redis.port);
+  try {
+    const many = (n: number, f: (i: number) => string[]) => Array.from({ length: n }, (_, i) => f(i)).flat();
+    const build: Arg[][] = [
+      ['SELECT', '9'], ['FLUSHDB'],
+      ['CONFIG', 'SET', 'hash-max-listpack-entries', '1000'], ['CONFIG', 'SET', 'set-max-intset-entries', '1000'],
+      ['CONFIG', 'SET', 'zset-max-listpack-entries', '1000'],
+      ['HSET', 'hash-big-listpack', ...many(200, (i) => [`f${i}`, String(i)])],
+      ['SADD', 'intset-big', ...many(600, (i) => [String(i * 3)])],
+      ['ZADD', 'zset-big-listpack', ...many(200, (i) => [String(i), `m${i}`])],
+      ['CONFIG', 'SET', 'hash-max-listpack-entries', '128'], ['CONFIG', 'SET', 'set-max-intset-entries', '512'],
+      ['CONFIG', 'SET', 'zset-max-listpack-entries', '128'],
+      ['SET', 'int', '12345'], ['SET', 'embstr', 'hello'], ['SET', 'raw', 'a'.repeat(100)], ['SET', 'min', '-9223372036854775808'],
+      ['HSET', 'hash', 'f', 'v', 'g', '1'], ['HSET', 'hash-table', ...many(200, (i) => [`f${i}`, String(i)])],
+      ['HSET', 'hash-long-value', 'f', 'v'.repeat(70)],
+      ['SADD', 'intset', '1', '2', '70000'], ['SADD', 'set-table', 'a', 'b', 'c'],
+      ['ZADD', 'zset', '1', 'a', '2.5', 'b'], ['ZADD', 'zset-skiplist', ...many(200, (i) => [String(i), `m${i}`])],
+      ['RPUSH', 'list', 'a', '1', 'b'], ['RPUSH', 'list-long', ...many(1000, (i) => [String(i)])],
+      ['XADD', 'stream', '1-1', 'f', 'v'], ['XADD', 'stream', '2-1', 'g', 'w'], ['XGROUP', 'CREATE', 'stream', 'grp', '0'],
+      ['PFADD', 'hll', 'a', 'b', 'c'],
+    ];
+    for (const command of build) await conn.send(...command);
+    const names = ['hash-big-listpack', 'intset-big', 'zset-big-listpack', 'int', 'embstr', 'raw', 'min', 'hash', 'hash-table',
+      'hash-long-value', 'intset', 'set-table', 'zset', 'zset-skiplist', 'list', 'list-long', 'stream', 'hll'];
+    const payloads: Buffer[] = [];
+    for (const name of names) {
+      const dump = await conn.send('DUMP', name);
+      if (dump.t === 'bulk' && dump.v) payloads.push(dump.v);
+    }
+    await conn.send('FLUSHDB');
+    const damaged = payloads.slice(3, 9).flatMap((p) => {
+      const flipped = Buffer.from(p);
+      flipped[Math.floor(p.length / 2)] ^= 0x40;
+      const version = Buffer.from(p);
+      version[p.length - 10] = 0xff;
+      return [flipped, p.subarray(0, p.length - 3), version];
+    });
+    return [...payloads, ...damaged, Buffer.from('not a payload')];
+  } finally {
+    conn.close();
+  }
+}
+
+async function program(seed: number, servers: BothServers) {
+  const payloads = await dumpPayloads(servers.redis);
   const r = rng(seed);
   const now = Math.floor(Date.now() / 1000);
   const key = () => pick(r, KEYS);
@@ -45,6 +97,15 @@ function program(seed: number) {
     [2, () => [pick(r, ['EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT']), key(), bad(), ...expireOptions()]],
     [3, () => ['PERSIST', key()]],
     [5, () => [pick(r, ['TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME']), key()]],
+    // RESTORE of every type and encoding, valid and damaged payloads, with its options.
+    [4, (step) => {
+      const ttl = pick(r, ['0', '0', relative(step, 'ms'), '-1', 'x']);
+      const options = pick(r, [[], ['REPLACE'], ['REPLACE'], ['ABSTTL'], ['REPLACE', 'ABSTTL'], ['IDLETIME', pick(r, ['10', '-1', 'x'])],
+        ['FREQ', pick(r, ['5', '256', '-1'])], ['IDLETIME', '1', 'FREQ', '1'], ['FOO'], ['REPLACE', 'REPLACE'], ['IDLETIME']]);
+      const absolute = options.includes('ABSTTL') && ttl !== '0' && !ttl.startsWith('-') && ttl !== 'x';
+      return ['RESTORE', key(), absolute ? String((now + 7000) * 1000) : ttl, pick(r, payloads), ...options];
+    }],
+    [1, () => ['DUMP', key()]],
     // Moving keys around.
     [4, () => [pick(r, ['RENAME', 'RENAMENX']), key(), key()]],
     [5, () => {
@@ -68,7 +129,12 @@ function program(seed: number) {
     [1, () => pick(r, [['EXPIRE', key()], ['PEXPIRE'], ['PERSIST'], ['TTL'], ['RENAME', key()], ['COPY', key()], ['MOVE', key()],
       ['TYPE'], ['EXISTS'], ['DEL'], ['OBJECT', 'ENCODING'], ['OBJECT'], ['EXPIRETIME'], ['RENAMENX', key(), key(), key()]])],
   ];
-  return buildProgram(r, { count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
+  const setup: Arg[][] = [
+    ['CONFIG', 'SET', 'hash-max-listpack-entries', pick(r, ['128', '128', '4'])],
+    ['CONFIG', 'SET', 'set-max-intset-entries', pick(r, ['512', '512', '2'])],
+    ['CONFIG', 'SET', 'zset-max-listpack-entries', pick(r, ['128', '128', '4'])],
+  ];
+  return buildProgram(r, { setup, count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
 }
 
 describeFuzz('keyspace commands', FILE, [1, 2, 3, 4, 5, 6], program, { normalize: normalizeInfo });

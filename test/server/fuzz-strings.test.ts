@@ -48,10 +48,10 @@ function times(r: Rand, now: number) {
 }
 
 /** A BITFIELD operation list: GET/SET/INCRBY with types across 1..64 bits, # offsets, OVERFLOW modes. */
-function bitfieldOps(r: Rand, readOnly: boolean): Arg[] {
+function bitfieldOps(r: Rand, readOnly: boolean, limitOffsets: string[]): Arg[] {
   const type = () => (r() < 0.05 ? pick(r, ['i0', 'u64', 'i65', 'x8', 'u', '8']) : `${pick(r, ['i', 'u'])}${pick(r, [1, 2, 3, 7, 8, 13, 16, 31, 32, 33, 63, 64])}`);
   const offset = (writing: boolean) =>
-    r() < 0.05 ? pick(r, writing ? ['-1', 'x', '4294967296', '#-1'] : ['-1', 'x', '4294967296', '#536870911', '#536870912']) : r() < 0.4 ? `#${int(r, 0, 30)}` : String(int(r, 0, 400));
+    r() < 0.05 ? pick(r, writing ? ['-1', 'x', '4294967296', '#-1', ...limitOffsets] : ['-1', 'x', '4294967296', '#536870911', '#536870912', ...limitOffsets]) : r() < 0.4 ? `#${int(r, 0, 30)}` : String(int(r, 0, 400));
   const number = () => pick(r, ['0', '1', '-1', '100', '-100', '255', '256', '127', '-128', '9223372036854775807', '-9223372036854775808', 'x', '1.5', '18446744073709551615']);
   const ops: Arg[] = [];
   for (let n = int(r, 0, 4); n > 0; n--) {
@@ -67,13 +67,18 @@ function bitfieldOps(r: Rand, readOnly: boolean): Arg[] {
 
 function program(seed: number) {
   const r = rng(seed);
+  // A third of the seeds lower proto-max-bulk-len to its minimum, 1 MB: offsets at that limit
+  // then cross it (on the others they would build 512 MB strings, so they are not drawn). LCS's
+  // transient table is bounded by the same limit, so it stays small.
+  const lowLimit = seed % 3 === 1;
+  const limitOffsets = lowLimit ? ['8388607', '8388608', '#1048575', '#1048576'] : [];
   const now = Math.floor(Date.now() / 1000);
   const t = times(r, now);
   const key = () => pick(r, KEYS);
   const keys = (lo: number, hi: number) => Array.from({ length: int(r, lo, hi) }, key);
   const number = () => pick(r, INTEGERS);
   const small = () => String(pick(r, [0, 1, 2, 3, 5, 10, 20, 43, 44, 45, 100, 299, 300, -1, -2, -5, -45, -100, -1000]));
-  const bitOffset = () => (r() < 0.05 ? pick(r, ['-1', 'x', '4294967296', '1.0']) : String(int(r, 0, r() < 0.8 ? 100 : 2000)));
+  const bitOffset = () => (r() < 0.05 ? pick(r, ['-1', 'x', '4294967296', '1.0', ...limitOffsets]) : String(int(r, 0, r() < 0.8 ? 100 : 2000)));
   const generators: WeightedStep[] = [
     [6, () => ['SET', key(), value(r)]],
     [8, (step) => {
@@ -90,7 +95,7 @@ function program(seed: number) {
     [2, () => ['GETSET', key(), value(r)]],
     [4, () => ['APPEND', key(), value(r)]],
     [4, () => {
-      const offset = pick(r, ['0', '1', '3', '10', '43', '44', '45', '100', '-1', 'x', '536870912', '536870911']);
+      const offset = pick(r, ['0', '1', '3', '10', '43', '44', '45', '100', '-1', 'x', '536870912', '536870911', ...(lowLimit ? ['1048575', '1048576', '1048570'] : [])]);
       const v = offset === '536870911' ? pick(r, ['', 'ab']) : value(r);
       return ['SETRANGE', key(), offset, v];
     }],
@@ -119,8 +124,8 @@ function program(seed: number) {
       const op = pick(r, ['AND', 'OR', 'XOR', 'NOT', 'and', 'FOO']);
       return ['BITOP', op, key(), ...keys(op === 'NOT' && r() < 0.8 ? 1 : 0, 3)];
     }],
-    [5, () => ['BITFIELD', key(), ...bitfieldOps(r, false)]],
-    [2, () => ['BITFIELD_RO', key(), ...bitfieldOps(r, true)]],
+    [5, () => ['BITFIELD', key(), ...bitfieldOps(r, false, limitOffsets)]],
+    [2, () => ['BITFIELD_RO', key(), ...bitfieldOps(r, true, limitOffsets)]],
     [3, () => {
       const opts = pick(r, [[], ['LEN'], ['IDX'], ['IDX', 'WITHMATCHLEN'], ['IDX', 'MINMATCHLEN', pick(r, ['0', '2', '5', '-1', 'x'])],
         ['IDX', 'MINMATCHLEN', '3', 'WITHMATCHLEN'], ['LEN', 'IDX'], ['FOO'], ['MINMATCHLEN'], ['idx', 'withmatchlen']]);
@@ -141,7 +146,8 @@ function program(seed: number) {
     [1, () => pick(r, [['GETRANGE', key(), '0'], ['SETRANGE', key(), '0'], ['INCRBY', key()], ['APPEND', key()], ['SETBIT', key(), '1'],
       ['GETBIT', key()], ['BITOP', 'AND'], ['BITOP', 'AND', key()], ['STRLEN'], ['GETEX'], ['LCS', key()], ['MSET'], ['MSETNX', key()]])],
   ];
-  return buildProgram(r, { count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
+  const setup: Arg[][] = [['CONFIG', 'SET', 'proto-max-bulk-len', lowLimit ? '1048576' : '536870912']];
+  return buildProgram(r, { setup, count: STEPS, generators, keys: KEYS, resp3: seed % 3 === 0 });
 }
 
 describeFuzz('string and bit commands', FILE, [1, 2, 3, 4, 5, 6], program, { normalize: normalizeInfo });
