@@ -49,6 +49,8 @@ const FORCE_RESIZE_RATIO: usize = 5;
 const FAIR_SAMPLE: usize = 15;
 /// Redis's dictRehash: a step visits at most this many empty buckets per bucket it may move.
 const EMPTY_VISITS_PER_STEP: usize = 10;
+/// Tables of at most this many entries resize in one go (~10-30 us) instead of incrementally.
+const REHASH_AT_ONCE_MAX: usize = 1024;
 /// Redis's dictRehashMilliseconds: buckets moved between two looks at the clock.
 const STEPS_PER_CLOCK_CHECK: usize = 100;
 
@@ -488,6 +490,10 @@ impl<V> Dict<V> {
             free_empty_buckets(std::mem::replace(&mut self.buckets, empty_buckets(size)));
         } else if size != self.buckets.len() {
             self.rehash = Some(Box::new(Rehash { to: empty_buckets(size), next: 0, left: self.len }));
+            // A small table moves at once: that takes microseconds, while moving it a bucket
+            // per change would keep both arrays (and the Rehash) in every small hash, set or
+            // sorted set that grew until later changes happen to finish the move.
+            if self.len <= REHASH_AT_ONCE_MAX { self.finish_rehash(); }
         }
     }
 
@@ -938,22 +944,22 @@ mod tests {
     fn tables_keep_their_size_while_resizes_are_avoided_unless_overfull() {
         // The policy is the calling thread's (each test runs on a thread of its own).
         let mut d = Dict::new();
-        for i in 0..64u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        for i in 0..1024u32 { d.insert(format!("k{i}").as_bytes(), i); }
         d.finish_rehash();
-        assert_eq!(d.bucket_count(), 64);
+        assert_eq!(d.bucket_count(), 1024);
         avoid_resizes(true);
         // Full, then up to 6 entries per bucket: no growth (Redis: used / size > 5 forces one).
-        for i in 64..(64 * 6) as u32 { d.insert(format!("k{i}").as_bytes(), i); }
-        assert_eq!(d.bucket_count(), 64);
+        for i in 1024..(1024 * 6) as u32 { d.insert(format!("k{i}").as_bytes(), i); }
+        assert_eq!(d.bucket_count(), 1024);
         assert!(!d.is_rehashing());
         d.insert(b"one-more", 0);
-        // Redis's dictExpand(used + 1): the next power of two above 385 entries.
-        assert_eq!(d.bucket_count(), 512, "more than 5 entries per bucket forces the growth");
+        // Redis's dictExpand(used + 1): the next power of two above 6145 entries.
+        assert_eq!(d.bucket_count(), 8192, "more than 5 entries per bucket forces the growth");
         assert!(d.is_rehashing());
         // Nearly emptied: no shrink while avoided; the forced rehash (8x) went on meanwhile.
-        for i in 0..(64 * 6) as u32 { assert!(d.remove(format!("k{i}").as_bytes()).is_some()); }
+        for i in 0..(1024 * 6) as u32 { assert!(d.remove(format!("k{i}").as_bytes()).is_some()); }
         assert!(!d.is_rehashing(), "a rehash between arrays 8x apart is not paused");
-        assert_eq!(d.bucket_count(), 512);
+        assert_eq!(d.bucket_count(), 8192);
         assert_eq!(d.get(b"one-more"), Some(&0));
         // A new table still gets its first buckets.
         let mut fresh = Dict::new();
@@ -1257,17 +1263,18 @@ mod tests {
             let got = from[1] as f64 / 20_000.0;
             assert!((got - share_new).abs() < 0.05, "{name}: {got:.3} of picks from the new array, which holds {share_new:.3}");
         }
-        // Samples of entries of either array, over time covering the whole (small) table.
-        let d = rehashing(65, 8);
+        // Samples of entries of either array, over time covering the whole table (tables of up
+        // to REHASH_AT_ONCE_MAX entries move at once; here few keys are in the new array yet, so
+        // a single walk may find nothing).
+        let d = rehashing(4097, 8);
         let mut covered = std::collections::HashSet::new();
-        for _ in 0..3000 {
+        for _ in 0..40_000 {
             let mut got = Vec::new();
-            // A walk allowed past the array's size covers it: something is found.
-            assert!(d.sample(5, 500, |k, _| { got.push(k.to_vec()); true }) > 0);
+            d.sample(5, 500, |k, _| { got.push(k.to_vec()); true });
             assert!(got.iter().all(|k| d.contains_key(k)));
             covered.extend(got);
         }
-        assert_eq!(covered.len(), 65);
+        assert_eq!(covered.len(), 4097);
     }
 
     #[test]
