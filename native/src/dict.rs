@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 mod node;
 pub use node::{node_bytes, Node};
-use node::{empty_buckets, free_empty_buckets};
+use node::{empty_buckets, free_empty_buckets, try_empty_buckets};
 
 type Buckets<V> = Vec<Option<Node<V>>>;
 
@@ -480,16 +480,32 @@ impl<V> Dict<V> {
         }
     }
 
-    /// Redis's dictExpand/dictResize: a table without entries gets its new array at once;
-    /// otherwise a new array of `size` buckets is made and the entries move into it
-    /// incrementally.
+    /// Redis's dictExpand/dictResize to `size` buckets (a power of two).
     fn start_resize(&mut self, size: usize) {
+        if size != self.buckets.len() || self.len == 0 { self.resize_into(empty_buckets(size)); }
+    }
+
+    /// Redis's dictTryExpand: makes the table ready for `size` entries (its array grows to the
+    /// next power of two) when it is not rehashing, holds at most `size` entries and would get
+    /// another size. False when it does nothing, or when the allocator refuses the array.
+    pub fn expand(&mut self, size: usize) -> bool {
+        if self.rehash.is_some() || self.len > size { return false; }
+        let Some(buckets) = size.max(MIN_BUCKETS).checked_next_power_of_two() else { return false };
+        if buckets == self.buckets.len() { return false; }
+        let Some(to) = try_empty_buckets(buckets) else { return false };
+        self.resize_into(to);
+        true
+    }
+
+    /// A table without entries gets the new array `to` at once; otherwise its entries move
+    /// into `to` incrementally.
+    fn resize_into(&mut self, to: Buckets<V>) {
         debug_assert!(self.rehash.is_none());
         if self.len == 0 {
             // Nothing to move (a first table, or an emptied one shrinking): the new array at once.
-            free_empty_buckets(std::mem::replace(&mut self.buckets, empty_buckets(size)));
-        } else if size != self.buckets.len() {
-            self.rehash = Some(Box::new(Rehash { to: empty_buckets(size), next: 0, left: self.len }));
+            free_empty_buckets(std::mem::replace(&mut self.buckets, to));
+        } else {
+            self.rehash = Some(Box::new(Rehash { to, next: 0, left: self.len }));
             // A small table moves at once: that takes microseconds, while moving it a bucket
             // per change would keep both arrays (and the Rehash) in every small hash, set or
             // sorted set that grew until later changes happen to finish the move.
@@ -1141,6 +1157,24 @@ mod tests {
         let i = bucket_of(h, d.buckets.len());
         if i >= r.next && find_in_chain(d.buckets[i].as_ref(), key).is_some() { return Some(0); }
         find_in_chain(r.to[bucket_of(h, r.to.len())].as_ref(), key).map(|_| 1)
+    }
+
+    #[test]
+    fn expand_sizes_an_empty_table_at_once_and_a_full_one_by_rehash_as_dict_try_expand() {
+        let mut d: Dict<u32> = Dict::new();
+        assert!(d.expand(5000));
+        assert_eq!((d.bucket_count(), d.is_rehashing()), (8192, false));
+        assert!(!d.expand(6000), "the same size: nothing to do");
+        for i in 0..5000u32 { d.insert(format!("key:{i}").as_bytes(), i); }
+        assert_eq!((d.bucket_count(), d.is_rehashing()), (8192, false), "no growth on the way");
+        assert!(!d.expand(4999), "fewer than its entries");
+        assert!(d.expand(10_000));
+        assert_eq!((d.bucket_count(), d.is_rehashing()), (16384, true), "entries move incrementally");
+        assert!(!d.expand(40_000), "not while rehashing");
+        d.finish_rehash();
+        assert!(!d.expand(usize::MAX), "no power of two holds it");
+        assert!(!d.expand(1 << 50), "the allocator refuses 8 PiB: false, not an abort");
+        assert_eq!((d.len(), d.get(b"key:4999")), (5000, Some(&4999)));
     }
 
     #[test]

@@ -11,14 +11,14 @@ import { startKeyfork } from '../helpers/servers';
 import { until } from '../helpers/info';
 import { sleep, text, waitSaveEnded } from './persistence-support';
 
-/** MEMORY STATS' db.0 overhead.hashtable.main. */
-async function mainTableOverhead(c: RawConnection): Promise<number> {
+/** MEMORY STATS' db.N overhead.hashtable.main. */
+async function mainTableOverhead(c: RawConnection, db = 0): Promise<number> {
   const stats = await c.send('MEMORY', 'STATS');
   if (stats.t !== 'array' || !stats.v) throw new Error('MEMORY STATS is not an array');
-  const at = stats.v.findIndex((x) => x.t === 'bulk' && text(x) === 'db.0');
-  const db0 = stats.v[at + 1];
-  if (at < 0 || db0.t !== 'array' || !db0.v) throw new Error('no db.0 in MEMORY STATS');
-  return replyNumber(db0.v[db0.v.findIndex((x) => x.t === 'bulk' && text(x) === 'overhead.hashtable.main') + 1]);
+  const at = stats.v.findIndex((x) => x.t === 'bulk' && text(x) === `db.${db}`);
+  const dbStats = stats.v[at + 1];
+  if (at < 0 || dbStats.t !== 'array' || !dbStats.v) throw new Error(`no db.${db} in MEMORY STATS`);
+  return replyNumber(dbStats.v[dbStats.v.findIndex((x) => x.t === 'bulk' && text(x) === 'overhead.hashtable.main') + 1]);
 }
 
 /** SETs `keys` (pipelined in batches of 1000). */
@@ -75,6 +75,33 @@ describeDifferential('activerehashing vs redis-server 7.0', () => {
       expect(r.freed).toBeGreaterThanOrEqual(8 << 14);
       expect(r.freed).toBeLessThan((8 << 14) + 64);
       expect(r.dbsize).toBe(keys.length);
+    }
+  }, 60_000);
+
+  it('DEBUG POPULATE sizes the table for its count first: no rehash left behind', async () => {
+    // The same 4200 keys, populated in db 0 and SET one by one in db 1. Growing a key at a
+    // time ends mid-rehash from 4096 to 8192 buckets (both arrays: the 104 SETs after the
+    // growth move a few hundred buckets); sized first, as Redis's populate does, the table
+    // holds one 8192-bucket array: db 1 counts 4096 buckets more.
+    const results = await withBothServers(async (servers) => Promise.all([servers.keyfork, servers.redis].map(async (s) => {
+      const c = await RawConnection.connect(s.port);
+      try {
+        expect(text(await c.send('DEBUG', 'POPULATE', '4200'))).toBe('OK');
+        expect(text(await c.send('SELECT', '1'))).toBe('OK');
+        const keys = Array.from({ length: 4200 }, (_, i) => `key:${i}`);
+        for (let i = 0; i < keys.length; i += 1000) {
+          await c.pipeline(keys.slice(i, i + 1000).map((k, j) => ['SET', k, `value:${i + j}`]));
+        }
+        return { grown: await mainTableOverhead(c, 1), sized: await mainTableOverhead(c, 0), dbsize: replyNumber(await c.send('DBSIZE')) };
+      } finally {
+        c.close();
+      }
+    })), { keyfork: { args: ['--activerehashing', 'no', '--enable-debug-command', 'yes'] }, redis: { args: ['--activerehashing', 'no'] } });
+    for (const r of results) {
+      expect(r.dbsize).toBe(4200);
+      // The old array: 2^12 eight-byte buckets (keyfork adds its malloc chunk's header).
+      expect(r.grown - r.sized).toBeGreaterThanOrEqual(8 << 12);
+      expect(r.grown - r.sized).toBeLessThan((8 << 12) + 64);
     }
   }, 60_000);
 });

@@ -202,6 +202,8 @@ fn debug_populate(ctx: &mut Ctx) -> CmdResult {
     let argc = ctx.args.len();
     if !(3..=5).contains(&argc) { return Err(unknown_subcommand("populate")); }
     let count = positive_arg(ctx, 2)?;
+    // As Redis, the table is sized for `count` keys before anything else (even a bad size).
+    ctx.ks.dbs[ctx.db].dict.expand(usize::try_from(count).unwrap_or(usize::MAX));
     let size = if argc == 5 { positive_arg(ctx, 4)? as usize } else { 0 };
     let prefix: &[u8] = if argc >= 4 { ctx.args.get(3) } else { b"key" };
     let prefix = &prefix[..prefix.iter().position(|&c| c == 0).unwrap_or(prefix.len())];

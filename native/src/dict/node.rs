@@ -68,16 +68,25 @@ fn layout<V>(key_len: usize, extra: bool) -> Layout {
 /// stay the kernel's zero pages until a bucket is written), so a rehash's new table costs no
 /// pass over its memory when it is made, as Redis's zcalloc'd tables.
 pub(super) fn empty_buckets<V>(n: usize) -> Vec<Option<Node<V>>> {
-    if n == 0 { return Vec::new(); }
-    let layout = Layout::array::<Option<Node<V>>>(n).expect("bucket array layout");
+    try_empty_buckets(n).unwrap_or_else(|| match Layout::array::<Option<Node<V>>>(n) {
+        Ok(layout) => alloc::handle_alloc_error(layout),
+        Err(_) => panic!("bucket array of {n} buckets"),
+    })
+}
+
+/// `empty_buckets`, or None when the allocator refuses the array (a size asked for by a client,
+/// as DEBUG POPULATE's count, must not abort the server).
+pub(super) fn try_empty_buckets<V>(n: usize) -> Option<Vec<Option<Node<V>>>> {
+    if n == 0 { return Some(Vec::new()); }
+    let layout = Layout::array::<Option<Node<V>>>(n).ok()?;
     // SAFETY: the layout is not zero-sized (n > 0 pointers). An all-zero Option<Node<V>> is
     // None: Node is repr(transparent) over a NonNull, whose Option has the null niche (the
     // representation std::option guarantees). The Vec owns an allocation of the global
     // allocator made with the layout of `n` elements, the layout it frees with.
     unsafe {
         let raw = alloc::alloc_zeroed(layout);
-        if raw.is_null() { alloc::handle_alloc_error(layout) }
-        Vec::from_raw_parts(raw.cast::<Option<Node<V>>>(), n, n)
+        if raw.is_null() { return None; }
+        Some(Vec::from_raw_parts(raw.cast::<Option<Node<V>>>(), n, n))
     }
 }
 
