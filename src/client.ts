@@ -82,6 +82,9 @@ export class Client {
   closed = false;
   /** CLIENT NO-EVICT */
   noEvict = false;
+  /** Client eviction (src/client-eviction.ts): the memory last counted for it, and its size class. */
+  evictionMemory = 0;
+  evictionBucket: Set<Client> | null = null;
   libName = '';
   libVer = '';
   /** MONITOR: a replica-like link that still counts as a normal client, as in Redis. */

@@ -260,7 +260,7 @@ function statsSection(server: Server): Field[] {
     ['expired_time_cap_reached_count', timeCapReached],
     ['expire_cycle_cpu_milliseconds', 0],
     ['evicted_keys', evictedKeys],
-    ['evicted_clients', 0],
+    ['evicted_clients', s.evictedClients],
     ['total_eviction_exceeded_time', Math.floor((exceededTotalUs + exceededNowUs) / 1000)],
     ['current_eviction_exceeded_time', Math.floor(exceededNowUs / 1000)],
     ['keyspace_hits', hits],

@@ -7,6 +7,7 @@ import { Acl } from './acl';
 import { Blocking } from './blocking';
 import { Client } from './client';
 import { ClientLimits } from './client-limits';
+import { ClientEviction } from './client-eviction';
 import { clientInfoLine, clientMemory, isLocalClient } from './commands/client-cmd';
 import { Dispatcher, nativeHandler } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
@@ -146,6 +147,8 @@ export class Server {
   readonly clientTracking: ClientTracking;
   readonly persistence: Persistence;
   readonly clientLimits: ClientLimits;
+  /** maxmemory-clients (src/client-eviction.ts). */
+  readonly clientEviction: ClientEviction;
   readonly scripting: Scripting;
   /** The append-only file (src/persistence/aof.ts). */
   readonly aof: Aof;
@@ -221,6 +224,15 @@ export class Server {
     this.clientTracking = new ClientTracking(this);
     this.persistence = new Persistence(this);
     this.clientLimits = new ClientLimits(config);
+    this.clientEviction = new ClientEviction(config, {
+      clients: () => this.clients.values(),
+      evict: (client) => {
+        this.log.notice(`Evicting client: ${clientInfoLine(this, client, null)}`);
+        this.freeClient(client);
+        this.stats.evictedClients++;
+      },
+      warn: (message) => this.log.warning(message),
+    });
     this.scripting = new Scripting(this);
     this.aof = new Aof(
       {
@@ -473,6 +485,7 @@ export class Server {
       if (n > 0) client.parser.feed(this.readBuffer, n);
       this.resumeClient(client);
       this.enforceOutputLimit(client);
+      if (n === 0 && this.clientEviction.limit !== 0) this.clientMemoryChanged(client);
     }
     this.pushSocketGate();
     return this.socketMode(client);
@@ -690,8 +703,19 @@ export class Server {
       this.current = null;
       client.parser.release();
       this.flush(client);
+      if (this.clientEviction.limit !== 0) this.clientMemoryChanged(client);
       this.pushSocketGate();
     }
+  }
+
+  /**
+   * After a client's input or output changed (a read processed, a socket event): its memory is
+   * taken again and the clients over maxmemory-clients are evicted (Redis's beforeSleep). Not
+   * while a command runs (a busy script's event pump serves clients from inside one).
+   */
+  private clientMemoryChanged(client: Client): void {
+    this.clientEviction.update(client);
+    if (this.callDepth === 0) this.clientEviction.evictIfOver();
   }
 
   /** Runs every complete command buffered for `client` (stops while it is blocked). */
@@ -701,6 +725,11 @@ export class Server {
       if (this.fastPathOpen(client)) this.runBatch(client);
       const r = parser.next();
       if (r === Parse.Command) {
+        // processCommand evicts clients before each command, possibly this one.
+        if (this.clientEviction.limit !== 0 && this.callDepth === 0) {
+          this.clientEviction.evictIfOver();
+          if (client.closed) break;
+        }
         this.dispatcher.run(client, parser);
         this.out.resp3 = client.resp === 3; // HELLO may have switched it
         if (client.isMaster) this.replication.replica.commandsApplied(client);
@@ -927,7 +956,7 @@ export class Server {
     if (socket instanceof NativeSocket) {
       const queued = socket.send(data, length);
       if (queued < 0) this.freeClientAsync(client);
-      else if (queued > 0) this.enforceOutputLimit(client);
+      else if (queued > 0) this.outputQueued(client);
       return;
     }
     let sent = 0;
@@ -937,7 +966,13 @@ export class Server {
       if (sent < 0) sent = 0;
     }
     socket.write(Buffer.from(data.subarray(sent, length)));
-    this.enforceOutputLimit(client);
+    this.outputQueued(client);
+  }
+
+  /** Output waits for `client`: its output-buffer limit, and its memory for maxmemory-clients. */
+  private outputQueued(client: Client): void {
+    if (this.enforceOutputLimit(client)) return;
+    if (this.clientEviction.limit !== 0) this.clientEviction.update(client);
   }
 
   /**
@@ -963,6 +998,7 @@ export class Server {
   }
 
   freeClient(client: Client): void {
+    this.clientEviction.forget(client);
     if (!this.clients.has(client.id)) return;
     this.clients.delete(client.id);
     client.closed = true;
@@ -1078,6 +1114,7 @@ export class Server {
     this.pushSocketGate();
     this.stats.sample(this.clock);
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
+    if (this.callDepth === 0) this.clientEviction.cron(this.clients.size, hz);
     this.closeIdleClients();
     this.persistence.cron();
     this.aof.cron(this.cronLoops, hz);

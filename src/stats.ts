@@ -42,6 +42,8 @@ export class ServerStats {
   /** Socket reads and reply writes (total_reads_processed / total_writes_processed). */
   readsProcessed = 0;
   writesProcessed = 0;
+  /** Clients closed by maxmemory-clients (evicted_clients). */
+  evictedClients = 0;
   /** Error code (the first word of the error reply) -> count, as errorstat_<CODE>. */
   errors = new Map<string, number>();
   readonly opsPerSec = new InstantMetric();
@@ -83,6 +85,7 @@ export class ServerStats {
     this.totalErrorReplies = 0;
     this.readsProcessed = 0;
     this.writesProcessed = 0;
+    this.evictedClients = 0;
     this.errors.clear();
   }
 }

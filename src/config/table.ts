@@ -537,7 +537,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('hll-sparse-max-bytes', 'size_t', 0n, LONG_MAX, 3000n, { memory: true }),
   num('tracking-table-max-keys', 'size_t', 0n, LONG_MAX, 1000000n),
   num('client-query-buffer-limit', 'size_t', MB, LONG_MAX, GB, { memory: true }),
-  num('maxmemory-clients', 'ssize_t', -100n, SSIZE_MAX, 0n, { memory: true, percent: true, ...needs('client eviction', true) }),
+  num('maxmemory-clients', 'ssize_t', -100n, SSIZE_MAX, 0n, { memory: true, percent: true }),
 
   // time_t / off_t
   num('repl-backlog-ttl', 'time_t', 0n, LONG_MAX, 3600n),
