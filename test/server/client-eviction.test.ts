@@ -57,6 +57,26 @@ async function setBoth(...args: Arg[]): Promise<void> {
   }
 }
 
+/**
+ * Runs `body` on each server in turn with maxmemory-clients at `limit` (turned off after), with
+ * a protected connection to watch through.
+ */
+async function withLimit(limit: string, body: (label: string, server: RunningServer, eyes: RawConnection) => Promise<void>): Promise<void> {
+  await setBoth('CONFIG', 'SET', 'maxmemory-clients', limit);
+  try {
+    for (const [label, server] of both()) {
+      const eyes = await watcher(server.port);
+      try {
+        await body(label, server, eyes);
+      } finally {
+        eyes.close();
+      }
+    }
+  } finally {
+    await setBoth('CONFIG', 'SET', 'maxmemory-clients', '0');
+  }
+}
+
 describeDifferential('client eviction (maxmemory-clients) vs redis-server 7.0', () => {
   useBothServers((s) => (servers = s));
 
@@ -85,140 +105,112 @@ describeDifferential('client eviction (maxmemory-clients) vs redis-server 7.0', 
   });
 
   it('a client whose query buffer holds a big partial argument is evicted, logged and counted; the command never runs', async () => {
-    await setBoth('CONFIG', 'SET', 'maxmemory-clients', '200000');
-    try {
-      for (const [label, server] of both()) {
-        const eyes = await watcher(server.port);
-        const c = await RawConnection.connect(server.port);
-        try {
-          const before = await infoNumber(eyes, 'stats', 'evicted_clients');
-          const id = await clientId(c);
-          expect(await c.send('SET', 'small', 'v'), label).toEqual(OK);
-          partialSet(c, 'big', 1024 * 1024, 300 * 1024);
-          expect(await c.waitClose(10_000), label).toBe(true);
-          expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
-          expect(await listedLine(eyes, id), label).toBe('');
-          expect(await eyes.send('EXISTS', 'big', 'small'), label).toEqual({ t: 'int', v: 1 });
-          expect(await until(async () => evictionLines(server, id).length === 1, 5000), `${label}: ${server.output().slice(-2000)}`).toBe(true);
-          expect(evictionLines(server, id)[0], label).toMatch(/ flags=N .* qbuf=\d+ qbuf-free=\d+ argv-mem=6 .* tot-mem=\d+ .* cmd=set /);
-          expect(await eyes.send('CONFIG', 'RESETSTAT'), label).toEqual(OK);
-          expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(0);
-        } finally {
-          c.close();
-          eyes.close();
-        }
+    await withLimit('200000', async (label, server, eyes) => {
+      const c = await RawConnection.connect(server.port);
+      try {
+        const before = await infoNumber(eyes, 'stats', 'evicted_clients');
+        const id = await clientId(c);
+        expect(await c.send('SET', 'small', 'v'), label).toEqual(OK);
+        partialSet(c, 'big', 1024 * 1024, 300 * 1024);
+        expect(await c.waitClose(10_000), label).toBe(true);
+        expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
+        expect(await listedLine(eyes, id), label).toBe('');
+        expect(await eyes.send('EXISTS', 'big', 'small'), label).toEqual({ t: 'int', v: 1 });
+        expect(await until(async () => evictionLines(server, id).length === 1, 5000), `${label}: ${server.output().slice(-2000)}`).toBe(true);
+        expect(evictionLines(server, id)[0], label).toMatch(/ flags=N .* qbuf=\d+ qbuf-free=\d+ argv-mem=6 .* tot-mem=\d+ .* cmd=set /);
+        expect(await eyes.send('CONFIG', 'RESETSTAT'), label).toEqual(OK);
+        expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(0);
+      } finally {
+        c.close();
       }
-    } finally {
-      await setBoth('CONFIG', 'SET', 'maxmemory-clients', '0');
-    }
+    });
   });
 
   it('CLIENT NO-EVICT protects a client over the limit: the others are evicted after their reply, with Redis\'s warning', async () => {
-    await setBoth('CONFIG', 'SET', 'maxmemory-clients', '200000');
-    try {
-      for (const [label, server] of both()) {
-        const eyes = await watcher(server.port);
-        const big = await watcher(server.port);
-        try {
-          const bigId = await clientId(big);
-          const before = await infoNumber(eyes, 'stats', 'evicted_clients');
-          partialSet(big, 'big', 1024 * 1024, 300 * 1024);
-          expect(await until(async () => / qbuf=(\d{6,}) /.test(await listedLine(eyes, bigId)), 10_000), label).toBe(true);
-          expect(await listedLine(eyes, bigId), label).toMatch(/ flags=e /);
-          // A new client over the limit gets the reply to its command, and then it is evicted.
-          const other = await RawConnection.connect(server.port);
-          expect(await other.send('PING'), label).toEqual({ t: 'simple', v: 'PONG' });
-          expect(await other.waitClose(10_000), label).toBe(true);
-          other.close();
-          expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
-          expect(await until(async () => OVER_WARNING.test(server.output()), 5000), label).toBe(true);
-          expect(big.isClosed(), label).toBe(false);
-          expect(eyes.isClosed(), label).toBe(false);
-        } finally {
-          big.close();
-          eyes.close();
-        }
+    await withLimit('200000', async (label, server, eyes) => {
+      const big = await watcher(server.port);
+      try {
+        const bigId = await clientId(big);
+        const before = await infoNumber(eyes, 'stats', 'evicted_clients');
+        partialSet(big, 'big', 1024 * 1024, 300 * 1024);
+        expect(await until(async () => / qbuf=(\d{6,}) /.test(await listedLine(eyes, bigId)), 10_000), label).toBe(true);
+        expect(await listedLine(eyes, bigId), label).toMatch(/ flags=e /);
+        // A new client over the limit gets the reply to its command, and then it is evicted.
+        const other = await RawConnection.connect(server.port);
+        expect(await other.send('PING'), label).toEqual({ t: 'simple', v: 'PONG' });
+        expect(await other.waitClose(10_000), label).toBe(true);
+        other.close();
+        expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
+        expect(await until(async () => OVER_WARNING.test(server.output()), 5000), label).toBe(true);
+        expect(big.isClosed(), label).toBe(false);
+        expect(eyes.isClosed(), label).toBe(false);
+      } finally {
+        big.close();
       }
-    } finally {
-      await setBoth('CONFIG', 'SET', 'maxmemory-clients', '0');
-    }
+    });
   });
 
   it('a subscriber that does not read is evicted once its output buffer takes the sum over the limit', async () => {
-    await setBoth('CONFIG', 'SET', 'maxmemory-clients', '1mb');
-    try {
-      for (const [label, server] of both()) {
-        const eyes = await watcher(server.port);
-        const subscriber = net.connect(server.port, '127.0.0.1');
-        subscriber.on('error', () => {});
-        // A paused socket does not see its end: the subscriber is looked for in CLIENT LIST.
-        const listed = async () => text(await eyes.send('CLIENT', 'LIST')).includes(' name=stalled ');
-        try {
-          const before = await infoNumber(eyes, 'stats', 'evicted_clients');
-          await new Promise<void>((resolve) => {
-            let seen = '';
-            subscriber.on('data', function onData(chunk: Buffer) {
-              seen += chunk.toString('latin1');
-              if (seen.includes('subscribe')) {
-                subscriber.off('data', onData);
-                subscriber.pause();
-                resolve();
-              }
-            });
-            subscriber.write(Buffer.concat([encodeCommand(['CLIENT', 'SETNAME', 'stalled']), encodeCommand(['SUBSCRIBE', 'ch'])]));
+    await withLimit('1mb', async (label, server, eyes) => {
+      const subscriber = net.connect(server.port, '127.0.0.1');
+      subscriber.on('error', () => {});
+      // A paused socket does not see its end: the subscriber is looked for in CLIENT LIST.
+      const listed = async () => text(await eyes.send('CLIENT', 'LIST')).includes(' name=stalled ');
+      try {
+        const before = await infoNumber(eyes, 'stats', 'evicted_clients');
+        await new Promise<void>((resolve) => {
+          let seen = '';
+          subscriber.on('data', function onData(chunk: Buffer) {
+            seen += chunk.toString('latin1');
+            if (seen.includes('subscribe')) {
+              subscriber.off('data', onData);
+              subscriber.pause();
+              resolve();
+            }
           });
-          expect(await listed(), label).toBe(true);
-          // Bounded: at most 400 messages of 64 KB (25 MB, under the pubsub class's 32 MB hard
-          // output limit), in pipelined groups of 8, until the subscriber is gone.
-          const payload = Buffer.alloc(64 * 1024, 'p');
-          for (let sent = 0; sent < 400 && (await listed()); sent += 8) {
-            await eyes.pipeline(Array.from({ length: 8 }, () => ['PUBLISH', 'ch', payload]));
-          }
-          expect(await until(async () => !(await listed()), 10_000), label).toBe(true);
-          expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
-          const line = server.output().split('\n').find((l) => /\* Evicting client: .* name=stalled .* flags=P .* sub=1 /.test(l));
-          expect(line, `${label}: ${server.output().slice(-2000)}`).toBeDefined();
-          expect(Number(/ omem=(\d+) /.exec(line!)![1]), label).toBeGreaterThan(0);
-        } finally {
-          subscriber.destroy();
-          eyes.close();
+          subscriber.write(Buffer.concat([encodeCommand(['CLIENT', 'SETNAME', 'stalled']), encodeCommand(['SUBSCRIBE', 'ch'])]));
+        });
+        expect(await listed(), label).toBe(true);
+        // Bounded: at most 400 messages of 64 KB (25 MB, under the pubsub class's 32 MB hard
+        // output limit), in pipelined groups of 8, until the subscriber is gone.
+        const payload = Buffer.alloc(64 * 1024, 'p');
+        for (let sent = 0; sent < 400 && (await listed()); sent += 8) {
+          await eyes.pipeline(Array.from({ length: 8 }, () => ['PUBLISH', 'ch', payload]));
         }
+        expect(await until(async () => !(await listed()), 10_000), label).toBe(true);
+        expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
+        const line = server.output().split('\n').find((l) => /\* Evicting client: .* name=stalled .* flags=P .* sub=1 /.test(l));
+        expect(line, `${label}: ${server.output().slice(-2000)}`).toBeDefined();
+        expect(Number(/ omem=(\d+) /.exec(line!)![1]), label).toBeGreaterThan(0);
+      } finally {
+        subscriber.destroy();
       }
-    } finally {
-      await setBoth('CONFIG', 'SET', 'maxmemory-clients', '0');
-    }
+    });
   });
 
   it('a percentage is of maxmemory: it evicts with maxmemory set and does nothing while maxmemory is 0', async () => {
-    await setBoth('CONFIG', 'SET', 'maxmemory-clients', '1%');
-    try {
-      for (const [label, server] of both()) {
-        const eyes = await watcher(server.port);
-        try {
-          const before = await infoNumber(eyes, 'stats', 'evicted_clients');
-          // maxmemory 0: no limit at all, a 2 MB argument arrives whole and runs.
-          const unlimited = await RawConnection.connect(server.port);
-          partialSet(unlimited, 'p', 2 * 1024 * 1024, 1536 * 1024);
-          unlimited.write(Buffer.concat([Buffer.alloc(512 * 1024, 'x'), Buffer.from('\r\n')]));
-          expect(await unlimited.readReply(), label).toEqual(OK);
-          unlimited.close();
-          expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before);
-          // maxmemory 200 MB: 1% is 2 MB, which the same request's query buffer reaches.
-          expect(await eyes.send('CONFIG', 'SET', 'maxmemory', '200mb'), label).toEqual(OK);
-          const limited = await RawConnection.connect(server.port);
-          partialSet(limited, 'p', 4 * 1024 * 1024, 2 * 1024 * 1024);
-          expect(await limited.waitClose(10_000), label).toBe(true);
-          limited.close();
-          expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
-        } finally {
-          await eyes.send('CONFIG', 'SET', 'maxmemory', '0');
-          await eyes.send('DEL', 'p');
-          eyes.close();
-        }
+    await withLimit('1%', async (label, server, eyes) => {
+      try {
+        const before = await infoNumber(eyes, 'stats', 'evicted_clients');
+        // maxmemory 0: no limit at all, a 2 MB argument arrives whole and runs.
+        const unlimited = await RawConnection.connect(server.port);
+        partialSet(unlimited, 'p', 2 * 1024 * 1024, 1536 * 1024);
+        unlimited.write(Buffer.concat([Buffer.alloc(512 * 1024, 'x'), Buffer.from('\r\n')]));
+        expect(await unlimited.readReply(), label).toEqual(OK);
+        unlimited.close();
+        expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before);
+        // maxmemory 200 MB: 1% is 2 MB, which the same request's query buffer reaches.
+        expect(await eyes.send('CONFIG', 'SET', 'maxmemory', '200mb'), label).toEqual(OK);
+        const limited = await RawConnection.connect(server.port);
+        partialSet(limited, 'p', 4 * 1024 * 1024, 2 * 1024 * 1024);
+        expect(await limited.waitClose(10_000), label).toBe(true);
+        limited.close();
+        expect(await infoNumber(eyes, 'stats', 'evicted_clients'), label).toBe(before + 1);
+      } finally {
+        await eyes.send('CONFIG', 'SET', 'maxmemory', '0');
+        await eyes.send('DEL', 'p');
       }
-    } finally {
-      await setBoth('CONFIG', 'SET', 'maxmemory-clients', '0');
-    }
+    });
   });
 });
 
