@@ -108,6 +108,7 @@ impl Settings {
             _ => return false,
         };
         *slot = value;
+        if name == "list-max-listpack-size" { crate::types::list::set_fill(value); }
         self.sync_sharing_integers();
         true
     }

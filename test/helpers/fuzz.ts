@@ -70,17 +70,15 @@ function sortedAggregate(r: Reply): Reply {
 }
 
 /**
- * DUMP payloads compared by type only: a hashtable-encoded set (2) or hash (4) lists its
- * elements in dict order, which is the table's, not Redis's, so only the size is compared; a
- * list (18, quicklist 2) is written with the node split of a list built by tail pushes
- * (types/list/mod.rs), while Redis keeps the nodes its history made (LPUSH, LINSERT...): the
- * contents are compared through SMEMBERS/HGETALL/LRANGE.
+ * DUMP payloads compared by type only for a hashtable-encoded set (2) or hash (4): they list
+ * their elements in dict order, which is the table's, not Redis's, so only the size is
+ * compared; the contents are compared through SMEMBERS/HGETALL. Lists (18, quicklist 2) are
+ * compared byte for byte: keyfork's chunks are Redis's quicklist nodes (types/list).
  */
 function normalizeDump(reply: Reply): Reply {
   if (reply.t !== 'bulk' || !reply.v || reply.v.length === 0) return reply;
   const rdbType = reply.v[0];
   if (rdbType === 2 || rdbType === 4) return { t: 'bulk', v: Buffer.from(`dump of rdb type ${rdbType}, ${reply.v.length} bytes`) };
-  if (rdbType === 18) return { t: 'bulk', v: Buffer.from('dump of a list') };
   return reply;
 }
 

@@ -346,7 +346,7 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
         ctx.reply.int(-1);
         return Ok(());
     };
-    list.insert_at(if after { at + 1 } else { at }, ctx.args.get(4));
+    list.insert_next_to(at, after, ctx.args.get(4));
     let len = list.len();
     ctx.ks.signal_modified(ctx.db, key);
     ctx.notify(LIST, "linsert", ctx.db, key);

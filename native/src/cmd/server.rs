@@ -95,7 +95,7 @@ fn debug_object(ctx: &mut Ctx) -> CmdResult {
     if let Value::List(l) = &e.value {
         let fill = settings.list_max_listpack_size;
         let (mut nodes, mut bytes) = (0usize, 0usize);
-        for node in l.quicklist_nodes(fill) {
+        for node in l.quicklist_nodes() {
             nodes += 1;
             bytes += listpack_bytes(&node);
         }

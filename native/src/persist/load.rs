@@ -694,6 +694,7 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
                     continue;
                 }
                 let entries = if t == rdb_type::LIST_QUICKLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+                l.start_packed_node();
                 for e in entries { l.push_back_packed(&entry_bytes(e)); }
             }
             let l = l.finish();

@@ -142,7 +142,7 @@ impl ValueWriter {
             lp: ListpackBuilder::with_capacity(8192),
             blob: Vec::with_capacity(8192),
             list_plan: Vec::with_capacity(16),
-            list_nodes: values::ListNodes::new(settings.list_max_listpack_size),
+            list_nodes: values::ListNodes::new(),
             clock: SavedClock::for_policy(settings),
         }
     }

@@ -701,15 +701,17 @@ fn quicklist_nodes_split_like_redis() {
     // -2: 8 KB nodes. 200 short elements fit in one node (Redis's lbig payload has one).
     let lbig: Vec<Vec<u8>> = (1..=200).map(|i| format!("element-number-{i}").into_bytes()).collect();
     let l = values::list_from_items(lbig, &settings);
-    assert_eq!(values::ListNodes::new(-2).plan(&l), vec![values::NodePlan::Packed(200)]);
+    assert_eq!(values::ListNodes::new().plan(&l), vec![values::NodePlan::Packed(200)]);
     // Positive fill: count limit.
+    crate::types::list::set_fill(4);
     let items: Vec<Vec<u8>> = (0..10).map(|i| vec![b'a' + i as u8]).collect();
     let l = values::list_from_items(items, &settings);
-    assert_eq!(values::ListNodes::new(4).plan(&l), vec![values::NodePlan::Packed(4), values::NodePlan::Packed(4), values::NodePlan::Packed(2)]);
+    crate::types::list::set_fill(-2);
+    assert_eq!(values::ListNodes::new().plan(&l), vec![values::NodePlan::Packed(4), values::NodePlan::Packed(4), values::NodePlan::Packed(2)]);
     // Elements past the 8 KB safety limit each get a node.
     let items = vec![vec![b'x'; 5000], vec![b'y'; 5000], vec![b'z'; 10]];
     let l = values::list_from_items(items, &settings);
-    assert_eq!(values::ListNodes::new(-2).plan(&l), vec![values::NodePlan::Packed(1), values::NodePlan::Packed(2)]);
+    assert_eq!(values::ListNodes::new().plan(&l), vec![values::NodePlan::Packed(1), values::NodePlan::Packed(2)]);
 }
 
 /// `cargo test --release --lib persist::tests::save_speed -- --ignored --nocapture`

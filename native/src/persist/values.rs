@@ -16,15 +16,13 @@ pub enum NodePlan {
     Packed(usize),
 }
 
-/// Cuts a list into the quicklist nodes Redis 7.0 would hold for it (the list type knows
-/// how Redis fills nodes: `List::quicklist_nodes`), so a list saves as Redis would save it.
-pub struct ListNodes {
-    fill: i64,
-}
+/// Lists a list's quicklist nodes (its chunks are Redis's nodes: `List::quicklist_nodes`), so
+/// a list saves as Redis would save it.
+pub struct ListNodes;
 
 impl ListNodes {
-    pub fn new(fill: i64) -> Self {
-        ListNodes { fill }
+    pub fn new() -> Self {
+        ListNodes
     }
 
     pub fn plan(&mut self, l: &List) -> Vec<NodePlan> {
@@ -37,7 +35,7 @@ impl ListNodes {
     pub fn plan_into(&self, l: &List, plan: &mut Vec<NodePlan>) {
         plan.clear();
         plan.extend(
-            l.quicklist_node_shapes(self.fill)
+            l.quicklist_node_shapes()
                 .map(|node| if node.plain { NodePlan::Plain } else { NodePlan::Packed(node.count) }),
         );
     }

@@ -1,8 +1,11 @@
-//! The form of a list past one small buffer (see the parent module): a deque of chunks, each
-//! chunk a run of packed entries with room at both ends for pushes, or a PLAIN chunk holding
-//! one large element alone. Only the two end chunks carry spare room.
+//! The form of a list past one small buffer (see the parent module): a deque of chunks that
+//! are exactly Redis 7.0's quicklist nodes. Each chunk is a run of packed entries (with room
+//! at both ends for pushes), or a PLAIN chunk holding one large element alone, and knows the
+//! size Redis's listpack for it would have (`lp`), so that pushes, inserts, splits and merges
+//! follow quicklist.c's rules and the chunk boundaries are Redis's node boundaries. Only the
+//! two end chunks carry spare room.
 
-use super::{decode_backward, decode_forward, encode_entry, entry_size, is_large, locate, write_entry, View, CHUNK_BYTES};
+use super::{decode_backward, decode_forward, encode_entry, entries_lp, entry_size, fill, is_large, listpack_entry_bytes, locate, node_allows_insert, nodes_allow_merge, write_entry, View, LISTPACK_EMPTY_BYTES};
 use std::collections::VecDeque;
 
 use crate::types::reserve_with_slack;
@@ -19,6 +22,9 @@ pub(super) struct Chunk {
     pub(super) buf: Vec<u8>,
     head: u32,
     pub(super) count: u32,
+    /// Redis's `node->sz`: the bytes of this node's listpack (header, entries, terminator), or
+    /// the element's length for a PLAIN node.
+    pub(super) lp: usize,
     /// A PLAIN quicklist node: exactly one element, stored on its own whatever its size now
     /// compares to the threshold (as Redis keeps a node plain once it is).
     pub(super) plain: bool,
@@ -28,24 +34,27 @@ impl Chunk {
     fn with_element(elem: &[u8]) -> Chunk {
         let mut buf = vec![0u8; entry_size(elem.len())];
         write_entry(&mut buf, elem);
-        Chunk { buf, head: 0, count: 1, plain: false }
+        Chunk { buf, head: 0, count: 1, lp: LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem), plain: false }
     }
 
     fn plain(elem: &[u8]) -> Chunk {
-        Chunk { plain: true, ..Chunk::with_element(elem) }
+        Chunk { plain: true, lp: elem.len(), ..Chunk::with_element(elem) }
     }
 
     /// A packed chunk holding `entries` (encoded, `count` of them).
     pub(super) fn packed(entries: Vec<u8>, count: u32) -> Chunk {
-        Chunk { buf: entries, head: 0, count, plain: false }
+        let lp = LISTPACK_EMPTY_BYTES + entries_lp(&entries);
+        Chunk { buf: entries, head: 0, count, lp, plain: false }
     }
 
     #[inline] pub(super) fn data(&self) -> &[u8] { &self.buf[self.head as usize..] }
     #[inline] pub(super) fn bytes(&self) -> usize { self.buf.len() - self.head as usize }
 
-    /// True when an element of `elem_len` bytes may join this chunk.
+    /// Redis's `_quicklistNodeAllowInsert`: may `elem` join this node?
     #[inline]
-    fn has_room(&self, elem_len: usize) -> bool { !self.plain && self.bytes() + entry_size(elem_len) <= CHUNK_BYTES }
+    fn allows(&self, elem: &[u8]) -> bool {
+        !self.plain && !is_large(elem) && node_allows_insert(self.lp, self.count as usize, fill(), elem.len())
+    }
 
     fn push_back(&mut self, elem: &[u8]) {
         let at = self.buf.len();
@@ -53,6 +62,7 @@ impl Chunk {
         self.buf.resize(at + entry_size(elem.len()), 0);
         write_entry(&mut self.buf[at..], elem);
         self.count += 1;
+        self.lp += listpack_entry_bytes(elem);
     }
 
     fn push_front(&mut self, elem: &[u8]) {
@@ -72,16 +82,19 @@ impl Chunk {
         write_entry(&mut self.buf[start..start + need], elem);
         self.head = start as u32;
         self.count += 1;
+        self.lp += listpack_entry_bytes(elem);
     }
 
     fn drop_front(&mut self) {
-        let (_, _, next) = decode_forward(self.data(), 0);
+        let (s, e, next) = decode_forward(self.data(), 0);
+        if !self.plain { self.lp -= listpack_entry_bytes(&self.data()[s..e]); }
         self.head += next as u32;
         self.count -= 1;
     }
 
     fn drop_back(&mut self) {
-        let (entry_start, _, _) = decode_backward(self.data(), self.bytes());
+        let (entry_start, s, e) = decode_backward(self.data(), self.bytes());
+        if !self.plain { self.lp -= listpack_entry_bytes(&self.data()[s..e]); }
         let keep = self.head as usize + entry_start;
         self.buf.truncate(keep);
         self.count -= 1;
@@ -106,6 +119,26 @@ impl Chunk {
         if replacement.len() > to - from { reserve_with_slack(&mut self.buf, replacement.len() - (to - from)); }
         self.buf.splice(h + from..h + to, replacement.iter().copied());
     }
+
+    /// Inserts `elem` as an entry at byte `at` of `data()`.
+    fn insert_entry(&mut self, at: usize, elem: &[u8]) {
+        self.splice(at, at, &encode_entry(elem));
+        self.count += 1;
+        self.lp += listpack_entry_bytes(elem);
+    }
+
+    /// Splits off the elements from index `keep` on into a new chunk (Redis's
+    /// `_quicklistSplitNode`): this chunk keeps the first `keep` elements.
+    fn split_off(&mut self, keep: usize) -> Chunk {
+        let (at, _, _, _) = if keep == self.count as usize { (self.bytes(), 0, 0, 0) } else { self.locate(keep) };
+        let right = Chunk::packed(self.data()[at..].to_vec(), self.count - keep as u32);
+        let h = self.head as usize;
+        self.buf.truncate(h + at);
+        self.count = keep as u32;
+        self.lp -= right.lp - LISTPACK_EMPTY_BYTES;
+        self.compact();
+        right
+    }
 }
 
 /// A list as chunks: the chunk table and the element count.
@@ -118,11 +151,12 @@ pub(super) struct Chunked {
 impl Chunked {
     pub(super) fn new() -> Chunked { Chunked { chunks: VecDeque::with_capacity(2), len: 0 } }
 
-    /// The list whose elements are the `count` packed `entries`, as its first chunk.
-    pub(super) fn from_entries(entries: Vec<u8>, count: usize) -> Chunked {
+    /// The list whose elements are the `count` packed `entries` (one node of `lp` listpack
+    /// bytes), as its first chunk.
+    pub(super) fn from_entries(entries: Vec<u8>, count: usize, lp: usize) -> Chunked {
         let mut c = Chunked::new();
         if count > 0 {
-            c.chunks.push_back(Chunk::packed(entries, count as u32));
+            c.chunks.push_back(Chunk { buf: entries, head: 0, count: count as u32, lp, plain: false });
             c.len = count;
         }
         c
@@ -130,12 +164,14 @@ impl Chunked {
 
     pub(super) fn view(&self) -> View<'_> { View::Chunked(&self.chunks) }
 
-    /// The entries of a list that fits one small buffer again: its only chunk, packed and at
-    /// most `max_bytes` long (None otherwise).
-    pub(super) fn single_small_chunk(&self, max_bytes: usize) -> Option<(&[u8], usize)> {
+    /// The entries of a list that fits one small buffer again: its only chunk, packed, at
+    /// most `max_bytes` long and `max_count` elements (None otherwise), with its listpack size.
+    pub(super) fn single_small_chunk(&self, max_bytes: usize, max_count: usize) -> Option<(&[u8], usize, usize)> {
         match self.chunks.len() {
-            0 => Some((&[], 0)),
-            1 if !self.chunks[0].plain && self.chunks[0].bytes() <= max_bytes => Some((self.chunks[0].data(), self.len)),
+            0 => Some((&[], 0, 0)),
+            1 if !self.chunks[0].plain && self.chunks[0].bytes() <= max_bytes && self.len <= max_count => {
+                Some((self.chunks[0].data(), self.len, self.chunks[0].lp))
+            }
             _ => None,
         }
     }
@@ -156,9 +192,19 @@ impl Chunked {
         self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(|c| c.buf.capacity()).sum::<usize>()
     }
 
-    /// Appends `elem`, in a PLAIN node of its own when it is large (Redis's quicklistPush).
+    /// Appends `elem` (Redis's quicklistPushTail): in a PLAIN node of its own when it is
+    /// large, else in the tail node when it allows it, else in a new tail node.
     pub(super) fn push_back(&mut self, elem: &[u8]) {
-        if is_large(elem) { self.push_back_plain(elem) } else { self.push_back_packed(elem) }
+        if is_large(elem) { return self.push_back_plain(elem); }
+        self.len += 1;
+        if let Some(last) = self.chunks.back_mut() {
+            if last.allows(elem) {
+                last.push_back(elem);
+                return;
+            }
+            last.compact();
+        }
+        self.chunks.push_back(Chunk::with_element(elem));
     }
 
     /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
@@ -168,11 +214,12 @@ impl Chunked {
         self.chunks.push_back(Chunk::plain(elem));
     }
 
-    /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED).
-    pub(super) fn push_back_packed(&mut self, elem: &[u8]) {
+    /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED): to the
+    /// tail node, or to a new one when `new_node` (or when the tail node is PLAIN).
+    pub(super) fn push_back_packed(&mut self, elem: &[u8], new_node: bool) {
         self.len += 1;
         if let Some(last) = self.chunks.back_mut() {
-            if last.has_room(elem.len()) {
+            if !new_node && !last.plain {
                 last.push_back(elem);
                 return;
             }
@@ -181,6 +228,7 @@ impl Chunked {
         self.chunks.push_back(Chunk::with_element(elem));
     }
 
+    /// Prepends `elem` (Redis's quicklistPushHead).
     pub(super) fn push_front(&mut self, elem: &[u8]) {
         self.len += 1;
         if is_large(elem) {
@@ -189,7 +237,7 @@ impl Chunked {
             return;
         }
         if let Some(first) = self.chunks.front_mut() {
-            if first.has_room(elem.len()) {
+            if first.allows(elem) {
                 first.push_front(elem);
                 return;
             }
@@ -216,7 +264,8 @@ impl Chunked {
         true
     }
 
-    /// Removes the first `n` elements (fewer if the list is shorter), dropping whole chunks.
+    /// Removes the first `n` elements (fewer if the list is shorter), dropping whole chunks
+    /// (quicklistDelRange: nodes are never merged after it).
     pub(super) fn drop_front_n(&mut self, mut n: usize) {
         while n > 0 {
             let Some(c) = self.chunks.front_mut() else { return };
@@ -226,6 +275,7 @@ impl Chunked {
                 self.chunks.pop_front();
             } else {
                 let (_, _, _, next) = c.locate(n - 1);
+                c.lp -= entries_lp(&c.data()[..next]);
                 c.head += next as u32;
                 c.count -= n as u32;
                 self.len -= n;
@@ -245,6 +295,7 @@ impl Chunked {
             } else {
                 let keep = c.count as usize - n;
                 let (entry, _, _, _) = c.locate(keep);
+                c.lp -= entries_lp(&c.data()[entry..]);
                 let h = c.head as usize;
                 c.buf.truncate(h + entry);
                 c.count = keep as u32;
@@ -256,12 +307,20 @@ impl Chunked {
 
     fn chunk_of(&self, index: usize) -> Option<(usize, usize)> { self.view().chunk_of(index, self.len) }
 
-    /// Replaces element `index`; false when out of range. A large value takes a PLAIN node of
-    /// its own; a plain node given a small value becomes packed (quicklistReplaceEntry).
+    /// Replaces element `index`; false when out of range (Redis's quicklistReplaceEntry): a
+    /// small value replaces the entry in place, however large the node grows; a PLAIN node
+    /// given a large value stays PLAIN; a PLAIN node given a small value is replaced by an
+    /// insert after it; a large value takes a PLAIN node of its own.
     pub(super) fn set(&mut self, index: usize, value: &[u8]) -> bool {
         let Some((ci, i)) = self.chunk_of(index) else { return false };
         if self.chunks[ci].plain {
-            self.chunks[ci] = if is_large(value) { Chunk::plain(value) } else { Chunk::with_element(value) };
+            if is_large(value) {
+                self.chunks[ci] = Chunk::plain(value);
+            } else {
+                self.insert_beside(ci, 0, true, value);
+                self.chunks.remove(ci);
+                self.len -= 1;
+            }
             return true;
         }
         if is_large(value) {
@@ -269,9 +328,10 @@ impl Chunked {
             return true;
         }
         let c = &mut self.chunks[ci];
-        let (entry, _, _, next) = c.locate(i);
+        let (entry, s, e, next) = c.locate(i);
+        let old_lp = listpack_entry_bytes(&c.data()[s..e]);
         c.splice(entry, next, &encode_entry(value));
-        self.split_if_oversized(ci);
+        c.lp = c.lp - old_lp + listpack_entry_bytes(value);
         true
     }
 
@@ -292,93 +352,109 @@ impl Chunked {
         }
     }
 
-    /// Inserts `value` so that it becomes element `index` (`index == len` appends).
-    pub(super) fn insert_at(&mut self, index: usize, value: &[u8]) {
-        if index == 0 {
-            self.push_front(value);
-            return;
-        }
-        if index >= self.len {
-            self.push_back(value);
-            return;
-        }
-        let Some((ci, i)) = self.chunk_of(index - 1) else { return };
-        if is_large(value) || self.chunks[ci].plain {
-            self.insert_after_apart(ci, i, value);
-            return;
-        }
-        // Insert after element index-1, in its chunk: that also covers the case where index
-        // starts a new chunk (the value joins the end of the previous one).
-        let c = &mut self.chunks[ci];
-        let (_, _, _, next) = c.locate(i);
-        c.splice(next, next, &encode_entry(value));
-        c.count += 1;
-        self.len += 1;
-        self.split_if_oversized(ci);
+    /// Inserts `value` after (or before) element `index` (LINSERT's pivot).
+    pub(super) fn insert_next_to(&mut self, index: usize, after: bool, value: &[u8]) {
+        if let Some((ci, i)) = self.chunk_of(index) { self.insert_beside(ci, i, after, value) }
     }
 
-    /// Inserts `value` after element `i` of chunk `ci` where it cannot join that chunk: a large
-    /// value gets a PLAIN chunk of its own (splitting a packed chunk around it), and nothing
-    /// joins a PLAIN chunk (the value goes to the front of the next packed chunk, or alone).
-    fn insert_after_apart(&mut self, ci: usize, i: usize, value: &[u8]) {
+    /// Redis's `_quicklistInsert`: inserts `value` after (or before) element `i` of chunk
+    /// `ci`. Into that node when it allows it; else at the head of the next node (or the tail
+    /// of the previous one) when the pivot ends its node and that neighbour allows it; else
+    /// into a new node there; else the node is split at the pivot, the value joins the split
+    /// off part, and neighbouring nodes that fit together are merged.
+    fn insert_beside(&mut self, ci: usize, i: usize, after: bool, value: &[u8]) {
         self.len += 1;
-        let last_of_chunk = i + 1 == self.chunks[ci].count as usize;
+        let node = &self.chunks[ci];
+        let full = !node.allows(value);
+        let at_tail = after && i + 1 == node.count as usize;
+        let at_head = !after && i == 0;
+        let avail_next = at_tail && self.chunks.get(ci + 1).is_some_and(|n| n.allows(value));
+        let avail_prev = at_head && ci > 0 && self.chunks[ci - 1].allows(value);
+        let beside = if after { ci + 1 } else { ci };
         if is_large(value) {
-            if last_of_chunk {
-                self.chunks[ci].compact();
-                self.chunks.insert(ci + 1, Chunk::plain(value));
+            if node.plain || at_tail || at_head {
+                self.chunks.insert(beside, Chunk::plain(value));
             } else {
-                // Element i stays in front: split after it, the plain chunk between.
-                let c = &self.chunks[ci];
-                let (_, _, _, next) = c.locate(i);
-                let data = c.data();
-                let before = Chunk::packed(data[..next].to_vec(), i as u32 + 1);
-                let after = Chunk::packed(data[next..].to_vec(), c.count - i as u32 - 1);
-                self.chunks.remove(ci);
-                self.chunks.insert(ci, after);
-                self.chunks.insert(ci, Chunk::plain(value));
-                self.chunks.insert(ci, before);
+                let right = self.chunks[ci].split_off(if after { i + 1 } else { i });
+                self.chunks.insert(ci + 1, right);
+                self.chunks.insert(ci + 1, Chunk::plain(value));
             }
             return;
         }
-        // After a plain chunk: the front of the next packed chunk, or a chunk of its own.
-        match self.chunks.get_mut(ci + 1) {
-            Some(next) if next.has_room(value.len()) => next.push_front(value),
-            _ => self.chunks.insert(ci + 1, Chunk::with_element(value)),
+        if !full {
+            let c = &mut self.chunks[ci];
+            let (entry, _, _, next) = c.locate(i);
+            c.insert_entry(if after { next } else { entry }, value);
+        } else if avail_next {
+            self.chunks[ci + 1].push_front(value);
+        } else if avail_prev {
+            self.chunks[ci - 1].push_back(value);
+        } else if at_tail || at_head {
+            self.chunks.insert(beside, Chunk::with_element(value));
+        } else if after {
+            // The node keeps elements ..=i; the rest, the value at its front, follows it.
+            let mut right = self.chunks[ci].split_off(i + 1);
+            right.insert_entry(0, value);
+            self.chunks.insert(ci + 1, right);
+            self.merge_around(ci);
+        } else {
+            // The node keeps elements i..; the ones before it, the value at their end, go in
+            // a new node before it.
+            let right = self.chunks[ci].split_off(i);
+            let mut left = std::mem::replace(&mut self.chunks[ci], right);
+            let end = left.bytes();
+            left.insert_entry(end, value);
+            left.compact();
+            self.chunks.insert(ci, left);
+            self.merge_around(ci + 1);
         }
     }
 
-    /// Splits chunk `ci` into chunks of at most CHUNK_BYTES when an insert or replace made it
-    /// larger (a lone oversized element keeps a chunk to itself).
-    fn split_if_oversized(&mut self, ci: usize) {
-        let c = &self.chunks[ci];
-        if c.bytes() <= CHUNK_BYTES || c.count == 1 { return; }
-        let mut pieces: Vec<Chunk> = Vec::new();
-        let data = c.data();
-        let mut off = 0;
-        let mut piece_start = 0;
-        let mut piece_count = 0u32;
-        while off < data.len() {
-            let (_, _, next) = decode_forward(data, off);
-            if piece_count > 0 && next - piece_start > CHUNK_BYTES {
-                pieces.push(Chunk::packed(data[piece_start..off].to_vec(), piece_count));
-                piece_start = off;
-                piece_count = 0;
-            }
-            piece_count += 1;
-            off = next;
+    /// Redis's `_quicklistMergeNodes` around chunk `center`: merges the two nodes before it,
+    /// the two after it, then the center with its previous node and the result with its next
+    /// one, each when the merged node would stay within the fill limits.
+    fn merge_around(&mut self, mut center: usize) {
+        if center >= 2 && self.allow_merge(center - 2) {
+            self.merge_with_next(center - 2);
+            center -= 1;
         }
-        pieces.push(Chunk::packed(data[piece_start..].to_vec(), piece_count));
-        self.chunks.remove(ci);
-        for (k, p) in pieces.into_iter().enumerate() {
-            self.chunks.insert(ci + k, p);
+        if self.allow_merge(center + 1) {
+            self.merge_with_next(center + 1);
         }
+        let target = if center >= 1 && self.allow_merge(center - 1) {
+            self.merge_with_next(center - 1);
+            center - 1
+        } else {
+            center
+        };
+        if self.allow_merge(target) {
+            self.merge_with_next(target);
+        }
+    }
+
+    /// Whether chunks `a` and `a + 1` may merge (`_quicklistNodeAllowMerge`).
+    fn allow_merge(&self, a: usize) -> bool {
+        match (self.chunks.get(a), self.chunks.get(a + 1)) {
+            (Some(x), Some(y)) if !x.plain && !y.plain => nodes_allow_merge(x.lp, x.count as usize, y.lp, y.count as usize, fill()),
+            _ => false,
+        }
+    }
+
+    fn merge_with_next(&mut self, a: usize) {
+        let next = self.chunks.remove(a + 1).expect("allow_merge saw it");
+        let c = &mut self.chunks[a];
+        c.compact();
+        c.buf.extend_from_slice(next.data());
+        c.count += next.count;
+        c.lp += next.lp - LISTPACK_EMPTY_BYTES;
     }
 
     /// LREM's removal pass (see `List::remove_matching`): removes the elements equal to `value`
     /// from element `first_index` on, at most `limit` of them; returns how many it removed.
+    /// Emptied nodes go; the others stay as they are (quicklistDelEntry merges nothing).
     pub(super) fn remove_matching_from(&mut self, value: &[u8], limit: usize, first_index: usize) -> usize {
         let mut pass = super::RemovalPass { value, limit, first_index, removed: 0, index: 0 };
+        let removed_lp = listpack_entry_bytes(value);
         for c in self.chunks.iter_mut() {
             if pass.removed == limit { break; }
             let n = c.count as usize;
@@ -386,34 +462,14 @@ impl Chunked {
                 pass.index += n;
                 continue;
             }
+            let before = pass.removed;
             c.count = pass.run(&mut c.buf, c.head as usize) as u32;
+            c.lp -= (pass.removed - before) * removed_lp;
         }
         if pass.removed > 0 {
             self.len -= pass.removed;
             self.chunks.retain(|c| c.count > 0);
-            self.merge_small_chunks();
         }
         pass.removed
-    }
-
-    /// Joins neighbouring chunks that fit in one, so removals do not leave a trail of
-    /// nearly empty chunks (Redis merges listpack nodes for the same reason).
-    fn merge_small_chunks(&mut self) {
-        if self.chunks.len() < 2 { return; }
-        let mut merged: VecDeque<Chunk> = VecDeque::with_capacity(self.chunks.len());
-        for c in self.chunks.drain(..) {
-            if let Some(prev) = merged.back_mut() {
-                if !prev.plain && !c.plain && prev.bytes() + c.bytes() <= CHUNK_BYTES {
-                    prev.buf.extend_from_slice(c.data());
-                    prev.count += c.count;
-                    continue;
-                }
-            }
-            merged.push_back(c);
-        }
-        for c in merged.iter_mut() {
-            if c.buf.capacity() > c.buf.len() + c.buf.len() / 4 { c.compact(); }
-        }
-        self.chunks = merged;
     }
 }

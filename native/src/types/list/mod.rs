@@ -12,16 +12,23 @@
 //!   `drop_front`/`drop_back` (discard it without copying), `set(index, value)`,
 //!   `insert_at(index, value)`, `remove_matching(value, count)` (LREM), `retain_range(start, end)`
 //!   (LTRIM), `drop_front_n`/`drop_back_n`.
-//! - RDB: `quicklist_nodes(fill)` splits the elements into the quicklist nodes Redis 7.0 would
-//!   build by pushing them one by one at the tail under `list-max-listpack-size = fill`: each
-//!   node says whether it is PLAIN (one element, written as a raw string) or PACKED (a
-//!   listpack), and lists its elements. An element is PLAIN when it was at least the packed
-//!   threshold (`set_packed_threshold`, 1 GiB by default) as it was inserted, or came from a
-//!   PLAIN node of an RDB file (`ListBuilder::push_back_plain`); a PLAIN chunk holds it alone. Write them as
-//!   RDB_TYPE_LIST_QUICKLIST_2. `quicklist_node_shapes(fill)` gives the same split as
-//!   `NodeShape { plain, count }` without collecting elements (the RDB writer's allocation-free
-//!   path: it walks `iter()` alongside). `listpack_bytes(node)` gives the size Redis would report for
-//!   the node's listpack (DEBUG OBJECT's ql_uncompressed_size adds these up).
+//! - RDB: `quicklist_nodes()` gives the list's quicklist nodes, which are its chunks: each says
+//!   whether it is PLAIN (one element, written as a raw string) or PACKED (a listpack), and
+//!   lists its elements. Write them as RDB_TYPE_LIST_QUICKLIST_2. `quicklist_node_shapes()`
+//!   gives the same nodes as `NodeShape { plain, count }` without collecting elements (the RDB
+//!   writer's allocation-free path: it walks `iter()` alongside). `listpack_bytes(node)` gives
+//!   the size of the node's listpack (DEBUG OBJECT's ql_uncompressed_size adds these up).
+//!
+//! Node boundaries are Redis 7.0's: every write follows quicklist.c's rules under
+//! `list-max-listpack-size` (`set_fill`): pushes fill the end node or start one
+//! (`_quicklistNodeAllowInsert`, from each node's listpack size, kept per chunk), LINSERT
+//! inserts into the pivot's node, its neighbour or a new node, or splits a full node and merges
+//! the nodes around the split (`_quicklistInsert`, `_quicklistMergeNodes`), LSET replaces in
+//! place, pops, LREM and LTRIM only drop emptied nodes, and an RDB file's nodes load as they
+//! are. An element is PLAIN when it was at least the packed threshold (`set_packed_threshold`,
+//! 1 GiB by default) as it was inserted, or came from a PLAIN node of an RDB file.
+//! Redis fixes a list's fill when it creates the list; keyfork applies the current value, so
+//! lists created before a CONFIG SET of list-max-listpack-size fill their nodes differently.
 //!
 //! Storage: each element is stored as `varint(len) element reverse-varint(len)`: the leading
 //! length lets a reader walk forward, the trailing one (its bytes reversed) walks backward, as a
@@ -29,15 +36,15 @@
 //! Redis (1 header byte, 10 data bytes, 1 backlen byte). Redis stores integer-looking strings
 //! more compactly (e.g. "1000" in 3 bytes, ours 6). A `List` is a 16-byte handle held inline in
 //! its keyspace entry, in one of two forms:
-//! - packed: up to `CHUNK_BYTES` of entries and no PLAIN element, in ONE exact-size buffer
-//!   `[count: u16][entries]` (no allocation when empty), reallocated on every write as Redis
-//!   reallocates a listpack: a list of ten 10-byte elements costs 122 bytes (a 144-byte malloc
-//!   chunk) where Redis holds a quicklist (40), its node (32) and the listpack (127).
-//! - chunked (chunked.rs): past that, a deque of chunks of about `CHUNK_BYTES` entry bytes each;
-//!   the end chunks keep free room at their outer ends (at most an eighth of their size), so
-//!   pushes at either end are O(1) amortized. Elements at least the packed threshold live alone
-//!   in a PLAIN chunk. A chunked list that shrinks to one chunk of at most `REPACK_BYTES` is
-//!   packed again (half the unpacking limit, so a list hovering there does not flip-flop).
+//! - packed: a list that is one packed node, in ONE exact-size buffer
+//!   `[count: u16][listpack bytes: u32][entries]` (no allocation when empty), reallocated on
+//!   every write as Redis reallocates a listpack: a list of ten 10-byte elements costs 126
+//!   bytes (a 144-byte malloc chunk) where Redis holds a quicklist (40), its node (32) and the
+//!   listpack (127).
+//! - chunked (chunked.rs): past one node, a deque of chunks, one per node; the end chunks keep
+//!   free room at their outer ends (at most an eighth of their size), so pushes at either end
+//!   are O(1) amortized. A chunked list that shrinks to one packed chunk of at most
+//!   `REPACK_BYTES` is packed again (so a list hovering at a node boundary does not flip-flop).
 
 use crate::numfmt;
 use super::varint;
@@ -45,11 +52,8 @@ use std::collections::VecDeque;
 
 mod chunked;
 use chunked::{Chunk, Chunked};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-/// Target data size of one chunk. Small enough that inserting or deleting in the middle of a
-/// chunk (memmove) stays cheap, large enough that the per-chunk overhead is negligible.
-const CHUNK_BYTES: usize = 4096;
 
 /// Redis 7.0's quicklist `packed_threshold` by default: elements of at least this size (1 GiB)
 /// go into PLAIN nodes of their own.
@@ -70,6 +74,32 @@ pub fn set_packed_threshold(bytes: u64) -> bool {
 /// Redis's isLargeElement: such an element is stored in a PLAIN node when it is inserted.
 #[inline]
 fn is_large(elem: &[u8]) -> bool { elem.len() >= PACKED_THRESHOLD.load(Ordering::Relaxed) }
+
+/// `list-max-listpack-size` (Redis's quicklist `fill`), clamped as quicklistSetFill clamps it:
+/// the limit every node (chunk) is filled to.
+static FILL: AtomicI64 = AtomicI64::new(-2);
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set the fill per thread (they run in parallel).
+    static TEST_FILL: std::cell::Cell<i64> = const { std::cell::Cell::new(-2) };
+}
+
+/// Sets the fill lists use from now on (`list-max-listpack-size`).
+pub fn set_fill(fill: i64) {
+    let fill = fill.clamp(-5, FILL_MAX);
+    #[cfg(test)]
+    TEST_FILL.with(|f| f.set(fill));
+    FILL.store(fill, Ordering::Relaxed);
+}
+
+#[inline]
+fn fill() -> i64 {
+    #[cfg(test)]
+    return TEST_FILL.with(|f| f.get());
+    #[cfg(not(test))]
+    FILL.load(Ordering::Relaxed)
+}
 
 /// Limits from quicklist.c: the size classes of negative fill values, the byte limit that
 /// also applies to count-limited nodes, and the clamping range of `list-max-listpack-size`.
@@ -134,6 +164,18 @@ fn decode_backward(data: &[u8], end: usize) -> (usize, usize, usize) {
 }
 
 
+/// The listpack bytes of the entries in `data` (without a listpack's header and terminator).
+fn entries_lp(data: &[u8]) -> usize {
+    let mut off = 0;
+    let mut lp = 0;
+    while off < data.len() {
+        let (s, e, next) = decode_forward(data, off);
+        lp += listpack_entry_bytes(&data[s..e]);
+        off = next;
+    }
+    lp
+}
+
 fn encode_entry(elem: &[u8]) -> Vec<u8> {
     let mut v = vec![0u8; entry_size(elem.len())];
     write_entry(&mut v, elem);
@@ -197,28 +239,43 @@ impl RemovalPass<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The packed form: one exact-size buffer, `[count: u16 little-endian][entries]`, no allocation
-// at all when empty.
+// The packed form: one exact-size buffer, `[count: u16 LE][listpack bytes: u32 LE][entries]`,
+// no allocation at all when empty. It is one quicklist node: the list's only, packed node.
 
-const PACKED_HEADER: usize = 2;
-/// A chunked list whose elements fit one buffer of at most this many entry bytes (and none
-/// PLAIN) is packed again: half the limit that unpacks it, so a list pushed and popped around
-/// the limit is not converted back and forth on every command.
-const REPACK_BYTES: usize = CHUNK_BYTES / 2;
+const PACKED_HEADER: usize = 6;
+/// A chunked list whose only chunk holds at most this many entry bytes (and is not PLAIN) is
+/// packed again: a list pushed and popped around a node boundary is not converted back and
+/// forth on every command.
+const REPACK_BYTES: usize = 2048;
+/// The packed form's limits (its header's fields).
+const PACKED_MAX_COUNT: usize = u16::MAX as usize;
+const PACKED_MAX_LP: usize = u32::MAX as usize;
 
 #[inline]
 fn packed_count(buf: &[u8]) -> usize {
     if buf.is_empty() { 0 } else { u16::from_le_bytes([buf[0], buf[1]]) as usize }
 }
 
+/// The listpack size of the node (Redis's `node->sz`).
+#[inline]
+fn packed_lp(buf: &[u8]) -> usize {
+    if buf.is_empty() { LISTPACK_EMPTY_BYTES } else { u32::from_le_bytes([buf[2], buf[3], buf[4], buf[5]]) as usize }
+}
+
 #[inline]
 fn packed_entries(buf: &[u8]) -> &[u8] { buf.get(PACKED_HEADER..).unwrap_or(&[]) }
 
-/// A packed buffer holding `count` elements as `entries`.
-fn packed_from(entries: &[u8], count: usize) -> Box<[u8]> {
+fn write_packed_header(buf: &mut [u8], count: usize, lp: usize) {
+    buf[..2].copy_from_slice(&(count as u16).to_le_bytes());
+    buf[2..PACKED_HEADER].copy_from_slice(&(lp as u32).to_le_bytes());
+}
+
+/// A packed buffer holding `count` elements as `entries` (listpack size `lp`).
+fn packed_from(entries: &[u8], count: usize, lp: usize) -> Box<[u8]> {
     if count == 0 { return Box::default(); }
-    let mut v = Vec::with_capacity(PACKED_HEADER + entries.len());
-    v.extend_from_slice(&(count as u16).to_le_bytes());
+    let mut v = vec![0u8; PACKED_HEADER];
+    v.reserve_exact(entries.len());
+    write_packed_header(&mut v, count, lp);
     v.extend_from_slice(entries);
     v.into_boxed_slice()
 }
@@ -226,10 +283,11 @@ fn packed_from(entries: &[u8], count: usize) -> Box<[u8]> {
 /// Inserts `elem` as an entry at byte `at` of the entries, reallocating to the exact new size.
 fn packed_insert(buf: &mut Box<[u8]>, at: usize, elem: &[u8]) {
     let n = entry_size(elem.len());
+    let (count, lp) = (packed_count(buf) + 1, packed_lp(buf) + listpack_entry_bytes(elem));
     let mut v = Vec::from(std::mem::take(buf));
     if v.is_empty() {
         v.reserve_exact(PACKED_HEADER + n);
-        v.extend_from_slice(&[0, 0]);
+        v.resize(PACKED_HEADER, 0);
     } else {
         v.reserve_exact(n);
     }
@@ -238,8 +296,7 @@ fn packed_insert(buf: &mut Box<[u8]>, at: usize, elem: &[u8]) {
     v.resize(old + n, 0);
     v.copy_within(at..old, at + n);
     write_entry(&mut v[at..at + n], elem);
-    let count = packed_count(&v) + 1;
-    v[..PACKED_HEADER].copy_from_slice(&(count as u16).to_le_bytes());
+    write_packed_header(&mut v, count, lp);
     *buf = v.into_boxed_slice();
 }
 
@@ -251,8 +308,19 @@ fn packed_splice(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, removed: us
         *buf = Box::default();
         return;
     }
+    let entries = packed_entries(buf);
+    let lp = packed_lp(buf) - entries_lp(&entries[range.clone()]) + entries_lp(with);
     super::splice_exact(buf, PACKED_HEADER + range.start..PACKED_HEADER + range.end, with);
-    buf[..PACKED_HEADER].copy_from_slice(&(count as u16).to_le_bytes());
+    write_packed_header(buf, count, lp);
+}
+
+/// `_quicklistNodeAllowInsert` for the packed form's node; an empty list has no node yet (the
+/// element starts one, whatever its size).
+#[inline]
+fn packed_allows(buf: &[u8], elem: &[u8]) -> bool {
+    let count = packed_count(buf);
+    if count == 0 { return LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem) <= PACKED_MAX_LP; }
+    count < PACKED_MAX_COUNT && node_allows_insert(packed_lp(buf), count, fill(), elem.len())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +334,7 @@ pub struct List {
 
 #[derive(Clone)]
 enum Repr {
-    /// At most CHUNK_BYTES of entries, none PLAIN: one exact-size buffer, as a small list is
+    /// One packed node (no PLAIN element): one exact-size buffer, as a small list is
     /// one listpack node in Redis.
     Packed(Box<[u8]>),
     Chunked(Box<Chunked>),
@@ -353,10 +421,10 @@ impl List {
     /// The chunked form, converting a packed list to it first.
     fn chunked(&mut self) -> &mut Chunked {
         if let Repr::Packed(b) = &mut self.repr {
-            let count = packed_count(b);
+            let (count, lp) = (packed_count(b), packed_lp(b));
             let mut entries = Vec::from(std::mem::take(b));
             entries.drain(..entries.len().min(PACKED_HEADER));
-            self.repr = Repr::Chunked(Box::new(Chunked::from_entries(entries, count)));
+            self.repr = Repr::Chunked(Box::new(Chunked::from_entries(entries, count, lp)));
         }
         match &mut self.repr {
             Repr::Chunked(c) => c,
@@ -367,18 +435,19 @@ impl List {
     /// Packs a chunked list again once it is small (after removals).
     fn repack_if_small(&mut self) {
         if let Repr::Chunked(c) = &self.repr {
-            if let Some((entries, count)) = c.single_small_chunk(REPACK_BYTES) {
-                self.repr = Repr::Packed(packed_from(entries, count));
+            if let Some((entries, count, lp)) = c.single_small_chunk(REPACK_BYTES, PACKED_MAX_COUNT) {
+                self.repr = Repr::Packed(packed_from(entries, count, lp));
             }
         }
     }
 
-    /// The packed buffer when `grow` more entry bytes (and no PLAIN element) keep the list
-    /// packed; None when the list is, or must become, chunked.
+    /// The packed buffer when its node allows `elem` (`_quicklistNodeAllowInsert`; an empty
+    /// list takes any element not large), so the list stays one packed node; None when the
+    /// list is, or must become, chunked.
     #[inline]
-    fn packed_with_room(&mut self, grow: usize, large: bool) -> Option<&mut Box<[u8]>> {
+    fn packed_allowing(&mut self, elem: &[u8]) -> Option<&mut Box<[u8]>> {
         match &mut self.repr {
-            Repr::Packed(b) if !large && packed_entries(b).len() + grow <= CHUNK_BYTES => Some(b),
+            Repr::Packed(b) if !is_large(elem) && packed_allows(b, elem) => Some(b),
             _ => None,
         }
     }
@@ -428,7 +497,7 @@ impl List {
 
     /// Appends `elem`, in a PLAIN node of its own when it is large (Redis's quicklistPush).
     pub fn push_back(&mut self, elem: &[u8]) {
-        match self.packed_with_room(entry_size(elem.len()), is_large(elem)) {
+        match self.packed_allowing(elem) {
             Some(b) => {
                 let end = packed_entries(b).len();
                 packed_insert(b, end, elem);
@@ -438,7 +507,7 @@ impl List {
     }
 
     pub fn push_front(&mut self, elem: &[u8]) {
-        match self.packed_with_room(entry_size(elem.len()), is_large(elem)) {
+        match self.packed_allowing(elem) {
             Some(b) => packed_insert(b, 0, elem),
             None => self.chunked().push_front(elem),
         }
@@ -576,9 +645,10 @@ impl List {
     pub fn set(&mut self, index: usize, value: &[u8]) -> bool {
         if index >= self.len() { return false; }
         if let Repr::Packed(b) = &mut self.repr {
+            // In place, however large the node grows (quicklistReplaceEntry's lpReplace).
             let entries = packed_entries(b);
             let (entry, _, _, next) = locate(entries, packed_count(b), index);
-            if !is_large(value) && entries.len() - (next - entry) + entry_size(value.len()) <= CHUNK_BYTES {
+            if !is_large(value) && packed_lp(b) + listpack_entry_bytes(value) <= PACKED_MAX_LP {
                 packed_splice(b, entry..next, 1, &encode_entry(value), 1);
                 return true;
             }
@@ -588,18 +658,17 @@ impl List {
         replaced
     }
 
-    /// Inserts `value` so that it becomes element `index` (`index == len` appends).
-    pub fn insert_at(&mut self, index: usize, value: &[u8]) {
+    /// LINSERT: inserts `value` after (or before) element `index`, as Redis's _quicklistInsert
+    /// does (see `Chunked::insert_beside`); nothing when `index` is out of range.
+    pub fn insert_next_to(&mut self, index: usize, after: bool, value: &[u8]) {
         let len = self.len();
-        if index == 0 {
-            self.push_front(value);
-        } else if index >= len {
-            self.push_back(value);
-        } else if let Some(b) = self.packed_with_room(entry_size(value.len()), is_large(value)) {
-            let (entry, _, _, _) = locate(packed_entries(b), len, index);
-            packed_insert(b, entry, value);
+        if index >= len { return; }
+        if let Some(b) = self.packed_allowing(value) {
+            let (entry, _, _, next) = locate(packed_entries(b), len, index);
+            packed_insert(b, if after { next } else { entry }, value);
         } else {
-            self.chunked().insert_at(index, value);
+            self.chunked().insert_next_to(index, after, value);
+            self.repack_if_small();
         }
     }
 
@@ -632,11 +701,12 @@ impl List {
                 if b.is_empty() { return 0; }
                 let mut pass = RemovalPass { value, limit, first_index, removed: 0, index: 0 };
                 let mut v = Vec::from(std::mem::take(b));
+                let lp = packed_lp(&v);
                 let kept = pass.run(&mut v, PACKED_HEADER);
                 *b = if kept == 0 {
                     Box::default()
                 } else {
-                    v[..PACKED_HEADER].copy_from_slice(&(kept as u16).to_le_bytes());
+                    write_packed_header(&mut v, kept, lp - pass.removed * listpack_entry_bytes(value));
                     v.into_boxed_slice()
                 };
                 pass.removed
@@ -685,28 +755,31 @@ impl List {
         it.rev()
     }
 
-    /// The quicklist nodes Redis 7.0 would hold for these elements had they been pushed one by
-    /// one at the tail with `list-max-listpack-size = fill` (see the module comment).
-    pub fn quicklist_nodes(&self, fill: i64) -> QuicklistNodes<'_> {
-        QuicklistNodes { shapes: self.quicklist_node_shapes(fill), elements: self.iter() }
+    /// The list's quicklist nodes (its chunks are Redis's nodes), each with its elements.
+    pub fn quicklist_nodes(&self) -> QuicklistNodes<'_> {
+        QuicklistNodes { shapes: self.quicklist_node_shapes(), elements: self.iter() }
     }
 
     /// The same nodes as `quicklist_nodes`, as (plain, count) shapes only: nothing allocated,
     /// for the RDB writer, which walks `iter()` alongside.
-    pub fn quicklist_node_shapes(&self, fill: i64) -> QuicklistNodeShapes<'_> {
-        let kinds = PlainFlags { view: self.view(), next_chunk: 0, current: None };
-        QuicklistNodeShapes { elements: self.iter().zip(kinds).peekable(), fill: fill.clamp(-5, FILL_MAX) }
+    pub fn quicklist_node_shapes(&self) -> QuicklistNodeShapes<'_> {
+        QuicklistNodeShapes { view: self.view(), next: 0 }
     }
 }
 
 /// Builds a list element by element at the tail (the RDB loader): while the list can stay
 /// packed, its buffer grows as a Vec does and is trimmed to its exact size once at the end,
-/// instead of a reallocation per element.
+/// instead of a reallocation per element. `push_back` pushes as Redis's quicklistPushTail;
+/// `start_packed_node` + `push_back_packed` and `push_back_plain` rebuild an RDB file's nodes
+/// as they are (quicklistAppendListpack / quicklistAppendPlainNode).
 pub struct ListBuilder {
     /// The packed buffer being built (its header written by `finish`), empty until an element.
     packed: Vec<u8>,
     count: usize,
+    lp: usize,
     chunked: Option<Box<Chunked>>,
+    /// The next `push_back_packed` starts a node.
+    node_starts: bool,
 }
 
 impl Default for ListBuilder {
@@ -714,28 +787,46 @@ impl Default for ListBuilder {
 }
 
 impl ListBuilder {
-    pub fn new() -> ListBuilder { ListBuilder { packed: Vec::new(), count: 0, chunked: None } }
+    pub fn new() -> ListBuilder {
+        ListBuilder { packed: Vec::new(), count: 0, lp: LISTPACK_EMPTY_BYTES, chunked: None, node_starts: false }
+    }
 
-    /// Appends `elem`, in a PLAIN node of its own when it is large (as `List::push_back`).
+    /// Appends `elem` as quicklistPushTail does (a PLAIN node of its own when it is large).
     pub fn push_back(&mut self, elem: &[u8]) {
-        if is_large(elem) { self.push_back_plain(elem) } else { self.push_back_packed(elem) }
+        if self.chunked.is_none() && !is_large(elem) && (self.count == 0 || (self.count < PACKED_MAX_COUNT && node_allows_insert(self.lp, self.count, fill(), elem.len()))) {
+            self.append_packed(elem);
+        } else {
+            self.spilled().push_back(elem);
+        }
     }
 
     /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
-    pub fn push_back_plain(&mut self, elem: &[u8]) { self.spilled().push_back_plain(elem) }
+    pub fn push_back_plain(&mut self, elem: &[u8]) {
+        self.spilled().push_back_plain(elem);
+        self.node_starts = true;
+    }
 
-    /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED).
+    /// The next `push_back_packed` element starts a new node (an RDB file's PACKED node).
+    pub fn start_packed_node(&mut self) { self.node_starts = true; }
+
+    /// Appends `elem` to the current packed node whatever its size (an RDB node stored PACKED).
     pub fn push_back_packed(&mut self, elem: &[u8]) {
-        let n = entry_size(elem.len());
-        if self.chunked.is_none() && packed_entries(&self.packed).len() + n <= CHUNK_BYTES {
-            if self.packed.is_empty() { self.packed.extend_from_slice(&[0; PACKED_HEADER]); }
-            let at = self.packed.len();
-            self.packed.resize(at + n, 0);
-            write_entry(&mut self.packed[at..], elem);
-            self.count += 1;
+        let new_node = std::mem::take(&mut self.node_starts);
+        let fits_packed = self.count < PACKED_MAX_COUNT && self.lp + listpack_entry_bytes(elem) <= PACKED_MAX_LP;
+        if self.chunked.is_none() && (self.count == 0 || (!new_node && fits_packed)) {
+            self.append_packed(elem);
         } else {
-            self.spilled().push_back_packed(elem);
+            self.spilled().push_back_packed(elem, new_node);
         }
+    }
+
+    fn append_packed(&mut self, elem: &[u8]) {
+        if self.packed.is_empty() { self.packed.resize(PACKED_HEADER, 0); }
+        let at = self.packed.len();
+        self.packed.resize(at + entry_size(elem.len()), 0);
+        write_entry(&mut self.packed[at..], elem);
+        self.count += 1;
+        self.lp += listpack_entry_bytes(elem);
     }
 
     /// The chunked list, started from the elements gathered so far.
@@ -743,7 +834,7 @@ impl ListBuilder {
         if self.chunked.is_none() {
             let mut entries = std::mem::take(&mut self.packed);
             entries.drain(..entries.len().min(PACKED_HEADER));
-            self.chunked = Some(Box::new(Chunked::from_entries(entries, self.count)));
+            self.chunked = Some(Box::new(Chunked::from_entries(entries, self.count, self.lp)));
         }
         self.chunked.as_mut().expect("set above")
     }
@@ -757,7 +848,7 @@ impl ListBuilder {
             None if self.count == 0 => List::new(),
             None => {
                 let mut v = self.packed;
-                v[..PACKED_HEADER].copy_from_slice(&(self.count as u16).to_le_bytes());
+                write_packed_header(&mut v, self.count, self.lp);
                 List { repr: Repr::Packed(v.into_boxed_slice()) }
             }
         }
@@ -852,59 +943,20 @@ pub struct NodeShape {
     pub count: usize,
 }
 
-/// For each element head to tail: whether it is in a PLAIN chunk.
-struct PlainFlags<'a> {
-    view: View<'a>,
-    next_chunk: usize,
-    current: Option<(bool, usize)>,
-}
-
-impl Iterator for PlainFlags<'_> {
-    type Item = bool;
-
-    fn next(&mut self) -> Option<bool> {
-        loop {
-            match &mut self.current {
-                Some((plain, left)) if *left > 0 => {
-                    *left -= 1;
-                    return Some(*plain);
-                }
-                _ => {
-                    let (_, count, plain) = self.view.chunk(self.next_chunk)?;
-                    self.next_chunk += 1;
-                    self.current = Some((plain, count));
-                }
-            }
-        }
-    }
-}
-
-/// The node shapes of `List::quicklist_node_shapes`: where Redis's quicklist nodes split. An
-/// element of a PLAIN chunk is a PLAIN node; the others fill packed nodes as Redis fills them.
+/// The node shapes of `List::quicklist_node_shapes`: one per chunk.
 pub struct QuicklistNodeShapes<'a> {
-    elements: std::iter::Peekable<std::iter::Zip<Iter<'a>, PlainFlags<'a>>>,
-    fill: i64,
+    view: View<'a>,
+    next: usize,
 }
 
 impl Iterator for QuicklistNodeShapes<'_> {
     type Item = NodeShape;
 
     fn next(&mut self) -> Option<NodeShape> {
-        let (first, plain) = self.elements.next()?;
-        if plain {
-            return Some(NodeShape { plain: true, count: 1 });
-        }
-        let mut node_bytes = LISTPACK_EMPTY_BYTES + listpack_entry_bytes(first);
-        let mut count = 1;
-        while let Some(&(next, next_plain)) = self.elements.peek() {
-            if next_plain || !node_allows_insert(node_bytes, count, self.fill, next.len()) {
-                break;
-            }
-            node_bytes += listpack_entry_bytes(next);
-            count += 1;
-            self.elements.next();
-        }
-        Some(NodeShape { plain: false, count })
+        let (_, count, plain) = self.view.chunk(self.next)?;
+        self.next += 1;
+        if count == 0 { return None; }
+        Some(NodeShape { plain, count })
     }
 }
 
@@ -938,6 +990,22 @@ fn node_allows_insert(node_bytes: usize, count: usize, fill: i64, elem_len: usiz
     if new_bytes > SIZE_SAFETY_LIMIT { return false; }
     (count as i64) < fill
 }
+
+/// Redis 7.0's `_quicklistNodeAllowMerge`: may two packed nodes of `a_lp`/`b_lp` listpack
+/// bytes holding `a_count`/`b_count` elements become one? The merged size is estimated as
+/// both sizes less one listpack header and terminator.
+fn nodes_allow_merge(a_lp: usize, a_count: usize, b_lp: usize, b_count: usize, fill: i64) -> bool {
+    let merged = a_lp + b_lp - MERGE_HEADER_ESTIMATE;
+    if fill < 0 {
+        let level = (-fill - 1) as usize;
+        if level < OPTIMIZATION_LEVEL.len() { return merged <= OPTIMIZATION_LEVEL[level]; }
+    }
+    if merged > SIZE_SAFETY_LIMIT { return false; }
+    (a_count + b_count) as i64 <= fill
+}
+
+/// What `_quicklistNodeAllowMerge` subtracts from the sum of two nodes' sizes.
+const MERGE_HEADER_ESTIMATE: usize = 11;
 
 /// Size in bytes of `elem` as a listpack entry (encoding + data + backlen), with listpack's
 /// integer encodings for strings that are canonical integers.
@@ -1018,12 +1086,15 @@ mod tests {
         assert_eq!(chunks.iter().map(|c| c.1).sum::<usize>(), l.len());
         match &l.repr {
             Repr::Packed(b) => {
-                assert!(packed_entries(b).len() <= CHUNK_BYTES);
                 assert_eq!(b.is_empty(), l.is_empty(), "an empty packed list holds no buffer");
+                if !b.is_empty() { assert_eq!(packed_lp(b), LISTPACK_EMPTY_BYTES + entries_lp(packed_entries(b)), "packed listpack size"); }
             }
             Repr::Chunked(c) => {
                 assert!(chunks.iter().all(|c| c.1 > 0));
-                assert!(c.single_small_chunk(REPACK_BYTES).is_none(), "a small chunked list is packed again");
+                assert!(c.single_small_chunk(REPACK_BYTES, PACKED_MAX_COUNT).is_none(), "a small chunked list is packed again");
+                for k in c.chunks.iter().filter(|k| !k.plain) {
+                    assert_eq!(k.lp, LISTPACK_EMPTY_BYTES + entries_lp(k.data()), "chunk listpack size");
+                }
             }
         }
         for (data, count, _) in chunks {
@@ -1124,7 +1195,7 @@ mod tests {
 
     #[test]
     fn small_lists_are_one_exact_buffer() {
-        // Ten 10-byte elements: 2 + 120 bytes in one allocation, whichever end they came in at
+        // Ten 10-byte elements: 6 + 120 bytes in one allocation, whichever end they came in at
         // and whichever way they were built.
         let items: Vec<String> = (0..10).map(|i| format!("m:{i}:123456")).collect();
         let mut back = List::new();
@@ -1135,8 +1206,8 @@ mod tests {
         }
         let built = List::from_items(&items);
         for l in [&back, &front, &built] {
-            assert!(matches!(&l.repr, Repr::Packed(b) if b.len() == 122));
-            assert_eq!(l.memory_usage(), crate::alloc::chunk_size(122));
+            assert!(matches!(&l.repr, Repr::Packed(b) if b.len() == 126));
+            assert_eq!(l.memory_usage(), crate::alloc::chunk_size(126));
             assert_eq!(l.chunk_count(), 1);
         }
         assert_eq!(collect(&back), collect(&built));
@@ -1144,7 +1215,7 @@ mod tests {
         rev.reverse();
         assert_eq!(rev, collect(&back));
         back.drop_front_n(4);
-        assert!(matches!(&back.repr, Repr::Packed(b) if b.len() == 2 + 72));
+        assert!(matches!(&back.repr, Repr::Packed(b) if b.len() == PACKED_HEADER + 72));
         back.clear();
         assert_eq!(back.memory_usage(), 0);
     }
@@ -1153,11 +1224,13 @@ mod tests {
     fn lists_unpack_past_a_chunk_and_pack_again_when_small() {
         let e = [b'x'; 98]; // a 100-byte entry
         let mut l = List::new();
-        for _ in 0..40 { l.push_back(&e); }
-        assert!(matches!(l.repr, Repr::Packed(_)), "4000 bytes stay packed");
+        // 101-byte listpack entries: a node of k takes another while 7 + 101k + 98 + 8 <= 8192.
+        for _ in 0..80 { l.push_back(&e); }
+        assert!(matches!(l.repr, Repr::Packed(_)), "one node of 80 stays packed");
         l.push_back(&e);
-        assert!(matches!(l.repr, Repr::Chunked(_)), "4100 bytes do not");
-        let mut m: Model<Vec<u8>> = (0..41).map(|_| e.to_vec()).collect();
+        assert!(matches!(l.repr, Repr::Chunked(_)), "a second node is chunked");
+        assert_eq!(chunks_of(&l).iter().map(|c| c.1).collect::<Vec<_>>(), vec![80, 1]);
+        let mut m: Model<Vec<u8>> = (0..81).map(|_| e.to_vec()).collect();
         check(&l, &m);
         // Popping down to one chunk of at most REPACK_BYTES packs it again.
         while matches!(l.repr, Repr::Chunked(_)) {
@@ -1189,6 +1262,8 @@ mod tests {
     }
 
     fn pushes_and_pops(mut rng: Rng) {
+        // Small elements hover around a count-limited node's size, crossing between forms.
+        set_fill(if rng.1 { 32 } else { -2 });
         let mut l = List::new();
         let mut m: Model<Vec<u8>> = Model::new();
         let mut forms = (0, 0);
@@ -1211,9 +1286,14 @@ mod tests {
 
     #[test]
     fn middle_edits_match_a_deque() {
-        for small in [false, true] {
-            middle_edits(Rng(12345, small));
+        // Count- and size-limited nodes, so inserts split full nodes and merge their neighbours.
+        for fill in [-2, -1, 1, 4] {
+            set_fill(fill);
+            for small in [false, true] {
+                middle_edits(Rng(12345, small));
+            }
         }
+        set_fill(-2);
     }
 
     fn middle_edits(mut rng: Rng) {
@@ -1230,11 +1310,12 @@ mod tests {
                     assert!(l.set(i, &e));
                     m[i] = e;
                 }
-                4 => {
-                    let i = rng.below(n + 1) as usize;
+                4 if n > 0 => {
+                    let i = rng.below(n) as usize;
+                    let after = rng.below(2) == 0;
                     let e = rng.element();
-                    l.insert_at(i, &e);
-                    m.insert(i, e);
+                    l.insert_next_to(i, after, &e);
+                    m.insert(if after { i + 1 } else { i }, e);
                 }
                 5 => {
                     let v = rng.element();
@@ -1297,39 +1378,45 @@ mod tests {
     fn quicklist_nodes_follow_redis_fill_rules() {
         // 10-byte strings (not integers): listpack entry 12 bytes, insert estimate 12 bytes.
         let l = List::from_items((0..2000).map(|i| format!("v{:09}", i)));
-        let nodes: Vec<QuicklistNode> = l.quicklist_nodes(-2).collect();
+        let nodes: Vec<QuicklistNode> = l.quicklist_nodes().collect();
         // redis-server 7.0.15 reports ql_nodes:3 ql_uncompressed_size:24021 for this list: a node
         // of k entries (7 + 12k bytes) takes another while 7 + 12k + 10 + 8 <= 8192.
         assert_eq!(nodes.iter().map(|n| n.elements.len()).collect::<Vec<_>>(), vec![681, 681, 638]);
         assert_eq!(nodes.iter().map(listpack_bytes).sum::<usize>(), 24021);
         assert_eq!(nodes.iter().map(|n| n.elements.len()).sum::<usize>(), 2000);
         assert!(nodes.iter().all(|n| !n.plain));
-        let by_count: Vec<usize> = l.quicklist_nodes(100).map(|n| n.elements.len()).collect();
+        set_fill(100);
+        let by_count: Vec<usize> = List::from_items((0..2000).map(|i| format!("v{:09}", i))).quicklist_nodes().map(|n| n.elements.len()).collect();
         assert_eq!(by_count, vec![100; 20]);
         // Count-limited nodes still respect the 8 KB safety limit.
+        set_fill(1000);
         let big = List::from_items((0..10).map(|_| vec![b'x'; 3000]));
-        let sizes: Vec<usize> = big.quicklist_nodes(1000).map(|n| n.elements.len()).collect();
+        let sizes: Vec<usize> = big.quicklist_nodes().map(|n| n.elements.len()).collect();
         assert_eq!(sizes, vec![2, 2, 2, 2, 2]);
         // redis-server 7.0.15: ql_nodes:5 ql_uncompressed_size:30075 (for -2 and for 1000).
-        assert_eq!(big.quicklist_nodes(-2).map(|n| listpack_bytes(&n)).sum::<usize>(), 30075);
+        assert_eq!(big.quicklist_nodes().map(|n| listpack_bytes(&n)).sum::<usize>(), 30075);
+        set_fill(-2);
         // redis-server 7.0.15, RPUSH of "element-number-0".."element-number-1999": DEBUG OBJECT
         // says ql_nodes:6 ql_uncompressed_size:40932, and DUMP shows the second node starting
         // at element 414 and holding 408 elements.
         let numbered = List::from_items((0..2000).map(|i| format!("element-number-{i}")));
-        let nodes: Vec<QuicklistNode> = numbered.quicklist_nodes(-2).collect();
+        let nodes: Vec<QuicklistNode> = numbered.quicklist_nodes().collect();
         assert_eq!(nodes.len(), 6);
         assert_eq!(nodes[0].elements.len(), 414);
         assert_eq!(nodes[1].elements.len(), 408);
         assert_eq!(nodes.iter().map(listpack_bytes).sum::<usize>(), 40932);
-        for (list, fill) in [(&l, -2), (&l, 100), (&big, 1000), (&big, -2), (&numbered, -2), (&numbered, -5), (&numbered, 7)] {
+        for fill in [-2, -5, 7] {
+            set_fill(fill);
+            let list = List::from_items((0..2000).map(|i| format!("element-number-{i}")));
             // The nodes cover the list in order, each holding what its shape says.
-            let shapes: Vec<NodeShape> = list.quicklist_node_shapes(fill).collect();
-            let nodes: Vec<QuicklistNode> = list.quicklist_nodes(fill).collect();
+            let shapes: Vec<NodeShape> = list.quicklist_node_shapes().collect();
+            let nodes: Vec<QuicklistNode> = list.quicklist_nodes().collect();
             assert_eq!(shapes.len(), nodes.len(), "fill {fill}");
             assert!(shapes.iter().zip(&nodes).all(|(s, n)| s.count == n.elements.len() && s.plain == n.plain && s.count > 0));
             let joined: Vec<&[u8]> = nodes.iter().flat_map(|n| n.elements.iter().copied()).collect();
             assert_eq!(joined, list.iter().collect::<Vec<_>>(), "fill {fill}");
         }
+        set_fill(-2);
         assert_eq!(listpack_entry_bytes(b"12"), 2);
         assert_eq!(listpack_entry_bytes(b"-1"), 3);
         assert_eq!(listpack_entry_bytes(b"012"), 5);
@@ -1342,11 +1429,11 @@ mod tests {
         l.push_back(b"small");
         l.push_back(&vec![b'L'; 100_000]);
         l.push_back(b"after");
-        l.insert_at(2, &vec![b'M'; 50_000]);
+        l.insert_next_to(1, true, &vec![b'M'; 50_000]);
         assert_eq!(l.len(), 4);
         assert_eq!(l.get(1).map(|e| e.len()), Some(100_000));
         assert_eq!(l.get(2).map(|e| e.len()), Some(50_000));
         assert_eq!(l.get(3), Some(&b"after"[..]));
-        assert!(chunks_of(&l).iter().all(|c| c.0.len() <= CHUNK_BYTES || c.1 == 1));
+        assert_eq!(chunks_of(&l).iter().map(|c| c.1).collect::<Vec<_>>(), vec![1, 1, 1, 1], "past 8 KB an element is a node of its own");
     }
 }
