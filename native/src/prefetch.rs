@@ -35,7 +35,8 @@ fn prefetch_range(p: *const u8, len: usize) {
     let last = (p as usize + len - 1) & !(LINE - 1);
     let mut line = first;
     while line <= last {
-        prefetch_addr(p.wrapping_add(line - p as usize));
+        // The first line starts before `p` unless `p` is line-aligned: the offset wraps.
+        prefetch_addr(p.wrapping_add(line.wrapping_sub(p as usize)));
         line += LINE;
     }
 }
