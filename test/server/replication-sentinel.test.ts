@@ -52,7 +52,14 @@ async function startSentinel(dir: string, masterPort: number): Promise<Sentinel>
       'bind 127.0.0.1',
       `dir ${dir}`,
       `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`,
-      'sentinel down-after-milliseconds mymaster 1000',
+      // 2000, as Redis's own sentinel tests: not 1000, the period at which a sentinel reconnects
+      // a link. +switch-master closes the link to the master and starts the new master's ping
+      // clock (act_ping_time) at once, but the link is reconnected only a second after the last
+      // (failed) attempt to reach the dead master: with 1000 the new master, whatever server it
+      // is, is judged +sdown when +switch-master came within a tick after such an attempt, and
+      // the other sentinels' "down" replies about the old master (kept for 5 s) make it +odown
+      // at once: a second failover was tried (13:22 on 2026-12-06, 55 ms before the PONG came).
+      'sentinel down-after-milliseconds mymaster 2000',
       'sentinel failover-timeout mymaster 10000',
       'sentinel parallel-syncs mymaster 1',
       '',
@@ -165,7 +172,7 @@ describeDifferential('failover with the real redis-sentinel 7.0', () => {
     expect(other.server.output()).toContain('Successful partial resynchronization with master.');
     expect(promoted.server.output()).toMatch(/MASTER MODE enabled \(user request from 'id=\d+ .*name=sentinel-/);
     // The leader's log: the promotion and the other replica's reconfiguration, as with Redis nodes.
-    const leader = sentinels.find((s) => s.log().includes('+elected-leader master mymaster'))!;
+    const leader = sentinels.find((s) => s.log().includes(`+elected-leader master mymaster 127.0.0.1 ${oldPort}`))!;
     expect(leader).toBeDefined();
     for (const event of ['+selected-slave', '+failover-state-send-slaveof-noone', '+promoted-slave', '+slave-reconf-sent', '+failover-end']) {
       expect(leader.log()).toContain(event);
@@ -180,5 +187,8 @@ describeDifferential('failover with the real redis-sentinel 7.0', () => {
     const got = values.t === 'array' && values.v ? values.v.map((r) => (r.t === 'bulk' && r.v ? Number(r.v.toString()) : null)) : [];
     expect(got).toEqual([...acked, ...after]);
     expect(await cmd(other, 'GET', `w:${after[after.length - 1]}`)).toBe(String(after[after.length - 1]));
+    // The promoted keyfork answered every sentinel's PINGs in time all along: none judged it down
+    // (which would start a second failover).
+    for (const s of sentinels) expect(s.log()).not.toContain(`+sdown master mymaster 127.0.0.1 ${newPort}`);
   });
 });
