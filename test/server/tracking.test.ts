@@ -203,8 +203,10 @@ describeDifferential('CLIENT TRACKING (client-side caching)', () => {
       ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '0'],
       ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '200'], ['a', 'GET', 'e'],
       ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '200'], ['b', 'GET', 'e'],
-      ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'],
-      ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '400'],
+      // By the cycle: the key expires while the cycle is off, and the step that turns it on is over
+      // once the invalidation came (a loaded machine can stretch a step past a short TTL).
+      ['a', 'SET', 'e', '1', 'PX', '100'], ['a', 'GET', 'e'], ['sleep', '200'],
+      awaiting(['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], 'a', ['e']),
       ['a', 'GET', 't1'], ['a', 'GET', 't2'], ['info', 'b'], ['a', 'CLIENT', 'TRACKING', 'OFF'], ['info', 'b'],
       ['b', 'SET', 't1', '1'], ['info', 'b'], ['a', 'CLIENT', 'TRACKING', 'ON'], ['b', 'SET', 't2', '1'], ['info', 'b'],
     ]);
@@ -256,7 +258,10 @@ describeDifferential('CLIENT TRACKING (client-side caching)', () => {
       ['b', 'MSET', 'user:2', 'x', 'user:1', 'x', 'acct:9', 'x', 'other', 'x'],
       ['a', 'SET', 'user:3', 'x'], ['a', 'MSET', 'user:4', 'x', 'user:5', 'y'], ['b', 'SET', 'user:5', 'z'],
       ['b', 'MULTI'], ['b', 'SET', 'acct:1', '1'], ['b', 'SET', 'user:9', '1'], ['b', 'EXEC'],
-      ['b', 'SET', 'user:e', '1', 'PX', '50'], ['sleep', '300'],
+      // Expired by the cycle, turned on once the key is past its TTL: under load the SET's own
+      // step once outlasted a 50 ms TTL, and its invalidation came within it.
+      ['b', 'DEBUG', 'SET-ACTIVE-EXPIRE', '0'], ['b', 'SET', 'user:e', '1', 'PX', '50'], ['sleep', '100'],
+      awaiting(['b', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], 'c', ['user:e']),
       ['b', 'FLUSHALL'],
       ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'user:x'],
       ['a', 'CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'u'],
@@ -351,7 +356,7 @@ describeDifferential('CLIENT TRACKING (client-side caching)', () => {
       ['a', 'MGET', 'k1', 'k2'], ['a', 'MSET', 'k1', '1', 'k2', '2'],
       // Expiry: the "expired" event comes before the invalidation (lazily, then by the cycle).
       ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '0'], ['b', 'SET', 'e', '1', 'PX', '50'], ['a', 'GET', 'e'], ['sleep', '150'], ['b', 'GET', 'e'],
-      ['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], ['b', 'SET', 'e2', '1', 'PX', '400'], ['a', 'GET', 'e2'], ['sleep', '900'],
+      ['b', 'SET', 'e2', '1', 'PX', '400'], ['a', 'GET', 'e2'], ['sleep', '500'], awaiting(['a', 'DEBUG', 'SET-ACTIVE-EXPIRE', '1'], 'a', ['e2']),
       ['b', 'CONFIG', 'SET', 'notify-keyspace-events', ''],
     ]);
   });
