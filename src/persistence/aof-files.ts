@@ -9,6 +9,7 @@ import { strerror } from '../config/errors';
 import { StartupAbort } from '../errors';
 import type { Logger } from '../log';
 import { AofManifest, ManifestError } from './aof-manifest';
+import { bgUnlink } from './bg-unlink';
 import { consume } from '../config/consumers';
 
 const APPENDDIRNAME = consume('appenddirname', 'test/server/aof-options.test.ts');
@@ -147,7 +148,7 @@ export class AofFiles {
     if (this.config.bool(AOF_DISABLE_AUTO_GC) || m.history.length === 0) return;
     for (const f of m.history) {
       this.log.notice(`Removing the history file ${f.name} in the background`);
-      fs.unlink(this.path(f.name), () => {});
+      bgUnlink(this.path(f.name));
     }
     m.history = [];
     this.persistManifest(m);

@@ -17,6 +17,7 @@ import type { NativeAddon } from '../native';
 import { PROPAGATE_AOF, type Propagation, type PropagationConsumer } from '../propagate';
 import type { BeforeSleep } from '../before-sleep';
 import { AofFiles } from './aof-files';
+import { bgUnlink } from './bg-unlink';
 import { AofWriter } from './aof-writer';
 import { AofLoader, type AofLoadHost } from './aof-load';
 import { AofManifest } from './aof-manifest';
@@ -439,7 +440,7 @@ export class Aof {
   }
 
   private removeTempFiles(pid: number): void {
-    for (const f of [`temp-rewriteaof-bg-${pid}.aof`, `temp-rewriteaof-${pid}.aof`]) fs.unlink(f, () => {});
+    for (const f of [`temp-rewriteaof-bg-${pid}.aof`, `temp-rewriteaof-${pid}.aof`]) bgUnlink(f);
   }
 
   /** backgroundRewriteDoneHandler */
@@ -459,7 +460,7 @@ export class Aof {
       this.writer.discard();
       const temp = AofManifest.tempIncrName(this.manifest.filename);
       this.log.notice(`Removing the temp incr aof file ${temp} in the background`);
-      fs.unlink(this.files.path(temp), () => {});
+      bgUnlink(this.files.path(temp));
     }
     this.rewriteTimeLast = this.rewriteTimeStart >= 0 ? nowSec() - this.rewriteTimeStart : -1;
     this.rewriteTimeStart = -1;
@@ -505,7 +506,7 @@ export class Aof {
         this.timedRename(this.files.path(tempIncr), incrPath);
       } catch (err) {
         this.log.warning(`Error trying to rename the temporary AOF incr file ${this.files.path(tempIncr)} into ${incrPath}: ${strerror(err)}`);
-        fs.unlink(basePath, () => {});
+        bgUnlink(basePath);
         this.rewriteFailed(`renaming ${tempIncr}: ${strerror(err)}`);
         return;
       }
@@ -513,8 +514,8 @@ export class Aof {
     }
     next.markRewrittenIncrAsHistory(this.writer.fd >= 0);
     if (!this.files.persistManifest(next)) {
-      fs.unlink(basePath, () => {});
-      if (incrPath) fs.unlink(incrPath, () => {});
+      bgUnlink(basePath);
+      if (incrPath) bgUnlink(incrPath);
       this.rewriteFailed('the manifest could not be written');
       return;
     }

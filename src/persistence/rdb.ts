@@ -12,6 +12,7 @@ import { argStr, ReplyError, type Ctx } from '../commands/types';
 import { native, type RdbLoadReport } from '../native';
 import type { LatencySink } from '../latency';
 import type { Aof } from './aof';
+import { bgUnlink } from './bg-unlink';
 import { Children, oneLine, SIGUSR1, type ActiveChild, type ChildExit, type ChildSystem } from './children';
 import { commandTrigger, saveRuleTrigger } from './triggers';
 
@@ -400,25 +401,9 @@ export class Persistence {
     for (const listener of this.bgsaveDoneListeners) listener(ok);
   }
 
-  /**
-   * rdbRemoveTempFile, through Redis's bg_unlink: the name goes now, and the file's blocks are
-   * released when its descriptor is closed in the background (libuv's pool), so removing a big
-   * temp file does not stall the server.
-   */
+  /** rdbRemoveTempFile: through bg_unlink, so removing a big temp file does not stall the server. */
   private removeTempFile(pid: number): void {
-    const name = `temp-${pid}.rdb`;
-    let fd = -1;
-    try {
-      fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    } catch {
-      // not there, or not readable: plainly unlinked below
-    }
-    try {
-      fs.unlinkSync(name);
-    } catch {
-      // never created, or already gone
-    }
-    if (fd >= 0) fs.close(fd, () => {});
+    bgUnlink(`temp-${pid}.rdb`);
   }
 
   /**

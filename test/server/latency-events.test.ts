@@ -8,16 +8,15 @@
 // any disk, and 1 ms is the lowest threshold Redis accepts (0 turns the monitor off): those
 // tests run both servers under strace with the system call that Redis times held for
 // DELAY_US before it runs, so the step is slow on both whatever the machine.
-import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeDifferential, type BothServers, useBothServers } from '../helpers/diff';
 import { formatReply, RawConnection, type Reply } from '../helpers/resp';
-import { startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
+import { type RunningServer } from '../helpers/servers';
+import { describeTraced, type Labelled, withDelayedSyscalls } from '../helpers/strace';
 import { infoNumber as infoField, replyText as text, until } from '../helpers/info';
 
 let servers: BothServers;
 const both = (): Labelled[] => [['keyfork', servers.keyfork], ['redis', servers.redis]];
-type Labelled = [label: string, server: RunningServer];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface LatestRow {
@@ -92,47 +91,6 @@ async function recordedNow(conn: RawConnection, events: string[], label: string)
   return names;
 }
 
-/** Each traced system call waits this long (us) before it runs: 3 ms, 2 whole ones at least. */
-const DELAY_US = 3000;
-
-/** strace runs here: installed, and allowed to trace (ptrace) what it starts. */
-const straceWorks = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=none', 'true'], { timeout: 10_000 }).status === 0;
-
-/**
- * Starts keyfork and redis-server (with `args`), each under strace holding every `syscalls`
- * call (only those naming one of `paths`, when given) for DELAY_US; runs `fn` and stops both.
- * strace 6.1 cannot kill what it traces when it stops, so each server is killed by its own
- * pid (INFO's process_id) and strace then exits with it.
- */
-async function withDelayedSyscalls(syscalls: string[], paths: string[], args: string[], fn: (pair: Labelled[]) => Promise<void>): Promise<void> {
-  const set = syscalls.join(',');
-  const prefix = ['strace', '-f', '--seccomp-bpf', '-qq', '-o', '/dev/null', '-e', `trace=${set}`, '-e', `inject=${set}:delay_enter=${DELAY_US}`, ...paths.flatMap((p) => ['-P', p])];
-  const started: Array<{ server: RunningServer; pid: number }> = [];
-  try {
-    for (const start of [startKeyfork, startRedis]) {
-      const server = await start({ prefix, args: [...args, ...(start === startKeyfork ? ['--enable-debug-command', 'yes'] : [])] });
-      const conn = await RawConnection.connect(server.port);
-      try {
-        started.push({ server, pid: await infoField(conn, 'server', 'process_id') });
-      } catch (err) {
-        await server.stop('SIGKILL');
-        throw err;
-      } finally {
-        conn.close();
-      }
-    }
-    await fn([['keyfork', started[0].server], ['redis', started[1].server]]);
-  } finally {
-    for (const { server, pid } of started) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await server.stop('SIGKILL');
-    }
-  }
-}
 
 describeDifferential('LATENCY events other than "command" vs redis-server 7.0', () => {
   useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] } });
@@ -225,7 +183,6 @@ describeDifferential('LATENCY events other than "command" vs redis-server 7.0', 
   }, 60_000);
 });
 
-const describeTraced = straceWorks ? describeDifferential : (name: string, fn: () => void) => describe.skip(`${name} (skipped: strace cannot trace here)`, fn);
 
 describeTraced('LATENCY file-system events vs redis-server 7.0, the system call held by strace', () => {
   /** Sets a key, runs BGREWRITEAOF and waits for it to have succeeded. */
