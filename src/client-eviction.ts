@@ -141,6 +141,24 @@ export class ClientEviction {
   }
 
   /**
+   * DEBUG CLIENT-EVICTION: each size class's range, the memory and the number of the evictable
+   * clients in it; null while eviction is off.
+   */
+  bucketTable(): string | null {
+    if (this.limit === 0) return null;
+    const pad = (n: number) => String(n).padStart(10);
+    let text = '';
+    for (let b = 0; b < BUCKET_COUNT; b++) {
+      text += b === 0 ? `bucket ${pad(0)}` : `bucket ${pad(2 ** (b - 1 + BUCKET_MIN_LOG))}`;
+      text += b === BUCKET_COUNT - 1 ? '+            : ' : ` - ${pad(2 ** (b + BUCKET_MIN_LOG) - 1)}: `;
+      let bytes = 0;
+      for (const c of this.buckets[b]) bytes += c.evictionMemory;
+      text += `tot-mem: ${pad(bytes)}, clients: ${this.buckets[b].size}\n`;
+    }
+    return text;
+  }
+
+  /**
    * The cron, each tick: takes the memory of a share of the clients (all of them over a
    * second at `hz`, at least 5 a tick, as Redis's clientsCron), then checks the limit.
    */

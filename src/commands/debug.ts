@@ -1,7 +1,7 @@
 // DEBUG, behind enable-debug-command as in Redis 7.0 (default "no"; "local" admits loopback
 // clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
 // Implemented here: HELP, SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
-// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD; in the addon (native rows "debug|<sub>"):
+// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION; in the addon (native rows "debug|<sub>"):
 // DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
@@ -40,6 +40,13 @@ function debugSetActiveExpire(ctx: Ctx): void {
   if (index >= 0) return nativeHandler(index)(ctx);
   native.setActiveExpire(atoi(argStr(ctx.req, 2)) !== 0);
   ctx.out.ok();
+}
+
+/** DEBUG CLIENT-EVICTION: the size classes of maxmemory-clients (src/client-eviction.ts). */
+function debugClientEviction(ctx: Ctx): void {
+  const table = ctx.server.clientEviction.bucketTable();
+  if (table === null) throw new ReplyError('ERR maxmemory-clients is disabled.');
+  ctx.out.verbatim(table);
 }
 
 function debugLog(ctx: Ctx): void {
@@ -178,6 +185,11 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
       '  file to the database.',
     ]],
   },
+  'client-eviction': {
+    argc: (n) => n === 2,
+    run: debugClientEviction,
+    help: ['CLIENT-EVICTION', ['Show low level client eviction pools info (maxmemory-clients).']],
+  },
   'pause-cron': {
     argc: (n) => n === 3,
     run: debugPauseCron,
@@ -246,7 +258,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
 const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'populate', 'protocol', 'reload',
-  'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'pause-cron'];
+  'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {
   if (sub in TS_SUBCOMMANDS) return true;

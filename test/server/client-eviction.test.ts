@@ -78,7 +78,7 @@ async function withLimit(limit: string, body: (label: string, server: RunningSer
 }
 
 describeDifferential('client eviction (maxmemory-clients) vs redis-server 7.0', () => {
-  useBothServers((s) => (servers = s));
+  useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] }, redis: { args: ['--enable-debug-command', 'yes'] } });
 
   it('CONFIG SET / GET maxmemory-clients: bytes, percentages of maxmemory shown with %, and the same refusals', async () => {
     const commands: Arg[][] = [
@@ -102,6 +102,29 @@ describeDifferential('client eviction (maxmemory-clients) vs redis-server 7.0', 
     ];
     const mismatches = await compareSequences(commands, { servers });
     expect(formatMismatches(mismatches)).toBe('');
+  });
+
+  it('DEBUG CLIENT-EVICTION: refused while off; the size classes, with a 1 MB partial request in the 1-2 MB one', async () => {
+    expect(formatMismatches(await compareSequences([['DEBUG', 'CLIENT-EVICTION'], ['DEBUG', 'CLIENT-EVICTION', 'x']], { servers }))).toBe('');
+    const tables: string[] = [];
+    await withLimit('10mb', async (label, server, eyes) => {
+      const c = await RawConnection.connect(server.port);
+      try {
+        partialSet(c, 'big', 1024 * 1024, 300 * 1024);
+        // Each line: the class's range, then the memory and the number of its evictable clients.
+        const classes = async () => text(await eyes.send('DEBUG', 'CLIENT-EVICTION')).split('\n').filter(Boolean)
+          .map((l) => /^(bucket .*: )tot-mem: +(\d+), clients: (\d+)$/.exec(l)!);
+        expect(await until(async () => (await classes())[6][3] === '1', 10_000), `${label}: ${text(await eyes.send('DEBUG', 'CLIENT-EVICTION'))}`).toBe(true);
+        const lines = await classes();
+        expect(lines.length, label).toBe(19);
+        expect(Number(lines[6][2]), label).toBeGreaterThanOrEqual(1024 * 1024);
+        expect(lines.slice(7).every((m) => m[2] === '0' && m[3] === '0'), label).toBe(true);
+        tables.push(lines.map((m) => m[1]).join('\n'));
+      } finally {
+        c.close();
+      }
+    });
+    expect(tables[0]).toBe(tables[1]);
   });
 
   it('a client whose query buffer holds a big partial argument is evicted, logged and counted; the command never runs', async () => {
