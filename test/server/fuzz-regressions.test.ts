@@ -40,7 +40,7 @@ describeDifferential('divergences found by the differential fuzzers', () => {
 
   // pqsort (GEOSEARCH ... COUNT, SORT ... BY ... LIMIT): redis-server 7.0.15 does not switch to
   // insertion sort after a partition that swapped nothing, so equal keys come out in the order
-  // the partition leaves them (fuzz-geo seed 1235, fuzz-sort seed 1033).
+  // the partition leaves them (fuzz-geo seed 1235, fuzz-sort seed 1079).
   it('equal distances under a sorted GEOSEARCH/GEORADIUS COUNT come out in Redis\'s pqsort order', async () => {
     await check([
       ['ZADD', 'g', '3479089033284115', 'p6', '3479091430706890', 'p1', '3479091430706890', 'p4', '3479093902021860', 'p0',
