@@ -128,17 +128,28 @@ describeDifferential('LATENCY events other than "command" vs redis-server 7.0', 
     expect(seen).toEqual([['expire-del'], ['expire-del']]);
   }, 60_000);
 
+  const aofEvents = ['aof-write', 'aof-write-alone', 'aof-write-active-child', 'aof-write-pending-fsync', 'aof-fsync-always'];
+  /** No rewrite child and no background fsync left, then LATENCY RESET: the next write is "alone". */
+  const quiet = async (conn: RawConnection) => {
+    expect(await until(async () => {
+      const info = text(await conn.send('INFO', 'persistence'));
+      return /aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info) && /aof_pending_bio_fsync:0/.test(info);
+    }, 20_000)).toBe(true);
+    await conn.send('LATENCY', 'RESET');
+  };
+  const bigWrite = ['EVAL', "redis.call('SET', 'big', string.rep('x', 64 * 1024 * 1024))", '0'];
+  /** The AOF off again on both servers (and the save delay a test set back to 0). */
+  const aofOff = async () => {
+    for (const [, server] of both()) {
+      const conn = await RawConnection.connect(server.port);
+      await conn.send('CONFIG', 'SET', 'appendonly', 'no');
+      await conn.send('CONFIG', 'SET', 'appendfsync', 'everysec');
+      await conn.send('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+      conn.close();
+    }
+  };
+
   it('a 64 MB AOF write is an "aof-write" and "aof-write-alone" event; appendfsync always adds "aof-fsync-always"', async () => {
-    const aofEvents = ['aof-write', 'aof-write-alone', 'aof-write-active-child', 'aof-write-pending-fsync', 'aof-fsync-always'];
-    const quiet = async (conn: RawConnection) => {
-      // No rewrite child and no background fsync left: the next write is "alone".
-      expect(await until(async () => {
-        const info = text(await conn.send('INFO', 'persistence'));
-        return /aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info) && /aof_pending_bio_fsync:0/.test(info);
-      }, 20_000)).toBe(true);
-      await conn.send('LATENCY', 'RESET');
-    };
-    const bigWrite = ['EVAL', "redis.call('SET', 'big', string.rep('x', 64 * 1024 * 1024))", '0'];
     try {
       const everysec = await recorded(aofEvents, async (conn) => {
         await conn.send('CONFIG', 'SET', 'auto-aof-rewrite-percentage', '0');
@@ -154,14 +165,30 @@ describeDifferential('LATENCY events other than "command" vs redis-server 7.0', 
       });
       expect(always).toEqual([['aof-write', 'aof-write-alone', 'aof-fsync-always'], ['aof-write', 'aof-write-alone', 'aof-fsync-always']]);
     } finally {
-      for (const [, server] of both()) {
-        const conn = await RawConnection.connect(server.port);
-        await conn.send('CONFIG', 'SET', 'appendonly', 'no');
-        await conn.send('CONFIG', 'SET', 'appendfsync', 'everysec');
-        conn.close();
-      }
+      await aofOff();
     }
   }, 120_000);
+
+  it('a 64 MB AOF write while a BGSAVE child runs is an "aof-write-active-child" event', async () => {
+    try {
+      const seen = await recorded(aofEvents, async (conn) => {
+        await conn.send('CONFIG', 'SET', 'auto-aof-rewrite-percentage', '0');
+        expect(await conn.send('CONFIG', 'SET', 'appendonly', 'yes')).toEqual({ t: 'simple', v: 'OK' });
+        await quiet(conn);
+        // A child that outlives the write: 1000 keys at 1 s each (the FLUSHALL after the
+        // action stops it). DEBUG POPULATE is not propagated: the AOF gets nothing before the write.
+        expect(await conn.send('DEBUG', 'POPULATE', '1000')).toEqual({ t: 'simple', v: 'OK' });
+        expect(await conn.send('CONFIG', 'SET', 'rdb-key-save-delay', '1000000')).toEqual({ t: 'simple', v: 'OK' });
+        expect(text(await conn.send('BGSAVE'))).toBe('Background saving started');
+        expect(await conn.send(...bigWrite)).toEqual({ t: 'bulk', v: null });
+        expect(await infoField(conn, 'persistence', 'rdb_bgsave_in_progress')).toBe(1);
+      });
+      expect(seen).toEqual([['aof-write', 'aof-write-active-child'], ['aof-write', 'aof-write-active-child']]);
+    } finally {
+      await aofOff();
+    }
+  }, 120_000);
+
   it('evicting a set of 300k members is an "eviction-del" event inside an "eviction-cycle" one (lazyfree-lazy-eviction no)', async () => {
     const seen = await recorded(['eviction-cycle', 'eviction-del'], async (conn) => {
       // Freeing 300k members one by one takes milliseconds on any machine (Redis: dbSyncDelete).
@@ -180,6 +207,32 @@ describeDifferential('LATENCY events other than "command" vs redis-server 7.0', 
       await sleep(300);
     });
     expect(seen).toEqual([['eviction-cycle', 'eviction-del'], ['eviction-cycle', 'eviction-del']]);
+  }, 60_000);
+
+  it('waiting for the lazy free thread when nothing is left to evict is an "eviction-lazyfree" event (FLUSHDB ASYNC of 500k keys, volatile-lru)', async () => {
+    const seen = await recorded(['eviction-lazyfree'], async (conn) => {
+      expect(await conn.send('DEBUG', 'POPULATE', '500000')).toEqual({ t: 'simple', v: 'OK' });
+      try {
+        // No key has a TTL: volatile-lru finds nothing to evict; tenacity 100 takes the time
+        // limit off performEvictions' wait for the lazy free thread (cant_free).
+        expect(await conn.send('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru')).toEqual({ t: 'simple', v: 'OK' });
+        expect(await conn.send('CONFIG', 'SET', 'maxmemory-eviction-tenacity', '100')).toEqual({ t: 'simple', v: 'OK' });
+        expect(await conn.send('CONFIG', 'SET', 'maxmemory', '1')).toEqual({ t: 'simple', v: 'OK' });
+        // The lazy free thread takes a few hundred ms over 500k keys: the next command's
+        // eviction waits for it (and memory stays over maxmemory 1 all the same). FLUSHDB, not
+        // FLUSHALL: FLUSHALL saves the RDB under save points (keyfork's defaults here), and the
+        // lazy free thread is done before its reply.
+        expect(await conn.send('FLUSHDB', 'ASYNC')).toEqual({ t: 'simple', v: 'OK' });
+        expect(await conn.send('PING')).toEqual({ t: 'simple', v: 'PONG' });
+      } finally {
+        await conn.send('CONFIG', 'SET', 'maxmemory', '0');
+        await conn.send('CONFIG', 'SET', 'maxmemory-eviction-tenacity', '10');
+        await conn.send('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      }
+      // keyfork's cron takes the addon's measurements (hz 10).
+      await sleep(300);
+    });
+    expect(seen).toEqual([['eviction-lazyfree'], ['eviction-lazyfree']]);
   }, 60_000);
 });
 
