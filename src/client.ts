@@ -146,10 +146,17 @@ export class Client {
    */
   writeFd = -1;
 
-  constructor(readonly socket: ClientSocket, maxBulkLen: () => number, fd?: number) {
+  /**
+   * The unixsocket path for a connection accepted there (Redis's CLIENT_UNIX_SOCKET: flag U,
+   * both addresses `<path>:0`, MONITOR's `unix:<path>`), else null.
+   */
+  readonly unixSocket: string | null;
+
+  constructor(readonly socket: ClientSocket, maxBulkLen: () => number, fd?: number, unixSocket?: string) {
     this.parser = new RequestParser(maxBulkLen);
-    this.addr = formatAddr(socket.remoteAddress, socket.remotePort);
-    this.laddr = formatAddr(socket.localAddress, socket.localPort);
+    this.unixSocket = unixSocket ?? null;
+    this.addr = unixSocket !== undefined ? `${unixSocket}:0` : formatAddr(socket.remoteAddress, socket.remotePort);
+    this.laddr = unixSocket !== undefined ? `${unixSocket}:0` : formatAddr(socket.localAddress, socket.localPort);
     this.fd = fd ?? (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
   }
 

@@ -50,7 +50,7 @@ export class Monitors {
   private feed(client: Client, req: Request): void {
     const server = this.server;
     const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-    const source = server.scripting.isScriptClient(client) ? 'lua' : client.addr;
+    const source = server.scripting.isScriptClient(client) ? 'lua' : client.unixSocket !== null ? `unix:${client.unixSocket}` : client.addr;
     let line = `+${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')} [${client.db} ${source}]`;
     const redacted = redactedArguments(req);
     for (let i = 0; i < req.argc; i++) {

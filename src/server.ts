@@ -22,6 +22,7 @@ import { Maxmemory } from './maxmemory';
 import { MemoryAccounting, MemoryHousekeeping } from './memory';
 import { KeyspaceEvents } from './keyspace-events';
 import { TLS_PORT, TlsListeners } from './tls';
+import { UnixListener } from './unix-socket';
 import { log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, EXPIRY_DELETE, EXPIRY_IGNORE, EXPIRY_LOGICAL, native } from './native';
 import { Parse, RequestParser } from './protocol/parse';
@@ -157,6 +158,8 @@ export class Server {
   /** Work before replies go out, once per event-loop iteration (src/before-sleep.ts). */
   readonly beforeSleep: BeforeSleep;
   readonly tls: TlsListeners;
+  /** The unixsocket listener (src/unix-socket.ts). */
+  readonly unix: UnixListener;
   readonly replication: Replication;
   readonly startTime = Date.now();
   private readonly housekeeping = new MemoryHousekeeping();
@@ -260,6 +263,7 @@ export class Server {
     this.latency = new LatencyMonitor(config);
     this.persistence.children.onFork = (usec) => this.latency.noteFork(usec, this.memory.sample().used);
     this.tls = new TlsListeners(config, this.log, (socket) => this.addTlsClient(socket));
+    this.unix = new UnixListener(config, this.log, (socket) => this.accept(socket, this.unix.path ?? undefined));
     this.replication = new Replication(this);
     config.setLog((level, message) => this.log.log(level, message));
     for (const setting of NATIVE_SETTINGS) {
@@ -295,17 +299,22 @@ export class Server {
     }
   }
 
-  /** Binds every configured address; resolves to the port actually bound (port 0 picks one). */
+  /**
+   * Binds every configured address; resolves to the port actually bound. Port 0 picks a free
+   * port (how startServer() and the tests run keyfork), except beside a unixsocket: there it
+   * means no TCP listener, as in Redis.
+   */
   async listen(): Promise<number> {
     const port = this.config.int(PORT);
     const binds = this.config.bindAddresses(BIND);
+    const tcp = port !== 0 || this.unix.path === null;
     let bound = port;
     for (const spec of binds) {
       const optional = spec.startsWith('-');
       const host = optional ? spec.slice(1) : spec;
       const addr = host === '*' ? '0.0.0.0' : host;
       try {
-        bound = await this.listenOne(addr, bound);
+        if (tcp) bound = await this.listenOne(addr, bound);
       } catch (err) {
         if (optional) continue;
         throw this.listenFailure(host, bound, 'TCP', err);
@@ -415,9 +424,11 @@ export class Server {
     return this.adoptFd(fd, false, remoteAddress, remotePort, localAddress, localPort) ? 1 : 0;
   }
 
-  private accept(accepted: net.Socket): void {
+  /** A connection node:net accepted: on a TCP listener, or on the unixsocket (`unixSocket`, its path). */
+  private accept(accepted: net.Socket, unixSocket?: string): void {
     if (this.refusedAtMaxclients((error) => accepted.end(error))) return;
-    if (this.nativeSockets && this.adopt(accepted)) return;
+    // The addon adopts TCP connections only; a unix one stays with node:net (issue 14).
+    if (this.nativeSockets && unixSocket === undefined && this.adopt(accepted)) return;
     // Node 20's net.Server does not pass `onread` (read into a caller's Buffer) to the sockets
     // it accepts, so they are accepted paused and their handle moves to a socket that has it.
     // The accepted socket is detached first: destroying it closes nothing and takes it off the
@@ -425,7 +436,7 @@ export class Server {
     const handle = (accepted as unknown as AcceptedSocket)._handle;
     (accepted as unknown as AcceptedSocket)._handle = null;
     accepted.destroy();
-    this.addClient({ handle });
+    this.addClient({ handle, unixSocket });
   }
 
   /**
@@ -573,23 +584,33 @@ export class Server {
     this.addClient({ fd });
   }
 
-  /** The listening sockets' descriptors. */
+  /** The listening sockets' descriptors (the unixsocket's included). */
   listenerFds(): number[] {
-    return this.listeners.map((l) => l.fd).filter((fd) => fd >= 0);
+    return [...this.listeners.map((l) => l.fd), this.unix.fd].filter((fd) => fd >= 0);
   }
 
-  /** Wraps an accepted connection (a libuv handle or a descriptor) as a client reading into the shared Buffer. */
-  private addClient(from: { handle?: unknown; fd?: number }): void {
+  /**
+   * Wraps an accepted connection (a libuv handle or a descriptor) as a client reading into the
+   * shared Buffer. `unixSocket`: accepted on the unixsocket; a bare descriptor (the busy pump's)
+   * is known to be one by the pipe handle node:net makes for it.
+   */
+  private addClient(from: { handle?: unknown; fd?: number; unixSocket?: string }): void {
     let client: Client | null = null;
+    const { unixSocket, ...source } = from;
     const socket = new net.Socket({
-      ...from,
+      ...source,
       readable: true,
       writable: true,
       noDelay: true,
       onread: { buffer: this.readBuffer, callback: (n: number) => void (client && this.onRead(client, n)) },
     } as net.SocketConstructorOpts);
-    if (from.fd !== undefined) socket.setNoDelay(true);
-    client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    let unix = unixSocket;
+    if (from.fd !== undefined) {
+      const handle = (socket as unknown as { _handle: object | null })._handle;
+      if (handle?.constructor.name === 'Pipe' && this.unix.path !== null) unix = this.unix.path;
+      else socket.setNoDelay(true);
+    }
+    client = new Client(socket, () => this.limits.protoMaxBulkLen, undefined, unix);
     client.writeFd = client.fd;
     this.register(client);
   }
@@ -619,7 +640,8 @@ export class Server {
     this.clients.set(client.id, client);
     const keepalive = this.config.int(TCP_KEEPALIVE);
     // Node's setKeepAlive probes every second, ten times; Redis every interval/3, three times.
-    if (keepalive > 0) native.setTcpKeepalive(client.fd, keepalive);
+    // Not for a unix socket (Redis's setsockopt fails there and is ignored).
+    if (keepalive > 0 && client.unixSocket === null) native.setTcpKeepalive(client.fd, keepalive);
     const owner = client;
     // An adopted socket reports its end through onSocketEvent.
     if (!(socket instanceof NativeSocket)) {
@@ -1156,6 +1178,7 @@ export class Server {
     for (const c of [...this.clients.values()]) this.freeClient(c);
     await Promise.all([...this.listeners.map((l) => l.close()), this.tls.close()]);
     this.listeners = [];
+    this.unix.close();
   }
 
   /**
@@ -1186,6 +1209,8 @@ export class Server {
         // already gone
       }
     }
+    // finishShutdown's closeListeningSockets(1): the unixsocket's file goes (unixsock's seam).
+    this.unix.close();
     this.log.warning('Redis is now ready to exit, bye bye...');
     for (const c of this.clients.values()) c.socket.destroy();
     process.exit(0);

@@ -7,10 +7,12 @@ import './config/config';
 import { allConsumersLoaded, consume } from './config/consumers';
 import { ListenFailure, StartupAbort } from './errors';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
+import { UnixSocketFailure } from './unix-socket';
 
 const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
 const ALWAYS_SHOW_LOGO = consume('always-show-logo', 'test/server/startup-log.test.ts');
 const LOGFILE = consume('logfile', 'test/server/startup-log.test.ts');
+const TCP_BACKLOG = consume('tcp-backlog', 'test/server/directives.test.ts');
 
 /** Redis 7.0's asciilogo.h, filled as redisAsciiArt fills it. */
 function asciiLogo(mode: string, port: number, pid: number): string {
@@ -97,6 +99,10 @@ export async function bringUp(config: Config, configFile: string | null): Promis
     log.warning(err.message);
     throw new StartupAbort(err.message);
   });
+  // initServer opens the unix socket after the TCP and TLS listeners; its failure exits 1.
+  await server.unix.listen(config.int(TCP_BACKLOG)).catch((err: unknown) => {
+    throw err instanceof UnixSocketFailure ? new StartupAbort(err.message) : err;
+  });
   startupBanner(config, log, port === 0 ? server.tls.port : port);
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
@@ -107,6 +113,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   if (users.fatal) throw new StartupAbort('ACL errors at start-up');
   const loaded = await server.persistence.loadAtStartup();
   if (loaded) server.replication.replica.restoreFromRdb(loaded);
-  log.notice('Ready to accept connections');
+  if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');
+  if (server.unix.open) log.notice(`The server is now ready to accept connections at ${server.unix.path}`);
   return { server, port };
 }

@@ -11,8 +11,9 @@ const SYNTAX_ERROR = 'ERR syntax error';
 
 /** Loopback or unix-socket peers (Redis's islocalClient), for the "local" protected settings. */
 export function isLocalClient(client: Client): boolean {
+  if (client.unixSocket !== null) return true;
   const host = client.socket.remoteAddress;
-  if (host === undefined) return client.socket.remotePort === undefined; // unix socket
+  if (host === undefined) return client.socket.remotePort === undefined; // no peer (a fake client)
   return host === '127.0.0.1' || host === '::1' || host === '::ffff:127.0.0.1';
 }
 
@@ -42,6 +43,7 @@ function flagLetters(server: Server, client: Client): string {
   if (client.tracking?.bcast) flags += 'B';
   if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
   if (client.closeAfterReply) flags += 'c';
+  if (client.unixSocket !== null) flags += 'U';
   if (client.noEvict) flags += 'e';
   return flags || 'N';
 }

@@ -344,7 +344,6 @@ const SYSLOG = 'logging to syslog';
 const CPU_AFFINITY = 'CPU affinity';
 const PROC_TITLE = 'setting the process title';
 const OOM_SCORE = 'OOM score adjustment';
-const UNIX_SOCKET = 'listening on a Unix socket';
 const DEFRAG = 'active defragmentation';
 
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
@@ -408,7 +407,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // string (third argument: EMPTY_STRING_IS_NULL)
   str('aclfile', '', false, fixed({})),
-  str('unixsocket', null, true, fixed(needs(UNIX_SOCKET, true))),
+  str('unixsocket', null, true, IMMUTABLE),
   str('pidfile', null, true, IMMUTABLE),
   str('replica-announce-ip', null, true, { alias: 'slave-announce-ip' }),
   str('masteruser', null, true, { sensitive: true }),
@@ -505,7 +504,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // unsigned int
   num('maxclients', 'uint', 1n, UINT_MAX, 10000n),
-  num('unixsocketperm', 'uint', 0n, 0o777n, 0n, { ...fixed(needs(UNIX_SOCKET)), octal: true }),
+  num('unixsocketperm', 'uint', 0n, 0o777n, 0n, { ...IMMUTABLE, octal: true }),
   num('socket-mark-id', 'uint', 0n, UINT_MAX, 0n, fixed(needs('marking sockets'))),
 
   // unsigned long
