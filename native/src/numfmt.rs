@@ -76,13 +76,11 @@ pub fn i64_to_vec(n: i64) -> Vec<u8> {
     v
 }
 
-/// printf("%.17g") as Redis uses for doubles in replies (ZSCORE and friends), with "inf",
-/// "-inf" and "nan" spelled as Redis spells them (NaN's sign dropped).
+/// printf("%.17g") as Redis 7.0's addReplyDouble uses for doubles in replies (ZSCORE, a
+/// script's {double=...}), glibc's spellings included: "inf", "-inf", and NaN with its sign
+/// ("-nan" for Lua's 0/0, whose NaN has the sign bit set on x86-64). 7.2's fpconv drops that
+/// sign; 7.0's snprintf keeps it.
 pub fn push_double(out: &mut Vec<u8>, d: f64) {
-    if d.is_nan() {
-        out.extend_from_slice(b"nan");
-        return;
-    }
     let mut buf = [0u8; numeric::G17_BUF_LEN];
     let n = numeric::format_double_g17(d, &mut buf);
     out.extend_from_slice(&buf[..n]);
@@ -173,6 +171,8 @@ mod tests {
     #[test]
     fn percent_17g() {
         assert_eq!(g(1.5), "1.5");
+        assert_eq!(g(f64::NAN), "nan");
+        assert_eq!(g(-f64::NAN), "-nan");
         assert_eq!(g(0.1), "0.10000000000000001");
         assert_eq!(g(1e20), "1e+20");
         assert_eq!(g(123456789.0), "123456789");

@@ -67,4 +67,34 @@ describeDifferential('divergences found by the differential fuzzers', () => {
       ['SORT', 'l', 'BY', 'h_*->g', 'ALPHA', 'DESC', 'LIMIT', '2', '2', 'STORE', 'out'], ['LRANGE', 'out', '0', '-1'],
     ]);
   });
+
+  // Redis 7.0's addReplyDouble is snprintf("%.17g"): glibc prints a NaN with its sign, and
+  // Lua's 0/0 has the sign bit set on x86-64, so `{double=0/0}` is -nan (keyfork said nan).
+  // The other places a script's NaN is printed, each with the C formatting Redis uses there.
+  const nanScripts: Arg[][] = [
+    ['EVAL', 'return {double=0/0}', '0'], ['EVAL', 'return {double=-(0/0)}', '0'],
+    ['EVAL', 'return {{double=0/0}, {double=1/0}, {double=-1/0}, {double=-0.0}}', '0'],
+    ['EVAL', 'redis.setresp(3); return {double=0/0}', '0'],
+    ['EVAL', 'return tostring(0/0) .. " " .. tostring(-(0/0)) .. " " .. (0/0)', '0'],
+    ['EVAL', 'redis.call("set", KEYS[1], 0/0); redis.call("rpush", KEYS[2], -(0/0), 0/0); return redis.call("get", KEYS[1])', '2', 'n', 'l'],
+    ['LRANGE', 'l', '0', '-1'],
+    ['EVAL', 'return redis.pcall("zadd", KEYS[1], 0/0, "m")', '1', 'z'],
+    ['EVAL', 'return redis.pcall("incrbyfloat", KEYS[1], 0/0)', '1', 'f'],
+    ['EVAL', 'return redis.pcall("hincrbyfloat", KEYS[1], "x", 0/0)', '1', 'h'],
+    ['EVAL', 'return {0/0, -(0/0)}', '0'],
+    ['EVAL', 'return string.format("%g %f %.3e %d", 0/0, -(0/0), 0/0, 0/0)', '0'],
+    ['EVAL', 'return cjson.encode({0/0})', '0'],
+    ['EVAL', 'cjson.encode_invalid_numbers(true); return cjson.encode({0/0, -(0/0)}) .. tostring(cjson.encode_invalid_numbers(false))', '0'],
+    ['EVAL', 'return tostring(cmsgpack.unpack(cmsgpack.pack(0/0)))', '0'],
+    ['EVAL', 'return {double=cjson.decode("[-nan]")[1]}', '0'],
+  ];
+
+  it('a NaN in a script is printed with its sign where Redis 7.0 prints it with %.17g (RESP2)', async () => {
+    await check(nanScripts);
+  });
+
+  it('a NaN in a script is printed with its sign where Redis 7.0 prints it with %.17g (RESP3)', async () => {
+    const mismatches = await compareSequences([['FLUSHALL'], ...nanScripts], { servers, resp3: true });
+    expect(formatMismatches(mismatches)).toBe('');
+  });
 });

@@ -199,7 +199,8 @@ fn parse_double_reply(l: &[u8]) -> f64 {
     match l {
         b"inf" => f64::INFINITY,
         b"-inf" => f64::NEG_INFINITY,
-        b"nan" | b"-nan" => f64::NAN,
+        b"nan" => f64::NAN,
+        b"-nan" => -f64::NAN,
         _ => std::str::from_utf8(l).ok().and_then(|s| s.parse().ok()).unwrap_or(0.0),
     }
 }
