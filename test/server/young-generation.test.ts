@@ -44,7 +44,9 @@ describe("V8's young generation", () => {
       }
       const after = await newSpaceSize(c);
       c.close();
-      expect(after, `new space ${before} -> ${after} bytes`).toBe(before);
+      // Growth is what the flag prevents; V8 may still shrink the space when the machine is
+      // busy (seen under load: 2 MB -> 1 MB), which costs nothing.
+      expect(after, `new space ${before} -> ${after} bytes`).toBeLessThanOrEqual(before);
     } finally {
       await server.stop();
     }
