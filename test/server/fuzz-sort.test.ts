@@ -72,9 +72,9 @@ function program(seed: number) {
     [1, () => ['INFO', 'persistence']],
     [1, () => pick(r, [['SORT'], ['SORT_RO'], ['SORT_RO', 'l1', 'STORE', 'dst'], ['SORT', 'l1', 'LIMIT', '0'], ['SORT', 'l1', 'BY']])],
   ];
-  // list-max-listpack-size stays at its default, -2: a list SORT ... STORE creates keeps quicklistCreate's fill (-2)
-  // whatever the setting (sort.c sets no options), keyfork's lists follow the setting (docs/handover/fuzz2.md).
-  const setup: Arg[][] = [['SET', 'str', 'text']];
+  // A list SORT ... STORE creates keeps quicklistCreate's fill (-2) whatever the setting (sort.c
+  // sets no options); the sources keep the setting's: their DUMPs differ past 2 elements.
+  const setup: Arg[][] = [['SET', 'str', 'text'], ['CONFIG', 'SET', 'list-max-listpack-size', pick(r, ['-2', '2', '128'])]];
   return buildProgram(r, { setup, count: 300, generators, keys: KEYS, resp3: seed % 3 === 0 });
 }
 

@@ -93,7 +93,8 @@ fn debug_object(ctx: &mut Ctx) -> CmdResult {
         lru_idle_seconds(e.lru(), now),
     );
     if let Value::List(l) = &e.value {
-        let fill = settings.list_max_listpack_size;
+        // quicklist's own fill, fixed when the list was created (ql->fill in Redis).
+        let fill = l.fill();
         let (mut nodes, mut bytes) = (0usize, 0usize);
         for node in l.quicklist_nodes() {
             nodes += 1;

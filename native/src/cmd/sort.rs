@@ -264,7 +264,7 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
         }
     }
     if output_len > 0 {
-        ctx.ks.set(db, dst, Value::List(List::from_items(stored)), false, now);
+        ctx.ks.set(db, dst, Value::List(List::from_items_default_options(stored)), false, now);
         ctx.ks.signal_modified(db, dst);
         ctx.notify(LIST, "sortstore", db, dst);
         ctx.ks.dirty += output_len as u64;

@@ -5,7 +5,7 @@
 //! follow quicklist.c's rules and the chunk boundaries are Redis's node boundaries. Only the
 //! two end chunks carry spare room.
 
-use super::{decode_backward, decode_forward, encode_entry, entries_lp, entry_size, fill, is_large, listpack_entry_bytes, locate, node_allows_insert, nodes_allow_merge, write_entry, View, LISTPACK_EMPTY_BYTES};
+use super::{decode_backward, decode_forward, encode_entry, entries_lp, entry_size, is_large, slot_fill, listpack_entry_bytes, locate, node_allows_insert, nodes_allow_merge, write_entry, View, LISTPACK_EMPTY_BYTES};
 use std::collections::VecDeque;
 
 use crate::types::reserve_with_slack;
@@ -50,10 +50,10 @@ impl Chunk {
     #[inline] pub(super) fn data(&self) -> &[u8] { &self.buf[self.head as usize..] }
     #[inline] pub(super) fn bytes(&self) -> usize { self.buf.len() - self.head as usize }
 
-    /// Redis's `_quicklistNodeAllowInsert`: may `elem` join this node?
+    /// Redis's `_quicklistNodeAllowInsert`: may `elem` join this node of a list of `fill`?
     #[inline]
-    fn allows(&self, elem: &[u8]) -> bool {
-        !self.plain && !is_large(elem) && node_allows_insert(self.lp, self.count as usize, fill(), elem.len())
+    fn allows(&self, elem: &[u8], fill: i64) -> bool {
+        !self.plain && !is_large(elem) && node_allows_insert(self.lp, self.count as usize, fill, elem.len())
     }
 
     fn push_back(&mut self, elem: &[u8]) {
@@ -141,26 +141,52 @@ impl Chunk {
     }
 }
 
-/// A list as chunks: the chunk table and the element count.
+/// A list as chunks: the chunk table, the element count and the list's options.
 #[derive(Clone)]
 pub(super) struct Chunked {
     pub(super) chunks: VecDeque<Chunk>,
-    pub(super) len: usize,
+    pub(super) len: LenAndSlot,
+}
+
+/// The element count (low 56 bits) and the options slot (high byte) in one word, so that the
+/// chunked form stays a 40-byte allocation (a 48-byte malloc chunk; 41 bytes would take 64).
+/// `+=` and `-=` move the count only.
+#[derive(Clone, Copy)]
+pub(super) struct LenAndSlot(u64);
+
+const LEN_BITS: u32 = 56;
+
+impl LenAndSlot {
+    #[inline] pub(super) fn get(self) -> usize { (self.0 & ((1 << LEN_BITS) - 1)) as usize }
+    #[inline] fn slot(self) -> u8 { (self.0 >> LEN_BITS) as u8 }
+}
+
+impl std::ops::AddAssign<usize> for LenAndSlot {
+    #[inline]
+    fn add_assign(&mut self, n: usize) { self.0 += n as u64; }
+}
+
+impl std::ops::SubAssign<usize> for LenAndSlot {
+    #[inline]
+    fn sub_assign(&mut self, n: usize) { self.0 -= n as u64; }
 }
 
 impl Chunked {
-    pub(super) fn new() -> Chunked { Chunked { chunks: VecDeque::with_capacity(2), len: 0 } }
-
     /// The list whose elements are the `count` packed `entries` (one node of `lp` listpack
-    /// bytes), as its first chunk.
-    pub(super) fn from_entries(entries: Vec<u8>, count: usize, lp: usize) -> Chunked {
-        let mut c = Chunked::new();
+    /// bytes), as its first chunk, with options `slot`.
+    pub(super) fn from_entries(entries: Vec<u8>, count: usize, lp: usize, slot: u8) -> Chunked {
+        let mut c = Chunked { chunks: VecDeque::with_capacity(2), len: LenAndSlot((slot as u64) << LEN_BITS) };
         if count > 0 {
             c.chunks.push_back(Chunk { buf: entries, head: 0, count: count as u32, lp, plain: false });
-            c.len = count;
+            c.len += count;
         }
         c
     }
+
+    #[inline] pub(super) fn slot(&self) -> u8 { self.len.slot() }
+
+    /// The list's fill.
+    #[inline] fn fill(&self) -> i64 { slot_fill(self.len.slot()) }
 
     pub(super) fn view(&self) -> View<'_> { View::Chunked(&self.chunks) }
 
@@ -169,8 +195,8 @@ impl Chunked {
     pub(super) fn single_small_chunk(&self, max_bytes: usize, max_count: usize) -> Option<(&[u8], usize, usize)> {
         match self.chunks.len() {
             0 => Some((&[], 0, 0)),
-            1 if !self.chunks[0].plain && self.chunks[0].bytes() <= max_bytes && self.len <= max_count => {
-                Some((self.chunks[0].data(), self.len, self.chunks[0].lp))
+            1 if !self.chunks[0].plain && self.chunks[0].bytes() <= max_bytes && self.len.get() <= max_count => {
+                Some((self.chunks[0].data(), self.len.get(), self.chunks[0].lp))
             }
             _ => None,
         }
@@ -197,8 +223,9 @@ impl Chunked {
     pub(super) fn push_back(&mut self, elem: &[u8]) {
         if is_large(elem) { return self.push_back_plain(elem); }
         self.len += 1;
+        let fill = self.fill();
         if let Some(last) = self.chunks.back_mut() {
-            if last.allows(elem) {
+            if last.allows(elem, fill) {
                 last.push_back(elem);
                 return;
             }
@@ -236,8 +263,9 @@ impl Chunked {
             self.chunks.push_front(Chunk::plain(elem));
             return;
         }
+        let fill = self.fill();
         if let Some(first) = self.chunks.front_mut() {
-            if first.allows(elem) {
+            if first.allows(elem, fill) {
                 first.push_front(elem);
                 return;
             }
@@ -305,7 +333,7 @@ impl Chunked {
         }
     }
 
-    fn chunk_of(&self, index: usize) -> Option<(usize, usize)> { self.view().chunk_of(index, self.len) }
+    fn chunk_of(&self, index: usize) -> Option<(usize, usize)> { self.view().chunk_of(index, self.len.get()) }
 
     /// Replaces element `index`; false when out of range (Redis's quicklistReplaceEntry): a
     /// small value replaces the entry in place, however large the node grows; a PLAIN node
@@ -364,12 +392,13 @@ impl Chunked {
     /// off part, and neighbouring nodes that fit together are merged.
     fn insert_beside(&mut self, ci: usize, i: usize, after: bool, value: &[u8]) {
         self.len += 1;
+        let fill = self.fill();
         let node = &self.chunks[ci];
-        let full = !node.allows(value);
+        let full = !node.allows(value, fill);
         let at_tail = after && i + 1 == node.count as usize;
         let at_head = !after && i == 0;
-        let avail_next = at_tail && self.chunks.get(ci + 1).is_some_and(|n| n.allows(value));
-        let avail_prev = at_head && ci > 0 && self.chunks[ci - 1].allows(value);
+        let avail_next = at_tail && self.chunks.get(ci + 1).is_some_and(|n| n.allows(value, fill));
+        let avail_prev = at_head && ci > 0 && self.chunks[ci - 1].allows(value, fill);
         let beside = if after { ci + 1 } else { ci };
         if is_large(value) {
             if node.plain || at_tail || at_head {
@@ -435,7 +464,7 @@ impl Chunked {
     /// Whether chunks `a` and `a + 1` may merge (`_quicklistNodeAllowMerge`).
     fn allow_merge(&self, a: usize) -> bool {
         match (self.chunks.get(a), self.chunks.get(a + 1)) {
-            (Some(x), Some(y)) if !x.plain && !y.plain => nodes_allow_merge(x.lp, x.count as usize, y.lp, y.count as usize, fill()),
+            (Some(x), Some(y)) if !x.plain && !y.plain => nodes_allow_merge(x.lp, x.count as usize, y.lp, y.count as usize, self.fill()),
             _ => false,
         }
     }

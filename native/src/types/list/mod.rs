@@ -19,16 +19,16 @@
 //!   writer's allocation-free path: it walks `iter()` alongside). `listpack_bytes(node)` gives
 //!   the size of the node's listpack (DEBUG OBJECT's ql_uncompressed_size adds these up).
 //!
-//! Node boundaries are Redis 7.0's: every write follows quicklist.c's rules under
-//! `list-max-listpack-size` (`set_fill`): pushes fill the end node or start one
+//! Node boundaries are Redis 7.0's: every write follows quicklist.c's rules under the list's
+//! fill (`list-max-listpack-size` when the list was created, `set_fill`): pushes fill the end node or start one
 //! (`_quicklistNodeAllowInsert`, from each node's listpack size, kept per chunk), LINSERT
 //! inserts into the pivot's node, its neighbour or a new node, or splits a full node and merges
 //! the nodes around the split (`_quicklistInsert`, `_quicklistMergeNodes`), LSET replaces in
 //! place, pops, LREM and LTRIM only drop emptied nodes, and an RDB file's nodes load as they
 //! are. An element is PLAIN when it was at least the packed threshold (`set_packed_threshold`,
 //! 1 GiB by default) as it was inserted, or came from a PLAIN node of an RDB file.
-//! Redis fixes a list's fill when it creates the list; keyfork applies the current value, so
-//! lists created before a CONFIG SET of list-max-listpack-size fill their nodes differently.
+//! As in Redis a list keeps the fill it was created with (see `OPTS`); SORT ... STORE's lists
+//! keep quicklistCreate's -2 (`List::from_items_default_options`); `fill()` gives it.
 //!
 //! Storage: each element is stored as `varint(len) element reverse-varint(len)`: the leading
 //! length lets a reader walk forward, the trailing one (its bytes reversed) walks backward, as a
@@ -37,7 +37,7 @@
 //! more compactly (e.g. "1000" in 3 bytes, ours 6). A `List` is a 16-byte handle held inline in
 //! its keyspace entry, in one of two forms:
 //! - packed: a list that is one packed node, in ONE exact-size buffer
-//!   `[count: u16][listpack bytes: u32][entries]` (no allocation when empty), reallocated on
+//!   `[count: u16][listpack bytes: u24][options slot: u8][entries]` (no allocation when empty), reallocated on
 //!   every write as Redis reallocates a listpack: a list of ten 10-byte elements costs 126
 //!   bytes (a 144-byte malloc chunk) where Redis holds a quicklist (40), its node (32) and the
 //!   listpack (127).
@@ -52,7 +52,8 @@ use std::collections::VecDeque;
 
 mod chunked;
 use chunked::{Chunk, Chunked};
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 
 /// Redis 7.0's quicklist `packed_threshold` by default: elements of at least this size (1 GiB)
@@ -75,30 +76,82 @@ pub fn set_packed_threshold(bytes: u64) -> bool {
 #[inline]
 fn is_large(elem: &[u8]) -> bool { elem.len() >= PACKED_THRESHOLD.load(Ordering::Relaxed) }
 
-/// `list-max-listpack-size` (Redis's quicklist `fill`), clamped as quicklistSetFill clamps it:
-/// the limit every node (chunk) is filled to.
-static FILL: AtomicI64 = AtomicI64::new(-2);
+/// A list's quicklist options, fixed when the list is created as Redis fixes a quicklist's
+/// `fill` (quicklistCreate + quicklistSetOptions with the config of that moment): the list
+/// keeps them whatever CONFIG SET says later. Lists hold them as a one-byte index into an
+/// append-only table of the (fill, compress) pairs in use, as the 16-byte handle has no room
+/// for the pair itself: slot 0 is quicklistCreate's own (-2, 0), which SORT ... STORE's lists
+/// keep. A pair is one `u32`: fill (i16) in the low half, compress depth in the high half.
+const OPTS_SLOTS: usize = 256;
+/// Once 255 distinct pairs have been configured (in one process), lists created under a new
+/// pair use this slot, which reads the configuration of the moment (the table cannot forget
+/// a pair some list may still use).
+const OPTS_CURRENT_CONFIG: u8 = (OPTS_SLOTS - 1) as u8;
+/// The default pair: fill -2, compress 0.
+pub const DEFAULT_OPTS: u8 = 0;
+static OPTS: [AtomicU32; OPTS_SLOTS] = [const { AtomicU32::new(pack_opts(-2, 0)) }; OPTS_SLOTS];
+/// How many slots are in use (slot 0 always).
+static OPTS_USED: Mutex<usize> = Mutex::new(1);
+/// The configured pair (list-max-listpack-size, list-compress-depth) and its slot.
+static CONFIG: AtomicU32 = AtomicU32::new(pack_opts(-2, 0));
+static CONFIG_SLOT: AtomicU8 = AtomicU8::new(DEFAULT_OPTS);
 
 #[cfg(test)]
 thread_local! {
-    /// Tests set the fill per thread (they run in parallel).
-    static TEST_FILL: std::cell::Cell<i64> = const { std::cell::Cell::new(-2) };
+    /// Tests configure lists per thread (they run in parallel): (pair, slot).
+    static TEST_CONFIG: std::cell::Cell<(u32, u8)> = const { std::cell::Cell::new((pack_opts(-2, 0), DEFAULT_OPTS)) };
 }
 
-/// Sets the fill lists use from now on (`list-max-listpack-size`).
-pub fn set_fill(fill: i64) {
-    let fill = fill.clamp(-5, FILL_MAX);
-    #[cfg(test)]
-    TEST_FILL.with(|f| f.set(fill));
-    FILL.store(fill, Ordering::Relaxed);
-}
+const fn pack_opts(fill: i64, compress: u32) -> u32 { (fill as i16 as u16 as u32) | (compress << 16) }
 
+/// The configured pair and its slot.
 #[inline]
-fn fill() -> i64 {
+fn config() -> (u32, u8) {
     #[cfg(test)]
-    return TEST_FILL.with(|f| f.get());
+    return TEST_CONFIG.with(|c| c.get());
     #[cfg(not(test))]
-    FILL.load(Ordering::Relaxed)
+    (CONFIG.load(Ordering::Relaxed), CONFIG_SLOT.load(Ordering::Relaxed))
+}
+
+/// The slot new lists take (the configuration of the moment).
+#[inline]
+fn config_slot() -> u8 { config().1 }
+
+fn set_config(fill: i64, compress: u32) {
+    let pair = pack_opts(fill, compress);
+    let slot = {
+        let mut used = OPTS_USED.lock().unwrap_or_else(|e| e.into_inner());
+        match (0..*used).find(|&i| OPTS[i].load(Ordering::Relaxed) == pair) {
+            Some(i) => i as u8,
+            None if *used < OPTS_CURRENT_CONFIG as usize => {
+                OPTS[*used].store(pair, Ordering::Relaxed);
+                *used += 1;
+                (*used - 1) as u8
+            }
+            None => OPTS_CURRENT_CONFIG,
+        }
+    };
+    #[cfg(test)]
+    TEST_CONFIG.with(|c| c.set((pair, slot)));
+    CONFIG.store(pair, Ordering::Relaxed);
+    CONFIG_SLOT.store(slot, Ordering::Relaxed);
+}
+
+/// The (fill, compress) pair of slot `slot`.
+#[inline]
+fn opts_pair(slot: u8) -> u32 {
+    if slot == OPTS_CURRENT_CONFIG { config().0 } else { OPTS[slot as usize].load(Ordering::Relaxed) }
+}
+
+/// The fill of the lists of slot `slot`.
+#[inline]
+fn slot_fill(slot: u8) -> i64 { opts_pair(slot) as u16 as i16 as i64 }
+
+/// Sets `list-max-listpack-size` (Redis's quicklist `fill`), clamped as quicklistSetFill
+/// clamps it, for the lists created from now on.
+pub fn set_fill(fill: i64) {
+    let (pair, _) = config();
+    set_config(fill.clamp(-5, FILL_MAX), pair >> 16);
 }
 
 /// Limits from quicklist.c: the size classes of negative fill values, the byte limit that
@@ -239,8 +292,12 @@ impl RemovalPass<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The packed form: one exact-size buffer, `[count: u16 LE][listpack bytes: u32 LE][entries]`,
-// no allocation at all when empty. It is one quicklist node: the list's only, packed node.
+// The packed form: one exact-size buffer,
+// `[count: u16 LE][listpack bytes: u24 LE][options slot: u8][entries]`, no allocation at all
+// when empty. It is one quicklist node: the list's only, packed node. An empty list without a
+// buffer takes the configured options at its first push (an empty list only lives within the
+// command that creates it); a list that empties keeps a header of its own when its options are
+// not the configured ones (LMOVE from a list of one element to itself keeps the list).
 
 const PACKED_HEADER: usize = 6;
 /// A chunked list whose only chunk holds at most this many entry bytes (and is not PLAIN) is
@@ -249,7 +306,7 @@ const PACKED_HEADER: usize = 6;
 const REPACK_BYTES: usize = 2048;
 /// The packed form's limits (its header's fields).
 const PACKED_MAX_COUNT: usize = u16::MAX as usize;
-const PACKED_MAX_LP: usize = u32::MAX as usize;
+const PACKED_MAX_LP: usize = (1 << 24) - 1;
 
 #[inline]
 fn packed_count(buf: &[u8]) -> usize {
@@ -259,23 +316,39 @@ fn packed_count(buf: &[u8]) -> usize {
 /// The listpack size of the node (Redis's `node->sz`).
 #[inline]
 fn packed_lp(buf: &[u8]) -> usize {
-    if buf.is_empty() { LISTPACK_EMPTY_BYTES } else { u32::from_le_bytes([buf[2], buf[3], buf[4], buf[5]]) as usize }
+    if buf.is_empty() { LISTPACK_EMPTY_BYTES } else { u32::from_le_bytes([buf[2], buf[3], buf[4], 0]) as usize }
+}
+
+/// The list's options slot (the configured one while it has no buffer).
+#[inline]
+fn packed_slot(buf: &[u8]) -> u8 {
+    if buf.is_empty() { config_slot() } else { buf[5] }
+}
+
+/// The buffer of a list of options `slot` that has lost its last element: none when its
+/// options are the configured ones, else a header that keeps them.
+fn packed_emptied(slot: u8) -> Box<[u8]> {
+    if slot == config_slot() { return Box::default(); }
+    let mut v = vec![0u8; PACKED_HEADER];
+    write_packed_header(&mut v, 0, LISTPACK_EMPTY_BYTES, slot);
+    v.into_boxed_slice()
 }
 
 #[inline]
 fn packed_entries(buf: &[u8]) -> &[u8] { buf.get(PACKED_HEADER..).unwrap_or(&[]) }
 
-fn write_packed_header(buf: &mut [u8], count: usize, lp: usize) {
+fn write_packed_header(buf: &mut [u8], count: usize, lp: usize, slot: u8) {
     buf[..2].copy_from_slice(&(count as u16).to_le_bytes());
-    buf[2..PACKED_HEADER].copy_from_slice(&(lp as u32).to_le_bytes());
+    buf[2..5].copy_from_slice(&(lp as u32).to_le_bytes()[..3]);
+    buf[5] = slot;
 }
 
-/// A packed buffer holding `count` elements as `entries` (listpack size `lp`).
-fn packed_from(entries: &[u8], count: usize, lp: usize) -> Box<[u8]> {
-    if count == 0 { return Box::default(); }
+/// A packed buffer holding `count` elements as `entries` (listpack size `lp`), options `slot`.
+fn packed_from(entries: &[u8], count: usize, lp: usize, slot: u8) -> Box<[u8]> {
+    if count == 0 { return packed_emptied(slot); }
     let mut v = vec![0u8; PACKED_HEADER];
     v.reserve_exact(entries.len());
-    write_packed_header(&mut v, count, lp);
+    write_packed_header(&mut v, count, lp, slot);
     v.extend_from_slice(entries);
     v.into_boxed_slice()
 }
@@ -283,7 +356,7 @@ fn packed_from(entries: &[u8], count: usize, lp: usize) -> Box<[u8]> {
 /// Inserts `elem` as an entry at byte `at` of the entries, reallocating to the exact new size.
 fn packed_insert(buf: &mut Box<[u8]>, at: usize, elem: &[u8]) {
     let n = entry_size(elem.len());
-    let (count, lp) = (packed_count(buf) + 1, packed_lp(buf) + listpack_entry_bytes(elem));
+    let (count, lp, slot) = (packed_count(buf) + 1, packed_lp(buf) + listpack_entry_bytes(elem), packed_slot(buf));
     let mut v = Vec::from(std::mem::take(buf));
     if v.is_empty() {
         v.reserve_exact(PACKED_HEADER + n);
@@ -296,7 +369,7 @@ fn packed_insert(buf: &mut Box<[u8]>, at: usize, elem: &[u8]) {
     v.resize(old + n, 0);
     v.copy_within(at..old, at + n);
     write_entry(&mut v[at..at + n], elem);
-    write_packed_header(&mut v, count, lp);
+    write_packed_header(&mut v, count, lp, slot);
     *buf = v.into_boxed_slice();
 }
 
@@ -304,14 +377,15 @@ fn packed_insert(buf: &mut Box<[u8]>, at: usize, elem: &[u8]) {
 /// `with` (`added` elements), at the exact new size; the buffer empties with its last element.
 fn packed_splice(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, removed: usize, with: &[u8], added: usize) {
     let count = packed_count(buf) + added - removed;
+    let slot = packed_slot(buf);
     if count == 0 {
-        *buf = Box::default();
+        *buf = packed_emptied(slot);
         return;
     }
     let entries = packed_entries(buf);
     let lp = packed_lp(buf) - entries_lp(&entries[range.clone()]) + entries_lp(with);
     super::splice_exact(buf, PACKED_HEADER + range.start..PACKED_HEADER + range.end, with);
-    write_packed_header(buf, count, lp);
+    write_packed_header(buf, count, lp, slot);
 }
 
 /// `_quicklistNodeAllowInsert` for the packed form's node; an empty list has no node yet (the
@@ -320,7 +394,7 @@ fn packed_splice(buf: &mut Box<[u8]>, range: std::ops::Range<usize>, removed: us
 fn packed_allows(buf: &[u8], elem: &[u8]) -> bool {
     let count = packed_count(buf);
     if count == 0 { return LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem) <= PACKED_MAX_LP; }
-    count < PACKED_MAX_COUNT && node_allows_insert(packed_lp(buf), count, fill(), elem.len())
+    count < PACKED_MAX_COUNT && node_allows_insert(packed_lp(buf), count, slot_fill(buf[5]), elem.len())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,17 +472,24 @@ impl List {
     /// An empty list (no allocation).
     pub fn new() -> List { List { repr: Repr::Packed(Box::default()) } }
 
-    /// A list holding `items` head to tail (the loaders' and SORT STORE's constructor).
+    /// A list holding `items` head to tail, with the configured options (the loaders').
     pub fn from_items<I, T>(items: I) -> List
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        let mut b = ListBuilder::new();
-        for item in items {
-            b.push_back(item.as_ref());
-        }
-        b.finish()
+        ListBuilder::new().extend(items)
+    }
+
+    /// A list holding `items` head to tail with quicklistCreate's own options (fill -2,
+    /// compress 0) whatever the configuration: SORT ... STORE's destination, which Redis 7.0
+    /// creates with createQuicklistObject and no quicklistSetOptions.
+    pub fn from_items_default_options<I, T>(items: I) -> List
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        ListBuilder { slot: DEFAULT_OPTS, ..ListBuilder::new() }.extend(items)
     }
 
     fn view(&self) -> View<'_> {
@@ -421,10 +502,10 @@ impl List {
     /// The chunked form, converting a packed list to it first.
     fn chunked(&mut self) -> &mut Chunked {
         if let Repr::Packed(b) = &mut self.repr {
-            let (count, lp) = (packed_count(b), packed_lp(b));
+            let (count, lp, slot) = (packed_count(b), packed_lp(b), packed_slot(b));
             let mut entries = Vec::from(std::mem::take(b));
             entries.drain(..entries.len().min(PACKED_HEADER));
-            self.repr = Repr::Chunked(Box::new(Chunked::from_entries(entries, count, lp)));
+            self.repr = Repr::Chunked(Box::new(Chunked::from_entries(entries, count, lp, slot)));
         }
         match &mut self.repr {
             Repr::Chunked(c) => c,
@@ -436,7 +517,7 @@ impl List {
     fn repack_if_small(&mut self) {
         if let Repr::Chunked(c) = &self.repr {
             if let Some((entries, count, lp)) = c.single_small_chunk(REPACK_BYTES, PACKED_MAX_COUNT) {
-                self.repr = Repr::Packed(packed_from(entries, count, lp));
+                self.repr = Repr::Packed(packed_from(entries, count, lp, c.slot()));
             }
         }
     }
@@ -456,7 +537,17 @@ impl List {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Packed(b) => packed_count(b),
-            Repr::Chunked(c) => c.len,
+            Repr::Chunked(c) => c.len.get(),
+        }
+    }
+
+    /// The list's quicklist fill (DEBUG OBJECT's ql_listpack_max), fixed when it was created.
+    pub fn fill(&self) -> i64 { slot_fill(self.slot()) }
+
+    fn slot(&self) -> u8 {
+        match &self.repr {
+            Repr::Packed(b) => packed_slot(b),
+            Repr::Chunked(c) => c.slot(),
         }
     }
 
@@ -532,7 +623,7 @@ impl List {
     pub fn drop_front(&mut self) -> bool {
         match &mut self.repr {
             Repr::Packed(b) => {
-                if b.is_empty() { return false; }
+                if packed_count(b) == 0 { return false; }
                 let (_, _, next) = decode_forward(packed_entries(b), 0);
                 packed_splice(b, 0..next, 1, &[], 0);
                 true
@@ -549,7 +640,7 @@ impl List {
     pub fn drop_back(&mut self) -> bool {
         match &mut self.repr {
             Repr::Packed(b) => {
-                if b.is_empty() { return false; }
+                if packed_count(b) == 0 { return false; }
                 let entries = packed_entries(b);
                 let (entry, _, _) = decode_backward(entries, entries.len());
                 let end = entries.len();
@@ -583,7 +674,7 @@ impl List {
             Repr::Packed(b) => {
                 let count = packed_count(b);
                 if n >= count {
-                    *b = Box::default();
+                    *b = packed_emptied(packed_slot(b));
                     return;
                 }
                 let (_, _, _, next) = locate(packed_entries(b), count, n - 1);
@@ -603,7 +694,7 @@ impl List {
             Repr::Packed(b) => {
                 let count = packed_count(b);
                 if n >= count {
-                    *b = Box::default();
+                    *b = packed_emptied(packed_slot(b));
                     return;
                 }
                 let entries = packed_entries(b);
@@ -630,7 +721,7 @@ impl List {
         self.drop_front_n(start);
     }
 
-    pub fn clear(&mut self) { self.repr = Repr::Packed(Box::default()); }
+    pub fn clear(&mut self) { self.repr = Repr::Packed(packed_emptied(self.slot())); }
 
     pub fn get(&self, index: usize) -> Option<&[u8]> {
         let view = self.view();
@@ -698,15 +789,15 @@ impl List {
         };
         match &mut self.repr {
             Repr::Packed(b) => {
-                if b.is_empty() { return 0; }
+                if packed_count(b) == 0 { return 0; }
                 let mut pass = RemovalPass { value, limit, first_index, removed: 0, index: 0 };
                 let mut v = Vec::from(std::mem::take(b));
-                let lp = packed_lp(&v);
+                let (lp, slot) = (packed_lp(&v), packed_slot(&v));
                 let kept = pass.run(&mut v, PACKED_HEADER);
                 *b = if kept == 0 {
-                    Box::default()
+                    packed_emptied(slot)
                 } else {
-                    write_packed_header(&mut v, kept, lp - pass.removed * listpack_entry_bytes(value));
+                    write_packed_header(&mut v, kept, lp - pass.removed * listpack_entry_bytes(value), slot);
                     v.into_boxed_slice()
                 };
                 pass.removed
@@ -780,6 +871,8 @@ pub struct ListBuilder {
     chunked: Option<Box<Chunked>>,
     /// The next `push_back_packed` starts a node.
     node_starts: bool,
+    /// The list's options (the configured ones when the builder was made).
+    slot: u8,
 }
 
 impl Default for ListBuilder {
@@ -788,12 +881,23 @@ impl Default for ListBuilder {
 
 impl ListBuilder {
     pub fn new() -> ListBuilder {
-        ListBuilder { packed: Vec::new(), count: 0, lp: LISTPACK_EMPTY_BYTES, chunked: None, node_starts: false }
+        ListBuilder { packed: Vec::new(), count: 0, lp: LISTPACK_EMPTY_BYTES, chunked: None, node_starts: false, slot: config_slot() }
+    }
+
+    fn extend<I, T>(mut self, items: I) -> List
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        for item in items {
+            self.push_back(item.as_ref());
+        }
+        self.finish()
     }
 
     /// Appends `elem` as quicklistPushTail does (a PLAIN node of its own when it is large).
     pub fn push_back(&mut self, elem: &[u8]) {
-        if self.chunked.is_none() && !is_large(elem) && (self.count == 0 || (self.count < PACKED_MAX_COUNT && node_allows_insert(self.lp, self.count, fill(), elem.len()))) {
+        if self.chunked.is_none() && !is_large(elem) && (self.count == 0 || (self.count < PACKED_MAX_COUNT && node_allows_insert(self.lp, self.count, slot_fill(self.slot), elem.len()))) {
             self.append_packed(elem);
         } else {
             self.spilled().push_back(elem);
@@ -834,7 +938,7 @@ impl ListBuilder {
         if self.chunked.is_none() {
             let mut entries = std::mem::take(&mut self.packed);
             entries.drain(..entries.len().min(PACKED_HEADER));
-            self.chunked = Some(Box::new(Chunked::from_entries(entries, self.count, self.lp)));
+            self.chunked = Some(Box::new(Chunked::from_entries(entries, self.count, self.lp, self.slot)));
         }
         self.chunked.as_mut().expect("set above")
     }
@@ -845,10 +949,10 @@ impl ListBuilder {
                 c.compact_tail();
                 List { repr: Repr::Chunked(c) }
             }
-            None if self.count == 0 => List::new(),
+            None if self.count == 0 => List { repr: Repr::Packed(packed_emptied(self.slot)) },
             None => {
                 let mut v = self.packed;
-                write_packed_header(&mut v, self.count, self.lp);
+                write_packed_header(&mut v, self.count, self.lp, self.slot);
                 List { repr: Repr::Packed(v.into_boxed_slice()) }
             }
         }
@@ -1086,8 +1190,8 @@ mod tests {
         assert_eq!(chunks.iter().map(|c| c.1).sum::<usize>(), l.len());
         match &l.repr {
             Repr::Packed(b) => {
-                assert_eq!(b.is_empty(), l.is_empty(), "an empty packed list holds no buffer");
-                if !b.is_empty() { assert_eq!(packed_lp(b), LISTPACK_EMPTY_BYTES + entries_lp(packed_entries(b)), "packed listpack size"); }
+                if l.is_empty() && !b.is_empty() { assert_ne!(packed_slot(b), config_slot(), "an empty list holds a buffer only to keep its options"); }
+                if !l.is_empty() { assert_eq!(packed_lp(b), LISTPACK_EMPTY_BYTES + entries_lp(packed_entries(b)), "packed listpack size"); }
             }
             Repr::Chunked(c) => {
                 assert!(chunks.iter().all(|c| c.1 > 0));
@@ -1191,6 +1295,37 @@ mod tests {
     fn a_list_is_a_16_byte_handle() {
         assert_eq!(std::mem::size_of::<List>(), 16);
         assert_eq!(List::new().memory_usage(), 0);
+    }
+
+    #[test]
+    fn a_list_keeps_the_fill_it_was_created_with() {
+        // The chunked form's table header stays one 48-byte malloc chunk.
+        assert_eq!(std::mem::size_of::<Chunked>(), 40);
+        set_fill(2);
+        let (mut packed, mut chunked, mut emptied) = (List::new(), List::from_items(["a", "b", "c"]), List::from_items(["x"]));
+        packed.push_back(b"a");
+        let sorted = List::from_items_default_options(["a", "b", "c"]);
+        set_fill(-2);
+        assert_eq!((packed.fill(), chunked.fill(), sorted.fill(), List::new().fill()), (2, 2, -2, -2));
+        for _ in 0..3 {
+            packed.push_back(b"p");
+            chunked.push_front(b"q");
+        }
+        assert_eq!(packed.quicklist_node_shapes().map(|s| s.count).collect::<Vec<_>>(), [2, 2]);
+        assert_eq!(chunked.quicklist_node_shapes().map(|s| s.count).collect::<Vec<_>>(), [1, 2, 2, 1]);
+        assert_eq!(sorted.chunk_count(), 1);
+        // Emptied (LMOVE of a one-element list to itself), it still fills by 2.
+        assert_eq!(emptied.pop_back().as_deref(), Some(&b"x"[..]));
+        for e in ["x", "y", "z"] { emptied.push_back(e.as_bytes()); }
+        assert_eq!((emptied.fill(), emptied.chunk_count()), (2, 2));
+        // Its options survive the chunked form and packing again.
+        while chunked.len() > 1 { chunked.drop_back(); }
+        assert!(matches!(chunked.repr, Repr::Packed(_)));
+        assert_eq!(chunked.fill(), 2);
+        // A list emptied under its own options holds nothing.
+        let mut same = List::from_items(["a"]);
+        same.drop_front();
+        assert_eq!(same.memory_usage(), 0);
     }
 
     #[test]
