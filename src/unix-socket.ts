@@ -14,6 +14,9 @@ const PROOF = 'test/server/unixsocket.test.ts';
 export const UNIXSOCKET = consume('unixsocket', PROOF);
 const UNIXSOCKETPERM = consume('unixsocketperm', PROOF);
 
+/** sizeof(sockaddr_un.sun_path) on Linux: the path and its terminating NUL. */
+const SUN_PATH_SIZE = 108;
+
 /** The path could not be bound: Redis logs "Failed opening Unix socket: ..." and exits 1. */
 export class UnixSocketFailure extends Error {}
 
@@ -72,6 +75,12 @@ export class UnixListener {
       fs.unlinkSync(path);
     } catch {
       // Nothing there, or not ours to remove: bind reports what matters.
+    }
+    // libuv would bind a truncated path; anetUnixServer refuses it.
+    const length = Buffer.byteLength(path);
+    if (length > SUN_PATH_SIZE - 1) {
+      this.log.warning(`Failed opening Unix socket: unix socket path too long (${length}), must be under ${SUN_PATH_SIZE}`);
+      return Promise.reject(new UnixSocketFailure('unix socket path too long'));
     }
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import IORedis from 'ioredis';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { keyforkMainPath, redisServerPath, startKeyfork, startRedis, type RunningServer, type ServerOptions } from '../helpers/servers';
@@ -119,6 +120,24 @@ describeDifferential('unixsocket', () => {
     });
     expect(r[1]).toBe('v\n');
     expect(r[3]).toContain("can't set immutable config");
+    expect(k).toEqual(r);
+  });
+
+  it('node-redis connects with socket.path (HELLO 3) and runs commands', async () => {
+    const [k, r] = await both(async ({ sock }) => {
+      const client = createClient({ socket: { path: sock, reconnectStrategy: false }, RESP: 3, name: 'nr-unix' });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.set('unix:nr', 'v');
+        const info = String(await client.sendCommand(['CLIENT', 'INFO']));
+        const f = Object.fromEntries(info.trim().split(' ').map((kv) => kv.split('=')));
+        return norm(JSON.stringify([await client.get('unix:nr'), f.addr, f.laddr, f.flags, f.name, f.resp]), sock);
+      } finally {
+        client.destroy();
+      }
+    });
+    expect(r).toBe(JSON.stringify(['v', '<path>:0', '<path>:0', 'U', 'nr-unix', '3']));
     expect(k).toEqual(r);
   });
 
@@ -276,6 +295,28 @@ describeDifferential('unixsocket start-up and shutdown', () => {
     expect(r.lines.at(-1)).toBe('Failed opening Unix socket: bind: No such file or directory');
     expect(k.code).toBe(r.code);
     expect(k.lines.at(-1)).toBe(r.lines.at(-1));
+  });
+
+  it('a path longer than sun_path holds stops start-up as Redis does (not a truncated bind)', async () => {
+    for (const length of [107, 108]) {
+      const dir = socketDir();
+      const sock = path.join(dir, 'x'.repeat(length - dir.length - 1));
+      const [k, r] = await Promise.all(
+        WHICH.map(async (w) => {
+          if (length === 108) return startupOutcome(w, ['--port', '0', '--unixsocket', sock]);
+          // 107 bytes and the NUL fill sun_path: served.
+          const { server } = await startWithSocket(w, [], sock);
+          const ping = await cli(sock, 'PING');
+          await server.stop();
+          return { code: null, lines: [ping] };
+        }),
+      );
+      if (length === 108) expect(r.lines.at(-1)).toBe('Failed opening Unix socket: unix socket path too long (108), must be under 108');
+      else expect(r.lines).toEqual(['PONG\n']);
+      expect({ code: k.code, last: k.lines.at(-1) }).toEqual({ code: r.code, last: r.lines.at(-1) });
+      expect(fs.readdirSync(dir)).toEqual([]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('unixsocketperm outside 0..777 or not octal is a fatal config error', async () => {
