@@ -111,10 +111,6 @@ function supervisedMode(server: Server): string {
   return mode === 'upstart' || mode === 'systemd' ? mode : 'no';
 }
 
-function cronHz(server: Server): number {
-  return Math.min(500, Math.max(1, Number(server.config.get('hz'))));
-}
-
 function serverSection(server: Server): Field[] {
   const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
   const uptime = server.uptimeSeconds();
@@ -138,7 +134,7 @@ function serverSection(server: Server): Field[] {
     ['server_time_usec', nowUs],
     ['uptime_in_seconds', uptime],
     ['uptime_in_days', Math.floor(uptime / 86400)],
-    ['hz', cronHz(server)],
+    ['hz', server.hz],
     ['configured_hz', Number(server.config.get('hz'))],
     ['lru_clock', Math.floor(Date.now() / 1000) & 0xffffff],
     ['executable', main],

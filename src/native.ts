@@ -119,7 +119,8 @@ export interface NativeAddon {
   /** expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses. */
   keyspaceStats(): number[];
   resetStats(): void;
-  activeExpireCycle(budgetMicros: number): number;
+  /** One slow expire cycle of at most budgetMicros; effort is active-expire-effort - 1 (0..9). */
+  activeExpireCycle(budgetMicros: number, effort: number): number;
   setActiveExpire(on: boolean): void;
   /** The cron's active rehashing: up to budgetMicros on one rehashing keyspace table; true if one was. */
   rehashKeyspace(budgetMicros: number): boolean;

@@ -70,8 +70,15 @@ interface Listener {
  */
 const SOCKETS_NATIVE_DEFAULT = true;
 
-/** Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring. */
+/**
+ * Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC: the cron may spend 25% of its period expiring,
+ * 2 points more per step of active-expire-effort above 1 (expire.c).
+ */
 const EXPIRE_TIME_PERCENT = 25;
+/** Redis's MAX_CLIENTS_PER_CLOCK_TICK: dynamic-hz doubles hz while more clients than this share a tick. */
+const MAX_CLIENTS_PER_CLOCK_TICK = 200;
+/** Redis's CONFIG_MAX_HZ. */
+const MAX_HZ = 500;
 /** Redis's incrementallyRehash: a rehashing keyspace table gets 1 ms of each cron run. */
 const ACTIVE_REHASH_BUDGET_US = 1000;
 
@@ -85,6 +92,8 @@ const MAXCLIENTS = consume('maxclients', PROOF);
 const TIMEOUT = consume('timeout', PROOF);
 const PROTECTED_MODE = consume('protected-mode', 'test/server/protected-mode.test.ts');
 const HZ = consume('hz', PROOF);
+const DYNAMIC_HZ = consume('dynamic-hz', 'test/server/cron-hz.test.ts');
+const ACTIVE_EXPIRE_EFFORT = consume('active-expire-effort', 'test/server/cron-hz.test.ts');
 const ACTIVEREHASHING = consume('activerehashing', 'test/server/rehash.test.ts');
 const LOGLEVEL = consume('loglevel', PROOF);
 const LOGFILE = consume('logfile', PROOF);
@@ -192,6 +201,8 @@ export class Server {
   private boundPort = 0;
   private cronTimer: NodeJS.Timeout | null = null;
   private cronLoops = 0;
+  /** serverCron's frequency now: INFO's hz (configured_hz is the directive). */
+  hz = 10;
   shuttingDown = false;
   /** DEBUG PAUSE-CRON. */
   cronPaused = false;
@@ -1109,10 +1120,38 @@ export class Server {
   }
 
   private startCron(): void {
-    if (this.cronTimer) clearInterval(this.cronTimer);
-    const hz = Math.min(500, Math.max(1, this.config.int(HZ)));
-    this.cronTimer = setInterval(() => this.cron(hz), Math.round(1000 / hz));
-    this.cronTimer.unref?.();
+    if (this.cronTimer) clearTimeout(this.cronTimer);
+    this.hz = Math.min(MAX_HZ, Math.max(1, this.config.int(HZ)));
+    this.scheduleCron();
+  }
+
+  /** As Redis's event loop: the next run is 1000/hz ms after this one returns, at this run's hz. */
+  private scheduleCron(): void {
+    const timer = setTimeout(() => {
+      this.hz = this.adaptHz();
+      try {
+        this.cron(this.hz);
+      } finally {
+        // close() (or a restart from CONFIG SET hz) replaced or dropped this timer meanwhile.
+        if (this.cronTimer === timer) this.scheduleCron();
+      }
+    }, Math.floor(1000 / this.hz));
+    timer.unref?.();
+    this.cronTimer = timer;
+  }
+
+  /**
+   * serverCron's hz for this run: the configured one, doubled while dynamic-hz finds more than
+   * 200 clients per tick (integer division, as C), at most 500.
+   */
+  private adaptHz(): number {
+    let hz = Math.min(MAX_HZ, Math.max(1, this.config.int(HZ)));
+    if (!this.config.bool(DYNAMIC_HZ)) return hz;
+    while (Math.floor(this.clients.size / hz) > MAX_CLIENTS_PER_CLOCK_TICK) {
+      hz *= 2;
+      if (hz > MAX_HZ) return MAX_HZ;
+    }
+    return hz;
   }
 
   private cron(hz: number): void {
@@ -1124,9 +1163,11 @@ export class Server {
     if (this.loading) return;
     this.cronLoops++;
     this.clientPause.endIfDue(this.clock);
-    const budgetUs = Math.floor((1_000_000 / hz) * EXPIRE_TIME_PERCENT / 100);
+    // active-expire-effort 1..10 as expire.c rescales it to 0..9.
+    const effort = this.config.int(ACTIVE_EXPIRE_EFFORT) - 1;
+    const budgetUs = Math.max(1, Math.floor((EXPIRE_TIME_PERCENT + 2 * effort) * 1_000_000 / hz / 100));
     const expireStart = performance.now();
-    native.activeExpireCycle(budgetUs);
+    native.activeExpireCycle(budgetUs, effort);
     this.latency.addSampleIfNeeded('expire-cycle', performance.now() - expireStart);
     // databasesCron: a keyspace table left rehashing moves on without commands (never while
     // a forked child exists, which the addon knows).
@@ -1173,7 +1214,7 @@ export class Server {
 
   /** Stops listening and closes every client (SHUTDOWN, close() of the embedded server). */
   async close(): Promise<void> {
-    if (this.cronTimer) clearInterval(this.cronTimer);
+    if (this.cronTimer) clearTimeout(this.cronTimer);
     this.cronTimer = null;
     for (const c of [...this.clients.values()]) this.freeClient(c);
     await Promise.all([...this.listeners.map((l) => l.close()), this.tls.close()]);

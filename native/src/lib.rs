@@ -586,7 +586,8 @@ fn reset_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 
 fn active_expire_cycle(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let budget_us = a.i64(env, 0)?.max(0) as u64;
-    let n = with_state(|st| st.ks.active_expire_cycle(now_ms(), budget_us));
+    let effort = a.i64(env, 1)?.clamp(0, 9) as usize;
+    let n = with_state(|st| st.ks.active_expire_cycle(now_ms(), budget_us, effort));
     Ok(env.int(n as i64))
 }
 
