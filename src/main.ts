@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const { server, port } = await bringUp(loaded, loaded.configFile ?? null);
+  const { server, port } = await bringUp(loaded, loaded.configFile ?? null, { ownsProcess: true });
   const onSignal = (signal: string) => {
     server.shutdownOnSignal(signal);
   };

@@ -213,6 +213,21 @@ export interface NativeAddon {
   sockFlush(): void;
   /** prctl(PR_SET_THP_DISABLE): true when transparent huge pages are now off for this process. */
   disableThp(): boolean;
+  // Process-level calls (native/src/procctl.rs, used by src/proc.ts).
+  /** What the next forked child sets after the fork: its title, oom_score_adj and CPUs (null: left alone). */
+  prepareChild(title: string | null, oomScoreAdj: number | null, cpus: number[] | null): void;
+  /** Bytes of a process title /proc/PID/cmdline can show (the argv area less its NUL). */
+  titleCapacity(): number;
+  /** prctl(PR_GET_NAME) / prctl(PR_SET_NAME) of the calling (JS) thread: /proc/PID/comm. */
+  threadName(): string;
+  setThreadName(name: string): void;
+  /** sched_setaffinity / sched_getaffinity of the calling thread (tid 0) or thread `tid`. */
+  setAffinity(cpus: number[]): void;
+  affinity(tid?: number): number[];
+  /** One datagram to the Unix socket at `path` ('@' first: abstract); throws the OS error. */
+  sendDatagram(path: string, payload: Buffer): void;
+  /** raise(3). */
+  raiseSignal(signal: number): void;
   // The RDB format (native/src/persist); absent from an addon built before it.
   /** Forks the child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
   forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number];

@@ -6,6 +6,7 @@ import type { Config } from './config';
 import './config/config';
 import { allConsumersLoaded, consume } from './config/consumers';
 import { ListenFailure, StartupAbort } from './errors';
+import { ProcessControl } from './proc';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 import { UnixSocketFailure } from './unix-socket';
 
@@ -62,6 +63,15 @@ export interface Started {
   port: number;
 }
 
+export interface BringUpOptions {
+  /**
+   * The server is the process (keyfork-server): it sets the process's title and its
+   * children's. A server started inside another program (startServer inProcess) leaves the
+   * host process as it is.
+   */
+  ownsProcess?: boolean;
+}
+
 /** Redis only warns when the pidfile cannot be written. */
 function writePidfile(config: Config, log: Server['log']): void {
   const pidfile = config.optionalStr(PIDFILE);
@@ -74,8 +84,10 @@ function writePidfile(config: Config, log: Server['log']): void {
 }
 
 /** Starts a server on `config`; `configFile` is only for the start-up log line. */
-export async function bringUp(config: Config, configFile: string | null): Promise<Started> {
+export async function bringUp(config: Config, configFile: string | null, opts: BringUpOptions = {}): Promise<Started> {
   const server = new Server(config);
+  const proc = opts.ownsProcess ? new ProcessControl(config) : null;
+  if (proc) server.persistence.children.beforeFork = (kind) => proc.prepareChild(kind);
   const log = server.log;
   log.role = 'C';
   log.warning('oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo');
@@ -107,6 +119,7 @@ export async function bringUp(config: Config, configFile: string | null): Promis
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
   writePidfile(config, server.log);
+  proc?.start();
   const users = server.acl.loadAtStartup(config.extra.users);
   for (const line of users.notices) log.notice(line);
   for (const line of users.warnings) log.warning(line);

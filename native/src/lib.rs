@@ -19,6 +19,7 @@ pub mod os;
 pub mod persist;
 pub mod pqsort;
 pub mod prefetch;
+pub mod procctl;
 pub mod propagate;
 pub mod rdb;
 pub mod reply;
@@ -966,6 +967,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         script::exports::register(&env, exports)?;
         aof::register(&env, exports)?;
         sockets::register(&env, exports)?;
+        procctl::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

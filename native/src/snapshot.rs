@@ -1,6 +1,7 @@
 //! The forked child's mechanics, independent of what it writes: fork, close inherited
-//! descriptors, run the work on the copy-on-write view of memory, report progress, log
-//! lines and copy-on-write size to the parent over a pipe, and `_exit`.
+//! descriptors, take on the title, OOM score and CPUs the parent prepared (procctl.rs), run
+//! the work on the copy-on-write view of memory, report progress, log lines and copy-on-write
+//! size to the parent over a pipe, and `_exit`.
 //!
 //! Pipe records: `[u32 LE payload length][u8 kind][payload]`:
 //! - PROGRESS: keys done u64, bytes written u64, cow bytes u64, child time ms i64
@@ -172,6 +173,7 @@ pub fn fork_child(work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, Stri
 /// `fork_child` for work that needs more of the parent's descriptors than its report pipe
 /// (the write end of a data pipe): the child keeps `keep` open, and closes everything else.
 pub fn fork_child_keeping(keep: &[i32], work: impl FnOnce(&mut ChildReporter) -> Result<WorkDone, String>) -> io::Result<Started> {
+    let identity = crate::procctl::take_child_identity();
     let (read_fd, write_fd) = os::report_pipe()?;
     let t0 = Instant::now();
     match os::fork_process() {
@@ -191,6 +193,9 @@ pub fn fork_child_keeping(keep: &[i32], work: impl FnOnce(&mut ChildReporter) ->
             kept.push(write_fd);
             os::close_inherited_except_all(&kept);
             os::default_signals_for_child();
+            if let Some(identity) = &identity {
+                identity.apply();
+            }
             // The child's own allocations must not fault in fresh 2 MB pages where the parent's
             // heap is advised for huge pages (a first touch at the heap's untouched top would
             // give it 2 MB of private memory, counted as copy-on-write): 4 KB pages from here on.

@@ -286,7 +286,8 @@ export function expandProcTitleTemplate(template: string, title: string, view: C
       case 'server-mode':
         return view.value('cluster-enabled') ? '[cluster]' : '';
       case 'config-file':
-        return view.configFile ?? '';
+        // Redis shows "-" when it runs without a config file.
+        return view.configFile ?? '-';
       case 'port':
         return String(port);
       case 'tls-port':
@@ -342,7 +343,6 @@ const CLUSTER = 'cluster mode';
 const CRASH_REPORT = "Redis's crash report";
 const SYSLOG = 'logging to syslog';
 const CPU_AFFINITY = 'CPU affinity';
-const PROC_TITLE = 'setting the process title';
 const OOM_SCORE = 'OOM score adjustment';
 const DEFRAG = 'active defragmentation';
 
@@ -363,7 +363,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('rdb-del-sync-files', false),
   bool('activerehashing', true),
   bool('stop-writes-on-bgsave-error', true),
-  bool('set-proc-title', true, fixed(needs(PROC_TITLE))),
+  bool('set-proc-title', true, IMMUTABLE),
   bool('dynamic-hz', true),
   bool('lazyfree-lazy-eviction', false),
   bool('lazyfree-lazy-expire', false),
@@ -423,7 +423,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('aof_rewrite_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
   str('bgsave_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
   str('ignore-warnings', '', false, inert('keyfork runs none of the start-up checks it silences (ARM64-COW-BUG)')),
-  str('proc-title-template', '{title} {listen-addr} {server-mode}', false, needs(PROC_TITLE), validProcTitleTemplate),
+  str('proc-title-template', '{title} {listen-addr} {server-mode}', false, {}, validProcTitleTemplate),
   str('bind-source-addr', null, true, needs(REPLICATION)),
   str('logfile', '', false, IMMUTABLE),
   str('masterauth', null, true, { sensitive: true }),

@@ -146,6 +146,8 @@ export class Children {
   totalForks = 0;
   /** Told the fork time of every child (the latency monitor's fork event). */
   onFork: ((forkUsec: number) => void) | null = null;
+  /** Called just before each fork: what the child of `kind` is to set up (src/proc.ts). */
+  beforeFork: ((kind: ChildKind) => void) | null = null;
 
   constructor(
     private readonly sys: ChildSystem,
@@ -179,6 +181,7 @@ export class Children {
    */
   start(kind: ChildKind, trigger: string, fork: () => Forked): ActiveChild {
     if (this.current) throw new Error(`a ${this.current.kind} child (pid ${this.current.pid}) is already running`);
+    this.beforeFork?.(kind);
     const f = fork();
     this.totalForks++;
     this.latestForkUsec = f.forkUsec;
