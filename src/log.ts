@@ -20,6 +20,11 @@ export class Logger {
   private fd = 1;
   private file = '';
   role = 'M';
+  /**
+   * Told of every line the server logs, before the loglevel filter: what Redis does at the
+   * points it logs (systemd notifications at shutdown, syslog) follows the lines (src/supervision.ts).
+   */
+  readonly taps: Array<(level: Exclude<LogLevel, 'nothing'>, message: string, shown: boolean, pid: number) => void> = [];
 
   setLevel(level: string): void {
     this.level = LEVELS[level as LogLevel] ?? LEVELS.notice;
@@ -40,13 +45,22 @@ export class Logger {
   }
 
   log(level: Exclude<LogLevel, 'nothing'>, message: string): void {
-    if (LEVELS[level] < this.level) return;
+    const shown = LEVELS[level] >= this.level;
+    for (const tap of this.taps) tap(level, message, shown, process.pid);
+    if (!shown) return;
     this.write(this.lineFor(process.pid, this.role, level, message));
   }
 
   /** Raw text at `level` (serverLogRaw with LL_RAW: no prefix, still filtered by loglevel). */
   raw(level: Exclude<LogLevel, 'nothing'>, text: string): void {
-    if (LEVELS[level] >= this.level) this.write(text);
+    const shown = LEVELS[level] >= this.level;
+    for (const tap of this.taps) tap(level, text, shown, process.pid);
+    if (shown) this.write(text);
+  }
+
+  /** A line the forked child logged (it is written as `lineFor` makes it): for the taps. */
+  tapChild(pid: number, level: Exclude<LogLevel, 'nothing'>, message: string): void {
+    for (const tap of this.taps) tap(level, message, true, pid);
   }
 
   /** Raw text (the start-up banner, a child's own lines). */

@@ -224,8 +224,14 @@ export interface NativeAddon {
   /** sched_setaffinity / sched_getaffinity of the calling thread (tid 0) or thread `tid`. */
   setAffinity(cpus: number[]): void;
   affinity(tid?: number): number[];
-  /** One datagram to the Unix socket at `path` ('@' first: abstract); throws the OS error. */
-  sendDatagram(path: string, payload: Buffer): void;
+  /** bio_cpulist: the CPUs background threads (lazy free) started from now on run on. */
+  setBioAffinity(cpus: number[]): void;
+  /** One datagram to the Unix socket at `path` ('@' first: abstract): 0, or -errno. */
+  sendDatagram(path: string, payload: Buffer): number;
+  /** A datagram socket bound at `path` (the tests' receiving end); closeFd() closes it. */
+  bindDatagram(path: string): number;
+  /** The next datagram waiting on `fd`, or null. */
+  recvDatagram(fd: number): Buffer | null;
   /** raise(3). */
   raiseSignal(signal: number): void;
   // The RDB format (native/src/persist); absent from an addon built before it.

@@ -1,5 +1,6 @@
 // Bringing a server up: banner, configuration, data loading, listeners, signals. Shared by
 // the keyfork-server binary (main.ts) and the programmatic startServer() (index.ts).
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Config } from './config';
 // config.ts consumes `dir` and `enable-protected-configs` itself: load it before the set is complete.
@@ -8,9 +9,36 @@ import { allConsumersLoaded, consume } from './config/consumers';
 import { ListenFailure, StartupAbort } from './errors';
 import { ProcessControl } from './proc';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
+import { Supervision } from './supervision';
+import { Syslog } from './syslog';
 import { UnixSocketFailure } from './unix-socket';
 
 const PIDFILE = consume('pidfile', 'test/server/directives.test.ts');
+const DAEMONIZE = consume('daemonize', 'test/server/daemonize.test.ts');
+
+/** Redis's CONFIG_DEFAULT_PID_FILE: a daemon without a pidfile writes this one. */
+export const DEFAULT_PIDFILE = '/var/run/redis.pid';
+/** Set in the environment of the daemon a `daemonize yes` launch starts (it must not start another). */
+export const DAEMON_ENV = 'KEYFORK_DAEMONIZED';
+/** The working directory keyfork-server was started in (config loading may chdir to `dir`). */
+const LAUNCH_CWD = process.cwd();
+
+/**
+ * Redis's daemonize(): it forks, the parent exits 0 at once and the child carries on in a new
+ * session with stdin, stdout and stderr on /dev/null. Node cannot go on in a forked child, so
+ * the server starts itself again the same way (same node, flags and arguments, started where
+ * this one was) and this process exits 0, before loading anything, as Redis's parent does.
+ */
+function daemonize(): never {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    cwd: LAUNCH_CWD,
+    detached: true, // setsid()
+    stdio: 'ignore', // /dev/null
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  });
+  child.unref();
+  process.exit(0);
+}
 const ALWAYS_SHOW_LOGO = consume('always-show-logo', 'test/server/startup-log.test.ts');
 const LOGFILE = consume('logfile', 'test/server/startup-log.test.ts');
 const TCP_BACKLOG = consume('tcp-backlog', 'test/server/directives.test.ts');
@@ -66,8 +94,8 @@ export interface Started {
 export interface BringUpOptions {
   /**
    * The server is the process (keyfork-server): it sets the process's title and its
-   * children's. A server started inside another program (startServer inProcess) leaves the
-   * host process as it is.
+   * children's, and tells a supervisor (upstart, systemd) when it is ready. A server started
+   * inside another program (startServer inProcess) leaves the host process as it is.
    */
   ownsProcess?: boolean;
 }
@@ -86,10 +114,25 @@ function writePidfile(config: Config, log: Server['log']): void {
 /** Starts a server on `config`; `configFile` is only for the start-up log line. */
 export async function bringUp(config: Config, configFile: string | null, opts: BringUpOptions = {}): Promise<Started> {
   const server = new Server(config);
-  const proc = opts.ownsProcess ? new ProcessControl(config) : null;
-  if (proc) server.persistence.children.beforeFork = (kind) => proc.prepareChild(kind);
   const log = server.log;
+  const proc = opts.ownsProcess ? new ProcessControl(config, log, () => server.replication.isReplica()) : null;
+  if (proc) {
+    server.persistence.children.beforeFork = (kind) => proc.prepareChild(kind);
+    server.replication.roleListeners.push((replica) => proc.roleChanged(replica));
+  }
   log.role = 'C';
+  const syslog = opts.ownsProcess ? new Syslog(config) : null;
+  if (syslog) syslog.attach(log);
+  proc?.warnAboutOomOrder();
+  const supervision = opts.ownsProcess ? new Supervision(config, log, () => server.replication.isReplica()) : null;
+  // main(): background = daemonize && !supervised.
+  const supervised = supervision?.start() ?? false;
+  if (opts.ownsProcess && config.bool(DAEMONIZE) && !supervised) {
+    if (process.env[DAEMON_ENV] === undefined) daemonize();
+    delete process.env[DAEMON_ENV];
+    // createPidFile: a daemon always writes one (CONFIG GET pidfile shows it too).
+    if (config.optionalStr(PIDFILE) === null) config.setByServer(PIDFILE, DEFAULT_PIDFILE);
+  }
   log.warning('oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo');
   log.warning(
     `Redis version=${REDIS_VERSION}, bits=64, commit=00000000, modified=0, pid=${process.pid}, just started (keyfork ${KEYFORK_VERSION}, Node ${process.version})`,
@@ -101,6 +144,8 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   } else {
     log.warning('Configuration loaded');
   }
+  // Redis's initServer opens the log here, after its "Configuration loaded" line.
+  syslog?.open();
   for (const line of config.unsupportedWarnings()) log.warning(line);
   server.replication.startFromConfig();
   log.role = server.replication.isReplica() ? 'S' : 'M';
@@ -128,5 +173,7 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   if (loaded) server.replication.replica.restoreFromRdb(loaded);
   if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');
   if (server.unix.open) log.notice(`The server is now ready to accept connections at ${server.unix.path}`);
+  supervision?.ready();
+  proc?.ready();
   return { server, port };
 }

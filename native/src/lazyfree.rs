@@ -69,6 +69,7 @@ fn start_thread() -> Sender<(Job, usize)> {
     std::thread::Builder::new()
         .name("keyfork-lazyfree".into())
         .spawn(move || {
+            crate::procctl::apply_bio_affinity();
             crate::alloc::register_background_thread();
             for (job, objects) in rx {
                 drop(job);

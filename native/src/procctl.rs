@@ -30,7 +30,11 @@ extern "C" {
     fn sendto(fd: c_int, buf: *const c_void, len: usize, flags: c_int, addr: *const SockaddrUn, addrlen: u32) -> isize;
     fn close(fd: c_int) -> c_int;
     fn raise(sig: c_int) -> c_int;
+    fn bind(fd: c_int, addr: *const SockaddrUn, addrlen: u32) -> c_int;
+    fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
 }
+
+const MSG_DONTWAIT: c_int = 0x40;
 
 #[repr(C)]
 struct SockaddrUn {
@@ -134,6 +138,18 @@ pub fn affinity(tid: i32) -> io::Result<Vec<u32>> {
     Ok((0..(CPU_SET_WORDS * 64) as u32).filter(|&c| mask[c as usize / 64] & (1u64 << (c % 64)) != 0).collect())
 }
 
+/// bio_cpulist: the CPUs keyfork's background threads (Redis's bio threads: lazy free) run on.
+static BIO_CPUS: std::sync::Mutex<Option<Vec<u32>>> = std::sync::Mutex::new(None);
+
+/// Called first thing by each background thread keyfork starts (lazyfree.rs, the old
+/// keyspace's free after a load), as Redis's bio threads set bio_cpulist when they start.
+pub fn apply_bio_affinity() {
+    let cpus = BIO_CPUS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(cpus) = cpus {
+        let _ = set_affinity(&cpus);
+    }
+}
+
 /// What Redis's setOOMScoreAdj writes: the value, in decimal, to /proc/self/oom_score_adj.
 pub fn set_oom_score_adj(value: i32) -> io::Result<()> {
     std::fs::write("/proc/self/oom_score_adj", format!("{value}\n"))
@@ -177,23 +193,32 @@ impl ChildIdentity {
 
 // ---- Unix datagrams ----
 
-/// Sends one datagram to the Unix socket at `path` (a leading '@' names an abstract socket,
-/// as systemd writes NOTIFY_SOCKET). No reply is read: sd_notify and syslog() expect none.
-pub fn send_datagram(path: &[u8], payload: &[u8]) -> io::Result<()> {
+/// A sockaddr_un for `path` (a leading '@' names an abstract socket, as systemd writes
+/// NOTIFY_SOCKET) and its length.
+fn unix_address(path: &[u8]) -> io::Result<(SockaddrUn, u32)> {
     let mut addr = SockaddrUn { family: AF_UNIX as u16, path: [0; 108] };
     if path.is_empty() || path.len() >= addr.path.len() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "socket path too long or empty"));
+        return Err(io::Error::from_raw_os_error(22));
     }
     addr.path[..path.len()].copy_from_slice(path);
     if path[0] == b'@' {
         addr.path[0] = 0;
     }
-    let addrlen = (std::mem::size_of::<u16>() + path.len() + usize::from(path[0] != b'@')) as u32;
+    let len = std::mem::size_of::<u16>() + path.len() + usize::from(path[0] != b'@');
+    Ok((addr, len as u32))
+}
+
+fn datagram_socket() -> io::Result<c_int> {
     // SAFETY: plain integers in, a descriptor (or -1) out.
     let fd = unsafe { socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    if fd < 0 { Err(io::Error::last_os_error()) } else { Ok(fd) }
+}
+
+/// Sends one datagram to the Unix socket at `path`. No reply is read: sd_notify and syslog()
+/// expect none.
+pub fn send_datagram(path: &[u8], payload: &[u8]) -> io::Result<()> {
+    let (addr, addrlen) = unix_address(path)?;
+    let fd = datagram_socket()?;
     // SAFETY: payload is valid for reads of its length; addr is an initialised sockaddr_un of
     // at least `addrlen` bytes; fd is the socket just made.
     let sent = unsafe { sendto(fd, payload.as_ptr() as *const c_void, payload.len(), MSG_NOSIGNAL, &addr, addrlen) };
@@ -201,6 +226,34 @@ pub fn send_datagram(path: &[u8], payload: &[u8]) -> io::Result<()> {
     // SAFETY: fd is ours and closed once.
     unsafe { close(fd) };
     result
+}
+
+/// A datagram socket bound at `path`, non-blocking reads: the receiving end tests use for
+/// what the server sends (Node has no Unix datagram sockets).
+pub fn bind_datagram(path: &[u8]) -> io::Result<i32> {
+    let (addr, addrlen) = unix_address(path)?;
+    let fd = datagram_socket()?;
+    // SAFETY: addr is an initialised sockaddr_un of at least `addrlen` bytes.
+    if unsafe { bind(fd, &addr, addrlen) } < 0 {
+        let e = io::Error::last_os_error();
+        // SAFETY: fd is ours and closed once.
+        unsafe { close(fd) };
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+/// One datagram waiting on `fd`, or None.
+pub fn recv_datagram(fd: i32) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 65536];
+    // SAFETY: buf is valid for writes of its length.
+    let n = unsafe { recv(fd, buf.as_mut_ptr() as *mut c_void, buf.len(), MSG_DONTWAIT) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+    }
+    buf.truncate(n as usize);
+    Ok(Some(buf))
 }
 
 /// raise(3): upstart's "ready" is the job stopping itself (SIGSTOP) until upstart continues it.
@@ -261,6 +314,12 @@ fn set_affinity_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// setBioAffinity(cpus): what background threads started from now on apply.
+fn set_bio_affinity_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    *BIO_CPUS.lock().unwrap_or_else(|e| e.into_inner()) = cpus_arg(env, a, 0)?;
+    Ok(env.undefined())
+}
+
 fn affinity_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let tid = optional_i64(env, a, 0)?.unwrap_or(0) as i32;
     let cpus = affinity(tid).map_err(|e| e.to_string())?;
@@ -268,11 +327,27 @@ fn affinity_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
-/// sendDatagram(path, payload: Buffer): throws with the OS error's text.
+/// sendDatagram(path, payload: Buffer): 0, or -errno as sd_notify reports a failure.
 fn send_datagram_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
-    send_datagram(path.as_bytes(), a.bytes(env, 1)?).map_err(|e| e.to_string())?;
-    Ok(env.undefined())
+    Ok(env.int(match send_datagram(path.as_bytes(), a.bytes(env, 1)?) {
+        Ok(()) => 0,
+        Err(e) => -(e.raw_os_error().unwrap_or(5) as i64),
+    }))
+}
+
+/// bindDatagram(path): the descriptor of a datagram socket bound there (tests).
+fn bind_datagram_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = bind_datagram(a.string(env, 0)?.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(env.int(fd as i64))
+}
+
+/// recvDatagram(fd): the next datagram as a Buffer, or null when none waits.
+fn recv_datagram_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    match recv_datagram(a.i64(env, 0)? as i32).map_err(|e| e.to_string())? {
+        Some(d) => Ok(env.buffer(&d)),
+        None => Ok(env.null()),
+    }
 }
 
 fn raise_signal_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
@@ -287,7 +362,10 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "setThreadName", set_thread_name_export)?;
     env.export(exports, "setAffinity", set_affinity_export)?;
     env.export(exports, "affinity", affinity_export)?;
+    env.export(exports, "setBioAffinity", set_bio_affinity_export)?;
     env.export(exports, "sendDatagram", send_datagram_export)?;
+    env.export(exports, "bindDatagram", bind_datagram_export)?;
+    env.export(exports, "recvDatagram", recv_datagram_export)?;
     env.export(exports, "raiseSignal", raise_signal_export)?;
     Ok(())
 }

@@ -341,9 +341,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
 const CRASH_REPORT = "Redis's crash report";
-const SYSLOG = 'logging to syslog';
-const CPU_AFFINITY = 'CPU affinity';
-const OOM_SCORE = 'OOM score adjustment';
 const DEFRAG = 'active defragmentation';
 
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
@@ -355,7 +352,7 @@ const fixed = (opts: RowOptions): RowOptions => ({ ...IMMUTABLE, ...opts });
 export const CONFIG_TABLE: readonly ConfigRow[] = [
   // bool
   bool('rdbchecksum', true, IMMUTABLE),
-  bool('daemonize', false, fixed(needs('running in the background (daemonize)'))),
+  bool('daemonize', false, IMMUTABLE),
   bool('io-threads-do-reads', false, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
   bool('always-show-logo', false, IMMUTABLE),
   bool('protected-mode', true),
@@ -386,7 +383,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('replica-ignore-maxmemory', true, { alias: 'slave-ignore-maxmemory' }),
   bool('jemalloc-bg-thread', true, inert('keyfork does not use jemalloc')),
   bool('activedefrag', false, needs(DEFRAG)),
-  bool('syslog-enabled', false, fixed(needs(SYSLOG))),
+  bool('syslog-enabled', false, IMMUTABLE),
   bool('cluster-enabled', false, fixed(needs(CLUSTER, true))),
   bool('appendonly', false, { denyLoading: true }),
   bool('cluster-allow-reads-when-down', false, needs(CLUSTER)),
@@ -414,14 +411,14 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('cluster-announce-ip', null, true, needs(CLUSTER)),
   str('cluster-config-file', 'nodes.conf', false, fixed(needs(CLUSTER))),
   str('cluster-announce-hostname', null, true, needs(CLUSTER), validAnnouncedHostname),
-  str('syslog-ident', 'redis', false, fixed(needs(SYSLOG))),
+  str('syslog-ident', 'redis', false, IMMUTABLE),
   str('dbfilename', 'dump.rdb', false, { protected: true }, validDbFilename),
   str('appendfilename', 'appendonly.aof', false, IMMUTABLE, validAofFilename),
   str('appenddirname', 'appendonlydir', false, IMMUTABLE, validAofDirname),
-  str('server_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
-  str('bio_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
-  str('aof_rewrite_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
-  str('bgsave_cpulist', null, true, fixed(needs(CPU_AFFINITY))),
+  str('server_cpulist', null, true, IMMUTABLE),
+  str('bio_cpulist', null, true, IMMUTABLE),
+  str('aof_rewrite_cpulist', null, true, IMMUTABLE),
+  str('bgsave_cpulist', null, true, IMMUTABLE),
   str('ignore-warnings', '', false, inert('keyfork runs none of the start-up checks it silences (ARM64-COW-BUG)')),
   str('proc-title-template', '{title} {listen-addr} {server-mode}', false, {}, validProcTitleTemplate),
   str('bind-source-addr', null, true, needs(REPLICATION)),
@@ -442,13 +439,13 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('tls-ciphersuites', null, true),
 
   // enum
-  enumeration('supervised', SUPERVISED, 'no', fixed(needs('notifying upstart or systemd'))),
-  enumeration('syslog-facility', SYSLOG_FACILITY, 'local0', fixed(needs(SYSLOG))),
+  enumeration('supervised', SUPERVISED, 'no', IMMUTABLE),
+  enumeration('syslog-facility', SYSLOG_FACILITY, 'local0', IMMUTABLE),
   enumeration('repl-diskless-load', REPL_DISKLESS_LOAD, 'disabled', { denyLoading: true }),
   enumeration('loglevel', LOGLEVEL, 'notice'),
   enumeration('maxmemory-policy', MAXMEMORY_POLICY, 'noeviction'),
   enumeration('appendfsync', APPENDFSYNC, 'everysec'),
-  enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no', needs(OOM_SCORE)),
+  enumeration('oom-score-adj', OOM_SCORE_ADJ, 'no'),
   enumeration('acl-pubsub-default', ACL_PUBSUB_DEFAULT, 'resetchannels'),
   enumeration('sanitize-dump-payload', SANITIZE_DUMP_PAYLOAD, 'no', inert('keyfork always checks RESTORE payloads and RDB files in full, as with "yes"')),
   enumeration('enable-protected-configs', PROTECTED_ACTION, 'no', IMMUTABLE),
@@ -551,7 +548,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
     'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60',
     clientOutputBufferLimitCodec as Codec<unknown>,
   ),
-  special('oom-score-adj-values', '0 200 800', oomScoreAdjValuesCodec as Codec<unknown>, needs(OOM_SCORE)),
+  special('oom-score-adj-values', '0 200 800', oomScoreAdjValuesCodec as Codec<unknown>),
   special('notify-keyspace-events', '', notifyKeyspaceEventsCodec as Codec<unknown>),
   special('bind', '* -::*', bindCodec as Codec<unknown>),
   special('replicaof', '', replicaOfCodec as Codec<unknown>, { alias: 'slaveof', mutable: false }),

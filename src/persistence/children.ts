@@ -335,7 +335,10 @@ export class Children {
         const [, at, levelIndex, text] = rec as [number, number, number, string];
         const level = LOG_LEVELS[Math.max(0, Math.min(3, levelIndex))];
         if (level === 'warning') child.lastWarning = text;
-        if (this.levelEnabled(level)) this.log.write(this.log.lineFor(child.pid, 'C', level, text, new Date(at)));
+        if (this.levelEnabled(level)) {
+          this.log.write(this.log.lineFor(child.pid, 'C', level, text, new Date(at)));
+          this.log.tapChild(child.pid, level, text);
+        }
         break;
       }
       default:

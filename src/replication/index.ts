@@ -37,6 +37,8 @@ export class Replication {
   readonly failover: Failover;
   /** This server's subscription to propagation (see updatePropagation). */
   private consumer: PropagationConsumer | null = null;
+  /** Told of each change of role (true: now a replica), e.g. the OOM score's class (src/proc.ts). */
+  readonly roleListeners: Array<(replica: boolean) => void> = [];
   /** Clients whose propagated writes wait for the next drain (their WAIT offset follows it). */
   private readonly writers = new Set<Client>();
 
@@ -228,6 +230,7 @@ export class Replication {
     this.server.config.setByServer(REPLICAOF, target);
     this.server.log.role = target ? 'S' : 'M';
     native.setExpiry(target ? EXPIRY_LOGICAL : EXPIRY_DELETE);
+    for (const listener of this.roleListeners) listener(target !== null);
   }
 
   /** ROLE. */

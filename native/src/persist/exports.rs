@@ -416,7 +416,10 @@ fn load_rdb_end(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     // in the background, and so does this thread (nothing else refers to it).
     let complete = session.loader.finished() && !session.failed;
     let garbage = if complete { with_state(|st| st.ks.replace_data(fresh)) } else { fresh.dbs };
-    let _ = std::thread::Builder::new().name("free-old-db".into()).spawn(move || drop(garbage));
+    let _ = std::thread::Builder::new().name("free-old-db".into()).spawn(move || {
+        crate::procctl::apply_bio_affinity();
+        drop(garbage)
+    });
     Ok(env.boolean(complete))
 }
 
