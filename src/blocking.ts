@@ -212,7 +212,9 @@ export class Blocking {
   /** CLIENT UNBLOCK: false when the client was not blocked. */
   unblock(client: Client, withError: boolean): boolean {
     const state = client.blocked;
-    if (!state) return false;
+    // A SHUTDOWN waiting for replicas is not unblocked (Redis 7.0.15 crashes on it: "Unknown
+    // btype in replyToBlockedClientTimedOut"; 7.2 leaves it blocked too).
+    if (!state || state.name === 'shutdown') return false;
     if (withError) this.release(client, (out) => out.error('UNBLOCKED client unblocked via CLIENT UNBLOCK'));
     else this.release(client, state.timeoutReply ?? ((out) => out.nullArray()));
     return true;

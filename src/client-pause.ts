@@ -13,7 +13,7 @@ import type { Server } from './server';
 export type PauseKind = 'write' | 'all';
 
 /** Why clients are paused (Redis's pause_purpose): each pause lasts and ends on its own. */
-export type PausePurpose = 'command' | 'failover';
+export type PausePurpose = 'command' | 'failover' | 'shutdown';
 
 /**
  * Redis 7.0's CMD_MAY_REPLICATE commands (an internal flag COMMAND INFO does not show): they

@@ -140,6 +140,7 @@ function serverSection(server: Server): Field[] {
     ['executable', main],
     ['config_file', server.config.configFile ?? ''],
     ['io_threads_active', 0],
+    ...server.shutdown.infoFields(),
     ['keyfork_version', KEYFORK_VERSION],
     // Directives set to a value keyfork does not act on yet (see src/config/consumers.ts).
     ['keyfork_unsupported_configs_set', server.config.unsupportedSet().join(',')],

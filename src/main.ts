@@ -46,11 +46,8 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const { server, port } = await bringUp(loaded, loaded.configFile ?? null, { ownsProcess: true });
-  const onSignal = (signal: string) => {
-    server.shutdownOnSignal(signal);
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => server.shutdown.onSignal('SIGTERM'));
+  process.on('SIGINT', () => server.shutdown.onSignal('SIGINT'));
   if (process.send && process.env[STARTED_BY_ENV] === 'startServer') reportToStartServer(server, port);
 }
 
@@ -62,7 +59,7 @@ async function main(argv: string[]): Promise<void> {
 function reportToStartServer(server: Server, port: number): void {
   const tempDir = process.env[TEMP_DIR_ENV];
   if (tempDir) process.once('exit', () => fs.rmSync(tempDir, { recursive: true, force: true }));
-  process.once('disconnect', () => server.shutdown({ save: false, trigger: 'startServer() closing' }));
+  process.once('disconnect', () => server.shutdown.command(null, { nosave: true, now: true }, 'startServer() closing'));
   process.send?.({ keyforkReady: port });
 }
 

@@ -28,6 +28,7 @@ import { batchLog, EXEC_RESP3, execBatchNative, EXPIRY_DELETE, EXPIRY_IGNORE, EX
 import { Parse, RequestParser } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
 import { ClientPause } from './client-pause';
+import { Shutdown } from './shutdown';
 import { Monitors } from './monitor';
 import { NativeSocket } from './native-socket';
 import { aclRulesVersion } from './acl/user';
@@ -97,8 +98,6 @@ const ACTIVE_EXPIRE_EFFORT = consume('active-expire-effort', 'test/server/cron-h
 const ACTIVEREHASHING = consume('activerehashing', 'test/server/rehash.test.ts');
 const LOGLEVEL = consume('loglevel', PROOF);
 const LOGFILE = consume('logfile', PROOF);
-const PIDFILE = consume('pidfile', PROOF);
-const SAVE = consume('save', 'test/server/persistence.test.ts');
 const CLIENT_QUERY_BUFFER_LIMIT = consume('client-query-buffer-limit', PROOF);
 const PROTO_MAX_BULK_LEN = consume('proto-max-bulk-len', 'test/server/strings.test.ts');
 const RDBCOMPRESSION = consume('rdbcompression', 'test/server/debug-object.test.ts');
@@ -152,6 +151,8 @@ export class Server {
   readonly pubsub: PubSub;
   readonly monitors: Monitors;
   readonly clientPause: ClientPause;
+  /** SHUTDOWN and the signals: the one sequence that ends the server (src/shutdown.ts). */
+  readonly shutdown: Shutdown;
   readonly keyspaceEvents: KeyspaceEvents;
   /** CLIENT TRACKING and its invalidation messages (src/tracking.ts). */
   readonly clientTracking: ClientTracking;
@@ -203,7 +204,6 @@ export class Server {
   private cronLoops = 0;
   /** serverCron's frequency now: INFO's hz (configured_hz is the directive). */
   hz = 10;
-  shuttingDown = false;
   /** DEBUG PAUSE-CRON. */
   cronPaused = false;
   /** Configuration read on every request, cached here and refreshed when it changes. */
@@ -234,6 +234,7 @@ export class Server {
     this.pubsub = new PubSub(this);
     this.monitors = new Monitors(this);
     this.clientPause = new ClientPause(this);
+    this.shutdown = new Shutdown(this);
     this.keyspaceEvents = new KeyspaceEvents(this);
     this.clientTracking = new ClientTracking(this);
     this.persistence = new Persistence(this);
@@ -1158,6 +1159,7 @@ export class Server {
     // DEBUG PAUSE-CRON 1: serverCron does nothing (blocked clients' timeouts still fire).
     if (this.cronPaused) return;
     this.clock = Date.now();
+    this.shutdown.cron();
     // While the start-up load runs in slices, Redis runs no serverCron work (expiry, saves,
     // client timeouts) on the half-loaded dataset.
     if (this.loading) return;
@@ -1223,44 +1225,17 @@ export class Server {
   }
 
   /**
-   * SHUTDOWN and SIGTERM/SIGINT: optionally a final save (by default when save rules exist),
-   * then the pidfile goes and the process exits. Returns an error text when the save failed
-   * and the shutdown was abandoned (as Redis does unless forced).
+   * The last step of a shutdown (src/shutdown.ts), right before the process exits: the
+   * listeners stop (closeListeningSockets) and the clients' connections go.
    */
-  shutdown(opts: { save: boolean | null; force?: boolean; trigger: string }): string | null {
-    if (this.shuttingDown) return null;
-    this.log.warning('User requested shutdown...');
-    this.persistence.prepareForShutdown(opts.trigger);
-    const aofError = this.aof.prepareForShutdown(opts.force ?? false);
-    if (aofError !== null) return aofError;
-    const save = opts.save ?? this.config.saveRules(SAVE).length > 0;
-    if (save) {
-      this.log.notice('Saving the final RDB snapshot before exiting.');
-      if (!this.persistence.saveBeforeExit(opts.trigger) && !opts.force) {
-        this.log.warning('Error trying to save the DB, can\'t exit.');
-        return 'ERR Errors trying to SHUTDOWN. Check logs.';
-      }
-    }
-    this.shuttingDown = true;
-    const pidfile = this.config.optionalStr(PIDFILE);
-    if (pidfile !== null) {
-      try {
-        fs.unlinkSync(pidfile);
-      } catch {
-        // already gone
-      }
-    }
-    // finishShutdown's closeListeningSockets(1): the unixsocket's file goes (unixsock's seam).
+  closeForExit(): void {
+    if (this.cronTimer) clearInterval(this.cronTimer);
+    this.cronTimer = null;
+    for (const l of this.listeners) void l.close();
+    void this.tls.close();
+    // closeListeningSockets(1): the unixsocket's file goes, with Redis's notice (unixsock's seam).
     this.unix.close();
-    this.log.warning('Redis is now ready to exit, bye bye...');
     for (const c of this.clients.values()) c.socket.destroy();
-    process.exit(0);
-  }
-
-  shutdownOnSignal(signal: string): void {
-    this.log.write(`${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) Received ${signal} scheduling shutdown...\n`);
-    const err = this.shutdown({ save: null, trigger: signal });
-    if (err) this.log.warning(`${signal} received but errors trying to shut down the server, check the logs for more information`);
   }
 
   /**

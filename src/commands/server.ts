@@ -4,6 +4,7 @@
 // commands/persistence.ts; MEMORY, SLOWLOG and LATENCY to memory-cmd.ts and latency-cmd.ts.
 import { infoString } from '../info';
 import { commandTrigger } from '../persistence/triggers';
+import type { ShutdownFlags } from '../shutdown';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
 import { argStr, ReplyError, type Ctx, type Handler } from './types';
 
@@ -26,38 +27,38 @@ function clusterDisabled(): void {
 }
 
 /**
- * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Without replicas there is nothing to wait
- * for, so a shutdown is never "in progress": it exits or fails at once (NOW changes nothing,
- * ABORT always finds nothing to abort).
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: src/shutdown.ts runs it; the client stays
+ * blocked while the server waits for its replicas, and gets an error if the shutdown fails
+ * or is aborted.
  */
 function shutdown(ctx: Ctx): void {
   const { req, server } = ctx;
-  let save: boolean | null = null;
-  let nosave = false;
-  let now = false;
-  let force = false;
+  const flags: ShutdownFlags = {};
   let abort = false;
   for (let i = 1; i < req.argc; i++) {
     const opt = argStr(req, i).toLowerCase();
-    if (opt === 'nosave') nosave = true;
-    else if (opt === 'save') save = true;
-    else if (opt === 'now') now = true;
-    else if (opt === 'force') force = true;
+    if (opt === 'nosave') flags.nosave = true;
+    else if (opt === 'save') flags.save = true;
+    else if (opt === 'now') flags.now = true;
+    else if (opt === 'force') flags.force = true;
     else if (opt === 'abort') abort = true;
     else throw new ReplyError('ERR syntax error');
   }
-  const anyFlag = nosave || save !== null || now || force;
-  if ((abort && anyFlag) || (nosave && save)) throw new ReplyError('ERR syntax error');
-  if (abort) throw new ReplyError('ERR No shutdown in progress.');
+  const anyFlag = flags.nosave || flags.save || flags.now || flags.force;
+  if ((abort && anyFlag) || (flags.nosave && flags.save)) throw new ReplyError('ERR syntax error');
+  if (abort) {
+    if (!server.shutdown.abort()) throw new ReplyError('ERR No shutdown in progress.');
+    ctx.out.ok();
+    return;
+  }
   // Inside EXEC a client may not block, and SHUTDOWN blocks while it waits for replicas.
-  if (!now && server.execDepth > 0) {
+  if (!flags.now && server.execDepth > 0) {
     throw new ReplyError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
   }
   // While a script is busy, only SHUTDOWN NOSAVE may end the server (a save would store the
   // script's partial writes).
-  if (server.scripting.busy && !nosave) throw new ReplyError(server.scripting.busyError());
-  if (nosave) save = false;
-  const error = server.shutdown({ save, force, trigger: commandTrigger('SHUTDOWN', ctx.client) });
+  if (server.scripting.busy && !flags.nosave) throw new ReplyError(server.scripting.busyError());
+  const error = server.shutdown.command(ctx.client, flags, commandTrigger('SHUTDOWN', ctx.client));
   if (error !== null) throw new ReplyError(error);
 }
 

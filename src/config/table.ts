@@ -453,8 +453,8 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('enable-module-command', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('cluster-preferred-endpoint-type', CLUSTER_ENDPOINT_TYPE, 'ip', needs(CLUSTER)),
   enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore', needs(REPLICATION)),
-  enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
-  enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', needs('choosing how a signal shuts the server down'), { bitflags: true, validate: validShutdownFlags }),
+  enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', {}, { bitflags: true, validate: validShutdownFlags }),
+  enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', {}, { bitflags: true, validate: validShutdownFlags }),
   enumeration('tls-auth-clients', TLS_AUTH_CLIENTS, 'yes'),
 
   // int
@@ -493,7 +493,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('min-replicas-to-write', 'int', 0n, INT_MAX, 0n, { alias: 'min-slaves-to-write' }),
   num('min-replicas-max-lag', 'int', 0n, INT_MAX, 10n, { alias: 'min-slaves-max-lag' }),
   num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true, ...needs('the software watchdog') }),
-  num('shutdown-timeout', 'int', 0n, INT_MAX, 10n, needs(REPLICATION)),
+  num('shutdown-timeout', 'int', 0n, INT_MAX, 10n),
   num('repl-diskless-sync-max-replicas', 'int', 0n, INT_MAX, 0n),
   num('tls-port', 'int', 0n, 65535n, 0n),
   num('tls-session-cache-size', 'int', 0n, INT_MAX, 20n * 1024n, inert('Redis 7.0 resumes TLS sessions by ticket only (a session id it cached is never resumed), so the size of that cache is not observable; keyfork keeps no id cache')),

@@ -401,8 +401,11 @@ export class Persistence {
     for (const listener of this.bgsaveDoneListeners) listener(ok);
   }
 
-  /** rdbRemoveTempFile: through bg_unlink, so removing a big temp file does not stall the server. */
-  private removeTempFile(pid: number): void {
+  /**
+   * rdbRemoveTempFile (a child's, or the main process's own on a hurried exit): through
+   * bg_unlink, so removing a big temp file does not stall the server.
+   */
+  removeTempFile(pid: number): void {
     bgUnlink(`temp-${pid}.rdb`);
   }
 

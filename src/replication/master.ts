@@ -643,6 +643,11 @@ export class Master {
     if (this.replicas.length > 0) this.feedOwnCommand(GETACK_COMMAND);
   }
 
+  /** sendGetackToReplicas: every replica is asked for an ACK now (a shutdown waits for them). */
+  requestAcks(): void {
+    if (this.replicas.length > 0) this.feedOwnCommand(GETACK_COMMAND);
+  }
+
   /** A WAIT client went away or timed out. */
   forgetWaiting(client: Client): void {
     const i = this.waiting.indexOf(client);
