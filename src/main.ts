@@ -45,9 +45,13 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const { server, port } = await bringUp(loaded, loaded.configFile ?? null, { ownsProcess: true });
-  process.on('SIGTERM', () => server.shutdown.onSignal('SIGTERM'));
-  process.on('SIGINT', () => server.shutdown.onSignal('SIGINT'));
+  const { server, port } = await bringUp(loaded, loaded.configFile ?? null, {
+    ownsProcess: true,
+    created: (created) => {
+      process.on('SIGTERM', () => created.shutdown.onSignal('SIGTERM'));
+      process.on('SIGINT', () => created.shutdown.onSignal('SIGINT'));
+    },
+  });
   if (process.send && process.env[STARTED_BY_ENV] === 'startServer') reportToStartServer(server, port);
 }
 

@@ -98,6 +98,8 @@ export interface BringUpOptions {
    * inside another program (startServer inProcess) leaves the host process as it is.
    */
   ownsProcess?: boolean;
+  /** Runs as soon as the server exists, before it listens or loads (signal handlers). */
+  created?: (server: Server) => void;
 }
 
 /** Redis only warns when the pidfile cannot be written. */
@@ -111,9 +113,14 @@ function writePidfile(config: Config, log: Server['log']): void {
   }
 }
 
-/** Starts a server on `config`; `configFile` is only for the start-up log line. */
+/**
+ * Starts a server on `config`; `configFile` is only for the start-up log line. `opts.created`
+ * runs as soon as the server exists (keyfork-server's signal handlers: a signal during the
+ * start-up load shuts down as Redis's does).
+ */
 export async function bringUp(config: Config, configFile: string | null, opts: BringUpOptions = {}): Promise<Started> {
   const server = new Server(config);
+  opts.created?.(server);
   const log = server.log;
   const proc = opts.ownsProcess ? new ProcessControl(config, log, () => server.replication.isReplica()) : null;
   if (proc) {

@@ -3,10 +3,14 @@
 // replica acknowledged the master's offset; NOW skips the wait, FORCE exits despite a failed
 // save, ABORT cancels; the blocked SHUTDOWN clients' replies, INFO's shutdown_in_milliseconds,
 // shutdown-on-sigint / shutdown-on-sigterm, and the log lines of each path.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
+import { freePort } from '../helpers/ports';
+import { keyforkMainPath, redisServerPath } from '../helpers/servers';
 import { formatReply, RawConnection } from '../helpers/resp';
 import { cmd, info, keyforkNode, redisNode, sleep, stopNodesAfterEach, waitFor, waitLinkUp, waitLog, type Node } from './replication-support';
 
@@ -358,5 +362,51 @@ describeDifferential('graceful shutdown with replicas vs redis-server 7.0', () =
       '# Redis is now ready to exit, bye bye...',
     ]);
     expect(got.exit).toEqual({ code: 0, signal: null });
+  });
+
+  /** SIGTERM while the start-up load runs: no wait, no final save (Redis's whileBlockedCron). */
+  async function duringLoad(kind: Kind, dir: string) {
+    const port = await freePort();
+    const args = ['--port', String(port), '--dir', dir, '--save', '3600 1', '--key-load-delay', '1500', '--loading-process-events-interval-bytes', '1024'];
+    const proc = kind === 'keyfork'
+      ? spawn(process.execPath, [keyforkMainPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(redisServerPath() as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await waitFor(() => out.includes('Loading RDB produced by'), `${kind} to start loading`);
+      const mtime = fs.statSync(path.join(dir, 'dump.rdb')).mtimeMs;
+      const from = out.length;
+      proc.kill('SIGTERM');
+      const exit = await exited;
+      const log = out.slice(from).split('\n').filter((l) => SHUTDOWN_LINE.test(l))
+        .map((l) => l.replace(/^\d+:signal-handler \(\d+\) /, 'signal-handler: ').replace(/^\d+:[MSCX] \d+ \w+ \d+ [\d:.]+ /, ''));
+      return { exit, log, saved: fs.statSync(path.join(dir, 'dump.rdb')).mtimeMs !== mtime };
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }
+
+  slowIt('a signal during the start-up load: no final save, exit at once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-shutdown-load-'));
+    try {
+      const maker = await keyforkNode(['--dir', dir]);
+      await cmd(maker, 'DEBUG', 'POPULATE', '2000');
+      await cmd(maker, 'SAVE');
+      await maker.server.stop('SIGKILL');
+      const want = await duringLoad('redis', dir);
+      const got = await duringLoad('keyfork', dir);
+      expect(got).toEqual(want);
+      expect(got.log).toEqual([
+        'signal-handler: Received shutdown signal during loading, scheduling shutdown.',
+        '# User requested shutdown...',
+        '# Redis is now ready to exit, bye bye...',
+      ]);
+      expect(got.exit).toEqual({ code: 0, signal: null });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
