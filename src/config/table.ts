@@ -421,7 +421,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('bgsave_cpulist', null, true, IMMUTABLE),
   str('ignore-warnings', '', false, inert('keyfork runs none of the start-up checks it silences (ARM64-COW-BUG)')),
   str('proc-title-template', '{title} {listen-addr} {server-mode}', false, {}, validProcTitleTemplate),
-  str('bind-source-addr', null, true, needs(REPLICATION)),
+  str('bind-source-addr', null, true),
   str('logfile', '', false, IMMUTABLE),
   str('masterauth', null, true, { sensitive: true }),
   str('requirepass', null, true, { sensitive: true }),

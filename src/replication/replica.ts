@@ -27,6 +27,7 @@ const REPL_DISKLESS_LOAD = consume('repl-diskless-load', 'test/server/replicatio
 const REPL_BACKLOG_SIZE = consume('repl-backlog-size', 'test/server/replication.test.ts');
 const REPL_TIMEOUT = consume('repl-timeout', 'test/server/replication-faults.test.ts');
 const RDB_DEL_SYNC_FILES = consume('rdb-del-sync-files', 'test/server/replication-faults.test.ts');
+const BIND_SOURCE_ADDR = consume('bind-source-addr', 'test/server/replication-bind-source.test.ts');
 
 export type LinkState =
   | 'none'
@@ -50,8 +51,6 @@ const HANDSHAKE_STATES: ReadonlySet<LinkState> = new Set([
   'receive_psync_reply',
 ]);
 
-/** A handshake line longer than this is garbage, not a reply. */
-const MAX_LINE = 64 * 1024;
 const EOF_MARK_LEN = 40;
 /**
  * What Redis 7.0 names as the reason when a synchronous handshake read or write fails: its
@@ -279,12 +278,24 @@ export class Replica {
   /** connectWithMaster. */
   private connect(): void {
     if (this.masterHost === null) return;
-    const socket = net.connect({ host: this.masterHost, port: this.masterPort, noDelay: true });
-    this.socket = socket;
-    this.inbuf = Buffer.alloc(0);
     this.lastIo = this.nowSec();
     this.linkState = 'connecting';
+    this.dial(this.server.config.optionalStr(BIND_SOURCE_ADDR));
     this.log.notice('MASTER <-> REPLICA sync started');
+  }
+
+  /**
+   * The connection to the master, from `source` (bind-source-addr) when given. Redis binds on a
+   * best-effort basis (connTCPConnect's ANET_CONNECT_BE_BINDING): when the address cannot be
+   * bound (not local, not an address) the connection goes out unbound, without a log line.
+   */
+  private dial(source: string | null): void {
+    const options: net.NetConnectOpts = { host: this.masterHost!, port: this.masterPort, noDelay: true };
+    // Node binds only literal addresses; Redis would resolve a host name (getaddrinfo).
+    if (source !== null && net.isIP(source) !== 0) options.localAddress = source;
+    const socket = net.connect(options);
+    this.socket = socket;
+    this.inbuf = Buffer.alloc(0);
     socket.on('connect', () => {
       if (this.socket !== socket || this.linkState !== 'connecting') return;
       this.log.notice('Non blocking connect for SYNC fired the event.');
@@ -300,6 +311,10 @@ export class Replica {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket !== socket) return;
+      if (options.localAddress !== undefined && err.syscall === 'bind' && this.linkState === 'connecting') {
+        this.dial(null);
+        return;
+      }
       if (this.transfer?.loading) {
         this.transfer.linkLost = true;
         return;
@@ -358,16 +373,19 @@ export class Replica {
     this.handshakeFailed();
   }
 
-  /** One line of the handshake (without its newline), or null until it arrived. */
-  private readLine(): string | null {
+  /**
+   * connSyncReadLine into a `size`-byte buffer: one line without its newline (and CR), at most
+   * size - 1 bytes: a longer line is cut there and its rest read as what follows (Redis reads
+   * handshake replies into 256 bytes, the transfer's header into 1024). Null until it arrived.
+   */
+  private readLine(size = 256): string | null {
+    const max = size - 1;
     const nl = this.inbuf.indexOf(10);
-    if (nl < 0) {
-      if (this.inbuf.length > MAX_LINE) {
-        const garbage = this.inbuf.subarray(0, 64).toString('latin1');
-        this.inbuf = Buffer.alloc(0);
-        return garbage;
-      }
-      return null;
+    if (nl < 0 || nl >= max) {
+      if (this.inbuf.length < max) return null;
+      const cut = this.inbuf.subarray(0, max).toString('latin1');
+      this.inbuf = this.inbuf.subarray(max);
+      return cut;
     }
     let end = nl;
     if (end > 0 && this.inbuf[end - 1] === 13) end--;
@@ -562,7 +580,7 @@ export class Replica {
     const t = this.transfer!;
     if (t.size === -1) {
       for (;;) {
-        const line = this.readLine();
+        const line = this.readLine(1024);
         if (line === null) return;
         if (line === '') continue; // keepalive
         if (line.startsWith('-')) {
