@@ -1,6 +1,5 @@
 // The server: listeners, clients, the shared reply writer, the cron (hz) and the pieces
 // that span clients (blocking, WATCH invalidation, pub/sub, persistence).
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { Acl } from './acl';
