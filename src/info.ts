@@ -278,7 +278,7 @@ function statsSection(server: Server): Field[] {
     ['tracking_total_keys', trackingKeys],
     ['tracking_total_items', trackingItems],
     ['tracking_total_prefixes', server.clientTracking.totalPrefixes],
-    ['unexpected_error_replies', 0],
+    ['unexpected_error_replies', server.replication.errors.count],
     ['total_error_replies', s.totalErrorReplies],
     ['dump_payload_sanitizations', 0],
     ['total_reads_processed', s.readsProcessed],

@@ -855,6 +855,10 @@ export class Server {
       if (at >= 0 && out.buf[at] === 0x2d /* '-' */) {
         cmd.stats.failed++;
         this.stats.countError(out.buf.latin1Slice(at + 1, Math.min(out.len, at + 64)));
+        if (client.isMaster) {
+          const cr = out.buf.indexOf(13, at);
+          this.replication.errors.afterErrorReply(client, out.buf.latin1Slice(at + 1, cr < 0 ? out.len : cr), cmd.name);
+        }
       }
     }
     if (run) this.latency.recordCall(run, usecEach, runLength);

@@ -53,6 +53,7 @@ export function resetStats(server: Server): void {
   // rdb_saves, total_forks and latest_fork_usec live with the persistence layer.
   server.persistence.resetStats();
   server.replication.master.resetStats();
+  server.replication.errors.count = 0;
 }
 
 function configResetStat(ctx: Ctx): void {

@@ -215,8 +215,12 @@ export class Dispatcher {
   writeRefusal(client: Client, cmd: Command, isWrite: boolean): string | null {
     const server = this.server;
     if (!isWrite && !refusedByMisconf(cmd)) return null;
-    const misconf = client.isMaster ? null : server.persistence.writeRefusal();
-    if (misconf !== null) return misconf;
+    const misconf = server.persistence.writeRefusal();
+    if (misconf !== null) {
+      // Our master's stream is applied anyway, or the replica panics (replica-ignore-disk-write-errors).
+      if (!client.isMaster) return misconf;
+      server.replication.errors.applyDespiteDiskError(cmd.name === 'ping');
+    }
     if (!isWrite) return null;
     return server.replication.writeRefusal(client);
   }
@@ -235,6 +239,7 @@ export class Dispatcher {
     this.server.stats.rejectedCalls++;
     if (!client.repliesMuted) this.server.out.error(error);
     this.server.stats.countError(error);
+    if (client.isMaster || client.isReplica) this.server.replication.errors.afterErrorReply(client, error, cmd?.name ?? null);
   }
 
   /** Runs a resolved command and accounts for it (also used by EXEC for queued commands). */
@@ -280,6 +285,7 @@ export class Dispatcher {
     if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
+      if ((client.isMaster || client.isReplica) && server.callDepth === 0) server.replication.errors.afterErrorReply(client, errorLine(out.buf, start, out.len), cmd.name);
     }
     // CLIENT REPLY OFF/SKIP: what the command wrote is dropped, its push messages kept (a
     // command that turned replies back on, CLIENT REPLY ON or RESET, keeps its reply).
@@ -302,4 +308,10 @@ export class Dispatcher {
     if (script) tracking.rememberKeys(script.client, script.cmd, script.req);
     else if (client.tracking) tracking.rememberKeys(client, cmd, req);
   }
+}
+
+/** The error reply at `start` of `buf` (its '-' there), without the dash and the CRLF. */
+function errorLine(buf: Buffer, start: number, end: number): string {
+  const cr = buf.indexOf(13, start);
+  return buf.latin1Slice(start + 1, cr < 0 || cr > end ? end : cr);
 }

@@ -12,6 +12,7 @@ import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READON
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
 import { Failover } from './failover';
+import { PropagationErrors } from './propagation-errors';
 import { Master } from './master';
 import { Replica } from './replica';
 import { ReplicationState } from './state';
@@ -35,6 +36,8 @@ export class Replication {
   readonly master: Master;
   readonly replica: Replica;
   readonly failover: Failover;
+  /** Errors our master's stream met, disk errors while applying it (propagation-errors.ts). */
+  readonly errors: PropagationErrors;
   /** This server's subscription to propagation (see updatePropagation). */
   private consumer: PropagationConsumer | null = null;
   /** Told of each change of role (true: now a replica), e.g. the OOM score's class (src/proc.ts). */
@@ -43,6 +46,7 @@ export class Replication {
   private readonly writers = new Set<Client>();
 
   constructor(private readonly server: Server) {
+    this.errors = new PropagationErrors(server);
     this.state = new ReplicationState(server.log, () => this.updatePropagation());
     this.master = new Master(server, this.state, {
       isReplica: () => this.isReplica(),
