@@ -28,10 +28,16 @@ const CIPHERSUITES = consume('tls-ciphersuites', PROOF);
 const PREFER_SERVER_CIPHERS = consume('tls-prefer-server-ciphers', PROOF);
 const SESSION_CACHING = consume('tls-session-caching', PROOF);
 const SESSION_CACHE_TIMEOUT = consume('tls-session-cache-timeout', PROOF);
+const REPLICATION_PROOF = 'test/server/replication-tls.test.ts';
+const TLS_REPLICATION = consume('tls-replication', REPLICATION_PROOF);
+const CLIENT_CERT_FILE = consume('tls-client-cert-file', REPLICATION_PROOF);
+const CLIENT_KEY_FILE = consume('tls-client-key-file', REPLICATION_PROOF);
+const CLIENT_KEY_FILE_PASS = consume('tls-client-key-file-pass', REPLICATION_PROOF);
 
 /** The directives a change of which rebuilds the secure context. */
 const CONTEXT_DIRECTIVES = [CERT_FILE, KEY_FILE, KEY_FILE_PASS, CA_CERT_FILE, CA_CERT_DIR, DH_PARAMS_FILE, AUTH_CLIENTS, PROTOCOLS,
-  CIPHERS, CIPHERSUITES, PREFER_SERVER_CIPHERS, SESSION_CACHING, SESSION_CACHE_TIMEOUT];
+  CIPHERS, CIPHERSUITES, PREFER_SERVER_CIPHERS, SESSION_CACHING, SESSION_CACHE_TIMEOUT, TLS_REPLICATION, CLIENT_CERT_FILE, CLIENT_KEY_FILE,
+  CLIENT_KEY_FILE_PASS];
 
 const UPDATE_FAILED = 'Unable to update TLS configuration. Check server logs.';
 
@@ -49,6 +55,12 @@ interface TlsSettings {
   options: tls.TlsOptions;
   /** tls-auth-clients optional: a certificate is asked for, and only a bad one refused. */
   optionalClientCert: boolean;
+  /**
+   * Outgoing connections (a replica's link to its master): Redis's client context, with
+   * tls-client-cert-file / -key-file when both are set, else the server's certificate. The
+   * peer's certificate must verify against the CA; its name is not checked (Redis 7.0 does not).
+   */
+  client: tls.ConnectionOptions;
 }
 
 function readFile(file: string, what: string): Buffer {
@@ -102,7 +114,7 @@ function settingsFrom(config: Config): TlsSettings {
   const authClients = config.str(AUTH_CLIENTS);
   const caFile = config.optionalStr(CA_CERT_FILE);
   const caDir = config.optionalStr(CA_CERT_DIR);
-  if (authClients !== 'no' && !caFile && !caDir) {
+  if ((authClients !== 'no' || config.bool(TLS_REPLICATION)) && !caFile && !caDir) {
     throw new TlsConfigError('Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!');
   }
   const ca: Buffer[] = [];
@@ -130,12 +142,28 @@ function settingsFrom(config: Config): TlsSettings {
     // no id cache here either); without caching, no tickets.
     secureOptions: caching ? undefined : cryptoConstants.SSL_OP_NO_TICKET,
   };
+  const clientCert = config.optionalStr(CLIENT_CERT_FILE);
+  const clientKey = config.optionalStr(CLIENT_KEY_FILE);
+  const own = clientCert !== null && clientKey !== null;
+  const client: tls.ConnectionOptions = {
+    cert: own ? readFile(clientCert, 'certificate') : options.cert,
+    key: own ? readFile(clientKey, 'private key') : options.key,
+    passphrase: own ? config.optionalStr(CLIENT_KEY_FILE_PASS) ?? undefined : options.passphrase,
+    ca: options.ca,
+    minVersion: options.minVersion,
+    maxVersion: options.maxVersion,
+    ciphers,
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+    secureOptions: options.secureOptions,
+  };
   try {
     tls.createSecureContext(options);
+    tls.createSecureContext(client);
   } catch (err) {
     throw new TlsConfigError(`Failed to configure TLS: ${(err as Error).message}`);
   }
-  return { options, optionalClientCert: authClients === 'optional' };
+  return { options, optionalClientCert: authClients === 'optional', client };
 }
 
 /**
@@ -158,9 +186,19 @@ export class TlsListeners {
     return this.config.int(TLS_PORT);
   }
 
-  /** Builds the secure context if tls-port is set; false (and Redis's log lines) when it cannot. */
+  /** TLS is configured at all: a tls-port, or replication over TLS (Redis's tlsConfigure condition). */
+  private get wanted(): boolean {
+    return this.port !== 0 || this.config.bool(TLS_REPLICATION);
+  }
+
+  /** The options of a connection to our master when tls-replication is on (null: off). */
+  replicationOptions(): tls.ConnectionOptions | null {
+    return this.config.bool(TLS_REPLICATION) ? (this.settings?.client ?? null) : null;
+  }
+
+  /** Builds the secure context if TLS is wanted; false (and Redis's log lines) when it cannot. */
   configureAtStartup(): boolean {
-    if (this.port === 0) return true;
+    if (!this.wanted) return true;
     try {
       this.settings = settingsFrom(this.config);
       return true;
@@ -173,7 +211,7 @@ export class TlsListeners {
 
   /** CONFIG SET of a tls-* directive (applyTlsCfg): rebuilt, or the change is refused. */
   private reconfigure(): void {
-    if (this.port === 0 && this.servers.length === 0) return;
+    if (!this.wanted && this.servers.length === 0) return;
     let settings: TlsSettings;
     try {
       settings = settingsFrom(this.config);

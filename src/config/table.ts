@@ -338,7 +338,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const REPLICATION = 'replication';
 const CLUSTER = 'cluster mode';
 const CRASH_REPORT = "Redis's crash report";
 const DEFRAG = 'active defragmentation';
@@ -398,7 +397,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('aof-disable-auto-gc', false),
   bool('replica-ignore-disk-write-errors', false),
   bool('tls-cluster', false, needs(CLUSTER)),
-  bool('tls-replication', false, needs(REPLICATION)),
+  bool('tls-replication', false),
   bool('tls-prefer-server-ciphers', false),
   bool('tls-session-caching', true),
 
@@ -428,9 +427,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('tls-cert-file', null, true),
   str('tls-key-file', null, true),
   str('tls-key-file-pass', null, true),
-  str('tls-client-cert-file', null, true, needs(REPLICATION)),
-  str('tls-client-key-file', null, true, needs(REPLICATION)),
-  str('tls-client-key-file-pass', null, true, needs(REPLICATION)),
+  str('tls-client-cert-file', null, true),
+  str('tls-client-key-file', null, true),
+  str('tls-client-key-file-pass', null, true),
   str('tls-dh-params-file', null, true),
   str('tls-ca-cert-file', null, true),
   str('tls-ca-cert-dir', null, true),

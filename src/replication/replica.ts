@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { Client } from '../client';
 import { clientInfoLine } from '../commands/client-cmd';
 import { consume } from '../config/consumers';
@@ -293,10 +294,13 @@ export class Replica {
     const options: net.NetConnectOpts = { host: this.masterHost!, port: this.masterPort, noDelay: true };
     // Node binds only literal addresses; Redis would resolve a host name (getaddrinfo).
     if (source !== null && net.isIP(source) !== 0) options.localAddress = source;
-    const socket = net.connect(options);
+    // tls-replication: the link is TLS, connected once the handshake is done (Redis's TLS
+    // connection fires its connect handler then).
+    const secure = this.server.tls.replicationOptions();
+    const socket = secure ? tls.connect({ ...secure, ...options }) : net.connect(options);
     this.socket = socket;
     this.inbuf = Buffer.alloc(0);
-    socket.on('connect', () => {
+    socket.on(secure ? 'secureConnect' : 'connect', () => {
       if (this.socket !== socket || this.linkState !== 'connecting') return;
       this.log.notice('Non blocking connect for SYNC fired the event.');
       this.linkState = 'receive_ping_reply';
