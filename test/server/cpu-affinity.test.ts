@@ -7,6 +7,7 @@ import os from 'node:os';
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { until } from '../helpers/info';
+import { childrenOf, settled } from '../helpers/proc';
 import { RawConnection, formatReply } from '../helpers/resp';
 import { startKeyfork, startRedis, type RunningServer, type ServerOptions } from '../helpers/servers';
 
@@ -15,38 +16,6 @@ const start = (which: Which, opts: ServerOptions): Promise<RunningServer> => (wh
 
 const cpusOf = (pid: number, tid = pid) => /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'latin1'))?.[1];
 const ALL = cpusOf(process.pid);
-
-/**
- * A child sets itself up right after its fork (Redis: OOM score, title, then CPUs; keyfork the
- * same before any work): once its title is a child's, it is then sleeping in
- * rdb-key-save-delay; a moment later everything is set.
- */
-async function settled(pid: number | undefined): Promise<void> {
-  if (pid === undefined) return;
-  await until(async () => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('redis-');
-    } catch {
-      return true;
-    }
-  }, 5000);
-  await new Promise((r) => setTimeout(r, 150));
-}
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 function threadNamed(pid: number, name: string): number | undefined {
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {

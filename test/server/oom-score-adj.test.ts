@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { until } from '../helpers/info';
+import { childrenOf, settled } from '../helpers/proc';
 import { freePort } from '../helpers/ports';
 import { RawConnection, formatReply } from '../helpers/resp';
 import { startKeyfork, startRedis, type RunningServer, type ServerOptions } from '../helpers/servers';
@@ -15,38 +16,6 @@ const start = (which: Which, opts: ServerOptions): Promise<RunningServer> => (wh
 const FROM_50 = ['sh', '-c', 'echo 50 > /proc/self/oom_score_adj && exec "$@"', 'sh'];
 
 const score = (pid: number) => fs.readFileSync(`/proc/${pid}/oom_score_adj`, 'latin1').trim();
-
-/**
- * A child sets itself up right after its fork (Redis: OOM score, title, then CPUs; keyfork the
- * same before any work): once its title is a child's, it is then sleeping in
- * rdb-key-save-delay; a moment later everything is set.
- */
-async function settled(pid: number | undefined): Promise<void> {
-  if (pid === undefined) return;
-  await until(async () => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('redis-');
-    } catch {
-      return true;
-    }
-  }, 5000);
-  await new Promise((r) => setTimeout(r, 150));
-}
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 /** The server's log lines about the OOM score (message only). */
 const oomLines = (output: string) =>

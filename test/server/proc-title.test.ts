@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeDifferential, withBothServers } from '../helpers/diff';
 import { until } from '../helpers/info';
+import { childrenOf } from '../helpers/proc';
 import { RawConnection, formatReply, type Reply } from '../helpers/resp';
 import { redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
@@ -20,22 +21,6 @@ function title(pid: number): string {
 
 function comm(pid: number): string {
   return fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
-}
-
-/** Live children of `pid` (no /proc/PID/task/TID/children here: each process's stat names its parent). */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 /** What {title} is on each server: normalised to TITLE for comparison. */
