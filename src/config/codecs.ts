@@ -44,14 +44,15 @@ export const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error })
 // ---------------------------------------------------------------------------------------
 // bool
 
-export function boolCodec(): Codec<boolean> {
+/** `validate` refuses a well-formed value (the config's is_valid_fn), with its error text. */
+export function boolCodec(validate?: (value: boolean) => string | null): Codec<boolean> {
   return {
     multiArg: false,
     parse(args) {
       const v = args[0].toLowerCase();
-      if (v === 'yes') return ok(true);
-      if (v === 'no') return ok(false);
-      return fail("argument must be 'yes' or 'no'");
+      if (v !== 'yes' && v !== 'no') return fail("argument must be 'yes' or 'no'");
+      const error = validate?.(v === 'yes');
+      return error ? fail(error) : ok(v === 'yes');
     },
     format: (value) => (value ? 'yes' : 'no'),
     rewrite: (name, value, def) => [{ line: `${name} ${value ? 'yes' : 'no'}`, force: value !== def }],

@@ -116,8 +116,8 @@ function row(
 
 const IMMUTABLE: RowOptions = { mutable: false };
 
-function bool(name: string, def: boolean, opts: RowOptions = {}): ConfigRow {
-  return row(name, 'bool', def ? 'yes' : 'no', boolCodec() as Codec<unknown>, opts);
+function bool(name: string, def: boolean, opts: RowOptions = {}, validate?: (value: boolean) => string | null): ConfigRow {
+  return row(name, 'bool', def ? 'yes' : 'no', boolCodec(validate) as Codec<unknown>, opts);
 }
 
 function str(
@@ -340,11 +340,21 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 
 const CLUSTER = 'cluster mode';
 const CRASH_REPORT = "Redis's crash report";
-const DEFRAG = 'active defragmentation';
 
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
 const inert = (reason: string): RowOptions => ({ inert: reason });
 const fixed = (opts: RowOptions): RowOptions => ({ ...IMMUTABLE, ...opts });
+
+// keyfork has no allocator to defragment (it does not use jemalloc). Redis built without its
+// patched jemalloc (no HAVE_DEFRAG; Debian's redis-server 7.0.15 is such a build) refuses
+// `activedefrag yes` at start-up and on CONFIG SET, and keeps the tuning values, which then
+// drive nothing: keyfork is that build.
+const NO_DEFRAG_BUILD = "behaves as a Redis built without jemalloc's defragmenter";
+const DEFRAG = inert(`${NO_DEFRAG_BUILD}: the value is kept (CONFIG GET, CONFIG REWRITE) and drives nothing there either`);
+const noActiveDefrag = (on: boolean): string | null =>
+  on
+    ? 'Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution'
+    : null;
 
 // --- the table -----------------------------------------------------------------------------
 
@@ -381,7 +391,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('replica-read-only', true, { alias: 'slave-read-only' }),
   bool('replica-ignore-maxmemory', true, { alias: 'slave-ignore-maxmemory' }),
   bool('jemalloc-bg-thread', true, inert('keyfork does not use jemalloc')),
-  bool('activedefrag', false, needs(DEFRAG)),
+  bool('activedefrag', false, inert(`${NO_DEFRAG_BUILD}: \`activedefrag yes\` is refused with that build's error, at start-up and on CONFIG SET`), noActiveDefrag),
   bool('syslog-enabled', false, IMMUTABLE),
   bool('cluster-enabled', false, fixed(needs(CLUSTER, true))),
   bool('appendonly', false, { denyLoading: true }),
@@ -465,10 +475,10 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('list-max-listpack-size', 'int', INT_MIN, INT_MAX, -2n, { alias: 'list-max-ziplist-size' }),
   num('tcp-keepalive', 'int', 0n, INT_MAX, 300n),
   num('cluster-migration-barrier', 'int', 0n, INT_MAX, 1n, needs(CLUSTER)),
-  num('active-defrag-cycle-min', 'int', 1n, 99n, 1n, needs(DEFRAG)),
-  num('active-defrag-cycle-max', 'int', 1n, 99n, 25n, needs(DEFRAG)),
-  num('active-defrag-threshold-lower', 'int', 0n, 1000n, 10n, needs(DEFRAG)),
-  num('active-defrag-threshold-upper', 'int', 0n, 1000n, 100n, needs(DEFRAG)),
+  num('active-defrag-cycle-min', 'int', 1n, 99n, 1n, DEFRAG),
+  num('active-defrag-cycle-max', 'int', 1n, 99n, 25n, DEFRAG),
+  num('active-defrag-threshold-lower', 'int', 0n, 1000n, 10n, DEFRAG),
+  num('active-defrag-threshold-upper', 'int', 0n, 1000n, 100n, DEFRAG),
   num('lfu-log-factor', 'int', 0n, INT_MAX, 10n),
   num('lfu-decay-time', 'int', 0n, INT_MAX, 1n),
   num('replica-priority', 'int', 0n, INT_MAX, 100n, { alias: 'slave-priority' }),
@@ -504,7 +514,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('socket-mark-id', 'uint', 0n, UINT_MAX, 0n, fixed(needs('marking sockets'))),
 
   // unsigned long
-  num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, needs(DEFRAG)),
+  num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, DEFRAG),
   num('slowlog-max-len', 'ulong', 0n, LONG_MAX, 128n),
   num('acllog-max-len', 'ulong', 0n, LONG_MAX, 128n),
 
@@ -525,7 +535,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('hash-max-listpack-entries', 'size_t', 0n, LONG_MAX, 512n, { alias: 'hash-max-ziplist-entries' }),
   num('set-max-intset-entries', 'size_t', 0n, LONG_MAX, 512n),
   num('zset-max-listpack-entries', 'size_t', 0n, LONG_MAX, 128n, { alias: 'zset-max-ziplist-entries' }),
-  num('active-defrag-ignore-bytes', 'size_t', 1n, LLONG_MAX, 100n * MB, { memory: true, ...needs(DEFRAG) }),
+  num('active-defrag-ignore-bytes', 'size_t', 1n, LLONG_MAX, 100n * MB, { memory: true, ...DEFRAG }),
   num('hash-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'hash-max-ziplist-value' }),
   num('stream-node-max-bytes', 'size_t', 0n, LONG_MAX, 4096n, { memory: true }),
   num('zset-max-listpack-value', 'size_t', 0n, LONG_MAX, 64n, { memory: true, alias: 'zset-max-ziplist-value' }),
