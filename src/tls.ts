@@ -7,7 +7,7 @@
 // configuration. Check server logs.").
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import type { Config } from './config';
 import { consume } from './config/consumers';
@@ -41,8 +41,15 @@ const CONTEXT_DIRECTIVES = [CERT_FILE, KEY_FILE, KEY_FILE_PASS, CA_CERT_FILE, CA
 
 const UPDATE_FAILED = 'Unable to update TLS configuration. Check server logs.';
 
+/** node:tls, loaded when TLS is first configured: most servers never use it, and loading it costs every start-up ~10 ms. */
+export function nodeTls(): typeof tls {
+  return require('node:tls') as typeof tls;
+}
+
 /** Node's own TLS 1.3 suites, kept when only tls-ciphers (TLS 1.2 and below) is set, as OpenSSL keeps them in Redis. */
-const DEFAULT_TLS13_SUITES = tls.DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_')).join(':');
+function defaultTls13Suites(): string {
+  return nodeTls().DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_')).join(':');
+}
 
 const PROTOCOL_NAMES: Record<string, tls.SecureVersion> = { tlsv1: 'TLSv1', 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' };
 const PROTOCOL_ORDER: tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -122,7 +129,7 @@ function settingsFrom(config: Config): TlsSettings {
   if (caDir) ca.push(...caDirCertificates(caDir));
   const tls12 = config.optionalStr(CIPHERS);
   const tls13 = config.optionalStr(CIPHERSUITES);
-  const ciphers = tls12 === null && tls13 === null ? undefined : [tls13 ?? DEFAULT_TLS13_SUITES, tls12 ?? ''].filter(Boolean).join(':');
+  const ciphers = tls12 === null && tls13 === null ? undefined : [tls13 ?? defaultTls13Suites(), tls12 ?? ''].filter(Boolean).join(':');
   const caching = config.bool(SESSION_CACHING);
   const dhFile = config.optionalStr(DH_PARAMS_FILE);
   const options: tls.TlsOptions = {
@@ -158,8 +165,8 @@ function settingsFrom(config: Config): TlsSettings {
     secureOptions: options.secureOptions,
   };
   try {
-    tls.createSecureContext(options);
-    tls.createSecureContext(client);
+    nodeTls().createSecureContext(options);
+    nodeTls().createSecureContext(client);
   } catch (err) {
     throw new TlsConfigError(`Failed to configure TLS: ${(err as Error).message}`);
   }
@@ -233,7 +240,7 @@ export class TlsListeners {
     const settings = this.settings;
     if (!settings) return Promise.reject(new Error('TLS is not configured'));
     return new Promise((resolve, reject) => {
-      const srv = tls.createServer({ ...settings.options, noDelay: true } as tls.TlsOptions);
+      const srv = nodeTls().createServer({ ...settings.options, noDelay: true } as tls.TlsOptions);
       srv.on('secureConnection', (socket) => this.secured(socket));
       srv.on('tlsClientError', (_err, socket) => socket.destroy());
       srv.once('error', reject);

@@ -11,7 +11,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
 import { Client } from '../client';
 import { clientInfoLine } from '../commands/client-cmd';
 import { consume } from '../config/consumers';
@@ -19,6 +18,7 @@ import { native, type RdbLoadReport } from '../native';
 import type { Server } from '../server';
 import type { Failover } from './failover';
 import type { ReplicationState } from './state';
+import { nodeTls } from '../tls';
 
 const MASTERAUTH = consume('masterauth', 'test/server/replication.test.ts');
 const MASTERUSER = consume('masteruser', 'test/server/replication.test.ts');
@@ -297,7 +297,7 @@ export class Replica {
     // tls-replication: the link is TLS, connected once the handshake is done (Redis's TLS
     // connection fires its connect handler then).
     const secure = this.server.tls.replicationOptions();
-    const socket = secure ? tls.connect({ ...secure, ...options }) : net.connect(options);
+    const socket = secure ? nodeTls().connect({ ...secure, ...options }) : net.connect(options);
     this.socket = socket;
     this.inbuf = Buffer.alloc(0);
     socket.on(secure ? 'secureConnect' : 'connect', () => {

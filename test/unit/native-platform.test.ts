@@ -14,6 +14,11 @@ describe('the prebuilt addon for this platform', () => {
     expect(addonPath('/pkg', 'linux-x64-gnu')).toBe(path.join('/pkg', 'native', 'keyfork.linux-x64-gnu.node'));
   });
 
+  it.runIf(process.platform === 'linux')('tells glibc from musl as Node\'s own report does', () => {
+    const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
+    expect(platformName()).toBe(platformName(process.platform, process.arch, header.glibcVersionRuntime ? 'gnu' : 'musl'));
+  });
+
   it('lists what a package ships and says what is missing and how to build it', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-platform-'));
     fs.mkdirSync(path.join(root, 'native'));
