@@ -65,6 +65,8 @@ export interface ClusterEnv {
   nodeTimeout(): number;
   requireFullCoverage(): boolean;
   log(level: 'debug' | 'verbose' | 'notice' | 'warning', message: string): void;
+  /** state.todo() was called: a before-sleep pass must run soon. */
+  beforeSleepNeeded(): void;
   /** mstime(). */
   now(): number;
 }
@@ -171,7 +173,8 @@ export class ClusterNode {
 }
 
 export class ClusterState {
-  myself: ClusterNode;
+  /** This node (set by the constructor, or by the nodes.conf loader). */
+  myself!: ClusterNode;
   currentEpoch = 0n;
   state = CLUSTER_FAIL;
   /** Masters serving at least one slot (clusterUpdateState). */
@@ -207,14 +210,27 @@ export class ClusterState {
   /** The slots myself serves, one bit each, kept with `slots` (the fast paths' check). */
   readonly mySlots = new Uint8Array(CLUSTER_SLOTS / 8);
 
-  constructor(readonly env: ClusterEnv, myself?: ClusterNode) {
-    this.myself = myself ?? new ClusterNode(null, NODE_MYSELF | NODE_MASTER, env.now());
-    this.nodes.set(this.myself.name, this.myself);
+  /** A fresh myself (a new random name) unless `fresh` is false: the loader sets myself then. */
+  constructor(readonly env: ClusterEnv, fresh = true) {
+    if (fresh) {
+      this.myself = new ClusterNode(null, NODE_MYSELF | NODE_MASTER, env.now());
+      this.nodes.set(this.myself.name, this.myself);
+    }
   }
 
   /** clusterDoBeforeSleep: work for the next before-sleep pass. */
   todo(flags: number): void {
     this.todoBeforeSleep |= flags;
+    this.env.beforeSleepNeeded();
+  }
+
+  /** Runs before a node leaves the table (bus frees its links). */
+  readonly nodeDeletionHooks: Array<(node: ClusterNode) => void> = [];
+
+  /** Rebuilds the bitmap of myself's slots (after loading, or a change of myself). */
+  recomputeMySlots(): void {
+    this.mySlots.set(this.myself.slots);
+    this.slotsDirty = true;
   }
 
   createNode(name: string | null, flags: number): ClusterNode {
@@ -237,6 +253,7 @@ export class ClusterState {
    * leaves its master's list). Bus frees the node's links before calling this.
    */
   delNode(node: ClusterNode): void {
+    for (const hook of this.nodeDeletionHooks) hook(node);
     for (let j = 0; j < CLUSTER_SLOTS; j++) {
       if (this.importingSlotsFrom[j] === node) this.importingSlotsFrom[j] = null;
       if (this.migratingSlotsTo[j] === node) this.migratingSlotsTo[j] = null;
