@@ -48,7 +48,7 @@ const NODE_TIMEOUT_DEFAULT = 15000;
 export class Cluster {
   readonly state: ClusterState;
   /** The descriptor holding the config file's flock (kept open for the process's life). */
-  private lockFd = -1;
+  lockFd = -1;
   readonly configFile: string;
   /** clusterCron's other work (the bus's), every 100 ms. */
   readonly cronHooks: Array<() => void> = [];

@@ -494,7 +494,7 @@ export class ClusterState {
     if (newState !== this.state) {
       const rejoinDelay = Math.min(CLUSTER_MAX_REJOIN_DELAY, Math.max(CLUSTER_MIN_REJOIN_DELAY, this.env.nodeTimeout()));
       if (newState === CLUSTER_OK && this.myself.isMaster && now - this.amongMinorityTime < rejoinDelay) return;
-      this.env.log('notice', `Cluster state changed: ${newState === CLUSTER_OK ? 'ok' : 'fail'}`);
+      this.env.log('warning', `Cluster state changed: ${newState === CLUSTER_OK ? 'ok' : 'fail'}`);
       this.state = newState;
     }
   }
