@@ -12,7 +12,7 @@ import { keyHashSlot } from './keyslot';
 import { nodeDescription, nodesDescription } from './nodes-conf';
 import { CLUSTER_SLOTS, NODE_MYSELF, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE, type ClusterNode } from './state';
 
-const PREFERRED_ENDPOINT = consume('cluster-preferred-endpoint-type', 'test/server/cluster-routing.test.ts');
+const PREFERRED_ENDPOINT = consume('cluster-preferred-endpoint-type', 'test/server/cluster-start.test.ts');
 
 export const CLUSTER_DISABLED = 'ERR This instance has cluster support disabled';
 

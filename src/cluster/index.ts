@@ -30,7 +30,7 @@ import {
 
 const START = 'test/server/cluster-start.test.ts';
 const ROUTING = 'test/server/cluster-routing.test.ts';
-export const CLUSTER_ENABLED = consume('cluster-enabled', START, 'test/server/cluster-commands.test.ts');
+export const CLUSTER_ENABLED = consume('cluster-enabled', START);
 const CONFIG_FILE = consume('cluster-config-file', START);
 const CLUSTER_PORT = consume('cluster-port', START);
 const ANNOUNCE_IP = consume('cluster-announce-ip', START);
@@ -38,9 +38,9 @@ const ANNOUNCE_PORT = consume('cluster-announce-port', START);
 const ANNOUNCE_BUS_PORT = consume('cluster-announce-bus-port', START);
 const ANNOUNCE_HOSTNAME = consume('cluster-announce-hostname', START);
 const REQUIRE_FULL_COVERAGE = consume('cluster-require-full-coverage', ROUTING);
-const PORT = consume('port', START);
-const BIND = consume('bind', START);
-const DATABASES = consume('databases', START);
+const PORT = consume('port', 'test/server/directives.test.ts');
+const BIND = consume('bind', 'test/server/directives.test.ts');
+const DATABASES = consume('databases', 'test/server/directives.test.ts');
 
 /** Redis's clusterNodeTimeout default, until the bus (which acts on cluster-node-timeout) reads it. */
 const NODE_TIMEOUT_DEFAULT = 15000;

@@ -81,6 +81,19 @@ describeDifferential('cluster mode start-up (differential)', () => {
     }
   });
 
+  it('uses cluster-config-file relative to dir', async () => {
+    for (const which of WHICH) {
+      const node = await startClusterNode(which, { args: ['--cluster-config-file', 'my-nodes.conf'] });
+      try {
+        const conf = fs.readFileSync(path.join(node.dir, 'my-nodes.conf'), 'latin1');
+        expect(conf, which).toMatch(/^[0-9a-f]{40} :0@0 myself,master - 0 0 0 connected\nvars currentEpoch 0 lastVoteEpoch 0\n$/);
+        expect(fs.existsSync(path.join(node.dir, 'nodes.conf')), which).toBe(false);
+      } finally {
+        await stopAll([node]);
+      }
+    }
+  });
+
   it('refuses a nodes.conf another running node holds, as Redis words it', async () => {
     for (const which of WHICH) {
       const first = await startClusterNode(which);
