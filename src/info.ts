@@ -394,7 +394,7 @@ const SECTIONS: Section[] = [
   },
   { title: 'Errorstats', names: ['errorstats'], lines: errorStatsLines },
   { title: 'Latencystats', names: ['latencystats'], lines: latencyStatsLines },
-  { title: 'Cluster', names: ['cluster'], lines: () => ['cluster_enabled:0'] },
+  { title: 'Cluster', names: ['cluster'], lines: (server) => [`cluster_enabled:${server.cluster ? 1 : 0}`] },
   { title: 'Keyspace', names: ['keyspace'], lines: keyspaceLines },
 ];
 
