@@ -11,6 +11,8 @@ import { ProcessControl } from './proc';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 import { Supervision } from './supervision';
 import { Cluster } from './cluster';
+import { ClusterBus } from './cluster/bus';
+import './cluster/bus/commands';
 import { native } from './native';
 import { Syslog } from './syslog';
 import { UnixSocketFailure } from './unix-socket';
@@ -171,6 +173,7 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   });
   // initServer's clusterInit, once the listeners are bound.
   server.cluster = Cluster.init(server);
+  if (server.cluster) await ClusterBus.start(server.cluster);
   startupBanner(config, log, port === 0 ? server.tls.port : port, server.cluster ? 'cluster' : 'standalone');
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);

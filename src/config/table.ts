@@ -510,7 +510,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // long long
   num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
-  num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n, needs(CLUSTER)),
+  num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n),
   num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n),
   num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n),
   num('proto-max-bulk-len', 'longlong', MB, LONG_MAX, 512n * MB, { memory: true }),
