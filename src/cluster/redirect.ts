@@ -67,7 +67,7 @@ export function getNodeByQuery(cluster: Cluster, client: Client, cmd: Command, r
   const myself = state.myself;
   let units: Array<{ cmd: Command; req: Request }>;
   if (cmd.name === 'exec') {
-    if (!client.inMulti) return { node: myself, slot: 0, code: REDIR_NONE };
+    if (!client.inMulti) return { node: myself, slot: -1, code: REDIR_NONE };
     units = [];
     for (const q of client.multiQueue) {
       const c = commandByName(server, q.name);
@@ -108,7 +108,8 @@ export function getNodeByQuery(cluster: Cluster, client: Client, cmd: Command, r
       }
     }
   }
-  if (n === null) return { node: myself, slot, code: REDIR_NONE };
+  // No key at all: served here, and no slot (-1) for a script's cross-slot check.
+  if (n === null) return { node: myself, slot: -1, code: REDIR_NONE };
   if (state.state !== CLUSTER_OK) {
     const config = server.config;
     if (isPubsubShard) {

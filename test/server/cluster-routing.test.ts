@@ -92,6 +92,47 @@ describeDifferential('cluster redirection (differential, nodes from nodes.conf)'
     ]);
   });
 
+  it('routes every command of a pipeline (the fast paths check slots natively)', async () => {
+    const pipeline: Arg[][] = [];
+    for (let i = 0; i < 30; i++) {
+      pipeline.push(['SET', `{a}p${i}`, String(i)], ['GET', `{c}p${i}`], ['INCR', `{b}n`], ['MGET', `{a}p${i}`, `{z}p${i}`], ['GET', `{a}p${i}`]);
+    }
+    pipeline.push(['MOVE', '{a}p1', '1'], ['COPY', '{a}p1', '{a}q', 'DB', '1'], ['PING'], ['DBSIZE'], ['ASKING'], ['GET', '{a}p2'], ['DEL', '{b}n']);
+    const [k, r] = await Promise.all(pair!.conns.map((c) => c.pipeline(pipeline)));
+    const { normalizePorts } = await import('./cluster-support');
+    const text = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const kn = k.map((x) => text(normalizePorts(x, pair!.nodes[0])));
+    const rn = r.map((x) => text(normalizePorts(x, pair!.nodes[1])));
+    for (let i = 0; i < pipeline.length; i++) expect(kn[i], pipeline[i].join(' ')).toBe(rn[i]);
+    await check(pair!, [['INFO', 'errorstats'], ['CLUSTER', 'COUNTKEYSINSLOT', '15495']]);
+  });
+
+  it('routes the calls of scripts: non-local keys, one slot for flagged scripts, no-cluster', async () => {
+    await check(pair!, [
+      ['SET', '{a}s', 'x'],
+      ['EVAL', "return redis.call('get', '{a}s')", '0'],
+      ['EVAL', "return redis.call('get', '{c}s')", '0'],
+      ['EVAL', "return redis.pcall('get', '{c}s')", '0'],
+      ['EVAL', "redis.call('get', '{a}s'); return redis.call('get', '{b}s')", '0'],
+      ['EVAL', "#!lua\nredis.call('get', '{a}s'); return redis.call('get', '{b}s')", '0'],
+      ['EVAL', "#!lua flags=allow-cross-slot-keys\nredis.call('get', '{a}s'); return redis.call('get', '{b}s')", '0'],
+      ['EVAL', "#!lua\nreturn redis.call('get', '{b}s')", '1', '{a}s'],
+      ['EVAL', "#!lua flags=no-cluster\nreturn 1", '0'],
+      ['EVAL', "#!lua flags=no-cluster\nreturn 1", '2', 'x'],
+      ['EVAL', "return redis.call('ping')", '0'],
+      ['EVAL', "return redis.acl_check_cmd('get', '{c}s')", '0'],
+      ['CLUSTER', 'DELSLOTS', '15495'],
+      ['EVAL', "return redis.call('get', '{b}s')", '0'],
+      ['CONFIG', 'SET', 'cluster-allow-reads-when-down', 'yes'],
+      ['EVAL', "return redis.call('get', '{b}s')", '0'],
+      ['EVAL', "return redis.call('set', '{b}s', '1')", '0'],
+      ['CONFIG', 'SET', 'cluster-allow-reads-when-down', 'no'],
+      ['CLUSTER', 'ADDSLOTS', '15495'],
+      ['INFO', 'errorstats'],
+    ]);
+    await Promise.all(pair!.nodes.map((n) => waitState(n.port, 'ok')));
+  });
+
   it('answers a transaction redirection at queueing time and at EXEC', async () => {
     await check(pair!, [
       ['MULTI'],
