@@ -98,6 +98,9 @@ export class Client {
   replySkipNext = false;
 
   // MULTI/EXEC
+  /** Cluster mode: ASKING was sent (CLIENT_ASKING) / READONLY is on (CLIENT_READONLY). */
+  asking = false;
+  readonly = false;
   inMulti = false;
   multiQueue: QueuedCommand[] = [];
   multiError = false;

@@ -9,6 +9,7 @@
 // their ratio is the fragmentation.
 //
 // Latencystats is not produced: it needs a per-call latency histogram in the dispatcher.
+import { clusterBus } from './cluster/bus';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -165,7 +166,7 @@ function clientsSection(server: Server): Field[] {
   const peaks = server.clientLimits.recentPeaks(server.clients.values());
   return [
     ['connected_clients', server.clients.size],
-    ['cluster_connections', 0],
+    ['cluster_connections', server.cluster ? (server.cluster.state.nodes.size - 1) * 2 : 0],
     ['maxclients', Number(server.config.get('maxclients'))],
     ['client_recent_max_input_buffer', peaks.input],
     ['client_recent_max_output_buffer', peaks.output],
@@ -216,7 +217,7 @@ function memorySection(server: Server): Field[] {
     ['mem_total_replication_buffers', mh.replicationBacklog + mh.clientsReplicas],
     ['mem_clients_slaves', mh.clientsReplicas],
     ['mem_clients_normal', mh.clientsNormal],
-    ['mem_cluster_links', 0],
+    ['mem_cluster_links', clusterBus()?.linksMemory ?? 0],
     ['mem_aof_buffer', mh.aofBuffer],
     ['mem_allocator', 'libc'],
     ['active_defrag_running', 0],
@@ -394,7 +395,7 @@ const SECTIONS: Section[] = [
   },
   { title: 'Errorstats', names: ['errorstats'], lines: errorStatsLines },
   { title: 'Latencystats', names: ['latencystats'], lines: latencyStatsLines },
-  { title: 'Cluster', names: ['cluster'], lines: () => ['cluster_enabled:0'] },
+  { title: 'Cluster', names: ['cluster'], lines: (server) => [`cluster_enabled:${server.cluster ? 1 : 0}`] },
   { title: 'Keyspace', names: ['keyspace'], lines: keyspaceLines },
 ];
 

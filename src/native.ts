@@ -234,6 +234,21 @@ export interface NativeAddon {
   recvDatagram(fd: number): Buffer | null;
   /** raise(3). */
   raiseSignal(signal: number): void;
+  // Cluster mode (native/src/cluster.rs).
+  /** Keeps db 0's index by hash slot (built from its keys now) or drops it. */
+  clusterSlotIndex(on: boolean): void;
+  countKeysInSlot(slot: number): number;
+  /** Up to `max` key names of `slot`. */
+  getKeysInSlot(slot: number, max: number): Buffer[];
+  /** delKeysInSlot: deletes every key of `slot` (DELs propagated); how many. */
+  delKeysInSlot(slot: number): number;
+  /** The slots db 0 holds keys in, ascending. */
+  slotsWithKeys(): number[];
+  keyHashSlot(key: Buffer): number;
+  /** db 0 holds `key` (no stats, no LRU; an expired key goes). */
+  clusterKeyExists(key: Buffer): boolean;
+  /** flock(fd, LOCK_EX|LOCK_NB): 0, or the errno. */
+  lockFile(fd: number): number;
   // The RDB format (native/src/persist); absent from an addon built before it.
   /** Forks the child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
   forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number];

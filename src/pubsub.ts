@@ -111,6 +111,21 @@ export class PubSub {
     return receivers;
   }
 
+  /**
+   * removeChannelsInSlot (cluster mode): a slot left this node's shard, so every subscriber of
+   * its shard channels is unsubscribed from them, each told with an sunsubscribe message.
+   */
+  removeShardChannelsInSlot(slot: number, slotOf: (channel: string) => number): void {
+    if (this.shardChannels.size === 0) return;
+    for (const [name, clients] of [...this.shardChannels]) {
+      if (slotOf(name) !== slot) continue;
+      for (const c of [...clients]) {
+        this.server.sendTo(c, (out) => this.unsubscribe(c, out, [name], 'shard'));
+      }
+      this.shardChannels.delete(name);
+    }
+  }
+
   /** SPUBLISH: delivers `message` to the shard channel's subscribers only. */
   publishShard(channel: Buffer, message: Buffer): number {
     return this.deliver(this.shardChannels.get(channel.toString('latin1')), 'smessage', channel, message);

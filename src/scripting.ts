@@ -11,11 +11,12 @@
 // AUTH...), and replies go out through Server.send. See ARCHITECTURE.md, "Scripts".
 import * as net from 'node:net';
 import { Client } from './client';
+import { noClusterRefusal, scriptCallRefusal, scriptRouting, type ScriptRouting } from './cluster/script';
 import { NativeSocket } from './native-socket';
 import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
 import type { Command } from './commands/table';
 import { consume } from './config/consumers';
-import { makeRequest, type Ctx, type Handler, type Request } from './commands/types';
+import { makeRequest, ReplyError, type Ctx, type Handler, type Request } from './commands/types';
 import {
   native,
   REPLY_PENDING,
@@ -71,6 +72,8 @@ const BUSY_REPLY_THRESHOLD = consume('busy-reply-threshold', 'test/server/script
 interface Running {
   client: Client;
   evalMode: boolean;
+  /** Cluster mode: what the script's calls are routed against (scriptVerifyClusterState). */
+  cluster: ScriptRouting | null;
   /** The script command and its request (its KEYS are what a tracking caller remembers). */
   cmd: Command | undefined;
   req: Request;
@@ -177,7 +180,17 @@ export class Scripting {
     const tracking = client.tracking;
     if (tracking && !tracking.bcast && server.clientTracking.cachingAllowed(tracking)) flags |= SCRIPT_TRACKING;
     flags |= server.replication.scriptFlags(client);
-    this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO, cmd: server.commands.get(ctx.name), req };
+    let cluster: ScriptRouting | null = null;
+    if (server.cluster) {
+      const scriptFlags = req.argc > 1 ? native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3])) : -1;
+      // scriptPrepareForRun refuses a no-cluster script once its arguments were found valid.
+      const refusal = numkeysValid(req) ? noClusterRefusal(scriptFlags) : null;
+      if (refusal !== null) throw new ReplyError(refusal);
+      cluster = scriptRouting(client, server.commands.get(ctx.name), req, scriptFlags);
+      // Every redis.call is then checked (and run) on the TypeScript side.
+      flags |= SCRIPT_CALLS_VIA_TS;
+    }
+    this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO, cmd: server.commands.get(ctx.name), req, cluster };
     let n: number;
     try {
       n = runScriptNative(kind, client.db, req, out.buf, out.len, flags, client.id, this.busyMs);
@@ -258,7 +271,14 @@ export class Scripting {
           return this.watchedFds();
         case HOST_ACL: {
           // The refusal text crosses as a Buffer (null: allowed).
-          const denied = this.running ? this.server.acl.scriptCallDenied(this.running.client, a as Buffer[], b as boolean) : null;
+          const running = this.running;
+          let denied = running ? this.server.acl.scriptCallDenied(running.client, a as Buffer[], b as boolean) : null;
+          // A redis.call (not redis.acl_check_cmd) in cluster mode is routed as its caller's would be.
+          const cluster = this.server.cluster;
+          if (denied === null && running?.cluster && cluster && (b as boolean)) {
+            const cmd = this.server.commands.lookupArgv((a as Buffer[]).map((x) => x.toString('latin1')));
+            if (cmd) denied = scriptCallRefusal(cluster, running.cluster, cmd, a as Buffer[]);
+          }
           return denied === null ? null : Buffer.from(denied, 'latin1');
         }
       }
@@ -402,3 +422,12 @@ export const scriptingCommands: [string, Handler][] = [
   ['script|help', (ctx) => writeHelp(ctx, SCRIPT_HELP, subcommandPresent(ctx.server, 'script'))],
   ['function|help', (ctx) => writeHelp(ctx, FUNCTION_HELP, subcommandPresent(ctx.server, 'function'))],
 ];
+
+/** EVAL/FCALL's numkeys argument is an integer within the arguments (else the script's own error comes first). */
+function numkeysValid(req: Request): boolean {
+  if (req.argc < 3) return false;
+  const text = req.input.latin1Slice(req.offsets[4], req.offsets[5]);
+  if (!/^-?(0|[1-9][0-9]*)$/.test(text)) return false;
+  const n = Number(text);
+  return n >= 0 && n <= req.argc - 3;
+}

@@ -44,6 +44,7 @@ import { Slowlog } from './slowlog';
 import { ServerStats } from './stats';
 import { Watches } from './watch';
 import { ClientTracking } from './tracking';
+import type { Cluster } from './cluster';
 
 export { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
@@ -170,6 +171,8 @@ export class Server {
   /** The unixsocket listener (src/unix-socket.ts). */
   readonly unix: UnixListener;
   readonly replication: Replication;
+  /** Cluster mode's node (src/cluster/), made at start-up; null when cluster mode is off. */
+  cluster: Cluster | null = null;
   readonly startTime = Date.now();
   private readonly housekeeping = new MemoryHousekeeping();
   readonly memory: MemoryAccounting;
@@ -222,6 +225,7 @@ export class Server {
       },
       (client) => this.closeNow(client),
     );
+    this.beforeSleep.addTask(() => this.cluster?.beforeSleep());
     this.beforeSleep.addTask(() => this.propagation.drain());
     this.commands = new CommandTable(tsHandlers(), native.commandNames(), nativeHandler);
     for (const { from, to } of config.extra.renameCommands) this.commands.rename(from, to);
@@ -806,7 +810,8 @@ export class Server {
 
   /** The server's half of fastPathOpen (a replica refusing stale reads sends everything to TypeScript). */
   private serverFastPathOpen(): boolean {
-    return !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null &&
+    // Cluster mode: every command must be routed (getNodeByQuery), which only TypeScript does.
+    return this.cluster === null && !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null &&
       !this.replication.servingStaleRefused();
   }
 
@@ -1197,6 +1202,7 @@ export class Server {
     // replicationCron: every second, every 100 ms while a failover runs (Redis hurries the
     // handshake with the target, reconnecting to one that dropped the link that often).
     if (runWithPeriod(this.replication.failover.state === 'no-failover' ? 1000 : 100, hz, this.cronLoops)) this.replication.cron();
+    if (this.cluster !== null && runWithPeriod(100, hz, this.cronLoops)) this.cluster.cron();
     if (this.cronLoops % hz === 0) {
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();

@@ -10,6 +10,10 @@ import { ListenFailure, StartupAbort } from './errors';
 import { ProcessControl } from './proc';
 import { KEYFORK_VERSION, REDIS_VERSION, Server } from './server';
 import { Supervision } from './supervision';
+import { Cluster } from './cluster';
+import { ClusterBus } from './cluster/bus';
+import './cluster/bus/commands';
+import { native } from './native';
 import { Syslog } from './syslog';
 import { UnixSocketFailure } from './unix-socket';
 
@@ -74,10 +78,10 @@ function asciiLogo(mode: string, port: number, pid: number): string {
  * redisAsciiArt: the logo when always-show-logo is set or the log goes to a terminal on
  * stdout, else the one "Running mode" line.
  */
-function startupBanner(config: Config, log: Server['log'], port: number): void {
+function startupBanner(config: Config, log: Server['log'], port: number, mode: string): void {
   const showLogo = config.bool(ALWAYS_SHOW_LOGO) || (config.str(LOGFILE) === '' && isatty(1));
-  if (showLogo) log.raw('notice', asciiLogo('standalone', port, process.pid));
-  else log.notice(`Running mode=standalone, port=${port}.`);
+  if (showLogo) log.raw('notice', asciiLogo(mode, port, process.pid));
+  else log.notice(`Running mode=${mode}, port=${port}.`);
 }
 // Everything that consumes a directive is loaded by now (server.ts imports it all): the
 // applied set is complete (see config/consumers.ts).
@@ -169,7 +173,10 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   await server.unix.listen(config.int(TCP_BACKLOG)).catch((err: unknown) => {
     throw err instanceof UnixSocketFailure ? new StartupAbort(err.message) : err;
   });
-  startupBanner(config, log, port === 0 ? server.tls.port : port);
+  // initServer's clusterInit, once the listeners are bound.
+  server.cluster = Cluster.init(server);
+  if (server.cluster) await ClusterBus.start(server.cluster);
+  startupBanner(config, log, port === 0 ? server.tls.port : port, server.cluster ? 'cluster' : 'standalone');
   log.warning('Server initialized');
   if (!server.scripting.available) log.warning(`Lua scripting is disabled: ${server.scripting.status}`);
   writePidfile(config, server.log);
@@ -180,6 +187,7 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   if (users.fatal) throw new StartupAbort('ACL errors at start-up');
   const loaded = await server.persistence.loadAtStartup();
   if (loaded) server.replication.replica.restoreFromRdb(loaded);
+  if (server.cluster) server.cluster.verifyWithData(native.keyspaceInfo().some((n, i) => i >= 3 && i % 3 === 0 && n > 0));
   if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');
   if (server.unix.open) log.notice(`The server is now ready to accept connections at ${server.unix.path}`);
   supervision?.ready();

@@ -312,6 +312,26 @@ impl<V> Dict<V> {
         }
     }
 
+    /// Calls `f` with every node whose key hashes to `hash` (`hash_of`), in both arrays while
+    /// a rehash runs: the cluster's slot index keeps hashes, not keys, and finds keys here.
+    pub fn for_each_hashed<'a>(&'a self, hash: u64, mut f: impl FnMut(&'a Node<V>)) {
+        if self.len == 0 { return; }
+        let mut walk = |mut cur: Option<&'a Node<V>>| {
+            while let Some(n) = cur {
+                if hash_bytes(n.key()) == hash { f(n); }
+                cur = n.next();
+            }
+        };
+        let i = bucket_of(hash, self.buckets.len());
+        match &self.rehash {
+            None => walk(self.buckets[i].as_ref()),
+            Some(r) => {
+                if i >= r.next { walk(self.buckets[i].as_ref()); }
+                walk(r.to[bucket_of(hash, r.to.len())].as_ref());
+            }
+        }
+    }
+
     /// The node holding `key`, to change its value or tag (the extra slot changes through
     /// `set_extra`, which may move the node). A rehash under way moves a bucket first, as
     /// Redis's dictFind steps.

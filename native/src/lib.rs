@@ -5,6 +5,7 @@
 pub mod alloc;
 pub mod aof;
 pub mod batch;
+pub mod cluster;
 pub mod cmd;
 pub mod command;
 pub mod dict;
@@ -968,6 +969,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         aof::register(&env, exports)?;
         sockets::register(&env, exports)?;
         procctl::register(&env, exports)?;
+        cluster::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

@@ -52,9 +52,19 @@ extern "C" {
     fn sbrk(increment: isize) -> *mut c_void;
     fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
     fn mallopt(param: c_int, value: c_int) -> c_int;
+    fn flock(fd: c_int, operation: c_int) -> c_int;
 }
 
 const F_DUPFD_CLOEXEC: c_int = 1030;
+const LOCK_EX: c_int = 2;
+const LOCK_NB: c_int = 4;
+
+/// flock(fd, LOCK_EX|LOCK_NB): the cluster config file's lock (held as long as the descriptor).
+pub fn lock_exclusive_now(fd: i32) -> io::Result<()> {
+    // SAFETY: flock takes a descriptor number and flags; a bad descriptor is an error return.
+    if unsafe { flock(fd, LOCK_EX | LOCK_NB) } < 0 { return Err(io::Error::last_os_error()); }
+    Ok(())
+}
 
 /// A second descriptor for the same socket (close-on-exec): the addon's own hold on a
 /// connection Node accepted, which stays open when Node closes its handle.

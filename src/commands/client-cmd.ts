@@ -44,6 +44,7 @@ function flagLetters(server: Server, client: Client): string {
   if (server.watches.verdict(client) === WatchVerdict.Touched) flags += 'd';
   if (client.closeAfterReply) flags += 'c';
   if (client.unixSocket !== null) flags += 'U';
+  if (client.readonly) flags += 'r';
   if (client.noEvict) flags += 'e';
   return flags || 'N';
 }

@@ -23,6 +23,7 @@ const DATABASES = consume('databases', 'test/server/directives.test.ts');
 function select(ctx: Ctx): void {
   const n = parseInteger(argStr(ctx.req, 1));
   if (n === null) throw new ReplyError(NOT_INTEGER);
+  if (ctx.server.cluster && n !== 0) throw new ReplyError('ERR SELECT is not allowed in cluster mode');
   if (n < 0 || n >= ctx.server.config.int(DATABASES)) throw new ReplyError('ERR DB index is out of range');
   ctx.client.db = n;
   ctx.out.ok();
@@ -119,6 +120,8 @@ function reset(ctx: Ctx): void {
   ctx.out.resp3 = false;
   client.name = '';
   client.noEvict = false;
+  client.asking = false;
+  client.readonly = false;
   server.acl.setDefaultAuth(client);
   ctx.out.simple('RESET');
 }

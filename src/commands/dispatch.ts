@@ -8,6 +8,7 @@ import type { Server } from '../server';
 import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
 import { WatchVerdict } from '../watch';
+import { getNodeByQuery, mayRedirect, redirectionError } from '../cluster/redirect';
 import { refusedByMisconf, type Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
 
@@ -104,6 +105,8 @@ export class Dispatcher {
     // CLIENT CACHING applies to the next command (or transaction) only.
     client.replySkip = client.replySkipNext;
     client.replySkipNext = false;
+    // ASKING covers the next command only (or a transaction up to its EXEC).
+    if (client.asking && !client.inMulti && client.lastCommand !== 'asking') client.asking = false;
     if (client.tracking) this.server.clientTracking.commandDone(client, client.lastCommand);
   }
 
@@ -155,6 +158,15 @@ export class Dispatcher {
     // (Redis's mstate.cmd_flags, a script's declared flags included).
     const queued = cmd.name === 'exec' && client.inMulti ? client.multiQueue : null;
     const isWrite = cmd.isWrite || server.scripting.declaresWrites(cmd, req) || (queued !== null && queued.some((q) => q.write));
+    // Cluster mode: a command for another node's slots is redirected (never our master's).
+    const cluster = server.cluster;
+    if (cluster !== null && !client.isMaster && mayRedirect(cmd)) {
+      const routing = getNodeByQuery(cluster, client, cmd, req, queued !== null && queued.some((q) => q.write));
+      if (routing.node !== cluster.state.myself) {
+        cmd.stats.rejected++;
+        return this.reject(client, cmd, redirectionError(cluster, routing), true);
+      }
+    }
     // maxmemory, before MISCONF: a denyoom command, or EXEC of a queue holding one, and inside
     // MULTI any command but EXEC/DISCARD/QUIT/RESET.
     if (server.maxmemory.limit > 0 && !server.loading) {
@@ -229,10 +241,11 @@ export class Dispatcher {
    * Redis's rejectCommand: a rejected EXEC discards the transaction and says why
    * (execCommandAbort), any other rejection inside MULTI makes EXEC abort.
    */
-  private reject(client: Client, cmd: Command | null, error: string): void {
+  private reject(client: Client, cmd: Command | null, error: string, redirection = false): void {
     if (cmd?.name === 'exec') {
       discardTransaction(this.server, client);
-      error = `EXECABORT Transaction discarded because of: ${error.replace(/^ERR /, '')}`;
+      // A redirection is EXEC's own answer (clusterRedirectClient after discardTransaction).
+      if (!redirection) error = `EXECABORT Transaction discarded because of: ${error.replace(/^ERR /, '')}`;
     } else if (client.inMulti) {
       client.multiError = true;
     }

@@ -1,6 +1,7 @@
 // SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH; the sharded SSUBSCRIBE,
 // SUNSUBSCRIBE, SPUBLISH (a standalone server is one shard: shard channels are a namespace of
 // their own); PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARDCHANNELS/SHARDNUMSUB/HELP.
+import { clusterBus } from '../cluster/bus';
 import { stringMatch } from '../config/glob';
 import { PROPAGATE_REPL } from '../propagate';
 import { subcommandPresent, writeHelp, type HelpEntry } from './command-cmd';
@@ -41,12 +42,18 @@ const sunsubscribe: Handler = (ctx) => ctx.server.pubsub.unsubscribe(ctx.client,
 
 const publish: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.publish(arg(ctx.req, 1), arg(ctx.req, 2)));
-  // Replicas get every PUBLISH (Redis's forceCommandPropagation(c, PROPAGATE_REPL)): their
-  // subscribers hear it too. The AOF does not.
-  ctx.server.propagation.propagate(ctx.client.db, [arg(ctx.req, 0), arg(ctx.req, 1), arg(ctx.req, 2)], PROPAGATE_REPL);
+  // Cluster mode: every node hears it over the bus (clusterPropagatePublish), replicas
+  // included. Otherwise replicas get every PUBLISH (Redis's forceCommandPropagation(c,
+  // PROPAGATE_REPL)): their subscribers hear it too. The AOF does not.
+  const bus = clusterBus();
+  if (ctx.server.cluster && bus) bus.propagatePublish(arg(ctx.req, 1), arg(ctx.req, 2), false);
+  else ctx.server.propagation.propagate(ctx.client.db, [arg(ctx.req, 0), arg(ctx.req, 1), arg(ctx.req, 2)], PROPAGATE_REPL);
 };
 const spublish: Handler = (ctx) => {
   ctx.out.int(ctx.server.pubsub.publishShard(arg(ctx.req, 1), arg(ctx.req, 2)));
+  // Cluster mode: the other nodes of this shard hear it over the bus.
+  const bus = clusterBus();
+  if (ctx.server.cluster && bus) bus.propagatePublish(arg(ctx.req, 1), arg(ctx.req, 2), true);
 };
 
 /** PUBSUB CHANNELS / SHARDCHANNELS [pattern]. */

@@ -20,10 +20,11 @@ import { serverCommands } from './server';
 import { streamCommands } from './streams';
 import { transactionCommands } from './transactions';
 import type { Handler } from './types';
+import { clusterCommands } from '../cluster/commands';
 
 export function tsHandlers(): Map<string, Handler> {
   return new Map<string, Handler>([...connectionCommands, ...transactionCommands, ...pubsubCommands, ...persistenceCommands(),
     ...serverCommands, ...commandCommands, ...configCommands, ...clientCommands, ...debugCommands, ...scriptingCommands,
     ...moduleCommands, ...lolwutCommands, ...monitorCommands, ...clientPauseCommands, ...latencyCommands, ...memoryCommands,
-    ...streamCommands, ...aclCommands, ...replicationCommands]);
+    ...streamCommands, ...aclCommands, ...replicationCommands, ...clusterCommands()]);
 }

@@ -1,5 +1,5 @@
-// Server commands answered in TypeScript: INFO, TIME, SHUTDOWN, READONLY / READWRITE
-// (cluster-only) and OBJECT HELP. ROLE is replication's (replication/commands.ts). DBSIZE,
+// Server commands answered in TypeScript: INFO, TIME, SHUTDOWN and OBJECT HELP (READONLY /
+// READWRITE are cluster/commands.ts'). ROLE is replication's (replication/commands.ts). DBSIZE,
 // SWAPDB, FLUSH* and OBJECT's key subcommands are native; LASTSAVE belongs to
 // commands/persistence.ts; MEMORY, SLOWLOG and LATENCY to memory-cmd.ts and latency-cmd.ts.
 import { infoString } from '../info';
@@ -20,10 +20,6 @@ function time(ctx: Ctx): void {
   ctx.out.array(2);
   ctx.out.bulk(String(sec));
   ctx.out.bulk(String(usec - sec * 1e6));
-}
-
-function clusterDisabled(): void {
-  throw new ReplyError('ERR This instance has cluster support disabled');
 }
 
 /**
@@ -89,7 +85,5 @@ export const serverCommands: [string, Handler][] = [
   ['info', info],
   ['time', time],
   ['shutdown', shutdown],
-  ['readonly', clusterDisabled],
-  ['readwrite', clusterDisabled],
   ['object|help', objectHelp],
 ];

@@ -338,7 +338,7 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const CLUSTER = 'cluster mode';
+const CLUSTER = 'the cluster bus (gossip, failure detection, failover, links)';
 const CRASH_REPORT = "Redis's crash report";
 
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
@@ -380,7 +380,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('repl-diskless-sync', true),
   bool('aof-rewrite-incremental-fsync', true),
   bool('no-appendfsync-on-rewrite', false),
-  bool('cluster-require-full-coverage', true, needs(CLUSTER)),
+  bool('cluster-require-full-coverage', true),
   bool('rdb-save-incremental-fsync', true, inert('the save child fsyncs the file once before renaming it; incremental fsync only smooths disk writes')),
   bool('aof-load-truncated', true),
   bool('aof-use-rdb-preamble', true),
@@ -393,10 +393,10 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('jemalloc-bg-thread', true, inert('keyfork does not use jemalloc')),
   bool('activedefrag', false, inert(`${NO_DEFRAG_BUILD}: \`activedefrag yes\` is refused with that build's error, at start-up and on CONFIG SET`), noActiveDefrag),
   bool('syslog-enabled', false, IMMUTABLE),
-  bool('cluster-enabled', false, fixed(needs(CLUSTER, true))),
+  bool('cluster-enabled', false, fixed({})),
   bool('appendonly', false, { denyLoading: true }),
-  bool('cluster-allow-reads-when-down', false, needs(CLUSTER)),
-  bool('cluster-allow-pubsubshard-when-down', true, needs(CLUSTER)),
+  bool('cluster-allow-reads-when-down', false),
+  bool('cluster-allow-pubsubshard-when-down', true),
   bool('crash-log-enabled', true, needs(CRASH_REPORT)),
   bool('crash-memcheck-enabled', true, needs(CRASH_REPORT)),
   bool('use-exit-on-panic', false, { hidden: true, ...needs(CRASH_REPORT) }),
@@ -417,9 +417,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   str('pidfile', null, true, IMMUTABLE),
   str('replica-announce-ip', null, true, { alias: 'slave-announce-ip' }),
   str('masteruser', null, true, { sensitive: true }),
-  str('cluster-announce-ip', null, true, needs(CLUSTER)),
-  str('cluster-config-file', 'nodes.conf', false, fixed(needs(CLUSTER))),
-  str('cluster-announce-hostname', null, true, needs(CLUSTER), validAnnouncedHostname),
+  str('cluster-announce-ip', null, true),
+  str('cluster-config-file', 'nodes.conf', false, fixed({})),
+  str('cluster-announce-hostname', null, true, {}, validAnnouncedHostname),
   str('syslog-ident', 'redis', false, IMMUTABLE),
   str('dbfilename', 'dump.rdb', false, { protected: true }, validDbFilename),
   str('appendfilename', 'appendonly.aof', false, IMMUTABLE, validAofFilename),
@@ -460,7 +460,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   enumeration('enable-protected-configs', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('enable-debug-command', PROTECTED_ACTION, 'no', IMMUTABLE),
   enumeration('enable-module-command', PROTECTED_ACTION, 'no', IMMUTABLE),
-  enumeration('cluster-preferred-endpoint-type', CLUSTER_ENDPOINT_TYPE, 'ip', needs(CLUSTER)),
+  enumeration('cluster-preferred-endpoint-type', CLUSTER_ENDPOINT_TYPE, 'ip'),
   enumeration('propagation-error-behavior', PROPAGATION_ERROR_BEHAVIOR, 'ignore'),
   enumeration('shutdown-on-sigint', SHUTDOWN_ON_SIGNAL, 'default', {}, { bitflags: true, validate: validShutdownFlags }),
   enumeration('shutdown-on-sigterm', SHUTDOWN_ON_SIGNAL, 'default', {}, { bitflags: true, validate: validShutdownFlags }),
@@ -488,9 +488,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('timeout', 'int', 0n, INT_MAX, 0n),
   num('replica-announce-port', 'int', 0n, 65535n, 0n, { alias: 'slave-announce-port' }),
   num('tcp-backlog', 'int', 0n, INT_MAX, 511n, IMMUTABLE),
-  num('cluster-port', 'int', 0n, 65535n, 0n, fixed(needs(CLUSTER))),
-  num('cluster-announce-bus-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
-  num('cluster-announce-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
+  num('cluster-port', 'int', 0n, 65535n, 0n, fixed({})),
+  num('cluster-announce-bus-port', 'int', 0n, 65535n, 0n),
+  num('cluster-announce-port', 'int', 0n, 65535n, 0n),
   num('cluster-announce-tls-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
   num('repl-timeout', 'int', 1n, INT_MAX, 60n),
   num('repl-ping-replica-period', 'int', 1n, INT_MAX, 10n, { alias: 'repl-ping-slave-period' }),
@@ -520,7 +520,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // long long
   num('busy-reply-threshold', 'longlong', 0n, LONG_MAX, 5000n, { alias: 'lua-time-limit' }),
-  num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n, needs(CLUSTER)),
+  num('cluster-node-timeout', 'longlong', 0n, LLONG_MAX, 15000n),
   num('slowlog-log-slower-than', 'longlong', -1n, LLONG_MAX, 10000n),
   num('latency-monitor-threshold', 'longlong', 0n, LLONG_MAX, 0n),
   num('proto-max-bulk-len', 'longlong', MB, LONG_MAX, 512n * MB, { memory: true }),

@@ -26,6 +26,8 @@ function replconf(ctx: Ctx): void {
 }
 
 function replicaof(ctx: Ctx): void {
+  // Cluster mode sets up replication from the cluster's view (CLUSTER REPLICATE).
+  if (ctx.server.cluster) throw new ReplyError('ERR REPLICAOF not allowed in cluster mode.');
   if (ctx.server.replication.failover.state !== 'no-failover') throw new ReplyError('ERR REPLICAOF not allowed while failing over.');
   const host = argStr(ctx.req, 1);
   const portText = argStr(ctx.req, 2);

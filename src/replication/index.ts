@@ -220,6 +220,16 @@ export class Replication {
     this.updatePropagation();
   }
 
+  /** Cluster mode's replicationSetMaster (CLUSTER REPLICATE, a failover's loser). */
+  followForCluster(host: string, port: number): void {
+    this.follow(host, port);
+  }
+
+  /** Cluster mode's replicationUnsetMaster (CLUSTER RESET of a replica, a won failover). */
+  unsetMasterForCluster(): void {
+    this.promote();
+  }
+
   /** replicationUnsetMaster with what comes with it: a master again, continuing the history. */
   private promote(): void {
     if (!this.isReplica()) return;

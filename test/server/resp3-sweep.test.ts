@@ -129,7 +129,15 @@ const SAMPLES: Sample[] = [
   // SORT
   s('SORT', 'list2', 'ALPHA'), s('SORT_RO', 'zset', 'DESC'),
   // connection
-  s('PING'), s('PING', 'x'), s('ECHO', 'e'), s('AUTH', 'x'), shape('HELLO', '3'), s('READONLY'), s('READWRITE'),
+  s('PING'), s('PING', 'x'), s('ECHO', 'e'), s('AUTH', 'x'), shape('HELLO', '3'), s('READONLY'), s('READWRITE'), s('ASKING'),
+  // cluster mode is off here: every CLUSTER subcommand answers "cluster support disabled"
+  // (cluster-*.test.ts compare them in cluster mode)
+  ...['INFO', 'MYID', 'NODES', 'SLOTS', 'SHARDS', 'FLUSHSLOTS', 'BUMPEPOCH', 'RESET', 'SAVECONFIG', 'HELP'].map((sub) => s('CLUSTER', sub)),
+  s('CLUSTER', 'KEYSLOT', 'k'), s('CLUSTER', 'COUNTKEYSINSLOT', '1'), s('CLUSTER', 'GETKEYSINSLOT', '1', '1'), s('CLUSTER', 'ADDSLOTS', '1'),
+  s('CLUSTER', 'DELSLOTS', '1'), s('CLUSTER', 'ADDSLOTSRANGE', '1', '2'), s('CLUSTER', 'DELSLOTSRANGE', '1', '2'), s('CLUSTER', 'SETSLOT', '1', 'STABLE'),
+  s('CLUSTER', 'SET-CONFIG-EPOCH', '1'), s('CLUSTER', 'REPLICAS', 'x'), s('CLUSTER', 'SLAVES', 'x'),
+  s('CLUSTER', 'MEET', '127.0.0.1', '1'), s('CLUSTER', 'FORGET', 'x'), s('CLUSTER', 'LINKS'), s('CLUSTER', 'COUNT-FAILURE-REPORTS', 'x'),
+  s('CLUSTER', 'REPLICATE', 'x'), s('CLUSTER', 'FAILOVER'),
   shape('CLIENT', 'ID'), shape('CLIENT', 'INFO'), shape('CLIENT', 'LIST'), s('CLIENT', 'SETNAME', 'n'), s('CLIENT', 'GETNAME'), s('CLIENT', 'GETREDIR'),
   s('CLIENT', 'TRACKINGINFO'), s('CLIENT', 'TRACKING', 'ON', 'OPTIN'), s('CLIENT', 'CACHING', 'YES'), s('CLIENT', 'TRACKING', 'OFF'), s('CLIENT', 'NO-EVICT', 'on'), s('CLIENT', 'REPLY', 'ON'), s('CLIENT', 'PAUSE', '1', 'WRITE'), s('CLIENT', 'UNPAUSE'), s('CLIENT', 'UNBLOCK', '999999'), s('CLIENT', 'KILL', 'ID', '999999'), kind('CLIENT', 'HELP'),
   // transactions

@@ -9,6 +9,7 @@ use crate::types::Value;
 pub mod evict;
 pub mod expire;
 pub mod rehash;
+pub mod slots;
 pub mod lru;
 pub mod tracking;
 pub mod watch;
@@ -199,6 +200,8 @@ pub struct Keyspace {
     pub expiry: Expiry,
     /// The database the cron's active rehashing looks at first (Redis's static rehash_db).
     rehash_db: usize,
+    /// Cluster mode's index of db 0 by hash slot (slots.rs); None when cluster mode is off.
+    pub slots: Option<Box<slots::SlotIndex>>,
 }
 
 impl Keyspace {
@@ -229,7 +232,49 @@ impl Keyspace {
             reply_at: 0,
             expiry: Expiry::Delete,
             rehash_db: 0,
+            slots: None,
         }
+    }
+
+    /// Cluster mode: `key` joined db 0 (the slot index follows).
+    #[inline]
+    fn slot_added(&mut self, db: usize, key: &[u8]) {
+        if db == 0 {
+            if let Some(ix) = &mut self.slots { ix.added(key); }
+        }
+    }
+
+    /// Cluster mode: `key` left db 0.
+    #[inline]
+    fn slot_removed(&mut self, db: usize, key: &[u8]) {
+        if db == 0 {
+            if let Some(ix) = &mut self.slots { ix.removed(key, &self.dbs[0].dict); }
+        }
+    }
+
+    /// Turns the slot index on (built from db 0 as it is) or off.
+    pub fn set_slot_index(&mut self, on: bool) {
+        self.slots = on.then(|| Box::new(slots::SlotIndex::of(&self.dbs[0].dict)));
+    }
+
+    /// After db 0 was replaced wholesale (SWAPDB, a full sync): the index is rebuilt.
+    fn rebuild_slot_index(&mut self) {
+        if self.slots.is_some() { self.set_slot_index(true); }
+    }
+
+    /// delKeysInSlot: every key of `slot` goes as an expired one would go without the event
+    /// (a DEL propagated, watchers touched, a change counted); returns how many.
+    pub fn del_keys_in_slot(&mut self, slot: usize) -> usize {
+        let Some(ix) = &self.slots else { return 0 };
+        let keys = ix.keys(&self.dbs[0].dict, slot, usize::MAX);
+        let lazy = self.lazy.server_del;
+        for key in &keys {
+            self.remove_and_free(0, key, lazy);
+            self.propagate_deletion(0, key, lazy);
+            self.signal_modified_by(0, key, 0);
+            self.dirty += 1;
+        }
+        keys.len()
     }
 
     /// Redis's signalModifiedKey by the running command's client.
@@ -366,6 +411,7 @@ impl Keyspace {
         if self.expire_if_needed(db, key, now_ms) { self.remove(db, key); }
         let lru = self.access.fresh(now_ms);
         if self.notify_mask & notify::NEW != 0 && self.dbs[db].dict.get(key).is_none() { self.notify(notify::NEW, "new", db, key); }
+        if db == 0 && self.slots.is_some() && !self.dbs[0].dict.contains_key(key) { self.slot_added(0, key); }
         self.dbs[db].dict.node_or_insert_with(key, || (Stored { value: make() }, lru))
     }
 
@@ -414,6 +460,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         if slot.is_some() { d.expires += 1; }
         d.dict.insert_new_tagged(key, Stored { value }, clock.fresh(now_ms), slot);
+        self.slot_added(db, key);
         self.notify(notify::NEW, "new", db, key);
     }
 
@@ -422,6 +469,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         if expire_at != NO_EXPIRE { d.expires += 1; }
         d.dict.insert_new_tagged(key, Stored { value }, lru, ttl_slot(expire_at));
+        self.slot_added(db, key);
     }
 
     /// `add` of a key that may be there, with one lookup: gives the value back when it is.
@@ -435,6 +483,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         d.dict.try_insert_hashed(hash, key, Stored { value }, lru, ttl_slot(expire_at)).map_err(|s| s.value)?;
         if expire_at != NO_EXPIRE { d.expires += 1; }
+        self.slot_added(db, key);
         Ok(())
     }
 
@@ -443,6 +492,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         let e = d.dict.remove_node(key)?;
         if e.has_expire() { d.expires -= 1; }
+        self.slot_removed(db, key);
         Some(e)
     }
 
@@ -517,6 +567,9 @@ impl Keyspace {
         self.signal_each_key(db, db);
         let old = std::mem::take(&mut self.dbs[db]);
         if lazy { crate::lazyfree::free_table(old.dict) }
+        if db == 0 {
+            if let Some(ix) = &mut self.slots { ix.clear(); }
+        }
         n
     }
 
@@ -567,6 +620,7 @@ impl Keyspace {
             let (stored, lru, ttl) = entry.into_parts();
             d.dict.insert_new_tagged(key, stored, lru, ttl);
         }
+        self.slot_added(db, key);
         self.notify(notify::NEW, "new", db, key);
     }
 
@@ -579,6 +633,7 @@ impl Keyspace {
             self.touch_watched_in_db(b, Some(a), now_ms);
             for (from, as_db) in [(a, a), (b, a), (a, b), (b, b)] { self.signal_each_key(from, as_db); }
             self.dbs.swap(a, b);
+            if a == 0 || b == 0 { self.rebuild_slot_index(); }
         }
     }
 
@@ -588,6 +643,7 @@ impl Keyspace {
         for db in 0..self.dbs.len() { self.signal_each_key(db, db); }
         std::mem::swap(&mut self.dbs, &mut fresh.dbs);
         for db in 0..self.dbs.len() { self.signal_each_key(db, db); }
+        self.rebuild_slot_index();
         fresh.dbs
     }
 
