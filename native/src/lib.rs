@@ -7,6 +7,7 @@ pub mod aof;
 pub mod batch;
 pub mod cmd;
 pub mod command;
+pub mod crash;
 pub mod dict;
 pub mod digest;
 pub mod glob;
@@ -968,6 +969,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         aof::register(&env, exports)?;
         sockets::register(&env, exports)?;
         procctl::register(&env, exports)?;
+        crash::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {
