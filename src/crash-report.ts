@@ -35,20 +35,31 @@ const DEBUG_CONFIGS = [
 /** What the native side needs to report a crash, prepared while nothing is wrong. */
 export class CrashReport {
   private readonly log: Logger;
+  /**
+   * Signal handlers and the SIGALRM timer are the process's: only keyfork-server installs them
+   * (bringUp's ownsProcess); a server embedded in another program leaves its host's alone.
+   */
+  private ownsProcess = false;
 
   constructor(private readonly server: Server) {
     this.log = server.log;
-    native.crashInit();
-    this.applySettings();
     const config = server.config;
     config.onChange(CRASH_LOG, () => this.applySettings());
     config.onChange(MEMCHECK, () => this.applySettings());
     config.onChange(WATCHDOG_PERIOD, () => this.applyWatchdogPeriod());
-    if (config.int(WATCHDOG_PERIOD) !== 0) this.applyWatchdogPeriod();
     setPanicReporter((ctx) => this.panicReport(ctx), () => this.exitOnPanic());
   }
 
+  /** keyfork-server owns the process: the crash handlers and the watchdog are set up. */
+  ownProcess(): void {
+    this.ownsProcess = true;
+    native.crashInit();
+    this.applySettings();
+    if (this.server.config.int(WATCHDOG_PERIOD) !== 0) this.applyWatchdogPeriod();
+  }
+
   private applySettings(): void {
+    if (!this.ownsProcess) return;
     const config = this.server.config;
     const pidfile = config.get('daemonize') === 'yes' && config.get('supervised') === 'no' ? config.get('pidfile') : '';
     native.crashSettings(
@@ -82,11 +93,12 @@ export class CrashReport {
         config.setByServer(WATCHDOG_PERIOD, BigInt(period));
       }
     }
-    native.watchdogPeriod(period);
+    if (this.ownsProcess) native.watchdogPeriod(period);
   }
 
   /** serverCron's part: the watchdog re-armed first, the report's text every second. */
   cron(cronLoops: number, hz: number): void {
+    if (!this.ownsProcess) return;
     const period = this.server.config.int(WATCHDOG_PERIOD);
     if (period !== 0) native.watchdogSchedule(period);
     if (cronLoops % hz === 0 && this.server.config.bool(CRASH_LOG)) this.applySettings();
