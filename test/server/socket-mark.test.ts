@@ -2,11 +2,15 @@
 // so do the connections accepted on them, on both of keyfork's socket paths (addon-owned and
 // node:net); without CAP_NET_ADMIN the setsockopt fails silently as in Redis (the server
 // starts, unmarked, and logs nothing about it); the directive is immutable.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { compareSequences, describeDifferential, formatMismatches } from '../helpers/diff';
+import { freePort } from '../helpers/ports';
 import { startKeyfork, startRedis, type RunningServer, type ServerOptions } from '../helpers/servers';
 
 const run = promisify(execFile);
@@ -69,6 +73,25 @@ describeDifferential('socket-mark-id', () => {
         ['CONFIG', 'GET', 'socket-mark-id'],
       ], { servers: { keyfork: k, redis: r } });
       expect(mismatches, formatMismatches(mismatches)).toEqual([]);
+    } finally {
+      await Promise.all([k.stop(), r.stop()]);
+    }
+  }, 40_000);
+
+  it('marks the tls-port listener too (listenToPort serves both ports)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-mark-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', '/CN=127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+    const tls = ['--tls-cert-file', path.join(dir, 'c.pem'), '--tls-key-file', path.join(dir, 'k.pem'), '--tls-ca-cert-file', path.join(dir, 'c.pem')];
+    const [kp, rp] = [await freePort(), await freePort()];
+    const args = ['--save', '', '--bind', '127.0.0.1', '--socket-mark-id', '7', ...tls];
+    const [k, r] = await Promise.all([
+      startKeyfork({ args: [...args, '--tls-port', String(kp)] }),
+      startRedis({ args: [...args, '--tls-port', String(rp)] }),
+    ]);
+    try {
+      const [km, rm] = await Promise.all([marks(kp), marks(rp)]);
+      expect(rm).toEqual(['LISTEN 0x7']);
+      expect(km).toEqual(rm);
     } finally {
       await Promise.all([k.stop(), r.stop()]);
     }
