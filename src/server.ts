@@ -1166,7 +1166,7 @@ export class Server {
 
   private cron(hz: number): void {
     // The watchdog is re-armed first, as serverCron does, even while the cron is paused.
-    this.crash.cron(this.cronLoops, hz);
+    this.crash.cron(Date.now());
     // DEBUG PAUSE-CRON 1: serverCron does nothing (blocked clients' timeouts still fire).
     if (this.cronPaused) return;
     this.clock = Date.now();
