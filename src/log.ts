@@ -39,6 +39,11 @@ export class Logger {
     this.file = path;
   }
 
+  /** The log's descriptor, for the crash handler's write(2)s (native/src/crash.rs). */
+  descriptor(): number {
+    return this.fd;
+  }
+
   /** A line as another process (the snapshot child, role C) would have written it. */
   lineFor(pid: number, role: string, level: Exclude<LogLevel, 'nothing'>, message: string, at = new Date()): string {
     return `${pid}:${role} ${formatTimestamp(at)} ${MARKS[LEVELS[level]]} ${message}\n`;

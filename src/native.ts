@@ -249,6 +249,29 @@ export interface NativeAddon {
   clusterKeyExists(key: Buffer): boolean;
   /** flock(fd, LOCK_EX|LOCK_NB): 0, or the errno. */
   lockFile(fd: number): number;
+  // Redis's crash report and watchdog (native/src/crash.rs, src/crash-report.ts).
+  /** Remembers the main thread, finds V8's WebAssembly trap handler (true when found). */
+  crashInit(): boolean;
+  /** What the fatal-signal handler needs; `crashLog` installs or removes the handlers. */
+  crashSettings(logFd: number, role: string, tzOffsetSeconds: number, memcheck: boolean, pidfile: string, crashLog: boolean): void;
+  /** The report's text after the registers (INFO OUTPUT ... CONFIG DEBUG OUTPUT). */
+  crashReportText(text: string): void;
+  /** The bug report's START line, once per process. */
+  bugReportStart(): void;
+  /** logStackTrace from here (serverPanic / serverAssert). */
+  crashStackTrace(): void;
+  /** The fast memory test section, when crash-memcheck-enabled. */
+  crashMemtest(): void;
+  /** bugReportEnd(0, 0): END text, then exit(1) when `exit`, else abort(). */
+  crashPanicEnd(exit: boolean): never;
+  /** DEBUG SEGFAULT: writes to a read-only page. */
+  debugSegfault(): void;
+  /** applyWatchdogPeriod (0: off). */
+  watchdogPeriod(ms: number): void;
+  /** watchdogScheduleSignal: SIGALRM to the main thread in `ms`. */
+  watchdogSchedule(ms: number): void;
+  /** socket-mark-id: SO_MARK on `fd`; the error text, or null. */
+  setSocketMark(fd: number, mark: number): string | null;
   // The RDB format (native/src/persist); absent from an addon built before it.
   /** Forks the child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
   forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number];

@@ -45,6 +45,8 @@ import { ServerStats } from './stats';
 import { Watches } from './watch';
 import { ClientTracking } from './tracking';
 import type { Cluster } from './cluster';
+import { CrashReport } from './crash-report';
+import { markListener } from './socket-mark';
 
 export { KEYFORK_VERSION, REDIS_VERSION } from './version';
 
@@ -153,6 +155,8 @@ export class Server {
   readonly clientPause: ClientPause;
   /** SHUTDOWN and the signals: the one sequence that ends the server (src/shutdown.ts). */
   readonly shutdown: Shutdown;
+  /** What the crash handler and the watchdog need (src/crash-report.ts). */
+  crash!: CrashReport;
   readonly keyspaceEvents: KeyspaceEvents;
   /** CLIENT TRACKING and its invalidation messages (src/tracking.ts). */
   readonly clientTracking: ClientTracking;
@@ -312,6 +316,7 @@ export class Server {
     if (this.nativeSockets) {
       native.sockInit((id, n, lastCommand, slow) => this.onSocketEvent(id, n, lastCommand, slow), this.readBuffer, (fd) => this.acceptNative(fd));
     }
+    this.crash = new CrashReport(this);
   }
 
   /**
@@ -385,6 +390,7 @@ export class Server {
       srv.listen({ host, port, backlog: this.config.int(TCP_BACKLOG), ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
         const bound = (srv.address() as net.AddressInfo).port;
+        markListener(this.config, srv);
         this.listeners.push(this.takeListener(srv));
         resolve(bound);
       });
@@ -1164,6 +1170,8 @@ export class Server {
   }
 
   private cron(hz: number): void {
+    // The watchdog is re-armed first, as serverCron does, even while the cron is paused.
+    this.crash.cron(Date.now());
     // DEBUG PAUSE-CRON 1: serverCron does nothing (blocked clients' timeouts still fire).
     if (this.cronPaused) return;
     this.clock = Date.now();

@@ -126,6 +126,7 @@ function writePidfile(config: Config, log: Server['log']): void {
  */
 export async function bringUp(config: Config, configFile: string | null, opts: BringUpOptions = {}): Promise<Started> {
   const server = new Server(config);
+  if (opts.ownsProcess) server.crash.ownProcess();
   opts.created?.(server);
   const log = server.log;
   const proc = opts.ownsProcess ? new ProcessControl(config, log, () => server.replication.isReplica()) : null;

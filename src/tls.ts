@@ -12,6 +12,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import type { Config } from './config';
 import { consume } from './config/consumers';
 import type { Logger } from './log';
+import { markListener } from './socket-mark';
 
 const PROOF = 'test/server/tls.test.ts';
 export const TLS_PORT = consume('tls-port', PROOF);
@@ -246,6 +247,7 @@ export class TlsListeners {
       srv.once('error', reject);
       srv.listen({ host, port: this.port, backlog, ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
+        markListener(this.config, srv);
         this.servers.push(srv);
         resolve((srv.address() as { port: number }).port);
       });

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cluster;
 pub mod cmd;
 pub mod command;
+pub mod crash;
 pub mod dict;
 pub mod digest;
 pub mod glob;
@@ -970,6 +971,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         sockets::register(&env, exports)?;
         procctl::register(&env, exports)?;
         cluster::register(&env, exports)?;
+        crash::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

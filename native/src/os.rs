@@ -388,6 +388,15 @@ fn set_int_option(fd: i32, level: c_int, name: c_int, value: c_int) -> io::Resul
     if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
+const SO_MARK: c_int = 36;
+
+/// socket-mark-id: SO_MARK (fwmark) on a socket; needs CAP_NET_ADMIN (or CAP_NET_RAW).
+pub fn set_socket_mark(fd: i32, mark: u32) -> io::Result<()> {
+    // SAFETY: `mark` is a live u32 and the length passed is its size (the kernel reads 4 bytes).
+    let rc = unsafe { setsockopt(fd, SOL_SOCKET, SO_MARK, &mark as *const u32 as *const c_void, 4) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
 #[cfg(test)]
 fn int_option(fd: i32, level: c_int, name: c_int) -> io::Result<c_int> {
     let mut value: c_int = 0;

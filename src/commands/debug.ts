@@ -6,6 +6,7 @@
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
 import { native } from '../native';
+import { serverAssertWithInfo, serverPanic } from '../panic';
 import type { Server } from '../server';
 import { writeHelp, type HelpEntry } from './command-cmd';
 import { memtoull } from '../config/numbers';
@@ -145,8 +146,37 @@ interface DebugSub {
   help: [title: string, lines: string[]];
 }
 
+/** DEBUG SEGFAULT: the crash report of a SIGSEGV, then death by it (native/src/crash.rs). */
+function debugSegfault(ctx: Ctx): void {
+  ctx.server.crash.segfault(ctx);
+}
+
+function debugPanic(ctx: Ctx): void {
+  serverPanic(ctx.server.log, `DEBUG PANIC called at Unix time ${Math.floor(Date.now() / 1000)}`, 'commands/debug.ts', ctx);
+}
+
+/** DEBUG ASSERT: serverAssertWithInfo(c, c->argv[0], 1 == 2); argv[0] is an embstr string. */
+function debugAssert(ctx: Ctx): void {
+  serverAssertWithInfo(ctx.server.log, ctx, { type: 0, encoding: 8 }, '1 == 2', 'commands/debug.ts');
+}
+
 /** Subcommands implemented in TypeScript. */
 const TS_SUBCOMMANDS: Record<string, DebugSub> = {
+  assert: {
+    argc: () => true,
+    run: debugAssert,
+    help: ['ASSERT', ['Crash by assertion failed.']],
+  },
+  panic: {
+    argc: () => true,
+    run: debugPanic,
+    help: ['PANIC', ['Crash the server simulating a panic.']],
+  },
+  segfault: {
+    argc: () => true,
+    run: debugSegfault,
+    help: ['SEGFAULT', ['Crash the server with sigsegv.']],
+  },
   'change-repl-id': {
     argc: (n) => n === 2,
     run: debugChangeReplId,
@@ -257,8 +287,8 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'populate', 'protocol', 'reload',
-  'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
+const HELP_ORDER = ['assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'panic', 'populate', 'protocol', 'reload',
+  'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {
   if (sub in TS_SUBCOMMANDS) return true;

@@ -338,8 +338,7 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const CLUSTER = 'the cluster bus (gossip, failure detection, failover, links)';
-const CRASH_REPORT = "Redis's crash report";
+const CLUSTER = 'cluster tuning (failover, replica migration, link buffers) and TLS on the cluster bus';
 
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
 const inert = (reason: string): RowOptions => ({ inert: reason });
@@ -397,9 +396,9 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('appendonly', false, { denyLoading: true }),
   bool('cluster-allow-reads-when-down', false),
   bool('cluster-allow-pubsubshard-when-down', true),
-  bool('crash-log-enabled', true, needs(CRASH_REPORT)),
-  bool('crash-memcheck-enabled', true, needs(CRASH_REPORT)),
-  bool('use-exit-on-panic', false, { hidden: true, ...needs(CRASH_REPORT) }),
+  bool('crash-log-enabled', true),
+  bool('crash-memcheck-enabled', true),
+  bool('use-exit-on-panic', false, { hidden: true }),
   bool('disable-thp', true, IMMUTABLE),
   bool('cluster-allow-replica-migration', true, needs(CLUSTER)),
   bool('replica-announced', true),
@@ -501,7 +500,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('hz', 'int', 0n, INT_MAX, 10n, { normalize: clampHz }),
   num('min-replicas-to-write', 'int', 0n, INT_MAX, 0n, { alias: 'min-slaves-to-write' }),
   num('min-replicas-max-lag', 'int', 0n, INT_MAX, 10n, { alias: 'min-slaves-max-lag' }),
-  num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true, ...needs('the software watchdog') }),
+  num('watchdog-period', 'int', 0n, INT_MAX, 0n, { hidden: true }),
   num('shutdown-timeout', 'int', 0n, INT_MAX, 10n),
   num('repl-diskless-sync-max-replicas', 'int', 0n, INT_MAX, 0n),
   num('tls-port', 'int', 0n, 65535n, 0n),
@@ -511,7 +510,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   // unsigned int
   num('maxclients', 'uint', 1n, UINT_MAX, 10000n),
   num('unixsocketperm', 'uint', 0n, 0o777n, 0n, { ...IMMUTABLE, octal: true }),
-  num('socket-mark-id', 'uint', 0n, UINT_MAX, 0n, fixed(needs('marking sockets'))),
+  num('socket-mark-id', 'uint', 0n, UINT_MAX, 0n, IMMUTABLE),
 
   // unsigned long
   num('active-defrag-max-scan-fields', 'ulong', 1n, LONG_MAX, 1000n, DEFRAG),
