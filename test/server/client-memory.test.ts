@@ -94,9 +94,11 @@ describeDifferential('CLIENT LIST memory fields vs redis-server 7.0', () => {
         const f = await listed(watcher, id);
         // Redis drops the request's header from its buffer when a big argument starts and
         // makes room for the whole of it (sdsMakeRoomForNonGreedy); keyfork keeps the request
-        // from its start, in a Buffer sized for all of it.
+        // from its start, in a Buffer sized for all of it. Whether Redis's room counts the final
+        // CRLF depends on how the bytes were split between reads (some runs see 1048576, most
+        // 1048578), so the bound is the argument itself.
         expect(num(f, 'qbuf'), label).toBeLessThanOrEqual(headerBytes + arrived);
-        expect(num(f, 'qbuf') + num(f, 'qbuf-free'), `${label} ${[...f].join(' ')}`).toBeGreaterThanOrEqual(size + 2);
+        expect(num(f, 'qbuf') + num(f, 'qbuf-free'), `${label} ${[...f].join(' ')}`).toBeGreaterThanOrEqual(size);
         // The arguments that arrived whole are held already (Redis builds argv as they come).
         expect(num(f, 'argv-mem'), label).toBe('SETbig'.length);
         expect(fixedPart(f, 2), `${label} ${[...f].join(' ')}`).toBeGreaterThan(0);
