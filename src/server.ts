@@ -1123,14 +1123,24 @@ export class Server {
     this.blocking.keysModified(mods);
   }
 
-  private startCron(): void {
+  private startCron(firstInMs?: number): void {
     if (this.cronTimer) clearTimeout(this.cronTimer);
     this.hz = Math.min(MAX_HZ, Math.max(1, this.config.int(HZ)));
-    this.scheduleCron();
+    this.scheduleCron(firstInMs);
+  }
+
+  /**
+   * Once the server is up (loaded, listening): Redis's serverCron timer is created 1 ms ahead
+   * and its event loop starts after the load, so its first run comes right after the ready
+   * line, with cronloops 0 (every run_with_period task is due: the verbose DB lines, the
+   * replica's first connection to its master...).
+   */
+  cronFromStart(): void {
+    this.startCron(1);
   }
 
   /** As Redis's event loop: the next run is 1000/hz ms after this one returns, at this run's hz. */
-  private scheduleCron(): void {
+  private scheduleCron(inMs = Math.floor(1000 / this.hz)): void {
     const timer = setTimeout(() => {
       this.hz = this.adaptHz();
       try {
@@ -1139,7 +1149,7 @@ export class Server {
         // close() (or a restart from CONFIG SET hz) replaced or dropped this timer meanwhile.
         if (this.cronTimer === timer) this.scheduleCron();
       }
-    }, Math.floor(1000 / this.hz));
+    }, inMs);
     timer.unref?.();
     this.cronTimer = timer;
   }
@@ -1166,7 +1176,7 @@ export class Server {
     // While the start-up load runs in slices, Redis runs no serverCron work (expiry, saves,
     // client timeouts) on the half-loaded dataset.
     if (this.loading) return;
-    this.cronLoops++;
+    this.logCronSummary(hz);
     this.clientPause.endIfDue(this.clock);
     // active-expire-effort 1..10 as expire.c rescales it to 0..9.
     const effort = this.config.int(ACTIVE_EXPIRE_EFFORT) - 1;
@@ -1200,6 +1210,29 @@ export class Server {
     if (this.cronLoops % hz === 0) {
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();
+    }
+    // As server.cronloops: counted at the end of the run, so the first run sees 0.
+    this.cronLoops++;
+  }
+
+  /**
+   * serverCron's two summaries every 5 s: at verbose each non-empty database's keys, volatile
+   * keys and table slots; at debug the clients (replicas apart) and the memory in use.
+   */
+  private logCronSummary(hz: number): void {
+    if (!runWithPeriod(5000, hz, this.cronLoops)) return;
+    if (this.log.enabled('verbose')) {
+      const info = native.keyspaceInfo();
+      const slots = native.keyspaceSlots();
+      for (let db = 0; db < slots.length; db++) {
+        const [keys, volatile] = [info[db * 3], info[db * 3 + 1]];
+        if (keys > 0 || volatile > 0) this.log.verbose(`DB ${db}: ${keys} keys (${volatile} volatile) in ${slots[db]} slots HT.`);
+      }
+    }
+    if (this.log.enabled('debug')) {
+      let replicas = 0;
+      for (const c of this.clients.values()) if (c.type === 'replica') replicas++;
+      this.log.debug(`${this.clients.size - replicas} clients connected (${replicas} replicas), ${this.memory.sample().used} bytes in use`);
     }
   }
 

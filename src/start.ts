@@ -185,6 +185,7 @@ export async function bringUp(config: Config, withArguments: boolean, opts: Brin
   if (loaded) server.replication.replica.restoreFromRdb(loaded);
   if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');
   if (server.unix.open) log.notice(`The server is now ready to accept connections at ${server.unix.path}`);
+  server.cronFromStart();
   supervision?.ready();
   proc?.ready();
   return { server, port };
