@@ -7,6 +7,7 @@
 // configuration. Check server logs.").
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import type { Config } from './config';
@@ -185,6 +186,8 @@ export class TlsListeners {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly accept: (socket: tls.TLSSocket) => void,
+    /** A TCP connection on tls-port, before its handshake (Redis logs its "Accepted" line then). */
+    private readonly connected: (socket: net.Socket) => void = () => undefined,
   ) {
     for (const d of CONTEXT_DIRECTIVES) config.onApply(d, () => this.reconfigure());
   }
@@ -241,6 +244,7 @@ export class TlsListeners {
     if (!settings) return Promise.reject(new Error('TLS is not configured'));
     return new Promise((resolve, reject) => {
       const srv = nodeTls().createServer({ ...settings.options, noDelay: true } as tls.TlsOptions);
+      srv.on('connection', (socket: net.Socket) => this.connected(socket));
       srv.on('secureConnection', (socket) => this.secured(socket));
       srv.on('tlsClientError', (_err, socket) => socket.destroy());
       srv.once('error', reject);
@@ -278,3 +282,4 @@ export class TlsListeners {
     this.accept(socket);
   }
 }
+

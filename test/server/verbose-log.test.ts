@@ -1,8 +1,11 @@
 // The lines Redis 7.0.15 writes at loglevel verbose and debug, against the real redis-server:
 // serverCron's summaries (each non-empty database's keys, volatile keys and table slots at
 // verbose, the clients and memory at debug) from its first run, which comes right after the
-// ready line. Both of keyfork's socket paths: addon-owned sockets and node:net.
+// ready line; each connection's "Accepted" line (TCP, unix socket, TLS; also for a connection
+// maxclients refuses), "Client closed connection <client info>" when the peer closes,
+// "Reading from client: <strerror>" when the read fails. Both of keyfork's socket paths: addon-owned sockets and node:net.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -19,6 +22,9 @@ function start(kind: Kind, opts: ServerOptions): Promise<RunningServer> {
   return startKeyfork({ ...opts, env, args: ['--save', '', '--appendonly', 'no', ...(opts.args ?? [])] });
 }
 
+/** CLIENT LIST fields the closed-connection line is compared on (sizes and ages are keyfork's own). */
+const INFO_FIELDS = ['addr', 'laddr', 'name', 'flags', 'db', 'sub', 'psub', 'multi', 'cmd', 'user', 'resp'];
+
 /** The log lines after the ready line(s), as `mark message`, with what differs per run normalized. */
 function linesAfterReady(server: RunningServer, dir: string): string[] {
   const lines = server.output().split('\n');
@@ -28,7 +34,38 @@ function linesAfterReady(server: RunningServer, dir: string): string[] {
     .slice(from + 1)
     .filter((l) => /^\d+:[MS] /.test(l))
     .map((l) => l.replace(/^\d+:[MS] \d+ \w+ \d+ [\d:.]+ /, ''))
-    .map((l) => l.split(dir).join('DIR').replace(/\d+ bytes in use/, 'N bytes in use'));
+    .map((l) => l.split(dir).join('DIR').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:P').replace(/\d+ bytes in use/, 'N bytes in use'))
+    .map((l) => {
+      const closed = /^(- Client closed connection )(.*)$/.exec(l);
+      if (!closed) return l.replace(/ \(conn: fd=\d+\)$/, '');
+      const fields = new Map(closed[2].split(' ').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+      return closed[1] + INFO_FIELDS.map((f) => `${f}=${fields.get(f)}`).join(' ');
+    });
+}
+
+/** Waits (at most 5 s) until the server's output holds `count` lines after its ready line. */
+async function untilLines(server: RunningServer, dir: string, count: number): Promise<string[]> {
+  for (let i = 0; i < 100; i++) {
+    const lines = linesAfterReady(server, dir);
+    if (lines.length >= count) return lines;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return linesAfterReady(server, dir);
+}
+
+function connect(options: net.NetConnectOpts): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(options, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Sends a command and waits for the reply's first bytes. */
+function roundTrip(s: net.Socket, command: string): Promise<string> {
+  return new Promise((resolve) => {
+    s.once('data', (d: Buffer) => resolve(d.toString()));
+    s.write(command);
+  });
 }
 
 let dir = '';
@@ -64,5 +101,55 @@ describeDifferential('verbose and debug log lines', () => {
         await server.stop();
       }
     }
+  }, 60_000);
+
+  it('connections over TCP and the unix socket: accepted, closed by the peer, reset, refused at maxclients', async () => {
+    const seen = new Map<Kind, string[]>();
+    for (const kind of KINDS) {
+      const sub = fs.mkdtempSync(path.join(dir, `${kind}-`));
+      const sock = path.join(sub, 'redis.sock');
+      const server = await start(kind, { dir: sub, args: ['--loglevel', 'verbose', '--unixsocket', sock] });
+      try {
+        let expected = 0;
+        const step = async (count: number) => {
+          expected += count;
+          return untilLines(server, sub, expected);
+        };
+        // TCP: a command, then the peer closes.
+        const a = await connect({ port: server.port, host: '127.0.0.1' });
+        await roundTrip(a, 'CLIENT SETNAME first\r\n');
+        a.end();
+        await step(2);
+        // The unix socket, in MULTI.
+        const u = await connect({ path: sock });
+        await roundTrip(u, 'MULTI\r\n');
+        await roundTrip(u, 'PING\r\n');
+        u.end();
+        await step(2);
+        // A reset connection.
+        const r = await connect({ port: server.port, host: '127.0.0.1' });
+        await roundTrip(r, 'SELECT 3\r\n');
+        r.resetAndDestroy();
+        await step(2);
+        // maxclients: the refused connection was accepted first.
+        const holder = await connect({ port: server.port, host: '127.0.0.1' });
+        await roundTrip(holder, 'CONFIG SET maxclients 1\r\n');
+        await step(1);
+        const refused = await connect({ port: server.port, host: '127.0.0.1' });
+        expect(await new Promise<string>((resolve) => refused.once('data', (d: Buffer) => resolve(d.toString())))).toBe('-ERR max number of clients reached\r\n');
+        refused.destroy();
+        await step(1);
+        await roundTrip(holder, 'CONFIG SET maxclients 10000\r\n');
+        holder.end();
+        seen.set(kind, await step(1));
+      } finally {
+        await server.stop();
+      }
+    }
+    const redis = seen.get('redis')!;
+    expect(redis).toContain('- Reading from client: Connection reset by peer');
+    expect(redis[1]).toBe('- Client closed connection addr=127.0.0.1:P laddr=127.0.0.1:P name=first flags=N db=0 sub=0 psub=0 multi=-1 cmd=client|setname user=default resp=2');
+    expect(seen.get('keyfork')).toEqual(redis);
+    expect(seen.get('keyfork-node')).toEqual(redis);
   }, 60_000);
 });
