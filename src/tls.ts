@@ -13,6 +13,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import type { Config } from './config';
 import { consume } from './config/consumers';
 import type { Logger } from './log';
+import { strerror } from './config/errors';
 
 const PROOF = 'test/server/tls.test.ts';
 export const TLS_PORT = consume('tls-port', PROOF);
@@ -246,7 +247,10 @@ export class TlsListeners {
       const srv = nodeTls().createServer({ ...settings.options, noDelay: true } as tls.TlsOptions);
       srv.on('connection', (socket: net.Socket) => this.connected(socket));
       srv.on('secureConnection', (socket) => this.secured(socket));
-      srv.on('tlsClientError', (_err, socket) => socket.destroy());
+      srv.on('tlsClientError', (err, socket) => {
+        this.log.warning(`Error accepting a client connection: ${handshakeError(err, socket)}`);
+        socket.destroy();
+      });
       srv.once('error', reject);
       srv.listen({ host, port: this.port, backlog, ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
@@ -276,6 +280,7 @@ export class TlsListeners {
   private secured(socket: tls.TLSSocket): void {
     // tls-auth-clients optional: no certificate is fine, a certificate that does not verify is not.
     if (this.settings?.optionalClientCert && !socket.authorized && Object.keys(socket.getPeerCertificate() ?? {}).length > 0) {
+      this.log.warning(`Error accepting a client connection: ${VERIFY_FAILED}`);
       socket.destroy();
       return;
     }
@@ -283,3 +288,20 @@ export class TlsListeners {
   }
 }
 
+/** OpenSSL 3's ERR_error_string_n for a failed verification of the peer's certificate. */
+const VERIFY_FAILED = 'error:0A000086:SSL routines::certificate verify failed';
+
+/**
+ * A failed handshake in Redis's words (connGetLastError: OpenSSL's ERR_error_string_n, which
+ * OpenSSL 3 prints without the function name; strerror for a failed read). Node's bundled
+ * OpenSSL names the function, verifies the client's certificate after the handshake (and
+ * destroys the socket, leaving authorizationError), and reports a peer gone mid-handshake as
+ * "socket hang up": Redis's OpenSSL reads that as an unexpected EOF.
+ */
+function handshakeError(err: Error & { code?: string; syscall?: string }, socket: tls.TLSSocket): string {
+  const openssl = /error:([0-9A-F]{8}):([^:]*):[^:]*:([^:\n]*)/.exec(err.message);
+  if (openssl) return `error:${openssl[1]}:${openssl[2]}::${openssl[3]}`;
+  if (socket.authorizationError) return VERIFY_FAILED;
+  if (err.code === 'ECONNRESET' && err.syscall === undefined) return 'error:0A000126:SSL routines::unexpected eof while reading';
+  return strerror(err);
+}

@@ -3,11 +3,14 @@
 // verbose, the clients and memory at debug) from its first run, which comes right after the
 // ready line; each connection's "Accepted" line (TCP, unix socket, TLS; also for a connection
 // maxclients refuses), "Client closed connection <client info>" when the peer closes,
-// "Reading from client: <strerror>" when the read fails. Both of keyfork's socket paths: addon-owned sockets and node:net.
+// "Reading from client: <strerror>" when the read fails; and a failed TLS handshake in
+// OpenSSL's words. Both of keyfork's socket paths: addon-owned sockets and node:net.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
@@ -61,7 +64,7 @@ function connect(options: net.NetConnectOpts): Promise<net.Socket> {
 }
 
 /** Sends a command and waits for the reply's first bytes. */
-function roundTrip(s: net.Socket, command: string): Promise<string> {
+function roundTrip(s: net.Socket | tls.TLSSocket, command: string): Promise<string> {
   return new Promise((resolve) => {
     s.once('data', (d: Buffer) => resolve(d.toString()));
     s.write(command);
@@ -69,6 +72,7 @@ function roundTrip(s: net.Socket, command: string): Promise<string> {
 }
 
 let dir = '';
+const file = (name: string) => path.join(dir, name);
 
 describeDifferential('verbose and debug log lines', () => {
   beforeAll(() => {
@@ -152,4 +156,65 @@ describeDifferential('verbose and debug log lines', () => {
     expect(seen.get('keyfork')).toEqual(redis);
     expect(seen.get('keyfork-node')).toEqual(redis);
   }, 60_000);
+
+  it('TLS: accepted before the handshake; failed handshakes in OpenSSL\'s words', async () => {
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    fs.writeFileSync(file('ext'), 'subjectAltName=IP:127.0.0.1\n');
+    for (const ca of ['ca', 'other-ca']) openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=${ca}`);
+    for (const [name, ca] of [['server', 'ca'], ['client', 'ca'], ['stranger', 'other-ca']]) {
+      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', 'ext');
+    }
+    const seen = new Map<Kind, string[]>();
+    for (const kind of ['redis', 'keyfork'] as const) {
+      const sub = fs.mkdtempSync(path.join(dir, `${kind}-`));
+      const tlsPort = 20000 + Math.floor(Math.random() * 20000);
+      const server = await start(kind, {
+        dir: sub,
+        args: ['--loglevel', 'verbose', '--tls-port', String(tlsPort), '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt')],
+      });
+      try {
+        let expected = 0;
+        const step = async (count: number) => {
+          expected += count;
+          return untilLines(server, sub, expected);
+        };
+        const secure = (cert: string | null) =>
+          new Promise<void>((resolve) => {
+            const s = tls.connect({ port: tlsPort, host: '127.0.0.1', ca: fs.readFileSync(file('ca.crt')), ...(cert ? { cert: fs.readFileSync(file(`${cert}.crt`)), key: fs.readFileSync(file(`${cert}.key`)) } : {}) });
+            s.on('error', () => resolve());
+            s.on('close', () => resolve());
+            s.on('secureConnect', () => s.write('PING\r\n'));
+            s.on('data', () => s.end());
+          });
+        // Plain text on the TLS port.
+        const plain = await connect({ port: tlsPort, host: '127.0.0.1' });
+        plain.write('PING\r\n');
+        plain.on('error', () => undefined);
+        await step(2);
+        plain.destroy();
+        await secure(null);
+        await step(2);
+        await secure('stranger');
+        await step(2);
+        // Gone before any handshake.
+        (await connect({ port: tlsPort, host: '127.0.0.1' })).end();
+        seen.set(kind, await step(2));
+      } finally {
+        await server.stop();
+      }
+    }
+    const redis = seen.get('redis')!;
+    expect(redis).toEqual([
+      '- Accepted 127.0.0.1:P',
+      '# Error accepting a client connection: error:0A00010B:SSL routines::wrong version number',
+      '- Accepted 127.0.0.1:P',
+      '# Error accepting a client connection: error:0A0000C7:SSL routines::peer did not return a certificate',
+      '- Accepted 127.0.0.1:P',
+      '# Error accepting a client connection: error:0A000086:SSL routines::certificate verify failed',
+      '- Accepted 127.0.0.1:P',
+      '# Error accepting a client connection: error:0A000126:SSL routines::unexpected eof while reading',
+    ]);
+    expect(seen.get('keyfork')).toEqual(redis);
+  }, 90_000);
 });
