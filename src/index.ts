@@ -88,7 +88,7 @@ async function startInProcess(opts: StartOptions): Promise<InProcessServer> {
   if (inProcessServer) throw new Error('keyfork: a server is already running in this process (the keyspace is per process)');
   const { dir, temporary } = dataDir(opts);
   const config = loadConfig(serverArgs(opts, dir), { loudUnsupported: true, ...directiveHooks() });
-  const { server, port } = await bringUp(config, opts.configFile ?? null);
+  const { server, port } = await bringUp(config, true);
   inProcessServer = server;
   return {
     host: HOST,

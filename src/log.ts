@@ -30,6 +30,11 @@ export class Logger {
     this.level = LEVELS[level as LogLevel] ?? LEVELS.notice;
   }
 
+  /** Whether a line at `level` would be written (Redis's `server.verbosity <= level` tests). */
+  enabled(level: Exclude<LogLevel, 'nothing'>): boolean {
+    return LEVELS[level] >= this.level;
+  }
+
   /** An empty path logs to standard output, as Redis's `logfile ""`. */
   setFile(path: string): void {
     if (path === this.file) return;

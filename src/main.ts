@@ -5,6 +5,7 @@ import './young-generation';
 import * as fs from 'node:fs';
 import { FatalConfigError, loadConfig } from './config';
 import { directiveHooks } from './directive-hooks';
+import { log } from './log';
 import { StartupAbort } from './errors';
 import { REDIS_VERSION, KEYFORK_VERSION, type Server } from './server';
 import { bringUp, STARTED_BY_ENV, TEMP_DIR_ENV } from './start';
@@ -37,7 +38,10 @@ async function main(argv: string[]): Promise<void> {
   }
   let loaded;
   try {
-    loaded = loadConfig(argv, { loudUnsupported: true, ...directiveHooks() });
+    // Lines logged while the configuration is read (`Reading config from stdin`) come before
+    // the server exists: Redis's role mark for them is C, its pid not yet being the server's.
+    log.role = 'C';
+    loaded = loadConfig(argv, { loudUnsupported: true, log: (level, message) => log.log(level, message), ...directiveHooks() });
   } catch (err) {
     if (err instanceof FatalConfigError) {
       process.stderr.write(err.report);
@@ -45,7 +49,7 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const { server, port } = await bringUp(loaded, loaded.configFile ?? null, {
+  const { server, port } = await bringUp(loaded, argv.length > 0, {
     ownsProcess: true,
     created: (created) => {
       process.on('SIGTERM', () => created.shutdown.onSignal('SIGTERM'));

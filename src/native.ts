@@ -118,6 +118,8 @@ export interface NativeAddon {
   keyspaceInfo(): number[];
   /** expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses. */
   keyspaceStats(): number[];
+  /** Per database: the keyspace table's buckets (both arrays while rehashing), Redis's dictSlots. */
+  keyspaceSlots(): number[];
   resetStats(): void;
   /** One slow expire cycle of at most budgetMicros; effort is active-expire-effort - 1 (0..9). */
   activeExpireCycle(budgetMicros: number, effort: number): number;

@@ -1,6 +1,7 @@
 // The server: listeners, clients, the shared reply writer, the cron (hz) and the pieces
 // that span clients (blocking, WATCH invalidation, pub/sub, persistence).
 import * as net from 'node:net';
+import * as os from 'node:os';
 import type * as tls from 'node:tls';
 import { Acl } from './acl';
 import { Blocking } from './blocking';
@@ -281,7 +282,12 @@ export class Server {
     this.slowlog = new Slowlog(config, (name) => config.row(name)?.sensitive ?? false);
     this.latency = new LatencyMonitor(config);
     this.persistence.children.onFork = (usec) => this.latency.noteFork(usec, this.memory.sample().used);
-    this.tls = new TlsListeners(config, this.log, (socket) => this.addTlsClient(socket));
+    this.tls = new TlsListeners(
+      config,
+      this.log,
+      (socket) => this.addTlsClient(socket),
+      (socket) => this.logAccepted(socket.remoteAddress, socket.remotePort),
+    );
     this.unix = new UnixListener(config, this.log, (socket) => this.accept(socket, this.unix.path ?? undefined));
     this.replication = new Replication(this);
     config.setLog((level, message) => this.log.log(level, message));
@@ -423,6 +429,29 @@ export class Server {
   }
 
   /**
+   * Redis's accept handlers' verbose line, written before the maxclients check (a refused
+   * connection was accepted too).
+   */
+  logAccepted(address: string | undefined, port: number | undefined, unixSocket?: string): void {
+    if (!this.log.enabled('verbose')) return;
+    this.log.verbose(unixSocket !== undefined ? `Accepted connection to ${unixSocket}` : `Accepted ${address ?? '?'}:${port ?? 0}`);
+  }
+
+  /**
+   * The peer closed its side (Redis's read of 0 bytes, `failure` undefined) or a read or write
+   * failed (`failure`: the errno's name): the verbose line Redis writes before freeing the client.
+   */
+  logPeerGone(client: Client, failure?: { syscall: 'read' | 'write'; code: string }): void {
+    if (client.closed || !this.log.enabled('verbose')) return;
+    if (failure === undefined) {
+      this.log.verbose(`Client closed connection ${clientInfoLine(this, client, null)}`);
+      return;
+    }
+    const text = strerror(Object.assign(new Error(failure.code), { code: failure.code }));
+    this.log.verbose(failure.syscall === 'read' ? `Reading from client: ${text}` : `Error writing to client: ${text}`);
+  }
+
+  /**
    * Counts a new connection and refuses it past maxclients (Redis's acceptCommonHandler): true
    * when `refuse` has been given the error to send.
    */
@@ -440,13 +469,15 @@ export class Server {
    * close it.
    */
   private acceptNative(fd: number): number {
-    if (this.refusedAtMaxclients((error) => native.sendSocket(fd, Buffer.from(error), error.length))) return 0;
     const [remoteAddress, remotePort, localAddress, localPort] = native.sockAddresses(fd);
+    this.logAccepted(remoteAddress, remotePort);
+    if (this.refusedAtMaxclients((error) => native.sendSocket(fd, Buffer.from(error), error.length))) return 0;
     return this.adoptFd(fd, false, remoteAddress, remotePort, localAddress, localPort) ? 1 : 0;
   }
 
   /** A connection node:net accepted: on a TCP listener, or on the unixsocket (`unixSocket`, its path). */
   private accept(accepted: net.Socket, unixSocket?: string): void {
+    this.logAccepted(accepted.remoteAddress, accepted.remotePort, unixSocket);
     if (this.refusedAtMaxclients((error) => accepted.end(error))) return;
     // The addon adopts TCP connections only; a unix one stays with node:net (issue 14).
     if (this.nativeSockets && unixSocket === undefined && this.adopt(accepted)) return;
@@ -512,6 +543,7 @@ export class Server {
       for (let i = 0; i < runs.length; i += 2) this.noteSlowBatch(client, runs[i] as Buffer, runs[i + 1] as number);
     }
     if (n < 0) {
+      this.logPeerGone(client, socketFailure(n));
       this.freeClient(client);
     } else if (!client.closed) {
       if (n > 0) client.parser.feed(this.readBuffer, n);
@@ -601,6 +633,12 @@ export class Server {
    * listeners itself while Node's loop cannot run: it becomes a client like any other.
    */
   acceptFd(fd: number): void {
+    if (this.log.enabled('verbose')) {
+      // A descriptor of the unixsocket has no TCP addresses.
+      const [address, port] = native.sockAddresses(fd);
+      if (address === undefined) this.logAccepted(undefined, undefined, this.unix.path ?? '');
+      else this.logAccepted(address, port);
+    }
     if (this.refusedAtMaxclients((error) => new net.Socket({ fd, readable: true, writable: true }).end(error))) return;
     this.addClient({ fd });
   }
@@ -666,7 +704,12 @@ export class Server {
     const owner = client;
     // An adopted socket reports its end through onSocketEvent.
     if (!(socket instanceof NativeSocket)) {
-      (socket as net.Socket).on('error', () => this.freeClient(owner));
+      (socket as net.Socket).on('end', () => this.logPeerGone(owner));
+      (socket as net.Socket).on('error', (err: NodeJS.ErrnoException) => {
+        const syscall = err.syscall === 'read' ? 'read' : err.syscall?.startsWith('write') ? 'write' : null;
+        if (syscall && err.code) this.logPeerGone(owner, { syscall, code: err.code });
+        this.freeClient(owner);
+      });
       (socket as net.Socket).on('close', () => this.freeClient(owner));
     }
   }
@@ -1134,14 +1177,24 @@ export class Server {
     this.blocking.keysModified(mods);
   }
 
-  private startCron(): void {
+  private startCron(firstInMs?: number): void {
     if (this.cronTimer) clearTimeout(this.cronTimer);
     this.hz = Math.min(MAX_HZ, Math.max(1, this.config.int(HZ)));
-    this.scheduleCron();
+    this.scheduleCron(firstInMs);
+  }
+
+  /**
+   * Once the server is up (loaded, listening): Redis's serverCron timer is created 1 ms ahead
+   * and its event loop starts after the load, so its first run comes right after the ready
+   * line, with cronloops 0 (every run_with_period task is due: the verbose DB lines, the
+   * replica's first connection to its master...).
+   */
+  cronFromStart(): void {
+    this.startCron(1);
   }
 
   /** As Redis's event loop: the next run is 1000/hz ms after this one returns, at this run's hz. */
-  private scheduleCron(): void {
+  private scheduleCron(inMs = Math.floor(1000 / this.hz)): void {
     const timer = setTimeout(() => {
       this.hz = this.adaptHz();
       try {
@@ -1150,7 +1203,7 @@ export class Server {
         // close() (or a restart from CONFIG SET hz) replaced or dropped this timer meanwhile.
         if (this.cronTimer === timer) this.scheduleCron();
       }
-    }, Math.floor(1000 / this.hz));
+    }, inMs);
     timer.unref?.();
     this.cronTimer = timer;
   }
@@ -1179,7 +1232,7 @@ export class Server {
     // While the start-up load runs in slices, Redis runs no serverCron work (expiry, saves,
     // client timeouts) on the half-loaded dataset.
     if (this.loading) return;
-    this.cronLoops++;
+    this.logCronSummary(hz);
     this.clientPause.endIfDue(this.clock);
     // active-expire-effort 1..10 as expire.c rescales it to 0..9.
     const effort = this.config.int(ACTIVE_EXPIRE_EFFORT) - 1;
@@ -1214,6 +1267,29 @@ export class Server {
     if (this.cronLoops % hz === 0) {
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();
+    }
+    // As server.cronloops: counted at the end of the run, so the first run sees 0.
+    this.cronLoops++;
+  }
+
+  /**
+   * serverCron's two summaries every 5 s: at verbose each non-empty database's keys, volatile
+   * keys and table slots; at debug the clients (replicas apart) and the memory in use.
+   */
+  private logCronSummary(hz: number): void {
+    if (!runWithPeriod(5000, hz, this.cronLoops)) return;
+    if (this.log.enabled('verbose')) {
+      const info = native.keyspaceInfo();
+      const slots = native.keyspaceSlots();
+      for (let db = 0; db < slots.length; db++) {
+        const [keys, volatile] = [info[db * 3], info[db * 3 + 1]];
+        if (keys > 0 || volatile > 0) this.log.verbose(`DB ${db}: ${keys} keys (${volatile} volatile) in ${slots[db]} slots HT.`);
+      }
+    }
+    if (this.log.enabled('debug')) {
+      let replicas = 0;
+      for (const c of this.clients.values()) if (c.type === 'replica') replicas++;
+      this.log.debug(`${this.clients.size - replicas} clients connected (${replicas} replicas), ${this.memory.sample().used} bytes in use`);
     }
   }
 
@@ -1284,6 +1360,18 @@ export class Server {
   uptimeSeconds(): number {
     return Math.floor((Date.now() - this.startTime) / 1000);
   }
+}
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, errno]) => [errno, name]));
+
+/**
+ * An adopted socket's end as onSocketEvent gets it (native/src/sockets.rs gone_code): -1 the
+ * end of stream, -(1000 + errno) a failed read, -(2000 + errno) a failed write.
+ */
+function socketFailure(n: number): { syscall: 'read' | 'write'; code: string } | undefined {
+  if (n === -1) return undefined;
+  const [syscall, errno] = n <= -2000 ? (['write', -n - 2000] as const) : (['read', -n - 1000] as const);
+  return { syscall, code: ERRNO_NAMES.get(errno) ?? `errno ${errno}` };
 }
 
 /** Redis's run_with_period(ms) in serverCron, at `hz` calls a second (integer arithmetic, as C). */

@@ -120,11 +120,12 @@ function writePidfile(config: Config, log: Server['log']): void {
 }
 
 /**
- * Starts a server on `config`; `configFile` is only for the start-up log line. `opts.created`
+ * Starts a server on `config`; `withArguments` (keyfork-server had any argument) is only for
+ * the start-up log line, as Redis's `argc == 1` test. `opts.created`
  * runs as soon as the server exists (keyfork-server's signal handlers: a signal during the
  * start-up load shuts down as Redis's does).
  */
-export async function bringUp(config: Config, configFile: string | null, opts: BringUpOptions = {}): Promise<Started> {
+export async function bringUp(config: Config, withArguments: boolean, opts: BringUpOptions = {}): Promise<Started> {
   const server = new Server(config);
   if (opts.ownsProcess) server.crash.ownProcess();
   opts.created?.(server);
@@ -151,7 +152,7 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   log.warning(
     `Redis version=${REDIS_VERSION}, bits=64, commit=00000000, modified=0, pid=${process.pid}, just started (keyfork ${KEYFORK_VERSION}, Node ${process.version})`,
   );
-  if (configFile === null) {
+  if (!withArguments) {
     log.warning(
       'Warning: no config file specified, using the default config. In order to specify a config file use keyfork-server /path/to/redis.conf',
     );
@@ -163,6 +164,8 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   for (const line of config.unsupportedWarnings()) log.warning(line);
   server.replication.startFromConfig();
   log.role = server.replication.isReplica() ? 'S' : 'M';
+  // Redis names its monotonic clock source; Node's timers and hrtime read CLOCK_MONOTONIC.
+  log.notice('monotonic clock: POSIX clock_gettime');
   server.persistence.expectStartupLoad();
   if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
   const port = await server.listen().catch((err: unknown) => {
@@ -191,6 +194,7 @@ export async function bringUp(config: Config, configFile: string | null, opts: B
   if (server.cluster) server.cluster.verifyWithData(native.keyspaceInfo().some((n, i) => i >= 3 && i % 3 === 0 && n > 0));
   if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');
   if (server.unix.open) log.notice(`The server is now ready to accept connections at ${server.unix.path}`);
+  server.cronFromStart();
   supervision?.ready();
   proc?.ready();
   return { server, port };

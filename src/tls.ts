@@ -7,11 +7,13 @@
 // configuration. Check server logs.").
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import type { Config } from './config';
 import { consume } from './config/consumers';
 import type { Logger } from './log';
+import { strerror } from './config/errors';
 import { markListener } from './socket-mark';
 
 const PROOF = 'test/server/tls.test.ts';
@@ -186,6 +188,8 @@ export class TlsListeners {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly accept: (socket: tls.TLSSocket) => void,
+    /** A TCP connection on tls-port, before its handshake (Redis logs its "Accepted" line then). */
+    private readonly connected: (socket: net.Socket) => void = () => undefined,
   ) {
     for (const d of CONTEXT_DIRECTIVES) config.onApply(d, () => this.reconfigure());
   }
@@ -242,8 +246,12 @@ export class TlsListeners {
     if (!settings) return Promise.reject(new Error('TLS is not configured'));
     return new Promise((resolve, reject) => {
       const srv = nodeTls().createServer({ ...settings.options, noDelay: true } as tls.TlsOptions);
+      srv.on('connection', (socket: net.Socket) => this.connected(socket));
       srv.on('secureConnection', (socket) => this.secured(socket));
-      srv.on('tlsClientError', (_err, socket) => socket.destroy());
+      srv.on('tlsClientError', (err, socket) => {
+        this.log.warning(`Error accepting a client connection: ${handshakeError(err, socket)}`);
+        socket.destroy();
+      });
       srv.once('error', reject);
       srv.listen({ host, port: this.port, backlog, ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
@@ -274,9 +282,28 @@ export class TlsListeners {
   private secured(socket: tls.TLSSocket): void {
     // tls-auth-clients optional: no certificate is fine, a certificate that does not verify is not.
     if (this.settings?.optionalClientCert && !socket.authorized && Object.keys(socket.getPeerCertificate() ?? {}).length > 0) {
+      this.log.warning(`Error accepting a client connection: ${VERIFY_FAILED}`);
       socket.destroy();
       return;
     }
     this.accept(socket);
   }
+}
+
+/** OpenSSL 3's ERR_error_string_n for a failed verification of the peer's certificate. */
+const VERIFY_FAILED = 'error:0A000086:SSL routines::certificate verify failed';
+
+/**
+ * A failed handshake in Redis's words (connGetLastError: OpenSSL's ERR_error_string_n, which
+ * OpenSSL 3 prints without the function name; strerror for a failed read). Node's bundled
+ * OpenSSL names the function, verifies the client's certificate after the handshake (and
+ * destroys the socket, leaving authorizationError), and reports a peer gone mid-handshake as
+ * "socket hang up": Redis's OpenSSL reads that as an unexpected EOF.
+ */
+function handshakeError(err: Error & { code?: string; syscall?: string }, socket: tls.TLSSocket): string {
+  const openssl = /error:([0-9A-F]{8}):([^:]*):[^:]*:([^:\n]*)/.exec(err.message);
+  if (openssl) return `error:${openssl[1]}:${openssl[2]}::${openssl[3]}`;
+  if (socket.authorizationError) return VERIFY_FAILED;
+  if (err.code === 'ECONNRESET' && err.syscall === undefined) return 'error:0A000126:SSL routines::unexpected eof while reading';
+  return strerror(err);
 }

@@ -568,6 +568,14 @@ fn keyspace_info(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
+/// Per database: its keyspace table's buckets, both arrays while rehashing (Redis's dictSlots,
+/// which serverCron's verbose "DB n: ... in z slots HT." line shows).
+fn keyspace_slots(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let rows: Vec<f64> = with_state(|st| st.ks.dbs.iter().map(|d| d.dict.bucket_positions() as f64).collect());
+    let values: Vec<JsValue> = rows.iter().map(|v| env.double(*v)).collect();
+    env.array(&values)
+}
+
 /// [expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses]
 fn keyspace_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let s = with_state(|st| {
@@ -928,6 +936,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         ("subtractDirty", subtract_dirty),
         ("emptyData", empty_data),
         ("keyspaceInfo", keyspace_info),
+        ("keyspaceSlots", keyspace_slots),
         ("keyspaceStats", keyspace_stats),
         ("resetStats", reset_stats),
         ("activeExpireCycle", active_expire_cycle),

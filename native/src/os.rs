@@ -79,8 +79,10 @@ pub enum Received {
     Bytes(usize),
     /// Nothing available now.
     Nothing,
-    /// The peer closed its side (or the connection failed).
+    /// The peer closed its side.
     Closed,
+    /// The read failed with this errno (a reset connection...).
+    Failed(i32),
 }
 
 /// One non-blocking read into `buf`.
@@ -93,7 +95,7 @@ pub fn recv_now(fd: i32, buf: &mut [u8]) -> Received {
         match io::Error::last_os_error().kind() {
             io::ErrorKind::WouldBlock => return Received::Nothing,
             io::ErrorKind::Interrupted => continue,
-            _ => return Received::Closed,
+            _ => return Received::Failed(io::Error::last_os_error().raw_os_error().unwrap_or(0)),
         }
     }
 }

@@ -67,6 +67,9 @@ struct Conn {
     closing: bool,
     /// The peer closed or the connection failed (reported to TypeScript once).
     gone: bool,
+    /// Why it is gone, for the verbose log line TypeScript writes: 0 the end of stream (or
+    /// unknown), errno of a failed read, -errno of a failed write.
+    gone_errno: i32,
     writable_watched: bool,
     /// Listed for a write at the end of the loop's batch of events (`Sockets::flush_list`).
     flush_listed: bool,
@@ -95,8 +98,9 @@ impl Conn {
         }
         let sent = match os::send_nonblocking(self.fd, data) {
             Ok(n) => n,
-            Err(_) => {
+            Err(e) => {
                 self.gone = true;
+                self.gone_errno = -e.raw_os_error().unwrap_or(0);
                 return false;
             }
         };
@@ -123,8 +127,9 @@ impl Conn {
             match os::send_nonblocking(self.fd, &self.out[self.out_sent..]) {
                 Ok(0) => break,
                 Ok(n) => self.out_sent += n,
-                Err(_) => {
+                Err(e) => {
                     self.gone = true;
+                    self.gone_errno = -e.raw_os_error().unwrap_or(0);
                     return false;
                 }
             }
@@ -238,8 +243,9 @@ enum Enter {
     /// `n` unconsumed bytes wait at the start of the read buffer (0: check the output queue);
     /// the last command run; slow runs wait for the slow log.
     Input(usize, i32, bool),
-    /// The connection is gone (end of stream, reset, failed write).
-    Gone(i32),
+    /// The connection is gone (end of stream, reset, failed write): the last command run here
+    /// and why (Conn::gone_errno).
+    Gone(i32, i32),
 }
 
 /// A socket event from the loop (napi/uv.rs).
@@ -253,12 +259,25 @@ pub fn on_event(id: u32, readable: bool, writable: bool) {
     enter_typescript(id, enter);
 }
 
+/// Read failures as `-(GONE_READ_FAILED + errno)`, write failures as `-(GONE_WRITE_FAILED +
+/// errno)`, the end of stream as -1 (TypeScript's onSocketEvent decodes them for its log).
+const GONE_READ_FAILED: i64 = 1000;
+const GONE_WRITE_FAILED: i64 = 2000;
+
+fn gone_code(errno: i32) -> i64 {
+    match errno {
+        0 => -1,
+        e if e > 0 => -(GONE_READ_FAILED + i64::from(e)),
+        e => -(GONE_WRITE_FAILED - i64::from(e)),
+    }
+}
+
 /// Tells TypeScript what it must do for connection `id`, and takes the client's mode back.
 fn enter_typescript(id: u32, enter: Enter) {
     let (n, last_command, slow) = match enter {
         Enter::Nothing => return,
         Enter::Input(n, last, slow) => (n as i64, last, slow),
-        Enter::Gone(last) => (-1, last, false),
+        Enter::Gone(last, errno) => (gone_code(errno), last, false),
     };
     let mode = call_socket_function([id as i64, n, last_command as i64, slow as i64]).unwrap_or(MODE_TYPESCRIPT);
     SOCKETS.with(|s| {
@@ -350,7 +369,7 @@ impl Sockets {
         }
         conn.update_watch();
         let last = std::mem::replace(&mut conn.last_command, -1);
-        Enter::Gone(last)
+        Enter::Gone(last, conn.gone_errno)
     }
 
     fn readable(&mut self, id: u32) -> Enter {
@@ -364,6 +383,10 @@ impl Sockets {
         let n = match os::recv_now(conn.fd, &mut buf[kept..]) {
             Received::Nothing => return Enter::Nothing,
             Received::Closed => return self.gone(id),
+            Received::Failed(errno) => {
+                conn.gone_errno = errno;
+                return self.gone(id);
+            }
             Received::Bytes(n) => n,
         };
         conn.input.clear();
@@ -483,8 +506,8 @@ fn with_conn<R>(id: u32, f: impl FnOnce(&mut Conn) -> R) -> Option<R> {
 }
 
 /// sockInit(callback, readBuffer, accept): `callback(id, n, lastCommand) -> mode` is entered for
-/// what TypeScript must do (n bytes wait at the start of readBuffer; -1: the connection is
-/// gone); the mode it returns is `db << 1 | resp3` while the fast path may serve the client,
+/// what TypeScript must do (n bytes wait at the start of readBuffer; negative: the connection
+/// is gone, see gone_code); the mode it returns is `db << 1 | resp3` while the fast path may serve the client,
 /// else -1. `accept(fd) -> taken` gets each connection accepted on a listener (sockListen).
 fn sock_init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     socket_loop_init(env, a.value(0)?, a.value(2)?)?;
@@ -518,6 +541,7 @@ fn sock_adopt(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         native: None,
         closing: false,
         gone: false,
+        gone_errno: 0,
         writable_watched: false,
         flush_listed: false,
         last_active_ms: now_ms(),

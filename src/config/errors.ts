@@ -85,6 +85,13 @@ const STRERROR: Record<string, string> = {
   EBUSY: 'Device or resource busy',
   EINVAL: 'Invalid argument',
   EXDEV: 'Invalid cross-device link',
+  ECONNRESET: 'Connection reset by peer',
+  EPIPE: 'Broken pipe',
+  ETIMEDOUT: 'Connection timed out',
+  ECONNREFUSED: 'Connection refused',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  ENOTCONN: 'Transport endpoint is not connected',
 };
 
 /** strerror(errno) text for a Node.js system error. */

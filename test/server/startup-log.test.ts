@@ -2,7 +2,7 @@
 // yes, or a terminal on stdout with logfile "") with version, bits, mode, port and PID, else the
 // "Running mode" line; and the lines Redis logs when the RDB file cannot be loaded (a checksum
 // failure, a truncated file), which scripts and log watchers written for Redis look for.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -35,6 +35,34 @@ function logoOf(output: string): { logo: string; pidShown: number; pid: number }
   const pidShown = Number(/PID: (\d+)/.exec(block.join('\n'))?.[1]);
   const pid = Number(/pid=(\d+), just started/.exec(output)?.[1]);
   return { logo: block.join('\n').replace(/Port: \d+/, 'Port: N').replace(/PID: \d+/, 'PID: N'), pidShown, pid };
+}
+
+/**
+ * The server's output from its start to its ready line, run for `seconds` in a network namespace
+ * of its own (no arguments means port 6379: it must not meet another test's server), with
+ * `stdin` as its standard input. Each line as `role mark message`; what differs by design goes:
+ * keyfork's own version note, the memory overcommit warning (its jemalloc sentence), argv[0].
+ */
+function startupLines(server: Server, args: string[], stdin: string, cwd: string, seconds = 3): Promise<string[]> {
+  const [binary, argv] = commandLine(server, args);
+  const child = spawn('unshare', ['-n', 'timeout', '-s', 'INT', String(seconds), binary, ...argv], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(stdin);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => {
+    child.on('close', () => {
+      const lines = out.split('\n');
+      const ready = lines.findIndex((l) => l.endsWith('Ready to accept connections'));
+      resolve(
+        lines
+          .slice(0, ready + 1)
+          .map((l) => l.replace(/^\d+:([A-Z]) \d+ \w+ \d+ [\d:.]+ /, '$1 '))
+          .map((l) => l.replace(/ \(keyfork [^)]*\)$/, '').replace(/pid=\d+/, 'pid=N').replace(/use \S+ \/path/, 'use ARGV0 /path'))
+          .filter((l) => !l.includes('WARNING Memory overcommit must be enabled')),
+      );
+    });
+  });
 }
 
 let dir = '';
@@ -74,6 +102,28 @@ describeDifferential('start-up log', () => {
     expect(logoOf(kt).logo).toBe(logoOf(rt).logo);
     expect(kt).not.toContain('Running mode=');
   }, 30_000);
+
+  it('the lines up to the ready line, started with no arguments, arguments, a file, stdin (`-`) and their mixes', async () => {
+    const port = String(await freePort());
+    fs.writeFileSync(path.join(dir, 'a.conf'), `port ${port}\nsave ""\n`);
+    const conf = path.join(dir, 'a.conf');
+    const cases: [string[], string][] = [
+      [[], ''],
+      [['--port', port, '--save', ''], ''],
+      [[conf], ''],
+      [[conf, '--loglevel', 'verbose'], ''],
+      [['-'], `port ${port}\nsave ""\n`],
+      [[conf, '-'], 'loglevel notice\n'],
+      [['--save', '', '-'], `port ${port}\n`],
+    ];
+    for (const [args, stdin] of cases) {
+      const [k, r] = await Promise.all(
+        (['keyfork', 'redis'] as const).map((s) => startupLines(s, args, stdin, fs.mkdtempSync(path.join(dir, `${s}-`)))),
+      );
+      expect(r.at(-1), `${args.join(' ')}: ${r.join('\n')}`).toMatch(/Ready to accept connections$/);
+      expect(k, args.join(' ')).toEqual(r);
+    }
+  }, 60_000);
 
   it('a port already in use: Redis\'s two lines, exit 1', async () => {
     const port = await freePort();
