@@ -1197,6 +1197,7 @@ export class Server {
     // replicationCron: every second, every 100 ms while a failover runs (Redis hurries the
     // handshake with the target, reconnecting to one that dropped the link that often).
     if (runWithPeriod(this.replication.failover.state === 'no-failover' ? 1000 : 100, hz, this.cronLoops)) this.replication.cron();
+    if (runWithPeriod(1000, hz, this.cronLoops)) native.migrateCloseIdle();
     if (this.cronLoops % hz === 0) {
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();

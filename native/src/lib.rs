@@ -27,6 +27,7 @@ pub mod script;
 pub mod settings;
 pub mod snapshot;
 pub mod sockets;
+pub mod syncio;
 pub mod types;
 
 use command::{Args, CmdError, CommandRow, Ctx};
@@ -968,6 +969,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         aof::register(&env, exports)?;
         sockets::register(&env, exports)?;
         procctl::register(&env, exports)?;
+        cmd::migrate::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {
