@@ -184,6 +184,7 @@ describeDifferential('MIGRATE vs redis-server 7.0', () => {
       await run('MIGRATE', '127.0.0.1', 'notaport', 'c', '0', '1000'); // atoi: port 0
       await run('MIGRATE', '127.0.0.1', '1', 'c', '0', '1000', 'AUTH', 'pw');
       await run('MIGRATE', '127.0.0.1', `${dport}abc`, 'c', '0', '1000', 'AUTH', 'pw'); // atoi again
+      story.push(`cached ${await stat(src, 'stats', 'migrate_cached_sockets')}`);
       await run('SET', 'c', '5');
       await run('MIGRATE', '127.0.0.1', dport, 'c', '0', '1000', 'AUTH', 'pw');
       for (const k of ['a', 'b', 'c', 'k']) story.push(`target ${k} ${await send(dst, 'AUTH', 'pw')} ${await send(dst, 'GET', k)}`);
@@ -264,6 +265,7 @@ describeDifferential('MIGRATE vs redis-server 7.0', () => {
         await M('d', '1');
         await M('e', '0');
         const clients = await migrateClients(dst);
+        story.push(`cached ${await stat(src, 'stats', 'migrate_cached_sockets')}`);
         story.push(`clients ${clients.length} ${clients.map((c) => /cmd=(\S+)/.exec(c)?.[1]).join(',')}`);
         story.push(`select ${(await stat(dst, 'commandstats', 'cmdstat_select'))?.replace(/usec=\d+,usec_per_call=[\d.]+,/, '')}`);
         story.push(`restore ${(await stat(dst, 'commandstats', 'cmdstat_restore'))?.replace(/usec=\d+,usec_per_call=[\d.]+,/, '')}`);
@@ -278,7 +280,7 @@ describeDifferential('MIGRATE vs redis-server 7.0', () => {
         await sleep(9_000);
         story.push(`after 9 s ${(await migrateClients(dst)).length}`);
         await waitFor(async () => (await migrateClients(dst)).length === 0, 'the idle MIGRATE connection to close', 6_000);
-        story.push('closed');
+        story.push(`closed, cached ${await stat(src, 'stats', 'migrate_cached_sockets')}`);
         stories[KINDS.indexOf(kind)] = story.join('\n');
       }),
     );
@@ -372,7 +374,8 @@ describeDifferential('MIGRATE vs redis-server 7.0', () => {
         await send(src, 'RESTORE-ASKING', 'k3'),
         await send(src, 'GET', 'k2'),
       ];
-      await sleep(50);
+      // Give the AOF writer time on a loaded machine (a full run once read it too early).
+      await waitFor(() => fs.readFileSync(incrFile(src.server), 'latin1').includes('ABSTTL'), `${kind}'s AOF`, 5_000);
       const aof = parseAofCommands(fs.readFileSync(incrFile(src.server))).map((c) =>
         c.map((a, i) => (!c[0].toLowerCase().startsWith('restore') ? a : i === 3 ? 'payload' : i === 2 && /^\d{13}$/.test(a) ? 'T' : a)).join(' '));
       story.push(...aof);

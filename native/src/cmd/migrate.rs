@@ -401,6 +401,11 @@ fn close_cached(cs: usize) {
     });
 }
 
+/// migrateCachedSockets(): INFO's migrate_cached_sockets.
+fn cached_sockets_export(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    Ok(env.int(CACHE.with(|cache| cache.borrow().len()) as i64))
+}
+
 /// migrateCloseIdle(): the cron's once-a-second sweep of the connection cache.
 fn close_idle_export(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     close_idle();
@@ -408,7 +413,8 @@ fn close_idle_export(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 }
 
 pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
-    env.export(exports, "migrateCloseIdle", close_idle_export)
+    env.export(exports, "migrateCloseIdle", close_idle_export)?;
+    env.export(exports, "migrateCachedSockets", cached_sockets_export)
 }
 
 #[cfg(test)]
