@@ -268,7 +268,7 @@ function statsSection(server: Server): Field[] {
     ['pubsubshard_channels', server.pubsub.shardChannels.size],
     ['latest_fork_usec', forks.latestForkUsec],
     ['total_forks', forks.totalForks],
-    ['migrate_cached_sockets', 0],
+    ['migrate_cached_sockets', native.migrateCachedSockets()],
     ['slave_expires_tracked_keys', 0],
     ['active_defrag_hits', 0],
     ['active_defrag_misses', 0],

@@ -84,6 +84,25 @@ function redactedArguments(req: Request): Set<number> {
         break; // a syntax error: HELLO stops there
       }
     }
+  } else if (name === 'migrate') {
+    return migrateRedacted(req);
+  }
+  return hidden;
+}
+
+/**
+ * MIGRATE's passwords (AUTH's, AUTH2's user and password), hidden as its parser meets them: it
+ * stops at KEYS and at the first syntax error, and what follows stays visible.
+ */
+export function migrateRedacted(req: Request): Set<number> {
+  const hidden = new Set<number>();
+  for (let j = 6; j < req.argc; j++) {
+    const more = req.argc - 1 - j;
+    const option = argStr(req, j).toLowerCase();
+    if (option === 'copy' || option === 'replace') continue;
+    if (option === 'auth' && more >= 1) hidden.add(++j);
+    else if (option === 'auth2' && more >= 2) hidden.add(++j).add(++j);
+    else break;
   }
   return hidden;
 }

@@ -344,6 +344,10 @@ export interface NativeAddon {
   setTcpKeepalive(fd: number, seconds: number): void;
   /** TCP_NODELAY on a socket (repl-disable-tcp-nodelay turns it off for replicas). */
   setTcpNoDelay(fd: number, on: boolean): void;
+  /** serverCron's migrateCloseTimedoutSockets: closes MIGRATE's connections idle for over 10 s. */
+  migrateCloseIdle(): void;
+  /** INFO's migrate_cached_sockets: MIGRATE's open connections. */
+  migrateCachedSockets(): number;
   /** DEBUG QUICKLIST-PACKED-THRESHOLD: false when out of range (0 restores 1 GiB). */
   setListPackedThreshold(bytes: number): boolean;
   /**

@@ -1264,6 +1264,7 @@ export class Server {
     // handshake with the target, reconnecting to one that dropped the link that often).
     if (runWithPeriod(this.replication.failover.state === 'no-failover' ? 1000 : 100, hz, this.cronLoops)) this.replication.cron();
     if (this.cluster !== null && runWithPeriod(100, hz, this.cronLoops)) this.cluster.cron();
+    if (runWithPeriod(1000, hz, this.cronLoops)) native.migrateCloseIdle();
     if (this.cronLoops % hz === 0) {
       this.housekeeping.run(this.clientBuffersBytes());
       this.memory.sample();

@@ -1,6 +1,7 @@
 // The slow log (Redis's slowlog.c): calls that took at least slowlog-log-slower-than
 // microseconds (negative: off), newest first, at most slowlog-max-len of them, each with its
 // arguments (at most 32, each cut at 128 bytes, secrets redacted), the client's address and name.
+import { migrateRedacted } from './monitor';
 import type { Client } from './client';
 import type { Command } from './commands/table';
 import { arg, argStr, type Request } from './commands/types';
@@ -115,13 +116,7 @@ export class Slowlog {
         }
       }
     } else if (name === 'migrate') {
-      for (let j = 6; j < req.argc; j++) {
-        const opt = argStr(req, j).toLowerCase();
-        if (opt === 'auth') secret.add(++j);
-        else if (opt === 'auth2') {
-          secret.add(++j).add(++j);
-        } else if (opt === 'keys') break;
-      }
+      for (const j of migrateRedacted(req)) secret.add(j);
     } else if (name === 'config|set') {
       for (let j = 2; j + 1 < req.argc; j += 2) if (this.sensitiveConfig(argStr(req, j))) secret.add(j + 1);
     }

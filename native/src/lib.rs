@@ -29,6 +29,7 @@ pub mod script;
 pub mod settings;
 pub mod snapshot;
 pub mod sockets;
+pub mod syncio;
 pub mod types;
 
 use command::{Args, CmdError, CommandRow, Ctx};
@@ -981,6 +982,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         procctl::register(&env, exports)?;
         cluster::register(&env, exports)?;
         crash::register(&env, exports)?;
+        cmd::migrate::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

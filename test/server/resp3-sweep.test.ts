@@ -49,6 +49,7 @@ const SAMPLES: Sample[] = [
   s('PEXPIREAT', 's4', '9999999999000'), s('PERSIST', 's4'), s('TOUCH', 'str', 'num'), s('COPY', 'str', 'strcopy'), s('RENAME', 'strcopy', 'strcopy2'),
   s('RENAMENX', 'strcopy2', 'str'), s('MOVE', 'strcopy2', '1'), s('DEL', 's5', 'nope'), s('UNLINK', 's6'), unordered('KEYS', 'm*'),
   shape('SCAN', '0'), shape('RANDOMKEY'), s('DUMP', 'str'), s('RESTORE', 'r1', '0', 'not a payload'),
+  s('RESTORE-ASKING', 'r1', '0', 'not a payload'), s('MIGRATE', '127.0.0.1', '1', 'missing', '0', '1000'), s('MIGRATE', '127.0.0.1', '1', 'str', '0', '1000'),
   s('OBJECT', 'ENCODING', 'list'), s('OBJECT', 'REFCOUNT', 'str'), shape('OBJECT', 'IDLETIME', 'str'), s('OBJECT', 'FREQ', 'str'), s('OBJECT', 'HELP'),
   // lists
   s('LPUSH', 'list', 'z'), s('RPUSH', 'list', 'w'), s('RPUSHX', 'list', 'e'), s('LPUSHX', 'nolist', 'e'), s('LLEN', 'list'), s('LRANGE', 'list', '0', '-1'), s('LINDEX', 'list', '1'),

@@ -12,6 +12,7 @@ pub mod hll;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod migrate;
 pub mod server;
 pub mod scan;
 pub mod sets;
@@ -23,7 +24,7 @@ pub mod zsets;
 
 pub fn all() -> Vec<CommandRow> {
     let mut rows = Vec::new();
-    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, streams::COMMANDS, hll::COMMANDS, geo::COMMANDS, sort::COMMANDS, server::COMMANDS, memory::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS] {
+    for family in [strings::COMMANDS, bits::COMMANDS, keys::COMMANDS, lists::COMMANDS, hashes::COMMANDS, sets::COMMANDS, zsets::COMMANDS, streams::COMMANDS, hll::COMMANDS, geo::COMMANDS, sort::COMMANDS, server::COMMANDS, memory::COMMANDS, crate::persist::commands::COMMANDS, crate::script::commands::COMMANDS, connection::COMMANDS, migrate::COMMANDS] {
         rows.extend_from_slice(family);
     }
     rows

@@ -8,7 +8,9 @@ use crate::numfmt::{self, IntText};
 
 use super::dump::{dump_payload, payload_value, verify_payload};
 
-pub const COMMANDS: &[CommandRow] = &[("dump", dump), ("restore", restore)];
+// RESTORE-ASKING is RESTORE with the `asking` flag, which only a cluster node's slot
+// redirection reads: without cluster mode the two are the same command.
+pub const COMMANDS: &[CommandRow] = &[("dump", dump), ("restore", restore), ("restore-asking", restore)];
 
 const BUSYKEY: CmdError = CmdError::Msg("BUSYKEY Target key name already exists.");
 const BAD_TTL: CmdError = CmdError::Msg("ERR Invalid TTL value, must be >= 0");
