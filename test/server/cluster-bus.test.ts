@@ -2,67 +2,12 @@
 // redis-server 7.0 nodes (redis-cli --cluster create / check), agree on the topology, detect a
 // killed node within the node timeout, carry PUBLISH to every node; CLUSTER MEET, FORGET,
 // LINKS and COUNT-FAILURE-REPORTS answer as redis-server's do.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
-import { freePort } from '../helpers/ports';
 import { RawConnection, formatReply, type Reply } from '../helpers/resp';
-import { redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
+import { type Kind, type Node, cli, info, run, sleep, startNode, started, stopStartedNodes, text, waitUntil } from '../helpers/cluster-nodes';
 
-const run = promisify(execFile);
-const cli = (): string => path.join(path.dirname(redisServerPath() as string), 'redis-cli');
-const text = (r: Reply): string => ('v' in r ? (Buffer.isBuffer(r.v) ? r.v.toString('latin1') : String(r.v)) : '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Kind = 'keyfork' | 'redis';
-
-interface Node {
-  kind: Kind;
-  server: RunningServer;
-  bus: number;
-  conn: RawConnection;
-  id: string;
-}
-
-const started: Node[] = [];
-
-async function startNode(kind: Kind, extra: string[] = []): Promise<Node> {
-  const bus = await freePort();
-  const args = ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-node-timeout', '1500', ...extra];
-  const server = kind === 'keyfork' ? await startKeyfork({ args }) : await startRedis({ args });
-  const conn = await RawConnection.connect(server.port);
-  const id = text(await conn.send('CLUSTER', 'MYID'));
-  const node = { kind, server, bus, conn, id };
-  started.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  for (const n of started.splice(0)) {
-    n.conn.close();
-    await n.server.stop('SIGKILL');
-  }
-});
-
-async function info(n: Node): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const line of text(await n.conn.send('CLUSTER', 'INFO')).split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
-
-async function waitUntil(what: string, pred: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await pred()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+afterEach(stopStartedNodes);
 
 /** CLUSTER NODES as each node sees the cluster, without what is local (myself, ping/pong times, link state). */
 async function topology(n: Node): Promise<string[]> {

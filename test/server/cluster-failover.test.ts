@@ -2,67 +2,15 @@
 // REPLICATE (the data through keyfork's replication), automatic failover of a killed master
 // with votes from the other masters (FAILOVER_AUTH_REQUEST/ACK), CLUSTER FAILOVER's manual
 // handshake (MFSTART, the paused master's offset) and its errors as redis-server's.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
-import { freePort } from '../helpers/ports';
-import { RawConnection, formatReply, type Reply } from '../helpers/resp';
-import { redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
+import { formatReply } from '../helpers/resp';
+import { type Kind, type Node, cli, info, run, startNode, started, stopStartedNodes, text, waitUntil as waitFor } from '../helpers/cluster-nodes';
 
-const run = promisify(execFile);
-const cli = (): string => path.join(path.dirname(redisServerPath() as string), 'redis-cli');
-const text = (r: Reply): string => ('v' in r ? (Buffer.isBuffer(r.v) ? r.v.toString('latin1') : String(r.v)) : '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+afterEach(stopStartedNodes);
 
-type Kind = 'keyfork' | 'redis';
-
-interface Node {
-  kind: Kind;
-  server: RunningServer;
-  bus: number;
-  conn: RawConnection;
-  id: string;
-}
-
-const started: Node[] = [];
-
-async function startNode(kind: Kind, extra: string[] = []): Promise<Node> {
-  const bus = await freePort();
-  const args = ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-node-timeout', '1500', ...extra];
-  const server = kind === 'keyfork' ? await startKeyfork({ args }) : await startRedis({ args });
-  const conn = await RawConnection.connect(server.port);
-  const id = text(await conn.send('CLUSTER', 'MYID'));
-  const node = { kind, server, bus, conn, id };
-  started.push(node);
-  return node;
-}
-
-afterEach(async () => {
-  for (const n of started.splice(0)) {
-    n.conn.close();
-    await n.server.stop('SIGKILL');
-  }
-});
-
-async function info(n: Node): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const line of text(await n.conn.send('CLUSTER', 'INFO')).split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
-
-async function waitUntil(what: string, pred: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await pred()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Failovers take longer than the bus tests' waits: 30 s by default here. */
+const waitUntil = (what: string, pred: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> => waitFor(what, pred, timeoutMs);
 
 /** The flags and master of `id` in n's CLUSTER NODES. */
 async function roleOf(n: Node, id: string): Promise<{ flags: string[]; master: string }> {
