@@ -170,9 +170,9 @@ describeDifferential('COMMAND vs redis-server 7.0', () => {
     const kf = await implemented();
     const all = items(await send(servers.redis.port, false, 'COMMAND', 'LIST')).map(str);
     const missing = all.filter((n) => !kf.has(n));
-    // Redis 7.0 has commands keyfork does not: there is always something to check.
+    // Every top-level command of 7.0 is implemented since MIGRATE; subcommands remain (SCRIPT DEBUG).
     const absent = missing.find((n) => !n.includes('|'))?.toUpperCase();
-    expect(absent).toBeDefined();
+    expect(missing.length).toBeGreaterThan(0);
     for (const name of missing) {
       expect(await send(servers.keyfork.port, false, 'COMMAND', 'INFO', name), name).toEqual({ t: 'array', v: [{ t: 'bulk', v: null }] });
       expect(await send(servers.keyfork.port, true, 'COMMAND', 'INFO', name), name).toEqual({ t: 'array', v: [{ t: 'null' }] });
@@ -180,9 +180,11 @@ describeDifferential('COMMAND vs redis-server 7.0', () => {
     }
     const conn = await RawConnection.connect(servers.keyfork.port);
     try {
-      expect(await conn.send(absent!, 'a', '0')).toEqual({
-        t: 'error', v: `ERR unknown command '${absent}', with args beginning with: 'a' '0' `,
-      });
+      if (absent) {
+        expect(await conn.send(absent, 'a', '0')).toEqual({
+          t: 'error', v: `ERR unknown command '${absent}', with args beginning with: 'a' '0' `,
+        });
+      }
       if (!kf.has('client|pause')) {
         expect(await conn.send('CLIENT', 'PAUSE', '10')).toEqual({ t: 'error', v: "ERR unknown subcommand 'PAUSE'. Try CLIENT HELP." });
       }
