@@ -1,7 +1,9 @@
 // The cluster bus between real processes: keyfork nodes form a cluster with each other and with
 // redis-server 7.0 nodes (redis-cli --cluster create / check), agree on the topology, detect a
 // killed node within the node timeout, carry PUBLISH to every node; CLUSTER MEET, FORGET,
-// LINKS and COUNT-FAILURE-REPORTS answer as redis-server's do.
+// LINKS and COUNT-FAILURE-REPORTS answer as redis-server's do. Every node starts with its own
+// --cluster-port and --cluster-node-timeout 1500 (startNode): the bus runs on cluster-port, and
+// the failure test's waits are sized on cluster-node-timeout.
 import { afterEach, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { RawConnection, formatReply, type Reply } from '../helpers/resp';
