@@ -79,7 +79,8 @@ export interface NativeAddon {
    * Registers a native command for the batch fast path (see native/src/batch.rs); `blockOption`:
    * it blocks only with a BLOCK option (XREAD, XREADGROUP), and runs there only without one.
    */
-  setFastCommand(name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean, blockOption: boolean): void;
+  /** `firstKey` -1: cluster mode leaves the command to TypeScript; else its COMMAND INFO key range. */
+  setFastCommand(name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean, blockOption: boolean, firstKey: number, lastKey: number, step: number): void;
   bindBatchLog(log: Int32Array): void;
   execBatch(input: Buffer): void;
   takeReply(): Buffer;
@@ -249,6 +250,8 @@ export interface NativeAddon {
   keyHashSlot(key: Buffer): number;
   /** db 0 holds `key` (no stats, no LRU; an expired key goes). */
   clusterKeyExists(key: Buffer): boolean;
+  /** The slots the fast paths may serve (2048 bytes), or null when cluster mode is off. */
+  clusterServedSlots(bitmap: Buffer | null): void;
   /** flock(fd, LOCK_EX|LOCK_NB): 0, or the errno. */
   lockFile(fd: number): number;
   // Redis's crash report and watchdog (native/src/crash.rs, src/crash-report.ts).

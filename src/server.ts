@@ -236,7 +236,8 @@ export class Server {
     for (const { from, to } of config.extra.renameCommands) this.commands.rename(from, to);
     this.dispatcher = new Dispatcher(this);
     this.acl = new Acl(this, this.commands);
-    this.commands.registerFastPath((name, index, arity, isWrite, denyOom, blockOption) => native.setFastCommand(name, index, arity, isWrite, denyOom, blockOption));
+    this.commands.registerFastPath((name, index, arity, isWrite, denyOom, blockOption, firstKey, lastKey, step) =>
+      native.setFastCommand(name, index, arity, isWrite, denyOom, blockOption, firstKey, lastKey, step));
     this.blocking = new Blocking(this);
     this.watches = new Watches(this);
     this.pubsub = new PubSub(this);
@@ -853,14 +854,14 @@ export class Server {
 
   /** The client's half of fastPathOpen. */
   private clientFastPathOpen(client: Client): boolean {
+    // ASKING covers one command, which TypeScript must see to drop it (cluster mode).
     return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !client.repliesMuted && !client.replySkipNext &&
-      client.tracking === null;
+      client.tracking === null && !client.asking;
   }
 
   /** The server's half of fastPathOpen (a replica refusing stale reads sends everything to TypeScript). */
   private serverFastPathOpen(): boolean {
-    // Cluster mode: every command must be routed (getNodeByQuery), which only TypeScript does.
-    return this.cluster === null && !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null &&
+    return !this.loading && this.blocking.count === 0 && !this.scripting.busy && !this.monitors.active && this.clientPause.kind === null &&
       !this.replication.servingStaleRefused();
   }
 

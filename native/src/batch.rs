@@ -38,6 +38,28 @@ struct FastCommand {
     /// Blocks only when given a BLOCK option before STREAMS (XREAD, XREADGROUP): run here only
     /// without one (the batch cannot park a client).
     block_option: bool,
+    /// Its keys as COMMAND INFO's first key, last key (negative: from the end) and step; None
+    /// when cluster mode must leave it to TypeScript (movable keys, a cluster-mode refusal).
+    keys: Option<(i32, i32, i32)>,
+}
+
+/// Cluster mode: every key of the command hashes to one slot the node serves (a command
+/// without keys is never redirected). Anything else is TypeScript's to route or refuse.
+fn keys_served(args: &Args, keys: (i32, i32, i32), served: &[u8]) -> bool {
+    let (first, last, step) = keys;
+    if first <= 0 { return true; }
+    let argc = args.len() as i32;
+    let last = if last < 0 { argc + last } else { last };
+    if step <= 0 || last >= argc || last < first { return false; }
+    let mut slot = usize::MAX;
+    let mut i = first;
+    while i <= last {
+        let s = crate::keyspace::slots::key_hash_slot(args.get(i as usize));
+        if slot != usize::MAX && s != slot { return false; }
+        slot = s;
+        i += step;
+    }
+    served[slot >> 3] & (1 << (slot & 7)) != 0
 }
 
 /// The commands eligible for the fast path, by lower-case name.
@@ -49,8 +71,9 @@ pub struct FastTable {
 }
 
 impl FastTable {
-    pub fn add(&mut self, name: &str, index: usize, arity: i32, is_write: bool, deny_oom: bool, block_option: bool) {
-        self.by_name.insert(name.as_bytes().into(), FastCommand { index, arity, is_write, deny_oom, block_option });
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(&mut self, name: &str, index: usize, arity: i32, is_write: bool, deny_oom: bool, block_option: bool, keys: Option<(i32, i32, i32)>) {
+        self.by_name.insert(name.as_bytes().into(), FastCommand { index, arity, is_write, deny_oom, block_option, keys });
         self.last = None;
     }
 
@@ -233,6 +256,12 @@ pub fn run(
         if settings.maxmemory > 0 && ks.perform_evictions(settings, crate::now_ms()) == EvictResult::Fail && cmd.deny_oom { break; }
         let Ok(args) = Args::new(input, scratch) else { break };
         if cmd.block_option && asks_to_block(&args) { break; }
+        if let Some(served) = &settings.cluster_served {
+            match cmd.keys {
+                Some(keys) if keys_served(&args, keys, served) => {}
+                _ => break,
+            }
+        }
         let call = Call { db: limits.db, args, flags: limits.flags, client_id: limits.client_id };
         let ran = run_command(ks, settings, reply, pending, commands[cmd.index].1, call, out, out_pos);
         pos = next;

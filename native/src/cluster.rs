@@ -75,6 +75,15 @@ fn lock_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.int(errno as i64))
 }
 
+/// clusterServedSlots(bitmap | null): the slots the fast paths may serve (cluster mode), or
+/// none (cluster mode off: no check at all).
+fn served_slots(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let served = if env.is_nullish(a.value(0)?) { None } else { Some(Box::from(a.bytes(env, 0)?)) };
+    if served.as_ref().is_some_and(|b: &Box<[u8]>| b.len() != CLUSTER_SLOTS / 8) { return Err("the bitmap holds 2048 bytes".into()); }
+    with_state(|st| st.settings.cluster_served = served);
+    Ok(env.undefined())
+}
+
 pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "clusterSlotIndex", slot_index)?;
     env.export(exports, "countKeysInSlot", count_keys_in_slot)?;
@@ -84,5 +93,6 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "keyHashSlot", key_slot)?;
     env.export(exports, "lockFile", lock_file)?;
     env.export(exports, "clusterKeyExists", key_exists)?;
+    env.export(exports, "clusterServedSlots", served_slots)?;
     Ok(())
 }

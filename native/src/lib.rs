@@ -194,9 +194,12 @@ fn set_fast_command(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let is_write = a.bool(env, 3)?;
     let deny_oom = a.bool(env, 4)?;
     let block_option = a.bool(env, 5)?;
+    // Cluster mode's key positions (first key 0 and below: no keys); -1 for none usable.
+    let first = a.i64(env, 6)? as i32;
+    let keys = (first >= 0).then_some((first, a.i64(env, 7)? as i32, a.i64(env, 8)? as i32));
     with_state(|st| {
         if index >= st.commands.len() { return Err("no such native command".to_string()); }
-        st.fast.add(&name, index, arity, is_write, deny_oom, block_option);
+        st.fast.add(&name, index, arity, is_write, deny_oom, block_option, keys);
         Ok(())
     })?;
     Ok(env.undefined())

@@ -36,6 +36,9 @@ pub struct Settings {
     pub stream_node_max_bytes: i64,
     pub stream_node_max_entries: i64,
     pub hll_sparse_max_bytes: i64,
+    /// Cluster mode: the slots the fast paths may serve (owned by this node, not migrating,
+    /// the cluster up), one bit each; None when cluster mode is off.
+    pub cluster_served: Option<Box<[u8]>>,
 }
 
 impl Default for Settings {
@@ -66,6 +69,7 @@ impl Default for Settings {
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
             hll_sparse_max_bytes: 3000,
+            cluster_served: None,
         }
     }
 }

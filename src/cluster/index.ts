@@ -15,7 +15,9 @@ import { keyHashSlot } from './keyslot';
 import { CorruptedNodesConf, loadNodesConf, nodesConfText, UnknownNodeFlag } from './nodes-conf';
 import {
   CLUSTER_FAIL,
+  CLUSTER_OK,
   CLUSTER_PORT_INCR,
+  CLUSTER_SLOTS,
   ClusterState,
   NODE_MASTER,
   type ClusterNode,
@@ -79,7 +81,10 @@ export class Cluster {
       requireFullCoverage: () => server.config.bool(REQUIRE_FULL_COVERAGE),
       log: (level, message) => log.log(level, message),
       now: () => Date.now(),
-      beforeSleepNeeded: () => server.beforeSleep.schedule(),
+      beforeSleepNeeded: () => {
+        this.pushServed();
+        server.beforeSleep.schedule();
+      },
     };
     this.state = stateOf(env);
   }
@@ -138,6 +143,7 @@ export class Cluster {
     if (config.bindAddresses(BIND).length === 0) fatal('No bind address is configured, but it is required for the Cluster bus.');
     cluster.updateMyselfAnnounced();
     restrictDatabaseCommands(server);
+    cluster.pushServed();
     return cluster;
   }
 
@@ -221,6 +227,27 @@ export class Cluster {
     if (flags & (TODO_HANDLE_MANUALFAILOVER | TODO_HANDLE_FAILOVER)) this.failoverHandler?.(flags);
     if (flags & TODO_UPDATE_STATE) state.updateState();
     if (flags & TODO_SAVE_CONFIG) this.saveConfigOrDie((flags & TODO_FSYNC_CONFIG) !== 0);
+    this.pushServed();
+  }
+
+  private served = Buffer.alloc(CLUSTER_SLOTS / 8);
+  private servedPushed = false;
+
+  /**
+   * Tells the fast paths which slots they may serve: myself's, less the migrating ones (their
+   * missing keys are ASKed), none while the cluster is down. Sent when it changed.
+   */
+  pushServed(): void {
+    const state = this.state;
+    const next = Buffer.alloc(CLUSTER_SLOTS / 8);
+    if (state.state === CLUSTER_OK && state.myself.isMaster) {
+      next.set(state.mySlots);
+      for (let j = 0; j < CLUSTER_SLOTS; j++) if (state.migratingSlotsTo[j]) next[j >> 3] &= ~(1 << (j & 7));
+    }
+    if (this.servedPushed && next.equals(this.served)) return;
+    this.served = next;
+    this.servedPushed = true;
+    native.clusterServedSlots(next);
   }
 
   /** The state part of clusterCron (every 100 ms), then the bus's. */
@@ -228,6 +255,7 @@ export class Cluster {
     this.updateMyselfAnnounced();
     for (const hook of this.cronHooks) hook();
     if (this.state.state === CLUSTER_FAIL) this.state.updateState();
+    this.pushServed();
   }
 
   /**

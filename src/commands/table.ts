@@ -76,6 +76,9 @@ export function specFor(name: string): CommandSpec | undefined {
 }
 
 
+/** Commands cluster mode answers with an error of its own (src/cluster/index.ts wraps them). */
+const CLUSTER_REFUSED = new Set(['move', 'swapdb', 'copy']);
+
 /** Commands that block only when given a BLOCK option: without one the batch fast path may run them. */
 const BLOCK_OPTION = new Set(['xread', 'xreadgroup']);
 import type { LatencyHistogram } from '../latency-histogram';
@@ -202,13 +205,17 @@ export class CommandTable {
    * Offers the native fast path every top-level command that is purely native and never
    * blocks: it may then run them without TypeScript (see native/src/batch.rs).
    */
-  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean, blockOption: boolean) => void): void {
+  registerFastPath(register: (name: string, index: number, arity: number, isWrite: boolean, denyOom: boolean, blockOption: boolean, firstKey: number, lastKey: number, step: number) => void): void {
     for (const [name, cmd] of this.visible) {
       const index = cmd.nativeIndex >= 0 ? cmd.nativeIndex : cmd.batchIndex;
       const blockOption = BLOCK_OPTION.has(cmd.name);
       if (index < 0 || cmd.subcommands || (cmd.flags.has('blocking') && !blockOption)) continue;
       // The batch stops before a command MISCONF refuses, and TypeScript answers it.
-      register(name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'), blockOption);
+      // Cluster mode routes a command natively only from COMMAND INFO's key range: movable
+      // keys, and the commands cluster mode refuses (MOVE, SWAPDB, COPY's DB), stay TypeScript's.
+      const clusterNative = !cmd.flags.has('movablekeys') && !CLUSTER_REFUSED.has(cmd.name);
+      const spec = cmd.spec;
+      register(name, index, cmd.arity, refusedByMisconf(cmd), cmd.flags.has('denyoom'), blockOption, clusterNative ? spec.first_key : -1, spec.last_key, spec.step);
     }
   }
 
