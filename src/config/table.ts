@@ -338,7 +338,7 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const CLUSTER = 'cluster tuning (failover, replica migration, link buffers) and TLS on the cluster bus';
+const CLUSTER = 'TLS on the cluster bus';
 
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
 const inert = (reason: string): RowOptions => ({ inert: reason });
@@ -384,7 +384,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('aof-load-truncated', true),
   bool('aof-use-rdb-preamble', true),
   bool('aof-timestamp-enabled', false),
-  bool('cluster-replica-no-failover', false, { alias: 'cluster-slave-no-failover', ...needs(CLUSTER) }),
+  bool('cluster-replica-no-failover', false, { alias: 'cluster-slave-no-failover' }),
   bool('replica-lazy-flush', false, { alias: 'slave-lazy-flush', ...inert('a keyfork replica always frees the data a full sync replaces in a background thread') }),
   bool('replica-serve-stale-data', true, { alias: 'slave-serve-stale-data' }),
   bool('replica-read-only', true, { alias: 'slave-read-only' }),
@@ -400,7 +400,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('crash-memcheck-enabled', true),
   bool('use-exit-on-panic', false, { hidden: true }),
   bool('disable-thp', true, IMMUTABLE),
-  bool('cluster-allow-replica-migration', true, needs(CLUSTER)),
+  bool('cluster-allow-replica-migration', true),
   bool('replica-announced', true),
   bool('latency-tracking', true),
   bool('aof-disable-auto-gc', false),
@@ -470,10 +470,10 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('port', 'int', 0n, 65535n, 6379n),
   num('io-threads', 'int', 1n, 128n, 1n, fixed(inert("threaded I/O only tunes throughput; keyfork's sockets are served by Node's event loop"))),
   num('auto-aof-rewrite-percentage', 'int', 0n, INT_MAX, 100n),
-  num('cluster-replica-validity-factor', 'int', 0n, INT_MAX, 10n, { alias: 'cluster-slave-validity-factor', ...needs(CLUSTER) }),
+  num('cluster-replica-validity-factor', 'int', 0n, INT_MAX, 10n, { alias: 'cluster-slave-validity-factor' }),
   num('list-max-listpack-size', 'int', INT_MIN, INT_MAX, -2n, { alias: 'list-max-ziplist-size' }),
   num('tcp-keepalive', 'int', 0n, INT_MAX, 300n),
-  num('cluster-migration-barrier', 'int', 0n, INT_MAX, 1n, needs(CLUSTER)),
+  num('cluster-migration-barrier', 'int', 0n, INT_MAX, 1n),
   num('active-defrag-cycle-min', 'int', 1n, 99n, 1n, DEFRAG),
   num('active-defrag-cycle-max', 'int', 1n, 99n, 25n, DEFRAG),
   num('active-defrag-threshold-lower', 'int', 0n, 1000n, 10n, DEFRAG),
@@ -528,7 +528,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
 
   // unsigned long long
   num('maxmemory', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true }),
-  num('cluster-link-sendbuf-limit', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true, ...needs(CLUSTER) }),
+  num('cluster-link-sendbuf-limit', 'ulonglong', 0n, ULLONG_MAX, 0n, { memory: true }),
 
   // size_t / ssize_t
   num('hash-max-listpack-entries', 'size_t', 0n, LONG_MAX, 512n, { alias: 'hash-max-ziplist-entries' }),

@@ -165,6 +165,32 @@ describeDifferential('cluster bus', () => {
     expect(replies.keyfork).toEqual(replies.redis);
   }, 60_000);
 
+  it('cluster-link-sendbuf-limit frees a link whose send buffer outgrows it, as redis-server does', async () => {
+    const seen: Record<string, boolean> = {};
+    for (const kind of ['keyfork', 'redis'] as Kind[]) {
+      const a = await startNode(kind, ['--cluster-link-sendbuf-limit', String(256 * 1024)]);
+      const b = await startNode(kind === 'keyfork' ? 'redis' : 'keyfork');
+      await a.conn.send('CLUSTER', 'MEET', '127.0.0.1', String(b.server.port), String(b.bus));
+      await waitUntil('met', async () => (await info(a)).cluster_known_nodes === '2' && (await info(b)).cluster_known_nodes === '2');
+      await sleep(500);
+      // b stops reading: a's PUBLISH traffic to it piles up in a's send buffer.
+      process.kill(b.server.pid, 'SIGSTOP');
+      try {
+        const big = 'x'.repeat(256 * 1024);
+        for (let i = 0; i < 80; i++) await a.conn.send('PUBLISH', 'ch', big);
+        await waitUntil('the link freed', async () => Number((await info(a)).total_cluster_links_buffer_limit_exceeded) >= 1, 20_000);
+      } finally {
+        process.kill(b.server.pid, 'SIGCONT');
+      }
+      seen[kind] = /Freeing cluster link\(to node [0-9a-f]{40}, used memory: \d+\) due to exceeding send buffer memory limit\./.test(a.server.output());
+      for (const n of started.splice(0)) {
+        n.conn.close();
+        await n.server.stop('SIGKILL');
+      }
+    }
+    expect(seen).toEqual({ keyfork: true, redis: true });
+  }, 90_000);
+
   it('bus links leave from bind-source-addr, as redis-server logs them', async () => {
     const logs: string[] = [];
     for (const kind of ['keyfork', 'redis'] as Kind[]) {

@@ -21,9 +21,9 @@ async function roleOf(n: Node, id: string): Promise<{ flags: string[]; master: s
 }
 
 /** Three masters and three replicas by redis-cli --cluster create --cluster-replicas 1. */
-async function sixNodes(kinds: Kind[]): Promise<Node[]> {
+async function sixNodes(kinds: Kind[], extra: string[] = []): Promise<Node[]> {
   const nodes: Node[] = [];
-  for (const k of kinds) nodes.push(await startNode(k));
+  for (const k of kinds) nodes.push(await startNode(k, extra));
   await run(cli(), ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.server.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
   await waitUntil('cluster_state:ok everywhere', async () => {
     for (const n of nodes) {
@@ -94,6 +94,112 @@ describeDifferential('cluster failover', () => {
     });
     expect(r.server.output()).toContain('Manual failover user request accepted.');
     expect(r.server.output()).toContain('All master replication stream processed, manual failover can start.');
+  }, 120_000);
+
+  it('cluster-replica-no-failover: the replica is flagged nofailover on every node and is not promoted', async () => {
+    const nodes = await sixNodes(['keyfork', 'redis', 'keyfork', 'keyfork', 'redis', 'keyfork']);
+    const masters = nodes.slice(0, 3);
+    let heir: Node | undefined;
+    let victim: Node | undefined;
+    for (const r of nodes.slice(3)) {
+      if (r.kind !== 'keyfork') continue;
+      await waitUntil('replica linked', async () => (await roleOf(r, r.id)).flags.includes('slave'));
+      heir = r;
+      const masterId = (await roleOf(r, r.id)).master;
+      victim = masters.find((m) => m.id === masterId);
+      break;
+    }
+    if (!heir || !victim) throw new Error('no keyfork replica');
+    expect(text(await heir.conn.send('CONFIG', 'SET', 'cluster-replica-no-failover', 'yes'))).toBe('OK');
+    // The flag travels in our PINGs: redis-server nodes show it too.
+    for (const n of nodes) {
+      await waitUntil('nofailover seen', async () => (await roleOf(n, heir!.id)).flags.includes('nofailover'));
+    }
+    await waitUntil('the heir in sync', async () => text(await heir!.conn.send('INFO', 'replication')).includes('master_link_status:up'));
+    await victim.server.stop('SIGKILL');
+    started.splice(started.indexOf(victim), 1);
+    victim.conn.close();
+    await waitUntil('the master failed', async () => (await roleOf(heir!, victim!.id)).flags.includes('fail'));
+    await sleep(5000);
+    expect((await roleOf(heir, heir.id)).flags).toContain('slave');
+    expect(heir.server.output()).not.toContain('Starting a failover election');
+    expect((await info(heir)).cluster_state).toBe('fail');
+  }, 120_000);
+
+  it('replica migration to an orphaned master follows cluster-migration-barrier and cluster-allow-replica-migration', async () => {
+    const nodes = await sixNodes(['keyfork', 'keyfork', 'keyfork', 'keyfork', 'keyfork', 'keyfork']);
+    const masters = nodes.slice(0, 3);
+    const replicas = nodes.slice(3);
+    const masterOf = async (r: Node) => (await roleOf(r, r.id)).master;
+    for (const r of replicas) {
+      await waitUntil('replica linked', async () => {
+        const m = await masterOf(r);
+        return masters.some((x) => x.id === m) && (await roleOf(r, r.id)).flags.includes('slave');
+      });
+    }
+    // A seventh node becomes m1's second replica; m2's replica dies: m2 is orphaned (its
+    // replica failed), m1 has two working ones.
+    const [m1, m2] = masters;
+    let dead: Node | undefined;
+    for (const r of replicas) if ((await masterOf(r)) === m2.id) dead = r;
+    if (!dead) throw new Error('no replica of m2');
+    const extra = await startNode('keyfork');
+    nodes.push(extra);
+    replicas.push(extra);
+    await extra.conn.send('CLUSTER', 'MEET', '127.0.0.1', String(m1.server.port), String(m1.bus));
+    await waitUntil('the new node known', async () => (await roleOf(extra, m1.id)).flags.includes('master') && (await info(extra)).cluster_known_nodes === '7');
+    expect(text(await extra.conn.send('CLUSTER', 'REPLICATE', m1.id))).toBe('OK');
+    for (const n of nodes) await n.conn.send('CONFIG', 'SET', 'cluster-migration-barrier', '2');
+    const replicasOf = async (m: Node) => {
+      const lines = text(await m.conn.send('CLUSTER', 'NODES')).trim().split('\n');
+      return lines.filter((l) => l.split(' ')[3] === m.id && !l.split(' ')[2].split(',').includes('fail')).length;
+    };
+    await dead.server.stop('SIGKILL');
+    started.splice(started.indexOf(dead), 1);
+    dead.conn.close();
+    nodes.splice(nodes.indexOf(dead), 1);
+    replicas.splice(replicas.indexOf(dead), 1);
+    await waitUntil('the dead replica failed', async () => (await roleOf(m1, dead!.id)).flags.includes('fail'));
+    await waitUntil('m1 has two replicas', async () => (await replicasOf(m1)) === 2);
+    // Barrier 2: a replica leaves only a master keeping more than two working ones.
+    await sleep(7000);
+    expect(await replicasOf(m2)).toBe(0);
+    // Barrier 1 but migration disallowed: still none.
+    for (const n of nodes) {
+      await n.conn.send('CONFIG', 'SET', 'cluster-migration-barrier', '1');
+      await n.conn.send('CONFIG', 'SET', 'cluster-allow-replica-migration', 'no');
+    }
+    await sleep(7000);
+    expect(await replicasOf(m2)).toBe(0);
+    // Allowed: one of m1's replicas migrates.
+    for (const n of nodes) await n.conn.send('CONFIG', 'SET', 'cluster-allow-replica-migration', 'yes');
+    await waitUntil('m2 has a replica again', async () => (await replicasOf(m2)) === 1, 20_000);
+    const logs = replicas.map((r) => r.server.output()).join('');
+    expect(logs).toContain(`Migrating to orphaned master ${m2.id}`);
+  }, 120_000);
+
+  it('cluster-replica-validity-factor: a replica cut off from its master too long does not fail over', async () => {
+    const nodes = await sixNodes(['keyfork', 'keyfork', 'keyfork', 'keyfork', 'keyfork', 'keyfork']);
+    const masters = nodes.slice(0, 3);
+    const heir = nodes[3];
+    await waitUntil('replica linked', async () => (await roleOf(heir, heir.id)).flags.includes('slave'));
+    const masterId = (await roleOf(heir, heir.id)).master;
+    const victim = masters.find((m) => m.id === masterId)!;
+    await waitUntil('the heir in sync', async () => text(await heir.conn.send('INFO', 'replication')).includes('master_link_status:up'));
+    // Allowed data age: repl-ping-replica-period 1 s + node timeout 1.5 s * factor 1.
+    await heir.conn.send('CONFIG', 'SET', 'cluster-replica-validity-factor', '1');
+    await heir.conn.send('CONFIG', 'SET', 'repl-ping-replica-period', '1');
+    // The master refuses the replica from now on: its replication link stays down.
+    await victim.conn.send('CONFIG', 'SET', 'requirepass', 'secret');
+    await victim.conn.send('CLIENT', 'KILL', 'TYPE', 'replica');
+    await waitUntil('link down', async () => text(await heir.conn.send('INFO', 'replication')).includes('master_link_status:down'));
+    await sleep(4000);
+    await victim.server.stop('SIGKILL');
+    started.splice(started.indexOf(victim), 1);
+    victim.conn.close();
+    await waitUntil('the refusal logged', async () => heir.server.output().includes(
+      "Currently unable to failover: Disconnected from master for longer than allowed. Please check the 'cluster-replica-validity-factor' configuration option."), 30_000);
+    expect((await roleOf(heir, heir.id)).flags).toContain('slave');
   }, 120_000);
 
   it('CLUSTER FAILOVER and REPLICATE refuse as redis-server does', async () => {

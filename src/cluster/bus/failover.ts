@@ -15,6 +15,7 @@ import {
   CLUSTER_OK,
   CLUSTER_SLOTS,
   type ClusterNode,
+  NODE_NOFAILOVER,
   TODO_FSYNC_CONFIG,
   TODO_HANDLE_FAILOVER,
   TODO_HANDLE_MANUALFAILOVER,
@@ -24,16 +25,18 @@ import {
 import { MFLAG0_FORCEACK, MSG_FAILOVER_AUTH_ACK, MSG_FAILOVER_AUTH_REQUEST, MSG_MFSTART, type ClusterMsg } from './message';
 
 const REPL_PING_PERIOD = consume('repl-ping-replica-period', 'test/server/replication.test.ts');
-// Until their own tests land, these four run at Redis's defaults and stay "not supported yet"
-// in the directive table (a non-default value gets the start-up warning of such directives):
-// cluster-replica-validity-factor 10, cluster-replica-no-failover no,
-// cluster-migration-barrier 1, cluster-allow-replica-migration yes.
-const VALIDITY_FACTOR_DEFAULT = 10;
-const NO_FAILOVER_DEFAULT = false;
-const MIGRATION_BARRIER_DEFAULT = 1;
-const ALLOW_MIGRATION_DEFAULT = true;
+const FAILOVER_TEST = 'test/server/cluster-failover.test.ts';
+const NO_FAILOVER = consume('cluster-replica-no-failover', FAILOVER_TEST);
+const MIGRATION_BARRIER = consume('cluster-migration-barrier', FAILOVER_TEST);
+const ALLOW_MIGRATION = consume('cluster-allow-replica-migration', FAILOVER_TEST);
+const VALIDITY_FACTOR = consume('cluster-replica-validity-factor', FAILOVER_TEST);
 
 /** CLUSTER_MF_TIMEOUT. */
+/** clusterUpdateSlotsConfigWith's migration rule reads it too. */
+export function allowReplicaMigration(cluster: Cluster): boolean {
+  return cluster.server.config.bool(ALLOW_MIGRATION);
+}
+
 export const MF_TIMEOUT = 5000;
 /** CLUSTER_MF_PAUSE_MULT. */
 const MF_PAUSE_MULT = 2;
@@ -58,7 +61,19 @@ export class Failover {
   constructor(
     private readonly cluster: Cluster,
     private readonly bus: FailoverBus,
-  ) {}
+  ) {
+    this.updateMyselfFlags();
+    cluster.server.config.onChange(NO_FAILOVER, () => this.updateMyselfFlags());
+  }
+
+  /** clusterUpdateMyselfFlags: myself carries NOFAILOVER while cluster-replica-no-failover is set (peers see it). */
+  updateMyselfFlags(): void {
+    const myself = this.myself;
+    const old = myself.flags;
+    myself.flags &= ~NODE_NOFAILOVER;
+    if (this.cluster.server.config.bool(NO_FAILOVER)) myself.flags |= NODE_NOFAILOVER;
+    if (myself.flags !== old) this.state.todo(TODO_SAVE_CONFIG | TODO_UPDATE_STATE);
+  }
 
   private get state() {
     return this.cluster.state;
@@ -243,7 +258,7 @@ export class Failover {
     if (authTimeout < 2000) authTimeout = 2000;
     const authRetryTime = authTimeout * 2;
     const master = myself.slaveof;
-    if (myself.isMaster || master === null || (!master.failed && !manual) || (NO_FAILOVER_DEFAULT && !manual) || master.numslots === 0) {
+    if (myself.isMaster || master === null || (!master.failed && !manual) || (config.bool(NO_FAILOVER) && !manual) || master.numslots === 0) {
       state.cantFailoverReason = CANT_FAILOVER_NONE;
       return;
     }
@@ -253,7 +268,7 @@ export class Failover {
     if (replica.master) dataAge = (nowSec - Math.floor(replica.master.lastInteraction / 1000)) * 1000;
     else dataAge = (nowSec - replica.downSince) * 1000;
     if (dataAge > this.nodeTimeout()) dataAge -= this.nodeTimeout();
-    const factor = VALIDITY_FACTOR_DEFAULT;
+    const factor = Number(config.int(VALIDITY_FACTOR));
     if (factor && dataAge > Number(config.int(REPL_PING_PERIOD)) * 1000 + this.nodeTimeout() * factor) {
       if (!manual) {
         this.logCantFailover(CANT_FAILOVER_DATA_AGE);
@@ -357,7 +372,7 @@ export class Failover {
     if (!this.myself.isSlave) return;
     this.handleManualFailover();
     this.handleSlaveFailover();
-    if (orphanedMasters && maxSlaves >= 2 && thisSlaves === maxSlaves && ALLOW_MIGRATION_DEFAULT) {
+    if (orphanedMasters && maxSlaves >= 2 && thisSlaves === maxSlaves && this.cluster.server.config.bool(ALLOW_MIGRATION)) {
       this.handleSlaveMigration(maxSlaves);
     }
   }
@@ -371,7 +386,7 @@ export class Failover {
     if (mymaster === null) return;
     let okslaves = 0;
     for (const s of mymaster.slaves) if (!s.failed && !s.timedOut) okslaves++;
-    if (okslaves <= MIGRATION_BARRIER_DEFAULT) return;
+    if (okslaves <= Number(this.cluster.server.config.int(MIGRATION_BARRIER))) return;
     let candidate: ClusterNode = myself;
     let target: ClusterNode | null = null;
     for (const node of state.nodes.values()) {

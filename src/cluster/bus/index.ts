@@ -28,7 +28,7 @@ import {
   TODO_UPDATE_STATE,
 } from '../state';
 import { ClusterLink } from './link';
-import { Failover } from './failover';
+import { allowReplicaMigration, Failover } from './failover';
 import {
   blankMessage,
   decode,
@@ -57,6 +57,7 @@ import {
 
 const BUS_TEST = 'test/server/cluster-bus.test.ts';
 const NODE_TIMEOUT = consume('cluster-node-timeout', BUS_TEST);
+const SENDBUF_LIMIT = consume('cluster-link-sendbuf-limit', BUS_TEST);
 const BIND_SOURCE_ADDR = consume('bind-source-addr', BUS_TEST);
 const BIND = consume('bind', BUS_TEST);
 const CLUSTER_PORT = consume('cluster-port', BUS_TEST);
@@ -807,7 +808,7 @@ export class ClusterBus {
         state.todo(TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG);
       }
     }
-    const allowMigration = true; // cluster-allow-replica-migration's default (see failover.ts)
+    const allowMigration = allowReplicaMigration(this.cluster);
     if (newmaster && curmaster && curmaster.numslots === 0 && (allowMigration || senderSlots === migratedOurSlots)) {
       this.log.warning(`Configuration change detected. Reconfiguring myself as a replica of ${sender.name}`);
       this.cluster.setMaster?.(sender);
@@ -833,7 +834,7 @@ export class ClusterBus {
     const handshakeTimeout = Math.max(timeout, 1000);
     state.statsPfailNodes = 0;
     this.linksMemory = 0;
-    const limit = 0; // cluster-link-sendbuf-limit's default: no limit, until its test lands
+    const limit = Number(this.cluster.server.config.int(SENDBUF_LIMIT));
     for (const node of [...state.nodes.values()]) {
       if (limit > 0) {
         for (const l of [node.link, node.inboundLink] as Array<ClusterLink | null>) {
