@@ -64,6 +64,11 @@ export interface AofLoadStep {
   /** 'foreign': the command TypeScript must run, and its db. */
   db?: number;
   argv?: Buffer[];
+  /**
+   * Error replies of the commands replayed in this run, flattened by four: the command Redis
+   * logs ("exec" inside a transaction), the command that failed, whether EXEC ran it, the error.
+   */
+  errors?: Array<string | boolean>;
 }
 
 export interface NativeAddon {

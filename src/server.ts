@@ -258,6 +258,7 @@ export class Server {
         loadingProgress: (progress) => this.persistence.setLoadingProgress(progress),
         inExec: () => this.execDepth > 0,
         runForeign: (db, argv) => this.runAofCommand(db, argv),
+        replayError: (loggedAs, command, inExec, error) => this.aofReplayError(loggedAs, command, inExec, error),
         logRdbReport: (report) => this.persistence.logRdbReport(report),
         // The monitor is made below; samples come later.
         latency: { addSampleIfNeeded: (event: string, ms: number) => this.latency.addSampleIfNeeded(event, ms) },
@@ -1328,8 +1329,27 @@ export class Server {
     this.aofClient.db = db;
     const mark = this.out.len;
     this.dispatcher.call(this.aofClient, found, req);
+    // call() counted the error; the CRITICAL line is the AOF client's (afterErrorReply).
+    if (this.out.len > mark && this.out.buf[mark] === 0x2d /* '-' */) {
+      const cr = this.out.buf.indexOf(13, mark);
+      this.replication.errors.afterAofError(this.out.buf.latin1Slice(mark + 1, cr < 0 ? this.out.len : cr), found.name);
+    }
     this.out.len = mark;
     return 'ok';
+  }
+
+  /**
+   * A command the addon replayed from the AOF replied an error: counted as Redis counts its
+   * AOF client's errors (the error statistics; a command EXEC ran also its failed calls, its
+   * calls not being counted while loading), then afterErrorReply's line.
+   */
+  private aofReplayError(loggedAs: string, command: string, inExec: boolean, error: string): void {
+    this.stats.countError(error);
+    if (inExec) {
+      const cmd = this.commands.lookupArgv(command.split('|'));
+      if (cmd) cmd.stats.failed++;
+    }
+    this.replication.errors.afterAofError(error, loggedAs);
   }
 
   private aofClientInstance: Client | null = null;

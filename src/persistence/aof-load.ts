@@ -35,6 +35,11 @@ export interface AofLoadHost {
   runForeign(db: number, argv: Buffer[]): 'ok' | 'unknown';
   /** The RDB loader's log lines for a report (shared with rdb.ts). */
   logRdbReport(report: RdbLoadReport): void;
+  /**
+   * A replayed command replied an error (Redis's afterErrorReply for its AOF client): `loggedAs`
+   * the command its log names ("exec" inside a transaction), `command` the one that failed.
+   */
+  replayError(loggedAs: string, command: string, inExec: boolean, error: string): void;
 }
 
 export interface Loaded {
@@ -168,6 +173,10 @@ export class AofLoader {
     try {
       for (;;) {
         const step = this.addon.aofLoadRun(slice);
+        const errors = step.errors ?? [];
+        for (let i = 0; i + 3 < errors.length; i += 4) {
+          this.host.replayError(errors[i] as string, errors[i + 1] as string, errors[i + 2] as boolean, errors[i + 3] as string);
+        }
         loaded(step.loaded);
         switch (step.step) {
           case 'done':
