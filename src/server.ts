@@ -877,7 +877,7 @@ export class Server {
     if (result.pending) out.raw(native.takeReply());
     // Command statistics for the whole batch: calls and failures exactly, time shared evenly.
     const t1 = performance.now();
-    const usecEach = ((t1 - this.callClock) * 1000) / result.executed;
+    const usecEach = Math.max(0, (t1 - this.callClock) * 1000 - result.evictUsec) / result.executed;
     this.callClock = t1;
     if (this.slowlog.wouldLog(usecEach) || this.latency.wouldSample(usecEach / 1000)) this.noteSlowBatch(client, buf.subarray(pos, pos + result.consumed), usecEach);
     let cmd: Command | undefined;

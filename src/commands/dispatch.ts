@@ -159,6 +159,9 @@ export class Dispatcher {
     // MULTI any command but EXEC/DISCARD/QUIT/RESET.
     if (server.maxmemory.limit > 0 && !server.loading) {
       const oom = server.maxmemory.check(client, cmd, () => server.scripting.declaresDenyOom(cmd, req));
+      // Redis times call() alone: what performEvictions took (evicting, waiting for the lazy
+      // free thread) is not this command's latency or slow log duration.
+      if (server.callDepth === 0) server.callClock = performance.now();
       if (server.tracking) server.afterWrite(); // evicted keys dirty WATCHes and wake nobody
       if (oom) {
         cmd.stats.rejected++;
