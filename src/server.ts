@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import type * as tls from 'node:tls';
 import { Acl } from './acl';
 import { Blocking } from './blocking';
-import { Client } from './client';
+import { Client, skipClientId } from './client';
 import { ClientLimits } from './client-limits';
 import { ClientEviction } from './client-eviction';
 import { clientInfoLine, clientMemory, isLocalClient } from './commands/client-cmd';
@@ -248,6 +248,9 @@ export class Server {
       },
       warn: (message) => this.log.warning(message),
     });
+    // Redis's moduleInitModulesSystem creates its reused context client (id 1) before the
+    // scripting engine's client (2, keyfork's script client).
+    skipClientId();
     this.scripting = new Scripting(this);
     this.aof = new Aof(
       {
@@ -259,6 +262,8 @@ export class Server {
         inExec: () => this.execDepth > 0,
         runForeign: (db, argv) => this.runAofCommand(db, argv),
         replayError: (loggedAs, command, inExec, error) => this.aofReplayError(loggedAs, command, inExec, error),
+        // Redis's createAOFClient for each non-empty file it loads (a client id each).
+        newReplayClient: () => void (this.aofClientInstance = createAofClient(this.acl.superuser)),
         logRdbReport: (report) => this.persistence.logRdbReport(report),
         // The monitor is made below; samples come later.
         latency: { addSampleIfNeeded: (event: string, ms: number) => this.latency.addSampleIfNeeded(event, ms) },

@@ -31,6 +31,8 @@ export interface AofLoadHost {
    * on (`loadedBytes`), or ends (null).
    */
   loadingProgress(progress: { totalBytes: number; loadedBytes: number } | null): void;
+  /** A file is about to be replayed: the fake client that runs its foreign commands. */
+  newReplayClient(): void;
   /** Runs a command the addon does not implement, in `db`, for the replay (a fake client). */
   runForeign(db: number, argv: Buffer[]): 'ok' | 'unknown';
   /** The RDB loader's log lines for a report (shared with rdb.ts). */
@@ -168,6 +170,7 @@ export class AofLoader {
       return 'open_err';
     }
     if (opened.status === 'empty') return 'empty';
+    this.host.newReplayClient();
     if (opened.rdb) this.log.notice(oldStyle ? 'Reading RDB preamble from AOF file...' : 'Reading RDB base file on AOF loading...');
     const slice = this.host.config.int(LOADING_PROCESS_EVENTS_INTERVAL_BYTES);
     try {
