@@ -10,6 +10,15 @@ import type { MasterLink } from './replication/replica';
 
 let nextClientId = 1;
 
+/**
+ * Takes a client id for a client Redis has and keyfork does not need (its module system's
+ * reused context client): ids are observable (CLIENT ID, CLIENT LIST) and Redis's first
+ * connection gets 3.
+ */
+export function skipClientId(): void {
+  nextClientId++;
+}
+
 /** Redis's client types (getClientType): what CLIENT LIST TYPE / CLIENT KILL TYPE select and what output-buffer class applies. */
 export type ClientType = 'normal' | 'replica' | 'pubsub' | 'master';
 

@@ -37,11 +37,18 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   let loaded;
+  // A configuration read from stdin (`-`): a daemon started for `daemonize yes` gets it too.
+  let stdinConfig: string | null = null;
   try {
     // Lines logged while the configuration is read (`Reading config from stdin`) come before
     // the server exists: Redis's role mark for them is C, its pid not yet being the server's.
     log.role = 'C';
-    loaded = loadConfig(argv, { loudUnsupported: true, log: (level, message) => log.log(level, message), ...directiveHooks() });
+    loaded = loadConfig(argv, {
+      loudUnsupported: true,
+      log: (level, message) => log.log(level, message),
+      readStdin: () => (stdinConfig = fs.readFileSync(0, 'latin1')),
+      ...directiveHooks(),
+    });
   } catch (err) {
     if (err instanceof FatalConfigError) {
       process.stderr.write(err.report);
@@ -51,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const { server, port } = await bringUp(loaded, argv.length > 0, {
     ownsProcess: true,
+    stdinConfig,
     created: (created) => {
       process.on('SIGTERM', () => created.shutdown.onSignal('SIGTERM'));
       process.on('SIGINT', () => created.shutdown.onSignal('SIGINT'));

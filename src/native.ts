@@ -64,6 +64,11 @@ export interface AofLoadStep {
   /** 'foreign': the command TypeScript must run, and its db. */
   db?: number;
   argv?: Buffer[];
+  /**
+   * Error replies of the commands replayed in this run, flattened by four: the command Redis
+   * logs ("exec" inside a transaction), the command that failed, whether EXEC ran it, the error.
+   */
+  errors?: Array<string | boolean>;
 }
 
 export interface NativeAddon {
@@ -380,7 +385,7 @@ export const native: NativeAddon = load();
  * exec()'s scalar parameters (db, argc, output position, flags, client id) and argument
  * offsets; execBatch's extra inputs and its results share the same array (lib.rs: P_ and R_).
  */
-const execParams = new Int32Array(14);
+const execParams = new Int32Array(15);
 let execOffsets = new Int32Array(1024);
 // The Buffers bound last: a pipelined batch shares one input Buffer and the reply writer keeps
 // its Buffer until it grows, so rebinding is rare.
@@ -409,6 +414,8 @@ export interface BatchResult {
   outPos: number;
   executed: number;
   pending: boolean;
+  /** Microseconds spent evicting before the commands (maxmemory): not their duration. */
+  evictUsec: number;
 }
 
 /**
@@ -441,7 +448,7 @@ export function execBatchNative(
   execParams[8] = writesRefused ? 1 : 0;
   execParams[13] = end;
   native.execBatch(input);
-  return { consumed: execParams[9], outPos: execParams[10], executed: execParams[11], pending: execParams[12] !== 0 };
+  return { consumed: execParams[9], outPos: execParams[10], executed: execParams[11], pending: execParams[12] !== 0, evictUsec: execParams[14] };
 }
 
 /** The request's argument offsets into the bound offsets array (grown and rebound when needed). */

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import type * as tls from 'node:tls';
 import { Acl } from './acl';
 import { Blocking } from './blocking';
-import { Client } from './client';
+import { Client, skipClientId } from './client';
 import { ClientLimits } from './client-limits';
 import { ClientEviction } from './client-eviction';
 import { clientInfoLine, clientMemory, isLocalClient } from './commands/client-cmd';
@@ -257,6 +257,9 @@ export class Server {
       },
       warn: (message) => this.log.warning(message),
     });
+    // Redis's moduleInitModulesSystem creates its reused context client (id 1) before the
+    // scripting engine's client (2, keyfork's script client).
+    skipClientId();
     this.scripting = new Scripting(this);
     this.aof = new Aof(
       {
@@ -267,6 +270,9 @@ export class Server {
         loadingProgress: (progress) => this.persistence.setLoadingProgress(progress),
         inExec: () => this.execDepth > 0,
         runForeign: (db, argv) => this.runAofCommand(db, argv),
+        replayError: (loggedAs, command, inExec, error) => this.aofReplayError(loggedAs, command, inExec, error),
+        // Redis's createAOFClient for each non-empty file it loads (a client id each).
+        newReplayClient: () => void (this.aofClientInstance = createAofClient(this.acl.superuser)),
         logRdbReport: (report) => this.persistence.logRdbReport(report),
         // The monitor is made below; samples come later.
         latency: { addSampleIfNeeded: (event: string, ms: number) => this.latency.addSampleIfNeeded(event, ms) },
@@ -888,7 +894,7 @@ export class Server {
     if (result.pending) out.raw(native.takeReply());
     // Command statistics for the whole batch: calls and failures exactly, time shared evenly.
     const t1 = performance.now();
-    const usecEach = ((t1 - this.callClock) * 1000) / result.executed;
+    const usecEach = Math.max(0, (t1 - this.callClock) * 1000 - result.evictUsec) / result.executed;
     this.callClock = t1;
     if (this.slowlog.wouldLog(usecEach) || this.latency.wouldSample(usecEach / 1000)) this.noteSlowBatch(client, buf.subarray(pos, pos + result.consumed), usecEach);
     let cmd: Command | undefined;
@@ -1344,8 +1350,27 @@ export class Server {
     this.aofClient.db = db;
     const mark = this.out.len;
     this.dispatcher.call(this.aofClient, found, req);
+    // call() counted the error; the CRITICAL line is the AOF client's (afterErrorReply).
+    if (this.out.len > mark && this.out.buf[mark] === 0x2d /* '-' */) {
+      const cr = this.out.buf.indexOf(13, mark);
+      this.replication.errors.afterAofError(this.out.buf.latin1Slice(mark + 1, cr < 0 ? this.out.len : cr), found.name);
+    }
     this.out.len = mark;
     return 'ok';
+  }
+
+  /**
+   * A command the addon replayed from the AOF replied an error: counted as Redis counts its
+   * AOF client's errors (the error statistics; a command EXEC ran also its failed calls, its
+   * calls not being counted while loading), then afterErrorReply's line.
+   */
+  private aofReplayError(loggedAs: string, command: string, inExec: boolean, error: string): void {
+    this.stats.countError(error);
+    if (inExec) {
+      const cmd = this.commands.lookupArgv(command.split('|'));
+      if (cmd) cmd.stats.failed++;
+    }
+    this.replication.errors.afterAofError(error, loggedAs);
   }
 
   private aofClientInstance: Client | null = null;

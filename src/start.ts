@@ -1,6 +1,8 @@
 // Bringing a server up: banner, configuration, data loading, listeners, signals. Shared by
 // the keyfork-server binary (main.ts) and the programmatic startServer() (index.ts).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { isatty } from 'node:tty';
 import type { Config } from './config';
 // config.ts consumes `dir` and `enable-protected-configs` itself: load it before the set is complete.
@@ -33,17 +35,40 @@ const LAUNCH_CWD = process.cwd();
  * the server starts itself again the same way (same node, flags and arguments, started where
  * this one was) and this process exits 0, before loading anything, as Redis's parent does.
  */
-function daemonize(): never {
+function daemonize(stdinConfig: string | null): never {
   // node:child_process is loaded only here: loading it costs every start-up ~15 ms.
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     cwd: LAUNCH_CWD,
     detached: true, // setsid()
-    stdio: 'ignore', // /dev/null
+    // /dev/null; a configuration this process read from stdin is the daemon's stdin to read again.
+    stdio: [stdinConfig === null ? 'ignore' : readableCopy(stdinConfig), 'ignore', 'ignore'],
     env: { ...process.env, [DAEMON_ENV]: '1' },
   });
   child.unref();
   process.exit(0);
+}
+
+/**
+ * A descriptor reading `text` (Redis's forked daemon has the configuration in its memory; the
+ * daemon keyfork starts reads it again): a private file, unlinked once open.
+ */
+function readableCopy(text: string): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyfork-daemon-'));
+  try {
+    const file = path.join(dir, 'stdin');
+    fs.writeFileSync(file, text, { encoding: 'latin1', mode: 0o600 });
+    return fs.openSync(file, 'r');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The daemon's stdin back on /dev/null once its configuration is read (open takes the lowest free descriptor). */
+function stdinToDevNull(): void {
+  fs.closeSync(0);
+  const fd = fs.openSync('/dev/null', 'r');
+  if (fd !== 0) fs.closeSync(fd);
 }
 const ALWAYS_SHOW_LOGO = consume('always-show-logo', 'test/server/startup-log.test.ts');
 const LOGFILE = consume('logfile', 'test/server/startup-log.test.ts');
@@ -106,6 +131,8 @@ export interface BringUpOptions {
   ownsProcess?: boolean;
   /** Runs as soon as the server exists, before it listens or loads (signal handlers). */
   created?: (server: Server) => void;
+  /** The configuration keyfork-server read from stdin (`-`), for the daemon daemonize starts. */
+  stdinConfig?: string | null;
 }
 
 /** Redis only warns when the pidfile cannot be written. */
@@ -143,8 +170,9 @@ export async function bringUp(config: Config, withArguments: boolean, opts: Brin
   // main(): background = daemonize && !supervised.
   const supervised = supervision?.start() ?? false;
   if (opts.ownsProcess && config.bool(DAEMONIZE) && !supervised) {
-    if (process.env[DAEMON_ENV] === undefined) daemonize();
+    if (process.env[DAEMON_ENV] === undefined) daemonize(opts.stdinConfig ?? null);
     delete process.env[DAEMON_ENV];
+    if (opts.stdinConfig != null) stdinToDevNull();
     // createPidFile: a daemon always writes one (CONFIG GET pidfile shows it too).
     if (config.optionalStr(PIDFILE) === null) config.setByServer(PIDFILE, DEFAULT_PIDFILE);
   }

@@ -10,6 +10,7 @@
 //! hands the rest back, so every reply and error stays TypeScript's to give. Per command this
 //! saves the N-API round trip and the JS dispatch, which dominate at redis-benchmark -P 16.
 
+use std::time::{Duration, Instant};
 use crate::command::{Args, CommandRow};
 use crate::keyspace::evict::EvictResult;
 use crate::keyspace::Keyspace;
@@ -107,6 +108,9 @@ pub struct BatchResult {
     pub out_pos: usize,
     /// The last command's reply did not fit: it waits in `pending` (takeReply).
     pub pending: bool,
+    /// Time spent evicting before the commands (maxmemory): Redis's processCommand evicts
+    /// before call(), so it is no command's duration (callers take it out of their timing).
+    pub evict_time: Duration,
 }
 
 /// Why framing stopped short of a complete request.
@@ -239,6 +243,7 @@ pub fn run(
 ) -> BatchResult {
     let start = pos;
     let mut executed = 0;
+    let mut evict_time = Duration::ZERO;
     while executed < limits.max_commands && pos < input.len() && out.len().saturating_sub(out_pos) >= MIN_FREE {
         let before = pos;
         let Ok(next) = frame(input, pos, limits.max_bulk, scratch) else { break };
@@ -253,7 +258,12 @@ pub fn run(
         if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity { break; }
         if cmd.is_write && limits.writes_refused { break; }
         // maxmemory: evict before every command, as Redis does; TypeScript words the refusal.
-        if settings.maxmemory > 0 && ks.perform_evictions(settings, crate::now_ms()) == EvictResult::Fail && cmd.deny_oom { break; }
+        if settings.maxmemory > 0 {
+            let t = Instant::now();
+            let result = ks.perform_evictions(settings, crate::now_ms());
+            evict_time += t.elapsed();
+            if result == EvictResult::Fail && cmd.deny_oom { break; }
+        }
         let Ok(args) = Args::new(input, scratch) else { break };
         if cmd.block_option && asks_to_block(&args) { break; }
         if let Some(served) = &settings.cluster_served {
@@ -273,7 +283,7 @@ pub fn run(
             }
             Ran::Pending => {
                 log(cmd.index, -1);
-                return BatchResult { consumed: pos - start, out_pos, pending: true };
+                return BatchResult { consumed: pos - start, out_pos, pending: true, evict_time };
             }
             // Blocking commands are never registered for the fast path; should one answer
             // WOULD_BLOCK anyway, nothing was written and TypeScript runs it again itself.
@@ -283,7 +293,7 @@ pub fn run(
             }
         }
     }
-    BatchResult { consumed: pos - start, out_pos, pending: false }
+    BatchResult { consumed: pos - start, out_pos, pending: false, evict_time }
 }
 
 #[cfg(test)]

@@ -124,6 +124,8 @@ const R_EXECUTED: usize = 11;
 const R_PENDING: usize = 12;
 /// The end of the batch's input (the Buffer may be a larger static read buffer).
 const P_END: usize = 13;
+/// Microseconds the batch spent evicting before its commands (not their duration).
+const R_EVICT_US: usize = 14;
 
 /// bindExecParams(params: Int32Array, offsets: Int32Array): the arrays exec reads its scalar
 /// parameters and its arguments' [start, end) offsets from (offsets is bound again when it grows).
@@ -253,6 +255,7 @@ fn exec_batch(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         p.set(R_OUT_POS, result.out_pos as i32);
         p.set(R_EXECUTED, logged as i32);
         p.set(R_PENDING, result.pending as i32);
+        p.set(R_EVICT_US, result.evict_time.as_micros().min(i32::MAX as u128) as i32);
         Ok(())
     })?;
     Ok(env.undefined())

@@ -469,9 +469,10 @@ fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, policy: &Po
             conn.last_command = index as i32;
         }
         executed += ran.len() as u64;
-        // Time is shared evenly among the commands of a run, as TypeScript's batch does.
+        // Time is shared evenly among the commands of a run, as TypeScript's batch does; the
+        // eviction before them is not theirs.
         let now = Instant::now();
-        let usec_each = now.duration_since(mark).as_secs_f64() * 1e6 / ran.len() as f64;
+        let usec_each = now.duration_since(mark).saturating_sub(result.evict_time).as_secs_f64() * 1e6 / ran.len() as f64;
         mark = now;
         for &(index, _) in ran.iter() {
             counters.by_command[index].usec += usec_each;

@@ -171,6 +171,9 @@ export class Dispatcher {
     // MULTI any command but EXEC/DISCARD/QUIT/RESET.
     if (server.maxmemory.limit > 0 && !server.loading) {
       const oom = server.maxmemory.check(client, cmd, () => server.scripting.declaresDenyOom(cmd, req));
+      // Redis times call() alone: what performEvictions took (evicting, waiting for the lazy
+      // free thread) is not this command's latency or slow log duration.
+      if (server.callDepth === 0) server.callClock = performance.now();
       if (server.tracking) server.afterWrite(); // evicted keys dirty WATCHes and wake nobody
       if (oom) {
         cmd.stats.rejected++;
@@ -298,7 +301,8 @@ export class Dispatcher {
     if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
-      if ((client.isMaster || client.isReplica) && server.callDepth === 0) server.replication.errors.afterErrorReply(client, errorLine(out.buf, start, out.len), cmd.name);
+      // Inside EXEC, Redis's afterErrorReply names the client's last command: exec.
+      if (client.isMaster || client.isReplica) server.replication.errors.afterErrorReply(client, errorLine(out.buf, start, out.len), server.callDepth === 0 ? cmd.name : 'exec');
     }
     // CLIENT REPLY OFF/SKIP: what the command wrote is dropped, its push messages kept (a
     // command that turned replies back on, CLIENT REPLY ON or RESET, keeps its reply).

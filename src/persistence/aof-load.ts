@@ -31,10 +31,17 @@ export interface AofLoadHost {
    * on (`loadedBytes`), or ends (null).
    */
   loadingProgress(progress: { totalBytes: number; loadedBytes: number } | null): void;
+  /** A file is about to be replayed: the fake client that runs its foreign commands. */
+  newReplayClient(): void;
   /** Runs a command the addon does not implement, in `db`, for the replay (a fake client). */
   runForeign(db: number, argv: Buffer[]): 'ok' | 'unknown';
   /** The RDB loader's log lines for a report (shared with rdb.ts). */
   logRdbReport(report: RdbLoadReport): void;
+  /**
+   * A replayed command replied an error (Redis's afterErrorReply for its AOF client): `loggedAs`
+   * the command its log names ("exec" inside a transaction), `command` the one that failed.
+   */
+  replayError(loggedAs: string, command: string, inExec: boolean, error: string): void;
 }
 
 export interface Loaded {
@@ -163,11 +170,16 @@ export class AofLoader {
       return 'open_err';
     }
     if (opened.status === 'empty') return 'empty';
+    this.host.newReplayClient();
     if (opened.rdb) this.log.notice(oldStyle ? 'Reading RDB preamble from AOF file...' : 'Reading RDB base file on AOF loading...');
     const slice = this.host.config.int(LOADING_PROCESS_EVENTS_INTERVAL_BYTES);
     try {
       for (;;) {
         const step = this.addon.aofLoadRun(slice);
+        const errors = step.errors ?? [];
+        for (let i = 0; i + 3 < errors.length; i += 4) {
+          this.host.replayError(errors[i] as string, errors[i + 1] as string, errors[i + 2] as boolean, errors[i + 3] as string);
+        }
         loaded(step.loaded);
         switch (step.step) {
           case 'done':

@@ -69,6 +69,20 @@ export class PropagationErrors {
     }
   }
 
+  /**
+   * afterErrorReply for Redis's AOF-loading client: a command replayed from the AOF replied
+   * `error` (without its dash); `command` is the one Redis names (its fake client's last
+   * command). propagation-error-behavior panic (not panic-on-replicas) panics.
+   */
+  afterAofError(error: string, command: string): void {
+    const server = this.server;
+    server.log.warning(`== CRITICAL == This server is sending an error to its AOF-loading-client: '${asLogged(error).slice(0, 4096)}' after processing the command '${command}'`);
+    this.count++;
+    if (server.config.str(PROPAGATION_ERROR_BEHAVIOR) === 'panic') {
+      serverPanic(server.log, `This server panicked sending an error to its AOF-loading-client after processing the command '${command}'`, 'persistence/aof-load.ts');
+    }
+  }
+
   /** The last bytes of the stream applied before the failing command, as Redis logs them. */
   private showLatestBacklog(): void {
     const state = this.server.replication.state;

@@ -23,14 +23,15 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Runs the launching command and resolves with its exit code. */
-function launch(which: Which, args: string[]): Promise<{ code: number | null; output: string }> {
+/** Runs the launching command (`stdin` its standard input) and resolves with its exit code. */
+function launch(which: Which, args: string[], stdin?: string): Promise<{ code: number | null; output: string }> {
   const [cmd, argv] = which === 'keyfork' ? [process.execPath, [keyforkMainPath(), ...args]] : [redisServerPath()!, args];
   return new Promise((resolve) => {
-    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, argv, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (stdin !== undefined) p.stdin?.end(stdin);
     let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
+    p.stdout?.on('data', (d) => (output += d));
+    p.stderr?.on('data', (d) => (output += d));
     // A server that does not daemonize never exits: stopped after 15 s, as a failure to see.
     const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
     p.on('exit', (code) => {
@@ -106,6 +107,31 @@ describeDifferential('daemonize (differential)', () => {
     }
     expect(seen.keyfork).toEqual(seen.redis);
     expect(seen.redis).toMatchObject({ code: 0, printed: '', daemon: { ownSession: 'true', stdin: '/dev/null', stdout: '/dev/null' }, pidfileAfterShutdown: false });
+  });
+
+  it('a configuration read from stdin (`-`) is the daemon\'s, whose stdin is /dev/null', async () => {
+    const seen = {} as Record<Which, unknown>;
+    for (const which of ['keyfork', 'redis'] as const) {
+      const dir = fs.mkdtempSync(path.join(tmp, `${which}-`));
+      const port = await freePort();
+      const pidfile = path.join(dir, 'server.pid');
+      const logfile = path.join(dir, 'server.log');
+      // Where the daemon lives on the command line (a daemon that missed stdin is still found
+      // and stopped); what it must get from stdin, there.
+      const args = ['--daemonize', 'yes', '--port', String(port), '--dir', dir, '--pidfile', pidfile, '--logfile', logfile, '--save', '', '-'];
+      const launched = await launch(which, args, 'maxclients 321\nloglevel verbose\n');
+      const pid = await pidFrom(pidfile);
+      try {
+        await until(async () => (await send(port, 'PING').catch(() => '')) === 'PONG', 10_000);
+        seen[which] = { code: launched.code, maxclients: await send(port, 'CONFIG', 'GET', 'maxclients'), loglevel: await send(port, 'CONFIG', 'GET', 'loglevel'), stdin: daemonView(pid).stdin };
+        await send(port, 'SHUTDOWN', 'NOSAVE').catch(() => '');
+        await until(async () => !alive(pid), 10_000);
+      } finally {
+        if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    }
+    expect(seen.keyfork).toEqual(seen.redis);
+    expect(seen.redis).toMatchObject({ code: 0, stdin: '/dev/null' });
   });
 
   it('a daemon that fails to start: the command still exited 0; the log says why, no pidfile', async () => {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
+import { RawConnection } from '../helpers/resp';
 import { cmd, info, keyforkNode, redisNode, stopNodesAfterEach, waitFor, waitLinkUp, type Node } from './replication-support';
 
 stopNodesAfterEach();
@@ -68,6 +69,35 @@ describeDifferential('errors in a master\'s stream vs redis-server 7.0', () => {
     expect(got.log[0]).toBe("== CRITICAL == This replica is sending an error to its master: '-WRONGTYPE Operation against a key holding the wrong kind of value' after processing the command 'lpush'");
     expect(got.log[1]).toMatch(/^Latest backlog is: '".*\$5\\r\\nother\\r\\n\$1\\r\\n1\\r\\n"'$/);
     expect(got.log[2]).toBe("== CRITICAL == This replica is sending an error to its master: 'value is not an integer or out of range' after processing the command 'incr'");
+    expect(got.count).toBe('2');
+  });
+
+  async function inTransaction(kind: Kind) {
+    const { master, replica } = await diverged(kind, ['--propagation-error-behavior', 'panic']);
+    const from = replica.server.output().length;
+    // The master's EXEC reaches the replica as MULTI ... EXEC: each failing command is logged,
+    // named after EXEC (afterErrorReply names the client's last command).
+    const conn = await RawConnection.connect(master.server.port);
+    try {
+      for (const args of [['MULTI'], ['LPUSH', 's', 'x'], ['INCR', 'n'], ['SET', 'other', '2'], ['EXEC']]) await conn.send(...args);
+    } finally {
+      conn.close();
+    }
+    await caughtUp(master, replica);
+    const stats = await info(replica, 'stats');
+    return { log: logLines(replica, from).map((l) => l.replace(/^Latest backlog is: .*/, 'Latest backlog is: ...')), count: stats.get('unexpected_error_replies'), other: await cmd(replica, 'GET', 'other') };
+  }
+
+  slowIt('errors inside a transaction from the master: each one logged (as "exec") and counted', async () => {
+    const want = await inTransaction('redis');
+    const got = await inTransaction('keyfork');
+    expect(got).toEqual(want);
+    expect(got.log).toEqual([
+      "== CRITICAL == This replica is sending an error to its master: '-WRONGTYPE Operation against a key holding the wrong kind of value' after processing the command 'exec'",
+      'Latest backlog is: ...',
+      "== CRITICAL == This replica is sending an error to its master: 'value is not an integer or out of range' after processing the command 'exec'",
+      'Latest backlog is: ...',
+    ]);
     expect(got.count).toBe('2');
   });
 

@@ -22,7 +22,7 @@ use crate::persist::load::{Duplicates, LoadReport, Loader as RdbLoader};
 use std::borrow::Cow;
 use crate::reply::Reply;
 use crate::settings::Settings;
-use crate::{run_command, Call};
+use crate::{run_command, Call, Ran};
 
 /// fgets' buffer in Redis's loader (AOF_ANNOTATION_LINE_MAX_LEN): lines are read 1023 bytes at a time.
 const LINE_MAX: usize = 1023;
@@ -174,8 +174,23 @@ pub struct Loader {
     out: Vec<u8>,
     pending: Option<Vec<u8>>,
     by_name: HashMap<Vec<u8>, usize>,
+    /// Error replies of the commands replayed since TypeScript last took them (Redis's
+    /// afterErrorReply for its AOF client): see LoadError.
+    pub errors: Vec<LoadError>,
     /// The RDB part's header could not be read (reported by the first run).
     rdb_error: Option<String>,
+}
+
+/// A replayed command's error reply.
+pub struct LoadError {
+    /// The command Redis names in its log (its fake client's last command: "exec" for one run
+    /// by EXEC).
+    pub logged_as: String,
+    /// The command that failed (full name), and whether EXEC ran it (then its failed calls count).
+    pub command: String,
+    pub in_exec: bool,
+    /// The error line without its '-'.
+    pub error: Vec<u8>,
 }
 
 /// How opening went.
@@ -243,6 +258,7 @@ impl Loader {
         out: vec![0u8; 64 << 10],
         pending: None,
         by_name,
+        errors: Vec::new(),
         }
     }
 
@@ -367,7 +383,7 @@ impl Loader {
                     self.queued.push(cmd);
                     None
                 }
-                _ => self.execute(cmd, ks, settings, reply, commands),
+                _ => self.execute(cmd, ks, settings, reply, commands, false),
             };
             self.valid_up_to = self.src.offset();
             if let Some(f) = foreign { return f; }
@@ -376,40 +392,63 @@ impl Loader {
         }
     }
 
-    /// An EXEC's commands; MULTI and EXEC among them are errors the fake client ignores.
+    /// An EXEC's commands. A queued MULTI is an error (EXEC runs with the client still in
+    /// MULTI); a queued EXEC cannot happen (EXEC is never queued).
     fn run_queued(&mut self, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Option<Step> {
         while let Some(cmd) = self.executing.pop_front() {
             let name = cmd.arg(0);
-            if name.eq_ignore_ascii_case(b"multi") || name.eq_ignore_ascii_case(b"exec") { continue; }
-            if let Some(foreign) = self.execute(cmd, ks, settings, reply, commands) { return Some(foreign); }
+            if name.eq_ignore_ascii_case(b"multi") {
+                self.failed(true, "multi", b"ERR MULTI calls can not be nested");
+                continue;
+            }
+            if name.eq_ignore_ascii_case(b"exec") { continue; }
+            if let Some(foreign) = self.execute(cmd, ks, settings, reply, commands, true) { return Some(foreign); }
         }
         None
     }
 
-    /// Runs one command as the fake client would (outside MULTI, or from an EXEC).
-    fn execute(&mut self, cmd: Command, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow]) -> Option<Step> {
+    fn failed(&mut self, in_exec: bool, command: &str, error: &[u8]) {
+        let logged_as = if in_exec { "exec".to_string() } else { command.to_string() };
+        self.errors.push(LoadError { logged_as, command: command.to_string(), in_exec, error: error.to_vec() });
+    }
+
+    /// Runs one command as the fake client would (outside MULTI, or from an EXEC: `in_exec`).
+    fn execute(&mut self, cmd: Command, ks: &mut Keyspace, settings: &Settings, reply: &mut Reply, commands: &[CommandRow], in_exec: bool) -> Option<Step> {
         self.commands_run += 1;
         let name = cmd.arg(0).to_ascii_lowercase();
         if name == b"select" {
-            // selectCommand: an integer within range, else an error reply (ignored here).
+            // selectCommand (getIntFromObjectOrReply, then selectDb).
             if cmd.argc() == 2 {
-                if let Some(db) = crate::numfmt::parse_i64(cmd.arg(1)) {
-                    if db >= 0 && (db as usize) < ks.dbs.len() { self.db = db as usize; }
+                match crate::numfmt::parse_i64(cmd.arg(1)) {
+                    Some(db) if db >= 0 && (db as usize) < ks.dbs.len() => self.db = db as usize,
+                    Some(db) if i32::try_from(db).is_ok() => self.failed(in_exec, "select", b"ERR DB index is out of range"),
+                    Some(_) => self.failed(in_exec, "select", b"ERR value is out of range"),
+                    None => self.failed(in_exec, "select", b"ERR value is not an integer or out of range"),
                 }
             }
             return None;
         }
-        let index = self.by_name.get(&name).copied().or_else(|| {
-            if cmd.argc() < 2 { return None; }
-            let mut sub = name.clone();
-            sub.push(b'|');
-            sub.extend(cmd.arg(1).to_ascii_lowercase());
-            self.by_name.get(&sub).copied()
-        });
+        let mut full = name.clone();
+        let mut index = self.by_name.get(&full).copied();
+        if index.is_none() && cmd.argc() >= 2 {
+            full.push(b'|');
+            full.extend(cmd.arg(1).to_ascii_lowercase());
+            index = self.by_name.get(&full).copied();
+        }
         let Some(index) = index else { return Some(Step::Foreign { db: self.db, command: cmd }) };
         let Ok(args) = Args::new(&cmd.bytes, &cmd.offsets) else { return None };
         let call = Call { db: self.db, args, flags: 0, client_id: u64::MAX };
-        let _ = run_command(ks, settings, reply, &mut self.pending, commands[index].1, call, &mut self.out, 0);
+        let ran = run_command(ks, settings, reply, &mut self.pending, commands[index].1, call, &mut self.out, 0);
+        let written: &[u8] = match ran {
+            Ran::Written(n) => &self.out[..n],
+            Ran::Pending => self.pending.as_deref().unwrap_or(&[]),
+            Ran::WouldBlock(..) => &[],
+        };
+        if written.first() == Some(&b'-') {
+            let end = written.iter().position(|&b| b == b'\r').unwrap_or(written.len());
+            let error = written[1..end].to_vec();
+            self.failed(in_exec, &String::from_utf8_lossy(&full), &error);
+        }
         self.pending = None;
         // key-load-delay: Redis's test knob, a pause after each command replayed.
         if settings.key_load_delay != 0 { crate::persist::save::debug_delay(settings.key_load_delay); }

@@ -118,6 +118,16 @@ fn aof_load_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
             "foreign"
         }
     };
+    let errors = with_state(|st| st.aof_loader.as_mut().map(|l| std::mem::take(&mut l.errors)).unwrap_or_default());
+    if !errors.is_empty() {
+        let rows: Vec<JsValue> = errors.iter().flat_map(|e| [
+            env.string(&e.logged_as),
+            env.string(&e.command),
+            env.boolean(e.in_exec),
+            env.string(&String::from_utf8_lossy(&e.error)),
+        ]).collect();
+        env.set(obj, "errors", env.array(&rows)?)?;
+    }
     env.set(obj, "step", env.string(name))?;
     env.set(obj, "loaded", env.double(loaded as f64))?;
     env.set(obj, "validUpTo", env.double(valid_up_to as f64))?;
