@@ -5,7 +5,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { formatReply } from '../helpers/resp';
-import { type Kind, type Node, cli, info, run, startNode, started, stopStartedNodes, text, waitUntil as waitFor } from '../helpers/cluster-nodes';
+import { type Kind, type Node, cli, info, run, sleep, startNode, started, stopStartedNodes, text, waitUntil as waitFor } from '../helpers/cluster-nodes';
 
 afterEach(stopStartedNodes);
 
