@@ -13,6 +13,7 @@ import '../../src/start';
 import { Config, CONFIG_TABLE, directiveStatus, splitArgs, type ConfigRow } from '../../src/config';
 import { compareSequences, describeDifferential, formatMismatches, withBothServers, type BothServers } from '../helpers/diff';
 import { freePort } from '../helpers/ports';
+import { listensOn } from '../helpers/proc';
 import { RawConnection, type Reply } from '../helpers/resp';
 import { keyforkMainPath, startKeyfork, type RunningServer } from '../helpers/servers';
 
@@ -264,7 +265,8 @@ describeDifferential('applied directives behave as in redis-server 7.0', () => {
         c.close();
         await new Promise((r) => setTimeout(r, 200));
         const onNewPort = await canConnect('127.0.0.2', port);
-        return { before, rebind, after, moved, onNewPort, oldPort: await canConnect('127.0.0.2', server.port) };
+        // The old port is asked of the process itself: a parallel test may bind the freed port.
+        return { before, rebind, after, moved, onNewPort, oldPort: listensOn(server.pid, server.port), newPortHeld: listensOn(server.pid, port) };
       });
     });
   });
