@@ -334,6 +334,15 @@ export interface NativeAddon {
   takeScriptStats(): number[];
   /** Drops every function library (DEBUG RELOAD empties them with the data). */
   functionsFlush(): void;
+  // SCRIPT DEBUG (native/src/script/ldb.rs)
+  /** SCRIPT DEBUG YES/SYNC: a fresh debugger (no breakpoints, maxlen 256). */
+  ldbEnable(): void;
+  /** The debugging client's descriptor for the scriptRun that follows. */
+  ldbPrepare(fd: number): void;
+  /** Reaps ended forked sessions: their pids, then the number still running. */
+  ldbReap(): number[];
+  /** Kills the forked sessions (shutdown): their pids. */
+  ldbKill(): number[];
   // WATCH (native/src/keyspace/watch.rs): judged by the keyspace at every modification.
   /** WATCH of one key by a client (remembers whether the key is already logically expired). */
   watchKey(client: number, db: number, key: Buffer): void;
@@ -511,6 +520,11 @@ export const SCRIPT_TRACKING = 32;
 export const SCRIPT_READONLY_REPLICA = 64;
 /** min-replicas-to-write is not met: writes get NOREPLICAS. */
 export const SCRIPT_NOREPLICAS = 128;
+/** SCRIPT DEBUG SYNC: the session runs in this process, the server waiting. */
+export const SCRIPT_DEBUG_SYNC = 256;
+/** SCRIPT DEBUG YES: the session runs in a forked child (scriptRun returns SCRIPT_FORKED - pid). */
+export const SCRIPT_DEBUG_FORK = 512;
+export const SCRIPT_FORKED = -100;
 /** Result flags. */
 export const SCRIPT_WROTE = 1;
 export const SCRIPT_ERROR_COUNTED = 2;

@@ -16,7 +16,7 @@ import { NativeSocket } from './native-socket';
 import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
 import type { Command } from './commands/table';
 import { consume } from './config/consumers';
-import { makeRequest, ReplyError, type Ctx, type Handler, type Request } from './commands/types';
+import { argStr, makeRequest, ReplyError, type Ctx, type Handler, type Request } from './commands/types';
 import {
   native,
   REPLY_PENDING,
@@ -31,6 +31,9 @@ import {
   SCRIPT_IN_MULTI,
   SCRIPT_OOM,
   SCRIPT_CALLS_VIA_TS,
+  SCRIPT_DEBUG_FORK,
+  SCRIPT_DEBUG_SYNC,
+  SCRIPT_FORKED,
   SCRIPT_TRACKING,
   SCRIPT_RESP3,
   SCRIPT_WRITES_REFUSED,
@@ -94,6 +97,10 @@ export class Scripting {
   private readonly byId: Command[] = [];
   /** busy-reply-threshold in ms (read per script: cached, refreshed on CONFIG SET). */
   private busyMs = 0;
+  /** SCRIPT DEBUG: the clients whose EVALs run in the debugger, and in which mode. */
+  private readonly debugging = new WeakMap<Client, 'yes' | 'sync'>();
+  /** Reaps the forked debugging sessions (each second while one exists). */
+  private reaper: NodeJS.Timeout | null = null;
 
   constructor(private readonly server: Server) {
     const [ok, status] = native.scriptingStatus();
@@ -160,9 +167,93 @@ export class Scripting {
     return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES)) === 0;
   }
 
+  /**
+   * SCRIPT DEBUG YES|SYNC|NO. Like Redis, refused while replies of the same client are still
+   * waiting to be written (a pipeline, or inside EXEC): the session talks on the socket directly.
+   */
+  scriptDebug(ctx: Ctx): void {
+    const { client, out, req } = ctx;
+    if (out.len > 0 || (client.socket.writableLength ?? 0) > 0) throw new ReplyError('ERR SCRIPT DEBUG must be called outside a pipeline');
+    const mode = argStr(req, 2).toLowerCase();
+    if (mode === 'no') {
+      this.debugging.delete(client);
+    } else if (mode === 'yes' || mode === 'sync') {
+      if (!this.available) throw new ReplyError(this.status);
+      native.ldbEnable();
+      this.debugging.set(client, mode);
+    } else {
+      throw new ReplyError('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+    }
+    out.ok();
+  }
+
+  /**
+   * EVAL for a debugging client (evalGenericCommandWithDebugging): SYNC runs the session here
+   * with the server stopped, and the connection closes after the reply; YES forks, the child
+   * holds the session and this side closes its copy of the connection.
+   */
+  private runDebugging(ctx: Ctx, kind: number, mode: 'yes' | 'sync'): void {
+    const { server, client, req } = ctx;
+    if (kind === SCRIPT_EVALSHA || kind === SCRIPT_EVALSHA_RO) {
+      if (req.offsets[3] - req.offsets[2] !== 40) throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
+      throw new ReplyError('ERR Please use EVAL instead of EVALSHA for debugging');
+    }
+    if (client.fd < 0 || client.writeFd < 0 && !(client.socket instanceof NativeSocket)) {
+      // A TLS connection's bytes go through node:tls, which cannot run while the session holds the thread.
+      throw new ReplyError('ERR SCRIPT DEBUG needs a plain TCP or unix socket connection in keyfork (not TLS)');
+    }
+    if (mode === 'sync') server.log.warning('Redis synchronous debugging eval session started');
+    native.ldbPrepare(client.fd);
+    const pid = this.run(ctx, kind, mode === 'yes' ? SCRIPT_DEBUG_FORK : SCRIPT_DEBUG_SYNC);
+    if (pid > 0) {
+      this.debugging.delete(client);
+      server.log.write(server.log.lineFor(pid, 'C', 'warning', 'Redis forked for debugging eval'));
+      server.log.tapChild(pid, 'warning', 'Redis forked for debugging eval');
+      this.startReaper();
+      server.freeClient(client);
+      return;
+    }
+    if (mode === 'sync') {
+      server.log.warning('Redis synchronous debugging eval session ended');
+      client.closeAfterReply = true;
+    } else {
+      // fork() failed: the error is the reply and debugging is off (ldbDisable).
+      this.debugging.delete(client);
+    }
+  }
+
+  private startReaper(): void {
+    if (this.reaper) return;
+    this.reaper = setInterval(() => {
+      const done = native.ldbReap();
+      const left = done.pop() ?? 0;
+      for (const pid of done) {
+        this.server.log.write(this.server.log.lineFor(pid, 'C', 'warning', 'Lua debugging session child exiting'));
+        this.server.log.tapChild(pid, 'warning', 'Lua debugging session child exiting');
+      }
+      if (left === 0 && this.reaper) {
+        clearInterval(this.reaper);
+        this.reaper = null;
+      }
+    }, 100);
+    this.reaper.unref();
+  }
+
+  /** Shutdown (ldbKillForkedSessions): the forked debugging sessions are killed. */
+  killDebugSessions(): void {
+    for (const pid of native.ldbKill()) this.server.log.warning(`Killing debugging session ${pid}`);
+  }
+
   /** Runs a script for `ctx` (EVAL, EVALSHA, FCALL and their _RO forms). */
-  run(ctx: Ctx, kind: number): void {
+  run(ctx: Ctx, kind: number, debugFlags = 0): number {
     const { server, client, out, req } = ctx;
+    if (debugFlags === 0 && kind <= SCRIPT_EVALSHA_RO) {
+      const mode = this.debugging.get(client);
+      if (mode) {
+        this.runDebugging(ctx, kind, mode);
+        return 0;
+      }
+    }
     out.ensure(16 * 1024);
     let flags = out.resp3 ? SCRIPT_RESP3 : 0;
     if (server.execDepth > 0) flags |= SCRIPT_IN_MULTI;
@@ -190,6 +281,7 @@ export class Scripting {
       // Every redis.call is then checked (and run) on the TypeScript side.
       flags |= SCRIPT_CALLS_VIA_TS;
     }
+    flags |= debugFlags;
     this.running = { client, evalMode: kind <= SCRIPT_EVALSHA_RO, cmd: server.commands.get(ctx.name), req, cluster };
     let n: number;
     try {
@@ -201,6 +293,7 @@ export class Scripting {
     if (n >= 0) out.len += n;
     else if (n === REPLY_PENDING) out.raw(native.takeReply());
     this.account(ctx);
+    return n <= SCRIPT_FORKED ? SCRIPT_FORKED - n : 0;
   }
 
   /** Statistics of the commands the script ran natively, and whether its error was counted. */
@@ -414,12 +507,13 @@ const FUNCTION_HELP: HelpEntry[] = [
 ];
 
 function scriptCommand(kind: number): Handler {
-  return (ctx) => ctx.server.scripting.run(ctx, kind);
+  return (ctx) => void ctx.server.scripting.run(ctx, kind);
 }
 
 export const scriptingCommands: [string, Handler][] = [
   ...[...SCRIPT_KINDS].map(([name, kind]): [string, Handler] => [name, scriptCommand(kind)]),
   ['script|help', (ctx) => writeHelp(ctx, SCRIPT_HELP, subcommandPresent(ctx.server, 'script'))],
+  ['script|debug', (ctx) => ctx.server.scripting.scriptDebug(ctx)],
   ['function|help', (ctx) => writeHelp(ctx, FUNCTION_HELP, subcommandPresent(ctx.server, 'function'))],
 ];
 

@@ -184,6 +184,8 @@ export class Shutdown {
       log.warning(`Lagging replica ${r.name} reported offset ${offset - r.ackOffset} behind master, lag=${lag}, state=${r.infoState}.`);
     }
     if (replicas.length > 0) log.notice(`${replicas.length - lagging} of ${replicas.length} replicas are in sync when shutting down.`);
+    // The forked Lua debugging sessions (SCRIPT DEBUG YES) end with the server.
+    server.scripting.killDebugSessions();
     // 2. A save child must not rename its file over the final one, nor outlive the server.
     server.persistence.prepareForShutdown(this.trigger);
     // 3. The AOF: a rewrite child goes (the first rewrite only with FORCE), the file is fsynced.

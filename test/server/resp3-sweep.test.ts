@@ -86,6 +86,7 @@ const SAMPLES: Sample[] = [
   s('SCRIPT', 'LOAD', LOADED_SCRIPT), s('EVALSHA', LOADED_SHA, '1', 'str'), s('EVALSHA_RO', LOADED_SHA, '1', 'num'),
   s('EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0'), s('SCRIPT', 'EXISTS', LOADED_SHA, 'ffffffffffffffffffffffffffffffffffffffff'),
   s('SCRIPT', 'KILL'), kind('SCRIPT', 'HELP'), s('SCRIPT', 'FLUSH'),
+  s('SCRIPT', 'DEBUG', 'maybe'), s('SCRIPT', 'DEBUG', 'YES'), s('SCRIPT', 'DEBUG', 'sync'), s('SCRIPT', 'DEBUG', 'NO'),
   s('FUNCTION', 'LOAD', LIBRARY), s('FUNCTION', 'LOAD', LIBRARY), s('FUNCTION', 'LIST'), s('FUNCTION', 'LOAD', LIBRARY_RO),
   s('FCALL', 'echoarg', '0', 'hi'), s('FCALL_RO', 'readonly', '1', 'hone'), s('FCALL_RO', 'echoarg', '0', 'hi'),
   s('FUNCTION', 'LIST', 'WITHCODE', 'LIBRARYNAME', 'sweepro'), shape('FUNCTION', 'STATS'),

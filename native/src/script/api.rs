@@ -50,7 +50,7 @@ pub fn push_redis_table(lua: Lua, kind: Kind) {
         lua.raw_set_field(-2, name);
     }
     if kind == Kind::Eval {
-        for (name, f) in [("breakpoint", breakpoint as LuaFn), ("debug", debug), ("replicate_commands", replicate_commands)] {
+        for (name, f) in [("breakpoint", super::ldb::breakpoint as LuaFn), ("debug", super::ldb::debug), ("replicate_commands", replicate_commands)] {
             lua.push_fn(f);
             lua.raw_set_field(-2, name);
         }
@@ -255,15 +255,6 @@ fn acl_check_cmd(lua: Lua) -> Result<c_int, Raise> {
 }
 
 /// Outside the debugger (SCRIPT DEBUG) these do nothing, as in Redis.
-fn breakpoint(lua: Lua) -> Result<c_int, Raise> {
-    lua.push_bool(false);
-    Ok(1)
-}
-
-fn debug(_lua: Lua) -> Result<c_int, Raise> {
-    Ok(0)
-}
-
 fn replicate_commands(lua: Lua) -> Result<c_int, Raise> {
     lua.push_bool(true);
     Ok(1)

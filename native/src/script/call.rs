@@ -77,6 +77,10 @@ pub fn lookup(argv0: &[u8], argv1: Option<&[u8]>) -> Option<CommandInfo> {
     })
 }
 
+/// A forked debugging session cannot enter JavaScript, where this command (or the caller's
+/// ACL and routing checks) lives: SCRIPT DEBUG SYNC runs it.
+const FORKED_SESSION: &str = "ERR this command cannot run in a forked debugging session (SCRIPT DEBUG YES) of keyfork: use SCRIPT DEBUG SYNC";
+
 pub const NOREPLICAS: &str = "-NOREPLICAS Not enough good replicas to write.";
 const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
@@ -132,6 +136,14 @@ fn generic(lua: Lua, raise: bool) -> Result<c_int, Raise> {
     if !converted {
         return fail(lua, raise, b"Lua redis lib command arguments must be strings or integers", false);
     }
+    // The debugger shows each command while stepping (and the reply, below).
+    if super::ldb::is_enabled() {
+        with_run(|r| {
+            if let Ok(args) = Args::new(&r.scratch, &r.offsets) {
+                super::ldb::log_command(&args.iter().collect::<Vec<_>>());
+            }
+        });
+    }
     match execute() {
         Err((msg, cmd)) => {
             // Redis counts a refused call like any error reply, and as a rejected call of the
@@ -147,6 +159,9 @@ fn generic(lua: Lua, raise: bool) -> Result<c_int, Raise> {
         Ok(()) => {
             let is_error = with_run(|r| {
                 push_reply(lua, &r.reply.buf);
+                if super::ldb::is_enabled() {
+                    super::ldb::log_reply(&r.reply.buf);
+                }
                 r.reply.buf.first() == Some(&b'-')
             })
             .unwrap_or(false);
@@ -174,6 +189,9 @@ fn execute() -> Result<(), (String, Option<usize>)> {
         }
         if info.flags & CMD_NOSCRIPT != 0 && !DENY_SCRIPT_DISABLED.load(Ordering::Relaxed) {
             return refuse("This Redis command is not allowed from script");
+        }
+        if r.caller.calls_via_ts && super::ldb::in_child() {
+            return refuse(FORKED_SESSION);
         }
         if r.caller.calls_via_ts {
             if let Some(e) = acl_check(&args, true)? {
@@ -208,6 +226,9 @@ fn execute() -> Result<(), (String, Option<usize>)> {
         }
         if write {
             r.write_dirty = true;
+        }
+        if info.native.is_none() && super::ldb::in_child() {
+            return refuse(FORKED_SESSION);
         }
         Ok(match info.native {
             Some(index) if !r.caller.calls_via_ts => Route::Native(index, info.id, info.flags),

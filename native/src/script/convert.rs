@@ -208,6 +208,10 @@ fn parse_double_reply(l: &[u8]) -> f64 {
 /// luaPushErrorBuff: pushes {err="CODE message"} for "-CODE message" (or "ERR message" when
 /// the text has no leading '-'), trimming CR/LF at the ends of the message.
 pub fn push_error_table(lua: Lua, text: &[u8]) {
+    // While stepping, the debugger shows every error a script is handed (luaPushErrorBuff).
+    if super::ldb::is_enabled() {
+        super::ldb::log_error(text);
+    }
     let text = error_text(text);
     lua.new_table();
     lua.push_bytes(&text);

@@ -40,6 +40,11 @@ const F_CALLS_VIA_TS: i32 = 16;
 const F_TRACKING: i32 = 32;
 const F_READONLY_REPLICA: i32 = 64;
 const F_NOREPLICAS: i32 = 128;
+/// The caller debugs its scripts (SCRIPT DEBUG): SYNC runs the session here, YES in a fork.
+const F_DEBUG_SYNC: i32 = 256;
+const F_DEBUG_FORK: i32 = 512;
+/// scriptRun's result for the parent of a forked debugging session: FORKED - pid.
+const FORKED: i64 = -100;
 
 /// R_FLAGS bits.
 const R_WRITE_DIRTY: i32 = 1;
@@ -195,6 +200,26 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         tracks_reads: flags & F_TRACKING != 0,
         busy_ms: busy_ms as i64,
     };
+    let debug_fd = DEBUG_FD.with(|d| d.replace(-1));
+    let debugging = flags & (F_DEBUG_SYNC | F_DEBUG_FORK) != 0 && matches!(kind, EVAL | EVAL_RO) && debug_fd >= 0;
+    if debugging && flags & F_DEBUG_FORK != 0 {
+        match crate::os::fork_process() {
+            Err(e) => {
+                let text = e.to_string();
+                let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                return write_error_reply(env, a, out_pos, &format!("ERR Fork() failed: can't run EVAL in debugging mode: {text}"));
+            }
+            Ok(crate::os::Forked::Parent(pid)) => {
+                super::ldb::add_child(pid);
+                report(Outcome::default());
+                return Ok(env.int(FORKED - pid as i64));
+            }
+            Ok(crate::os::Forked::Child) => forked_session(kind, argv, caller, debug_fd),
+        }
+    }
+    if debugging {
+        super::ldb::start(debug_fd, &argv[1], false);
+    }
     // The script is one execution unit: what its calls propagate is wrapped in MULTI/EXEC
     // when it is more than one command (Redis 7.0's effects replication).
     crate::with_state(|st| st.ks.prop.enter());
@@ -222,9 +247,87 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         Ok::<_, String>((outcome, written))
     });
     crate::with_state(|st| st.ks.prop.leave());
+    if debugging {
+        super::ldb::end();
+    }
     let (outcome, written) = outcome?;
     report(outcome);
     Ok(env.int(written))
+}
+
+/// An error reply written as scriptRun writes replies (before any script ran).
+fn write_error_reply(env: &Env, a: &JsArgs, out_pos: i32, text: &str) -> Result<JsValue, String> {
+    report(Outcome::default());
+    let mut reply = Reply::new();
+    reply.error(text);
+    let out = a.bytes_mut(env, 2)?;
+    let out_pos = out_pos.max(0) as usize;
+    let n = reply.buf.len();
+    if out_pos <= out.len() && n <= out.len() - out_pos {
+        out[out_pos..out_pos + n].copy_from_slice(&reply.buf);
+        Ok(env.int(n as i64))
+    } else {
+        crate::set_pending(reply.buf);
+        Ok(env.int(crate::REPLY_PENDING))
+    }
+}
+
+/// The child of SCRIPT DEBUG YES: runs the session on the client's connection alone, sends
+/// the <endsession> mark and the script's reply there, and exits. It never returns into
+/// JavaScript (V8 and libuv belong to the parent): every path ends in _exit, a panic too.
+fn forked_session(kind: i64, argv: Vec<Vec<u8>>, caller: Caller, fd: i32) -> ! {
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        super::ldb_os::ignore_signal(super::ldb_os::SIGTERM);
+        super::ldb_os::ignore_signal(super::ldb_os::SIGINT);
+        // Only the debugging connection (and the standard streams) stay open: the other
+        // clients see their connections as the parent keeps them.
+        crate::os::close_inherited_except_all(&[fd]);
+        super::ldb::start(fd, &argv[1], true);
+        crate::with_state(|st| st.ks.prop.enter());
+        let mut reply = Reply::new();
+        reply.resp3 = caller.resp3;
+        match prepare(kind, argv) {
+            Ok(inv) => {
+                super::run(inv, caller, &mut reply);
+            }
+            Err(e) => reply.error(&e),
+        }
+        super::ldb::end();
+        super::ldb::write_to_client(fd, &reply.buf);
+    }));
+    crate::os::exit_now(if ran.is_ok() { 0 } else { 1 })
+}
+
+thread_local! {
+    /// The connection of the next debugging session (ldbPrepare, right before scriptRun).
+    static DEBUG_FD: std::cell::Cell<i32> = const { std::cell::Cell::new(-1) };
+}
+
+/// ldbEnable(): SCRIPT DEBUG YES/SYNC resets the debugger (breakpoints, maxlen...).
+fn ldb_enable(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    super::ldb::enable();
+    Ok(env.undefined())
+}
+
+/// ldbPrepare(fd): the debugging client's descriptor for the scriptRun that follows.
+fn ldb_prepare(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let fd = a.i64(env, 0)? as i32;
+    DEBUG_FD.with(|d| d.set(fd));
+    Ok(env.undefined())
+}
+
+/// ldbReap(): the pids of the forked sessions that ended (reaped now), then how many remain
+/// as the last element.
+fn ldb_reap(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let mut v: Vec<JsValue> = super::ldb::reap_children().into_iter().map(|p| env.int(p as i64)).collect();
+    v.push(env.int(super::ldb::pending_children() as i64));
+    env.array(&v)
+}
+
+/// ldbKill(): SIGKILL to every forked session (shutdown); their pids.
+fn ldb_kill(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let v: Vec<JsValue> = super::ldb::kill_children().into_iter().map(|p| env.int(p as i64)).collect();
+    env.array(&v)
 }
 
 /// Results into the params array and the statistics log.
@@ -328,6 +431,10 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
         ("takeScriptErrors", take_script_errors),
         ("takeScriptStats", take_script_stats),
         ("functionsFlush", functions_flush),
+        ("ldbEnable", ldb_enable),
+        ("ldbPrepare", ldb_prepare),
+        ("ldbReap", ldb_reap),
+        ("ldbKill", ldb_kill),
     ];
     for (name, f) in exported {
         env.export(exports, name, *f)?;

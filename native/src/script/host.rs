@@ -38,6 +38,10 @@ pub fn bind(env: &Env, f: JsValue) -> Result<(), String> {
 /// Calls the host with `op` and arguments built by `args`. The host reference is borrowed
 /// (shared) while JS runs: only `bind`, called once at start-up, ever replaces it.
 fn call<R>(op: i64, args: impl FnOnce(&Env) -> Vec<JsValue>, read: impl FnOnce(&Env, JsValue) -> Result<R, String>) -> Result<R, String> {
+    // A forked debugging session's child never enters V8 (its event loop lives in the parent).
+    if super::ldb::in_child() {
+        return Err("ERR not available in a forked debugging session".to_string());
+    }
     HOST.with(|h| {
         let host = h.borrow();
         let Some(kept) = host.as_ref() else { return Err("scripting host is not bound".to_string()) };

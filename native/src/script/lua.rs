@@ -153,6 +153,7 @@ api! {
     lua_sethook: fn(*mut State, Option<Hook>, c_int, c_int) -> c_int;
     lua_getstack: fn(*mut State, c_int, *mut Debug) -> c_int;
     lua_getinfo: fn(*mut State, *const c_char, *mut Debug) -> c_int;
+    lua_getlocal: fn(*mut State, *const Debug, c_int) -> *const c_char;
     luaL_loadbuffer: fn(*mut State, *const c_char, usize, *const c_char) -> c_int;
     luaL_where: fn(*mut State, c_int);
     luaL_ref: fn(*mut State, c_int) -> c_int;
@@ -280,12 +281,20 @@ unsafe extern "C" fn trampoline(l: *mut State) -> c_int {
 
 thread_local! {
     static HOOK: std::cell::Cell<Option<HookFn>> = const { std::cell::Cell::new(None) };
+    static HOOK_EVENT: std::cell::Cell<c_int> = const { std::cell::Cell::new(0) };
 }
 
-unsafe extern "C" fn hook_trampoline(l: *mut State, _ar: *mut Debug) {
+/// lua_Debug's event of a line hook call (the debugger tells a line from a count event).
+pub const HOOK_LINE: c_int = 2;
+pub const HOOK_COUNT: c_int = 3;
+
+unsafe extern "C" fn hook_trampoline(l: *mut State, ar: *mut Debug) {
     let Ok(api) = library() else { return };
     let lua = Lua { l, api };
     let Some(f) = HOOK.with(|h| h.get()) else { return };
+    // SAFETY: Lua passes the hook a valid lua_Debug whose `event` is set.
+    let event = if ar.is_null() { 0 } else { unsafe { (*ar).event } };
+    HOOK_EVENT.with(|e| e.set(event));
     let outcome = catch_unwind(AssertUnwindSafe(|| f(lua)));
     match outcome {
         Ok(Ok(())) => return,
@@ -297,6 +306,18 @@ unsafe extern "C" fn hook_trampoline(l: *mut State, _ar: *mut Debug) {
     }
     // SAFETY: as in `trampoline`: nothing is alive here, the error value is on top.
     unsafe { (api.lua_error)(l) };
+}
+
+/// The event of the hook call being run (HOOK_LINE, HOOK_COUNT).
+pub fn hook_event() -> c_int {
+    HOOK_EVENT.with(|e| e.get())
+}
+
+/// A call-stack level as the debugger shows it (lua_getinfo "Snl").
+pub struct Frame {
+    pub short_src: Vec<u8>,
+    pub line: i32,
+    pub name: Option<Vec<u8>>,
 }
 
 /// Where a function on the call stack is: `what` is "Lua", "C", "main" or "tail".
@@ -700,6 +721,44 @@ impl Lua {
         // SAFETY: lua_getinfo sets `what` and `source` to NUL-terminated strings owned by Lua.
         let text = |p: *const c_char| if p.is_null() { Vec::new() } else { unsafe { CStr::from_ptr(p) }.to_bytes().to_vec() };
         Some(Position { what: String::from_utf8_lossy(&text(ar.what)).into_owned(), source: text(ar.source), line: ar.currentline })
+    }
+}
+
+impl Lua {
+    /// The function at call-stack `level` (0 = the running one), None past the outermost.
+    pub fn frame(&self, level: c_int) -> Option<Frame> {
+        // SAFETY: Debug is plain data; zeroed is a valid initial value.
+        let mut ar: Debug = unsafe { std::mem::zeroed() };
+        // SAFETY: live state; ar is a valid out pointer.
+        if unsafe { (self.api.lua_getstack)(self.l, level, &mut ar) } == 0 {
+            return None;
+        }
+        // SAFETY: ar was filled by lua_getstack; the options string is NUL-terminated.
+        unsafe { (self.api.lua_getinfo)(self.l, b"Snl\0".as_ptr() as *const c_char, &mut ar) };
+        // SAFETY: short_src is a NUL-terminated array inside ar (lua_getinfo writes it with
+        // luaO_chunkid, which always terminates it); name is NULL or a string owned by Lua.
+        let short_src = unsafe { CStr::from_ptr(ar.short_src.as_ptr()) }.to_bytes().to_vec();
+        let name = if ar.name.is_null() { None } else { Some(unsafe { CStr::from_ptr(ar.name) }.to_bytes().to_vec()) };
+        Some(Frame { short_src, line: ar.currentline, name })
+    }
+
+    /// Local variable `n` (1-based) of the function at `level`: pushes its value and returns
+    /// its name, or None (nothing pushed) when there is no such local or level.
+    pub fn local(&self, level: c_int, n: c_int) -> Option<Vec<u8>> {
+        // SAFETY: Debug is plain data; zeroed is a valid initial value.
+        let mut ar: Debug = unsafe { std::mem::zeroed() };
+        // SAFETY: live state; ar is a valid out pointer.
+        if unsafe { (self.api.lua_getstack)(self.l, level, &mut ar) } == 0 {
+            return None;
+        }
+        // SAFETY: ar comes from lua_getstack; lua_getlocal pushes the value only when it
+        // returns a name, a string owned by Lua and valid while the function is active.
+        let name = unsafe { (self.api.lua_getlocal)(self.l, &ar, n) };
+        if name.is_null() {
+            return None;
+        }
+        // SAFETY: as above, NUL-terminated.
+        Some(unsafe { CStr::from_ptr(name) }.to_bytes().to_vec())
     }
 }
 

@@ -28,6 +28,8 @@ pub mod eval;
 pub mod exports;
 pub mod functions;
 pub mod host;
+pub mod ldb;
+mod ldb_os;
 pub mod lstruct;
 pub mod lua;
 pub mod shebang;
@@ -289,11 +291,15 @@ pub fn run(inv: Invocation, caller: Caller, out: &mut Reply) -> Outcome {
         caller,
     };
     RUN.with(|r| *r.borrow_mut() = Some(run));
-    if busy_ms > 0 {
+    // A debugging session replaces the busy handling: its hook stops the script instead.
+    let debugging = inv.eval_mode && ldb::is_active();
+    if debugging {
+        lua.set_hook(Some(ldb::hook), lua::MASK_LINE | lua::MASK_COUNT, 100_000);
+    } else if busy_ms > 0 {
         lua.set_hook(Some(count_hook), lua::MASK_COUNT, 100_000);
     }
     let result = lua.pcall(nargs, 1, handler);
-    if busy_ms > 0 {
+    if debugging || busy_ms > 0 {
         lua.set_hook(None, 0, 0);
     }
     RUNS.with(|n| {
