@@ -15,6 +15,9 @@ const START_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 15_000;
 const PORT_ATTEMPTS = 3;
 
+/** In `args`, replaced by a port free a moment ago, picked anew on each start attempt. */
+export const FREE_PORT = '{free-port}';
+
 export interface ServerOptions {
   /** Extra command-line arguments, after the ones the helper adds (so they can override them). */
   args?: string[];
@@ -38,6 +41,8 @@ export interface ExitStatus {
 
 export interface RunningServer {
   port: number;
+  /** The ports that replaced each FREE_PORT of `args`, in order. */
+  extraPorts: number[];
   pid: number;
   dir: string;
   proc: ChildProcess;
@@ -55,9 +60,9 @@ export function keyforkMainPath(): string {
 export async function startKeyfork(opts: ServerOptions = {}): Promise<RunningServer> {
   const main = keyforkMainPath();
   if (!fs.existsSync(main)) throw new Error(`${main} does not exist: run npm run build first`);
-  return startWithFreePort('keyfork', opts, (port, dir) => ({
+  return startWithFreePort('keyfork', opts, (port, dir, args) => ({
     command: process.execPath,
-    argv: [main, ...configArg(opts), '--port', String(port), '--dir', dir, ...(opts.args ?? [])],
+    argv: [main, ...configArg(opts), '--port', String(port), '--dir', dir, ...args],
   }));
 }
 
@@ -80,10 +85,10 @@ export function redisAvailable(): boolean {
 export async function startRedis(opts: ServerOptions = {}): Promise<RunningServer> {
   const binary = redisServerPath();
   if (binary === null) throw new Error('redis-server is not installed');
-  return startWithFreePort('redis-server', opts, (port, dir) => ({
+  return startWithFreePort('redis-server', opts, (port, dir, args) => ({
     command: binary,
     argv: [...configArg(opts), '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no',
-      '--daemonize', 'no', '--enable-debug-command', 'yes', ...(opts.args ?? [])],
+      '--daemonize', 'no', '--enable-debug-command', 'yes', ...args],
   }));
 }
 
@@ -106,20 +111,29 @@ type CommandLine = { command: string; argv: string[] };
 
 /**
  * freePort() releases the port before the server binds it, so a parallel test can take it in
- * between; a start that fails with "Address already in use" is retried on a new port.
+ * between; a start that fails with "Address already in use" is retried on a new port (and new
+ * FREE_PORT ports).
  */
 async function startWithFreePort(
   label: string,
   opts: ServerOptions,
-  commandLine: (port: number, dir: string) => CommandLine,
+  commandLine: (port: number, dir: string, args: string[]) => CommandLine,
 ): Promise<RunningServer> {
   const dir = opts.dir ?? makeTempDir(label);
+  const template = opts.args ?? [];
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
+    const extraPorts: number[] = [];
+    const args: string[] = [];
+    for (const a of template) {
+      if (a !== FREE_PORT) { args.push(a); continue; }
+      extraPorts.push(await freePort());
+      args.push(String(extraPorts[extraPorts.length - 1]));
+    }
     try {
-      const line = commandLine(port, dir);
+      const line = commandLine(port, dir, args);
       const cmd = opts.prefix ? { command: opts.prefix[0], argv: [...opts.prefix.slice(1), line.command, ...line.argv] } : line;
-      return await spawnServer(label, port, dir, cmd, opts.env);
+      return { ...(await spawnServer(label, port, dir, cmd, opts.env)), extraPorts };
     } catch (err) {
       const portTaken = err instanceof StartError && err.output.includes('Address already in use');
       if (!portTaken || attempt >= PORT_ATTEMPTS) throw err;
@@ -165,6 +179,7 @@ function spawnServer(label: string, port: number, dir: string, cmd: CommandLine,
       }
       resolve({
         port,
+        extraPorts: [],
         pid: proc.pid as number,
         dir,
         proc,

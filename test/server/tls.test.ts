@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { freePort } from '../helpers/ports';
 import { RawConnection } from '../helpers/resp';
-import { keyforkMainPath, redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
+import { FREE_PORT, keyforkMainPath, redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
 let dir = '';
 const file = (name: string) => path.join(dir, name);
@@ -51,10 +51,9 @@ interface Pair {
 }
 
 async function startPair(args: string[]): Promise<Pair> {
-  const [kp, rp] = [await freePort(), await freePort()];
-  const base = ['--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), ...args];
-  const [k, r] = await Promise.all([startKeyfork({ args: ['--tls-port', String(kp), ...base] }), startRedis({ args: ['--tls-port', String(rp), ...base] })]);
-  return { keyfork: { ...k, tlsPort: kp }, redis: { ...r, tlsPort: rp } };
+  const all = ['--tls-port', FREE_PORT, '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), ...args];
+  const [k, r] = await Promise.all([startKeyfork({ args: all }), startRedis({ args: all })]);
+  return { keyfork: { ...k, tlsPort: k.extraPorts[0] }, redis: { ...r, tlsPort: r.extraPorts[0] } };
 }
 
 async function stopPair(p: Pair): Promise<void> {
