@@ -79,11 +79,18 @@ fn atoi(text: &[u8]) -> i32 {
     n as i32
 }
 
-/// migrateGetSocket: the cached connection's index, or a new one (connect, TCP_NODELAY).
-fn get_socket(host: &[u8], port: &[u8], timeout_ms: i64) -> Result<usize, CmdError> {
-    let mut name = host.to_vec();
+/// The cache's key: "host:port" with both as the arguments spell them (Redis's sds name).
+fn cache_key(host: &[u8], port: &[u8]) -> Vec<u8> {
+    let mut name = Vec::with_capacity(host.len() + 1 + port.len());
+    name.extend_from_slice(host);
     name.push(b':');
     name.extend_from_slice(port);
+    name
+}
+
+/// migrateGetSocket: the cached connection's index, or a new one (connect, TCP_NODELAY).
+fn get_socket(host: &[u8], port: &[u8], timeout_ms: i64) -> Result<usize, CmdError> {
+    let name = cache_key(host, port);
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(i) = cache.iter().position(|c| c.name == name) {
@@ -112,9 +119,7 @@ fn with_cached<R>(i: usize, f: impl FnOnce(&mut Cached) -> R) -> R {
 
 /// migrateCloseSocket: forget and close the connection to host:port, if cached.
 fn close_socket(host: &[u8], port: &[u8]) {
-    let mut name = host.to_vec();
-    name.push(b':');
-    name.extend_from_slice(port);
+    let name = cache_key(host, port);
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(i) = cache.iter().position(|c| c.name == name) {
