@@ -160,13 +160,15 @@ impl Line {
         self.len += n;
         self
     }
-    fn u(&mut self, mut v: u64, width: usize) -> &mut Line {
+    /// `v` in `base` (10 or 16, lower-case), zero-padded to `width` digits: printf's %0*lu
+    /// and %0*lx without printf, which is not async-signal-safe.
+    fn num(&mut self, mut v: u64, base: u64, width: usize) -> &mut Line {
         let mut digits = [0u8; 20];
         let mut n = 0;
         loop {
-            digits[n] = b'0' + (v % 10) as u8;
+            digits[n] = b"0123456789abcdef"[(v % base) as usize];
             n += 1;
-            v /= 10;
+            v /= base;
             if v == 0 {
                 break;
             }
@@ -180,6 +182,9 @@ impl Line {
         }
         self
     }
+    fn u(&mut self, v: u64, width: usize) -> &mut Line {
+        self.num(v, 10, width)
+    }
     fn i(&mut self, v: i64) -> &mut Line {
         if v < 0 {
             self.s("-");
@@ -187,25 +192,7 @@ impl Line {
         self.u(v.unsigned_abs(), 0)
     }
     fn hex(&mut self, v: u64, width: usize) -> &mut Line {
-        let mut digits = [0u8; 16];
-        let mut n = 0;
-        let mut x = v;
-        loop {
-            digits[n] = b"0123456789abcdef"[(x & 15) as usize];
-            n += 1;
-            x >>= 4;
-            if x == 0 {
-                break;
-            }
-        }
-        for _ in n..width {
-            self.bytes(b"0");
-        }
-        while n > 0 {
-            n -= 1;
-            self.bytes(&[digits[n]]);
-        }
-        self
+        self.num(v, 16, width)
     }
     /// As printf's %p: 0x and lower-case hex, "(nil)" for null.
     fn ptr(&mut self, v: u64) -> &mut Line {
