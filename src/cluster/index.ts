@@ -270,11 +270,20 @@ export class Cluster {
       this.prevAnnounceIp = ip;
       myself.ip = ip ?? '';
     }
-    const port = this.server.listeningPort() || config.int(PORT);
-    myself.port = config.int(ANNOUNCE_PORT) || port;
+    myself.port = config.int(ANNOUNCE_PORT) || this.clientPort();
     myself.pport = 0;
-    myself.cport = config.int(ANNOUNCE_BUS_PORT) || config.int(CLUSTER_PORT) || port + CLUSTER_PORT_INCR;
+    myself.cport = config.int(ANNOUNCE_BUS_PORT) || this.busPort();
     myself.hostname = config.optionalStr(ANNOUNCE_HOSTNAME) ?? '';
+  }
+
+  /** The port clients reach this node on: the one listened on, else the configured one. */
+  private clientPort(): number {
+    return this.server.listeningPort() || this.server.config.int(PORT);
+  }
+
+  /** clusterInit's bus port: cluster-port, else the client port + 10000 (the bus listens here). */
+  busPort(): number {
+    return this.server.config.int(CLUSTER_PORT) || this.clientPort() + CLUSTER_PORT_INCR;
   }
 
   /**

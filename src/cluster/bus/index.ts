@@ -60,8 +60,6 @@ const NODE_TIMEOUT = consume('cluster-node-timeout', BUS_TEST);
 const SENDBUF_LIMIT = consume('cluster-link-sendbuf-limit', BUS_TEST);
 const BIND_SOURCE_ADDR = consume('bind-source-addr', BUS_TEST);
 const BIND = consume('bind', BUS_TEST);
-const CLUSTER_PORT = consume('cluster-port', BUS_TEST);
-const PORT = consume('port', BUS_TEST);
 const ANNOUNCE_IP = consume('cluster-announce-ip', 'test/server/cluster-start.test.ts');
 
 /** CLUSTER_FAIL_UNDO_TIME_MULT. */
@@ -132,8 +130,7 @@ export class ClusterBus {
     config.onChange(NODE_TIMEOUT, () => {
       cluster.nodeTimeout = bus.nodeTimeout();
     });
-    const port = cluster.server.listeningPort() || config.int(PORT);
-    const cport = config.int(CLUSTER_PORT) || port + 10000;
+    const cport = cluster.busPort();
     for (const spec of config.bindAddresses(BIND)) {
       const optional = spec.startsWith('-');
       const host = optional ? spec.slice(1) : spec;
