@@ -13,6 +13,7 @@
 //! It also puts the heap on transparent huge pages once `use_huge_pages` was called and the heap
 //! has grown to tens of MB (see there).
 
+use crate::libc::pthread_self;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
@@ -20,10 +21,6 @@ static MAIN: AtomicIsize = AtomicIsize::new(0);
 static BACKGROUND: AtomicIsize = AtomicIsize::new(0);
 /// pthread_self() of the background (lazy free) thread; 0 (no thread has it) until one runs.
 static BACKGROUND_THREAD: AtomicUsize = AtomicUsize::new(0);
-
-extern "C" {
-    fn pthread_self() -> usize;
-}
 
 #[inline(always)]
 fn count(delta: isize) {

@@ -17,6 +17,11 @@
 //! Every unsafe block of this file has a `// SAFETY:` line; the exported functions run under
 //! napi's catch_unwind.
 
+use crate::libc::{
+    abort, backtrace, backtrace_symbols_fd, clock_gettime, dladdr, dlsym, mmap, nanosleep, open, pause, sigaction, syscall,
+    timer_create, timer_settime, unlink, DlInfo, ItimerSpec, SigAction, SigEvent, Timespec, O_CLOEXEC, O_DIRECTORY, O_RDONLY,
+    SIG_DFL, SIG_IGN,
+};
 use crate::napi::{Env, JsArgs, JsValue};
 use crate::os;
 use std::os::raw::{c_char, c_int, c_long, c_void};
@@ -38,80 +43,14 @@ const SA_ONSTACK: c_int = 0x0800_0000;
 const SA_RESTART: c_int = 0x1000_0000;
 const SA_NODEFER: c_int = 0x4000_0000;
 const SA_RESETHAND: c_int = 0x8000_0000u32 as c_int;
-const SIG_DFL: usize = 0;
-const SIG_IGN: usize = 1;
 const SI_USER: c_int = 0;
 
 const SYS_GETDENTS64: c_long = 217;
 const SYS_GETTID: c_long = 186;
 const SYS_TGKILL: c_long = 234;
-const O_RDONLY: c_int = 0;
-const O_DIRECTORY: c_int = 0o200000;
-const O_CLOEXEC: c_int = 0o2000000;
 const CLOCK_REALTIME: c_int = 0;
 const SIGEV_SIGNAL: c_int = 0;
 const SIGEV_THREAD_ID: c_int = 4;
-
-#[repr(C)]
-struct SigAction {
-    handler: usize,
-    mask: [u64; 16],
-    flags: c_int,
-    restorer: usize,
-}
-
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-#[repr(C)]
-struct ItimerSpec {
-    interval: Timespec,
-    value: Timespec,
-}
-
-#[repr(C)]
-struct DlInfo {
-    fname: *const c_char,
-    fbase: *const c_void,
-    sname: *const c_char,
-    saddr: *const c_void,
-}
-
-#[repr(C)]
-struct SigEvent {
-    value: usize,
-    signo: c_int,
-    notify: c_int,
-    tid: c_int,
-    pad: [c_int; 11],
-}
-
-extern "C" {
-    fn sigaction(sig: c_int, act: *const SigAction, old: *mut SigAction) -> c_int;
-    fn backtrace(buf: *mut *mut c_void, size: c_int) -> c_int;
-    fn backtrace_symbols_fd(buf: *const *mut c_void, size: c_int, fd: c_int);
-    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
-    fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
-    fn open(path: *const c_char, flags: c_int, ...) -> c_int;
-    fn close(fd: c_int) -> c_int;
-    fn getpid() -> i32;
-    fn kill(pid: i32, sig: c_int) -> c_int;
-    fn syscall(n: c_long, ...) -> c_long;
-    fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
-    fn nanosleep(req: *const Timespec, rem: *mut Timespec) -> c_int;
-    fn pause() -> c_int;
-    fn unlink(path: *const c_char) -> c_int;
-    fn abort() -> !;
-    fn _exit(status: c_int) -> !;
-    fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: i64) -> *mut c_void;
-    fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void;
-    fn timer_create(clock: c_int, sev: *mut SigEvent, timer: *mut usize) -> c_int;
-    fn dladdr(addr: *const c_void, info: *mut DlInfo) -> c_int;
-    fn timer_settime(timer: usize, flags: c_int, new: *const ItimerSpec, old: *mut ItimerSpec) -> c_int;
-}
 
 // --- what TypeScript prepares -------------------------------------------------------------
 
@@ -210,12 +149,10 @@ fn out(bytes: &[u8]) {
     let fd = LOG_FD.load(Ordering::Relaxed);
     let mut done = 0;
     while done < bytes.len() {
-        // SAFETY: the slice is valid for reads of its length; write(2) is async-signal-safe.
-        let n = unsafe { write(fd, bytes[done..].as_ptr() as *const c_void, bytes.len() - done) };
-        if n <= 0 {
-            return;
+        match os::write_some(fd, &bytes[done..]) {
+            Ok(n) if n > 0 => done += n,
+            _ => return,
         }
-        done += n as usize;
     }
 }
 
@@ -230,8 +167,7 @@ fn prefix(line: &mut Line) {
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    // SAFETY: getpid is async-signal-safe.
-    let pid = unsafe { getpid() };
+    let pid = os::current_pid();
     line.i(pid as i64).bytes(&[b':', ROLE.load(Ordering::Relaxed), b' ']);
     line.u(d as u64, 2).s(" ").s(MONTHS[(m - 1) as usize]).s(" ").u(y as u64, 4).s(" ");
     line.u((secs / 3600) as u64, 2).s(":").u((secs / 60 % 60) as u64, 2).s(":").u((secs % 60) as u64, 2);
@@ -342,8 +278,9 @@ fn park_other_threads() {
     let act = SigAction { handler: park as *const () as usize, mask: [0; 16], flags: 0, restorer: 0 };
     // SAFETY: a valid sigaction for a handler that only counts and pauses.
     unsafe { sigaction(SIGPARK, &act, std::ptr::null_mut()) };
-    // SAFETY: plain syscalls without pointers.
-    let (pid, me) = unsafe { (getpid(), syscall(SYS_GETTID) as i32) };
+    let pid = os::current_pid();
+    // SAFETY: gettid takes no arguments.
+    let me = unsafe { syscall(SYS_GETTID) } as i32;
     // SAFETY: a NUL-terminated path.
     let dir = unsafe { open(b"/proc/self/task\0".as_ptr() as *const c_char, O_RDONLY | O_DIRECTORY | O_CLOEXEC) };
     if dir < 0 {
@@ -378,8 +315,7 @@ fn park_other_threads() {
             off += reclen.max(1);
         }
     }
-    // SAFETY: dir is the descriptor opened above.
-    unsafe { close(dir) };
+    os::close_fd(dir);
     for _ in 0..200 {
         if PARKED.load(Ordering::SeqCst) >= sent {
             break;
@@ -443,11 +379,8 @@ fn fast_memory_test() -> usize {
     let mut buf = [0u8; 8192];
     let mut have = 0usize;
     loop {
-        // SAFETY: buf[have..] is valid for writes.
-        let n = unsafe { read(fd, buf[have..].as_mut_ptr() as *mut c_void, buf.len() - have) };
-        if n > 0 {
-            have += n as usize;
-        }
+        let n = os::read_into(fd, &mut buf[have..]).unwrap_or(0);
+        have += n;
         let mut start = 0;
         while let Some(nl) = buf[start..have].iter().position(|&c| c == b'\n') {
             let line = &buf[start..start + nl];
@@ -474,12 +407,11 @@ fn fast_memory_test() -> usize {
         }
         buf.copy_within(start..have, 0);
         have -= start;
-        if n <= 0 {
+        if n == 0 {
             break;
         }
     }
-    // SAFETY: fd is the descriptor opened above.
-    unsafe { close(fd) };
+    os::close_fd(fd);
     let mut backup = [0u64; 2048];
     let mut errors = 0;
     for &(lo, size) in &regions[..count] {
@@ -587,12 +519,11 @@ fn dump_code_around_eip(eip: u64) {
 type TrapFn = extern "C" fn(c_int, *mut c_void, *mut c_void) -> bool;
 
 extern "C" fn on_fatal_signal(sig: c_int, info: *mut c_void, uc: *mut c_void) {
-    // SAFETY: getpid is async-signal-safe.
-    if unsafe { getpid() } != OWNER_PID.load(Ordering::Relaxed) {
-        // A forked child: its contract is to die as it would have without us, silently.
+    if os::current_pid() != OWNER_PID.load(Ordering::Relaxed) {
+        // A forked child: its contract is to die as it would have without us, silently (a
+        // fault re-faults on return anyway).
         set_action(sig, SIG_DFL, 0);
-        // SAFETY: re-raises the signal to ourselves; a fault re-faults on return anyway.
-        unsafe { kill(getpid(), sig) };
+        let _ = os::send_signal(os::current_pid(), sig);
         return;
     }
     if sig == SIGSEGV || sig == SIGBUS {
@@ -653,8 +584,7 @@ fn bug_report_end_signal(sig: c_int) {
     out(REPORT_END);
     unlink_pidfile();
     set_action(sig, SIG_DFL, SA_NODEFER | SA_ONSTACK | SA_RESETHAND);
-    // SAFETY: sends the signal to ourselves, now with its default action.
-    unsafe { kill(getpid(), sig) };
+    let _ = os::send_signal(os::current_pid(), sig);
 }
 
 fn install_fatal_handlers() {
@@ -666,8 +596,7 @@ fn install_fatal_handlers() {
 /// setupSigSegvAction / removeSigSegvHandlers: crash-log-enabled.
 fn set_fatal_handlers(on: bool) {
     if on {
-        // SAFETY: plain syscalls.
-        OWNER_PID.store(unsafe { getpid() }, Ordering::Relaxed);
+        OWNER_PID.store(os::current_pid(), Ordering::Relaxed);
         install_fatal_handlers();
     } else {
         for sig in FATAL_SIGNALS {
@@ -682,8 +611,7 @@ fn set_fatal_handlers(on: bool) {
 static WATCHDOG_TIMER: Mutex<Option<usize>> = Mutex::new(None);
 
 extern "C" fn on_watchdog(_sig: c_int, _info: *mut c_void, uc: *mut c_void) {
-    // SAFETY: getpid is async-signal-safe.
-    if unsafe { getpid() } != OWNER_PID.load(Ordering::Relaxed) {
+    if os::current_pid() != OWNER_PID.load(Ordering::Relaxed) {
         return;
     }
     let eip = if uc.is_null() {
@@ -703,8 +631,7 @@ fn from_handler_line(msg: &str) {
     // SAFETY: valid out pointer.
     unsafe { clock_gettime(CLOCK_REALTIME, &mut ts) };
     let mut l = Line::new();
-    // SAFETY: getpid is async-signal-safe.
-    l.i(unsafe { getpid() } as i64).s(":signal-handler (").i(ts.sec).s(") ").s(msg).s("\n");
+    l.i(os::current_pid() as i64).s(":signal-handler (").i(ts.sec).s(") ").s(msg).s("\n");
     l.out();
 }
 
@@ -804,13 +731,11 @@ fn crash_panic_end(_env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     out(REPORT_END);
     unlink_pidfile();
     set_fatal_handlers(false);
-    // SAFETY: both end the process; nothing of ours runs after them.
-    unsafe {
-        if exit {
-            _exit(1);
-        }
-        abort();
+    if exit {
+        os::exit_now(1);
     }
+    // SAFETY: abort ends the process; nothing of ours runs after it.
+    unsafe { abort() }
 }
 
 /// debugSegfault(): DEBUG SEGFAULT's write to a read-only page.
@@ -833,8 +758,7 @@ fn watchdog_period(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         watchdog_schedule(0)?;
         set_action(SIGALRM, SIG_IGN, 0);
     } else {
-        // SAFETY: plain syscall.
-        OWNER_PID.store(unsafe { getpid() }, Ordering::Relaxed);
+        OWNER_PID.store(os::current_pid(), Ordering::Relaxed);
         set_action(SIGALRM, on_watchdog as *const () as usize, SA_SIGINFO | SA_RESTART);
         watchdog_schedule(ms)?;
     }

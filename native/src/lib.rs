@@ -14,6 +14,7 @@ pub mod digest;
 pub mod glob;
 pub mod keyspace;
 pub mod lazyfree;
+mod libc;
 pub mod long_double;
 pub mod napi;
 pub mod numfmt;

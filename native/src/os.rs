@@ -1,59 +1,21 @@
-//! The few libc calls keyfork needs beyond std, declared by hand (no crates): process
-//! creation and reaping for the snapshot child, pipes for its reports, prctl for THP.
-//! Every unsafe block of the crate outside napi/ is in this file, alloc.rs (the allocator) and
-//! prefetch.rs (a cache hint).
+//! Safe wrappers over the libc calls keyfork needs beyond std (declared once in libc.rs):
+//! process creation and reaping for the snapshot child, pipes for its reports, sockets,
+//! signals and the loader's lookups for the crash report, prctl for THP.
 
+use crate::libc::*;
 use std::io;
-use std::os::raw::{c_int, c_long, c_uint, c_ulong, c_void};
+use std::os::raw::{c_int, c_uint, c_ulong, c_void};
 
-pub type Pid = i32;
+pub use crate::libc::Pid;
 
 pub const SIGKILL: c_int = 9;
 pub const SIGTERM: c_int = 15;
 pub const SIGUSR1: c_int = 10;
 const WNOHANG: c_int = 1;
-const O_NONBLOCK: c_int = 0o4000;
-const O_CLOEXEC: c_int = 0o2000000;
 const F_GETFL: c_int = 3;
 const F_SETFL: c_int = 4;
-const MSG_DONTWAIT: c_int = 0x40;
-const MSG_NOSIGNAL: c_int = 0x4000;
 const PR_SET_THP_DISABLE: c_int = 41;
 const PR_GET_THP_DISABLE: c_int = 42;
-
-extern "C" {
-    fn fork() -> Pid;
-    fn waitpid(pid: Pid, status: *mut c_int, options: c_int) -> Pid;
-    fn kill(pid: Pid, sig: c_int) -> c_int;
-    fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
-    fn close(fd: c_int) -> c_int;
-    fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int;
-    fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
-    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
-    fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize;
-    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
-    fn prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> c_int;
-    fn getpid() -> Pid;
-    fn _exit(status: c_int) -> !;
-    fn sysconf(name: c_int) -> c_long;
-    fn signal(signum: c_int, handler: usize) -> usize;
-    fn malloc_trim(pad: usize) -> c_int;
-    fn mallinfo2() -> MallInfo2;
-    fn sigprocmask(how: c_int, set: *const [u64; 16], old: *mut [u64; 16]) -> c_int;
-    fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: u32) -> c_int;
-    #[cfg(test)]
-    fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut u32) -> c_int;
-    fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
-    fn accept4(fd: c_int, addr: *mut c_void, len: *mut c_uint, flags: c_int) -> c_int;
-    fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
-    fn sync_file_range(fd: c_int, offset: i64, nbytes: i64, flags: c_uint) -> c_int;
-    fn getpeername(fd: c_int, addr: *mut c_void, len: *mut c_uint) -> c_int;
-    fn getsockname(fd: c_int, addr: *mut c_void, len: *mut c_uint) -> c_int;
-    fn sbrk(increment: isize) -> *mut c_void;
-    fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
-    fn mallopt(param: c_int, value: c_int) -> c_int;
-    fn flock(fd: c_int, operation: c_int) -> c_int;
-}
 
 const F_DUPFD_CLOEXEC: c_int = 1030;
 const LOCK_EX: c_int = 2;
@@ -100,9 +62,6 @@ pub fn recv_now(fd: i32, buf: &mut [u8]) -> Received {
     }
 }
 
-const SOCK_NONBLOCK: c_int = 0o4000;
-const SOCK_CLOEXEC: c_int = 0o2000000;
-
 /// A connection waiting on a listening socket, non-blocking and close-on-exec; None when none
 /// waits (or the accept failed).
 pub fn accept_now(listener: i32) -> Option<i32> {
@@ -110,15 +69,6 @@ pub fn accept_now(listener: i32) -> Option<i32> {
     let fd = unsafe { accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), SOCK_NONBLOCK | SOCK_CLOEXEC) };
     (fd >= 0).then_some(fd)
 }
-
-#[repr(C)]
-struct PollFd {
-    fd: c_int,
-    events: i16,
-    revents: i16,
-}
-
-const POLLIN: i16 = 0x1;
 
 /// The descriptors among `fds` with something to read (data, end of stream or an error), without
 /// waiting.
@@ -137,26 +87,20 @@ pub fn readable_now(fds: &[i32]) -> Vec<i32> {
 pub fn read_some(fd: i32, max: usize) -> io::Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; max];
     loop {
-        // SAFETY: buf is valid for writes of its length.
-        let n = unsafe { read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
-        if n > 0 {
-            buf.truncate(n as usize);
-            return Ok(Some(buf));
-        }
-        if n == 0 {
-            return Ok(None);
-        }
-        let e = io::Error::last_os_error();
-        match e.kind() {
-            io::ErrorKind::WouldBlock => return Ok(Some(Vec::new())),
-            io::ErrorKind::Interrupted => continue,
-            _ => return Err(e),
+        match read_into(fd, &mut buf) {
+            Ok(0) => return Ok(None),
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(buf));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Some(Vec::new())),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
     }
 }
 
 pub const SIGINT: c_int = 2;
-const SIG_DFL: usize = 0;
 const SIG_UNBLOCK: c_int = 1;
 
 /// In the child: Node's handlers for SIGTERM, SIGINT and SIGUSR1 were inherited, which would
@@ -296,19 +240,13 @@ pub fn grow_pipe(fd: i32, bytes: usize) {
 pub fn read_available(fd: i32, out: &mut Vec<u8>) -> io::Result<bool> {
     let mut buf = [0u8; 8192];
     loop {
-        // SAFETY: buf is valid for writes of its length.
-        let n = unsafe { read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
-        if n > 0 {
-            out.extend_from_slice(&buf[..n as usize]);
-            continue;
+        match read_into(fd, &mut buf) {
+            Ok(0) => return Ok(false), // writer closed: end of reports
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        if n == 0 { return Ok(false); } // writer closed: end of reports
-        let e = io::Error::last_os_error();
-        return match e.kind() {
-            io::ErrorKind::WouldBlock => Ok(true),
-            io::ErrorKind::Interrupted => continue,
-            _ => Err(e),
-        };
     }
 }
 
@@ -331,16 +269,103 @@ pub fn send_nonblocking(fd: i32, data: &[u8]) -> io::Result<usize> {
 /// Writes all of `data` to a blocking descriptor.
 pub fn write_all(fd: i32, mut data: &[u8]) -> io::Result<()> {
     while !data.is_empty() {
-        // SAFETY: data is valid for reads of its length.
-        let n = unsafe { write(fd, data.as_ptr() as *const c_void, data.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted { continue; }
-            return Err(e);
+        match write_some(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        data = &data[n as usize..];
     }
     Ok(())
+}
+
+/// One write(2) of `data`: the bytes written. Async-signal-safe (no allocation; the error is
+/// errno's number).
+pub fn write_some(fd: i32, data: &[u8]) -> io::Result<usize> {
+    // SAFETY: data is valid for reads of its length.
+    let n = unsafe { write(fd, data.as_ptr() as *const c_void, data.len()) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+}
+
+/// One read(2) into `buf`: the bytes read, 0 at the end of the stream. Async-signal-safe.
+pub fn read_into(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for writes of its length.
+    let n = unsafe { read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
+    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+}
+
+/// Waits up to `ms` (0: not at all) for `events` on one descriptor: the events that came
+/// (POLLERR / POLLHUP included), 0 on a timeout or an error.
+pub fn poll_one(fd: i32, events: i16, ms: i64) -> i16 {
+    let mut pfd = PollFd { fd, events, revents: 0 };
+    let ms = ms.clamp(0, c_int::MAX as i64) as c_int;
+    // SAFETY: one initialised pollfd, nfds 1.
+    let n = unsafe { poll(&mut pfd, 1, ms) };
+    if n == 1 { pfd.revents } else { 0 }
+}
+
+/// A resolved stream address (getaddrinfo's ai_family, ai_socktype, ai_protocol, ai_addr).
+pub struct StreamAddr {
+    pub family: i32,
+    pub socktype: i32,
+    pub protocol: i32,
+    pub addr: Vec<u8>,
+}
+
+/// getaddrinfo(host, service) for a stream socket of any family, in the resolver's order;
+/// None when it fails.
+pub fn resolve_stream(host: &std::ffi::CStr, service: &std::ffi::CStr) -> Option<Vec<StreamAddr>> {
+    const AF_UNSPEC: c_int = 0;
+    let hints = AddrInfo {
+        ai_flags: 0,
+        ai_family: AF_UNSPEC,
+        ai_socktype: SOCK_STREAM,
+        ai_protocol: 0,
+        ai_addrlen: 0,
+        ai_addr: std::ptr::null_mut(),
+        ai_canonname: std::ptr::null_mut(),
+        ai_next: std::ptr::null_mut(),
+    };
+    let mut list: *mut AddrInfo = std::ptr::null_mut();
+    // SAFETY: both strings are NUL-terminated and live across the call; hints is a zeroed
+    // addrinfo as getaddrinfo expects; `list` receives a list freed below.
+    if unsafe { getaddrinfo(host.as_ptr(), service.as_ptr(), &hints, &mut list) } != 0 {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: p is a node of the list getaddrinfo returned, not freed yet; ai_addr points
+        // to ai_addrlen bytes of socket address.
+        let (ai, addr) = unsafe {
+            let ai = &*p;
+            (ai, std::slice::from_raw_parts(ai.ai_addr as *const u8, ai.ai_addrlen as usize).to_vec())
+        };
+        out.push(StreamAddr { family: ai.ai_family, socktype: ai.ai_socktype, protocol: ai.ai_protocol, addr });
+        p = ai.ai_next;
+    }
+    // SAFETY: the list came from getaddrinfo and is freed once; nothing of it is used after.
+    unsafe { freeaddrinfo(list) };
+    Some(out)
+}
+
+/// A new close-on-exec socket for `a`.
+pub fn socket_for(a: &StreamAddr) -> io::Result<i32> {
+    // SAFETY: plain integer arguments; the descriptor is the caller's to close.
+    let fd = unsafe { socket(a.family, a.socktype | SOCK_CLOEXEC, a.protocol) };
+    if fd < 0 { Err(io::Error::last_os_error()) } else { Ok(fd) }
+}
+
+/// connect(2) to `a` (on a non-blocking socket an EINPROGRESS error means under way).
+pub fn connect_to(fd: i32, a: &StreamAddr) -> io::Result<()> {
+    // SAFETY: a.addr holds the socket address getaddrinfo produced, its length passed.
+    let rc = unsafe { connect(fd, a.addr.as_ptr() as *const c_void, a.addr.len() as u32) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// SO_REUSEADDR on (anet.c sets it on the sockets it connects too).
+pub fn set_reuse_address(fd: i32) -> io::Result<()> {
+    const SO_REUSEADDR: c_int = 2;
+    set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1)
 }
 
 /// Returns free heap memory to the kernel (glibc's malloc_trim: the top of the heap beyond
@@ -352,21 +377,6 @@ pub fn trim_heap(keep_at_top: usize) -> bool {
     unsafe { malloc_trim(keep_at_top) == 1 }
 }
 
-/// glibc's struct mallinfo2 (all fields size_t).
-#[repr(C)]
-struct MallInfo2 {
-    arena: usize,
-    ordblks: usize,
-    smblks: usize,
-    hblks: usize,
-    hblkhd: usize,
-    usmblks: usize,
-    fsmblks: usize,
-    uordblks: usize,
-    fordblks: usize,
-    keepcost: usize,
-}
-
 /// The C heap as the allocator sees it: (bytes in use, free bytes it holds in its arenas, of
 /// those the free space at the top of the main heap). In use covers the keyspace and everything
 /// else the process malloc'd (Buffers' memory too).
@@ -376,7 +386,6 @@ pub fn heap_usage() -> (u64, u64, u64) {
     ((m.uordblks + m.hblkhd) as u64, m.fordblks as u64, m.keepcost as u64)
 }
 
-const SOL_SOCKET: c_int = 1;
 const SO_KEEPALIVE: c_int = 9;
 const IPPROTO_TCP: c_int = 6;
 const TCP_KEEPIDLE: c_int = 4;

@@ -7,6 +7,7 @@
 //! (`prepareChild`): snapshot.rs applies it in the child, which never returns into V8 or
 //! libuv, so everything here that runs there is plain syscalls on the child's own memory.
 
+use crate::libc::{bind, close, prctl, raise, recv, sched_getaffinity, sched_setaffinity, sendto, socket, MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_CLOEXEC, SOCK_DGRAM};
 use crate::napi::{Env, JsArgs, JsValue};
 use std::cell::RefCell;
 use std::io;
@@ -16,25 +17,8 @@ use std::sync::OnceLock;
 const PR_SET_NAME: c_int = 15;
 const PR_GET_NAME: c_int = 16;
 const AF_UNIX: c_int = 1;
-const SOCK_DGRAM: c_int = 2;
-const SOCK_CLOEXEC: c_int = 0o2000000;
-const MSG_NOSIGNAL: c_int = 0x4000;
 /// glibc's cpu_set_t: 1024 CPUs.
 const CPU_SET_WORDS: usize = 16;
-
-extern "C" {
-    fn prctl(option: c_int, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> c_int;
-    fn sched_setaffinity(pid: c_int, size: usize, mask: *const [u64; CPU_SET_WORDS]) -> c_int;
-    fn sched_getaffinity(pid: c_int, size: usize, mask: *mut [u64; CPU_SET_WORDS]) -> c_int;
-    fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int;
-    fn sendto(fd: c_int, buf: *const c_void, len: usize, flags: c_int, addr: *const SockaddrUn, addrlen: u32) -> isize;
-    fn close(fd: c_int) -> c_int;
-    fn raise(sig: c_int) -> c_int;
-    fn bind(fd: c_int, addr: *const SockaddrUn, addrlen: u32) -> c_int;
-    fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
-}
-
-const MSG_DONTWAIT: c_int = 0x40;
 
 #[repr(C)]
 struct SockaddrUn {
@@ -221,7 +205,7 @@ pub fn send_datagram(path: &[u8], payload: &[u8]) -> io::Result<()> {
     let fd = datagram_socket()?;
     // SAFETY: payload is valid for reads of its length; addr is an initialised sockaddr_un of
     // at least `addrlen` bytes; fd is the socket just made.
-    let sent = unsafe { sendto(fd, payload.as_ptr() as *const c_void, payload.len(), MSG_NOSIGNAL, &addr, addrlen) };
+    let sent = unsafe { sendto(fd, payload.as_ptr() as *const c_void, payload.len(), MSG_NOSIGNAL, &addr as *const SockaddrUn as *const c_void, addrlen) };
     let result = if sent < 0 { Err(io::Error::last_os_error()) } else { Ok(()) };
     // SAFETY: fd is ours and closed once.
     unsafe { close(fd) };
@@ -234,7 +218,7 @@ pub fn bind_datagram(path: &[u8]) -> io::Result<i32> {
     let (addr, addrlen) = unix_address(path)?;
     let fd = datagram_socket()?;
     // SAFETY: addr is an initialised sockaddr_un of at least `addrlen` bytes.
-    if unsafe { bind(fd, &addr, addrlen) } < 0 {
+    if unsafe { bind(fd, &addr as *const SockaddrUn as *const c_void, addrlen) } < 0 {
         let e = io::Error::last_os_error();
         // SAFETY: fd is ours and closed once.
         unsafe { close(fd) };

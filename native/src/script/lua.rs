@@ -16,6 +16,7 @@
 //!   trampoline calls `lua_error` only after every Rust value of the call has been dropped;
 //!   panics are caught there too and become a Lua error. Nothing crosses into Node.
 
+use crate::libc::{abort, dlerror, dlopen, dlsym, free, realloc};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -74,15 +75,6 @@ pub struct Debug {
     lastlinedefined: c_int,
     short_src: [c_char; 60],
     i_ci: c_int,
-}
-
-extern "C" {
-    fn dlopen(filename: *const c_char, flags: c_int) -> *mut c_void;
-    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
-    fn dlerror() -> *const c_char;
-    fn realloc(p: *mut c_void, size: usize) -> *mut c_void;
-    fn free(p: *mut c_void);
-    fn abort() -> !;
 }
 
 macro_rules! api {
