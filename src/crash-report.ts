@@ -6,7 +6,8 @@
 // the report after the registers (INFO OUTPUT, CLIENT LIST OUTPUT, MODULES INFO OUTPUT, CONFIG
 // DEBUG OUTPUT), refreshed every second by serverCron while crash-log-enabled is yes (DEBUG
 // SEGFAULT refreshes it right before faulting, with its own client as CURRENT CLIENT INFO).
-// serverPanic and serverAssert run here, in TypeScript, and print the same report.
+// serverPanic and serverAssert run here, in TypeScript, and print the same report; so does a
+// panic of the addon's code in keyfork-server (nativePanic), as Redis's serverPanic would.
 import { consume } from './config/consumers';
 import { quoteRepr } from './config/splitargs';
 import { findConfigRow } from './config/table';
@@ -15,7 +16,7 @@ import { clientInfoLine } from './commands/client-cmd';
 import { infoString } from './info';
 import type { Logger } from './log';
 import { native } from './native';
-import { setPanicReporter } from './panic';
+import { serverPanic, setPanicReporter } from './panic';
 import type { Server } from './server';
 
 const PROOF = 'test/server/crash-report.test.ts';
@@ -53,7 +54,7 @@ export class CrashReport {
   /** keyfork-server owns the process: the crash handlers and the watchdog are set up. */
   ownProcess(): void {
     this.ownsProcess = true;
-    native.crashInit();
+    native.crashInit(() => this.nativePanic());
     this.applySettings();
     if (this.server.config.int(WATCHDOG_PERIOD) !== 0) this.applyWatchdogPeriod();
   }
@@ -156,6 +157,15 @@ export class CrashReport {
       this.log.write(this.reportText(ctx));
       native.crashMemtest();
     }
+  }
+
+  /**
+   * A panic of the addon's code on the JS thread (keyfork-server only, native/src/crash.rs's
+   * hook): Redis's serverPanic with the panic's message and place, and the command that ran.
+   */
+  private nativePanic(): void {
+    const [message, where] = native.crashPanicInfo() ?? ['unknown native panic', 'native'];
+    serverPanic(this.log, message, where, this.server.dispatcher.current);
   }
 
   /** Whether serverPanic ends with exit(1) rather than abort(). */

@@ -260,8 +260,13 @@ export interface NativeAddon {
   /** flock(fd, LOCK_EX|LOCK_NB): 0, or the errno. */
   lockFile(fd: number): number;
   // Redis's crash report and watchdog (native/src/crash.rs, src/crash-report.ts).
-  /** Remembers the main thread, finds V8's WebAssembly trap handler (true when found). */
-  crashInit(): boolean;
+  /**
+   * Remembers the main thread, finds V8's WebAssembly trap handler (true when found); from
+   * then on a panic of the JS thread's native code calls `onPanic` once its call is unwound.
+   */
+  crashInit(onPanic: () => void): boolean;
+  /** The native panic being reported (message, file:line), or null. */
+  crashPanicInfo(): [string, string] | null;
   /** What the fatal-signal handler needs; `crashLog` installs or removes the handlers. */
   crashSettings(logFd: number, role: string, tzOffsetSeconds: number, memcheck: boolean, pidfile: string, crashLog: boolean): void;
   /** The report's text after the registers (INFO OUTPUT ... CONFIG DEBUG OUTPUT). */

@@ -213,6 +213,12 @@ fn log_stack_trace(eip: u64) {
     // SAFETY: trace holds 100 pointers; backtrace was called once at install time, so its
     // loader work is done and this call only walks the stack.
     let n = unsafe { backtrace(trace.as_mut_ptr(), 100) }.max(0) as usize;
+    log_frames(eip, &trace[..n]);
+}
+
+/// The STACK TRACE section of `trace` (backtrace()'s addresses, the first one the caller's own).
+fn log_frames(eip: u64, trace: &[*mut c_void]) {
+    let n = trace.len();
     let fd = LOG_FD.load(Ordering::Relaxed);
     out(b"\n------ STACK TRACE ------\n");
     let mut first = 1usize.min(n);
@@ -221,12 +227,12 @@ fn log_stack_trace(eip: u64) {
         let e = eip as *mut c_void;
         // SAFETY: one valid pointer; backtrace_symbols_fd writes with write(2).
         unsafe { backtrace_symbols_fd(&e, 1, fd) };
-        if let Some(at) = trace[..n].iter().position(|&p| p as u64 == eip) {
+        if let Some(at) = trace.iter().position(|&p| p as u64 == eip) {
             first = at.saturating_sub(1);
         }
     }
     out(b"\nBacktrace:\n");
-    // SAFETY: trace[first..n] are the addresses backtrace() filled in.
+    // SAFETY: trace[first..n] are addresses backtrace() filled in.
     unsafe { backtrace_symbols_fd(trace.as_ptr().add(first), (n - first) as c_int, fd) };
 }
 
@@ -659,13 +665,79 @@ fn watchdog_schedule(ms: i64) -> Result<(), String> {
     Ok(())
 }
 
+// --- a panic of the addon's own code ----------------------------------------------------------
+
+/// What the panic hook saw: the message and the place (serverPanic's text and #where), and the
+/// stack at the panic.
+struct PanicRecord {
+    message: String,
+    location: String,
+    frames: [usize; 100],
+    count: usize,
+}
+
+static PANIC: Mutex<Option<PanicRecord>> = Mutex::new(None);
+/// keyfork-server's pid when the hook was installed; a forked child has another.
+static PANIC_PID: AtomicI32 = AtomicI32::new(0);
+
+/// In keyfork-server a panic of the JS thread's native code is a bug the server cannot go on
+/// from (a command may have changed half of what it meant to), as Redis's serverPanic: the
+/// report, then the end of the process. The hook only records the panic: the FFI entry that
+/// catches the unwinding (napi/mod.rs, napi/uv.rs) hands it to src/crash-report.ts's serverPanic
+/// once the stack is unwound, so that the report's INFO and CLIENT LIST can read the state the
+/// command left (its borrows are released by then). Forked children (snapshot.rs: silent, their
+/// exit status) and other threads keep the previous hook; an embedded server never installs it.
+fn install_panic_hook() {
+    PANIC_PID.store(os::current_pid(), Ordering::Relaxed);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // SAFETY: gettid takes no arguments.
+            let tid = unsafe { syscall(SYS_GETTID) } as i32;
+            let ours = os::current_pid() == PANIC_PID.load(Ordering::Relaxed) && tid == MAIN_TID.load(Ordering::Relaxed);
+            let Some(mut slot) = ours.then(|| PANIC.try_lock().ok()).flatten() else { return previous(info) };
+            if slot.is_some() {
+                // A second panic while the first is reported: the report goes on without it.
+                drop(slot);
+                return previous(info);
+            }
+            let mut trace = [std::ptr::null_mut::<c_void>(); 100];
+            // SAFETY: trace holds 100 pointers; backtrace() was warmed up by crash_init.
+            let count = unsafe { backtrace(trace.as_mut_ptr(), 100) }.max(0) as usize;
+            let mut frames = [0usize; 100];
+            for (f, t) in frames.iter_mut().zip(&trace[..count]) {
+                *f = *t as usize;
+            }
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            let message = info.payload_as_str().unwrap_or("Box<dyn Any>").to_string();
+            *slot = Some(PanicRecord { message, location, frames, count });
+            crate::napi::fatal_panic();
+        }));
+    });
+}
+
+/// redisOutOfMemoryHandler: the warning line, then serverPanic's message as a panic (the
+/// report and the end of keyfork-server; an embedded server's caller gets the error).
+pub fn out_of_memory(size: usize) -> ! {
+    if PANIC_PID.load(Ordering::Relaxed) == os::current_pid() {
+        warn_line(|l| {
+            l.s("Out Of Memory allocating ").u(size as u64, 0).s(" bytes!");
+        });
+    }
+    panic!("Redis aborting for OUT OF MEMORY. Allocating {size} bytes!");
+}
+
 // --- exports ---------------------------------------------------------------------------------
 
-/// crashInit(): remembers the main thread (the watchdog's target), finds V8's trap handler and
-/// warms backtrace() up.
-fn crash_init(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+/// crashInit(onPanic): remembers the main thread (the watchdog's target), finds V8's trap
+/// handler, warms backtrace() up, and makes a panic of the JS thread's native code call
+/// `onPanic` (serverPanic, see install_panic_hook).
+fn crash_init(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     // SAFETY: plain syscall.
     MAIN_TID.store(unsafe { syscall(SYS_GETTID) } as i32, Ordering::Relaxed);
+    crate::napi::uv::panic_reporter_init(env, a.value(0)?)?;
+    install_panic_hook();
     // SAFETY: RTLD_DEFAULT (null) and a NUL-terminated symbol name.
     let trap = unsafe { dlsym(std::ptr::null_mut(), b"_ZN2v826TryHandleWebAssemblyTrapHandlerEiP9siginfo_tPv\0".as_ptr() as *const c_char) };
     WASM_TRAP.store(trap as usize, Ordering::Relaxed);
@@ -712,10 +784,32 @@ fn bug_report_start_export(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// crashStackTrace(): logStackTrace(NULL) from here (serverPanic, serverAssert).
+/// crashStackTrace(): logStackTrace(NULL) from here (serverPanic, serverAssert), or, for a
+/// native panic, from where it happened.
 fn crash_stack_trace(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    log_stack_trace(0);
+    let panic_frames = PANIC.try_lock().ok().and_then(|p| {
+        p.as_ref().map(|r| {
+            let mut trace = [std::ptr::null_mut::<c_void>(); 100];
+            for (t, &f) in trace.iter_mut().zip(&r.frames[..r.count]) {
+                *t = f as *mut c_void;
+            }
+            (trace, r.count)
+        })
+    });
+    match panic_frames {
+        Some((trace, count)) => log_frames(0, &trace[..count]),
+        None => log_stack_trace(0),
+    }
     Ok(env.undefined())
+}
+
+/// crashPanicInfo(): [message, where] of the native panic being reported, or null.
+fn crash_panic_info(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
+    let record = PANIC.lock().map_err(|_| "panic lock")?;
+    match record.as_ref() {
+        Some(r) => env.array(&[env.string(&r.message), env.string(&r.location)]),
+        None => Ok(env.null()),
+    }
 }
 
 /// crashMemtest(): doFastMemoryTest (the report's last section on a panic).
@@ -784,6 +878,7 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "crashReportText", crash_report_text)?;
     env.export(exports, "bugReportStart", bug_report_start_export)?;
     env.export(exports, "crashStackTrace", crash_stack_trace)?;
+    env.export(exports, "crashPanicInfo", crash_panic_info)?;
     env.export(exports, "crashMemtest", crash_memtest)?;
     env.export(exports, "crashPanicEnd", crash_panic_end)?;
     env.export(exports, "debugSegfault", debug_segfault)?;

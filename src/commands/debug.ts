@@ -276,6 +276,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
   digest: ['DIGEST', ['Output a hex signature representing the current DB content.']],
   'digest-value': ['DIGEST-VALUE <key> [<key> ...]', ['Output a hex signature of the values of all the specified keys.']],
   object: ['OBJECT <key>', ['Show low level info about `key` and associated value.']],
+  oom: ['OOM', ['Crash the server simulating an out-of-memory error.']],
   listpack: ['LISTPACK <key>', ['Show low level info about the listpack encoding of <key>.']],
   'stringmatch-test': ['STRINGMATCH-TEST', ['Run a fuzz tester against the stringmatchlen() function.']],
   populate: ['POPULATE <count> [<prefix>] [<size>]', [
@@ -287,7 +288,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'panic', 'populate', 'protocol', 'reload',
+const HELP_ORDER = ['assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
   'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {

@@ -112,6 +112,8 @@ export class Dispatcher {
 
   /** The client of the top-level call in progress (Redis's current_client), for tracking. */
   private callingClient: Client | null = null;
+  /** The top-level call in progress, null between commands: the crash report's CURRENT CLIENT. */
+  current: Ctx | null = null;
 
   private process(client: Client, req: Request): void {
     const server = this.server;
@@ -270,6 +272,7 @@ export class Dispatcher {
     if (server.callDepth === 0) this.callingClient = client;
     server.callDepth++;
     const ctx: Ctx = { server, client, out, req, name: cmd.name };
+    if (server.callDepth === 1) this.current = ctx;
     const muted = client.repliesMuted;
     const pushSpans = server.pushSpans.length;
     const monitored = server.monitors.active;
@@ -289,7 +292,10 @@ export class Dispatcher {
     if (server.clientTracking.active || server.keyspaceEvents.on) server.deliverKeyspaceChanges(this.callingClient, true, client, start);
     server.callDepth--;
     const t1 = performance.now();
-    if (server.callDepth === 0) server.callClock = t1;
+    if (server.callDepth === 0) {
+      server.callClock = t1;
+      this.current = null;
+    }
     const usec = Math.round((t1 - t0) * 1000);
     cmd.stats.calls++;
     cmd.stats.usec += usec;

@@ -3,12 +3,15 @@
 // crash or Guru Meditation lines, the sections in Redis's order, the fast memory test, the END
 // text) and the process ends as Redis's does (the signal's default action, abort(), or exit(1)
 // under use-exit-on-panic); crash-log-enabled no and crash-memcheck-enabled no drop what they
-// drop in Redis; a forked save child that crashes writes no report of its parent.
+// drop in Redis; a forked save child that crashes writes no report of its parent. DEBUG OOM is
+// a panic of the addon's Rust code: keyfork-server reports it as Redis's serverPanic and dies,
+// an embedded server answers the one command with an error and goes on.
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
 import { startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 import { childrenOf } from '../helpers/proc';
+import { startServer } from '../../src/index';
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -173,6 +176,60 @@ describeDifferential("Redis's crash report", () => {
     expect(at(report(k.out))).toEqual(at(report(r.out)));
     expect(report(k.out)).toContain('=== ASSERTION FAILED OBJECT CONTEXT ===');
   }, 90_000);
+
+  it('DEBUG OOM, a panic of the addon\'s code: the out-of-memory line, Guru Meditation with the panic\'s message and place, the report, then abort()', async () => {
+    const { k, r } = await crashBoth(['--crash-memcheck-enabled', 'no'], ['DEBUG', 'OOM']);
+    expect(r.exit.signal).toBe('SIGABRT');
+    expect(k.exit.signal, k.out.slice(-3000)).toBe('SIGABRT');
+    const size = '9223372036854775807';
+    for (const out of [k.out, r.out]) {
+      const all = messages(out);
+      const start = all.indexOf('=== REDIS BUG REPORT START: Cut & paste starting from here ===');
+      expect(all[start - 3]).toBe(`Out Of Memory allocating ${size} bytes!`);
+    }
+    const kr = report(k.out);
+    const rr = report(r.out);
+    expect(sections(kr)).toEqual(sections(rr));
+    const guru = `Guru Meditation: Redis aborting for OUT OF MEMORY. Allocating ${size} bytes! #`;
+    expect(rr[3]).toMatch(/ #server\.c:\d+$/);
+    expect(kr[3]).toMatch(/ #native\/src\/[\w/]+\.rs:\d+$/);
+    for (const lines of [kr, rr]) {
+      expect(lines.slice(1, 3)).toEqual(['------------------------------------------------', '!!! Software Failure. Press left mouse button to continue']);
+      expect(lines[3].startsWith(guru)).toBe(true);
+      expect(lines.slice(4, 8)).toEqual(['', '------ STACK TRACE ------', '', 'Backtrace:']);
+      expect(section(lines, 'CURRENT CLIENT INFO').slice(1)).toEqual(["argv[0]: '\"DEBUG\"'", "argv[1]: '\"OOM\"'", '']);
+      expect(lines.slice(lines.indexOf(END[0])).slice(0, END.length)).toEqual(END);
+    }
+    // The trace starts where the panic happened, inside the addon, not in the report's code.
+    const trace = section(kr, 'STACK TRACE').filter((l) => l.includes('['));
+    expect(trace[0]).toContain('keyfork.linux-x64-gnu.node');
+    expect(section(kr, 'CLIENT LIST OUTPUT').filter((l) => l.startsWith('id='))).toHaveLength(1);
+    expect(new Set(section(kr, 'CONFIG DEBUG OUTPUT'))).toEqual(new Set(section(rr, 'CONFIG DEBUG OUTPUT')));
+  }, 90_000);
+
+  it('DEBUG OOM with crash-log-enabled no and use-exit-on-panic yes: the head and END only, then exit(1)', async () => {
+    const { k, r } = await crashBoth(['--crash-log-enabled', 'no', '--use-exit-on-panic', 'yes'], ['DEBUG', 'OOM']);
+    expect(r.exit.code).toBe(1);
+    expect(k.exit.code, k.out.slice(-3000)).toBe(1);
+    const at = (lines: string[]) => lines.map((l) => l.replace(/ #\S+$/, ' #<where>'));
+    expect(at(report(k.out))).toEqual(at(report(r.out)));
+    expect(report(k.out)).not.toContain('------ STACK TRACE ------');
+  }, 90_000);
+
+  it('an embedded server (startServer inProcess) leaves its host alive: DEBUG OOM is an error reply', async () => {
+    const running = await startServer({ inProcess: true, config: { 'enable-debug-command': 'yes' } });
+    try {
+      const c = await RawConnection.connect(running.port);
+      const reply = await c.send('DEBUG', 'OOM');
+      expect(reply.t).toBe('error');
+      expect(String(reply.v)).toMatch(/^ERR internal error: keyfork native panic: Redis aborting for OUT OF MEMORY\. Allocating 9223372036854775807 bytes!$/);
+      await c.send('SET', 'after', 'panic');
+      expect(await c.send('GET', 'after')).toEqual({ t: 'bulk', v: Buffer.from('panic') });
+      c.close();
+    } finally {
+      await running.close();
+    }
+  }, 60_000);
 
   it('a forked save child that dies by SIGSEGV writes no report; the parent goes on', async () => {
     const server = await startKeyfork({ args: ['--save', '', '--enable-debug-command', 'yes', '--rdb-key-save-delay', '100000'] });

@@ -1,6 +1,6 @@
 //! The DEBUG subcommands that touch data or the addon's state (Redis's debug.c): DIGEST,
-//! DIGEST-VALUE, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST and
-//! SET-DISABLE-DENY-SCRIPTS. The TypeScript side owns DEBUG's dispatch and its
+//! DIGEST-VALUE, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST,
+//! SET-DISABLE-DENY-SCRIPTS and OOM. The TypeScript side owns DEBUG's dispatch and its
 //! enable-debug-command gate and routes these subcommands here as `debug|<sub>`.
 
 use crate::cmd::keys::SHARED_REFCOUNT;
@@ -23,7 +23,21 @@ pub const COMMANDS: &[CommandRow] = &[
     ("debug|listpack", debug_listpack),
     ("debug|stringmatch-test", debug_stringmatch_test),
     ("debug|set-disable-deny-scripts", debug_set_disable_deny_scripts),
+    ("debug|oom", debug_oom),
 ];
+
+/// DEBUG OOM: an allocation of SIZE_MAX / 2 bytes (Redis's zmalloc of it), which the allocator
+/// refuses, then Redis's out-of-memory path: the warning and serverPanic (crash::out_of_memory).
+fn debug_oom(ctx: &mut Ctx) -> CmdResult {
+    let size = isize::MAX as usize;
+    let mut room: Vec<u8> = Vec::new();
+    if room.try_reserve_exact(size).is_err() {
+        crate::crash::out_of_memory(size);
+    }
+    drop(room);
+    ctx.reply.ok();
+    Ok(())
+}
 
 /// DEBUG SET-DISABLE-DENY-SCRIPTS <0|1>: lets scripts call `noscript` commands (for tests).
 fn debug_set_disable_deny_scripts(ctx: &mut Ctx) -> CmdResult {

@@ -8,6 +8,7 @@ use std::ffi::CString;
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use sys::*;
 
 pub type JsValue = napi_value;
@@ -16,7 +17,8 @@ pub type JsValue = napi_value;
 const MAX_ARGS: usize = 12;
 
 /// A native function as the crate writes it: arguments in, a JS value or an error message out.
-/// An `Err` becomes a thrown JS `Error`; a panic is caught and thrown too, never crossing into Node.
+/// An `Err` becomes a thrown JS `Error`; a panic is caught and thrown too, never crossing into
+/// Node (in keyfork-server it is reported and ends the process first, see `report_fatal_panic`).
 pub type NativeFn = fn(&Env, &JsArgs) -> Result<JsValue, String>;
 
 #[derive(Clone, Copy)]
@@ -217,6 +219,24 @@ impl Env {
     }
 }
 
+/// Set by crash.rs's panic hook, which only keyfork-server installs: a panic of the JS
+/// thread's native code ends the process as Redis's serverPanic. An embedded server (no hook)
+/// keeps the panic a JS error for the one call.
+static FATAL_PANIC: AtomicBool = AtomicBool::new(false);
+
+pub fn fatal_panic() {
+    FATAL_PANIC.store(true, Ordering::Relaxed);
+}
+
+/// At an FFI entry, once the call is over (also when something inside caught the unwinding,
+/// as a script's redis.call does): a recorded panic goes to the reporter, once. It does not
+/// return unless the reporter threw.
+pub(crate) fn report_fatal_panic() {
+    if FATAL_PANIC.load(Ordering::Relaxed) && FATAL_PANIC.swap(false, Ordering::Relaxed) {
+        uv::report_panic();
+    }
+}
+
 unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi_value {
     let mut args = JsArgs { values: [ptr::null_mut(); MAX_ARGS], count: MAX_ARGS };
     let mut data: *mut c_void = ptr::null_mut();
@@ -230,7 +250,9 @@ unsafe extern "C" fn trampoline(env: napi_env, info: napi_callback_info) -> napi
     args.count = args.count.min(MAX_ARGS);
     // SAFETY: `data` was set from a `NativeFn` in `Env::export`.
     let f: NativeFn = unsafe { std::mem::transmute::<*mut c_void, NativeFn>(data) };
-    match catch_unwind(AssertUnwindSafe(|| f(&env, &args))) {
+    let result = catch_unwind(AssertUnwindSafe(|| f(&env, &args)));
+    report_fatal_panic();
+    match result {
         Ok(Ok(v)) => v,
         Ok(Err(msg)) => {
             env.throw(&msg);

@@ -190,6 +190,7 @@ unsafe extern "C" fn on_readable(handle: *mut PollHandle, _status: c_int, _event
         // reference and context stay live until unwatch_fd, which cannot have run yet.
         unsafe { make_callback(env, func_ref, context, &[]) };
     }));
+    super::report_fatal_panic();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +216,27 @@ thread_local! {
     static SOCKET_LOOP: std::cell::Cell<Option<&'static LoopCallback>> = const { std::cell::Cell::new(None) };
     /// The JS function each connection accepted here is handed to.
     static ACCEPT_LOOP: std::cell::Cell<Option<&'static LoopCallback>> = const { std::cell::Cell::new(None) };
+}
+
+thread_local! {
+    /// The JS function a native panic is reported to (keyfork-server's serverPanic).
+    static PANIC_LOOP: std::cell::Cell<Option<&'static LoopCallback>> = const { std::cell::Cell::new(None) };
+}
+
+/// Binds the function `report_panic` calls (crash.rs's crashInit).
+pub fn panic_reporter_init(env: &Env, func: JsValue) -> Result<(), String> {
+    bind(&PANIC_LOOP, loop_callback(env, func, "keyfork:panic")?);
+    Ok(())
+}
+
+/// Calls the panic reporter, if one is bound. It ends the process, so this returns only when
+/// none is bound or it threw (the exception goes to Node's uncaught-exception handling).
+pub fn report_panic() {
+    let Some(bound) = PANIC_LOOP.with(|l| l.get()) else { return };
+    // SAFETY: called on the JS thread by an FFI entry whose call is over (no Rust borrow of
+    // ours is live); the bound function and context are leaked, hence live. Inside a JS call
+    // (the trampoline) napi_make_callback nests like node::MakeCallback does.
+    unsafe { make_callback(bound.env, bound.func, bound.context, &[]) };
 }
 
 /// Binds the loop, the JS function `func(id, n, lastCommand, slow) -> mode` that socket events
@@ -323,6 +345,7 @@ unsafe extern "C" fn on_socket_event(handle: *mut PollHandle, status: c_int, eve
         let writable = status >= 0 && events & UV_WRITABLE != 0;
         crate::sockets::on_event(id, readable, writable);
     }));
+    super::report_fatal_panic();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,6 +409,7 @@ unsafe extern "C" fn on_batch_end(handle: *mut CheckHandle) {
     unsafe { uv_check_stop(handle) };
     BATCH_END_STARTED.with(|s| s.set(false));
     let _ = catch_unwind(AssertUnwindSafe(crate::sockets::on_batch_end));
+    super::report_fatal_panic();
 }
 
 /// Calls the socket function bound by `socket_loop_init` with four numbers: its number result,
