@@ -220,9 +220,10 @@ describeDifferential("Redis's crash report", () => {
     const running = await startServer({ inProcess: true, config: { 'enable-debug-command': 'yes' } });
     try {
       const c = await RawConnection.connect(running.port);
-      const reply = await c.send('DEBUG', 'OOM');
-      expect(reply.t).toBe('error');
-      expect(String(reply.v)).toMatch(/^ERR internal error: keyfork native panic: Redis aborting for OUT OF MEMORY\. Allocating 9223372036854775807 bytes!$/);
+      expect(await c.send('DEBUG', 'OOM')).toEqual({
+        t: 'error',
+        v: 'ERR internal error: keyfork native panic: Redis aborting for OUT OF MEMORY. Allocating 9223372036854775807 bytes!',
+      });
       await c.send('SET', 'after', 'panic');
       expect(await c.send('GET', 'after')).toEqual({ t: 'bulk', v: Buffer.from('panic') });
       c.close();
