@@ -84,21 +84,7 @@ fn parse_long_double(s: &[u8]) -> Option<LongDouble> {
         i += 1;
     }
     if int_digits + frac_digits == 0 { return None; }
-    let mut exponent: i64 = 0;
-    if i < lower.len() {
-        if lower[i] != b'e' { return None; }
-        let mut j = i + 1;
-        let exp_negative = match lower.get(j) {
-            Some(b'-') => { j += 1; true }
-            Some(b'+') => { j += 1; false }
-            _ => false,
-        };
-        if j >= lower.len() || !lower[j..].iter().all(u8::is_ascii_digit) { return None; }
-        for &c in &lower[j..] {
-            exponent = (exponent * 10 + (c - b'0') as i64).min(1_000_000);
-        }
-        if exp_negative { exponent = -exponent; }
-    }
+    let exponent = if i < lower.len() { exponent_part(&lower[i..], b'e')? } else { 0 };
     // The decimal exponent of the leading digit, to tell strtold's range errors apart.
     let magnitude = match (first_nonzero_int, first_nonzero_frac) {
         (Some(p), _) => int_digits - p + exponent,
@@ -107,14 +93,7 @@ fn parse_long_double(s: &[u8]) -> Option<LongDouble> {
     };
     if !(-4951..=4932).contains(&magnitude) { return None; }
     let text = std::str::from_utf8(s).ok()?;
-    let v: f64 = text.parse().ok()?;
-    Some(if v.is_infinite() {
-        LongDouble::Huge
-    } else if v == 0.0 {
-        if negative { LongDouble::TinyNegative } else { LongDouble::TinyPositive }
-    } else {
-        LongDouble::Finite(v)
-    })
+    Some(in_range(text.parse().ok()?, negative))
 }
 
 /// The part of a hex float after "0x": hexdigits [. hexdigits] [p [sign] digits].
@@ -138,33 +117,41 @@ fn parse_hex_float(s: &[u8], negative: bool) -> Option<LongDouble> {
         i += 1;
     }
     if !any_digit { return None; }
-    let mut exponent: i64 = 0;
-    if i < s.len() {
-        if s[i] != b'p' { return None; }
-        let rest = &s[i + 1..];
-        let (exp_negative, digits) = match rest.first() {
-            Some(b'-') => (true, &rest[1..]),
-            Some(b'+') => (false, &rest[1..]),
-            _ => (false, rest),
-        };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) { return None; }
-        for &c in digits {
-            exponent = (exponent * 10 + (c - b'0') as i64).min(1_000_000);
-        }
-        if exp_negative { exponent = -exponent; }
-    }
+    let exponent = if i < s.len() { exponent_part(&s[i..], b'p')? } else { 0 };
     if mantissa == 0.0 { return Some(LongDouble::Finite(0.0)); }
     let binary_exponent = exponent + scale + mantissa.log2().floor() as i64;
     if binary_exponent >= 16384 || binary_exponent < -16445 { return None; }
     let v = mantissa * 2f64.powi((exponent + scale).clamp(-2000, 2000) as i32);
-    let v = if negative { -v } else { v };
-    Some(if v.is_infinite() {
+    Some(in_range(if negative { -v } else { v }, negative))
+}
+
+/// A value that passed strtold's range checks, as f64 sees it: past f64's range (but not a long
+/// double's) it is Huge, or a tiny non-zero of the sign written.
+fn in_range(v: f64, negative: bool) -> LongDouble {
+    if v.is_infinite() {
         LongDouble::Huge
     } else if v == 0.0 {
         if negative { LongDouble::TinyNegative } else { LongDouble::TinyPositive }
     } else {
         LongDouble::Finite(v)
-    })
+    }
+}
+
+/// The exponent of `s` = `marker` [sign] digits (decimal "e", hex "p"), saturated at a million
+/// either way; None when `s` is anything else.
+fn exponent_part(s: &[u8], marker: u8) -> Option<i64> {
+    let rest = s.strip_prefix(&[marker])?;
+    let (negative, digits) = match rest.first() {
+        Some(b'-') => (true, &rest[1..]),
+        Some(b'+') => (false, &rest[1..]),
+        _ => (false, rest),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) { return None; }
+    let mut exponent: i64 = 0;
+    for &c in digits {
+        exponent = (exponent * 10 + (c - b'0') as i64).min(1_000_000);
+    }
+    Some(if negative { -exponent } else { exponent })
 }
 
 
