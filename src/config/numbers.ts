@@ -58,8 +58,13 @@ export function memtoull(s: string): bigint | null {
   return BigInt.asUintN(64, value * mul);
 }
 
-/** C strtoll(s, &end, 8) accepted only when it consumed the whole string without overflow. */
-export function strtollOctal(s: string): bigint | null {
+/**
+ * C strtoll(s, &end, base) for base 8 or 10: leading blanks, a sign, the digits. `value` is
+ * saturated to long long as strtoll does on ERANGE (`overflow` says it happened); `complete`
+ * is true when nothing is left over (no digits at all: the end pointer is the start, complete
+ * only for "").
+ */
+export function strtoll(s: string, base: 8 | 10): { value: bigint; complete: boolean; overflow: boolean } {
   let i = 0;
   while (i < s.length && ' \t\n\r\v\f'.includes(s[i])) i++;
   let negative = false;
@@ -67,17 +72,20 @@ export function strtollOctal(s: string): bigint | null {
     negative = s[i] === '-';
     i++;
   }
-  const digitsStart = i;
-  while (i < s.length && s[i] >= '0' && s[i] <= '7') i++;
-  if (i === digitsStart) {
-    // No conversion: end pointer is the start of the string, fine only for "".
-    return s.length === 0 ? 0n : null;
-  }
-  if (i !== s.length) return null;
-  const magnitude = BigInt('0o' + s.slice(digitsStart, i));
+  const start = i;
+  const top = base === 8 ? '7' : '9';
+  while (i < s.length && s[i] >= '0' && s[i] <= top) i++;
+  if (i === start) return { value: 0n, complete: s.length === 0, overflow: false };
+  const magnitude = BigInt((base === 8 ? '0o' : '') + s.slice(start, i));
   const value = negative ? -magnitude : magnitude;
-  if (value < LLONG_MIN || value > LLONG_MAX) return null;
-  return value;
+  const overflow = value < LLONG_MIN || value > LLONG_MAX;
+  return { value: value < LLONG_MIN ? LLONG_MIN : value > LLONG_MAX ? LLONG_MAX : value, complete: i === s.length, overflow };
+}
+
+/** C strtoll(s, &end, 8) accepted only when it consumed the whole string without overflow. */
+export function strtollOctal(s: string): bigint | null {
+  const r = strtoll(s, 8);
+  return r.complete && !r.overflow ? r.value : null;
 }
 
 /** Reinterprets a value as C's signed long long (two's complement). */

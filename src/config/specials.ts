@@ -3,32 +3,8 @@
 // latency-tracking-info-percentiles.
 
 import { Codec, fail, ok, ParseResult, RewriteLine } from './codecs';
-import { formatMemoryForRewrite, formatPercentile, memtoull, string2d } from './numbers';
+import { formatMemoryForRewrite, formatPercentile, memtoull, string2d, strtoll } from './numbers';
 import { quoteRepr } from './splitargs';
-
-/**
- * C strtoll(s, &end, 10) as config.c uses it for save / oom values: leading blanks and a
- * sign are allowed, overflow saturates. `complete` is false when characters are left over.
- */
-export function strtoll10(s: string): { value: bigint; complete: boolean } {
-  let i = 0;
-  while (i < s.length && ' \t\n\r\v\f'.includes(s[i])) i++;
-  let negative = false;
-  if (s[i] === '+' || s[i] === '-') {
-    negative = s[i] === '-';
-    i++;
-  }
-  const start = i;
-  while (i < s.length && s[i] >= '0' && s[i] <= '9') i++;
-  if (i === start) return { value: 0n, complete: s.length === 0 };
-  let value = BigInt(s.slice(start, i));
-  if (negative) value = -value;
-  const max = 2n ** 63n - 1n;
-  const min = -(2n ** 63n);
-  if (value > max) value = max;
-  if (value < min) value = min;
-  return { value, complete: i === s.length };
-}
 
 // ---------------------------------------------------------------------------------------
 // save
@@ -46,8 +22,8 @@ export const saveCodec: Codec<SaveRule[]> = {
     if (list.length % 2 !== 0) return fail('Invalid save parameters');
     const rules: SaveRule[] = [];
     for (let j = 0; j < list.length; j += 2) {
-      const seconds = strtoll10(list[j]);
-      const changes = strtoll10(list[j + 1]);
+      const seconds = strtoll(list[j], 10);
+      const changes = strtoll(list[j + 1], 10);
       if (!seconds.complete || seconds.value < 1n) return fail('Invalid save parameters');
       if (!changes.complete || changes.value < 0n) return fail('Invalid save parameters');
       // time_t seconds, int changes (config.c truncates to int).
@@ -187,7 +163,7 @@ export const clientOutputBufferLimitCodec: Codec<OutputBufferLimits> = {
 
 /** `int soft_seconds = strtoll(...)`: truncated to int, then refused if negative. */
 function parseSoftSeconds(s: string): bigint | null {
-  const parsed = strtoll10(s);
+  const parsed = strtoll(s, 10);
   if (!parsed.complete) return null;
   const asInt = BigInt.asIntN(32, parsed.value);
   return asInt < 0n ? null : asInt;
@@ -202,7 +178,7 @@ export const oomScoreAdjValuesCodec: Codec<number[]> = {
     if (args.length !== 3) return fail('wrong number of arguments');
     const values: number[] = [];
     for (const arg of args) {
-      const parsed = strtoll10(arg);
+      const parsed = strtoll(arg, 10);
       if (!parsed.complete || parsed.value < -2000n || parsed.value > 2000n) {
         return fail('Invalid oom-score-adj-values, elements must be between -2000 and 2000.');
       }
@@ -296,7 +272,7 @@ export const replicaOfCodec: Codec<ReplicaOf | null> = {
   parse(args): ParseResult<ReplicaOf | null> {
     if (args.length !== 2) return fail('wrong number of arguments');
     if (args[0].toLowerCase() === 'no' && args[1].toLowerCase() === 'one') return ok(null);
-    const port = strtoll10(args[1]);
+    const port = strtoll(args[1], 10);
     if (!port.complete || port.value < 0n || port.value > 65535n) return fail('Invalid master port');
     return ok({ host: args[0], port: Number(port.value) });
   },
