@@ -285,6 +285,9 @@ fn attempt(
     // A key found before may have expired since (serializing takes time): its TTL is read on
     // the live clock, and an expired one is skipped.
     let compress = ctx.settings.rdb_compression != 0;
+    // A cluster node's target is importing the slot and would answer RESTORE with MOVED:
+    // RESTORE-ASKING carries the ASKING flag with it (db 0's slot index exists only in cluster mode).
+    let restore: &[u8] = if ctx.ks.slots.is_some() { b"RESTORE-ASKING" } else { b"RESTORE" };
     let mut sent: Vec<&[u8]> = Vec::with_capacity(keys.len());
     for &key in keys.iter() {
         let Some(entry) = ctx.ks.dbs[db].dict.get_node(key) else { continue };
@@ -298,7 +301,7 @@ fn attempt(
             ttl = ttl.max(1);
         }
         count(&mut cmd, if replace { 5 } else { 4 });
-        bulk(&mut cmd, b"RESTORE");
+        bulk(&mut cmd, restore);
         bulk(&mut cmd, key);
         bulk(&mut cmd, ttl.to_string().as_bytes());
         bulk(&mut cmd, &dump_payload(&entry.value, compress, ctx.settings));
