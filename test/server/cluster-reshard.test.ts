@@ -194,7 +194,7 @@ describeDifferential('cluster resharding', () => {
       await say(1, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', src.id);
       await say(0, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', dst.id);
       await say(0, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot));
-      got.push(`GETKEYSINSLOT ${[...((await src.conn.send('CLUSTER', 'GETKEYSINSLOT', String(slot), '10')) as { v: Array<{ v: Buffer }> }).v].map((r) => r.v.toString()).sort().join(',')}`);
+      got.push(`N0 GETKEYSINSLOT ${((await src.conn.send('CLUSTER', 'GETKEYSINSLOT', String(slot), '10')) as { v: Array<{ v: Buffer }> }).v.map((r) => r.v.toString()).sort().join(',')}`);
       await say(0, 'MIGRATE', '127.0.0.1', dstPort, a, '0', '5000');
       await say(0, 'GET', a);
       await say(0, 'LRANGE', b, '0', '-1');
@@ -206,15 +206,29 @@ describeDifferential('cluster resharding', () => {
       await say(1, 'GET', a);
       await say(1, 'ASKING');
       await say(1, 'GET', b);
+      // Several keys on the importer: served only when it has them all.
+      await say(1, 'ASKING');
+      await say(1, 'MGET', a, b);
+      await say(1, 'ASKING');
+      await say(1, 'MGET', a, a);
+      // A new key of the open slot: the source does not have it, so it goes to the target.
+      await say(0, 'SET', missing, 'n');
+      await say(1, 'ASKING');
+      await say(1, 'SET', missing, 'n');
+      await say(1, 'ASKING');
+      await say(1, 'EXISTS', missing);
       await say(2, 'GET', a);
       await say(0, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot));
       await say(1, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot));
-      await say(1, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '10');
+      // Redis lists a slot's keys newest first, keyfork's index in its own order (cluster-core.md).
+      got.push(`N1 GETKEYSINSLOT ${((await dst.conn.send('CLUSTER', 'GETKEYSINSLOT', String(slot), '10')) as { v: Array<{ v: Buffer }> }).v.map((r) => r.v.toString()).sort().join(',')}`);
       // The cluster's nodes still see the source as the owner.
       await say(0, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', dst.id);
       await say(0, 'MIGRATE', '127.0.0.1', dstPort, '', '0', '5000', 'KEYS', b, c, missing);
       await say(0, 'MIGRATE', '127.0.0.1', dstPort, '', '0', '5000', 'KEYS', b);
       await say(0, 'GET', b);
+      await say(0, 'MGET', a, b);
+      await say(0, 'DEL', a, b);
       await say(0, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot));
       await say(1, 'CLUSTER', 'COUNTKEYSINSLOT', String(slot));
       const epochsBefore = await info(dst);
@@ -345,4 +359,40 @@ describeDifferential('cluster resharding', () => {
     expect(results.keyfork).toEqual(results.redis);
   }, 240_000);
 
+
+  it('ioredis follows -ASK through an open migration, keyfork -> redis-server and redis-server -> keyfork', async () => {
+    const nodes = [await startNode('keyfork'), await startNode('redis'), await startNode('keyfork')];
+    await clusterCreate(nodes);
+    const client = new IORedis.Cluster([{ host: '127.0.0.1', port: nodes[2].server.port }], { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 2 } });
+    try {
+      await client.connect();
+      // Slot 200 (N0, keyfork) goes to N1 (redis-server); slot 6000 (N1) goes to N2 (keyfork).
+      for (const [slot, src, dst] of [[200, nodes[0], nodes[1]], [6000, nodes[1], nodes[2]]] as Array<[number, Node, Node]>) {
+        const tag = tagsFor([slot]).get(slot) as string;
+        const keys = Array.from({ length: 20 }, (_, i) => `{${tag}}:${i}`);
+        for (const k of keys) expect(await client.set(k, `v-${k}`)).toBe('OK');
+        expect(text(await dst.conn.send('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', src.id))).toBe('OK');
+        expect(text(await src.conn.send('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', dst.id))).toBe('OK');
+        expect(text(await src.conn.send('MIGRATE', '127.0.0.1', String(dst.server.port), '', '0', '5000', 'KEYS', ...keys.slice(0, 10)))).toBe('OK');
+        expect(formatReply(await src.conn.send('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe('(integer) 10');
+        expect(formatReply(await dst.conn.send('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe('(integer) 10');
+        // Half moved: the moved ones answer -ASK on the source, the client retries with ASKING.
+        for (const k of keys) expect(await client.get(k)).toBe(`v-${k}`);
+        // A new key of the open slot is missing on the source: -ASK sends it to the target.
+        expect(await client.set(`{${tag}}:new`, 'n')).toBe('OK');
+        expect(formatReply(await dst.conn.send('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe('(integer) 11');
+        expect(text(await src.conn.send('MIGRATE', '127.0.0.1', String(dst.server.port), '', '0', '5000', 'KEYS', ...keys.slice(10)))).toBe('OK');
+        for (const n of [dst, src, nodes.find((x) => x !== src && x !== dst) as Node]) {
+          expect(text(await n.conn.send('CLUSTER', 'SETSLOT', String(slot), 'NODE', dst.id))).toBe('OK');
+        }
+        for (const k of keys) expect(await client.get(k)).toBe(`v-${k}`);
+        expect(await client.get(`{${tag}}:new`)).toBe('n');
+        expect(formatReply(await dst.conn.send('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe('(integer) 21');
+        expect(formatReply(await src.conn.send('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))).toBe('(integer) 0');
+      }
+      await checkClean(nodes[0]);
+    } finally {
+      client.disconnect();
+    }
+  }, 90_000);
 });
