@@ -129,7 +129,7 @@ async function readAll(entry: Node, d: Dataset): Promise<void> {
     await cluster.connect();
     for (const [k, v] of d.strings) expect(await cluster.get(k)).toBe(v);
     for (const [k, v] of d.hashes) expect(await cluster.hgetall(k)).toEqual(v);
-    for (const [k, v] of d.zsets) expect(await cluster.zrange(k, 0, -1, 'WITHSCORES')).toEqual(v);
+    for (const [k, v] of d.zsets) expect(await cluster.zrange(k, '0', '-1', 'WITHSCORES')).toEqual(v);
     for (const k of d.expiring) {
       const ttl = await cluster.pttl(k);
       expect(ttl).toBeGreaterThan(500_000);
