@@ -360,6 +360,21 @@ describeDifferential('SCRIPT DEBUG (the Lua debugger)', () => {
     }
   });
 
+  it('a forked session answers an error for a command that lives in TypeScript (keyfork)', async () => {
+    const s = await Session.connect(servers.keyfork.port);
+    try {
+      await s.send(['SCRIPT', 'DEBUG', 'YES']);
+      await s.send(['EVAL', "redis.call('set', 'x', '1')\nreturn redis.pcall('publish', 'c', 'm')", '0']);
+      await s.send(['s']);
+      await s.send(['s'], 2);
+      const error = 'this command cannot run in a forked debugging session (SCRIPT DEBUG YES) of keyfork: use SCRIPT DEBUG SYNC';
+      expect(s.text()).toContain(`+<redis> publish c m\r\n+<error> ${error}\r\n+<endsession>\r\n-ERR ${error}\r\n`);
+      expect(await s.untilClosed()).toBe(true);
+    } finally {
+      s.close();
+    }
+  });
+
   it('redis.debug() and redis.breakpoint() outside a session', async () => {
     for (const [, port] of both()) {
       const c = await RawConnection.connect(port);

@@ -79,7 +79,7 @@ pub fn lookup(argv0: &[u8], argv1: Option<&[u8]>) -> Option<CommandInfo> {
 
 /// A forked debugging session cannot enter JavaScript, where this command (or the caller's
 /// ACL and routing checks) lives: SCRIPT DEBUG SYNC runs it.
-const FORKED_SESSION: &str = "ERR this command cannot run in a forked debugging session (SCRIPT DEBUG YES) of keyfork: use SCRIPT DEBUG SYNC";
+const FORKED_SESSION: &str = "this command cannot run in a forked debugging session (SCRIPT DEBUG YES) of keyfork: use SCRIPT DEBUG SYNC";
 
 pub const NOREPLICAS: &str = "-NOREPLICAS Not enough good replicas to write.";
 const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";

@@ -40,7 +40,7 @@ pub fn bind(env: &Env, f: JsValue) -> Result<(), String> {
 fn call<R>(op: i64, args: impl FnOnce(&Env) -> Vec<JsValue>, read: impl FnOnce(&Env, JsValue) -> Result<R, String>) -> Result<R, String> {
     // A forked debugging session's child never enters V8 (its event loop lives in the parent).
     if super::ldb::in_child() {
-        return Err("ERR not available in a forked debugging session".to_string());
+        return Err("not available in a forked debugging session (SCRIPT DEBUG YES) of keyfork".to_string());
     }
     HOST.with(|h| {
         let host = h.borrow();
