@@ -1,24 +1,12 @@
-//! The two OS calls the Lua debugger needs beyond os.rs: waiting on the debugging client's
-//! socket (its descriptor stays non-blocking for Node; the debugger waits with poll instead of
-//! switching it to blocking mode as Redis's connBlock does) and ignoring a signal in the forked
-//! session child.
+//! The two OS calls the Lua debugger needs beyond os.rs (both declared in libc.rs): waiting on
+//! the debugging client's socket (its descriptor stays non-blocking for Node; the debugger waits
+//! with poll instead of switching it to blocking mode as Redis's connBlock does) and ignoring a
+//! signal in the forked session child.
 
-use std::ffi::{c_int, c_ulong};
+use crate::libc::{poll, signal, PollFd, SIG_IGN};
+use std::ffi::c_int;
 
-#[repr(C)]
-struct PollFd {
-    fd: c_int,
-    events: i16,
-    revents: i16,
-}
-
-extern "C" {
-    fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
-    fn signal(sig: c_int, handler: usize) -> usize;
-}
-
-pub const POLLIN: i16 = 0x1;
-pub const POLLOUT: i16 = 0x4;
+pub use crate::libc::{POLLIN, POLLOUT};
 
 /// Waits until `fd` is ready for `events` (or has an error or hang-up), at most `timeout_ms`
 /// (-1: no limit). False when the time ran out.
@@ -39,7 +27,6 @@ pub fn wait_ready(fd: i32, events: i16, timeout_ms: i32) -> bool {
     }
 }
 
-const SIG_IGN: usize = 1;
 pub const SIGINT: c_int = 2;
 pub const SIGTERM: c_int = 15;
 
