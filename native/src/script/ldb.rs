@@ -348,6 +348,25 @@ fn log_stack_value(lua: Lua, prefix: &[u8]) {
     log_max_len(s);
 }
 
+/// The `n` elements (key => value pairs when `pairs`) of an aggregate reply starting at `at`,
+/// comma-separated between `open` and `close`; the position after them.
+fn cat_elements(out: &mut Vec<u8>, r: &[u8], at: usize, n: i64, open: &[u8], close: &[u8], pairs: bool) -> usize {
+    out.extend_from_slice(open);
+    let mut p = at;
+    for j in 0..n {
+        if j > 0 {
+            out.push(b',');
+        }
+        p = protocol_to_human(out, r, p);
+        if pairs {
+            out.extend_from_slice(b" => ");
+            p = protocol_to_human(out, r, p);
+        }
+    }
+    out.extend_from_slice(close);
+    p
+}
+
 /// ldbRedisProtocolToHuman: one reply of `r` from `at` appended to `out`; the position after it.
 fn protocol_to_human(out: &mut Vec<u8>, r: &[u8], at: usize) -> usize {
     let Some(&kind) = r.get(at) else { return r.len() };
@@ -381,45 +400,10 @@ fn protocol_to_human(out: &mut Vec<u8>, r: &[u8], at: usize) -> usize {
                 out.extend_from_slice(b"NULL");
                 return next;
             }
-            out.push(b'[');
-            let mut p = next;
-            for j in 0..n {
-                p = protocol_to_human(out, r, p);
-                if j != n - 1 {
-                    out.push(b',');
-                }
-            }
-            out.push(b']');
-            p
+            cat_elements(out, r, next, n, b"[", b"]", false)
         }
-        b'~' => {
-            let n = count();
-            out.extend_from_slice(b"~(");
-            let mut p = next;
-            for j in 0..n {
-                p = protocol_to_human(out, r, p);
-                if j != n - 1 {
-                    out.push(b',');
-                }
-            }
-            out.push(b')');
-            p
-        }
-        b'%' => {
-            let n = count();
-            out.push(b'{');
-            let mut p = next;
-            for j in 0..n {
-                p = protocol_to_human(out, r, p);
-                out.extend_from_slice(b" => ");
-                p = protocol_to_human(out, r, p);
-                if j != n - 1 {
-                    out.push(b',');
-                }
-            }
-            out.push(b'}');
-            p
-        }
+        b'~' => cat_elements(out, r, next, count(), b"~(", b")", false),
+        b'%' => cat_elements(out, r, next, count(), b"{", b"}", true),
         b'_' => {
             out.extend_from_slice(b"(null)");
             next
@@ -939,5 +923,11 @@ mod tests {
         let mut s = Vec::new();
         protocol_to_human(&mut s, b"%1\r\n+k\r\n,1.5\r\n", 0);
         assert_eq!(s, b"{\"+k\" => (double) 1.5}");
+        let mut s = Vec::new();
+        let end = protocol_to_human(&mut s, b"~2\r\n:1\r\n:2\r\n*0\r\n", 0);
+        assert_eq!((s.as_slice(), end), (&b"~(1,2)"[..], 12));
+        let mut s = Vec::new();
+        protocol_to_human(&mut s, b"*0\r\n", 0);
+        assert_eq!(s, b"[]");
     }
 }
