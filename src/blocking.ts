@@ -79,7 +79,13 @@ export class Blocking {
     const argv = Array.from({ length: req.argc }, (_, i) => argStr(req, i));
     const positions = cmd ? getKeys(cmd, argv).map((k) => k.pos) : [];
     // Only source keys wake a client (BLMOVE's destination does not).
-    const sources = name === 'blmove' || name === 'brpoplpush' ? positions.slice(0, 1) : positions;
+    const named = name === 'blmove' || name === 'brpoplpush' ? positions.slice(0, 1) : positions;
+    // A key named twice (BLPOP a b b a 0) waits once, as Redis's blockForKeys skips repeats.
+    const seen = new Set<string>();
+    const sources = named.filter((i) => {
+      const id = keyId(client.db, Buffer.from(arg(req, i)));
+      return seen.has(id) ? false : (seen.add(id), true);
+    });
     // The native handler parsed the timeout exactly as Redis does (long double, rounded up to ms).
     const timeoutMs = native.blockTimeoutMs();
     const state: BlockedState = {
@@ -161,6 +167,7 @@ export class Blocking {
         const waiting = this.byKey.get(id);
         if (!waiting) continue;
         for (const client of [...waiting].sort((a, b) => a.blocked!.seq - b.blocked!.seq)) {
+          if (!client.blocked) continue; // served through an earlier key of this round
           // A popped element is gone for the next client, but stream readers each see the new
           // entries (or not, by their own IDs and groups): all of them are tried.
           const readsStream = STREAM_READERS.has(client.blocked!.name);

@@ -140,6 +140,22 @@ describeDifferential('blocking list commands vs redis-server 7.0', () => {
     expect(log).toContain(`w: ${formatReply(arr(bulk('k'), bulk('v')))}`);
   });
 
+  it('a key named twice waits once: served by either key, then blocks again cleanly (Redis issue #801)', async () => {
+    const log = await differential(1, async ({ log, conns: [admin, w] }) => {
+      for (const key of ['l1', 'l2']) {
+        w.write(encode('BLPOP', 'l1', 'l2', 'l2', 'l1', '0'));
+        await untilBlocked(admin, 1);
+        log.push(`lpush ${key}: ${formatReply(await admin.send('LPUSH', key, key + 'v'))}`, `w: ${await replyOrBlocked(w)}`);
+      }
+      w.write(encode('BRPOP', 'l1', 'l1', '0'));
+      await untilBlocked(admin, 1);
+      log.push(`rpush: ${formatReply(await admin.send('RPUSH', 'l1', 'a', 'b'))}`, `w: ${await replyOrBlocked(w)}`);
+      log.push(`left: ${formatReply(await admin.send('LRANGE', 'l1', '0', '-1'))}`);
+    });
+    expect(log).toContain(`w: ${formatReply(arr(bulk('l2'), bulk('l2v')))}`);
+    expect(log).toContain(`w: ${formatReply(arr(bulk('l1'), bulk('b')))}`);
+  });
+
   it('a waiter on several keys skips one that became another type and is served by the next', async () => {
     const log = await differential(2, async ({ log, conns: [admin, w, z] }) => {
       w.write(encode('BLPOP', 'x', 'y', '0'));
