@@ -138,6 +138,9 @@ impl Ctx<'_> {
     /// preventCommandPropagation: the command itself propagates nothing.
     pub fn prevent(&mut self) { self.ks.prop.prevent(); }
 
+    /// CMD_TOUCHES_ARBITRARY_KEYS (SCAN, RANDOMKEY): lazy-expiry DELs are not wrapped in MULTI/EXEC.
+    pub fn touches_arbitrary_keys(&mut self) { self.ks.prop.touches_arbitrary_keys(); }
+
     /// forceCommandPropagation: the command propagates even though it changed nothing.
     pub fn force(&mut self) { self.ks.prop.force(); }
 

@@ -9,7 +9,8 @@
 //! - Everything one execution unit propagates (a command, an EXEC, a script; a served blocked
 //!   client; one key of the active expire cycle) is collected, then wrapped in MULTI/EXEC when
 //!   it is more than one command (Redis 7.0.15 wraps a lazy expiry DEL with the command that
-//!   caused it, too). TypeScript opens a unit around EXEC and scripts (`enter` / `leave`).
+//!   caused it, too, except under SCAN and RANDOMKEY run directly). TypeScript opens a unit
+//!   around EXEC and scripts (`enter` / `leave`).
 //!
 //! Finished units go to one byte stream of RESP commands that TypeScript drains once per batch
 //! into a Buffer it owns (src/propagate.ts), cut into segments by target (AOF and replicas, or
@@ -61,6 +62,11 @@ pub struct Propagator {
     targets: u8,
     /// Execution units opened by TypeScript (EXEC, scripts); commands inside do not end one.
     depth: u32,
+    /// The running unit is a command that touches arbitrary keys, run directly (SCAN,
+    /// RANDOMKEY: CMD_TOUCHES_ARBITRARY_KEYS): its lazy-expiry DELs go unwrapped, as
+    /// propagatePendingCommands leaves them (a replica must not see a transaction of deletions
+    /// that no command of its own caused).
+    unwrapped: bool,
     unit: Vec<u8>,
     ops: Vec<Op>,
     own: Own,
@@ -83,6 +89,7 @@ impl Default for Propagator {
             on: false,
             targets: 0,
             depth: 0,
+            unwrapped: false,
             unit: Vec::new(),
             ops: Vec::new(),
             own: Own::Verbatim,
@@ -155,6 +162,12 @@ impl Propagator {
         self.own = Own::Rewritten;
     }
 
+    /// CMD_TOUCHES_ARBITRARY_KEYS: a command run at top level (not inside EXEC or a script)
+    /// leaves what its unit propagates unwrapped.
+    pub fn touches_arbitrary_keys(&mut self) {
+        if self.depth == 0 { self.unwrapped = true; }
+    }
+
     /// preventCommandPropagation: the command itself propagates nothing (what it added with
     /// `also` still goes).
     pub fn prevent(&mut self) { self.own = Own::Prevented; }
@@ -201,7 +214,10 @@ impl Propagator {
     /// Ends the running execution unit unless TypeScript holds one open (propagatePendingCommands).
     #[inline]
     pub fn end_unit(&mut self) {
-        if self.depth == 0 && !self.ops.is_empty() { self.flush_unit(); }
+        if self.depth == 0 {
+            if !self.ops.is_empty() { self.flush_unit(); }
+            self.unwrapped = false;
+        }
     }
 
     /// Moves the unit's commands to the stream, inside MULTI/EXEC when there are several. MULTI
@@ -209,7 +225,7 @@ impl Propagator {
     fn flush_unit(&mut self) {
         let ops = std::mem::take(&mut self.ops);
         let unit = std::mem::take(&mut self.unit);
-        let wrap = ops.len() > 1;
+        let wrap = ops.len() > 1 && !self.unwrapped;
         let all = self.targets;
         if wrap { self.emit(ops[0].db, all, b"*1\r\n$5\r\nMULTI\r\n"); }
         for op in &ops { self.emit(op.db, op.target, &unit[op.start..op.end]); }
@@ -315,6 +331,36 @@ mod tests {
         p.also(0, TARGET_ALL, &[b"DEL", b"old"]);
         p.command_done(0, [&b"SET"[..], b"old", b"new"].into_iter(), true);
         assert_eq!(text(&p), "*1 $5 MULTI *2 $3 DEL $3 old *3 $3 SET $3 old $3 new *1 $4 EXEC ");
+    }
+
+    #[test]
+    fn a_command_touching_arbitrary_keys_leaves_its_deletions_unwrapped_at_top_level_only() {
+        let mut p = on();
+        p.begin_command();
+        p.touches_arbitrary_keys();
+        p.also(0, TARGET_ALL, &[b"DEL", b"a"]);
+        p.also(0, TARGET_ALL, &[b"DEL", b"b"]);
+        p.command_done(0, [&b"SCAN"[..], b"0"].into_iter(), false);
+        assert_eq!(text(&p), "*2 $3 DEL $1 a *2 $3 DEL $1 b ");
+        // The flag ends with its unit, even one that propagated nothing.
+        let mut p = on();
+        p.begin_command();
+        p.touches_arbitrary_keys();
+        p.command_done(0, [&b"RANDOMKEY"[..]].into_iter(), false);
+        p.begin_command();
+        p.also(0, TARGET_ALL, &[b"DEL", b"a"]);
+        p.command_done(0, [&b"SET"[..], b"a", b"1"].into_iter(), true);
+        assert_eq!(text(&p), "*1 $5 MULTI *2 $3 DEL $1 a *3 $3 SET $1 a $1 1 *1 $4 EXEC ");
+        // Inside EXEC or a script the caller is EXEC / EVAL: wrapped.
+        let mut p = on();
+        p.enter();
+        p.begin_command();
+        p.touches_arbitrary_keys();
+        p.also(0, TARGET_ALL, &[b"DEL", b"a"]);
+        p.also(0, TARGET_ALL, &[b"DEL", b"b"]);
+        p.command_done(0, [&b"SCAN"[..], b"0"].into_iter(), false);
+        p.leave();
+        assert_eq!(text(&p), "*1 $5 MULTI *2 $3 DEL $1 a *2 $3 DEL $1 b *1 $4 EXEC ");
     }
 
     #[test]

@@ -148,6 +148,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
         i += 2;
     }
     let (db, now) = (ctx.db, ctx.now_ms);
+    ctx.touches_arbitrary_keys();
     let mut found: Vec<Box<[u8]>> = Vec::new();
     {
         let dict = &ctx.ks.dbs[db].dict;
@@ -178,6 +179,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
 
 fn randomkey(ctx: &mut Ctx) -> CmdResult {
     let (db, now) = (ctx.db, ctx.now_ms);
+    ctx.touches_arbitrary_keys();
     loop {
         let key: Box<[u8]> = match ctx.ks.dbs[db].dict.random() {
             None => {
