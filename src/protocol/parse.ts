@@ -8,8 +8,11 @@ const CR = 13;
 const LF = 10;
 /** Redis's PROTO_INLINE_MAX_SIZE: an inline request or a count line longer than this is an error. */
 const INLINE_MAX = 64 * 1024;
-/** Redis refuses multibulk counts above this for unauthenticated... and everyone: 1024*1024. */
-const MULTIBULK_MAX = 1024 * 1024;
+/** Redis 7.0 refuses multibulk counts above INT_MAX. */
+const MULTIBULK_MAX = 2147483647;
+/** Before AUTH (when the default user needs a password) Redis allows smaller requests only. */
+const UNAUTHENTICATED_ARGC_MAX = 10;
+const UNAUTHENTICATED_BULK_MAX = 16384;
 /** A partial request is kept in a Buffer of at least this size, reused while it stays small. */
 const OWN_MIN = 16 * 1024;
 /** An emptied Buffer of our own larger than this is dropped (a big value went through). */
@@ -67,7 +70,8 @@ export class RequestParser {
   /** How many arguments of the unfinished multibulk request arrived whole (see partialArgv). */
   private partialArgc = 0;
 
-  constructor(private maxBulkLen: () => number) {}
+  /** `authRequired`: the client has not authenticated and must (Redis's authRequired()). */
+  constructor(private maxBulkLen: () => number, private authRequired: () => boolean = () => false) {}
 
   /** Adds `chunk[0, n)`; the parser reads it in place until `release()`. */
   feed(chunk: Buffer, n = chunk.length): void {
@@ -234,6 +238,7 @@ export class RequestParser {
       return Parse.Incomplete;
     }
     if (!header.ok || header.value > MULTIBULK_MAX) return this.protocolError('invalid multibulk length');
+    if (header.value > UNAUTHENTICATED_ARGC_MAX && this.authRequired()) return this.protocolError('unauthenticated multibulk length');
     if (header.value <= 0) {
       this.pos = header.next;
       return Parse.Empty;
@@ -252,6 +257,7 @@ export class RequestParser {
         return this.incomplete(start, i);
       }
       if (!len.ok || len.value < 0 || len.value > maxBulk) return this.protocolError('invalid bulk length');
+      if (len.value > UNAUTHENTICATED_BULK_MAX && this.authRequired()) return this.protocolError('unauthenticated bulk length');
       const dataEnd = len.next + len.value;
       if (dataEnd + 2 > this.end) {
         this.need = dataEnd + 2 - start + (argc - i - 1) * 4;

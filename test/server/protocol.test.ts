@@ -62,6 +62,7 @@ describeDifferential('protocol errors close the connection', () => {
     ['*1\r\n+x\r\n', "expected '$'"],
     ['*1\r\n$-2\r\n', 'invalid bulk length'],
     ['*1\r\n$600000000\r\n', 'invalid bulk length'],
+    ['*2147483648\r\n', 'invalid multibulk length'],
     ['set "a\r\n', 'unbalanced quotes'],
   ];
   let keyfork: RunningServer;
@@ -83,6 +84,15 @@ describeDifferential('protocol errors close the connection', () => {
       conn.close();
     }
     expect(replies[0]).toEqual(replies[1]);
+  });
+
+  it('a multibulk count up to INT_MAX is a request still arriving, not an error', async () => {
+    for (const server of [keyfork, redis]) {
+      const conn = await RawConnection.connect(server.port);
+      conn.write(Buffer.from('*2000000\r\n'));
+      expect(await conn.waitClose(300), `port ${server.port}`).toBe(false);
+      conn.close();
+    }
   });
 
   it('serves pipelined and inline commands in order, binary-safe', async () => {
@@ -109,5 +119,42 @@ describeDifferential('protocol errors close the connection', () => {
     expect(await good.send('ping')).toEqual({ t: 'simple', v: 'PONG' });
     good.close();
     bad.close();
+  });
+});
+
+describeDifferential('before AUTH, requests are limited to 10 arguments of 16384 bytes (requirepass set)', () => {
+  let keyfork: RunningServer;
+  let redis: RunningServer;
+  beforeAll(async () => {
+    const opts = { args: ['--requirepass', 'pw'] };
+    [keyfork, redis] = await Promise.all([startKeyfork(opts), startRedis(opts)]);
+  });
+  afterAll(async () => {
+    await Promise.all([keyfork?.stop(), redis?.stop()]);
+  });
+
+  it.each([
+    ['*11\r\n', 'unauthenticated multibulk length'],
+    ['*1\r\n$16385\r\n', 'unauthenticated bulk length'],
+  ])('%j is refused and the connection closed', async (wire, text) => {
+    for (const server of [keyfork, redis]) {
+      const conn = await RawConnection.connect(server.port);
+      expect(await conn.sendRaw(Buffer.from(wire))).toEqual({ t: 'error', v: `ERR Protocol error: ${text}` });
+      expect(await conn.waitClose(2000)).toBe(true);
+      conn.close();
+    }
+  });
+
+  it('the limits end with AUTH; at the limits a request gets NOAUTH', async () => {
+    const big = 'x'.repeat(16384);
+    for (const server of [keyfork, redis]) {
+      const conn = await RawConnection.connect(server.port);
+      expect(await conn.send('ECHO', big), `port ${server.port}`).toEqual({ t: 'error', v: 'NOAUTH Authentication required.' });
+      expect(await conn.send('AUTH', 'pw')).toEqual({ t: 'simple', v: 'OK' });
+      const args = Array.from({ length: 11 }, (_, i) => `k${i}`);
+      expect(await conn.send('DEL', ...args)).toEqual({ t: 'int', v: 0 });
+      expect(await conn.send('ECHO', big + 'y')).toEqual({ t: 'bulk', v: Buffer.from(big + 'y') });
+      conn.close();
+    }
   });
 });
