@@ -1,11 +1,12 @@
 // DEBUG, behind enable-debug-command as in Redis 7.0 (default "no"; "local" admits loopback
 // clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
-// Implemented here: HELP, SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
+// Implemented here: HELP, SLEEP, AOF-FLUSH-SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
 // PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION; in the addon (native rows "debug|<sub>"):
 // DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
 import { native } from '../native';
+import { sleepSync } from '../sleep';
 import { serverAssertWithInfo, serverPanic } from '../panic';
 import type { Server } from '../server';
 import { writeHelp, type HelpEntry } from './command-cmd';
@@ -26,13 +27,16 @@ function atoi(s: string): number {
   return m ? Number(m[1]) | 0 : 0;
 }
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-
 /** DEBUG SLEEP stops the whole server, like Redis's nanosleep on its only thread. */
 function debugSleep(ctx: Ctx): void {
   const seconds = strtod(argStr(ctx.req, 2));
-  const ms = Math.trunc(seconds * 1e6) / 1000;
-  if (Number.isFinite(ms) && ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
+  sleepSync(Math.trunc(seconds * 1e6) / 1000);
+  ctx.out.ok();
+}
+
+/** DEBUG AOF-FLUSH-SLEEP <microsec>: each AOF write waits this long first (Redis's tests use it). */
+function debugAofFlushSleep(ctx: Ctx): void {
+  ctx.server.aof.writer.flushSleepUsec = atoi(argStr(ctx.req, 2));
   ctx.out.ok();
 }
 
@@ -187,6 +191,11 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
     run: debugError,
     help: ['ERROR <string>', ['Return a Redis protocol error with <string> as message. Useful for clients', 'unit tests to simulate Redis errors.']],
   },
+  'aof-flush-sleep': {
+    argc: (n) => n === 3,
+    run: debugAofFlushSleep,
+    help: ['AOF-FLUSH-SLEEP <microsec>', ['Server will sleep before flushing the AOF, this is used for testing.']],
+  },
   log: {
     argc: (n) => n === 3,
     run: debugLog,
@@ -288,7 +297,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
+const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
   'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {

@@ -9,6 +9,7 @@ import { strerror } from '../config/errors';
 import type { LatencySink } from '../latency';
 import type { Logger } from '../log';
 import { consume } from '../config/consumers';
+import { sleepSync } from '../sleep';
 
 const APPENDFSYNC = consume('appendfsync', 'test/server/aof-durability.test.ts', 'test/unit/aof-writer.test.ts');
 const NO_APPENDFSYNC_ON_REWRITE = consume('no-appendfsync-on-rewrite', 'test/unit/aof-writer.test.ts');
@@ -37,6 +38,8 @@ export class AofWriter {
   lastWriteOk = true;
   private lastWriteError = '';
   private lastWriteErrorLog = 0;
+  /** DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write of a non-empty buffer. */
+  flushSleepUsec = 0;
   /** A background fsync failed (aof_bio_fsync_status): its error text. */
   bioFsyncError: string | null = null;
 
@@ -171,6 +174,7 @@ export class AofWriter {
         'Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.',
       );
     }
+    sleepSync(this.flushSleepUsec / 1000);
     const writeStart = performance.now();
     let { written, error } = this.writeAll();
     const writeMs = performance.now() - writeStart;

@@ -7,6 +7,7 @@
 // What a given kind of child *means* (status fields, dirty accounting, log lines of the
 // parent) belongs to its owner (rdb.ts for saves); the owner registers handlers here.
 import type { Logger, LogLevel } from '../log';
+import { sleepSync } from '../sleep';
 
 /** rdb: BGSAVE to disk; sync: an RDB streamed to replicas; aof: an AOF rewrite. */
 export type ChildKind = 'rdb' | 'aof' | 'sync';
@@ -438,7 +439,6 @@ export class Children {
   private waitGone(child: ActiveChild, timeoutMs: number, report: boolean): boolean {
     // Real time, not the (injectable) wall clock: this loop must end whatever that clock says.
     const deadline = performance.now() + timeoutMs;
-    const pause = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       if (report) {
         if (this.reap()) return true;
@@ -455,7 +455,7 @@ export class Children {
         }
       }
       if (performance.now() >= deadline) return false;
-      Atomics.wait(pause, 0, 0, 2);
+      sleepSync(2);
     }
   }
 

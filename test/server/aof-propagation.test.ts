@@ -249,6 +249,21 @@ describeDifferential('AOF propagation vs redis-server 7.0', () => {
     expect(r.slice(-10)).toEqual(['SELECT 0', 'DEL s#', 'DEL s#', 'SELECT 1', 'DEL r#', 'DEL r#', 'SELECT 2', 'MULTI', 'DEL m#', 'DEL m#', 'EXEC'].slice(-10));
   });
 
+  it('DEBUG AOF-FLUSH-SLEEP makes each write of the AOF buffer wait first (0 turns it off)', async () => {
+    const timed = async (conn: RawConnection) => {
+      const t = performance.now();
+      expect(await conn.send('SET', 'slept', 'v')).toEqual({ t: 'simple', v: 'OK' });
+      return performance.now() - t;
+    };
+    for (const conn of [conns.k, conns.r]) {
+      expect(await conn.send('DEBUG', 'AOF-FLUSH-SLEEP', '300000')).toEqual({ t: 'simple', v: 'OK' });
+      expect(await timed(conn)).toBeGreaterThanOrEqual(290);
+      expect(await conn.send('DEBUG', 'AOF-FLUSH-SLEEP', '0')).toEqual({ t: 'simple', v: 'OK' });
+      expect(await timed(conn)).toBeLessThan(250);
+    }
+    expectSameAof();
+  });
+
   it('lazyfree-lazy-expire yes: expired keys propagate as UNLINK', async () => {
     await both(P('CONFIG SET lazyfree-lazy-expire yes'), P('DEBUG SET-ACTIVE-EXPIRE 0'), P('SET u1 v PX 1'), P('SET u2 v PX 1'));
     await sleep(30);
