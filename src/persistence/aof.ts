@@ -409,10 +409,12 @@ export class Aof {
       this.lastRewriteError = `can't create ${this.dir}`;
       return false;
     }
-    this.consumer?.resetSelectedDb();
     // Everything executed before the fork belongs to the old file (the child has it too).
     this.host.propagation.drain();
     this.writer.flush(true);
+    // Only then: the new file must begin with a SELECT (the drain above may have written one
+    // to the old file, which would leave the new one without).
+    this.consumer?.resetSelectedDb();
     if (!this.openNewIncr()) {
       this.lastBgrewriteOk = false;
       this.lastRewriteError = 'the new incremental file could not be opened';

@@ -127,6 +127,25 @@ describeDifferential('AOF lifecycle vs redis-server 7.0', () => {
     c.close();
   });
 
+  it('writes queued in a non-zero db when BGREWRITEAOF starts: the new incremental file begins with its own SELECT', async () => {
+    // SET a is still in the propagation stream when BGREWRITEAOF drains it into the old file;
+    // SET b is the new file's first command and needs its SELECT 9 there.
+    const conversation = async (s: RunningServer) => {
+      const c = await RawConnection.connect(s.port);
+      const replies = await c.pipeline([['SELECT', '9'], ['SET', 'a', '1'], ['BGREWRITEAOF'], ['SET', 'b', '2']]);
+      await waitRewriteEnded(c);
+      const before = await digest(c);
+      expect(await c.send('DEBUG', 'LOADAOF')).toEqual({ t: 'simple', v: 'OK' });
+      const seen = [replies.map(show).join(' '), before === (await digest(c)) ? 'same digest' : 'digest changed', (await c.pipeline([['GET', 'a'], ['GET', 'b']])).map(show).join(' ')];
+      c.close();
+      return seen;
+    };
+    const [k, r] = await Promise.all([server('keyfork'), server('redis')]);
+    const [ck, cr] = await Promise.all([conversation(k), conversation(r)]);
+    expect(ck).toEqual(cr);
+    expect(cr[1]).toBe('same digest');
+  });
+
   /** CONFIG SET appendonly yes / no, with a BGSAVE in the way the first time. */
   async function toggleConversation(s: RunningServer): Promise<string[]> {
     const c = await RawConnection.connect(s.port);
