@@ -9,7 +9,8 @@
 # The suite starts `src/redis-server <config>` itself; `run` points that name at this checkout's
 # dist/src/main.js (build first) and the other src/ tools at Debian's redis-tools, so units that
 # restart servers, reload files or start replicas test keyfork too. Only loopback traffic.
-# REDIS_SUITE_BASEPORT (default 21111) moves the 1000 ports a run uses, for runs side by side.
+# REDIS_SUITE_BASEPORT (default 21111) moves the 1000 ports a run uses, for runs side by side;
+# REDIS_SUITE_SERVER=/usr/bin/redis-server runs the suite against the reference instead.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cmd="${1:-}"; shift || true
@@ -31,8 +32,13 @@ fetch)
   ;;
 run)
   src="$1"; out="$2"; shift 2
-  [ -f "$repo/dist/src/main.js" ] || { echo "redis-suite: build first (npm run build)" >&2; exit 2; }
-  printf '#!/bin/sh\nexec node %s/dist/src/main.js "$@"\n' "$repo" > "$src/src/redis-server"
+  if [ -n "${REDIS_SUITE_SERVER:-}" ]; then
+    # The reference itself: which failures are the suite's own in this environment.
+    printf '#!/bin/sh\nexec %s "$@"\n' "$REDIS_SUITE_SERVER" > "$src/src/redis-server"
+  else
+    [ -f "$repo/dist/src/main.js" ] || { echo "redis-suite: build first (npm run build)" >&2; exit 2; }
+    printf '#!/bin/sh\nexec node %s/dist/src/main.js "$@"\n' "$repo" > "$src/src/redis-server"
+  fi
   chmod +x "$src/src/redis-server"
   for tool in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do ln -sf "/usr/bin/$tool" "$src/src/$tool"; done
   # Two runs at once need their own ports (the suite's own listener sits just below them).
