@@ -2,7 +2,8 @@
 // clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
 // Implemented here: HELP, SLEEP, AOF-FLUSH-SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
 // PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION; in the addon (native rows "debug|<sub>"):
-// DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS
+// DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-SKIP-CHECKSUM-VALIDATION,
+// SET-DISABLE-DENY-SCRIPTS
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
 import { native } from '../native';
@@ -276,6 +277,7 @@ const NATIVE_ARGC: Record<string, (n: number) => boolean> = {
   listpack: (n) => n === 3,
   'stringmatch-test': (n) => n === 2,
   'set-disable-deny-scripts': (n) => n === 3,
+  'set-skip-checksum-validation': (n) => n === 3,
   'digest-value': (n) => n >= 2,
   object: (n) => n === 3,
   populate: (n) => n >= 3 && n <= 5,
@@ -286,6 +288,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
   'digest-value': ['DIGEST-VALUE <key> [<key> ...]', ['Output a hex signature of the values of all the specified keys.']],
   object: ['OBJECT <key>', ['Show low level info about `key` and associated value.']],
   oom: ['OOM', ['Crash the server simulating an out-of-memory error.']],
+  'set-skip-checksum-validation': ['SET-SKIP-CHECKSUM-VALIDATION <0|1>', ["Enables or disables checksum checks for RDB files and RESTORE's payload."]],
   listpack: ['LISTPACK <key>', ['Show low level info about the listpack encoding of <key>.']],
   'stringmatch-test': ['STRINGMATCH-TEST', ['Run a fuzz tester against the stringmatchlen() function.']],
   populate: ['POPULATE <count> [<prefix>] [<size>]', [
@@ -298,7 +301,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
 const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
-  'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
+  'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'set-skip-checksum-validation', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {
   if (sub in TS_SUBCOMMANDS) return true;

@@ -74,7 +74,7 @@ function values(): Array<{ key: string; create: Arg[][]; ordered: boolean }> {
 
 describeDifferential('DUMP / RESTORE vs redis-server 7.0', () => {
   beforeAll(async () => {
-    const [keyfork, redis] = await Promise.all([startKeyfork({ args: ['--save', '', '--enable-debug-command', 'yes'] }), startRedis()]);
+    const [keyfork, redis] = await Promise.all([startKeyfork({ args: ['--save', '', '--enable-debug-command', 'yes'] }), startRedis({ args: ['--enable-debug-command', 'yes'] })]);
     servers = { keyfork, redis };
     [k, r] = await Promise.all([RawConnection.connect(keyfork.port), RawConnection.connect(redis.port)]);
     for (const v of values()) {
@@ -172,6 +172,26 @@ describeDifferential('DUMP / RESTORE vs redis-server 7.0', () => {
       ['TYPE', 'r8'],
       ['DUMP'],
       ['RESTORE', 'x', '0'],
+    ];
+    const mismatches = await compareSequences(commands, { servers });
+    expect(mismatches, formatMismatches(mismatches)).toEqual([]);
+  });
+
+  it('DEBUG SET-SKIP-CHECKSUM-VALIDATION 1 lets RESTORE take a wrong CRC64 (not a newer version); 0 checks again', async () => {
+    const p = await payload(r, 'h:small');
+    const badCrc = Buffer.from(p);
+    badCrc[badCrc.length - 1] ^= 1;
+    const v11 = Buffer.from(p);
+    v11[v11.length - 10] = 11;
+    const commands: Arg[][] = [
+      ['DEBUG', 'SET-SKIP-CHECKSUM-VALIDATION', '1'],
+      ['RESTORE', 'skip1', '0', badCrc],
+      ['HGETALL', 'skip1'],
+      ['RESTORE', 'skip2', '0', v11],
+      ['DEBUG', 'SET-SKIP-CHECKSUM-VALIDATION', '0'],
+      ['RESTORE', 'skip3', '0', badCrc],
+      ['EXISTS', 'skip2', 'skip3'],
+      ['DEL', 'skip1'],
     ];
     const mismatches = await compareSequences(commands, { servers });
     expect(mismatches, formatMismatches(mismatches)).toEqual([]);

@@ -23,6 +23,7 @@ pub const COMMANDS: &[CommandRow] = &[
     ("debug|listpack", debug_listpack),
     ("debug|stringmatch-test", debug_stringmatch_test),
     ("debug|set-disable-deny-scripts", debug_set_disable_deny_scripts),
+    ("debug|set-skip-checksum-validation", debug_set_skip_checksum_validation),
     ("debug|oom", debug_oom),
 ];
 
@@ -42,6 +43,13 @@ fn debug_oom(ctx: &mut Ctx) -> CmdResult {
 /// DEBUG SET-DISABLE-DENY-SCRIPTS <0|1>: lets scripts call `noscript` commands (for tests).
 fn debug_set_disable_deny_scripts(ctx: &mut Ctx) -> CmdResult {
     crate::script::call::set_deny_script_disabled(crate::numfmt::atoi(ctx.args.get(2)) as i32 != 0);
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION <0|1>: RESTORE and RDB loading stop checking CRC64s.
+fn debug_set_skip_checksum_validation(ctx: &mut Ctx) -> CmdResult {
+    crate::persist::dump::set_skip_checksum_validation(crate::numfmt::atoi(ctx.args.get(2)) != 0);
     ctx.reply.ok();
     Ok(())
 }
