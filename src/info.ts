@@ -160,12 +160,15 @@ function buildId(): string {
 
 function clientsSection(server: Server): Field[] {
   let inTimeoutTable = 0;
+  let replicas = 0;
   for (const c of server.clients.values()) {
     if (c.blocked && c.blocked.deadline > 0) inTimeoutTable++;
+    if (c.isReplica) replicas++;
   }
   const peaks = server.clientLimits.recentPeaks(server.clients.values());
   return [
-    ['connected_clients', server.clients.size],
+    // Replicas are counted apart (connected_slaves), as Redis's clients less its slaves.
+    ['connected_clients', server.clients.size - replicas],
     ['cluster_connections', server.cluster ? (server.cluster.state.nodes.size - 1) * 2 : 0],
     ['maxclients', Number(server.config.get('maxclients'))],
     ['client_recent_max_input_buffer', peaks.input],

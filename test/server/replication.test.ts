@@ -373,6 +373,10 @@ describeDifferential('replication with real Redis 7.0 peers', () => {
     await waitFor(async () => (await info(rdMaster)).get('slave0')?.includes('state=online') ?? false, 'redis to see its replica online');
     const names = async (n: Node) => [...(await info(n)).keys()];
     expect(await names(kfMaster)).toEqual(await names(rdMaster));
+    // A replica is not one of connected_clients (Redis: its clients less its slaves).
+    const clients = async (n: Node) => (await info(n, 'clients')).get('connected_clients');
+    expect(await clients(kfMaster)).toBe(await clients(rdMaster));
+    expect(await clients(rdMaster)).toBe('1');
     expect(await names(kfReplica)).toEqual(await names(rdReplica));
     const role = async (n: Node) => formatReply(await n.conn.send('ROLE')).replace(/"\d+"|\d+/g, 'N');
     expect(await role(kfReplica)).toBe(await role(rdReplica));
