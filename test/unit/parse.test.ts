@@ -65,7 +65,7 @@ describe('multibulk requests', () => {
 
   it.each([
     ['*abc\r\n', "ERR Protocol error: invalid multibulk length"],
-    ['*2000000\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*2147483648\r\n', 'ERR Protocol error: invalid multibulk length'],
     ['*1\r\n+foo\r\n', "ERR Protocol error: expected '$', got '+'"],
     ['*1\r\n$-5\r\n', 'ERR Protocol error: invalid bulk length'],
     ['*1\r\n$x\r\n', 'ERR Protocol error: invalid bulk length'],
