@@ -18,7 +18,7 @@ function directiveTable() {
   const names = (rows) => rows.map((r) => `\`${r.name}\``).join(', ');
   const aliases = CONFIG_TABLE.reduce((n, r) => n + r.aliases.length, 0);
   const lines = [
-    `Of Redis 7.0's ${CONFIG_TABLE.length} directives (${CONFIG_TABLE.length + aliases} names with the old aliases), keyfork applies ${by.applied.length}, ${by.inert.length} are inert and ${by.unsupported.length} are not supported yet.`,
+    `Of Redis 7.0's ${CONFIG_TABLE.length} directives (${CONFIG_TABLE.length + aliases} names with the old aliases), keyfork applies ${by.applied.length}, ${by.inert.length} are inert and ${by.unsupported.length} ${by.unsupported.length === 1 ? "is" : "are"} not supported yet.`,
     '',
     `- **Applied** (keyfork behaves as Redis does, and a test shows it): ${names(by.applied)}.`,
     '- **Inert** (nothing a user could observe differs in keyfork):',

@@ -36,11 +36,12 @@ const TLS_REPLICATION = consume('tls-replication', REPLICATION_PROOF);
 const CLIENT_CERT_FILE = consume('tls-client-cert-file', REPLICATION_PROOF);
 const CLIENT_KEY_FILE = consume('tls-client-key-file', REPLICATION_PROOF);
 const CLIENT_KEY_FILE_PASS = consume('tls-client-key-file-pass', REPLICATION_PROOF);
+const TLS_CLUSTER = consume('tls-cluster', 'test/server/cluster-tls.test.ts');
 
 /** The directives a change of which rebuilds the secure context. */
 const CONTEXT_DIRECTIVES = [CERT_FILE, KEY_FILE, KEY_FILE_PASS, CA_CERT_FILE, CA_CERT_DIR, DH_PARAMS_FILE, AUTH_CLIENTS, PROTOCOLS,
   CIPHERS, CIPHERSUITES, PREFER_SERVER_CIPHERS, SESSION_CACHING, SESSION_CACHE_TIMEOUT, TLS_REPLICATION, CLIENT_CERT_FILE, CLIENT_KEY_FILE,
-  CLIENT_KEY_FILE_PASS];
+  CLIENT_KEY_FILE_PASS, TLS_CLUSTER];
 
 const UPDATE_FAILED = 'Unable to update TLS configuration. Check server logs.';
 
@@ -124,7 +125,7 @@ function settingsFrom(config: Config): TlsSettings {
   const authClients = config.str(AUTH_CLIENTS);
   const caFile = config.optionalStr(CA_CERT_FILE);
   const caDir = config.optionalStr(CA_CERT_DIR);
-  if ((authClients !== 'no' || config.bool(TLS_REPLICATION)) && !caFile && !caDir) {
+  if ((authClients !== 'no' || config.bool(TLS_REPLICATION) || config.bool(TLS_CLUSTER)) && !caFile && !caDir) {
     throw new TlsConfigError('Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!');
   }
   const ca: Buffer[] = [];
@@ -183,6 +184,8 @@ function settingsFrom(config: Config): TlsSettings {
 export class TlsListeners {
   private settings: TlsSettings | null = null;
   private servers: tls.Server[] = [];
+  /** The bus's acceptors (never listening themselves): their context follows CONFIG SET too. */
+  private clusterServers: tls.Server[] = [];
 
   constructor(
     private readonly config: Config,
@@ -198,9 +201,45 @@ export class TlsListeners {
     return this.config.int(TLS_PORT);
   }
 
-  /** TLS is configured at all: a tls-port, or replication over TLS (Redis's tlsConfigure condition). */
+  /** TLS is configured at all: a tls-port, replication or the cluster bus over TLS (Redis's tlsConfigure condition). */
   private get wanted(): boolean {
-    return this.port !== 0 || this.config.bool(TLS_REPLICATION);
+    return this.port !== 0 || this.config.bool(TLS_REPLICATION) || this.config.bool(TLS_CLUSTER);
+  }
+
+  /** tls-cluster: the bus's links (and what the node announces as its client port) use TLS. */
+  get cluster(): boolean {
+    return this.config.bool(TLS_CLUSTER);
+  }
+
+  /**
+   * The TLS side of the cluster bus's listener: the bus accepts TCP connections itself and hands
+   * them here (Redis decides per accepted connection too). A peer must present a certificate
+   * the CA verifies whatever tls-auth-clients says: Redis 7.0 accepts bus connections with
+   * client authentication forced on.
+   */
+  clusterAcceptor(secured: (socket: tls.TLSSocket) => void, failed: (reason: string) => void): tls.Server {
+    const settings = this.settings;
+    if (!settings) throw new Error('TLS is not configured');
+    const srv = nodeTls().createServer({ ...settings.options, requestCert: true, rejectUnauthorized: true, noDelay: true } as tls.TlsOptions);
+    srv.on('secureConnection', secured);
+    srv.on('tlsClientError', (err, socket) => {
+      failed(handshakeError(err, socket));
+      socket.destroy();
+    });
+    this.clusterServers.push(srv);
+    return srv;
+  }
+
+  /** Forgets a bus acceptor (the bus closed). */
+  dropClusterAcceptor(srv: tls.Server): void {
+    this.clusterServers = this.clusterServers.filter((s) => s !== srv);
+  }
+
+  /** An outgoing bus link (connCreateTLS with the client context): the peer's certificate must verify. */
+  connectCluster(opts: net.TcpNetConnectOpts): tls.TLSSocket {
+    const settings = this.settings;
+    if (!settings) throw new Error('TLS is not configured');
+    return nodeTls().connect({ ...settings.client, ...opts });
   }
 
   /** The options of a connection to our master when tls-replication is on (null: off). */
@@ -233,6 +272,7 @@ export class TlsListeners {
     }
     this.settings = settings;
     for (const s of this.servers) s.setSecureContext(settings.options);
+    for (const s of this.clusterServers) s.setSecureContext(settings.options);
   }
 
   /** CONFIG SET tls-port (applyTLSPort): the context must be buildable before the port moves. */
@@ -288,6 +328,19 @@ export class TlsListeners {
     }
     this.accept(socket);
   }
+}
+
+/**
+ * connGetLastError of an outgoing TLS connection that failed: OpenSSL's words for a failed
+ * handshake or a certificate that does not verify (Node reports the latter by its X509 reason
+ * code after the handshake), strerror for a failed connect.
+ */
+export function tlsConnectError(err: Error & { code?: string; syscall?: string }): string {
+  const openssl = /error:([0-9A-F]{8}):([^:]*):[^:]*:([^:\n]*)/.exec(err.message);
+  if (openssl) return `error:${openssl[1]}:${openssl[2]}::${openssl[3]}`;
+  if (err.syscall === undefined && err.code !== undefined && !err.code.startsWith('ERR_') && !err.code.startsWith('E')) return VERIFY_FAILED;
+  if (err.code === 'ECONNRESET' && err.syscall === undefined) return 'error:0A000126:SSL routines::unexpected eof while reading';
+  return strerror(err);
 }
 
 /** OpenSSL 3's ERR_error_string_n for a failed verification of the peer's certificate. */

@@ -9,6 +9,7 @@ import { consume } from '../config/consumers';
 import { native } from '../native';
 import type { Cluster } from './index';
 import { keyHashSlot } from './keyslot';
+import { nodePortFor, shardPorts, usePlaintextPort } from './bus/ports';
 import { nodeDescription, nodesDescription } from './nodes-conf';
 import { CLUSTER_SLOTS, NODE_MYSELF, TODO_FSYNC_CONFIG, TODO_SAVE_CONFIG, TODO_UPDATE_STATE, type ClusterNode } from './state';
 
@@ -72,13 +73,14 @@ export function preferredEndpoint(cluster: Cluster, node: ClusterNode): string {
 }
 
 /** addNodeToNodeReply: [endpoint, port, id, {other endpoints}]. */
-function writeNodeForSlots(out: ReplyWriter, cluster: Cluster, node: ClusterNode): void {
+function writeNodeForSlots(ctx: Ctx, cluster: Cluster, node: ClusterNode): void {
+  const { out } = ctx;
   const type = cluster.server.config.str(PREFERRED_ENDPOINT);
   out.array(4);
   if (type === 'ip') out.bulk(node.ip);
   else if (type === 'hostname') out.bulk(node.hostname !== '' ? node.hostname : '?');
   else out.null();
-  out.int(node.port);
+  out.int(nodePortFor(cluster, ctx.client, node));
   out.bulk(node.name);
   const extra: Array<[string, string]> = [];
   if (type !== 'ip') extra.push(['ip', node.ip]);
@@ -132,15 +134,17 @@ function clusterSlots(ctx: Ctx, cluster: Cluster): void {
     out.array(3 + replicas.length);
     out.int(from);
     out.int(to);
-    writeNodeForSlots(out, cluster, node);
-    for (const r of replicas) writeNodeForSlots(out, cluster, r);
+    writeNodeForSlots(ctx, cluster, node);
+    for (const r of replicas) writeNodeForSlots(ctx, cluster, r);
   }
 }
 
 /** addNodeDetailsToShardReply. */
 function writeShardNode(out: ReplyWriter, cluster: Cluster, node: ClusterNode): void {
   const fields: Array<[string, string | number | bigint]> = [['id', node.name]];
-  if (node.port) fields.push(['port', node.port]);
+  const ports = shardPorts(cluster, node);
+  if (ports.port) fields.push(['port', ports.port]);
+  if (ports.tlsPort) fields.push(['tls-port', ports.tlsPort]);
   fields.push(['ip', node.ip], ['endpoint', preferredEndpoint(cluster, node)]);
   if (node.hostname !== '') fields.push(['hostname', node.hostname]);
   const offset = replOffsetOf(cluster, node);
@@ -328,7 +332,8 @@ function replicas(ctx: Ctx, cluster: Cluster): void {
   if (!n) throw new ReplyError(`ERR Unknown node ${name}`);
   if (n.isSlave) throw new ReplyError('ERR The specified node is not a master');
   ctx.out.array(n.slaves.length);
-  for (const s of n.slaves) ctx.out.bulk(nodeDescription(cluster.state, s));
+  const usePport = usePlaintextPort(cluster, ctx.client);
+  for (const s of n.slaves) ctx.out.bulk(nodeDescription(cluster.state, s, usePport));
 }
 
 function setConfigEpoch(ctx: Ctx, cluster: Cluster): void {
@@ -393,7 +398,7 @@ const core: Array<[string, ClusterHandler]> = [
   ['cluster|help', (ctx) => writeHelp(ctx, HELP, subcommandPresent(ctx.server, 'cluster'))],
   ['cluster|info', (ctx, cluster) => ctx.out.verbatim(clusterInfoString(cluster))],
   ['cluster|myid', (ctx, cluster) => ctx.out.bulk(cluster.state.myself.name)],
-  ['cluster|nodes', (ctx, cluster) => ctx.out.verbatim(nodesDescription(cluster.state, 0))],
+  ['cluster|nodes', (ctx, cluster) => ctx.out.verbatim(nodesDescription(cluster.state, 0, usePlaintextPort(cluster, ctx.client)))],
   ['cluster|slots', clusterSlots],
   ['cluster|shards', clusterShards],
   ['cluster|keyslot', (ctx) => ctx.out.int(keyHashSlot(arg(ctx.req, 2)))],

@@ -39,6 +39,7 @@ const ANNOUNCE_IP = consume('cluster-announce-ip', START);
 const ANNOUNCE_PORT = consume('cluster-announce-port', START);
 const ANNOUNCE_BUS_PORT = consume('cluster-announce-bus-port', START);
 const ANNOUNCE_HOSTNAME = consume('cluster-announce-hostname', START);
+const ANNOUNCE_TLS_PORT = consume('cluster-announce-tls-port', 'test/server/cluster-tls.test.ts');
 const REQUIRE_FULL_COVERAGE = consume('cluster-require-full-coverage', ROUTING);
 const PORT = consume('port', 'test/server/directives.test.ts');
 const BIND = consume('bind', 'test/server/directives.test.ts');
@@ -133,7 +134,7 @@ export class Cluster {
     cluster.lockFd = lockFd;
     if (saveconf && !cluster.saveConfig(true)) fatal("Fatal: can't update cluster config file.");
     // Port sanity check II and the bus's address.
-    const port = server.listeningPort();
+    const port = cluster.clientPort();
     if (!config.int(CLUSTER_PORT) && port > 65535 - CLUSTER_PORT_INCR) {
       fatal(
         'Redis port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. ' +
@@ -270,14 +271,26 @@ export class Cluster {
       this.prevAnnounceIp = ip;
       myself.ip = ip ?? '';
     }
-    myself.port = config.int(ANNOUNCE_PORT) || this.clientPort();
-    myself.pport = 0;
+    // deriveAnnouncedPorts: with tls-cluster the client port is the TLS one and the plaintext
+    // one travels as pport; cluster-announce-tls-port replaces both (pport by
+    // cluster-announce-port, even 0), else cluster-announce-port replaces the client port.
+    const tlsCluster = this.server.tls.cluster;
+    const announceTls = config.int(ANNOUNCE_TLS_PORT);
+    const announce = config.int(ANNOUNCE_PORT);
+    if (tlsCluster && announceTls) {
+      myself.port = announceTls;
+      myself.pport = announce;
+    } else {
+      myself.port = announce || this.clientPort();
+      myself.pport = tlsCluster ? this.server.listeningPort() : 0;
+    }
     myself.cport = config.int(ANNOUNCE_BUS_PORT) || this.busPort();
     myself.hostname = config.optionalStr(ANNOUNCE_HOSTNAME) ?? '';
   }
 
-  /** The port clients reach this node on: the one listened on, else the configured one. */
+  /** The port clients reach this node on: the one listened on, else the configured one (tls-port with tls-cluster). */
   private clientPort(): number {
+    if (this.server.tls.cluster) return this.server.tls.port;
     return this.server.listeningPort() || this.server.config.int(PORT);
   }
 

@@ -9,6 +9,7 @@ import { argStr, type Request } from '../commands/types';
 import { consume } from '../config/consumers';
 import { native } from '../native';
 import type { Server } from '../server';
+import { nodePortFor } from './bus/ports';
 import { preferredEndpoint } from './commands';
 import type { Cluster } from './index';
 import { keyHashSlotOf } from './keyslot';
@@ -137,7 +138,7 @@ export function getNodeByQuery(cluster: Cluster, client: Client, cmd: Command, r
 }
 
 /** clusterRedirectClient's error text. */
-export function redirectionError(cluster: Cluster, routing: Routing): string {
+export function redirectionError(cluster: Cluster, routing: Routing, client?: Client): string {
   switch (routing.code) {
     case REDIR_CROSS_SLOT:
       return "CROSSSLOT Keys in request don't hash to the same slot";
@@ -152,7 +153,7 @@ export function redirectionError(cluster: Cluster, routing: Routing): string {
     case REDIR_MOVED:
     case REDIR_ASK: {
       const n = routing.node as ClusterNode;
-      return `${routing.code === REDIR_ASK ? 'ASK' : 'MOVED'} ${routing.slot} ${preferredEndpoint(cluster, n)}:${n.port}`;
+      return `${routing.code === REDIR_ASK ? 'ASK' : 'MOVED'} ${routing.slot} ${preferredEndpoint(cluster, n)}:${nodePortFor(cluster, client, n)}`;
     }
     default:
       throw new Error(`getNodeByQuery() unknown error ${routing.code}`);

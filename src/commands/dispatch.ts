@@ -166,7 +166,7 @@ export class Dispatcher {
       const routing = getNodeByQuery(cluster, client, cmd, req, queued !== null && queued.some((q) => q.write));
       if (routing.node !== cluster.state.myself) {
         cmd.stats.rejected++;
-        return this.reject(client, cmd, redirectionError(cluster, routing), true);
+        return this.reject(client, cmd, redirectionError(cluster, routing, client), true);
       }
     }
     // maxmemory, before MISCONF: a denyoom command, or EXEC of a queue holding one, and inside

@@ -338,8 +338,6 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const CLUSTER = 'TLS on the cluster bus';
-
 const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
 const inert = (reason: string): RowOptions => ({ inert: reason });
 const fixed = (opts: RowOptions): RowOptions => ({ ...IMMUTABLE, ...opts });
@@ -405,7 +403,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   bool('latency-tracking', true),
   bool('aof-disable-auto-gc', false),
   bool('replica-ignore-disk-write-errors', false),
-  bool('tls-cluster', false, needs(CLUSTER)),
+  bool('tls-cluster', false),
   bool('tls-replication', false),
   bool('tls-prefer-server-ciphers', false),
   bool('tls-session-caching', true),
@@ -490,7 +488,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('cluster-port', 'int', 0n, 65535n, 0n, fixed({})),
   num('cluster-announce-bus-port', 'int', 0n, 65535n, 0n),
   num('cluster-announce-port', 'int', 0n, 65535n, 0n),
-  num('cluster-announce-tls-port', 'int', 0n, 65535n, 0n, needs(CLUSTER)),
+  num('cluster-announce-tls-port', 'int', 0n, 65535n, 0n),
   num('repl-timeout', 'int', 1n, INT_MAX, 60n),
   num('repl-ping-replica-period', 'int', 1n, INT_MAX, 10n, { alias: 'repl-ping-slave-period' }),
   num('list-compress-depth', 'int', 0n, INT_MAX, 0n, needs('compressing list nodes')),

@@ -1,6 +1,7 @@
 // A raw RESP connection for exact-reply tests: bytes go out as written, replies come back with their
 // wire types (see resp3.ts for why we do not use redis-parser's JS values here).
 import net from 'node:net';
+import tls from 'node:tls';
 import { formatReply, Resp3Parser, RespProtocolError, type Reply } from './resp3';
 
 export { formatReply, replyNumber, type Reply } from './resp3';
@@ -13,6 +14,8 @@ export interface RawConnectionOptions {
   host?: string;
   /** Default time readReply() waits before failing, in ms. */
   replyTimeoutMs?: number;
+  /** Connect over TLS with these options (the handshake done before connect() resolves). */
+  tls?: tls.ConnectionOptions;
 }
 
 /** Encodes one command as a RESP multibulk request. */
@@ -51,8 +54,9 @@ export class RawConnection {
 
   static async connect(port: number, opts: RawConnectionOptions = {}): Promise<RawConnection> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(port, opts.host ?? '127.0.0.1');
-      s.once('connect', () => {
+      const host = opts.host ?? '127.0.0.1';
+      const s = opts.tls ? tls.connect({ ...opts.tls, host, port }) : net.connect(port, host);
+      s.once(opts.tls ? 'secureConnect' : 'connect', () => {
         s.off('error', reject);
         resolve(s);
       });

@@ -5,9 +5,11 @@
 // and the CLUSTER subcommands that act on links (MEET, FORGET, LINKS, COUNT-FAILURE-REPORTS).
 // The node table and slot map are src/cluster/state.ts (core's); this file calls its methods.
 import net from 'node:net';
+import type tls from 'node:tls';
 import { consume } from '../../config/consumers';
 import { StartupAbort } from '../../errors';
 import { strerror } from '../../config/errors';
+import { tlsConnectError } from '../../tls';
 import type { Cluster } from '../index';
 import {
   CLUSTER_SLOTS,
@@ -89,6 +91,8 @@ export class ClusterBus {
   private iteration = 0;
   /** Inbound links not yet tied to a node (Redis keeps them only through their connection). */
   private readonly looseLinks = new Set<ClusterLink>();
+  /** tls-cluster's handshakes on accepted connections (made when first needed). */
+  private tlsAcceptor: tls.Server | null = null;
   /** server.stat_cluster_links_memory, refreshed by the cron. */
   linksMemory = 0;
   readonly failover: Failover;
@@ -172,6 +176,8 @@ export class ClusterBus {
     for (const n of this.state.nodes.values()) this.freeNodeLinks(n);
     for (const l of this.looseLinks) l.close();
     this.looseLinks.clear();
+    if (this.tlsAcceptor) this.cluster.server.tls.dropClusterAcceptor(this.tlsAcceptor);
+    this.tlsAcceptor = null;
     if (active === this) active = null;
   }
 
@@ -200,6 +206,20 @@ export class ClusterBus {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, this.nodeTimeout() * 2);
     this.log.verbose(`Accepting cluster node connection from ${normalizeIp(sock.remoteAddress)}:${sock.remotePort}`);
+    // tls-cluster: the link exists once the handshake is done (connAccept's handler).
+    if (server.tls.cluster) {
+      this.tlsAcceptor ??= server.tls.clusterAcceptor(
+        (secured) => this.accepted(secured),
+        (reason) => this.log.verbose(`Error accepting cluster node connection: ${reason}`),
+      );
+      this.tlsAcceptor.emit('connection', sock);
+      return;
+    }
+    this.accepted(sock);
+  }
+
+  /** clusterConnAcceptHandler: a link not yet tied to a node. */
+  private accepted(sock: net.Socket): void {
     const link = new ClusterLink(sock, null, Date.now(), this.linkEvents);
     link.connected = true;
     this.looseLinks.add(link);
@@ -238,8 +258,9 @@ export class ClusterBus {
     const options: net.TcpNetConnectOpts = { host: node.ip, port: node.cport, noDelay: true };
     // Best-effort binding, as connTCPConnect's: a source that cannot be bound is dropped.
     if (source !== null && net.isIP(source) !== 0) options.localAddress = source;
+    const secure = this.cluster.server.tls.cluster;
     const open = (opts: net.TcpNetConnectOpts): ClusterLink => {
-      const sock = net.connect(opts);
+      const sock = secure ? this.cluster.server.tls.connectCluster(opts) : net.connect(opts);
       const link = new ClusterLink(sock, node, Date.now(), {
         ...this.linkEvents,
         ioError: (l, err) => {
@@ -252,14 +273,15 @@ export class ClusterBus {
           if (!l.connected) {
             // The cron's PING queued on the connecting link has set pingSent: that is what makes
             // an unreachable node time out.
-            this.log.verbose(`Connection with Node ${node.name} at ${node.ip}:${node.cport} failed: ${err ? strerror(err) : 'connection closed'}`);
+            const reason = err ? (secure ? tlsConnectError(err) : strerror(err)) : 'connection closed';
+            this.log.verbose(`Connection with Node ${node.name} at ${node.ip}:${node.cport} failed: ${reason}`);
           } else {
             this.log.debug(`I/O error reading from node link: ${err ? strerror(err) : 'connection closed'}`);
           }
           this.freeLink(l);
         },
       });
-      sock.on('connect', () => this.linkConnected(link));
+      sock.on(secure ? 'secureConnect' : 'connect', () => this.linkConnected(link));
       return link;
     };
     node.link = open(options);
