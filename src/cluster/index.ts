@@ -232,17 +232,25 @@ export class Cluster {
 
   private served = Buffer.alloc(CLUSTER_SLOTS / 8);
   private servedPushed = false;
+  /** What `served` was computed from: state.servedVersion, and whether myself served at all. */
+  private servedFrom = -1;
+  private servedOn = false;
 
   /**
    * Tells the fast paths which slots they may serve: myself's, less the migrating ones (their
-   * missing keys are ASKed), none while the cluster is down. Sent when it changed.
+   * missing keys are ASKed), none while the cluster is down. Every todo() and loop pass calls
+   * this, so nothing is computed unless its inputs changed, and nothing sent unless it did.
    */
   pushServed(): void {
     const state = this.state;
+    const on = state.state === CLUSTER_OK && state.myself.isMaster;
+    if (this.servedPushed && state.servedVersion === this.servedFrom && on === this.servedOn) return;
+    this.servedFrom = state.servedVersion;
+    this.servedOn = on;
     const next = Buffer.alloc(CLUSTER_SLOTS / 8);
-    if (state.state === CLUSTER_OK && state.myself.isMaster) {
+    if (on) {
       next.set(state.mySlots);
-      for (let j = 0; j < CLUSTER_SLOTS; j++) if (state.migratingSlotsTo[j]) next[j >> 3] &= ~(1 << (j & 7));
+      for (const j of state.openSlots()) if (state.migratingSlotsTo[j]) next[j >> 3] &= ~(1 << (j & 7));
     }
     if (this.servedPushed && next.equals(this.served)) return;
     this.served = next;
@@ -309,7 +317,7 @@ export class Cluster {
         state.addSlot(state.myself, slot);
       } else {
         log.warning(`I have keys for slot ${slot}, but the slot is assigned to another node. Setting it to importing state.`);
-        state.importingSlotsFrom[slot] = owner;
+        state.setImporting(slot, owner);
       }
     }
     if (update) this.saveConfigOrDie(true);
