@@ -310,7 +310,7 @@ function setSlot(ctx: Ctx, cluster: Cluster): void {
     if (n === myself && state.importingSlotsFrom[slot]) {
       if (state.bumpConfigEpochWithoutConsensus()) cluster.server.log.warning(`configEpoch updated after importing slot ${slot}`);
       state.setImporting(slot, null);
-      cluster.broadcastPong?.();
+      cluster.broadcastPongSoon();
     }
   } else {
     throw new ReplyError('ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP');

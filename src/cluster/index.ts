@@ -65,6 +65,8 @@ export class Cluster {
   broadcastPong: (() => void) | null = null;
   /** resetManualFailover (bus). */
   resetManualFailover: (() => void) | null = null;
+  /** A PONG to every node is due at the next before-sleep pass (broadcastPongSoon). */
+  private pongDue = false;
 
   private constructor(
     readonly server: Server,
@@ -227,7 +229,24 @@ export class Cluster {
     if (flags & (TODO_HANDLE_MANUALFAILOVER | TODO_HANDLE_FAILOVER)) this.failoverHandler?.(flags);
     if (flags & TODO_UPDATE_STATE) state.updateState();
     if (flags & TODO_SAVE_CONFIG) this.saveConfigOrDie((flags & TODO_FSYNC_CONFIG) !== 0);
+    if (this.pongDue) {
+      this.pongDue = false;
+      this.broadcastPong?.();
+    }
     this.pushServed();
+  }
+
+  /**
+   * SETSLOT ... NODE's PONG to every node (clusterBroadcastPong after importing a slot), sent
+   * after the command's reply as Redis's is: Redis queues it on the links and writes it once
+   * the event loop polls again, after beforeSleep wrote the replies. Written at once, it reached
+   * the other masters before redis-cli's own SETSLOT ... NODE did, so each of them took the slot
+   * from the PONG instead (clusterUpdateSlotsConfigWith: a nodes.conf save with fsync per slot)
+   * and answered redis-cli only after that fsync.
+   */
+  broadcastPongSoon(): void {
+    this.pongDue = true;
+    this.server.beforeSleep.schedule();
   }
 
   private served = Buffer.alloc(CLUSTER_SLOTS / 8);
