@@ -183,16 +183,14 @@ const MESSAGE_TYPES = ['ping', 'pong', 'meet', 'fail', 'publish', 'auth-req', 'a
 /** genClusterInfoString. */
 export function clusterInfoString(cluster: Cluster): string {
   const state = cluster.state;
-  let assigned = 0;
+  const assigned = state.assignedSlots;
   let ok = 0;
   let pfail = 0;
   let fail = 0;
-  for (const n of state.slots) {
-    if (!n) continue;
-    assigned++;
-    if (n.failed) fail++;
-    else if (n.timedOut) pfail++;
-    else ok++;
+  for (const [n, count] of state.slotOwners()) {
+    if (n.failed) fail += count;
+    else if (n.timedOut) pfail += count;
+    else ok += count;
   }
   const myself = state.myself;
   const myEpoch = myself.isSlave && myself.slaveof ? myself.slaveof.configEpoch : myself.configEpoch;
@@ -239,7 +237,7 @@ function updateSlots(cluster: Cluster, chosen: Uint8Array, del: boolean): void {
   const state = cluster.state;
   for (let j = 0; j < CLUSTER_SLOTS; j++) {
     if (!chosen[j]) continue;
-    state.importingSlotsFrom[j] = null;
+    state.setImporting(j, null);
     if (del) state.delSlot(j);
     else state.addSlot(state.myself, j);
   }
@@ -292,20 +290,19 @@ function setSlot(ctx: Ctx, cluster: Cluster): void {
   };
   if (action === 'migrating' && req.argc === 5) {
     if (state.slots[slot] !== myself) throw new ReplyError(`ERR I'm not the owner of hash slot ${slot}`);
-    state.migratingSlotsTo[slot] = lookup("I don't know about node");
+    state.setMigrating(slot, lookup("I don't know about node"));
   } else if (action === 'importing' && req.argc === 5) {
     if (state.slots[slot] === myself) throw new ReplyError(`ERR I'm already the owner of hash slot ${slot}`);
-    state.importingSlotsFrom[slot] = lookup("I don't know about node");
+    state.setImporting(slot, lookup("I don't know about node"));
   } else if (action === 'stable' && req.argc === 4) {
-    state.importingSlotsFrom[slot] = null;
-    state.migratingSlotsTo[slot] = null;
+    state.closeSlot(slot);
   } else if (action === 'node' && req.argc === 5) {
     const n = lookup('Unknown node');
     const keys = state.env.countKeysInSlot(slot);
     if (state.slots[slot] === myself && n !== myself && keys !== 0) {
       throw new ReplyError(`ERR Can't assign hashslot ${slot} to a different node while I still hold keys for this hash slot.`);
     }
-    if (keys === 0 && state.migratingSlotsTo[slot]) state.migratingSlotsTo[slot] = null;
+    if (keys === 0 && state.migratingSlotsTo[slot]) state.setMigrating(slot, null);
     const wasMine = state.slots[slot] === myself;
     state.delSlot(slot);
     state.addSlot(n, slot);
@@ -316,8 +313,8 @@ function setSlot(ctx: Ctx, cluster: Cluster): void {
     }
     if (n === myself && state.importingSlotsFrom[slot]) {
       if (state.bumpConfigEpochWithoutConsensus()) cluster.server.log.warning(`configEpoch updated after importing slot ${slot}`);
-      state.importingSlotsFrom[slot] = null;
-      cluster.broadcastPong?.();
+      state.setImporting(slot, null);
+      cluster.broadcastPongSoon();
     }
   } else {
     throw new ReplyError('ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP');

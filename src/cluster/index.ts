@@ -66,6 +66,8 @@ export class Cluster {
   broadcastPong: (() => void) | null = null;
   /** resetManualFailover (bus). */
   resetManualFailover: (() => void) | null = null;
+  /** A PONG to every node is due at the next before-sleep pass (broadcastPongSoon). */
+  private pongDue = false;
 
   private constructor(
     readonly server: Server,
@@ -228,22 +230,47 @@ export class Cluster {
     if (flags & (TODO_HANDLE_MANUALFAILOVER | TODO_HANDLE_FAILOVER)) this.failoverHandler?.(flags);
     if (flags & TODO_UPDATE_STATE) state.updateState();
     if (flags & TODO_SAVE_CONFIG) this.saveConfigOrDie((flags & TODO_FSYNC_CONFIG) !== 0);
+    if (this.pongDue) {
+      this.pongDue = false;
+      this.broadcastPong?.();
+    }
     this.pushServed();
+  }
+
+  /**
+   * SETSLOT ... NODE's PONG to every node (clusterBroadcastPong after importing a slot), sent
+   * after the command's reply as Redis's is: Redis queues it on the links and writes it once
+   * the event loop polls again, after beforeSleep wrote the replies. Written at once, it reached
+   * the other masters before redis-cli's own SETSLOT ... NODE did, so each of them took the slot
+   * from the PONG instead (clusterUpdateSlotsConfigWith: a nodes.conf save with fsync per slot)
+   * and answered redis-cli only after that fsync.
+   */
+  broadcastPongSoon(): void {
+    this.pongDue = true;
+    this.server.beforeSleep.schedule();
   }
 
   private served = Buffer.alloc(CLUSTER_SLOTS / 8);
   private servedPushed = false;
+  /** What `served` was computed from: state.servedVersion, and whether myself served at all. */
+  private servedFrom = -1;
+  private servedOn = false;
 
   /**
    * Tells the fast paths which slots they may serve: myself's, less the migrating ones (their
-   * missing keys are ASKed), none while the cluster is down. Sent when it changed.
+   * missing keys are ASKed), none while the cluster is down. Every todo() and loop pass calls
+   * this, so nothing is computed unless its inputs changed, and nothing sent unless it did.
    */
   pushServed(): void {
     const state = this.state;
+    const on = state.state === CLUSTER_OK && state.myself.isMaster;
+    if (this.servedPushed && state.servedVersion === this.servedFrom && on === this.servedOn) return;
+    this.servedFrom = state.servedVersion;
+    this.servedOn = on;
     const next = Buffer.alloc(CLUSTER_SLOTS / 8);
-    if (state.state === CLUSTER_OK && state.myself.isMaster) {
+    if (on) {
       next.set(state.mySlots);
-      for (let j = 0; j < CLUSTER_SLOTS; j++) if (state.migratingSlotsTo[j]) next[j >> 3] &= ~(1 << (j & 7));
+      for (const j of state.openSlots()) if (state.migratingSlotsTo[j]) next[j >> 3] &= ~(1 << (j & 7));
     }
     if (this.servedPushed && next.equals(this.served)) return;
     this.served = next;
@@ -322,7 +349,7 @@ export class Cluster {
         state.addSlot(state.myself, slot);
       } else {
         log.warning(`I have keys for slot ${slot}, but the slot is assigned to another node. Setting it to importing state.`);
-        state.importingSlotsFrom[slot] = owner;
+        state.setImporting(slot, owner);
       }
     }
     if (update) this.saveConfigOrDie(true);

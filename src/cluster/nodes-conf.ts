@@ -46,8 +46,8 @@ export function nodeDescription(state: ClusterState, node: ClusterNode, usePport
   const linked = node.link !== null || (node.flags & NODE_MYSELF) !== 0;
   line += ` ${node.pingSent} ${node.pongReceived} ${epoch} ${linked ? 'connected' : 'disconnected'}`;
   for (const [start, end] of node.slotRanges()) line += start === end ? ` ${start}` : ` ${start}-${end}`;
-  if (node.flags & NODE_MYSELF) {
-    for (let j = 0; j < CLUSTER_SLOTS; j++) {
+  if (node.flags & NODE_MYSELF && state.openSlotCount > 0) {
+    for (const j of state.openSlots()) {
       const to = state.migratingSlotsTo[j];
       const from = state.importingSlotsFrom[j];
       if (to) line += ` [${j}->-${to.name}]`;
@@ -200,8 +200,8 @@ export function loadNodesConf(state: ClusterState, text: string, now: number, wa
         const close = name.indexOf(']');
         if (close >= 0) name = name.slice(0, close);
         const cn = lookupOrCreate(name);
-        if (direction === '>') state.migratingSlotsTo[slot] = cn;
-        else state.importingSlotsFrom[slot] = cn;
+        if (direction === '>') state.setMigrating(slot, cn);
+        else state.setImporting(slot, cn);
         continue;
       }
       const dash = a.indexOf('-');

@@ -86,6 +86,41 @@ export function randomNodeName(): string {
   return randomBytes(CLUSTER_NAMELEN / 2).toString('hex');
 }
 
+/**
+ * The set bits of a slot bitmap (slot s: byte s>>3, bit s&7) as ascending [start, end] ranges.
+ * Whole bytes of 0x00 or 0xff are taken eight slots at a time: nodes.conf and CLUSTER NODES
+ * print every node's ranges after each slot change, and bit by bit that was 16384 tests a node.
+ */
+export function slotRangesOf(bitmap: Uint8Array): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let start = -1;
+  for (let i = 0; i < bitmap.length; i++) {
+    const byte = bitmap[i];
+    const base = i << 3;
+    if (byte === 0xff) {
+      if (start === -1) start = base;
+      continue;
+    }
+    if (byte === 0) {
+      if (start !== -1) {
+        ranges.push([start, base - 1]);
+        start = -1;
+      }
+      continue;
+    }
+    for (let b = 0; b < 8; b++) {
+      const set = (byte & (1 << b)) !== 0;
+      if (set && start === -1) start = base + b;
+      else if (!set && start !== -1) {
+        ranges.push([start, base + b - 1]);
+        start = -1;
+      }
+    }
+  }
+  if (start !== -1) ranges.push([start, bitmap.length * 8 - 1]);
+  return ranges;
+}
+
 export class ClusterNode {
   /** Creation time (mstime). */
   ctime: number;
@@ -151,17 +186,7 @@ export class ClusterNode {
 
   /** The claimed slots as [start, end] ranges (clusterGenNodesSlotsInfo's pairs). */
   slotRanges(): Array<[number, number]> {
-    const ranges: Array<[number, number]> = [];
-    let start = -1;
-    for (let j = 0; j <= CLUSTER_SLOTS; j++) {
-      const bit = j < CLUSTER_SLOTS && this.hasSlot(j);
-      if (bit && start === -1) start = j;
-      if (!bit && start !== -1) {
-        ranges.push([start, j - 1]);
-        start = -1;
-      }
-    }
-    return ranges;
+    return slotRangesOf(this.slots);
   }
 
   /** clusterCountNonFailingSlaves. */
@@ -182,9 +207,20 @@ export class ClusterState {
   readonly nodes = new Map<string, ClusterNode>();
   /** Forgotten nodes: name -> expiry (unix seconds), as nodes_black_list. */
   readonly blacklist = new Map<string, number>();
-  readonly migratingSlotsTo: Array<ClusterNode | null> = new Array(CLUSTER_SLOTS).fill(null);
-  readonly importingSlotsFrom: Array<ClusterNode | null> = new Array(CLUSTER_SLOTS).fill(null);
-  readonly slots: Array<ClusterNode | null> = new Array(CLUSTER_SLOTS).fill(null);
+  // Open slots: written only through setMigrating / setImporting / closeSlot / closeAllSlots,
+  // which keep `openSlots` (the slots with either entry set) exact, so that what prints or
+  // serves open slots visits those few instead of all 16384.
+  private readonly migrating: Array<ClusterNode | null> = new Array(CLUSTER_SLOTS).fill(null);
+  private readonly importing: Array<ClusterNode | null> = new Array(CLUSTER_SLOTS).fill(null);
+  readonly migratingSlotsTo: ReadonlyArray<ClusterNode | null> = this.migrating;
+  readonly importingSlotsFrom: ReadonlyArray<ClusterNode | null> = this.importing;
+  private readonly open = new Set<number>();
+  /** Slot owners: written only through addSlot / delSlot, which keep `owners` and `assigned`. */
+  private readonly owners_: Array<ClusterNode | null> = new Array(CLUSTER_SLOTS).fill(null);
+  readonly slots: ReadonlyArray<ClusterNode | null> = this.owners_;
+  /** Slots with an owner, and how many each owner has (clusterUpdateState's coverage without a walk). */
+  private assigned = 0;
+  private readonly owners = new Map<ClusterNode, number>();
   // Elections (a replica's side).
   failoverAuthTime = 0;
   failoverAuthCount = 0;
@@ -230,7 +266,7 @@ export class ClusterState {
   /** Rebuilds the bitmap of myself's slots (after loading, or a change of myself). */
   recomputeMySlots(): void {
     this.mySlots.set(this.myself.slots);
-    this.slotsDirty = true;
+    this.servedVersion++;
   }
 
   createNode(name: string | null, flags: number): ClusterNode {
@@ -254,11 +290,11 @@ export class ClusterState {
    */
   delNode(node: ClusterNode): void {
     for (const hook of this.nodeDeletionHooks) hook(node);
-    for (let j = 0; j < CLUSTER_SLOTS; j++) {
-      if (this.importingSlotsFrom[j] === node) this.importingSlotsFrom[j] = null;
-      if (this.migratingSlotsTo[j] === node) this.migratingSlotsTo[j] = null;
-      if (this.slots[j] === node) this.delSlot(j);
+    for (const j of [...this.open]) {
+      if (this.importing[j] === node) this.setImporting(j, null);
+      if (this.migrating[j] === node) this.setMigrating(j, null);
     }
+    this.delNodeSlots(node);
     for (const other of this.nodes.values()) {
       if (other !== node) this.nodeDelFailureReport(other, node);
     }
@@ -320,9 +356,11 @@ export class ClusterState {
 
   /** clusterAddSlot: false when the slot already has an owner. */
   addSlot(node: ClusterNode, slot: number): boolean {
-    if (this.slots[slot]) return false;
+    if (this.owners_[slot]) return false;
     this.nodeSetSlotBit(node, slot);
-    this.slots[slot] = node;
+    this.owners_[slot] = node;
+    this.assigned++;
+    this.owners.set(node, (this.owners.get(node) ?? 0) + 1);
     if (node === this.myself) this.markMine(slot, true);
     return true;
   }
@@ -335,7 +373,11 @@ export class ClusterState {
     const master = n.isSlave && n.slaveof ? n.slaveof : n;
     if (master === this.myself || this.myself.slaveof === master) this.env.slotLeftShard(slot);
     n.clearSlotBit(slot);
-    this.slots[slot] = null;
+    this.owners_[slot] = null;
+    this.assigned--;
+    const left = (this.owners.get(n) ?? 0) - 1;
+    if (left > 0) this.owners.set(n, left);
+    else this.owners.delete(n);
     if (n === this.myself) this.markMine(slot, false);
     return true;
   }
@@ -343,13 +385,23 @@ export class ClusterState {
   /** clusterDelNodeSlots: how many were deleted. */
   delNodeSlots(node: ClusterNode): number {
     let deleted = 0;
-    for (let j = 0; j < CLUSTER_SLOTS; j++) {
-      if (node.hasSlot(j)) {
+    for (const [start, end] of node.slotRanges()) {
+      for (let j = start; j <= end; j++) {
         this.delSlot(j);
         deleted++;
       }
     }
     return deleted;
+  }
+
+  /** How many slots have an owner (CLUSTER INFO's cluster_slots_assigned). */
+  get assignedSlots(): number {
+    return this.assigned;
+  }
+
+  /** Each node owning slots, with how many (by `slots`, as CLUSTER INFO counts them). */
+  slotOwners(): ReadonlyMap<ClusterNode, number> {
+    return this.owners;
   }
 
   /** clusterNodeSetSlotBit with its MIGRATE_TO rule for a master's first slot. */
@@ -361,8 +413,48 @@ export class ClusterState {
 
   /** clusterCloseAllSlots. */
   closeAllSlots(): void {
-    this.migratingSlotsTo.fill(null);
-    this.importingSlotsFrom.fill(null);
+    for (const j of this.open) {
+      if (this.migrating[j]) this.servedVersion++;
+      this.migrating[j] = null;
+      this.importing[j] = null;
+    }
+    this.open.clear();
+  }
+
+  /** migrating_slots_to[slot] = node. */
+  setMigrating(slot: number, node: ClusterNode | null): void {
+    if (this.migrating[slot] === node) return;
+    // The fast paths do not serve a migrating slot (its missing keys are ASKed).
+    if (this.migrating[slot] === null || node === null) this.servedVersion++;
+    this.migrating[slot] = node;
+    this.noteOpen(slot);
+  }
+
+  /** importing_slots_from[slot] = node. */
+  setImporting(slot: number, node: ClusterNode | null): void {
+    this.importing[slot] = node;
+    this.noteOpen(slot);
+  }
+
+  /** SETSLOT STABLE: neither migrating nor importing. */
+  closeSlot(slot: number): void {
+    this.setImporting(slot, null);
+    this.setMigrating(slot, null);
+  }
+
+  /** The slots migrating or importing, ascending (nodes.conf's [slot->-node] entries). */
+  openSlots(): number[] {
+    return [...this.open].sort((a, b) => a - b);
+  }
+
+  /** How many slots are migrating or importing. */
+  get openSlotCount(): number {
+    return this.open.size;
+  }
+
+  private noteOpen(slot: number): void {
+    if (this.migrating[slot] !== null || this.importing[slot] !== null) this.open.add(slot);
+    else this.open.delete(slot);
   }
 
   /** Does myself serve `slot` (as its owner)? */
@@ -373,11 +465,14 @@ export class ClusterState {
   private markMine(slot: number, mine: boolean): void {
     if (mine) this.mySlots[slot >> 3] |= 1 << (slot & 7);
     else this.mySlots[slot >> 3] &= ~(1 << (slot & 7));
-    this.slotsDirty = true;
+    this.servedVersion++;
   }
 
-  /** Set by slot changes, cleared by core once the fast paths have the new bitmap. */
-  slotsDirty = false;
+  /**
+   * Bumped whenever myself's slots or the migrating set may have changed: core recomputes the
+   * fast paths' bitmap only then (or when the state or myself's role changed).
+   */
+  servedVersion = 0;
 
   // ---- failure reports ----
 
@@ -463,6 +558,13 @@ export class ClusterState {
 
   // ---- state ----
 
+  /** Every slot has an owner and no owner is failing (clusterUpdateState's slot walk, from counts). */
+  fullyCovered(): boolean {
+    if (this.assigned < CLUSTER_SLOTS) return false;
+    for (const n of this.owners.keys()) if (n.failed) return false;
+    return true;
+  }
+
   /** clusterUpdateState: ok or fail from slot coverage and reachable masters, with Redis's delays. */
   updateState(): void {
     const now = this.env.now();
@@ -470,15 +572,7 @@ export class ClusterState {
     if (this.firstUpdateTime === 0) this.firstUpdateTime = now;
     if (this.myself.isMaster && this.state === CLUSTER_FAIL && now - this.firstUpdateTime < CLUSTER_WRITABLE_DELAY) return;
     let newState = CLUSTER_OK;
-    if (this.env.requireFullCoverage()) {
-      for (let j = 0; j < CLUSTER_SLOTS; j++) {
-        const n = this.slots[j];
-        if (!n || n.failed) {
-          newState = CLUSTER_FAIL;
-          break;
-        }
-      }
-    }
+    if (this.env.requireFullCoverage() && !this.fullyCovered()) newState = CLUSTER_FAIL;
     let reachable = 0;
     this.size = 0;
     for (const n of this.nodes.values()) {

@@ -643,7 +643,11 @@ impl Keyspace {
         for db in 0..self.dbs.len() { self.signal_each_key(db, db); }
         std::mem::swap(&mut self.dbs, &mut fresh.dbs);
         for db in 0..self.dbs.len() { self.signal_each_key(db, db); }
-        self.rebuild_slot_index();
+        // The load's own index lists each slot's keys in file order, newest (last loaded) first.
+        match fresh.slots.take() {
+            Some(ix) if self.slots.is_some() => self.slots = Some(ix),
+            _ => self.rebuild_slot_index(),
+        }
         fresh.dbs
     }
 

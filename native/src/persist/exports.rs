@@ -354,7 +354,13 @@ fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let replica = a.len() > 2 && a.bool(env, 2).unwrap_or(false);
     let fresh = if replica {
         loader = loader.keeping_expired();
-        Some(with_state(|st| Keyspace::new(st.ks.dbs.len())))
+        // Cluster mode: the keys are indexed by slot as they load, in the file's order (Redis's
+        // dbAddRDBLoad), rather than in the table's order afterwards.
+        Some(with_state(|st| {
+            let mut fresh = Keyspace::new(st.ks.dbs.len());
+            fresh.set_slot_index(st.ks.slots.is_some());
+            fresh
+        }))
     } else {
         None
     };
