@@ -123,6 +123,7 @@ const NATIVE_SETTINGS = [
   consume('zset-max-listpack-entries', 'test/server/zsets.test.ts'),
   consume('zset-max-listpack-value', 'test/server/zsets.test.ts'),
   consume('list-max-listpack-size', 'test/server/lists.test.ts'),
+  consume('list-compress-depth', 'test/server/list-compress.test.ts'),
   consume('key-load-delay', 'test/server/loading.test.ts'),
   consume('stream-node-max-bytes', 'test/server/streams.test.ts'),
   consume('stream-node-max-entries', 'test/server/streams.test.ts'),

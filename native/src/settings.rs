@@ -12,6 +12,8 @@ pub struct Settings {
     pub zset_max_listpack_entries: i64,
     pub zset_max_listpack_value: i64,
     pub list_max_listpack_size: i64,
+    /// list-compress-depth (lists keep the value of their creation: types::list).
+    pub list_compress_depth: i64,
     pub proto_max_bulk_len: i64,
     /// key-load-delay: a pause per key loaded (tests watch a load in progress with it).
     pub key_load_delay: i64,
@@ -50,6 +52,7 @@ impl Default for Settings {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
+            list_compress_depth: 0,
             proto_max_bulk_len: 512 * 1024 * 1024,
             key_load_delay: 0,
             rdb_compression: 1,
@@ -84,6 +87,7 @@ impl Settings {
             "zset-max-listpack-entries" => &mut self.zset_max_listpack_entries,
             "zset-max-listpack-value" => &mut self.zset_max_listpack_value,
             "list-max-listpack-size" => &mut self.list_max_listpack_size,
+            "list-compress-depth" => &mut self.list_compress_depth,
             "proto-max-bulk-len" => &mut self.proto_max_bulk_len,
             "key-load-delay" => &mut self.key_load_delay,
             "rdbcompression" => &mut self.rdb_compression,
@@ -113,6 +117,7 @@ impl Settings {
         };
         *slot = value;
         if name == "list-max-listpack-size" { crate::types::list::set_fill(value); }
+        if name == "list-compress-depth" { crate::types::list::set_compress_depth(value); }
         self.sync_sharing_integers();
         true
     }

@@ -491,7 +491,7 @@ export const CONFIG_TABLE: readonly ConfigRow[] = [
   num('cluster-announce-tls-port', 'int', 0n, 65535n, 0n),
   num('repl-timeout', 'int', 1n, INT_MAX, 60n),
   num('repl-ping-replica-period', 'int', 1n, INT_MAX, 10n, { alias: 'repl-ping-slave-period' }),
-  num('list-compress-depth', 'int', 0n, INT_MAX, 0n, needs('compressing list nodes')),
+  num('list-compress-depth', 'int', 0n, INT_MAX, 0n),
   num('rdb-key-save-delay', 'int', INT_MIN, INT_MAX, 0n, { hidden: true }),
   num('key-load-delay', 'int', INT_MIN, INT_MAX, 0n, { hidden: true }),
   num('active-expire-effort', 'int', 1n, 10n, 1n),

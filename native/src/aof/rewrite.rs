@@ -111,6 +111,29 @@ fn batched<T>(out: &mut Vec<u8>, name: &[u8], key: &[u8], total: usize, per_item
     }
 }
 
+/// `batched`'s bookkeeping for callers that push items one at a time.
+struct Batch {
+    left: usize,
+    in_cmd: usize,
+}
+
+impl Batch {
+    fn new(total: usize) -> Batch { Batch { left: total, in_cmd: 0 } }
+
+    /// Opens a command when the item about to be written starts one.
+    fn start(&mut self, out: &mut Vec<u8>, name: &[u8], key: &[u8], per_item: usize) {
+        if self.in_cmd == 0 {
+            let n = self.left.min(ITEMS_PER_CMD);
+            array_len(out, 2 + n * per_item);
+            bulk(out, name);
+            bulk(out, key);
+        }
+        self.in_cmd += 1;
+        self.left -= 1;
+        if self.in_cmd == ITEMS_PER_CMD { self.in_cmd = 0; }
+    }
+}
+
 /// The commands that rebuild one key (rewriteAppendOnlyFileRio's loop body).
 pub fn key_commands(out: &mut Vec<u8>, e: &Entry) {
     let key = e.key();
@@ -120,7 +143,15 @@ pub fn key_commands(out: &mut Vec<u8>, e: &Entry) {
             bulk(out, key);
             s.with_bytes(|b| bulk(out, b));
         }
-        Value::List(l) => batched(out, b"RPUSH", key, l.len(), 1, l.iter(), |o, item| bulk(o, item)),
+        // Walked by `for_each`: a compressed node is decoded into a buffer dropped right after,
+        // not into a cache the forked child would keep.
+        Value::List(l) => {
+            let mut batch = Batch::new(l.len());
+            l.for_each(|item| {
+                batch.start(out, b"RPUSH", key, 1);
+                bulk(out, item);
+            });
+        }
         Value::Set(s) => batched(out, b"SADD", key, s.len(), 1, s.iter(), |o, m| m.with_bytes(|b| bulk(o, b))),
         Value::ZSet(z) => batched(out, b"ZADD", key, z.len(), 2, z.iter(), |o, (m, score)| {
             let mut text = Vec::with_capacity(24);

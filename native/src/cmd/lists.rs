@@ -220,6 +220,8 @@ fn lindex(ctx: &mut Ctx) -> CmdResult {
         Some(e) => ctx.reply.bulk(e),
         None => ctx.reply.null(),
     }
+    // A compressed node read is compressed again (its decoded copy dropped), as in Redis.
+    list.release();
     Ok(())
 }
 
@@ -251,6 +253,7 @@ fn lrange(ctx: &mut Ctx) -> CmdResult {
             }
         }
     }
+    list.release();
     Ok(())
 }
 
@@ -301,6 +304,7 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
             Some(c) => if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c { break },
         }
     }
+    list.release();
     match count {
         Some(_) => {
             ctx.reply.array(found.len());
@@ -342,7 +346,9 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
     };
     let list = list_of(entry)?;
     let pivot = ctx.args.get(3);
-    let Some(at) = list.iter().position(|e| e == pivot) else {
+    let found = list.iter().position(|e| e == pivot);
+    list.release();
+    let Some(at) = found else {
         ctx.reply.int(-1);
         return Ok(());
     };

@@ -7,7 +7,6 @@ use crate::cmd::keys::SHARED_REFCOUNT;
 use crate::command::{CmdError, CmdResult, CommandRow, Ctx, NO_SUCH_KEY};
 use crate::keyspace::lru_idle_seconds;
 use crate::persist::save::ValueWriter;
-use crate::types::list::listpack_bytes;
 use crate::digest::{to_hex, DatasetDigest, ObjectDigest, ObjectType};
 use crate::keyspace::Entry;
 use crate::types::string::StrVal;
@@ -117,14 +116,13 @@ fn debug_object(ctx: &mut Ctx) -> CmdResult {
     if let Value::List(l) = &e.value {
         // quicklist's own fill, fixed when the list was created (ql->fill in Redis).
         let fill = l.fill();
-        let (mut nodes, mut bytes) = (0usize, 0usize);
-        for node in l.quicklist_nodes() {
-            nodes += 1;
-            bytes += listpack_bytes(&node);
-        }
+        // Node sizes as Redis keeps them (node->sz), compressed nodes included, read without
+        // decompressing anything.
+        let (nodes, bytes) = l.node_stats();
         let avg = if nodes == 0 { 0.0 } else { l.len() as f64 / nodes as f64 };
-        // keyfork never compresses list nodes (list-compress-depth is not supported yet).
-        text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:0 ql_uncompressed_size:{bytes}"));
+        // ql_compressed says whether the list compresses at all (ql->compress != 0).
+        let compressed = (l.compress_depth() != 0) as u8;
+        text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:{compressed} ql_uncompressed_size:{bytes}"));
     }
     ctx.reply.simple(&text);
     Ok(())
@@ -146,7 +144,7 @@ fn object_type(v: &Value) -> ObjectType {
 fn digest_entry(mut d: ObjectDigest, e: &Entry) -> ObjectDigest {
     match &e.value {
         Value::Str(s) => s.with_bytes(|b| d.add_ordered(b)),
-        Value::List(l) => l.iter().for_each(|item| d.add_ordered(item)),
+        Value::List(l) => l.for_each(|item| d.add_ordered(item)),
         Value::Set(s) => s.iter().for_each(|m| m.with_bytes(|b| d.add_set_member(b))),
         Value::ZSet(z) => z.iter().for_each(|(m, score)| d.add_zset_member(m, score)),
         Value::Hash(h) => h.iter().for_each(|(f, v)| d.add_hash_field(f, v)),

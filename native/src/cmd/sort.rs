@@ -138,7 +138,11 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
     let elements: Vec<Vec<u8>> = match ctx.ks.lookup_read(db, key, now) {
         None => Vec::new(),
         Some(e) => match &mut e.value {
-            Value::List(l) => l.iter().map(|x| x.to_vec()).collect(),
+            Value::List(l) => {
+                let elements = l.iter().map(|x| x.to_vec()).collect();
+                l.release();
+                elements
+            }
             Value::Set(s) => {
                 is_set = true;
                 s.iter().map(|m| m.to_vec()).collect()

@@ -105,10 +105,6 @@ pub struct ValueWriter {
     lzf: Option<LzfCompressor>,
     lp: ListpackBuilder,
     blob: Vec<u8>,
-    /// Where the list being written splits into quicklist nodes (reused for every list).
-    list_plan: Vec<values::NodePlan>,
-    /// list-max-listpack-size, deciding where list nodes split (as Redis's quicklist did).
-    list_nodes: values::ListNodes,
     /// What each key carries of its access clock: IDLE under an LRU policy, FREQ under an
     /// LFU one, nothing otherwise (rdbSaveKeyValuePair).
     clock: SavedClock,
@@ -141,8 +137,6 @@ impl ValueWriter {
             lzf: compress.then(LzfCompressor::new),
             lp: ListpackBuilder::with_capacity(8192),
             blob: Vec::with_capacity(8192),
-            list_plan: Vec::with_capacity(16),
-            list_nodes: values::ListNodes::new(),
             clock: SavedClock::for_policy(settings),
         }
     }
@@ -205,31 +199,31 @@ impl ValueWriter {
     }
 
     fn list(&mut self, out: &mut Vec<u8>, l: &crate::types::list::List) {
-        // Node boundaries are computed first (the node count precedes the nodes), into a
-        // buffer kept across lists so a save allocates nothing per list.
-        let mut plan = std::mem::take(&mut self.list_plan);
-        self.list_nodes.plan_into(l, &mut plan);
-        write_len(out, plan.len() as u64);
-        let mut items = values::list_items(l);
-        for &node in &plan {
+        use crate::types::list::RdbNode;
+        // The node count precedes the nodes; counting them reads no element.
+        write_len(out, l.rdb_nodes().count() as u64);
+        for node in l.rdb_nodes() {
             match node {
-                values::NodePlan::Plain => {
+                RdbNode::Plain(item) => {
                     write_len(out, quicklist_container::PLAIN);
-                    if let Some(item) = items.next() {
-                        self.string(out, item);
-                    }
+                    self.string(out, item);
                 }
-                values::NodePlan::Packed(count) => {
+                RdbNode::Packed(items) => {
                     write_len(out, quicklist_container::PACKED);
                     self.lp.reset();
-                    for item in items.by_ref().take(count) {
+                    for item in items {
                         self.lp.push_bytes(item);
                     }
                     self.listpack_blob(out);
                 }
+                // rdbSaveObject writes a compressed node's LZF bytes as they are, whatever
+                // rdbcompression says (rdbSaveLzfBlob): a copy, nothing decompressed.
+                RdbNode::Compressed { plain, lzf, len } => {
+                    write_len(out, if plain { quicklist_container::PLAIN } else { quicklist_container::PACKED });
+                    crate::rdb::write_lzf_blob(out, lzf, len);
+                }
             }
         }
-        self.list_plan = plan;
     }
 
     fn set(&mut self, out: &mut Vec<u8>, s: &crate::types::set::Set) {

@@ -4,9 +4,22 @@
 //! size Redis's listpack for it would have (`lp`), so that pushes, inserts, splits and merges
 //! follow quicklist.c's rules and the chunk boundaries are Redis's node boundaries. Only the
 //! two end chunks carry spare room.
+//!
+//! Under `list-compress-depth` N > 0 (the list's options, fixed at its creation) the chunks
+//! further than N from both ends are kept as Redis keeps those nodes: the LZF compression of
+//! the node's listpack (or of a PLAIN node's element), when the node is at least
+//! MIN_COMPRESS_BYTES and compression saves more than MIN_COMPRESS_IMPROVE (quicklist.c's
+//! __quicklistCompressNode). The ends stay raw, so pushes and pops at the ends only meet LZF
+//! when a node is created or emptied (as in Redis). A write decompresses the node it touches
+//! and `settle` compresses it again, as quicklist's `recompress` flag does. A read through
+//! `&self` decodes a compressed chunk into a cache beside it (`Lzf::entries`), which the next
+//! write or `release_caches` drops; the compressed bytes stay, so the RDB writer copies them.
 
-use super::{decode_backward, decode_forward, encode_entry, entries_lp, entry_size, is_large, slot_fill, listpack_entry_bytes, locate, node_allows_insert, nodes_allow_merge, write_entry, View, LISTPACK_EMPTY_BYTES};
+use super::{decode_backward, decode_forward, encode_entry, entries_lp, entry_size, is_large, opts_pair, slot_fill, listpack_entry_bytes, locate, node_allows_insert, nodes_allow_merge, write_entry, View, LISTPACK_EMPTY_BYTES};
 use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use crate::types::reserve_with_slack;
 
@@ -16,10 +29,71 @@ use crate::types::reserve_with_slack;
 /// Front pushes leave the same eighth as a gap.
 const SLACK_DIVISOR: usize = 8;
 
+/// quicklist.c: nodes smaller than this are not compressed, nor are nodes that LZF shrinks by
+/// no more than MIN_COMPRESS_IMPROVE bytes.
+const MIN_COMPRESS_BYTES: usize = 48;
+const MIN_COMPRESS_IMPROVE: usize = 8;
+
+/// A chunk's storage: its entries, or (an interior node of a compressing list) the LZF form
+/// of the node Redis would hold.
+#[derive(Clone)]
+pub(super) enum Store {
+    /// Entries live in `buf[head..]`; `buf[..head]` is free space for pushes at the front.
+    Raw(Vec<u8>),
+    Lzf(Box<Lzf>),
+}
+
+#[derive(Clone)]
+pub(super) struct Lzf {
+    /// LZF of the node's listpack (`Chunk::lp` bytes once decompressed), or of the element of
+    /// a PLAIN node: what rdbSaveObject writes for a compressed node.
+    pub(super) bytes: Box<[u8]>,
+    /// The entries, decoded by a read through `&self` (see the module comment).
+    entries: OnceLock<Box<[u8]>>,
+}
+
+impl Lzf {
+    fn entries(&self, lp: usize, plain: bool) -> &[u8] {
+        self.entries.get_or_init(|| decode_node(&self.bytes, lp, plain).into_boxed_slice())
+    }
+}
+
+/// The entries of a compressed node (LZF of a listpack, or of a PLAIN node's element).
+fn decode_node(lzf: &[u8], lp: usize, plain: bool) -> Vec<u8> {
+    // Our own bytes: they were produced by `Chunk::compress` from valid entries.
+    let node = crate::rdb::lzf::decompress(lzf, lp).expect("a compressed list node decompresses");
+    if plain { return encode_entry(&node); }
+    let mut out = Vec::with_capacity(node.len());
+    let mut digits = Vec::with_capacity(20);
+    for e in crate::rdb::ListpackIter::new(&node).expect("a compressed list node holds a listpack") {
+        match e.expect("a compressed list node holds a valid listpack") {
+            crate::rdb::Entry::Bytes(b) => push_entry(&mut out, b),
+            crate::rdb::Entry::Int(v) => {
+                digits.clear();
+                crate::numfmt::push_i64(&mut digits, v);
+                push_entry(&mut out, &digits);
+            }
+        }
+    }
+    out
+}
+
+fn push_entry(out: &mut Vec<u8>, elem: &[u8]) {
+    let at = out.len();
+    out.resize(at + entry_size(elem.len()), 0);
+    write_entry(&mut out[at..], elem);
+}
+
+thread_local! {
+    /// The compressor and listpack scratch of the thread compressing nodes (the main thread;
+    /// each test thread its own).
+    static NODE_CODEC: std::cell::RefCell<(crate::rdb::LzfCompressor, crate::rdb::ListpackBuilder, Vec<u8>)> =
+        std::cell::RefCell::new((crate::rdb::LzfCompressor::new(), crate::rdb::ListpackBuilder::new(), Vec::new()));
+}
+
 #[derive(Clone)]
 pub(super) struct Chunk {
-    /// Entries live in `buf[head..]`; `buf[..head]` is free space for pushes at the front.
-    pub(super) buf: Vec<u8>,
+    pub(super) buf: Store,
     head: u32,
     pub(super) count: u32,
     /// Redis's `node->sz`: the bytes of this node's listpack (header, entries, terminator), or
@@ -28,13 +102,16 @@ pub(super) struct Chunk {
     /// A PLAIN quicklist node: exactly one element, stored on its own whatever its size now
     /// compares to the threshold (as Redis keeps a node plain once it is).
     pub(super) plain: bool,
+    /// quicklist's `recompress`: the chunk was decompressed for a write (or is new) and
+    /// `settle` compresses it again when it is an interior chunk.
+    recompress: bool,
 }
 
 impl Chunk {
     fn with_element(elem: &[u8]) -> Chunk {
         let mut buf = vec![0u8; entry_size(elem.len())];
         write_entry(&mut buf, elem);
-        Chunk { buf, head: 0, count: 1, lp: LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem), plain: false }
+        Chunk { buf: Store::Raw(buf), head: 0, count: 1, lp: LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem), plain: false, recompress: true }
     }
 
     fn plain(elem: &[u8]) -> Chunk {
@@ -44,11 +121,101 @@ impl Chunk {
     /// A packed chunk holding `entries` (encoded, `count` of them).
     pub(super) fn packed(entries: Vec<u8>, count: u32) -> Chunk {
         let lp = LISTPACK_EMPTY_BYTES + entries_lp(&entries);
-        Chunk { buf: entries, head: 0, count, lp, plain: false }
+        Chunk { buf: Store::Raw(entries), head: 0, count, lp, plain: false, recompress: true }
     }
 
-    #[inline] pub(super) fn data(&self) -> &[u8] { &self.buf[self.head as usize..] }
-    #[inline] pub(super) fn bytes(&self) -> usize { self.buf.len() - self.head as usize }
+    /// The entries (a compressed chunk's decoded into its cache).
+    #[inline]
+    pub(super) fn data(&self) -> &[u8] {
+        match &self.buf {
+            Store::Raw(b) => &b[self.head as usize..],
+            Store::Lzf(z) => z.entries(self.lp, self.plain),
+        }
+    }
+
+    #[inline] pub(super) fn bytes(&self) -> usize { self.data().len() }
+
+    #[inline] pub(super) fn is_compressed(&self) -> bool { matches!(self.buf, Store::Lzf(_)) }
+
+    /// The raw buffer of a chunk being written: callers decompress it first (`make_raw`).
+    #[inline]
+    fn raw(&mut self) -> &mut Vec<u8> {
+        match &mut self.buf {
+            Store::Raw(b) => b,
+            Store::Lzf(_) => unreachable!("a compressed chunk is made raw before it is written"),
+        }
+    }
+
+    /// Decompresses the chunk for a write (quicklistDecompressNodeForUse): it is marked for
+    /// recompression. Gives back the compressed form, for a caller that wrote nothing.
+    fn make_raw(&mut self) -> Option<Box<Lzf>> {
+        if !self.is_compressed() { return None; }
+        let Store::Lzf(mut z) = std::mem::replace(&mut self.buf, Store::Raw(Vec::new())) else { unreachable!("checked above") };
+        let entries = match z.entries.take() {
+            Some(e) => e.into_vec(),
+            None => decode_node(&z.bytes, self.lp, self.plain),
+        };
+        self.buf = Store::Raw(entries);
+        self.head = 0;
+        self.recompress = true;
+        Some(z)
+    }
+
+    /// __quicklistCompressNode: keeps the chunk as the LZF form of its node when the node is at
+    /// least MIN_COMPRESS_BYTES and LZF (bounded by the node's size) saves more than
+    /// MIN_COMPRESS_IMPROVE bytes. Clears `recompress` either way.
+    fn compress(&mut self) {
+        self.recompress = false;
+        if self.is_compressed() || self.lp < MIN_COMPRESS_BYTES { return; }
+        let data = self.data();
+        let lzf = NODE_CODEC.with(|codec| {
+            let (lzf, lp, out) = &mut *codec.borrow_mut();
+            let node: &[u8] = if self.plain {
+                let (s, e, _) = decode_forward(data, 0);
+                &data[s..e]
+            } else {
+                lp.reset();
+                let mut off = 0;
+                while off < data.len() {
+                    let (s, e, next) = decode_forward(data, off);
+                    lp.push_bytes(&data[s..e]);
+                    off = next;
+                }
+                lp.finish()
+            };
+            debug_assert_eq!(node.len(), self.lp, "a chunk's listpack size");
+            out.clear();
+            match lzf.compress_bounded(node, out, node.len()) {
+                Some(n) if n + MIN_COMPRESS_IMPROVE < node.len() => Some(out.as_slice().into()),
+                _ => None,
+            }
+        });
+        if let Some(bytes) = lzf {
+            self.buf = Store::Lzf(Box::new(Lzf { bytes, entries: OnceLock::new() }));
+            self.head = 0;
+        }
+    }
+
+    /// Drops a compressed chunk's decoded cache.
+    fn release_cache(&mut self) {
+        if let Store::Lzf(z) = &mut self.buf { z.entries.take(); }
+    }
+
+    /// The chunk's malloc chunks (a compressed one's box, bytes and cache).
+    fn memory_usage(&self) -> usize {
+        use crate::alloc::chunk_size;
+        match &self.buf {
+            Store::Raw(b) => chunk_size(b.capacity()),
+            Store::Lzf(z) => chunk_size(std::mem::size_of::<Lzf>()) + chunk_size(z.bytes.len()) + z.entries.get().map_or(0, |e| chunk_size(e.len())),
+        }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        match &self.buf {
+            Store::Raw(b) => b.capacity(),
+            Store::Lzf(z) => std::mem::size_of::<Lzf>() + z.bytes.len() + z.entries.get().map_or(0, |e| e.len()),
+        }
+    }
 
     /// Redis's `_quicklistNodeAllowInsert`: may `elem` join this node of a list of `fill`?
     #[inline]
@@ -57,10 +224,11 @@ impl Chunk {
     }
 
     fn push_back(&mut self, elem: &[u8]) {
-        let at = self.buf.len();
-        reserve_with_slack(&mut self.buf, entry_size(elem.len()));
-        self.buf.resize(at + entry_size(elem.len()), 0);
-        write_entry(&mut self.buf[at..], elem);
+        let buf = self.raw();
+        let at = buf.len();
+        reserve_with_slack(buf, entry_size(elem.len()));
+        buf.resize(at + entry_size(elem.len()), 0);
+        write_entry(&mut buf[at..], elem);
         self.count += 1;
         self.lp += listpack_entry_bytes(elem);
     }
@@ -75,11 +243,11 @@ impl Chunk {
             let mut buf = Vec::with_capacity(gap + self.bytes());
             buf.resize(gap, 0);
             buf.extend_from_slice(self.data());
-            self.buf = buf;
+            self.buf = Store::Raw(buf);
             self.head = gap as u32;
         }
         let start = self.head as usize - need;
-        write_entry(&mut self.buf[start..start + need], elem);
+        write_entry(&mut self.raw()[start..start + need], elem);
         self.head = start as u32;
         self.count += 1;
         self.lp += listpack_entry_bytes(elem);
@@ -96,18 +264,18 @@ impl Chunk {
         let (entry_start, s, e) = decode_backward(self.data(), self.bytes());
         if !self.plain { self.lp -= listpack_entry_bytes(&self.data()[s..e]); }
         let keep = self.head as usize + entry_start;
-        self.buf.truncate(keep);
+        self.raw().truncate(keep);
         self.count -= 1;
     }
 
     /// Drops the front gap and spare capacity: called on chunks that stop being an end chunk,
     /// so only the two end chunks ever carry slack.
     fn compact(&mut self) {
-        if self.head > 0 {
-            self.buf.drain(..self.head as usize);
-            self.head = 0;
-        }
-        self.buf.shrink_to_fit();
+        if self.is_compressed() { return; }
+        let head = std::mem::take(&mut self.head) as usize;
+        let buf = self.raw();
+        if head > 0 { buf.drain(..head); }
+        buf.shrink_to_fit();
     }
 
     /// Byte offsets (relative to `data()`) of element `i`: (entry start, elem start, elem end, next).
@@ -116,8 +284,9 @@ impl Chunk {
     /// Replaces the bytes `[from, to)` of `data()` with the entries in `replacement`.
     fn splice(&mut self, from: usize, to: usize, replacement: &[u8]) {
         let h = self.head as usize;
-        if replacement.len() > to - from { reserve_with_slack(&mut self.buf, replacement.len() - (to - from)); }
-        self.buf.splice(h + from..h + to, replacement.iter().copied());
+        let buf = self.raw();
+        if replacement.len() > to - from { reserve_with_slack(buf, replacement.len() - (to - from)); }
+        buf.splice(h + from..h + to, replacement.iter().copied());
     }
 
     /// Inserts `elem` as an entry at byte `at` of `data()`.
@@ -133,7 +302,7 @@ impl Chunk {
         let (at, _, _, _) = if keep == self.count as usize { (self.bytes(), 0, 0, 0) } else { self.locate(keep) };
         let right = Chunk::packed(self.data()[at..].to_vec(), self.count - keep as u32);
         let h = self.head as usize;
-        self.buf.truncate(h + at);
+        self.raw().truncate(h + at);
         self.count = keep as u32;
         self.lp -= right.lp - LISTPACK_EMPTY_BYTES;
         self.compact();
@@ -148,36 +317,56 @@ pub(super) struct Chunked {
     pub(super) len: LenAndSlot,
 }
 
-/// The element count (low 56 bits) and the options slot (high byte) in one word, so that the
-/// chunked form stays a 40-byte allocation (a 48-byte malloc chunk; 41 bytes would take 64).
-/// `+=` and `-=` move the count only.
-#[derive(Clone, Copy)]
-pub(super) struct LenAndSlot(u64);
+/// The element count (low 55 bits), whether some compressed chunk holds a decoded cache (bit
+/// 55) and the options slot (high byte) in one word, so that the chunked form stays a 40-byte
+/// allocation (a 48-byte malloc chunk; 41 bytes would take 64). Atomic only so that a read
+/// through `&self` can set the cache bit (the RDB save reads lists from several threads);
+/// writes through `&mut` are plain. `+=` and `-=` move the count only.
+pub(super) struct LenAndSlot(AtomicU64);
 
 const LEN_BITS: u32 = 56;
+const CACHED_BIT: u64 = 1 << (LEN_BITS - 1);
+const LEN_MASK: u64 = CACHED_BIT - 1;
+
+impl Clone for LenAndSlot {
+    // A clone's chunks carry their caches too, so the bit is copied as it is.
+    fn clone(&self) -> Self { LenAndSlot(AtomicU64::new(self.0.load(Ordering::Relaxed))) }
+}
 
 impl LenAndSlot {
-    #[inline] pub(super) fn get(self) -> usize { (self.0 & ((1 << LEN_BITS) - 1)) as usize }
-    #[inline] fn slot(self) -> u8 { (self.0 >> LEN_BITS) as u8 }
+    #[inline] pub(super) fn get(&self) -> usize { (self.0.load(Ordering::Relaxed) & LEN_MASK) as usize }
+    #[inline] fn slot(&self) -> u8 { (self.0.load(Ordering::Relaxed) >> LEN_BITS) as u8 }
+    #[inline]
+    fn mark_cached(&self) {
+        if self.0.load(Ordering::Relaxed) & CACHED_BIT == 0 { self.0.fetch_or(CACHED_BIT, Ordering::Relaxed); }
+    }
+    /// Clears the cache bit; whether it was set.
+    #[inline]
+    fn take_cached(&mut self) -> bool {
+        let w = self.0.get_mut();
+        let was = *w & CACHED_BIT != 0;
+        *w &= !CACHED_BIT;
+        was
+    }
 }
 
 impl std::ops::AddAssign<usize> for LenAndSlot {
     #[inline]
-    fn add_assign(&mut self, n: usize) { self.0 += n as u64; }
+    fn add_assign(&mut self, n: usize) { *self.0.get_mut() += n as u64; }
 }
 
 impl std::ops::SubAssign<usize> for LenAndSlot {
     #[inline]
-    fn sub_assign(&mut self, n: usize) { self.0 -= n as u64; }
+    fn sub_assign(&mut self, n: usize) { *self.0.get_mut() -= n as u64; }
 }
 
 impl Chunked {
     /// The list whose elements are the `count` packed `entries` (one node of `lp` listpack
     /// bytes), as its first chunk, with options `slot`.
     pub(super) fn from_entries(entries: Vec<u8>, count: usize, lp: usize, slot: u8) -> Chunked {
-        let mut c = Chunked { chunks: VecDeque::with_capacity(2), len: LenAndSlot((slot as u64) << LEN_BITS) };
+        let mut c = Chunked { chunks: VecDeque::with_capacity(2), len: LenAndSlot(AtomicU64::new((slot as u64) << LEN_BITS)) };
         if count > 0 {
-            c.chunks.push_back(Chunk { buf: entries, head: 0, count: count as u32, lp, plain: false });
+            c.chunks.push_back(Chunk { buf: Store::Raw(entries), head: 0, count: count as u32, lp, plain: false, recompress: false });
             c.len += count;
         }
         c
@@ -188,7 +377,99 @@ impl Chunked {
     /// The list's fill.
     #[inline] fn fill(&self) -> i64 { slot_fill(self.len.slot()) }
 
-    pub(super) fn view(&self) -> View<'_> { View::Chunked(&self.chunks) }
+    pub(super) fn view(&self) -> View<'_> { View::Chunked(self) }
+
+    /// Chunk `i`'s entries, count and PLAIN flag, noting when a compressed chunk's entries
+    /// are decoded (so that `release_caches` knows there is something to drop).
+    #[inline]
+    pub(super) fn chunk(&self, i: usize) -> Option<(&[u8], usize, bool)> {
+        let c = self.chunks.get(i)?;
+        if c.is_compressed() { self.len.mark_cached(); }
+        Some((c.data(), c.count as usize, c.plain))
+    }
+
+    /// The list's compress depth (list-compress-depth when it was created).
+    #[inline]
+    pub(super) fn depth(&self) -> usize { (opts_pair(self.slot()) >> 16) as usize }
+
+    /// Drops the entries decoded by reads of compressed chunks (Redis recompresses a node once
+    /// it has been read); nothing to do unless a read decoded one.
+    pub(super) fn release_caches(&mut self) {
+        if self.len.take_cached() {
+            self.chunks.iter_mut().for_each(Chunk::release_cache);
+        }
+    }
+
+    /// Chunk `i`, decompressed for a write.
+    #[inline]
+    fn raw_at(&mut self, i: usize) -> &mut Chunk {
+        let c = &mut self.chunks[i];
+        c.make_raw();
+        c
+    }
+
+    /// quicklist.c's __quicklistCompress after a write: the `depth` chunks at each end are
+    /// raw, the chunks just beyond them are compressed, and so are the chunks of `touched`
+    /// that were decompressed for the write or are new (their `recompress`) when they are
+    /// interior. A list of at most twice `depth` chunks compresses nothing. Nothing at all
+    /// when the list does not compress.
+    fn settle(&mut self, touched: Range<usize>) {
+        let depth = self.depth();
+        if depth == 0 { return; }
+        self.release_caches();
+        let n = self.chunks.len();
+        for i in 0..depth.min(n) {
+            for at in [i, n - 1 - i] {
+                let c = &mut self.chunks[at];
+                c.make_raw();
+                c.recompress = false;
+            }
+        }
+        if n <= 2 * depth { return; }
+        for i in touched.start.max(depth)..touched.end.min(n - depth) {
+            if self.chunks[i].recompress { self.chunks[i].compress(); }
+        }
+        self.chunks[depth].compress();
+        self.chunks[n - 1 - depth].compress();
+    }
+
+    /// Every interior chunk compressed (a list built by a loader, node by node, as
+    /// quicklistAppendListpack compresses each node that passes the depth).
+    pub(super) fn compress_interior(&mut self) {
+        let depth = self.depth();
+        if depth == 0 || self.chunks.len() <= 2 * depth { return; }
+        let n = self.chunks.len();
+        for i in depth..n - depth { self.chunks[i].compress(); }
+    }
+
+    /// Calls `f` with every element, head to tail, decoding each compressed chunk into a
+    /// buffer dropped after it rather than into its cache: for the walks of a whole list that
+    /// cannot release caches afterwards (AOF rewrite in a forked child, DEBUG DIGEST).
+    pub(super) fn for_each(&self, mut f: impl FnMut(&[u8])) {
+        for c in &self.chunks {
+            let decoded;
+            let data = match &c.buf {
+                Store::Raw(b) => &b[c.head as usize..],
+                Store::Lzf(z) => match z.entries.get() {
+                    Some(e) => &e[..],
+                    None => {
+                        decoded = decode_node(&z.bytes, c.lp, c.plain);
+                        &decoded[..]
+                    }
+                },
+            };
+            let mut off = 0;
+            while off < data.len() {
+                let (s, e, next) = decode_forward(data, off);
+                f(&data[s..e]);
+                off = next;
+            }
+        }
+    }
+
+    /// Whether any chunk is compressed (tests).
+    #[cfg(test)]
+    pub(super) fn compressed_chunks(&self) -> usize { self.chunks.iter().filter(|c| c.is_compressed()).count() }
 
     /// The entries of a list that fits one small buffer again: its only chunk, packed, at
     /// most `max_bytes` long and `max_count` elements (None otherwise), with its listpack size.
@@ -211,11 +492,11 @@ impl Chunked {
     pub(super) fn memory_usage(&self) -> usize {
         use crate::alloc::chunk_size;
         let table = if self.chunks.capacity() == 0 { 0 } else { chunk_size(self.chunks.capacity() * std::mem::size_of::<Chunk>()) };
-        table + self.chunks.iter().map(|c| chunk_size(c.buf.capacity())).sum::<usize>()
+        table + self.chunks.iter().map(Chunk::memory_usage).sum::<usize>()
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
-        self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(|c| c.buf.capacity()).sum::<usize>()
+        self.chunks.capacity() * std::mem::size_of::<Chunk>() + self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
     }
 
     /// Appends `elem` (Redis's quicklistPushTail): in a PLAIN node of its own when it is
@@ -226,12 +507,21 @@ impl Chunked {
         let fill = self.fill();
         if let Some(last) = self.chunks.back_mut() {
             if last.allows(elem, fill) {
+                last.make_raw();
                 last.push_back(elem);
                 return;
             }
             last.compact();
         }
         self.chunks.push_back(Chunk::with_element(elem));
+        self.settle_new_end();
+    }
+
+    /// After a node was added at an end: the node it pushed past the depth is compressed
+    /// (the new node itself is an end).
+    #[inline]
+    fn settle_new_end(&mut self) {
+        if self.depth() > 0 { self.settle(0..0); }
     }
 
     /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
@@ -239,6 +529,7 @@ impl Chunked {
         self.len += 1;
         if let Some(last) = self.chunks.back_mut() { last.compact(); }
         self.chunks.push_back(Chunk::plain(elem));
+        self.settle_new_end();
     }
 
     /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED): to the
@@ -247,6 +538,7 @@ impl Chunked {
         self.len += 1;
         if let Some(last) = self.chunks.back_mut() {
             if !new_node && !last.plain {
+                last.make_raw();
                 last.push_back(elem);
                 return;
             }
@@ -261,40 +553,56 @@ impl Chunked {
         if is_large(elem) {
             if let Some(first) = self.chunks.front_mut() { first.compact(); }
             self.chunks.push_front(Chunk::plain(elem));
+            self.settle_new_end();
             return;
         }
         let fill = self.fill();
         if let Some(first) = self.chunks.front_mut() {
             if first.allows(elem, fill) {
+                first.make_raw();
                 first.push_front(elem);
                 return;
             }
             first.compact();
         }
         self.chunks.push_front(Chunk::with_element(elem));
+        self.settle_new_end();
     }
 
     /// Removes the head element; false when the list was empty.
     pub(super) fn drop_front(&mut self) -> bool {
         let Some(c) = self.chunks.front_mut() else { return false };
+        c.make_raw();
         c.drop_front();
-        if c.count == 0 { self.chunks.pop_front(); }
         self.len -= 1;
+        if c.count == 0 {
+            self.chunks.pop_front();
+            self.settle_new_end();
+        }
         true
     }
 
     /// Removes the tail element; false when the list was empty.
     pub(super) fn drop_back(&mut self) -> bool {
         let Some(c) = self.chunks.back_mut() else { return false };
+        c.make_raw();
         c.drop_back();
-        if c.count == 0 { self.chunks.pop_back(); }
         self.len -= 1;
+        if c.count == 0 {
+            self.chunks.pop_back();
+            self.settle_new_end();
+        }
         true
     }
 
     /// Removes the first `n` elements (fewer if the list is shorter), dropping whole chunks
     /// (quicklistDelRange: nodes are never merged after it).
-    pub(super) fn drop_front_n(&mut self, mut n: usize) {
+    pub(super) fn drop_front_n(&mut self, n: usize) {
+        self.drop_front_n_raw(n);
+        self.settle_new_end();
+    }
+
+    fn drop_front_n_raw(&mut self, mut n: usize) {
         while n > 0 {
             let Some(c) = self.chunks.front_mut() else { return };
             if c.count as usize <= n {
@@ -302,6 +610,7 @@ impl Chunked {
                 self.len -= c.count as usize;
                 self.chunks.pop_front();
             } else {
+                c.make_raw();
                 let (_, _, _, next) = c.locate(n - 1);
                 c.lp -= entries_lp(&c.data()[..next]);
                 c.head += next as u32;
@@ -313,7 +622,12 @@ impl Chunked {
     }
 
     /// Removes the last `n` elements (fewer if the list is shorter).
-    pub(super) fn drop_back_n(&mut self, mut n: usize) {
+    pub(super) fn drop_back_n(&mut self, n: usize) {
+        self.drop_back_n_raw(n);
+        self.settle_new_end();
+    }
+
+    fn drop_back_n_raw(&mut self, mut n: usize) {
         while n > 0 {
             let Some(c) = self.chunks.back_mut() else { return };
             if c.count as usize <= n {
@@ -321,11 +635,12 @@ impl Chunked {
                 self.len -= c.count as usize;
                 self.chunks.pop_back();
             } else {
+                c.make_raw();
                 let keep = c.count as usize - n;
                 let (entry, _, _, _) = c.locate(keep);
                 c.lp -= entries_lp(&c.data()[entry..]);
                 let h = c.head as usize;
-                c.buf.truncate(h + entry);
+                c.raw().truncate(h + entry);
                 c.count = keep as u32;
                 self.len -= n;
                 n = 0;
@@ -341,6 +656,17 @@ impl Chunked {
     /// insert after it; a large value takes a PLAIN node of its own.
     pub(super) fn set(&mut self, index: usize, value: &[u8]) -> bool {
         let Some((ci, i)) = self.chunk_of(index) else { return false };
+        // quicklistReplaceEntry compresses the node it replaced in when it is interior, even
+        // one that was raw before (quicklistCompress of a node not marked for recompression
+        // runs __quicklistCompress with it).
+        self.chunks[ci].make_raw();
+        self.chunks[ci].recompress = true;
+        self.set_at(ci, i, value);
+        self.settle(ci.saturating_sub(2)..ci + 4);
+        true
+    }
+
+    fn set_at(&mut self, ci: usize, i: usize, value: &[u8]) {
         if self.chunks[ci].plain {
             if is_large(value) {
                 self.chunks[ci] = Chunk::plain(value);
@@ -349,18 +675,17 @@ impl Chunked {
                 self.chunks.remove(ci);
                 self.len -= 1;
             }
-            return true;
+            return;
         }
         if is_large(value) {
             self.isolate(ci, i, Chunk::plain(value));
-            return true;
+            return;
         }
         let c = &mut self.chunks[ci];
         let (entry, s, e, next) = c.locate(i);
         let old_lp = listpack_entry_bytes(&c.data()[s..e]);
         c.splice(entry, next, &encode_entry(value));
         c.lp = c.lp - old_lp + listpack_entry_bytes(value);
-        true
     }
 
     /// Replaces element `i` of packed chunk `ci` with the chunk `middle`, splitting the rest
@@ -382,7 +707,10 @@ impl Chunked {
 
     /// Inserts `value` after (or before) element `index` (LINSERT's pivot).
     pub(super) fn insert_next_to(&mut self, index: usize, after: bool, value: &[u8]) {
-        if let Some((ci, i)) = self.chunk_of(index) { self.insert_beside(ci, i, after, value) }
+        if let Some((ci, i)) = self.chunk_of(index) {
+            self.insert_beside(ci, i, after, value);
+            self.settle(ci.saturating_sub(2)..ci + 4);
+        }
     }
 
     /// Redis's `_quicklistInsert`: inserts `value` after (or before) element `i` of chunk
@@ -400,10 +728,15 @@ impl Chunked {
         let avail_next = at_tail && self.chunks.get(ci + 1).is_some_and(|n| n.allows(value, fill));
         let avail_prev = at_head && ci > 0 && self.chunks[ci - 1].allows(value, fill);
         let beside = if after { ci + 1 } else { ci };
+        // The node written is decompressed for the write (and recompressed by `settle`); a
+        // node next to which a node is inserted is compressed when interior
+        // (__quicklistInsertNode's quicklistCompress of the old node).
         if is_large(value) {
             if node.plain || at_tail || at_head {
+                self.chunks[ci].recompress = true;
                 self.chunks.insert(beside, Chunk::plain(value));
             } else {
+                self.chunks[ci].make_raw();
                 let right = self.chunks[ci].split_off(if after { i + 1 } else { i });
                 self.chunks.insert(ci + 1, right);
                 self.chunks.insert(ci + 1, Chunk::plain(value));
@@ -411,17 +744,19 @@ impl Chunked {
             return;
         }
         if !full {
-            let c = &mut self.chunks[ci];
+            let c = self.raw_at(ci);
             let (entry, _, _, next) = c.locate(i);
             c.insert_entry(if after { next } else { entry }, value);
         } else if avail_next {
-            self.chunks[ci + 1].push_front(value);
+            self.raw_at(ci + 1).push_front(value);
         } else if avail_prev {
-            self.chunks[ci - 1].push_back(value);
+            self.raw_at(ci - 1).push_back(value);
         } else if at_tail || at_head {
+            self.chunks[ci].recompress = true;
             self.chunks.insert(beside, Chunk::with_element(value));
         } else if after {
             // The node keeps elements ..=i; the rest, the value at its front, follows it.
+            self.chunks[ci].make_raw();
             let mut right = self.chunks[ci].split_off(i + 1);
             right.insert_entry(0, value);
             self.chunks.insert(ci + 1, right);
@@ -429,8 +764,10 @@ impl Chunked {
         } else {
             // The node keeps elements i..; the ones before it, the value at their end, go in
             // a new node before it.
+            self.chunks[ci].make_raw();
             let right = self.chunks[ci].split_off(i);
             let mut left = std::mem::replace(&mut self.chunks[ci], right);
+            left.recompress = true;
             let end = left.bytes();
             left.insert_entry(end, value);
             left.compact();
@@ -471,11 +808,13 @@ impl Chunked {
 
     fn merge_with_next(&mut self, a: usize) {
         let next = self.chunks.remove(a + 1).expect("allow_merge saw it");
-        let c = &mut self.chunks[a];
+        let c = self.raw_at(a);
         c.compact();
-        c.buf.extend_from_slice(next.data());
+        c.raw().extend_from_slice(next.data());
         c.count += next.count;
         c.lp += next.lp - LISTPACK_EMPTY_BYTES;
+        // _quicklistMergeNodes compresses the merged node when it is interior.
+        c.recompress = true;
     }
 
     /// LREM's removal pass (see `List::remove_matching`): removes the elements equal to `value`
@@ -492,13 +831,22 @@ impl Chunked {
                 continue;
             }
             let before = pass.removed;
-            c.count = pass.run(&mut c.buf, c.head as usize) as u32;
+            // A compressed node the pass removes nothing from keeps its compressed bytes (the
+            // node Redis's iterator decompresses and recompresses, unchanged).
+            let compressed = c.make_raw();
+            let head = c.head as usize;
+            c.count = pass.run(c.raw(), head) as u32;
             c.lp -= (pass.removed - before) * removed_lp;
+            if let (Some(z), true) = (compressed, pass.removed == before) {
+                c.buf = Store::Lzf(z);
+                c.recompress = false;
+            }
         }
         if pass.removed > 0 {
             self.len -= pass.removed;
             self.chunks.retain(|c| c.count > 0);
         }
+        self.settle(0..self.chunks.len());
         pass.removed
     }
 }

@@ -48,10 +48,8 @@
 
 use crate::numfmt;
 use super::varint;
-use std::collections::VecDeque;
-
 mod chunked;
-use chunked::{Chunk, Chunked};
+use chunked::Chunked;
 use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -152,6 +150,15 @@ fn slot_fill(slot: u8) -> i64 { opts_pair(slot) as u16 as i16 as i64 }
 pub fn set_fill(fill: i64) {
     let (pair, _) = config();
     set_config(fill.clamp(-5, FILL_MAX), pair >> 16);
+}
+
+/// Redis's COMPRESS_MAX: quicklistSetCompressDepth clamps `list-compress-depth` to 16 bits.
+const COMPRESS_MAX: i64 = (1 << 16) - 1;
+
+/// Sets `list-compress-depth` (Redis's quicklist `compress`) for the lists created from now on.
+pub fn set_compress_depth(depth: i64) {
+    let (pair, _) = config();
+    set_config(pair as u16 as i16 as i64, depth.clamp(0, COMPRESS_MAX) as u32);
 }
 
 /// Limits from quicklist.c: the size classes of negative fill values, the byte limit that
@@ -418,7 +425,7 @@ enum Repr {
 #[derive(Clone, Copy)]
 enum View<'a> {
     Packed { entries: &'a [u8], count: usize },
-    Chunked(&'a VecDeque<Chunk>),
+    Chunked(&'a Chunked),
 }
 
 impl<'a> View<'a> {
@@ -426,16 +433,25 @@ impl<'a> View<'a> {
     fn chunks(self) -> usize {
         match self {
             View::Packed { .. } => 1,
-            View::Chunked(c) => c.len(),
+            View::Chunked(c) => c.chunks.len(),
         }
     }
 
-    /// Chunk `i`'s entries, element count and PLAIN flag.
+    /// Chunk `i`'s entries, element count and PLAIN flag (a compressed chunk is decoded).
     #[inline]
     fn chunk(self, i: usize) -> Option<(&'a [u8], usize, bool)> {
         match self {
             View::Packed { entries, count } => (i == 0).then_some((entries, count, false)),
-            View::Chunked(c) => c.get(i).map(|c| (c.data(), c.count as usize, c.plain)),
+            View::Chunked(c) => c.chunk(i),
+        }
+    }
+
+    /// Chunk `i`'s element count and PLAIN flag, without its entries.
+    #[inline]
+    fn shape(self, i: usize) -> Option<(usize, bool)> {
+        match self {
+            View::Packed { count, .. } => (i == 0).then_some((count, false)),
+            View::Chunked(c) => c.chunks.get(i).map(|c| (c.count as usize, c.plain)),
         }
     }
 
@@ -448,14 +464,14 @@ impl<'a> View<'a> {
         if index < len / 2 {
             let mut i = index;
             for ci in 0..self.chunks() {
-                let n = self.chunk(ci)?.1;
+                let n = self.shape(ci)?.0;
                 if i < n { return Some((ci, i)); }
                 i -= n;
             }
         } else {
             let mut from_end = len - 1 - index;
             for ci in (0..self.chunks()).rev() {
-                let n = self.chunk(ci)?.1;
+                let n = self.shape(ci)?.0;
                 if from_end < n { return Some((ci, n - 1 - from_end)); }
                 from_end -= n;
             }
@@ -543,6 +559,32 @@ impl List {
 
     /// The list's quicklist fill (DEBUG OBJECT's ql_listpack_max), fixed when it was created.
     pub fn fill(&self) -> i64 { slot_fill(self.slot()) }
+
+    /// The list's quicklist compress depth (`list-compress-depth` when it was created): the
+    /// chunks further than this from both ends are kept LZF-compressed (chunked.rs).
+    pub fn compress_depth(&self) -> usize { (opts_pair(self.slot()) >> 16) as usize }
+
+    /// Drops what reads decoded of compressed chunks (the read commands call it once they
+    /// have replied, as Redis recompresses a node after reading it). Nothing to do for a
+    /// list that does not compress or was not read.
+    #[inline]
+    pub fn release(&mut self) {
+        if let Repr::Chunked(c) = &mut self.repr { c.release_caches(); }
+    }
+
+    /// DEBUG OBJECT's ql_nodes and ql_uncompressed_size: the node count and the sum of the
+    /// nodes' sizes (listpack bytes, or a PLAIN node's element length), compressed or not.
+    pub fn node_stats(&self) -> (usize, usize) {
+        match &self.repr {
+            Repr::Packed(b) => (1, packed_lp(b)),
+            Repr::Chunked(c) => (c.chunks.len(), c.chunks.iter().map(|k| k.lp).sum()),
+        }
+    }
+
+    /// The list's nodes as the RDB writer needs them (see `RdbNode`); a compressed node's
+    /// bytes are given as they are, so writing it is a copy.
+    pub fn rdb_nodes(&self) -> RdbNodes<'_> { RdbNodes { list: self, next: 0 } }
+
 
     fn slot(&self) -> u8 {
         match &self.repr {
@@ -782,7 +824,10 @@ impl List {
             }
             match from {
                 Some(i) => i,
-                None => return 0,
+                None => {
+                    self.release();
+                    return 0;
+                }
             }
         } else {
             0
@@ -807,6 +852,15 @@ impl List {
                 self.repack_if_small();
                 removed
             }
+        }
+    }
+
+    /// Calls `f` with every element, head to tail, leaving no decoded copy of a compressed
+    /// chunk behind (for walks through `&self` that cannot `release` afterwards).
+    pub fn for_each(&self, f: impl FnMut(&[u8])) {
+        match &self.repr {
+            Repr::Packed(_) => self.iter().for_each(f),
+            Repr::Chunked(c) => c.for_each(f),
         }
     }
 
@@ -947,6 +1001,7 @@ impl ListBuilder {
         match self.chunked {
             Some(mut c) => {
                 c.compact_tail();
+                c.compress_interior();
                 List { repr: Repr::Chunked(c) }
             }
             None if self.count == 0 => List { repr: Repr::Packed(packed_emptied(self.slot)) },
@@ -1057,7 +1112,7 @@ impl Iterator for QuicklistNodeShapes<'_> {
     type Item = NodeShape;
 
     fn next(&mut self) -> Option<NodeShape> {
-        let (_, count, plain) = self.view.chunk(self.next)?;
+        let (count, plain) = self.view.shape(self.next)?;
         self.next += 1;
         if count == 0 { return None; }
         Some(NodeShape { plain, count })
@@ -1076,6 +1131,68 @@ impl<'a> Iterator for QuicklistNodes<'a> {
     fn next(&mut self) -> Option<QuicklistNode<'a>> {
         let shape = self.shapes.next()?;
         Some(QuicklistNode { plain: shape.plain, elements: self.elements.by_ref().take(shape.count).collect() })
+    }
+}
+
+/// One quicklist node for the RDB writer.
+pub enum RdbNode<'a> {
+    /// A PLAIN node's element.
+    Plain(&'a [u8]),
+    /// A packed node's elements.
+    Packed(NodeElements<'a>),
+    /// A compressed node: its LZF bytes and the size of the node they expand to (rdbSaveObject
+    /// writes them as an LZF string); `plain` for a PLAIN node's compressed element.
+    Compressed { plain: bool, lzf: &'a [u8], len: usize },
+}
+
+/// The nodes of `List::rdb_nodes`.
+pub struct RdbNodes<'a> {
+    list: &'a List,
+    next: usize,
+}
+
+impl<'a> Iterator for RdbNodes<'a> {
+    type Item = RdbNode<'a>;
+
+    fn next(&mut self) -> Option<RdbNode<'a>> {
+        let i = self.next;
+        self.next += 1;
+        let (data, plain) = match &self.list.repr {
+            Repr::Packed(b) => {
+                if i > 0 || packed_count(b) == 0 { return None; }
+                (packed_entries(b), false)
+            }
+            Repr::Chunked(c) => {
+                let k = c.chunks.get(i)?;
+                if let chunked::Store::Lzf(z) = &k.buf {
+                    return Some(RdbNode::Compressed { plain: k.plain, lzf: &z.bytes, len: k.lp });
+                }
+                (k.data(), k.plain)
+            }
+        };
+        if plain {
+            let (s, e, _) = decode_forward(data, 0);
+            return Some(RdbNode::Plain(&data[s..e]));
+        }
+        Some(RdbNode::Packed(NodeElements { data, off: 0 }))
+    }
+}
+
+/// A raw node's elements, head to tail.
+pub struct NodeElements<'a> {
+    data: &'a [u8],
+    off: usize,
+}
+
+impl<'a> Iterator for NodeElements<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.off >= self.data.len() { return None; }
+        let (s, e, next) = decode_forward(self.data, self.off);
+        self.off = next;
+        Some(&self.data[s..e])
     }
 }
 
@@ -1194,6 +1311,11 @@ mod tests {
                 if !l.is_empty() { assert_eq!(packed_lp(b), LISTPACK_EMPTY_BYTES + entries_lp(packed_entries(b)), "packed listpack size"); }
             }
             Repr::Chunked(c) => {
+                let (depth, n) = (c.depth(), c.chunks.len());
+                for (i, k) in c.chunks.iter().enumerate() {
+                    if i < depth || i + depth >= n { assert!(!k.is_compressed(), "chunk {i} of {n} is within depth {depth}"); }
+                }
+                if depth == 0 { assert_eq!(c.compressed_chunks(), 0); }
                 assert!(chunks.iter().all(|c| c.1 > 0));
                 assert!(c.single_small_chunk(REPACK_BYTES, PACKED_MAX_COUNT).is_none(), "a small chunked list is packed again");
                 for k in c.chunks.iter().filter(|k| !k.plain) {
@@ -1272,7 +1394,7 @@ mod tests {
     fn chunks_carry_at_most_an_eighth_of_spare_room() {
         let spare = |l: &List| -> (usize, usize) {
             let c = chunked(l);
-            let cap: usize = c.chunks.iter().map(|c| c.buf.capacity()).sum();
+            let cap: usize = c.chunks.iter().map(|c| c.heap_bytes()).sum();
             let data: usize = c.chunks.iter().map(|c| c.bytes()).sum();
             (cap - data, data)
         };
@@ -1556,6 +1678,90 @@ mod tests {
         assert_eq!(listpack_entry_bytes(b"-1"), 3);
         assert_eq!(listpack_entry_bytes(b"012"), 5);
         assert_eq!(listpack_entry_bytes(b"a"), 3);
+    }
+
+    fn set_depth(depth: i64) { set_compress_depth(depth); }
+
+    #[test]
+    fn compressed_lists_match_a_deque() {
+        for depth in [1, 2] {
+            set_depth(depth);
+            for small in [false, true] {
+                pushes_and_pops(Rng(0x9e3779b97f4a7c15 ^ depth as u64, small));
+            }
+            for fill in [-2, -1, 1, 4] {
+                set_fill(fill);
+                middle_edits(Rng(777 + depth as u64, false));
+            }
+            set_fill(-2);
+        }
+        set_depth(0);
+    }
+
+    #[test]
+    fn interior_chunks_are_compressed_and_read_back() {
+        set_depth(1);
+        let items: Vec<String> = (0..5000).map(|i| format!("element-number-{i}")).collect();
+        let mut l = List::new();
+        for e in &items { l.push_back(e.as_bytes()); }
+        let n = chunked(&l).chunks.len();
+        assert!(n > 4);
+        // Every node but the two ends compresses (repetitive text), as Redis's would.
+        assert_eq!(chunked(&l).compressed_chunks(), n - 2);
+        let raw_bytes: usize = chunked(&l).chunks.iter().map(|c| c.lp).sum();
+        assert!(l.memory_usage() * 2 < raw_bytes, "{} bytes for {} of listpacks", l.memory_usage(), raw_bytes);
+        let before = l.memory_usage();
+        let m: Model<Vec<u8>> = items.iter().map(|e| e.clone().into_bytes()).collect();
+        check(&l, &m);
+        // Reads decoded nodes into caches; release drops them.
+        assert!(l.memory_usage() > before);
+        l.release();
+        assert_eq!(l.memory_usage(), before);
+        // Compressed nodes are given to the RDB writer as they are, and decode to the elements.
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut compressed = 0;
+        for node in l.rdb_nodes() {
+            match node {
+                RdbNode::Compressed { plain, lzf, len } => {
+                    compressed += 1;
+                    assert!(!plain);
+                    let lp = crate::rdb::lzf::decompress(lzf, len).unwrap();
+                    for e in crate::rdb::ListpackIter::new(&lp).unwrap() {
+                        got.push(match e.unwrap() { crate::rdb::Entry::Bytes(b) => b.to_vec(), crate::rdb::Entry::Int(v) => v.to_string().into_bytes() });
+                    }
+                }
+                RdbNode::Packed(els) => got.extend(els.map(|e| e.to_vec())),
+                RdbNode::Plain(e) => got.push(e.to_vec()),
+            }
+        }
+        assert_eq!(compressed, n - 2);
+        assert_eq!(got, collect(&l));
+        // Popping to the interior makes the new end raw.
+        l.drop_front_n(chunked(&l).chunks[0].count as usize);
+        assert!(!chunked(&l).chunks[0].is_compressed());
+        // A list created under depth 0 never compresses.
+        set_depth(0);
+        let plain = List::from_items(&items);
+        assert_eq!(chunked(&plain).compressed_chunks(), 0);
+        // ...and a list keeps its depth: pushes to `l` still compress.
+        for e in &items { l.push_back(e.as_bytes()); }
+        assert_eq!(chunked(&l).compressed_chunks(), chunked(&l).chunks.len() - 2);
+        assert_eq!(l.compress_depth(), 1);
+    }
+
+    #[test]
+    fn incompressible_and_small_nodes_stay_raw() {
+        set_depth(1);
+        set_fill(2);
+        // 20-byte nodes are under MIN_COMPRESS_BYTES.
+        let small = List::from_items((0..20).map(|i| format!("s{i}")));
+        assert_eq!(chunked(&small).compressed_chunks(), 0);
+        // Pseudo-random bytes do not compress.
+        let mut x = 12345u64;
+        let noise = List::from_items((0..20).map(|_| (0..100).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect::<Vec<u8>>()));
+        assert_eq!(chunked(&noise).compressed_chunks(), 0);
+        set_fill(-2);
+        set_depth(0);
     }
 
     #[test]
