@@ -298,10 +298,13 @@ export class Replication {
     return flags;
   }
 
-  /** replica-serve-stale-data no: with the link down only commands flagged `stale` run. */
-  staleRefusal(cmd: Command): string | null {
+  /**
+   * replica-serve-stale-data no: with the link down only commands flagged `stale` run, and EXEC
+   * only when its queue (`queuedNotStale`: it holds a command not so flagged) would.
+   */
+  staleRefusal(cmd: Command, queuedNotStale = false): string | null {
     if (!this.isReplica() || this.replica.linkState === 'connected') return null;
-    if (this.server.config.bool(REPLICA_SERVE_STALE_DATA) || cmd.flags.has('stale')) return null;
+    if (this.server.config.bool(REPLICA_SERVE_STALE_DATA) || (cmd.flags.has('stale') && !queuedNotStale)) return null;
     return MASTERDOWN_ERROR;
   }
 
