@@ -197,7 +197,7 @@ export class Dispatcher {
         `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );
     }
-    const stale = server.replication.staleRefusal(cmd, queued !== null && queued.some((q) => !q.stale));
+    const stale = server.replication.staleRefusal(cmd, queued !== null && queued.some((q) => !q.stale), req);
     if (stale !== null) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, stale);
@@ -215,13 +215,15 @@ export class Dispatcher {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
-        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading'), stale: cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
       }
       if (!client.repliesMuted) out.simple('QUEUED');
       return;
     }
     this.call(client, cmd, req);
-    if (server.blocking.hasReady) server.blocking.serveReady();
+    // Not while a busy script runs (this command came in meanwhile): the script may still
+    // change the keys; its EVAL serves the blocked clients once it returns.
+    if (server.blocking.hasReady && !server.scripting.isRunning()) server.blocking.serveReady();
   }
 
   /**
