@@ -9,10 +9,12 @@ import { arg, argStr, copyRequest, makeRequest, type Ctx, type Request } from '.
 import { native } from './native';
 import { ReplyWriter } from './protocol/reply';
 import type { Server } from './server';
+import type { Command } from './commands/table';
 
 const keyId = (db: number, key: Buffer) => `${db}:${key.toString('latin1')}`;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const STREAM_READERS = new Set(['xread', 'xreadgroup']);
+const UNBLOCKED_ERROR = 'UNBLOCKED client unblocked via CLIENT UNBLOCK';
 
 /**
  * The request to run again once a key changes: a copy, with the arguments the command resolved
@@ -88,8 +90,10 @@ export class Blocking {
     });
     // The native handler parsed the timeout exactly as Redis does (long double, rounded up to ms).
     const timeoutMs = native.blockTimeoutMs();
+    const rewrite = native.blockRewrite();
     const state: BlockedState = {
-      req: withRewrites(req, native.blockRewrite()),
+      req: withRewrites(req, rewrite),
+      original: rewrite.length > 0 ? copyRequest(req) : undefined,
       name,
       db: client.db,
       keys: sources.map((i) => Buffer.from(arg(req, i))),
@@ -194,6 +198,7 @@ export class Blocking {
     server.current = client;
     client.db = state.db;
     this.retrying = client;
+    const t0 = performance.now();
     try {
       server.dispatcher.call(client, cmd, req);
     } finally {
@@ -203,10 +208,31 @@ export class Blocking {
       client.db = savedDb;
     }
     if (w.len === 0) return false; // still nothing to pop: stays blocked, in place
+    const replyUsec = Math.round((performance.now() - t0) * 1000);
+    // An error served to it (NOGROUP: its group was destroyed) counts as the command's error.
+    const failed = w.buf[0] === 0x2d; /* '-' */
+    if (failed) server.stats.countError(w.buf.latin1Slice(1, Math.min(w.len, 64)));
     this.remove(client);
+    this.accountUnblocked(client, state, cmd, replyUsec, failed);
     server.send(client, w.take());
     this.resume(client);
     return true;
+  }
+
+  /**
+   * Redis's updateStatsOnUnblock, once a blocked command is served or CLIENT UNBLOCKed: the
+   * whole command (the call that blocked plus the reply's `replyUsec`) in its time, latency
+   * histogram and the slow log; a failure in failed_calls; the reply in the latency monitor's
+   * command-unblocking event.
+   */
+  private accountUnblocked(client: Client, state: BlockedState, cmd: Command, replyUsec: number, failed: boolean): void {
+    const server = this.server;
+    const usec = (state.callUsec ?? 0) + replyUsec;
+    cmd.stats.usec += usec;
+    if (failed) cmd.stats.failed++;
+    server.latency.recordCall(cmd, usec);
+    server.slowlog.record(client, cmd, state.original ?? state.req, usec);
+    server.latency.addSampleIfNeeded('command-unblocking', replyUsec / 1000);
   }
 
   /** Answers a timed-out client (the null array, or its command's own timeout reply). */
@@ -222,8 +248,15 @@ export class Blocking {
     // A SHUTDOWN waiting for replicas is not unblocked (Redis 7.0.15 crashes on it: "Unknown
     // btype in replyToBlockedClientTimedOut"; 7.2 leaves it blocked too).
     if (!state || state.name === 'shutdown') return false;
-    if (withError) this.release(client, (out) => out.error('UNBLOCKED client unblocked via CLIENT UNBLOCK'));
-    else this.release(client, state.timeoutReply ?? ((out) => out.nullArray()));
+    if (withError) {
+      this.server.stats.countError(UNBLOCKED_ERROR);
+      this.release(client, (out) => out.error(UNBLOCKED_ERROR));
+    } else {
+      this.release(client, state.timeoutReply ?? ((out) => out.nullArray()));
+    }
+    // Redis 7.0.15 counts either way as a failed call (updateStatsOnUnblock(target, 0, 0, 1)).
+    const cmd = this.server.commands.get(state.name);
+    if (cmd) this.accountUnblocked(client, state, cmd, 0, true);
     return true;
   }
 
@@ -264,6 +297,7 @@ export class Blocking {
   disconnectAll(error: string): void {
     for (const client of [...this.blockedClients]) {
       this.remove(client);
+      this.server.stats.countError(error);
       this.server.sendTo(client, (out) => out.error(error));
       client.socket.end();
       this.server.freeClient(client);

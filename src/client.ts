@@ -29,6 +29,8 @@ export interface QueuedCommand {
   write: boolean;
   /** It may run while loading (Redis's CMD_LOADING). */
   loading: boolean;
+  /** It may run on a stale replica (Redis's CMD_STALE): EXEC of a queue holding another is refused. */
+  stale: boolean;
   /** The command may grow memory (Redis's denyoom): EXEC is refused when out of memory. */
   denyOom: boolean;
 }
@@ -36,6 +38,10 @@ export interface QueuedCommand {
 export interface BlockedState {
   /** The command to run again when a key is written. */
   req: Request;
+  /** The request as the client sent it, when `req` differs (XREAD's `$` resolved): the slow log's. */
+  original?: Request;
+  /** How long the call that blocked took (Redis's c->duration): counted again when it is served. */
+  callUsec?: number;
   name: string;
   db: number;
   keys: Buffer[];

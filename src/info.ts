@@ -236,7 +236,7 @@ function persistenceSection(server: Server): Field[] {
 
 function statsSection(server: Server): Field[] {
   const s = server.stats;
-  const [expiredKeys, staleFraction, timeCapReached, hits, misses] = native.keyspaceStats();
+  const [expiredKeys, staleFraction, timeCapReached, hits, misses, replicaTtlKeys] = native.keyspaceStats();
   const forks = server.persistence.forkStats();
   const [, evictedKeys, exceededTotalUs, exceededNowUs] = native.evictionStats();
   const [trackingKeys, trackingItems] = server.clientTracking.tableStats();
@@ -272,7 +272,7 @@ function statsSection(server: Server): Field[] {
     ['latest_fork_usec', forks.latestForkUsec],
     ['total_forks', forks.totalForks],
     ['migrate_cached_sockets', native.migrateCachedSockets()],
-    ['slave_expires_tracked_keys', 0],
+    ['slave_expires_tracked_keys', replicaTtlKeys],
     ['active_defrag_hits', 0],
     ['active_defrag_misses', 0],
     ['active_defrag_key_hits', 0],

@@ -122,7 +122,7 @@ export interface NativeAddon {
   emptyData(): void;
   /** Per database, flattened: keys, expires, avg_ttl. */
   keyspaceInfo(): number[];
-  /** expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses. */
+  /** expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses, slave_expires_tracked_keys. */
   keyspaceStats(): number[];
   /** Per database: the keyspace table's buckets (both arrays while rehashing), Redis's dictSlots. */
   keyspaceSlots(): number[];
@@ -525,6 +525,8 @@ export const SCRIPT_TRACKING = 32;
 export const SCRIPT_READONLY_REPLICA = 64;
 /** min-replicas-to-write is not met: writes get NOREPLICAS. */
 export const SCRIPT_NOREPLICAS = 128;
+/** A stale replica runs the script: it refuses scripts without allow-stale, calls of commands not flagged stale. */
+export const SCRIPT_STALE = 1024;
 /** SCRIPT DEBUG SYNC: the session runs in this process, the server waiting. */
 export const SCRIPT_DEBUG_SYNC = 256;
 /** SCRIPT DEBUG YES: the session runs in a forked child (scriptRun returns SCRIPT_FORKED - pid). */

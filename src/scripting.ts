@@ -61,10 +61,12 @@ const CMD_DENYOOM = 2;
 const CMD_NOSCRIPT = 4;
 const CMD_CONTAINER = 8;
 const CMD_READONLY = 16;
+const CMD_STALE = 32;
 
 /** Script flags (native/src/script/mod.rs). */
 const FLAG_NO_WRITES = 1;
 const FLAG_ALLOW_OOM = 2;
+const FLAG_ALLOW_STALE = 4;
 const FLAG_EVAL_COMPAT = 1 << 31;
 
 const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
@@ -119,6 +121,7 @@ export class Scripting {
       if (cmd.flags.has('noscript')) flags |= CMD_NOSCRIPT;
       if (cmd.subcommands) flags |= CMD_CONTAINER;
       if (cmd.flags.has('readonly')) flags |= CMD_READONLY;
+      if (cmd.flags.has('stale')) flags |= CMD_STALE;
       native.setScriptCommand(name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
       this.byId.push(cmd);
     }
@@ -127,6 +130,11 @@ export class Scripting {
   /** True for the client a script's TypeScript commands run as. */
   isScriptClient(client: Client): boolean {
     return client === this.scriptClient;
+  }
+
+  /** True while a script runs (other clients' commands may run meanwhile: it is busy). */
+  isRunning(): boolean {
+    return this.running !== null;
   }
 
   /** The running script's caller, command and request (null when no script runs). */
@@ -154,6 +162,18 @@ export class Scripting {
     if (kind === undefined || req.argc < 2) return false;
     const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
     return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & FLAG_NO_WRITES) === 0;
+  }
+
+  /**
+   * The stale flag EVAL/FCALL `req` runs with when its script declares flags (allow-stale;
+   * Redis's scriptFlagsToCmdFlags), null for other commands and scripts without flags.
+   */
+  declaredStale(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean | null {
+    const kind = SCRIPT_KINDS.get(cmd.name);
+    if (kind === undefined || req.argc < 2) return null;
+    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
+    if (flags < 0 || (flags & FLAG_EVAL_COMPAT) !== 0) return null;
+    return (flags & FLAG_ALLOW_STALE) !== 0;
   }
 
   /**

@@ -102,11 +102,14 @@ export class Slowlog {
 
   /**
    * The arguments Redis replaces with "(redacted)" (redactClientCommandArgument): passwords
-   * of AUTH and HELLO's AUTH, MIGRATE's AUTH/AUTH2, and values of sensitive configs in CONFIG SET.
+   * of AUTH and HELLO's AUTH, MIGRATE's AUTH/AUTH2, ACL SETUSER's arguments, and values of
+   * sensitive configs in CONFIG SET.
    */
   private redactedFrom(cmd: Command, req: Request): (j: number) => boolean {
     const name = cmd.name;
     if (name === 'auth') return (j) => j >= 1;
+    // ACL SETUSER redacts its user name and every rule before it looks at them.
+    if (name === 'acl|setuser') return (j) => j >= 2;
     const secret = new Set<number>();
     if (name === 'hello') {
       for (let j = 2; j < req.argc; j++) {

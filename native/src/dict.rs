@@ -255,6 +255,50 @@ fn random_in_array<V>(array: &[Option<Node<V>>], first: usize) -> &Node<V> {
     cur
 }
 
+/// Redis's DICT_STATS_VECTLEN: chains of this length or longer share the last counter.
+const STATS_VECTLEN: usize = 50;
+
+/// Redis's _dictGetStatsHt for one bucket array (0: the table, 1: a rehash's target).
+fn array_stats<V>(array: &[Option<Node<V>>], index: u32, counted: &impl Fn(&Node<V>) -> bool) -> String {
+    use std::fmt::Write as _;
+    let name = if index == 0 { "main hash table" } else { "rehashing target" };
+    let mut lengths = [0usize; STATS_VECTLEN];
+    let (mut used, mut slots, mut max_chain, mut total_chain) = (0usize, 0usize, 0usize, 0usize);
+    for head in array {
+        let mut chain = 0usize;
+        walk_chain(head.as_ref(), &mut |n| if counted(n) { chain += 1 });
+        if chain == 0 { lengths[0] += 1; continue; }
+        slots += 1;
+        used += chain;
+        lengths[chain.min(STATS_VECTLEN - 1)] += 1;
+        max_chain = max_chain.max(chain);
+        total_chain += chain;
+    }
+    if used == 0 {
+        return format!("Hash table {index} stats ({name}):\nNo stats available for empty dictionaries\n");
+    }
+    let size = array.len();
+    // Redis divides in float (single precision) and prints with %.02f.
+    let mut text = format!(
+        "Hash table {index} stats ({name}):\n table size: {size}\n number of elements: {used}\n different slots: {slots}\n max chain length: {max_chain}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
+        total_chain as f32 / slots as f32,
+        used as f32 / slots as f32,
+    );
+    for (len, &count) in lengths.iter().enumerate().take(STATS_VECTLEN - 1) {
+        if count == 0 { continue; }
+        let _ = writeln!(text, "   {len}: {count} ({:.2}%)", count as f32 / size as f32 * 100.0);
+    }
+    text
+}
+
+/// Shortens `text` to at most `max` bytes (on a character boundary; the text is ASCII).
+fn truncate_at_char(text: &mut String, max: usize) {
+    if text.len() <= max { return; }
+    let mut end = max;
+    while !text.is_char_boundary(end) { end -= 1; }
+    text.truncate(end);
+}
+
 /// Bytes of a bucket array as malloc holds it.
 fn buckets_bytes<V>(b: &Buckets<V>) -> usize {
     if b.capacity() == 0 { 0 } else { chunk_size(b.capacity() * std::mem::size_of::<Option<Node<V>>>()) }
@@ -888,6 +932,18 @@ impl<V> Dict<V> {
         }
         if seen == 0 { return buckets; }
         buckets + (bytes as f64 / seen as f64 * self.len as f64) as usize
+    }
+
+    /// Redis's dictGetStats text (DEBUG HTSTATS, HTSTATS-KEY): the bucket array, then while a
+    /// rehash runs the array entries move into ("rehashing target"), each with its chain lengths.
+    /// Only the nodes `counted` accepts are counted, over the same buckets: the keyspace keeps
+    /// its expire times in its own nodes rather than in a second table, so its expires view is
+    /// this table restricted to the keys that have one. Cut to 4095 bytes as Redis's buffer.
+    pub fn stats_text(&self, counted: impl Fn(&Node<V>) -> bool) -> String {
+        let mut text = array_stats(&self.buckets, 0, &counted);
+        if let Some(r) = &self.rehash { text.push_str(&array_stats(&r.to, 1, &counted)); }
+        truncate_at_char(&mut text, 4095);
+        text
     }
 
     /// Approximate heap bytes used by the table itself: buckets (both arrays while a rehash

@@ -584,11 +584,12 @@ fn keyspace_slots(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     env.array(&values)
 }
 
-/// [expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses]
+/// [expired_keys, expired_stale_perc, expired_time_cap_reached_count, keyspace_hits, keyspace_misses,
+/// slave_expires_tracked_keys]
 fn keyspace_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let s = with_state(|st| {
         let s = &st.ks.stats;
-        [s.expired_keys as f64, s.expired_stale_perc, s.expired_time_cap_reached_count as f64, s.keyspace_hits as f64, s.keyspace_misses as f64]
+        [s.expired_keys as f64, s.expired_stale_perc, s.expired_time_cap_reached_count as f64, s.keyspace_hits as f64, s.keyspace_misses as f64, st.ks.replica_ttls.len() as f64]
     });
     let values: Vec<JsValue> = s.iter().map(|v| env.double(*v)).collect();
     env.array(&values)

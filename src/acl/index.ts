@@ -319,7 +319,8 @@ export class Acl {
   killPubsubClientsIfNeeded(updated: User, original: User): void {
     if (updated.selectors.some((s) => s.allChannels)) return;
     const upcoming = updated.selectors.flatMap((s) => s.channels);
-    const kept = original.selectors.every((s) => s.channels.every((c) => upcoming.includes(c)));
+    // An original selector allowing every channel is never kept by a list of channels.
+    const kept = original.selectors.every((s) => !s.allChannels && s.channels.every((c) => upcoming.includes(c)));
     if (kept) return;
     const allowed = (channel: string, literal: boolean) =>
       upcoming.some((p) => (literal ? p === channel : stringMatch(p, channel, false)));

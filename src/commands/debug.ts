@@ -1,9 +1,9 @@
 // DEBUG, behind enable-debug-command as in Redis 7.0 (default "no"; "local" admits loopback
 // clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
 // Implemented here: HELP, SLEEP, AOF-FLUSH-SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
-// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION; in the addon (native rows "debug|<sub>"):
-// DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST, SET-SKIP-CHECKSUM-VALIDATION,
-// SET-DISABLE-DENY-SCRIPTS
+// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION, CONFIG-REWRITE-FORCE-ALL; in the
+// addon (native rows "debug|<sub>"): DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, HTSTATS,
+// HTSTATS-KEY, STRINGMATCH-TEST, SET-SKIP-CHECKSUM-VALIDATION, SET-DISABLE-DENY-SCRIPTS
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
 import { native } from '../native';
@@ -12,6 +12,7 @@ import { serverAssertWithInfo, serverPanic } from '../panic';
 import type { Server } from '../server';
 import { writeHelp, type HelpEntry } from './command-cmd';
 import { memtoull } from '../config/numbers';
+import { ConfigCommandError } from '../config/errors';
 import { nativeHandler } from './dispatch';
 import { protectedNotAllowed } from './protected';
 import { arg, argStr, ReplyError, subcommandSyntaxError, type Ctx, type Handler } from './types';
@@ -134,6 +135,25 @@ function debugQuicklistPackedThreshold(ctx: Ctx): void {
   ctx.out.ok();
 }
 
+/**
+ * DEBUG CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE writing every option, defaults included.
+ * Without a config file Redis's rewriteConfig opens a NULL path: EFAULT.
+ */
+function debugConfigRewriteForceAll(ctx: Ctx): void {
+  const { config } = ctx.server;
+  if (config.configFile === null) throw new ReplyError('ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address');
+  try {
+    config.rewrite(config.configFile, true);
+  } catch (err) {
+    const prefix = 'ERR Rewriting config file: ';
+    if (err instanceof ConfigCommandError && err.message.startsWith(prefix)) {
+      throw new ReplyError(`ERR CONFIG-REWRITE-FORCE-ALL failed: ${err.message.slice(prefix.length)}`);
+    }
+    throw err;
+  }
+  ctx.out.ok();
+}
+
 function debugReload(ctx: Ctx): void {
   ctx.server.persistence.debugReload(ctx);
 }
@@ -225,6 +245,14 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
       '  file to the database.',
     ]],
   },
+  'config-rewrite-force-all': {
+    argc: (n) => n === 2,
+    run: debugConfigRewriteForceAll,
+    help: ['CONFIG-REWRITE-FORCE-ALL', [
+      'Like CONFIG REWRITE but writes all configuration options, including',
+      'keywords not listed in original configuration file or default values.',
+    ]],
+  },
   'client-eviction': {
     argc: (n) => n === 2,
     run: debugClientEviction,
@@ -281,11 +309,15 @@ const NATIVE_ARGC: Record<string, (n: number) => boolean> = {
   'digest-value': (n) => n >= 2,
   object: (n) => n === 3,
   populate: (n) => n >= 3 && n <= 5,
+  htstats: (n) => n === 3,
+  'htstats-key': (n) => n === 3,
 };
 
 const NATIVE_HELP: Record<string, [string, string[]]> = {
   digest: ['DIGEST', ['Output a hex signature representing the current DB content.']],
   'digest-value': ['DIGEST-VALUE <key> [<key> ...]', ['Output a hex signature of the values of all the specified keys.']],
+  htstats: ['HTSTATS <dbid>', ['Return hash table statistics of the specified Redis database.']],
+  'htstats-key': ['HTSTATS-KEY <key>', ['Like HTSTATS but for the hash table stored at <key>\'s value.']],
   object: ['OBJECT <key>', ['Show low level info about `key` and associated value.']],
   oom: ['OOM', ['Crash the server simulating an out-of-memory error.']],
   'set-skip-checksum-validation': ['SET-SKIP-CHECKSUM-VALIDATION <0|1>', ["Enables or disables checksum checks for RDB files and RESTORE's payload."]],
@@ -300,7 +332,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'digest', 'digest-value', 'error', 'log', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
+const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'config-rewrite-force-all', 'digest', 'digest-value', 'error', 'log', 'htstats', 'htstats-key', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
   'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'set-skip-checksum-validation', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {

@@ -197,7 +197,7 @@ export class Dispatcher {
         `ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       );
     }
-    const stale = server.replication.staleRefusal(cmd);
+    const stale = server.replication.staleRefusal(cmd, queued !== null && queued.some((q) => !q.stale), req);
     if (stale !== null) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, stale);
@@ -215,13 +215,15 @@ export class Dispatcher {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
-        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading'), denyOom: cmd.flags.has('denyoom') });
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
       }
       if (!client.repliesMuted) out.simple('QUEUED');
       return;
     }
     this.call(client, cmd, req);
-    if (server.blocking.hasReady) server.blocking.serveReady();
+    // Not while a busy script runs (this command came in meanwhile): the script may still
+    // change the keys; its EVAL serves the blocked clients once it returns.
+    if (server.blocking.hasReady && !server.scripting.isRunning()) server.blocking.serveReady();
   }
 
   /**
@@ -297,14 +299,23 @@ export class Dispatcher {
       this.current = null;
     }
     const usec = Math.round((t1 - t0) * 1000);
-    cmd.stats.calls++;
-    cmd.stats.usec += usec;
-    if (!client.blocked) {
+    const blocked = client.blocked;
+    if (blocked === null) {
+      cmd.stats.calls++;
+      cmd.stats.usec += usec;
       server.latency.recordCall(cmd, usec);
       server.noteCallLatency(client, cmd, req, usec);
+      server.stats.commandsProcessed++;
+    } else if (!server.blocking.isRetrying(client)) {
+      // The call blocked: its latency, slow log entry and errors are accounted for when it is
+      // served or unblocked (Blocking.accountUnblocked, Redis's updateStatsOnUnblock). A retry
+      // of an already blocked command is no call of its own.
+      cmd.stats.calls++;
+      cmd.stats.usec += usec;
+      blocked.callUsec = usec;
+      server.stats.commandsProcessed++;
     }
-    server.stats.commandsProcessed++;
-    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && !client.blocked) {
+    if (out.len > start && out.buf[start] === 0x2d /* '-' */ && blocked === null) {
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
       // Inside EXEC, Redis's afterErrorReply names the client's last command: exec.

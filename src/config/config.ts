@@ -539,12 +539,13 @@ export class Config {
   /**
    * CONFIG REWRITE into `path` (default: the config file). Throws ConfigRewriteError:
    * "ERR The server is running without a config file" or "ERR Rewriting config file: <strerror>".
+   * `forceAll` writes options at their defaults too (DEBUG CONFIG-REWRITE-FORCE-ALL).
    */
-  rewrite(path: string | null = this.configFile): void {
+  rewrite(path: string | null = this.configFile, forceAll = false): void {
     if (path === null) {
       throw new ConfigRewriteError('ERR The server is running without a config file');
     }
-    rewriteConfigFile(this, path);
+    rewriteConfigFile(this, path, forceAll);
   }
 
   /** Internal value and default of a row, for the rewriter. */

@@ -94,12 +94,16 @@ class RewriteState {
   }
 }
 
-/** Builds the rewritten content of `oldContent` (null: no file yet) for `config`. */
-export function rewriteConfigContent(config: Config, oldContent: string | null): string {
+/**
+ * Builds the rewritten content of `oldContent` (null: no file yet) for `config`. `forceAll`
+ * (DEBUG CONFIG-REWRITE-FORCE-ALL, Redis's force_write) appends the lines of options at their
+ * default values too.
+ */
+export function rewriteConfigContent(config: Config, oldContent: string | null, forceAll = false): string {
   const state = RewriteState.fromFile(oldContent ?? '');
   for (const row of CONFIG_TABLE) {
     state.processed.add(row.name);
-    for (const { line, force } of config.rewriteLinesFor(row)) state.rewriteLine(row.name, line, force);
+    for (const { line, force } of config.rewriteLinesFor(row)) state.rewriteLine(row.name, line, force || forceAll);
   }
   state.removeOrphans();
   return state.content();
@@ -108,7 +112,7 @@ export function rewriteConfigContent(config: Config, oldContent: string | null):
 const rewriteFailed = (err: unknown): ConfigRewriteError =>
   new ConfigRewriteError(`ERR Rewriting config file: ${strerror(err)}`);
 
-export function rewriteConfigFile(config: Config, path: string): void {
+export function rewriteConfigFile(config: Config, path: string, forceAll = false): void {
   let oldContent: string | null;
   try {
     oldContent = fs.readFileSync(path, 'latin1');
@@ -116,7 +120,7 @@ export function rewriteConfigFile(config: Config, path: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw rewriteFailed(err);
     oldContent = null;
   }
-  writeFileAtomically(path, rewriteConfigContent(config, oldContent));
+  writeFileAtomically(path, rewriteConfigContent(config, oldContent, forceAll));
 }
 
 /** Temp file next to the target, fsync, rename over it, fsync the directory. */

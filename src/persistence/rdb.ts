@@ -57,8 +57,8 @@ export interface RdbEngine {
   forkRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, ...repl: ReplSaveInfo | []): [number, number, number, number];
   /** Saves in this process: [keys, bytes]; throws with the reason as its message. */
   saveRdb(filename: string, compress: boolean, checksum: boolean, ...repl: ReplSaveInfo | []): [number, number];
-  /** Loads a file into the keyspace; throws with the reason as its message. */
-  loadRdb(file: string): RdbLoadReport;
+  /** Loads a file into the keyspace (`allowDup`: its keys replace those present); throws with the reason as its message. */
+  loadRdb(file: string, allowDup?: boolean): RdbLoadReport;
   /**
    * The same load in slices: begin returns the payload's size, step the bytes loaded (-1:
    * done). `replica`: a replica's full sync, into a fresh keyspace that end() swaps in (true)
@@ -598,8 +598,8 @@ export class Persistence {
   }
 
   /** rdbLoad with its log lines; the load's changes do not count as changes to save. */
-  private loadFile(file: string): RdbLoadReport {
-    return this.loadInOneCall(() => this.deps.engine().loadRdb(path.resolve(file)));
+  private loadFile(file: string, allowDup = false): RdbLoadReport {
+    return this.loadInOneCall(() => this.deps.engine().loadRdb(path.resolve(file), allowDup));
   }
 
   /**
@@ -758,10 +758,13 @@ export class Persistence {
     if (this.loadingProgress) return 'LOADING Redis is loading the dataset in memory';
     let flush = true;
     let save = true;
+    // MERGE (RDBFLAGS_ALLOW_DUP): keys and function libraries of the file replace those in
+    // memory; without it NOFLUSH's conflicts fail the load.
+    let merge = false;
     for (const opt of options) {
       const o = opt.toLowerCase();
-      if (o === 'merge') continue; // the loader refuses duplicates; MERGE is meaningful with NOFLUSH only
-      if (o === 'noflush') flush = false;
+      if (o === 'merge') merge = true;
+      else if (o === 'noflush') flush = false;
       else if (o === 'nosave') save = false;
       else return 'ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.';
     }
@@ -769,10 +772,10 @@ export class Persistence {
     const dirty = this.deps.dirty();
     if (flush) this.deps.flushAll();
     try {
-      this.loadFile(this.filename());
+      this.loadFile(this.filename(), merge);
     } catch (err) {
       this.log.warning(`Error loading the RDB dump: ${errorText(err)}`);
-      return 'ERR Error trying to load the RDB dump, check server logs.';
+      return 'ERR Error trying to load the RDB dump';
     } finally {
       this.restoreDirty(dirty);
     }

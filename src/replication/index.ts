@@ -6,9 +6,10 @@
 import type { Client } from '../client';
 import { clientInfoLine } from '../commands/client-cmd';
 import type { Command } from '../commands/table';
+import type { Request } from '../commands/types';
 import type { ReplyWriter } from '../protocol/reply';
 import { consume } from '../config/consumers';
-import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA } from '../native';
+import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE } from '../native';
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
 import { Failover } from './failover';
@@ -295,13 +296,24 @@ export class Replication {
     let flags = 0;
     if (this.isReplica() && this.server.config.bool(REPLICA_READ_ONLY)) flags |= SCRIPT_READONLY_REPLICA;
     if (!this.master.enoughGoodReplicas()) flags |= SCRIPT_NOREPLICAS;
+    if (this.servesNoStaleData()) flags |= SCRIPT_STALE;
     return flags;
   }
 
-  /** replica-serve-stale-data no: with the link down only commands flagged `stale` run. */
-  staleRefusal(cmd: Command): string | null {
-    if (!this.isReplica() || this.replica.linkState === 'connected') return null;
-    if (this.server.config.bool(REPLICA_SERVE_STALE_DATA) || cmd.flags.has('stale')) return null;
+  /** A replica whose link is down, with replica-serve-stale-data no (Redis's running_stale). */
+  servesNoStaleData(): boolean {
+    return this.isReplica() && this.replica.linkState !== 'connected' && !this.server.config.bool(REPLICA_SERVE_STALE_DATA);
+  }
+
+  /**
+   * replica-serve-stale-data no: with the link down only commands flagged `stale` run, and EXEC
+   * only when its queue (`queuedNotStale`: it holds a command not so flagged) would.
+   */
+  staleRefusal(cmd: Command, queuedNotStale = false, req?: Request): string | null {
+    if (!this.servesNoStaleData()) return null;
+    // A script declaring flags is stale-allowed by allow-stale only.
+    const stale = (req && this.server.scripting.declaredStale(cmd, req)) ?? cmd.flags.has('stale');
+    if (stale && !queuedNotStale) return null;
     return MASTERDOWN_ERROR;
   }
 

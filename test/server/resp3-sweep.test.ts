@@ -110,6 +110,7 @@ const SAMPLES: Sample[] = [
   s('COMMAND', 'INFO', 'get'), s('COMMAND', 'DOCS', 'get'), shape('COMMAND', 'COUNT'), shape('COMMAND', 'LIST'), kind('COMMAND'),
   s('COMMAND', 'GETKEYS', 'SET', 'k', 'v'), s('COMMAND', 'GETKEYSANDFLAGS', 'LMOVE', 'a', 'b', 'LEFT', 'RIGHT'), s('COMMAND', 'HELP'),
   s('DEBUG', 'SLEEP', '0'), s('DEBUG', 'DIGEST-VALUE', 'str'), shape('DEBUG', 'DIGEST'), shape('DEBUG', 'OBJECT', 'str'), kind('DEBUG', 'HELP'),
+  kind('DEBUG', 'HTSTATS', '0'), s('DEBUG', 'HTSTATS-KEY', 'str'),
   s('SWAPDB', '0', '1'), s('SWAPDB', '0', '1'), s('SELECT', '9'), s('FLUSHDB'), s('SELECT', '0'), s('SAVE'),
   // streams (explicit ids: generated ones differ between the servers)
   s('XADD', 'st', '3-1', 'f', 'v'), s('XLEN', 'st'), s('XRANGE', 'st', '-', '+'), s('XREVRANGE', 'st', '+', '-', 'COUNT', '1'),

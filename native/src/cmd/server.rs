@@ -1,6 +1,6 @@
 //! The DEBUG subcommands that touch data or the addon's state (Redis's debug.c): DIGEST,
 //! DIGEST-VALUE, SET-ACTIVE-EXPIRE, POPULATE, OBJECT, LISTPACK, STRINGMATCH-TEST,
-//! SET-DISABLE-DENY-SCRIPTS and OOM. The TypeScript side owns DEBUG's dispatch and its
+//! SET-DISABLE-DENY-SCRIPTS, OOM, HTSTATS and HTSTATS-KEY. The TypeScript side owns DEBUG's dispatch and its
 //! enable-debug-command gate and routes these subcommands here as `debug|<sub>`.
 
 use crate::cmd::keys::SHARED_REFCOUNT;
@@ -24,7 +24,37 @@ pub const COMMANDS: &[CommandRow] = &[
     ("debug|set-disable-deny-scripts", debug_set_disable_deny_scripts),
     ("debug|set-skip-checksum-validation", debug_set_skip_checksum_validation),
     ("debug|oom", debug_oom),
+    ("debug|htstats", debug_htstats),
+    ("debug|htstats-key", debug_htstats_key),
 ];
+
+/// DEBUG HTSTATS dbid: Redis's dictGetStats of a database's key table and of its expires. The
+/// expires are not a table of their own here (each key's node carries its expire time), so
+/// the "[Expires HT]" part counts the keys with an expire over the key table's buckets.
+fn debug_htstats(ctx: &mut Ctx) -> CmdResult {
+    let id = ctx.args.i64(2)?;
+    if id < 0 || id as usize >= ctx.ks.dbs.len() { return Err(CmdError::Msg("ERR Out of range database")); }
+    let dict = &ctx.ks.dbs[id as usize].dict;
+    let mut text = String::from("[Dictionary HT]\n");
+    text.push_str(&dict.stats_text(|_| true));
+    text.push_str("[Expires HT]\n");
+    text.push_str(&dict.stats_text(|n| n.extra().is_some()));
+    ctx.reply.verbatim(text.as_bytes(), "txt");
+    Ok(())
+}
+
+/// DEBUG HTSTATS-KEY key: dictGetStats of the hash table holding a hash, set or sorted set
+/// (looked up as OBJECT looks keys up).
+fn debug_htstats_key(ctx: &mut Ctx) -> CmdResult {
+    let key = ctx.args.get(2);
+    let (db, now) = (ctx.db, ctx.now_ms);
+    let Some(e) = ctx.ks.lookup_object(db, key, now) else { return Err(NO_SUCH_KEY) };
+    match e.value.table_stats() {
+        Some(text) => ctx.reply.verbatim(text.as_bytes(), "txt"),
+        None => return Err(CmdError::Msg("ERR The value stored at the specified key is not represented using an hash table")),
+    }
+    Ok(())
+}
 
 /// DEBUG OOM: an allocation of SIZE_MAX / 2 bytes (Redis's zmalloc of it), which the allocator
 /// refuses, then Redis's out-of-memory path: the warning and serverPanic (crash::out_of_memory).
@@ -97,10 +127,12 @@ fn debug_listpack(ctx: &mut Ctx) -> CmdResult {
 
 /// DEBUG OBJECT key: Redis's one-line description of a value. serializedlength is the size of
 /// the value's RDB body as a save would write it now; the address is where the value lives.
+/// The key is found in the table as it is: a key past its expire time that nothing expired yet
+/// is still described (Redis's dictFind; tests use that to see a key is still there).
 fn debug_object(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.args.get(2);
     let (db, now, settings) = (ctx.db, ctx.now_ms, ctx.settings);
-    let Some(e) = ctx.ks.peek(db, key, now) else { return Err(NO_SUCH_KEY) };
+    let Some(e) = ctx.ks.dbs[db].dict.get_node(key) else { return Err(NO_SUCH_KEY) };
     let mut body = Vec::new();
     ValueWriter::new(settings.rdb_compression != 0, settings).value(&mut body, &e.value);
     let shared = matches!(&e.value, Value::Str(s) if s.is_shared_integer());

@@ -3,7 +3,7 @@
 //! LIMIT, ASC/DESC, GET patterns (`#`, `key*`, `hash*->field`) and STORE into a list.
 //!
 //! As in Redis: a BY pattern without `*` means "do not sort" (the collection's own order, LIMIT
-//! applied directly), except for a set stored with STORE, which is then sorted ALPHA so the
+//! applied directly), except for a set stored with STORE or sorted by a script, which is then sorted ALPHA so the
 //! result does not depend on the hash table's order; numeric ties compare the elements' bytes;
 //! sorting a sorted set converts it to its skiplist encoding; every pattern lookup is a keyspace
 //! read (hits and misses). ALPHA compares like strcoll in the C locale (bytes, up to a NUL),
@@ -154,7 +154,9 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
             _ => return Err(WRONGTYPE),
         },
     };
-    if dontsort && is_set && store.is_some() {
+    // A set's order is the table's: sorted for STORE and for scripts, so the result is the same
+    // on replicas and in the AOF.
+    if dontsort && is_set && (store.is_some() || crate::script::is_running()) {
         dontsort = false;
         alpha = true;
         by = None;

@@ -16,8 +16,12 @@ impl Keyspace {
     /// Returns the number of keys expired. `budget_us` bounds the time spent; `effort` is
     /// active-expire-effort - 1.
     pub fn active_expire_cycle(&mut self, now_ms: i64, budget_us: u64, effort: usize) -> usize {
-        // A replica's keys expire when its master says so (a DEL in the stream); while a file
-        // loads or clients are paused nothing expires.
+        // A replica's keys expire when its master says so (a DEL in the stream), except those
+        // its own clients gave a TTL (Redis's expireSlaveKeys, in place of the active cycle).
+        if self.expiry == super::Expiry::Logical {
+            return if self.active_expire_enabled && !self.loading { self.expire_replica_keys(now_ms) } else { 0 };
+        }
+        // While a file loads or clients are paused nothing expires.
         if !self.active_expire_enabled || self.loading || self.expire_paused || self.expiry != super::Expiry::Delete { return 0; }
         let start = Instant::now();
         let effort = effort.min(9);
@@ -49,6 +53,38 @@ impl Keyspace {
         let current = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
         self.stats.expired_stale_perc = current * 0.05 + self.stats.expired_stale_perc * 0.95;
         total_expired
+    }
+
+    /// Redis's expireSlaveKeys: random tracked keys are looked up in each database they were
+    /// given a TTL in; expired ones are deleted (counted, notified and propagated as any
+    /// expiry), the others stay tracked, and names without a TTL anywhere are forgotten. Stops
+    /// after more than three keys that are not yet due, or past a millisecond.
+    fn expire_replica_keys(&mut self, now_ms: i64) -> usize {
+        let start = Instant::now();
+        let (mut cycles, mut not_due, mut expired) = (0usize, 0usize, 0usize);
+        while let Some((key, dbids)) = self.replica_ttls.random().map(|(k, v)| (Box::<[u8]>::from(k), *v)) {
+            let mut kept = 0u64;
+            for db in 0..self.dbs.len().min(64) {
+                if dbids & (1u64 << db) == 0 { continue; }
+                let Some(e) = self.dbs[db].dict.get_node(&key) else { continue };
+                if !e.has_expire() { continue; }
+                if e.is_expired(now_ms) {
+                    self.delete_expired(db, &key);
+                    expired += 1;
+                } else {
+                    not_due += 1;
+                    kept |= 1u64 << db;
+                }
+            }
+            if kept != 0 {
+                if let Some(bits) = self.replica_ttls.get_mut(&key) { *bits = kept; }
+            } else {
+                self.replica_ttls.remove(&key);
+            }
+            cycles += 1;
+            if not_due > 3 || (cycles % 64 == 0 && start.elapsed().as_micros() > 1000) { break; }
+        }
+        expired
     }
 
     /// Visits buckets from the db's cursor until `want` keys with a TTL were looked at.

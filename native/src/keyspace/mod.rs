@@ -198,6 +198,9 @@ pub struct Keyspace {
     reply_at: u32,
     /// Who removes keys whose TTL has passed: this server, or (a replica) its master.
     pub expiry: Expiry,
+    /// A writable replica's own keys with a TTL (set by its clients, not its master): key ->
+    /// bitmap of databases 0..63 (Redis's slaveKeysWithExpire); the cron expires them.
+    pub replica_ttls: crate::dict::Dict<u64>,
     /// The database the cron's active rehashing looks at first (Redis's static rehash_db).
     rehash_db: usize,
     /// Cluster mode's index of db 0 by hash slot (slots.rs); None when cluster mode is off.
@@ -231,6 +234,7 @@ impl Keyspace {
             events_before: 0,
             reply_at: 0,
             expiry: Expiry::Delete,
+            replica_ttls: crate::dict::Dict::new(),
             rehash_db: 0,
             slots: None,
         }
@@ -447,6 +451,7 @@ impl Keyspace {
                     }
                 }
                 if self.lazy.server_del { crate::lazyfree::free_value(old) }
+                if matches!(ttl, TtlChange::Set(_)) { self.remember_replica_ttl(db, key); }
                 return;
             }
             Some(_) => true,
@@ -460,6 +465,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         if slot.is_some() { d.expires += 1; }
         d.dict.insert_new_tagged(key, Stored { value }, clock.fresh(now_ms), slot);
+        if slot.is_some() { self.remember_replica_ttl(db, key); }
         self.slot_added(db, key);
         self.notify(notify::NEW, "new", db, key);
     }
@@ -469,6 +475,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         if expire_at != NO_EXPIRE { d.expires += 1; }
         d.dict.insert_new_tagged(key, Stored { value }, lru, ttl_slot(expire_at));
+        if expire_at != NO_EXPIRE { self.remember_replica_ttl(db, key); }
         self.slot_added(db, key);
     }
 
@@ -536,6 +543,16 @@ impl Keyspace {
     pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: i64) {
         let d = &mut self.dbs[db];
         if let Some(None) = d.dict.set_extra(key, Some(at_ms as u64)) { d.expires += 1; }
+        self.remember_replica_ttl(db, key);
+    }
+
+    /// Redis's rememberSlaveKeyWithExpire: on a replica, a TTL its own clients set (a writable
+    /// replica; its master's stream runs in `Expiry::Ignore`, a load with `loading`) makes the
+    /// key one the replica expires itself. Databases past 63 are not tracked, as in Redis.
+    #[inline]
+    fn remember_replica_ttl(&mut self, db: usize, key: &[u8]) {
+        if self.expiry != Expiry::Logical || self.loading || db > 63 { return; }
+        *self.replica_ttls.entry_or_insert_with(key, || 0) |= 1u64 << db;
     }
 
     /// Removes the TTL (and its slot); true when there was one.
@@ -613,13 +630,15 @@ impl Keyspace {
     /// COPY. An entry removed under another name moves into a node of the new name.
     pub fn insert_entry(&mut self, db: usize, key: &[u8], entry: Entry) {
         let d = &mut self.dbs[db];
-        if entry.has_expire() { d.expires += 1; }
+        let ttl = entry.has_expire();
+        if ttl { d.expires += 1; }
         if entry.key() == key {
             d.dict.link_new(entry);
         } else {
             let (stored, lru, ttl) = entry.into_parts();
             d.dict.insert_new_tagged(key, stored, lru, ttl);
         }
+        if ttl { self.remember_replica_ttl(db, key); }
         self.slot_added(db, key);
         self.notify(notify::NEW, "new", db, key);
     }
@@ -634,6 +653,8 @@ impl Keyspace {
             for (from, as_db) in [(a, a), (b, a), (a, b), (b, b)] { self.signal_each_key(from, as_db); }
             self.dbs.swap(a, b);
             if a == 0 || b == 0 { self.rebuild_slot_index(); }
+            // flushSlaveKeysWithExpireList: the tracked names no longer say where the keys are.
+            self.replica_ttls.clear();
         }
     }
 
@@ -648,6 +669,7 @@ impl Keyspace {
             Some(ix) if self.slots.is_some() => self.slots = Some(ix),
             _ => self.rebuild_slot_index(),
         }
+        self.replica_ttls.clear();
         fresh.dbs
     }
 
@@ -655,6 +677,7 @@ impl Keyspace {
     pub fn flush_all(&mut self, lazy: bool) -> usize {
         let seq = self.event_seq();
         self.tracking.flush(seq);
+        self.replica_ttls.clear();
         (0..self.dbs.len()).map(|db| self.empty_db(db, lazy)).sum()
     }
 }

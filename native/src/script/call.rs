@@ -19,6 +19,7 @@ pub const CMD_DENYOOM: u32 = 2;
 pub const CMD_NOSCRIPT: u32 = 4;
 pub const CMD_CONTAINER: u32 = 8;
 pub const CMD_READONLY: u32 = 16;
+pub const CMD_STALE: u32 = 32;
 
 #[derive(Clone, Copy)]
 pub struct CommandInfo {
@@ -189,6 +190,11 @@ fn execute() -> Result<(), (String, Option<usize>)> {
         }
         if info.flags & CMD_NOSCRIPT != 0 && !DENY_SCRIPT_DISABLED.load(Ordering::Relaxed) {
             return refuse("This Redis command is not allowed from script");
+        }
+        // scriptVerifyAllowStale: an allow-stale script on a stale replica runs only the
+        // commands a stale replica serves.
+        if r.caller.stale && info.flags & CMD_STALE == 0 {
+            return refuse("Can not execute the command on a stale replica");
         }
         if r.caller.calls_via_ts && super::ldb::in_child() {
             return refuse(FORKED_SESSION);

@@ -40,6 +40,8 @@ const F_CALLS_VIA_TS: i32 = 16;
 const F_TRACKING: i32 = 32;
 const F_READONLY_REPLICA: i32 = 64;
 const F_NOREPLICAS: i32 = 128;
+/// A stale replica (link down, replica-serve-stale-data no) runs the script.
+const F_STALE: i32 = 1024;
 /// The caller debugs its scripts (SCRIPT DEBUG): SYNC runs the session here, YES in a fork.
 const F_DEBUG_SYNC: i32 = 256;
 const F_DEBUG_FORK: i32 = 512;
@@ -195,6 +197,7 @@ fn script_run(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         aof_refusal: if flags & F_WRITES_REFUSED != 0 { AOF_REFUSAL.with(|r| r.borrow().clone()) } else { None },
         readonly_replica: flags & F_READONLY_REPLICA != 0,
         noreplicas: flags & F_NOREPLICAS != 0,
+        stale: flags & F_STALE != 0,
         oom: flags & F_OOM != 0,
         calls_via_ts: flags & F_CALLS_VIA_TS != 0,
         tracks_reads: flags & F_TRACKING != 0,

@@ -93,6 +93,8 @@ pub struct Caller {
     pub readonly_replica: bool,
     /// min-replicas-to-write is not met (NOREPLICAS).
     pub noreplicas: bool,
+    /// A replica whose link to its master is down, with replica-serve-stale-data no.
+    pub stale: bool,
     /// Used memory is over maxmemory (the memory owner's hook; false until maxmemory exists).
     pub oom: bool,
     /// Every redis.call goes through TypeScript (the ACL hook: a restricted user's checks live there).
@@ -193,7 +195,10 @@ pub struct Outcome {
 /// scriptPrepareForRun's refusals, before anything runs.
 fn refusal(inv: &Invocation, caller: &Caller) -> Option<Cow<'static, str>> {
     if inv.flags & EVAL_COMPAT != 0 {
-        return None;
+        return caller.stale.then_some("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into());
+    }
+    if caller.stale && inv.flags & ALLOW_STALE == 0 {
+        return Some("-MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.".into());
     }
     // no-writes implies allow-oom (Redis's scriptPrepareForRun).
     if inv.flags & (ALLOW_OOM | NO_WRITES) == 0 && caller.oom {

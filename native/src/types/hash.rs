@@ -85,6 +85,11 @@ impl Hash {
 
     pub fn is_empty(&self) -> bool { self.len() == 0 }
 
+    /// DEBUG HTSTATS-KEY's text, when the hash is a hash table.
+    pub fn table_stats(&self) -> Option<String> {
+        match &self.repr { Repr::Table(d) => Some(d.stats_text(|_| true)), Repr::Listpack(_) => None }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self.repr {
             Repr::Listpack(_) => "listpack",

@@ -95,6 +95,16 @@ impl Value {
         }
     }
 
+    /// DEBUG HTSTATS-KEY's text, for the values Redis keeps in a dict.
+    pub fn table_stats(&self) -> Option<String> {
+        match self {
+            Value::Hash(h) => h.table_stats(),
+            Value::Set(s) => s.table_stats(),
+            Value::ZSet(z) => z.table_stats(),
+            Value::Str(_) | Value::List(_) | Value::Stream(_) => None,
+        }
+    }
+
     /// The OBJECT ENCODING reply.
     pub fn encoding(&self) -> &'static str {
         match self {

@@ -131,6 +131,11 @@ impl Set {
 
     pub fn is_empty(&self) -> bool { self.len() == 0 }
 
+    /// DEBUG HTSTATS-KEY's text, when the set is a hash table.
+    pub fn table_stats(&self) -> Option<String> {
+        match &self.repr { Repr::Table(d) => Some(d.stats_text(|_| true)), Repr::Ints(_) => None }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self.repr {
             Repr::Ints(_) => "intset",

@@ -257,6 +257,11 @@ impl ZSet {
 
     pub fn is_empty(&self) -> bool { self.len() == 0 }
 
+    /// DEBUG HTSTATS-KEY's text: a skiplist-encoded sorted set's member table.
+    pub fn table_stats(&self) -> Option<String> {
+        match &self.repr { Repr::Skiplist(l) => Some(l.dict.stats_text(|_| true)), Repr::Listpack(_) => None }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self.repr {
             Repr::Listpack(_) => "listpack",

@@ -60,6 +60,11 @@ fn parse<'a>(ctx: &Ctx<'a>, xreadgroup: bool) -> Result<ReadArgs<'a>, CmdError> 
     while i < argc {
         let more = argc - i - 1;
         if args.is(i, b"BLOCK") && more > 0 {
+            // Redis refuses BLOCK from scripts outright (it could never block there), naming
+            // the command as the script spelled it.
+            if crate::script::is_running() {
+                return Err(CmdError::Owned(format!("ERR {} command is not allowed with BLOCK option from scripts", String::from_utf8_lossy(args.get(0)))));
+            }
             i += 1;
             parsed.block_ms = Some(parse_timeout_ms(args.get(i), ctx.now_ms)?);
         } else if args.is(i, b"COUNT") && more > 0 {
