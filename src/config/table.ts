@@ -338,7 +338,8 @@ const clampHz = (v: bigint): bigint => (v < 1n ? 1n : v > 500n ? 500n : v);
 // Every other row says why it is inert, or which feature it waits for (then setting it to a
 // non-default value warns, or refuses where `promises` says the value promises something).
 
-const needs = (missing: string, promises?: RowOptions['promises']): RowOptions => ({ missing, promises });
+// (Every directive is applied or inert now: a row that waits for a feature again gives
+// `{ missing: '<feature>', promises }`.)
 const inert = (reason: string): RowOptions => ({ inert: reason });
 const fixed = (opts: RowOptions): RowOptions => ({ ...IMMUTABLE, ...opts });
 

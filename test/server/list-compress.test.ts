@@ -31,7 +31,8 @@ async function call(conn: RawConnection, ...args: Arg[]): Promise<Reply> {
 }
 
 function text(r: Reply): string {
-  if (r.t === 'bulk' || r.t === 'simple' || r.t === 'verbatim') return r.v.toString();
+  if (r.t === 'bulk' && r.v !== null) return r.v.toString();
+  if (r.t === 'simple' || r.t === 'verbatim') return r.v.toString();
   throw new Error(`unexpected reply ${JSON.stringify(r)}`);
 }
 
