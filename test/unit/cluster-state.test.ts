@@ -3,19 +3,8 @@
 // of random sequences of the state's mutations.
 import { describe, expect, it } from 'vitest';
 import { nodeDescription } from '../../src/cluster/nodes-conf';
+import { rng } from '../helpers/random';
 import { CLUSTER_SLOTS, ClusterNode, ClusterState, NODE_FAIL, NODE_MASTER, NODE_PFAIL, slotRangesOf, type ClusterEnv } from '../../src/cluster/state';
-
-/** A seeded generator (mulberry32), so a failure repeats. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The bit-by-bit walk slotRanges used to be. */
 function rangesByBits(bitmap: Uint8Array): Array<[number, number]> {
