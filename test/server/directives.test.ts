@@ -105,15 +105,17 @@ async function startUpOutput(args: string[]): Promise<{ code: number; output: st
 }
 
 describe('unsupported directives are loud', () => {
-  it('the table has both kinds, and the issue\'s examples are refused', () => {
-    expect(warned.length).toBeGreaterThan(0);
+  // Since session 13 no directive waits for a feature (all are applied or inert): the tests
+  // of the warnings and refusals below are skipped until a row is unsupported again.
+  it('every directive is applied or inert; an unsupported one among the issue\'s examples would be refused', () => {
+    expect(unsupported.map((r) => r.name)).toEqual([]);
     for (const name of ['appendonly', 'maxmemory', 'replicaof', 'min-replicas-to-write', 'cluster-enabled', 'tls-port', 'aclfile']) {
       const row = CONFIG_TABLE.find((r) => r.name === name)!;
       if (directiveStatus(row) === 'unsupported') expect(refused.map((r) => r.name)).toContain(name);
     }
   });
 
-  it('a value that promises what keyfork lacks stops start-up with the FATAL CONFIG FILE ERROR report', async () => {
+  it.skipIf(refused.length === 0)('a value that promises what keyfork lacks stops start-up with the FATAL CONFIG FILE ERROR report', async () => {
     const results = await Promise.all(
       refused.map(async (row) => ({ row, value: nonDefaultValue(row), ...(await startUpOutput([`--${row.name}`, nonDefaultValue(row)])) })),
     );
@@ -137,7 +139,7 @@ describe('unsupported directives are loud', () => {
     });
   });
 
-  describe('a value that asks for nothing keyfork lacks starts with one warning per directive', () => {
+  describe.skipIf(warned.length === 0)('a value that asks for nothing keyfork lacks starts with one warning per directive', () => {
     let server: RunningServer;
     beforeAll(async () => {
       const args = warned.flatMap((r) => [`--${r.name}`, nonDefaultValue(r)]);
