@@ -27,6 +27,12 @@ function directiveTable() {
     '  |---|---|',
     ...by.inert.map((r) => `  | \`${r.name}\` | ${r.inert} |`),
     '',
+  ];
+  if (by.unsupported.length === 0) {
+    lines.push('- **Not supported yet**: none. The `loadmodule` directive is refused (keyfork cannot host Redis', '  modules).');
+    return lines.join('\n');
+  }
+  lines.push(
     '- **Not supported yet**, by what keyfork lacks. Setting one of these to a value other than',
     "  Redis's default logs a warning at start-up and on `CONFIG SET`, except the values in the",
     '  last column: they promise durability, safety, security, limits or topology keyfork does not',
@@ -35,7 +41,7 @@ function directiveTable() {
     '',
     '  | missing | directives | refused values |',
     '  |---|---|---|',
-  ];
+  );
   const groups = new Map();
   for (const row of [...by.unsupported].sort((a, b) => (a.missing < b.missing ? -1 : 1))) {
     if (!groups.has(row.missing)) groups.set(row.missing, []);
