@@ -136,7 +136,9 @@ describeDifferential('process title (differential)', () => {
     try {
       await send(s.port, ...command);
       let kids: number[] = [];
-      expect(await until(async () => (kids = childrenOf(s.pid)).length > 0, 5000)).toBe(true);
+      // A child shows its parent's title until it sets its own, a moment after the fork.
+      const parents = title(s.pid);
+      expect(await until(async () => (kids = childrenOf(s.pid)).length > 0 && title(kids[0]) !== parents, 5000)).toBe(true);
       return normalise(s, which, title(kids[0]));
     } finally {
       await send(s.port, 'CONFIG', 'SET', 'rdb-key-save-delay', '0');
