@@ -126,6 +126,36 @@ describeDifferential('quicklist node boundaries', () => {
     await compareSequences([['CONFIG', 'SET', 'list-max-listpack-size', '-2'], ['DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '0']], { servers });
   });
 
+  it('list-compress-depth: interior nodes are written LZF-compressed (rdbcompression no shows them)', async () => {
+    const a = 'a'.repeat(35);
+    const mismatches = await compareSequences([
+      ['FLUSHALL'], ['CONFIG', 'SET', 'rdbcompression', 'no'], ['CONFIG', 'SET', 'list-max-listpack-size', '4'], ['CONFIG', 'SET', 'list-compress-depth', '1'],
+      // The middle node compresses (4 x 37 bytes of a's); small nodes (< 48 bytes) stay raw.
+      ['RPUSH', 'l', 'x1', 'x2', 'x3', 'x4', `${a}1`, `${a}2`, `${a}3`, `${a}4`, 'c9', 'c10', 'c11', 'c12'], ...inspect('l'),
+      ['RPUSH', 'small', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm'], ...inspect('small'),
+      // A list keeps the depth it was created with.
+      ['CONFIG', 'SET', 'list-compress-depth', '0'], ['RPUSH', 'l', `${a}5`, `${a}6`, `${a}7`, `${a}8`, 'z'], ...inspect('l'),
+      ['RPUSH', 'plain', `${a}1`, `${a}2`, `${a}3`, `${a}4`, `${a}5`, `${a}6`, `${a}7`, `${a}8`, `${a}9`, 'q', 'r', 's', 't'], ...inspect('plain'),
+      ['DEBUG', 'RELOAD'], ...inspect('l'), ...inspect('plain'),
+      ['CONFIG', 'SET', 'rdbcompression', 'yes'], ['CONFIG', 'SET', 'list-max-listpack-size', '-2'],
+    ], { servers, normalize });
+    expect(formatMismatches(mismatches)).toBe('');
+  });
+
+  for (const depth of ['1', '2']) {
+    it(`random histories at list-compress-depth ${depth}, rdbcompression no`, async () => {
+      for (let seed = 1; seed <= SEEDS * 2; seed++) {
+        const end = [...KEYS.flatMap(inspect), ['DEBUG', 'RELOAD'], ...KEYS.flatMap(inspect)];
+        const steps = history(seed * 104729 + Number(depth), pick(rng(seed), ['1', '2', '3', '-1']), true);
+        steps.splice(1, 0, ['CONFIG', 'SET', 'rdbcompression', 'no'], ['CONFIG', 'SET', 'list-compress-depth', depth]);
+        const mismatches = await compareSequences([...steps, ...end], { servers, normalize });
+        expect(formatMismatches(mismatches.slice(0, 3)), `seed ${seed}`).toBe('');
+      }
+      await compareSequences([['CONFIG', 'SET', 'list-max-listpack-size', '-2'], ['CONFIG', 'SET', 'list-compress-depth', '0'],
+        ['CONFIG', 'SET', 'rdbcompression', 'yes'], ['DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '0']], { servers });
+    });
+  }
+
   for (const fill of FILLS) {
     it(`random histories at list-max-listpack-size ${fill}`, async () => {
       for (let seed = 1; seed <= SEEDS; seed++) {

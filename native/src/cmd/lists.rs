@@ -175,13 +175,19 @@ fn pop(ctx: &mut Ctx, end: End, name: &str) -> CmdResult {
 fn pop_range_reply(list: &mut List, end: End, count: u64, reply: &mut crate::reply::Reply) -> usize {
     let n = usize::try_from(count).unwrap_or(usize::MAX).min(list.len());
     reply.array(n);
+    if n == 0 { return 0; }
+    // Redis replies with LRANGE's iterator (compressing the nodes it walks, see
+    // List::walked), then deletes the range.
+    let len = list.len();
     match end {
         End::Head => {
             list.iter().take(n).for_each(|e| reply.bulk(e));
+            list.walked(0, n - 1);
             list.drop_front_n(n);
         }
         End::Tail => {
             list.iter().rev().take(n).for_each(|e| reply.bulk(e));
+            list.walked(len - n, len - 1);
             list.drop_back_n(n);
         }
     }
@@ -216,12 +222,13 @@ fn lindex(ctx: &mut Ctx) -> CmdResult {
     };
     let list = list_of(entry)?;
     let index = ctx.args.i64(2)?;
-    match resolve_index(index, list.len()).and_then(|i| list.get(i)) {
+    let at = resolve_index(index, list.len());
+    match at.and_then(|i| list.get(i)) {
         Some(e) => ctx.reply.bulk(e),
         None => ctx.reply.null(),
     }
-    // A compressed node read is compressed again (its decoded copy dropped), as in Redis.
-    list.release();
+    // The node read goes through quicklistCompress, as after Redis's iterator.
+    if let Some(i) = at { list.walked(i, i); }
     Ok(())
 }
 
@@ -251,9 +258,9 @@ fn lrange(ctx: &mut Ctx) -> CmdResult {
             for elem in list.iter_from(s).take(n) {
                 ctx.reply.bulk(elem);
             }
+            list.walked(s, e);
         }
     }
-    list.release();
     Ok(())
 }
 
@@ -291,7 +298,10 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
     let elements: Box<dyn Iterator<Item = &[u8]>> = if from_tail { Box::new(list.iter().rev()) } else { Box::new(list.iter()) };
     let mut matches: i64 = 0;
     let mut found: Vec<i64> = Vec::new();
+    // The last element Redis's iterator reached (it fetches one past MAXLEN before stopping).
+    let mut reached: Option<usize> = None;
     for (scanned, elem) in elements.enumerate() {
+        reached = Some(scanned);
         if maxlen != 0 && scanned as i64 >= maxlen { break; }
         if elem != value { continue; }
         matches += 1;
@@ -304,7 +314,9 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
             Some(c) => if c != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= c { break },
         }
     }
-    list.release();
+    if let Some(r) = reached {
+        if from_tail { list.walked(len - 1 - r, len - 1) } else { list.walked(0, r) }
+    }
     match count {
         Some(_) => {
             ctx.reply.array(found.len());
@@ -347,8 +359,10 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
     let list = list_of(entry)?;
     let pivot = ctx.args.get(3);
     let found = list.iter().position(|e| e == pivot);
-    list.release();
     let Some(at) = found else {
+        // The search walked the whole list.
+        let len = list.len();
+        list.walked(0, len.saturating_sub(1));
         ctx.reply.int(-1);
         return Ok(());
     };

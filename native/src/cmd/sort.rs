@@ -140,7 +140,9 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
         Some(e) => match &mut e.value {
             Value::List(l) => {
                 let elements = l.iter().map(|x| x.to_vec()).collect();
-                l.release();
+                // Redis's list iterator walked it all (see List::walked).
+                let len = l.len();
+                l.walked(0, len.saturating_sub(1));
                 elements
             }
             Value::Set(s) => {

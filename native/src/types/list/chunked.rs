@@ -10,10 +10,14 @@
 //! the node's listpack (or of a PLAIN node's element), when the node is at least
 //! MIN_COMPRESS_BYTES and compression saves more than MIN_COMPRESS_IMPROVE (quicklist.c's
 //! __quicklistCompressNode). The ends stay raw, so pushes and pops at the ends only meet LZF
-//! when a node is created or emptied (as in Redis). A write decompresses the node it touches
-//! and `settle` compresses it again, as quicklist's `recompress` flag does. A read through
-//! `&self` decodes a compressed chunk into a cache beside it (`Lzf::entries`), which the next
-//! write or `release_caches` drops; the compressed bytes stay, so the RDB writer copies them.
+//! when a node is created or emptied (as in Redis). Which interior nodes are compressed
+//! depends on the history in Redis (a raw interior node stays raw until something passes it
+//! to quicklistCompress), so every write here calls `ql_compress` where quicklist.c calls
+//! quicklistCompress, with its `recompress` and `dont_compress` flags, and the read commands
+//! report the chunks their iterator would have walked (`walked`). A read through `&self`
+//! decodes a compressed chunk into a cache beside it (`Lzf::entries`), which the next write,
+//! `walked` or `release_caches` drops; the compressed bytes stay, so the RDB writer copies
+//! them.
 
 use super::{decode_backward, decode_forward, encode_entry, entries_lp, entry_size, is_large, opts_pair, slot_fill, listpack_entry_bytes, locate, node_allows_insert, nodes_allow_merge, write_entry, View, LISTPACK_EMPTY_BYTES};
 use std::collections::VecDeque;
@@ -102,16 +106,18 @@ pub(super) struct Chunk {
     /// A PLAIN quicklist node: exactly one element, stored on its own whatever its size now
     /// compares to the threshold (as Redis keeps a node plain once it is).
     pub(super) plain: bool,
-    /// quicklist's `recompress`: the chunk was decompressed for a write (or is new) and
-    /// `settle` compresses it again when it is an interior chunk.
+    /// quicklist's `recompress`: the chunk was compressed and has been decompressed for use
+    /// (`make_raw`); `ql_compress` of it compresses it again, and nothing else.
     recompress: bool,
+    /// quicklist's `dont_compress` (LSET of a large value, while the node is being split).
+    dont_compress: bool,
 }
 
 impl Chunk {
     fn with_element(elem: &[u8]) -> Chunk {
         let mut buf = vec![0u8; entry_size(elem.len())];
         write_entry(&mut buf, elem);
-        Chunk { buf: Store::Raw(buf), head: 0, count: 1, lp: LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem), plain: false, recompress: true }
+        Chunk { buf: Store::Raw(buf), head: 0, count: 1, lp: LISTPACK_EMPTY_BYTES + listpack_entry_bytes(elem), plain: false, recompress: false, dont_compress: false }
     }
 
     fn plain(elem: &[u8]) -> Chunk {
@@ -121,7 +127,7 @@ impl Chunk {
     /// A packed chunk holding `entries` (encoded, `count` of them).
     pub(super) fn packed(entries: Vec<u8>, count: u32) -> Chunk {
         let lp = LISTPACK_EMPTY_BYTES + entries_lp(&entries);
-        Chunk { buf: Store::Raw(entries), head: 0, count, lp, plain: false, recompress: true }
+        Chunk { buf: Store::Raw(entries), head: 0, count, lp, plain: false, recompress: false, dont_compress: false }
     }
 
     /// The entries (a compressed chunk's decoded into its cache).
@@ -146,9 +152,17 @@ impl Chunk {
         }
     }
 
-    /// Decompresses the chunk for a write (quicklistDecompressNodeForUse): it is marked for
-    /// recompression. Gives back the compressed form, for a caller that wrote nothing.
+    /// Decompresses the chunk for use (quicklistDecompressNodeForUse): a compressed chunk is
+    /// marked for recompression. Gives back the compressed form, for a caller that wrote
+    /// nothing.
     fn make_raw(&mut self) -> Option<Box<Lzf>> {
+        let z = self.decompress()?;
+        self.recompress = true;
+        Some(z)
+    }
+
+    /// quicklistDecompressNode: a compressed chunk becomes raw, not marked for recompression.
+    fn decompress(&mut self) -> Option<Box<Lzf>> {
         if !self.is_compressed() { return None; }
         let Store::Lzf(mut z) = std::mem::replace(&mut self.buf, Store::Raw(Vec::new())) else { unreachable!("checked above") };
         let entries = match z.entries.take() {
@@ -157,14 +171,21 @@ impl Chunk {
         };
         self.buf = Store::Raw(entries);
         self.head = 0;
-        self.recompress = true;
+        self.recompress = false;
         Some(z)
+    }
+
+    /// quicklistRecompressOnly: compresses the chunk again if it was decompressed for use.
+    #[inline]
+    fn recompress_only(&mut self) {
+        if self.recompress { self.compress(); }
     }
 
     /// __quicklistCompressNode: keeps the chunk as the LZF form of its node when the node is at
     /// least MIN_COMPRESS_BYTES and LZF (bounded by the node's size) saves more than
     /// MIN_COMPRESS_IMPROVE bytes. Clears `recompress` either way.
     fn compress(&mut self) {
+        if self.dont_compress { return; }
         self.recompress = false;
         if self.is_compressed() || self.lp < MIN_COMPRESS_BYTES { return; }
         let data = self.data();
@@ -366,7 +387,7 @@ impl Chunked {
     pub(super) fn from_entries(entries: Vec<u8>, count: usize, lp: usize, slot: u8) -> Chunked {
         let mut c = Chunked { chunks: VecDeque::with_capacity(2), len: LenAndSlot(AtomicU64::new((slot as u64) << LEN_BITS)) };
         if count > 0 {
-            c.chunks.push_back(Chunk { buf: Store::Raw(entries), head: 0, count: count as u32, lp, plain: false, recompress: false });
+            c.chunks.push_back(Chunk { buf: Store::Raw(entries), head: 0, count: count as u32, lp, plain: false, recompress: false, dont_compress: false });
             c.len += count;
         }
         c
@@ -400,38 +421,63 @@ impl Chunked {
         }
     }
 
-    /// Chunk `i`, decompressed for a write.
-    #[inline]
-    fn raw_at(&mut self, i: usize) -> &mut Chunk {
-        let c = &mut self.chunks[i];
-        c.make_raw();
-        c
-    }
-
-    /// quicklist.c's __quicklistCompress after a write: the `depth` chunks at each end are
-    /// raw, the chunks just beyond them are compressed, and so are the chunks of `touched`
-    /// that were decompressed for the write or are new (their `recompress`) when they are
-    /// interior. A list of at most twice `depth` chunks compresses nothing. Nothing at all
-    /// when the list does not compress.
-    fn settle(&mut self, touched: Range<usize>) {
+    /// quicklist.c's quicklistCompress(node), or __quicklistCompress(NULL) for `None`, called
+    /// where Redis calls it, so that the same nodes end up compressed: a node decompressed for
+    /// use is compressed again and nothing else happens; otherwise the `depth` chunks at each
+    /// end are decompressed, the node is compressed unless it is one of them, and so are the
+    /// two chunks just past them. A list of fewer than twice `depth` chunks is left as it is
+    /// (its ends are decompressed all the same: pushes write them). Nothing at all when the
+    /// list does not compress.
+    fn ql_compress(&mut self, node: Option<usize>) {
         let depth = self.depth();
         if depth == 0 { return; }
         self.release_caches();
-        let n = self.chunks.len();
-        for i in 0..depth.min(n) {
-            for at in [i, n - 1 - i] {
-                let c = &mut self.chunks[at];
-                c.make_raw();
-                c.recompress = false;
+        if let Some(i) = node {
+            if self.chunks[i].recompress {
+                self.chunks[i].compress();
+                return;
             }
         }
-        if n <= 2 * depth { return; }
-        for i in touched.start.max(depth)..touched.end.min(n - depth) {
-            if self.chunks[i].recompress { self.chunks[i].compress(); }
+        let n = self.chunks.len();
+        if n == 0 { return; }
+        if n < 2 * depth {
+            self.chunks[0].decompress();
+            self.chunks[n - 1].decompress();
+            return;
         }
+        let mut in_depth = false;
+        for d in 0..depth {
+            let (f, r) = (d, n - 1 - d);
+            self.chunks[f].decompress();
+            self.chunks[r].decompress();
+            if node == Some(f) || node == Some(r) { in_depth = true; }
+            if f >= r || f + 1 == r { return; }
+        }
+        if let (Some(i), false) = (node, in_depth) { self.chunks[i].compress(); }
         self.chunks[depth].compress();
         self.chunks[n - 1 - depth].compress();
     }
+
+    /// __quicklistInsertNode's compression after chunk `new` was inserted next to `old`.
+    fn inserted(&mut self, old: Option<usize>, new: usize) {
+        if let Some(o) = old { self.ql_compress(Some(o)); }
+        self.ql_compress(Some(new));
+    }
+
+    /// A read walked chunks `range` with a quicklist iterator: each was decompressed for use
+    /// and compressed again when the iterator left it (quicklistNext / quicklistReleaseIterator
+    /// call quicklistCompress), so a raw interior chunk it passes is compressed (a compressed
+    /// one is compressed again to the same bytes: left as it is). The decoded caches go.
+    pub(super) fn walked(&mut self, range: Range<usize>) {
+        if self.depth() == 0 { return; }
+        self.release_caches();
+        for i in range {
+            if i < self.chunks.len() && !self.chunks[i].is_compressed() { self.ql_compress(Some(i)); }
+        }
+    }
+
+    /// The chunk holding element `index`.
+    pub(super) fn chunk_index(&self, index: usize) -> Option<usize> { self.chunk_of(index).map(|(ci, _)| ci) }
 
     /// Every interior chunk compressed (a list built by a loader, node by node, as
     /// quicklistAppendListpack compresses each node that passes the depth).
@@ -507,29 +553,34 @@ impl Chunked {
         let fill = self.fill();
         if let Some(last) = self.chunks.back_mut() {
             if last.allows(elem, fill) {
-                last.make_raw();
+                last.decompress();
                 last.push_back(elem);
                 return;
             }
             last.compact();
         }
-        self.chunks.push_back(Chunk::with_element(elem));
-        self.settle_new_end();
+        self.push_back_chunk(Chunk::with_element(elem));
     }
 
-    /// After a node was added at an end: the node it pushed past the depth is compressed
-    /// (the new node itself is an end).
-    #[inline]
-    fn settle_new_end(&mut self) {
-        if self.depth() > 0 { self.settle(0..0); }
+    /// A new tail node (_quicklistInsertNodeAfter the tail).
+    fn push_back_chunk(&mut self, c: Chunk) {
+        let old = self.chunks.len().checked_sub(1);
+        self.chunks.push_back(c);
+        self.inserted(old, self.chunks.len() - 1);
     }
 
     /// Appends `elem` in a PLAIN node of its own (an RDB node stored PLAIN).
     pub(super) fn push_back_plain(&mut self, elem: &[u8]) {
         self.len += 1;
         if let Some(last) = self.chunks.back_mut() { last.compact(); }
-        self.chunks.push_back(Chunk::plain(elem));
-        self.settle_new_end();
+        self.push_back_chunk(Chunk::plain(elem));
+    }
+
+    /// A new head node (_quicklistInsertNodeBefore the head).
+    fn push_front_chunk(&mut self, c: Chunk) {
+        let old = (!self.chunks.is_empty()).then_some(1);
+        self.chunks.push_front(c);
+        self.inserted(old, 0);
     }
 
     /// Appends `elem` to a packed node whatever its size (an RDB node stored PACKED): to the
@@ -538,7 +589,7 @@ impl Chunked {
         self.len += 1;
         if let Some(last) = self.chunks.back_mut() {
             if !new_node && !last.plain {
-                last.make_raw();
+                last.decompress();
                 last.push_back(elem);
                 return;
             }
@@ -552,32 +603,30 @@ impl Chunked {
         self.len += 1;
         if is_large(elem) {
             if let Some(first) = self.chunks.front_mut() { first.compact(); }
-            self.chunks.push_front(Chunk::plain(elem));
-            self.settle_new_end();
+            self.push_front_chunk(Chunk::plain(elem));
             return;
         }
         let fill = self.fill();
         if let Some(first) = self.chunks.front_mut() {
             if first.allows(elem, fill) {
-                first.make_raw();
+                first.decompress();
                 first.push_front(elem);
                 return;
             }
             first.compact();
         }
-        self.chunks.push_front(Chunk::with_element(elem));
-        self.settle_new_end();
+        self.push_front_chunk(Chunk::with_element(elem));
     }
 
     /// Removes the head element; false when the list was empty.
     pub(super) fn drop_front(&mut self) -> bool {
         let Some(c) = self.chunks.front_mut() else { return false };
-        c.make_raw();
+        c.decompress();
         c.drop_front();
         self.len -= 1;
         if c.count == 0 {
             self.chunks.pop_front();
-            self.settle_new_end();
+            self.ql_compress(None);
         }
         true
     }
@@ -585,66 +634,67 @@ impl Chunked {
     /// Removes the tail element; false when the list was empty.
     pub(super) fn drop_back(&mut self) -> bool {
         let Some(c) = self.chunks.back_mut() else { return false };
-        c.make_raw();
+        c.decompress();
         c.drop_back();
         self.len -= 1;
         if c.count == 0 {
             self.chunks.pop_back();
-            self.settle_new_end();
+            self.ql_compress(None);
         }
         true
     }
 
     /// Removes the first `n` elements (fewer if the list is shorter), dropping whole chunks
-    /// (quicklistDelRange: nodes are never merged after it).
-    pub(super) fn drop_front_n(&mut self, n: usize) {
-        self.drop_front_n_raw(n);
-        self.settle_new_end();
-    }
-
-    fn drop_front_n_raw(&mut self, mut n: usize) {
+    /// (quicklistDelRange from the head: whole nodes go one by one, then the node holding the
+    /// last of them loses its first elements; nodes are never merged after it).
+    pub(super) fn drop_front_n(&mut self, mut n: usize) {
         while n > 0 {
             let Some(c) = self.chunks.front_mut() else { return };
             if c.count as usize <= n {
                 n -= c.count as usize;
                 self.len -= c.count as usize;
                 self.chunks.pop_front();
+                self.ql_compress(None);
             } else {
                 c.make_raw();
                 let (_, _, _, next) = c.locate(n - 1);
                 c.lp -= entries_lp(&c.data()[..next]);
                 c.head += next as u32;
                 c.count -= n as u32;
+                c.recompress_only();
                 self.len -= n;
                 n = 0;
             }
         }
     }
 
-    /// Removes the last `n` elements (fewer if the list is shorter).
-    pub(super) fn drop_back_n(&mut self, n: usize) {
-        self.drop_back_n_raw(n);
-        self.settle_new_end();
-    }
-
-    fn drop_back_n_raw(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(c) = self.chunks.back_mut() else { return };
-            if c.count as usize <= n {
-                n -= c.count as usize;
-                self.len -= c.count as usize;
-                self.chunks.pop_back();
-            } else {
-                c.make_raw();
-                let keep = c.count as usize - n;
-                let (entry, _, _, _) = c.locate(keep);
-                c.lp -= entries_lp(&c.data()[entry..]);
-                let h = c.head as usize;
-                c.raw().truncate(h + entry);
-                c.count = keep as u32;
-                self.len -= n;
-                n = 0;
-            }
+    /// Removes the last `n` elements (fewer if the list is shorter): quicklistDelRange from
+    /// the node holding the first of them, which loses its last elements, then the whole
+    /// nodes after it, one by one.
+    pub(super) fn drop_back_n(&mut self, mut n: usize) {
+        let mut whole = 0;
+        for c in self.chunks.iter().rev() {
+            if c.count as usize > n { break; }
+            n -= c.count as usize;
+            whole += 1;
+        }
+        let partial = self.chunks.len() - whole;
+        if n > 0 && partial > 0 {
+            let c = &mut self.chunks[partial - 1];
+            c.make_raw();
+            let keep = c.count as usize - n;
+            let (entry, _, _, _) = c.locate(keep);
+            c.lp -= entries_lp(&c.data()[entry..]);
+            let h = c.head as usize;
+            c.raw().truncate(h + entry);
+            c.count = keep as u32;
+            c.recompress_only();
+            self.len -= n;
+        }
+        for _ in 0..whole {
+            let c = self.chunks.remove(partial).expect("counted above");
+            self.len -= c.count as usize;
+            self.ql_compress(None);
         }
     }
 
@@ -653,71 +703,68 @@ impl Chunked {
     /// Replaces element `index`; false when out of range (Redis's quicklistReplaceEntry): a
     /// small value replaces the entry in place, however large the node grows; a PLAIN node
     /// given a large value stays PLAIN; a PLAIN node given a small value is replaced by an
-    /// insert after it; a large value takes a PLAIN node of its own.
+    /// insert after it; a large value takes a PLAIN node of its own, after the element, which
+    /// then goes.
     pub(super) fn set(&mut self, index: usize, value: &[u8]) -> bool {
         let Some((ci, i)) = self.chunk_of(index) else { return false };
-        // quicklistReplaceEntry compresses the node it replaced in when it is interior, even
-        // one that was raw before (quicklistCompress of a node not marked for recompression
-        // runs __quicklistCompress with it).
+        // The iterator that found the element decompressed its node for use.
         self.chunks[ci].make_raw();
-        self.chunks[ci].recompress = true;
-        self.set_at(ci, i, value);
-        self.settle(ci.saturating_sub(2)..ci + 4);
-        true
-    }
-
-    fn set_at(&mut self, ci: usize, i: usize, value: &[u8]) {
         if self.chunks[ci].plain {
             if is_large(value) {
-                self.chunks[ci] = Chunk::plain(value);
+                let recompress = self.chunks[ci].recompress;
+                self.chunks[ci] = Chunk { recompress, ..Chunk::plain(value) };
+                self.ql_compress(Some(ci));
             } else {
+                self.len -= 1;
                 self.insert_beside(ci, 0, true, value);
                 self.chunks.remove(ci);
-                self.len -= 1;
+                self.ql_compress(None);
             }
-            return;
+            return true;
         }
         if is_large(value) {
-            self.isolate(ci, i, Chunk::plain(value));
-            return;
+            // The new PLAIN node goes in after the element (splitting the node unless it ends
+            // it), the node not compressed meanwhile; then the element leaves the node.
+            self.chunks[ci].dont_compress = true;
+            self.len -= 1;
+            self.insert_beside(ci, i, true, value);
+            let c = &mut self.chunks[ci];
+            c.dont_compress = false;
+            if c.count == 1 {
+                self.chunks.remove(ci);
+                self.ql_compress(None);
+            } else {
+                c.drop_back();
+                self.ql_compress(Some(ci));
+                self.ql_compress(Some(ci + 1));
+            }
+            return true;
         }
         let c = &mut self.chunks[ci];
         let (entry, s, e, next) = c.locate(i);
         let old_lp = listpack_entry_bytes(&c.data()[s..e]);
         c.splice(entry, next, &encode_entry(value));
         c.lp = c.lp - old_lp + listpack_entry_bytes(value);
+        self.ql_compress(Some(ci));
+        true
     }
 
-    /// Replaces element `i` of packed chunk `ci` with the chunk `middle`, splitting the rest
-    /// of the chunk around it.
-    fn isolate(&mut self, ci: usize, i: usize, middle: Chunk) {
-        let c = &self.chunks[ci];
-        let (entry, _, _, next) = c.locate(i);
-        let data = c.data();
-        let before = Chunk::packed(data[..entry].to_vec(), i as u32);
-        let after = Chunk::packed(data[next..].to_vec(), c.count - i as u32 - 1);
-        self.chunks.remove(ci);
-        let mut at = ci;
-        for piece in [before, middle, after] {
-            if piece.count == 0 { continue; }
-            self.chunks.insert(at, piece);
-            at += 1;
-        }
-    }
-
-    /// Inserts `value` after (or before) element `index` (LINSERT's pivot).
+    /// Inserts `value` after (or before) element `index` (LINSERT: the iterator that found
+    /// the pivot passed the chunks before it, and decompressed the pivot's for use).
     pub(super) fn insert_next_to(&mut self, index: usize, after: bool, value: &[u8]) {
         if let Some((ci, i)) = self.chunk_of(index) {
+            self.walked(0..ci);
+            self.chunks[ci].make_raw();
             self.insert_beside(ci, i, after, value);
-            self.settle(ci.saturating_sub(2)..ci + 4);
         }
     }
 
-    /// Redis's `_quicklistInsert`: inserts `value` after (or before) element `i` of chunk
-    /// `ci`. Into that node when it allows it; else at the head of the next node (or the tail
-    /// of the previous one) when the pivot ends its node and that neighbour allows it; else
-    /// into a new node there; else the node is split at the pivot, the value joins the split
-    /// off part, and neighbouring nodes that fit together are merged.
+    /// Redis's `_quicklistInsert` on chunk `ci` (decompressed for use by the caller): inserts
+    /// `value` after (or before) its element `i`. Into that node when it allows it; else at
+    /// the head of the next node (or the tail of the previous one) when the pivot ends its
+    /// node and that neighbour allows it; else into a new node there; else the node is split
+    /// at the pivot, the value joins the split off part, and neighbouring nodes that fit
+    /// together are merged. Compression follows the same steps as Redis's.
     fn insert_beside(&mut self, ci: usize, i: usize, after: bool, value: &[u8]) {
         self.len += 1;
         let fill = self.fill();
@@ -728,52 +775,74 @@ impl Chunked {
         let avail_next = at_tail && self.chunks.get(ci + 1).is_some_and(|n| n.allows(value, fill));
         let avail_prev = at_head && ci > 0 && self.chunks[ci - 1].allows(value, fill);
         let beside = if after { ci + 1 } else { ci };
-        // The node written is decompressed for the write (and recompressed by `settle`); a
-        // node next to which a node is inserted is compressed when interior
-        // (__quicklistInsertNode's quicklistCompress of the old node).
         if is_large(value) {
             if node.plain || at_tail || at_head {
-                self.chunks[ci].recompress = true;
                 self.chunks.insert(beside, Chunk::plain(value));
+                let old = if after { ci } else { ci + 1 };
+                self.inserted(Some(old), beside);
             } else {
-                self.chunks[ci].make_raw();
-                let right = self.chunks[ci].split_off(if after { i + 1 } else { i });
-                self.chunks.insert(ci + 1, right);
-                self.chunks.insert(ci + 1, Chunk::plain(value));
+                // Split: the part beyond the pivot leaves the node; the PLAIN node goes in
+                // next to the node, then that part next to the PLAIN node.
+                let (plain_at, part_at, node_at) = if after { (ci + 1, ci + 2, ci) } else { (ci, ci, ci + 1) };
+                let part = if after { self.chunks[ci].split_off(i + 1) } else { self.split_before(ci, i) };
+                self.chunks.insert(plain_at, Chunk::plain(value));
+                self.inserted(Some(node_at), plain_at);
+                self.chunks.insert(part_at, part);
+                // The PLAIN node is at ci + 1 either way now.
+                self.inserted(Some(ci + 1), part_at);
             }
             return;
         }
         if !full {
-            let c = self.raw_at(ci);
+            let c = &mut self.chunks[ci];
             let (entry, _, _, next) = c.locate(i);
             c.insert_entry(if after { next } else { entry }, value);
+            c.recompress_only();
         } else if avail_next {
-            self.raw_at(ci + 1).push_front(value);
+            let next = &mut self.chunks[ci + 1];
+            next.make_raw();
+            next.push_front(value);
+            next.recompress_only();
+            self.chunks[ci].recompress_only();
         } else if avail_prev {
-            self.raw_at(ci - 1).push_back(value);
+            let prev = &mut self.chunks[ci - 1];
+            prev.make_raw();
+            prev.push_back(value);
+            prev.recompress_only();
+            self.chunks[ci].recompress_only();
         } else if at_tail || at_head {
-            self.chunks[ci].recompress = true;
             self.chunks.insert(beside, Chunk::with_element(value));
+            let old = if after { ci } else { ci + 1 };
+            self.inserted(Some(old), beside);
         } else if after {
             // The node keeps elements ..=i; the rest, the value at its front, follows it.
-            self.chunks[ci].make_raw();
             let mut right = self.chunks[ci].split_off(i + 1);
             right.insert_entry(0, value);
             self.chunks.insert(ci + 1, right);
+            self.inserted(Some(ci), ci + 1);
             self.merge_around(ci);
         } else {
             // The node keeps elements i..; the ones before it, the value at their end, go in
             // a new node before it.
-            self.chunks[ci].make_raw();
-            let right = self.chunks[ci].split_off(i);
-            let mut left = std::mem::replace(&mut self.chunks[ci], right);
-            left.recompress = true;
+            let mut left = self.split_before(ci, i);
             let end = left.bytes();
             left.insert_entry(end, value);
             left.compact();
             self.chunks.insert(ci, left);
+            self.inserted(Some(ci + 1), ci);
             self.merge_around(ci + 1);
         }
+    }
+
+    /// _quicklistSplitNode with `after` 0: chunk `ci` keeps its elements from `i` on (and its
+    /// flags: it is the node); the elements before go into the returned new chunk.
+    fn split_before(&mut self, ci: usize, i: usize) -> Chunk {
+        let right = self.chunks[ci].split_off(i);
+        let mut left = std::mem::replace(&mut self.chunks[ci], right);
+        let node = &mut self.chunks[ci];
+        (node.recompress, node.dont_compress) = (left.recompress, left.dont_compress);
+        (left.recompress, left.dont_compress) = (false, false);
+        left
     }
 
     /// Redis's `_quicklistMergeNodes` around chunk `center`: merges the two nodes before it,
@@ -806,21 +875,28 @@ impl Chunked {
         }
     }
 
+    /// _quicklistListpackMerge: both nodes decompressed, merged into one; the other node's
+    /// removal compresses as a node deletion does, then the merged node is compressed.
     fn merge_with_next(&mut self, a: usize) {
-        let next = self.chunks.remove(a + 1).expect("allow_merge saw it");
-        let c = self.raw_at(a);
+        let mut next = self.chunks.remove(a + 1).expect("allow_merge saw it");
+        next.decompress();
+        let c = &mut self.chunks[a];
+        c.decompress();
+        // lpMerge keeps the larger listpack's node (the first on a tie), with its flags.
+        if next.lp > c.lp { (c.recompress, c.dont_compress) = (next.recompress, next.dont_compress); }
         c.compact();
         c.raw().extend_from_slice(next.data());
         c.count += next.count;
         c.lp += next.lp - LISTPACK_EMPTY_BYTES;
-        // _quicklistMergeNodes compresses the merged node when it is interior.
-        c.recompress = true;
+        self.ql_compress(None);
+        self.ql_compress(Some(a));
     }
 
     /// LREM's removal pass (see `List::remove_matching`): removes the elements equal to `value`
     /// from element `first_index` on, at most `limit` of them; returns how many it removed.
     /// Emptied nodes go; the others stay as they are (quicklistDelEntry merges nothing).
-    pub(super) fn remove_matching_from(&mut self, value: &[u8], limit: usize, first_index: usize) -> usize {
+    pub(super) fn remove_matching_from(&mut self, value: &[u8], limit: usize, first_index: usize, from_tail: bool) -> usize {
+        if self.depth() > 0 { return self.remove_matching_walk(value, limit, first_index, from_tail); }
         let mut pass = super::RemovalPass { value, limit, first_index, removed: 0, index: 0 };
         let removed_lp = listpack_entry_bytes(value);
         for c in self.chunks.iter_mut() {
@@ -831,22 +907,71 @@ impl Chunked {
                 continue;
             }
             let before = pass.removed;
-            // A compressed node the pass removes nothing from keeps its compressed bytes (the
-            // node Redis's iterator decompresses and recompresses, unchanged).
-            let compressed = c.make_raw();
             let head = c.head as usize;
             c.count = pass.run(c.raw(), head) as u32;
             c.lp -= (pass.removed - before) * removed_lp;
-            if let (Some(z), true) = (compressed, pass.removed == before) {
-                c.buf = Store::Lzf(z);
-                c.recompress = false;
-            }
         }
         if pass.removed > 0 {
             self.len -= pass.removed;
             self.chunks.retain(|c| c.count > 0);
         }
-        self.settle(0..self.chunks.len());
+        pass.removed
+    }
+
+    /// The removal pass of a compressing list, node by node as lremCommand's iterator walks
+    /// (from the tail when `from_tail`, else from the head), for Redis's compression: each
+    /// node is decompressed for use on entry and compressed again when the walk leaves it or
+    /// stops in it (quicklistCompress); an emptied node is deleted (a node deletion's
+    /// compression), and a walk that stops there compresses the node it moved on to.
+    fn remove_matching_walk(&mut self, value: &[u8], limit: usize, first_index: usize, from_tail: bool) -> usize {
+        let removed_lp = listpack_entry_bytes(value);
+        let mut pass = super::RemovalPass { value, limit, first_index, removed: 0, index: 0 };
+        let mut start = if from_tail { self.len.get() } else { 0 };
+        let mut pos = if from_tail { self.chunks.len() } else { 0 };
+        loop {
+            if from_tail {
+                if pos == 0 { break; }
+                pos -= 1;
+                start -= self.chunks[pos].count as usize;
+            }
+            if pos >= self.chunks.len() { break; }
+            let c = &mut self.chunks[pos];
+            let count = c.count as usize;
+            let before = pass.removed;
+            let compressed = c.make_raw();
+            pass.index = start;
+            let head = c.head as usize;
+            c.count = pass.run(c.raw(), head) as u32;
+            c.lp -= (pass.removed - before) * removed_lp;
+            let done = pass.removed == limit;
+            if c.count == 0 {
+                self.chunks.remove(pos);
+                self.ql_compress(None);
+                if done {
+                    // The iterator moved on to the next node in its direction.
+                    let next = if from_tail { pos.checked_sub(1) } else { Some(pos) };
+                    if let Some(n) = next.filter(|&n| n < self.chunks.len()) { self.ql_compress(Some(n)); }
+                    break;
+                }
+                if !from_tail { start += count; }
+                continue;
+            }
+            match compressed {
+                // Decompressed and compressed again unchanged: the same bytes.
+                Some(z) if pass.removed == before => {
+                    c.buf = Store::Lzf(z);
+                    c.recompress = false;
+                }
+                _ => self.ql_compress(Some(pos)),
+            }
+            // Fewer matches than the limit: the walk goes on to the end.
+            if done { break; }
+            if !from_tail {
+                start += count;
+                pos += 1;
+            }
+        }
+        self.len -= pass.removed;
         pass.removed
     }
 }

@@ -564,12 +564,27 @@ impl List {
     /// chunks further than this from both ends are kept LZF-compressed (chunked.rs).
     pub fn compress_depth(&self) -> usize { (opts_pair(self.slot()) >> 16) as usize }
 
-    /// Drops what reads decoded of compressed chunks (the read commands call it once they
-    /// have replied, as Redis recompresses a node after reading it). Nothing to do for a
-    /// list that does not compress or was not read.
+    /// Drops what reads decoded of compressed chunks. Nothing to do for a list that does not
+    /// compress or was not read.
     #[inline]
     pub fn release(&mut self) {
         if let Repr::Chunked(c) = &mut self.repr { c.release_caches(); }
+    }
+
+    /// A read command walked elements `first..=last` with Redis's list iterator (LRANGE,
+    /// LINDEX, LPOS, SORT, LINSERT's pivot search): in Redis each node it passes is given to
+    /// quicklistCompress, which compresses a raw interior node; the same happens to the chunks
+    /// holding those elements here, and what the read decoded is dropped. Nothing for a list
+    /// that does not compress.
+    #[inline]
+    pub fn walked(&mut self, first: usize, last: usize) {
+        if let Repr::Chunked(c) = &mut self.repr {
+            if c.depth() == 0 { return; }
+            match (c.chunk_index(first), c.chunk_index(last)) {
+                (Some(a), Some(b)) => c.walked(a.min(b)..a.max(b) + 1),
+                _ => c.release_caches(),
+            }
+        }
     }
 
     /// DEBUG OBJECT's ql_nodes and ql_uncompressed_size: the node count and the sum of the
@@ -825,7 +840,9 @@ impl List {
             match from {
                 Some(i) => i,
                 None => {
-                    self.release();
+                    // Redis's iterator walked the whole list from the tail.
+                    let len = self.len();
+                    self.walked(0, len.saturating_sub(1));
                     return 0;
                 }
             }
@@ -848,7 +865,7 @@ impl List {
                 pass.removed
             }
             Repr::Chunked(c) => {
-                let removed = c.remove_matching_from(value, limit, first_index);
+                let removed = c.remove_matching_from(value, limit, first_index, count < 0);
                 self.repack_if_small();
                 removed
             }
