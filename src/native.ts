@@ -370,6 +370,8 @@ export interface NativeAddon {
   migrateCloseIdle(): void;
   /** INFO's migrate_cached_sockets: MIGRATE's open connections. */
   migrateCachedSockets(): number;
+  /** tls-cluster: MIGRATE connects through the TLS relay at 127.0.0.1:port, opening with `secret` (port 0: plain TCP). */
+  migrateTlsRelay(port: number, secret: Buffer): void;
   /** DEBUG QUICKLIST-PACKED-THRESHOLD: false when out of range (0 restores 1 GiB). */
   setListPackedThreshold(bytes: number): boolean;
   /**

@@ -196,6 +196,7 @@ export async function bringUp(config: Config, withArguments: boolean, opts: Brin
   log.notice('monotonic clock: POSIX clock_gettime');
   server.persistence.expectStartupLoad();
   if (!server.tls.configureAtStartup()) throw new StartupAbort('TLS configuration');
+  await server.tls.relayReady();
   const port = await server.listen().catch((err: unknown) => {
     if (!(err instanceof ListenFailure)) throw err;
     log.warning(err.message);

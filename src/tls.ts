@@ -15,6 +15,7 @@ import { consume } from './config/consumers';
 import type { Logger } from './log';
 import { strerror } from './config/errors';
 import { markListener } from './socket-mark';
+import { MigrateTlsRelay } from './tls-relay';
 
 const PROOF = 'test/server/tls.test.ts';
 export const TLS_PORT = consume('tls-port', PROOF);
@@ -186,6 +187,8 @@ export class TlsListeners {
   private servers: tls.Server[] = [];
   /** The bus's acceptors (never listening themselves): their context follows CONFIG SET too. */
   private clusterServers: tls.Server[] = [];
+  /** MIGRATE's TLS half while tls-cluster is on. */
+  private readonly relay = new MigrateTlsRelay();
 
   constructor(
     private readonly config: Config,
@@ -252,6 +255,7 @@ export class TlsListeners {
     if (!this.wanted) return true;
     try {
       this.settings = settingsFrom(this.config);
+      this.relay.configure(this.cluster ? this.settings.client : null);
       return true;
     } catch (err) {
       this.log.warning((err as Error).message);
@@ -260,9 +264,17 @@ export class TlsListeners {
     }
   }
 
+  /** Resolves once MIGRATE's TLS relay (tls-cluster) listens, at start-up. */
+  relayReady(): Promise<void> {
+    return this.relay.whenReady();
+  }
+
   /** CONFIG SET of a tls-* directive (applyTlsCfg): rebuilt, or the change is refused. */
   private reconfigure(): void {
-    if (!this.wanted && this.servers.length === 0) return;
+    if (!this.wanted && this.servers.length === 0) {
+      this.relay.configure(null);
+      return;
+    }
     let settings: TlsSettings;
     try {
       settings = settingsFrom(this.config);
@@ -271,6 +283,7 @@ export class TlsListeners {
       throw new Error(UPDATE_FAILED);
     }
     this.settings = settings;
+    this.relay.configure(this.cluster ? settings.client : null);
     for (const s of this.servers) s.setSecureContext(settings.options);
     for (const s of this.clusterServers) s.setSecureContext(settings.options);
   }

@@ -89,7 +89,7 @@ pub fn sync_write(fd: i32, mut data: &[u8], timeout_ms: i64) -> Result<(), IoFai
 }
 
 /// syncRead of one byte: the end of the stream is an error too.
-fn read_byte(fd: i32, timeout_ms: i64) -> Result<u8, IoFail> {
+pub fn read_byte(fd: i32, timeout_ms: i64) -> Result<u8, IoFail> {
     let start = now_ms();
     let mut remaining = timeout_ms;
     let mut byte = 0u8;

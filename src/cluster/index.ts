@@ -145,6 +145,10 @@ export class Cluster {
     }
     if (config.bindAddresses(BIND).length === 0) fatal('No bind address is configured, but it is required for the Cluster bus.');
     cluster.updateMyselfAnnounced();
+    // clusterUpdateMyselfAnnouncedPorts on CONFIG SET: CLUSTER NODES shows the new ports at once.
+    // (Not on tls-cluster: Redis's applyTlsCfg leaves them until the next change; the cron here
+    // catches up within 100 ms, the bus headers are fresh on both.)
+    for (const d of [ANNOUNCE_PORT, ANNOUNCE_TLS_PORT, ANNOUNCE_BUS_PORT]) config.onChange(d, () => cluster.updateMyselfAnnounced());
     restrictDatabaseCommands(server);
     cluster.pushServed();
     return cluster;

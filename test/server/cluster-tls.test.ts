@@ -17,7 +17,16 @@ import { formatReply, RawConnection, type Reply } from '../helpers/resp';
 import { FREE_PORT, startKeyfork, startRedis } from '../helpers/servers';
 import { type Certificates, makeCertificates } from '../helpers/tls-certs';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
+/** execFile with the command's output in the error (redis-cli says why it failed on stdout). */
+async function run(file: string, args: string[], opts: { timeout?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await execFileP(file, args, { timeout: 30_000, ...opts });
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
 let certs: Certificates;
 
 beforeAll(() => {
@@ -254,6 +263,22 @@ describeDifferential('cluster bus over TLS', () => {
       expect(seen[0], `with ${extra.join(' ') || 'no announcements'}`).toEqual(seen[1]);
       await stopStartedNodes();
     }
+    // CONFIG SET moves the announced ports at once (the next command sees them).
+    const nodes = [await startTlsNode('keyfork'), await startTlsNode('redis')];
+    const seen: string[][] = [];
+    for (const n of nodes) {
+      const norm = (s: string) => s.replaceAll(n.id, 'ID').replaceAll(String(n.tlsPort), 'TLS').replaceAll(String(n.server.port), 'PLAIN').replaceAll(String(n.bus), 'BUS');
+      const out: string[] = [];
+      for (const [name, value] of [['cluster-announce-port', '7001'], ['cluster-announce-tls-port', '7443'], ['cluster-announce-bus-port', '17001'], ['cluster-announce-tls-port', '0'], ['cluster-announce-port', '0']]) {
+        out.push(text(await n.conn.send('CONFIG', 'SET', name, value)));
+        for (const conn of [n.conn, n.tconn]) {
+          out.push(norm(text(await conn.send('CLUSTER', 'NODES'))));
+          out.push(norm(shardsView(await conn.send('CLUSTER', 'SHARDS'))));
+        }
+      }
+      seen.push(out);
+    }
+    expect(seen[0]).toEqual(seen[1]);
   }, 120_000);
 
   it('the bus refuses a peer without a valid certificate whatever tls-auth-clients says, as Redis does', async () => {
@@ -288,6 +313,57 @@ describeDifferential('cluster bus over TLS', () => {
     }
   }, 120_000);
 
+  it('MIGRATE goes over TLS with tls-cluster, as Redis, and redis-cli --tls --cluster reshard moves slots between keyfork nodes', async () => {
+    // Sources keyfork and Redis, each migrating to a TLS target of either kind: the same replies.
+    const [k, r] = [await startTlsNode('keyfork'), await startTlsNode('redis')];
+    const targets = [await startTlsNode('keyfork'), await startTlsNode('redis')];
+    for (const n of [k, r, ...targets]) expect(text(await n.conn.send('CLUSTER', 'ADDSLOTSRANGE', '0', '16383'))).toBe('OK');
+    await converged([k, r, ...targets], 1);
+    const replies: string[][] = [];
+    for (const source of [k, r]) {
+      const out: string[] = [];
+      for (const t of targets) {
+        const key = `mig:${source.kind}:${t.kind}`;
+        await source.conn.send('SET', key, 'payload');
+        out.push(formatReply(await source.conn.send('MIGRATE', '127.0.0.1', String(t.tlsPort), key, '0', '5000')));
+        out.push(formatReply(await t.conn.send('GET', key)));
+        out.push(formatReply(await source.conn.send('EXISTS', key)));
+        // The plaintext port does not speak TLS: the connection cannot be made.
+        await source.conn.send('SET', key, 'again');
+        out.push(formatReply(await source.conn.send('MIGRATE', '127.0.0.1', String(t.server.port), key, '0', '2000')));
+        out.push(formatReply(await source.conn.send('EXISTS', key)));
+      }
+      replies.push(out);
+    }
+    expect(replies[0]).toEqual(replies[1]);
+    expect(replies[0][0]).toBe('OK');
+    expect(replies[0][1]).toBe('"payload"');
+    expect(replies[0][3]).toBe('(error) IOERR error or timeout connecting to the client');
+    await stopStartedNodes();
+
+    // Resharding a TLS cluster of keyfork masters with redis-cli: MIGRATE over TLS, keys follow.
+    const masters = [await startTlsNode('keyfork'), await startTlsNode('keyfork'), await startTlsNode('redis')];
+    await run(cli(), [...cliTls(), '--cluster', 'create', ...masters.map((n) => `127.0.0.1:${n.tlsPort}`), '--cluster-yes'], { timeout: 60_000 });
+    await converged(masters, 3);
+    // redis-cli moves a source's lowest slots first: keys in slots 0-299 travel keyfork ->
+    // keyfork -> Redis -> keyfork, each hop a MIGRATE over TLS.
+    const keys = keysIn(['0', '299'], 20);
+    for (const key of keys) expect((await run(cli(), [...cliTls(), '-c', '-p', String(masters[1].tlsPort), 'SET', key, `v-${key}`])).stdout.trim()).toBe('OK');
+    expect(text(await masters[0].conn.send('DBSIZE'))).toBe('20');
+    for (const [from, to] of [[0, 1], [1, 2], [2, 0]]) {
+      await run(cli(), [...cliTls(), '--cluster', 'reshard', `127.0.0.1:${masters[0].tlsPort}`, '--cluster-from', masters[from].id, '--cluster-to', masters[to].id,
+        '--cluster-slots', '300', '--cluster-yes'], { timeout: 60_000 });
+      expect(text(await masters[to].conn.send('DBSIZE'))).toBe('20');
+      expect(text(await masters[from].conn.send('DBSIZE'))).toBe('0');
+    }
+    const check = await run(cli(), [...cliTls(), '--cluster', 'check', `127.0.0.1:${masters[0].tlsPort}`], { timeout: 30_000 });
+    expect(check.stdout).toContain('[OK] All 16384 slots covered.');
+    for (const key of keys) {
+      const get = await run(cli(), [...cliTls(), '-c', '-p', String(masters[2].tlsPort), 'GET', key]);
+      expect(get.stdout.trim()).toBe(`v-${key}`);
+    }
+  }, 180_000);
+
   it('tls-cluster without a CA stops start-up with Redis words', async () => {
     const args = ['--cluster-enabled', 'yes', '--tls-cluster', 'yes', '--tls-auth-clients', 'no', '--tls-port', FREE_PORT,
       '--tls-cert-file', certs.file('server.crt'), '--tls-key-file', certs.file('server.key')];
@@ -314,14 +390,18 @@ function keySlot(key: string): number {
   return crc % 16384;
 }
 
-/** A key (no hash tag) whose slot is in [lo, hi]. */
-function keyIn([lo, hi]: string[]): string {
-  for (let n = 0; n < 1_000_000; n++) {
+/** `count` keys (no hash tag) whose slots are in [lo, hi]. */
+function keysIn([lo, hi]: string[], count: number): string[] {
+  const out: string[] = [];
+  for (let n = 0; n < 1_000_000 && out.length < count; n++) {
     const s = keySlot(`key:${n}`);
-    if (s >= Number(lo) && s <= Number(hi)) return `key:${n}`;
+    if (s >= Number(lo) && s <= Number(hi)) out.push(`key:${n}`);
   }
-  throw new Error('no key found');
+  if (out.length < count) throw new Error('no key found');
+  return out;
 }
+
+const keyIn = (range: string[]): string => keysIn(range, 1)[0];
 
 /** One TLS handshake with a bus port as `who`, then a moment to see whether the node cut us off. */
 function busHandshake(port: number, who: 'none' | 'stranger' | 'client'): Promise<'accepted' | 'refused'> {

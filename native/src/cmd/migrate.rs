@@ -34,7 +34,16 @@ struct Cached {
     last_use_secs: i64,
 }
 
+/// tls-cluster's relay (src/tls-relay.ts): a worker thread of the server listening on a
+/// loopback port, which opens the TLS connection to the target and then carries the bytes while
+/// this thread waits in MIGRATE. Port 0 when tls-cluster is off; the secret opens each request.
+struct Relay {
+    port: i32,
+    secret: Vec<u8>,
+}
+
 thread_local! {
+    static RELAY: RefCell<Relay> = const { RefCell::new(Relay { port: 0, secret: Vec::new() }) };
     static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
     static RANDOM: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
@@ -101,16 +110,59 @@ fn get_socket(host: &[u8], port: &[u8], timeout_ms: i64) -> Result<usize, CmdErr
             let dropped = cache.swap_remove(random_index(CACHE_ITEMS));
             syncio::close_socket(dropped.fd);
         }
-        let Some(fd) = syncio::connect_nonblocking(host, atoi(port)) else {
-            return Err(CONNECT_ERROR);
+        let relay = RELAY.with(|r| {
+            let r = r.borrow();
+            (r.port != 0).then(|| (r.port, r.secret.clone()))
+        });
+        let fd = match relay {
+            Some((relay_port, secret)) => connect_tls(relay_port, &secret, host, atoi(port), timeout_ms)?,
+            None => {
+                let Some(fd) = syncio::connect_nonblocking(host, atoi(port)) else {
+                    return Err(CONNECT_ERROR);
+                };
+                // Redis 7.0's connSocketBlockingConnect marks a connection that did not complete in
+                // time as an error and then as connected anyway: the first write finds out.
+                syncio::wait_connected(fd, timeout_ms);
+                fd
+            }
         };
-        // Redis 7.0's connSocketBlockingConnect marks a connection that did not complete in
-        // time as an error and then as connected anyway: the first write finds out.
-        syncio::wait_connected(fd, timeout_ms);
         let _ = crate::os::set_tcp_no_delay(fd, true);
         cache.push(Cached { name, fd, last_dbid: -1, last_use_secs: unix_secs() });
         Ok(cache.len() - 1)
     })
+}
+
+/// connTLSBlockingConnect through the relay: the request names the target, and the relay
+/// answers '+' once its TLS handshake with it is done or '-' when the connection or the
+/// handshake failed. Either failure, or no answer within the timeout, is Redis's connect error
+/// (a TLS connection that cannot complete its handshake is refused at connect time).
+fn connect_tls(relay_port: i32, secret: &[u8], host: &[u8], port: i32, timeout_ms: i64) -> Result<i32, CmdError> {
+    let host = &host[..host.iter().position(|&b| b == 0).unwrap_or(host.len())];
+    if host.contains(&b'\n') {
+        return Err(CONNECT_ERROR);
+    }
+    let Some(fd) = syncio::connect_nonblocking(b"127.0.0.1", relay_port) else {
+        return Err(CONNECT_ERROR);
+    };
+    let mut port_text = port.to_string();
+    port_text.truncate(5);
+    let mut request = Vec::with_capacity(secret.len() + host.len() + 16);
+    request.extend_from_slice(secret);
+    request.push(b'\n');
+    request.extend_from_slice(port_text.as_bytes());
+    request.push(b' ');
+    request.extend_from_slice(host);
+    request.push(b'\n');
+    let answer = if syncio::wait_connected(fd, timeout_ms) && syncio::sync_write(fd, &request, timeout_ms).is_ok() {
+        syncio::read_byte(fd, timeout_ms).ok()
+    } else {
+        None
+    };
+    if answer != Some(b'+') {
+        syncio::close_socket(fd);
+        return Err(CONNECT_ERROR);
+    }
+    Ok(fd)
 }
 
 fn with_cached<R>(i: usize, f: impl FnOnce(&mut Cached) -> R) -> R {
@@ -420,8 +472,19 @@ fn close_idle_export(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// migrateTlsRelay(port, secret): MIGRATE's new connections go through the TLS relay at
+/// 127.0.0.1:port (0: none, plain TCP). Connections already cached keep their kind, as Redis's do
+/// when tls-cluster changes.
+fn tls_relay_export(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let port = a.i64(env, 0)?;
+    let secret = a.bytes(env, 1)?.to_vec();
+    RELAY.with(|r| *r.borrow_mut() = Relay { port: port as i32, secret });
+    Ok(env.undefined())
+}
+
 pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "migrateCloseIdle", close_idle_export)?;
+    env.export(exports, "migrateTlsRelay", tls_relay_export)?;
     env.export(exports, "migrateCachedSockets", cached_sockets_export)
 }
 
