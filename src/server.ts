@@ -218,7 +218,7 @@ export class Server {
   /** Accepted TCP clients are adopted by the addon (NativeSocket) rather than node:net. */
   readonly nativeSockets = process.env.KEYFORK_SOCKETS ? process.env.KEYFORK_SOCKETS === 'native' : SOCKETS_NATIVE_DEFAULT;
   /** What the addon was last told of the server's half of the gate (see pushSocketGate). */
-  private socketGate = { open: false, writesRefused: false, maxBulk: -1, slowUsec: -1, trackLatency: false, aclRules: -1 };
+  private socketGate = { open: false, writesRefused: false, maxBulk: -1, slowUsec: -1, trackLatency: false, obufLimit: -1, aclRules: -1 };
 
   constructor(readonly config: Config) {
     native.init(config.int(DATABASES));
@@ -553,6 +553,9 @@ export class Server {
       this.logPeerGone(client, socketFailure(n));
       this.freeClient(client);
     } else if (!client.closed) {
+      // Replies the addon queued up to the normal class's limit are judged before anything
+      // more of the client runs (the addon stopped there).
+      if (n > 0 && this.clientLimits.normalLimit !== 0 && this.enforceOutputLimit(client)) return -1;
       if (n > 0) client.parser.feed(this.readBuffer, n);
       this.resumeClient(client);
       this.enforceOutputLimit(client);
@@ -591,9 +594,10 @@ export class Server {
     const slowest = Math.min(this.slowlog.minLoggedUsec, this.latency.minSampledUsec);
     const slowUsec = slowest === Infinity ? -1 : slowest;
     const trackLatency = this.latency.tracking;
-    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk && slowUsec === gate.slowUsec && trackLatency === gate.trackLatency) return;
-    Object.assign(gate, { open, writesRefused, maxBulk, slowUsec, trackLatency });
-    native.sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency);
+    const obufLimit = this.clientLimits.normalLimit;
+    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk && slowUsec === gate.slowUsec && trackLatency === gate.trackLatency && obufLimit === gate.obufLimit) return;
+    Object.assign(gate, { open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit });
+    native.sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit);
   }
 
   /** A command the addon ran for `client` is its last command (CLIENT LIST cmd). */
@@ -1040,6 +1044,12 @@ export class Server {
    */
   send(client: Client, data: Buffer, length = data.length): void {
     if (client.closed || length === 0) return;
+    // Redis adds a command's replies to the client's buffer before writing any and checks the
+    // limit as they grow: a reply past the hard limit is never sent (only a write this large can be).
+    if (length >= this.clientLimits.minHard && this.clientLimits.replyBreaksHard(client, length)) {
+      this.closeForOutput(client);
+      return;
+    }
     if (client.isReplica) this.stats.netReplOutputBytes += length;
     else this.stats.netOutputBytes += length;
     this.stats.writesProcessed++;
@@ -1080,9 +1090,19 @@ export class Server {
    */
   enforceOutputLimit(client: Client): boolean {
     if (client.closed || !this.clientLimits.outputExceeded(client)) return false;
+    this.closeForOutput(client);
+    return true;
+  }
+
+  /**
+   * Closes `client` for its output buffer limit: freed on the next turn, and none of its
+   * pending output is written any more (Redis writes nothing to a CLIENT_CLOSE_ASAP client).
+   */
+  private closeForOutput(client: Client): void {
     this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
     this.freeClientAsync(client);
-    return true;
+    this.clientLimits.underSoft(client);
+    if (!client.socket.destroyed) client.socket.destroy();
   }
 
   /**
@@ -1097,6 +1117,7 @@ export class Server {
 
   freeClient(client: Client): void {
     this.clientEviction.forget(client);
+    this.clientLimits.underSoft(client);
     if (!this.clients.has(client.id)) return;
     this.clients.delete(client.id);
     client.closed = true;
@@ -1255,6 +1276,8 @@ export class Server {
     this.pushSocketGate();
     this.stats.sample(this.clock);
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
+    // As clientsCron: a soft limit's time runs out without any traffic from the client.
+    for (const c of this.clientLimits.overSoft) this.enforceOutputLimit(c);
     if (this.callDepth === 0) this.clientEviction.cron(this.clients.size, hz);
     this.closeIdleClients();
     this.persistence.cron();
