@@ -554,8 +554,15 @@ export class Server {
       this.freeClient(client);
     } else if (!client.closed) {
       // Replies the addon queued up to the normal class's limit are judged before anything
-      // more of the client runs (the addon stopped there).
-      if (n > 0 && this.clientLimits.normalLimit !== 0 && this.enforceOutputLimit(client)) return -1;
+      // more of the client runs (the addon stopped there) and before its memory counts for
+      // client eviction: the output limit goes first, as in Redis.
+      if (this.clientLimits.normalLimit !== 0 && this.enforceOutputLimit(client)) {
+        // Nothing loops over the clients here: it is freed now, before the loop's next turn
+        // can read another client's CLIENT LIST (Redis frees it before it sleeps).
+        this.freeClient(client);
+        this.pushSocketGate();
+        return -1;
+      }
       if (n > 0) client.parser.feed(this.readBuffer, n);
       this.resumeClient(client);
       this.enforceOutputLimit(client);
@@ -1088,9 +1095,9 @@ export class Server {
    * breaks its class's limit. Also for output queued outside the socket (a replica's stream
    * waiting for its RDB to be sent). True when it is being closed.
    */
-  enforceOutputLimit(client: Client): boolean {
+  enforceOutputLimit(client: Client, fromCron = false): boolean {
     if (client.closed || !this.clientLimits.outputExceeded(client)) return false;
-    this.closeForOutput(client);
+    this.closeForOutput(client, fromCron);
     return true;
   }
 
@@ -1098,8 +1105,10 @@ export class Server {
    * Closes `client` for its output buffer limit: freed on the next turn, and none of its
    * pending output is written any more (Redis writes nothing to a CLIENT_CLOSE_ASAP client).
    */
-  private closeForOutput(client: Client): void {
-    this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+  private closeForOutput(client: Client, fromCron = false): void {
+    // The clients cron frees such a client at once, and says so.
+    const how = fromCron ? 'closed' : 'scheduled to be closed ASAP';
+    this.log.warning(`Client ${clientInfoLine(this, client, null)} ${how} for overcoming of output buffer limits.`);
     this.freeClientAsync(client);
     this.clientLimits.underSoft(client);
     if (!client.socket.destroyed) client.socket.destroy();
@@ -1277,7 +1286,7 @@ export class Server {
     this.stats.sample(this.clock);
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
     // As clientsCron: a soft limit's time runs out without any traffic from the client.
-    for (const c of this.clientLimits.overSoft) this.enforceOutputLimit(c);
+    for (const c of this.clientLimits.overSoft) this.enforceOutputLimit(c, true);
     if (this.callDepth === 0) this.clientEviction.cron(this.clients.size, hz);
     this.closeIdleClients();
     this.persistence.cron();
