@@ -211,6 +211,8 @@ export interface NativeAddon {
   sockGate(open: boolean, writesRefused: boolean, maxBulk: number, slowUsec: number, trackLatency: boolean, obufLimit: number): void;
   /** The runs slow enough for the slow log / latency monitor: [requests, usec each, ...]. */
   sockTakeSlow(id: number): (Buffer | number)[];
+  /** 0 when a TCP listener can be bound at host:port now, else the errno (-1: unresolvable). */
+  sockBindProbe(host: string, port: number): number;
   /** A client's mode outside its own JS entry; id -1: every client to TypeScript. */
   sockMode(id: number, mode: number): void;
   /** [last activity ms, last command run natively since asked (native index) or -1]. */

@@ -315,6 +315,8 @@ export class Server {
     config.onChange(LOGLEVEL, () => this.log.setLevel(config.str(LOGLEVEL)));
     config.onChange(LOGFILE, () => this.log.setFile(config.str(LOGFILE)));
     config.onChange(HZ, () => this.startCron());
+    config.onApply(PORT, () => this.checkListen('Unable to listen on this port. Check server logs.'));
+    config.onApply(BIND, () => this.checkListen('Failed to bind to specified addresses.'));
     config.onChange(PORT, () => void this.rebind());
     config.onChange(BIND, () => void this.rebind());
     config.onApply(TLS_PORT, () => this.tls.prepareForPort());
@@ -378,21 +380,65 @@ export class Server {
 
   /**
    * CONFIG SET port/bind: listen on the new addresses, then close the old listeners. Node binds
-   * asynchronously, so CONFIG SET has already answered OK; a failure is logged and the old
-   * listeners stay, as Redis keeps them when a change fails.
+   * asynchronously: what checkListen could not foresee fails here, is logged, and the old
+   * listeners stay, as Redis keeps them when a change fails. The CONFIG SET that caused it
+   * answers once this is done (takeRebinding).
    */
-  private async rebind(): Promise<void> {
+  private rebind(): Promise<void> {
+    const done = this.rebindNow();
+    this.rebinding = done;
+    return done;
+  }
+
+  /**
+   * The listeners a CONFIG SET of port/bind is moving to, until they listen (taken once by the
+   * command, which answers after them: Redis replies with the new listeners bound).
+   */
+  private rebinding: Promise<void> | null = null;
+
+  takeRebinding(): Promise<void> | null {
+    const r = this.rebinding;
+    this.rebinding = null;
+    return r;
+  }
+
+  private async rebindNow(): Promise<void> {
     const old = this.listeners;
     const oldTls = this.tls.takeListeners();
     this.listeners = [];
     try {
       await this.listen();
-      await Promise.all([...old.map((l) => l.close()), ...oldTls.map((l) => new Promise<void>((r) => l.close(() => r())))]);
     } catch (err) {
       for (const l of this.listeners) l.close();
       this.listeners = old;
       this.tls.restoreListeners(oldTls);
       this.log.warning(`Unable to listen on this port: ${(err as Error).message}`);
+      return;
+    }
+    // The old listeners stop listening at once; node:net's close completes only once their
+    // connections have ended, which a CONFIG SET waiting for this must not wait for.
+    for (const l of old) void l.close();
+    for (const l of oldTls) l.close();
+  }
+
+  /**
+   * CONFIG SET port/bind: Redis binds the new listeners before it replies and refuses the
+   * change (keeping the old ones) when it cannot. Node binds later, so each required address is
+   * tried now and released; the listeners follow (rebind). An address in use while our own
+   * listeners hold that port is left to rebind, as Redis closes its old listeners first.
+   */
+  private checkListen(reason: string): void {
+    const port = this.config.int(PORT);
+    if (port === 0) return;
+    for (const spec of this.config.bindAddresses(BIND)) {
+      if (spec.startsWith('-')) continue;
+      const addr = spec === '*' ? '0.0.0.0' : spec;
+      const errno = native.sockBindProbe(addr, port);
+      if (errno === 0 || (errno === os.constants.errno.EADDRINUSE && port === this.boundPort)) continue;
+      const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0];
+      const why = code ? strerror(Object.assign(new Error(code), { code })) : 'Name or service not known';
+      this.log.warning(`Warning: Could not create server TCP listening socket ${spec}:${port}: bind: ${why}`);
+      throw new Error(reason);
     }
   }
 

@@ -694,6 +694,19 @@ fn sock_gate(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
+/// sockBindProbe(host, port): 0 when a TCP listener can be bound at host:port now (it is bound
+/// and released at once), else the errno, -1 when the address does not resolve. CONFIG SET
+/// port/bind answer from it, as Redis binds before it replies (Node's listen completes later).
+fn sock_bind_probe(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let host = a.string(env, 0)?;
+    let Ok(port) = u16::try_from(a.i64(env, 1)?) else { return Ok(env.int(-1)) };
+    let code = match std::net::TcpListener::bind((host.as_str(), port)) {
+        Ok(_) => 0,
+        Err(e) => e.raw_os_error().map_or(-1, i64::from),
+    };
+    Ok(env.int(code))
+}
+
 /// sockTakeSlow(id): the slow runs recorded for the client: [requests Buffer, usec each, ...].
 fn sock_take_slow(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let id = a.i64(env, 0)? as u32;
@@ -777,5 +790,6 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "sockUnlisten", sock_unlisten)?;
     env.export(exports, "sockAddresses", sock_addresses)?;
     env.export(exports, "sockTakeSlow", sock_take_slow)?;
+    env.export(exports, "sockBindProbe", sock_bind_probe)?;
     Ok(())
 }
