@@ -31,6 +31,18 @@ export class ClientLimits {
   private readonly inputPeaks = new Array<number>(PEAK_SLOTS).fill(0);
   private readonly outputPeaks = new Array<number>(PEAK_SLOTS).fill(0);
   private lastSecond = -1;
+  /**
+   * The normal class's smallest limit (hard or soft), 0 for none: replies the fast paths queue
+   * up to it are judged before they are written.
+   */
+  normalLimit = 0;
+  /**
+   * The smallest hard limit of the normal and pubsub classes (Infinity for none): a single
+   * write this large is judged before it reaches the socket (Server.send).
+   */
+  minHard = Infinity;
+  /** Clients whose output went over their soft limit: the cron judges them without traffic. */
+  readonly overSoft = new Set<Client>();
 
   constructor(private readonly config: Config) {
     const refresh = () => {
@@ -43,6 +55,10 @@ export class ClientLimits {
       this.normal = toNumbers(limits.normal);
       this.replica = toNumbers(limits.replica);
       this.pubsub = toNumbers(limits.pubsub);
+      const nonZero = (...v: number[]) => v.filter((n) => n > 0);
+      this.normalLimit = Math.min(...nonZero(this.normal.hard, this.normal.soft), Infinity);
+      if (this.normalLimit === Infinity) this.normalLimit = 0;
+      this.minHard = Math.min(...nonZero(this.normal.hard, this.pubsub.hard), Infinity);
     };
     refresh();
     config.onChange(CLIENT_OUTPUT_BUFFER_LIMIT, refresh);
@@ -61,9 +77,12 @@ export class ClientLimits {
    * True when `client`'s pending output breaks its class's limit and it must be closed.
    * Records when the soft limit was first reached and forgets it once the output is back under.
    */
-  outputExceeded(client: Client): boolean {
-    const used = client.outputBytes();
-    if (used === 0 && client.type !== 'replica') return false;
+  outputExceeded(client: Client, adding = 0): boolean {
+    const used = client.outputBytes() + adding;
+    if (used === 0 && client.type !== 'replica') {
+      if (client.softLimitSince !== 0) this.underSoft(client);
+      return false;
+    }
     const limit = this.classLimit(client.type);
     if (limit.hard === 0 && limit.soft === 0) return false;
     let hard = limit.hard;
@@ -72,15 +91,36 @@ export class ClientLimits {
     if (client.type === 'replica' && hard !== 0) hard = Math.max(hard, this.config.int(REPL_BACKLOG_SIZE));
     if (hard !== 0 && used >= hard) return true;
     if (limit.soft === 0 || used < limit.soft) {
-      client.softLimitSince = 0;
+      if (client.softLimitSince !== 0) this.underSoft(client);
       return false;
     }
     const now = Math.floor(Date.now() / 1000);
     if (client.softLimitSince === 0) {
       client.softLimitSince = now;
+      this.overSoft.add(client);
       return false;
     }
     return now - client.softLimitSince > limit.softSeconds;
+  }
+
+  /**
+   * `client` (closing or with its output back under the soft limit) no longer waits for the
+   * soft limit's time.
+   */
+  underSoft(client: Client): void {
+    client.softLimitSince = 0;
+    this.overSoft.delete(client);
+  }
+
+  /**
+   * A reply of `length` bytes about to be written to `client` breaks its hard limit: Redis
+   * accumulates a command's replies before writing any, so such a reply is never sent.
+   */
+  replyBreaksHard(client: Client, length: number): boolean {
+    const type = client.type;
+    if (type === 'replica' || type === 'master') return false;
+    const hard = this.classLimit(type).hard;
+    return hard !== 0 && client.outputBytes() + length >= hard;
   }
 
   /**

@@ -104,6 +104,8 @@ export class Client {
   libVer = '';
   /** MONITOR: a replica-like link that still counts as a normal client, as in Redis. */
   isMonitor = false;
+  /** The distinct keys it WATCHes (their bookkeeping counts in its memory, as in Redis). */
+  watchedKeys = 0;
   /** When the output first went over the soft limit (ms), 0 while under it (obuf_soft_limit_reached_time). */
   softLimitSince = 0;
 

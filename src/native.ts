@@ -208,9 +208,11 @@ export interface NativeAddon {
   /** Closes at once, or once the queued output is written (graceful, or the peer is gone). */
   sockClose(id: number, graceful: boolean): void;
   /** The server's half of the gate and the batch's limits; slowUsec -1: no run is slow. */
-  sockGate(open: boolean, writesRefused: boolean, maxBulk: number, slowUsec: number, trackLatency: boolean): void;
+  sockGate(open: boolean, writesRefused: boolean, maxBulk: number, slowUsec: number, trackLatency: boolean, obufLimit: number): void;
   /** The runs slow enough for the slow log / latency monitor: [requests, usec each, ...]. */
   sockTakeSlow(id: number): (Buffer | number)[];
+  /** 0 when a TCP listener can be bound at host:port now, else the errno (-1: unresolvable). */
+  sockBindProbe(host: string, port: number): number;
   /** A client's mode outside its own JS entry; id -1: every client to TypeScript. */
   sockMode(id: number, mode: number): void;
   /** [last activity ms, last command run natively since asked (native index) or -1]. */

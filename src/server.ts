@@ -219,7 +219,7 @@ export class Server {
   /** Accepted TCP clients are adopted by the addon (NativeSocket) rather than node:net. */
   readonly nativeSockets = process.env.KEYFORK_SOCKETS ? process.env.KEYFORK_SOCKETS === 'native' : SOCKETS_NATIVE_DEFAULT;
   /** What the addon was last told of the server's half of the gate (see pushSocketGate). */
-  private socketGate = { open: false, writesRefused: false, maxBulk: -1, slowUsec: -1, trackLatency: false, aclRules: -1 };
+  private socketGate = { open: false, writesRefused: false, maxBulk: -1, slowUsec: -1, trackLatency: false, obufLimit: -1, aclRules: -1 };
 
   constructor(readonly config: Config) {
     native.init(config.int(DATABASES));
@@ -316,6 +316,8 @@ export class Server {
     config.onChange(LOGLEVEL, () => this.log.setLevel(config.str(LOGLEVEL)));
     config.onChange(LOGFILE, () => this.log.setFile(config.str(LOGFILE)));
     config.onChange(HZ, () => this.startCron());
+    config.onApply(PORT, () => this.checkListen('Unable to listen on this port. Check server logs.'));
+    config.onApply(BIND, () => this.checkListen('Failed to bind to specified addresses.'));
     config.onChange(PORT, () => void this.rebind());
     config.onChange(BIND, () => void this.rebind());
     config.onApply(TLS_PORT, () => this.tls.prepareForPort());
@@ -379,21 +381,65 @@ export class Server {
 
   /**
    * CONFIG SET port/bind: listen on the new addresses, then close the old listeners. Node binds
-   * asynchronously, so CONFIG SET has already answered OK; a failure is logged and the old
-   * listeners stay, as Redis keeps them when a change fails.
+   * asynchronously: what checkListen could not foresee fails here, is logged, and the old
+   * listeners stay, as Redis keeps them when a change fails. The CONFIG SET that caused it
+   * answers once this is done (takeRebinding).
    */
-  private async rebind(): Promise<void> {
+  private rebind(): Promise<void> {
+    const done = this.rebindNow();
+    this.rebinding = done;
+    return done;
+  }
+
+  /**
+   * The listeners a CONFIG SET of port/bind is moving to, until they listen (taken once by the
+   * command, which answers after them: Redis replies with the new listeners bound).
+   */
+  private rebinding: Promise<void> | null = null;
+
+  takeRebinding(): Promise<void> | null {
+    const r = this.rebinding;
+    this.rebinding = null;
+    return r;
+  }
+
+  private async rebindNow(): Promise<void> {
     const old = this.listeners;
     const oldTls = this.tls.takeListeners();
     this.listeners = [];
     try {
       await this.listen();
-      await Promise.all([...old.map((l) => l.close()), ...oldTls.map((l) => new Promise<void>((r) => l.close(() => r())))]);
     } catch (err) {
       for (const l of this.listeners) l.close();
       this.listeners = old;
       this.tls.restoreListeners(oldTls);
       this.log.warning(`Unable to listen on this port: ${(err as Error).message}`);
+      return;
+    }
+    // The old listeners stop listening at once; node:net's close completes only once their
+    // connections have ended, which a CONFIG SET waiting for this must not wait for.
+    for (const l of old) void l.close();
+    for (const l of oldTls) l.close();
+  }
+
+  /**
+   * CONFIG SET port/bind: Redis binds the new listeners before it replies and refuses the
+   * change (keeping the old ones) when it cannot. Node binds later, so each required address is
+   * tried now and released; the listeners follow (rebind). An address in use while our own
+   * listeners hold that port is left to rebind, as Redis closes its old listeners first.
+   */
+  private checkListen(reason: string): void {
+    const port = this.config.int(PORT);
+    if (port === 0) return;
+    for (const spec of this.config.bindAddresses(BIND)) {
+      if (spec.startsWith('-')) continue;
+      const addr = spec === '*' ? '0.0.0.0' : spec;
+      const errno = native.sockBindProbe(addr, port);
+      if (errno === 0 || (errno === os.constants.errno.EADDRINUSE && port === this.boundPort)) continue;
+      const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0];
+      const why = code ? strerror(Object.assign(new Error(code), { code })) : 'Name or service not known';
+      this.log.warning(`Warning: Could not create server TCP listening socket ${spec}:${port}: bind: ${why}`);
+      throw new Error(reason);
     }
   }
 
@@ -554,6 +600,16 @@ export class Server {
       this.logPeerGone(client, socketFailure(n));
       this.freeClient(client);
     } else if (!client.closed) {
+      // Replies the addon queued up to the normal class's limit are judged before anything
+      // more of the client runs (the addon stopped there) and before its memory counts for
+      // client eviction: the output limit goes first, as in Redis.
+      if (this.clientLimits.normalLimit !== 0 && this.enforceOutputLimit(client)) {
+        // Nothing loops over the clients here: it is freed now, before the loop's next turn
+        // can read another client's CLIENT LIST (Redis frees it before it sleeps).
+        this.freeClient(client);
+        this.pushSocketGate();
+        return -1;
+      }
       if (n > 0) client.parser.feed(this.readBuffer, n);
       this.resumeClient(client);
       this.enforceOutputLimit(client);
@@ -592,9 +648,10 @@ export class Server {
     const slowest = Math.min(this.slowlog.minLoggedUsec, this.latency.minSampledUsec);
     const slowUsec = slowest === Infinity ? -1 : slowest;
     const trackLatency = this.latency.tracking;
-    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk && slowUsec === gate.slowUsec && trackLatency === gate.trackLatency) return;
-    Object.assign(gate, { open, writesRefused, maxBulk, slowUsec, trackLatency });
-    native.sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency);
+    const obufLimit = this.clientLimits.normalLimit;
+    if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk && slowUsec === gate.slowUsec && trackLatency === gate.trackLatency && obufLimit === gate.obufLimit) return;
+    Object.assign(gate, { open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit });
+    native.sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit);
   }
 
   /** A command the addon ran for `client` is its last command (CLIENT LIST cmd). */
@@ -1041,6 +1098,12 @@ export class Server {
    */
   send(client: Client, data: Buffer, length = data.length): void {
     if (client.closed || length === 0) return;
+    // Redis adds a command's replies to the client's buffer before writing any and checks the
+    // limit as they grow: a reply past the hard limit is never sent (only a write this large can be).
+    if (length >= this.clientLimits.minHard && this.clientLimits.replyBreaksHard(client, length)) {
+      this.closeForOutput(client);
+      return;
+    }
     if (client.isReplica) this.stats.netReplOutputBytes += length;
     else this.stats.netOutputBytes += length;
     this.stats.writesProcessed++;
@@ -1079,11 +1142,23 @@ export class Server {
    * breaks its class's limit. Also for output queued outside the socket (a replica's stream
    * waiting for its RDB to be sent). True when it is being closed.
    */
-  enforceOutputLimit(client: Client): boolean {
+  enforceOutputLimit(client: Client, fromCron = false): boolean {
     if (client.closed || !this.clientLimits.outputExceeded(client)) return false;
-    this.log.warning(`Client ${clientInfoLine(this, client, null)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
-    this.freeClientAsync(client);
+    this.closeForOutput(client, fromCron);
     return true;
+  }
+
+  /**
+   * Closes `client` for its output buffer limit: freed on the next turn, and none of its
+   * pending output is written any more (Redis writes nothing to a CLIENT_CLOSE_ASAP client).
+   */
+  private closeForOutput(client: Client, fromCron = false): void {
+    // The clients cron frees such a client at once, and says so.
+    const how = fromCron ? 'closed' : 'scheduled to be closed ASAP';
+    this.log.warning(`Client ${clientInfoLine(this, client, null)} ${how} for overcoming of output buffer limits.`);
+    this.freeClientAsync(client);
+    this.clientLimits.underSoft(client);
+    if (!client.socket.destroyed) client.socket.destroy();
   }
 
   /**
@@ -1098,6 +1173,7 @@ export class Server {
 
   freeClient(client: Client): void {
     this.clientEviction.forget(client);
+    this.clientLimits.underSoft(client);
     if (!this.clients.has(client.id)) return;
     this.clients.delete(client.id);
     client.closed = true;
@@ -1256,6 +1332,8 @@ export class Server {
     this.pushSocketGate();
     this.stats.sample(this.clock);
     this.clientLimits.trackPeaks(this.clients.values(), this.clock);
+    // As clientsCron: a soft limit's time runs out without any traffic from the client.
+    for (const c of this.clientLimits.overSoft) this.enforceOutputLimit(c, true);
     if (this.callDepth === 0) this.clientEviction.cron(this.clients.size, hz);
     this.closeIdleClients();
     this.persistence.cron();

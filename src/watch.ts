@@ -16,6 +16,8 @@ export const enum WatchVerdict {
 
 export class Watches {
   private watchers = new Set<Client>();
+  /** Each watching client's keys (`db:key`), to count the distinct ones (Client.watchedKeys). */
+  private readonly keysOf = new Map<Client, Set<string>>();
 
   constructor(private server: Server) {}
 
@@ -25,6 +27,10 @@ export class Watches {
 
   watch(client: Client, db: number, key: Buffer): void {
     native.watchKey(client.id, db, key);
+    let keys = this.keysOf.get(client);
+    if (!keys) this.keysOf.set(client, (keys = new Set()));
+    keys.add(`${db}:${key.toString('latin1')}`);
+    client.watchedKeys = keys.size;
     if (!this.watchers.has(client)) {
       this.watchers.add(client);
       this.server.updateTracking();
@@ -33,6 +39,8 @@ export class Watches {
 
   /** UNWATCH, EXEC, DISCARD, RESET and a closed client: no keys, and a clean slate. */
   unwatchAll(client: Client): void {
+    this.keysOf.delete(client);
+    client.watchedKeys = 0;
     if (!this.watchers.delete(client)) return;
     native.unwatchAll(client.id, true);
     this.server.updateTracking();

@@ -114,11 +114,18 @@ impl Conn {
     /// Queues `data` for the write at the end of the loop's batch (the caller lists the
     /// connection); written at once when the queue grows past DEFER_MAX. False when the
     /// connection failed.
-    fn defer(&mut self, data: &[u8]) -> bool {
+    fn defer(&mut self, data: &[u8], obuf_limit: usize) -> bool {
         if self.gone { return false; }
         self.out.extend_from_slice(data);
+        if self.over_limit(obuf_limit) { return true; }
         if self.queued() >= DEFER_MAX && !self.writable_watched { return self.flush(); }
         true
+    }
+
+    /// The queued replies reached the output buffer limit (`obuf_limit`, 0: none): nothing more
+    /// runs or is written before TypeScript has judged the client (it closes it unwritten).
+    fn over_limit(&self, obuf_limit: usize) -> bool {
+        obuf_limit != 0 && self.queued() >= obuf_limit
     }
 
     /// Writes what is queued; false when the connection failed.
@@ -198,6 +205,10 @@ struct Policy {
     slow_usec: f64,
     /// latency-tracking is on: per-command latencies are counted.
     track_latency: bool,
+    /// The normal class's smallest client-output-buffer-limit (hard or soft), 0 for none:
+    /// replies queued up to it stop the batch and are not written before TypeScript has
+    /// applied the limit (Redis checks it as replies are added, before any write).
+    obuf_limit: usize,
 }
 
 struct Sockets {
@@ -224,7 +235,7 @@ thread_local! {
         conns: HashMap::new(),
         gate_open: false,
         writes_refused: false,
-        policy: Policy { max_bulk: 512 * 1024 * 1024, slow_usec: f64::INFINITY, track_latency: false },
+        policy: Policy { max_bulk: 512 * 1024 * 1024, slow_usec: f64::INFINITY, track_latency: false, obuf_limit: 0 },
         read_buffer: None,
         out: vec![0; OUT_CAPACITY],
         ran: Vec::with_capacity(RUN_MAX_COMMANDS),
@@ -417,8 +428,10 @@ impl Sockets {
         }
         let rest = &buf[served..total];
         let slow = !conn.slow.is_empty();
-        // Output the socket did not take: TypeScript applies the output buffer limits.
-        let must_enter = slow || conn.writable_watched;
+        // Output the socket did not take, or replies queued up to the limit (TypeScript judges
+        // the client before the end-of-batch write: closed, it gets none of them, and the rest
+        // of the chunk is not run): TypeScript applies the output buffer limits.
+        let must_enter = slow || conn.writable_watched || conn.over_limit(self.policy.obuf_limit);
         if rest.is_empty() && !must_enter { return Enter::Nothing; }
         if native_mode && !must_enter && rest.len() <= KEEP_UNFINISHED_MAX
             && batch::frame(rest, 0, self.policy.max_bulk, &mut self.frame_scratch) == Err(batch::Unframed::More)
@@ -488,15 +501,15 @@ fn serve(conn: &mut Conn, input: &[u8], limits: &batch::BatchLimits, policy: &Po
             conn.slow.push((input[pos..pos + result.consumed].to_vec(), usec_each));
         }
         let mut written = result.out_pos;
-        conn.defer(&out[..result.out_pos]);
+        conn.defer(&out[..result.out_pos], policy.obuf_limit);
         if let Some(reply) = pending {
             written += reply.len();
-            conn.defer(&reply);
+            conn.defer(&reply, policy.obuf_limit);
         }
         counters.net_out += written as u64;
         counters.writes += 1;
         pos += result.consumed;
-        if result.consumed == 0 { break; }
+        if result.consumed == 0 || conn.over_limit(policy.obuf_limit) { break; }
     }
     counters.commands += executed;
     pos
@@ -661,22 +674,37 @@ fn sock_close(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     Ok(env.undefined())
 }
 
-/// sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency): the server's half of the
-/// fast-path gate (the client's half is its mode), the limits the batch applies, the time per
-/// command from which runs go to the slow log / latency monitor (-1: none), latency-tracking.
+/// sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit): the server's half
+/// of the fast-path gate (the client's half is its mode), the limits the batch applies, the time
+/// per command from which runs go to the slow log / latency monitor (-1: none),
+/// latency-tracking, the normal class's smallest output buffer limit (0: none).
 fn sock_gate(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let open = a.bool(env, 0)?;
     let writes_refused = a.bool(env, 1)?;
     let max_bulk = a.i64(env, 2)?.max(0) as usize;
     let slow_usec = a.f64(env, 3)?;
     let track_latency = a.bool(env, 4)?;
+    let obuf_limit = a.i64(env, 5)?.max(0) as usize;
     SOCKETS.with(|s| {
         let s = &mut *s.borrow_mut();
         s.gate_open = open;
         s.writes_refused = writes_refused;
-        s.policy = Policy { max_bulk, slow_usec: if slow_usec < 0.0 { f64::INFINITY } else { slow_usec }, track_latency };
+        s.policy = Policy { max_bulk, slow_usec: if slow_usec < 0.0 { f64::INFINITY } else { slow_usec }, track_latency, obuf_limit };
     });
     Ok(env.undefined())
+}
+
+/// sockBindProbe(host, port): 0 when a TCP listener can be bound at host:port now (it is bound
+/// and released at once), else the errno, -1 when the address does not resolve. CONFIG SET
+/// port/bind answer from it, as Redis binds before it replies (Node's listen completes later).
+fn sock_bind_probe(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
+    let host = a.string(env, 0)?;
+    let Ok(port) = u16::try_from(a.i64(env, 1)?) else { return Ok(env.int(-1)) };
+    let code = match std::net::TcpListener::bind((host.as_str(), port)) {
+        Ok(_) => 0,
+        Err(e) => e.raw_os_error().map_or(-1, i64::from),
+    };
+    Ok(env.int(code))
 }
 
 /// sockTakeSlow(id): the slow runs recorded for the client: [requests Buffer, usec each, ...].
@@ -762,5 +790,6 @@ pub fn register(env: &Env, exports: JsValue) -> Result<(), String> {
     env.export(exports, "sockUnlisten", sock_unlisten)?;
     env.export(exports, "sockAddresses", sock_addresses)?;
     env.export(exports, "sockTakeSlow", sock_take_slow)?;
+    env.export(exports, "sockBindProbe", sock_bind_probe)?;
     Ok(())
 }

@@ -63,6 +63,42 @@ export function clientMemory(client: Client): number {
 
 const POINTER = 8;
 
+/** A list node (adlist.h listNode: prev, next, value). */
+const LIST_NODE = 24;
+/** A dict entry (dict.h dictEntry: key, value, next). */
+const DICT_ENTRY = 24;
+/** WATCH's per-key record (multi.c watchedKey: key, db, client, flags; padded). */
+const WATCHED_KEY = 32;
+/** A queued MULTI command's slot (multi.c multiCmd: argv, argv_len, argc, cmd). */
+const MULTI_CMD = 24;
+/** sizeof(raxNode) * sizeof(raxNode*), as Redis 7.0 counts each node of a prefix tree. */
+const RAX_NODE = 4 * 8;
+
+/** The slots of a dict of `n` entries that only grew: 4 at first, doubled when full. */
+function dictSlots(n: number): number {
+  return n === 0 ? 0 : Math.max(4, 2 ** Math.ceil(Math.log2(n)));
+}
+
+/**
+ * What Redis 7.0's getClientMemoryUsage adds beyond the buffers for a client's bookkeeping:
+ * watched keys and queued command slots (multiStateMemOverhead), subscriptions
+ * (pubsubMemOverhead) and tracking prefixes (nodes of their radix tree; keyfork counts two per
+ * prefix, as inserting a key into a compressed tree adds about that many). It lets
+ * maxmemory-clients evict a client that only keeps watching or subscribing.
+ */
+function bookkeepingBytes(client: Client): number {
+  let n = client.watchedKeys * (LIST_NODE + WATCHED_KEY);
+  const queued = client.multiQueue.length;
+  if (queued > 0) n += MULTI_CMD * Math.max(2, 2 ** Math.ceil(Math.log2(queued)));
+  if (client.totalSubscriptions > 0) {
+    n += client.patterns.size * LIST_NODE;
+    n += client.channels.size * DICT_ENTRY + dictSlots(client.channels.size) * POINTER;
+    n += client.shardChannels.size * DICT_ENTRY + dictSlots(client.shardChannels.size) * POINTER;
+  }
+  if (client.tracking !== null) n += 2 * client.tracking.prefixes.length * RAX_NODE;
+  return n;
+}
+
 /**
  * The fixed part of CLIENT LIST tot-mem. Redis 7.0 counts zmalloc_size(c), its client
  * struct's allocation: 768 bytes in 7.0.15 on x86-64 (jemalloc's class; a fresh client's
@@ -112,7 +148,7 @@ export function clientMemoryFields(client: Client, running: Ctx | null): ClientM
   const { argc, bytes: argvMem } = heldArgv(client, running);
   const multiMem = multiBytes(client);
   const omem = client.outputBytes();
-  const totMem = qbuf + qbufFree + argvMem + POINTER * argc + multiMem + omem + CLIENT_STRUCT_BYTES;
+  const totMem = qbuf + qbufFree + argvMem + POINTER * argc + multiMem + omem + CLIENT_STRUCT_BYTES + bookkeepingBytes(client);
   return { qbuf, qbufFree, argvMem, multiMem, obl: 0, oll: omem > 0 ? 1 : 0, omem, totMem };
 }
 

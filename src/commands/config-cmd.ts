@@ -35,6 +35,16 @@ function configSet(ctx: Ctx): void {
   const pairs: [string, string][] = [];
   for (let i = 2; i < req.argc; i += 2) pairs.push([argStr(req, i), arg(req, i + 1).toString()]);
   asReply(() => server.config.configSet(pairs, { isLocalClient: isLocalClient(client), loading: server.loading }));
+  const rebinding = server.takeRebinding();
+  // New listeners are bound asynchronously: the reply waits for them (outside a transaction),
+  // so that a client told OK can connect to the new port at once, as with Redis.
+  if (rebinding !== null && client.execRunning < 0 && !client.closed) {
+    server.blocking.blockFor(client, 'config', 0, undefined, (out) => out.ok());
+    void rebinding.finally(() => {
+      if (client.blocked?.name === 'config') server.blocking.release(client, (out) => out.ok());
+    });
+    return;
+  }
   ctx.out.ok();
 }
 

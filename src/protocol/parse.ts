@@ -6,6 +6,8 @@ import { splitArgs as splitLine } from '../config/splitargs';
 
 const CR = 13;
 const LF = 10;
+/** Redis's PROTO_MBULK_BIG_ARG: an argument this large gets a query buffer of its own. */
+const BIG_ARG = 32 * 1024;
 /** Redis's PROTO_INLINE_MAX_SIZE: an inline request or a count line longer than this is an error. */
 const INLINE_MAX = 64 * 1024;
 /** Redis 7.0 refuses multibulk counts above INT_MAX. */
@@ -66,6 +68,13 @@ export class RequestParser {
   private held = 0;
   /** How many arguments of the unfinished multibulk request arrived whole (see partialArgv). */
   private partialArgc = 0;
+  /**
+   * While the unfinished request waits for a big argument (PROTO_MBULK_BIG_ARG, 32 KB or more):
+   * where its data starts, from the request's start; else 0. Redis drops what precedes it
+   * from its query buffer (the request's head is parsed into argv already), so CLIENT LIST
+   * qbuf counts from there.
+   */
+  private bigArgOffset = 0;
 
   constructor(private maxBulkLen: () => number) {}
 
@@ -74,6 +83,7 @@ export class RequestParser {
     if (n === 0) return;
     this.fed += n;
     if (this.pos >= this.end) {
+      this.bigArgOffset = 0;
       this.buf = chunk;
       this.pos = this.held = 0;
       this.end = n;
@@ -131,7 +141,7 @@ export class RequestParser {
    * yet, plus, while a read is being processed, its commands that already ran.
    */
   length(): number {
-    return this.end - this.held;
+    return this.end - (this.bigArgOffset > 0 ? this.pos + this.bigArgOffset : this.held);
   }
 
   /**
@@ -187,6 +197,7 @@ export class RequestParser {
   advance(n: number): void {
     this.pos += n;
     this.need = 0;
+    this.bigArgOffset = 0;
   }
 
   next(): Parse {
@@ -228,6 +239,7 @@ export class RequestParser {
   private multibulk(): Parse {
     const start = this.pos;
     this.partialArgc = 0;
+    this.bigArgOffset = 0;
     const header = this.readLine(start + 1);
     if (!header) {
       if (this.end - start > INLINE_MAX) return this.protocolError('too big mbulk count string');
@@ -255,6 +267,7 @@ export class RequestParser {
       const dataEnd = len.next + len.value;
       if (dataEnd + 2 > this.end) {
         this.need = dataEnd + 2 - start + (argc - i - 1) * 4;
+        if (len.value >= BIG_ARG) this.bigArgOffset = len.next - start;
         return this.incomplete(start, i);
       }
       this.setArg(i, len.next, dataEnd);

@@ -237,6 +237,79 @@ describeDifferential('client eviction (maxmemory-clients) vs redis-server 7.0', 
   });
 });
 
+describeDifferential('client eviction counts a client\'s bookkeeping (vs redis-server 7.0)', () => {
+  useBothServers((s) => (servers = s));
+
+  // tests/unit/client-eviction.tcl "avoid client eviction when client is freed by output
+  // buffer limit": replies past client-output-buffer-limit close their clients, whose memory
+  // then does not make maxmemory-clients evict an innocent client.
+  it('clients closed for their output buffer limit do not get another client evicted', async () => {
+    for (const [label, server] of both()) {
+      const eyes = await watcher(server.port);
+      const qbuf = await RawConnection.connect(server.port);
+      const readers = [await RawConnection.connect(server.port), await RawConnection.connect(server.port)];
+      try {
+        expect(await eyes.send('CONFIG', 'SET', 'maxmemory-clients', '10mb'), label).toEqual(OK);
+        expect(await eyes.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 3mb 0 0'), label).toEqual(OK);
+        expect(await eyes.send('SETRANGE', 'k', String(4 * 1024 * 1024), 'v'), label).toEqual({ t: 'int', v: 4 * 1024 * 1024 + 1 });
+        const qbufId = await clientId(qbuf);
+        // 6 MB of an argument that never ends: with one 4 MB reply, over 10 MB.
+        partialSet(qbuf, 'never', 6 * 1024 * 1024, 6 * 1024 * 1024);
+        expect(await until(async () => / qbuf=(\d{7})/.test(await listedLine(eyes, qbufId)), 10_000), label).toBe(true);
+        // Both GETs arrive while the server is stopped: it runs them in one go.
+        process.kill(server.pid, 'SIGSTOP');
+        try {
+          for (const r of readers) r.write(encodeCommand(['GET', 'k']));
+          await new Promise((r) => setTimeout(r, 100));
+        } finally {
+          process.kill(server.pid, 'SIGCONT');
+        }
+        for (const r of readers) expect(await r.waitClose(5000), label).toBe(true);
+        expect(await listedLine(eyes, qbufId), label).toContain(`id=${qbufId} `);
+        expect(evictionLines(server, qbufId), label).toEqual([]);
+      } finally {
+        for (const r of [qbuf, ...readers]) r.close();
+        await eyes.send('CONFIG', 'SET', 'maxmemory-clients', '0');
+        await eyes.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 0 0 0');
+        await eyes.send('DEL', 'k');
+        eyes.close();
+      }
+    }
+  });
+
+  // Redis 7.0's getClientMemoryUsage adds the watched keys' records, the subscriptions' dict
+  // entries and list nodes to a client's memory: a client that only keeps watching or
+  // subscribing is evicted (tests/unit/client-eviction.tcl "watched key list", "pubsub").
+  for (const command of ['WATCH', 'SUBSCRIBE', 'PSUBSCRIBE']) {
+    it(`a client that keeps adding with ${command} is evicted, well before 20000 of them`, async () => {
+      for (const [label, server] of both()) {
+        const eyes = await watcher(server.port);
+        const c = await RawConnection.connect(server.port);
+        try {
+          expect(await eyes.send('CONFIG', 'SET', 'maxmemory-clients', '200000'), label).toEqual(OK);
+          let sent = 0;
+          // Groups of 250 in one write each, every reply read before the next group.
+          while (sent < 20_000 && !c.isClosed()) {
+            const group = Array.from({ length: 250 }, (_, i) => [command, `k${sent + i}`]);
+            sent += group.length;
+            try {
+              await c.pipeline(group);
+            } catch {
+              break;
+            }
+          }
+          expect(await c.waitClose(5000), `${label} after ${sent}`).toBe(true);
+          expect(sent, label).toBeLessThan(20_000);
+        } finally {
+          c.close();
+          await eyes.send('CONFIG', 'SET', 'maxmemory-clients', '0');
+          eyes.close();
+        }
+      }
+    });
+  }
+});
+
 describeDifferential('client eviction never takes replicas or the master link (vs redis-server 7.0)', () => {
   stopNodesAfterEach();
 

@@ -192,3 +192,107 @@ describeDifferential('client limits vs redis-server 7.0', () => {
     }
   });
 });
+
+/**
+ * Sends `commands` on a new connection in one write and collects what comes back until the
+ * server closes it (or `ms` pass): the bytes and whether it was closed.
+ */
+async function sendUntilClosed(port: number, commands: (string | Buffer)[][], ms: number): Promise<{ received: string; closed: boolean }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {});
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  const closed = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  socket.write(Buffer.concat(commands.map((c) => encodeCommand(c))));
+  const wasClosed = await closed;
+  socket.destroy();
+  return { received, closed: wasClosed };
+}
+
+describeDifferential('client-output-buffer-limit: replies are judged before they are written', () => {
+  useBothServers((s) => (servers = s));
+
+  // Redis adds a command's replies to the client's buffers and checks the limit as they grow;
+  // it writes them only before it sleeps, so a client that goes past the hard limit with one
+  // read's replies receives none of them (tests/unit/obuf-limits.tcl "No response for ...").
+  it('a single reply past the normal hard limit is never sent (LRANGE, KEYS)', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      try {
+        await admin.send('FLUSHALL');
+        const item = Buffer.alloc(1000, 'x');
+        await admin.pipeline(Array.from({ length: 150 }, () => ['LPUSH', 'biglist', item]));
+        await admin.pipeline(Array.from({ length: 1000 }, (_, i) => ['SET', `${'k'.repeat(100)}${i}`, 'v']));
+        expect(text(await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 100000 0 0'))).toBe('OK');
+        for (const command of [['LRANGE', 'biglist', '0', '-1'], ['KEYS', '*']]) {
+          const r = await sendUntilClosed(server.port, [command], 5000);
+          expect({ command: command[0], ...r }, server.proc.spawnfile).toEqual({ command: command[0], received: '', closed: true });
+        }
+      } finally {
+        await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 0 0 0');
+        admin.close();
+      }
+    }
+  });
+
+  it('a pipeline whose replies together pass the limit gets none; a transaction still runs to its end', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      try {
+        await admin.send('FLUSHALL');
+        await admin.send('SET', 'bigkey', Buffer.alloc(10000, 'x'));
+        expect(text(await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 100000 0 0'))).toBe('OK');
+        // Plain GETs (the fast paths' commands): 15 x 10 KB in one read.
+        const pipeline = Array.from({ length: 15 }, (_, i) => [['SET', `p${i}`, `${i}`], ['GET', `p${i}`], ['GET', 'bigkey']]).flat();
+        const r = await sendUntilClosed(server.port, pipeline, 5000);
+        expect(r, server.proc.spawnfile).toEqual({ received: '', closed: true });
+        const tx = await sendUntilClosed(server.port, [
+          ['CLIENT', 'SETNAME', 'tx'], ['MULTI'], ['SET', 'k2', 'v2'],
+          ...Array.from({ length: 12 }, () => ['GET', 'bigkey']), ['SET', 'k3', 'v3'], ['EXEC'],
+        ], 5000);
+        expect(tx.closed, server.proc.spawnfile).toBe(true);
+        expect(tx.received).not.toContain('xxxx');
+        // Every command of the transaction ran, though its reply was never sent.
+        expect(await admin.send('MGET', 'k2', 'k3'), server.proc.spawnfile).toEqual({ t: 'array', v: [{ t: 'bulk', v: Buffer.from('v2') }, { t: 'bulk', v: Buffer.from('v3') }] });
+      } finally {
+        await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 0 0 0');
+        admin.close();
+      }
+    }
+  });
+
+  it('the soft limit\'s time runs out without any more traffic', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      expect(text(await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 0 1mb 2'))).toBe('OK');
+      const sub = await stalledSubscriber(server.port, 'quietsub', 'quiet');
+      try {
+        // Publish until the server holds more than the soft limit (the kernel's socket buffers
+        // take some MB first), then no traffic at all.
+        let omem = 0;
+        for (let round = 0; round < 200 && omem <= 1024 * 1024; round++) {
+          await publish(admin, 'quiet', 256 * 1024, 4);
+          omem = Number((await clientFields(admin, 'quietsub'))?.get('omem') ?? 0);
+        }
+        expect(omem, server.proc.spawnfile).toBeGreaterThan(1024 * 1024);
+        expect(await waitFor(async () => (await clientFields(admin, 'quietsub')) === null, 6000), server.proc.spawnfile).toBe(true);
+        // The clients cron frees it at once: Redis's log line says "closed", not "scheduled".
+        expect(server.output(), server.proc.spawnfile).toMatch(/Client id=\d+ .*name=quietsub .* closed for overcoming of output buffer limits\./);
+      } finally {
+        sub.destroy();
+        await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60');
+        admin.close();
+      }
+    }
+  });
+});

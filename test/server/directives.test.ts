@@ -273,6 +273,32 @@ describeDifferential('applied directives behave as in redis-server 7.0', () => {
     });
   });
 
+  it('bind and port: a change that cannot be bound is refused at once and the listener stays', async () => {
+    await both(['--bind', '127.0.0.1'], async (s) => {
+      await same(s, async (server) => {
+        // A port another socket listens on (one per server: they run side by side).
+        const blocker = net.createServer();
+        const busy = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)));
+        try {
+          const c = await RawConnection.connect(server.port);
+          const port = await c.send('CONFIG', 'SET', 'port', String(busy));
+          const bind = await c.send('CONFIG', 'SET', 'bind', '999.999.999.999');
+          const kept = [await c.send('CONFIG', 'GET', 'bind'), (await c.send('CONFIG', 'GET', 'port')).t];
+          c.close();
+          await new Promise((r) => setTimeout(r, 200));
+          // Told OK, a client reaches the new port at once (Redis binds before it replies).
+          const free = await freePort();
+          const moved = await sendTo(server.port, 'CONFIG', 'SET', 'port', String(free));
+          const atOnce = await sendTo(free, 'PING');
+          await sendTo(free, 'CONFIG', 'SET', 'port', String(server.port));
+          return { port, bind, kept, moved, atOnce, ping: await sendTo(server.port, 'PING'), held: listensOn(server.pid, server.port) };
+        } finally {
+          blocker.close();
+        }
+      });
+    });
+  });
+
   it('maxclients: the connection beyond it gets the error and is closed', async () => {
     await both(['--maxclients', '2'], async (s) => {
       await same(s, async (server) => {
