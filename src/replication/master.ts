@@ -84,6 +84,11 @@ export class Master {
     private readonly ctx: MasterContext,
   ) {
     this.noReplicasSince = this.nowSec();
+    // CONFIG SET of either setting recounts at once, as replication.c's updateGoodSlaves: the
+    // count is kept only while both are set, so the first write after enabling would otherwise
+    // see a stale 0 until the next cron.
+    server.config.onChange(MIN_REPLICAS_TO_WRITE, () => this.refreshGoodReplicas());
+    server.config.onChange(MIN_REPLICAS_MAX_LAG, () => this.refreshGoodReplicas());
     server.persistence.onBackgroundSaveDone((ok) => this.updateReplicasWaitingBgsave(ok, false));
     server.persistence.children.register('sync', {
       onExit: (child, exit) => this.syncChildExited(child, exit),
