@@ -1,0 +1,73 @@
+// Replication behaviours that Redis 7.0.15's own test suite (tests/integration/replication-*.tcl)
+// found diverging, each checked against a real redis-server pair doing the same: the
+// min-replicas-* settings take effect on the write right after CONFIG SET, and a writable
+// replica expires the keys its own clients gave a TTL.
+import { expect, it } from 'vitest';
+import { describeDifferential } from '../helpers/diff';
+import { cmd, info, keyforkNode, redisNode, sleep, stopNodesAfterEach, waitFor, waitLinkUp, type Node } from './replication-support';
+
+stopNodesAfterEach();
+
+type Kind = 'keyfork' | 'redis';
+
+/** A master and its replica, both of `kind`, the replica's link up and the master seeing it online. */
+async function pair(kind: Kind): Promise<{ master: Node; replica: Node }> {
+  const start = kind === 'keyfork' ? keyforkNode : redisNode;
+  const master = await start(['--repl-diskless-sync-delay', '0']);
+  const replica = await start([]);
+  await cmd(replica, 'REPLICAOF', '127.0.0.1', String(master.server.port));
+  await waitLinkUp(replica);
+  await waitFor(async () => (await info(master)).get('slave0')?.includes('state=online') ?? false, `${kind}'s replica online`);
+  return { master, replica };
+}
+
+describeDifferential('replication behaviours found by Redis 7.0.15 tests/integration', () => {
+  it('min-replicas-to-write set by CONFIG SET counts the good replicas at once (replication-2.tcl)', async () => {
+    const outcomes: Record<Kind, string[]> = { keyfork: [], redis: [] };
+    for (const kind of ['redis', 'keyfork'] as Kind[]) {
+      const { master, replica } = await pair(kind);
+      const out = outcomes[kind];
+      // The replica was good before the settings were on; no cron may have recounted since.
+      out.push(await cmd(master, 'CONFIG', 'SET', 'min-replicas-to-write', '1'));
+      out.push(await cmd(master, 'CONFIG', 'SET', 'min-replicas-max-lag', '10'));
+      out.push(await cmd(master, 'SET', 'foo', '12345'));
+      out.push((await info(master)).get('min_slaves_good_slaves') ?? 'absent');
+      out.push(await cmd(master, 'CONFIG', 'SET', 'min-replicas-to-write', '2'));
+      out.push(await cmd(master, 'SET', 'foo', '1'));
+      out.push(await cmd(master, 'CONFIG', 'SET', 'min-replicas-to-write', '1'));
+      out.push(await cmd(master, 'SET', 'foo', '2'));
+      await waitFor(async () => (await cmd(replica, 'GET', 'foo')) === '2', `${kind}'s replica to get foo`);
+    }
+    expect(outcomes.keyfork).toEqual(outcomes.redis);
+    expect(outcomes.keyfork[2]).toBe('+OK');
+  }, 60_000);
+
+  it('a writable replica expires the keys its clients gave a TTL, not those of its master (replication-3.tcl, expire.tcl)', async () => {
+    const outcomes: Record<Kind, string[]> = { keyfork: [], redis: [] };
+    for (const kind of ['redis', 'keyfork'] as Kind[]) {
+      const { master, replica } = await pair(kind);
+      const out = outcomes[kind];
+      // The master's key with a TTL, its active expiry off: only the master may delete it.
+      await cmd(master, 'DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      await cmd(master, 'SELECT', '5');
+      await cmd(master, 'SET', 'frommaster', 'x', 'PX', '200');
+      await cmd(replica, 'SELECT', '5');
+      await waitFor(async () => (await cmd(replica, 'DBSIZE')) === ':1', `${kind}'s replica to get the key`);
+      out.push(await cmd(replica, 'CONFIG', 'SET', 'replica-read-only', 'no'));
+      for (const k of ['key1', 'key2', 'key3']) out.push(await cmd(replica, 'SET', k, '1', 'PX', '300'));
+      out.push(await cmd(replica, 'SET', 'kept', '1', 'EX', '100'));
+      out.push(`tracked ${(await info(replica, 'stats')).get('slave_expires_tracked_keys')}`);
+      out.push(await cmd(replica, 'DBSIZE'));
+      // No command touches the keys meanwhile: only the replica's cron can remove them.
+      await sleep(1500);
+      out.push(await cmd(replica, 'DBSIZE'));
+      out.push(await cmd(replica, 'EXISTS', 'frommaster'));
+      out.push(`tracked ${(await info(replica, 'stats')).get('slave_expires_tracked_keys')}`);
+      // FLUSHALL forgets what the replica tracked.
+      out.push(await cmd(replica, 'FLUSHALL'));
+      out.push(`tracked ${(await info(replica, 'stats')).get('slave_expires_tracked_keys')}`);
+    }
+    expect(outcomes.keyfork).toEqual(outcomes.redis);
+    expect(outcomes.keyfork).toContain('tracked 4');
+  }, 60_000);
+});
