@@ -61,6 +61,14 @@ function debugLog(ctx: Ctx): void {
   ctx.out.ok();
 }
 
+/** DEBUG REPLICATE <cmd> [<arg> ...]: the arguments go to the replicas as a command of the stream. */
+function debugReplicate(ctx: Ctx): void {
+  const argv: Buffer[] = [];
+  for (let i = 2; i < ctx.req.argc; i++) argv.push(arg(ctx.req, i));
+  ctx.server.replication.feedCommand(argv);
+  ctx.out.ok();
+}
+
 /** DEBUG ERROR: the argument itself is the error reply (no ERR prefix added). */
 function debugError(ctx: Ctx): void {
   throw new ReplyError(arg(ctx.req, 2).toString());
@@ -212,6 +220,11 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
     run: debugError,
     help: ['ERROR <string>', ['Return a Redis protocol error with <string> as message. Useful for clients', 'unit tests to simulate Redis errors.']],
   },
+  replicate: {
+    argc: (n) => n >= 3,
+    run: debugReplicate,
+    help: ['REPLICATE <string>', ['Replicates the provided string to replicas, allowing data divergence.']],
+  },
   'aof-flush-sleep': {
     argc: (n) => n === 3,
     run: debugAofFlushSleep,
@@ -332,7 +345,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 };
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
-const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'config-rewrite-force-all', 'digest', 'digest-value', 'error', 'log', 'htstats', 'htstats-key', 'loadaof', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
+const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'config-rewrite-force-all', 'digest', 'digest-value', 'error', 'log', 'htstats', 'htstats-key', 'loadaof', 'replicate', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
   'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'set-skip-checksum-validation', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
 
 function available(server: Server, sub: string): boolean {

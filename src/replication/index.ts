@@ -175,6 +175,19 @@ export class Replication {
     this.master.sendToReplicas(data);
   }
 
+  /**
+   * DEBUG REPLICATE: a command made up by the caller joins the stream in the stream's current
+   * db, as replicationFeedSlaves with slaveseldb (a replica, or a master with neither backlog
+   * nor replicas, feeds nothing).
+   */
+  feedCommand(argv: Buffer[]): void {
+    if (this.isReplica() || (!this.state.backlog && this.master.replicas.length === 0)) return;
+    this.settle();
+    const parts: Buffer[] = [Buffer.from(`*${argv.length}\r\n`)];
+    for (const a of argv) parts.push(Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n'));
+    this.feedStream(Buffer.concat(parts));
+  }
+
   /** rdbPopulateSaveInfo: the replication position an RDB saved now corresponds to, or null. */
   saveInfo(): [number, string, number] | null {
     const st = this.state;

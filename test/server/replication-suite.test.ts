@@ -70,4 +70,30 @@ describeDifferential('replication behaviours found by Redis 7.0.15 tests/integra
     expect(outcomes.keyfork).toEqual(outcomes.redis);
     expect(outcomes.keyfork).toContain('tracked 4');
   }, 60_000);
+
+  it('DEBUG REPLICATE feeds its command to the replicas only; DEBUG OBJECT shows a key past its TTL without expiring it (replication-4.tcl)', async () => {
+    const outcomes: Record<Kind, string[]> = { keyfork: [], redis: [] };
+    for (const kind of ['redis', 'keyfork'] as Kind[]) {
+      const { master, replica } = await pair(kind);
+      const out = outcomes[kind];
+      out.push(await cmd(master, 'DEBUG', 'REPLICATE', 'SET', 'diverged', 'v'));
+      out.push(await cmd(master, 'DEBUG', 'REPLICATE'));
+      await waitFor(async () => (await cmd(replica, 'GET', 'diverged')) === 'v', `${kind}'s replica to run the replicated SET`);
+      out.push(await cmd(master, 'GET', 'diverged'));
+      out.push(await cmd(replica, 'DEBUG', 'REPLICATE', 'SET', 'x', 'y'));
+      // A key past its TTL: DEBUG OBJECT finds it and leaves it (no DEL reaches the replica).
+      await cmd(master, 'DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      await cmd(master, 'SET', 'k', '1', 'PX', '50');
+      await waitFor(async () => (await cmd(replica, 'DBSIZE')) === ':2', `${kind}'s replica to get k`);
+      await sleep(100);
+      for (const node of [replica, master]) {
+        out.push((await cmd(node, 'DEBUG', 'OBJECT', 'k')).replace(/^(\+Value at:)\S+ (refcount:\d+ encoding:\S+).*/, '$1 $2'));
+        out.push(await cmd(node, 'DBSIZE'));
+      }
+      out.push((await info(master, 'stats')).get('expired_keys') ?? 'absent');
+      out.push(await cmd(master, 'EXISTS', 'k'));
+      out.push(await cmd(master, 'DEBUG', 'OBJECT', 'k'));
+    }
+    expect(outcomes.keyfork).toEqual(outcomes.redis);
+  }, 60_000);
 });
