@@ -219,7 +219,7 @@ export async function bringUp(config: Config, withArguments: boolean, opts: Brin
   for (const line of users.warnings) log.warning(line);
   if (users.fatal) throw new StartupAbort('ACL errors at start-up');
   const loaded = await server.persistence.loadAtStartup();
-  if (loaded) server.replication.replica.restoreFromRdb(loaded);
+  if (loaded) server.replication.restoreFromRdb(loaded);
   if (server.cluster) server.cluster.verifyWithData(native.keyspaceInfo().some((n, i) => i >= 3 && i % 3 === 0 && n > 0));
   if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');
   if (server.unix.open) log.notice(`The server is now ready to accept connections at ${server.unix.path}`);

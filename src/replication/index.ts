@@ -9,7 +9,7 @@ import type { Command } from '../commands/table';
 import type { Request } from '../commands/types';
 import type { ReplyWriter } from '../protocol/reply';
 import { consume } from '../config/consumers';
-import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE } from '../native';
+import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE, type RdbLoadReport } from '../native';
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
 import { Failover } from './failover';
@@ -173,6 +173,27 @@ export class Replication {
   feedStream(data: Buffer): void {
     this.state.advance(data);
     this.master.sendToReplicas(data);
+  }
+
+  /**
+   * At start-up, the replication position an RDB was saved at (loadDataFromDisk): a replica
+   * caches a master of it; a master keeps it as id 2 and continues its offset from it with an
+   * empty backlog, so that its old replicas resync partially after a restart. Redis also feeds
+   * the DELs of keys that expired while the file loaded into that backlog; keyfork does not
+   * name them, so when any expired a master keeps a new history and its replicas resync fully
+   * (they would otherwise keep keys the master dropped).
+   */
+  restoreFromRdb(report: RdbLoadReport): void {
+    if (this.isReplica()) return this.replica.restoreFromRdb(report);
+    if (!report.replId || typeof report.replOffset !== 'number') return;
+    if (typeof report.replStreamDb !== 'number' || report.replStreamDb < 0 || report.keysExpired > 0) return;
+    const st = this.state;
+    st.replid2 = report.replId;
+    st.secondReplOffset = report.replOffset + 1;
+    st.masterReplOffset += report.replOffset;
+    if (st.backlog) st.backlog.offset = st.masterReplOffset - st.backlog.histlen + 1;
+    else st.createBacklog(this.server.config.int(REPL_BACKLOG_SIZE));
+    this.master.noReplicasSince = Math.floor(Date.now() / 1000);
   }
 
   /**

@@ -96,4 +96,44 @@ describeDifferential('replication behaviours found by Redis 7.0.15 tests/integra
     }
     expect(outcomes.keyfork).toEqual(outcomes.redis);
   }, 60_000);
+
+  it('a master restarted on its saved RDB keeps its history as id 2 and its replica resyncs partially (psync2-master-restart.tcl)', async () => {
+    const outcomes: Record<Kind, string[]> = { keyfork: [], redis: [] };
+    for (const kind of ['redis', 'keyfork'] as Kind[]) {
+      const start = kind === 'keyfork' ? keyforkNode : redisNode;
+      const master = await start(['--repl-diskless-sync-delay', '0', '--repl-ping-replica-period', '3600']);
+      const replica = await start(['--repl-ping-replica-period', '3600']);
+      await cmd(replica, 'REPLICAOF', '127.0.0.1', String(master.server.port));
+      await waitLinkUp(replica);
+      for (let i = 0; i < 50; i++) await cmd(master, 'SET', `k${i}`, 'v'.repeat(i));
+      await cmd(master, 'SELECT', '3');
+      await cmd(master, 'RPUSH', 'list', 'a', 'b');
+      const before = await info(master);
+      await waitFor(async () => (await info(replica)).get('master_repl_offset') === before.get('master_repl_offset'), `${kind}'s replica caught up`);
+      const { dir } = master.server;
+      // SHUTDOWN SAVE NOW: the RDB holds the replication id and offset, no GETACK moves it.
+      await master.conn.send('SHUTDOWN', 'SAVE', 'NOW').catch(() => null);
+      await master.server.stop('SIGKILL');
+      // Back on another port (the helpers pick free ports): the replica is pointed at it, and
+      // offers the history it holds as it would to the same address.
+      const again = await start(['--dir', dir, '--dbfilename', 'dump.rdb', '--repl-diskless-sync-delay', '0']);
+      await cmd(replica, 'REPLICAOF', '127.0.0.1', String(again.server.port));
+      await waitFor(async () => (await info(again, 'stats')).get('sync_partial_ok') !== '0' || (await info(again, 'stats')).get('sync_full') !== '0', `${kind}'s replica to resync`);
+      await waitLinkUp(replica);
+      const after = await info(again);
+      const out = outcomes[kind];
+      out.push(`replid2 kept ${after.get('master_replid2') === before.get('master_replid')}`);
+      out.push(`replid new ${after.get('master_replid') !== before.get('master_replid')}`);
+      out.push(`offset kept ${after.get('master_repl_offset') === before.get('master_repl_offset')}`);
+      out.push(`second_repl_offset ${Number(after.get('second_repl_offset')) - Number(before.get('master_repl_offset'))}`);
+      const stats = await info(again, 'stats');
+      out.push(`partial ${stats.get('sync_partial_ok')} full ${stats.get('sync_full')}`);
+      await cmd(again, 'SELECT', '3');
+      await cmd(again, 'RPUSH', 'list', 'c');
+      await waitFor(async () => (await cmd(replica, 'SELECT', '3')) === '+OK' && (await cmd(replica, 'LLEN', 'list')) === ':3', `${kind}'s replica to follow the restarted master`);
+      out.push(await cmd(replica, 'DBSIZE'));
+    }
+    expect(outcomes.keyfork).toEqual(outcomes.redis);
+    expect(outcomes.keyfork).toContain('partial 1 full 0');
+  }, 90_000);
 });
