@@ -57,6 +57,27 @@ export async function withBothServers<T>(
   }
 }
 
+/** Opens `n` connections to `port` for `body` and closes them whatever happens. */
+export async function withConns<T>(port: number, n: number, body: (c: RawConnection[]) => Promise<T>): Promise<T> {
+  const conns = await Promise.all(Array.from({ length: n }, () => RawConnection.connect(port)));
+  try {
+    return await body(conns);
+  } finally {
+    conns.forEach((c) => c.close());
+  }
+}
+
+/**
+ * Runs `scenario` on Redis then on keyfork (one after the other, so timing-sensitive steps do
+ * not compete); their transcripts must be equal. Returns Redis's.
+ */
+export async function sameOnBoth(servers: BothServers, scenario: (port: number) => Promise<string[]>): Promise<string[]> {
+  const redis = await scenario(servers.redis.port);
+  const keyfork = await scenario(servers.keyfork.port);
+  expect(keyfork.join('\n')).toBe(redis.join('\n'));
+  return redis;
+}
+
 /** Sends `commands` to both servers (one connection each) and returns every reply that differs. */
 export async function compareSequences(commands: Arg[][], opts: CompareOptions = {}): Promise<Mismatch[]> {
   const run = async (servers: BothServers) => {

@@ -3,30 +3,13 @@
 // with a TTL expiring actively (Redis 7.0's expireSlaveKeys), against the real redis-server.
 // Found by Redis 7.0.15's tests/unit/scripting.tcl, functions.tcl and expire.tcl.
 import { expect, it } from 'vitest';
-import { describeDifferential, useBothServers, type BothServers } from '../helpers/diff';
+import { describeDifferential, sameOnBoth, useBothServers, withConns, type BothServers } from '../helpers/diff';
 import { untilBlocked } from '../helpers/blocking';
 import { replyText, until } from '../helpers/info';
 import { formatReply, RawConnection } from '../helpers/resp';
 import { startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
 let servers: BothServers;
-
-async function withConns<T>(port: number, n: number, body: (c: RawConnection[]) => Promise<T>): Promise<T> {
-  const conns = await Promise.all(Array.from({ length: n }, () => RawConnection.connect(port)));
-  try {
-    return await body(conns);
-  } finally {
-    conns.forEach((c) => c.close());
-  }
-}
-
-/** Runs `scenario` on Redis then keyfork; their transcripts must be equal. */
-async function sameOnBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const redis = await scenario(servers.redis.port);
-  const keyfork = await scenario(servers.keyfork.port);
-  expect(keyfork.join('\n')).toBe(redis.join('\n'));
-  return redis;
-}
 
 const LIBRARY = `#!lua name=stale
 redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}
@@ -38,7 +21,7 @@ describeDifferential('scripts on a stale replica, and in scripts XREAD BLOCK and
   useBothServers((s) => (servers = s), { keyfork: { args: ['--enable-debug-command', 'yes'] } });
 
   it('refuses scripts without allow-stale and their calls of non-stale commands as Redis', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 1, async ([r]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 1, async ([r]) => {
       const log: string[] = [];
       await r.send('FUNCTION', 'LOAD', 'REPLACE', LIBRARY);
       await r.send('CONFIG', 'RESETSTAT');
@@ -68,7 +51,7 @@ describeDifferential('scripts on a stale replica, and in scripts XREAD BLOCK and
   });
 
   it('XREAD and XREADGROUP refuse BLOCK from scripts; SORT BY a constant sorts a set there', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 1, async ([r]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 1, async ([r]) => {
       await r.send('FLUSHALL');
       await r.send('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
       await r.send('SADD', 'myset', ...'a b c d e f g h i l m n o p q r s t u v z aa aaa azz'.split(' '));
@@ -87,7 +70,7 @@ describeDifferential('scripts on a stale replica, and in scripts XREAD BLOCK and
   });
 
   it('a command let in while a script is busy does not serve blocked clients before the script ends', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 4, async ([r, rd, rd2, r3]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 4, async ([r, rd, rd2, r3]) => {
       const log: string[] = [];
       await r.send('FLUSHALL');
       const popped = rd2.send('BLPOP', 'x', '0');

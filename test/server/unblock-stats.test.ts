@@ -7,7 +7,7 @@
 // stale replica must refuse, and pub/sub clients killed when `allchannels` is revoked.
 // Found by tests/unit/info.tcl, slowlog.tcl, multi.tcl, acl.tcl and type/stream-cgroups.tcl.
 import { expect, it } from 'vitest';
-import { describeDifferential, useBothServers, type BothServers } from '../helpers/diff';
+import { describeDifferential, sameOnBoth, useBothServers, withConns, type BothServers } from '../helpers/diff';
 import { untilBlocked } from '../helpers/blocking';
 import { replyText } from '../helpers/info';
 import { formatReply, RawConnection, type Reply } from '../helpers/resp';
@@ -23,23 +23,6 @@ async function infoLines(conn: RawConnection, section: string, prefix: string): 
     .map((l) => l.replace(/usec=\d+/, 'usec=*').replace(/usec_per_call=[\d.]+/, 'usec_per_call=*').replace(/=[\d.]+(,|$)/g, (m, end) => (l.startsWith('latency_') ? `=*${end}` : m)));
 }
 
-async function withConns<T>(port: number, n: number, body: (c: RawConnection[]) => Promise<T>): Promise<T> {
-  const conns = await Promise.all(Array.from({ length: n }, () => RawConnection.connect(port)));
-  try {
-    return await body(conns);
-  } finally {
-    conns.forEach((c) => c.close());
-  }
-}
-
-/** Runs `scenario` on Redis then keyfork; their transcripts must be equal. */
-async function sameOnBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const redis = await scenario(servers.redis.port);
-  const keyfork = await scenario(servers.keyfork.port);
-  expect(keyfork.join('\n')).toBe(redis.join('\n'));
-  return redis;
-}
-
 const clientId = async (c: RawConnection) => {
   const r = await c.send('CLIENT', 'ID');
   return r.t === 'int' ? String(r.v) : '';
@@ -49,7 +32,7 @@ describeDifferential('statistics of blocked commands once served or unblocked', 
   useBothServers((s) => (servers = s));
 
   it('a served BLPOP is one call, with its latency percentiles (latencystats: blocking commands)', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 2, async ([admin, waiter]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 2, async ([admin, waiter]) => {
       const log: string[] = [];
       await admin.send('FLUSHALL');
       await admin.send('CONFIG', 'RESETSTAT');
@@ -70,7 +53,7 @@ describeDifferential('statistics of blocked commands once served or unblocked', 
   });
 
   it('CLIENT UNBLOCK ERROR counts the UNBLOCKED error and a failed call (errorstats: blocking commands)', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 2, async ([admin, waiter]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 2, async ([admin, waiter]) => {
       const log: string[] = [];
       await admin.send('FLUSHALL');
       await admin.send('CONFIG', 'RESETSTAT');
@@ -95,7 +78,7 @@ describeDifferential('statistics of blocked commands once served or unblocked', 
   });
 
   it('XGROUP DESTROY answering a blocked XREADGROUP with NOGROUP counts the error and the failed call', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 2, async ([admin, waiter]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 2, async ([admin, waiter]) => {
       const log: string[] = [];
       await admin.send('FLUSHALL');
       await admin.send('CONFIG', 'RESETSTAT');
@@ -114,7 +97,7 @@ describeDifferential('statistics of blocked commands once served or unblocked', 
   });
 
   it('a BLPOP served after SLOWLOG RESET is logged as sent, once it is served', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 2, async ([admin, waiter]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 2, async ([admin, waiter]) => {
       await admin.send('FLUSHALL');
       await admin.send('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
       waiter.write('*3\r\n$5\r\nBLPOP\r\n$1\r\nl\r\n$1\r\n0\r\n');
@@ -131,7 +114,7 @@ describeDifferential('statistics of blocked commands once served or unblocked', 
   });
 
   it('ACL SETUSER is in the slow log with its user name and rules redacted, failed or not', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 1, async ([admin]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 1, async ([admin]) => {
       await admin.send('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
       await admin.send('SLOWLOG', 'RESET');
       const failed = formatReply(await admin.send('ACL', 'SETUSER', 'slowlog test user', '+get', '+set'));
@@ -151,7 +134,7 @@ describeDifferential('EXEC on a stale replica, subscribers losing allchannels', 
   useBothServers((s) => (servers = s));
 
   it('EXEC of a queue with a command a stale replica refuses aborts with MASTERDOWN', async () => {
-    const log = await sameOnBoth((port) => withConns(port, 2, async ([r, r1]) => {
+    const log = await sameOnBoth(servers, (port) => withConns(port, 2, async ([r, r1]) => {
       const log: string[] = [];
       await r.send('CONFIG', 'SET', 'replica-serve-stale-data', 'no');
       await r.send('SET', 'xx', '1');
@@ -180,7 +163,7 @@ describeDifferential('EXEC on a stale replica, subscribers losing allchannels', 
   });
 
   it('a pattern subscriber is killed when its user loses allchannels', async () => {
-    await sameOnBoth((port) => withConns(port, 2, async ([admin, sub]) => {
+    await sameOnBoth(servers, (port) => withConns(port, 2, async ([admin, sub]) => {
       const log: string[] = [];
       await admin.send('ACL', 'SETUSER', 'psuser', 'on', '>pspass', '+@all', '~*', 'allchannels');
       log.push(formatReply(await sub.send('AUTH', 'psuser', 'pspass')));
