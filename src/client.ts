@@ -172,8 +172,9 @@ export class Client {
    */
   readonly unixSocket: string | null;
 
-  constructor(readonly socket: ClientSocket, maxBulkLen: () => number, fd?: number, unixSocket?: string) {
-    this.parser = new RequestParser(maxBulkLen);
+  /** `authRequired`: whether the server needs clients to AUTH (the parser asks before it admits a big request). */
+  constructor(readonly socket: ClientSocket, maxBulkLen: () => number, fd?: number, unixSocket?: string, authRequired: () => boolean = () => false) {
+    this.parser = new RequestParser(maxBulkLen, () => !this.authenticated && authRequired());
     this.unixSocket = unixSocket ?? null;
     this.addr = unixSocket !== undefined ? `${unixSocket}:0` : formatAddr(socket.remoteAddress, socket.remotePort);
     this.laddr = unixSocket !== undefined ? `${unixSocket}:0` : formatAddr(socket.localAddress, socket.localPort);

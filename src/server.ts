@@ -561,9 +561,12 @@ export class Server {
    * Makes the connection on `fd` a client whose socket the addon owns (on a duplicate when
    * `duplicate`: node:net keeps `fd`). False when the addon could not take it.
    */
+  /** Redis's authRequired() less the client's own state: the default user needs a password. */
+  private readonly authRequired = (): boolean => this.acl.authRequired;
+
   private adoptFd(fd: number, duplicate: boolean, remoteAddress?: string, remotePort?: number, localAddress?: string, localPort?: number): boolean {
     const socket = new NativeSocket(remoteAddress, remotePort, localAddress, localPort);
-    const client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    const client = new Client(socket, () => this.limits.protoMaxBulkLen, undefined, undefined, this.authRequired);
     try {
       client.fd = native.sockAdopt(fd, client.id, duplicate);
     } catch (err) {
@@ -734,7 +737,7 @@ export class Server {
       if (handle?.constructor.name === 'Pipe' && this.unix.path !== null) unix = this.unix.path;
       else socket.setNoDelay(true);
     }
-    client = new Client(socket, () => this.limits.protoMaxBulkLen, undefined, unix);
+    client = new Client(socket, () => this.limits.protoMaxBulkLen, undefined, unix, this.authRequired);
     client.writeFd = client.fd;
     this.register(client);
   }
@@ -746,7 +749,7 @@ export class Server {
   private addTlsClient(socket: tls.TLSSocket): void {
     if (this.refusedAtMaxclients((error) => socket.end(error))) return;
     socket.setNoDelay(true);
-    const client = new Client(socket, () => this.limits.protoMaxBulkLen);
+    const client = new Client(socket, () => this.limits.protoMaxBulkLen, undefined, undefined, this.authRequired);
     socket.on('data', (chunk: Buffer) => this.onData(client, chunk));
     this.register(client);
   }

@@ -12,6 +12,9 @@ const BIG_ARG = 32 * 1024;
 const INLINE_MAX = 64 * 1024;
 /** Redis 7.0 refuses multibulk counts above INT_MAX. */
 const MULTIBULK_MAX = 2147483647;
+/** Before AUTH (when the default user needs a password) Redis allows smaller requests only. */
+const UNAUTHENTICATED_ARGC_MAX = 10;
+const UNAUTHENTICATED_BULK_MAX = 16384;
 /** A partial request is kept in a Buffer of at least this size, reused while it stays small. */
 const OWN_MIN = 16 * 1024;
 /** An emptied Buffer of our own larger than this is dropped (a big value went through). */
@@ -76,7 +79,8 @@ export class RequestParser {
    */
   private bigArgOffset = 0;
 
-  constructor(private maxBulkLen: () => number) {}
+  /** `authRequired`: the client has not authenticated and must (Redis's authRequired()). */
+  constructor(private maxBulkLen: () => number, private authRequired: () => boolean = () => false) {}
 
   /** Adds `chunk[0, n)`; the parser reads it in place until `release()`. */
   feed(chunk: Buffer, n = chunk.length): void {
@@ -246,6 +250,7 @@ export class RequestParser {
       return Parse.Incomplete;
     }
     if (!header.ok || header.value > MULTIBULK_MAX) return this.protocolError('invalid multibulk length');
+    if (header.value > UNAUTHENTICATED_ARGC_MAX && this.authRequired()) return this.protocolError('unauthenticated multibulk length');
     if (header.value <= 0) {
       this.pos = header.next;
       return Parse.Empty;
@@ -264,6 +269,7 @@ export class RequestParser {
         return this.incomplete(start, i);
       }
       if (!len.ok || len.value < 0 || len.value > maxBulk) return this.protocolError('invalid bulk length');
+      if (len.value > UNAUTHENTICATED_BULK_MAX && this.authRequired()) return this.protocolError('unauthenticated bulk length');
       const dataEnd = len.next + len.value;
       if (dataEnd + 2 > this.end) {
         this.need = dataEnd + 2 - start + (argc - i - 1) * 4;

@@ -121,3 +121,40 @@ describeDifferential('protocol errors close the connection', () => {
     bad.close();
   });
 });
+
+describeDifferential('before AUTH, requests are limited to 10 arguments of 16384 bytes (requirepass set)', () => {
+  let keyfork: RunningServer;
+  let redis: RunningServer;
+  beforeAll(async () => {
+    const opts = { args: ['--requirepass', 'pw'] };
+    [keyfork, redis] = await Promise.all([startKeyfork(opts), startRedis(opts)]);
+  });
+  afterAll(async () => {
+    await Promise.all([keyfork?.stop(), redis?.stop()]);
+  });
+
+  it.each([
+    ['*11\r\n', 'unauthenticated multibulk length'],
+    ['*1\r\n$16385\r\n', 'unauthenticated bulk length'],
+  ])('%j is refused and the connection closed', async (wire, text) => {
+    for (const server of [keyfork, redis]) {
+      const conn = await RawConnection.connect(server.port);
+      expect(await conn.sendRaw(Buffer.from(wire))).toEqual({ t: 'error', v: `ERR Protocol error: ${text}` });
+      expect(await conn.waitClose(2000)).toBe(true);
+      conn.close();
+    }
+  });
+
+  it('the limits end with AUTH; at the limits a request gets NOAUTH', async () => {
+    const big = 'x'.repeat(16384);
+    for (const server of [keyfork, redis]) {
+      const conn = await RawConnection.connect(server.port);
+      expect(await conn.send('ECHO', big), `port ${server.port}`).toEqual({ t: 'error', v: 'NOAUTH Authentication required.' });
+      expect(await conn.send('AUTH', 'pw')).toEqual({ t: 'simple', v: 'OK' });
+      const args = Array.from({ length: 11 }, (_, i) => `k${i}`);
+      expect(await conn.send('DEL', ...args)).toEqual({ t: 'int', v: 0 });
+      expect(await conn.send('ECHO', big + 'y')).toEqual({ t: 'bulk', v: Buffer.from(big + 'y') });
+      conn.close();
+    }
+  });
+});
