@@ -16,10 +16,13 @@ export type PauseKind = 'write' | 'all';
 export type PausePurpose = 'command' | 'failover' | 'shutdown';
 
 /**
- * Redis 7.0's CMD_MAY_REPLICATE commands (an internal flag COMMAND INFO does not show): they
- * may propagate something, so a WRITE pause holds them back like writes.
+ * Whether `cmd` may replicate as processCommand judges it: a script that declares flags says
+ * whether it writes instead (scriptFlagsToCmdFlags drops CMD_MAY_REPLICATE), so a no-writes
+ * script runs under a WRITE pause.
  */
-const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish', 'pfcount']);
+export function mayReplicate(cmd: Command, declaresFlags: () => boolean): boolean {
+  return cmd.mayReplicate && !declaresFlags();
+}
 
 const RESTRICTION: Record<PauseKind, number> = { write: 1, all: 2 };
 
@@ -60,12 +63,15 @@ export class ClientPause {
     this.resumed.push(fn);
   }
 
-  /** Does the pause hold this command back? `writes`: the command writes, as dispatch judged it. */
-  postpones(client: Client, cmd: Command, writes: boolean): boolean {
+  /**
+   * Does the pause hold this command back? `writes` / `mayReplicate`: the command (for EXEC,
+   * one of its queue) writes / may replicate, as dispatch judged it.
+   */
+  postpones(client: Client, writes: boolean, mayReplicate: boolean): boolean {
     if (this.kind === null || client.isReplica || client.isMonitor) return false;
     this.endIfDue(Date.now());
     if (this.kind === null) return false;
-    return this.kind === 'all' || writes || MAY_REPLICATE.has(cmd.name);
+    return this.kind === 'all' || writes || mayReplicate;
   }
 
   postpone(client: Client, req: Request): void {

@@ -27,6 +27,8 @@ export interface QueuedCommand {
   req: Request;
   /** It writes (a script by its declared flags): EXEC of this queue counts as a write. */
   write: boolean;
+  /** It may replicate (Redis's CMD_MAY_REPLICATE): a WRITE pause holds EXEC of this queue back. */
+  mayReplicate: boolean;
   /** It may run while loading (Redis's CMD_LOADING). */
   loading: boolean;
   /** It may run on a stale replica (Redis's CMD_STALE): EXEC of a queue holding another is refused. */

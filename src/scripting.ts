@@ -62,6 +62,7 @@ const CMD_NOSCRIPT = 4;
 const CMD_CONTAINER = 8;
 const CMD_READONLY = 16;
 const CMD_STALE = 32;
+const CMD_MAY_REPLICATE = 64;
 
 /** Script flags (native/src/script/mod.rs). */
 const FLAG_NO_WRITES = 1;
@@ -122,6 +123,7 @@ export class Scripting {
       if (cmd.subcommands) flags |= CMD_CONTAINER;
       if (cmd.flags.has('readonly')) flags |= CMD_READONLY;
       if (cmd.flags.has('stale')) flags |= CMD_STALE;
+      if (cmd.mayReplicate) flags |= CMD_MAY_REPLICATE;
       native.setScriptCommand(name, this.byId.length, cmd.nativeIndex, cmd.arity, flags);
       this.byId.push(cmd);
     }
@@ -154,26 +156,36 @@ export class Scripting {
   }
 
   /**
+   * The flags EVAL/FCALL `req`'s script declares (a shebang's, a function's), null for other
+   * commands and for scripts without flags: Redis's getCommandFlags replaces the command's
+   * write, denyoom, stale and may-replicate flags with what the script declares
+   * (scriptFlagsToCmdFlags).
+   */
+  private declaredFlags(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): number | null {
+    const kind = SCRIPT_KINDS.get(cmd.name);
+    if (kind === undefined || req.argc < 2) return null;
+    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
+    return flags < 0 || (flags & FLAG_EVAL_COMPAT) !== 0 ? null : flags;
+  }
+
+  /** Whether EVAL/FCALL `req`'s script declares flags (then it never counts as may-replicate). */
+  declaresFlags(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean {
+    return this.declaredFlags(cmd, req) !== null;
+  }
+
+  /**
    * Whether EVAL/FCALL `req` runs a script declared as writing (a shebang without no-writes),
    * for the dispatcher's MISCONF check: Redis treats such a script as a write command.
    */
   declaresWrites(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean {
-    const kind = SCRIPT_KINDS.get(cmd.name);
-    if (kind === undefined || req.argc < 2) return false;
-    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
-    return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & FLAG_NO_WRITES) === 0;
+    const flags = this.declaredFlags(cmd, req);
+    return flags !== null && (flags & FLAG_NO_WRITES) === 0;
   }
 
-  /**
-   * The stale flag EVAL/FCALL `req` runs with when its script declares flags (allow-stale;
-   * Redis's scriptFlagsToCmdFlags), null for other commands and scripts without flags.
-   */
+  /** The stale flag EVAL/FCALL `req` runs with when its script declares flags (allow-stale), null otherwise. */
   declaredStale(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean | null {
-    const kind = SCRIPT_KINDS.get(cmd.name);
-    if (kind === undefined || req.argc < 2) return null;
-    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
-    if (flags < 0 || (flags & FLAG_EVAL_COMPAT) !== 0) return null;
-    return (flags & FLAG_ALLOW_STALE) !== 0;
+    const flags = this.declaredFlags(cmd, req);
+    return flags === null ? null : (flags & FLAG_ALLOW_STALE) !== 0;
   }
 
   /**
@@ -181,10 +193,8 @@ export class Scripting {
    * or no-writes): Redis refuses such a script, like a denyoom command, when out of memory.
    */
   declaresDenyOom(cmd: Command, req: { input: Buffer; offsets: Int32Array; argc: number }): boolean {
-    const kind = SCRIPT_KINDS.get(cmd.name);
-    if (kind === undefined || req.argc < 2) return false;
-    const flags = native.scriptFlags(kind, req.input.subarray(req.offsets[2], req.offsets[3]));
-    return flags >= 0 && (flags & FLAG_EVAL_COMPAT) === 0 && (flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES)) === 0;
+    const flags = this.declaredFlags(cmd, req);
+    return flags !== null && (flags & (FLAG_ALLOW_OOM | FLAG_NO_WRITES)) === 0;
   }
 
   /**

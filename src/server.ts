@@ -851,6 +851,7 @@ export class Server {
         client.postponed = null;
         this.dispatcher.run(client, postponed);
         this.out.resp3 = client.resp === 3;
+        if (client.isMaster) this.replication.replica.commandsApplied(client);
       }
       this.processInput(client);
     } finally {

@@ -8,6 +8,7 @@ import type { Server } from '../server';
 import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
 import { WatchVerdict } from '../watch';
+import { mayReplicate } from '../client-pause';
 import { getNodeByQuery, mayRedirect, redirectionError } from '../cluster/redirect';
 import { refusedByMisconf, type Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
@@ -207,7 +208,8 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
     }
-    if (server.clientPause.postpones(client, cmd, isWrite)) {
+    const replicates = mayReplicate(cmd, () => server.scripting.declaresFlags(cmd, req)) || (queued !== null && queued.some((q) => q.mayReplicate));
+    if (server.clientPause.postpones(client, isWrite, replicates)) {
       server.clientPause.postpone(client, req);
       return;
     }
@@ -215,7 +217,7 @@ export class Dispatcher {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
-        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, loading: cmd.flags.has('loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, mayReplicate: replicates, loading: cmd.flags.has('loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
       }
       if (!client.repliesMuted) out.simple('QUEUED');
       return;

@@ -41,6 +41,11 @@ export interface Command {
   spec: CommandSpec;
   flags: Set<string>;
   isWrite: boolean;
+  /**
+   * Redis 7.0's CMD_MAY_REPLICATE (an internal flag COMMAND INFO does not show): it may
+   * propagate something, so a WRITE pause holds it back and a read-only script may not call it.
+   */
+  mayReplicate: boolean;
   handler: Handler;
   /** Index into the native command list, or -1 for a TypeScript handler. */
   nativeIndex: number;
@@ -62,6 +67,9 @@ const SPECS = (specJson as unknown as { commands: Record<string, CommandSpec> })
  * closes the gate (Server.fastPathOpen). Dispatch keeps the TypeScript handler.
  */
 const BATCH_TWINS = new Set(['ping']);
+
+/** The commands Redis 7.0 marks CMD_MAY_REPLICATE. */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'publish', 'spublish', 'pfcount']);
 
 /** Redis refuses these while a failed save stops writes (MISCONF): the writes, and PING. */
 export function refusedByMisconf(cmd: Command): boolean {
@@ -148,7 +156,7 @@ export class CommandTable {
 
   private make(spec: CommandSpec, handler: Handler, nativeIndex: number): Command {
     const flags = new Set(spec.flags);
-    return { name: spec.name, arity: spec.arity, spec, flags, isWrite: flags.has('write'), handler, nativeIndex, batchIndex: -1, stats: newStats() };
+    return { name: spec.name, arity: spec.arity, spec, flags, isWrite: flags.has('write'), mayReplicate: MAY_REPLICATE.has(spec.name), handler, nativeIndex, batchIndex: -1, stats: newStats() };
   }
 
   private indexUpperCase(): void {

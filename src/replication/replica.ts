@@ -776,9 +776,13 @@ export class Replica {
     this.server.runMasterInput(client, chunk);
   }
 
-  /** After the master client ran commands: what it applied goes on to our replicas and backlog. */
+  /**
+   * After the master client ran commands: what it applied goes on to our replicas and backlog.
+   * A command CLIENT PAUSE holds back is not applied yet (Redis moves reploff in
+   * commandProcessed only), so slave_repl_offset stays behind slave_read_repl_offset meanwhile.
+   */
   commandsApplied(client: Client): void {
-    if (client.inMulti) return;
+    if (client.inMulti || client.postponed) return;
     const applied = client.masterLink!.takeApplied(client.parser.consumed());
     if (applied) this.ctx.proxy(applied);
   }

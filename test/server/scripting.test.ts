@@ -180,6 +180,10 @@ describeDifferential('EVAL and the Lua environment vs redis-server 7.0', () => {
       ['EVAL_RO', 'return redis.call("get", "k")', '0'], ['EVAL_RO', 'return redis.call("set", "k", "y")', '0'],
       ['EVAL_RO', '#!lua\nreturn 1', '0'], ['EVAL_RO', '#!lua flags=no-writes\nreturn redis.call("get", "k")', '0'],
       ['EVAL_RO', 'return redis.pcall("set", "k", "y")', '0'], ['GET', 'k'],
+      // May-replicate commands count as writes for a read-only script (so it can run under CLIENT PAUSE WRITE).
+      ['EVAL_RO', 'return redis.call("publish", "ch", "m")', '0'], ['EVAL', '#!lua flags=no-writes\nreturn redis.call("pfcount", "h")', '0'],
+      ['EVAL', '#!lua flags=no-writes\nreturn redis.pcall("spublish", "ch", "m")', '0'], ['EVAL', 'return redis.call("publish", "ch", "m")', '0'],
+      ['EVAL_RO', 'return redis.call("pfcount", "h")', '0'], ['EVAL', 'return redis.call("pfcount", "h")', '0'],
     ]);
   });
 

@@ -20,6 +20,9 @@ pub const CMD_NOSCRIPT: u32 = 4;
 pub const CMD_CONTAINER: u32 = 8;
 pub const CMD_READONLY: u32 = 16;
 pub const CMD_STALE: u32 = 32;
+/// Redis's CMD_MAY_REPLICATE (PUBLISH, PFCOUNT...): a read-only script may not call it, so that
+/// one runs safely under CLIENT PAUSE WRITE.
+pub const CMD_MAY_REPLICATE: u32 = 64;
 
 #[derive(Clone, Copy)]
 pub struct CommandInfo {
@@ -204,11 +207,12 @@ fn execute() -> Result<(), (String, Option<usize>)> {
                 return refuse(&e);
             }
         }
+        // scriptVerifyWriteCommandAllow counts may-replicate commands as writes here only.
+        if r.read_only && info.flags & (CMD_WRITE | CMD_MAY_REPLICATE) != 0 {
+            return refuse("Write commands are not allowed from read-only scripts.");
+        }
         let write = info.flags & CMD_WRITE != 0;
         if write {
-            if r.read_only {
-                return refuse("Write commands are not allowed from read-only scripts.");
-            }
             // scriptVerifyWriteCommandAllow: the server's state may refuse the first write,
             // not one after the script already changed something.
             if !r.write_dirty {
