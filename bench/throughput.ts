@@ -88,6 +88,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'pipelined-requests', kind: 'int', help: 'requests per test at -P above 1 (-n): pipelined requests cost ~1 us, so more are needed for a stable figure', default: 1000000 },
   { name: 'clients', kind: 'int', help: 'parallel connections (-c)', default: 50 },
   { name: 'scaling-clients', kind: 'int', help: 'then every test again at -P 1 with this many connections (connection scaling)', default: 1000 },
+  { name: 'scaling-requests', kind: 'int', help: 'requests per test of the connection-scaling pass (-n): at 100,000 a 1000-connection run lasts ~2 s and one stalled second moves it by a third', default: 300000 },
   { name: 'no-scaling', kind: 'bool', help: 'skip the connection-scaling pass', default: false },
   { name: 'keyspace', kind: 'int', help: 'random keys (-r); without it redis-benchmark uses one key per test' },
   { name: 'repeats', kind: 'int', help: 'runs of each test per server, alternating; the table gives each figure\'s median and the notes every run\'s rps (the machine\'s noise)', default: 1 },
@@ -147,8 +148,9 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
   for (const t of tests) if (!TEST_COMMANDS[t]) throw new UsageError(`--tests: unknown test '${t}' (known: ${Object.keys(TEST_COMMANDS).join(', ')})`);
   const pipelines = parseCountList('pipelines', String(flags.pipelines));
   const scale = flags.full ? 5 : 1;
-  const requestsFor = (pipeline: number) => scale * Number(pipeline > 1 ? flags['pipelined-requests'] : flags.requests);
   const clients = Number(flags.clients);
+  const requestsFor = (pipeline: number, conns = clients) =>
+    scale * Number(pipeline > 1 ? flags['pipelined-requests'] : conns !== clients ? flags['scaling-requests'] : flags.requests);
   const repeats = Number(flags.repeats ?? 1);
   if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError('--repeats: a count of 1 or more');
   const scalingClients = Number(flags['scaling-clients']);
@@ -168,7 +170,7 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
   const kinds = serverKinds(tools);
   const section: ThroughputSection = {
     date: new Date().toISOString(), machine: describeMachine(tools.redisServer), commands: [], notes: [...tools.notes],
-    invocation: invocation(), clients, requests: requestsFor(1), pipelinedRequests: requestsFor(16), pinned, rows: [],
+    invocation: invocation(), clients, requests: requestsFor(1), pipelinedRequests: requestsFor(16), scalingRequests: passes.some(([, c]) => c !== clients) ? requestsFor(1, scalingClients) : undefined, pinned, rows: [],
     limit: limit ? `maxmemory ${limit.maxmemory}, ${limit.valueSize}-byte values, ${limit.keyspace.toLocaleString('en-US')} random keys; each server filled until it evicts before each test` : undefined,
   };
   const servers = new Map<ServerKind, Server>();
@@ -183,7 +185,7 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
       const random = custom ? custom.random : keyspace;
       return [
         ...(pin ? [tools.taskset as string, '-c', '0'] : []), tools.redisBenchmark as string, '-h', '127.0.0.1', '-p', String(port),
-        '-c', String(conns), '-n', String(requestsFor(pipeline)), '-P', String(pipeline), ...(random ? ['-r', String(random)] : []),
+        '-c', String(conns), '-n', String(requestsFor(pipeline, conns)), '-P', String(pipeline), ...(random ? ['-r', String(random)] : []),
         ...(limit ? ['-d', String(limit.valueSize)] : []), '--csv', ...(custom ? custom.command : ['-t', test])];
     };
     for (const [p, conns] of passes) section.commands.push(shellLine(benchArgv(0, '<test>', p, conns)).replace(' -p 0 ', ' -p $PORT '));
@@ -216,12 +218,12 @@ export async function runThroughput(flags: ParsedFlags, testList: string, limit:
             if (limit && policy) await fillToLimit(server, limit, policy, benchArgv(server.port, 'set', 16, conns));
             const evictedBefore = limit ? await infoNumber(server.client, 'stats', 'evicted_keys') : 0;
             const custom = CUSTOM_TESTS[test];
-            if (custom) await prepare(server, custom, requestsFor(pipeline));
-            const result = await measureOne(server, benchArgv(server.port, test, pipeline, conns), test, requestsFor(pipeline), section.rows, kind, pipeline, conns);
+            if (custom) await prepare(server, custom, requestsFor(pipeline, conns));
+            const result = await measureOne(server, benchArgv(server.port, test, pipeline, conns), test, requestsFor(pipeline, conns), section.rows, kind, pipeline, conns);
             runs.set(kind, [...(runs.get(kind) ?? []), result]);
             if (limit) {
               const evicted = ((await infoNumber(server.client, 'stats', 'evicted_keys')) ?? 0) - (evictedBefore ?? 0);
-              row.notes.push(`${LABEL[kind]}: ${evicted.toLocaleString('en-US')} keys evicted during the test (${((100 * evicted) / requestsFor(pipeline)).toFixed(0)}% of the writes)`);
+              row.notes.push(`${LABEL[kind]}: ${evicted.toLocaleString('en-US')} keys evicted during the test (${((100 * evicted) / requestsFor(pipeline, conns)).toFixed(0)}% of the writes)`);
             }
             step(`  ${LABEL[kind].padEnd(12)} ${Math.round(result.rps).toLocaleString('en-US').padStart(9)} rps, ${result.cpuUsPerRequest.toFixed(2)} us CPU/request`
               + `, busy: redis-benchmark ${busyPercent(result.benchBusy)}, server ${busyPercent(result.serverBusy)}`);

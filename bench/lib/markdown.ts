@@ -129,7 +129,8 @@ export function renderThroughputSection(s: ThroughputSection, heading = '## Comm
   const out = [heading, '', metaBlock(s), ''];
   if (s.limit) out.push(`At the memory limit: ${s.limit}.`, '');
   const scaling = [...new Set(s.rows.map((r) => r.clients ?? s.clients))].filter((c) => c !== s.clients);
-  out.push(`redis-benchmark -c ${s.clients}${scaling.length ? ` (and -c ${scaling.join(', ')} at -P 1 for connection scaling)` : ''}, -n ${fmt(s.requests)} at -P 1 and ${fmt(s.pipelinedRequests)} when pipelined, one test at a time, servers alternating. `
+  const scalingN = s.scalingRequests !== undefined && s.scalingRequests !== s.requests ? `, -n ${fmt(s.scalingRequests)}` : '';
+  out.push(`redis-benchmark -c ${s.clients}${scaling.length ? ` (and -c ${scaling.join(', ')} at -P 1${scalingN} for connection scaling)` : ''}, -n ${fmt(s.requests)} at -P 1 and ${fmt(s.pipelinedRequests)} when pipelined, one test at a time, servers alternating. `
     + 'Server CPU per request is the server process\'s on-CPU time over the test (sum of its threads\' /proc/PID/task/*/schedstat, '
     + 'split into user (u) and system (s) time in the proportion of utime:stime from /proc/PID/stat), divided by the requests'
     + `${s.pinned ? `; ${s.pinned}` : ''}. Ratios are keyfork / redis-server (rps: higher is better; CPU: lower is better). `

@@ -68,7 +68,9 @@ export function renderReadmeSummary(all: AllResults): string {
     + 'Full tables, machine, load and exact commands: [`bench/results/latest.md`](bench/results/latest.md).', '');
   if (all.save) out.push(...saveRows(all.save.datasets), '');
   if (all.throughput) {
-    out.push(`redis-benchmark -c ${all.throughput.clients}, -n ${fmt(all.throughput.requests)} (${fmt(all.throughput.pipelinedRequests)} pipelined), one test at a time, servers pinned alike:`, '');
+    const t = all.throughput;
+    const scaling = t.scalingRequests !== undefined && t.scalingRequests !== t.requests ? `; -n ${fmt(t.scalingRequests)} with 1000 connections` : '';
+    out.push(`redis-benchmark -c ${t.clients}, -n ${fmt(t.requests)} (${fmt(t.pipelinedRequests)} pipelined${scaling}), one test at a time, servers pinned alike:`, '');
     out.push(...throughputRows(all.throughput), '');
   }
   out.push(END);

@@ -91,6 +91,8 @@ export interface ThroughputSection extends SectionMeta {
   /** -n at -P 1 and at deeper pipelines. */
   requests: number;
   pipelinedRequests: number;
+  /** -n of the connection-scaling pass (absent in results written before it had its own). */
+  scalingRequests?: number;
   pinned: string | null;
   rows: ThroughputRow[];
   /** The memory limit the tests ran at (the eviction benchmark). */
