@@ -101,12 +101,20 @@ mod tests {
     fn lfu_counter_grows_logarithmically_and_decays() {
         let clock = AccessClock { lfu: true, lfu_log_factor: 10, lfu_decay_time: 1 };
         let now = 1_700_000_000_000i64;
-        let mut lru = clock.fresh(now);
-        assert_eq!(clock.lfu_counter(lru, now), LFU_INIT_VAL);
-        for _ in 0..1000 { clock.touch(&mut lru, now); }
+        assert_eq!(clock.lfu_counter(clock.fresh(now), now), LFU_INIT_VAL);
+        // Redis's table for lfu-log-factor 10: about 18 after 1000 hits. One key's counter is
+        // random (27 came up once in ~100 runs): judge the mean of 20 keys.
+        let keys: Vec<u32> = (0..20)
+            .map(|_| {
+                let mut lru = clock.fresh(now);
+                for _ in 0..1000 { clock.touch(&mut lru, now); }
+                lru
+            })
+            .collect();
+        let mean = keys.iter().map(|&k| clock.lfu_counter(k, now) as f64).sum::<f64>() / keys.len() as f64;
+        assert!((15.0..=22.0).contains(&mean), "{mean}");
+        let lru = keys[0];
         let after_1k = clock.lfu_counter(lru, now);
-        // Redis's table for lfu-log-factor 10: about 18 after 1000 hits.
-        assert!((12..=26).contains(&after_1k), "{after_1k}");
         // Three minutes idle at lfu-decay-time 1: three less.
         assert_eq!(clock.lfu_counter(lru, now + 3 * 60_000), after_1k - 3);
         assert_eq!(clock.lfu_counter(lru, now + 600 * 60_000), 0);
