@@ -5,7 +5,6 @@
 // commands, an EXEC whose queue writes, and writes queued inside MULTI.
 // Meanwhile keys are not expired: expired ones look absent but stay (native expire_paused).
 import type { Client } from './client';
-import type { Command } from './commands/table';
 import { argStr, copyRequest, ReplyError, subcommandSyntaxError, type Handler, type Request } from './commands/types';
 import { native } from './native';
 import type { Server } from './server';
@@ -14,15 +13,6 @@ export type PauseKind = 'write' | 'all';
 
 /** Why clients are paused (Redis's pause_purpose): each pause lasts and ends on its own. */
 export type PausePurpose = 'command' | 'failover' | 'shutdown';
-
-/**
- * Whether `cmd` may replicate as processCommand judges it: a script that declares flags says
- * whether it writes instead (scriptFlagsToCmdFlags drops CMD_MAY_REPLICATE), so a no-writes
- * script runs under a WRITE pause.
- */
-export function mayReplicate(cmd: Command, declaresFlags: () => boolean): boolean {
-  return cmd.mayReplicate && !declaresFlags();
-}
 
 const RESTRICTION: Record<PauseKind, number> = { write: 1, all: 2 };
 

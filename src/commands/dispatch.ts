@@ -8,7 +8,6 @@ import type { Server } from '../server';
 import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
 import { WatchVerdict } from '../watch';
-import { mayReplicate } from '../client-pause';
 import { getNodeByQuery, mayRedirect, redirectionError } from '../cluster/redirect';
 import { refusedByMisconf, type Command } from './table';
 import { argStr, copyRequest, ReplyError, wrongArity, type Ctx, type Handler, type Request } from './types';
@@ -208,7 +207,9 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
     }
-    const replicates = mayReplicate(cmd, () => server.scripting.declaresFlags(cmd, req)) || (queued !== null && queued.some((q) => q.mayReplicate));
+    // A script that declares flags never counts as may-replicate (scriptFlagsToCmdFlags): a
+    // no-writes one runs under a WRITE pause. EXEC counts its queue's.
+    const replicates = (cmd.mayReplicate && !server.scripting.declaresFlags(cmd, req)) || (queued !== null && queued.some((q) => q.mayReplicate));
     if (server.clientPause.postpones(client, isWrite, replicates)) {
       server.clientPause.postpone(client, req);
       return;
