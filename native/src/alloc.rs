@@ -284,9 +284,69 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 #[inline]
 pub fn allocated() -> usize { (MAIN.load(Ordering::Relaxed) + BACKGROUND.load(Ordering::Relaxed)).max(0) as usize }
 
+/// A walk of the C heap (mallinfo2) that took this long is not repeated for `WALK_SPACING`
+/// times its duration.
+const WALK_SLOW: std::time::Duration = std::time::Duration::from_millis(1);
+const WALK_SPACING: u32 = 100;
+
+/// The last walk: when it ended, how long it took, and what it found, with the addon's bytes
+/// at the time.
+#[derive(Clone, Copy)]
+struct HeapWalk { at: std::time::Instant, took: std::time::Duration, used: u64, free: u64, top: u64, addon: u64 }
+
+impl HeapWalk {
+    /// The figures at `now`, when the addon holds `addon` bytes, without a new walk; None when
+    /// it is time to walk again.
+    fn reused(&self, now: std::time::Instant, addon: u64) -> Option<(u64, u64, u64)> {
+        let slow = self.took >= WALK_SLOW && now.saturating_duration_since(self.at) < self.took * WALK_SPACING;
+        slow.then(|| ((self.used + addon).saturating_sub(self.addon), self.free, self.top))
+    }
+}
+
+static LAST_WALK: std::sync::Mutex<Option<HeapWalk>> = std::sync::Mutex::new(None);
+
+/// The C heap: (bytes in use, free bytes held in the arenas, of those the free space at the
+/// main heap's top). mallinfo2 walks every free chunk of every arena: ~25 ms for a heap of
+/// 4M mixed keys, an event-loop stall each time and CPU taken from a save's threads (perf: 3%
+/// of a 4M-key BGSAVE's samples were the parent in int_mallinfo). So a walk that was slow is
+/// repeated at most 1% of the time; in between, the bytes in use are the last walk's moved by
+/// what the addon's allocator counted since (the keyspace's share, exact), the free figures are
+/// the last walk's. `forget_heap_walk` after the heap was trimmed.
+pub fn heap_usage() -> (u64, u64, u64) {
+    let mut last = LAST_WALK.lock().unwrap_or_else(|e| e.into_inner());
+    let addon = allocated() as u64;
+    if let Some(figures) = last.and_then(|w| w.reused(std::time::Instant::now(), addon)) {
+        return figures;
+    }
+    let start = std::time::Instant::now();
+    let (used, free, top) = crate::os::heap_usage();
+    let at = std::time::Instant::now();
+    *last = Some(HeapWalk { at, took: at - start, used, free, top, addon });
+    (used, free, top)
+}
+
+/// The heap changed beyond what the addon counts (malloc_trim gave pages back): the next
+/// `heap_usage` walks it again.
+pub fn forget_heap_walk() {
+    *LAST_WALK.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slow_heap_walk_is_reused_for_a_hundred_times_its_length() {
+        use std::time::{Duration, Instant};
+        let at = Instant::now();
+        let walk = |took_ms| HeapWalk { at, took: Duration::from_millis(took_ms), used: 1000, free: 300, top: 20, addon: 600 };
+        // 25 ms: reused for 2.5 s, the bytes in use following the addon's own count.
+        assert_eq!(walk(25).reused(at + Duration::from_millis(100), 700), Some((1100, 300, 20)));
+        assert_eq!(walk(25).reused(at + Duration::from_millis(2400), 100), Some((500, 300, 20)));
+        assert_eq!(walk(25).reused(at + Duration::from_millis(2600), 700), None);
+        // A fast walk is always repeated.
+        assert_eq!(walk(0).reused(at + Duration::from_millis(1), 700), None);
+    }
 
     #[test]
     fn chunk_sizes_follow_glibc() {

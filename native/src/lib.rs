@@ -708,7 +708,7 @@ fn take_keyspace_events(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 /// heapUsage(): [C heap bytes in use, free bytes held in the allocator's arenas, of the bytes
 /// in use those the addon holds].
 fn heap_usage(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
-    let (used, free, top) = os::heap_usage();
+    let (used, free, top) = alloc::heap_usage();
     let addon = alloc::allocated();
     let kept_at_top = top.min(alloc::heap_top_pad() as u64);
     env.array(&[env.double(used as f64), env.double(free as f64), env.double(addon as f64), env.double(kept_at_top as f64)])
@@ -776,6 +776,7 @@ fn eviction_stats(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
 /// trimMemory(): hands free heap pages back to the kernel; true when some were released.
 fn trim_memory(env: &Env, _a: &JsArgs) -> Result<JsValue, String> {
     let released = os::trim_heap(alloc::heap_top_pad());
+    alloc::forget_heap_walk();
     alloc::keep_heap_advised();
     Ok(env.boolean(released))
 }
