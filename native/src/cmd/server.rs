@@ -204,15 +204,21 @@ fn unknown_subcommand(name: &str) -> CmdError {
 /// dicts directly).
 fn debug_digest(ctx: &mut Ctx) -> CmdResult {
     if ctx.args.len() != 2 { return Err(unknown_subcommand("digest")); }
+    ctx.reply.simple(&keyspace_digest(ctx.ks));
+    Ok(())
+}
+
+/// DEBUG DIGEST's value: one hex digest of every key, value and whether it expires, whatever
+/// the order of the keys in their tables.
+pub(crate) fn keyspace_digest(ks: &crate::keyspace::Keyspace) -> String {
     let mut total = DatasetDigest::new();
-    for (id, db) in ctx.ks.dbs.iter().enumerate() {
+    for (id, db) in ks.dbs.iter().enumerate() {
         for e in db.dict.nodes() {
             let d = digest_entry(ObjectDigest::for_key(e.key(), object_type(&e.value)), e);
             total.add_key(id as u32, &d.finish());
         }
     }
-    ctx.reply.simple(&to_hex(&total.finish()));
-    Ok(())
+    to_hex(&total.finish())
 }
 
 /// DEBUG DIGEST-VALUE key...: one digest per key, 40 zeros for a missing key; expired keys

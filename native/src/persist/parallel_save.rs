@@ -2,19 +2,22 @@
 //! latency and LZF, so cores add up).
 //!
 //! The dict's bucket positions (`Dict::bucket_positions`: both arrays while a rehash runs) are
-//! cut into contiguous ranges ("units"). The calling thread is the
-//! writer: it hands units to the workers round-robin, a few ahead of the one it is writing, and
-//! takes each unit's chunks from the worker that owns it, in unit order, so the file holds the
-//! keys in bucket order exactly as a single thread writes them. Workers checksum their chunks
-//! (see `Chunk`), so the writer only writes and chains CRCs; written buffers go back to their
-//! worker for reuse. Memory in flight is bounded by `CHUNKS_QUEUED` chunks per worker.
+//! cut into contiguous ranges ("units"). Each worker takes the next unit nobody has taken and
+//! serializes its keys into chunks that end at key boundaries; the calling thread is the writer
+//! and writes chunks in the order they are finished, whoever made them. An RDB file's keys
+//! may come in any order, and a writer that took them in bucket order made every worker wait
+//! whenever the other fell behind: perf sched of a 4M-key mixed save showed each worker
+//! asleep 10-18% of the save waiting on the writer, whatever the queue depth. Workers checksum
+//! their chunks (see `Chunk`), so the writer only writes and chains CRCs; written buffers go
+//! back to their worker for reuse. Memory in flight is bounded by `CHUNKS_QUEUED` chunks per
+//! worker.
 //!
 //! This runs in the forked child too: the threads are created there and share nothing with the
 //! parent's threads (only the copy-on-write keyspace, read-only), and the channels, like
 //! everything they lock, are created after the fork.
 
 use std::io::{self, Write};
-use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 
@@ -23,13 +26,9 @@ use crate::settings::Settings;
 
 use super::save::{Chunk, RdbSink, ReadAhead, SaveOptions, ValueWriter};
 
-/// Buckets per unit: small enough to balance two threads, and for a unit's output to fit in
-/// the `CHUNKS_QUEUED` chunks its worker may buffer while the writer still drains the unit
-/// before it (beyond that the worker waits: ~500 B per key of the mixed dataset make ~500 KB
-/// here), big enough that the per-unit hand-over stays negligible (~120 KB of small strings).
+/// Buckets per unit: small enough that the last units balance the workers' ends, big enough
+/// that taking a unit stays negligible (~120 KB of small strings, ~500 KB of the mixed dataset).
 const UNIT_BUCKETS: usize = 1 << 10;
-/// Units handed to each worker ahead of the unit being written.
-const UNITS_AHEAD_PER_WORKER: usize = 4;
 /// Finished chunks a worker may queue before it waits for the writer.
 const CHUNKS_QUEUED: usize = 4;
 
@@ -41,13 +40,6 @@ pub(super) struct DbJob<'a> {
     pub threads: usize,
 }
 
-/// The writer's end of one worker.
-struct WorkerLink {
-    units: Sender<Range<usize>>,
-    chunks: Receiver<Chunk>,
-    spare: Sender<Vec<u8>>,
-}
-
 /// Writes the database's keys (its SELECTDB/RESIZEDB already written) through `out`, calling
 /// `progress(keys, bytes)` after each chunk. Ok(false) when no worker thread could be started:
 /// nothing was written and the caller serializes the database itself.
@@ -57,83 +49,81 @@ pub(super) fn write_db<W: Write>(
     progress: &mut impl FnMut(u64, u64),
 ) -> io::Result<bool> {
     let buckets = job.dict.bucket_positions();
-    let units: Vec<Range<usize>> =
-        (0..buckets).step_by(UNIT_BUCKETS).map(|start| start..(start + UNIT_BUCKETS).min(buckets)).collect();
+    let units = buckets.div_ceil(UNIT_BUCKETS);
+    let (next_unit, units_done) = (AtomicUsize::new(0), AtomicUsize::new(0));
     thread::scope(|scope| {
-        let mut workers = Vec::with_capacity(job.threads);
+        // Each chunk comes with the index of the worker whose buffer it is.
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Chunk)>(CHUNKS_QUEUED * job.threads);
+        let mut spares: Vec<Sender<Vec<u8>>> = Vec::with_capacity(job.threads);
         for i in 0..job.threads {
-            let (unit_tx, unit_rx) = mpsc::channel::<Range<usize>>();
-            let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(CHUNKS_QUEUED);
             let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
             let mut writer = ValueWriter::new(job.opts.compress, job.settings);
-            let (dict, checksum) = (job.dict, job.opts.checksum);
-            let spawned = thread::Builder::new()
-                .name(format!("rdb-save-{i}"))
-                .spawn_scoped(scope, move || encode_units(dict, &mut writer, checksum, unit_rx, chunk_tx, spare_rx));
+            let (dict, checksum, chunks) = (job.dict, job.opts.checksum, chunk_tx.clone());
+            let worker = Worker { index: spares.len(), dict, buckets, next_unit: &next_unit, units_done: &units_done, checksum, chunks, spare: spare_rx };
+            let spawned = thread::Builder::new().name(format!("rdb-save-{i}")).spawn_scoped(scope, move || worker.run(&mut writer));
             // A thread that cannot be created (resource limits) only means fewer workers.
             if spawned.is_ok() {
-                workers.push(WorkerLink { units: unit_tx, chunks: chunk_rx, spare: spare_tx });
+                spares.push(spare_tx);
             }
         }
-        if workers.is_empty() {
+        // The workers hold the only senders left: the channel closes when the last one is done.
+        drop(chunk_tx);
+        if spares.is_empty() {
             return Ok(false);
         }
-        let ahead = UNITS_AHEAD_PER_WORKER * workers.len();
-        let mut handed_out = 0;
-        for current in 0..units.len() {
-            while handed_out < units.len() && handed_out <= current + ahead {
-                // A worker that is gone shows up below as a closed chunk channel.
-                let _ = workers[handed_out % workers.len()].units.send(units[handed_out].clone());
-                handed_out += 1;
-            }
-            let worker = &workers[current % workers.len()];
-            loop {
-                let mut chunk = worker
-                    .chunks
-                    .recv()
-                    .map_err(|_| io::Error::other("an RDB serializing thread stopped unexpectedly"))?;
-                let ends_unit = chunk.ends_unit;
-                out.put(&mut chunk)?;
-                progress(out.keys, out.written);
-                let _ = worker.spare.send(chunk.bytes);
-                if ends_unit {
-                    break;
-                }
-            }
+        for (owner, mut chunk) in chunk_rx.iter() {
+            out.put(&mut chunk)?;
+            progress(out.keys, out.written);
+            let _ = spares[owner].send(chunk.bytes);
         }
-        // Dropping the links closes the unit channels: the workers return and the scope joins.
+        // The channel also closes when workers stop early (a panic), leaving keys unwritten.
+        if units_done.load(Ordering::Acquire) < units {
+            return Err(io::Error::other("an RDB serializing thread stopped unexpectedly"));
+        }
         Ok(true)
     })
 }
 
-/// A worker: serializes each unit it is given into chunks, in bucket order, and hands them
-/// over; returns when there are no more units or the writer is gone.
-fn encode_units(
-    dict: &Table,
-    writer: &mut ValueWriter,
+/// One serializing thread and what it shares with the others.
+struct Worker<'a> {
+    index: usize,
+    dict: &'a Table,
+    buckets: usize,
+    next_unit: &'a AtomicUsize,
+    units_done: &'a AtomicUsize,
     checksum: bool,
-    units: Receiver<Range<usize>>,
-    chunks: SyncSender<Chunk>,
+    chunks: SyncSender<(usize, Chunk)>,
     spare: Receiver<Vec<u8>>,
-) {
-    let next_buffer = || spare.try_recv().unwrap_or_else(|_| Chunk::fresh_buffer());
-    while let Ok(range) = units.recv() {
-        let mut chunk = Chunk::new(next_buffer(), checksum);
-        for entry in ReadAhead::new(dict.nodes_in_buckets_prefetching(range)) {
-            writer.key_value(&mut chunk.bytes, entry);
-            chunk.key_done();
-            if chunk.is_full() {
-                chunk.fold_crc();
-                let full = std::mem::replace(&mut chunk, Chunk::new(next_buffer(), checksum));
-                if chunks.send(full).is_err() {
-                    return;
+}
+
+impl Worker<'_> {
+    /// Serializes the units nobody has taken yet into chunks of whole keys and hands each over
+    /// when full (the last one when no unit is left); returns early when the writer is gone.
+    fn run(self, writer: &mut ValueWriter) {
+        let next_buffer = || self.spare.try_recv().unwrap_or_else(|_| Chunk::fresh_buffer());
+        let mut chunk = Chunk::new(next_buffer(), self.checksum);
+        loop {
+            let start = self.next_unit.fetch_add(1, Ordering::AcqRel).saturating_mul(UNIT_BUCKETS);
+            if start >= self.buckets {
+                break;
+            }
+            let range = start..(start + UNIT_BUCKETS).min(self.buckets);
+            for entry in ReadAhead::new(self.dict.nodes_in_buckets_prefetching(range)) {
+                writer.key_value(&mut chunk.bytes, entry);
+                chunk.key_done();
+                if chunk.is_full() {
+                    chunk.fold_crc();
+                    let full = std::mem::replace(&mut chunk, Chunk::new(next_buffer(), self.checksum));
+                    if self.chunks.send((self.index, full)).is_err() {
+                        return;
+                    }
                 }
             }
+            self.units_done.fetch_add(1, Ordering::AcqRel);
         }
-        chunk.fold_crc();
-        chunk.ends_unit = true;
-        if chunks.send(chunk).is_err() {
-            return;
+        if chunk.keys > 0 {
+            chunk.fold_crc();
+            let _ = self.chunks.send((self.index, chunk));
         }
     }
 }

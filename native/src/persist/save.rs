@@ -11,8 +11,8 @@
 //! Values are serialized into chunks of ~128 KB (`Chunk`) that carry the CRC64 of their own
 //! bytes; the sink writes them in order and chains the CRCs with `crc64_combine`. Serialization
 //! of one key never depends on another, so a large database is cut into bucket ranges that
-//! several threads serialize into their own chunks (`parallel_save`), written in bucket order:
-//! the file is byte-for-byte the one a single thread writes.
+//! several threads serialize into their own chunks (`parallel_save`), written as they are
+//! finished: the file holds the keys a single thread writes, in another order.
 
 use std::io::{self, Write};
 
@@ -471,15 +471,13 @@ pub(super) struct Chunk {
     checksum: bool,
     /// Keys whose bytes are in this chunk.
     pub keys: u64,
-    /// Set on a parallel worker's last chunk of a bucket range.
-    pub ends_unit: bool,
 }
 
 impl Chunk {
     /// A chunk that appends to `bytes` after clearing it (recycled buffers keep their capacity).
     pub fn new(mut bytes: Vec<u8>, checksum: bool) -> Self {
         bytes.clear();
-        Chunk { bytes, crc: 0, crc_done: 0, checksum, keys: 0, ends_unit: false }
+        Chunk { bytes, crc: 0, crc_done: 0, checksum, keys: 0 }
     }
 
     /// A buffer with room for a full chunk and the key that overflows it.
@@ -514,7 +512,6 @@ impl Chunk {
         self.crc = 0;
         self.crc_done = 0;
         self.keys = 0;
-        self.ends_unit = false;
     }
 }
 
@@ -578,8 +575,8 @@ pub fn write_rdb<W: Write>(
 }
 
 /// `write_rdb` with an explicit number of serializing threads. Large databases are cut into
-/// bucket ranges encoded by `threads` workers and written in bucket order, so the file is the
-/// same bytes whatever the thread count. A single thread is used when `threads` is 1, when
+/// bucket ranges encoded by `threads` workers and written as they are finished (the keys come
+/// in bucket order only from one thread). A single thread is used when `threads` is 1, when
 /// `rdb-key-save-delay` is set (a test aid that wants keys written one by one), and for small
 /// databases.
 pub fn write_rdb_with_threads<W: Write>(
@@ -622,7 +619,7 @@ pub fn write_rdb_with_threads<W: Write>(
         write_len(&mut chunk.bytes, db.dict.len() as u64);
         write_len(&mut chunk.bytes, db.expires as u64);
         if threads > 1 && opts.key_save_delay_us == 0 && db.dict.len() >= PARALLEL_MIN_KEYS {
-            // The header and SELECTDB go first; the workers' chunks follow in order.
+            // The header and SELECTDB go first; the workers' chunks follow.
             out.put(&mut chunk)?;
             let job = super::parallel_save::DbJob { dict: &db.dict, settings, opts, threads };
             if super::parallel_save::write_db(&job, &mut out, &mut progress)? {
