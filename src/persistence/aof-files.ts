@@ -143,6 +143,14 @@ export class AofFiles {
     }
   }
 
+  /**
+   * updateAofAutoGCEnabled: `CONFIG SET aof-disable-auto-gc no` removes the history the
+   * rewrites kept meanwhile at once, not at the next rewrite.
+   */
+  collectHistoryWhenGcEnabled(manifest: () => AofManifest): void {
+    this.config.onChange(AOF_DISABLE_AUTO_GC, () => this.deleteHistory(manifest()));
+  }
+
   /** aofDelHistoryFiles: the history files go (in the background), then the manifest says so. */
   deleteHistory(m: AofManifest): void {
     if (this.config.bool(AOF_DISABLE_AUTO_GC) || m.history.length === 0) return;

@@ -94,6 +94,7 @@ export class Aof {
     this.writer = new AofWriter(host.config, host.log, () => children.busy(), host.latency);
     this.loader = new AofLoader(host, this.files, addon);
     this.manifest = new AofManifest(this.config.str(APPENDFILENAME));
+    this.files.collectHistoryWhenGcEnabled(() => this.manifest);
     children.register('aof', {
       onExit: (child, exit) => this.rewriteDone(child, exit),
       startScheduled: () => this.startScheduledRewrite(),
@@ -645,5 +646,6 @@ export function createAofClient(superuser: User): Client {
   const client = new Client(new net.Socket(), () => 512 * 1024 * 1024);
   client.user = superuser;
   client.authenticated = true;
+  client.isAofLoader = true;
   return client;
 }

@@ -1,6 +1,6 @@
 // AOF directives beyond the defaults, side by side with redis-server 7.0: another
 // appenddirname and appendfilename (names in the manifest and on disk), aof-disable-auto-gc
-// (history files kept and listed), aof-timestamp-enabled (#TS annotations the loader skips).
+// (history files kept and listed, then removed when it is set back to no), aof-timestamp-enabled (#TS annotations the loader skips).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -36,6 +36,13 @@ async function conversation(s: RunningServer): Promise<string[]> {
   seen.push(`base commands: ${parseAofCommands(Buffer.from(base, 'latin1')).map((a) => a[0]).sort().join(' ')}`);
   const incr = fs.readFileSync(path.join(dir, 'data.aof.2.incr.aof'), 'latin1');
   seen.push(`incr commands: ${parseAofCommands(Buffer.from(incr, 'latin1')).map((a) => a[0]).join(' ')}`);
+  // Turning the gc back on drops the history from the manifest at once (updateAofAutoGCEnabled),
+  // and its files in the background.
+  await c.send('CONFIG', 'SET', 'aof-disable-auto-gc', 'no');
+  seen.push(`manifest after gc: ${fs.readFileSync(path.join(dir, 'data.aof.manifest'), 'latin1')}`);
+  await waitFor(async () => fs.readdirSync(dir).length === 3, 'the history files removed');
+  seen.push(`files after gc: ${fs.readdirSync(dir).sort().join(' ')}`);
+  await c.send('CONFIG', 'SET', 'aof-disable-auto-gc', 'yes');
   seen.push(`digest: ${text(await c.send('DEBUG', 'DIGEST'))}`);
   c.close();
   return seen;
