@@ -157,6 +157,17 @@ export class Client {
     return this.masterLink !== null;
   }
 
+  /** Redis's AOF-loading fake client (CLIENT_ID_AOF), which replays the AOF's commands. */
+  isAofLoader = false;
+
+  /**
+   * mustObeyClient: what the master or the AOF sends already happened, so a script it runs is
+   * not refused for a read-only replica, a stale link or maxmemory.
+   */
+  get mustObey(): boolean {
+    return this.isMaster || this.isAofLoader;
+  }
+
   readonly addr: string;
   readonly laddr: string;
   /** The socket's descriptor (for an adopted socket, the addon's own), -1 when none. */

@@ -295,7 +295,7 @@ export class Scripting {
     }
     // MONITOR shows each redis.call: they go through dispatch while someone monitors.
     if (server.monitors.active) flags |= SCRIPT_CALLS_VIA_TS;
-    if (server.maxmemory.limit > 0 && server.maxmemory.outOfMemory) flags |= SCRIPT_OOM;
+    if (server.maxmemory.limit > 0 && server.maxmemory.outOfMemory && !client.mustObey) flags |= SCRIPT_OOM;
     // A user with restrictions: every redis.call is checked (and run) on the TypeScript side.
     if (!client.user.unrestricted) flags |= SCRIPT_CALLS_VIA_TS;
     const tracking = client.tracking;

@@ -143,12 +143,6 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'ERR Command not allowed inside a transaction');
     }
-    // A script past busy-reply-threshold: only the allow-busy commands run (Redis checks this
-    // before queueing, so a transaction sees the refusal).
-    if (server.scripting.busy && !cmd.flags.has('allow_busy')) {
-      cmd.stats.rejected++;
-      return this.reject(client, cmd, server.scripting.busyError());
-    }
     if (!client.user.unrestricted) {
       const denied = server.acl.checkCommand(client, cmd, req, client.inMulti ? 'multi' : 'toplevel');
       if (denied) {
@@ -171,7 +165,8 @@ export class Dispatcher {
     }
     // maxmemory, before MISCONF: a denyoom command, or EXEC of a queue holding one, and inside
     // MULTI any command but EXEC/DISCARD/QUIT/RESET.
-    if (server.maxmemory.limit > 0 && !server.loading) {
+    // Not while a busy script holds the keyspace (isInsideYieldingLongCommand): nothing is evicted under it.
+    if (server.maxmemory.limit > 0 && !server.loading && !server.scripting.busy) {
       const oom = server.maxmemory.check(client, cmd, () => server.scripting.declaresDenyOom(cmd, req));
       // Redis times call() alone: what performEvictions took (evicting, waiting for the lazy
       // free thread) is not this command's latency or slow log duration.
@@ -206,6 +201,13 @@ export class Dispatcher {
     if (server.loading && denyLoading) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
+    }
+    // A script past busy-reply-threshold: only the allow-busy commands run. Redis checks this
+    // after LOADING (a script replayed from the AOF leaves the others loading) and before
+    // queueing, so a transaction sees the refusal.
+    if (server.scripting.busy && !cmd.flags.has('allow_busy')) {
+      cmd.stats.rejected++;
+      return this.reject(client, cmd, server.scripting.busyError());
     }
     // A script that declares flags never counts as may-replicate (scriptFlagsToCmdFlags): a
     // no-writes one runs under a WRITE pause. EXEC counts its queue's.

@@ -323,13 +323,15 @@ export class Replication {
 
   /**
    * The script-run flags for `client` (scriptVerifyWriteCommandAllow): its scripts' writes get
-   * READONLY on a read-only replica and NOREPLICAS without enough good replicas.
+   * READONLY on a read-only replica and NOREPLICAS without enough good replicas. What the
+   * master sends, or the AOF replays, is obeyed (mustObeyClient).
    */
   scriptFlags(client: Client): number {
     if (client.isMaster) return 0;
     let flags = 0;
-    if (this.isReplica() && this.server.config.bool(REPLICA_READ_ONLY)) flags |= SCRIPT_READONLY_REPLICA;
     if (!this.master.enoughGoodReplicas()) flags |= SCRIPT_NOREPLICAS;
+    if (client.mustObey) return flags; // the AOF's scripts
+    if (this.isReplica() && this.server.config.bool(REPLICA_READ_ONLY)) flags |= SCRIPT_READONLY_REPLICA;
     if (this.servesNoStaleData()) flags |= SCRIPT_STALE;
     return flags;
   }

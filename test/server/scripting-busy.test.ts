@@ -90,6 +90,15 @@ describeDifferential('busy scripts vs redis-server 7.0', () => {
     expect(servers.keyfork.output()).toContain('Lua script killed by user with SCRIPT KILL.');
   });
 
+  it('refuses in Redis\'s order: an ACL denial (NOPERM) comes before BUSY', async () => {
+    await compareScenario([['FLUSHALL'], ['ACL', 'SETUSER', 'busy-limited', 'on', '>pw', '+ping', '+auth']], ['EVAL', 'local i = 0 while true do i = i + 1 end', '0'], [
+      { on: 'late', command: ['AUTH', 'busy-limited', 'pw'] },
+      { on: 'late', command: ['GET', 'x'] },
+      { on: 'late', command: ['PING'] },
+      { on: 'other', command: ['SCRIPT', 'KILL'] },
+    ]);
+  });
+
   it('a kill raised inside pcall still ends the script', async () => {
     await compareScenario([['FLUSHALL']], ['EVAL', 'while true do pcall(function() local i = 0 while true do i = i + 1 end end) end', '0'], [
       { on: 'other', command: ['SCRIPT', 'KILL'] },
