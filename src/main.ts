@@ -59,10 +59,7 @@ async function main(argv: string[]): Promise<void> {
   const { server, port } = await bringUp(loaded, argv.length > 0, {
     ownsProcess: true,
     stdinConfig,
-    created: (created) => {
-      process.on('SIGTERM', () => created.shutdown.onSignal('SIGTERM'));
-      process.on('SIGINT', () => created.shutdown.onSignal('SIGINT'));
-    },
+    created: (created) => created.shutdown.listenForSignals(),
   });
   if (process.send && process.env[STARTED_BY_ENV] === 'startServer') reportToStartServer(server, port);
 }

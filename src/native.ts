@@ -270,6 +270,11 @@ export interface NativeAddon {
   /** The native panic being reported (message, file:line), or null. */
   crashPanicInfo(): [string, string] | null;
   /** What the fatal-signal handler needs; `crashLog` installs or removes the handlers. */
+  /** native/src/shutdown_signal.rs: a second SIGINT exits at delivery (sigShutdownHandler). */
+  installShutdownSignals(): void;
+  shutdownSignalPending(): boolean;
+  clearShutdownSignal(): void;
+  shutdownSignalLoading(loading: boolean): void;
   crashSettings(logFd: number, role: string, tzOffsetSeconds: number, memcheck: boolean, pidfile: string, crashLog: boolean): void;
   /** The report's text after the registers (INFO OUTPUT ... CONFIG DEBUG OUTPUT). */
   crashReportText(text: string): void;
@@ -293,7 +298,7 @@ export interface NativeAddon {
   /** Forks the child that writes temp-<pid>.rdb and renames it over `filename`: [pid, readFd, forkUsec, totalKeys]. */
   forkRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number];
   /** A save in this process: [keys, bytes]; throws an Error whose message is the reason. */
-  saveRdb?(filename: string, compress: boolean, checksum: boolean, streamDb?: number, replId?: string, replOffset?: number): [number, number];
+  saveRdb?(filename: string, compress: boolean, checksum: boolean, keySaveDelay: number, streamDb?: number, replId?: string, replOffset?: number): [number, number];
   /**
    * Loads an RDB file into the keyspace; throws an Error whose message is the reason (keys loaded
    * before the error stay). A key already present is an error unless `allowDup` (DEBUG RELOAD

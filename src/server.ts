@@ -194,7 +194,15 @@ export class Server {
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   /** Cached wall clock in ms, refreshed per event (Redis's server.mstime). */
   clock = Date.now();
-  loading = false;
+  private loadingNow = false;
+  /** Loading a dataset (Redis's server.loading); the addon's signal handler words its line by it. */
+  get loading(): boolean {
+    return this.loadingNow;
+  }
+  set loading(on: boolean) {
+    if (on !== this.loadingNow) native.shutdownSignalLoading(on);
+    this.loadingNow = on;
+  }
   /** The end of the last top-level command call (performance.now() ms), see Dispatcher.call. */
   callClock = 0;
   /** Command calls in progress (EXEC nests calls). */

@@ -11,6 +11,7 @@
 // there (the comments name the steps), never around it.
 import * as fs from 'node:fs';
 import type { Client } from './client';
+import { native } from './native';
 import { consume } from './config/consumers';
 import { SHUTDOWN_FLAGS } from './config/table';
 import type { Server } from './server';
@@ -81,21 +82,23 @@ export class Shutdown {
   }
 
   /**
-   * sigShutdownHandler: a signal schedules a shutdown (the cron begins it); a second SIGINT
-   * while one is scheduled or waiting exits at once, with status 1.
+   * keyfork-server owns the process: SIGTERM and SIGINT shut it down. A second SIGINT while a
+   * shutdown is pending exits at once ("You insist..."); the addon's handler does that when the
+   * signal arrives (native/src/shutdown_signal.rs), even while a long save holds this thread.
    */
-  onSignal(signal: 'SIGTERM' | 'SIGINT' | string): void {
-    const log = this.server.log;
-    const stamp = `${process.pid}:signal-handler (${Math.floor(Date.now() / 1000)}) `;
-    if (this.signal !== null && signal === 'SIGINT') {
-      log.write(`${stamp}You insist... exiting now.\n`);
-      this.server.persistence.removeTempFile(process.pid);
-      process.exit(1);
-    }
-    let msg = 'Received shutdown signal, scheduling shutdown...';
-    if (this.server.loading) msg = 'Received shutdown signal during loading, scheduling shutdown.';
-    else if (signal === 'SIGTERM' || signal === 'SIGINT') msg = `Received ${signal} scheduling shutdown...`;
-    log.write(`${stamp}${msg}\n`);
+  listenForSignals(): void {
+    process.on('SIGTERM', () => this.onSignal('SIGTERM'));
+    process.on('SIGINT', () => this.onSignal('SIGINT'));
+    native.installShutdownSignals();
+  }
+
+  /**
+   * sigShutdownHandler's scheduling half: the signal (logged by the addon's handler when it
+   * arrived) schedules a shutdown, which the cron begins.
+   */
+  private onSignal(signal: 'SIGTERM' | 'SIGINT'): void {
+    // SHUTDOWN ABORT ran between the signal's arrival and this turn of the loop: it was cancelled.
+    if (!native.shutdownSignalPending()) return;
     this.signal = signal;
     // While the start-up load runs the cron does not: Redis begins it from the load's own
     // event processing (whileBlockedCron), without a final save.
@@ -120,7 +123,7 @@ export class Shutdown {
   /** SHUTDOWN ABORT: false when there was nothing to abort. */
   abort(): boolean {
     if (this.initiated) this.cancel();
-    else if (this.signal !== null) this.signal = null;
+    else if (this.signal !== null || native.shutdownSignalPending()) this.forgetSignal();
     else return false;
     this.server.log.notice('Shutdown manually aborted.');
     return true;
@@ -223,9 +226,15 @@ export class Shutdown {
     this.cancel();
   }
 
+  /** shutdown_asap = 0: a later SIGINT schedules a shutdown again rather than insisting. */
+  private forgetSignal(): void {
+    this.signal = null;
+    native.clearShutdownSignal();
+  }
+
   /** cancelShutdown: the blocked SHUTDOWN clients get the error, writes run again. */
   private cancel(): void {
-    this.signal = null;
+    this.forgetSignal();
     this.flags = {};
     this.deadline = 0;
     const blocking = this.server.blocking;

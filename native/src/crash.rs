@@ -632,7 +632,7 @@ extern "C" fn on_watchdog(_sig: c_int, _info: *mut c_void, uc: *mut c_void) {
 }
 
 /// serverLogFromHandler: `pid:signal-handler (unixtime) message`.
-fn from_handler_line(msg: &str) {
+pub(crate) fn from_handler_line(msg: &str) {
     let mut ts = Timespec { sec: 0, nsec: 0 };
     // SAFETY: valid out pointer.
     unsafe { clock_gettime(CLOCK_REALTIME, &mut ts) };

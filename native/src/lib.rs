@@ -28,6 +28,7 @@ pub mod rdb;
 pub mod reply;
 pub mod script;
 pub mod settings;
+pub mod shutdown_signal;
 pub mod snapshot;
 pub mod sockets;
 pub mod syncio;
@@ -991,6 +992,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         procctl::register(&env, exports)?;
         cluster::register(&env, exports)?;
         crash::register(&env, exports)?;
+        shutdown_signal::register(&env, exports)?;
         cmd::migrate::register(&env, exports)?;
         persist::register(&env, exports)
     });

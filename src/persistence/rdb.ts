@@ -56,7 +56,7 @@ export interface RdbEngine {
    */
   forkRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelayUs: number, ...repl: ReplSaveInfo | []): [number, number, number, number];
   /** Saves in this process: [keys, bytes]; throws with the reason as its message. */
-  saveRdb(filename: string, compress: boolean, checksum: boolean, ...repl: ReplSaveInfo | []): [number, number];
+  saveRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelay: number, ...repl: ReplSaveInfo | []): [number, number];
   /** Loads a file into the keyspace (`allowDup`: its keys replace those present); throws with the reason as its message. */
   loadRdb(file: string, allowDup?: boolean): RdbLoadReport;
   /**
@@ -417,8 +417,7 @@ export class Persistence {
   saveForeground(trigger: string): boolean {
     const cfg = this.config;
     try {
-      const [compression, checksum] = rdbWriteOptions(cfg);
-      this.deps.engine().saveRdb(this.filename(), compression, checksum, ...(this.replicationInfo() ?? []));
+      this.deps.engine().saveRdb(this.filename(), ...rdbWriteOptions(cfg), ...(this.replicationInfo() ?? []));
     } catch (err) {
       this.log.warning(errorText(err));
       return false;
@@ -508,7 +507,6 @@ export class Persistence {
     return this.saveForeground(trigger);
   }
 
-  /** Whatever way the process ends, a running save child goes with it. */
   /** Before a fork: whatever way the process ends, the child goes with it. */
   installExitHook(): void {
     withChildren.add(this);

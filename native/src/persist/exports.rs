@@ -263,10 +263,13 @@ fn fork_rdb_to_pipe(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     ])
 }
 
+/// saveRdb(filename, compress, checksum, keySaveDelay, [streamDb, replId, offset]): rdbSave in
+/// this process. rdb-key-save-delay applies here too, as in Redis's rdbSaveRio (the suite slows
+/// a shutdown's final save with it).
 fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let filename = a.string(env, 0)?;
-    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: 0 };
-    let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 3)?);
+    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)? };
+    let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 4)?);
     let tmp = format!("temp-{}.rdb", os::current_pid());
     let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, &aux, |_, _| {}, None::<fn()>))?;
     env.array(&[env.double(keys as f64), env.double(bytes as f64)])
