@@ -9,6 +9,7 @@
 import type { Client, ClientType } from './client';
 import type { Config } from './config';
 import { consume } from './config/consumers';
+import { native } from './native';
 
 const CLIENT_OUTPUT_BUFFER_LIMIT = consume('client-output-buffer-limit', 'test/server/client-limits.test.ts');
 const REPL_BACKLOG_SIZE = consume('repl-backlog-size', 'test/server/replication.test.ts');
@@ -59,6 +60,9 @@ export class ClientLimits {
       this.normalLimit = Math.min(...nonZero(this.normal.hard, this.normal.soft), Infinity);
       if (this.normalLimit === Infinity) this.normalLimit = 0;
       this.minHard = Math.min(...nonZero(this.normal.hard, this.pubsub.hard), Infinity);
+      // A reply past its class's hard limit closes the client: the addon stops building random
+      // picks there (native/src/cmd/random_picks.rs).
+      native.setOutputHardLimits(this.normal.hard, this.pubsub.hard);
     };
     refresh();
     config.onChange(CLIENT_OUTPUT_BUFFER_LIMIT, refresh);

@@ -11,6 +11,9 @@ export const EXEC_MAY_BLOCK = 2;
 export const EXEC_RETRY = 4;
 /** The client's ACL user may not read every key with this command (SORT refuses BY/GET patterns). */
 export const EXEC_KEYS_RESTRICTED = 8;
+/** The reply goes to a normal / a pubsub client: its class's output hard limit stops random picks. */
+export const EXEC_OBUF_NORMAL = 16;
+export const EXEC_OBUF_PUBSUB = 32;
 
 /** setExpiry modes (native keyspace::Expiry): a master deletes expired keys; a replica's clients
  * see them as absent while they stay until the master's DEL; the master's stream sees them. */
@@ -271,6 +274,8 @@ export interface NativeAddon {
   crashPanicInfo(): [string, string] | null;
   /** What the fatal-signal handler needs; `crashLog` installs or removes the handlers. */
   /** native/src/shutdown_signal.rs: a second SIGINT exits at delivery (sigShutdownHandler). */
+  /** native/src/cmd/random_picks.rs: client-output-buffer-limit's hard limits (normal, pubsub). */
+  setOutputHardLimits(normal: number, pubsub: number): void;
   installShutdownSignals(): void;
   shutdownSignalPending(): boolean;
   clearShutdownSignal(): void;

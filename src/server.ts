@@ -9,7 +9,7 @@ import { Client, skipClientId } from './client';
 import { ClientLimits } from './client-limits';
 import { ClientEviction } from './client-eviction';
 import { clientInfoLine, clientMemory, isLocalClient } from './commands/client-cmd';
-import { Dispatcher, nativeHandler } from './commands/dispatch';
+import { Dispatcher, nativeHandler, outputClassFlag } from './commands/dispatch';
 import { tsHandlers } from './commands/registry';
 import { CommandTable, type Command } from './commands/table';
 import type { Request } from './commands/types';
@@ -955,7 +955,7 @@ export class Server {
     if (this.clientTracking.active) this.clientTracking.limitTable(client);
     const out = this.out;
     out.ensure(64 * 1024);
-    const flags = out.resp3 ? EXEC_RESP3 : 0;
+    const flags = (out.resp3 ? EXEC_RESP3 : 0) | outputClassFlag(client);
     const result = execBatchNative(client.db, buf, pos, end, out.buf, out.len, flags, client.id, this.limits.protoMaxBulkLen, this.writesRefusedTo(client));
     if (result.executed === 0) return;
     client.lastInteraction = this.clock;

@@ -107,6 +107,10 @@ const FLAG_MAY_BLOCK: i64 = 2;
 const FLAG_RETRY: i64 = 4;
 /// The client's ACL user may not read every key (src/acl: readsEveryKey).
 const FLAG_KEYS_RESTRICTED: i64 = 8;
+/// The reply goes to a normal client / a pubsub client: a random-picks reply stops once past
+/// that class's output hard limit (cmd::random_picks).
+pub(crate) const FLAG_OBUF_NORMAL: i64 = 16;
+pub(crate) const FLAG_OBUF_PUBSUB: i64 = 32;
 
 /// Indexes into the shared Int32Array of exec's scalar parameters, which TypeScript fills
 /// before each call: passing them as arguments would cost an N-API conversion each.
@@ -333,6 +337,7 @@ pub fn run_handler(
 ) -> Result<(), (i64, Vec<(usize, Vec<u8>)>)> {
     reply.buf.clear();
     reply.resp3 = call.flags & FLAG_RESP3 != 0;
+    reply.closing_bytes = cmd::random_picks::closing_bytes(call.flags);
     let mut ctx = Ctx {
         ks,
         db: call.db,
@@ -994,6 +999,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         crash::register(&env, exports)?;
         shutdown_signal::register(&env, exports)?;
         cmd::migrate::register(&env, exports)?;
+        cmd::random_picks::register(&env, exports)?;
         persist::register(&env, exports)
     });
     match registered {

@@ -7,10 +7,13 @@ use crate::rdb::numeric;
 pub struct Reply {
     pub buf: Vec<u8>,
     pub resp3: bool,
+    /// A reply this large closes the client it goes to (its class's output hard limit); 0 when
+    /// none would, or when no client is behind it (a script's call).
+    pub closing_bytes: u64,
 }
 
 impl Reply {
-    pub fn new() -> Self { Reply { buf: Vec::with_capacity(64 * 1024), resp3: false } }
+    pub fn new() -> Self { Reply { buf: Vec::with_capacity(64 * 1024), resp3: false, closing_bytes: 0 } }
 
     #[inline]
     fn line(&mut self, prefix: u8, n: i64) {

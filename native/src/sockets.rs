@@ -410,7 +410,7 @@ impl Sockets {
             Some((db, resp3)) if native_mode => {
                 let limits = batch::BatchLimits {
                     db,
-                    flags: if resp3 { crate::FLAG_RESP3 } else { 0 },
+                    flags: crate::FLAG_OBUF_NORMAL | if resp3 { crate::FLAG_RESP3 } else { 0 },
                     client_id: id as u64,
                     max_bulk: self.policy.max_bulk,
                     max_commands: RUN_MAX_COMMANDS,

@@ -3,7 +3,7 @@
 // its statistics. Native commands are one exec()
 // that writes its reply straight into the shared reply Buffer.
 import type { Client } from '../client';
-import { EXEC_KEYS_RESTRICTED, EXEC_MAY_BLOCK, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
+import { EXEC_KEYS_RESTRICTED, EXEC_MAY_BLOCK, EXEC_OBUF_NORMAL, EXEC_OBUF_PUBSUB, EXEC_RESP3, EXEC_RETRY, execNative, native, REPLY_PENDING, WOULD_BLOCK } from '../native';
 import type { Server } from '../server';
 import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
@@ -28,7 +28,7 @@ export function nativeHandler(index: number): Handler {
   return (ctx: Ctx) => {
     const { out, client, req } = ctx;
     out.ensure(16 * 1024);
-    let flags = out.resp3 ? EXEC_RESP3 : 0;
+    let flags = (out.resp3 ? EXEC_RESP3 : 0) | outputClassFlag(client);
     if (!client.inMulti && !ctx.server.execDepth) flags |= EXEC_MAY_BLOCK;
     if (ctx.server.blocking.isRetrying(client)) flags |= EXEC_RETRY;
     if (NEEDS_EVERY_KEY.has(ctx.name) && !ctx.server.acl.readsEveryKey(ctx.server.scripting.userOf(client), ctx.name, req)) {
@@ -39,6 +39,12 @@ export function nativeHandler(index: number): Handler {
     else if (n === REPLY_PENDING) out.raw(native.takeReply());
     else if (n === WOULD_BLOCK) ctx.server.blocking.block(ctx);
   };
+}
+
+/** Which class's output limit the client's replies answer to (none for our master and replicas). */
+export function outputClassFlag(client: Client): number {
+  const type = client.type;
+  return type === 'normal' ? EXEC_OBUF_NORMAL : type === 'pubsub' ? EXEC_OBUF_PUBSUB : 0;
 }
 
 /** "ERR unknown command 'foo', with args beginning with: 'a' 'b' " exactly as Redis builds it. */

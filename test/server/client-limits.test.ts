@@ -271,6 +271,39 @@ describeDifferential('client-output-buffer-limit: replies are judged before they
     }
   });
 
+  // Redis builds a reply of picks with repetition pick by pick and stops once its client is to
+  // be closed (tests/unit/obuf-limits.tcl "HRANDFIELD with huge count stopped mid-run"); a
+  // script's call has no client limit, and the pubsub class has limits of its own.
+  it('random picks with a huge negative count stop at the client\'s hard limit, not in a script or another class', async () => {
+    for (const server of both()) {
+      const admin = await RawConnection.connect(server.port);
+      try {
+        await admin.send('FLUSHALL');
+        await admin.pipeline([['HSET', 'h', 'a', 'b'], ['SADD', 's', 'm'], ['ZADD', 'z', '1', 'm']]);
+        expect(text(await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 1000000 0 0 pubsub 0 0 0'))).toBe('OK');
+        for (const command of [['HRANDFIELD', 'h', '-999999999'], ['SRANDMEMBER', 's', '-999999999'], ['ZRANDMEMBER', 'z', '-999999999', 'WITHSCORES']]) {
+          const r = await sendUntilClosed(server.port, [command], 20_000);
+          expect({ command: command[0], ...r }, server.proc.spawnfile).toEqual({ command: command[0], received: '', closed: true });
+        }
+        // 200,000 picks (1.4 MB) inside a script: all of them.
+        expect(await admin.send('EVAL', "return #redis.call('srandmember', KEYS[1], -200000)", '1', 's'), server.proc.spawnfile).toEqual({ t: 'int', v: 200000 });
+        // A RESP3 subscriber is in the pubsub class, which has no limit here: the whole reply.
+        const sub = await RawConnection.connect(server.port, { resp3: true, replyTimeoutMs: 20_000 });
+        try {
+          await sub.send('SUBSCRIBE', 'ch');
+          const picks = await sub.send('SRANDMEMBER', 's', '-200000');
+          expect(picks.t === 'array' ? picks.v?.length : picks.t, server.proc.spawnfile).toBe(200000);
+        } finally {
+          sub.close();
+        }
+        expect(text(await admin.send('PING'))).toBe('PONG');
+      } finally {
+        await admin.send('CONFIG', 'SET', 'client-output-buffer-limit', 'normal 0 0 0 pubsub 32mb 8mb 60');
+        admin.close();
+      }
+    }
+  }, 60_000);
+
   it('the soft limit\'s time runs out without any more traffic', async () => {
     for (const server of both()) {
       const admin = await RawConnection.connect(server.port);

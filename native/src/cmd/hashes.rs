@@ -1,6 +1,7 @@
 //! Hash commands (Redis 7.0's t_hash.c), plus the HSCAN/SSCAN argument handling the sets
 //! family shares.
 
+use crate::cmd::random_picks::{parse_random_count, RepeatedPicks};
 use crate::cmd::scan::{scan_loop, scan_matches, scan_prelude, ScanItems};
 use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::dict::random_u64;
@@ -226,11 +227,6 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Replies of random sampling with repetition above this estimated size are refused with
-/// `ERR value is out of range` (the error 7.0 gives HRANDFIELD WITHVALUES for huge counts)
-/// instead of building a reply that cannot fit in memory.
-pub const MAX_RANDOM_REPLY_BYTES: u64 = 1 << 30;
-
 /// HRANDFIELD key [count [WITHVALUES]]
 fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
@@ -261,20 +257,6 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     random_fields_reply(h, count, with_values, reply)
 }
 
-/// getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX) as HRANDFIELD and SRANDMEMBER parse counts.
-pub fn parse_random_count(ctx: &Ctx, arg: usize) -> Result<i64, CmdError> {
-    let n = ctx.args.i64(arg)?;
-    if n == i64::MIN {
-        return Err(CmdError::Msg("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
-    }
-    Ok(n)
-}
-
-/// Estimated reply bytes of `count` picks whose payload averages `avg_payload` bytes.
-pub fn random_reply_too_big(count: u64, avg_payload: u64) -> bool {
-    count.saturating_mul(avg_payload + 16) > MAX_RANDOM_REPLY_BYTES
-}
-
 fn random_fields_reply(h: &Hash, count: i64, with_values: bool, reply: &mut Reply) -> CmdResult {
     let size = h.len();
     let unique = count >= 0;
@@ -294,16 +276,18 @@ fn random_fields_reply(h: &Hash, count: i64, with_values: bool, reply: &mut Repl
     if !unique || count == 1 {
         let total: u64 = h.iter().take(64).map(|(f, v)| (f.len() + if with_values { v.len() } else { 0 }) as u64).sum();
         let sampled = size.min(64) as u64;
-        if random_reply_too_big(count, total / sampled.max(1)) { return Err(CmdError::Msg("ERR value is out of range")); }
+        let picks = RepeatedPicks::begin(reply, count, total / sampled.max(1))?;
         reply.array(reply_len(count));
         if h.is_listpack() {
             let pairs: Vec<(&[u8], &[u8])> = h.iter().collect();
             for _ in 0..count {
+                if picks.client_closing(reply) { break; }
                 let (f, v) = pairs[(random_u64() % pairs.len() as u64) as usize];
                 per_pick(reply, f, v);
             }
         } else {
             for _ in 0..count {
+                if picks.client_closing(reply) { break; }
                 let (f, v) = h.random_pair().expect("non-empty hash");
                 per_pick(reply, f, v);
             }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lists;
 pub mod memory;
 pub mod migrate;
+pub mod random_picks;
 pub mod server;
 pub mod scan;
 pub mod sets;

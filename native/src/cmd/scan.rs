@@ -91,7 +91,7 @@ impl Default for ScanItems {
 }
 
 impl ScanItems {
-    pub fn new() -> Self { ScanItems { encoded: Reply { buf: Vec::new(), resp3: false }, count: 0 } }
+    pub fn new() -> Self { ScanItems { encoded: Reply { buf: Vec::new(), resp3: false, closing_bytes: 0 }, count: 0 } }
 
     pub fn push(&mut self, item: &[u8]) {
         self.encoded.bulk(item);

@@ -1,6 +1,7 @@
 //! Set commands (Redis 7.0's t_set.c).
 
-use crate::cmd::hashes::{parse_random_count, partial_shuffle, random_reply_too_big};
+use crate::cmd::hashes::partial_shuffle;
+use crate::cmd::random_picks::{parse_random_count, RepeatedPicks};
 use crate::cmd::scan::{scan_loop, scan_matches, scan_prelude, ScanItems};
 use crate::command::{remove_members, Args, CmdError, CmdResult, CommandRow, Ctx, SYNTAX, WRONGTYPE};
 use crate::keyspace::notify::{GENERIC, SET};
@@ -226,9 +227,12 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
     // With repetition (or a single pick): an array of independent picks.
     if !unique || count == 1 {
         let avg = s.iter().take(64).map(|m| m.with_bytes(|b| b.len()) as u64).sum::<u64>() / size.min(64);
-        if random_reply_too_big(count, avg) { return Err(CmdError::Msg("ERR value is out of range")); }
+        let picks = RepeatedPicks::begin(reply, count, avg)?;
         reply.array(count as usize);
-        for _ in 0..count { reply_member(reply, s.random().expect("non-empty set")); }
+        for _ in 0..count {
+            if picks.client_closing(reply) { break; }
+            reply_member(reply, s.random().expect("non-empty set"));
+        }
         return Ok(());
     }
     // Distinct picks (still an array reply in 7.0, RESP3 included): the whole set, in set

@@ -6,6 +6,7 @@ use crate::command::{remove_members, CmdError, CmdResult, CommandRow, Ctx, NOT_F
 use crate::keyspace::notify::ZSET;
 use crate::keyspace::Entry;
 use crate::reply::Reply;
+use crate::cmd::random_picks::RepeatedPicks;
 use crate::types::zset::{AddFlags, AddOutcome, ZSet};
 use crate::types::Value;
 
@@ -74,11 +75,14 @@ pub fn as_zset_mut(e: &mut Entry) -> Result<&mut ZSet, CmdError> {
 /// flat array in RESP2 and [member, double] pairs in RESP3.
 pub fn reply_entries<'a>(reply: &mut Reply, n: usize, withscores: bool, entries: impl Iterator<Item = (&'a [u8], f64)>) {
     if withscores && !reply.resp3 { reply.array(2 * n) } else { reply.array(n) }
-    for (m, s) in entries.take(n) {
-        if withscores && reply.resp3 { reply.array(2); }
-        reply.bulk(m);
-        if withscores { reply.double(s); }
-    }
+    for (m, s) in entries.take(n) { reply_entry(reply, withscores, m, s); }
+}
+
+/// One member of `reply_entries` (a [member, score] pair in RESP3).
+fn reply_entry(reply: &mut Reply, withscores: bool, m: &[u8], s: f64) {
+    if withscores && reply.resp3 { reply.array(2); }
+    reply.bulk(m);
+    if withscores { reply.double(s); }
 }
 
 
@@ -259,8 +263,17 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
         reply.array(0);
     } else if count < 0 {
         // Repeats allowed: each pick is independent.
-        let n = count.unsigned_abs() as usize;
-        reply_entries(reply, n, withscores, (0..n).map(|_| z.get(z.random_rank().expect("non-empty")).expect("rank in range")));
+        let n = count.unsigned_abs();
+        let sampled = size.min(64) as u64;
+        let payload: u64 = z.iter().take(64).map(|(m, _)| m.len() as u64 + if withscores { 24 } else { 0 }).sum();
+        let picks = RepeatedPicks::begin(reply, n, payload / sampled.max(1))?;
+        let n = n as usize;
+        if withscores && !reply.resp3 { reply.array(2 * n) } else { reply.array(n) }
+        for _ in 0..n {
+            if picks.client_closing(reply) { break; }
+            let (m, s) = z.get(z.random_rank().expect("non-empty")).expect("rank in range");
+            reply_entry(reply, withscores, m, s);
+        }
     } else if count as usize >= size {
         // The whole set; Redis 7.0 walks it from the highest score down here.
         reply_entries(reply, size, withscores, z.iter_rev());

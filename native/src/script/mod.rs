@@ -315,7 +315,7 @@ pub fn run(inv: Invocation, caller: Caller, out: &mut Reply) -> Outcome {
         }
     });
     let mut run = RUN.with(|r| r.borrow_mut().take()).expect("the run context is present until the script ends");
-    let reply = std::mem::replace(&mut run.reply, Reply { buf: Vec::new(), resp3: false });
+    let reply = std::mem::replace(&mut run.reply, Reply { buf: Vec::new(), resp3: false, closing_bytes: 0 });
     let spare = Spare { scratch: std::mem::take(&mut run.scratch), offsets: std::mem::take(&mut run.offsets), reply };
     SPARE.with(|s| *s.borrow_mut() = Some(spare));
     let mut outcome = Outcome {
