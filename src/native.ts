@@ -42,6 +42,19 @@ export interface RdbLoadReport {
   replStreamDb?: number | null;
   replId?: string | null;
   replOffset?: number | null;
+  /**
+   * A master's start-up load: the DELs of the keys it found expired, for its new backlog
+   * (`stream` null when they outgrew it; `db` the database they selected last, -1 none).
+   */
+  expiredDels?: { stream: Buffer | null; bytes: number; db: number };
+}
+
+/** What a master's start-up load records of the keys it drops as expired: see RdbLoadReport. */
+export interface ExpiredDelsFeed {
+  /** repl-backlog-size: a longer stream is not kept. */
+  cap: number;
+  /** lazyfree-lazy-expire: UNLINK rather than DEL. */
+  unlink: boolean;
 }
 
 /** aofLoadOpen's result (native/src/aof/mod.rs). */

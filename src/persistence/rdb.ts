@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import { consume } from '../config/consumers';
 import type { Logger } from '../log';
 import { argStr, ReplyError, type Ctx } from '../commands/types';
-import { native, type RdbLoadReport } from '../native';
+import { native, type ExpiredDelsFeed, type RdbLoadReport } from '../native';
 import type { LatencySink } from '../latency';
 import type { Aof } from './aof';
 import { bgUnlink } from './bg-unlink';
@@ -64,7 +64,7 @@ export interface RdbEngine {
    * done). `replica`: a replica's full sync, into a fresh keyspace that end() swaps in (true)
    * only when the whole payload loaded.
    */
-  loadRdbBegin?(source: string | Buffer, allowDup?: boolean, replica?: boolean): number;
+  loadRdbBegin?(source: string | Buffer, allowDup?: boolean, replica?: boolean, feedCap?: number, feedUnlink?: boolean): number;
   loadRdbStep?(bytes: number): number;
   loadRdbReport?(): RdbLoadReport;
   loadRdbEnd?(): boolean;
@@ -543,7 +543,8 @@ export class Persistence {
    * appendonly yes (never the RDB then, as Redis), else dir/dbfilename if it exists. Returns
    * what an RDB load found (its replication position); null without one.
    */
-  async loadAtStartup(): Promise<RdbLoadReport | null> {
+  /** `expiredDels`: a master records the DELs of the keys it drops as expired (RDBFLAGS_FEED_REPL). */
+  async loadAtStartup(expiredDels: ExpiredDelsFeed | null = null): Promise<RdbLoadReport | null> {
     this.memoryWarnings();
     const aof = this.aof;
     aof?.loadManifest();
@@ -557,13 +558,13 @@ export class Persistence {
         this.setLoadingProgress(null); // also when there was nothing to load after all
       }
     } else {
-      report = await this.loadRdbAtStartup();
+      report = await this.loadRdbAtStartup(expiredDels);
     }
     aof?.openOnServerStart();
     return report;
   }
 
-  private async loadRdbAtStartup(): Promise<RdbLoadReport | null> {
+  private async loadRdbAtStartup(expiredDels: ExpiredDelsFeed | null): Promise<RdbLoadReport | null> {
     const file = this.filename();
     if (!fs.existsSync(file)) {
       this.server.loading = false; // a first start: nothing to load, as Redis (ENOENT)
@@ -573,7 +574,7 @@ export class Persistence {
     const t0 = performance.now();
     let report: RdbLoadReport;
     try {
-      report = await this.loadFileInSlices(file);
+      report = await this.loadFileInSlices(file, expiredDels);
     } catch (err) {
       // Redis refuses to serve a dataset it could not load completely.
       const lines = err instanceof RdbLoadFailure ? err.lines : [errorText(err)];
@@ -635,17 +636,17 @@ export class Persistence {
    * clients connecting meanwhile get LOADING errors and INFO shows the progress (the cron does
    * nothing while loading). Falls back to one call with an addon that cannot slice.
    */
-  private async loadFileInSlices(file: string): Promise<RdbLoadReport> {
+  private async loadFileInSlices(file: string, expiredDels: ExpiredDelsFeed | null): Promise<RdbLoadReport> {
     const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = this.deps.engine();
     if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file);
-    return this.loadInSlices(path.resolve(file), false);
+    return this.loadInSlices(path.resolve(file), false, expiredDels);
   }
 
   /**
    * A load in slices of loading-process-events-interval-bytes (start-up, or `replica`: a full
    * sync's payload into a fresh keyspace swapped in at the end).
    */
-  private async loadInSlices(source: string | Buffer, replica: boolean): Promise<RdbLoadReport> {
+  private async loadInSlices(source: string | Buffer, replica: boolean, expiredDels: ExpiredDelsFeed | null = null): Promise<RdbLoadReport> {
     const engine = this.deps.engine();
     const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = engine;
     if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) throw new Error('the native addon cannot load in slices');
@@ -655,7 +656,9 @@ export class Persistence {
     this.loadingProgress = progress;
     let report: RdbLoadReport;
     try {
-      progress.totalBytes = loadRdbBegin.call(engine, source, false, replica);
+      progress.totalBytes = expiredDels
+        ? loadRdbBegin.call(engine, source, false, replica, expiredDels.cap, expiredDels.unlink)
+        : loadRdbBegin.call(engine, source, false, replica);
       let auxLogged = false;
       for (;;) {
         // Clients get a turn every loading-process-events-interval-bytes of the file (2 MB).

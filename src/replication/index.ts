@@ -9,7 +9,7 @@ import type { Command } from '../commands/table';
 import type { Request } from '../commands/types';
 import type { ReplyWriter } from '../protocol/reply';
 import { consume } from '../config/consumers';
-import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE, type RdbLoadReport } from '../native';
+import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE, type ExpiredDelsFeed, type RdbLoadReport } from '../native';
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
 import { Failover } from './failover';
@@ -23,6 +23,7 @@ const BACKLOG_MIN_SIZE = 16 * 1024;
 
 const REPLICAOF = consume('replicaof', 'test/server/replication.test.ts');
 const REPL_BACKLOG_SIZE = consume('repl-backlog-size', 'test/server/replication.test.ts');
+const LAZYFREE_LAZY_EXPIRE = consume('lazyfree-lazy-expire', 'test/server/psync-restart-expired.test.ts');
 const REPLICA_READ_ONLY = consume('replica-read-only', 'test/server/replication.test.ts');
 const REPLICA_SERVE_STALE_DATA = consume('replica-serve-stale-data', 'test/server/replication-faults.test.ts');
 const REPLICA_PRIORITY = consume('replica-priority', 'test/server/replication.test.ts');
@@ -175,19 +176,39 @@ export class Replication {
     this.master.sendToReplicas(data);
   }
 
+  /** What a master's start-up load records of the keys it drops as expired (null for a replica). */
+  expiredDelsFeed(): ExpiredDelsFeed | null {
+    if (this.isReplica()) return null;
+    return { cap: this.server.config.int(REPL_BACKLOG_SIZE), unlink: this.server.config.bool(LAZYFREE_LAZY_EXPIRE) };
+  }
+
   /**
    * At start-up, the replication position an RDB was saved at (loadDataFromDisk): a replica
-   * caches a master of it; a master keeps it as id 2 and continues its offset from it with an
-   * empty backlog, so that its old replicas resync partially after a restart. Redis also feeds
-   * the DELs of keys that expired while the file loaded into that backlog; keyfork does not
-   * name them, so when any expired a master keeps a new history and its replicas resync fully
-   * (they would otherwise keep keys the master dropped).
+   * caches a master of it; a master keeps it as id 2 and continues its offset from it, so that
+   * its old replicas resync partially after a restart. Its backlog starts with the DELs of the
+   * keys that expired while the file loaded (they reach those replicas first); when they
+   * outgrew it, the backlog is empty past them and the replicas resync fully.
    */
   restoreFromRdb(report: RdbLoadReport): void {
     if (this.isReplica()) return this.replica.restoreFromRdb(report);
     if (!report.replId || typeof report.replOffset !== 'number') return;
-    if (typeof report.replStreamDb !== 'number' || report.replStreamDb < 0 || report.keysExpired > 0) return;
+    if (typeof report.replStreamDb !== 'number' || report.replStreamDb < 0) return;
+    // Keys dropped without their DELs (an addon that does not record them): a new history.
+    const dels = report.expiredDels;
+    if (report.keysExpired > 0 && !dels) return;
     const st = this.state;
+    if (dels && dels.bytes > 0) {
+      if (dels.stream) {
+        if (!st.backlog) st.createBacklog(this.server.config.int(REPL_BACKLOG_SIZE));
+        st.advance(dels.stream);
+        // The stream goes on in the database the DELs selected last, as Redis's slaveseldb.
+        if (this.consumer) this.consumer.selectedDb = dels.db;
+      } else {
+        // They outgrew the backlog: it starts after them, and no replica continues.
+        if (st.backlog) st.freeBacklog();
+        st.masterReplOffset += dels.bytes;
+      }
+    }
     st.replid2 = report.replId;
     st.secondReplOffset = report.replOffset + 1;
     st.masterReplOffset += report.replOffset;

@@ -329,6 +329,13 @@ pub fn report_object(env: &Env, report: &LoadReport) -> Result<JsValue, String> 
     env.set(obj, "replOffset", opt_num(report.repl_offset))?;
     let warnings: Vec<JsValue> = report.warnings.iter().map(|w| env.string(w)).collect();
     env.set(obj, "warnings", env.array(&warnings)?)?;
+    if let Some(dels) = &report.expired_dels {
+        let o = env.object();
+        env.set(o, "stream", if dels.complete() { env.buffer(&dels.stream) } else { env.null() })?;
+        env.set(o, "bytes", env.double(dels.bytes as f64))?;
+        env.set(o, "db", dels.db.map_or_else(|| env.int(-1), |d| env.int(d as i64)))?;
+        env.set(obj, "expiredDels", o)?;
+    }
     Ok(obj)
 }
 
@@ -355,6 +362,10 @@ fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         Err(_) => open_rdb(&a.string(env, 0)?, dups)?,
     };
     let replica = a.len() > 2 && a.bool(env, 2).unwrap_or(false);
+    // A master's start-up load: (backlog size, lazyfree-lazy-expire) for the expired keys' DELs.
+    if a.len() > 4 {
+        loader = loader.feeding_expired_dels(a.i64(env, 3)?.max(0) as usize, a.bool(env, 4)?);
+    }
     let fresh = if replica {
         loader = loader.keeping_expired();
         // Cluster mode: the keys are indexed by slot as they load, in the file's order (Redis's

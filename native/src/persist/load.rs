@@ -55,6 +55,54 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
     /// The function libraries' codes (FUNCTION2 opcodes), for the scripting engine to load.
     pub functions: Vec<Vec<u8>>,
+    /// A master's start-up load: the commands that delete the keys found expired (see
+    /// `Loader::feeding_expired_dels`).
+    pub expired_dels: Option<ExpiredDels>,
+}
+
+/// The stream a master's start-up load feeds its new backlog with: for each key whose TTL had
+/// passed, a DEL (UNLINK under lazyfree-lazy-expire), after a SELECT when the database changes,
+/// as Redis's rdbLoad feeds them (RDBFLAGS_FEED_REPL). Its old replicas resync partially after
+/// the restart and receive them, so they drop the keys the master dropped. A stream that
+/// outgrows `cap` (the backlog's size) is not kept at all, since no replica could continue
+/// from before its start: only its length counts then, for the offsets.
+#[derive(Debug, Default, Clone)]
+pub struct ExpiredDels {
+    pub stream: Vec<u8>,
+    /// The length of the whole stream, kept or not.
+    pub bytes: u64,
+    /// The database the stream selected last.
+    pub db: Option<usize>,
+    cap: usize,
+    unlink: bool,
+}
+
+impl ExpiredDels {
+    fn push(&mut self, db: usize, key: &[u8]) {
+        let mut command = Vec::with_capacity(key.len() + 40);
+        if self.db != Some(db) {
+            let id = db.to_string();
+            command.extend_from_slice(format!("*2\r\n$6\r\nSELECT\r\n${}\r\n{id}\r\n", id.len()).as_bytes());
+            self.db = Some(db);
+        }
+        command.extend_from_slice(if self.unlink { b"*2\r\n$6\r\nUNLINK\r\n" } else { b"*2\r\n$3\r\nDEL\r\n" });
+        command.extend_from_slice(format!("${}\r\n", key.len()).as_bytes());
+        command.extend_from_slice(key);
+        command.extend_from_slice(b"\r\n");
+        self.bytes += command.len() as u64;
+        if self.stream.len() + command.len() <= self.cap {
+            self.stream.extend_from_slice(&command);
+        } else {
+            // No replica can continue from before a dropped command: keep none of them.
+            self.cap = 0;
+            self.stream = Vec::new();
+        }
+    }
+
+    /// Every command is in `stream`.
+    pub fn complete(&self) -> bool {
+        self.stream.len() as u64 == self.bytes
+    }
 }
 
 /// A value read from a file or a DUMP payload; `None` for an empty collection, which Redis
@@ -212,6 +260,13 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// A master's start-up load: the keys whose TTL has passed are dropped and `ExpiredDels`
+    /// records the commands that tell its replicas (up to `cap` bytes).
+    pub fn feeding_expired_dels(mut self, cap: usize, unlink: bool) -> Self {
+        self.report.expired_dels = Some(ExpiredDels { cap, unlink, ..ExpiredDels::default() });
+        self
+    }
+
     /// Keys whose TTL has passed are loaded, as Redis does everywhere but in a master's own
     /// RDB load: a replica keeps them until its master's DEL arrives, and an AOF's RDB base
     /// (RDBFLAGS_AOF_PREAMBLE) keeps them for the commands that follow.
@@ -358,6 +413,7 @@ impl<'a> Loader<'a> {
             };
             if expire_at != NO_EXPIRE && expire_at < *now_ms && !*keep_expired {
                 report.keys_expired += 1;
+                if let Some(dels) = report.expired_dels.as_mut() { dels.push(db, &key); }
                 continue;
             }
             let lru = ks.access.restored((lru_idle >= 0).then_some(lru_idle), lfu_freq, *now_ms);
