@@ -1,8 +1,8 @@
 // A master restarted on its RDB drops the keys whose TTL passed meanwhile, and feeds their DELs
 // into the backlog it continues from (Redis 7.0's loadDataFromDisk with RDBFLAGS_FEED_REPL):
 // its replica resyncs partially and drops them too (tests/integration/psync2-master-restart.tcl
-// "Partial resync after Master restart using RDB aux fields with expire"). The same scenario on
-// redis-server and on keyfork must end the same way.
+// "Partial resync after Master restart using RDB aux fields with expire"), as UNLINKs under
+// lazyfree-lazy-expire. The same scenario on redis-server and on keyfork must end the same way.
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { cmd, info, keyforkNode, redisNode, sleep, stopNodesAfterEach, waitFor, waitLinkUp, type Node } from './replication-support';
@@ -15,8 +15,8 @@ const start = (kind: Kind, args: string[]): Promise<Node> =>
 
 const offsetOf = async (n: Node) => Number((await info(n)).get('master_repl_offset'));
 
-async function restartWithExpiredKeys(kind: Kind) {
-  const master = await start(kind, ['--repl-diskless-sync-delay', '0']);
+async function restartWithExpiredKeys(kind: Kind, lazy: 'yes' | 'no') {
+  const master = await start(kind, ['--repl-diskless-sync-delay', '0', '--lazyfree-lazy-expire', lazy]);
   const replica = await start(kind, ['--replicaof', '127.0.0.1', String(master.server.port)]);
   await waitLinkUp(replica);
   await cmd(master, 'DEBUG', 'SET-ACTIVE-EXPIRE', '0');
@@ -30,7 +30,7 @@ async function restartWithExpiredKeys(kind: Kind) {
   expect(await cmd(master, 'SAVE')).toBe('+OK');
   await master.server.stop('SIGKILL');
   // The same data directory, another port: the replica follows it there with its cached master.
-  const again = await start(kind, ['--dir', master.server.dir, '--dbfilename', 'dump.rdb', '--repl-diskless-sync-delay', '0']);
+  const again = await start(kind, ['--dir', master.server.dir, '--dbfilename', 'dump.rdb', '--repl-diskless-sync-delay', '0', '--lazyfree-lazy-expire', lazy]);
   const fields = await info(again);
   const restarted = { offsetGrowth: Number(fields.get('master_repl_offset')) - offset, histlen: Number(fields.get('repl_backlog_histlen')) };
   const expired = (await info(again, 'persistence')).get('rdb_last_load_keys_expired');
@@ -52,13 +52,15 @@ async function restartWithExpiredKeys(kind: Kind) {
 }
 
 describeDifferential('a master restarted on its RDB with expired keys vs redis-server 7.0', () => {
-  it('feeds their DELs to its backlog: the replica resyncs partially and drops them too', async () => {
-    const want = await restartWithExpiredKeys('redis');
-    const got = await restartWithExpiredKeys('keyfork');
-    expect(got.expired).toBe('100');
-    // The DELs (and SELECTs) are the backlog, right after the offset the RDB was saved at.
-    expect(got.restarted.offsetGrowth).toBeGreaterThan(100 * 20);
-    expect(got.restarted.offsetGrowth).toBe(got.restarted.histlen);
-    expect(got).toEqual({ ...want, partial: '1', keys: [1, 1], sameData: true });
-  }, 120_000);
+  for (const lazy of ['no', 'yes'] as const) {
+    it(`feeds their ${lazy === 'yes' ? 'UNLINKs' : 'DELs'} to its backlog: the replica resyncs partially and drops them too`, async () => {
+      const want = await restartWithExpiredKeys('redis', lazy);
+      const got = await restartWithExpiredKeys('keyfork', lazy);
+      expect(got.expired).toBe('100');
+      // The DELs (and SELECTs) are the backlog, right after the offset the RDB was saved at.
+      expect(got.restarted.offsetGrowth).toBeGreaterThan(100 * 20);
+      expect(got.restarted.offsetGrowth).toBe(got.restarted.histlen);
+      expect(got).toEqual({ ...want, partial: '1', keys: [1, 1], sameData: true });
+    }, 120_000);
+  }
 });
