@@ -4,6 +4,7 @@
 // are in the addon (native/src/procctl.rs); a child takes on what prepareChild() gave it right
 // after its fork, as Redis's child sets its own.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Config } from './config';
 import { strerror } from './config/errors';
 import type { Logger } from './log';
@@ -27,11 +28,22 @@ const OOM_MASTER = 0;
 const OOM_REPLICA = 1;
 const OOM_BGCHILD = 2;
 
-/**
- * {title} of the server itself: Redis puts its argv[0] there ("redis-server"). keyfork runs
- * inside `node`, whose argv[0] says nothing; the command it installs is this one.
- */
+/** The command keyfork installs: {title} when it runs as `node .../main.js`. */
 export const PROGRAM_TITLE = 'keyfork-server';
+
+/**
+ * {title} of the server itself. Redis puts its argv[0] there: the name it was run by. keyfork
+ * runs inside `node`, whose argv[0] says nothing; its script is argv[1], kept as run (Node
+ * resolves the path but not links, while the main module's filename is the real file). Run as
+ * itself (its file, or npm's keyfork-server link) it is the command it installs; run through a
+ * link named otherwise (a `redis-server` standing in for Redis's), that link's path, as Redis
+ * would show it.
+ */
+export function invokedTitle(argv: readonly string[] = process.argv, mainFile = require.main?.filename): string {
+  const script = argv[1];
+  if (!script || script === mainFile || path.basename(script) === PROGRAM_TITLE) return PROGRAM_TITLE;
+  return script;
+}
 
 /** The {title} each kind of child shows (rdbSaveBackground, rewriteAppendOnlyFileBackground, rdbSaveToSlavesSockets). */
 export const CHILD_TITLES: Record<ChildKind, string> = {
@@ -174,7 +186,7 @@ export class ProcessControl {
 
   /** redisSetProcTitle: the template with {title} = `title`, or the program's own name. */
   setTitle(title: string | null): boolean {
-    const text = this.expand(title ?? PROGRAM_TITLE);
+    const text = this.expand(title ?? invokedTitle());
     if (text === null) return false;
     process.title = text;
     // libuv also renames the thread (/proc/PID/comm) after the title's first 15 bytes; Redis's

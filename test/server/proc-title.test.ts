@@ -1,7 +1,8 @@
 // set-proc-title and proc-title-template: the title `ps` shows (/proc/PID/cmdline) for the
 // server and its forked children, and the thread name (/proc/PID/comm), compared with
 // redis-server 7.0.15 run the same way. Redis's {title} is its argv[0] (here the absolute path
-// the harness runs it by); keyfork's is "keyfork-server": titles are compared with that swapped.
+// the harness runs it by); keyfork's, run as node main.js, is "keyfork-server": titles are
+// compared with that swapped.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { describeDifferential, withBothServers } from '../helpers/diff';
 import { until } from '../helpers/info';
 import { childrenOf } from '../helpers/proc';
 import { RawConnection, formatReply, type Reply } from '../helpers/resp';
-import { redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
+import { keyforkMainPath, redisServerPath, startKeyfork, startRedis, type RunningServer } from '../helpers/servers';
 
 /** The title as `ps` shows it: /proc/PID/cmdline up to its first NUL. */
 function title(pid: number): string {
@@ -65,6 +66,30 @@ describeDifferential('process title (differential)', () => {
       expect(k).toBe(normalise(redis, 'redis', title(redis.pid)));
       expect(k).toBe(`${TITLE} <port> 0 [] [-] [] {x}`);
     }, { keyfork: opts, redis: opts });
+  });
+
+  it('{title} is the link keyfork was run through when named otherwise, as Redis shows its argv[0]', async () => {
+    // A drop-in: tools that start `redis-server` by path, through a link to keyfork's script.
+    // npm's own link (keyfork-server) is the command itself.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proc-title-link-'));
+    const saved = process.env.KEYFORK_MAIN;
+    try {
+      for (const [name, want] of [['redis-server', path.join(dir, 'redis-server')], ['keyfork-server', 'keyfork-server']]) {
+        const link = path.join(dir, name);
+        fs.symlinkSync(keyforkMainPath(), link);
+        process.env.KEYFORK_MAIN = link;
+        const keyfork = await startKeyfork();
+        try {
+          expect(title(keyfork.pid)).toBe(`${want} *:${keyfork.port}`);
+        } finally {
+          await keyfork.stop();
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.KEYFORK_MAIN;
+      else process.env.KEYFORK_MAIN = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('{config-file} is the absolute path of the config file', async () => {
