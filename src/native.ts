@@ -49,6 +49,13 @@ export interface RdbLoadReport {
   expiredDels?: { stream: Buffer | null; bytes: number; db: number };
 }
 
+/**
+ * What a load does with the keys whose TTL passed. Redis's rdbLoad drops them only in a master
+ * (iAmMaster): a replica keeps them until its master's DEL arrives. A master's start-up load
+ * also records their DELs for its new backlog (an ExpiredDelsFeed).
+ */
+export type ExpiredAtLoad = 'drop' | 'keep' | ExpiredDelsFeed;
+
 /** What a master's start-up load records of the keys it drops as expired: see RdbLoadReport. */
 export interface ExpiredDelsFeed {
   /** repl-backlog-size: a longer stream is not kept. */

@@ -218,7 +218,7 @@ export async function bringUp(config: Config, withArguments: boolean, opts: Brin
   for (const line of users.notices) log.notice(line);
   for (const line of users.warnings) log.warning(line);
   if (users.fatal) throw new StartupAbort('ACL errors at start-up');
-  const loaded = await server.persistence.loadAtStartup(server.replication.expiredDelsFeed());
+  const loaded = await server.persistence.loadAtStartup(server.replication.expiredAtStartup());
   if (loaded) server.replication.restoreFromRdb(loaded);
   if (server.cluster) server.cluster.verifyWithData(native.keyspaceInfo().some((n, i) => i >= 3 && i % 3 === 0 && n > 0));
   if (port !== 0 || server.tls.port !== 0) log.notice('Ready to accept connections');

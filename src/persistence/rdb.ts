@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import { consume } from '../config/consumers';
 import type { Logger } from '../log';
 import { argStr, ReplyError, type Ctx } from '../commands/types';
-import { native, type ExpiredDelsFeed, type RdbLoadReport } from '../native';
+import { native, type ExpiredAtLoad, type RdbLoadReport } from '../native';
 import type { LatencySink } from '../latency';
 import type { Aof } from './aof';
 import { bgUnlink } from './bg-unlink';
@@ -58,13 +58,13 @@ export interface RdbEngine {
   /** Saves in this process: [keys, bytes]; throws with the reason as its message. */
   saveRdb(filename: string, compress: boolean, checksum: boolean, keySaveDelay: number, ...repl: ReplSaveInfo | []): [number, number];
   /** Loads a file into the keyspace (`allowDup`: its keys replace those present); throws with the reason as its message. */
-  loadRdb(file: string, allowDup?: boolean): RdbLoadReport;
+  loadRdb(file: string, allowDup?: boolean, expired?: 'drop' | 'keep'): RdbLoadReport;
   /**
    * The same load in slices: begin returns the payload's size, step the bytes loaded (-1:
    * done). `replica`: a replica's full sync, into a fresh keyspace that end() swaps in (true)
-   * only when the whole payload loaded.
+   * only when the whole payload loaded. `expired`: see ExpiredAtLoad (a number: the DELs' cap).
    */
-  loadRdbBegin?(source: string | Buffer, allowDup?: boolean, replica?: boolean, feedCap?: number, feedUnlink?: boolean): number;
+  loadRdbBegin?(source: string | Buffer, allowDup?: boolean, replica?: boolean, expired?: 'drop' | 'keep' | number, feedUnlink?: boolean): number;
   loadRdbStep?(bytes: number): number;
   loadRdbReport?(): RdbLoadReport;
   loadRdbEnd?(): boolean;
@@ -123,6 +123,8 @@ export interface PersistenceHost {
   execDepth: number;
   /** The latency monitor (rdb-unlink-temp-file). */
   readonly latency?: LatencySink;
+  /** A replica's loads keep the keys whose TTL passed (its master's DELs remove them). */
+  readonly replication?: { isReplica(): boolean };
 }
 
 function nativeEngine(): RdbEngine {
@@ -543,8 +545,8 @@ export class Persistence {
    * appendonly yes (never the RDB then, as Redis), else dir/dbfilename if it exists. Returns
    * what an RDB load found (its replication position); null without one.
    */
-  /** `expiredDels`: a master records the DELs of the keys it drops as expired (RDBFLAGS_FEED_REPL). */
-  async loadAtStartup(expiredDels: ExpiredDelsFeed | null = null): Promise<RdbLoadReport | null> {
+  /** `expired`: kept by a replica; dropped by a master, which records their DELs (RDBFLAGS_FEED_REPL). */
+  async loadAtStartup(expired: ExpiredAtLoad = 'drop'): Promise<RdbLoadReport | null> {
     this.memoryWarnings();
     const aof = this.aof;
     aof?.loadManifest();
@@ -558,13 +560,13 @@ export class Persistence {
         this.setLoadingProgress(null); // also when there was nothing to load after all
       }
     } else {
-      report = await this.loadRdbAtStartup(expiredDels);
+      report = await this.loadRdbAtStartup(expired);
     }
     aof?.openOnServerStart();
     return report;
   }
 
-  private async loadRdbAtStartup(expiredDels: ExpiredDelsFeed | null): Promise<RdbLoadReport | null> {
+  private async loadRdbAtStartup(expired: ExpiredAtLoad): Promise<RdbLoadReport | null> {
     const file = this.filename();
     if (!fs.existsSync(file)) {
       this.server.loading = false; // a first start: nothing to load, as Redis (ENOENT)
@@ -574,7 +576,7 @@ export class Persistence {
     const t0 = performance.now();
     let report: RdbLoadReport;
     try {
-      report = await this.loadFileInSlices(file, expiredDels);
+      report = await this.loadFileInSlices(file, expired);
     } catch (err) {
       // Redis refuses to serve a dataset it could not load completely.
       const lines = err instanceof RdbLoadFailure ? err.lines : [errorText(err)];
@@ -597,8 +599,8 @@ export class Persistence {
   }
 
   /** rdbLoad with its log lines; the load's changes do not count as changes to save. */
-  private loadFile(file: string, allowDup = false): RdbLoadReport {
-    return this.loadInOneCall(() => this.deps.engine().loadRdb(path.resolve(file), allowDup));
+  private loadFile(file: string, allowDup = false, expired: 'drop' | 'keep' = 'drop'): RdbLoadReport {
+    return this.loadInOneCall(() => this.deps.engine().loadRdb(path.resolve(file), allowDup, expired));
   }
 
   /**
@@ -636,17 +638,17 @@ export class Persistence {
    * clients connecting meanwhile get LOADING errors and INFO shows the progress (the cron does
    * nothing while loading). Falls back to one call with an addon that cannot slice.
    */
-  private async loadFileInSlices(file: string, expiredDels: ExpiredDelsFeed | null): Promise<RdbLoadReport> {
+  private async loadFileInSlices(file: string, expired: ExpiredAtLoad): Promise<RdbLoadReport> {
     const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = this.deps.engine();
-    if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file);
-    return this.loadInSlices(path.resolve(file), false, expiredDels);
+    if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) return this.loadFile(file, false, expired === 'keep' ? 'keep' : 'drop');
+    return this.loadInSlices(path.resolve(file), false, expired);
   }
 
   /**
    * A load in slices of loading-process-events-interval-bytes (start-up, or `replica`: a full
    * sync's payload into a fresh keyspace swapped in at the end).
    */
-  private async loadInSlices(source: string | Buffer, replica: boolean, expiredDels: ExpiredDelsFeed | null = null): Promise<RdbLoadReport> {
+  private async loadInSlices(source: string | Buffer, replica: boolean, expired: ExpiredAtLoad = 'drop'): Promise<RdbLoadReport> {
     const engine = this.deps.engine();
     const { loadRdbBegin, loadRdbStep, loadRdbReport, loadRdbEnd } = engine;
     if (!loadRdbBegin || !loadRdbStep || !loadRdbReport || !loadRdbEnd) throw new Error('the native addon cannot load in slices');
@@ -656,9 +658,9 @@ export class Persistence {
     this.loadingProgress = progress;
     let report: RdbLoadReport;
     try {
-      progress.totalBytes = expiredDels
-        ? loadRdbBegin.call(engine, source, false, replica, expiredDels.cap, expiredDels.unlink)
-        : loadRdbBegin.call(engine, source, false, replica);
+      progress.totalBytes = typeof expired === 'string'
+        ? loadRdbBegin.call(engine, source, false, replica, expired)
+        : loadRdbBegin.call(engine, source, false, replica, expired.cap, expired.unlink);
       let auxLogged = false;
       for (;;) {
         // Clients get a turn every loading-process-events-interval-bytes of the file (2 MB).
@@ -773,7 +775,7 @@ export class Persistence {
     const dirty = this.deps.dirty();
     if (flush) this.deps.flushAll();
     try {
-      this.loadFile(this.filename(), merge);
+      this.loadFile(this.filename(), merge, this.server.replication?.isReplica() ? 'keep' : 'drop');
     } catch (err) {
       this.log.warning(`Error loading the RDB dump: ${errorText(err)}`);
       return 'ERR Error trying to load the RDB dump';

@@ -9,7 +9,7 @@ import type { Command } from '../commands/table';
 import type { Request } from '../commands/types';
 import type { ReplyWriter } from '../protocol/reply';
 import { consume } from '../config/consumers';
-import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE, type ExpiredDelsFeed, type RdbLoadReport } from '../native';
+import { EXPIRY_DELETE, EXPIRY_LOGICAL, native, SCRIPT_NOREPLICAS, SCRIPT_READONLY_REPLICA, SCRIPT_STALE, type ExpiredAtLoad, type RdbLoadReport } from '../native';
 import type { Server } from '../server';
 import { PROPAGATE_REPL, type PropagationConsumer } from '../propagate';
 import { Failover } from './failover';
@@ -176,9 +176,9 @@ export class Replication {
     this.master.sendToReplicas(data);
   }
 
-  /** What a master's start-up load records of the keys it drops as expired (null for a replica). */
-  expiredDelsFeed(): ExpiredDelsFeed | null {
-    if (this.isReplica()) return null;
+  /** What the start-up load does with the keys whose TTL passed (a master also records their DELs). */
+  expiredAtStartup(): ExpiredAtLoad {
+    if (this.isReplica()) return 'keep';
     return { cap: this.server.config.int(REPL_BACKLOG_SIZE), unlink: this.server.config.bool(LAZYFREE_LAZY_EXPIRE) };
   }
 

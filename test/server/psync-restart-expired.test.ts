@@ -64,3 +64,49 @@ describeDifferential('a master restarted on its RDB with expired keys vs redis-s
     }, 120_000);
   }
 });
+
+/**
+ * A replica restarted on its own RDB keeps the keys whose TTL passed (rdbLoad drops them only
+ * when iAmMaster()): its master's DELs remove them, so its data stays the master's meanwhile.
+ */
+async function replicaRestartWithExpiredKeys(kind: Kind) {
+  const master = await start(kind, ['--repl-diskless-sync-delay', '0']);
+  const replica = await start(kind, ['--replicaof', '127.0.0.1', String(master.server.port)]);
+  await waitLinkUp(replica);
+  await cmd(master, 'DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+  const writes = [['SET', 'kept', 'v']];
+  for (let j = 0; j < 10; j++) writes.push(['SET', `k${j}`, 'somevalue', 'PX', '300']);
+  await master.conn.pipeline(writes);
+  await waitFor(async () => (await offsetOf(replica)) === (await offsetOf(master)), 'the replica at the master\'s offset');
+  expect(await cmd(replica, 'SAVE')).toBe('+OK');
+  await replica.server.stop('SIGKILL');
+  await sleep(400);
+  const again = await start(kind, ['--dir', replica.server.dir, '--dbfilename', 'dump.rdb', '--replicaof', '127.0.0.1', String(master.server.port)]);
+  const loaded = {
+    expired: (await info(again, 'persistence')).get('rdb_last_load_keys_expired'),
+    keys: await cmd(again, 'DBSIZE'),
+  };
+  await waitLinkUp(again);
+  const whileKept = {
+    keys: await cmd(again, 'DBSIZE'),
+    read: await cmd(again, 'GET', 'k1'),
+    sameData: (await cmd(master, 'DEBUG', 'DIGEST')) === (await cmd(again, 'DEBUG', 'DIGEST')),
+    // DEBUG RELOAD's load is a replica's load too.
+    reload: await cmd(again, 'DEBUG', 'RELOAD'),
+    keysAfterReload: await cmd(again, 'DBSIZE'),
+  };
+  // A read on the master expires k0 there and sends its DEL.
+  await cmd(master, 'GET', 'k0');
+  await waitFor(async () => (await offsetOf(again)) === (await offsetOf(master)), 'the replica at the master\'s offset');
+  const afterDel = { keys: await cmd(again, 'DBSIZE'), partial: (await info(master, 'stats')).get('sync_partial_ok') };
+  return { loaded, whileKept, afterDel };
+}
+
+describeDifferential('a replica restarted on its RDB with expired keys vs redis-server 7.0', () => {
+  it('keeps them (reads see none, DEBUG RELOAD keeps them) until its master\'s DELs arrive', async () => {
+    const want = await replicaRestartWithExpiredKeys('redis');
+    const got = await replicaRestartWithExpiredKeys('keyfork');
+    expect(got.loaded).toEqual({ expired: '0', keys: ':11' });
+    expect(got).toEqual(want);
+  }, 120_000);
+});

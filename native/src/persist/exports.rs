@@ -7,7 +7,7 @@
 //!   Redis's warning text, removes its temp file and exits 1. Throws when fork itself fails.
 //! - `saveRdb(filename, compress, checksum): [keys, bytes]`: the same in the foreground
 //!   (temp-<pid>.rdb); throws Error(reason) after removing the temp file.
-//! - `loadRdb(path, allowDup?)`: loads the file into the live keyspace (the caller empties it
+//! - `loadRdb(path, allowDup?, expired?)`: loads the file into the live keyspace (the caller empties it
 //!   first when it must; a key already there is an error unless `allowDup`, which replaces it,
 //!   as DEBUG RELOAD MERGE) and returns `{ keysLoaded, keysExpired, emptyKeysSkipped, rdbVersion, redisVer,
 //!   ctime, usedMem, aofBase, warnings }` (redisVer/ctime/usedMem/aofBase are null when the
@@ -15,13 +15,15 @@
 //!   load). Throws Error(reason) for a missing, unreadable, corrupt, truncated, wrong-version
 //!   or checksum-failing file; the file is never written. Keys loaded before the error stay.
 //!   The report also carries `replStreamDb`, `replId`, `replOffset` (null when absent).
-//! - `loadRdbBegin(path | Buffer, allowDup?, replica?)` -> its size, `loadRdbStep(bytes)` ->
+//! - `loadRdbBegin(path | Buffer, allowDup?, replica?, expired?)` -> its size, `loadRdbStep(bytes)` ->
 //!   bytes loaded (-1 when done), `loadRdbReport()`, `loadRdbEnd()`: the same load in slices,
 //!   for a server that answers clients while it loads (start-up, a replica's full sync).
 //!   `replica` true is a replica's load of its master's RDB: into a fresh keyspace (expired keys
 //!   kept, as a replica keeps them until the master's DEL) that `loadRdbEnd()` swaps in only
 //!   when the whole payload loaded (it returns true then); otherwise the live data stays as it
 //!   was, and the partial load is discarded.
+//! - `expired`: what a load does with keys whose TTL passed: "drop" (the default), "keep", or
+//!   a byte cap then lazyfree-lazy-expire (dropped, their DELs recorded): with_expired_policy.
 //! - `forkRdbToPipe(compress, checksum, keySaveDelayUs, eofMark, repl...)`:
 //!   `[pid, reportFd, dataFd, forkUsec, totalKeys]`. The child streams `$EOF:<mark>\r\n`, the
 //!   RDB and the mark again into a pipe whose read end (`dataFd`) the parent forwards to the
@@ -287,11 +289,30 @@ fn duplicates(env: &Env, a: &JsArgs, i: usize) -> Duplicates {
     if a.len() > i && a.bool(env, i).unwrap_or(false) { Duplicates::Replace } else { Duplicates::Refuse }
 }
 
-/// loadRdb(path, allowDup?): the whole file in one call.
+/// The `expired` argument at `i` (lazyfree-lazy-expire at `i + 1`): what a load does with the
+/// keys whose TTL passed. Absent or "drop": dropped, as in a master's load (Redis's iAmMaster);
+/// "keep": kept, as a replica keeps them until its master's DEL arrives; a number: dropped, and
+/// their DELs recorded up to that many bytes (a master's start-up load, RDBFLAGS_FEED_REPL).
+fn with_expired_policy<'d>(env: &Env, a: &JsArgs, i: usize, loader: Loader<'d>) -> Result<Loader<'d>, String> {
+    if a.len() <= i || env.is_nullish(a.value(i)?) {
+        return Ok(loader);
+    }
+    if let Ok(word) = a.string(env, i) {
+        return match word.as_str() {
+            "drop" => Ok(loader),
+            "keep" => Ok(loader.keeping_expired()),
+            _ => Err(format!("unknown expired-keys policy {word}")),
+        };
+    }
+    let unlink = a.len() > i + 1 && a.bool(env, i + 1)?;
+    Ok(loader.feeding_expired_dels(a.i64(env, i)?.max(0) as usize, unlink))
+}
+
+/// loadRdb(path, allowDup?, expired?): the whole file in one call.
 fn load_rdb_file(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let path = a.string(env, 0)?;
     let dups = duplicates(env, a, 1);
-    let mut loader = open_rdb(&path, dups)?;
+    let mut loader = with_expired_policy(env, a, 2, open_rdb(&path, dups)?)?;
     crate::alloc::heap_will_grow(loader.total_bytes());
     with_state(|st| loader.step(&mut st.ks, &st.settings, usize::MAX))?;
     let mut report = loader.into_report();
@@ -352,7 +373,7 @@ thread_local! {
     static LOADING: RefCell<Option<Session>> = const { RefCell::new(None) };
 }
 
-/// loadRdbBegin(path | Buffer, allowDup?, replica?): opens the file and reads its first window,
+/// loadRdbBegin(path | Buffer, allowDup?, replica?, expired?): opens the file and reads its first window,
 /// or takes the bytes (a replica's diskless transfer), and checks the header; returns the
 /// payload's size. Both go through the same Loader: only its byte source differs.
 fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
@@ -362,10 +383,7 @@ fn load_rdb_begin(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
         Err(_) => open_rdb(&a.string(env, 0)?, dups)?,
     };
     let replica = a.len() > 2 && a.bool(env, 2).unwrap_or(false);
-    // A master's start-up load: (backlog size, lazyfree-lazy-expire) for the expired keys' DELs.
-    if a.len() > 4 {
-        loader = loader.feeding_expired_dels(a.i64(env, 3)?.max(0) as usize, a.bool(env, 4)?);
-    }
+    loader = with_expired_policy(env, a, 3, loader)?;
     let fresh = if replica {
         loader = loader.keeping_expired();
         // Cluster mode: the keys are indexed by slot as they load, in the file's order (Redis's
