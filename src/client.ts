@@ -31,6 +31,8 @@ export interface QueuedCommand {
   mayReplicate: boolean;
   /** It may run while loading (Redis's CMD_LOADING). */
   loading: boolean;
+  /** It may not run during an async load (Redis's CMD_NO_ASYNC_LOADING). */
+  noAsyncLoading: boolean;
   /** It may run on a stale replica (Redis's CMD_STALE): EXEC of a queue holding another is refused. */
   stale: boolean;
   /** The command may grow memory (Redis's denyoom): EXEC is refused when out of memory. */

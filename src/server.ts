@@ -200,9 +200,20 @@ export class Server {
     return this.loadingNow;
   }
   set loading(on: boolean) {
-    if (on !== this.loadingNow) native.shutdownSignalLoading(on);
+    if (on === this.loadingNow) return;
+    native.shutdownSignalLoading(on);
     this.loadingNow = on;
+    if (!on) this.asyncLoading = false;
+    // A load may start outside any command (a replica's transfer): the addon's clients are
+    // sent to TypeScript (LOADING) at once, and back once it ends.
+    this.pushSocketGate();
   }
+  /**
+   * The load is a replica's async load (Redis's server.async_loading: repl-diskless-load swapdb
+   * from the master whose history the data already follows): clients keep being served the
+   * old data, except the no-async-loading commands. Ends with the load.
+   */
+  asyncLoading = false;
   /** The end of the last top-level command call (performance.now() ms), see Dispatcher.call. */
   callClock = 0;
   /** Command calls in progress (EXEC nests calls). */
@@ -1326,8 +1337,12 @@ export class Server {
     this.clock = Date.now();
     this.shutdown.cron();
     // While the start-up load runs in slices, Redis runs no serverCron work (expiry, saves,
-    // client timeouts) on the half-loaded dataset.
-    if (this.loading) return;
+    // client timeouts) on the half-loaded dataset. A replica's disk-less transfer counts as
+    // loading (Redis loads it as it arrives) but waits on the network: its timeout still runs.
+    if (this.loading) {
+      this.replication.transferCron();
+      return;
+    }
     this.logCronSummary(hz);
     this.clientPause.endIfDue(this.clock);
     // active-expire-effort 1..10 as expire.c rescales it to 0..9.

@@ -203,8 +203,11 @@ export class Dispatcher {
       cmd.stats.rejected++;
       return this.reject(client, cmd, stale);
     }
-    const denyLoading = !cmd.flags.has('loading') || (queued !== null && queued.some((q) => !q.loading));
-    if (server.loading && denyLoading) {
+    // An async load (a replica's swapdb) serves every command but the no-async-loading ones.
+    const refusedWhileLoading = server.asyncLoading
+      ? cmd.flags.has('no_async_loading') || (queued !== null && queued.some((q) => q.noAsyncLoading))
+      : server.loading && (!cmd.flags.has('loading') || (queued !== null && queued.some((q) => !q.loading)));
+    if (refusedWhileLoading) {
       cmd.stats.rejected++;
       return this.reject(client, cmd, 'LOADING Redis is loading the dataset in memory');
     }
@@ -226,7 +229,7 @@ export class Dispatcher {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
-        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, mayReplicate: replicates, loading: cmd.flags.has('loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, mayReplicate: replicates, loading: cmd.flags.has('loading'), noAsyncLoading: cmd.flags.has('no_async_loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
       }
       if (!client.repliesMuted) out.simple('QUEUED');
       return;

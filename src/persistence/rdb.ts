@@ -119,6 +119,7 @@ export interface PersistenceHost {
   readonly config: Config;
   readonly log: Logger;
   loading: boolean;
+  readonly asyncLoading: boolean;
   /** >0 while EXEC runs queued commands (BGSAVE is scheduled then, as Redis does). */
   execDepth: number;
   /** The latency monitor (rdb-unlink-temp-file). */
@@ -809,8 +810,8 @@ export class Persistence {
     const rdbRunning = this.rdbChildRunning();
     const cowAge = child && child.cowUpdatedAt > 0 ? Math.max(0, Math.floor((now - child.cowUpdatedAt) / 1000)) : 0;
     const fields: Array<[string, string | number]> = [
-      ['loading', this.server.loading ? 1 : 0],
-      ['async_loading', 0],
+      ['loading', this.server.loading && !this.server.asyncLoading ? 1 : 0],
+      ['async_loading', this.server.asyncLoading ? 1 : 0],
       ['current_cow_peak', child?.cowPeak ?? 0],
       ['current_cow_size', child?.cowBytes ?? 0],
       ['current_cow_size_age', cowAge],

@@ -402,6 +402,11 @@ export class Replication {
     this.master.cron();
   }
 
+  /** The part of the cron that runs while a dataset loads: a replica's transfer timeout. */
+  transferCron(): void {
+    this.replica.transferCron();
+  }
+
   // ---------------------------------------------------------------------------------------
   // INFO
 

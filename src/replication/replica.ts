@@ -7,7 +7,10 @@
 //
 // Unlike Redis (which flushes its data before loading unless repl-diskless-load is swapdb),
 // keyfork always loads into a fresh keyspace and swaps it in once the whole payload loaded:
-// a truncated or corrupt transfer never costs the replica the data it had.
+// a truncated or corrupt transfer never costs the replica the data it had. A disk-less
+// transfer shows as Redis's load from the socket does, from its first byte: loading (clients
+// get LOADING), or under swapdb from the master whose history the data follows, an async load
+// (the old data keeps being served).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -609,6 +612,7 @@ export class Replica {
           t.size = Number.parseInt(line.slice(1), 10) || 0;
           this.log.notice(`MASTER <-> REPLICA sync: receiving ${t.size} bytes from master ${where}`);
         }
+        if (!t.toDisk) this.startDisklessLoad(t);
         break;
       }
     }
@@ -637,6 +641,7 @@ export class Replica {
       }
     } else {
       t.chunks.push(data);
+      this.server.persistence.setLoadingProgress({ totalBytes: t.size, loadedBytes: t.read });
     }
     let done = false;
     if (t.usemark) {
@@ -672,7 +677,7 @@ export class Replica {
       source = Buffer.concat(t.chunks, t.read).subarray(0, payloadBytes);
       t.chunks = [];
     }
-    this.log.notice('MASTER <-> REPLICA sync: Loading DB in memory');
+    if (t.toDisk) this.log.notice('MASTER <-> REPLICA sync: Loading DB in memory');
     t.loading = true;
     this.socket?.pause();
     const report = await this.server.persistence.loadReplicationPayload(source);
@@ -852,6 +857,8 @@ export class Replica {
     const t = this.transfer;
     this.transfer = null;
     if (!t) return;
+    // A disk-less transfer given up before its payload was in (the load's own end clears it).
+    if (!t.toDisk && !t.loading && t.size >= 0) this.server.persistence.setLoadingProgress(null);
     if (t.fd >= 0) fs.closeSync(t.fd);
     if (t.tmpfile) {
       try {
@@ -862,8 +869,25 @@ export class Replica {
     }
   }
 
+  /**
+   * readSyncBulkPayload's startLoading for a load from the socket: an async load under swapdb
+   * when this replica's data already follows the master's history (its replid is the one the
+   * master's FULLRESYNC named), else a load that refuses clients until it ends.
+   */
+  private startDisklessLoad(t: Transfer): void {
+    const asyncLoad = this.config.str(REPL_DISKLESS_LOAD) === 'swapdb' && this.ctx.state.replid === this.masterReplid;
+    this.log.notice('MASTER <-> REPLICA sync: Loading DB in memory');
+    this.server.persistence.setLoadingProgress({ totalBytes: t.size, loadedBytes: 0 });
+    this.server.asyncLoading = asyncLoad;
+  }
+
   // ---------------------------------------------------------------------------------------
   // The cron (replicationCron's replica half, once a second)
+
+  /** The cron while loading: only a transfer in progress has a deadline. */
+  transferCron(): void {
+    if (this.linkState === 'transfer' && this.transfer && !this.transfer.loading) this.cron();
+  }
 
   cron(): void {
     if (this.masterHost === null) return;

@@ -159,7 +159,7 @@ function harness(argv: string[] = ['--save', ''], system: Partial<PersistenceDep
   const log = new Logger();
   log.setLevel('notice');
   log.setFile(logFile);
-  const host = { config, log, loading: false, execDepth: 0 };
+  const host = { config, log, loading: false, asyncLoading: false, execDepth: 0 };
   const deps: PersistenceDeps = {
     system: sys,
     engine: () => engine,
