@@ -7,6 +7,11 @@ import * as fs from 'node:fs';
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 const LEVELS: Record<LogLevel, number> = { debug: 0, verbose: 1, notice: 2, warning: 3, nothing: 4 };
 const MARKS = ['.', '-', '*', '#'];
+
+/** Redis's level numbers (LL_DEBUG 0 .. LL_WARNING 3), as the addon and scripts give them. */
+export function levelAt(index: number): Exclude<LogLevel, 'nothing'> {
+  return (['debug', 'verbose', 'notice', 'warning'] as const)[Math.max(0, Math.min(3, Math.trunc(index)))];
+}
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

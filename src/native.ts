@@ -293,9 +293,11 @@ export interface NativeAddon {
   /** The native panic being reported (message, file:line), or null. */
   crashPanicInfo(): [string, string] | null;
   /** What the fatal-signal handler needs; `crashLog` installs or removes the handlers. */
-  /** native/src/shutdown_signal.rs: a second SIGINT exits at delivery (sigShutdownHandler). */
   /** native/src/cmd/random_picks.rs: client-output-buffer-limit's hard limits (normal, pubsub). */
   setOutputHardLimits(normal: number, pubsub: number): void;
+  /** native/src/log_queue.rs: lines a native command logged, [level 0-3, text, ...]. */
+  takeLogLines(): Array<number | string>;
+  /** native/src/shutdown_signal.rs: a second SIGINT exits at delivery (sigShutdownHandler). */
   installShutdownSignals(): void;
   shutdownSignalPending(): boolean;
   clearShutdownSignal(): void;

@@ -16,6 +16,7 @@ import { NativeSocket } from './native-socket';
 import { subcommandPresent, writeHelp, type HelpEntry } from './commands/command-cmd';
 import type { Command } from './commands/table';
 import { consume } from './config/consumers';
+import { levelAt } from './log';
 import { argStr, makeRequest, ReplyError, type Ctx, type Handler, type Request } from './commands/types';
 import {
   native,
@@ -70,7 +71,6 @@ const FLAG_ALLOW_OOM = 2;
 const FLAG_ALLOW_STALE = 4;
 const FLAG_EVAL_COMPAT = 1 << 31;
 
-const LOG_LEVELS = ['debug', 'verbose', 'notice', 'warning'] as const;
 
 /** When a script starts to answer BUSY to others (alias lua-time-limit); 0 never. */
 const BUSY_REPLY_THRESHOLD = consume('busy-reply-threshold', 'test/server/scripting-busy.test.ts');
@@ -379,7 +379,7 @@ export class Scripting {
         case HOST_CALL:
           return this.runTsCommand(a as Buffer[], b as number, c as boolean);
         case HOST_LOG:
-          this.server.log.log(LOG_LEVELS[Math.max(0, Math.min(3, a as number))], (b as Buffer).toString('latin1'));
+          this.server.log.log(levelAt(a as number), (b as Buffer).toString('latin1'));
           return undefined;
         case HOST_BUSY:
           this.busy = this.running;

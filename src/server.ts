@@ -23,7 +23,7 @@ import { MemoryAccounting, MemoryHousekeeping } from './memory';
 import { KeyspaceEvents } from './keyspace-events';
 import { TLS_PORT, TlsListeners } from './tls';
 import { UnixListener } from './unix-socket';
-import { log, type Logger } from './log';
+import { levelAt, log, type Logger } from './log';
 import { batchLog, EXEC_RESP3, execBatchNative, EXPIRY_DELETE, EXPIRY_IGNORE, EXPIRY_LOGICAL, native } from './native';
 import { Parse, RequestParser } from './protocol/parse';
 import { ReplyWriter } from './protocol/reply';
@@ -674,6 +674,12 @@ export class Server {
     if (open === gate.open && writesRefused === gate.writesRefused && maxBulk === gate.maxBulk && slowUsec === gate.slowUsec && trackLatency === gate.trackLatency && obufLimit === gate.obufLimit) return;
     Object.assign(gate, { open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit });
     native.sockGate(open, writesRefused, maxBulk, slowUsec, trackLatency, obufLimit);
+  }
+
+  /** Writes the lines a native command logged (native/src/log_queue.rs). */
+  logNativeLines(): void {
+    const lines = native.takeLogLines();
+    for (let i = 0; i + 1 < lines.length; i += 2) this.log.log(levelAt(lines[i] as number), lines[i + 1] as string);
   }
 
   /** A command the addon ran for `client` is its last command (CLIENT LIST cmd). */

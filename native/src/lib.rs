@@ -15,6 +15,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod lazyfree;
 mod libc;
+pub mod log_queue;
 pub mod long_double;
 pub mod napi;
 pub mod numfmt;
@@ -998,6 +999,7 @@ pub extern "C" fn napi_register_module_v1(env: napi::sys::napi_env, exports: JsV
         cluster::register(&env, exports)?;
         crash::register(&env, exports)?;
         shutdown_signal::register(&env, exports)?;
+        log_queue::register(&env, exports)?;
         cmd::migrate::register(&env, exports)?;
         cmd::random_picks::register(&env, exports)?;
         persist::register(&env, exports)

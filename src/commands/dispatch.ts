@@ -330,6 +330,8 @@ export class Dispatcher {
       server.stats.commandsProcessed++;
     }
     if (out.len > start && out.buf[start] === 0x2d /* '-' */ && blocked === null) {
+      // What the refusal's native side logged (RESTORE's reason) goes before the reply.
+      server.logNativeLines();
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
       // Inside EXEC, Redis's afterErrorReply names the client's last command: exec.

@@ -86,6 +86,8 @@ export function specFor(name: string): CommandSpec | undefined {
 
 /** Commands cluster mode answers with an error of its own (src/cluster/index.ts wraps them). */
 const CLUSTER_REFUSED = new Set(['move', 'swapdb', 'copy']);
+/** Native commands whose refusal logs a line: TypeScript runs them (see registerFastPath). */
+const LOGS_WHY_REFUSED = new Set(['restore', 'restore-asking']);
 
 /** Commands that block only when given a BLOCK option: without one the batch fast path may run them. */
 const BLOCK_OPTION = new Set(['xread', 'xreadgroup']);
@@ -218,6 +220,8 @@ export class CommandTable {
       const index = cmd.nativeIndex >= 0 ? cmd.nativeIndex : cmd.batchIndex;
       const blockOption = BLOCK_OPTION.has(cmd.name);
       if (index < 0 || cmd.subcommands || (cmd.flags.has('blocking') && !blockOption)) continue;
+      // A refused RESTORE logs why (Dispatcher.call writes the line before the reply).
+      if (LOGS_WHY_REFUSED.has(cmd.name)) continue;
       // The batch stops before a command MISCONF refuses, and TypeScript answers it.
       // Cluster mode routes a command natively only from COMMAND INFO's key range: movable
       // keys, and the commands cluster mode refuses (MOVE, SWAPDB, COPY's DB), stay TypeScript's.

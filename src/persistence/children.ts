@@ -6,7 +6,7 @@
 //
 // What a given kind of child *means* (status fields, dirty accounting, log lines of the
 // parent) belongs to its owner (rdb.ts for saves); the owner registers handlers here.
-import type { Logger, LogLevel } from '../log';
+import { levelAt, type Logger, type LogLevel } from '../log';
 import { sleepSync } from '../sleep';
 
 /** rdb: BGSAVE to disk; sync: an RDB streamed to replicas; aof: an AOF rewrite. */
@@ -334,7 +334,7 @@ export class Children {
       }
       case REPORT_LOG: {
         const [, at, levelIndex, text] = rec as [number, number, number, string];
-        const level = LOG_LEVELS[Math.max(0, Math.min(3, levelIndex))];
+        const level = levelAt(levelIndex);
         if (level === 'warning') child.lastWarning = text;
         if (this.levelEnabled(level)) {
           this.log.write(this.log.lineFor(child.pid, 'C', level, text, new Date(at)));

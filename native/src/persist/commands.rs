@@ -6,7 +6,9 @@ use crate::keyspace::NO_EXPIRE;
 use crate::cmd::strings::already_expired;
 use crate::numfmt::{self, IntText};
 
-use super::dump::{dump_payload, payload_value, verify_payload};
+use super::dump::{decode_payload, dump_payload, verify_payload};
+use super::load::redis_report_line;
+use crate::log_queue;
 
 // RESTORE-ASKING is RESTORE with the `asking` flag, which only a cluster node's slot
 // redirection reads: without cluster mode the two are the same command.
@@ -80,7 +82,17 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     if !verify_payload(payload) {
         return Err(BAD_PAYLOAD);
     }
-    let value = payload_value(payload, ctx.settings).ok_or(BAD_FORMAT)?;
+    let value = match decode_payload(payload, ctx.settings) {
+        Ok(value) => value,
+        Err(reason) => {
+            // rdbReportError in a RESTORE: the reason at verbose, and the command fails.
+            if let Some(e) = reason {
+                let line = redis_report_line(e.message());
+                log_queue::push(log_queue::LOG_VERBOSE, format!("Internal error in RDB reading offset 0, function at rdb.c:{line} -> {}", e.message()));
+            }
+            return Err(BAD_FORMAT);
+        }
+    };
 
     let lazy = ctx.ks.lazy.server_del;
     let deleted = replace && ctx.ks.remove_and_free(db, key, lazy);

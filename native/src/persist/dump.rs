@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::rdb::{crc64, RDB_VERSION, Reader};
+use crate::rdb::{crc64, RdbError, RDB_VERSION, Reader};
 use crate::settings::Settings;
 use crate::types::Value;
 
@@ -89,12 +89,18 @@ pub fn payload_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 /// The value in a verified payload; `None` when it does not decode ("Bad data format"),
 /// including an empty collection, which RESTORE refuses.
 pub fn payload_value(payload: &[u8], settings: &Settings) -> Option<Value> {
-    let body = payload.get(..payload.len().checked_sub(FOOTER_LEN)?)?;
+    decode_payload(payload, settings).ok()
+}
+
+/// `payload_value`, or why it does not decode: the reason rdbLoadObject reports, or None for
+/// what it refuses without a word (an empty collection, an unknown type byte).
+pub fn decode_payload(payload: &[u8], settings: &Settings) -> Result<Value, Option<RdbError>> {
+    let body = &payload[..payload.len().checked_sub(FOOTER_LEN).ok_or(None)?];
     let mut r = Reader::new(body);
-    let t = r.read_u8().ok()?;
+    let t = r.read_u8().map_err(|_| None)?;
     if !crate::rdb::rdb_type::is_loadable(t) {
-        return None;
+        return Err(None);
     }
-    let loaded: Loaded = read_object(&mut r, t, settings).ok()?;
-    loaded
+    let loaded: Loaded = read_object(&mut r, t, settings).map_err(Some)?;
+    loaded.ok_or(None)
 }

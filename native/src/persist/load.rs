@@ -109,6 +109,31 @@ impl ExpiredDels {
 /// skips when loading a file (an old bug could save them) and refuses in RESTORE.
 pub type Loaded = Option<Value>;
 
+/// The line of Redis 7.0.15's rdb.c that reports `reason` (its rdbReportError line names it:
+/// "... function at rdb.c:<line> -> <reason>"); 0 for a reason of keyfork's own.
+pub fn redis_report_line(reason: &str) -> u32 {
+    const LINES: &[(&str, u32)] = &[
+        ("Duplicate set members detected", 1808),
+        ("Zset with NAN score detected", 1881),
+        ("Duplicate zset fields detected", 1893),
+        ("Duplicate hash fields detected", 1968),
+        ("Quicklist integrity check failed.", 2047),
+        ("Listpack integrity check failed.", 2070),
+        ("Ziplist integrity check failed.", 2080),
+        ("Zipmap integrity check failed.", 2129),
+        ("Hash zipmap with dup elements, or big length", 2153),
+        ("List ziplist integrity check failed.", 2187),
+        ("Intset integrity check failed.", 2212),
+        ("Zset ziplist integrity check failed.", 2227),
+        ("Zset listpack integrity check failed.", 2253),
+        ("Hash ziplist integrity check failed.", 2273),
+        ("Hash listpack integrity check failed.", 2299),
+        ("Stream listpack integrity check failed.", 2360),
+        ("Duplicate stream consumer detected.", 2542),
+    ];
+    LINES.iter().find(|(r, _)| reason.starts_with(r)).map_or(0, |&(_, line)| line)
+}
+
 fn bad(msg: &'static str) -> RdbError {
     RdbError::new(msg)
 }
@@ -691,17 +716,18 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
         }
         rdb_type::HASH_ZIPMAP => {
             let blob = r.read_string()?;
-            let pairs = zipmap_entries(&blob)?;
+            let pairs = zipmap_entries(&blob).map_err(|_| bad("Zipmap integrity check failed."))?;
             hash_from(pairs, settings, "Hash zipmap with dup elements, or big length")
         }
         rdb_type::LIST_ZIPLIST => {
             let blob = r.read_string()?;
-            let items: Vec<Cow<[u8]>> = ziplist_entries(&blob)?.into_iter().map(entry_bytes).collect();
+            let entries = ziplist_entries(&blob).map_err(|_| bad("List ziplist integrity check failed."))?;
+            let items: Vec<Cow<[u8]>> = entries.into_iter().map(entry_bytes).collect();
             Ok(list(items, settings))
         }
         rdb_type::SET_INTSET => {
             let blob = r.read_string()?;
-            let ints = intset_values(&blob)?;
+            let ints = intset_values(&blob).map_err(|_| bad("Intset integrity check failed."))?;
             if ints.len() as i64 > settings.set_max_intset_entries {
                 let members: Vec<Vec<u8>> = ints.iter().map(|v| crate::numfmt::i64_to_vec(*v)).collect();
                 return set_from(members, settings);
@@ -711,9 +737,10 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
         }
         rdb_type::ZSET_ZIPLIST | rdb_type::ZSET_LISTPACK => {
             let blob = r.read_string()?;
-            let entries = if t == rdb_type::ZSET_ZIPLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+            let corrupt = bad(if t == rdb_type::ZSET_ZIPLIST { "Zset ziplist integrity check failed." } else { "Zset listpack integrity check failed." });
+            let entries = if t == rdb_type::ZSET_ZIPLIST { ziplist_entries(&blob) } else { listpack_entries(&blob) }.map_err(|_| corrupt.clone())?;
             if entries.len() % 2 != 0 {
-                return Err(bad("Zset listpack integrity check failed."));
+                return Err(corrupt);
             }
             let mut pairs = Vec::with_capacity(entries.len() / 2);
             for pair in entries.chunks_exact(2) {
@@ -723,13 +750,15 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
         }
         rdb_type::HASH_ZIPLIST | rdb_type::HASH_LISTPACK => {
             let blob = r.read_string()?;
-            let entries = if t == rdb_type::HASH_ZIPLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+            let reason = if t == rdb_type::HASH_ZIPLIST { "Hash ziplist integrity check failed." } else { "Hash listpack integrity check failed." };
+            let corrupt = bad(reason);
+            let entries = if t == rdb_type::HASH_ZIPLIST { ziplist_entries(&blob) } else { listpack_entries(&blob) }.map_err(|_| corrupt.clone())?;
             if entries.len() % 2 != 0 {
-                return Err(bad("Hash listpack integrity check failed."));
+                return Err(corrupt);
             }
             let pairs: Vec<(Cow<[u8]>, Cow<[u8]>)> =
                 entries.chunks_exact(2).map(|p| (entry_bytes(p[0]), entry_bytes(p[1]))).collect();
-            hash_from(pairs, settings, "Hash listpack integrity check failed.")
+            hash_from(pairs, settings, reason)
         }
         rdb_type::LIST_QUICKLIST | rdb_type::LIST_QUICKLIST_2 => {
             // Nodes keep their kind: a PLAIN node stays plain and a PACKED node's elements stay
@@ -749,7 +778,11 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
                     l.push_back_plain(&blob);
                     continue;
                 }
-                let entries = if t == rdb_type::LIST_QUICKLIST { ziplist_entries(&blob)? } else { listpack_entries(&blob)? };
+                let entries = if t == rdb_type::LIST_QUICKLIST {
+                    ziplist_entries(&blob).map_err(|_| bad("Ziplist integrity check failed."))?
+                } else {
+                    listpack_entries(&blob).map_err(|_| bad("Listpack integrity check failed."))?
+                };
                 l.start_packed_node();
                 for e in entries { l.push_back_packed(&entry_bytes(e)); }
             }
