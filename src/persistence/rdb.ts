@@ -585,8 +585,11 @@ export class Persistence {
       const engine = this.deps.engine();
       if (engine.rdbCheckReport && !FAILURES_WITHOUT_REPORT.some((p) => lines[0].startsWith(p))) {
         // rdbReportError runs redis-check-rdb on the file, which prints its report on standard
-        // output (whatever the logfile) and exits.
-        fs.writeSync(1, engine.rdbCheckReport(path.resolve(file), file).map((l) => `${l}\n`).join(''));
+        // output (whatever the logfile) and exits; when the check itself met an error Redis
+        // reports through rdbReportError, that goes on to log the line below first.
+        const report = engine.rdbCheckReport(path.resolve(file), file);
+        fs.writeSync(1, report.map((l) => `${l}\n`).join(''));
+        if (report.some((l) => l.includes('] Internal error in RDB reading'))) this.log.warning('Terminating server after rdb file reading failure.');
       } else {
         this.log.warning('Terminating server after rdb file reading failure.');
       }

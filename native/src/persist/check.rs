@@ -119,7 +119,7 @@ fn walk(w: &mut Walk, data: &[u8], now_ms: i64, settings: &Settings) -> bool {
     macro_rules! eof {
         ($r:expr, $e:expr) => {{
             let e: RdbError = $e;
-            w.error($r.position(), e.message());
+            w.error($r.position(), &super::load::internal_error_line(e.message()).unwrap_or_else(|| e.message().to_string()));
             return false;
         }};
     }

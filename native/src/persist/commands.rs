@@ -7,7 +7,7 @@ use crate::cmd::strings::already_expired;
 use crate::numfmt::{self, IntText};
 
 use super::dump::{decode_payload, dump_payload, verify_payload};
-use super::load::redis_report_line;
+use super::load::internal_error_line;
 use crate::log_queue;
 
 // RESTORE-ASKING is RESTORE with the `asking` flag, which only a cluster node's slot
@@ -86,9 +86,8 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         Ok(value) => value,
         Err(reason) => {
             // rdbReportError in a RESTORE: the reason at verbose, and the command fails.
-            if let Some(e) = reason {
-                let line = redis_report_line(e.message());
-                log_queue::push(log_queue::LOG_VERBOSE, format!("Internal error in RDB reading offset 0, function at rdb.c:{line} -> {}", e.message()));
+            if let Some(line) = reason.and_then(|e| internal_error_line(e.message())) {
+                log_queue::push(log_queue::LOG_VERBOSE, line);
             }
             return Err(BAD_FORMAT);
         }

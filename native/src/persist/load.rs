@@ -109,29 +109,41 @@ impl ExpiredDels {
 /// skips when loading a file (an old bug could save them) and refuses in RESTORE.
 pub type Loaded = Option<Value>;
 
-/// The line of Redis 7.0.15's rdb.c that reports `reason` (its rdbReportError line names it:
-/// "... function at rdb.c:<line> -> <reason>"); 0 for a reason of keyfork's own.
+/// The rdb.c line that Redis's rdbReportError names for `reason`, as the reference build
+/// (Debian's redis-server 7.0.15) reports it (measured with corrupt payloads; its source is a
+/// line or two earlier); 0 for a reason of keyfork's own.
 pub fn redis_report_line(reason: &str) -> u32 {
     const LINES: &[(&str, u32)] = &[
-        ("Duplicate set members detected", 1808),
-        ("Zset with NAN score detected", 1881),
-        ("Duplicate zset fields detected", 1893),
-        ("Duplicate hash fields detected", 1968),
-        ("Quicklist integrity check failed.", 2047),
-        ("Listpack integrity check failed.", 2070),
-        ("Ziplist integrity check failed.", 2080),
-        ("Zipmap integrity check failed.", 2129),
-        ("Hash zipmap with dup elements, or big length", 2153),
-        ("List ziplist integrity check failed.", 2187),
-        ("Intset integrity check failed.", 2212),
-        ("Zset ziplist integrity check failed.", 2227),
-        ("Zset listpack integrity check failed.", 2253),
-        ("Hash ziplist integrity check failed.", 2273),
-        ("Hash listpack integrity check failed.", 2299),
-        ("Stream listpack integrity check failed.", 2360),
-        ("Duplicate stream consumer detected.", 2542),
+        ("Duplicate set members detected", 1829),
+        ("Zset with NAN score detected", 1882),
+        ("Duplicate zset fields detected", 1894),
+        ("Hash with dup elements", 1951),
+        ("Duplicate hash fields detected", 1969),
+        ("Quicklist integrity check failed.", 2048),
+        ("Listpack integrity check failed.", 2071),
+        ("Ziplist integrity check failed.", 2081),
+        ("Zipmap integrity check failed.", 2130),
+        ("Hash zipmap with dup elements, or big length", 2154),
+        ("List ziplist integrity check failed.", 2189),
+        ("Intset integrity check failed.", 2214),
+        ("Zset ziplist integrity check failed.", 2229),
+        ("Zset listpack integrity check failed.", 2255),
+        ("Hash ziplist integrity check failed.", 2275),
+        ("Hash listpack integrity check failed.", 2301),
+        ("Stream listpack integrity check failed.", 2362),
+        ("Duplicate stream consumer detected.", 2543),
     ];
     LINES.iter().find(|(r, _)| reason.starts_with(r)).map_or(0, |&(_, line)| line)
+}
+
+/// rdbReportError's line for a reason Redis reports through it: "Internal error in RDB reading
+/// offset 0, function at rdb.c:<line> -> <reason>" (the offset is Redis's loading_loaded_bytes,
+/// 0 until a load's first progress update); None for a reason of keyfork's own.
+pub fn internal_error_line(reason: &str) -> Option<String> {
+    match redis_report_line(reason) {
+        0 => None,
+        line => Some(format!("Internal error in RDB reading offset 0, function at rdb.c:{line} -> {reason}")),
+    }
 }
 
 fn bad(msg: &'static str) -> RdbError {
@@ -632,6 +644,10 @@ pub(super) fn parse_version(digits: &[u8]) -> i64 {
 }
 
 fn context(e: RdbError, offset: usize, key: Option<(&[u8], usize)>) -> String {
+    // Redis's own words where it has them (redis-check-rdb's report, printed next, names the key).
+    if let Some(line) = internal_error_line(e.message()) {
+        return line;
+    }
     match key {
         Some((k, db)) => format!(
             "{} (reading key '{}' of DB {} at offset {offset})",
@@ -712,7 +728,9 @@ pub fn read_object(r: &mut Reader<'_>, t: u8, settings: &Settings) -> RdbResult<
                 let v = r.read_string()?;
                 pairs.push((f, v));
             }
-            hash_from(pairs, settings, "Duplicate hash fields detected")
+            // Redis builds a hash of up to hash-max-listpack-entries fields as a listpack.
+            let dup = if n as i64 <= settings.hash_max_listpack_entries { "Hash with dup elements" } else { "Duplicate hash fields detected" };
+            hash_from(pairs, settings, dup)
         }
         rdb_type::HASH_ZIPMAP => {
             let blob = r.read_string()?;
