@@ -134,6 +134,9 @@ pub fn fork_process() -> io::Result<Forked> {
     }
 }
 
+/// errno EPIPE: a write to a pipe no process reads any more.
+pub const EPIPE: i32 = 32;
+
 /// Ends the process immediately, without running atexit handlers or flushing stdio buffers
 /// inherited from the parent (which would duplicate the parent's output).
 pub fn exit_now(code: i32) -> ! {

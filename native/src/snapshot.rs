@@ -31,6 +31,8 @@ const COW_FRESH: Duration = Duration::from_millis(50);
 /// The child's handle on its report pipe.
 pub struct ChildReporter {
     fd: i32,
+    /// The file the work writes, removed if the child finds itself orphaned (see `send`).
+    orphan_file: Option<String>,
     last_progress: Instant,
     last_cow: Instant,
     cow: u64,
@@ -42,16 +44,31 @@ pub struct ChildReporter {
 impl ChildReporter {
     fn new(fd: i32) -> Self {
         let now = Instant::now();
-        ChildReporter { fd, last_progress: now, last_cow: now - COW_EVERY, cow: 0, cow_peak: 0, cow_sum: 0, cow_samples: 0 }
+        ChildReporter { fd, orphan_file: None, last_progress: now, last_cow: now - COW_EVERY, cow: 0, cow_peak: 0, cow_sum: 0, cow_samples: 0 }
     }
 
+    /// The work writes `path`: an orphaned child removes it before it exits.
+    pub fn writing(&mut self, path: &str) {
+        self.orphan_file = Some(path.to_string());
+    }
+
+    /// A record for the parent. The child holds only the pipe's write end, so a parent that is
+    /// gone (killed, crashed) shows as EPIPE: the child then exits, as Redis's does when it
+    /// cannot report to its parent. Its work has no one to serve any more, and an RDB child
+    /// left running would rename its old snapshot over whatever a new server saved meanwhile.
     fn send(&self, kind: u8, payload: &[u8]) {
         let mut rec = Vec::with_capacity(5 + payload.len());
         rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         rec.push(kind);
         rec.extend_from_slice(payload);
-        // A parent that went away cannot be told anything: the work goes on regardless.
-        let _ = os::write_all(self.fd, &rec);
+        if let Err(e) = os::write_all(self.fd, &rec) {
+            if e.raw_os_error() == Some(os::EPIPE) {
+                if let Some(path) = &self.orphan_file {
+                    let _ = std::fs::remove_file(path);
+                }
+                os::exit_now(1);
+            }
+        }
     }
 
     /// Takes a copy-on-write sample now (public for the RDB child's final CoW log line). [persist]

@@ -483,6 +483,16 @@ export class Persistence {
     }
   }
 
+  /**
+   * freeClient's check when the last replica waiting for a disk BGSAVE goes: without save
+   * rules its file is of use to no one, and the child is stopped now (Redis's killRDBChild,
+   * SIGUSR1) rather than left to use memory and hold the next fork back.
+   */
+  stopSaveNoOneNeeds(): void {
+    if (this.config.saveRules(SAVE).length > 0 || this.children.active?.kind !== 'rdb') return;
+    this.children.signal(SIGUSR1);
+  }
+
   /** No save rules and no AOF: an RDB written only for replicas is removed (rdb-del-sync-files). */
   allPersistenceDisabled(): boolean {
     return this.config.saveRules(SAVE).length === 0 && !(this.aof?.enabled() ?? false);
@@ -734,7 +744,11 @@ export class Persistence {
     for (const warning of report.warnings ?? []) this.log.warning(warning);
     this.lastLoadKeysLoaded = report.keysLoaded;
     this.lastLoadKeysExpired = report.keysExpired;
-    this.log.notice(`Done loading RDB, keys loaded: ${report.keysLoaded}, keys expired: ${report.keysExpired}.`);
+    const done = `Done loading RDB, keys loaded: ${report.keysLoaded}, keys expired: ${report.keysExpired}`;
+    // Skipped empty keys mean a damaged file: Redis says so at warning.
+    const skipped = report.emptyKeysSkipped ?? 0;
+    if (skipped > 0) this.log.warning(`${done}, empty keys skipped: ${skipped}.`);
+    else this.log.notice(`${done}.`);
   }
 
   private restoreDirty(target: number): void {

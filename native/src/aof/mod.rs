@@ -36,6 +36,7 @@ fn rewrite_options(env: &Env, a: &JsArgs, from: usize) -> Result<RewriteOptions,
 /// The rewrite child: temp-rewriteaof-bg-<pid>.aof from its copy-on-write view.
 fn rewrite_in_child(ks: &crate::keyspace::Keyspace, settings: &crate::settings::Settings, opts: &RewriteOptions, rep: &mut ChildReporter) -> Result<WorkDone, String> {
     let target = format!("temp-rewriteaof-bg-{}.aof", os::current_pid());
+    rep.writing(&target);
     let (keys, bytes) = rewrite_to_file(ks, settings, &target, opts, |k, b| rep.progress(k, b))?;
     rep.log(LOG_NOTICE, &format!("Successfully created the temporary AOF base file {target}"));
     rep.log_cow("AOF rewrite");

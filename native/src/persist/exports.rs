@@ -167,6 +167,7 @@ fn save_in_child(
     rep: &mut ChildReporter,
 ) -> Result<WorkDone, String> {
     let tmp = format!("temp-{}.rdb", os::current_pid());
+    rep.writing(&tmp);
     // The closing copy-on-write sample is taken while the file is fsynced (see record_cow).
     let mut cow = None;
     let sample = Some(|| cow = Some(os::private_dirty_bytes()));
