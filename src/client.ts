@@ -29,6 +29,8 @@ export interface QueuedCommand {
   write: boolean;
   /** It may replicate (Redis's CMD_MAY_REPLICATE): a WRITE pause holds EXEC of this queue back. */
   mayReplicate: boolean;
+  /** It reads the keyspace (Redis's CMD_READONLY). */
+  read: boolean;
   /** It may run while loading (Redis's CMD_LOADING). */
   loading: boolean;
   /** It may not run during an async load (Redis's CMD_NO_ASYNC_LOADING). */

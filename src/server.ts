@@ -948,8 +948,9 @@ export class Server {
   /** The client's half of fastPathOpen. */
   private clientFastPathOpen(client: Client): boolean {
     // ASKING covers one command, which TypeScript must see to drop it (cluster mode).
+    // A replica's link must not be answered (Dispatcher.run drops a replica that is).
     return client.authenticated && client.user.unrestricted && !client.inMulti && client.totalSubscriptions === 0 && !client.repliesMuted && !client.replySkipNext &&
-      client.tracking === null && !client.asking;
+      client.tracking === null && !client.asking && !client.isReplica;
   }
 
   /** The server's half of fastPathOpen (a replica refusing stale reads sends everything to TypeScript). */

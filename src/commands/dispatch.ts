@@ -7,6 +7,7 @@ import { EXEC_KEYS_RESTRICTED, EXEC_MAY_BLOCK, EXEC_OBUF_NORMAL, EXEC_OBUF_PUBSU
 import type { Server } from '../server';
 import { protectedNotAllowed } from './protected';
 import { discardTransaction } from './transactions';
+import { clientInfoLine } from './client-cmd';
 import { WatchVerdict } from '../watch';
 import { getNodeByQuery, mayRedirect, redirectionError } from '../cluster/redirect';
 import { refusedByMisconf, type Command } from './table';
@@ -106,7 +107,12 @@ export class Dispatcher {
   }
 
   run(client: Client, req: Request): void {
+    const replica = client.isReplica;
+    const start = this.server.out.len;
     this.process(client, req);
+    // A replica's link carries the stream, never replies: a command of a rogue replica that
+    // answers (or is refused) costs it the link, as in Redis's _addReplyToBufferOrList.
+    if (replica) this.replicaReplied(client, start);
     // Redis's resetClient: CLIENT REPLY SKIP silences the command after it, and only that one;
     // CLIENT CACHING applies to the next command (or transaction) only.
     client.replySkip = client.replySkipNext;
@@ -114,6 +120,18 @@ export class Dispatcher {
     // ASKING covers the next command only (or a transaction up to its EXEC).
     if (client.asking && !client.inMulti && client.lastCommand !== 'asking') client.asking = false;
     if (client.tracking) this.server.clientTracking.commandDone(client, client.lastCommand);
+  }
+
+  /**
+   * A reply written for a replica's link: dropped with the link, logged as Redis's
+   * _addReplyToBufferOrList logs it (when the reply is added, so before an error's own line).
+   */
+  private replicaReplied(client: Client, start: number): void {
+    const server = this.server;
+    if (server.out.len <= start || client.closed) return;
+    server.out.len = start;
+    server.log.warning(`Replica generated a reply to command '${client.lastCommand}', disconnecting it: ${clientInfoLine(server, client, null)}`);
+    server.freeClientAsync(client);
   }
 
   /** The client of the top-level call in progress (Redis's current_client), for tracking. */
@@ -221,6 +239,11 @@ export class Dispatcher {
     // A script that declares flags never counts as may-replicate (scriptFlagsToCmdFlags): a
     // no-writes one runs under a WRITE pause. EXEC counts its queue's.
     const replicates = (cmd.mayReplicate && !server.scripting.declaresFlags(cmd, req)) || (queued !== null && queued.some((q) => q.mayReplicate));
+    // A replica's link may not touch the keyspace (replicas are exempt from client pauses).
+    if (client.isReplica && (isWrite || replicates || cmd.flags.has('readonly') || (queued !== null && queued.some((q) => q.read)))) {
+      cmd.stats.rejected++;
+      return this.reject(client, cmd, "ERR Replica can't interact with the keyspace");
+    }
     if (server.clientPause.postpones(client, isWrite, replicates)) {
       server.clientPause.postpone(client, req);
       return;
@@ -229,7 +252,7 @@ export class Dispatcher {
       // A transaction that already failed keeps nothing more (Redis's queueMultiCommand): its
       // commands neither take memory nor make EXEC a write.
       if (!client.multiError && server.watches.verdict(client) !== WatchVerdict.Touched) {
-        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, mayReplicate: replicates, loading: cmd.flags.has('loading'), noAsyncLoading: cmd.flags.has('no_async_loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
+        client.multiQueue.push({ name: cmd.name, req: copyRequest(req), write: isWrite, mayReplicate: replicates, read: cmd.flags.has('readonly'), loading: cmd.flags.has('loading'), noAsyncLoading: cmd.flags.has('no_async_loading'), stale: server.scripting.declaredStale(cmd, req) ?? cmd.flags.has('stale'), denyOom: cmd.flags.has('denyoom') });
       }
       if (!client.repliesMuted) out.simple('QUEUED');
       return;
@@ -271,8 +294,10 @@ export class Dispatcher {
       client.multiError = true;
     }
     this.server.stats.rejectedCalls++;
+    const start = this.server.out.len;
     if (!client.repliesMuted) this.server.out.error(error);
     this.server.stats.countError(error);
+    if (client.isReplica) this.replicaReplied(client, start);
     if (client.isMaster || client.isReplica) this.server.replication.errors.afterErrorReply(client, error, cmd?.name ?? null);
   }
 
@@ -334,8 +359,10 @@ export class Dispatcher {
       server.logNativeLines();
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
+      const line = errorLine(out.buf, start, out.len);
+      if (client.isReplica) this.replicaReplied(client, start);
       // Inside EXEC, Redis's afterErrorReply names the client's last command: exec.
-      if (client.isMaster || client.isReplica) server.replication.errors.afterErrorReply(client, errorLine(out.buf, start, out.len), server.callDepth === 0 ? cmd.name : 'exec');
+      if (client.isMaster || client.isReplica) server.replication.errors.afterErrorReply(client, line, server.callDepth === 0 ? cmd.name : 'exec');
     }
     // CLIENT REPLY OFF/SKIP: what the command wrote is dropped, its push messages kept (a
     // command that turned replies back on, CLIENT REPLY ON or RESET, keeps its reply).

@@ -167,7 +167,13 @@ export class Master {
     // The backlog and the offsets below include every write executed so far.
     this.ctx.settle();
     if (psync) {
-      if (this.tryPartialResync(link, argv[1], argv[2])) {
+      const offset = parseInteger(argv[2]);
+      if (offset === null) {
+        this.replyError(client, 'ERR value is not an integer or out of range');
+        this.log.warning(`Replica ${link.name} asks for synchronization but with a wrong offset`);
+        return;
+      }
+      if (this.tryPartialResync(link, argv[1], offset)) {
         this.syncPartialOk++;
         return;
       }
@@ -227,12 +233,7 @@ export class Master {
   }
 
   /** masterTryPartialResynchronization: true when the replica continues from the backlog. */
-  private tryPartialResync(link: ReplicaLink, replid: string, offsetText: string): boolean {
-    const offset = parseInteger(offsetText);
-    if (offset === null) {
-      this.replyError(link.client, 'ERR value is not an integer or out of range');
-      return false;
-    }
+  private tryPartialResync(link: ReplicaLink, replid: string, offset: number): boolean {
     const st = this.state;
     const sameHistory = replid.toLowerCase() === st.replid || (replid.toLowerCase() === st.replid2 && offset <= st.secondReplOffset);
     if (!sameHistory) {
@@ -539,6 +540,9 @@ export class Master {
     link.cancelBulk?.();
     this.socketSync?.transfer.drop(link);
     this.removeReplica(link);
+    if (link.state === 'wait_bgsave_end' && !link.socketTarget && !this.replicas.some((r) => r.state === 'wait_bgsave_end')) {
+      this.server.persistence.stopSaveNoOneNeeds();
+    }
   }
 
   private removeReplica(link: ReplicaLink): void {
