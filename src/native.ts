@@ -346,7 +346,8 @@ export interface NativeAddon {
    * [pid, reportFd, dataFd (the pipe's read end), forkUsec, totalKeys]. The last three
    * arguments, optional, are the replication position written as AUX fields.
    */
-  forkRdbToPipe(compress: boolean, checksum: boolean, keySaveDelayUs: number, eofMark: string, streamDb?: number, replId?: string, replOffset?: number): [number, number, number, number, number];
+  /** `exclude`: REPLCONF rdb-filter-only's RDB_EXCLUDE_* bits (1 the data, 2 the functions). */
+  forkRdbToPipe(compress: boolean, checksum: boolean, keySaveDelayUs: number, eofMark: string, streamDb?: number, replId?: string, replOffset?: number, exclude?: number): [number, number, number, number, number];
 
   /** The key is stored but its time has passed (not yet lazily deleted). */
   keyExpired(db: number, key: Buffer): boolean;

@@ -10,6 +10,10 @@ export const CAPA_EOF = 1;
 /** REPLCONF capa psync2: the replica understands +CONTINUE <new replid>. */
 export const CAPA_PSYNC2 = 2;
 
+/** REPLCONF rdb-filter-only: parts left out of the replica's RDB (Redis's SLAVE_REQ_RDB_*). */
+export const RDB_EXCLUDE_DATA = 1;
+export const RDB_EXCLUDE_FUNCTIONS = 2;
+
 export class ReplicaLink {
   state: ReplicaState = 'none';
   capa = 0;
@@ -21,6 +25,8 @@ export class ReplicaLink {
   prePsync = false;
   /** REPLCONF rdb-only 1 (redis-cli --rdb): the RDB only, then the connection closes. */
   rdbOnly = false;
+  /** REPLCONF rdb-filter-only (redis-cli --functions-rdb): RDB_EXCLUDE_* bits. */
+  rdbReq = 0;
   /** The highest offset the replica acknowledged, and when (unix seconds). */
   ackOffset = 0;
   ackTime = 0;

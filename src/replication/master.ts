@@ -5,6 +5,7 @@
 // the replica output-buffer limit. The one-child rule decides when a sync may fork.
 import type { Client } from '../client';
 import { consume } from '../config/consumers';
+import { splitArgs } from '../config/splitargs';
 import { native } from '../native';
 import { parseInteger } from '../commands/types';
 import type { ActiveChild, ChildExit } from '../persistence/children';
@@ -13,7 +14,7 @@ import { rdbWriteOptions } from '../persistence/rdb';
 import { replicaSyncTrigger } from '../persistence/triggers';
 import type { Server } from '../server';
 import type { Failover } from './failover';
-import { CAPA_EOF, CAPA_PSYNC2, ReplicaLink } from './link';
+import { CAPA_EOF, CAPA_PSYNC2, RDB_EXCLUDE_DATA, RDB_EXCLUDE_FUNCTIONS, ReplicaLink } from './link';
 import { randomHex40, type ReplicationState } from './state';
 import { DisklessTransfer, sendRdbFile, type TransferHost } from './transfer';
 
@@ -163,6 +164,8 @@ export class Master {
     if ((this.server.current === client && this.server.out.len > 0) || client.socket.writableLength > 0) {
       return this.replyError(client, 'ERR SYNC and PSYNC are invalid with pending output');
     }
+    // A filtered RDB only goes through a socket, never over the snapshot file.
+    if (link.rdbReq !== 0 && (link.capa & CAPA_EOF) === 0) return this.replyError(client, 'ERR Filtered replica requires EOF capability');
     this.log.notice(`Replica ${link.name} asks for synchronization`);
     // The backlog and the offsets below include every write executed so far.
     this.ctx.settle();
@@ -198,7 +201,7 @@ export class Master {
       // A disk BGSAVE runs: usable when it was started for replicas that register the stream
       // since its fork, and this replica can read what it writes.
       const other = this.replicas.find((r) => r !== link && r.state === 'wait_bgsave_end' && !r.socketTarget && (!r.rdbOnly || link.rdbOnly));
-      if (other && (link.capa & other.capa) === other.capa) {
+      if (other && (link.capa & other.capa) === other.capa && link.rdbReq === other.rdbReq) {
         if (!link.rdbOnly) {
           link.pending = [...other.pending];
           link.pendingBytes = other.pendingBytes;
@@ -215,7 +218,7 @@ export class Master {
     } else if (this.config.bool(REPL_DISKLESS_SYNC) && link.capa & CAPA_EOF && this.config.int(REPL_DISKLESS_SYNC_DELAY) > 0) {
       this.log.notice('Delay next BGSAVE for diskless SYNC');
     } else if (!children.busy()) {
-      this.startBgsaveForReplication(link.capa);
+      this.startBgsaveForReplication(link.capa, link.rdbReq);
     } else {
       this.log.notice('No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed');
       this.scheduleSync();
@@ -284,14 +287,15 @@ export class Master {
   }
 
   /** startBgsaveForReplication: true when the child forked. */
-  private startBgsaveForReplication(mincapa: number): boolean {
+  private startBgsaveForReplication(mincapa: number, req: number): boolean {
     // The snapshot and the offset it corresponds to must agree: no write may wait undrained.
     this.ctx.settle();
-    const socketTarget = this.config.bool(REPL_DISKLESS_SYNC) && (mincapa & CAPA_EOF) !== 0;
+    // A filtered RDB always goes to sockets: the snapshot file must stay whole.
+    const socketTarget = (this.config.bool(REPL_DISKLESS_SYNC) || req !== 0) && (mincapa & CAPA_EOF) !== 0;
     this.log.notice(`Starting BGSAVE for SYNC with target: ${socketTarget ? 'replicas sockets' : 'disk'}`);
-    const trigger = replicaSyncTrigger(this.replicas.filter((r) => r.state === 'wait_bgsave_start').map((r) => r.name).join(', '));
+    const trigger = replicaSyncTrigger(this.replicas.filter((r) => r.state === 'wait_bgsave_start' && r.rdbReq === req).map((r) => r.name).join(', '));
     const ok = socketTarget
-      ? this.startSocketSync(trigger)
+      ? this.startSocketSync(trigger, req)
       : this.server.persistence.startBackgroundSave(trigger, { forReplication: true });
     if (!ok) {
       this.log.warning('BGSAVE for replication failed');
@@ -306,15 +310,16 @@ export class Master {
     }
     if (!socketTarget) {
       for (const link of this.replicas) {
-        if (link.state === 'wait_bgsave_start') this.setupFullResync(link, this.state.masterReplOffset, false);
+        if (link.state === 'wait_bgsave_start' && link.rdbReq === req) this.setupFullResync(link, this.state.masterReplOffset, false);
       }
     }
     return true;
   }
 
   /** rdbSaveToSlavesSockets: forks the child that streams one RDB to every waiting replica. */
-  private startSocketSync(trigger: string): boolean {
-    const targets = this.replicas.filter((r) => r.state === 'wait_bgsave_start');
+  private startSocketSync(trigger: string, req: number): boolean {
+    // Only the replicas that want this RDB's parts (the others wait for the next child).
+    const targets = this.replicas.filter((r) => r.state === 'wait_bgsave_start' && r.rdbReq === req);
     for (const link of targets) this.setupFullResync(link, this.state.masterReplOffset, true);
     const persistence = this.server.persistence;
     const cfg = this.config;
@@ -329,6 +334,7 @@ export class Master {
           streamDb,
           replid,
           offset,
+          req,
         );
         dataFd = fd;
         return { pid, readFd, forkUsec, totalKeys };
@@ -466,15 +472,17 @@ export class Master {
   startPendingFork(): void {
     const children = this.server.persistence.children;
     if (children.busy() || this.socketSync) return;
-    const waiting = this.replicas.filter((r) => r.state === 'wait_bgsave_start');
-    if (waiting.length === 0) return;
+    // The first waiting replica's parts decide the child; replicas wanting others wait for the next.
+    const first = this.replicas.find((r) => r.state === 'wait_bgsave_start');
+    if (!first) return;
+    const waiting = this.replicas.filter((r) => r.state === 'wait_bgsave_start' && r.rdbReq === first.rdbReq);
     const now = Date.now();
     const maxIdle = Math.max(...waiting.map((r) => Math.floor((now - r.client.lastInteraction) / 1000)));
     const mincapa = waiting.reduce((capa, r) => capa & r.capa, ~0);
     const diskless = this.config.bool(REPL_DISKLESS_SYNC);
     const maxReplicas = this.config.int(REPL_DISKLESS_SYNC_MAX_REPLICAS);
     if (!diskless || (maxReplicas > 0 && waiting.length >= maxReplicas) || maxIdle >= this.config.int(REPL_DISKLESS_SYNC_DELAY)) {
-      this.startBgsaveForReplication(mincapa);
+      this.startBgsaveForReplication(mincapa, first.rdbReq);
     }
   }
 
@@ -521,7 +529,15 @@ export class Master {
         if (v < 0 || v > 1) return reply.error('ERR value is out of range, value must between 0 and 1');
         link.rdbOnly = v === 1;
       } else if (option === 'rdb-filter-only') {
-        return reply.error(`ERR Unsupported rdb-filter-only option: ${value}`);
+        // Include filters: the RDB leaves out everything they do not name ("" leaves it empty).
+        const filters = splitArgs(value);
+        if (filters === null) return reply.error('ERR Missing rdb-filter-only values');
+        let req = RDB_EXCLUDE_DATA | RDB_EXCLUDE_FUNCTIONS;
+        for (const filter of filters) {
+          if (filter.toLowerCase() !== 'functions') return reply.error(`ERR Unsupported rdb-filter-only option: ${filter}`);
+          req &= ~RDB_EXCLUDE_FUNCTIONS;
+        }
+        link.rdbReq = req;
       } else {
         return reply.error(`ERR Unrecognized REPLCONF option: ${argv[j]}`);
       }

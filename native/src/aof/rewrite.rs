@@ -273,7 +273,7 @@ pub fn rewrite_to_file(ks: &Keyspace, settings: &Settings, target: &str, opts: &
     let written = {
         let mut sink = AutoSync { file: &mut file, every: opts.incremental_fsync.then_some(AUTOSYNC_BYTES), since_sync: 0 };
         if opts.rdb_preamble {
-            let save = SaveOptions { compress: opts.compress, checksum: opts.checksum, key_save_delay_us: opts.key_save_delay_us };
+            let save = SaveOptions { compress: opts.compress, checksum: opts.checksum, key_save_delay_us: opts.key_save_delay_us, ..SaveOptions::default() };
             let aux = AuxFields { aof_base: true, ..AuxFields::now() };
             write_rdb(ks, settings, &mut sink, &save, &aux, progress)
         } else {

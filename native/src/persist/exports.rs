@@ -24,7 +24,7 @@
 //!   was, and the partial load is discarded.
 //! - `expired`: what a load does with keys whose TTL passed: "drop" (the default), "keep", or
 //!   a byte cap then lazyfree-lazy-expire (dropped, their DELs recorded): with_expired_policy.
-//! - `forkRdbToPipe(compress, checksum, keySaveDelayUs, eofMark, repl...)`:
+//! - `forkRdbToPipe(compress, checksum, keySaveDelayUs, eofMark, repl..., exclude?)`:
 //!   `[pid, reportFd, dataFd, forkUsec, totalKeys]`. The child streams `$EOF:<mark>\r\n`, the
 //!   RDB and the mark again into a pipe whose read end (`dataFd`) the parent forwards to the
 //!   replicas being synced (Redis's rdbSaveToSlavesSockets); it logs its `Fork CoW for RDB`
@@ -192,7 +192,7 @@ fn repl_aux_arg(env: &Env, a: &JsArgs, at: usize) -> Result<Option<ReplAux>, Str
 
 fn fork_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let filename = a.string(env, 0)?;
-    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)? };
+    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)?, ..SaveOptions::default() };
     let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 4)?);
     snapshot::fork_export(env, "Can't save in background", Box::new(move |ks, settings, rep| save_in_child(ks, settings, &filename, &opts, &aux, rep)))
 }
@@ -234,7 +234,15 @@ fn stream_in_child(
 }
 
 fn fork_rdb_to_pipe(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
-    let opts = SaveOptions { compress: a.bool(env, 0)?, checksum: a.bool(env, 1)?, key_save_delay_us: a.i64(env, 2)? };
+    // After the replication position: REPLCONF rdb-filter-only's bits (1 the data, 2 the functions).
+    let exclude = if a.len() > 7 { a.i64(env, 7)? } else { 0 };
+    let opts = SaveOptions {
+        compress: a.bool(env, 0)?,
+        checksum: a.bool(env, 1)?,
+        key_save_delay_us: a.i64(env, 2)?,
+        exclude_data: exclude & 1 != 0,
+        exclude_functions: exclude & 2 != 0,
+    };
     let mark = a.string(env, 3)?;
     if mark.len() != 40 {
         return Err("the EOF mark must be 40 characters".into());
@@ -271,7 +279,7 @@ fn fork_rdb_to_pipe(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
 /// a shutdown's final save with it).
 fn save_rdb(env: &Env, a: &JsArgs) -> Result<JsValue, String> {
     let filename = a.string(env, 0)?;
-    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)? };
+    let opts = SaveOptions { compress: a.bool(env, 1)?, checksum: a.bool(env, 2)?, key_save_delay_us: a.i64(env, 3)?, ..SaveOptions::default() };
     let aux = AuxFields::now().with_repl(repl_aux_arg(env, a, 4)?);
     let tmp = format!("temp-{}.rdb", os::current_pid());
     let (keys, bytes) = with_state(|st| save_to_file(&st.ks, &st.settings, &tmp, &filename, &opts, &aux, |_, _| {}, None::<fn()>))?;

@@ -46,7 +46,7 @@ const MAX_SAVE_THREADS: usize = 8;
 /// Progress is reported every this many keys (the callback throttles further).
 const PROGRESS_EVERY_KEYS: u64 = 128;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SaveOptions {
     /// rdbcompression: LZF for strings longer than 20 bytes when it saves space.
     pub compress: bool,
@@ -54,6 +54,10 @@ pub struct SaveOptions {
     pub checksum: bool,
     /// rdb-key-save-delay in microseconds, slept after each key as Redis's debugDelay does.
     pub key_save_delay_us: i64,
+    /// A filtered RDB for a replica (REPLCONF rdb-filter-only): without the databases, and/or
+    /// without the function libraries (Redis's SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS).
+    pub exclude_data: bool,
+    pub exclude_functions: bool,
 }
 
 /// The AUX fields that vary from one save to the next.
@@ -603,13 +607,15 @@ pub fn write_rdb_with_threads<W: Write>(
     aux_int(&mut chunk.bytes, "aof-base", aux_fields.aof_base as i64);
     // Function libraries come after the AUX fields, before the databases (rdbSaveFunctions).
     let mut lzf = opts.compress.then(LzfCompressor::new);
-    for code in crate::script::functions::library_codes() {
+    let libraries = if opts.exclude_functions { Vec::new() } else { crate::script::functions::library_codes() };
+    for code in libraries {
         chunk.bytes.push(opcode::FUNCTION2);
         write_string(&mut chunk.bytes, &code, lzf.as_mut());
     }
 
     let mut writer = ValueWriter::new(opts.compress, settings);
-    for (db_id, db) in ks.dbs.iter().enumerate() {
+    let dbs = if opts.exclude_data { &ks.dbs[..0] } else { &ks.dbs[..] };
+    for (db_id, db) in dbs.iter().enumerate() {
         if db.dict.is_empty() {
             continue;
         }

@@ -77,7 +77,7 @@ const AUX: AuxFields = AuxFields { ctime: 1_700_000_000, used_mem: 1 << 20, aof_
 fn save(ks: &Keyspace, settings: &Settings, compress: bool, checksum: bool, threads: usize) -> (Vec<u8>, Vec<(u64, u64)>) {
     let mut out = Vec::new();
     let mut calls = Vec::new();
-    let opts = SaveOptions { compress, checksum, key_save_delay_us: 0 };
+    let opts = SaveOptions { compress, checksum, key_save_delay_us: 0, ..SaveOptions::default() };
     let (keys, bytes) = write_rdb_with_threads(ks, settings, &mut out, &opts, &AUX, threads, |k, b| calls.push((k, b))).unwrap();
     assert_eq!(keys as usize, ks.key_count());
     assert_eq!(bytes as usize, out.len());
@@ -148,7 +148,7 @@ impl Write for FailingSink {
 fn a_failing_sink_stops_the_save_with_its_error() {
     let settings = settings();
     let ks = big_keyspace(&settings);
-    let opts = SaveOptions { compress: true, checksum: true, key_save_delay_us: 0 };
+    let opts = SaveOptions { compress: true, checksum: true, key_save_delay_us: 0, ..SaveOptions::default() };
     for room in [0, 100, 700_000, 3_000_000] {
         for threads in [1, 2] {
             let mut sink = FailingSink { room };
@@ -198,7 +198,7 @@ fn save_threads_speed() {
         };
         mixed.add(0, key.as_bytes(), value, NO_EXPIRE, 0);
     }
-    let opts = SaveOptions { compress: true, checksum: true, key_save_delay_us: 0 };
+    let opts = SaveOptions { compress: true, checksum: true, key_save_delay_us: 0, ..SaveOptions::default() };
     for (name, ks) in [("1M populate strings", &strings), ("200k mixed", &mixed)] {
         for threads in [1, 2] {
             for _ in 0..3 {

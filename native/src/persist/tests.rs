@@ -156,7 +156,7 @@ fn sample_keyspace(settings: &Settings) -> Keyspace {
 
 fn save(ks: &Keyspace, settings: &Settings, compress: bool, checksum: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let opts = SaveOptions { compress, checksum, key_save_delay_us: 0 };
+    let opts = SaveOptions { compress, checksum, key_save_delay_us: 0, ..SaveOptions::default() };
     let aux = AuxFields { ctime: 1_700_000_000, used_mem: 1 << 20, aof_base: false, repl: None };
     let (keys, bytes) = write_rdb(ks, settings, &mut out, &opts, &aux, |_, _| {}).unwrap();
     assert_eq!(keys as usize, ks.key_count());
@@ -731,13 +731,13 @@ fn save_speed() {
     for compress in [false, true] {
         for _ in 0..3 {
             let t = std::time::Instant::now();
-            let opts = SaveOptions { compress, checksum: true, key_save_delay_us: 0 };
+            let opts = SaveOptions { compress, checksum: true, key_save_delay_us: 0, ..SaveOptions::default() };
             write_rdb(&ks, &settings, &mut std::io::sink(), &opts, &AuxFields::now(), |_, _| {}).unwrap();
             println!("compress {compress}: serialize only {:?}", t.elapsed());
         }
         let mut out = std::fs::File::create("/tmp/persist-speed.rdb").unwrap();
         let t = std::time::Instant::now();
-        let opts = SaveOptions { compress, checksum: true, key_save_delay_us: 0 };
+        let opts = SaveOptions { compress, checksum: true, key_save_delay_us: 0, ..SaveOptions::default() };
         let (keys, bytes) = write_rdb(&ks, &settings, &mut out, &opts, &AuxFields::now(), |_, _| {}).unwrap();
         let el = t.elapsed();
         println!("compress {compress}: {keys} keys, {bytes} bytes in {el:?} ({:.0} ns/key)", el.as_nanos() as f64 / keys as f64);
