@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeDifferential } from '../helpers/diff';
 import { RawConnection } from '../helpers/resp';
-import { cmd, keyforkNode, redisNode, stopNodesAfterEach, type Node } from './replication-support';
+import { cmd, keyforkNode, redisNode, show, stopNodesAfterEach, type Node } from './replication-support';
 
 stopNodesAfterEach();
 
@@ -40,8 +40,8 @@ async function functionsRdb(kind: Kind) {
   }
   // What REPLCONF and SYNC refuse.
   const conn = await RawConnection.connect(master.server.port);
-  seen.unknownFilter = (await conn.send('REPLCONF', 'rdb-filter-only', 'functions data')).v;
-  seen.noEof = [(await conn.send('REPLCONF', 'rdb-filter-only', '')).v, (await conn.send('SYNC')).v];
+  seen.unknownFilter = show(await conn.send('REPLCONF', 'rdb-filter-only', 'functions data'));
+  seen.noEof = [show(await conn.send('REPLCONF', 'rdb-filter-only', '')), show(await conn.send('SYNC'))];
   conn.close();
   return seen;
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { childrenOf } from '../helpers/proc';
 import { RawConnection } from '../helpers/resp';
 import { startKeyfork } from '../helpers/servers';
-import { alive, dumpPath, tempFiles, waitFor } from './persistence-support';
+import { alive, dumpPath, infoSection, tempFiles, waitFor } from './persistence-support';
 
 describe('a forked child and its parent', () => {
   for (const kind of ['BGSAVE', 'BGREWRITEAOF'] as const) {
@@ -17,7 +17,7 @@ describe('a forked child and its parent', () => {
       try {
         const conn = await RawConnection.connect(server.port);
         for (let i = 0; i < 200; i++) await conn.send('SET', `k${i}`, 'v');
-        if (kind === 'BGREWRITEAOF') await waitFor(async () => (await conn.send('INFO', 'persistence')).v?.toString().includes('aof_rewrite_in_progress:0'), 'the first rewrite over');
+        if (kind === 'BGREWRITEAOF') await waitFor(async () => (await infoSection(conn)).get('aof_rewrite_in_progress') === '0', 'the first rewrite over');
         await conn.send(kind);
         const child = await waitFor(() => childrenOf(server.pid)[0], 'the child');
         conn.close();
