@@ -359,10 +359,12 @@ export class Dispatcher {
       server.logNativeLines();
       cmd.stats.failed++;
       if (!ctx.errorCounted) server.stats.countError(out.buf.latin1Slice(start + 1, Math.min(out.len, start + 64)));
-      const line = errorLine(out.buf, start, out.len);
-      if (client.isReplica) this.replicaReplied(client, start);
-      // Inside EXEC, Redis's afterErrorReply names the client's last command: exec.
-      if (client.isMaster || client.isReplica) server.replication.errors.afterErrorReply(client, line, server.callDepth === 0 ? cmd.name : 'exec');
+      if (client.isMaster || client.isReplica) {
+        const line = errorLine(out.buf, start, out.len);
+        if (client.isReplica) this.replicaReplied(client, start);
+        // Inside EXEC, Redis's afterErrorReply names the client's last command: exec.
+        server.replication.errors.afterErrorReply(client, line, server.callDepth === 0 ? cmd.name : 'exec');
+      }
     }
     // CLIENT REPLY OFF/SKIP: what the command wrote is dropped, its push messages kept (a
     // command that turned replies back on, CLIENT REPLY ON or RESET, keeps its reply).
