@@ -1,7 +1,8 @@
 //! The forked child's mechanics, independent of what it writes: fork, close inherited
 //! descriptors, take on the title, OOM score and CPUs the parent prepared (procctl.rs), run
 //! the work on the copy-on-write view of memory, report progress, log lines and copy-on-write
-//! size to the parent over a pipe, and `_exit`.
+//! size to the parent over a pipe, and `_exit`. A child whose parent is gone (a report meets
+//! EPIPE) removes the file it was writing and exits 1, as Redis's child does.
 //!
 //! Pipe records: `[u32 LE payload length][u8 kind][payload]`:
 //! - PROGRESS: keys done u64, bytes written u64, cow bytes u64, child time ms i64
