@@ -32,16 +32,28 @@ const OOM_BGCHILD = 2;
 export const PROGRAM_TITLE = 'keyfork-server';
 
 /**
- * {title} of the server itself. Redis puts its argv[0] there: the name it was run by. keyfork
- * runs inside `node`, whose argv[0] says nothing; its script is argv[1], kept as run (Node
- * resolves the path but not links, while the main module's filename is the real file). Run as
- * itself (its file, or npm's keyfork-server link) it is the command it installs; run through a
- * link named otherwise (a `redis-server` standing in for Redis's), that link's path, as Redis
- * would show it.
+ * The script as the process was started (`src/redis-server`, say), from /proc/self/cmdline:
+ * Node turns process.argv[1] into an absolute path, which may not fit in the command line's
+ * memory that a title can use. Read before the first title overwrites that memory.
  */
-export function invokedTitle(argv: readonly string[] = process.argv, mainFile = require.main?.filename): string {
-  const script = argv[1];
-  if (!script || script === mainFile || path.basename(script) === PROGRAM_TITLE) return PROGRAM_TITLE;
+function scriptAsStarted(): string | undefined {
+  try {
+    const args = fs.readFileSync('/proc/self/cmdline', 'latin1').split('\0');
+    return args[1 + process.execArgv.length] || process.argv[1];
+  } catch {
+    return process.argv[1];
+  }
+}
+
+/**
+ * {title} of the server itself. Redis puts its argv[0] there: the name it was run by. keyfork
+ * runs inside `node`, whose argv[0] says nothing; its script comes next, as it was given (links
+ * kept). Run as itself (its file, or npm's keyfork-server link) it is the command it installs;
+ * run through a link named otherwise (a `redis-server` standing in for Redis's), that link, as
+ * Redis would show it.
+ */
+export function invokedTitle(script = scriptAsStarted(), mainFile = require.main?.filename): string {
+  if (!script || path.resolve(script) === mainFile || path.basename(script) === PROGRAM_TITLE) return PROGRAM_TITLE;
   return script;
 }
 
@@ -75,6 +87,8 @@ export function parseCpuList(list: string): number[] | null {
 }
 
 export class ProcessControl {
+  /** {title} for the server itself, read while the command line is still the one it started with. */
+  private readonly ownTitle = invokedTitle();
   /** The thread name the process started with, which Redis's title never changes. */
   private readonly comm: string;
   /** oom_score_adj before the server first changed it (Redis's oom_score_adj_base), once it did. */
@@ -186,7 +200,7 @@ export class ProcessControl {
 
   /** redisSetProcTitle: the template with {title} = `title`, or the program's own name. */
   setTitle(title: string | null): boolean {
-    const text = this.expand(title ?? invokedTitle());
+    const text = this.expand(title ?? this.ownTitle);
     if (text === null) return false;
     process.title = text;
     // libuv also renames the thread (/proc/PID/comm) after the title's first 15 bytes; Redis's
