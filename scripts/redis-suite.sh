@@ -55,10 +55,12 @@ run)
       --single "$1" > "$2" 2>&1) || true
   }
   # Failures are printed twice (as they happen and in the final list): count the first.
+  # -a: a log may hold a NUL (a process title the suite read back), and grep would then count
+  # nothing in it.
   counts() {
-    echo "ok=$(grep -c '\[.*ok.*\]:' "$1") err=$(grep -v '^\*\*\*' "$1" | grep -c '\[.*\(err\|TIMEOUT\).*\]:') exception=$(grep -c '\[.*exception.*\]:' "$1")"
+    echo "ok=$(grep -ac '\[.*ok.*\]:' "$1") err=$(grep -av '^\*\*\*' "$1" | grep -ac '\[.*\(err\|TIMEOUT\).*\]:') exception=$(grep -ac '\[.*exception.*\]:' "$1")"
   }
-  passed() { grep -q 'All tests passed without errors' "$1"; }
+  passed() { grep -aq 'All tests passed without errors' "$1"; }
   # Two runs at once need their own ports (the suite's own listener sits just below them).
   baseport="${REDIS_SUITE_BASEPORT:-21111}"
   mkdir -p "$out"; : > "$out/summary"
