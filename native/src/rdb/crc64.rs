@@ -2,8 +2,10 @@
 //! value 0, no final xor. It covers an RDB file from the magic through the EOF
 //! opcode and is stored little-endian after it (0 means "not computed").
 //!
-//! Slicing-by-16 with tables built at compile time: the snapshot child runs
-//! every byte of the file through this, so it must stay far above disk speed.
+//! The snapshot child runs every byte of the file through this, so it must stay far above
+//! disk speed: on x86-64 with PCLMULQDQ, inputs of 128 bytes and more are folded 16 bytes at a
+//! time by carry-less multiplication (`clmul`, ~10x the tables' speed); the rest, and other
+//! CPUs, use slicing-by-16 with tables built at compile time.
 
 /// The polynomial with its bits reversed, for the reflected (LSB-first) form.
 const POLY_REFLECTED: u64 = 0x95ac_9329_ac4b_c9b5;
@@ -40,6 +42,15 @@ static TABLES: [[u64; 256]; SLICES] = build_tables();
 
 /// Extends `crc` (0 to start) over `data`; `crc64(crc64(0, a), b) == crc64(0, a ++ b)`.
 pub fn crc64(crc: u64, data: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if data.len() >= clmul::MIN_LEN && clmul::available() {
+        return clmul::crc64(crc, data);
+    }
+    crc64_table(crc, data)
+}
+
+/// `crc64` by slicing-by-16.
+fn crc64_table(crc: u64, data: &[u8]) -> u64 {
     let t = &TABLES;
     let mut crc = crc;
     let mut chunks = data.chunks_exact(SLICES);
@@ -71,6 +82,100 @@ pub fn crc64(crc: u64, data: &[u8]) -> u64 {
         crc = t[0][((crc ^ byte as u64) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
+}
+
+/// The polynomial in normal form: bit i is the coefficient of x^i (x^64 implied).
+const POLY_NORMAL: u64 = POLY_REFLECTED.reverse_bits();
+
+/// x^n mod P in normal form.
+const fn x_pow_mod(n: u32) -> u64 {
+    let mut r: u64 = 1;
+    let mut i = 0;
+    while i < n {
+        let carry = r >> 63;
+        r <<= 1;
+        if carry == 1 {
+            r ^= POLY_NORMAL;
+        }
+        i += 1;
+    }
+    r
+}
+
+/// The constant that moves a 64-bit half `d` bits further along the message: x^n mod P,
+/// reflected, with n one less than the distance because a reflected carry-less product comes
+/// out multiplied by x (see `clmul`).
+const fn fold_constant(n: u32) -> u64 {
+    x_pow_mod(n).reverse_bits()
+}
+
+/// Carry-less folding. A 16-byte block loaded little-endian is a polynomial whose low half
+/// (the first 8 bytes) holds the higher coefficients: A = L0*x^64 + L1. Moving it `d` bits
+/// along, A*x^d = L0*x^(d+64) + L1*x^d, is two products with x^(d+63) and x^(d-1) mod P. The
+/// state stays congruent to the message mod P, and a CRC only depends on the message mod P,
+/// so the last 16-byte state's CRC (by the tables) is the message's.
+#[cfg(target_arch = "x86_64")]
+mod clmul {
+    use std::arch::x86_64::{__m128i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128, _mm_xor_si128};
+
+    use super::{crc64_table, fold_constant};
+
+    /// Below this the tables are as fast (the eight lanes need 128 bytes to start).
+    pub const MIN_LEN: usize = 128;
+    const LANES: usize = 8;
+    /// (low half, high half) constants: 8 blocks (1024 bits) ahead, and 1 block (128 bits).
+    const AHEAD_8_BLOCKS: (u64, u64) = (fold_constant(1024 + 63), fold_constant(1024 - 1));
+    const AHEAD_1_BLOCK: (u64, u64) = (fold_constant(128 + 63), fold_constant(128 - 1));
+
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+
+    /// `super::crc64` for `data` of at least `MIN_LEN` bytes, once `available()` said yes.
+    pub fn crc64(crc: u64, data: &[u8]) -> u64 {
+        assert!(data.len() >= MIN_LEN && available());
+        // SAFETY: the CPU has PCLMULQDQ (checked just above); SSE2 is part of x86-64.
+        unsafe { fold_all(crc, data) }
+    }
+
+    #[target_feature(enable = "pclmulqdq")]
+    unsafe fn fold_all(crc: u64, data: &[u8]) -> u64 {
+        let blocks = data.len() / 16;
+        // SAFETY: every block index read is below `blocks`, so its 16 bytes are inside `data`;
+        // loadu has no alignment requirement.
+        let block = |i: usize| unsafe { _mm_loadu_si128(data.as_ptr().add(i * 16).cast::<__m128i>()) };
+        let ahead8 = _mm_set_epi64x(AHEAD_8_BLOCKS.1 as i64, AHEAD_8_BLOCKS.0 as i64);
+        let ahead1 = _mm_set_epi64x(AHEAD_1_BLOCK.1 as i64, AHEAD_1_BLOCK.0 as i64);
+
+        // Starting from `crc` is the same as xoring it into the message's first 8 bytes.
+        let mut lanes: [__m128i; LANES] = std::array::from_fn(block);
+        lanes[0] = _mm_xor_si128(lanes[0], _mm_set_epi64x(0, crc as i64));
+        let mut next = LANES;
+        while next + LANES <= blocks {
+            for (j, lane) in lanes.iter_mut().enumerate() {
+                *lane = _mm_xor_si128(fold(*lane, ahead8), block(next + j));
+            }
+            next += LANES;
+        }
+        let mut state = lanes[0];
+        for lane in &lanes[1..] {
+            state = _mm_xor_si128(fold(state, ahead1), *lane);
+        }
+        while next < blocks {
+            state = _mm_xor_si128(fold(state, ahead1), block(next));
+            next += 1;
+        }
+        let mut bytes = [0u8; 16];
+        // SAFETY: `bytes` has the 16 bytes storeu writes, with no alignment requirement.
+        unsafe { _mm_storeu_si128(bytes.as_mut_ptr().cast::<__m128i>(), state) };
+        crc64_table(crc64_table(0, &bytes), &data[blocks * 16..])
+    }
+
+    #[inline]
+    #[target_feature(enable = "pclmulqdq")]
+    fn fold(x: __m128i, k: __m128i) -> __m128i {
+        _mm_xor_si128(_mm_clmulepi64_si128::<0x00>(x, k), _mm_clmulepi64_si128::<0x11>(x, k))
+    }
 }
 
 /// `crc64(0, a ++ b)` from `crc_a = crc64(0, a)`, `crc_b = crc64(0, b)` and `b.len()`, without
@@ -178,6 +283,27 @@ mod tests {
         for split in 0..data.len() {
             assert_eq!(crc64(crc64(0, &data[..split]), &data[split..]), whole, "split {split}");
         }
+    }
+
+    #[test]
+    fn the_polynomial_is_jones() {
+        assert_eq!(POLY_NORMAL, 0xad93_d235_94c9_35a9);
+    }
+
+    #[test]
+    fn folded_matches_the_tables_at_every_length_start_and_seed() {
+        let data: Vec<u8> = (0..2200u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+        for len in 0..data.len() {
+            assert_eq!(crc64(0, &data[..len]), crc64_table(0, &data[..len]), "len {len}");
+        }
+        for start in 0..40 {
+            for seed in [0, 1, 0xdead_beef_cafe_f00d, u64::MAX] {
+                let part = &data[start..];
+                assert_eq!(crc64(seed, part), crc64_table(seed, part), "start {start} seed {seed:x}");
+            }
+        }
+        let big: Vec<u8> = (0..1_000_003u32).map(|i| (i.wrapping_mul(2246822519) >> 11) as u8).collect();
+        assert_eq!(crc64(7, &big), crc64_table(7, &big));
     }
 
     #[test]
