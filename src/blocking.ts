@@ -291,6 +291,20 @@ export class Blocking {
   }
 
   /**
+   * Unblocks, with an error reply, each client blocked on keys for which `errorFor` gives one
+   * (a cluster node that stopped serving their slot). The command is not counted as called, as
+   * in Redis, where clientsCron unblocks them without updateStatsOnUnblock.
+   */
+  unblockWithErrors(errorFor: (client: Client) => string | null): void {
+    for (const client of [...this.blockedClients]) {
+      const error = errorFor(client);
+      if (error === null) continue;
+      this.server.stats.countError(error);
+      this.release(client, (out) => out.error(error));
+    }
+  }
+
+  /**
    * disconnectAllBlockedClients: the instance changed role, what they wait for may never come.
    * Each gets `error` and is disconnected.
    */

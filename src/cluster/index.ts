@@ -13,6 +13,7 @@ import type { Server } from '../server';
 import { argStr, ReplyError, type Request } from '../commands/types';
 import { keyHashSlot } from './keyslot';
 import { CorruptedNodesConf, loadNodesConf, nodesConfText, UnknownNodeFlag } from './nodes-conf';
+import { blockedClientRouting, redirectionError } from './redirect';
 import {
   CLUSTER_FAIL,
   CLUSTER_OK,
@@ -288,6 +289,14 @@ export class Cluster {
     for (const hook of this.cronHooks) hook();
     if (this.state.state === CLUSTER_FAIL) this.state.updateState();
     this.pushServed();
+    // clientsCron's part: clients blocked on keys of a slot that moved away, or while the
+    // cluster is down, get the error a new command would.
+    if (this.server.blocking.count > 0) {
+      this.server.blocking.unblockWithErrors((client) => {
+        const routing = blockedClientRouting(this, client);
+        return routing === null ? null : redirectionError(this, routing, client);
+      });
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ import { nodePortFor } from './bus/ports';
 import { preferredEndpoint } from './commands';
 import type { Cluster } from './index';
 import { keyHashSlotOf } from './keyslot';
-import { CLUSTER_OK, type ClusterNode } from './state';
+import { CLUSTER_FAIL, CLUSTER_OK, type ClusterNode } from './state';
 
 const ROUTING = 'test/server/cluster-routing.test.ts';
 const ALLOW_READS_WHEN_DOWN = consume('cluster-allow-reads-when-down', ROUTING);
@@ -135,6 +135,27 @@ export function getNodeByQuery(cluster: Cluster, client: Client, cmd: Command, r
     return { node: myself, slot, code: REDIR_NONE };
   }
   return { node: n, slot, code: n !== myself ? REDIR_MOVED : REDIR_NONE };
+}
+
+/**
+ * clusterRedirectBlockedClientIfNeeded: a client blocked on keys (BLPOP, BZPOPMIN, XREAD...)
+ * whose slot this node no longer serves, or blocked while the cluster is down, gets the error
+ * a new command would get instead of waiting for a write that may never come here. Returns the
+ * routing to answer with, or null when the client stays blocked. Redis checks the first key
+ * only: a blocked command's keys all share one slot.
+ */
+export function blockedClientRouting(cluster: Cluster, client: Client): Routing | null {
+  const blocked = client.blocked;
+  if (!blocked || blocked.keys.length === 0) return null;
+  const state = cluster.state;
+  const slot = keyHashSlotOf(blocked.keys[0], 0, blocked.keys[0].length);
+  if (state.state === CLUSTER_FAIL) return { node: null, slot, code: REDIR_DOWN_STATE };
+  let node = state.slots[slot];
+  const myself = state.myself;
+  const isWrite = cluster.server.commands.get(blocked.name)?.isWrite ?? true;
+  if (client.readonly && !isWrite && myself.isSlave && myself.slaveof === node) node = myself;
+  if (node === myself || state.importingSlotsFrom[slot] !== null) return null;
+  return node === null ? { node: null, slot, code: REDIR_DOWN_UNBOUND } : { node, slot, code: REDIR_MOVED };
 }
 
 /** clusterRedirectClient's error text. */

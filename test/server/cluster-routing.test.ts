@@ -4,8 +4,9 @@
 // TRYAGAIN, CROSSSLOT, the three CLUSTERDOWN texts, ASKING on importing slots, READONLY on a
 // replica, transactions, scripts' declared keys and sharded pub/sub.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { untilBlocked } from '../helpers/blocking';
 import { describeDifferential } from '../helpers/diff';
-import { RawConnection, type Arg } from '../helpers/resp';
+import { encodeCommand, formatReply, RawConnection, type Arg } from '../helpers/resp';
 import { compareNodes, NODE_A, NODE_B, startClusterNode, stopAll, waitState, WHICH, type ClusterNodeServer } from './cluster-support';
 
 // Key tags: {a} -> 15495 and {b} -> 3300 are A's; {c} -> 7365 and {z} -> 8157 are B's.
@@ -207,6 +208,48 @@ describeDifferential('cluster redirection (differential, nodes from nodes.conf)'
     // The cron recomputes a failed state every 100 ms.
     await Promise.all(pair!.nodes.map((n) => waitState(n.port, 'ok')));
     await check(pair!, [['GET', '{b}k'], ['GET', '{a}k'], ['CLUSTER', 'INFO'], ['CLUSTER', 'ADDSLOTS', '15495'], ['CONFIG', 'SET', 'cluster-require-full-coverage', 'yes'], ['DEL', '{b}k']]);
+  });
+});
+
+describeDifferential('cluster: clients blocked on keys (differential)', () => {
+  let pair: Pair | undefined;
+  beforeAll(async () => {
+    pair = await startPair(TWO_MASTERS);
+  }, 60_000);
+  afterAll(async () => {
+    await closePair(pair);
+  });
+
+  /** What a client blocked in BRPOP on slot 3300 ({b}) gets once `change` ran on each node. */
+  async function blockedReplies(change: Arg[][]): Promise<string[]> {
+    const replies: string[] = [];
+    for (const node of pair!.nodes) {
+      const blocked = await RawConnection.connect(node.port);
+      const admin = await RawConnection.connect(node.port);
+      try {
+        blocked.write(encodeCommand(['BRPOP', '{b}q', '0']));
+        await untilBlocked(admin, 1);
+        for (const c of change) await admin.send(...c);
+        replies.push(`${node.which}: ${formatReply(await blocked.readReply(5000))}`);
+      } finally {
+        blocked.close();
+        admin.close();
+      }
+    }
+    return replies;
+  }
+
+  it('gets MOVED once its slot is given away, CLUSTERDOWN once the cluster fails', async () => {
+    const moved = await blockedReplies([['CLUSTER', 'SETSLOT', '3300', 'NODE', NODE_B]]);
+    expect(moved[0].replace(/^\w+: /, '')).toBe(moved[1].replace(/^\w+: /, ''));
+    expect(moved[0]).toContain('MOVED 3300 127.0.0.1:30001');
+    await check(pair!, [['CLUSTER', 'SETSLOT', '3300', 'NODE', NODE_A], ['LPUSH', '{b}q', 'x'], ['BRPOP', '{b}q', '0']]);
+
+    const down = await blockedReplies([['CLUSTER', 'DELSLOTS', '3300']]);
+    expect(down[0].replace(/^\w+: /, '')).toBe(down[1].replace(/^\w+: /, ''));
+    expect(down[0]).toContain('CLUSTERDOWN The cluster is down');
+    await check(pair!, [['CLUSTER', 'ADDSLOTS', '3300']]);
+    await Promise.all(pair!.nodes.map((n) => waitState(n.port, 'ok')));
   });
 });
 
