@@ -1,11 +1,12 @@
 // DEBUG, behind enable-debug-command as in Redis 7.0 (default "no"; "local" admits loopback
 // clients). DEBUG has no subcommand table in Redis: the subcommand is its first argument.
 // Implemented here: HELP, SLEEP, AOF-FLUSH-SLEEP, SET-ACTIVE-EXPIRE, LOG, ERROR, CHANGE-REPL-ID, PROTOCOL,
-// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION, CONFIG-REWRITE-FORCE-ALL; in the
+// PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD, RELOAD, CLIENT-EVICTION, CONFIG-REWRITE-FORCE-ALL, CLUSTERLINK; in the
 // addon (native rows "debug|<sub>"): DIGEST, DIGEST-VALUE, POPULATE, OBJECT, LISTPACK, HTSTATS,
 // HTSTATS-KEY, STRINGMATCH-TEST, SET-SKIP-CHECKSUM-VALIDATION, SET-DISABLE-DENY-SCRIPTS
 // (hidden from HELP, as in Redis). Any other subcommand gets
 // Redis's unknown-subcommand error.
+import { clusterBus } from '../cluster/bus';
 import { native } from '../native';
 import { sleepSync } from '../sleep';
 import { serverAssertWithInfo, serverPanic } from '../panic';
@@ -27,6 +28,24 @@ function strtod(s: string): number {
 function atoi(s: string): number {
   const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
   return m ? Number(m[1]) | 0 : 0;
+}
+
+/**
+ * DEBUG CLUSTERLINK KILL <to|from|all> <node-id>. Two departures from 7.0.15, which crashes on
+ * the node's own ID (it has no links) and answers an unknown direction twice (the error, then
+ * +OK): here the first is a no-op and the second one error.
+ */
+function debugClusterLink(ctx: Ctx): void {
+  if (argStr(ctx.req, 2).toLowerCase() !== 'kill') throw subcommandSyntaxError(ctx.req);
+  const cluster = ctx.server.cluster;
+  const bus = clusterBus();
+  if (cluster === null || bus === null) throw new ReplyError('ERR Debug option only available for cluster mode enabled setup!');
+  const name = argStr(ctx.req, 4);
+  const node = cluster.state.lookupNode(name);
+  if (!node) throw new ReplyError(`ERR Unknown node ${name}`);
+  const direction = argStr(ctx.req, 3);
+  if (!bus.killLinks(node, direction.toLowerCase())) throw new ReplyError(`ERR Unknown direction ${direction}`);
+  ctx.out.ok();
 }
 
 /** DEBUG SLEEP stops the whole server, like Redis's nanosleep on its only thread. */
@@ -210,6 +229,11 @@ const TS_SUBCOMMANDS: Record<string, DebugSub> = {
     run: debugSegfault,
     help: ['SEGFAULT', ['Crash the server with sigsegv.']],
   },
+  clusterlink: {
+    argc: (n) => n === 5,
+    run: debugClusterLink,
+    help: ['CLUSTERLINK KILL <to|from|all> <node-id>', ['Kills the link based on the direction to/from (both) with the provided node.']],
+  },
   'change-repl-id': {
     argc: (n) => n === 2,
     run: debugChangeReplId,
@@ -346,7 +370,7 @@ const NATIVE_HELP: Record<string, [string, string[]]> = {
 
 /** Redis's help order (alphabetical-ish, as debug.c lists them). */
 const HELP_ORDER = ['aof-flush-sleep', 'assert', 'change-repl-id', 'config-rewrite-force-all', 'digest', 'digest-value', 'error', 'log', 'htstats', 'htstats-key', 'loadaof', 'replicate', 'object', 'oom', 'panic', 'populate', 'protocol', 'reload',
-  'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'set-skip-checksum-validation', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron'];
+  'segfault', 'set-active-expire', 'quicklist-packed-threshold', 'set-skip-checksum-validation', 'sleep', 'stringmatch-test', 'listpack', 'client-eviction', 'pause-cron', 'clusterlink'];
 
 function available(server: Server, sub: string): boolean {
   if (sub in TS_SUBCOMMANDS) return true;

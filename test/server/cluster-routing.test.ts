@@ -211,10 +211,10 @@ describeDifferential('cluster redirection (differential, nodes from nodes.conf)'
   });
 });
 
-describeDifferential('cluster: clients blocked on keys (differential)', () => {
+describeDifferential('cluster: clients blocked on keys, DEBUG CLUSTERLINK (differential)', () => {
   let pair: Pair | undefined;
   beforeAll(async () => {
-    pair = await startPair(TWO_MASTERS);
+    pair = await startPair(TWO_MASTERS, ['--enable-debug-command', 'yes']);
   }, 60_000);
   afterAll(async () => {
     await closePair(pair);
@@ -250,6 +250,17 @@ describeDifferential('cluster: clients blocked on keys (differential)', () => {
     expect(down[0]).toContain('CLUSTERDOWN The cluster is down');
     await check(pair!, [['CLUSTER', 'ADDSLOTS', '3300']]);
     await Promise.all(pair!.nodes.map((n) => waitState(n.port, 'ok')));
+  });
+
+  // Killing a link that is not there (B never runs) crashes 7.0.15 (freeClusterLink(NULL));
+  // links being dropped and coming back are the suite's unit/cluster/links.
+  it('DEBUG CLUSTERLINK KILL: an unknown node, wrong arguments', async () => {
+    await check(pair!, [
+      ['DEBUG', 'CLUSTERLINK', 'KILL', 'from', 'nosuch'],
+      ['DEBUG', 'CLUSTERLINK', 'KILL', 'to', NODE_B.slice(0, 10)],
+      ['DEBUG', 'CLUSTERLINK', 'KILL', 'to'],
+      ['DEBUG', 'CLUSTERLINK', 'STOP', 'to', NODE_B],
+    ]);
   });
 });
 

@@ -236,6 +236,19 @@ export class ClusterBus {
     }
   }
 
+  /**
+   * DEBUG CLUSTERLINK KILL: drops the link to `node` ('to'), from it ('from') or both ('all');
+   * the cron reconnects the outbound one, the peer the other. false for an unknown direction.
+   */
+  killLinks(node: ClusterNode, direction: string): boolean {
+    const to = direction === 'to' || direction === 'all';
+    const from = direction === 'from' || direction === 'all';
+    if (!to && !from) return false;
+    if (to && node.link) this.freeLink(node.link as ClusterLink);
+    if (from && node.inboundLink) this.freeLink(node.inboundLink as ClusterLink);
+    return true;
+  }
+
   private freeNodeLinks(node: ClusterNode): void {
     if (node.link) this.freeLink(node.link as ClusterLink);
     if (node.inboundLink) this.freeLink(node.inboundLink as ClusterLink);
