@@ -250,8 +250,7 @@ export class ClusterBus {
   }
 
   private freeNodeLinks(node: ClusterNode): void {
-    if (node.link) this.freeLink(node.link as ClusterLink);
-    if (node.inboundLink) this.freeLink(node.inboundLink as ClusterLink);
+    this.killLinks(node, 'all');
   }
 
   /** setClusterNodeToInboundClusterLink. */
